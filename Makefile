@@ -1,0 +1,63 @@
+# zonecast — two commands for a newcomer: `make demo` and `make test`.
+# Every target first installs what a fresh Debian/Ubuntu machine lacks, then builds.
+
+SHELL := /bin/bash
+.DEFAULT_GOAL := demo
+
+# Needed to build: ALSA (cpal, live microphone) and libopus (Opus recordings).
+BUILD_PACKAGES := libasound2-dev libopus-dev pkg-config
+# Needed by the tests: peers that send and check RTP (ffmpeg, tshark) and open our files (sox).
+TEST_PACKAGES := ffmpeg sox tshark
+CARGO ?= cargo
+
+# Install the Debian packages given as $(1) that are not installed yet; `apt-get update` only
+# when an install fails (a package not found in stale lists); sudo only when not root.
+define ensure_packages
+	@missing=""; for p in $(1); do dpkg -s $$p >/dev/null 2>&1 || missing="$$missing $$p"; done; \
+	if [ -n "$$missing" ]; then \
+	  if ! command -v apt-get >/dev/null; then echo "zonecast: please install:$$missing" >&2; exit 1; fi; \
+	  sudo=""; [ "$$(id -u)" -eq 0 ] || sudo=sudo; \
+	  echo "installing:$$missing"; \
+	  $$sudo env DEBIAN_FRONTEND=noninteractive apt-get install -y -q$$missing \
+	  || { $$sudo apt-get update -q && $$sudo env DEBIAN_FRONTEND=noninteractive apt-get install -y -q$$missing; }; \
+	fi
+endef
+
+.PHONY: demo test bench deps test-deps toolchain build clean
+
+toolchain:
+	@if ! command -v $(CARGO) >/dev/null; then \
+	  if [ -x "$$HOME/.cargo/bin/cargo" ]; then echo "add ~/.cargo/bin to PATH" >&2; exit 1; fi; \
+	  echo "installing the Rust toolchain with rustup"; \
+	  curl --proto '=https' --tlsv1.2 -sSf https://sh.rustup.rs | sh -s -- -y --profile minimal -c rustfmt,clippy; \
+	  echo "Rust installed: run 'source ~/.cargo/env' and then make again" >&2; exit 1; \
+	fi
+	@$(CARGO) fmt --version >/dev/null 2>&1 || rustup component add rustfmt
+	@$(CARGO) clippy --version >/dev/null 2>&1 || rustup component add clippy
+
+deps: toolchain
+	$(call ensure_packages,$(BUILD_PACKAGES))
+
+test-deps: deps
+	$(call ensure_packages,$(TEST_PACKAGES))
+
+build: deps
+	$(CARGO) build --release
+
+## demo: stream the bundled announcement to local receivers and print who heard what.
+demo: build
+	./target/release/zonecast demo
+
+## test: formatting, lints, and every test (unit, loopback integration, CLI).
+test: test-deps
+	$(CARGO) fmt --check
+	$(CARGO) clippy --all-targets -- -D warnings
+	$(CARGO) test --all-targets
+
+## bench: micro benchmarks and the fan-out benchmark (figures go to BENCHMARKS.md).
+bench: deps
+	$(CARGO) bench --bench media
+	$(CARGO) run --release --example fanout -- --streams 1000 --seconds 20
+
+clean:
+	$(CARGO) clean

@@ -1,0 +1,135 @@
+//! Running a sender as a child process and measuring what it cost.
+//!
+//! CPU is the child's own rusage (user + system) as `wait4` reports it when it is reaped, so the
+//! whole life of the process counts: exec, start-up, streaming, shutdown. Alongside it, the
+//! steady-state CPU between 1 s after launch and 1 s before the planned end is read from the
+//! child's process CPU-time clock (`clock_gettime` on its `clock_getcpuclockid` clock, ns
+//! resolution), which leaves start-up out.
+
+use std::io::{self, Read};
+use std::process::{Command, Stdio};
+use std::time::{Duration, Instant};
+
+use super::recv::realtime_ns;
+
+/// One child's life.
+#[derive(Debug, Clone, Default, serde::Serialize)]
+pub struct ChildRun {
+    /// `CLOCK_REALTIME` just before `spawn`.
+    pub launch_rt_ns: i64,
+    /// utime + stime from `wait4`, ns.
+    pub cpu_ns: u64,
+    pub utime_ns: u64,
+    pub stime_ns: u64,
+    /// CPU used between launch + 1 s and launch + S - 1 s, ns, and that window's length (s).
+    pub steady_cpu_ns: Option<u64>,
+    pub steady_window_s: f64,
+    /// Launch to exit, s.
+    pub wall_s: f64,
+    pub max_rss_kb: i64,
+    /// Raw wait status.
+    pub status: i32,
+    /// Killed after the time limit.
+    pub killed: bool,
+    #[serde(skip)]
+    pub stdout: String,
+    #[serde(skip)]
+    pub stderr: String,
+}
+
+impl ChildRun {
+    pub fn success(&self) -> bool {
+        libc::WIFEXITED(self.status) && libc::WEXITSTATUS(self.status) == 0
+    }
+}
+
+/// CPU time of a live process, ns (`MAKE_PROCESS_CPUCLOCK(pid, CPUCLOCK_SCHED)`).
+fn process_cpu_ns(pid: libc::pid_t) -> Option<u64> {
+    let clock: libc::clockid_t = ((!pid) << 3) | 2;
+    let mut ts = libc::timespec { tv_sec: 0, tv_nsec: 0 };
+    // SAFETY: valid pointer; an invalid clock id is reported as an error.
+    let r = unsafe { libc::clock_gettime(clock, &mut ts) };
+    (r == 0).then(|| ts.tv_sec as u64 * 1_000_000_000 + ts.tv_nsec as u64)
+}
+
+fn tv_ns(tv: libc::timeval) -> u64 {
+    tv.tv_sec as u64 * 1_000_000_000 + tv.tv_usec as u64 * 1_000
+}
+
+fn sleep_until(t: Instant) {
+    let now = Instant::now();
+    if t > now {
+        std::thread::sleep(t - now);
+    }
+}
+
+/// Start `cmd`, sample its steady CPU, reap it with `wait4` and return the measurements.
+/// `seconds` is how long it should stream; it is killed after `seconds + 60`.
+pub fn run(mut cmd: Command, seconds: f64) -> io::Result<ChildRun> {
+    cmd.stdin(Stdio::null()).stdout(Stdio::piped()).stderr(Stdio::piped());
+    let launch_rt_ns = realtime_ns();
+    let t0 = Instant::now();
+    let mut child = cmd.spawn()?;
+    let pid = child.id() as libc::pid_t;
+    let mut out = child.stdout.take().expect("piped");
+    let mut err = child.stderr.take().expect("piped");
+    let out_t = std::thread::spawn(move || {
+        let mut s = String::new();
+        let _ = out.read_to_string(&mut s);
+        s
+    });
+    let err_t = std::thread::spawn(move || {
+        let mut s = String::new();
+        let _ = err.read_to_string(&mut s);
+        s
+    });
+    let mut run = ChildRun {
+        launch_rt_ns,
+        ..ChildRun::default()
+    };
+    if seconds >= 3.0 {
+        sleep_until(t0 + Duration::from_secs(1));
+        let a = process_cpu_ns(pid);
+        sleep_until(t0 + Duration::from_secs_f64(seconds - 1.0));
+        let b = process_cpu_ns(pid);
+        if let (Some(a), Some(b)) = (a, b) {
+            run.steady_cpu_ns = Some(b.saturating_sub(a));
+            run.steady_window_s = seconds - 2.0;
+        }
+    }
+    let limit = t0 + Duration::from_secs_f64(seconds + 60.0);
+    let mut status = 0;
+    // SAFETY: all-zero rusage is valid.
+    let mut ru: libc::rusage = unsafe { std::mem::zeroed() };
+    loop {
+        // SAFETY: `pid` is our unreaped child; valid pointers.
+        let r = unsafe { libc::wait4(pid, &mut status, libc::WNOHANG, &mut ru) };
+        if r == pid {
+            break;
+        }
+        if r < 0 {
+            let e = io::Error::last_os_error();
+            if e.kind() == io::ErrorKind::Interrupted {
+                continue;
+            }
+            return Err(e);
+        }
+        if Instant::now() > limit && !run.killed {
+            // SAFETY: the child is not reaped yet, so the pid is still ours.
+            unsafe { libc::kill(pid, libc::SIGKILL) };
+            run.killed = true;
+        }
+        std::thread::sleep(Duration::from_millis(5));
+    }
+    run.wall_s = t0.elapsed().as_secs_f64();
+    run.status = status;
+    run.utime_ns = tv_ns(ru.ru_utime);
+    run.stime_ns = tv_ns(ru.ru_stime);
+    run.cpu_ns = run.utime_ns + run.stime_ns;
+    run.max_rss_kb = ru.ru_maxrss;
+    run.stdout = out_t.join().unwrap_or_default();
+    run.stderr = err_t.join().unwrap_or_default();
+    // std's Child would try to reap again on wait(); it is simply dropped here.
+    drop(child);
+    Ok(run)
+}

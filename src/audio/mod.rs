@@ -1,0 +1,50 @@
+//! Sources of audio for a page: every source yields 20 ms frames of 160 mono samples at 8 kHz.
+//!
+//! Owns decoding (WAV, MP3, FLAC, Ogg Vorbis, raw G.711), anti-aliased resampling to 8 kHz,
+//! generated signals (tone, chime, silence), gain, and the live microphone. It does not know about
+//! RTP or G.711 framing on the wire: [`crate::rtp`] takes frames from here.
+//!
+//! - [`Clip`]: a whole sound decoded into memory ([`Clip::load`]), played by [`ClipSource`].
+//! - [`resample()`]: offline sample-rate conversion with a sinc anti-aliasing filter.
+//! - [`Tone`], [`Chime`], [`Silence`]: generated sources; [`Gain`] and [`Limited`] wrap any source;
+//!   [`render`] collects a source into samples.
+//! - [`mic`]: the live microphone ([`mic::Mic::open`]) and its bounded [`FrameQueue`].
+//! - [`AudioError`]: every failure here, naming the file or device involved.
+
+use std::time::Duration;
+
+mod clip;
+mod decode;
+mod error;
+mod frame_queue;
+pub mod mic;
+mod resample;
+mod signal;
+#[cfg(test)]
+mod test_util;
+
+pub use clip::{Clip, ClipSource};
+pub use error::AudioError;
+pub use frame_queue::{FrameQueue, QueueStats};
+pub use resample::{StreamResampler, resample, resampled_len};
+pub use signal::{
+    Chime, DEFAULT_TONE_DBFS, Gain, Limited, Silence, Tone, db_to_factor, frames_in, render,
+};
+
+/// The only sample rate on the wire: G.711 narrowband.
+pub const SAMPLE_RATE: u32 = 8000;
+/// Samples in one 20 ms frame at 8 kHz.
+pub const FRAME_SAMPLES: usize = 160;
+/// The packet interval.
+pub const FRAME_DURATION: Duration = Duration::from_millis(20);
+
+/// One 20 ms frame of 16-bit linear samples.
+pub type Frame = [i16; FRAME_SAMPLES];
+
+/// Anything that produces 20 ms frames.
+pub trait Source: Send {
+    /// Fill `frame` with the next 20 ms of audio. Returns `false` when the source has ended (the
+    /// frame's contents are then unspecified). Live sources never block: they return silence when
+    /// no audio has arrived yet.
+    fn next_frame(&mut self, frame: &mut Frame) -> bool;
+}

@@ -1,0 +1,98 @@
+//! The `zonecast` command line. One file per command; this file holds the argument types and
+//! the one place where errors become exit codes: 0 ok, 1 failure, 2 invalid input.
+
+mod demo;
+mod record;
+mod send;
+
+use clap::{Parser, Subcommand};
+
+/// What a command run came to, mapped to the process's exit code in [`main`].
+#[derive(Debug, thiserror::Error)]
+pub enum CliError {
+    /// Bad input from the user: exit 2 with a one-line reason.
+    #[error("{0}")]
+    Invalid(String),
+    /// Anything else that went wrong: exit 1.
+    #[error(transparent)]
+    Failed(#[from] anyhow::Error),
+}
+
+impl From<crate::error::Invalid> for CliError {
+    fn from(e: crate::error::Invalid) -> Self {
+        CliError::Invalid(e.to_string())
+    }
+}
+
+/// Paging and intercom for Cisco IP phones: stream G.711 RTP to phones, record what they send.
+#[derive(Debug, Parser)]
+#[command(name = "zonecast", version, about, propagate_version = true)]
+pub struct Cli {
+    #[command(subcommand)]
+    command: Command,
+}
+
+#[derive(Debug, Subcommand)]
+enum Command {
+    /// Stream audio as RTP (PCMU, or PCMA with --alaw) to unicast phones or a multicast group.
+    Send(send::SendArgs),
+    /// Receive an RTP stream (a phone's microphone) and record it to WAV or Opus.
+    Record(record::RecordArgs),
+    /// Stream the bundled announcement to local receivers and print what each one heard.
+    Demo(demo::DemoArgs),
+}
+
+/// Run the command line and return the exit code.
+pub fn main() -> i32 {
+    let cli = match Cli::try_parse() {
+        Ok(cli) => cli,
+        Err(e) => {
+            let code = if e.use_stderr() { 2 } else { 0 };
+            let _ = e.print();
+            return code;
+        }
+    };
+    let _ = tracing_subscriber::fmt()
+        .with_env_filter(
+            tracing_subscriber::EnvFilter::try_from_env("ZONECAST_LOG")
+                .unwrap_or_else(|_| "warn".into()),
+        )
+        .with_writer(std::io::stderr)
+        .try_init();
+    let result = match cli.command {
+        Command::Send(a) => send::run(a),
+        Command::Record(a) => record::run(a),
+        Command::Demo(a) => demo::run(a),
+    };
+    match result {
+        Ok(code) => code,
+        Err(CliError::Invalid(msg)) => {
+            eprintln!("zonecast: invalid input: {msg}");
+            2
+        }
+        Err(CliError::Failed(e)) => {
+            eprintln!("zonecast: {e:#}");
+            1
+        }
+    }
+}
+
+/// Parse a positive number of seconds.
+fn parse_seconds(s: &str) -> Result<std::time::Duration, String> {
+    let v: f64 = s
+        .parse()
+        .map_err(|_| format!("{s:?} is not a number of seconds"))?;
+    if !(v > 0.0 && v <= 7.0 * 86400.0) {
+        return Err(format!("{s:?}: seconds must be > 0 and at most a week"));
+    }
+    Ok(std::time::Duration::from_secs_f64(v))
+}
+
+/// Ctrl-C / SIGTERM as a flag the command loops poll.
+fn interrupted_flag() -> std::sync::Arc<std::sync::atomic::AtomicBool> {
+    let flag = std::sync::Arc::new(std::sync::atomic::AtomicBool::new(false));
+    let f = flag.clone();
+    // Fails only if a handler is already set (a second command in one process): keep that one.
+    let _ = ctrlc::set_handler(move || f.store(true, std::sync::atomic::Ordering::SeqCst));
+    flag
+}

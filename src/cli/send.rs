@@ -1,0 +1,196 @@
+//! `zonecast send`: stream a file, a tone or the microphone to destinations until the source
+//! ends, the duration passes, or Ctrl-C.
+
+use std::net::Ipv4Addr;
+use std::path::PathBuf;
+use std::sync::atomic::Ordering;
+use std::time::{Duration, Instant};
+
+use anyhow::Context;
+use clap::Args;
+
+use super::{CliError, interrupted_flag, parse_seconds};
+use crate::audio::{self, Clip};
+use crate::g711::Law;
+use crate::rtp::pacer::{Encode, EncodedClip, PacerOptions, PayloadSource};
+use crate::rtp::{Destination, Pacer, Packetizer, SenderOptions, StreamSpec};
+
+/// Arguments of `zonecast send`.
+#[derive(Debug, Args)]
+#[command(group(clap::ArgGroup::new("source").required(true).args(["file", "tone", "mic"])))]
+pub struct SendArgs {
+    /// Audio file: WAV (any rate/channels/bits), MP3, FLAC, Ogg Vorbis, or raw µ-law `.raw`.
+    #[arg(long, value_name = "PATH")]
+    file: Option<PathBuf>,
+    /// A sine tone of HZ hertz (20..=3900), or `chime` for the two-tone chime.
+    #[arg(long, value_name = "HZ|chime")]
+    tone: Option<ToneArg>,
+    /// Live microphone: the default input device, or the named one.
+    #[arg(long, value_name = "DEVICE", num_args = 0..=1, default_missing_value = "")]
+    mic: Option<String>,
+    /// Destination ADDR:PORT (unicast phone or multicast group; even port 20480..=32768).
+    #[arg(long = "to", value_name = "ADDR:PORT", required = true)]
+    to: Vec<Destination>,
+    /// Multicast TTL.
+    #[arg(long, default_value_t = 1, value_parser = clap::value_parser!(u32).range(0..=255))]
+    ttl: u32,
+    /// Interface address multicast is sent from (IP_MULTICAST_IF).
+    #[arg(long, value_name = "IP")]
+    interface: Option<Ipv4Addr>,
+    /// Stop after this many seconds.
+    #[arg(long, value_name = "SECS", value_parser = parse_seconds)]
+    duration: Option<Duration>,
+    /// Repeat the file or chime until stopped.
+    #[arg(long = "loop")]
+    looped: bool,
+    /// Send A-law (PCMA, payload type 8) instead of µ-law.
+    #[arg(long)]
+    alaw: bool,
+    /// Print a JSON summary instead of prose.
+    #[arg(long)]
+    json: bool,
+}
+
+/// `--tone` value.
+#[derive(Debug, Clone, Copy)]
+enum ToneArg {
+    Hz(f32),
+    Chime,
+}
+
+impl std::str::FromStr for ToneArg {
+    type Err = String;
+    fn from_str(s: &str) -> Result<Self, String> {
+        if s.eq_ignore_ascii_case("chime") {
+            return Ok(ToneArg::Chime);
+        }
+        let hz: f32 = s
+            .parse()
+            .map_err(|_| format!("{s:?}: expected a frequency in Hz or `chime`"))?;
+        if !(20.0..=3900.0).contains(&hz) {
+            return Err(format!(
+                "{s:?}: tone frequency must be 20..=3900 Hz (8 kHz audio carries up to 4 kHz)"
+            ));
+        }
+        Ok(ToneArg::Hz(hz))
+    }
+}
+
+/// Level of generated tones: loud enough to hear clearly, far from clipping.
+const TONE_DBFS: f32 = -10.0;
+
+#[derive(serde::Serialize)]
+struct Summary {
+    destinations: usize,
+    ssrc: u32,
+    law: Law,
+    packets: u64,
+    datagrams: u64,
+    send_errors: u64,
+    seconds: f64,
+    worst_lateness_ms: f64,
+    first_packet_ms: Option<f64>,
+    stopped_by: &'static str,
+}
+
+pub(super) fn run(a: SendArgs) -> Result<i32, CliError> {
+    let law = if a.alaw { Law::Alaw } else { Law::Ulaw };
+    if let Some(iface) = a.interface
+        && (iface.is_multicast() || iface.is_unspecified())
+    {
+        return Err(CliError::Invalid(format!(
+            "interface {iface:?}: must be the unicast address of a local interface"
+        )));
+    }
+    let payload: Box<dyn PayloadSource> = match (&a.file, a.tone, &a.mic) {
+        (Some(path), _, _) => {
+            let clip = Clip::load(path).map_err(|e| CliError::Invalid(e.to_string()))?;
+            if clip.samples().is_empty() {
+                return Err(CliError::Invalid(format!(
+                    "file {:?}: contains no audio",
+                    path.display().to_string()
+                )));
+            }
+            Box::new(EncodedClip::new(clip.samples(), law, a.looped))
+        }
+        (_, Some(ToneArg::Hz(hz)), _) => {
+            Box::new(Encode::new(audio::Tone::new(hz, TONE_DBFS), law))
+        }
+        (_, Some(ToneArg::Chime), _) => {
+            let chime = audio::render(audio::Chime::new(), Duration::from_secs(10));
+            Box::new(EncodedClip::new(&chime, law, a.looped))
+        }
+        (_, _, Some(device)) => {
+            let name = (!device.is_empty()).then_some(device.as_str());
+            let mic = audio::mic::Mic::open(name).map_err(|e| CliError::Invalid(e.to_string()))?;
+            Box::new(Encode::new(mic, law))
+        }
+        _ => {
+            return Err(CliError::Invalid(
+                "no source: give --file, --tone or --mic".into(),
+            ));
+        }
+    };
+    let pacer = Pacer::start(PacerOptions::default()).context("starting the pacer thread")?;
+    let max_packets = a
+        .duration
+        .map(|d| (d.as_nanos() / crate::rtp::pacer::PERIOD.as_nanos()).max(1) as u64);
+    let spec = StreamSpec {
+        destinations: a.to.clone(),
+        sender: SenderOptions {
+            ttl: a.ttl,
+            interface: a.interface,
+            ..SenderOptions::default()
+        },
+        packetizer: Packetizer::random(law),
+        payload,
+        max_packets,
+    };
+    let started = Instant::now();
+    let stream = pacer.add(spec).context("opening the sending socket")?;
+    let interrupted = interrupted_flag();
+    let mut stopped_by = "source ended";
+    while !stream.wait(Some(Duration::from_millis(50))) {
+        if interrupted.load(Ordering::SeqCst) {
+            stream.stop();
+            stream.wait(Some(Duration::from_secs(1)));
+            stopped_by = "interrupted";
+            break;
+        }
+    }
+    if max_packets.is_some_and(|m| stream.stats().packets >= m) {
+        stopped_by = "duration";
+    }
+    let s = stream.stats();
+    let summary = Summary {
+        destinations: a.to.len(),
+        ssrc: stream.ssrc(),
+        law,
+        packets: s.packets,
+        datagrams: s.datagrams,
+        send_errors: s.send_errors,
+        seconds: started.elapsed().as_secs_f64(),
+        worst_lateness_ms: s.max_lateness_ns as f64 / 1e6,
+        first_packet_ms: stream.time_to_first_packet().map(|d| d.as_secs_f64() * 1e3),
+        stopped_by,
+    };
+    if a.json {
+        println!(
+            "{}",
+            serde_json::to_string(&summary).context("writing JSON")?
+        );
+    } else {
+        let dests: Vec<String> = a.to.iter().map(ToString::to_string).collect();
+        println!(
+            "sent {} packets ({} datagrams, {} errors) to {} in {:.2} s ({}); worst lateness {:.3} ms",
+            summary.packets,
+            summary.datagrams,
+            summary.send_errors,
+            dests.join(", "),
+            summary.seconds,
+            summary.stopped_by,
+            summary.worst_lateness_ms,
+        );
+    }
+    Ok(if s.packets > 0 { 0 } else { 1 })
+}

@@ -1,0 +1,34 @@
+//! # zonecast
+//!
+//! A paging and intercom engine for Cisco Unified IP Phones: it streams G.711 audio over RTP to
+//! zones of phones (unicast or multicast), drives the phones through their XML Services Interface,
+//! and records what phones' microphones send.
+//!
+//! ## The model: a sans-IO core in an I/O shell
+//!
+//! The protocol rules live in plain code that takes its inputs, and the current time, as
+//! arguments and returns what should happen: [`g711`] converts samples, [`rtp::Packetizer`] turns
+//! 20 ms frames into RTP packets, [`rtp::Schedule`] says which stream is due at which absolute
+//! instant, [`rtp::ReceiverState`] turns arriving packets (with their arrival times) into ordered
+//! audio, gaps and statistics. None of these opens a socket or reads a clock, so every rule is
+//! tested in microseconds with virtual time.
+//!
+//! The shell is thin: [`rtp::Pacer`] is the one OS thread that sleeps to absolute deadlines and
+//! hands due packets to [`rtp::Sender`]'s sockets; [`rtp::Listener`] reads a socket and feeds the
+//! receiver state; [`rtp::Recorder`] writes files; [`audio`] reads files and the microphone.
+//!
+//! ## Layout
+//!
+//! - [`g711`]: µ-law / A-law, table-driven, bit-exact with the reference.
+//! - [`audio`]: sources of 8 kHz mono 20 ms frames: files (WAV, MP3, FLAC, Ogg Vorbis, raw),
+//!   generated tones and chimes, the live microphone; anti-aliased resampling.
+//! - [`rtp`]: ports, packets, the pacer's schedule and thread, the sender, the receiver and the
+//!   recorder.
+//! - [`cli`]: the `zonecast` command line (`send`, `record`, `demo`).
+//! - [`error`]: the validation error every module uses to refuse bad input at the edge.
+
+pub mod audio;
+pub mod cli;
+pub mod error;
+pub mod g711;
+pub mod rtp;

@@ -1,0 +1,39 @@
+//! RTP for G.711 paging: the wire format, the clock, the sockets, and the receiving end.
+//!
+//! Sans-IO parts (no sockets, no clock; time comes in as an argument):
+//! - [`port`]: [`RtpPort`] (even, 20480..=32768) and [`Destination`] (`ADDR:PORT`).
+//! - [`packet`]: [`Packetizer`] builds 172-byte PCMU/PCMA packets; [`RtpHeader`] parses them.
+//! - [`schedule`]: [`Schedule`] decides which stream sends at which absolute instant, spreading
+//!   streams across the 20 ms period.
+//! - [`receiver`]: [`ReceiverState`] reorders arriving packets per SSRC and counts loss,
+//!   duplicates, late packets, SSRC changes and RFC 3550 jitter.
+//!
+//! Shell parts:
+//! - [`pacer`]: the one OS thread that sleeps to the schedule's deadlines and sends.
+//! - [`sender`]: UDP sockets (unicast fan-out with `sendmmsg`, multicast with TTL and interface).
+//! - [`listener`]: a socket (unicast or joined group) feeding a [`ReceiverState`].
+//! - [`recorder`]: WAV / Opus files of received audio.
+//!
+//! Not here: what a phone is told to do (that is the control plane) or where audio comes from
+//! ([`crate::audio`]).
+
+pub mod listener;
+pub mod pacer;
+pub mod packet;
+pub mod port;
+pub mod receiver;
+pub mod recorder;
+pub mod schedule;
+pub mod sender;
+
+pub use listener::{Listen, Listener};
+pub use pacer::{
+    Encode, EncodedClip, Pacer, PacerCore, PacerOptions, PacerStats, PayloadSource, SendStats,
+    Stream, StreamHandle, StreamSpec,
+};
+pub use packet::{HEADER_LEN, PACKET_LEN, Packetizer, RtpHeader};
+pub use port::{Destination, RtpPort};
+pub use receiver::{ReceiveStats, ReceiverEvent, ReceiverState};
+pub use recorder::{RecordError, RecordFormat, Recorder};
+pub use schedule::Schedule;
+pub use sender::{Sender, SenderOptions};

@@ -1,0 +1,406 @@
+//! What a receiver makes of arriving RTP: ordered audio, gaps, and statistics. Pure state.
+//!
+//! Feed [`ReceiverState::on_packet`] the bytes of each datagram with its arrival time (ns on any
+//! monotonic clock); it calls back with [`ReceiverEvent`]s in play-out order. Per SSRC it keeps a
+//! small reorder buffer ([`ReorderConfig::depth`] packets): a packet that arrives out of order but
+//! within the buffer is put back in place; one that never arrives is declared lost when the buffer
+//! is full or when [`ReceiverState::on_timeout`] finds the oldest waiting packet too old; one that
+//! arrives after its place was given up is counted late and dropped. Gaps are reported in samples
+//! from the RTP timestamps, so a recorder that fills them with silence keeps a true timeline.
+//!
+//! Statistics follow RFC 3550: extended highest sequence, cumulative loss (expected − received),
+//! and interarrival jitter (`J += (|D| − J) / 16`, in timestamp units).
+//!
+//! Memory is bounded whatever arrives: at most [`MAX_SOURCES`] SSRCs are tracked (the quietest
+//! is forgotten first) and each buffer holds at most `depth` packets of at most [`MAX_PAYLOAD`]
+//! bytes.
+
+use super::packet::RtpHeader;
+use crate::g711::Law;
+
+/// SSRCs tracked at once.
+pub const MAX_SOURCES: usize = 8;
+/// Largest payload kept (G.711 at 20 ms is 160; phones never send more than 60 ms).
+pub const MAX_PAYLOAD: usize = 480;
+/// Longest gap reported as silence (10 minutes at 8 kHz); larger jumps are a new timeline.
+pub const MAX_GAP_SAMPLES: u32 = 8000 * 600;
+
+/// Reordering parameters.
+#[derive(Debug, Clone, Copy)]
+pub struct ReorderConfig {
+    /// Packets held waiting for a missing one (1..=32).
+    pub depth: usize,
+    /// How long (ns) a packet may wait for a missing predecessor before that one is given up.
+    pub max_wait_ns: u64,
+}
+
+impl Default for ReorderConfig {
+    fn default() -> Self {
+        ReorderConfig {
+            depth: 5,
+            max_wait_ns: 100_000_000,
+        }
+    }
+}
+
+/// What happened, in play-out order.
+#[derive(Debug, PartialEq, Eq)]
+pub enum ReceiverEvent<'a> {
+    /// The first packet of a new SSRC arrived (a new stream, or the sender restarted).
+    NewSource {
+        /// The new SSRC.
+        ssrc: u32,
+        /// The SSRC it replaces, if another was active.
+        previous: Option<u32>,
+    },
+    /// Audio to play, in order.
+    Audio {
+        /// Stream.
+        ssrc: u32,
+        /// G.711 law from the payload type.
+        law: Law,
+        /// Sequence number.
+        sequence: u16,
+        /// The G.711 bytes.
+        payload: &'a [u8],
+    },
+    /// Samples missing before the next audio (lost packets or a timestamp jump).
+    Gap {
+        /// Stream.
+        ssrc: u32,
+        /// Missing samples at 8 kHz.
+        samples: u32,
+    },
+}
+
+/// Counters of one SSRC.
+#[derive(Debug, Clone, Copy, Default, PartialEq, serde::Serialize)]
+pub struct ReceiveStats {
+    /// The source.
+    pub ssrc: u32,
+    /// Distinct packets received (duplicates not counted).
+    pub received: u64,
+    /// Packets expected from the sequence numbers seen (RFC 3550 extended max − base + 1).
+    pub expected: u64,
+    /// Packets never received (expected − received, never negative).
+    pub lost: u64,
+    /// Packets received twice or more.
+    pub duplicates: u64,
+    /// Packets that arrived after their place in the play-out was given up.
+    pub late: u64,
+    /// Packets that arrived out of order but in time and were put back in place.
+    pub reordered: u64,
+    /// Payload bytes delivered.
+    pub payload_bytes: u64,
+    /// Samples of silence reported for gaps.
+    pub gap_samples: u64,
+    /// RFC 3550 interarrival jitter, in milliseconds.
+    pub jitter_ms: f64,
+    /// Largest |D| seen (transit-time difference between consecutive packets), in ms.
+    pub max_transit_delta_ms: f64,
+}
+
+/// Counters across all sources.
+#[derive(Debug, Clone, Copy, Default, PartialEq, Eq, serde::Serialize)]
+pub struct ReceiverCounters {
+    /// Datagrams fed in.
+    pub datagrams: u64,
+    /// Datagrams that were not RTP version 2 or were truncated.
+    pub malformed: u64,
+    /// RTP packets whose payload type is not G.711 (0 or 8), or too large.
+    pub unsupported: u64,
+    /// Times the active SSRC changed.
+    pub ssrc_changes: u64,
+}
+
+#[derive(Debug)]
+struct Slot {
+    ext_seq: u64,
+    timestamp: u32,
+    law: Law,
+    arrived_ns: u64,
+    len: usize,
+    data: [u8; MAX_PAYLOAD],
+}
+
+#[derive(Debug)]
+struct Source {
+    stats: ReceiveStats,
+    base_ext: u64,
+    max_ext: u64,
+    /// Next extended sequence number to play out.
+    next_ext: u64,
+    /// Timestamp just after the last audio played out (where the next should start).
+    play_ts: Option<u32>,
+    /// Recent played-out / given-up sequence numbers, to tell duplicates from late packets.
+    history: u64,
+    buffer: Vec<Slot>,
+    last_transit: Option<i64>,
+    jitter: f64,
+    last_arrival_ns: u64,
+}
+
+/// The receiving state of one socket (one port or group).
+#[derive(Debug)]
+pub struct ReceiverState {
+    config: ReorderConfig,
+    sources: Vec<(u32, Source)>,
+    active: Option<u32>,
+    counters: ReceiverCounters,
+}
+
+impl ReceiverState {
+    /// A receiver with the given reorder settings.
+    pub fn new(config: ReorderConfig) -> Self {
+        let depth = config.depth.clamp(1, 32);
+        ReceiverState {
+            config: ReorderConfig { depth, ..config },
+            sources: Vec::new(),
+            active: None,
+            counters: ReceiverCounters::default(),
+        }
+    }
+
+    /// Counters across all sources.
+    pub fn counters(&self) -> ReceiverCounters {
+        self.counters
+    }
+
+    /// Per-SSRC statistics, in order of first arrival among those still tracked.
+    pub fn stats(&self) -> Vec<ReceiveStats> {
+        self.sources.iter().map(|(_, s)| s.stats).collect()
+    }
+
+    /// Feed one datagram that arrived at `now_ns`.
+    pub fn on_packet(&mut self, now_ns: u64, data: &[u8], mut out: impl FnMut(ReceiverEvent)) {
+        self.counters.datagrams += 1;
+        let Ok((h, payload)) = RtpHeader::parse(data) else {
+            self.counters.malformed += 1;
+            return;
+        };
+        let Some(law) = Law::from_payload_type(h.payload_type) else {
+            self.counters.unsupported += 1;
+            return;
+        };
+        if payload.len() > MAX_PAYLOAD || payload.is_empty() {
+            self.counters.unsupported += 1;
+            return;
+        }
+        if self.active != Some(h.ssrc) {
+            let previous = self.active;
+            if previous.is_some() {
+                self.counters.ssrc_changes += 1;
+                // The old source will not continue: play out what it still holds.
+                if let Some(prev) = previous {
+                    self.drain_source(prev, &mut out);
+                }
+            }
+            self.active = Some(h.ssrc);
+            if !self.sources.iter().any(|(s, _)| *s == h.ssrc) {
+                if self.sources.len() == MAX_SOURCES {
+                    let oldest = self
+                        .sources
+                        .iter()
+                        .enumerate()
+                        .min_by_key(|(_, (_, s))| s.last_arrival_ns)
+                        .map(|(i, _)| i)
+                        .unwrap_or(0);
+                    self.sources.remove(oldest);
+                }
+                self.sources.push((h.ssrc, Source::new(h.ssrc, h.sequence)));
+            }
+            out(ReceiverEvent::NewSource {
+                ssrc: h.ssrc,
+                previous,
+            });
+        }
+        let depth = self.config.depth;
+        let src = self.source_mut(h.ssrc);
+        src.last_arrival_ns = now_ns;
+        src.update_jitter(now_ns, h.timestamp);
+        let ext = src.extend(h.sequence);
+        if ext < src.next_ext {
+            if src.was_seen(ext) {
+                src.stats.duplicates += 1;
+            } else {
+                src.stats.late += 1;
+                src.stats.received += 1;
+                src.mark_seen(ext);
+            }
+            src.refresh_loss();
+            return;
+        }
+        if src.buffer.iter().any(|s| s.ext_seq == ext) {
+            src.stats.duplicates += 1;
+            return;
+        }
+        if ext < src.max_ext {
+            src.stats.reordered += 1;
+        }
+        src.stats.received += 1;
+        src.max_ext = src.max_ext.max(ext);
+        let mut slot = Slot {
+            ext_seq: ext,
+            timestamp: h.timestamp,
+            law,
+            arrived_ns: now_ns,
+            len: payload.len(),
+            data: [0; MAX_PAYLOAD],
+        };
+        slot.data[..payload.len()].copy_from_slice(payload);
+        let pos = src.buffer.partition_point(|s| s.ext_seq < ext);
+        src.buffer.insert(pos, slot);
+        src.release(depth, None, &mut out);
+        src.refresh_loss();
+    }
+
+    /// Give up on missing packets whose successors have waited longer than the configured
+    /// maximum. Call it when no packet has arrived for a while (e.g. on a receive timeout).
+    pub fn on_timeout(&mut self, now_ns: u64, mut out: impl FnMut(ReceiverEvent)) {
+        let (depth, wait) = (self.config.depth, self.config.max_wait_ns);
+        for (_, src) in &mut self.sources {
+            src.release(depth, Some(now_ns.saturating_sub(wait)), &mut out);
+            src.refresh_loss();
+        }
+    }
+
+    /// Play out everything buffered (end of recording).
+    pub fn flush(&mut self, mut out: impl FnMut(ReceiverEvent)) {
+        let ssrcs: Vec<u32> = self.sources.iter().map(|(s, _)| *s).collect();
+        for ssrc in ssrcs {
+            self.drain_source(ssrc, &mut out);
+        }
+    }
+
+    fn drain_source(&mut self, ssrc: u32, out: &mut impl FnMut(ReceiverEvent)) {
+        let src = self.source_mut(ssrc);
+        src.release(0, Some(u64::MAX), out);
+        src.refresh_loss();
+    }
+
+    fn source_mut(&mut self, ssrc: u32) -> &mut Source {
+        let i = self
+            .sources
+            .iter()
+            .position(|(s, _)| *s == ssrc)
+            .expect("source exists: inserted on first packet");
+        &mut self.sources[i].1
+    }
+}
+
+impl Source {
+    fn new(ssrc: u32, first_seq: u16) -> Self {
+        // Extended numbers start one cycle up so a packet just before the first is not negative.
+        let base = (1u64 << 16) + first_seq as u64;
+        Source {
+            stats: ReceiveStats {
+                ssrc,
+                ..ReceiveStats::default()
+            },
+            base_ext: base,
+            max_ext: base,
+            next_ext: base,
+            play_ts: None,
+            history: 0,
+            buffer: Vec::with_capacity(8),
+            last_transit: None,
+            jitter: 0.0,
+            last_arrival_ns: 0,
+        }
+    }
+
+    /// Extend a 16-bit sequence number to the 64-bit one nearest the highest seen.
+    fn extend(&self, seq: u16) -> u64 {
+        let cycle = self.max_ext & !0xFFFF;
+        let candidates = [cycle.wrapping_sub(1 << 16), cycle, cycle + (1 << 16)];
+        candidates
+            .iter()
+            .map(|c| c + seq as u64)
+            .min_by_key(|e| e.abs_diff(self.max_ext))
+            .unwrap_or(cycle + seq as u64)
+    }
+
+    fn was_seen(&self, ext: u64) -> bool {
+        let back = self.next_ext - 1 - ext;
+        back < 64 && self.history & (1 << back) != 0
+    }
+
+    fn mark_seen(&mut self, ext: u64) {
+        let back = self.next_ext - 1 - ext;
+        if back < 64 {
+            self.history |= 1 << back;
+        }
+    }
+
+    /// Move `next_ext` on by one, recording whether that number was received.
+    fn advance(&mut self, received: bool) {
+        self.history = (self.history << 1) | received as u64;
+        self.next_ext += 1;
+    }
+
+    /// Play out in-order packets; give up on missing ones while the buffer holds more than
+    /// `depth` packets, or while its oldest packet arrived before `older_than`.
+    fn release(
+        &mut self,
+        depth: usize,
+        older_than: Option<u64>,
+        out: &mut impl FnMut(ReceiverEvent),
+    ) {
+        loop {
+            let Some((first_ext, first_arrival)) =
+                self.buffer.first().map(|s| (s.ext_seq, s.arrived_ns))
+            else {
+                return;
+            };
+            let stale = older_than.is_some_and(|t| first_arrival <= t);
+            if first_ext != self.next_ext && self.buffer.len() <= depth && !stale {
+                return;
+            }
+            // Either the next packet is here, or we stop waiting for the missing ones before it.
+            while self.next_ext < first_ext {
+                self.advance(false);
+            }
+            let slot = self.buffer.remove(0);
+            self.advance(true);
+            if let Some(expect_ts) = self.play_ts {
+                let gap = slot.timestamp.wrapping_sub(expect_ts);
+                if gap > 0 && gap <= MAX_GAP_SAMPLES {
+                    self.stats.gap_samples += gap as u64;
+                    out(ReceiverEvent::Gap {
+                        ssrc: self.stats.ssrc,
+                        samples: gap,
+                    });
+                }
+            }
+            self.play_ts = Some(slot.timestamp.wrapping_add(slot.len as u32));
+            self.stats.payload_bytes += slot.len as u64;
+            out(ReceiverEvent::Audio {
+                ssrc: self.stats.ssrc,
+                law: slot.law,
+                sequence: slot.ext_seq as u16,
+                payload: &slot.data[..slot.len],
+            });
+        }
+    }
+
+    fn refresh_loss(&mut self) {
+        self.stats.expected = self.max_ext - self.base_ext + 1;
+        self.stats.lost = self.stats.expected.saturating_sub(self.stats.received);
+        self.stats.jitter_ms = self.jitter / 8.0;
+    }
+
+    fn update_jitter(&mut self, now_ns: u64, timestamp: u32) {
+        // Arrival time in 8 kHz timestamp units; transit is arrival − RTP timestamp, mod 2^32.
+        let arrival = (now_ns as u128 * 8000 / 1_000_000_000) as u32;
+        let transit = arrival.wrapping_sub(timestamp) as i32 as i64;
+        if let Some(last) = self.last_transit {
+            let d = (transit - last).abs() as f64;
+            self.jitter += (d - self.jitter) / 16.0;
+            self.stats.max_transit_delta_ms = self.stats.max_transit_delta_ms.max(d / 8.0);
+        }
+        self.last_transit = Some(transit);
+    }
+}
+
+#[cfg(test)]
+mod tests;

@@ -1,0 +1,96 @@
+//! Helpers shared by the integration tests: free ports, the binary, reading recordings, and
+//! measuring pitch and level. Everything here talks to real sockets, processes and files.
+#![allow(dead_code)]
+
+use std::io::{BufRead, BufReader};
+use std::net::UdpSocket;
+use std::path::Path;
+use std::process::{Child, Command, Stdio};
+
+/// The `zonecast` binary built for this test run.
+pub fn zonecast() -> Command {
+    Command::new(env!("CARGO_BIN_EXE_zonecast"))
+}
+
+/// An even port in the phones' range that is free on 127.0.0.1 right now (UDP).
+pub fn free_even_port() -> u16 {
+    for _ in 0..1000 {
+        let p = 20480 + 2 * (rand::random::<u16>() % 6144);
+        if UdpSocket::bind(("127.0.0.1", p)).is_ok() {
+            return p;
+        }
+    }
+    panic!("no free even UDP port on 127.0.0.1");
+}
+
+/// A bound UDP socket on a free even port.
+pub fn bound_even_socket() -> (UdpSocket, u16) {
+    for _ in 0..1000 {
+        let p = 20480 + 2 * (rand::random::<u16>() % 6144);
+        if let Ok(s) = UdpSocket::bind(("127.0.0.1", p)) {
+            return (s, p);
+        }
+    }
+    panic!("no free even UDP port on 127.0.0.1");
+}
+
+/// Start `zonecast record` with `args` and wait until it says it is listening.
+pub fn spawn_record(args: &[&str]) -> Child {
+    let mut child = zonecast()
+        .arg("record")
+        .args(args)
+        .stdout(Stdio::piped())
+        .stderr(Stdio::piped())
+        .spawn()
+        .expect("spawn zonecast record");
+    let stderr = child.stderr.take().expect("stderr");
+    let mut lines = BufReader::new(stderr).lines();
+    loop {
+        match lines.next() {
+            Some(Ok(l)) if l.contains("listening on") => break,
+            Some(Ok(_)) => continue,
+            other => panic!("zonecast record did not start listening: {other:?}"),
+        }
+    }
+    // Keep draining stderr so the child never blocks on a full pipe.
+    std::thread::spawn(move || for _ in lines {});
+    child
+}
+
+/// Samples of a 16-bit mono WAV file, with its rate.
+pub fn read_wav(path: &Path) -> (u32, Vec<i16>) {
+    let mut r = hound::WavReader::open(path).unwrap_or_else(|e| panic!("{}: {e}", path.display()));
+    let rate = r.spec().sample_rate;
+    let s = r.samples::<i16>().map(|s| s.expect("sample")).collect();
+    (rate, s)
+}
+
+/// Frequency of a steady tone from its zero crossings (independent of any FFT code).
+pub fn tone_frequency(samples: &[i16], rate: u32) -> f64 {
+    let crossings = samples
+        .windows(2)
+        .filter(|w| (w[0] < 0) != (w[1] < 0))
+        .count();
+    crossings as f64 / 2.0 / (samples.len() as f64 / rate as f64)
+}
+
+/// RMS level in dBFS.
+pub fn rms_dbfs(samples: &[i16]) -> f64 {
+    let ms = samples.iter().map(|&s| (s as f64).powi(2)).sum::<f64>() / samples.len().max(1) as f64;
+    10.0 * (ms / (32768.0f64 * 32768.0)).log10()
+}
+
+/// Whether a program is on PATH; tests that need a peer fail loudly when it is missing
+/// (`make test` installs it).
+pub fn require(program: &str) {
+    let ok = Command::new("sh")
+        .args(["-c", &format!("command -v {program}")])
+        .stdout(Stdio::null())
+        .status()
+        .map(|s| s.success())
+        .unwrap_or(false);
+    assert!(
+        ok,
+        "{program} is not installed: run `make test`, which installs it"
+    );
+}
