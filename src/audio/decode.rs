@@ -32,7 +32,7 @@ const ULAW_EXTS: [&str; 5] = ["raw", "ulaw", "mu", "ul", "pcmu"];
 const ALAW_EXTS: [&str; 4] = ["alaw", "al", "la", "pcma"];
 
 /// Guard against a header claiming billions of samples: reserve at most this much up front.
-const MAX_RESERVE: usize = 1 << 24;
+const MAX_RESERVE: usize = 1 << 22;
 
 fn io(path: &Path) -> impl FnOnce(std::io::Error) -> AudioError + '_ {
     move |source| AudioError::Io {

@@ -12,24 +12,28 @@
 //! [`MicSource`]; dropping the source stops that thread and with it the capture.
 
 use std::sync::atomic::{AtomicU64, Ordering};
-use std::sync::mpsc::{Receiver, SyncSender, sync_channel};
+use std::sync::mpsc::{Receiver, RecvTimeoutError, SyncSender, sync_channel};
 use std::sync::{Arc, Mutex, MutexGuard};
 use std::thread::JoinHandle;
+use std::time::Duration;
 
 use cpal::traits::{DeviceTrait, HostTrait, StreamTrait};
 use cpal::{FromSample, SampleFormat, SizedSample, StreamConfig};
 
 use super::{AudioError, Frame, FrameQueue, QueueStats, Source, StreamResampler};
 
+/// How long opening a device may take before we give up on it (a wedged sound server).
+const OPEN_TIMEOUT: Duration = Duration::from_secs(10);
+
 /// A device's name as users know it. On ALSA that is the PCM name (`default`, `hw:CARD=…`, as
 /// `arecord -D` takes), because ALSA's descriptions are multi-line prose; elsewhere it is the
 /// description's name ("MacBook Pro Microphone"), because the ids there are opaque UIDs.
 fn device_name(device: &cpal::Device) -> String {
     let id = device.id().ok();
-    if let Some(id) = &id {
-        if id.host().name() == "ALSA" {
-            return id.id().to_string();
-        }
+    if let Some(id) = &id
+        && id.host().name() == "ALSA"
+    {
+        return id.id().to_string();
     }
     match device.description() {
         Ok(d) if !d.name().trim().is_empty() => d
@@ -51,10 +55,10 @@ fn device_aliases(device: &cpal::Device) -> Vec<String> {
         names.push(id.id().to_string());
         names.push(id.to_string());
     }
-    if let Ok(d) = device.description() {
-        if let Some(first) = d.name().lines().next() {
-            names.push(first.trim().to_string());
-        }
+    if let Ok(d) = device.description()
+        && let Some(first) = d.name().lines().next()
+    {
+        names.push(first.trim().to_string());
     }
     names
 }
@@ -168,13 +172,21 @@ impl Mic {
             .name("zonecast-mic".into())
             .spawn(move || run_stream(wanted, thread_shared, ready_tx, stop_rx))
             .map_err(|e| AudioError::Device(format!("starting the microphone thread: {e}")))?;
-        let info = match ready_rx.recv() {
+        let info = match ready_rx.recv_timeout(OPEN_TIMEOUT) {
             Ok(Ok(info)) => info,
             Ok(Err(e)) => {
                 let _ = thread.join();
                 return Err(e);
             }
-            Err(_) => {
+            // The thread is left to finish on its own: if the device does come up later, it
+            // finds nobody listening and closes the stream.
+            Err(RecvTimeoutError::Timeout) => {
+                return Err(AudioError::Device(format!(
+                    "the audio system did not start capture within {} s",
+                    OPEN_TIMEOUT.as_secs()
+                )));
+            }
+            Err(RecvTimeoutError::Disconnected) => {
                 let _ = thread.join();
                 return Err(AudioError::Device(
                     "the microphone thread stopped before capture started".into(),
@@ -248,7 +260,7 @@ fn start(wanted: Option<&str>, shared: Arc<Shared>) -> Result<(cpal::Stream, Mic
             buffer_size: cpal::BufferSize::Fixed(
                 (default_config.sample_rate / 200).clamp(*min, *max),
             ),
-            ..default_config.clone()
+            ..default_config
         }),
         cpal::SupportedBufferSize::Unknown => None,
     };
@@ -323,7 +335,8 @@ where
                     tracing::warn!("microphone stream error: {e}");
                 }
             },
-            None,
+            // Two attempts (small buffer, then default) must fit in OPEN_TIMEOUT.
+            Some(OPEN_TIMEOUT / 3),
         )
         .map_err(|e| AudioError::Device(format!("cannot open input stream: {e}")))
 }
