@@ -202,6 +202,17 @@ fn odd_or_out_of_range_ports_are_refused_with_exit_2() {
         .unwrap();
     assert_eq!(out.status.code(), Some(2));
     assert!(String::from_utf8_lossy(&out.stderr).contains("/no/such/file.wav"));
+    // A microphone that does not exist: the message names the devices that do.
+    let out = zonecast()
+        .args(["send", "--mic", "no-such-mic", "--to", "127.0.0.1:20480"])
+        .output()
+        .unwrap();
+    assert_eq!(out.status.code(), Some(2));
+    let err = String::from_utf8_lossy(&out.stderr);
+    assert!(
+        err.contains("\"no-such-mic\"") && err.contains("input devices"),
+        "{err}"
+    );
     let out = zonecast()
         .args(["send", "--tone", "9000", "--to", "127.0.0.1:20480"])
         .output()

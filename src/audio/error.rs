@@ -75,12 +75,21 @@ impl fmt::Display for NoDeviceMessage<'_> {
             Some(name) => write!(f, "no audio input device named {name:?}")?,
             None => write!(f, "no default audio input device")?,
         }
-        if self.available.is_empty() {
-            write!(f, "; this machine has no audio input devices")
-        } else {
-            let quoted: Vec<String> = self.available.iter().map(|d| format!("{d:?}")).collect();
-            write!(f, "; available input devices: {}", quoted.join(", "))
+        write!(f, "; {}", AvailableDevices(self.available))
+    }
+}
+
+/// `available input devices: "a", "b"`, or that there are none: the tail of every message
+/// about a microphone that could not be used.
+pub(crate) struct AvailableDevices<'a>(pub(crate) &'a [String]);
+
+impl fmt::Display for AvailableDevices<'_> {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        if self.0.is_empty() {
+            return write!(f, "this machine has no audio input devices");
         }
+        let quoted: Vec<String> = self.0.iter().map(|d| format!("{d:?}")).collect();
+        write!(f, "available input devices: {}", quoted.join(", "))
     }
 }
 

@@ -176,7 +176,15 @@ impl Mic {
             Ok(Ok(info)) => info,
             Ok(Err(e)) => {
                 let _ = thread.join();
-                return Err(e);
+                return Err(match (e, device) {
+                    // The default device exists but will not capture (no sound card behind it):
+                    // say what the user could name instead.
+                    (AudioError::Device(m), None) => AudioError::Device(format!(
+                        "{m}; {}",
+                        super::error::AvailableDevices(&list_input_devices())
+                    )),
+                    (e, _) => e,
+                });
             }
             // The thread is left to finish on its own: if the device does come up later, it
             // finds nobody listening and closes the stream.

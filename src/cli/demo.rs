@@ -202,11 +202,7 @@ fn free_listen(group: Option<Ipv4Addr>) -> anyhow::Result<(Listen, Listener)> {
     Err(anyhow!("no free even port in 20480..=32768 on 127.0.0.1"))
 }
 
-fn receive(
-    listen: Listen,
-    mut listener: Listener,
-    path: PathBuf,
-) -> anyhow::Result<Received> {
+fn receive(listen: Listen, mut listener: Listener, path: PathBuf) -> anyhow::Result<Received> {
     let mut rec = Recorder::create(&path, RecordFormat::Wav)?;
     let mut samples = Vec::new();
     let err = std::cell::RefCell::new(None);

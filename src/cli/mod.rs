@@ -55,7 +55,8 @@ pub fn main() -> i32 {
     let _ = tracing_subscriber::fmt()
         .with_env_filter(
             tracing_subscriber::EnvFilter::try_from_env("ZONECAST_LOG")
-                .unwrap_or_else(|_| "warn".into()),
+                // Decoders' own probing messages would repeat, less clearly, the error we print.
+                .unwrap_or_else(|_| "warn,symphonia_core=off,symphonia=off".into()),
         )
         .with_writer(std::io::stderr)
         .try_init();
