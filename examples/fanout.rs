@@ -22,9 +22,17 @@
 //!   second trimmed, only consecutive sequence numbers): p50 / p99 / p99.9 / max; RFC 3550
 //!   jitter (mean over destinations); loss, sequence errors, datagram sizes.
 //! - 1-minute load average at the start of each run (`--strict-load` waits for it to be <= 1.0).
+//! - The platform's own floor: a SCHED_FIFO thread sleeping to 1 ms absolute deadlines for
+//!   `--probe-seconds` before and after the benchmark, sending nothing.
+//!
+//! The receiver drains its socket every 1 ms by default (`--receiver poll`) instead of sleeping
+//! in `recvmmsg` (`--receiver block`): on loopback the sender's `sendmmsg` runs the receive path
+//! inline, so every datagram that finds the receiver asleep makes the *sender* pay for waking
+//! it. That cost does not exist when the phones are other hosts, and it hits a sender that
+//! spreads its lanes over the period (zonecast) far more than one that bursts (multiudpsink).
+//! `--json` prints every run and the medians; `--json-out FILE` writes them next to the table.
 
 use std::collections::BTreeMap;
-use std::net::Ipv4Addr;
 use std::process::Command;
 use std::time::Duration;
 
@@ -38,6 +46,8 @@ use zonecast::rtp::{
 
 #[path = "fanout/child.rs"]
 mod child;
+#[path = "fanout/probe.rs"]
+mod probe;
 #[path = "fanout/recv.rs"]
 mod recv;
 #[path = "fanout/stats.rs"]
@@ -61,6 +71,13 @@ impl Tool {
     }
 }
 
+#[derive(Debug, Clone, Copy, PartialEq, Eq, ValueEnum, Serialize)]
+#[serde(rename_all = "lowercase")]
+enum RecvMode {
+    Poll,
+    Block,
+}
+
 #[derive(Debug, Parser)]
 #[command(about = "Fan-out benchmark: zonecast pacer vs GStreamer multiudpsink on loopback")]
 struct Args {
@@ -79,12 +96,23 @@ struct Args {
     /// Print JSON (every run and the medians) on stdout instead of the markdown table.
     #[arg(long)]
     json: bool,
+    /// Also write the JSON to this file (the markdown still goes to stdout).
+    #[arg(long)]
+    json_out: Option<std::path::PathBuf>,
     /// Do not start a run while the 1-minute load average is above 1.0 (wait, up to 5 min).
     #[arg(long)]
     strict_load: bool,
     /// Tools to measure.
     #[arg(long, value_delimiter = ',', default_value = "zonecast,gstreamer")]
     tools: Vec<Tool>,
+    /// How the receiving thread waits: `poll` drains the socket every 1 ms without sleeping on
+    /// it (senders never have to wake it), `block` sleeps in `recvmmsg` (each datagram that
+    /// finds it asleep costs the *sender* a wake-up, charged to the sender's CPU on loopback).
+    #[arg(long, value_enum, default_value = "poll")]
+    receiver: RecvMode,
+    /// Seconds of the platform wake-up probe run before and after the benchmark (0: none).
+    #[arg(long, default_value_t = 5.0)]
+    probe_seconds: f64,
     /// The gst-launch binary.
     #[arg(long, default_value = "gst-launch-1.0")]
     gst: String,
@@ -239,13 +267,19 @@ fn one_run(args: &Args, tool: Tool, n: usize, run: usize) -> Result<Run> {
         (line, load1) = loadavg();
     }
     let expected = 50 * args.seconds as u64;
-    let receiver = recv::start(args.port, n, expected as usize + 16)?;
+    let poll = args.receiver == RecvMode::Poll;
+    let receiver = recv::start(args.port, n, expected as usize + 16, poll)?;
     let port = receiver.port;
     let cmd = match tool {
         Tool::Zonecast => {
             let mut c = Command::new(std::env::current_exe()?);
             c.args(["--role", "send", "--destinations", &n.to_string()])
-                .args(["--seconds", &args.seconds.to_string(), "--port", &port.to_string()]);
+                .args([
+                    "--seconds",
+                    &args.seconds.to_string(),
+                    "--port",
+                    &port.to_string(),
+                ]);
             c
         }
         Tool::Gstreamer => gst_command(&args.gst, n, args.seconds, port),
@@ -259,7 +293,11 @@ fn one_run(args: &Args, tool: Tool, n: usize, run: usize) -> Result<Run> {
             "{} exited with status {:#x}{}:\n{}",
             tool.name(),
             ch.status,
-            if ch.killed { " (killed at the time limit)" } else { "" },
+            if ch.killed {
+                " (killed at the time limit)"
+            } else {
+                ""
+            },
             ch.stderr.trim()
         );
     }
@@ -270,9 +308,7 @@ fn one_run(args: &Args, tool: Tool, n: usize, run: usize) -> Result<Run> {
         ),
         Tool::Gstreamer => None,
     };
-    let add_ns = sender
-        .as_ref()
-        .and_then(|s| s["add_rt_ns"].as_i64());
+    let add_ns = sender.as_ref().and_then(|s| s["add_rt_ns"].as_i64());
     let received = stats::analyse(&cap, expected, ch.launch_rt_ns, add_ns);
     let stream_s = n as f64 * args.seconds as f64;
     Ok(Run {
@@ -317,6 +353,10 @@ struct Summary {
     reached: f64,
     sizes: Vec<String>,
     rx_dropped: u64,
+    /// Sender process: context switches per second in the steady window (voluntary,
+    /// involuntary).
+    voluntary_ctxt_per_s: f64,
+    involuntary_ctxt_per_s: f64,
     /// zonecast: SCHED_FIFO granted, pacer worst lateness (median, ms), send errors (sum),
     /// library time to first packet (median, ms).
     realtime: Option<bool>,
@@ -358,6 +398,16 @@ fn summarise(runs: &[&Run]) -> Summary {
         reached: m(&|r| r.recv.reached as f64),
         sizes,
         rx_dropped: runs.iter().map(|r| r.recv.rx_dropped).sum(),
+        voluntary_ctxt_per_s: m(&|r| {
+            r.child
+                .steady_voluntary_ctxt
+                .map_or(f64::NAN, |c| c as f64 / r.child.steady_window_s)
+        }),
+        involuntary_ctxt_per_s: m(&|r| {
+            r.child
+                .steady_involuntary_ctxt
+                .map_or(f64::NAN, |c| c as f64 / r.child.steady_window_s)
+        }),
         realtime: runs[0]
             .sender
             .as_ref()
@@ -391,7 +441,11 @@ fn f(x: f64) -> String {
 }
 
 fn fg(x: f64) -> String {
-    if x.is_nan() { "–".into() } else { format!("{x:.3}") }
+    if x.is_nan() {
+        "–".into()
+    } else {
+        format!("{x:.3}")
+    }
 }
 
 fn ratio(a: f64, b: f64) -> String {
@@ -402,13 +456,37 @@ fn ratio(a: f64, b: f64) -> String {
     }
 }
 
-fn markdown(args: &Args, sums: &[Summary]) -> String {
+fn probe_line(p: &probe::Probe) -> String {
+    format!(
+        "{} × 1 ms SCHED_FIFO{} timer sleeps: lateness p50 {} / p99 {} / p99.9 {} / max {} ms, \
+         {} over 0.5 ms, {} over 2 ms (load {})",
+        p.wakeups,
+        if p.realtime { "" } else { " (not granted)" },
+        fg(p.p50_ms),
+        fg(p.p99_ms),
+        fg(p.p999_ms),
+        fg(p.max_ms),
+        p.over_0_5ms,
+        p.over_2ms,
+        p.loadavg
+    )
+}
+
+fn markdown(args: &Args, sums: &[Summary], probes: &[(&str, probe::Probe)]) -> String {
     let mut s = String::new();
     s += &format!(
-        "S = {} s per run, {} run(s) per tool and N, medians over runs. Times in ms. \
-         CPU = sender process user+system ms per stream-second (N × S).\n\n",
-        args.seconds, args.runs
+        "S = {} s per run, {} run(s) per tool and N, medians over runs; receiver mode `{}`. \
+         Times in ms. CPU = sender process user+system ms per stream-second (N × S).\n\n",
+        args.seconds,
+        args.runs,
+        match args.receiver {
+            RecvMode::Poll => "poll",
+            RecvMode::Block => "block",
+        }
     );
+    for (when, p) in probes {
+        s += &format!("Platform wake-up probe ({when}): {}\n\n", probe_line(p));
+    }
     s += "| N | tool | load1 at start | CPU (whole process) | CPU (steady) | 1st pkt from launch p50 / max | 1st pkt from add p50 / max | \\|gap−20\\| p50 | p99 | p99.9 | max | RFC 3550 jitter | lost (sum / worst dest) | seq errors | reached | datagram bytes |\n";
     s += "|---:|---|---|---:|---:|---:|---:|---:|---:|---:|---:|---:|---:|---:|---:|---|\n";
     for x in sums {
@@ -420,7 +498,11 @@ fn markdown(args: &Args, sums: &[Summary]) -> String {
             "| {} | {} | {} | {} | {} | {} / {} | {} | {} | {} | {} | {} | {} | {} / {} | {} | {}/{} | {} |\n",
             x.n,
             x.tool.name(),
-            x.load1.iter().map(|l| format!("{l:.2}")).collect::<Vec<_>>().join(", "),
+            x.load1
+                .iter()
+                .map(|l| format!("{l:.2}"))
+                .collect::<Vec<_>>()
+                .join(", "),
             f(x.cpu_ms_per_stream_s),
             f(x.steady_cpu_ms_per_stream_s),
             f(x.first_p50_ms),
@@ -464,6 +546,27 @@ fn markdown(args: &Args, sums: &[Summary]) -> String {
             }
         }
     }
+    for x in sums.iter().filter(|x| x.rx_dropped > 0) {
+        s += &format!(
+            "\nWarning: the receiver's socket dropped {} datagrams (SO_RXQ_OVFL) in the {} N={} \
+             runs; that loss is the receiver's, not the sender's.\n",
+            x.rx_dropped,
+            x.tool.name(),
+            x.n
+        );
+    }
+    s += "\nSender process (medians; context switches per second over the steady window):\n\n";
+    s += "| N | tool | voluntary ctx sw/s | involuntary ctx sw/s |\n";
+    s += "|---:|---|---:|---:|\n";
+    for x in sums {
+        s += &format!(
+            "| {} | {} | {:.0} | {:.0} |\n",
+            x.n,
+            x.tool.name(),
+            x.voluntary_ctxt_per_s,
+            x.involuntary_ctxt_per_s,
+        );
+    }
     let zs: Vec<&Summary> = sums.iter().filter(|x| x.tool == Tool::Zonecast).collect();
     if !zs.is_empty() {
         s += "\nzonecast pacer (medians): \n\n";
@@ -473,7 +576,8 @@ fn markdown(args: &Args, sums: &[Summary]) -> String {
             s += &format!(
                 "| {} | {} | {} | {} | {} |\n",
                 z.n,
-                z.realtime.map_or("?".into(), |r| if r { "yes" } else { "no" }.to_string()),
+                z.realtime
+                    .map_or("?".into(), |r| if r { "yes" } else { "no" }.to_string()),
                 z.pacer_max_lateness_ms.map_or("–".into(), fg),
                 z.library_first_packet_ms.map_or("–".into(), fg),
                 z.send_errors.unwrap_or(0),
@@ -498,8 +602,17 @@ fn bench(args: &Args) -> Result<()> {
     if tools.is_empty() {
         bail!("no tool to measure");
     }
+    let mut probes = Vec::new();
+    if args.probe_seconds > 0.0 {
+        let p = probe::run(args.probe_seconds, loadavg().0);
+        eprintln!("platform probe (before): {}", probe_line(&p));
+        probes.push(("before", p));
+    }
     let (line, _) = loadavg();
-    eprintln!("fanout: N = {:?}, S = {} s, {} run(s), load {line}", args.destinations, args.seconds, args.runs);
+    eprintln!(
+        "fanout: N = {:?}, S = {} s, {} run(s), load {line}",
+        args.destinations, args.seconds, args.runs
+    );
     let mut runs: Vec<Run> = Vec::new();
     for &n in &args.destinations {
         if n == 0 || n > 250 * 256 {
@@ -534,6 +647,11 @@ fn bench(args: &Args) -> Result<()> {
             }
         }
     }
+    if args.probe_seconds > 0.0 {
+        let p = probe::run(args.probe_seconds, loadavg().0);
+        eprintln!("platform probe (after): {}", probe_line(&p));
+        probes.push(("after", p));
+    }
     let mut sums = Vec::new();
     for &n in &args.destinations {
         for &tool in &tools {
@@ -543,24 +661,26 @@ fn bench(args: &Args) -> Result<()> {
             }
         }
     }
+    let json = serde_json::to_string_pretty(&serde_json::json!({
+        "command": std::env::args().collect::<Vec<_>>(),
+        "seconds": args.seconds,
+        "runs_per_tool": args.runs,
+        "receiver": args.receiver,
+        "destinations": args.destinations,
+        "platform_probe": probes
+            .iter()
+            .map(|(w, p)| serde_json::json!({"when": w, "probe": p}))
+            .collect::<Vec<_>>(),
+        "summary": sums,
+        "runs": runs,
+    }))?;
+    if let Some(path) = &args.json_out {
+        std::fs::write(path, &json).with_context(|| format!("writing {}", path.display()))?;
+    }
     if args.json {
-        println!(
-            "{}",
-            serde_json::to_string_pretty(&serde_json::json!({
-                "seconds": args.seconds,
-                "runs_per_tool": args.runs,
-                "destinations": args.destinations,
-                "summary": sums,
-                "runs": runs,
-            }))?
-        );
+        println!("{json}");
     } else {
-        print!("{}", markdown(args, &sums));
+        print!("{}", markdown(args, &sums, &probes));
     }
     Ok(())
-}
-
-#[allow(dead_code)]
-fn _assert_loopback(a: Ipv4Addr) -> bool {
-    a.is_loopback()
 }

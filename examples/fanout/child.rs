@@ -17,16 +17,20 @@ use super::recv::realtime_ns;
 pub struct ChildRun {
     /// `CLOCK_REALTIME` just before `spawn`.
     pub launch_rt_ns: i64,
-    /// utime + stime from `wait4`, ns.
+    /// utime + stime from `wait4`, ns. The total is exact (the scheduler's runtime); the split
+    /// between user and system comes from tick sampling and is unreliable for a process that
+    /// wakes periodically (it can read 0 % or 100 % user for the same work).
     pub cpu_ns: u64,
     pub utime_ns: u64,
     pub stime_ns: u64,
     /// CPU used between launch + 1 s and launch + S - 1 s, ns, and that window's length (s).
     pub steady_cpu_ns: Option<u64>,
     pub steady_window_s: f64,
+    /// Context switches (voluntary, involuntary) of all the child's threads in that window.
+    pub steady_voluntary_ctxt: Option<u64>,
+    pub steady_involuntary_ctxt: Option<u64>,
     /// Launch to exit, s.
     pub wall_s: f64,
-    pub max_rss_kb: i64,
     /// Raw wait status.
     pub status: i32,
     /// Killed after the time limit.
@@ -46,10 +50,34 @@ impl ChildRun {
 /// CPU time of a live process, ns (`MAKE_PROCESS_CPUCLOCK(pid, CPUCLOCK_SCHED)`).
 fn process_cpu_ns(pid: libc::pid_t) -> Option<u64> {
     let clock: libc::clockid_t = ((!pid) << 3) | 2;
-    let mut ts = libc::timespec { tv_sec: 0, tv_nsec: 0 };
+    let mut ts = libc::timespec {
+        tv_sec: 0,
+        tv_nsec: 0,
+    };
     // SAFETY: valid pointer; an invalid clock id is reported as an error.
     let r = unsafe { libc::clock_gettime(clock, &mut ts) };
     (r == 0).then(|| ts.tv_sec as u64 * 1_000_000_000 + ts.tv_nsec as u64)
+}
+
+/// Context switches (voluntary, involuntary) summed over the threads of a live process.
+fn ctxt_switches(pid: libc::pid_t) -> Option<(u64, u64)> {
+    let mut v = (0, 0);
+    for t in std::fs::read_dir(format!("/proc/{pid}/task")).ok()? {
+        let status = std::fs::read_to_string(t.ok()?.path().join("status")).ok()?;
+        for line in status.lines() {
+            let num = |l: &str| {
+                l.split_whitespace()
+                    .nth(1)
+                    .and_then(|x| x.parse::<u64>().ok())
+            };
+            if line.starts_with("voluntary_ctxt_switches") {
+                v.0 += num(line)?;
+            } else if line.starts_with("nonvoluntary_ctxt_switches") {
+                v.1 += num(line)?;
+            }
+        }
+    }
+    Some(v)
 }
 
 fn tv_ns(tv: libc::timeval) -> u64 {
@@ -66,7 +94,9 @@ fn sleep_until(t: Instant) {
 /// Start `cmd`, sample its steady CPU, reap it with `wait4` and return the measurements.
 /// `seconds` is how long it should stream; it is killed after `seconds + 60`.
 pub fn run(mut cmd: Command, seconds: f64) -> io::Result<ChildRun> {
-    cmd.stdin(Stdio::null()).stdout(Stdio::piped()).stderr(Stdio::piped());
+    cmd.stdin(Stdio::null())
+        .stdout(Stdio::piped())
+        .stderr(Stdio::piped());
     let launch_rt_ns = realtime_ns();
     let t0 = Instant::now();
     let mut child = cmd.spawn()?;
@@ -89,12 +119,16 @@ pub fn run(mut cmd: Command, seconds: f64) -> io::Result<ChildRun> {
     };
     if seconds >= 3.0 {
         sleep_until(t0 + Duration::from_secs(1));
-        let a = process_cpu_ns(pid);
+        let (a, ca) = (process_cpu_ns(pid), ctxt_switches(pid));
         sleep_until(t0 + Duration::from_secs_f64(seconds - 1.0));
-        let b = process_cpu_ns(pid);
+        let (b, cb) = (process_cpu_ns(pid), ctxt_switches(pid));
         if let (Some(a), Some(b)) = (a, b) {
             run.steady_cpu_ns = Some(b.saturating_sub(a));
             run.steady_window_s = seconds - 2.0;
+        }
+        if let (Some(a), Some(b)) = (ca, cb) {
+            run.steady_voluntary_ctxt = Some(b.0.saturating_sub(a.0));
+            run.steady_involuntary_ctxt = Some(b.1.saturating_sub(a.1));
         }
     }
     let limit = t0 + Duration::from_secs_f64(seconds + 60.0);
@@ -126,7 +160,6 @@ pub fn run(mut cmd: Command, seconds: f64) -> io::Result<ChildRun> {
     run.utime_ns = tv_ns(ru.ru_utime);
     run.stime_ns = tv_ns(ru.ru_stime);
     run.cpu_ns = run.utime_ns + run.stime_ns;
-    run.max_rss_kb = ru.ru_maxrss;
     run.stdout = out_t.join().unwrap_or_default();
     run.stderr = err_t.join().unwrap_or_default();
     // std's Child would try to reap again on wait(); it is simply dropped here.

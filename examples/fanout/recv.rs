@@ -30,6 +30,9 @@ const BATCH: usize = 256;
 const BUF_LEN: usize = 2048;
 const CTRL_LEN: usize = 256;
 
+/// Sleep between drains in poll mode.
+const POLL_INTERVAL: Duration = Duration::from_millis(1);
+
 /// Receive buffer asked for (with `SO_RCVBUFFORCE` when permitted).
 pub const RCVBUF: usize = 64 << 20;
 
@@ -86,7 +89,12 @@ fn dest_index(a: Ipv4Addr, n: usize) -> Option<usize> {
     (i < n).then_some(i)
 }
 
-fn setsockopt_int(fd: libc::c_int, level: libc::c_int, name: libc::c_int, v: libc::c_int) -> io::Result<()> {
+fn setsockopt_int(
+    fd: libc::c_int,
+    level: libc::c_int,
+    name: libc::c_int,
+    v: libc::c_int,
+) -> io::Result<()> {
     // SAFETY: valid fd and a pointer to a c_int of the size given.
     let r = unsafe {
         libc::setsockopt(
@@ -97,25 +105,29 @@ fn setsockopt_int(fd: libc::c_int, level: libc::c_int, name: libc::c_int, v: lib
             mem::size_of::<libc::c_int>() as libc::socklen_t,
         )
     };
-    if r == 0 { Ok(()) } else { Err(io::Error::last_os_error()) }
+    if r == 0 {
+        Ok(())
+    } else {
+        Err(io::Error::last_os_error())
+    }
 }
 
 /// Bind `0.0.0.0:port` (or the next free even port, up to 50 tries) and start reading for
 /// `n` destinations. The socket is bound when this returns, so a sender started afterwards
 /// loses nothing.
-pub fn start(port: u16, n: usize, per_dest_capacity: usize) -> io::Result<Receiver> {
+pub fn start(port: u16, n: usize, per_dest_capacity: usize, poll: bool) -> io::Result<Receiver> {
     let mut last_err = None;
     for p in (port..).step_by(2).take(50) {
         let socket = Socket::new(Domain::IPV4, Type::DGRAM, Some(Protocol::UDP))?;
         match socket.bind(&SocketAddr::V4(SocketAddrV4::new(Ipv4Addr::UNSPECIFIED, p)).into()) {
-            Ok(()) => return start_on(socket, p, n, per_dest_capacity),
+            Ok(()) => return start_on(socket, p, n, per_dest_capacity, poll),
             Err(e) => last_err = Some(e),
         }
     }
     Err(last_err.unwrap_or_else(|| io::Error::other("no port")))
 }
 
-fn start_on(socket: Socket, port: u16, n: usize, cap: usize) -> io::Result<Receiver> {
+fn start_on(socket: Socket, port: u16, n: usize, cap: usize, poll: bool) -> io::Result<Receiver> {
     let fd = socket.as_raw_fd();
     // SO_RCVBUFFORCE needs CAP_NET_ADMIN; plain SO_RCVBUF is capped by net.core.rmem_max.
     if setsockopt_int(fd, libc::SOL_SOCKET, SO_RCVBUFFORCE, RCVBUF as libc::c_int).is_err() {
@@ -137,7 +149,7 @@ fn start_on(socket: Socket, port: u16, n: usize, cap: usize) -> io::Result<Recei
                 rcvbuf,
                 ..Capture::default()
             };
-            read_loop(&socket, n, &thread_stop, &mut cap_)?;
+            read_loop(&socket, n, &thread_stop, poll, &mut cap_)?;
             Ok(cap_)
         })?;
     Ok(Receiver { stop, thread, port })
@@ -153,14 +165,24 @@ impl Receiver {
     }
 }
 
+#[allow(clippy::unnecessary_cast)] // time_t is not i64 everywhere
 pub fn realtime_ns() -> i64 {
-    let mut ts = libc::timespec { tv_sec: 0, tv_nsec: 0 };
+    let mut ts = libc::timespec {
+        tv_sec: 0,
+        tv_nsec: 0,
+    };
     // SAFETY: valid pointer.
     unsafe { libc::clock_gettime(libc::CLOCK_REALTIME, &mut ts) };
     ts.tv_sec as i64 * 1_000_000_000 + ts.tv_nsec as i64
 }
 
-fn read_loop(socket: &Socket, n: usize, stop: &AtomicBool, out: &mut Capture) -> io::Result<()> {
+fn read_loop(
+    socket: &Socket,
+    n: usize,
+    stop: &AtomicBool,
+    poll: bool,
+    out: &mut Capture,
+) -> io::Result<()> {
     let fd = socket.as_raw_fd();
     let mut bufs = vec![[0u8; BUF_LEN]; BATCH];
     // u64 alignment for the cmsg headers.
@@ -191,7 +213,11 @@ fn read_loop(socket: &Socket, n: usize, stop: &AtomicBool, out: &mut Capture) ->
                 fd,
                 msgs.as_mut_ptr(),
                 BATCH as libc::c_uint,
-                libc::MSG_WAITFORONE,
+                if poll {
+                    libc::MSG_DONTWAIT
+                } else {
+                    libc::MSG_WAITFORONE
+                },
                 std::ptr::null_mut(),
             )
         };
@@ -199,9 +225,12 @@ fn read_loop(socket: &Socket, n: usize, stop: &AtomicBool, out: &mut Capture) ->
             let e = io::Error::last_os_error();
             match e.kind() {
                 io::ErrorKind::WouldBlock | io::ErrorKind::TimedOut => {
-                    // Nothing queued for 50 ms: done once asked to stop.
+                    // Queue empty (poll) or nothing for 50 ms (block): done once asked to stop.
                     if stop.load(Ordering::Acquire) {
                         return Ok(());
+                    }
+                    if poll {
+                        std::thread::sleep(POLL_INTERVAL);
                     }
                     continue;
                 }

@@ -66,7 +66,11 @@ pub fn median(mut v: Vec<f64>) -> f64 {
     }
     v.sort_by(|a, b| a.partial_cmp(b).unwrap());
     let m = v.len() / 2;
-    if v.len() % 2 == 1 { v[m] } else { (v[m - 1] + v[m]) / 2.0 }
+    if v.len() % 2 == 1 {
+        v[m]
+    } else {
+        (v[m - 1] + v[m]) / 2.0
+    }
 }
 
 /// Analyse a capture. `launch_ns` and `add_ns` are `CLOCK_REALTIME` instants.
@@ -114,7 +118,10 @@ pub fn analyse(c: &Capture, expected: u64, launch_ns: i64, add_ns: Option<i64>) 
         r.lost_sum += lost;
         r.lost_worst = r.lost_worst.max(lost);
         // Steady state: drop the first and the last second of this destination's stream.
-        let (from, to) = (arr[0].t_ns + 1_000_000_000, arr[arr.len() - 1].t_ns - 1_000_000_000);
+        let (from, to) = (
+            arr[0].t_ns + 1_000_000_000,
+            arr[arr.len() - 1].t_ns - 1_000_000_000,
+        );
         let mut jitter = 0.0f64;
         for w in arr.windows(2) {
             let (a, b) = (w[0], w[1]);
