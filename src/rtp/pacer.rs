@@ -1,19 +1,22 @@
 //! The media clock: one OS thread that sends every stream's packets on time.
 //!
-//! The thread sleeps with `clock_nanosleep(CLOCK_MONOTONIC, TIMER_ABSTIME)` to the absolute
-//! deadlines of a [`Schedule`] (never "sleep 20 ms"), wakes, and for each due lane produces the
+//! The thread sleeps on a `timerfd` armed with the absolute `CLOCK_MONOTONIC` deadline of a
+//! [`Schedule`] (never "sleep 20 ms"), wakes, and for each due lane produces the
 //! stream's packet (once per packet number, shared by all its lanes) and hands it to the stream's
 //! [`Sender`]. It is a thread and not a tokio task because tokio's timer has millisecond
 //! granularity and wakes late. One pacer serves every stream of the process.
 //!
-//! It is fed through a bounded channel (add, remove, shut down) and never blocks on it while
-//! streams run; the send loop does no allocation and takes no lock. Lateness (how long after its
+//! It is fed through a bounded channel (add, remove, shut down) plus an `eventfd` that interrupts
+//! its sleep, so it wakes only when something is due or asked of it (50 times a second for one
+//! stream) and a new stream starts at the next 1 ms slot. The send loop does no allocation and
+//! takes no lock. Lateness (how long after its
 //! deadline each lane actually went out) is counted into a histogram and a maximum, per pacer and
 //! per stream, never logged per packet.
 
 use std::collections::HashMap;
+use std::os::fd::{AsRawFd, FromRawFd, OwnedFd};
 use std::sync::atomic::{AtomicBool, AtomicU32, AtomicU64, Ordering};
-use std::sync::mpsc::{Receiver, RecvTimeoutError, SyncSender, TryRecvError, sync_channel};
+use std::sync::mpsc::{Receiver, SyncSender, TryRecvError, sync_channel};
 use std::sync::{Arc, Condvar, Mutex};
 use std::thread::JoinHandle;
 use std::time::Duration;
@@ -25,8 +28,6 @@ use super::sender::{Sender, SenderOptions};
 use crate::audio::{Frame, Source};
 use crate::g711::Law;
 
-/// Longest the pacer sleeps without looking at its channel, so a new stream starts promptly.
-const MAX_SLEEP_NS: u64 = 2_000_000;
 /// Upper bounds (ns) of the lateness histogram's buckets; the last bucket is open.
 pub const LATENESS_BUCKETS_NS: [u64; 8] = [
     50_000,
@@ -200,7 +201,7 @@ pub struct StreamHandle {
     ssrc: u32,
     added_ns: u64,
     counters: Arc<StreamCounters>,
-    tx: SyncSender<Command>,
+    control: Control,
 }
 
 impl StreamHandle {
@@ -212,7 +213,7 @@ impl StreamHandle {
     /// Stop the stream (no more packets after the pacer's next wake-up).
     pub fn stop(&self) {
         // A closed channel means the pacer is gone, and with it the stream.
-        let _ = self.tx.send(Command::Remove(self.id));
+        let _ = self.control.send(Command::Remove(self.id));
     }
 
     /// Block until the stream has ended, or `timeout` passes; returns whether it ended.
@@ -262,6 +263,24 @@ enum Command {
     Add(Box<Stream>),
     Remove(u32),
     Shutdown,
+}
+
+/// The way into the pacer thread: a command, then a poke on its eventfd so it looks now.
+#[derive(Clone)]
+struct Control {
+    tx: SyncSender<Command>,
+    wake: Arc<OwnedFd>,
+}
+
+impl Control {
+    fn send(&self, cmd: Command) -> Result<(), ()> {
+        self.tx.send(cmd).map_err(|_| ())?;
+        let one = 1u64.to_ne_bytes();
+        // SAFETY: writing 8 bytes from a valid buffer to an eventfd we own. A full counter
+        // (EAGAIN) still leaves the thread awake, which is all we need.
+        unsafe { libc::write(self.wake.as_raw_fd(), one.as_ptr().cast(), 8) };
+        Ok(())
+    }
 }
 
 static NEXT_STREAM_ID: AtomicU32 = AtomicU32::new(1);
@@ -461,7 +480,7 @@ impl Default for PacerOptions {
 
 /// The process's media clock. Dropping it stops every stream.
 pub struct Pacer {
-    tx: SyncSender<Command>,
+    control: Control,
     epoch_ns: u64,
     shared: Arc<PacerShared>,
     thread: Option<JoinHandle<()>>,
@@ -471,6 +490,18 @@ impl Pacer {
     /// Start the pacer thread.
     pub fn start(opts: PacerOptions) -> std::io::Result<Pacer> {
         let (tx, rx) = sync_channel(opts.channel_capacity.max(1));
+        let wake = Arc::new(new_fd(unsafe {
+            // SAFETY: plain syscall; the result is checked by new_fd.
+            libc::eventfd(0, libc::EFD_NONBLOCK | libc::EFD_CLOEXEC)
+        })?);
+        let timer = new_fd(unsafe {
+            // SAFETY: plain syscall; the result is checked by new_fd.
+            libc::timerfd_create(
+                libc::CLOCK_MONOTONIC,
+                libc::TFD_NONBLOCK | libc::TFD_CLOEXEC,
+            )
+        })?;
+        let thread_wake = wake.clone();
         let shared = Arc::new(PacerShared::default());
         let epoch_ns = mono_now_ns();
         let thread_shared = shared.clone();
@@ -478,10 +509,16 @@ impl Pacer {
             .name("zonecast-pacer".into())
             .spawn(move || {
                 prepare_thread(opts.realtime, &thread_shared);
-                run(rx, PacerCore::new(epoch_ns), &thread_shared)
+                run(
+                    rx,
+                    &thread_wake,
+                    &timer,
+                    PacerCore::new(epoch_ns),
+                    &thread_shared,
+                )
             })?;
         Ok(Pacer {
-            tx,
+            control: Control { tx, wake },
             epoch_ns,
             shared,
             thread: Some(thread),
@@ -494,7 +531,7 @@ impl Pacer {
         let stream = Box::new(Stream::open(spec)?);
         let (id, counters) = (stream.id, stream.counters());
         let added_ns = mono_now_ns();
-        self.tx
+        self.control
             .send(Command::Add(stream))
             .map_err(|_| std::io::Error::other("the pacer thread has stopped"))?;
         Ok(StreamHandle {
@@ -502,7 +539,7 @@ impl Pacer {
             ssrc,
             added_ns,
             counters,
-            tx: self.tx.clone(),
+            control: self.control.clone(),
         })
     }
 
@@ -527,7 +564,7 @@ impl Pacer {
 impl Drop for Pacer {
     fn drop(&mut self) {
         // Blocks only while the channel is full, which the running thread drains.
-        let _ = self.tx.send(Command::Shutdown);
+        let _ = self.control.send(Command::Shutdown);
         if let Some(t) = self.thread.take() {
             let _ = t.join();
         }
@@ -548,44 +585,39 @@ fn prepare_thread(realtime: bool, shared: &PacerShared) {
     }
 }
 
-fn run(rx: Receiver<Command>, mut core: PacerCore, shared: &PacerShared) {
+fn run(
+    rx: Receiver<Command>,
+    wake: &OwnedFd,
+    timer: &OwnedFd,
+    mut core: PacerCore,
+    shared: &PacerShared,
+) {
     let epoch_ns = core.epoch_ns;
     loop {
-        // Commands: block only when there is nothing to send.
         loop {
-            let cmd = if core.is_empty() {
-                match rx.recv_timeout(Duration::from_secs(3600)) {
-                    Ok(c) => c,
-                    Err(RecvTimeoutError::Timeout) => continue,
-                    Err(RecvTimeoutError::Disconnected) => return core.finish_all(),
-                }
-            } else {
-                match rx.try_recv() {
-                    Ok(c) => c,
-                    Err(TryRecvError::Empty) => break,
-                    Err(TryRecvError::Disconnected) => return core.finish_all(),
-                }
-            };
-            match cmd {
-                Command::Add(s) => {
+            match rx.try_recv() {
+                Ok(Command::Add(s)) => {
                     core.add(mono_now_ns() - epoch_ns, s);
                 }
-                Command::Remove(id) => core.remove(id),
-                Command::Shutdown => return core.finish_all(),
+                Ok(Command::Remove(id)) => core.remove(id),
+                Ok(Command::Shutdown) | Err(TryRecvError::Disconnected) => {
+                    return core.finish_all();
+                }
+                Err(TryRecvError::Empty) => break,
             }
         }
-        let Some(deadline) = core.next_deadline() else {
-            continue;
-        };
         let now = mono_now_ns() - epoch_ns;
-        if deadline > now {
-            sleep_until_ns(epoch_ns + deadline.min(now + MAX_SLEEP_NS));
-            continue; // look at the channel again, then at the (maybe now past) deadline
-        }
-        record_lateness(shared, now - deadline);
-        let skipped = core.run_due(now);
-        if skipped > 0 {
-            shared.skipped_ticks.fetch_add(skipped, Ordering::Relaxed);
+        match core.next_deadline() {
+            Some(deadline) if deadline <= now => {
+                record_lateness(shared, now - deadline);
+                let skipped = core.run_due(now);
+                if skipped > 0 {
+                    shared.skipped_ticks.fetch_add(skipped, Ordering::Relaxed);
+                }
+            }
+            // Sleep until the deadline, or until a command arrives (then look again).
+            Some(deadline) => sleep_until(timer, wake, Some(epoch_ns + deadline)),
+            None => sleep_until(timer, wake, None),
         }
     }
 }
@@ -611,22 +643,57 @@ pub fn mono_now_ns() -> u64 {
     ts.tv_sec as u64 * 1_000_000_000 + ts.tv_nsec as u64
 }
 
-/// Sleep until the absolute `CLOCK_MONOTONIC` instant `t_ns`.
-fn sleep_until_ns(t_ns: u64) {
-    let ts = libc::timespec {
-        tv_sec: (t_ns / 1_000_000_000) as libc::time_t,
-        tv_nsec: (t_ns % 1_000_000_000) as libc::c_long,
+/// Sleep until the absolute `CLOCK_MONOTONIC` instant `t_ns` (forever when `None`), or until
+/// the eventfd `wake` is written; consume whichever fired.
+fn sleep_until(timer: &OwnedFd, wake: &OwnedFd, t_ns: Option<u64>) {
+    let spec = libc::itimerspec {
+        it_interval: libc::timespec {
+            tv_sec: 0,
+            tv_nsec: 0,
+        },
+        it_value: libc::timespec {
+            // 0/0 disarms the timer: only a command can wake us.
+            tv_sec: t_ns.map_or(0, |t| (t / 1_000_000_000) as libc::time_t),
+            tv_nsec: t_ns.map_or(0, |t| (t % 1_000_000_000) as libc::c_long),
+        },
     };
-    // SAFETY: valid timespec; a null remainder is allowed with TIMER_ABSTIME.
-    while unsafe {
-        libc::clock_nanosleep(
-            libc::CLOCK_MONOTONIC,
-            libc::TIMER_ABSTIME,
-            &ts,
+    let mut fds = [
+        libc::pollfd {
+            fd: timer.as_raw_fd(),
+            events: libc::POLLIN,
+            revents: 0,
+        },
+        libc::pollfd {
+            fd: wake.as_raw_fd(),
+            events: libc::POLLIN,
+            revents: 0,
+        },
+    ];
+    let mut buf = [0u8; 8];
+    // SAFETY: valid fds we own, valid pointers to stack buffers of the right sizes. Reads are
+    // non-blocking: one that finds nothing (EAGAIN) is harmless.
+    unsafe {
+        libc::timerfd_settime(
+            timer.as_raw_fd(),
+            libc::TFD_TIMER_ABSTIME,
+            &spec,
             std::ptr::null_mut(),
-        )
-    } == libc::EINTR
-    {}
+        );
+        libc::poll(fds.as_mut_ptr(), 2, -1);
+        for f in &fds {
+            if f.revents != 0 {
+                libc::read(f.fd, buf.as_mut_ptr().cast(), 8);
+            }
+        }
+    }
+}
+
+fn new_fd(fd: libc::c_int) -> std::io::Result<OwnedFd> {
+    if fd < 0 {
+        return Err(std::io::Error::last_os_error());
+    }
+    // SAFETY: a fresh descriptor just returned by the kernel, owned by nobody else.
+    Ok(unsafe { OwnedFd::from_raw_fd(fd) })
 }
 
 /// Nanoseconds in one packet period (re-exported for callers that count packets per second).

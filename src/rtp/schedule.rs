@@ -7,9 +7,11 @@
 //! number, never from "last send + 20 ms", so lateness never accumulates: a stream is exactly
 //! on the wall clock however long it runs.
 //!
-//! Spreading: a new stream starts in the least-loaded of the next few slots (so its first packet
-//! is at most [`START_WINDOW`] slots away), and its lanes are spaced evenly around the period,
-//! so a tick is never one burst of every destination.
+//! Spreading: a new stream starts in the least-loaded of the next [`START_WINDOW`] slots, and its
+//! lanes (groups of 64 destinations) go out in up to [`LANE_SPREAD`] consecutive slots, so a big
+//! stream is several short bursts rather than one long one, and its last destination still gets
+//! its first packet within `START_WINDOW + LANE_SPREAD − 1` ms of being added. Streams added at
+//! different times land in different slots, so pages spread over the period.
 //!
 //! Falling behind: [`Schedule::due`] returns every lane whose deadline has passed, in deadline
 //! order, with its packet number, so short stalls are caught up. After a stall longer than
@@ -25,7 +27,9 @@ pub const SLOT_NS: u64 = PERIOD_NS / SLOTS;
 /// Most destinations one lane sends to in one go.
 pub const LANE_SIZE: usize = 64;
 /// A new stream starts within this many slots of being added.
-pub const START_WINDOW: u64 = 5;
+pub const START_WINDOW: u64 = 4;
+/// A stream's lanes occupy at most this many consecutive slots.
+pub const LANE_SPREAD: u64 = 4;
 /// Ticks of lateness caught up by bursting; beyond this the schedule skips ahead.
 pub const MAX_CATCH_UP: u64 = 5;
 
@@ -89,8 +93,8 @@ impl Schedule {
         let lanes = destinations.div_ceil(LANE_SIZE).max(1) as u64;
         let mut remaining = destinations as u64;
         for lane in 0..lanes {
-            // Lane k sits k/lanes of the way round the period from the stream's start slot.
-            let offset = lane * SLOTS / lanes.max(1);
+            // Lanes share out LANE_SPREAD slots from the stream's start slot, in order.
+            let offset = lane * lanes.min(LANE_SPREAD) / lanes;
             let global = start + offset;
             let slot = (global % SLOTS) as usize;
             let dests = remaining.min(LANE_SIZE as u64);
@@ -220,14 +224,17 @@ mod tests {
         let distinct: std::collections::BTreeSet<_> = firsts.iter().map(|f| f / SLOT_NS).collect();
         assert_eq!(distinct.len() as u64, START_WINDOW, "all start slots used");
         assert!(firsts.iter().all(|f| *f < START_WINDOW * SLOT_NS));
-        // Each of those slots carries 20 of the 100.
-        for slot in 0..START_WINDOW as usize {
-            assert_eq!(s.load[slot], 20);
-        }
+        // The load of those slots differs by at most one stream.
+        let loads = &s.load[..START_WINDOW as usize];
+        assert_eq!(loads.iter().sum::<u64>(), 100);
+        assert!(
+            loads.iter().max().unwrap() - loads.iter().min().unwrap() <= 1,
+            "{loads:?}"
+        );
     }
 
     #[test]
-    fn lanes_spread_around_the_period_and_lane_zero_leads() {
+    fn lanes_spread_over_consecutive_slots_and_lane_zero_leads() {
         let mut s = Schedule::new();
         let first = s.add(0, 1, 1000); // 16 lanes
         let sends = run(&mut s, first + 3 * PERIOD_NS - 1);
@@ -236,7 +243,14 @@ mod tests {
             .iter()
             .map(|d| (d.deadline / SLOT_NS) % SLOTS)
             .collect();
-        assert!(slots.len() >= 12, "lanes use many slots: {slots:?}");
+        assert_eq!(slots.len() as u64, LANE_SPREAD, "lanes use {slots:?}");
+        // The last destination's first packet is within the spread of the first's.
+        let last_first = sends
+            .iter()
+            .filter(|d| d.packet == 0)
+            .map(|d| d.deadline)
+            .max();
+        assert_eq!(last_first, Some(first + (LANE_SPREAD - 1) * SLOT_NS));
         // For each packet number, lane 0 is the first lane to send it.
         for n in 0..3 {
             let first_of_n = sends.iter().find(|d| d.packet == n).unwrap();
