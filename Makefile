@@ -57,7 +57,7 @@ test: test-deps
 ## bench: micro benchmarks and the fan-out benchmark (figures go to BENCHMARKS.md).
 bench: deps
 	$(CARGO) bench --bench media
-	$(CARGO) run --release --example fanout -- --streams 1000 --seconds 20
+	$(CARGO) run --release --example fanout -- --destinations 1,100,1000 --seconds 10 --runs 3
 
 clean:
 	$(CARGO) clean
