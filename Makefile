@@ -7,7 +7,7 @@ SHELL := /bin/bash
 # Needed to build: ALSA (cpal, live microphone) and libopus (Opus recordings).
 BUILD_PACKAGES := libasound2-dev libopus-dev pkg-config
 # Needed by the tests: peers that send and check RTP (ffmpeg, tshark) and open our files (sox).
-TEST_PACKAGES := ffmpeg sox tshark
+TEST_PACKAGES := ffmpeg sox tshark libxml2-utils
 CARGO ?= cargo
 
 # Install the Debian packages given as $(1) that are not installed yet; `apt-get update` only

@@ -24,11 +24,15 @@
 //!   generated tones and chimes, the live microphone; anti-aliased resampling.
 //! - [`rtp`]: ports, packets, the pacer's schedule and thread, the sender, the receiver and the
 //!   recorder.
+//! - [`push`]: HTTP to phones: `/CGI/Execute` pushes, device pages, the fan-out; passwords as [`push::Secret`].
 //! - [`cli`]: the `zonecast` command line (`send`, `record`, `demo`).
+//! - [`xsi`]: the phones' XML Services Interface: URIs, XML objects, replies, model capabilities.
 //! - [`error`]: the validation error every module uses to refuse bad input at the edge.
 
 pub mod audio;
 pub mod cli;
 pub mod error;
 pub mod g711;
+pub mod push;
 pub mod rtp;
+pub mod xsi;

@@ -1,0 +1,301 @@
+//! The HTTP client: one `reqwest::Client` for the process, a semaphore bounding pushes in flight,
+//! per-call timeouts, bounded retries of transient failures only.
+
+use std::sync::Arc;
+use std::time::Duration;
+
+use reqwest::header::{CONTENT_TYPE, HeaderValue};
+use tokio::sync::Semaphore;
+
+use super::{PushOutcome, Secret};
+
+/// Largest reply body read from a phone; more is a bad response, not a memory problem.
+pub const MAX_REPLY_BYTES: usize = 256 * 1024;
+
+/// One phone as the push client sees it.
+#[derive(Debug, Clone)]
+pub struct Phone {
+    /// Name for reports.
+    pub name: String,
+    /// `host` or `host:port`.
+    pub host: String,
+    /// User with the phone associated (CUCM application or end user).
+    pub user: String,
+    /// Its password.
+    pub password: Secret,
+    /// Talk HTTPS instead of HTTP.
+    pub https: bool,
+}
+
+impl Phone {
+    fn url(&self, path: &str) -> String {
+        let scheme = if self.https { "https" } else { "http" };
+        format!("{scheme}://{}{path}", self.host)
+    }
+}
+
+/// Limits and timeouts of the push client.
+#[derive(Debug, Clone, Copy)]
+pub struct PushConfig {
+    /// Pushes in flight at once across all phones.
+    pub concurrency: usize,
+    /// Time to establish the TCP connection.
+    pub connect_timeout: Duration,
+    /// Time for one whole request (connect, send, answer).
+    pub timeout: Duration,
+    /// Extra attempts after a transient failure (refused, reset, timed out).
+    pub retries: u32,
+    /// Wait before the first retry; doubled for each further one.
+    pub backoff: Duration,
+}
+
+impl Default for PushConfig {
+    fn default() -> Self {
+        PushConfig {
+            concurrency: 200,
+            connect_timeout: Duration::from_secs(2),
+            timeout: Duration::from_secs(5),
+            retries: 2,
+            backoff: Duration::from_millis(200),
+        }
+    }
+}
+
+/// What came back over HTTP, before anyone looked at the XML.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct HttpReply {
+    /// HTTP status code.
+    pub status: u16,
+    /// The body, at most [`MAX_REPLY_BYTES`].
+    pub body: Vec<u8>,
+}
+
+/// Why no HTTP answer came. Messages never contain credentials or the request URL's userinfo.
+#[derive(Debug, Clone, PartialEq, Eq, thiserror::Error)]
+pub enum TransportError {
+    /// Could not connect, or the connection broke.
+    #[error("unreachable: {0}")]
+    Unreachable(String),
+    /// No complete answer in time.
+    #[error("timed out")]
+    Timeout,
+    /// The answer was larger than [`MAX_REPLY_BYTES`].
+    #[error("reply larger than {MAX_REPLY_BYTES} bytes")]
+    TooLarge,
+    /// HTTPS was asked for but this build has no TLS.
+    #[error("{0}")]
+    Unsupported(String),
+}
+
+impl TransportError {
+    /// Whether trying again may help.
+    pub fn is_transient(&self) -> bool {
+        matches!(
+            self,
+            TransportError::Unreachable(_) | TransportError::Timeout
+        )
+    }
+}
+
+/// The process's client for phones.
+#[derive(Clone)]
+pub struct PushClient {
+    http: reqwest::Client,
+    limit: Arc<Semaphore>,
+    config: PushConfig,
+}
+
+impl PushClient {
+    /// A client with these limits.
+    pub fn new(config: PushConfig) -> Result<PushClient, TransportError> {
+        let http = reqwest::Client::builder()
+            .connect_timeout(config.connect_timeout)
+            // Phones are on the local network; a proxy from the environment would be wrong.
+            .no_proxy()
+            .pool_idle_timeout(Duration::from_secs(10))
+            .build()
+            .map_err(|e| TransportError::Unsupported(e.to_string()))?;
+        Ok(PushClient {
+            http,
+            limit: Arc::new(Semaphore::new(config.concurrency.max(1))),
+            config,
+        })
+    }
+
+    /// The limits in force.
+    pub fn config(&self) -> PushConfig {
+        self.config
+    }
+
+    /// POST `xml` to the phone's `/CGI/Execute`, retrying transient failures. `timeout`
+    /// overrides the configured one (a `Play:` push waits for the whole file).
+    pub async fn post_execute(
+        &self,
+        phone: &Phone,
+        xml: &str,
+        timeout: Option<Duration>,
+    ) -> Result<HttpReply, TransportError> {
+        let body = form_body(xml);
+        self.with_retries(|| async {
+            let req = self
+                .http
+                .post(phone.url("/CGI/Execute"))
+                .basic_auth(&phone.user, Some(phone.password.expose()))
+                .header(
+                    CONTENT_TYPE,
+                    HeaderValue::from_static("application/x-www-form-urlencoded"),
+                )
+                // A `String` body has a known length: reqwest sends Content-Length, never
+                // chunked, and never `Expect: 100-continue`.
+                .body(body.clone())
+                .timeout(timeout.unwrap_or(self.config.timeout));
+            self.send(phone, req).await
+        })
+        .await
+    }
+
+    /// Push `xml` to one phone and judge the answer (see [`PushOutcome::from_exchange`]).
+    pub async fn execute(
+        &self,
+        phone: &Phone,
+        xml: &str,
+        timeout: Option<Duration>,
+        expect_reply: bool,
+    ) -> PushOutcome {
+        PushOutcome::from_exchange(self.post_execute(phone, xml, timeout).await, expect_reply)
+    }
+
+    /// Push the same object to every phone, at most [`PushConfig::concurrency`] at a time.
+    /// Outcomes come back in the order of `phones`.
+    pub async fn fan_out(
+        &self,
+        phones: &[Phone],
+        xml: &str,
+        expect_reply: bool,
+    ) -> Vec<PushOutcome> {
+        let xml: Arc<str> = Arc::from(xml);
+        let mut tasks = tokio::task::JoinSet::new();
+        for (i, phone) in phones.iter().cloned().enumerate() {
+            let (client, xml) = (self.clone(), xml.clone());
+            tasks.spawn(async move { (i, client.execute(&phone, &xml, None, expect_reply).await) });
+        }
+        let mut out: Vec<Option<PushOutcome>> = vec![None; phones.len()];
+        while let Some(done) = tasks.join_next().await {
+            if let Ok((i, outcome)) = done {
+                out[i] = Some(outcome);
+            }
+        }
+        out.into_iter()
+            .map(|o| {
+                o.unwrap_or(PushOutcome::BadResponse {
+                    reason: "the push task panicked".into(),
+                })
+            })
+            .collect()
+    }
+
+    /// GET a device page (`/DeviceInformationX`, `/StreamingStatisticsX?1`, `/CGI/Screenshot`).
+    pub async fn get(
+        &self,
+        phone: &Phone,
+        path_and_query: &str,
+    ) -> Result<HttpReply, TransportError> {
+        self.with_retries(|| async {
+            let req = self
+                .http
+                .get(phone.url(path_and_query))
+                .basic_auth(&phone.user, Some(phone.password.expose()))
+                .timeout(self.config.timeout);
+            self.send(phone, req).await
+        })
+        .await
+    }
+
+    async fn with_retries<F, Fut>(&self, mut attempt: F) -> Result<HttpReply, TransportError>
+    where
+        F: FnMut() -> Fut,
+        Fut: std::future::Future<Output = Result<HttpReply, TransportError>>,
+    {
+        let mut wait = self.config.backoff;
+        let mut tries = 0;
+        loop {
+            let result = {
+                // Closed only if dropped, which this client never does.
+                let _permit = self.limit.acquire().await.ok();
+                attempt().await
+            };
+            match result {
+                Err(e) if e.is_transient() && tries < self.config.retries => {
+                    tries += 1;
+                    tokio::time::sleep(wait).await;
+                    wait *= 2;
+                }
+                other => return other,
+            }
+        }
+    }
+
+    async fn send(
+        &self,
+        phone: &Phone,
+        req: reqwest::RequestBuilder,
+    ) -> Result<HttpReply, TransportError> {
+        if phone.https {
+            return Err(TransportError::Unsupported(format!(
+                "phone {}: HTTPS is not available in this build",
+                phone.name
+            )));
+        }
+        let mut resp = req.send().await.map_err(transport)?;
+        let status = resp.status().as_u16();
+        let mut body = Vec::new();
+        while let Some(chunk) = resp.chunk().await.map_err(transport)? {
+            if body.len() + chunk.len() > MAX_REPLY_BYTES {
+                return Err(TransportError::TooLarge);
+            }
+            body.extend_from_slice(&chunk);
+        }
+        Ok(HttpReply { status, body })
+    }
+}
+
+/// `XML=` and the object, percent-encoded (form encoding: spaces as `+`).
+pub fn form_body(xml: &str) -> String {
+    let mut body = String::with_capacity(4 + xml.len() * 3 / 2);
+    body.push_str("XML=");
+    body.extend(form_urlencoded::byte_serialize(xml.as_bytes()));
+    body
+}
+
+fn transport(e: reqwest::Error) -> TransportError {
+    if e.is_timeout() {
+        return TransportError::Timeout;
+    }
+    // Describe the cause without the URL (it names the phone, which the caller reports anyway).
+    let e = e.without_url();
+    let mut reason = e.to_string();
+    let mut source = std::error::Error::source(&e);
+    while let Some(s) = source {
+        reason = format!("{reason}: {s}");
+        source = s.source();
+    }
+    TransportError::Unreachable(reason)
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn body_is_the_form_field_xml_percent_encoded() {
+        let b = form_body(
+            "<CiscoIPPhoneExecute><ExecuteItem URL=\"RTPRx:Stop\"/></CiscoIPPhoneExecute>",
+        );
+        assert!(b.starts_with("XML=%3CCiscoIPPhoneExecute%3E"));
+        let decoded: Vec<(String, String)> =
+            form_urlencoded::parse(b.as_bytes()).into_owned().collect();
+        assert_eq!(decoded.len(), 1);
+        assert_eq!(decoded[0].0, "XML");
+        assert!(decoded[0].1.contains("URL=\"RTPRx:Stop\""));
+    }
+}

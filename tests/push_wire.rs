@@ -1,0 +1,147 @@
+//! The push client against a raw TCP server standing in for a phone: the exact bytes on the
+//! wire (request line, headers, auth, body) and every way a phone can fail to answer.
+
+mod common;
+
+use std::time::{Duration, Instant};
+
+use common::fake_phone::{Behaviour, fake_phone, find};
+
+use zonecast::push::{Phone, PushClient, PushConfig, Secret, TransportError};
+
+fn phone(host: &str) -> Phone {
+    Phone {
+        name: "desk-1".into(),
+        host: host.into(),
+        user: "pager".into(),
+        password: Secret::new("s3cr3t-pw"),
+        https: false,
+    }
+}
+
+fn quick() -> PushConfig {
+    PushConfig {
+        timeout: Duration::from_millis(500),
+        connect_timeout: Duration::from_millis(500),
+        retries: 2,
+        backoff: Duration::from_millis(20),
+        ..PushConfig::default()
+    }
+}
+
+const XML: &str = "<?xml version=\"1.0\" encoding=\"utf-8\"?><CiscoIPPhoneExecute><ExecuteItem Priority=\"0\" URL=\"RTPMRx:239.1.1.1:20480:80\"/></CiscoIPPhoneExecute>";
+
+#[tokio::test]
+async fn the_request_on_the_wire_is_what_phones_accept() {
+    let (addr, seen) = fake_phone(Behaviour::Reply(200, "<CiscoIPPhoneResponse/>")).await;
+    let client = PushClient::new(quick()).unwrap();
+    let reply = client.post_execute(&phone(&addr), XML, None).await.unwrap();
+    assert_eq!(reply.status, 200);
+    let req = seen.lock().unwrap()[0].clone();
+    let end = find(&req, b"\r\n\r\n").unwrap();
+    let head = String::from_utf8(req[..end].to_vec()).unwrap();
+    let body = &req[end + 4..];
+    let mut lines = head.lines();
+    assert_eq!(lines.next(), Some("POST /CGI/Execute HTTP/1.1"));
+    let headers: Vec<(String, String)> = lines
+        .map(|l| {
+            let (k, v) = l.split_once(':').unwrap();
+            (k.trim().to_ascii_lowercase(), v.trim().to_string())
+        })
+        .collect();
+    let get = |k: &str| {
+        headers
+            .iter()
+            .find(|(n, _)| n == k)
+            .map(|(_, v)| v.as_str())
+    };
+    assert_eq!(
+        get("content-type"),
+        Some("application/x-www-form-urlencoded")
+    );
+    assert_eq!(get("content-length"), Some(body.len().to_string().as_str()));
+    assert_eq!(get("expect"), None, "no Expect: 100-continue");
+    assert_eq!(get("transfer-encoding"), None, "no chunking");
+    // Basic auth of pager:s3cr3t-pw.
+    assert_eq!(get("authorization"), Some("Basic cGFnZXI6czNjcjN0LXB3"));
+    // The body is one form field, XML, carrying the object exactly.
+    let fields: Vec<(String, String)> = form_urlencoded::parse(body).into_owned().collect();
+    assert_eq!(fields, vec![("XML".to_string(), XML.to_string())]);
+    assert!(body.starts_with(b"XML=%3C%3Fxml"));
+}
+
+#[tokio::test]
+async fn http_status_and_body_come_back_as_they_are() {
+    let (addr, _) = fake_phone(Behaviour::Reply(401, "")).await;
+    let client = PushClient::new(quick()).unwrap();
+    let r = client.post_execute(&phone(&addr), XML, None).await.unwrap();
+    assert_eq!(r.status, 401);
+    let (addr, _) = fake_phone(Behaviour::Reply(200, "<CiscoIPPhoneError Number=\"4\"/>")).await;
+    let r = client
+        .get(&phone(&addr), "/DeviceInformationX")
+        .await
+        .unwrap();
+    assert_eq!(r.body, b"<CiscoIPPhoneError Number=\"4\"/>");
+}
+
+#[tokio::test]
+async fn a_closed_port_is_unreachable_after_bounded_retries() {
+    // Bind then drop: nothing listens there now.
+    let addr = {
+        let l = std::net::TcpListener::bind("127.0.0.1:0").unwrap();
+        l.local_addr().unwrap().to_string()
+    };
+    let client = PushClient::new(quick()).unwrap();
+    let t = Instant::now();
+    let e = client
+        .post_execute(&phone(&addr), XML, None)
+        .await
+        .unwrap_err();
+    assert!(matches!(e, TransportError::Unreachable(_)), "{e:?}");
+    // Two retries with 20 + 40 ms backoff, then give up: bounded.
+    assert!(t.elapsed() >= Duration::from_millis(60) && t.elapsed() < Duration::from_secs(5));
+    assert!(
+        !format!("{e} {e:?}").contains("s3cr3t"),
+        "no password in errors"
+    );
+}
+
+#[tokio::test]
+async fn a_phone_that_hangs_times_out_and_is_retried() {
+    let (addr, seen) = fake_phone(Behaviour::Hang).await;
+    let client = PushClient::new(quick()).unwrap();
+    let e = client
+        .post_execute(&phone(&addr), XML, None)
+        .await
+        .unwrap_err();
+    assert_eq!(e, TransportError::Timeout);
+    assert_eq!(seen.lock().unwrap().len(), 3, "first try plus two retries");
+}
+
+#[tokio::test]
+async fn a_reset_mid_response_and_a_huge_response_are_errors_not_hangs() {
+    let client = PushClient::new(quick()).unwrap();
+    let (addr, _) = fake_phone(Behaviour::Reset).await;
+    let e = client
+        .post_execute(&phone(&addr), XML, None)
+        .await
+        .unwrap_err();
+    assert!(matches!(e, TransportError::Unreachable(_)), "{e:?}");
+    let (addr, _) = fake_phone(Behaviour::Huge).await;
+    let e = client
+        .post_execute(&phone(&addr), XML, None)
+        .await
+        .unwrap_err();
+    assert_eq!(e, TransportError::TooLarge);
+}
+
+#[tokio::test]
+async fn https_without_tls_support_is_refused_before_sending() {
+    let (addr, seen) = fake_phone(Behaviour::Reply(200, "")).await;
+    let mut p = phone(&addr);
+    p.https = true;
+    let client = PushClient::new(quick()).unwrap();
+    let e = client.post_execute(&p, XML, None).await.unwrap_err();
+    assert!(matches!(e, TransportError::Unsupported(_)));
+    assert!(seen.lock().unwrap().is_empty());
+}
