@@ -6,11 +6,12 @@
 //! - [`uri`]: the internal URIs (`Key:`, `RTPRx:`, `Init:AppStatus` ...) as one [`uri::Uri`] enum.
 //! - [`object`]: the XML objects (CiscoIPPhoneExecute, Text, Status, Menu, startMedia ...).
 //! - [`response`]: parsers for replies, callbacks and device pages.
-//! - [`model`]: what each phone model family supports.
+//! - [`model`]: what each phone model family supports; [`plan`] checks a push against it.
 //!
 //! Sending is not here: that is `push`.
 
 pub mod model;
 pub mod object;
+pub mod plan;
 pub mod response;
 pub mod uri;
