@@ -10,19 +10,13 @@ use common::*;
 
 #[test]
 fn tone_sent_by_send_is_recorded_with_right_length_and_pitch() {
-    let port = free_even_port();
-    let dir = tempfile::tempdir().unwrap();
-    let out = dir.path().join("tone.wav");
-    let listen = format!("127.0.0.1:{port}");
-    let rec = spawn_record(&[
-        "--listen",
-        &listen,
-        "--out",
-        out.to_str().unwrap(),
-        "--idle",
-        "1",
-        "--json",
-    ]);
+    let Recording {
+        _dir,
+        out,
+        listen,
+        child: rec,
+        ..
+    } = start_recording("tone.wav", None, &["--idle", "1", "--json"]);
     let send = zonecast()
         .args([
             "send",
@@ -108,23 +102,18 @@ fn one_stream_reaches_many_unicast_destinations_identically() {
 
 #[test]
 fn multicast_group_on_loopback_is_received_by_a_member() {
-    let port = free_even_port();
-    let dir = tempfile::tempdir().unwrap();
-    let out = dir.path().join("group.wav");
     let group = format!(
         "239.255.{}.{}",
         rand::random::<u8>(),
         1 + rand::random::<u8>() % 250
     );
-    let listen = format!("{group}@127.0.0.1:{port}");
-    let rec = spawn_record(&[
-        "--listen",
-        &listen,
-        "--out",
-        out.to_str().unwrap(),
-        "--idle",
-        "1",
-    ]);
+    let Recording {
+        _dir,
+        out,
+        port,
+        child: rec,
+        ..
+    } = start_recording("group.wav", Some(&group), &["--idle", "1"]);
     let send = zonecast()
         .args(["send", "--tone", "440", "--to", &format!("{group}:{port}")])
         .args(["--interface", "127.0.0.1", "--ttl", "1", "--duration", "1"])
@@ -223,19 +212,13 @@ fn odd_or_out_of_range_ports_are_refused_with_exit_2() {
 #[test]
 fn recording_of_an_ffmpeg_pcmu_stream_has_right_length_and_pitch() {
     require("ffmpeg");
-    let port = free_even_port();
-    let dir = tempfile::tempdir().unwrap();
-    let out = dir.path().join("ffmpeg.wav");
-    let listen = format!("127.0.0.1:{port}");
-    let rec = spawn_record(&[
-        "--listen",
-        &listen,
-        "--out",
-        out.to_str().unwrap(),
-        "--idle",
-        "1",
-        "--json",
-    ]);
+    let Recording {
+        _dir,
+        out,
+        port,
+        child: rec,
+        ..
+    } = start_recording("ffmpeg.wav", None, &["--idle", "1", "--json"]);
     let ff = Command::new("ffmpeg")
         .args(["-hide_banner", "-loglevel", "error", "-re", "-f", "lavfi"])
         .args(["-i", "sine=frequency=800:sample_rate=8000:duration=3"])
@@ -379,11 +362,13 @@ fn checksum(b: &[u8]) -> u16 {
 #[test]
 fn a_recording_killed_with_sigkill_opens_in_sox_with_all_but_the_last_second() {
     require("sox");
-    let port = free_even_port();
-    let dir = tempfile::tempdir().unwrap();
-    let out = dir.path().join("killed.wav");
-    let listen = format!("127.0.0.1:{port}");
-    let mut rec = spawn_record(&["--listen", &listen, "--out", out.to_str().unwrap()]);
+    let Recording {
+        _dir,
+        out,
+        listen,
+        child: mut rec,
+        ..
+    } = start_recording("killed.wav", None, &[]);
     let send = zonecast()
         .args([
             "send",
@@ -422,20 +407,13 @@ fn a_recording_killed_with_sigkill_opens_in_sox_with_all_but_the_last_second() {
 #[test]
 fn opus_recording_is_compact_and_decodes() {
     require("ffprobe");
-    let port = free_even_port();
-    let dir = tempfile::tempdir().unwrap();
-    let out = dir.path().join("tone.opus");
-    let listen = format!("127.0.0.1:{port}");
-    let rec = spawn_record(&[
-        "--listen",
-        &listen,
-        "--out",
-        out.to_str().unwrap(),
-        "--format",
-        "opus",
-        "--idle",
-        "1",
-    ]);
+    let Recording {
+        _dir,
+        out,
+        listen,
+        child: rec,
+        ..
+    } = start_recording("tone.opus", None, &["--format", "opus", "--idle", "1"]);
     let send = zonecast()
         .args(["send", "--tone", "1000", "--to", &listen, "--duration", "2"])
         .output()

@@ -59,6 +59,43 @@ pub fn spawn_record(args: &[&str]) -> Child {
     child
 }
 
+/// A `zonecast record` writing into a temporary folder that lives as long as this value.
+pub struct Recording {
+    /// Keeps the folder alive.
+    pub _dir: tempfile::TempDir,
+    /// The output file.
+    pub out: std::path::PathBuf,
+    /// What was passed to `--listen`.
+    pub listen: String,
+    /// The port it listens on.
+    pub port: u16,
+    /// The running process.
+    pub child: Child,
+}
+
+/// Start `zonecast record --listen [GROUP@]127.0.0.1:PORT --out DIR/FILE ARGS...` on a free even
+/// port and wait until it listens.
+pub fn start_recording(file: &str, group: Option<&str>, args: &[&str]) -> Recording {
+    let port = free_even_port();
+    let dir = tempfile::tempdir().expect("tempdir");
+    let out = dir.path().join(file);
+    let listen = match group {
+        Some(g) => format!("{g}@127.0.0.1:{port}"),
+        None => format!("127.0.0.1:{port}"),
+    };
+    let out_arg = out.to_str().expect("utf-8 temp path").to_string();
+    let mut all = vec!["--listen", &listen, "--out", &out_arg];
+    all.extend_from_slice(args);
+    let child = spawn_record(&all);
+    Recording {
+        _dir: dir,
+        out,
+        listen,
+        port,
+        child,
+    }
+}
+
 /// Samples of a 16-bit mono WAV file, with its rate.
 pub fn read_wav(path: &Path) -> (u32, Vec<i16>) {
     let mut r = hound::WavReader::open(path).unwrap_or_else(|e| panic!("{}: {e}", path.display()));
