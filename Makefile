@@ -6,7 +6,8 @@ SHELL := /bin/bash
 
 # Needed to build: ALSA (cpal, live microphone) and libopus (Opus recordings).
 BUILD_PACKAGES := libasound2-dev libopus-dev pkg-config
-# Needed by the tests: peers that send and check RTP (ffmpeg, tshark) and open our files (sox).
+# Needed by the tests: peers that send and check RTP (ffmpeg, tshark), open our files (sox),
+# and validate our XML against Cisco's XSD (xmllint from libxml2-utils).
 TEST_PACKAGES := ffmpeg sox tshark libxml2-utils
 CARGO ?= cargo
 
