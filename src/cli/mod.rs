@@ -1,7 +1,14 @@
 //! The `zonecast` command line. One file per command; this file holds the argument types and
-//! the one place where errors become exit codes: 0 ok, 1 failure, 2 invalid input.
+//! the one place where errors become exit codes: 0 ok, 1 failure, 2 invalid input, 3 a phone
+//! answered with a failure.
 
 mod demo;
+mod display;
+mod info;
+mod macros;
+mod media;
+mod phone;
+mod push;
 mod record;
 mod send;
 
@@ -13,6 +20,9 @@ pub enum CliError {
     /// Bad input from the user: exit 2 with a one-line reason.
     #[error("{0}")]
     Invalid(String),
+    /// The phone answered, with a failure (refused, authentication, a bad answer): exit 3.
+    #[error("{0}")]
+    Partial(String),
     /// Anything else that went wrong: exit 1.
     #[error(transparent)]
     Failed(#[from] anyhow::Error),
@@ -40,6 +50,19 @@ enum Command {
     Record(record::RecordArgs),
     /// Stream the bundled announcement to local receivers and print what each one heard.
     Demo(demo::DemoArgs),
+    /// Push up to three internal URIs (Key:Services, RTPRx:..., Init:AppStatus) to phones.
+    Push(push::PushArgs),
+    /// Show a text, status line or menu on phones, or clear the status line.
+    Display(display::DisplayArgs),
+    /// Start or stop an RTP stream with the RTP Streaming API (startMedia / stopMedia).
+    Media(media::MediaArgs),
+    /// Read a phone's device page (DeviceInformationX, StreamingStatisticsX:N ...).
+    Info(info::InfoArgs),
+    /// Save a screenshot of a phone's display.
+    Screenshot(info::ScreenshotArgs),
+    /// Multi-step sequences: problem report (8821), TFTP server (8875).
+    #[command(subcommand)]
+    Macro(macros::MacroCommand),
 }
 
 /// Run the command line and return the exit code.
@@ -64,12 +87,22 @@ pub fn main() -> i32 {
         Command::Send(a) => send::run(a),
         Command::Record(a) => record::run(a),
         Command::Demo(a) => demo::run(a),
+        Command::Push(a) => push::run(a),
+        Command::Display(a) => display::run(a),
+        Command::Media(a) => media::run(a),
+        Command::Info(a) => info::run(a),
+        Command::Screenshot(a) => info::screenshot(a),
+        Command::Macro(c) => macros::run(c),
     };
     match result {
         Ok(code) => code,
         Err(CliError::Invalid(msg)) => {
             eprintln!("zonecast: invalid input: {msg}");
             2
+        }
+        Err(CliError::Partial(msg)) => {
+            eprintln!("zonecast: {msg}");
+            3
         }
         Err(CliError::Failed(e)) => {
             eprintln!("zonecast: {e:#}");
