@@ -514,3 +514,30 @@ async fn multiplatform_push_from_a_password_file_accepts_an_empty_reply() {
     assert_eq!(r.code, 2, "{}", r.all());
     assert!(r.stderr.contains("ZONECAST_PHONE_PASSWORD"), "{}", r.stderr);
 }
+
+#[cfg(feature = "tls")]
+#[tokio::test(flavor = "multi_thread")]
+async fn push_over_https_reaches_a_phone_with_a_self_signed_certificate() {
+    let (addr, seen) = common::fake_phone::fake_tls_phone(OK_SERVICES).await;
+    let r = zonecast(&[
+        "push",
+        "--https",
+        "--phone",
+        &addr,
+        "Key:Services",
+        "Init:AppStatus",
+    ])
+    .await;
+    assert_eq!(r.code, 0, "{}", r.all());
+    assert!(
+        r.stdout.contains("Key:Services: status 0: Success"),
+        "{}",
+        r.stdout
+    );
+    let reqs = requests(&seen);
+    assert_eq!(reqs.len(), 1);
+    assert!(posted_xml(&reqs[0]).contains(r#"URL="Key:Services""#));
+    // The same phone over plain HTTP gets no usable answer.
+    let r = zonecast(&["push", "--phone", &addr, "Key:Services"]).await;
+    assert_ne!(r.code, 0, "{}", r.all());
+}

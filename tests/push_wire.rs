@@ -135,6 +135,7 @@ async fn a_reset_mid_response_and_a_huge_response_are_errors_not_hangs() {
     assert_eq!(e, TransportError::TooLarge);
 }
 
+#[cfg(not(feature = "tls"))]
 #[tokio::test]
 async fn https_without_tls_support_is_refused_before_sending() {
     let (addr, seen) = fake_phone(Behaviour::Reply(200, "")).await;
@@ -144,4 +145,28 @@ async fn https_without_tls_support_is_refused_before_sending() {
     let e = client.post_execute(&p, XML, None).await.unwrap_err();
     assert!(matches!(e, TransportError::Unsupported(_)));
     assert!(seen.lock().unwrap().is_empty());
+}
+
+#[cfg(feature = "tls")]
+#[tokio::test]
+async fn https_phones_get_the_same_request_encrypted() {
+    let (addr, seen) = common::fake_phone::fake_tls_phone("<CiscoIPPhoneResponse/>").await;
+    let mut p = phone(&addr);
+    p.https = true;
+    let client = PushClient::new(quick()).unwrap();
+    let reply = client.post_execute(&p, XML, None).await.unwrap();
+    assert_eq!(reply.status, 200);
+    assert_eq!(reply.body, b"<CiscoIPPhoneResponse/>");
+    // What the phone decrypted is the same request as over plain HTTP.
+    let req = seen.lock().unwrap()[0].clone();
+    let head = String::from_utf8_lossy(&req[..find(&req, b"\r\n\r\n").unwrap()]).to_string();
+    assert!(head.starts_with("POST /CGI/Execute HTTP/1.1"), "{head}");
+    assert!(
+        head.to_ascii_lowercase()
+            .contains("authorization: basic cgfnzxi6cznjcjn0lxb3")
+    );
+    // And a plain-HTTP client to the same port does not get an answer it can read.
+    let mut plain = phone(&addr);
+    plain.https = false;
+    assert!(client.post_execute(&plain, XML, None).await.is_err());
 }

@@ -45,6 +45,10 @@ pub struct PhoneArgs {
     /// Print the XML that would be sent, send nothing.
     #[arg(long)]
     dry_run: bool,
+    /// Talk HTTPS to the phone (its self-signed certificate is accepted; the password is
+    /// then never sent in clear text).
+    #[arg(long)]
+    https: bool,
 }
 
 impl PhoneArgs {
@@ -118,7 +122,7 @@ impl PhoneArgs {
                 host: host.clone(),
                 user: self.user.clone(),
                 password: password.clone(),
-                https: false,
+                https: self.https,
             })
             .collect())
     }

@@ -72,7 +72,7 @@ pub async fn fake_phone(b: Behaviour) -> (String, Arc<Mutex<Vec<Vec<u8>>>>) {
 }
 
 /// Read one HTTP request: headers, then Content-Length bytes of body.
-async fn read_request(sock: &mut tokio::net::TcpStream) -> Vec<u8> {
+async fn read_request<S: tokio::io::AsyncRead + Unpin>(sock: &mut S) -> Vec<u8> {
     let mut buf = Vec::new();
     let mut tmp = [0u8; 4096];
     loop {
@@ -97,4 +97,52 @@ async fn read_request(sock: &mut tokio::net::TcpStream) -> Vec<u8> {
 
 pub fn find(h: &[u8], n: &[u8]) -> Option<usize> {
     h.windows(n.len()).position(|w| w == n)
+}
+
+/// A phone's web server over HTTPS with a self-signed certificate (as real phones present):
+/// answers every request with 200 and `body`, recording the decrypted requests.
+#[cfg(feature = "tls")]
+pub async fn fake_tls_phone(body: &'static str) -> (String, Arc<Mutex<Vec<Vec<u8>>>>) {
+    use tokio_rustls::rustls;
+    let cert = rcgen::generate_simple_self_signed(vec!["127.0.0.1".into(), "localhost".into()])
+        .expect("self-signed certificate");
+    let key = rustls::pki_types::PrivateKeyDer::Pkcs8(rustls::pki_types::PrivatePkcs8KeyDer::from(
+        cert.signing_key.serialize_der(),
+    ));
+    let config = rustls::ServerConfig::builder_with_provider(Arc::new(
+        rustls::crypto::ring::default_provider(),
+    ))
+    .with_safe_default_protocol_versions()
+    .expect("protocol versions")
+    .with_no_client_auth()
+    .with_single_cert(vec![cert.cert.der().clone()], key)
+    .expect("server config");
+    let acceptor = tokio_rustls::TlsAcceptor::from(Arc::new(config));
+    let listener = TcpListener::bind("127.0.0.1:0").await.unwrap();
+    let addr = listener.local_addr().unwrap().to_string();
+    let seen = Arc::new(Mutex::new(Vec::new()));
+    let log = seen.clone();
+    tokio::spawn(async move {
+        loop {
+            let Ok((sock, _)) = listener.accept().await else {
+                return;
+            };
+            let (acceptor, log) = (acceptor.clone(), log.clone());
+            tokio::spawn(async move {
+                let Ok(mut tls) = acceptor.accept(sock).await else {
+                    return;
+                };
+                let req = read_request(&mut tls).await;
+                log.lock().unwrap().push(req);
+                let head = format!(
+                    "HTTP/1.1 200 OK\r\nContent-Type: text/xml\r\nContent-Length: {}\r\nConnection: close\r\n\r\n",
+                    body.len()
+                );
+                let _ = tls.write_all(head.as_bytes()).await;
+                let _ = tls.write_all(body.as_bytes()).await;
+                let _ = tls.shutdown().await;
+            });
+        }
+    });
+    (addr, seen)
 }
