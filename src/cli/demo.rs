@@ -15,7 +15,7 @@ use clap::Args;
 use super::CliError;
 use crate::g711::Law;
 use crate::rtp::pacer::{EncodedClip, PacerOptions};
-use crate::rtp::receiver::{ReceiveStats, ReceiverEvent, ReorderConfig};
+use crate::rtp::receiver::{ReceiveStats, ReorderConfig};
 use crate::rtp::{
     Destination, Listen, Listener, Pacer, Packetizer, RecordFormat, Recorder, RtpPort,
     SenderOptions, StreamSpec,
@@ -204,7 +204,6 @@ fn free_listen(group: Option<Ipv4Addr>) -> anyhow::Result<(Listen, Listener)> {
 
 fn receive(listen: Listen, mut listener: Listener, path: PathBuf) -> anyhow::Result<Received> {
     let mut rec = Recorder::create(&path, RecordFormat::Wav)?;
-    let mut samples = Vec::new();
     let err = std::cell::RefCell::new(None);
     let start = std::time::Instant::now();
     listener.run(
@@ -214,19 +213,8 @@ fn receive(listen: Listen, mut listener: Listener, path: PathBuf) -> anyhow::Res
                 || start.elapsed() > Duration::from_secs(60)
         },
         |ev| {
-            let mut push = |pcm: &[i16]| {
-                samples.extend_from_slice(pcm);
-                if let Err(e) = rec.write(pcm) {
-                    err.borrow_mut().get_or_insert(e);
-                }
-            };
-            match ev {
-                ReceiverEvent::Audio { law, payload, .. } => {
-                    let pcm: Vec<i16> = payload.iter().map(|&b| law.decode(b)).collect();
-                    push(&pcm);
-                }
-                ReceiverEvent::Gap { samples: n, .. } => push(&vec![0; n as usize]),
-                ReceiverEvent::NewSource { .. } => {}
+            if let Err(e) = rec.record(&ev) {
+                err.borrow_mut().get_or_insert(e);
             }
         },
     )?;
@@ -234,6 +222,9 @@ fn receive(listen: Listen, mut listener: Listener, path: PathBuf) -> anyhow::Res
         return Err(e.into());
     }
     rec.finish()?;
+    // Judge the file on disk, not a copy kept in memory: that is what a listener would play.
+    let mut wav = hound::WavReader::open(&path)?;
+    let samples = wav.samples::<i16>().collect::<Result<Vec<_>, _>>()?;
     let stats = listener
         .state
         .stats()

@@ -8,7 +8,7 @@ use anyhow::Context;
 use clap::Args;
 
 use super::{CliError, interrupted_flag, parse_seconds};
-use crate::rtp::receiver::{ReceiverEvent, ReorderConfig};
+use crate::rtp::receiver::ReorderConfig;
 use crate::rtp::{Listen, Listener, RecordFormat, Recorder};
 
 /// Arguments of `zonecast record`.
@@ -69,7 +69,6 @@ pub(super) fn run(a: RecordArgs) -> Result<i32, CliError> {
     let limit = a.duration.map(|d| d.as_nanos() as u64);
     let idle = a.idle.map(|d| d.as_nanos() as u64);
     let write_error = std::cell::RefCell::new(None);
-    let mut pcm = [0i16; crate::rtp::receiver::MAX_PAYLOAD];
     listener
         .run(
             |received, idle_ns| {
@@ -82,16 +81,7 @@ pub(super) fn run(a: RecordArgs) -> Result<i32, CliError> {
                 if write_error.borrow().is_some() {
                     return;
                 }
-                let r = match event {
-                    ReceiverEvent::Audio { law, payload, .. } => {
-                        let out = &mut pcm[..payload.len()];
-                        law.decode_into(payload, out);
-                        recorder.write(out)
-                    }
-                    ReceiverEvent::Gap { samples, .. } => recorder.write_silence(samples as u64),
-                    ReceiverEvent::NewSource { .. } => Ok(()),
-                };
-                if let Err(e) = r {
+                if let Err(e) = recorder.record(&event) {
                     *write_error.borrow_mut() = Some(e);
                 }
             },

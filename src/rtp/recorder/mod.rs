@@ -19,6 +19,7 @@ use std::time::Duration;
 
 use crate::audio::SAMPLE_RATE;
 use crate::error::Invalid;
+use crate::rtp::receiver::{MAX_PAYLOAD, ReceiverEvent};
 
 mod opus;
 mod wav;
@@ -179,6 +180,21 @@ impl Recorder {
     pub fn write(&mut self, pcm: &[i16]) -> Result<(), RecordError> {
         self.check_room(pcm.len() as u64)?;
         self.push(pcm)
+    }
+
+    /// Record what a receiver played out: audio is decoded (G.711) and appended, a gap becomes
+    /// silence of its length, anything else is ignored. Allocates nothing.
+    pub fn record(&mut self, event: &ReceiverEvent) -> Result<(), RecordError> {
+        match event {
+            ReceiverEvent::Audio { law, payload, .. } => {
+                let mut pcm = [0i16; MAX_PAYLOAD];
+                let pcm = &mut pcm[..payload.len().min(MAX_PAYLOAD)];
+                law.decode_into(&payload[..pcm.len()], pcm);
+                self.write(pcm)
+            }
+            ReceiverEvent::Gap { samples, .. } => self.write_silence(u64::from(*samples)),
+            ReceiverEvent::NewSource { .. } => Ok(()),
+        }
     }
 
     /// Append `samples` of silence for lost or missing packets, so the file's timeline stays
@@ -388,6 +404,47 @@ mod tests {
         assert!(samples[..100].iter().all(|&s| s == 1000));
         assert!(samples[100..8100].iter().all(|&s| s == 0));
         assert!(samples[8100..].iter().all(|&s| s == -1000));
+    }
+
+    #[test]
+    fn receiver_events_become_decoded_audio_and_silence() {
+        use crate::g711::Law;
+        use crate::rtp::receiver::ReceiverEvent;
+        let dir = tempfile::tempdir().unwrap();
+        let path = dir.path().join("events.wav");
+        let mut rec = Recorder::create(&path, RecordFormat::Wav).unwrap();
+        let payload = [Law::Alaw.encode(4000); 160];
+        let events = [
+            ReceiverEvent::NewSource {
+                ssrc: 7,
+                previous: None,
+            },
+            ReceiverEvent::Audio {
+                ssrc: 7,
+                law: Law::Alaw,
+                sequence: 1,
+                payload: &payload,
+            },
+            ReceiverEvent::Gap {
+                ssrc: 7,
+                samples: 80,
+            },
+            ReceiverEvent::Audio {
+                ssrc: 7,
+                law: Law::Alaw,
+                sequence: 3,
+                payload: &payload[..40],
+            },
+        ];
+        for e in &events {
+            rec.record(e).unwrap();
+        }
+        assert_eq!(rec.finish().unwrap(), 280);
+        let samples = read_wav(&path);
+        let level = Law::Alaw.decode(Law::Alaw.encode(4000));
+        assert!(samples[..160].iter().all(|&s| s == level));
+        assert!(samples[160..240].iter().all(|&s| s == 0));
+        assert!(samples[240..].iter().all(|&s| s == level));
     }
 
     #[test]
