@@ -36,4 +36,5 @@ pub mod error;
 pub mod g711;
 pub mod push;
 pub mod rtp;
+pub mod phone_sim;
 pub mod xsi;

@@ -13,5 +13,6 @@
 pub mod model;
 pub mod object;
 pub mod plan;
+pub mod request;
 pub mod response;
 pub mod uri;
