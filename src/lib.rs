@@ -34,7 +34,7 @@ pub mod audio;
 pub mod cli;
 pub mod error;
 pub mod g711;
+pub mod phone_sim;
 pub mod push;
 pub mod rtp;
-pub mod phone_sim;
 pub mod xsi;

@@ -11,6 +11,7 @@ mod phone;
 mod push;
 mod record;
 mod send;
+mod sim;
 
 use clap::{Parser, Subcommand};
 
@@ -60,6 +61,8 @@ enum Command {
     Info(info::InfoArgs),
     /// Save a screenshot of a phone's display.
     Screenshot(info::ScreenshotArgs),
+    /// Run a fleet of emulated Cisco phones (HTTP + RTP) for tests, demos and benchmarks.
+    Sim(sim::SimArgs),
     /// Multi-step sequences: problem report (8821), TFTP server (8875).
     #[command(subcommand)]
     Macro(macros::MacroCommand),
@@ -92,6 +95,7 @@ pub fn main() -> i32 {
         Command::Media(a) => media::run(a),
         Command::Info(a) => info::run(a),
         Command::Screenshot(a) => info::screenshot(a),
+        Command::Sim(a) => sim::run(a),
         Command::Macro(c) => macros::run(c),
     };
     match result {

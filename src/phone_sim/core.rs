@@ -1,1 +1,1380 @@
-//! (in progress)
+//! One emulated phone's behaviour, as a pure state machine.
+//!
+//! A push comes in as a [`PushInput`] (the `Authorization` header, a few transport facts and
+//! the body) with the current time; [`PhoneCore::handle_push`] answers with the exact HTTP reply
+//! a phone of this model sends and the [`Effect`]s the shell must carry out afterwards (POST a
+//! callback, fetch a URL). Sockets are opened and closed through the [`Hardware`] trait while
+//! the push is handled, because a phone's answer depends on whether its port could be opened;
+//! tests pass a fake, the shell passes the real UDP tasks. No clock, no I/O, no tokio here.
+//!
+//! The rules, from the XSI spec and the wire facts in `shared/reference/SOURCES.md`:
+//! - basic auth against the phone's user; bad credentials give `CiscoIPPhoneError Number="4"`
+//!   (HTTP 200) or a plain HTTP 401, per model; Multiplatform phones never answer with XML;
+//! - a body that is not XML, is over 40 KB or breaks the object rules gives Error 1; an
+//!   `Expect: 100-continue` is refused (417) and a chunked body gets 404, as some firmware does;
+//! - one ResponseItem per ExecuteItem, not always in request order (match them by URL);
+//! - a second stream in the same direction: Status 6 "Tx/Rx is already active"; on a call an Rx
+//!   is accepted as whisper and its volume ignored; a call starting ends the Rx stream;
+//! - HTTP URLs honour Priority (1: when idle, 2: only if idle); internal URIs run at once;
+//! - `Play:` answers only after the file's length; `startMedia` returns a stream id and picks a
+//!   port when none was given; the user hanging up sends `notifyMediaEvent` to `onStopped`.
+
+use std::collections::VecDeque;
+use std::fmt::Write as _;
+use std::net::Ipv4Addr;
+
+use serde::Serialize;
+
+use super::pages::{DeviceInfo, NetworkInfo};
+use super::profile::{AuthRefusal, Profile};
+use super::screenshot::ScreenView;
+use crate::push::Secret;
+use crate::rtp::RtpPort;
+use crate::xsi::object::MediaMode;
+use crate::xsi::request::{
+    DisplayObject, PushRequest, RequestError, RequestItem, StartMediaRequest, decode_push_body,
+    parse_push_request,
+};
+use crate::xsi::uri::{App, AppAction, DeviceCmd, Display, Init, Key, Play, SoftKey, Uri};
+
+/// Status banner text limit (CiscoIPPhoneStatus Text).
+const STATUS_TEXT_MAX: usize = 32;
+/// Key presses and log lines kept.
+const HISTORY: usize = 32;
+/// A problem report takes this long to generate (ms).
+const PRT_MS: u64 = 3_000;
+/// `Play:` length when the phone has no TFTP directory to look the file up in.
+pub const DEFAULT_PLAY_MS: u64 = 1_000;
+
+/// Who the phone is.
+#[derive(Debug, Clone)]
+pub struct Identity {
+    /// Name in the fleet (`p0001`).
+    pub name: String,
+    /// The phone's address.
+    pub ip: Ipv4Addr,
+    /// Its HTTP port.
+    pub http_port: u16,
+    /// MAC address, 12 hex digits.
+    pub mac: String,
+    /// Directory number.
+    pub dn: String,
+    /// User allowed to push.
+    pub user: String,
+    /// That user's password. Never logged or reported.
+    pub password: Secret,
+}
+
+/// The transport facts of one push, and its body.
+#[derive(Debug, Clone, Copy)]
+pub struct PushInput<'a> {
+    /// The `Authorization` header, if any.
+    pub authorization: Option<&'a str>,
+    /// `Expect: 100-continue` was sent.
+    pub expect_continue: bool,
+    /// The body came chunked (no Content-Length).
+    pub chunked: bool,
+    /// The body as received.
+    pub body: &'a [u8],
+}
+
+/// The HTTP reply to send.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct Reply {
+    /// HTTP status.
+    pub status: u16,
+    /// Content-Type (empty: none).
+    pub content_type: &'static str,
+    /// Body.
+    pub body: String,
+    /// Hold the reply this long before sending it (`Play:` is synchronous).
+    pub delay_ms: u64,
+    /// Send `WWW-Authenticate` (HTTP 401).
+    pub challenge: bool,
+}
+
+impl Reply {
+    fn xml(status: u16, body: String) -> Reply {
+        Reply {
+            status,
+            content_type: "text/xml",
+            body,
+            delay_ms: 0,
+            challenge: false,
+        }
+    }
+
+    fn empty(status: u16) -> Reply {
+        Reply {
+            status,
+            content_type: "",
+            body: String::new(),
+            delay_ms: 0,
+            challenge: false,
+        }
+    }
+}
+
+/// Something the shell must do after replying.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub enum Effect {
+    /// POST `body` to `url` (form encoded, not percent-encoded: phones send `DATA=<...>` raw),
+    /// retrying 3 times.
+    Notify {
+        /// `http://host:port/path`.
+        url: String,
+        /// `Basic ...` when the Notify URI carried credentials.
+        authorization: Option<String>,
+        /// `DATA=...`.
+        body: String,
+    },
+    /// GET this URL with the phone's headers and feed the answer to [`PhoneCore::on_fetched`].
+    Fetch {
+        /// The URL.
+        url: String,
+    },
+}
+
+/// A stream the core asks the hardware to receive.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub struct RxRequest {
+    /// The source (unicast) or the group (multicast).
+    pub addr: Ipv4Addr,
+    /// UDP port.
+    pub port: u16,
+    /// Multicast group.
+    pub multicast: bool,
+}
+
+/// A stream the core asks the hardware to send.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub struct TxRequest {
+    /// Destination (unicast or group).
+    pub addr: Ipv4Addr,
+    /// UDP port.
+    pub port: u16,
+    /// Multicast group.
+    pub multicast: bool,
+}
+
+/// The phone's sockets and files, as the core sees them.
+pub trait Hardware {
+    /// Start receiving; `Err` says why the port could not be opened.
+    fn open_rx(&mut self, req: &RxRequest) -> Result<(), String>;
+    /// Stop receiving (no-op when nothing runs).
+    fn close_rx(&mut self);
+    /// Start sending the microphone.
+    fn open_tx(&mut self, req: &TxRequest) -> Result<(), String>;
+    /// Stop sending.
+    fn close_tx(&mut self);
+    /// Length of a ring/audio file on the phone's TFTP path, in ms; `None`: no such file.
+    fn play_length_ms(&mut self, file: &str) -> Option<u64>;
+}
+
+/// How a stream was started.
+#[derive(Debug, Clone, PartialEq, Eq, Serialize)]
+#[serde(tag = "via", rename_all = "snake_case")]
+pub enum StreamOrigin {
+    /// An RTP URI (`RTPRx:` ...).
+    Uri,
+    /// `startMedia`.
+    StartMedia {
+        /// The id the phone gave it.
+        id: String,
+        /// Where to send notifyMediaEvent.
+        on_stopped: Option<String>,
+    },
+}
+
+/// One running stream, as the core knows it.
+#[derive(Debug, Clone, PartialEq, Eq, Serialize)]
+pub struct ActiveStream {
+    /// How it was started.
+    pub origin: StreamOrigin,
+    /// Source/destination or group.
+    pub addr: Ipv4Addr,
+    /// Port.
+    pub port: u16,
+    /// Multicast.
+    pub multicast: bool,
+    /// Volume asked for (ignored on a call).
+    pub volume: Option<u32>,
+    /// Accepted during a call: mixed in as whisper.
+    pub whisper: bool,
+    /// When it started (ms, the caller's clock).
+    pub started_ms: u64,
+}
+
+/// The handset state.
+#[derive(Debug, Clone, PartialEq, Eq, Serialize)]
+#[serde(tag = "state", rename_all = "snake_case")]
+pub enum CallState {
+    /// On hook, no call.
+    Idle,
+    /// Off hook, dial tone.
+    OffHook,
+    /// On a call.
+    Connected {
+        /// The far end.
+        number: String,
+    },
+}
+
+/// A CiscoIPPhoneStatus banner.
+#[derive(Debug, Clone, PartialEq, Eq, Serialize)]
+pub struct StatusBanner {
+    /// Its text.
+    pub text: String,
+    /// Seconds it stays (0: until `Init:AppStatus`).
+    pub timer_s: u32,
+    /// When it was shown (ms).
+    pub shown_ms: u64,
+}
+
+/// Push and stream counters of one phone.
+#[derive(Debug, Clone, Copy, Default, PartialEq, Eq, Serialize)]
+pub struct Counters {
+    /// POSTs to /CGI/Execute received.
+    pub pushes: u64,
+    /// Pushes refused for bad credentials.
+    pub auth_failures: u64,
+    /// Pushes refused as unparseable or against the object rules.
+    pub parse_errors: u64,
+    /// ExecuteItems executed successfully.
+    pub items_ok: u64,
+    /// ExecuteItems answered with a non-zero status.
+    pub items_failed: u64,
+    /// Receive streams started.
+    pub rx_started: u64,
+    /// Receive streams stopped (by a push, the user or a call).
+    pub rx_stopped: u64,
+    /// Transmit streams started.
+    pub tx_started: u64,
+    /// Transmit streams stopped.
+    pub tx_stopped: u64,
+    /// Callbacks the phone asked to send.
+    pub notifies: u64,
+    /// Display objects shown (pushed or fetched).
+    pub objects_shown: u64,
+    /// URLs fetched.
+    pub fetches: u64,
+}
+
+#[derive(Debug, Clone, PartialEq, Eq)]
+enum Prt {
+    None,
+    Generating { since_ms: u64 },
+}
+
+/// Everything a phone remembers.
+#[derive(Debug, Clone, Serialize)]
+pub struct PhoneState {
+    /// The object on screen (Text, Menu ... pushed or fetched).
+    pub object: Option<ScreenObject>,
+    /// The status banner.
+    pub status: Option<StatusBanner>,
+    /// An error line the phone shows in its prompt (`XML Error [4]: Parse Error` ...).
+    pub prompt_error: Option<String>,
+    /// Digits in the dialer (`EditDial:`).
+    pub dialer: Option<String>,
+    /// Backlight off until (ms; `Some(u64::MAX)`: until a key is pressed).
+    pub display_off_until: Option<u64>,
+    /// Handset.
+    pub call: CallState,
+    /// Receive stream.
+    pub rx: Option<ActiveStream>,
+    /// Transmit stream.
+    pub tx: Option<ActiveStream>,
+    /// Speaker volume, percent.
+    pub volume: u32,
+    /// Recent key presses, oldest first.
+    pub keys: VecDeque<String>,
+    /// Application holding the focus (`App:RequestFocus`).
+    pub focus_app: Option<String>,
+    /// HTTP URLs waiting for the phone to be idle (Priority 1).
+    pub pending_when_idle: Vec<String>,
+    /// Counters.
+    pub counters: Counters,
+    /// Recent log lines (DeviceLogX).
+    #[serde(skip)]
+    pub log: VecDeque<String>,
+    #[serde(skip)]
+    prt: Prt,
+}
+
+/// A display object on screen.
+#[derive(Debug, Clone, PartialEq, Eq, Serialize)]
+pub struct ScreenObject {
+    /// Root element (`CiscoIPPhoneText` ...).
+    pub kind: String,
+    /// Title.
+    pub title: Option<String>,
+    /// Prompt.
+    pub prompt: Option<String>,
+    /// Text.
+    pub text: Option<String>,
+    /// Items (menu entries ...).
+    pub items: Vec<String>,
+}
+
+impl From<DisplayObject> for ScreenObject {
+    fn from(o: DisplayObject) -> Self {
+        ScreenObject {
+            kind: o.root,
+            title: o.title,
+            prompt: o.prompt,
+            text: o.text,
+            items: o.items,
+        }
+    }
+}
+
+/// What came out of one push.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct Outcome {
+    /// The reply.
+    pub reply: Reply,
+    /// What to do after replying.
+    pub effects: Vec<Effect>,
+}
+
+/// One phone.
+#[derive(Debug, Clone)]
+pub struct PhoneCore {
+    id: Identity,
+    profile: Profile,
+    state: PhoneState,
+    rng: u64,
+    next_stream: u64,
+    /// Refuse every item (the `refuse` fault).
+    pub refuse: bool,
+}
+
+/// One answered item: status, data.
+struct ItemResult {
+    status: u32,
+    data: String,
+    delay_ms: u64,
+}
+
+impl ItemResult {
+    fn ok() -> Self {
+        ItemResult {
+            status: 0,
+            data: "Success".into(),
+            delay_ms: 0,
+        }
+    }
+
+    fn fail(status: u32, data: impl Into<String>) -> Self {
+        ItemResult {
+            status,
+            data: data.into(),
+            delay_ms: 0,
+        }
+    }
+}
+
+impl PhoneCore {
+    /// A phone, idle, screen empty. `seed` decides the order of multi-item replies and stream ids.
+    pub fn new(id: Identity, profile: Profile, seed: u64) -> PhoneCore {
+        PhoneCore {
+            id,
+            profile,
+            state: PhoneState {
+                object: None,
+                status: None,
+                prompt_error: None,
+                dialer: None,
+                display_off_until: None,
+                call: CallState::Idle,
+                rx: None,
+                tx: None,
+                volume: 50,
+                keys: VecDeque::new(),
+                focus_app: None,
+                pending_when_idle: Vec::new(),
+                counters: Counters::default(),
+                log: VecDeque::new(),
+                prt: Prt::None,
+            },
+            rng: seed ^ 0x9E37_79B9_7F4A_7C15,
+            next_stream: 0,
+            refuse: false,
+        }
+    }
+
+    /// The phone's identity.
+    pub fn identity(&self) -> &Identity {
+        &self.id
+    }
+
+    /// The phone's model profile.
+    pub fn profile(&self) -> &Profile {
+        &self.profile
+    }
+
+    /// What it remembers.
+    pub fn state(&self) -> &PhoneState {
+        &self.state
+    }
+
+    fn next_random(&mut self) -> u64 {
+        // splitmix64: small, seeded, good enough to shuffle three items.
+        self.rng = self.rng.wrapping_add(0x9E37_79B9_7F4A_7C15);
+        let mut z = self.rng;
+        z = (z ^ (z >> 30)).wrapping_mul(0xBF58_476D_1CE4_E5B9);
+        z = (z ^ (z >> 27)).wrapping_mul(0x94D0_49BB_1331_11EB);
+        z ^ (z >> 31)
+    }
+
+    fn log(&mut self, now_ms: u64, line: String) {
+        if self.state.log.len() == HISTORY {
+            self.state.log.pop_front();
+        }
+        self.state
+            .log
+            .push_back(format!("{:>10}.{:03} {line}", now_ms / 1000, now_ms % 1000));
+    }
+
+    /// Whether an `Authorization` header carries this phone's user and password.
+    pub fn authorized(&self, header: Option<&str>) -> bool {
+        let Some(h) = header else { return false };
+        let Some((scheme, token)) = h.trim().split_once(' ') else {
+            return false;
+        };
+        if !scheme.eq_ignore_ascii_case("basic") {
+            return false;
+        }
+        let Some(decoded) = base64_decode(token.trim()) else {
+            return false;
+        };
+        let Ok(text) = String::from_utf8(decoded) else {
+            return false;
+        };
+        text.split_once(':')
+            .is_some_and(|(u, p)| u == self.id.user && p == self.id.password.expose())
+    }
+
+    /// The refusal for bad credentials, in this model's style.
+    pub fn auth_refusal(&self) -> Reply {
+        match self.profile.auth_refusal {
+            AuthRefusal::CiscoError4 => Reply::xml(200, error_xml(4)),
+            AuthRefusal::Http401 => Reply {
+                challenge: true,
+                ..Reply::empty(401)
+            },
+        }
+    }
+
+    fn phone_error(&self, n: u8) -> Reply {
+        if self.profile.answers_xml() {
+            Reply::xml(200, error_xml(n))
+        } else {
+            Reply::empty(400)
+        }
+    }
+
+    /// Handle one `POST /CGI/Execute`.
+    pub fn handle_push(
+        &mut self,
+        now_ms: u64,
+        input: &PushInput<'_>,
+        hw: &mut dyn Hardware,
+    ) -> Outcome {
+        self.state.counters.pushes += 1;
+        let plain = |reply| Outcome {
+            reply,
+            effects: Vec::new(),
+        };
+        if input.expect_continue {
+            return plain(Reply::empty(417));
+        }
+        if input.chunked {
+            return plain(Reply::empty(404));
+        }
+        if !self.authorized(input.authorization) {
+            self.state.counters.auth_failures += 1;
+            self.log(now_ms, "push refused: authentication".into());
+            return plain(self.auth_refusal());
+        }
+        let parsed = decode_push_body(input.body)
+            .map_err(|e| (e.to_string(), "Data too large!"))
+            .and_then(|xml| {
+                let bytes = xml.len();
+                parse_push_request(&xml)
+                    .map_err(|e| {
+                        let shown = match e {
+                            RequestError::Unsupported(_) => "XML Error [5]: Unsupported XML Object",
+                            _ => "XML Error [4]: Parse Error",
+                        };
+                        (e.to_string(), shown)
+                    })
+                    .map(|r| (r, bytes))
+            });
+        let (request, bytes) = match parsed {
+            Ok(r) => r,
+            Err((why, shown)) => {
+                self.state.counters.parse_errors += 1;
+                self.state.prompt_error = Some(shown.to_owned());
+                self.log(now_ms, format!("push refused: {why}"));
+                return plain(self.phone_error(1));
+            }
+        };
+        match request {
+            PushRequest::Execute(items) => self.execute(now_ms, items, hw),
+            PushRequest::StartMedia(req) => plain(self.start_media(now_ms, &req, hw)),
+            PushRequest::StopMedia { id } => plain(self.stop_media(now_ms, id.as_deref(), hw)),
+            PushRequest::GetDeviceCaps => plain(Reply::xml(200, self.device_caps_xml())),
+            PushRequest::Display(obj) => {
+                if let Err(why) = self.profile.caps.check_object(&obj.root, bytes) {
+                    self.state.counters.parse_errors += 1;
+                    self.state.prompt_error = Some("XML Error [5]: Unsupported XML Object".into());
+                    self.log(now_ms, format!("object refused: {why}"));
+                    return plain(self.phone_error(1));
+                }
+                self.show(now_ms, obj);
+                plain(if self.profile.answers_xml() {
+                    Reply::xml(200, response_xml(&[("", 0, "Success")]))
+                } else {
+                    Reply::empty(200)
+                })
+            }
+        }
+    }
+
+    fn show(&mut self, now_ms: u64, obj: DisplayObject) {
+        self.state.counters.objects_shown += 1;
+        self.state.prompt_error = None;
+        if obj.root == "CiscoIPPhoneStatus" || obj.root == "CiscoIPPhoneStatusFile" {
+            let text: String = obj
+                .text
+                .unwrap_or_default()
+                .chars()
+                .take(STATUS_TEXT_MAX)
+                .collect();
+            self.state.status = Some(StatusBanner {
+                text,
+                timer_s: obj.timer.unwrap_or(0),
+                shown_ms: now_ms,
+            });
+        } else {
+            self.state.object = Some(obj.into());
+        }
+    }
+
+    fn is_idle(&self) -> bool {
+        self.state.call == CallState::Idle && self.state.rx.is_none() && self.state.tx.is_none()
+    }
+
+    fn execute(&mut self, now_ms: u64, items: Vec<RequestItem>, hw: &mut dyn Hardware) -> Outcome {
+        // The object rules: at most one HTTP URL (plus two URIs), or three URIs.
+        let http_count = items.iter().filter(|i| is_http(&i.url)).count();
+        if http_count > 1 {
+            self.state.counters.parse_errors += 1;
+            self.state.prompt_error = Some("XML Error [4]: Parse Error".into());
+            return Outcome {
+                reply: self.phone_error(1),
+                effects: Vec::new(),
+            };
+        }
+        // QueryStringParam: appends its data to the HTTP URL of the same object.
+        let query: Vec<String> = items
+            .iter()
+            .filter_map(|i| i.url.strip_prefix("QueryStringParam:").map(str::to_owned))
+            .collect();
+        let mut effects = Vec::new();
+        let mut answered: Vec<(String, ItemResult)> = Vec::with_capacity(items.len());
+        for item in &items {
+            let result = if self.refuse {
+                ItemResult::fail(6, "Request refused by the user")
+            } else if is_http(&item.url) {
+                let mut url = item.url.clone();
+                for q in &query {
+                    url.push(if url.contains('?') { '&' } else { '?' });
+                    url.push_str(q);
+                }
+                self.http_item(item.priority, url, &mut effects)
+            } else {
+                self.uri_item(now_ms, &item.url, hw, &mut effects)
+            };
+            if result.status == 0 {
+                self.state.counters.items_ok += 1;
+            } else {
+                self.state.counters.items_failed += 1;
+            }
+            self.log(
+                now_ms,
+                format!("{} -> {} {}", item.url, result.status, result.data),
+            );
+            answered.push((item.url.clone(), result));
+        }
+        let delay_ms = answered.iter().map(|(_, r)| r.delay_ms).sum();
+        // "The execution order is not guaranteed": a phone often answers out of order.
+        if answered.len() > 1 && self.next_random() % 2 == 0 {
+            answered.reverse();
+        }
+        let reply = if self.profile.answers_xml() {
+            let rows: Vec<(&str, u32, &str)> = answered
+                .iter()
+                .map(|(u, r)| (u.as_str(), r.status, r.data.as_str()))
+                .collect();
+            Reply::xml(200, response_xml(&rows))
+        } else if answered.iter().all(|(_, r)| r.status == 0) {
+            Reply::empty(200)
+        } else {
+            Reply::empty(400)
+        };
+        Outcome {
+            reply: Reply { delay_ms, ..reply },
+            effects,
+        }
+    }
+
+    fn http_item(&mut self, priority: u8, url: String, effects: &mut Vec<Effect>) -> ItemResult {
+        match priority {
+            0 => {}
+            1 if !self.is_idle() => {
+                self.state.pending_when_idle.push(url);
+                return ItemResult::ok();
+            }
+            2 if !self.is_idle() => return ItemResult::fail(6, "Phone is not idle"),
+            _ => {}
+        }
+        self.state.counters.fetches += 1;
+        effects.push(Effect::Fetch { url });
+        ItemResult::ok()
+    }
+
+    fn uri_item(
+        &mut self,
+        now_ms: u64,
+        raw: &str,
+        hw: &mut dyn Hardware,
+        effects: &mut Vec<Effect>,
+    ) -> ItemResult {
+        let Ok(uri) = raw.parse::<Uri>() else {
+            return ItemResult::fail(1, "Invalid URI");
+        };
+        if self.profile.caps.check_uri(&uri).is_err() {
+            return ItemResult::fail(6, "URI not found");
+        }
+        // Any key press wakes a dark display.
+        if matches!(uri, Uri::Key(_) | Uri::SoftKey(_)) {
+            self.state.display_off_until = None;
+        }
+        match uri {
+            Uri::RtpRx(s) => self.open_rx(
+                now_ms,
+                StreamOrigin::Uri,
+                RxRequest {
+                    addr: s.addr(),
+                    port: s.port().get(),
+                    multicast: false,
+                },
+                s.volume(),
+                hw,
+            ),
+            Uri::RtpMRx(s) => self.open_rx(
+                now_ms,
+                StreamOrigin::Uri,
+                RxRequest {
+                    addr: s.addr(),
+                    port: s.port().get(),
+                    multicast: true,
+                },
+                s.volume(),
+                hw,
+            ),
+            Uri::RtpTx(t) => self.open_tx(
+                now_ms,
+                StreamOrigin::Uri,
+                TxRequest {
+                    addr: t.addr(),
+                    port: t.port().get(),
+                    multicast: false,
+                },
+                hw,
+            ),
+            Uri::RtpMTx(t) => self.open_tx(
+                now_ms,
+                StreamOrigin::Uri,
+                TxRequest {
+                    addr: t.addr(),
+                    port: t.port().get(),
+                    multicast: true,
+                },
+                hw,
+            ),
+            Uri::RtpRxStop | Uri::RtpMRxStop => {
+                self.close_rx(hw);
+                self.run_pending_if_idle(effects);
+                ItemResult::ok()
+            }
+            Uri::RtpTxStop | Uri::RtpMTxStop => {
+                self.close_tx(hw);
+                self.run_pending_if_idle(effects);
+                ItemResult::ok()
+            }
+            Uri::Play(Play::Stop) => ItemResult::ok(),
+            Uri::Play(Play::File(f)) => match hw.play_length_ms(f.as_str()) {
+                Some(ms) => ItemResult {
+                    delay_ms: ms,
+                    ..ItemResult::ok()
+                },
+                None => ItemResult::fail(6, "File Not Found"),
+            },
+            Uri::Display(d) => {
+                self.state.display_off_until = match d {
+                    Display::Off(m) if m.get() == 0 => Some(u64::MAX),
+                    Display::Off(m) => Some(now_ms + u64::from(m.get()) * 60_000),
+                    Display::On(_) | Display::Default => None,
+                };
+                ItemResult::ok()
+            }
+            Uri::Init(init) => {
+                match init {
+                    Init::AppStatus => self.state.status = None,
+                    Init::CallHistory => {}
+                    _ => self.state.object = None,
+                }
+                ItemResult::ok()
+            }
+            Uri::Key(k) => self.key(now_ms, k, hw, effects),
+            Uri::SoftKey(k) => {
+                self.press(format!("SoftKey:{}", k.name()));
+                if matches!(k, SoftKey::Exit | SoftKey::Back | SoftKey::Cancel) {
+                    self.state.object = None;
+                    self.state.dialer = None;
+                }
+                ItemResult::ok()
+            }
+            Uri::Dial(d) => {
+                self.start_call(now_ms, d.sequence().to_owned(), hw);
+                ItemResult::ok()
+            }
+            Uri::EditDial(s) => {
+                self.state.dialer = Some(s.as_str().to_owned());
+                ItemResult::ok()
+            }
+            Uri::SendDigits(_) => {
+                if matches!(self.state.call, CallState::Connected { .. }) {
+                    ItemResult::ok()
+                } else {
+                    ItemResult::fail(6, "No Active Call")
+                }
+            }
+            Uri::Device(DeviceCmd::GeneratePRT) => match self.state.prt {
+                Prt::None => {
+                    self.state.prt = Prt::Generating { since_ms: now_ms };
+                    ItemResult::ok()
+                }
+                Prt::Generating { .. } => ItemResult::fail(6, "There is pending PRT"),
+            },
+            Uri::Device(DeviceCmd::PRTStatus) => match self.state.prt {
+                Prt::None => ItemResult::fail(6, "There is no pending PRT invoked from XSI"),
+                Prt::Generating { since_ms } if now_ms.saturating_sub(since_ms) < PRT_MS => {
+                    ItemResult::fail(0, "Generating PRT")
+                }
+                Prt::Generating { since_ms } => {
+                    self.state.prt = Prt::None;
+                    ItemResult::fail(
+                        0,
+                        format!(
+                            "Generated PRT at https://{}/FS/prt-{:08}-{:06}-{}.tar.gz",
+                            self.id.ip,
+                            20260101 + since_ms / 86_400_000 % 28,
+                            since_ms / 1000 % 240_000,
+                            self.id.mac
+                        ),
+                    )
+                }
+            },
+            Uri::Device(_) => ItemResult::ok(),
+            Uri::App(app) => self.app(&app),
+            Uri::QueryStringParam(_) => ItemResult::ok(),
+            Uri::SettingsMenu(m) => {
+                self.state.object = Some(ScreenObject {
+                    kind: "Settings".into(),
+                    title: Some(m.as_str().to_owned()),
+                    prompt: None,
+                    text: None,
+                    items: Vec::new(),
+                });
+                ItemResult::ok()
+            }
+            Uri::Button(b) => {
+                self.press(format!("Button:{}", b.name()));
+                ItemResult::ok()
+            }
+            // Notify runs from event handlers only, never from an Execute object; a Resource
+            // names an icon, it is nothing to execute.
+            Uri::Notify(_) | Uri::Resource(_) => ItemResult::fail(6, "URI not found"),
+        }
+    }
+
+    fn press(&mut self, key: String) {
+        if self.state.keys.len() == HISTORY {
+            self.state.keys.pop_front();
+        }
+        self.state.keys.push_back(key);
+    }
+
+    fn key(
+        &mut self,
+        now_ms: u64,
+        k: Key,
+        hw: &mut dyn Hardware,
+        effects: &mut Vec<Effect>,
+    ) -> ItemResult {
+        self.press(format!("Key:{k}"));
+        match k {
+            Key::VolUp => self.state.volume = (self.state.volume + 10).min(100),
+            Key::VolDwn => self.state.volume = self.state.volume.saturating_sub(10),
+            Key::Offhook | Key::NavOffhook | Key::Speaker | Key::Headset
+                if self.state.call == CallState::Idle =>
+            {
+                self.state.call = CallState::OffHook;
+            }
+            Key::Onhook | Key::NavOnhook | Key::Release => {
+                if self.state.call == CallState::Idle {
+                    // On hook with a stream on the speaker: the user ends the stream.
+                    effects.extend(self.user_hang_up(now_ms, hw));
+                } else {
+                    self.state.call = CallState::Idle;
+                    self.state.dialer = None;
+                }
+                self.run_pending_if_idle(effects);
+            }
+            Key::Services
+            | Key::Applications
+            | Key::Directories
+            | Key::Messages
+            | Key::Settings
+            | Key::Contacts
+            | Key::AppMenu
+            | Key::Info => {
+                self.state.object = Some(ScreenObject {
+                    kind: "Application".into(),
+                    title: Some(k.to_string()),
+                    prompt: None,
+                    text: None,
+                    items: Vec::new(),
+                });
+            }
+            Key::NavBack => self.state.object = None,
+            _ => {}
+        }
+        ItemResult::ok()
+    }
+
+    fn app(&mut self, app: &App) -> ItemResult {
+        match app.action() {
+            AppAction::RequestFocus => {
+                self.state.focus_app = Some(app.app_id().to_owned());
+                ItemResult::ok()
+            }
+            _ if self.state.focus_app.as_deref() == Some(app.app_id()) => {
+                self.state.focus_app = None;
+                ItemResult::ok()
+            }
+            _ => ItemResult::fail(6, "Application is not Active"),
+        }
+    }
+
+    fn start_call(&mut self, now_ms: u64, number: String, hw: &mut dyn Hardware) {
+        // A call starting ends the receive stream (SOURCES: "existing Rx streams end when a call
+        // begins or resumes").
+        if self.state.rx.is_some() {
+            self.close_rx(hw);
+            self.log(now_ms, "rx stream ended by a call".into());
+        }
+        self.state.call = CallState::Connected { number };
+        self.state.dialer = None;
+    }
+
+    fn open_rx(
+        &mut self,
+        now_ms: u64,
+        origin: StreamOrigin,
+        req: RxRequest,
+        volume: Option<u32>,
+        hw: &mut dyn Hardware,
+    ) -> ItemResult {
+        if self.state.rx.is_some() {
+            return ItemResult::fail(6, "Tx/Rx is already active");
+        }
+        if let Err(why) = hw.open_rx(&req) {
+            return ItemResult::fail(6, why);
+        }
+        let whisper = matches!(self.state.call, CallState::Connected { .. });
+        self.state.counters.rx_started += 1;
+        self.state.rx = Some(ActiveStream {
+            origin,
+            addr: req.addr,
+            port: req.port,
+            multicast: req.multicast,
+            volume: if whisper { None } else { volume },
+            whisper,
+            started_ms: now_ms,
+        });
+        ItemResult::ok()
+    }
+
+    fn open_tx(
+        &mut self,
+        now_ms: u64,
+        origin: StreamOrigin,
+        req: TxRequest,
+        hw: &mut dyn Hardware,
+    ) -> ItemResult {
+        if self.state.tx.is_some() {
+            return ItemResult::fail(6, "Tx/Rx is already active");
+        }
+        if let Err(why) = hw.open_tx(&req) {
+            return ItemResult::fail(6, why);
+        }
+        self.state.counters.tx_started += 1;
+        self.state.tx = Some(ActiveStream {
+            origin,
+            addr: req.addr,
+            port: req.port,
+            multicast: req.multicast,
+            volume: None,
+            whisper: false,
+            started_ms: now_ms,
+        });
+        ItemResult::ok()
+    }
+
+    fn close_rx(&mut self, hw: &mut dyn Hardware) -> Option<ActiveStream> {
+        let s = self.state.rx.take()?;
+        hw.close_rx();
+        self.state.counters.rx_stopped += 1;
+        Some(s)
+    }
+
+    fn close_tx(&mut self, hw: &mut dyn Hardware) -> Option<ActiveStream> {
+        let s = self.state.tx.take()?;
+        hw.close_tx();
+        self.state.counters.tx_stopped += 1;
+        Some(s)
+    }
+
+    fn run_pending_if_idle(&mut self, effects: &mut Vec<Effect>) {
+        if self.is_idle() {
+            for url in std::mem::take(&mut self.state.pending_when_idle) {
+                self.state.counters.fetches += 1;
+                effects.push(Effect::Fetch { url });
+            }
+        }
+    }
+
+    fn start_media(
+        &mut self,
+        now_ms: u64,
+        req: &StartMediaRequest,
+        hw: &mut dyn Hardware,
+    ) -> Reply {
+        if !self.profile.caps.rtp_uris {
+            return Reply::empty(404);
+        }
+        if self.refuse {
+            return media_error(400, "UnavailableResource", "Request refused by the user");
+        }
+        let wants_rx = matches!(req.mode, MediaMode::Receive | MediaMode::SendReceive);
+        let wants_tx = matches!(req.mode, MediaMode::Send | MediaMode::SendReceive);
+        if (wants_rx && self.state.rx.is_some()) || (wants_tx && self.state.tx.is_some()) {
+            return media_error(400, "UnavailableResource", "No Media Resource Available");
+        }
+        if let Some(p) = req.port
+            && RtpPort::new(p).is_err()
+        {
+            return media_error(
+                400,
+                "InvalidXML",
+                &format!("port {p} is not an even port in 20480..=32768"),
+            );
+        }
+        self.next_stream += 1;
+        let id = format!(
+            "{:06x}",
+            (self.next_random() as u32 & 0xFF_FFFF) ^ self.next_stream as u32
+        );
+        let origin = StreamOrigin::StartMedia {
+            id: id.clone(),
+            on_stopped: req.on_stopped.clone(),
+        };
+        let multicast = req.address.is_multicast();
+        // The phone picks a port when none was given: the first even one it can open.
+        let candidates: Vec<u16> = match req.port {
+            Some(p) => vec![p],
+            None => (RtpPort::MIN..=RtpPort::MAX).step_by(2).collect(),
+        };
+        let volume = req.receive_volume;
+        let mut last_err = String::from("no port");
+        for port in candidates {
+            if wants_rx {
+                let r = self.open_rx(
+                    now_ms,
+                    origin.clone(),
+                    RxRequest {
+                        addr: req.address,
+                        port,
+                        multicast,
+                    },
+                    volume,
+                    hw,
+                );
+                if r.status != 0 {
+                    last_err = r.data;
+                    continue;
+                }
+            }
+            if wants_tx {
+                let r = self.open_tx(
+                    now_ms,
+                    origin.clone(),
+                    TxRequest {
+                        addr: req.address,
+                        port,
+                        multicast,
+                    },
+                    hw,
+                );
+                if r.status != 0 {
+                    if wants_rx {
+                        self.close_rx(hw);
+                        self.state.counters.rx_stopped -= 1;
+                        self.state.counters.rx_started -= 1;
+                    }
+                    last_err = r.data;
+                    continue;
+                }
+            }
+            self.log(now_ms, format!("startMedia {id} {}:{port}", req.address));
+            return Reply::xml(200, format!("<mediaStream id=\"{id}\"/>"));
+        }
+        media_error(
+            400,
+            "UnavailableResource",
+            &format!("No Media Resource Available ({last_err})"),
+        )
+    }
+
+    fn stop_media(&mut self, now_ms: u64, id: Option<&str>, hw: &mut dyn Hardware) -> Reply {
+        if !self.profile.caps.rtp_uris {
+            return Reply::empty(404);
+        }
+        let matches = |s: &Option<ActiveStream>| match (s, id) {
+            (Some(_), None) => true,
+            (
+                Some(ActiveStream {
+                    origin: StreamOrigin::StartMedia { id: sid, .. },
+                    ..
+                }),
+                Some(id),
+            ) => sid == id,
+            _ => false,
+        };
+        let (rx, tx) = (matches(&self.state.rx), matches(&self.state.tx));
+        if let Some(id) = id
+            && !rx
+            && !tx
+        {
+            return media_error(
+                400,
+                "InvalidResourceID",
+                &format!("Unknown Media Stream ID: {id}"),
+            );
+        }
+        if rx {
+            self.close_rx(hw);
+        }
+        if tx {
+            self.close_tx(hw);
+        }
+        self.log(now_ms, format!("stopMedia {}", id.unwrap_or("(all)")));
+        Reply::empty(200)
+    }
+
+    /// The user puts the audio path on hook: the streams end and, for a startMedia stream with
+    /// an `onStopped` URI, the phone sends `notifyMediaEvent type="stopped" origin="user"`.
+    pub fn user_hang_up(&mut self, now_ms: u64, hw: &mut dyn Hardware) -> Vec<Effect> {
+        let rx = self.close_rx(hw);
+        let tx = self.close_tx(hw);
+        let mut effects = Vec::new();
+        let mut notified = Vec::new();
+        for s in [rx, tx].into_iter().flatten() {
+            if let StreamOrigin::StartMedia {
+                id,
+                on_stopped: Some(uri),
+            } = s.origin
+                && !notified.contains(&id)
+            {
+                if let Some(e) = notify_effect(&uri, &id) {
+                    self.state.counters.notifies += 1;
+                    effects.push(e);
+                }
+                notified.push(id);
+            }
+        }
+        self.log(now_ms, "user hung up".into());
+        self.run_pending_if_idle(&mut effects);
+        effects
+    }
+
+    /// The user places a call (dials `number`): the receive stream ends.
+    pub fn user_call(&mut self, now_ms: u64, number: &str, hw: &mut dyn Hardware) {
+        self.start_call(now_ms, number.to_owned(), hw);
+    }
+
+    /// The user ends the call.
+    pub fn user_end_call(&mut self) -> Vec<Effect> {
+        self.state.call = CallState::Idle;
+        let mut effects = Vec::new();
+        self.run_pending_if_idle(&mut effects);
+        effects
+    }
+
+    /// A fetched URL's answer: a display object goes on screen; anything else shows the phone's
+    /// error line.
+    pub fn on_fetched(&mut self, now_ms: u64, url: &str, result: Result<Vec<u8>, String>) {
+        let shown = match result {
+            Ok(body) => match decode_push_body(&body)
+                .map_err(|e| RequestError::Malformed(e.to_string()))
+                .and_then(|xml| parse_push_request(&xml))
+            {
+                Ok(PushRequest::Display(obj)) => {
+                    self.show(now_ms, obj);
+                    return;
+                }
+                Ok(PushRequest::Execute(_)) => "XML Error [5]: Unsupported XML Object",
+                Ok(_) | Err(RequestError::Unsupported(_)) => {
+                    "XML Error [5]: Unsupported XML Object"
+                }
+                Err(_) => "XML Error [4]: Parse Error",
+            },
+            Err(_) => "HTTP Error [10]: HTTP Connection Failed",
+        };
+        self.log(now_ms, format!("fetch {url}: {shown}"));
+        self.state.prompt_error = Some(shown.to_owned());
+    }
+
+    /// What the screen shows at `now_ms`.
+    pub fn screen_view(&self, now_ms: u64) -> ScreenView {
+        let d = self.profile.display;
+        let off = self
+            .state
+            .display_off_until
+            .is_some_and(|until| now_ms < until);
+        let mut lines = Vec::new();
+        if let Some(o) = &self.state.object {
+            lines.extend(o.title.clone());
+            lines.extend(o.prompt.clone());
+            if let Some(t) = &o.text {
+                lines.extend(t.lines().map(str::to_owned));
+            }
+            lines.extend(o.items.iter().map(|i| format!("  {i}")));
+        } else {
+            lines.push(format!("{}  {}", self.id.dn, self.profile.model));
+        }
+        if let Some(d) = &self.state.dialer {
+            lines.push(format!("Dial: {d}"));
+        }
+        if let Some(s) = self.status_at(now_ms) {
+            lines.push(format!("[{}]", s.text));
+        }
+        if let Some(rx) = &self.state.rx {
+            lines.push(format!(
+                "{} {}:{}",
+                if rx.whisper { "Whisper" } else { "Receiving" },
+                rx.addr,
+                rx.port
+            ));
+        }
+        if let Some(e) = &self.state.prompt_error {
+            lines.push(e.clone());
+        }
+        ScreenView {
+            width: d.width,
+            height: d.height,
+            color: d.color,
+            lines,
+            off,
+        }
+    }
+
+    /// The status banner if it is still up at `now_ms`.
+    pub fn status_at(&self, now_ms: u64) -> Option<&StatusBanner> {
+        self.state
+            .status
+            .as_ref()
+            .filter(|s| s.timer_s == 0 || now_ms < s.shown_ms + u64::from(s.timer_s) * 1000)
+    }
+
+    /// DeviceInformationX values.
+    pub fn device_info(&self) -> DeviceInfo {
+        DeviceInfo {
+            mac: self.id.mac.clone(),
+            host_name: format!("SEP{}", self.id.mac),
+            phone_dn: self.id.dn.clone(),
+            app_load_id: self.profile.app_load_id.clone(),
+            boot_load_id: "boot-emulated".into(),
+            version_id: self.profile.version_id.clone(),
+            hardware_revision: "1.0".into(),
+            serial_number: format!("ZC{}", &self.id.mac[4..]),
+            model_number: self.profile.model.clone(),
+            message_waiting: "No".into(),
+        }
+    }
+
+    /// NetworkConfigurationX values.
+    pub fn network_info(&self) -> NetworkInfo {
+        NetworkInfo {
+            ip: self.id.ip.to_string(),
+            subnet_mask: "255.0.0.0".into(),
+            router: "127.0.0.1".into(),
+            tftp: "127.0.0.1".into(),
+            mac: self.id.mac.clone(),
+            host_name: format!("SEP{}", self.id.mac),
+            domain: "zonecast.test".into(),
+        }
+    }
+
+    fn device_caps_xml(&self) -> String {
+        let d = self.profile.display;
+        format!(
+            "<getDeviceCapsResponse>\r\n<physical>\r\n<modelNumber>{}</modelNumber>\r\n\
+             <display width=\"{}\" height=\"{}\" bitDepth=\"{}\" isColor=\"{}\"/>\r\n</physical>\r\n\
+             <services sdkVersion=\"{}\"/>\r\n</getDeviceCapsResponse>\r\n",
+            escape(&self.profile.model),
+            d.width,
+            d.height,
+            d.depth,
+            d.color,
+            escape(&self.profile.sdk_version)
+        )
+    }
+}
+
+fn is_http(url: &str) -> bool {
+    let lower = url.get(..8).unwrap_or(url).to_ascii_lowercase();
+    lower.starts_with("http://") || lower.starts_with("https://")
+}
+
+/// `Notify:http:host:port:path[:credentials[:data]]` → the POST a phone makes for a stopped
+/// stream. Only `http` exists; anything unparseable sends nothing (as a phone would).
+fn notify_effect(uri: &str, id: &str) -> Option<Effect> {
+    let Ok(Uri::Notify(n)) = uri.parse::<Uri>() else {
+        return None;
+    };
+    let path = n.path().trim_start_matches('/');
+    Some(Effect::Notify {
+        url: format!("http://{}:{}/{}", n.host(), n.port(), path),
+        authorization: n.credentials().map(|c| format!("Basic {c}")),
+        body: format!(
+            "DATA=<notifyMediaEvent type=\"stopped\" origin=\"user\">\
+             <mediaStream id=\"{}\"/></notifyMediaEvent>",
+            escape(id)
+        ),
+    })
+}
+
+fn media_error(status: u16, kind: &str, data: &str) -> Reply {
+    Reply::xml(
+        status,
+        format!(
+            "<errorResponse>\r\n<errorType>{kind}</errorType>\r\n<errorData>{}</errorData>\r\n</errorResponse>\r\n",
+            escape(data)
+        ),
+    )
+}
+
+/// `<CiscoIPPhoneError Number="n"/>`.
+pub fn error_xml(n: u8) -> String {
+    format!("<CiscoIPPhoneError Number=\"{n}\"/>\r\n")
+}
+
+/// A CiscoIPPhoneResponse with these (URL, Status, Data) rows, attributes in the order real
+/// phones write them (URL, Data, Status).
+pub fn response_xml(rows: &[(&str, u32, &str)]) -> String {
+    let mut out = String::from("<CiscoIPPhoneResponse>\r\n");
+    for (url, status, data) in rows {
+        let _ = write!(
+            out,
+            "<ResponseItem URL=\"{}\" Data=\"{}\" Status=\"{status}\"/>\r\n",
+            escape(url),
+            escape(data)
+        );
+    }
+    out.push_str("</CiscoIPPhoneResponse>\r\n");
+    out
+}
+
+/// XML-escape text for element content and attribute values.
+pub fn escape(s: &str) -> String {
+    let mut out = String::with_capacity(s.len());
+    for c in s.chars() {
+        match c {
+            '&' => out.push_str("&amp;"),
+            '<' => out.push_str("&lt;"),
+            '>' => out.push_str("&gt;"),
+            '"' => out.push_str("&quot;"),
+            '\'' => out.push_str("&apos;"),
+            _ => out.push(c),
+        }
+    }
+    out
+}
+
+/// Standard base64 (RFC 4648) decoding, padding optional; `None` on any other character.
+pub fn base64_decode(s: &str) -> Option<Vec<u8>> {
+    let mut out = Vec::with_capacity(s.len() * 3 / 4);
+    let mut acc = 0u32;
+    let mut bits = 0;
+    for c in s.trim_end_matches('=').bytes() {
+        let v = match c {
+            b'A'..=b'Z' => c - b'A',
+            b'a'..=b'z' => c - b'a' + 26,
+            b'0'..=b'9' => c - b'0' + 52,
+            b'+' => 62,
+            b'/' => 63,
+            _ => return None,
+        };
+        acc = (acc << 6) | u32::from(v);
+        bits += 6;
+        if bits >= 8 {
+            bits -= 8;
+            out.push((acc >> bits) as u8);
+            acc &= (1 << bits) - 1;
+        }
+    }
+    Some(out)
+}
+
+/// Standard base64 encoding with padding.
+pub fn base64_encode(data: &[u8]) -> String {
+    const ALPHABET: &[u8; 64] = b"ABCDEFGHIJKLMNOPQRSTUVWXYZabcdefghijklmnopqrstuvwxyz0123456789+/";
+    let mut out = String::with_capacity(data.len().div_ceil(3) * 4);
+    for chunk in data.chunks(3) {
+        let b = [
+            chunk[0],
+            *chunk.get(1).unwrap_or(&0),
+            *chunk.get(2).unwrap_or(&0),
+        ];
+        let n = (u32::from(b[0]) << 16) | (u32::from(b[1]) << 8) | u32::from(b[2]);
+        for i in 0..4 {
+            if i <= chunk.len() {
+                out.push(ALPHABET[(n >> (18 - 6 * i)) as usize & 63] as char);
+            } else {
+                out.push('=');
+            }
+        }
+    }
+    out
+}
+
+#[cfg(test)]
+#[path = "core_tests.rs"]
+mod tests;

@@ -1,7 +1,549 @@
-//! (in progress)
-/// Placeholder.
-pub struct Fleet;
-/// Placeholder.
-pub struct FleetReport;
-/// Placeholder.
-pub struct PhoneInfo;
+//! A fleet of emulated phones in one process: start them from a [`SimConfig`], read their
+//! addresses, credentials and counters, serve the `/fleet` report, stop them.
+//!
+//! ```no_run
+//! # async fn demo() -> anyhow::Result<()> {
+//! use zonecast::phone_sim::{Fleet, SimConfig};
+//! let fleet = Fleet::start(SimConfig::uniform(10, "CP-8851")).await?;
+//! for p in fleet.phones() {
+//!     println!("{} {} {}", p.name, p.url, p.model);
+//! }
+//! let report = fleet.report();
+//! fleet.shutdown().await;
+//! # Ok(()) }
+//! ```
+
+use std::collections::HashMap;
+use std::io;
+use std::net::{Ipv4Addr, SocketAddr, SocketAddrV4};
+use std::sync::Arc;
+use std::time::{Duration, Instant};
+
+use axum::Router;
+use axum::extract::{Path, State};
+use axum::http::StatusCode;
+use axum::response::{IntoResponse, Json, Response};
+use axum::routing::{get, post};
+use serde::Serialize;
+use tokio::net::TcpListener;
+use tokio::sync::watch;
+use tokio::task::JoinHandle;
+
+use super::config::{Addressing, SimConfig};
+use super::core::{Identity, PhoneCore};
+use super::faults::{Faults, Rng, choose};
+use super::http::{FleetCtx, PhoneNode};
+use super::media::MicSource;
+use super::profile::Profile;
+use crate::error::Invalid;
+use crate::push::Secret;
+
+pub use super::http::{HeardStream, PhoneInfo, PhoneReport};
+
+/// Why a fleet could not start.
+#[derive(Debug, thiserror::Error)]
+pub enum FleetError {
+    /// The configuration is wrong.
+    #[error(transparent)]
+    Invalid(#[from] Invalid),
+    /// A listener could not be opened.
+    #[error("cannot listen on {addr}: {source}")]
+    Listen {
+        /// The address.
+        addr: SocketAddrV4,
+        /// Why.
+        source: io::Error,
+    },
+}
+
+/// The whole fleet's report.
+#[derive(Debug, Clone, Serialize)]
+pub struct FleetReport {
+    /// Totals.
+    pub totals: Totals,
+    /// Every phone.
+    pub phones: Vec<PhoneReport>,
+}
+
+/// Fleet-wide totals.
+#[derive(Debug, Clone, Copy, Default, Serialize)]
+pub struct Totals {
+    /// Phones.
+    pub phones: usize,
+    /// Phones receiving a stream now.
+    pub receiving: usize,
+    /// Phones transmitting now.
+    pub transmitting: usize,
+    /// Phones that crashed on purpose.
+    pub crashed: usize,
+    /// Pushes received.
+    pub pushes: u64,
+    /// Pushes refused for bad credentials.
+    pub auth_failures: u64,
+    /// Streams heard (started), all phones.
+    pub streams_heard: u64,
+}
+
+/// A running fleet. Dropping it without [`Fleet::shutdown`] leaves the tasks to the runtime's end.
+pub struct Fleet {
+    nodes: Vec<Arc<PhoneNode>>,
+    by_name: HashMap<String, usize>,
+    shutdown: watch::Sender<bool>,
+    servers: Vec<JoinHandle<()>>,
+    control: Option<SocketAddr>,
+}
+
+impl std::fmt::Debug for Fleet {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        f.debug_struct("Fleet")
+            .field("phones", &self.nodes.len())
+            .field("control", &self.control)
+            .finish()
+    }
+}
+
+/// Raise the open-files limit to the hard limit: a fleet needs one socket per phone and more.
+fn raise_fd_limit() {
+    let mut lim = libc::rlimit {
+        rlim_cur: 0,
+        rlim_max: 0,
+    };
+    // SAFETY: plain getrlimit/setrlimit on a valid struct.
+    unsafe {
+        if libc::getrlimit(libc::RLIMIT_NOFILE, &mut lim) == 0 && lim.rlim_cur < lim.rlim_max {
+            lim.rlim_cur = lim.rlim_max;
+            libc::setrlimit(libc::RLIMIT_NOFILE, &lim);
+        }
+    }
+}
+
+/// The address of phone `i` in addresses mode: `first + i`, skipping `.0` and `.255`.
+fn nth_address(first: Ipv4Addr, i: usize) -> Option<Ipv4Addr> {
+    let mut a = u32::from(first);
+    let mut left = i;
+    loop {
+        let last = a & 0xFF;
+        if last != 0 && last != 255 {
+            if left == 0 {
+                let ip = Ipv4Addr::from(a);
+                return ip.is_loopback().then_some(ip);
+            }
+            left -= 1;
+        }
+        a = a.checked_add(1)?;
+    }
+}
+
+fn bind_std(addr: SocketAddrV4) -> io::Result<std::net::TcpListener> {
+    let s = socket2::Socket::new(socket2::Domain::IPV4, socket2::Type::STREAM, None)?;
+    s.set_reuse_address(true)?;
+    s.set_nonblocking(true)?;
+    s.bind(&SocketAddr::V4(addr).into())?;
+    s.listen(1024)?;
+    Ok(s.into())
+}
+
+/// Bind one listener per phone.
+fn bind_all(cfg: &SimConfig, n: usize) -> Result<Vec<std::net::TcpListener>, FleetError> {
+    match cfg.addressing {
+        Addressing::Ports { base_port } => (0..n)
+            .map(|i| {
+                let port = if base_port == 0 {
+                    0
+                } else {
+                    u16::try_from(usize::from(base_port) + i).map_err(|_| {
+                        Invalid::new(
+                            "base-port",
+                            base_port,
+                            format!("{n} phones do not fit below port 65535"),
+                        )
+                    })?
+                };
+                let addr = SocketAddrV4::new(cfg.host, port);
+                bind_std(addr).map_err(|source| FleetError::Listen { addr, source })
+            })
+            .collect(),
+        Addressing::Addresses { port } => {
+            let addrs: Vec<Ipv4Addr> = (0..n)
+                .map(|i| {
+                    nth_address(cfg.host, i).ok_or_else(|| {
+                        Invalid::new(
+                            "phones",
+                            n,
+                            format!("{n} addresses from {} leave 127.0.0.0/8", cfg.host),
+                        )
+                    })
+                })
+                .collect::<Result<_, _>>()?;
+            // One port on every address: the given one, or the first that is free everywhere.
+            let mut last_err = None;
+            for _attempt in 0..20 {
+                let first = SocketAddrV4::new(addrs[0], port);
+                let l0 = match bind_std(first) {
+                    Ok(l) => l,
+                    Err(source) => {
+                        return Err(FleetError::Listen {
+                            addr: first,
+                            source,
+                        });
+                    }
+                };
+                let chosen = l0.local_addr().map(|a| a.port()).unwrap_or(port);
+                let mut all = vec![l0];
+                let mut failed = false;
+                for ip in &addrs[1..] {
+                    let addr = SocketAddrV4::new(*ip, chosen);
+                    match bind_std(addr) {
+                        Ok(l) => all.push(l),
+                        Err(source) => {
+                            last_err = Some(FleetError::Listen { addr, source });
+                            failed = true;
+                            break;
+                        }
+                    }
+                }
+                if !failed {
+                    return Ok(all);
+                }
+                if port != 0 {
+                    break;
+                }
+            }
+            Err(last_err.expect("a failed attempt recorded its error"))
+        }
+    }
+}
+
+/// Names of the phones of each group: `prefix` + a number as wide as the group needs.
+fn names(cfg: &SimConfig) -> Vec<(String, usize)> {
+    let mut out = Vec::with_capacity(cfg.phone_count());
+    for (gi, g) in cfg.groups.iter().enumerate() {
+        if let Some(n) = &g.name {
+            out.push((n.clone(), gi));
+            continue;
+        }
+        let width = g.count.to_string().len().max(3);
+        for i in 1..=g.count {
+            out.push((format!("{}{:0width$}", g.prefix, i), gi));
+        }
+    }
+    out
+}
+
+impl Fleet {
+    /// Start every phone of `cfg` on the current tokio runtime.
+    pub async fn start(cfg: SimConfig) -> Result<Fleet, FleetError> {
+        cfg.validate()?;
+        raise_fd_limit();
+        let named = names(&cfg);
+        let n = named.len();
+        {
+            let mut seen = HashMap::new();
+            for (name, _) in &named {
+                if seen.insert(name.as_str(), ()).is_some() {
+                    return Err(Invalid::new("name", name, "phone names must be unique").into());
+                }
+            }
+        }
+        // Per-phone faults: the group's, then each rule's share/count/names on top.
+        let mut faults: Vec<Faults> = named
+            .iter()
+            .map(|(_, g)| cfg.groups[*g].faults.clone())
+            .collect();
+        let mut rng = Rng::new(cfg.seed, u64::MAX);
+        for rule in &cfg.fault_rules {
+            let chosen = if rule.phones.is_empty() {
+                choose(n, rule.share, rule.count, &mut rng)
+            } else {
+                rule.phones
+                    .iter()
+                    .map(|p| {
+                        named.iter().position(|(name, _)| name == p).ok_or_else(|| {
+                            Invalid::new("faults.phones", p, "no phone has this name")
+                        })
+                    })
+                    .collect::<Result<_, _>>()?
+            };
+            for i in chosen {
+                faults[i].merge(&rule.faults);
+            }
+        }
+        let listeners = bind_all(&cfg, n)?;
+        let (shutdown, shutdown_rx) = watch::channel(false);
+        let client = reqwest::Client::builder()
+            .timeout(Duration::from_secs(10))
+            .no_proxy()
+            .build()
+            .map_err(|e| Invalid::new("http client", e, "could not be built"))?;
+        let mic = if cfg.mic_tone_hz > 0.0 {
+            MicSource::Tone {
+                hz: cfg.mic_tone_hz,
+                dbfs: -12.0,
+            }
+        } else {
+            MicSource::Silence
+        };
+        if let Some(d) = &cfg.record_dir {
+            std::fs::create_dir_all(d).map_err(|e| {
+                Invalid::new("record-dir", d.display(), format!("cannot create: {e}"))
+            })?;
+        }
+        let ctx = Arc::new(FleetCtx {
+            epoch: Instant::now(),
+            client,
+            interface: cfg.media_interface,
+            record_dir: cfg.record_dir.clone(),
+            tftp_dir: cfg.tftp_dir.clone(),
+            mic,
+            shutdown: shutdown_rx,
+            seed: cfg.seed,
+        });
+        let mut nodes = Vec::with_capacity(n);
+        let mut servers = Vec::with_capacity(n);
+        let mut by_name = HashMap::with_capacity(n);
+        for (i, ((name, gi), std_listener)) in named.into_iter().zip(listeners).enumerate() {
+            let group = &cfg.groups[gi];
+            let profile = Profile::for_model(&group.model)?;
+            let local = match std_listener.local_addr() {
+                Ok(SocketAddr::V4(a)) => a,
+                _ => SocketAddrV4::new(cfg.host, 0),
+            };
+            let password = if faults[i].wrong_password {
+                Secret::new(format!("{}-other-{i}", cfg.password.expose()))
+            } else {
+                cfg.password.clone()
+            };
+            let info = PhoneInfo {
+                name: name.clone(),
+                model: profile.model.clone(),
+                addr: local,
+                url: format!("http://{local}"),
+                user: cfg.user.clone(),
+                password: password.clone(),
+                faults: faults[i].clone(),
+            };
+            let identity = Identity {
+                name: name.clone(),
+                ip: *local.ip(),
+                http_port: local.port(),
+                mac: format!("0C1E5A{:06X}", i + 1),
+                dn: format!("{}", 10_000 + i + 1),
+                user: cfg.user.clone(),
+                password,
+            };
+            let core = PhoneCore::new(identity, profile, cfg.seed ^ (i as u64 + 1));
+            let node = Arc::new(PhoneNode::new(info, i as u64, core, ctx.clone()));
+            let listener =
+                TcpListener::from_std(std_listener).map_err(|source| FleetError::Listen {
+                    addr: local,
+                    source,
+                })?;
+            let router = node.router();
+            let stopped = node.stopped();
+            servers.push(tokio::spawn(async move {
+                let _ = axum::serve(listener, router)
+                    .with_graceful_shutdown(stopped)
+                    .await;
+            }));
+            by_name.insert(name, i);
+            nodes.push(node);
+        }
+        Ok(Fleet {
+            nodes,
+            by_name,
+            shutdown,
+            servers,
+            control: None,
+        })
+    }
+
+    /// Every phone: name, model, address, URL, credentials, faults.
+    pub fn phones(&self) -> Vec<PhoneInfo> {
+        self.nodes.iter().map(|n| n.info.clone()).collect()
+    }
+
+    /// One phone by name.
+    pub fn phone(&self, name: &str) -> Option<PhoneInfo> {
+        self.node(name).map(|n| n.info.clone())
+    }
+
+    fn node(&self, name: &str) -> Option<&Arc<PhoneNode>> {
+        self.by_name.get(name).map(|&i| &self.nodes[i])
+    }
+
+    /// Number of phones.
+    pub fn len(&self) -> usize {
+        self.nodes.len()
+    }
+
+    /// Whether the fleet has no phones (never true for a started fleet).
+    pub fn is_empty(&self) -> bool {
+        self.nodes.is_empty()
+    }
+
+    /// One phone's report.
+    pub fn phone_report(&self, name: &str) -> Option<PhoneReport> {
+        self.node(name).map(|n| n.report())
+    }
+
+    /// Every phone's state and counters.
+    pub fn report(&self) -> FleetReport {
+        report_of(&self.nodes)
+    }
+
+    /// The user of phone `name` hangs up (on hook). False when there is no such phone.
+    pub fn hang_up(&self, name: &str) -> bool {
+        self.node(name).map(|n| n.hang_up()).is_some()
+    }
+
+    /// The user of phone `name` places a call.
+    pub fn call(&self, name: &str, number: &str) -> bool {
+        self.node(name).map(|n| n.call(number)).is_some()
+    }
+
+    /// The user of phone `name` ends the call.
+    pub fn end_call(&self, name: &str) -> bool {
+        self.node(name).map(|n| n.end_call()).is_some()
+    }
+
+    /// Crash phone `name` now (it stops answering).
+    pub fn crash(&self, name: &str) -> bool {
+        self.node(name).map(|n| n.crash()).is_some()
+    }
+
+    /// Serve `GET /fleet` (the report as JSON), `GET /fleet/phones/NAME`, and
+    /// `POST /fleet/phones/NAME/{hangup,call,endcall,crash}` on `addr`. Returns the bound address.
+    pub async fn serve_control(&mut self, addr: SocketAddr) -> io::Result<SocketAddr> {
+        let listener = TcpListener::bind(addr).await?;
+        let local = listener.local_addr()?;
+        let state = ControlState {
+            nodes: Arc::new(self.nodes.clone()),
+            by_name: Arc::new(self.by_name.clone()),
+        };
+        let app = Router::new()
+            .route("/fleet", get(control_report))
+            .route("/fleet/phones/{name}", get(control_phone))
+            .route("/fleet/phones/{name}/{action}", post(control_action))
+            .with_state(state);
+        let mut stop = self.shutdown.subscribe();
+        self.servers.push(tokio::spawn(async move {
+            let _ = axum::serve(listener, app)
+                .with_graceful_shutdown(async move {
+                    let _ = stop.wait_for(|s| *s).await;
+                })
+                .await;
+        }));
+        self.control = Some(local);
+        Ok(local)
+    }
+
+    /// The control endpoint's address, once served.
+    pub fn control_addr(&self) -> Option<SocketAddr> {
+        self.control
+    }
+
+    /// Stop every phone: listeners closed, streams stopped (WAVs finished), tasks ended.
+    pub async fn shutdown(self) {
+        self.shutdown.send_replace(true);
+        for n in &self.nodes {
+            n.stop_media();
+        }
+        for s in self.servers {
+            // Graceful shutdown waits for connections; a phone stuck answering is not worth more.
+            let abort = s.abort_handle();
+            if tokio::time::timeout(Duration::from_secs(5), s)
+                .await
+                .is_err()
+            {
+                abort.abort();
+            }
+        }
+    }
+}
+
+fn report_of(nodes: &[Arc<PhoneNode>]) -> FleetReport {
+    let phones: Vec<PhoneReport> = nodes.iter().map(|n| n.report()).collect();
+    let mut totals = Totals {
+        phones: phones.len(),
+        ..Totals::default()
+    };
+    for p in &phones {
+        totals.receiving += usize::from(p.heard.last().is_some_and(|h| h.active));
+        totals.transmitting += usize::from(p.transmitting);
+        totals.crashed += usize::from(p.crashed);
+        totals.pushes += p.counters.pushes;
+        totals.auth_failures += p.counters.auth_failures;
+        totals.streams_heard += p.counters.rx_started;
+    }
+    FleetReport { totals, phones }
+}
+
+#[derive(Clone)]
+struct ControlState {
+    nodes: Arc<Vec<Arc<PhoneNode>>>,
+    by_name: Arc<HashMap<String, usize>>,
+}
+
+async fn control_report(State(s): State<ControlState>) -> Json<FleetReport> {
+    Json(report_of(&s.nodes))
+}
+
+async fn control_phone(State(s): State<ControlState>, Path(name): Path<String>) -> Response {
+    match s.by_name.get(&name) {
+        Some(&i) => Json(s.nodes[i].report()).into_response(),
+        None => (StatusCode::NOT_FOUND, format!("no phone named {name}\n")).into_response(),
+    }
+}
+
+async fn control_action(
+    State(s): State<ControlState>,
+    Path((name, action)): Path<(String, String)>,
+) -> Response {
+    let Some(&i) = s.by_name.get(&name) else {
+        return (StatusCode::NOT_FOUND, format!("no phone named {name}\n")).into_response();
+    };
+    let node = &s.nodes[i];
+    match action.as_str() {
+        "hangup" => node.hang_up(),
+        "call" => node.call("5000"),
+        "endcall" => node.end_call(),
+        "crash" => node.crash(),
+        other => {
+            return (
+                StatusCode::NOT_FOUND,
+                format!("unknown action {other}: one of hangup call endcall crash\n"),
+            )
+                .into_response();
+        }
+    }
+    Json(node.report()).into_response()
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn addresses_skip_network_and_broadcast_octets() {
+        let first = Ipv4Addr::new(127, 0, 1, 254);
+        assert_eq!(nth_address(first, 0), Some(Ipv4Addr::new(127, 0, 1, 254)));
+        assert_eq!(nth_address(first, 1), Some(Ipv4Addr::new(127, 0, 2, 1)));
+        assert_eq!(nth_address(Ipv4Addr::new(127, 255, 255, 254), 1), None);
+    }
+
+    #[test]
+    fn names_are_padded_per_group() {
+        let mut cfg = SimConfig::uniform(12, "CP-8851");
+        cfg.groups.push(super::super::config::PhoneGroup {
+            count: 1,
+            model: "CP-8845".into(),
+            prefix: "x".into(),
+            name: Some("lobby".into()),
+            faults: Faults::default(),
+        });
+        let n = names(&cfg);
+        assert_eq!(n[0].0, "p001");
+        assert_eq!(n[11].0, "p012");
+        assert_eq!(n[12].0, "lobby");
+    }
+}

@@ -95,10 +95,20 @@ impl Profile {
                 let bare = m.split_once('-').map_or(**m, |(_, rest)| rest);
                 upper == **m || upper == bare
             })
-            .ok_or_else(|| Invalid::new("model", name, format!("must be one of {}", MODELS.join(" "))))?;
+            .ok_or_else(|| {
+                Invalid::new(
+                    "model",
+                    name,
+                    format!("must be one of {}", MODELS.join(" ")),
+                )
+            })?;
         let family = ModelFamily::from_model_name(canonical);
         let caps = family.capabilities();
-        let digits: String = canonical.chars().filter(char::is_ascii_digit).take(4).collect();
+        let digits: String = canonical
+            .chars()
+            .filter(char::is_ascii_digit)
+            .take(4)
+            .collect();
         let (width, height, depth, color) = match digits.as_str() {
             "7841" | "7821" => (396, 162, 4, false),
             "8845" | "8851" | "8865" => (800, 480, 24, true),
@@ -163,7 +173,10 @@ mod tests {
     #[test]
     fn short_names_and_case() {
         assert_eq!(Profile::for_model("8851").unwrap().model, "CP-8851");
-        assert_eq!(Profile::for_model("cp-8851-3pcc").unwrap().model, "CP-8851-3PCC");
+        assert_eq!(
+            Profile::for_model("cp-8851-3pcc").unwrap().model,
+            "CP-8851-3PCC"
+        );
         assert_eq!(Profile::for_model("9841").unwrap().model, "DP-9841");
         let e = Profile::for_model("CP-1234").unwrap_err();
         assert_eq!(e.field, "model");

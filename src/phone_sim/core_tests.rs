@@ -1,0 +1,626 @@
+//! The phone's rules, driven with a fake [`Hardware`] and virtual time.
+
+use super::*;
+use crate::xsi::response::{ExecuteReply, MediaReply, parse_execute_reply, parse_media_reply};
+
+#[derive(Default)]
+struct FakeHw {
+    rx: Option<RxRequest>,
+    tx: Option<TxRequest>,
+    busy_ports: Vec<u16>,
+    opened: Vec<String>,
+}
+
+impl Hardware for FakeHw {
+    fn open_rx(&mut self, req: &RxRequest) -> Result<(), String> {
+        if self.busy_ports.contains(&req.port) {
+            return Err("Port unavailable".into());
+        }
+        self.opened.push(format!("rx {}:{}", req.addr, req.port));
+        self.rx = Some(*req);
+        Ok(())
+    }
+    fn close_rx(&mut self) {
+        self.rx = None;
+    }
+    fn open_tx(&mut self, req: &TxRequest) -> Result<(), String> {
+        self.opened.push(format!("tx {}:{}", req.addr, req.port));
+        self.tx = Some(*req);
+        Ok(())
+    }
+    fn close_tx(&mut self) {
+        self.tx = None;
+    }
+    fn play_length_ms(&mut self, file: &str) -> Option<u64> {
+        (file == "chime.raw").then_some(2010)
+    }
+}
+
+fn phone(model: &str) -> PhoneCore {
+    PhoneCore::new(
+        Identity {
+            name: "p1".into(),
+            ip: Ipv4Addr::new(127, 0, 1, 1),
+            http_port: 80,
+            mac: "00AB12CD34EF".into(),
+            dn: "1001".into(),
+            user: "admin".into(),
+            password: Secret::new("pw"),
+        },
+        Profile::for_model(model).unwrap(),
+        7,
+    )
+}
+
+fn auth() -> String {
+    format!("Basic {}", base64_encode(b"admin:pw"))
+}
+
+fn push(p: &mut PhoneCore, hw: &mut FakeHw, now: u64, xml: &str) -> Outcome {
+    let body = crate::push::form_body(xml);
+    let a = auth();
+    p.handle_push(
+        now,
+        &PushInput {
+            authorization: Some(&a),
+            expect_continue: false,
+            chunked: false,
+            body: body.as_bytes(),
+        },
+        hw,
+    )
+}
+
+fn execute(uris: &[&str]) -> String {
+    let mut s = String::from("<CiscoIPPhoneExecute>");
+    for u in uris {
+        s.push_str(&format!(
+            "<ExecuteItem Priority=\"0\" URL=\"{}\"/>",
+            escape(u)
+        ));
+    }
+    s + "</CiscoIPPhoneExecute>"
+}
+
+fn items(o: &Outcome) -> Vec<(String, u32, String)> {
+    match parse_execute_reply(o.reply.body.as_bytes()).unwrap() {
+        ExecuteReply::Response(items) => items
+            .into_iter()
+            .map(|i| (i.url, i.status, i.data))
+            .collect(),
+        ExecuteReply::Error(e) => panic!("error {e:?}"),
+    }
+}
+
+fn status_of(o: &Outcome, url: &str) -> (u32, String) {
+    let all = items(o);
+    let (_, s, d) = all.iter().find(|(u, _, _)| u == url).expect(url);
+    (*s, d.clone())
+}
+
+#[test]
+fn base64_round_trips() {
+    for s in ["", "a", "ab", "abc", "admin:pw", "üñí:çødé"] {
+        assert_eq!(
+            base64_decode(&base64_encode(s.as_bytes())).unwrap(),
+            s.as_bytes()
+        );
+    }
+    assert_eq!(base64_encode(b"admin:pw"), "YWRtaW46cHc=");
+    assert!(base64_decode("@@").is_none());
+}
+
+#[test]
+fn rtp_rx_opens_and_stops_and_one_item_per_request_item() {
+    let mut p = phone("CP-8851");
+    let mut hw = FakeHw::default();
+    let o = push(
+        &mut p,
+        &mut hw,
+        0,
+        &execute(&["RTPRx:127.0.0.1:20480:80", "Key:VolUp"]),
+    );
+    assert_eq!(o.reply.status, 200);
+    assert_eq!(items(&o).len(), 2);
+    assert_eq!(
+        status_of(&o, "RTPRx:127.0.0.1:20480:80"),
+        (0, "Success".into())
+    );
+    assert_eq!(hw.rx.unwrap().port, 20480);
+    assert_eq!(p.state().rx.as_ref().unwrap().volume, Some(80));
+    assert_eq!(p.state().volume, 60);
+    let o = push(&mut p, &mut hw, 10, &execute(&["RTPRx:Stop"]));
+    assert_eq!(status_of(&o, "RTPRx:Stop").0, 0);
+    assert!(hw.rx.is_none() && p.state().rx.is_none());
+    assert_eq!(p.state().counters.rx_started, 1);
+    assert_eq!(p.state().counters.rx_stopped, 1);
+}
+
+#[test]
+fn replies_are_not_always_in_request_order() {
+    let mut p = phone("CP-8851");
+    let mut hw = FakeHw::default();
+    let uris = ["Key:VolUp", "Key:VolDwn", "Init:AppStatus"];
+    let mut orders = std::collections::HashSet::new();
+    for i in 0..20 {
+        let o = push(&mut p, &mut hw, i, &execute(&uris));
+        let order: Vec<String> = items(&o).into_iter().map(|(u, _, _)| u).collect();
+        let mut sorted = order.clone();
+        sorted.sort();
+        let mut want: Vec<String> = uris.iter().map(|s| s.to_string()).collect();
+        want.sort();
+        assert_eq!(sorted, want);
+        orders.insert(order);
+    }
+    assert!(orders.len() > 1, "always the same order: {orders:?}");
+}
+
+#[test]
+fn second_rx_is_already_active_and_second_tx_too() {
+    let mut p = phone("CP-8845");
+    let mut hw = FakeHw::default();
+    push(&mut p, &mut hw, 0, &execute(&["RTPMRx:239.1.1.1:20480"]));
+    let o = push(&mut p, &mut hw, 1, &execute(&["RTPRx:127.0.0.1:20482"]));
+    assert_eq!(
+        status_of(&o, "RTPRx:127.0.0.1:20482"),
+        (6, "Tx/Rx is already active".into())
+    );
+    push(&mut p, &mut hw, 2, &execute(&["RTPTx:127.0.0.1:20490"]));
+    let o = push(&mut p, &mut hw, 3, &execute(&["RTPTx:127.0.0.1:20492"]));
+    assert_eq!(status_of(&o, "RTPTx:127.0.0.1:20492").0, 6);
+    assert!(hw.rx.unwrap().multicast);
+}
+
+#[test]
+fn a_port_that_cannot_be_opened_fails_the_item() {
+    let mut p = phone("CP-8851");
+    let mut hw = FakeHw {
+        busy_ports: vec![20480],
+        ..FakeHw::default()
+    };
+    let o = push(&mut p, &mut hw, 0, &execute(&["RTPRx:127.0.0.1:20480"]));
+    assert_eq!(
+        status_of(&o, "RTPRx:127.0.0.1:20480"),
+        (6, "Port unavailable".into())
+    );
+    assert!(p.state().rx.is_none());
+}
+
+#[test]
+fn a_call_ends_rx_and_rx_during_a_call_is_whisper_without_volume() {
+    let mut p = phone("CP-8851");
+    let mut hw = FakeHw::default();
+    push(&mut p, &mut hw, 0, &execute(&["RTPRx:127.0.0.1:20480:90"]));
+    let o = push(&mut p, &mut hw, 1, &execute(&["Dial:1234"]));
+    assert_eq!(status_of(&o, "Dial:1234").0, 0);
+    assert!(
+        p.state().rx.is_none() && hw.rx.is_none(),
+        "the call ended the stream"
+    );
+    push(&mut p, &mut hw, 2, &execute(&["RTPRx:127.0.0.1:20480:90"]));
+    let rx = p.state().rx.as_ref().unwrap();
+    assert!(rx.whisper);
+    assert_eq!(rx.volume, None);
+    let o = push(
+        &mut p,
+        &mut hw,
+        3,
+        &execute(&["SendDigits:12#:1::Acme/App"]),
+    );
+    assert_eq!(status_of(&o, "SendDigits:12#:1::Acme/App").0, 0);
+}
+
+#[test]
+fn send_digits_without_a_call() {
+    let mut p = phone("CP-8851");
+    let mut hw = FakeHw::default();
+    let o = push(&mut p, &mut hw, 0, &execute(&["SendDigits:12:1::Acme/App"]));
+    assert_eq!(
+        status_of(&o, "SendDigits:12:1::Acme/App"),
+        (6, "No Active Call".into())
+    );
+}
+
+#[test]
+fn bad_credentials_per_model() {
+    let mut hw = FakeHw::default();
+    for (model, status, body_has) in [
+        ("CP-8851", 200, "<CiscoIPPhoneError Number=\"4\"/>"),
+        ("CP-7942G", 401, ""),
+        ("CP-8851-3PCC", 401, ""),
+    ] {
+        let mut p = phone(model);
+        let body = crate::push::form_body(&execute(&["Key:VolUp"]));
+        let wrong = format!("Basic {}", base64_encode(b"admin:nope"));
+        for a in [Some(wrong.as_str()), None] {
+            let o = p.handle_push(
+                0,
+                &PushInput {
+                    authorization: a,
+                    expect_continue: false,
+                    chunked: false,
+                    body: body.as_bytes(),
+                },
+                &mut hw,
+            );
+            assert_eq!(o.reply.status, status, "{model}");
+            assert!(o.reply.body.contains(body_has), "{model}: {}", o.reply.body);
+        }
+        assert_eq!(p.state().counters.auth_failures, 2);
+        assert_eq!(p.state().volume, 50, "nothing executed");
+    }
+}
+
+#[test]
+fn bad_xml_too_many_items_and_too_large_are_error_1() {
+    let mut p = phone("CP-8851");
+    let mut hw = FakeHw::default();
+    let o = push(
+        &mut p,
+        &mut hw,
+        0,
+        "<CiscoIPPhoneExecute><ExecuteItem URL=\"Key:VolUp\">",
+    );
+    assert_eq!(o.reply.body.trim(), "<CiscoIPPhoneError Number=\"1\"/>");
+    let o = push(&mut p, &mut hw, 0, &execute(&["Key:VolUp"; 4]));
+    assert!(o.reply.body.contains("Number=\"1\""));
+    let big = format!(
+        "<CiscoIPPhoneText><Text>{}</Text></CiscoIPPhoneText>",
+        "x".repeat(41 * 1024)
+    );
+    let o = push(&mut p, &mut hw, 0, &big);
+    assert!(o.reply.body.contains("Number=\"1\""));
+    assert_eq!(p.state().counters.parse_errors, 3);
+    assert!(p.state().object.is_none());
+    // Two HTTP URLs break the "one HTTP URL plus two URIs" rule.
+    let o = push(
+        &mut p,
+        &mut hw,
+        0,
+        &execute(&["http://127.0.0.1/a.xml", "http://127.0.0.1/b.xml"]),
+    );
+    assert!(o.reply.body.contains("Number=\"1\""));
+}
+
+#[test]
+fn unknown_uri_is_invalid_and_unsupported_uri_is_not_found() {
+    let mut p = phone("CP-8851");
+    let mut hw = FakeHw::default();
+    let o = push(
+        &mut p,
+        &mut hw,
+        0,
+        &execute(&["Bogus:Thing", "SettingsMenu:Bluetooth"]),
+    );
+    assert_eq!(status_of(&o, "Bogus:Thing"), (1, "Invalid URI".into()));
+    assert_eq!(
+        status_of(&o, "SettingsMenu:Bluetooth"),
+        (6, "URI not found".into())
+    );
+    let mut p = phone("CP-8875");
+    let o = push(&mut p, &mut hw, 0, &execute(&["SettingsMenu:Bluetooth"]));
+    assert_eq!(status_of(&o, "SettingsMenu:Bluetooth").0, 0);
+}
+
+#[test]
+fn mpp_answers_without_xml_and_refuses_rtp() {
+    let mut p = phone("CP-8851-3PCC");
+    let mut hw = FakeHw::default();
+    let o = push(&mut p, &mut hw, 0, &execute(&["Key:VolUp"]));
+    assert_eq!((o.reply.status, o.reply.body.as_str()), (200, ""));
+    let o = push(&mut p, &mut hw, 0, &execute(&["RTPRx:127.0.0.1:20480"]));
+    assert_eq!(o.reply.status, 400);
+    assert!(hw.rx.is_none());
+    let start = "<startMedia><mediaStream><type>audio</type><codec>G.711</codec><mode>receive</mode><address>127.0.0.1</address></mediaStream></startMedia>";
+    assert_eq!(push(&mut p, &mut hw, 0, start).reply.status, 404);
+}
+
+#[test]
+fn status_banner_text_menu_and_app_status() {
+    let mut p = phone("CP-8851");
+    let mut hw = FakeHw::default();
+    let o = push(
+        &mut p,
+        &mut hw,
+        0,
+        "<CiscoIPPhoneStatus><Text>Fire drill in progress</Text><Timer>0</Timer></CiscoIPPhoneStatus>",
+    );
+    assert_eq!(items(&o), vec![(String::new(), 0, "Success".into())]);
+    assert_eq!(p.status_at(5_000).unwrap().text, "Fire drill in progress");
+    push(
+        &mut p,
+        &mut hw,
+        1,
+        "<CiscoIPPhoneMenu><Title>Bells</Title><MenuItem><Name>08:00</Name><URL>http://x/1</URL></MenuItem></CiscoIPPhoneMenu>",
+    );
+    let view = p.screen_view(2);
+    assert!(
+        view.lines.contains(&"Bells".to_string()),
+        "{:?}",
+        view.lines
+    );
+    assert!(view.lines.iter().any(|l| l.contains("08:00")));
+    assert!(view.lines.iter().any(|l| l.contains("Fire drill")));
+    push(&mut p, &mut hw, 3, &execute(&["Init:AppStatus"]));
+    assert!(p.status_at(4).is_none());
+    assert!(
+        p.state().object.is_some(),
+        "AppStatus clears only the banner"
+    );
+    // A timed banner disappears by itself.
+    push(
+        &mut p,
+        &mut hw,
+        10_000,
+        "<CiscoIPPhoneStatus><Text>Bell</Text><Timer>5</Timer></CiscoIPPhoneStatus>",
+    );
+    assert!(p.status_at(14_000).is_some());
+    assert!(p.status_at(15_001).is_none());
+}
+
+#[test]
+fn status_object_refused_where_the_model_lacks_it() {
+    let mut p = phone("DP-9841");
+    let mut hw = FakeHw::default();
+    let o = push(
+        &mut p,
+        &mut hw,
+        0,
+        "<CiscoIPPhoneStatus><Text>x</Text></CiscoIPPhoneStatus>",
+    );
+    assert!(o.reply.body.contains("Number=\"1\""), "{}", o.reply.body);
+    assert!(p.state().status.is_none());
+}
+
+#[test]
+fn play_blocks_for_the_file_length() {
+    let mut p = phone("CP-8851");
+    let mut hw = FakeHw::default();
+    let o = push(&mut p, &mut hw, 0, &execute(&["Play:chime.raw"]));
+    assert_eq!(o.reply.delay_ms, 2010);
+    let o = push(&mut p, &mut hw, 0, &execute(&["Play:missing.raw"]));
+    assert_eq!(
+        status_of(&o, "Play:missing.raw"),
+        (6, "File Not Found".into())
+    );
+    assert_eq!(o.reply.delay_ms, 0);
+}
+
+#[test]
+fn http_urls_follow_priority() {
+    let mut p = phone("CP-8851");
+    let mut hw = FakeHw::default();
+    let xml = "<CiscoIPPhoneExecute><ExecuteItem Priority=\"1\" URL=\"http://127.0.0.1:9/t.xml\"/>\
+               <ExecuteItem URL=\"QueryStringParam:a=1\"/></CiscoIPPhoneExecute>";
+    let o = push(&mut p, &mut hw, 0, xml);
+    assert_eq!(
+        o.effects,
+        vec![Effect::Fetch {
+            url: "http://127.0.0.1:9/t.xml?a=1".into()
+        }]
+    );
+    // Busy: Priority 1 waits, Priority 2 is refused.
+    push(&mut p, &mut hw, 1, &execute(&["RTPRx:127.0.0.1:20480"]));
+    let o = push(
+        &mut p,
+        &mut hw,
+        2,
+        "<CiscoIPPhoneExecute><ExecuteItem Priority=\"1\" URL=\"http://h/w.xml\"/></CiscoIPPhoneExecute>",
+    );
+    assert!(o.effects.is_empty());
+    assert_eq!(status_of(&o, "http://h/w.xml").0, 0);
+    let o = push(
+        &mut p,
+        &mut hw,
+        3,
+        "<CiscoIPPhoneExecute><ExecuteItem Priority=\"2\" URL=\"http://h/i.xml\"/></CiscoIPPhoneExecute>",
+    );
+    assert_eq!(status_of(&o, "http://h/i.xml").0, 6);
+    let o = push(&mut p, &mut hw, 4, &execute(&["RTPRx:Stop"]));
+    assert_eq!(
+        o.effects,
+        vec![Effect::Fetch {
+            url: "http://h/w.xml".into()
+        }]
+    );
+    // Priority 0 while busy runs at once.
+    push(&mut p, &mut hw, 5, &execute(&["RTPRx:127.0.0.1:20480"]));
+    let o = push(
+        &mut p,
+        &mut hw,
+        6,
+        "<CiscoIPPhoneExecute><ExecuteItem Priority=\"0\" URL=\"http://h/n.xml\"/></CiscoIPPhoneExecute>",
+    );
+    assert_eq!(o.effects.len(), 1);
+}
+
+#[test]
+fn fetched_objects_are_shown_and_bad_ones_show_an_error() {
+    let mut p = phone("CP-8851");
+    p.on_fetched(
+        0,
+        "http://h/t.xml",
+        Ok(b"<CiscoIPPhoneText><Title>Hello</Title><Text>World</Text></CiscoIPPhoneText>".to_vec()),
+    );
+    assert_eq!(
+        p.state().object.as_ref().unwrap().title.as_deref(),
+        Some("Hello")
+    );
+    p.on_fetched(
+        1,
+        "http://h/t.xml",
+        Ok(b"<CiscoIPPhoneText><Title>".to_vec()),
+    );
+    assert_eq!(
+        p.state().prompt_error.as_deref(),
+        Some("XML Error [4]: Parse Error")
+    );
+    p.on_fetched(2, "http://h/t.xml", Err("refused".into()));
+    assert!(p.state().prompt_error.as_deref().unwrap().contains("HTTP"));
+}
+
+#[test]
+fn start_media_picks_a_port_returns_an_id_and_stop_media_works_with_and_without_id() {
+    let mut p = phone("CP-8851");
+    let mut hw = FakeHw {
+        busy_ports: vec![20480, 20482],
+        ..FakeHw::default()
+    };
+    let start = "<startMedia><mediaStream onStopped=\"Notify:http:127.0.0.1:8080:cb/stopped\" receiveVolume=\"50\">\
+        <type>audio</type><codec>G.711</codec><mode>sendReceive</mode><address>127.0.0.1</address></mediaStream></startMedia>";
+    let o = push(&mut p, &mut hw, 0, start);
+    let MediaReply::Started(started) = parse_media_reply(o.reply.body.as_bytes()).unwrap() else {
+        panic!("{}", o.reply.body)
+    };
+    assert_eq!(hw.rx.unwrap().port, 20484, "first free even port");
+    assert_eq!(hw.tx.unwrap().port, 20484);
+    let o = push(
+        &mut p,
+        &mut hw,
+        1,
+        "<stopMedia><mediaStream id=\"nope\"/></stopMedia>",
+    );
+    assert_eq!(o.reply.status, 400);
+    let MediaReply::Error(e) = parse_media_reply(o.reply.body.as_bytes()).unwrap() else {
+        panic!()
+    };
+    assert_eq!(e.data, "Unknown Media Stream ID: nope");
+    let o = push(
+        &mut p,
+        &mut hw,
+        2,
+        &format!(
+            "<stopMedia><mediaStream id=\"{}\"/></stopMedia>",
+            started.id
+        ),
+    );
+    assert_eq!(o.reply.status, 200);
+    assert!(hw.rx.is_none() && hw.tx.is_none());
+    // Without an id: everything stops.
+    push(&mut p, &mut hw, 3, start);
+    assert!(hw.rx.is_some());
+    let o = push(&mut p, &mut hw, 4, "<stopMedia><mediaStream/></stopMedia>");
+    assert_eq!(o.reply.status, 200);
+    assert!(hw.rx.is_none());
+}
+
+#[test]
+fn user_hang_up_notifies_on_stopped_once() {
+    let mut p = phone("CP-8851");
+    let mut hw = FakeHw::default();
+    let start = "<startMedia><mediaStream onStopped=\"Notify:http:127.0.0.1:8080:cb/stopped\">\
+        <type>audio</type><codec>G.711</codec><mode>sendReceive</mode><address>127.0.0.1</address><port>20500</port></mediaStream></startMedia>";
+    let o = push(&mut p, &mut hw, 0, start);
+    let MediaReply::Started(started) = parse_media_reply(o.reply.body.as_bytes()).unwrap() else {
+        panic!()
+    };
+    let effects = p.user_hang_up(5, &mut hw);
+    assert_eq!(effects.len(), 1, "one callback for a sendReceive stream");
+    let Effect::Notify {
+        url,
+        body,
+        authorization,
+    } = &effects[0]
+    else {
+        panic!()
+    };
+    assert_eq!(url, "http://127.0.0.1:8080/cb/stopped");
+    assert!(authorization.is_none());
+    let cb = crate::xsi::response::parse_callback(body.as_bytes()).unwrap();
+    assert_eq!(
+        cb,
+        crate::xsi::response::Callback::MediaEvent {
+            kind: crate::xsi::response::MediaEventType::Stopped,
+            origin: Some("user".into()),
+            stream_id: Some(started.id),
+        }
+    );
+    assert!(hw.rx.is_none() && hw.tx.is_none());
+    // A URI-started stream has no onStopped: hanging up sends nothing.
+    push(&mut p, &mut hw, 6, &execute(&["RTPRx:127.0.0.1:20480"]));
+    let o = push(&mut p, &mut hw, 7, &execute(&["Key:Onhook"]));
+    assert!(o.effects.is_empty());
+    assert!(hw.rx.is_none(), "on hook ended the stream");
+}
+
+#[test]
+fn expect_continue_and_chunked_are_refused() {
+    let mut p = phone("CP-8851");
+    let mut hw = FakeHw::default();
+    let a = auth();
+    let body = crate::push::form_body(&execute(&["Key:VolUp"]));
+    for (expect, chunked, status) in [(true, false, 417), (false, true, 404)] {
+        let o = p.handle_push(
+            0,
+            &PushInput {
+                authorization: Some(&a),
+                expect_continue: expect,
+                chunked,
+                body: body.as_bytes(),
+            },
+            &mut hw,
+        );
+        assert_eq!(o.reply.status, status);
+    }
+    assert_eq!(p.state().volume, 50);
+}
+
+#[test]
+fn prt_generation_on_8821() {
+    let mut p = phone("CP-8821");
+    let mut hw = FakeHw::default();
+    let o = push(&mut p, &mut hw, 0, &execute(&["Device:PRTStatus"]));
+    assert_eq!(
+        status_of(&o, "Device:PRTStatus").1,
+        "There is no pending PRT invoked from XSI"
+    );
+    let o = push(&mut p, &mut hw, 0, &execute(&["Device:GeneratePRT"]));
+    assert_eq!(status_of(&o, "Device:GeneratePRT"), (0, "Success".into()));
+    let o = push(&mut p, &mut hw, 10, &execute(&["Device:GeneratePRT"]));
+    assert_eq!(
+        status_of(&o, "Device:GeneratePRT"),
+        (6, "There is pending PRT".into())
+    );
+    let o = push(&mut p, &mut hw, 100, &execute(&["Device:PRTStatus"]));
+    assert_eq!(
+        status_of(&o, "Device:PRTStatus"),
+        (0, "Generating PRT".into())
+    );
+    let o = push(&mut p, &mut hw, 5_000, &execute(&["Device:PRTStatus"]));
+    let (s, d) = status_of(&o, "Device:PRTStatus");
+    assert_eq!(s, 0);
+    assert!(
+        d.starts_with("Generated PRT at https://127.0.1.1/FS/prt-"),
+        "{d}"
+    );
+    assert!(d.ends_with(".tar.gz"));
+}
+
+#[test]
+fn refuse_fault_refuses_every_item() {
+    let mut p = phone("CP-8851");
+    p.refuse = true;
+    let mut hw = FakeHw::default();
+    let o = push(&mut p, &mut hw, 0, &execute(&["RTPRx:127.0.0.1:20480"]));
+    assert_eq!(status_of(&o, "RTPRx:127.0.0.1:20480").0, 6);
+    assert!(hw.rx.is_none());
+}
+
+#[test]
+fn display_off_until_a_key() {
+    let mut p = phone("CP-8851");
+    let mut hw = FakeHw::default();
+    push(&mut p, &mut hw, 0, &execute(&["Display:Off:1"]));
+    assert!(p.screen_view(30_000).off);
+    assert!(!p.screen_view(60_001).off);
+    push(&mut p, &mut hw, 0, &execute(&["Display:Off:0"]));
+    assert!(p.screen_view(10_000_000).off);
+    push(&mut p, &mut hw, 1, &execute(&["Key:NavSelect"]));
+    assert!(!p.screen_view(2).off);
+}
+
+#[test]
+fn debug_output_never_shows_the_password() {
+    let p = phone("CP-8851");
+    assert!(!format!("{p:?}").contains("\"pw\""));
+}
