@@ -611,7 +611,7 @@ impl PhoneCore {
         }
         let delay_ms = answered.iter().map(|(_, r)| r.delay_ms).sum();
         // "The execution order is not guaranteed": a phone often answers out of order.
-        if answered.len() > 1 && self.next_random() % 2 == 0 {
+        if answered.len() > 1 && self.next_random().is_multiple_of(2) {
             answered.reverse();
         }
         let reply = if self.profile.answers_xml() {

@@ -270,9 +270,8 @@ impl Fleet {
         }
         let listeners = bind_all(&cfg, n)?;
         let (shutdown, shutdown_rx) = watch::channel(false);
-        let client = reqwest::Client::builder()
+        let client = crate::push::client_builder()
             .timeout(Duration::from_secs(10))
-            .no_proxy()
             .build()
             .map_err(|e| Invalid::new("http client", e, "could not be built"))?;
         let mic = if cfg.mic_tone_hz > 0.0 {

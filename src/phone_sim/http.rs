@@ -864,3 +864,16 @@ async fn screenshot(State(node): Node, headers: HeaderMap) -> Response {
     let png = screenshot_png(&view);
     ([(header::CONTENT_TYPE, "image/png")], png).into_response()
 }
+
+impl PhoneInfo {
+    /// This phone as the push side addresses it (plain HTTP, its user and password).
+    pub fn push_target(&self) -> crate::push::Phone {
+        crate::push::Phone {
+            name: self.name.clone(),
+            host: self.addr.to_string(),
+            user: self.user.clone(),
+            password: self.password.clone(),
+            https: false,
+        }
+    }
+}

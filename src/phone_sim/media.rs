@@ -1,14 +1,48 @@
 //! The emulator's UDP shell: receive tasks that feed [`super::analysis`], transmit tasks that
-//! send the phone's "microphone". (Owned by the media helper: fill in; keep the signatures.)
+//! send the phone's "microphone".
+//!
+//! [`RxHandle::open`] binds a socket synchronously (so "address in use" comes back to the
+//! caller), then a tokio task on the current runtime receives datagrams, drops a seeded share of
+//! them on purpose (the dropped-RTP fault), feeds the rest to an [`RxAnalysis`] with
+//! [`mono_now_ns`] as the arrival time, gives up on missing packets when the stream goes quiet,
+//! and writes what the phone heard to a WAV file through [`Recorder`]. [`TxHandle::open`] sends
+//! 20 ms G.711 µ-law packets of a tone, silence or looped samples, as a phone's `RTPTx` does.
+//!
+//! State shared between a task and its handle sits behind a std mutex held only for the few
+//! microseconds of one datagram (or one snapshot). Stopping aborts the task, which never blocks
+//! the runtime; the WAV is finished by the caller of [`RxHandle::stop`] (or on drop).
+//!
+//! This is the emulator's own light receive path, one task per stream; the engine's paced
+//! sending lives in [`crate::rtp::pacer`].
 
+use std::fmt;
 use std::io;
 use std::net::{Ipv4Addr, SocketAddr, SocketAddrV4};
 use std::path::PathBuf;
-use std::sync::Arc;
+use std::sync::{Arc, Mutex, MutexGuard};
+use std::time::Duration;
 
 use serde::Serialize;
+use socket2::{Domain, Protocol, Socket, Type};
+use tokio::net::UdpSocket;
+use tokio::task::JoinHandle;
 
-use super::analysis::RxSummary;
+use super::analysis::{RxAnalysis, RxSummary};
+use crate::audio::{FRAME_SAMPLES, Frame, Source, Tone};
+use crate::g711::Law;
+use crate::rtp::pacer::mono_now_ns;
+use crate::rtp::packet::{PACKET_LEN, PAYLOAD_LEN, Packetizer};
+use crate::rtp::recorder::{RecordFormat, Recorder};
+use crate::rtp::sender::DSCP_EF;
+
+/// When no datagram has arrived for this long, packets still waiting for a missing predecessor
+/// are played out (longer than the receiver's 100 ms reorder wait, so one call releases all).
+const IDLE_RELEASE: Duration = Duration::from_millis(120);
+/// Largest datagram read; anything longer is truncated (and then counted as malformed or as a
+/// bad payload size by the analysis).
+const RECV_BUFFER: usize = 2048;
+/// Packet interval of the transmit task.
+const TX_INTERVAL: Duration = Duration::from_millis(20);
 
 /// What to receive.
 #[derive(Debug, Clone)]
@@ -46,27 +80,272 @@ pub struct RxSnapshot {
 }
 
 /// A running receive stream. Dropping it stops the task (and finishes the WAV).
-#[derive(Debug)]
 pub struct RxHandle {
-    _private: (),
+    shared: Arc<Mutex<RxShared>>,
+    task: Option<JoinHandle<()>>,
+    local: Option<SocketAddr>,
+    opened_ns: u64,
+}
+
+/// What the receive task and its handle share.
+struct RxShared {
+    analysis: RxAnalysis,
+    recorder: Option<Recorder>,
+    remote: Option<SocketAddr>,
+    dropped_on_purpose: u64,
+    first_packet_ns: Option<u64>,
+    active: bool,
+    /// Set once by the handle: the task must not touch the analysis or the file any more.
+    stopped: bool,
+}
+
+impl fmt::Debug for RxHandle {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        f.debug_struct("RxHandle")
+            .field("local", &self.local)
+            .field("active", &lock(&self.shared).active)
+            .finish_non_exhaustive()
+    }
 }
 
 impl RxHandle {
     /// Bind (errors such as "address in use" come back here) and start receiving on the current
     /// tokio runtime.
+    ///
+    /// A multicast bind (a `group` is given, or `bind` is a group address) sets `SO_REUSEADDR`,
+    /// so several emulated phones in one process can each receive a copy of the same group and
+    /// port; a unicast bind does not, so a port already taken is refused.
     pub fn open(spec: RxSpec) -> io::Result<RxHandle> {
-        let _ = spec;
-        todo!()
+        let runtime = tokio::runtime::Handle::try_current().map_err(io::Error::other)?;
+        let socket = Socket::new(Domain::IPV4, Type::DGRAM, Some(Protocol::UDP))?;
+        if spec.group.is_some() || spec.bind.ip().is_multicast() {
+            socket.set_reuse_address(true)?;
+        }
+        socket.bind(&SocketAddr::V4(spec.bind).into())?;
+        if let Some(group) = spec.group {
+            socket.join_multicast_v4(&group, &spec.interface)?;
+        }
+        socket.set_nonblocking(true)?;
+        let std_socket: std::net::UdpSocket = socket.into();
+        let local = std_socket.local_addr().ok();
+        let socket = {
+            let _enter = runtime.enter();
+            UdpSocket::from_std(std_socket)?
+        };
+        let recorder = match &spec.wav {
+            Some(path) => {
+                Some(Recorder::create(path, RecordFormat::Wav).map_err(io::Error::other)?)
+            }
+            None => None,
+        };
+        let shared = Arc::new(Mutex::new(RxShared {
+            analysis: RxAnalysis::new(),
+            recorder,
+            remote: None,
+            dropped_on_purpose: 0,
+            first_packet_ns: None,
+            active: true,
+            stopped: false,
+        }));
+        let opened_ns = mono_now_ns();
+        let drop_share = if spec.drop_share.is_nan() {
+            0.0
+        } else {
+            spec.drop_share.clamp(0.0, 1.0)
+        };
+        let task = runtime.spawn(receive(
+            socket,
+            Arc::clone(&shared),
+            DropDice::new(spec.seed, drop_share),
+        ));
+        Ok(RxHandle {
+            shared,
+            task: Some(task),
+            local,
+            opened_ns,
+        })
+    }
+
+    /// The bound address.
+    pub fn local_addr(&self) -> Option<SocketAddr> {
+        self.local
     }
 
     /// The counters now.
     pub fn snapshot(&self) -> RxSnapshot {
-        todo!()
+        self.snapshot_of(&lock(&self.shared))
     }
 
     /// Stop receiving, finish the WAV, return the final counters.
-    pub fn stop(self) -> RxSnapshot {
-        todo!()
+    pub fn stop(mut self) -> RxSnapshot {
+        self.shutdown()
+    }
+
+    fn shutdown(&mut self) -> RxSnapshot {
+        if let Some(task) = self.task.take() {
+            task.abort();
+        }
+        let mut guard = lock(&self.shared);
+        let s = &mut *guard;
+        if !s.stopped {
+            s.stopped = true;
+            s.active = false;
+            let recorder = &mut s.recorder;
+            s.analysis.flush(|e| record(recorder, e));
+            if let Some(rec) = s.recorder.take() {
+                let path = rec.path().to_path_buf();
+                if let Err(e) = rec.finish() {
+                    tracing::warn!(path = %path.display(), error = %e, "finishing the phone's recording failed");
+                }
+            }
+        }
+        self.snapshot_of(&guard)
+    }
+
+    fn snapshot_of(&self, s: &RxShared) -> RxSnapshot {
+        RxSnapshot {
+            summary: s.analysis.summary(),
+            remote: s.remote,
+            local: self.local,
+            dropped_on_purpose: s.dropped_on_purpose,
+            first_packet_after_ms: s
+                .first_packet_ns
+                .map(|t| t.saturating_sub(self.opened_ns) as f64 / 1e6),
+            active: s.active,
+        }
+    }
+}
+
+impl Drop for RxHandle {
+    fn drop(&mut self) {
+        // After `stop` the task is gone already; nothing left to finish.
+        if self.task.is_some() {
+            self.shutdown();
+        }
+    }
+}
+
+/// Lock, and carry on after a panic elsewhere: the counters stay meaningful.
+fn lock<T>(m: &Mutex<T>) -> MutexGuard<'_, T> {
+    m.lock().unwrap_or_else(|e| e.into_inner())
+}
+
+/// Write one receiver event to the recording, if any; on failure stop recording (with a warning)
+/// rather than stop receiving.
+fn record(recorder: &mut Option<Recorder>, event: &crate::rtp::receiver::ReceiverEvent) {
+    if let Some(rec) = recorder
+        && let Err(e) = rec.record(event)
+    {
+        tracing::warn!(error = %e, "the phone's recording stopped");
+        *recorder = None;
+    }
+}
+
+/// Marks the stream inactive when the task ends, however it ends (error or abort).
+struct ActiveGuard<T: HasActive>(Arc<Mutex<T>>);
+
+trait HasActive {
+    fn set_inactive(&mut self);
+}
+
+impl HasActive for RxShared {
+    fn set_inactive(&mut self) {
+        self.active = false;
+    }
+}
+
+impl HasActive for TxShared {
+    fn set_inactive(&mut self) {
+        self.active = false;
+    }
+}
+
+impl<T: HasActive> Drop for ActiveGuard<T> {
+    fn drop(&mut self) {
+        lock(&self.0).set_inactive();
+    }
+}
+
+/// Which datagrams the drop fault takes: splitmix64 on the seed, so a run is repeatable.
+#[derive(Debug, Clone)]
+struct DropDice {
+    state: u64,
+    share: f64,
+}
+
+impl DropDice {
+    fn new(seed: u64, share: f64) -> Self {
+        DropDice { state: seed, share }
+    }
+
+    /// Whether the next datagram is dropped.
+    fn roll(&mut self) -> bool {
+        self.state = self.state.wrapping_add(0x9E37_79B9_7F4A_7C15);
+        let mut z = self.state;
+        z = (z ^ (z >> 30)).wrapping_mul(0xBF58_476D_1CE4_E5B9);
+        z = (z ^ (z >> 27)).wrapping_mul(0x94D0_49BB_1331_11EB);
+        z ^= z >> 31;
+        ((z >> 11) as f64 / (1u64 << 53) as f64) < self.share
+    }
+}
+
+/// The receive task: datagrams in, analysis and recording updated, until aborted.
+async fn receive(socket: UdpSocket, shared: Arc<Mutex<RxShared>>, mut dice: DropDice) {
+    let _active = ActiveGuard(Arc::clone(&shared));
+    let mut buf = [0u8; RECV_BUFFER];
+    let mut idle_deadline: Option<tokio::time::Instant> = None;
+    loop {
+        let idle = async {
+            match idle_deadline {
+                Some(t) => tokio::time::sleep_until(t).await,
+                None => std::future::pending().await,
+            }
+        };
+        tokio::select! {
+            r = socket.recv_from(&mut buf) => {
+                let (n, from) = match r {
+                    Ok(x) => x,
+                    // ICMP errors reported on the socket, signals: keep listening.
+                    Err(e) if matches!(
+                        e.kind(),
+                        io::ErrorKind::ConnectionRefused
+                            | io::ErrorKind::ConnectionReset
+                            | io::ErrorKind::Interrupted
+                            | io::ErrorKind::WouldBlock
+                    ) => continue,
+                    Err(e) => {
+                        tracing::warn!(error = %e, "phone receive socket failed");
+                        return;
+                    }
+                };
+                let now = mono_now_ns();
+                let mut guard = lock(&shared);
+                let s = &mut *guard;
+                if s.stopped {
+                    return;
+                }
+                if dice.roll() {
+                    s.dropped_on_purpose += 1;
+                    continue;
+                }
+                s.remote.get_or_insert(from);
+                s.first_packet_ns.get_or_insert(now);
+                let recorder = &mut s.recorder;
+                s.analysis.on_datagram_events(now, &buf[..n], |e| record(recorder, e));
+                drop(guard);
+                idle_deadline = Some(tokio::time::Instant::now() + IDLE_RELEASE);
+            }
+            () = idle => {
+                idle_deadline = None;
+                let mut guard = lock(&shared);
+                let s = &mut *guard;
+                if s.stopped {
+                    return;
+                }
+                let recorder = &mut s.recorder;
+                s.analysis.on_timeout(mono_now_ns(), |e| record(recorder, e));
+            }
+        }
     }
 }
 
@@ -113,25 +392,403 @@ pub struct TxSnapshot {
 }
 
 /// A running transmit stream (G.711 µ-law, 20 ms packets). Dropping it stops the task.
-#[derive(Debug)]
 pub struct TxHandle {
-    _private: (),
+    shared: Arc<Mutex<TxShared>>,
+    task: Option<JoinHandle<()>>,
+    dest: SocketAddr,
+    local: Option<SocketAddr>,
+}
+
+/// What the transmit task and its handle share.
+#[derive(Debug, Default)]
+struct TxShared {
+    packets: u64,
+    octets: u64,
+    active: bool,
+}
+
+impl fmt::Debug for TxHandle {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        f.debug_struct("TxHandle")
+            .field("dest", &self.dest)
+            .field("local", &self.local)
+            .field("shared", &*lock(&self.shared))
+            .finish_non_exhaustive()
+    }
 }
 
 impl TxHandle {
     /// Open the socket and start sending on the current tokio runtime.
+    ///
+    /// The socket is bound to `spec.source` on an ephemeral port; to a multicast destination it
+    /// sends through `spec.interface` (`IP_MULTICAST_IF`) with TTL 1 and loopback on, so members
+    /// on this host hear it. Packets are 172 bytes, marked DSCP EF; the first leaves at once.
     pub fn open(spec: TxSpec) -> io::Result<TxHandle> {
-        let _ = spec;
-        todo!()
+        let runtime = tokio::runtime::Handle::try_current().map_err(io::Error::other)?;
+        let socket = Socket::new(Domain::IPV4, Type::DGRAM, Some(Protocol::UDP))?;
+        // Marking is best effort: an unprivileged container may refuse it.
+        let _ = socket.set_tos_v4(u32::from(DSCP_EF) << 2);
+        if spec.dest.ip().is_multicast() {
+            socket.set_multicast_if_v4(&spec.interface)?;
+            socket.set_multicast_ttl_v4(1)?;
+            socket.set_multicast_loop_v4(true)?;
+        }
+        socket.bind(&SocketAddr::V4(SocketAddrV4::new(spec.source, 0)).into())?;
+        socket.set_nonblocking(true)?;
+        let std_socket: std::net::UdpSocket = socket.into();
+        let local = std_socket.local_addr().ok();
+        let socket = {
+            let _enter = runtime.enter();
+            UdpSocket::from_std(std_socket)?
+        };
+        let shared = Arc::new(Mutex::new(TxShared {
+            active: true,
+            ..TxShared::default()
+        }));
+        let dest = SocketAddr::V4(spec.dest);
+        let task = runtime.spawn(transmit(
+            socket,
+            dest,
+            Mic::new(spec.mic),
+            Arc::clone(&shared),
+        ));
+        Ok(TxHandle {
+            shared,
+            task: Some(task),
+            dest,
+            local,
+        })
+    }
+
+    /// The address packets leave from.
+    pub fn local_addr(&self) -> Option<SocketAddr> {
+        self.local
     }
 
     /// The counters now.
     pub fn snapshot(&self) -> TxSnapshot {
-        todo!()
+        let s = lock(&self.shared);
+        TxSnapshot {
+            dest: Some(self.dest),
+            packets: s.packets,
+            octets: s.octets,
+            active: s.active,
+        }
     }
 
     /// Stop sending, return the final counters.
-    pub fn stop(self) -> TxSnapshot {
-        todo!()
+    pub fn stop(mut self) -> TxSnapshot {
+        self.shutdown();
+        self.snapshot()
+    }
+
+    fn shutdown(&mut self) {
+        if let Some(task) = self.task.take() {
+            task.abort();
+        }
+        lock(&self.shared).active = false;
+    }
+}
+
+impl Drop for TxHandle {
+    fn drop(&mut self) {
+        self.shutdown();
+    }
+}
+
+/// The microphone's state: where the next frame comes from.
+enum Mic {
+    Silence,
+    Tone(Tone),
+    Samples { samples: Arc<[i16]>, pos: usize },
+}
+
+impl Mic {
+    fn new(source: MicSource) -> Self {
+        match source {
+            MicSource::Silence => Mic::Silence,
+            MicSource::Tone { hz, dbfs } => Mic::Tone(Tone::new(hz as f32, dbfs as f32)),
+            MicSource::Samples(samples) if samples.is_empty() => Mic::Silence,
+            MicSource::Samples(samples) => Mic::Samples { samples, pos: 0 },
+        }
+    }
+
+    /// The next 20 ms into `packet`'s payload, then the header.
+    fn next_packet(&mut self, packetizer: &mut Packetizer, packet: &mut [u8; PACKET_LEN]) {
+        let mut frame: Frame = [0; FRAME_SAMPLES];
+        match self {
+            Mic::Silence => {
+                Packetizer::payload_mut(packet).fill(packetizer.law().silence());
+                packetizer.write_header(packet);
+                return;
+            }
+            Mic::Tone(tone) => {
+                tone.next_frame(&mut frame);
+            }
+            Mic::Samples { samples, pos } => {
+                for s in frame.iter_mut() {
+                    *s = samples[*pos];
+                    *pos = (*pos + 1) % samples.len();
+                }
+            }
+        }
+        packetizer.packetize_pcm(&frame, packet);
+    }
+}
+
+/// The transmit task: one packet every 20 ms until aborted.
+async fn transmit(socket: UdpSocket, dest: SocketAddr, mut mic: Mic, shared: Arc<Mutex<TxShared>>) {
+    let _active = ActiveGuard(Arc::clone(&shared));
+    let mut packetizer = Packetizer::random(Law::Ulaw);
+    let mut packet = [0u8; PACKET_LEN];
+    let mut interval = tokio::time::interval(TX_INTERVAL);
+    interval.set_missed_tick_behavior(tokio::time::MissedTickBehavior::Burst);
+    loop {
+        interval.tick().await;
+        mic.next_packet(&mut packetizer, &mut packet);
+        match socket.send_to(&packet, dest).await {
+            Ok(_) => {
+                let mut s = lock(&shared);
+                s.packets += 1;
+                s.octets += PAYLOAD_LEN as u64;
+            }
+            // A full buffer or an unreachable destination loses this packet, as on a network.
+            Err(e) => tracing::debug!(error = %e, %dest, "phone transmit failed"),
+        }
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    const LOCALHOST: Ipv4Addr = Ipv4Addr::LOCALHOST;
+
+    /// A unicast port free right now on 127.0.0.1 (the OS picks it).
+    fn free_port() -> u16 {
+        let s = std::net::UdpSocket::bind((LOCALHOST, 0)).unwrap();
+        s.local_addr().unwrap().port()
+    }
+
+    fn rx_spec(bind: SocketAddrV4) -> RxSpec {
+        RxSpec {
+            bind,
+            group: None,
+            interface: LOCALHOST,
+            drop_share: 0.0,
+            seed: 1,
+            wav: None,
+        }
+    }
+
+    fn tone_to(dest: SocketAddrV4, hz: f64) -> TxHandle {
+        TxHandle::open(TxSpec {
+            dest,
+            source: LOCALHOST,
+            interface: LOCALHOST,
+            mic: MicSource::Tone { hz, dbfs: -12.0 },
+        })
+        .unwrap()
+    }
+
+    /// A group in 239.255/16 and an even port, both random, that two members can join.
+    fn open_group_members(n: usize) -> (SocketAddrV4, Vec<RxHandle>) {
+        for _ in 0..20 {
+            let group = Ipv4Addr::new(239, 255, rand::random(), rand::random::<u8>().max(1));
+            let port = 20480 + 2 * (rand::random::<u16>() % 6000);
+            let bind = SocketAddrV4::new(group, port);
+            let members: io::Result<Vec<_>> = (0..n)
+                .map(|_| {
+                    RxHandle::open(RxSpec {
+                        group: Some(group),
+                        ..rx_spec(bind)
+                    })
+                })
+                .collect();
+            if let Ok(members) = members {
+                return (bind, members);
+            }
+        }
+        panic!("no free multicast group/port found");
+    }
+
+    /// Frequency from zero crossings (enough for a WAV check; the analysis has its own).
+    fn zero_crossing_hz(samples: &[i16]) -> f64 {
+        let crossings = samples
+            .windows(2)
+            .filter(|w| (w[0] < 0) != (w[1] < 0))
+            .count();
+        crossings as f64 / 2.0 / (samples.len() as f64 / 8000.0)
+    }
+
+    #[tokio::test(flavor = "multi_thread")]
+    async fn unicast_tone_is_heard_measured_and_recorded() {
+        let dir = tempfile::tempdir().unwrap();
+        let wav = dir.path().join("heard.wav");
+        let bind = SocketAddrV4::new(LOCALHOST, free_port());
+        let rx = RxHandle::open(RxSpec {
+            wav: Some(wav.clone()),
+            ..rx_spec(bind)
+        })
+        .unwrap();
+        assert_eq!(rx.local_addr(), Some(SocketAddr::V4(bind)));
+        tokio::time::sleep(Duration::from_millis(30)).await;
+        let tx = tone_to(bind, 800.0);
+        let tx_local = tx.local_addr().unwrap();
+        tokio::time::sleep(Duration::from_millis(600)).await;
+        let sent = tx.stop();
+        assert!(!sent.active);
+        assert!(sent.packets >= 20, "{sent:?}");
+        assert_eq!(sent.octets, sent.packets * 160);
+        assert_eq!(sent.dest, Some(SocketAddr::V4(bind)));
+        tokio::time::sleep(Duration::from_millis(200)).await;
+
+        let snap = rx.snapshot();
+        assert!(snap.active);
+        let s = &snap.summary;
+        assert!(s.packets >= 20, "{snap:?}");
+        assert_eq!(s.packets, sent.packets, "loopback loses nothing");
+        assert_eq!((s.lost, s.sequence_errors, s.timestamp_errors), (0, 0, 0));
+        assert_eq!(s.codec.as_deref(), Some("G.711u"));
+        let f = s.frequency_hz.unwrap();
+        assert!((f - 800.0).abs() < 5.0, "{f}");
+        assert!(
+            (s.level_dbfs.unwrap() - (-12.0 - 3.01)).abs() < 0.5,
+            "{snap:?}"
+        );
+        assert_eq!(snap.remote, Some(tx_local));
+        assert_eq!(snap.local, Some(SocketAddr::V4(bind)));
+        let after = snap.first_packet_after_ms.unwrap();
+        assert!((0.0..600.0).contains(&after), "{after}");
+
+        let last = rx.stop();
+        assert!(!last.active);
+        assert_eq!(last.summary.packets, s.packets);
+
+        let reader = hound::WavReader::open(&wav).unwrap();
+        assert_eq!(reader.spec().sample_rate, 8000);
+        assert_eq!(reader.spec().channels, 1);
+        let samples: Vec<i16> = reader.into_samples().collect::<Result<_, _>>().unwrap();
+        assert_eq!(samples.len() as u64, last.summary.decoded_samples);
+        assert!(samples.len() >= 2400, "{} samples", samples.len());
+        let hz = zero_crossing_hz(&samples);
+        assert!((hz - 800.0).abs() < 10.0, "{hz}");
+    }
+
+    #[tokio::test(flavor = "multi_thread")]
+    async fn multicast_group_reaches_every_member_in_the_process() {
+        let (group, members) = open_group_members(2);
+        let tx = tone_to(group, 1000.0);
+        tokio::time::sleep(Duration::from_millis(500)).await;
+        let sent = tx.stop();
+        tokio::time::sleep(Duration::from_millis(150)).await;
+        for m in members {
+            let snap = m.stop();
+            assert!(snap.summary.packets >= 15, "{snap:?}");
+            assert_eq!(snap.summary.packets, sent.packets, "{snap:?}");
+            let f = snap.summary.frequency_hz.unwrap();
+            assert!((f - 1000.0).abs() < 5.0, "{f}");
+            assert!(snap.remote.is_some());
+        }
+    }
+
+    #[tokio::test(flavor = "multi_thread")]
+    async fn drop_share_drops_a_seeded_half() {
+        let bind = SocketAddrV4::new(LOCALHOST, free_port());
+        let rx = RxHandle::open(RxSpec {
+            drop_share: 0.5,
+            seed: 42,
+            ..rx_spec(bind)
+        })
+        .unwrap();
+        let tx = tone_to(bind, 500.0);
+        tokio::time::sleep(Duration::from_millis(700)).await;
+        let sent = tx.stop();
+        tokio::time::sleep(Duration::from_millis(150)).await;
+        let snap = rx.stop();
+        let arrived = snap.dropped_on_purpose + snap.summary.packets;
+        assert_eq!(arrived, sent.packets, "{snap:?}");
+        // The same seed draws the same decisions.
+        let mut dice = DropDice::new(42, 0.5);
+        let expected = (0..arrived).filter(|_| dice.roll()).count() as u64;
+        assert_eq!(snap.dropped_on_purpose, expected);
+        let share = expected as f64 / arrived as f64;
+        assert!((0.25..=0.75).contains(&share), "{share}");
+        // The phone sees the dropped ones as lost (all but any at the very end).
+        assert!(
+            snap.summary.lost + 1 >= snap.dropped_on_purpose.saturating_sub(1),
+            "{snap:?}"
+        );
+    }
+
+    #[test]
+    fn drop_dice_edges() {
+        let mut never = DropDice::new(7, 0.0);
+        let mut always = DropDice::new(7, 1.0);
+        assert!((0..1000).all(|_| !never.roll() && always.roll()));
+    }
+
+    #[tokio::test(flavor = "multi_thread")]
+    async fn unicast_port_in_use_is_refused() {
+        let taken = std::net::UdpSocket::bind((LOCALHOST, 0)).unwrap();
+        let Ok(SocketAddr::V4(addr)) = taken.local_addr() else {
+            panic!("IPv4 bind");
+        };
+        let err = RxHandle::open(rx_spec(addr)).unwrap_err();
+        assert_eq!(err.kind(), io::ErrorKind::AddrInUse, "{err}");
+        // A second emulated phone on the same unicast address is refused as well.
+        let port = free_port();
+        let first = RxHandle::open(rx_spec(SocketAddrV4::new(LOCALHOST, port))).unwrap();
+        assert!(RxHandle::open(rx_spec(SocketAddrV4::new(LOCALHOST, port))).is_err());
+        drop(first);
+    }
+
+    #[tokio::test(flavor = "multi_thread")]
+    async fn dropping_handles_stops_tasks_and_frees_the_port() {
+        let bind = SocketAddrV4::new(LOCALHOST, free_port());
+        let rx = RxHandle::open(rx_spec(bind)).unwrap();
+        let tx = TxHandle::open(TxSpec {
+            dest: bind,
+            source: LOCALHOST,
+            interface: LOCALHOST,
+            mic: MicSource::Samples((0..80).map(|i| if i < 40 { 8000 } else { -8000 }).collect()),
+        })
+        .unwrap();
+        tokio::time::sleep(Duration::from_millis(300)).await;
+        let shared = Arc::clone(&tx.shared);
+        drop(tx);
+        tokio::time::sleep(Duration::from_millis(100)).await;
+        let snap = rx.snapshot();
+        assert!(snap.summary.packets >= 8, "{snap:?}");
+        // An 80-sample square wave is 100 Hz.
+        let f = snap.summary.frequency_hz.unwrap();
+        assert!((f - 100.0).abs() < 5.0, "{f}");
+        assert!(!lock(&shared).active);
+        drop(rx);
+        tokio::time::sleep(Duration::from_millis(100)).await;
+        std::net::UdpSocket::bind(bind).expect("the dropped receiver released its port");
+    }
+
+    #[tokio::test(flavor = "multi_thread")]
+    async fn silence_mic_sends_quiet_packets() {
+        let bind = SocketAddrV4::new(LOCALHOST, free_port());
+        let rx = RxHandle::open(rx_spec(bind)).unwrap();
+        let tx = TxHandle::open(TxSpec {
+            dest: bind,
+            source: LOCALHOST,
+            interface: LOCALHOST,
+            mic: MicSource::Silence,
+        })
+        .unwrap();
+        tokio::time::sleep(Duration::from_millis(200)).await;
+        tx.stop();
+        tokio::time::sleep(Duration::from_millis(50)).await;
+        let snap = rx.stop();
+        assert!(snap.summary.packets >= 5, "{snap:?}");
+        assert_eq!(snap.summary.frequency_hz, None);
+        assert_eq!(
+            snap.summary.peak_dbfs,
+            Some(super::super::analysis::LEVEL_FLOOR_DBFS)
+        );
     }
 }

@@ -278,6 +278,13 @@ fn with_tls(builder: reqwest::ClientBuilder) -> reqwest::ClientBuilder {
     builder
 }
 
+/// A reqwest builder set up the way every zonecast HTTP client needs: no proxy from the
+/// environment (phones and callbacks are local) and, with the `tls` feature, rustls with the ring
+/// provider installed. Building a client without it panics when `tls` is on.
+pub fn client_builder() -> reqwest::ClientBuilder {
+    with_tls(reqwest::Client::builder().no_proxy())
+}
+
 /// `XML=` and the object, percent-encoded (form encoding: spaces as `+`).
 pub fn form_body(xml: &str) -> String {
     let mut body = String::with_capacity(4 + xml.len() * 3 / 2);

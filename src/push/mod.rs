@@ -11,7 +11,8 @@ mod outcome;
 mod secret;
 
 pub use client::{
-    HttpReply, MAX_REPLY_BYTES, Phone, PushClient, PushConfig, TransportError, form_body,
+    HttpReply, MAX_REPLY_BYTES, Phone, PushClient, PushConfig, TransportError, client_builder,
+    form_body,
 };
 pub use outcome::PushOutcome;
 pub use secret::Secret;

@@ -3,6 +3,7 @@
 #![allow(dead_code)]
 
 pub mod fake_phone;
+pub mod sim;
 
 use std::io::{BufRead, BufReader};
 use std::net::UdpSocket;
