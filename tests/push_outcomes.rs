@@ -93,6 +93,9 @@ async fn each_misbehaviour_gives_its_outcome() {
         Behaviour::Reply(200, "<html>not xml"),
         Behaviour::Reply(500, ""),
         Behaviour::Huge,
+        // A truncated reply reads as a response with no items: not a success.
+        Behaviour::Reply(200, "<CiscoIPPhoneResponse><ResponseItem URL=\"\x01"),
+        Behaviour::Reply(200, "<CiscoIPPhoneResponse></CiscoIPPhoneResponse>"),
     ] {
         let o = outcome(b, true).await;
         assert!(matches!(o, PushOutcome::BadResponse { .. }), "{o:?}");

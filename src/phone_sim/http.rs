@@ -632,31 +632,44 @@ fn reset_response(reply: &Reply) -> Response {
     r
 }
 
-/// A two-item body stream: some bytes, then an error (hyper then aborts the connection).
+/// A body stream: some bytes, a pause (so they reach the wire), then an error, on which hyper
+/// aborts the connection.
 fn futures_stream(
     first: Bytes,
 ) -> impl futures_core::Stream<Item = Result<Bytes, std::io::Error>> + Send + 'static {
-    struct Broken(Option<Bytes>, bool);
+    use std::pin::Pin;
+    use std::task::{Context, Poll};
+    struct Broken {
+        first: Option<Bytes>,
+        pause: Pin<Box<tokio::time::Sleep>>,
+        done: bool,
+    }
     impl futures_core::Stream for Broken {
         type Item = Result<Bytes, std::io::Error>;
-        fn poll_next(
-            mut self: std::pin::Pin<&mut Self>,
-            _: &mut std::task::Context<'_>,
-        ) -> std::task::Poll<Option<Self::Item>> {
-            if let Some(b) = self.0.take() {
-                return std::task::Poll::Ready(Some(Ok(b)));
+        fn poll_next(mut self: Pin<&mut Self>, cx: &mut Context<'_>) -> Poll<Option<Self::Item>> {
+            if let Some(b) = self.first.take() {
+                return Poll::Ready(Some(Ok(b)));
             }
-            if !self.1 {
-                self.1 = true;
-                return std::task::Poll::Ready(Some(Err(std::io::Error::new(
-                    std::io::ErrorKind::ConnectionReset,
-                    "emulated reset",
-                ))));
+            if self.done {
+                return Poll::Ready(None);
             }
-            std::task::Poll::Ready(None)
+            match self.pause.as_mut().poll(cx) {
+                Poll::Pending => Poll::Pending,
+                Poll::Ready(()) => {
+                    self.done = true;
+                    Poll::Ready(Some(Err(std::io::Error::new(
+                        std::io::ErrorKind::ConnectionReset,
+                        "emulated reset",
+                    ))))
+                }
+            }
         }
     }
-    Broken(Some(first), false)
+    Broken {
+        first: Some(first),
+        pause: Box::pin(tokio::time::sleep(Duration::from_millis(50))),
+        done: false,
+    }
 }
 
 fn xml(body: String) -> Response {

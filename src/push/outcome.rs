@@ -94,6 +94,11 @@ impl PushOutcome {
                 data: format!("CiscoIPPhoneError {}", describe(e)),
                 url: String::new(),
             },
+            // Every push is answered with at least one ResponseItem (a display object gets one
+            // with an empty URL); none at all is a broken or truncated reply.
+            Ok(ExecuteReply::Response(items)) if items.is_empty() => PushOutcome::BadResponse {
+                reason: "CiscoIPPhoneResponse without any ResponseItem".into(),
+            },
             Ok(ExecuteReply::Response(items)) => match items.iter().find(|i| !i.is_success()) {
                 Some(bad) => PushOutcome::Rejected {
                     status: bad.status,
