@@ -28,7 +28,7 @@
 //! whole process's. `--json` prints the figures as one JSON object instead of prose.
 
 use std::collections::BTreeMap;
-use std::net::{Ipv4Addr, SocketAddrV4};
+use std::net::Ipv4Addr;
 use std::time::{Duration, Instant};
 
 use anyhow::{Context, Result, bail, ensure};
@@ -638,6 +638,5 @@ fn main() -> Result<()> {
     } else {
         print_human(&args, &r);
     }
-    let _ = SocketAddrV4::new(args.first, 0);
     Ok(())
 }

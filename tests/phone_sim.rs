@@ -420,3 +420,81 @@ fn zonecast_sim_lists_phones_serves_the_report_and_writes_it_on_exit() {
     assert_eq!(saved["phones"][2]["volume"], 60);
     assert_eq!(saved["totals"]["pushes"], 1);
 }
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn an_http_url_is_fetched_with_the_phone_headers_and_shown() {
+    use common::fake_phone::{Behaviour, fake_phone};
+    let (server, seen) = fake_phone(Behaviour::Reply(
+        200,
+        "<CiscoIPPhoneText><Title>Bell schedule</Title><Text>08:00 first period</Text></CiscoIPPhoneText>",
+    ))
+    .await;
+    let fleet = start(addressed(1, "CP-8865")).await;
+    let p = &fleet.phones()[0];
+    let url = format!("http://{server}/bells.xml");
+    let xml = format!(
+        "<CiscoIPPhoneExecute><ExecuteItem Priority=\"0\" URL=\"{url}\"/>\
+         <ExecuteItem URL=\"QueryStringParam:day=mon\"/></CiscoIPPhoneExecute>"
+    );
+    let (_, body) = push_xml(p, &xml).await;
+    assert_eq!(
+        parse_execute_reply(body.as_bytes()).unwrap().items().len(),
+        2
+    );
+    let screen = eventually(5, "the fetched text on screen", async || {
+        let r = fleet.phone_report(&p.name).unwrap();
+        r.screen
+            .contains(&"Bell schedule".to_string())
+            .then_some(r.screen)
+    })
+    .await;
+    assert!(screen.iter().any(|l| l.contains("08:00 first period")));
+    let req = String::from_utf8(seen.lock().unwrap()[0].clone()).unwrap();
+    assert!(
+        req.starts_with("GET /bells.xml?day=mon HTTP/1.1\r\n"),
+        "{req}"
+    );
+    let lower = req.to_ascii_lowercase();
+    assert!(
+        lower.contains("x-ciscoipphonemodelname: cp-8865\r\n"),
+        "{req}"
+    );
+    assert!(
+        lower.contains("x-ciscoipphonedisplay: 800, 480, 24, c\r\n"),
+        "{req}"
+    );
+    fleet.shutdown().await;
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn record_dir_keeps_a_wav_of_what_each_phone_heard() {
+    let dir = tempfile::tempdir().unwrap();
+    let mut cfg = addressed(1, "CP-8851");
+    cfg.record_dir = Some(dir.path().to_path_buf());
+    let fleet = start(cfg).await;
+    let p = &fleet.phones()[0];
+    let port = common::free_even_port();
+    push_xml(p, &execute(&[&format!("RTPRx:127.0.0.1:{port}")])).await;
+    send(vec![
+        "--tone".into(),
+        "880".into(),
+        "--duration".into(),
+        "0.5".into(),
+        "--to".into(),
+        format!("{}:{port}", p.addr.ip()),
+    ])
+    .await;
+    eventually(5, "25 packets", async || {
+        let h = fleet.phone_report(&p.name)?.heard.last().cloned()?;
+        (h.rx.summary.packets == 25).then_some(())
+    })
+    .await;
+    push_xml(p, &execute(&["RTPRx:Stop"])).await;
+    let wav = dir.path().join(format!("{}-001.wav", p.name));
+    let (rate, samples) = common::read_wav(&wav);
+    assert_eq!(rate, 8000);
+    assert_eq!(samples.len(), 25 * 160);
+    let f = common::tone_frequency(&samples, 8000);
+    assert!((f - 880.0).abs() < 10.0, "{f}");
+    fleet.shutdown().await;
+}

@@ -439,3 +439,21 @@ hang_up_after = "2s"
         assert_eq!(c.password_source, "env:ZC_SIM_TEST_PW_1");
     }
 }
+
+#[cfg(test)]
+mod example_tests {
+    use super::*;
+
+    #[test]
+    fn the_example_config_reads_and_says_what_it_says() {
+        let path = Path::new(concat!(
+            env!("CARGO_MANIFEST_DIR"),
+            "/config/sim.example.toml"
+        ));
+        let c = SimConfig::from_file(path).unwrap();
+        assert_eq!(c.phone_count(), 49);
+        assert_eq!(c.seed, 42);
+        assert_eq!(c.fault_rules.len(), 3);
+        assert!(c.groups.iter().any(|g| g.model == "CP-8851-3PCC"));
+    }
+}
