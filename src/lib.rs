@@ -25,7 +25,9 @@
 //! - [`rtp`]: ports, packets, the pacer's schedule and thread, the sender, the receiver and the
 //!   recorder.
 //! - [`push`]: HTTP to phones: `/CGI/Execute` pushes, device pages, the fan-out; passwords as [`push::Secret`].
-//! - [`cli`]: the `zonecast` command line (`send`, `record`, `demo`; `push`, `display`, `media`,
+//! - [`phone_sim`]: emulated Cisco phones (a pure per-phone core, axum and UDP shells, seeded
+//!   faults, fleets of thousands) for tests, demos and benchmarks.
+//! - [`cli`]: the `zonecast` command line (`send`, `record`, `demo`, `sim`; `push`, `display`, `media`,
 //!   `info`, `screenshot`, `macro`).
 //! - [`xsi`]: the phones' XML Services Interface: URIs, XML objects, replies, model capabilities.
 //! - [`error`]: the validation error every module uses to refuse bad input at the edge.
