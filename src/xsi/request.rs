@@ -35,7 +35,7 @@ pub enum RequestError {
     /// Not well-formed XML (a phone answers CiscoIPPhoneError 1).
     #[error("malformed XML: {0}")]
     Malformed(String),
-    /// A root element no phone knows (a phone shows "XML Error [5]: Unsupported XML Object").
+    /// A root element no phone knows (a phone shows "XML Error \[5\]: Unsupported XML Object").
     #[error("unsupported XML object <{0}>")]
     Unsupported(String),
     /// A CiscoIPPhoneExecute with no items, or more than 3.
