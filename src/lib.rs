@@ -36,6 +36,7 @@ pub mod audio;
 pub mod cli;
 pub mod error;
 pub mod g711;
+pub mod page;
 pub mod phone_sim;
 pub mod push;
 pub mod rtp;

@@ -1,0 +1,356 @@
+//! Planning a page: per phone, from its model, what it is sent at start and at end.
+//!
+//! - The stream: `RTPMRx:GROUP:PORT[:VOLUME]` for a multicast zone, `RTPRx:SOURCE:PORT[:VOLUME]`
+//!   for a unicast one (phones that share an address, as emulated phones on one IP do, get
+//!   consecutive even ports so each has its own). Stopped with `RTPMRx:Stop` / `RTPRx:Stop`.
+//! - The banner: a CiscoIPPhoneStatus where the model has one (cleared at the end with
+//!   `Init:AppStatus`), else a CiscoIPPhoneText (closed with `Init:Services`).
+//! - Phones that cannot take part are planned as refused, with the reason: a model without RTP
+//!   URIs (Multiplatform firmware), no usable address, no password.
+
+use std::net::{Ipv4Addr, SocketAddrV4};
+
+use crate::push::Phone;
+use crate::rtp::RtpPort;
+use crate::xsi::model::Capabilities;
+use crate::xsi::object::{Bitmap, Execute, ExecuteItem, ExecuteUrl, Status, Text, XmlObject};
+use crate::xsi::uri::{Init, Uri};
+
+/// One phone of the zone, as the shell found it.
+#[derive(Debug, Clone)]
+pub struct Target {
+    /// Name (config).
+    pub name: String,
+    /// Model name.
+    pub model: String,
+    /// Its IPv4 address (for unicast RTP), if known.
+    pub ip: Option<Ipv4Addr>,
+    /// How to push to it, or why it cannot be pushed to (no password ...).
+    pub push: Result<Phone, String>,
+}
+
+/// How the audio reaches the phones.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum Delivery {
+    /// One multicast group.
+    Multicast {
+        /// Group.
+        group: Ipv4Addr,
+        /// Port.
+        port: RtpPort,
+    },
+    /// A copy to each phone.
+    Unicast {
+        /// The address the phones are told the stream comes from (`RTPRx:SOURCE:...`).
+        source: Ipv4Addr,
+        /// Port (phones sharing an address get the next even ports).
+        port: RtpPort,
+    },
+}
+
+/// A page's settings.
+#[derive(Debug, Clone)]
+pub struct PageSpec {
+    /// Multicast or unicast.
+    pub delivery: Delivery,
+    /// Volume 0..=100 (None: the phone's own).
+    pub volume: Option<u32>,
+    /// Banner text (≤ 32 characters).
+    pub banner: Option<String>,
+}
+
+/// The kind of banner a phone gets.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, serde::Serialize)]
+#[serde(rename_all = "snake_case")]
+pub enum BannerKind {
+    /// CiscoIPPhoneStatus on the status line.
+    Status,
+    /// CiscoIPPhoneText on the screen (models without Status).
+    Text,
+}
+
+/// A banner object.
+#[derive(Debug, Clone)]
+pub struct Banner {
+    /// Which object.
+    pub kind: BannerKind,
+    /// The object.
+    pub xml: String,
+}
+
+/// What one phone gets.
+#[derive(Debug, Clone)]
+pub struct PhonePlan {
+    /// Name.
+    pub name: String,
+    /// Model.
+    pub model: String,
+    /// How to reach it (None when refused).
+    pub target: Option<Phone>,
+    /// Why it takes no part.
+    pub refused: Option<String>,
+    /// Whether the model answers pushes with CiscoIPPhoneResponse.
+    pub expect_reply: bool,
+    /// The start push (CiscoIPPhoneExecute with the RTP URI).
+    pub start_xml: String,
+    /// The stream URI in it.
+    pub start_uri: String,
+    /// The banner, pushed after the stream started.
+    pub banner: Option<Banner>,
+    /// The stop push (the stream's Stop URI, and the banner's clearing URI).
+    pub stop_xml: String,
+    /// Where unicast RTP goes for this phone.
+    pub dest: Option<SocketAddrV4>,
+}
+
+fn execute_of(uris: &[Uri]) -> String {
+    let items = uris
+        .iter()
+        .map(|u| ExecuteItem::new(ExecuteUrl::try_from(u).expect("planned URIs are executable")));
+    Execute::from_items(items)
+        .expect("one to three items")
+        .to_xml()
+}
+
+fn banner_of(caps: &Capabilities, text: &str) -> Result<Banner, String> {
+    if caps.status_object {
+        let bitmap = Bitmap::new(1, 1, 1, "00").map_err(|e| e.to_string())?;
+        let s = Status::new(-1, -1, bitmap)
+            .and_then(|s| s.text(text))
+            .and_then(|s| s.timer(0))
+            .map_err(|e| e.to_string())?;
+        Ok(Banner {
+            kind: BannerKind::Status,
+            xml: s.to_xml(),
+        })
+    } else {
+        let t = Text::new()
+            .title(text)
+            .and_then(|t| t.text(text))
+            .map_err(|e| e.to_string())?;
+        Ok(Banner {
+            kind: BannerKind::Text,
+            xml: t.to_xml(),
+        })
+    }
+}
+
+/// Plan every phone of the page.
+pub fn plan(spec: &PageSpec, targets: Vec<Target>) -> Vec<PhonePlan> {
+    let mut ports_taken: Vec<(Ipv4Addr, u16)> = Vec::new();
+    targets
+        .into_iter()
+        .map(|t| plan_one(spec, t, &mut ports_taken))
+        .collect()
+}
+
+fn refused(t: &Target, expect_reply: bool, why: String) -> PhonePlan {
+    PhonePlan {
+        name: t.name.clone(),
+        model: t.model.clone(),
+        target: None,
+        refused: Some(why),
+        expect_reply,
+        start_xml: String::new(),
+        start_uri: String::new(),
+        banner: None,
+        stop_xml: String::new(),
+        dest: None,
+    }
+}
+
+fn plan_one(spec: &PageSpec, t: Target, ports_taken: &mut Vec<(Ipv4Addr, u16)>) -> PhonePlan {
+    let caps = Capabilities::for_model_name(&t.model);
+    let expect_reply = caps.execute_response;
+    if !caps.rtp_uris {
+        return refused(
+            &t,
+            expect_reply,
+            format!(
+                "model {} cannot receive RTP pushes (Multiplatform firmware)",
+                t.model
+            ),
+        );
+    }
+    let phone = match &t.push {
+        Ok(p) => p.clone(),
+        Err(why) => return refused(&t, expect_reply, why.clone()),
+    };
+    let (start, stop, dest) = match spec.delivery {
+        Delivery::Multicast { group, port } => (
+            Uri::rtp_mrx(group, port, spec.volume, None),
+            Uri::RtpMRxStop,
+            None,
+        ),
+        Delivery::Unicast { source, port } => {
+            let Some(ip) = t.ip else {
+                return refused(
+                    &t,
+                    expect_reply,
+                    "unicast needs the phone's IPv4 address (its host did not resolve)".into(),
+                );
+            };
+            // The first even port from `port` that no other phone at this address uses.
+            let mut p = port.get();
+            while ports_taken.contains(&(ip, p)) {
+                p += 2;
+            }
+            let Ok(p) = RtpPort::new(p) else {
+                return refused(&t, expect_reply, format!("no free RTP port left for {ip}"));
+            };
+            ports_taken.push((ip, p.get()));
+            (
+                Uri::rtp_rx(source, p, spec.volume, None),
+                Uri::RtpRxStop,
+                Some(SocketAddrV4::new(ip, p.get())),
+            )
+        }
+    };
+    let start = match start {
+        Ok(u) => u,
+        Err(e) => return refused(&t, expect_reply, e.to_string()),
+    };
+    let banner = match spec.banner.as_deref().map(|b| banner_of(&caps, b)) {
+        None => None,
+        Some(Ok(b)) => Some(b),
+        Some(Err(e)) => return refused(&t, expect_reply, e),
+    };
+    let mut stop_uris = vec![stop];
+    match banner.as_ref().map(|b| b.kind) {
+        Some(BannerKind::Status) => stop_uris.push(Uri::Init(Init::AppStatus)),
+        Some(BannerKind::Text) => stop_uris.push(Uri::Init(Init::Services)),
+        None => {}
+    }
+    PhonePlan {
+        name: t.name.clone(),
+        model: t.model.clone(),
+        target: Some(phone),
+        refused: None,
+        expect_reply,
+        start_uri: start.to_string(),
+        start_xml: execute_of(&[start]),
+        banner,
+        stop_xml: execute_of(&stop_uris),
+        dest,
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use crate::push::Secret;
+
+    fn target(name: &str, model: &str, ip: [u8; 4]) -> Target {
+        let ip = Ipv4Addr::from(ip);
+        Target {
+            name: name.into(),
+            model: model.into(),
+            ip: Some(ip),
+            push: Ok(Phone {
+                name: name.into(),
+                host: ip.to_string(),
+                user: "u".into(),
+                password: Secret::new("p"),
+                https: false,
+            }),
+        }
+    }
+
+    #[test]
+    fn multicast_with_status_banner_and_its_stop() {
+        let spec = PageSpec {
+            delivery: Delivery::Multicast {
+                group: Ipv4Addr::new(239, 1, 1, 1),
+                port: RtpPort::new(20480).unwrap(),
+            },
+            volume: Some(80),
+            banner: Some("Fire drill".into()),
+        };
+        let plans = plan(&spec, vec![target("a", "CP-8851", [127, 0, 0, 2])]);
+        let p = &plans[0];
+        assert!(p.refused.is_none());
+        assert_eq!(p.start_uri, "RTPMRx:239.1.1.1:20480:80");
+        assert!(p.start_xml.contains("URL=\"RTPMRx:239.1.1.1:20480:80\""));
+        let b = p.banner.as_ref().unwrap();
+        assert_eq!(b.kind, BannerKind::Status);
+        assert!(b.xml.contains("<Text>Fire drill</Text>"));
+        assert!(p.stop_xml.contains("RTPMRx:Stop") && p.stop_xml.contains("Init:AppStatus"));
+        assert!(p.dest.is_none());
+    }
+
+    #[test]
+    fn text_banner_where_the_model_has_no_status_and_mpp_refused() {
+        let spec = PageSpec {
+            delivery: Delivery::Multicast {
+                group: Ipv4Addr::new(239, 1, 1, 1),
+                port: RtpPort::new(20480).unwrap(),
+            },
+            volume: None,
+            banner: Some("Lunch".into()),
+        };
+        let plans = plan(
+            &spec,
+            vec![
+                target("a", "DP-9841", [127, 0, 0, 2]),
+                target("b", "CP-8851-3PCC", [127, 0, 0, 3]),
+            ],
+        );
+        assert_eq!(plans[0].banner.as_ref().unwrap().kind, BannerKind::Text);
+        assert!(plans[0].stop_xml.contains("Init:Services"));
+        assert_eq!(plans[0].start_uri, "RTPMRx:239.1.1.1:20480");
+        assert!(
+            plans[1]
+                .refused
+                .as_deref()
+                .unwrap()
+                .contains("Multiplatform")
+        );
+    }
+
+    #[test]
+    fn unicast_gives_phones_sharing_an_address_their_own_ports() {
+        let spec = PageSpec {
+            delivery: Delivery::Unicast {
+                source: Ipv4Addr::LOCALHOST,
+                port: RtpPort::new(20480).unwrap(),
+            },
+            volume: None,
+            banner: None,
+        };
+        let plans = plan(
+            &spec,
+            vec![
+                target("a", "CP-8851", [127, 0, 0, 1]),
+                target("b", "CP-8851", [127, 0, 0, 1]),
+                target("c", "CP-8851", [127, 0, 0, 9]),
+            ],
+        );
+        let dests: Vec<_> = plans.iter().map(|p| p.dest.unwrap().to_string()).collect();
+        assert_eq!(
+            dests,
+            ["127.0.0.1:20480", "127.0.0.1:20482", "127.0.0.9:20480"]
+        );
+        assert_eq!(plans[1].start_uri, "RTPRx:127.0.0.1:20482");
+        assert!(plans[0].stop_xml.contains("RTPRx:Stop"));
+        assert!(!plans[0].stop_xml.contains("Init:"));
+    }
+
+    #[test]
+    fn no_password_or_address_is_a_reason() {
+        let spec = PageSpec {
+            delivery: Delivery::Unicast {
+                source: Ipv4Addr::LOCALHOST,
+                port: RtpPort::new(20480).unwrap(),
+            },
+            volume: None,
+            banner: None,
+        };
+        let mut t = target("a", "CP-8851", [127, 0, 0, 1]);
+        t.push = Err("no password: environment variable X is not set".into());
+        let mut u = target("b", "CP-8851", [127, 0, 0, 1]);
+        u.ip = None;
+        let plans = plan(&spec, vec![t, u]);
+        assert!(plans[0].refused.as_deref().unwrap().contains("no password"));
+        assert!(plans[1].refused.as_deref().unwrap().contains("address"));
+    }
+}

@@ -1,0 +1,254 @@
+//! The delivery report: per phone what was planned, pushed, accepted and stopped, why anything
+//! failed, how long each phone took; the totals; and the exit code they imply (0 every phone
+//! reached, 3 some failed, 1 none reached).
+
+use std::fmt::Write as _;
+
+use serde::Serialize;
+
+use crate::push::PushOutcome;
+
+/// Where a phone is in the page.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize)]
+#[serde(rename_all = "snake_case")]
+pub enum PhoneState {
+    /// Not taking part (model, address, credentials).
+    Refused,
+    /// Start push in flight.
+    Starting,
+    /// Accepted the stream.
+    Accepted,
+    /// Its start failed.
+    Failed,
+    /// Stop push in flight.
+    Stopping,
+    /// Stopped after having been started.
+    Stopped,
+    /// Its stop failed: the journal keeps it for `zonecast recover`.
+    StopFailed,
+    /// Taken over by a page of higher priority (that page stops it).
+    Preempted,
+    /// Its user hung up.
+    StoppedByUser,
+}
+
+/// Why a phone was not reached, as a kind (for counting) and a reason (for reading).
+#[derive(Debug, Clone, PartialEq, Eq, Serialize)]
+pub struct Failure {
+    /// `model`, `auth_failed`, `unreachable`, `timeout`, `rejected`, `unsupported`,
+    /// `bad_response`, `no_packets`.
+    pub kind: String,
+    /// What happened, in words.
+    pub reason: String,
+}
+
+impl Failure {
+    /// The failure a push outcome describes (None for success).
+    pub fn from_outcome(o: &PushOutcome) -> Option<Failure> {
+        let (kind, reason) = match o {
+            PushOutcome::Ok { .. } => return None,
+            PushOutcome::AuthFailed => ("auth_failed", "the phone refused the credentials".into()),
+            PushOutcome::Unreachable { reason } => ("unreachable", reason.clone()),
+            PushOutcome::Timeout => ("timeout", "no answer in time".into()),
+            PushOutcome::Rejected { status, data, url } => (
+                "rejected",
+                if url.is_empty() {
+                    format!("status {status}: {data}")
+                } else {
+                    format!("{url}: status {status}: {data}")
+                },
+            ),
+            PushOutcome::Unsupported { reason } => ("unsupported", reason.clone()),
+            PushOutcome::BadResponse { reason } => ("bad_response", reason.clone()),
+        };
+        Some(Failure {
+            kind: kind.into(),
+            reason,
+        })
+    }
+}
+
+/// One phone's line of the report.
+#[derive(Debug, Clone, Serialize)]
+pub struct PhoneReport {
+    /// Name.
+    pub name: String,
+    /// Model.
+    pub model: String,
+    /// Final state.
+    pub state: PhoneState,
+    /// Planned to take part.
+    pub planned: bool,
+    /// A start was pushed.
+    pub pushed: bool,
+    /// The phone accepted the start.
+    pub accepted: bool,
+    /// Why it was not reached.
+    pub failure: Option<Failure>,
+    /// From page start to the phone's acceptance, ms.
+    pub accept_ms: Option<f64>,
+    /// The banner's outcome (`ok`, or the failure).
+    pub banner: Option<String>,
+    /// A stop was confirmed.
+    pub stopped: bool,
+    /// Why the stop failed.
+    pub stop_failure: Option<Failure>,
+    /// With `--verify`: whether packets were seen arriving at the phone.
+    pub receiving: Option<bool>,
+    /// Switched from multicast to unicast because nothing arrived.
+    pub fallback_unicast: bool,
+}
+
+/// Totals of a report.
+#[derive(Debug, Clone, Copy, Default, Serialize)]
+pub struct Totals {
+    /// Phones in the zone.
+    pub phones: usize,
+    /// Not taking part.
+    pub refused: usize,
+    /// Start pushed.
+    pub pushed: usize,
+    /// Accepted.
+    pub accepted: usize,
+    /// Not reached (refused + failed).
+    pub failed: usize,
+    /// Stops confirmed.
+    pub stopped: usize,
+    /// Stops that failed.
+    pub stop_failed: usize,
+    /// Taken over by a higher page.
+    pub preempted: usize,
+    /// Ended by their users.
+    pub stopped_by_user: usize,
+}
+
+/// The whole report.
+#[derive(Debug, Clone, Serialize)]
+pub struct DeliveryReport {
+    /// Page id.
+    pub page: String,
+    /// Zone paged.
+    pub zone: String,
+    /// Priority level.
+    pub priority: String,
+    /// Delivery, e.g. `multicast 239.255.10.1:20480`.
+    pub delivery: String,
+    /// Why the page ended.
+    pub ended_by: String,
+    /// From page start to the last phone's acceptance, ms.
+    pub last_accept_ms: Option<f64>,
+    /// From page start to the end of the last stop, ms.
+    pub duration_ms: f64,
+    /// Totals.
+    pub totals: Totals,
+    /// Per phone.
+    pub phones: Vec<PhoneReport>,
+}
+
+impl DeliveryReport {
+    /// Fill in the totals from the phones.
+    pub fn compute_totals(&mut self) {
+        let mut t = Totals {
+            phones: self.phones.len(),
+            ..Totals::default()
+        };
+        for p in &self.phones {
+            t.refused += usize::from(p.state == PhoneState::Refused);
+            t.pushed += usize::from(p.pushed);
+            t.accepted += usize::from(p.accepted);
+            t.failed += usize::from(!p.accepted);
+            t.stopped += usize::from(p.stopped);
+            t.stop_failed += usize::from(p.state == PhoneState::StopFailed);
+            t.preempted += usize::from(p.state == PhoneState::Preempted);
+            t.stopped_by_user += usize::from(p.state == PhoneState::StoppedByUser);
+        }
+        self.last_accept_ms = self
+            .phones
+            .iter()
+            .filter_map(|p| p.accept_ms)
+            .fold(None, |m, v| Some(m.map_or(v, |m: f64| m.max(v))));
+        self.totals = t;
+    }
+
+    /// 0 every phone reached (and stopped), 3 some not, 1 none reached.
+    pub fn exit_code(&self) -> i32 {
+        let t = &self.totals;
+        if t.accepted == 0 {
+            1
+        } else if t.accepted < t.phones || t.stop_failed > 0 {
+            3
+        } else {
+            0
+        }
+    }
+
+    /// The report in prose: one line per phone that needs attention, then the totals.
+    pub fn prose(&self) -> String {
+        let mut s = String::new();
+        let _ = writeln!(
+            s,
+            "page {} to zone {} ({}, priority {}), ended by {}",
+            self.page, self.zone, self.delivery, self.priority, self.ended_by
+        );
+        for p in &self.phones {
+            let mut line = format!("  {:<14} {:<14} ", p.name, p.model);
+            match (&p.failure, p.accepted) {
+                (Some(f), _) => {
+                    let _ = write!(line, "NOT REACHED ({}): {}", f.kind, f.reason);
+                }
+                (None, true) => {
+                    let _ = write!(
+                        line,
+                        "accepted in {:.0} ms",
+                        p.accept_ms.unwrap_or_default()
+                    );
+                }
+                (None, false) => line.push_str("not reached"),
+            }
+            if let Some(r) = p.receiving {
+                line.push_str(if r { ", receiving" } else { ", NO PACKETS" });
+            }
+            if p.fallback_unicast {
+                line.push_str(", switched to unicast");
+            }
+            match p.state {
+                PhoneState::Preempted => line.push_str(", taken over by a higher page"),
+                PhoneState::StoppedByUser => line.push_str(", stopped by user"),
+                PhoneState::StopFailed => {
+                    let why = p.stop_failure.as_ref().map_or("", |f| f.reason.as_str());
+                    let _ = write!(line, ", STOP FAILED: {why} (zonecast recover retries it)");
+                }
+                _ => {}
+            }
+            if let Some(b) = &p.banner
+                && b != "ok"
+            {
+                let _ = write!(line, ", banner: {b}");
+            }
+            let _ = writeln!(s, "{line}");
+        }
+        let t = &self.totals;
+        let _ = writeln!(
+            s,
+            "{} of {} phones reached ({} not taking part, {} failed), {} stopped{}{}; last accepted after {}",
+            t.accepted,
+            t.phones,
+            t.refused,
+            t.failed - t.refused,
+            t.stopped,
+            if t.stop_failed > 0 {
+                format!(", {} STOPS FAILED", t.stop_failed)
+            } else {
+                String::new()
+            },
+            if t.preempted > 0 {
+                format!(", {} taken over", t.preempted)
+            } else {
+                String::new()
+            },
+            self.last_accept_ms
+                .map_or("-".into(), |ms| format!("{ms:.0} ms")),
+        );
+        s
+    }
+}
