@@ -14,6 +14,7 @@
 pub mod journal;
 pub mod plan;
 pub mod report;
+pub mod run;
 pub mod session;
 
 pub use plan::{Banner, BannerKind, Delivery, PageSpec, PhonePlan, Target, plan};

@@ -1,0 +1,256 @@
+//! Pages against the phone emulator: real pushes over HTTP, real RTP over loopback, and every
+//! phone checked afterwards for a stopped stream and a cleared banner.
+
+mod common;
+
+use std::net::Ipv4Addr;
+use std::time::Duration;
+
+use common::sim::{addressed, start};
+use tokio::sync::watch;
+use zonecast::audio::Tone;
+use zonecast::g711::Law;
+use zonecast::page::journal::Journal;
+use zonecast::page::run::{PageJob, run};
+use zonecast::page::{Delivery, PageSpec, Target, plan};
+use zonecast::phone_sim::Fleet;
+use zonecast::push::{PushClient, PushConfig};
+use zonecast::rtp::pacer::{Encode, PacerOptions};
+use zonecast::rtp::{Pacer, RtpPort, SenderOptions};
+
+/// The fleet's phones as a config would list them: every one with the fleet's password (a phone
+/// with the `wrong_password` fault has another).
+fn targets(fleet: &Fleet) -> Vec<Target> {
+    let password = zonecast::push::Secret::new(zonecast::phone_sim::config::DEFAULT_PASSWORD);
+    fleet
+        .phones()
+        .iter()
+        .map(|p| {
+            let mut push = p.push_target();
+            push.password = password.clone();
+            Target {
+                name: p.name.clone(),
+                model: p.model.clone(),
+                ip: Some(*p.addr.ip()),
+                push: Ok(push),
+            }
+        })
+        .collect()
+}
+
+fn group() -> Ipv4Addr {
+    Ipv4Addr::new(
+        239,
+        255,
+        rand::random::<u8>(),
+        1 + rand::random::<u8>() % 250,
+    )
+}
+
+fn job(
+    id: &str,
+    delivery: Delivery,
+    plans: Vec<zonecast::page::PhonePlan>,
+    journal: Journal,
+    seconds: f64,
+    hz: f32,
+) -> PageJob {
+    PageJob {
+        id: id.into(),
+        zone: "all".into(),
+        priority: ("normal".into(), 0),
+        delivery,
+        plans,
+        source: Box::new(Encode::new(Tone::new(hz, -10.0), Law::Ulaw)),
+        law: Law::Ulaw,
+        sender: SenderOptions {
+            ttl: 1,
+            interface: Some(Ipv4Addr::LOCALHOST),
+            ..SenderOptions::default()
+        },
+        duration: Some(Duration::from_secs_f64(seconds)),
+        gate: Duration::from_secs(1),
+        journal,
+        client: PushClient::new(PushConfig::default()).unwrap(),
+        verify: Some(Duration::from_millis(300)),
+    }
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn a_200_phone_multicast_page_reaches_every_capable_phone_and_stops_them_all() {
+    let mut cfg = addressed(190, "CP-8851");
+    cfg.groups.push(zonecast::phone_sim::config::PhoneGroup {
+        count: 10,
+        model: "CP-8851-3PCC".into(),
+        prefix: "mpp".into(),
+        name: None,
+        faults: Default::default(),
+    });
+    let fleet = start(cfg).await;
+    let dir = tempfile::tempdir().unwrap();
+    let journal = Journal::new(dir.path().join("journal.jsonl"));
+    let delivery = Delivery::Multicast {
+        group: group(),
+        port: RtpPort::new(common::free_even_port()).unwrap(),
+    };
+    let plans = plan(
+        &PageSpec {
+            delivery,
+            volume: Some(70),
+            banner: Some("Fire drill".into()),
+        },
+        targets(&fleet),
+    );
+    let pacer = Pacer::start(PacerOptions::default()).unwrap();
+    let (_stop_tx, stop_rx) = watch::channel(None);
+    let report = run(
+        job("pg1", delivery, plans, journal.clone(), 1.5, 700.0),
+        &pacer,
+        stop_rx,
+    )
+    .await
+    .unwrap();
+    assert_eq!(report.totals.phones, 200);
+    assert_eq!(report.totals.accepted, 190, "{}", report.prose());
+    assert_eq!(report.totals.refused, 10);
+    assert_eq!(report.totals.stopped, 190);
+    assert_eq!(report.exit_code(), 3, "the MPP phones were not reached");
+    assert!(
+        report
+            .phones
+            .iter()
+            .filter(|p| p.accepted)
+            .all(|p| p.receiving == Some(true)),
+        "{}",
+        report.prose()
+    );
+    assert!(report.prose().contains("Multiplatform"));
+    let fleet_report = fleet.report();
+    for p in &fleet_report.phones {
+        if p.model.ends_with("3PCC") {
+            assert_eq!(p.counters.pushes, 0, "nothing sent to {}", p.name);
+            continue;
+        }
+        let heard = p
+            .heard
+            .last()
+            .unwrap_or_else(|| panic!("{} heard nothing", p.name));
+        assert!(!heard.active, "{} still listening", p.name);
+        assert!(
+            heard.rx.summary.packets >= 40,
+            "{}: {} packets",
+            p.name,
+            heard.rx.summary.packets
+        );
+        let f = heard.rx.summary.frequency_hz.unwrap_or_default();
+        assert!((f - 700.0).abs() < 15.0, "{} heard {f} Hz", p.name);
+        assert_eq!(p.status_banner, None, "{} banner not cleared", p.name);
+        assert_eq!(p.counters.pushes, 3, "{}: start, banner, stop", p.name);
+    }
+    assert!(
+        journal.pages().unwrap().is_empty(),
+        "the journal is clean after a clean page"
+    );
+    fleet.shutdown().await;
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn each_fault_shows_in_the_report_and_uncertain_phones_still_get_their_stop() {
+    use zonecast::phone_sim::config::FaultRule;
+    use zonecast::phone_sim::faults::{Chance, Faults};
+    let mut cfg = addressed(6, "CP-8851");
+    let faults = [
+        Faults::default(),
+        Faults {
+            refuse: Chance(1.0),
+            ..Faults::default()
+        },
+        Faults {
+            wrong_password: true,
+            ..Faults::default()
+        },
+        Faults {
+            garbage: Chance(1.0),
+            ..Faults::default()
+        },
+        Faults {
+            hang: Chance(1.0),
+            ..Faults::default()
+        },
+        Faults::default(),
+    ];
+    for (i, f) in faults.into_iter().enumerate() {
+        cfg.fault_rules.push(FaultRule {
+            share: None,
+            count: None,
+            phones: vec![format!("p{:03}", i + 1)],
+            faults: f,
+        });
+    }
+    let fleet = start(cfg).await;
+    let dir = tempfile::tempdir().unwrap();
+    let delivery = Delivery::Unicast {
+        source: Ipv4Addr::LOCALHOST,
+        port: RtpPort::new(common::free_even_port()).unwrap(),
+    };
+    let plans = plan(
+        &PageSpec {
+            delivery,
+            volume: None,
+            banner: None,
+        },
+        targets(&fleet),
+    );
+    let pacer = Pacer::start(PacerOptions::default()).unwrap();
+    let (_stop_tx, stop_rx) = watch::channel(None);
+    let mut j = job(
+        "pg2",
+        delivery,
+        plans,
+        Journal::new(dir.path().join("j.jsonl")),
+        1.0,
+        500.0,
+    );
+    j.client = PushClient::new(PushConfig {
+        timeout: Duration::from_millis(800),
+        retries: 0,
+        ..PushConfig::default()
+    })
+    .unwrap();
+    j.verify = None;
+    let report = run(j, &pacer, stop_rx).await.unwrap();
+    let kind = |name: &str| {
+        report
+            .phones
+            .iter()
+            .find(|p| p.name == name)
+            .unwrap()
+            .failure
+            .as_ref()
+            .map(|f| f.kind.clone())
+    };
+    assert_eq!(kind("p001"), None);
+    assert_eq!(kind("p002").as_deref(), Some("rejected"));
+    assert_eq!(kind("p003").as_deref(), Some("auth_failed"));
+    assert_eq!(kind("p004").as_deref(), Some("bad_response"));
+    assert_eq!(kind("p005").as_deref(), Some("timeout"));
+    assert_eq!(report.totals.accepted, 2);
+    assert_eq!(report.exit_code(), 3);
+    // The garbled phone executed the start before its answer broke: it must have been stopped.
+    let garbled = fleet.phone_report("p004").unwrap();
+    assert_eq!(garbled.counters.rx_started, 1);
+    assert_eq!(
+        garbled.counters.rx_stopped, 1,
+        "the uncertain phone got its stop"
+    );
+    for name in ["p001", "p006"] {
+        let r = fleet.phone_report(name).unwrap();
+        let h = r.heard.last().unwrap();
+        assert!(
+            !h.active && h.rx.summary.packets > 20,
+            "{name}: {:?}",
+            h.rx.summary
+        );
+    }
+    fleet.shutdown().await;
+}
