@@ -71,6 +71,10 @@ struct Args {
     /// Wait after the fleet started before reading idle memory, ms.
     #[arg(long, default_value_t = 2_000)]
     settle_ms: u64,
+    /// Also build the fleet report once in the middle of the stream (as a test polling
+    /// `/fleet` would) and time it; off by default because it perturbs the CPU figure.
+    #[arg(long)]
+    mid_report: bool,
     /// Print JSON instead of prose.
     #[arg(long)]
     json: bool,
@@ -205,6 +209,9 @@ struct Delivery {
     sequence_errors: u64,
     duplicates: u64,
     malformed: u64,
+    /// Time to build the fleet report just after the stream (M phones still hold ~0.5 s of
+    /// audio each, whose dominant frequency the report computes), ms.
+    report_ms: f64,
     /// Phones whose measured dominant frequency is within 5 Hz of the tone.
     frequency_ok: usize,
     frequency_min_hz: Option<f64>,
@@ -233,6 +240,8 @@ struct Streaming {
     open_fds: usize,
     /// Tokio tasks alive (workers' view) during the stream.
     tokio_tasks: usize,
+    /// `--mid-report`: time to build the fleet report while M phones receive, ms.
+    mid_report_ms: Option<f64>,
 }
 
 #[derive(Debug, Default, Serialize)]
@@ -421,6 +430,7 @@ async fn run(args: &Args, mut r: Results) -> Result<Results> {
     let mut rss_max = 0;
     let mut tasks_max = 0;
     let mut sampled = Instant::now();
+    let mut mid_report_ms = None;
     while !stream.stats().ended {
         if Instant::now() > limit {
             stream.stop();
@@ -434,6 +444,14 @@ async fn run(args: &Args, mut r: Results) -> Result<Results> {
             sampled = Instant::now();
             rss_max = rss_max.max(mem().rss_kib);
             tasks_max = tasks_max.max(tokio_tasks());
+        }
+        if args.mid_report
+            && mid_report_ms.is_none()
+            && t0.elapsed() >= Duration::from_secs(args.seconds) / 2
+        {
+            let t = Instant::now();
+            drop(fleet.report());
+            mid_report_ms = Some(t.elapsed().as_secs_f64() * 1e3);
         }
     }
     let wall = t0.elapsed().as_secs_f64();
@@ -459,6 +477,7 @@ async fn run(args: &Args, mut r: Results) -> Result<Results> {
         threads: threads(),
         open_fds: open_fds(),
         tokio_tasks: tasks_max,
+        mid_report_ms,
     };
     let sent = stream.stats();
     let pacer_stats = pacer.stats();
@@ -466,9 +485,12 @@ async fn run(args: &Args, mut r: Results) -> Result<Results> {
     tokio::time::sleep(Duration::from_millis(300)).await;
 
     // 5. What the phones heard.
+    let t = Instant::now();
     let report = fleet.report();
+    let report_ms = t.elapsed().as_secs_f64() * 1e3;
     let mut d = delivery_of(&report, m, sent.packets, f64::from(args.tone_hz));
     drop(report);
+    d.report_ms = report_ms;
     d.packets_per_phone_sent = sent.packets;
     d.datagrams_sent = sent.datagrams;
     d.send_errors = sent.send_errors;
@@ -565,6 +587,9 @@ fn print_human(args: &Args, r: &Results) {
         .map(|(k, v)| format!("{k} {v:.3}"))
         .collect();
     println!("  cores by thread (tick sampled): {}", threads.join(", "));
+    if let Some(ms) = s.mid_report_ms {
+        println!("  fleet report built mid-stream in {ms:.0} ms");
+    }
     let d = &r.delivery;
     println!(
         "delivery: sent {} datagrams ({} packets × {} phones, {} send errors, {} skipped), \
@@ -585,6 +610,10 @@ fn print_human(args: &Args, r: &Results) {
         d.duplicates,
         d.malformed,
         d.max_jitter_ms
+    );
+    println!(
+        "fleet report just after the stream (frequency of {} phones computed): {:.0} ms",
+        r.receiving, d.report_ms
     );
     println!(
         "frequency: {} of {} phones within 5 Hz of {} Hz (min {:?}, max {:?}); pacer realtime {}, \

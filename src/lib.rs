@@ -30,10 +30,13 @@
 //! - [`cli`]: the `zonecast` command line (`send`, `record`, `demo`, `sim`; `push`, `display`, `media`,
 //!   `info`, `screenshot`, `macro`).
 //! - [`xsi`]: the phones' XML Services Interface: URIs, XML objects, replies, model capabilities.
+//! - [`config`]: the paging configuration (TOML): phones, zones, engine addresses and pools,
+//!   priorities; checked at load so every error names the file, line and key.
 //! - [`error`]: the validation error every module uses to refuse bad input at the edge.
 
 pub mod audio;
 pub mod cli;
+pub mod config;
 pub mod error;
 pub mod g711;
 pub mod page;

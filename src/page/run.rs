@@ -216,7 +216,7 @@ pub async fn run(
                 Output::StartMedia => {
                     let spec = StreamSpec {
                         destinations: destinations.clone(),
-                        sender: job.sender.clone(),
+                        sender: job.sender,
                         packetizer: Packetizer::random(job.law),
                         payload: Box::new(source.take().expect("media starts once")),
                         max_packets: None,
