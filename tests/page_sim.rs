@@ -254,3 +254,75 @@ async fn each_fault_shows_in_the_report_and_uncertain_phones_still_get_their_sto
     }
     fleet.shutdown().await;
 }
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn recover_stops_the_phones_of_a_page_whose_process_died() {
+    use zonecast::page::journal::{JournalPhone, PageRecord};
+    let fleet = start(addressed(5, "CP-8851")).await;
+    let dir = tempfile::tempdir().unwrap();
+    let journal = Journal::new(dir.path().join("j.jsonl"));
+    let g = group();
+    let port = common::free_even_port();
+    let delivery = Delivery::Multicast {
+        group: g,
+        port: RtpPort::new(port).unwrap(),
+    };
+    let plans = plan(
+        &PageSpec {
+            delivery,
+            volume: None,
+            banner: Some("Cut off".into()),
+        },
+        targets(&fleet),
+    );
+    // A page whose process is gone: its phones were started, its journal says so.
+    journal
+        .begin(&PageRecord {
+            page: "dead".into(),
+            pid: 0x7FFF_FFF0,
+            zone: "all".into(),
+            priority: "normal".into(),
+            rank: 0,
+            started_ms: 0,
+            phones: plans
+                .iter()
+                .map(|p| JournalPhone {
+                    name: p.name.clone(),
+                    stop_xml: p.stop_xml.clone(),
+                    expect_reply: true,
+                })
+                .collect(),
+        })
+        .unwrap();
+    let client = PushClient::new(PushConfig::default()).unwrap();
+    for p in &plans {
+        let t = p.target.as_ref().unwrap();
+        assert!(client.execute(t, &p.start_xml, None, true).await.is_ok());
+        assert!(
+            client
+                .execute(t, &p.banner.as_ref().unwrap().xml, None, true)
+                .await
+                .is_ok()
+        );
+    }
+    assert_eq!(fleet.report().totals.receiving, 5);
+    let by_name: std::collections::HashMap<String, zonecast::push::Phone> = plans
+        .iter()
+        .map(|p| (p.name.clone(), p.target.clone().unwrap()))
+        .collect();
+    let done = zonecast::page::recover::recover(&journal, &client, |n| {
+        by_name
+            .get(n)
+            .cloned()
+            .ok_or_else(|| format!("no phone {n}"))
+    })
+    .await
+    .unwrap();
+    assert_eq!(done.len(), 5);
+    assert!(done.iter().all(|r| r.stopped));
+    let report = fleet.report();
+    assert_eq!(report.totals.receiving, 0);
+    assert!(report.phones.iter().all(|p| p.status_banner.is_none()));
+    assert!(journal.pages().unwrap().is_empty());
+    fleet.shutdown().await;
+}

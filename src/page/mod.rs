@@ -14,6 +14,7 @@
 pub mod journal;
 pub mod plan;
 pub mod report;
+pub mod recover;
 pub mod run;
 pub mod session;
 

@@ -1,0 +1,85 @@
+//! `zonecast recover`: stop the phones of pages that were cut off (their process was killed) or
+//! that ended with failed stops, as the journal lists them.
+
+use serde::Serialize;
+
+use super::journal::{Journal, JournalOp};
+use crate::push::{Phone, PushClient};
+
+/// What recovery did for one phone.
+#[derive(Debug, Clone, Serialize)]
+pub struct Recovered {
+    /// Page it belonged to.
+    pub page: String,
+    /// Phone name.
+    pub phone: String,
+    /// Stopped now.
+    pub stopped: bool,
+    /// Why not.
+    pub error: Option<String>,
+}
+
+/// Stop every phone the journal says may still be playing a page nobody runs any more.
+/// `resolve` turns a phone name into a push target (from the config); a phone the config no
+/// longer knows is reported and left in the journal.
+pub async fn recover(
+    journal: &Journal,
+    client: &PushClient,
+    resolve: impl Fn(&str) -> Result<Phone, String>,
+) -> std::io::Result<Vec<Recovered>> {
+    let mut out = Vec::new();
+    for page in journal.pages()? {
+        if !page.needs_recovery() {
+            continue;
+        }
+        let mut set = tokio::task::JoinSet::new();
+        for p in page.remaining_phones() {
+            let name = p.name.clone();
+            let target = resolve(&name);
+            let xml = p.stop_xml.clone();
+            let expect = p.expect_reply;
+            let client = client.clone();
+            set.spawn(async move {
+                match target {
+                    Err(e) => (name, Err(e)),
+                    Ok(t) => {
+                        let o = client.execute(&t, &xml, None, expect).await;
+                        if o.is_ok() {
+                            (name, Ok(()))
+                        } else {
+                            (name, Err(format!("{o:?}")))
+                        }
+                    }
+                }
+            });
+        }
+        let mut stopped = Vec::new();
+        let mut failed = Vec::new();
+        while let Some(Ok((name, r))) = set.join_next().await {
+            match r {
+                Ok(()) => stopped.push(name.clone()),
+                Err(ref e) => failed.push((name.clone(), e.clone())),
+            }
+            out.push(Recovered {
+                page: page.record.page.clone(),
+                phone: name,
+                stopped: r.is_ok(),
+                error: r.err(),
+            });
+        }
+        let id = &page.record.page;
+        if !stopped.is_empty() {
+            journal.record(id, &JournalOp::Stopped { phones: stopped })?;
+        }
+        if !page.ended {
+            journal.record(
+                id,
+                &JournalOp::End {
+                    unstopped: failed.into_iter().map(|(n, _)| n).collect(),
+                },
+            )?;
+        }
+    }
+    journal.compact()?;
+    Ok(out)
+}
