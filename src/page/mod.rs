@@ -1,7 +1,7 @@
 //! Paging: what happens between "page zone X with this sound" and every phone back to idle.
 //!
 //! Sans-IO core, thin shell:
-//! - [`plan`]: from the zone's phones (model, address, credentials) and the page's settings to
+//! - [`plan`](mod@plan): from the zone's phones (model, address, credentials) and the page's settings to
 //!   the exact XML each phone gets at start and at end, or the reason it cannot take part.
 //! - [`session`]: one page as a state machine. Inputs (push outcomes, "the source ended",
 //!   "stop", "preempted", with the time) in; outputs (pushes, media start/stop, journal entries,
@@ -13,8 +13,8 @@
 
 pub mod journal;
 pub mod plan;
-pub mod report;
 pub mod recover;
+pub mod report;
 pub mod run;
 pub mod session;
 

@@ -16,8 +16,8 @@ use super::report::DeliveryReport;
 use super::session::{Input, Output, Session, Step};
 use crate::g711::Law;
 use crate::push::{PushClient, PushOutcome};
-use crate::rtp::packet::PAYLOAD_LEN;
 use crate::rtp::pacer::PayloadSource;
+use crate::rtp::packet::PAYLOAD_LEN;
 use crate::rtp::{
     Destination, Pacer, Packetizer, RtpPort, SenderOptions, StreamHandle, StreamSpec,
 };

@@ -1,0 +1,191 @@
+//! The `[engine]` table: the addresses the engine's media uses, its pools, push limits and
+//! timeouts, the journal, and page defaults. Every key has a default (see [`Engine::default`]).
+
+use std::net::Ipv4Addr;
+use std::path::PathBuf;
+use std::time::Duration;
+
+use super::pool::{GroupPool, PortPool};
+use crate::error::Invalid;
+use crate::push::PushConfig;
+
+/// What plays before a page's own audio.
+#[derive(Debug, Clone, PartialEq)]
+pub enum PreTone {
+    /// The built-in two-tone chime.
+    Chime,
+    /// A sine tone of this many Hz (20..=3900).
+    Tone(f32),
+    /// An audio file (resolved against the config file's directory).
+    File(PathBuf),
+}
+
+impl PreTone {
+    /// `chime`, a frequency such as `800`, or a file path.
+    pub(super) fn parse(s: &str, base: &std::path::Path) -> Result<PreTone, Invalid> {
+        let t = s.trim();
+        if t.is_empty() {
+            return Err(Invalid::new(
+                "pre_tone",
+                s,
+                "must be \"chime\", a frequency in Hz (20..=3900) or an audio file path",
+            ));
+        }
+        if t.eq_ignore_ascii_case("chime") {
+            return Ok(PreTone::Chime);
+        }
+        if let Ok(hz) = t.parse::<f32>() {
+            if !(20.0..=3900.0).contains(&hz) {
+                return Err(Invalid::new(
+                    "pre_tone",
+                    s,
+                    "a tone frequency must be 20..=3900 Hz (8 kHz audio carries up to 4 kHz)",
+                ));
+            }
+            return Ok(PreTone::Tone(hz));
+        }
+        let p = PathBuf::from(t);
+        Ok(PreTone::File(if p.is_absolute() {
+            p
+        } else {
+            base.join(p)
+        }))
+    }
+}
+
+/// The `[engine]` table.
+#[derive(Debug, Clone, PartialEq)]
+pub struct Engine {
+    /// The engine's address as phones see it: unicast pages are sent from it and `RTPTx`
+    /// (listen, intercom) points phones at it. Default 127.0.0.1 (set it on a real network).
+    pub media_address: Ipv4Addr,
+    /// Interface for multicast sends (`IP_MULTICAST_IF`). Default: `media_address`.
+    pub interface: Ipv4Addr,
+    /// Even ports for streams. Default 20480-32768.
+    pub port_pool: PortPool,
+    /// Groups for multicast zones without a fixed group. Default 239.255.0.0/16.
+    pub multicast_pool: GroupPool,
+    /// TTL of multicast packets unless a zone says otherwise. Default 1 (this subnet only).
+    pub multicast_ttl: u8,
+    /// Pushes in flight at once. Default 200.
+    pub push_concurrency: usize,
+    /// Time for one whole push request. Default 5 s.
+    pub push_timeout: Duration,
+    /// Time to connect to a phone. Default 2 s.
+    pub connect_timeout: Duration,
+    /// Extra attempts after a transient push failure. Default 2.
+    pub push_retries: u32,
+    /// Wait before the first retry, doubled for each further one. Default 200 ms.
+    pub push_backoff: Duration,
+    /// Journal of active pages, for stopping phones after a crash. Default
+    /// `zonecast-journal.json` next to the config file.
+    pub journal: PathBuf,
+    /// How long `--verify` waits for a phone to report packets before falling back. Default 2 s.
+    pub verify_grace: Duration,
+    /// Played before every page's audio, unless the page says otherwise. Default none.
+    pub pre_tone: Option<PreTone>,
+    /// Largest unicast zone unless the zone says otherwise; more phones need multicast.
+    /// Default 50.
+    pub max_unicast: usize,
+}
+
+impl Engine {
+    /// The push client's limits, from `push_*` and `connect_timeout`.
+    pub fn push_config(&self) -> PushConfig {
+        PushConfig {
+            concurrency: self.push_concurrency,
+            connect_timeout: self.connect_timeout,
+            timeout: self.push_timeout,
+            retries: self.push_retries,
+            backoff: self.push_backoff,
+        }
+    }
+}
+
+impl Default for Engine {
+    fn default() -> Self {
+        let push = PushConfig::default();
+        Engine {
+            media_address: Ipv4Addr::LOCALHOST,
+            interface: Ipv4Addr::LOCALHOST,
+            port_pool: PortPool::default(),
+            multicast_pool: GroupPool::default(),
+            multicast_ttl: 1,
+            push_concurrency: push.concurrency,
+            push_timeout: push.timeout,
+            connect_timeout: push.connect_timeout,
+            push_retries: push.retries,
+            push_backoff: push.backoff,
+            journal: PathBuf::from("zonecast-journal.json"),
+            verify_grace: Duration::from_secs(2),
+            pre_tone: None,
+            max_unicast: 50,
+        }
+    }
+}
+
+/// `200ms`, `5s`, `1.5s`: a duration up to 10 minutes.
+pub(super) fn parse_duration(s: &str) -> Result<Duration, &'static str> {
+    let rule = "must be a duration like 200ms, 5s or 1.5s";
+    let t = s.trim();
+    let (num, scale) = if let Some(n) = t.strip_suffix("ms") {
+        (n, 1e-3)
+    } else if let Some(n) = t.strip_suffix('s') {
+        (n, 1.0)
+    } else {
+        return Err(rule);
+    };
+    let v: f64 = num.trim().parse().map_err(|_| rule)?;
+    let secs = v * scale;
+    if !(0.0..=600.0).contains(&secs) {
+        return Err("must be between 0 and 600 s");
+    }
+    Ok(Duration::from_secs_f64(secs))
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use std::path::Path;
+
+    #[test]
+    fn durations_parse_in_ms_and_s() {
+        assert_eq!(parse_duration("200ms"), Ok(Duration::from_millis(200)));
+        assert_eq!(parse_duration("5s"), Ok(Duration::from_secs(5)));
+        assert_eq!(parse_duration(" 1.5s "), Ok(Duration::from_millis(1500)));
+        for bad in ["5", "s", "5m", "-1s", "601s", "1.5 sec"] {
+            assert!(parse_duration(bad).is_err(), "{bad}");
+        }
+    }
+
+    #[test]
+    fn pre_tone_is_chime_frequency_or_file() {
+        let base = Path::new("/etc/zonecast");
+        assert_eq!(PreTone::parse("chime", base), Ok(PreTone::Chime));
+        assert_eq!(PreTone::parse("800", base), Ok(PreTone::Tone(800.0)));
+        assert_eq!(
+            PreTone::parse("tones/bell.wav", base),
+            Ok(PreTone::File(PathBuf::from("/etc/zonecast/tones/bell.wav")))
+        );
+        assert!(PreTone::parse("5000", base).is_err());
+        assert!(PreTone::parse("", base).is_err());
+    }
+
+    #[test]
+    fn push_config_carries_every_push_setting() {
+        let e = Engine {
+            push_concurrency: 7,
+            push_timeout: Duration::from_secs(3),
+            connect_timeout: Duration::from_millis(500),
+            push_retries: 4,
+            push_backoff: Duration::from_millis(50),
+            ..Engine::default()
+        };
+        let p = e.push_config();
+        assert_eq!(p.concurrency, 7);
+        assert_eq!(p.timeout, Duration::from_secs(3));
+        assert_eq!(p.connect_timeout, Duration::from_millis(500));
+        assert_eq!(p.retries, 4);
+        assert_eq!(p.backoff, Duration::from_millis(50));
+    }
+}

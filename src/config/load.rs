@@ -1,0 +1,611 @@
+//! From TOML text to a checked [`Config`]: serde reads the shape (unknown keys refused, every
+//! value kept with its place in the file), then each value is checked here with its place at
+//! hand, so a semantic error points at the line that holds the offending value.
+
+use std::collections::{BTreeMap, HashMap};
+use std::net::Ipv4Addr;
+use std::ops::{Range, RangeInclusive};
+use std::path::{Path, PathBuf};
+use std::time::Duration;
+
+use serde::Deserialize;
+use toml::Spanned;
+
+use super::engine::{Engine, PreTone, parse_duration};
+use super::phone::{PasswordSource, PhoneEntry, check_host};
+use super::pool::{GroupPool, PortPool};
+use super::priority::{EqualPolicy, Priorities};
+use super::source::Source;
+use super::zone::{MAX_BANNER_CHARS, Zone, ZoneMode};
+use super::{Config, graph};
+use crate::error::Invalid;
+use crate::rtp::RtpPort;
+
+type Text = Spanned<String>;
+type Int = Spanned<i64>;
+
+#[derive(Deserialize)]
+#[serde(deny_unknown_fields)]
+struct RawFile {
+    #[serde(default)]
+    engine: RawEngine,
+    #[serde(default)]
+    priorities: Option<RawPriorities>,
+    #[serde(default)]
+    phone: Vec<RawPhone>,
+    #[serde(default)]
+    zone: BTreeMap<Text, RawZone>,
+}
+
+#[derive(Deserialize, Default)]
+#[serde(deny_unknown_fields)]
+struct RawEngine {
+    media_address: Option<Text>,
+    interface: Option<Text>,
+    port_pool: Option<Text>,
+    multicast_pool: Option<Text>,
+    multicast_ttl: Option<Int>,
+    push_concurrency: Option<Int>,
+    push_timeout: Option<Text>,
+    connect_timeout: Option<Text>,
+    push_retries: Option<Int>,
+    push_backoff: Option<Text>,
+    journal: Option<Text>,
+    verify_grace: Option<Text>,
+    pre_tone: Option<Text>,
+    max_unicast: Option<Int>,
+}
+
+#[derive(Deserialize)]
+#[serde(deny_unknown_fields)]
+struct RawPriorities {
+    levels: Option<Spanned<Vec<Text>>>,
+    default: Option<Text>,
+    loudest: Option<Vec<Text>>,
+    equal: Option<Text>,
+}
+
+#[derive(Deserialize)]
+#[serde(deny_unknown_fields)]
+struct RawPhone {
+    name: Text,
+    host: Text,
+    model: Text,
+    user: Text,
+    password_env: Option<Text>,
+    password_file: Option<Text>,
+    /// Only so that an inline password gets its own message rather than "unknown field".
+    password: Option<Spanned<toml::Value>>,
+    https: Option<bool>,
+}
+
+#[derive(Deserialize)]
+#[serde(deny_unknown_fields)]
+struct RawZone {
+    members: Spanned<Vec<Text>>,
+    mode: Option<Text>,
+    group: Option<Text>,
+    port: Option<Int>,
+    ttl: Option<Int>,
+    interface: Option<Text>,
+    volume: Option<Int>,
+    banner: Option<Text>,
+    max_unicast: Option<Int>,
+}
+
+pub(super) fn load(text: &str, path: &Path) -> Result<Config, Invalid> {
+    let src = Source { text, path };
+    let raw: RawFile = toml::from_str(text).map_err(|e| src.parse_error(&e))?;
+    let base = path.parent().unwrap_or(Path::new(""));
+    let engine = engine(&src, raw.engine, base)?;
+    let priorities = priorities(&src, raw.priorities)?;
+    let (phones, phone_lines) = phones(&src, raw.phone, base)?;
+    let mut zones_raw: Vec<(Text, RawZone)> = raw.zone.into_iter().collect();
+    zones_raw.sort_by_key(|(name, _)| name.span().start);
+    let (zones, spans) = zones(&src, zones_raw, &engine, &phone_lines)?;
+    graph::check_cycles(&src, &zones, &spans)?;
+    let config = Config {
+        path: path.to_path_buf(),
+        engine,
+        priorities,
+        phones,
+        zones,
+    };
+    graph::check_unicast_limits(&src, &config, &spans)?;
+    Ok(config)
+}
+
+/// Where each zone's name and values are, for errors found after the zone is built.
+pub(super) struct ZoneSpans {
+    pub(super) name: Range<usize>,
+    pub(super) members: Vec<Range<usize>>,
+    pub(super) mode: Option<Range<usize>>,
+}
+
+fn ipv4(src: &Source, v: &Text, what: &str) -> Result<Ipv4Addr, Invalid> {
+    v.get_ref().trim().parse().map_err(|_| {
+        src.invalid(
+            v.span(),
+            what,
+            v.get_ref(),
+            "must be an IPv4 address such as 10.1.0.5",
+        )
+    })
+}
+
+fn int<T: TryFrom<i64>>(
+    src: &Source,
+    v: &Int,
+    what: &str,
+    range: RangeInclusive<i64>,
+) -> Result<T, Invalid> {
+    let n = *v.get_ref();
+    let bad = || {
+        let rule = format!("must be {}..={}", range.start(), range.end());
+        src.invalid(v.span(), what, n, rule)
+    };
+    if !range.contains(&n) {
+        return Err(bad());
+    }
+    T::try_from(n).map_err(|_| bad())
+}
+
+fn duration(src: &Source, v: &Text, what: &str, zero_ok: bool) -> Result<Duration, Invalid> {
+    let d = parse_duration(v.get_ref())
+        .map_err(|rule| src.invalid(v.span(), what, v.get_ref(), rule))?;
+    if d.is_zero() && !zero_ok {
+        return Err(src.invalid(v.span(), what, v.get_ref(), "must be more than 0"));
+    }
+    Ok(d)
+}
+
+fn relative(base: &Path, p: &str) -> PathBuf {
+    let p = PathBuf::from(p);
+    if p.is_absolute() { p } else { base.join(p) }
+}
+
+/// Names of phones, zones and levels: non-empty, no whitespace or control characters.
+fn check_name(src: &Source, v: &Text, what: &str) -> Result<(), Invalid> {
+    let n = v.get_ref();
+    if n.is_empty() || n.chars().any(|c| c.is_whitespace() || c.is_control()) {
+        return Err(src.invalid(
+            v.span(),
+            what,
+            n,
+            "a name must be non-empty, without spaces or control characters",
+        ));
+    }
+    Ok(())
+}
+
+fn engine(src: &Source, r: RawEngine, base: &Path) -> Result<Engine, Invalid> {
+    let mut e = Engine::default();
+    if let Some(v) = &r.media_address {
+        let ip = ipv4(src, v, "[engine] media_address")?;
+        if ip.is_multicast() || ip.is_unspecified() || ip.is_broadcast() {
+            return Err(src.invalid(
+                v.span(),
+                "[engine] media_address",
+                ip,
+                "must be a unicast address of this machine that phones can reach",
+            ));
+        }
+        e.media_address = ip;
+    }
+    e.interface = e.media_address;
+    if let Some(v) = &r.interface {
+        let ip = ipv4(src, v, "[engine] interface")?;
+        if ip.is_multicast() || ip.is_broadcast() {
+            return Err(src.invalid(
+                v.span(),
+                "[engine] interface",
+                ip,
+                "must be the unicast address of a local interface",
+            ));
+        }
+        e.interface = ip;
+    }
+    if let Some(v) = &r.port_pool {
+        e.port_pool = v
+            .get_ref()
+            .parse::<PortPool>()
+            .map_err(|x| src.invalid(v.span(), "[engine] port_pool", v.get_ref(), x.rule))?;
+    }
+    if let Some(v) = &r.multicast_pool {
+        e.multicast_pool = v
+            .get_ref()
+            .parse::<GroupPool>()
+            .map_err(|x| src.invalid(v.span(), "[engine] multicast_pool", v.get_ref(), x.rule))?;
+    }
+    if let Some(v) = &r.multicast_ttl {
+        e.multicast_ttl = int(src, v, "[engine] multicast_ttl", 0..=255)?;
+    }
+    if let Some(v) = &r.push_concurrency {
+        e.push_concurrency = int(src, v, "[engine] push_concurrency", 1..=100_000)?;
+    }
+    if let Some(v) = &r.push_timeout {
+        e.push_timeout = duration(src, v, "[engine] push_timeout", false)?;
+    }
+    if let Some(v) = &r.connect_timeout {
+        e.connect_timeout = duration(src, v, "[engine] connect_timeout", false)?;
+    }
+    if let Some(v) = &r.push_retries {
+        e.push_retries = int(src, v, "[engine] push_retries", 0..=10)?;
+    }
+    if let Some(v) = &r.push_backoff {
+        e.push_backoff = duration(src, v, "[engine] push_backoff", true)?;
+    }
+    e.journal = relative(base, "zonecast-journal.json");
+    if let Some(v) = &r.journal {
+        if v.get_ref().trim().is_empty() {
+            return Err(src.invalid(v.span(), "[engine] journal", "", "must be a file path"));
+        }
+        e.journal = relative(base, v.get_ref());
+    }
+    if let Some(v) = &r.verify_grace {
+        e.verify_grace = duration(src, v, "[engine] verify_grace", false)?;
+    }
+    if let Some(v) = &r.pre_tone {
+        e.pre_tone = Some(
+            PreTone::parse(v.get_ref(), base)
+                .map_err(|x| src.invalid(v.span(), "[engine] pre_tone", v.get_ref(), x.rule))?,
+        );
+    }
+    if let Some(v) = &r.max_unicast {
+        e.max_unicast = int(src, v, "[engine] max_unicast", 1..=100_000)?;
+    }
+    Ok(e)
+}
+
+fn priorities(src: &Source, r: Option<RawPriorities>) -> Result<Priorities, Invalid> {
+    let Some(r) = r else {
+        return Ok(Priorities::default());
+    };
+    let mut p = Priorities::default();
+    if let Some(levels) = &r.levels {
+        if levels.get_ref().is_empty() {
+            return Err(src.invalid(
+                levels.span(),
+                "[priorities] levels",
+                "[]",
+                "needs at least one level, lowest first",
+            ));
+        }
+        let mut seen = Vec::new();
+        for l in levels.get_ref() {
+            check_name(src, l, "[priorities] levels")?;
+            if seen.contains(l.get_ref()) {
+                return Err(src.invalid(
+                    l.span(),
+                    "[priorities] levels",
+                    l.get_ref(),
+                    "is listed twice; level names must be unique",
+                ));
+            }
+            seen.push(l.get_ref().clone());
+        }
+        p.levels = seen;
+        // The default `loudest` names `emergency`, a default level; custom levels start with none.
+        p.loudest.clear();
+        p.default = p.levels[0].clone();
+    }
+    let known = |v: &Text, what: &str, p: &Priorities| -> Result<String, Invalid> {
+        if p.rank(v.get_ref()).is_none() {
+            return Err(src.invalid(
+                v.span(),
+                what,
+                v.get_ref(),
+                format!("is not one of the levels: {}", p.levels.join(", ")),
+            ));
+        }
+        Ok(v.get_ref().clone())
+    };
+    if let Some(v) = &r.default {
+        p.default = known(v, "[priorities] default", &p)?;
+    }
+    if let Some(list) = &r.loudest {
+        p.loudest = list
+            .iter()
+            .map(|v| known(v, "[priorities] loudest", &p))
+            .collect::<Result<_, _>>()?;
+    }
+    if let Some(v) = &r.equal {
+        p.equal = match v.get_ref().as_str() {
+            "refuse" => EqualPolicy::Refuse,
+            "wait" => EqualPolicy::Wait,
+            other => {
+                return Err(src.invalid(
+                    v.span(),
+                    "[priorities] equal",
+                    other,
+                    "must be \"refuse\" or \"wait\"",
+                ));
+            }
+        };
+    }
+    Ok(p)
+}
+
+/// The phones, and each name's byte offset (for "already used on line N" and zone checks).
+fn phones(
+    src: &Source,
+    raw: Vec<RawPhone>,
+    base: &Path,
+) -> Result<(Vec<PhoneEntry>, HashMap<String, usize>), Invalid> {
+    let mut out = Vec::with_capacity(raw.len());
+    let mut names: HashMap<String, usize> = HashMap::with_capacity(raw.len());
+    for r in raw {
+        check_name(src, &r.name, "[[phone]] name")?;
+        let name = r.name.get_ref().clone();
+        let what = |key: &str| format!("phone {name:?} {key}");
+        if let Some(first) = names.get(&name) {
+            return Err(src.invalid(
+                r.name.span(),
+                what("name"),
+                &name,
+                format!("is already the name of the phone on {}", src.line(*first)),
+            ));
+        }
+        if let Some(pw) = &r.password {
+            // Never echo the value: it is a password.
+            return Err(src.invalid(
+                pw.span(),
+                what("password"),
+                "***",
+                "passwords are never written in the config: put it in an environment variable \
+                 and name it with password_env = \"VAR\", or in a file named by password_file",
+            ));
+        }
+        if let Err(rule) = check_host(r.host.get_ref()) {
+            return Err(src.invalid(r.host.span(), what("host"), r.host.get_ref(), rule));
+        }
+        if r.model.get_ref().trim().is_empty() {
+            return Err(src.invalid(
+                r.model.span(),
+                what("model"),
+                "",
+                "must name the phone's model, e.g. CP-8851",
+            ));
+        }
+        if r.user.get_ref().trim().is_empty() {
+            return Err(src.invalid(r.user.span(), what("user"), "", "must not be empty"));
+        }
+        let password = match (&r.password_env, &r.password_file) {
+            (Some(var), None) => {
+                let v = var.get_ref();
+                if v.is_empty() || v.contains(['=', '\0']) || v.chars().any(char::is_whitespace) {
+                    return Err(src.invalid(
+                        var.span(),
+                        what("password_env"),
+                        v,
+                        "must be the name of an environment variable",
+                    ));
+                }
+                PasswordSource::Env(v.clone())
+            }
+            (None, Some(file)) => {
+                if file.get_ref().trim().is_empty() {
+                    return Err(src.invalid(
+                        file.span(),
+                        what("password_file"),
+                        "",
+                        "must be a file path",
+                    ));
+                }
+                PasswordSource::File(relative(base, file.get_ref()))
+            }
+            (Some(var), Some(_)) => {
+                return Err(src.invalid(
+                    var.span(),
+                    what("password_env"),
+                    var.get_ref(),
+                    "give exactly one of password_env and password_file, not both",
+                ));
+            }
+            (None, None) => {
+                return Err(src.invalid(
+                    r.name.span(),
+                    format!("phone {name:?}"),
+                    "no password source",
+                    "give exactly one of password_env = \"VAR\" or password_file = \"PATH\"",
+                ));
+            }
+        };
+        names.insert(name.clone(), r.name.span().start);
+        out.push(PhoneEntry {
+            name,
+            host: r.host.into_inner(),
+            model: r.model.into_inner().trim().to_owned(),
+            user: r.user.into_inner(),
+            password,
+            https: r.https.unwrap_or(false),
+        });
+    }
+    Ok((out, names))
+}
+
+fn zones(
+    src: &Source,
+    raw: Vec<(Text, RawZone)>,
+    engine: &Engine,
+    phones: &HashMap<String, usize>,
+) -> Result<(Vec<Zone>, Vec<ZoneSpans>), Invalid> {
+    let zone_names: HashMap<&str, usize> = raw
+        .iter()
+        .map(|(n, _)| (n.get_ref().as_str(), n.span().start))
+        .collect();
+    let mut zones = Vec::with_capacity(raw.len());
+    let mut spans = Vec::with_capacity(raw.len());
+    for (name_s, body) in &raw {
+        check_name(src, name_s, "zone name")?;
+        let name = name_s.get_ref();
+        let what = |key: &str| format!("zone {name:?} {key}");
+        if let Some(p) = phones.get(name) {
+            return Err(src.invalid(
+                name_s.span(),
+                "zone name",
+                name,
+                format!(
+                    "is already the name of the phone on {}; phones and zones share one \
+                     namespace so that members are never ambiguous",
+                    src.line(*p)
+                ),
+            ));
+        }
+        let r = body;
+        if r.members.get_ref().is_empty() {
+            return Err(src.invalid(
+                r.members.span(),
+                what("members"),
+                "[]",
+                "a zone needs at least one member (a phone or a zone)",
+            ));
+        }
+        let mut members = Vec::with_capacity(r.members.get_ref().len());
+        for m in r.members.get_ref() {
+            let n = m.get_ref();
+            if !phones.contains_key(n) && !zone_names.contains_key(n.as_str()) {
+                return Err(src.invalid(
+                    m.span(),
+                    what("members"),
+                    n,
+                    "is neither a phone nor a zone",
+                ));
+            }
+            members.push(n.clone());
+        }
+        let mode_name = r
+            .mode
+            .as_ref()
+            .map_or("multicast", |m| m.get_ref().as_str());
+        let mode = match mode_name {
+            "multicast" => multicast(src, r, engine, &what)?,
+            "unicast" => {
+                let fixed = [
+                    ("group", r.group.as_ref().map(|v| v.span())),
+                    ("port", r.port.as_ref().map(|v| v.span())),
+                    ("ttl", r.ttl.as_ref().map(|v| v.span())),
+                    ("interface", r.interface.as_ref().map(|v| v.span())),
+                ];
+                if let Some((key, Some(span))) = fixed.into_iter().find(|(_, s)| s.is_some()) {
+                    return Err(src.invalid(
+                        span.clone(),
+                        what(key),
+                        src.text.get(span).unwrap_or("").trim_matches('"'),
+                        format!("{key} is only for mode = \"multicast\" zones"),
+                    ));
+                }
+                ZoneMode::Unicast
+            }
+            other => {
+                let span = r.mode.as_ref().map_or(0..0, |m| m.span());
+                return Err(src.invalid(
+                    span,
+                    what("mode"),
+                    other,
+                    "must be \"multicast\" or \"unicast\"",
+                ));
+            }
+        };
+        let volume = match &r.volume {
+            Some(v) => Some(int(src, v, &what("volume"), 0..=100)?),
+            None => None,
+        };
+        let banner = match &r.banner {
+            Some(b) => {
+                let t = b.get_ref();
+                let n = t.chars().count();
+                if n == 0 || n > MAX_BANNER_CHARS || t.chars().any(char::is_control) {
+                    return Err(src.invalid(
+                        b.span(),
+                        what("banner"),
+                        t,
+                        format!(
+                            "must be 1..={MAX_BANNER_CHARS} characters without control \
+                             characters (the phones' status line), this is {n}"
+                        ),
+                    ));
+                }
+                Some(t.clone())
+            }
+            None => None,
+        };
+        let max_unicast = match &r.max_unicast {
+            Some(v) => Some(int(src, v, &what("max_unicast"), 1..=100_000)?),
+            None => None,
+        };
+        spans.push(ZoneSpans {
+            name: name_s.span(),
+            members: r.members.get_ref().iter().map(|m| m.span()).collect(),
+            mode: r.mode.as_ref().map(|m| m.span()),
+        });
+        zones.push(Zone {
+            name: name.clone(),
+            members,
+            mode,
+            volume,
+            banner,
+            max_unicast,
+        });
+    }
+    Ok((zones, spans))
+}
+
+fn multicast(
+    src: &Source,
+    r: &RawZone,
+    engine: &Engine,
+    what: &dyn Fn(&str) -> String,
+) -> Result<ZoneMode, Invalid> {
+    let group = match &r.group {
+        Some(v) => {
+            let ip = ipv4(src, v, &what("group"))?;
+            if !ip.is_multicast() {
+                return Err(src.invalid(
+                    v.span(),
+                    what("group"),
+                    ip,
+                    "must be a multicast group, 224.0.0.0/4 (e.g. 239.255.10.1)",
+                ));
+            }
+            Some(ip)
+        }
+        None => None,
+    };
+    let port = match &r.port {
+        Some(v) => {
+            let n = *v.get_ref();
+            let p = u16::try_from(n)
+                .ok()
+                .and_then(|n| RtpPort::new(n).ok())
+                .ok_or_else(|| src.invalid(v.span(), what("port"), n, RtpPort::RULE))?;
+            Some(p)
+        }
+        None => None,
+    };
+    let ttl = match &r.ttl {
+        Some(v) => int(src, v, &what("ttl"), 0..=255)?,
+        None => engine.multicast_ttl,
+    };
+    let interface = match &r.interface {
+        Some(v) => {
+            let ip = ipv4(src, v, &what("interface"))?;
+            if ip.is_multicast() || ip.is_broadcast() {
+                return Err(src.invalid(
+                    v.span(),
+                    what("interface"),
+                    ip,
+                    "must be the unicast address of a local interface",
+                ));
+            }
+            ip
+        }
+        None => engine.interface,
+    };
+    Ok(ZoneMode::Multicast {
+        group,
+        port,
+        ttl,
+        interface,
+    })
+}

@@ -1,0 +1,152 @@
+//! The paging configuration: phones, zones, the engine's addresses, pools and limits, and the
+//! priority levels, read from one TOML file (`config/zonecast.example.toml` explains every key).
+//!
+//! This module owns reading and checking that file and answering questions about it (which
+//! phones a zone reaches, what a priority ranks, which port or group is free). It does not send
+//! anything, open sockets or read passwords at load time: a phone's password is resolved only when
+//! [`PhoneEntry::secret`] is called, so `zonecast page --dry-run` works on a machine without them.
+//!
+//! Everything that can be checked is checked at load time, so a loaded [`Config`] is coherent:
+//! names are unique (phones and zones share one namespace), every zone member is a phone or a
+//! zone, zones form no cycle, ports are even and in the phones' range, groups are multicast,
+//! unicast zones are within their size limit. Unknown keys are errors, and every error names the
+//! file, the line and column, the key and what is wrong, e.g.
+//! `zonecast.toml:14:23: zone "floor1" members "p099": is neither a phone nor a zone`.
+//!
+//! Zone members are plain names: each is the name of a `[[phone]]` or of another `[zone.NAME]`.
+//! Because a name may not be used for both a phone and a zone, a member is never ambiguous.
+
+mod engine;
+mod graph;
+mod load;
+mod phone;
+mod pool;
+mod priority;
+mod source;
+mod zone;
+
+#[cfg(test)]
+mod tests;
+
+use std::collections::{HashMap, HashSet};
+use std::net::Ipv4Addr;
+use std::path::{Path, PathBuf};
+
+pub use engine::{Engine, PreTone};
+pub use phone::{PasswordSource, PhoneEntry};
+pub use pool::{GroupPool, PoolExhausted, PortPool};
+pub use priority::{EqualPolicy, Priorities};
+pub use zone::{MAX_BANNER_CHARS, Zone, ZoneMode};
+
+use crate::error::Invalid;
+
+/// A loaded, checked paging configuration.
+#[derive(Debug, Clone)]
+pub struct Config {
+    /// The file it was read from (relative paths inside it are relative to its directory).
+    pub path: PathBuf,
+    /// Addresses, pools, push limits and timeouts.
+    pub engine: Engine,
+    /// Named priority levels and what equal priorities do.
+    pub priorities: Priorities,
+    /// The phones, in file order.
+    pub phones: Vec<PhoneEntry>,
+    /// The zones, in file order.
+    pub zones: Vec<Zone>,
+}
+
+impl Config {
+    /// Read and check a config file.
+    pub fn load(path: impl AsRef<Path>) -> Result<Config, Invalid> {
+        let path = path.as_ref();
+        let text = std::fs::read_to_string(path)
+            .map_err(|e| Invalid::new("config", path.display(), format!("cannot read: {e}")))?;
+        Self::from_toml(&text, path)
+    }
+
+    /// Read and check a config from its text. `path` names the file in errors and anchors
+    /// relative paths (journal, password files, pre-tone file); it is not read.
+    pub fn from_toml(text: &str, path: impl AsRef<Path>) -> Result<Config, Invalid> {
+        load::load(text, path.as_ref())
+    }
+
+    /// The phone called `name`.
+    pub fn phone(&self, name: &str) -> Option<&PhoneEntry> {
+        self.phones.iter().find(|p| p.name == name)
+    }
+
+    /// The zone called `name`.
+    pub fn zone(&self, name: &str) -> Option<&Zone> {
+        self.zones.iter().find(|z| z.name == name)
+    }
+
+    /// The phones zone `name` reaches: members in order, nested zones expanded where they are
+    /// listed, each phone once (where it is first seen). Unknown members and cycles were refused
+    /// at load time, so this fails only for a zone that does not exist (the error lists those
+    /// that do).
+    pub fn resolve_zone(&self, name: &str) -> Result<Vec<&PhoneEntry>, Invalid> {
+        let phones: HashMap<&str, &PhoneEntry> =
+            self.phones.iter().map(|p| (p.name.as_str(), p)).collect();
+        let zones: HashMap<&str, &Zone> = self.zones.iter().map(|z| (z.name.as_str(), z)).collect();
+        let Some(root) = zones.get(name) else {
+            let known: Vec<&str> = self.zones.iter().map(|z| z.name.as_str()).collect();
+            let rule = if known.is_empty() {
+                "no such zone (the config defines none)".to_owned()
+            } else {
+                format!("no such zone; the config defines: {}", known.join(", "))
+            };
+            return Err(Invalid::new("zone", name, rule));
+        };
+        let mut out = Vec::new();
+        let mut seen_phones = HashSet::new();
+        // Each zone is expanded once: this keeps diamonds linear and, should someone build a
+        // cycle by editing the public fields after load, still ends.
+        let mut expanded = HashSet::from([root.name.as_str()]);
+        // Depth-first with an explicit stack of member iterators, so order is "as listed".
+        let mut stack = vec![root.members.iter()];
+        while let Some(top) = stack.last_mut() {
+            let Some(member) = top.next() else {
+                stack.pop();
+                continue;
+            };
+            if let Some(p) = phones.get(member.as_str()) {
+                if seen_phones.insert(p.name.as_str()) {
+                    out.push(*p);
+                }
+            } else if let Some(z) = zones.get(member.as_str())
+                && expanded.insert(z.name.as_str())
+            {
+                stack.push(z.members.iter());
+            }
+        }
+        Ok(out)
+    }
+
+    /// Ports fixed by multicast zones (`port = ...`): a page allocating from the pool should
+    /// start its `in_use` set with these so it never takes a zone's own port.
+    pub fn reserved_ports(&self) -> HashSet<u16> {
+        self.zones
+            .iter()
+            .filter_map(|z| match z.mode {
+                ZoneMode::Multicast {
+                    port: Some(port), ..
+                } => Some(port.get()),
+                _ => None,
+            })
+            .collect()
+    }
+
+    /// Groups fixed by multicast zones (`group = ...`), for the same reason as
+    /// [`Config::reserved_ports`].
+    pub fn reserved_groups(&self) -> HashSet<Ipv4Addr> {
+        self.zones
+            .iter()
+            .filter_map(|z| match z.mode {
+                ZoneMode::Multicast {
+                    group: Some(group), ..
+                } => Some(group),
+                _ => None,
+            })
+            .collect()
+    }
+}

@@ -1,0 +1,60 @@
+//! `[zone.NAME]` tables: which phones (directly or through other zones) a page reaches, and how
+//! its audio gets there. Turning members into phones is [`super::Config::resolve_zone`].
+
+use std::net::Ipv4Addr;
+
+use super::engine::Engine;
+use crate::rtp::RtpPort;
+
+/// Longest banner: the limit of a `CiscoIPPhoneStatus` text.
+pub const MAX_BANNER_CHARS: usize = 32;
+
+/// How a zone's audio reaches its phones.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum ZoneMode {
+    /// One stream to a group every phone joins (`RTPMRx`).
+    Multicast {
+        /// Fixed group; `None`: one from the engine's `multicast_pool` per page.
+        group: Option<Ipv4Addr>,
+        /// Fixed port; `None`: one from the engine's `port_pool` per page.
+        port: Option<RtpPort>,
+        /// Packet TTL (the engine's `multicast_ttl` unless the zone sets one).
+        ttl: u8,
+        /// Interface to send from (the engine's `interface` unless the zone sets one).
+        interface: Ipv4Addr,
+    },
+    /// A copy of the stream to each phone (`RTPRx`), ports from the engine's pool.
+    Unicast,
+}
+
+impl ZoneMode {
+    /// Whether the zone is multicast.
+    pub fn is_multicast(&self) -> bool {
+        matches!(self, ZoneMode::Multicast { .. })
+    }
+}
+
+/// One `[zone.NAME]`.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct Zone {
+    /// Unique name (no whitespace), shared namespace with phones.
+    pub name: String,
+    /// Phone and zone names as written (checked at load: each exists, no cycles).
+    pub members: Vec<String>,
+    /// Multicast (the default) or unicast.
+    pub mode: ZoneMode,
+    /// Phone speaker volume for pages to this zone, 0..=100; `None`: leave the phones' own.
+    pub volume: Option<u8>,
+    /// Banner shown during a page when the page gives none; at most [`MAX_BANNER_CHARS`].
+    pub banner: Option<String>,
+    /// Largest number of phones served by unicast (the zone itself in unicast mode, or phones
+    /// falling back from multicast); `None`: the engine's `max_unicast`.
+    pub max_unicast: Option<usize>,
+}
+
+impl Zone {
+    /// The unicast limit that applies to this zone.
+    pub fn unicast_limit(&self, engine: &Engine) -> usize {
+        self.max_unicast.unwrap_or(engine.max_unicast)
+    }
+}
