@@ -292,6 +292,8 @@ async fn recover_stops_the_phones_of_a_page_whose_process_died() {
                     expect_reply: true,
                 })
                 .collect(),
+            group: None,
+            port: None,
         })
         .unwrap();
     let client = PushClient::new(PushConfig::default()).unwrap();

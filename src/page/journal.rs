@@ -74,6 +74,12 @@ pub struct PageRecord {
     pub started_ms: u64,
     /// Its phones.
     pub phones: Vec<JournalPhone>,
+    /// Multicast group it streams to, if any (so other pages pick another).
+    #[serde(default)]
+    pub group: Option<std::net::Ipv4Addr>,
+    /// RTP port it uses (so other pages pick another).
+    #[serde(default)]
+    pub port: Option<u16>,
 }
 
 #[derive(Debug, Serialize, Deserialize)]
@@ -300,6 +306,8 @@ mod tests {
                     expect_reply: true,
                 })
                 .collect(),
+            group: None,
+            port: None,
         }
     }
 

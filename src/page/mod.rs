@@ -13,6 +13,7 @@
 
 pub mod journal;
 pub mod plan;
+pub mod prepare;
 pub mod recover;
 pub mod report;
 pub mod run;

@@ -172,6 +172,13 @@ pub async fn run(
                 expect_reply: p.expect_reply,
             })
             .collect(),
+        group: match job.delivery {
+            Delivery::Multicast { group, .. } => Some(group),
+            Delivery::Unicast { .. } => None,
+        },
+        port: Some(match job.delivery {
+            Delivery::Multicast { port, .. } | Delivery::Unicast { port, .. } => port.get(),
+        }),
     };
     let destinations: Vec<Destination> = match job.delivery {
         Delivery::Multicast { group, port } => vec![Destination::new(group, port)],

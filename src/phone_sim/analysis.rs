@@ -34,12 +34,14 @@ const SCAN_LOW_HZ: f64 = 50.0;
 const SCAN_HIGH_HZ: f64 = 3950.0;
 /// Coarse scan: step and the length of the (most recent) window it looks at. A 512-sample Hann
 /// window's main lobe is ±31 Hz wide, so a 10 Hz grid cannot step over a tone.
-const COARSE_STEP_HZ: f64 = 10.0;
-const COARSE_WINDOW: usize = 512;
+const COARSE_STEP_HZ: f64 = 20.0;
+const COARSE_WINDOW: usize = 256;
 /// Fine scan around the coarse peak over the whole recent window, then a parabola through the
 /// three best points.
-const FINE_SPAN_HZ: f64 = 15.0;
-const FINE_STEP_HZ: f64 = 1.0;
+const FINE_SPAN_HZ: f64 = 20.0;
+const FINE_STEP_HZ: f64 = 2.0;
+/// Samples the fine search looks at (the most recent quarter second).
+const FINE_WINDOW: usize = 2048;
 const SAMPLE_RATE_HZ: f64 = 8000.0;
 const FULL_SCALE: f64 = 32768.0;
 
@@ -231,6 +233,9 @@ pub struct RxAnalysis {
     tracked: [u32; MAX_SOURCES],
     tracked_len: usize,
     retired: Retired,
+    /// The last frequency computed and the decoded-sample count it was computed at: a report
+    /// of a phone that heard nothing new since costs nothing.
+    frequency_cache: std::cell::Cell<Option<(u64, Option<f64>)>>,
 }
 
 impl fmt::Debug for RxAnalysis {
@@ -253,7 +258,21 @@ impl RxAnalysis {
             tracked: [0; MAX_SOURCES],
             tracked_len: 0,
             retired: Retired::default(),
+            frequency_cache: std::cell::Cell::new(None),
         }
+    }
+
+    /// Dominant frequency of the recent audio, computed once per new audio.
+    fn frequency(&self) -> Option<f64> {
+        let decoded = self.audio.decoded;
+        if let Some((at, f)) = self.frequency_cache.get()
+            && at == decoded
+        {
+            return f;
+        }
+        let f = dominant_frequency(&self.audio.recent());
+        self.frequency_cache.set(Some((decoded, f)));
+        f
     }
 
     /// Feed one datagram that arrived at `now_ns`; `pcm` gets the decoded audio in play-out
@@ -336,7 +355,7 @@ impl RxAnalysis {
             max_jitter_ms: self.checks.max_jitter_ms.max(avg_jitter_ms),
             level_dbfs,
             peak_dbfs,
-            frequency_hz: dominant_frequency(&a.recent()),
+            frequency_hz: self.frequency(),
             decoded_samples: a.decoded,
             first_packet_ns: self.checks.first_ns,
             last_packet_ns: self.checks.last_ns,
@@ -434,7 +453,7 @@ fn dominant_frequency(samples: &[f64]) -> Option<f64> {
     if dbfs(rms) < SILENCE_DBFS {
         return None;
     }
-    let full = hann(samples, mean);
+    let full = hann(&samples[samples.len().saturating_sub(FINE_WINDOW)..], mean);
     let coarse = hann(
         &samples[samples.len().saturating_sub(COARSE_WINDOW)..],
         mean,

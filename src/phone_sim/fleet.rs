@@ -483,8 +483,12 @@ struct ControlState {
     by_name: Arc<HashMap<String, usize>>,
 }
 
-async fn control_report(State(s): State<ControlState>) -> Json<FleetReport> {
-    Json(report_of(&s.nodes))
+async fn control_report(State(s): State<ControlState>) -> Response {
+    // A report of thousands of phones is CPU work: keep it off the workers that answer pushes.
+    match tokio::task::spawn_blocking(move || report_of(&s.nodes)).await {
+        Ok(r) => Json(r).into_response(),
+        Err(e) => (StatusCode::INTERNAL_SERVER_ERROR, e.to_string()).into_response(),
+    }
 }
 
 async fn control_phone(State(s): State<ControlState>, Path(name): Path<String>) -> Response {

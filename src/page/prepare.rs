@@ -1,0 +1,273 @@
+//! From the configuration and a request ("page zone X at priority P with banner B") to a plan:
+//! the zone's phones with their credentials and addresses, the group/port from the pools, the
+//! volume, and the priority check against pages already running (from the journal).
+
+use std::collections::HashSet;
+use std::net::{Ipv4Addr, ToSocketAddrs};
+
+use super::journal::{Journal, JournalOp, JournalPage};
+use super::plan::{Delivery, PageSpec, PhonePlan, Target, plan};
+use crate::config::{Config, EqualPolicy, ZoneMode};
+use crate::error::Invalid;
+use crate::push::PushClient;
+
+/// What was asked for.
+#[derive(Debug, Clone)]
+pub struct PageRequest {
+    /// Zone name.
+    pub zone: String,
+    /// Priority level name (None: the config's default).
+    pub priority: Option<String>,
+    /// Banner (None: the zone's).
+    pub banner: Option<String>,
+}
+
+/// A page ready to run.
+#[derive(Debug, Clone)]
+pub struct Prepared {
+    /// Page id.
+    pub id: String,
+    /// Zone.
+    pub zone: String,
+    /// Priority name and rank.
+    pub priority: (String, usize),
+    /// Delivery.
+    pub delivery: Delivery,
+    /// Per phone.
+    pub plans: Vec<PhonePlan>,
+    /// Lower pages whose phones this page takes over: (page id, phone names).
+    pub preempts: Vec<(String, Vec<String>)>,
+}
+
+/// A new page id: time and process, unique enough across processes and restarts.
+pub fn new_page_id() -> String {
+    let ms = std::time::SystemTime::now()
+        .duration_since(std::time::UNIX_EPOCH)
+        .map_or(0, |d| d.as_millis());
+    format!("pg-{ms:x}-{}", std::process::id())
+}
+
+fn phone_ip(host: &str) -> Option<Ipv4Addr> {
+    let bare = host.rsplit_once(':').map_or(host, |(h, _)| h);
+    if let Ok(ip) = bare.parse() {
+        return Some(ip);
+    }
+    (bare, 80)
+        .to_socket_addrs()
+        .ok()?
+        .find_map(|a| match a.ip() {
+            std::net::IpAddr::V4(v4) => Some(v4),
+            std::net::IpAddr::V6(_) => None,
+        })
+}
+
+/// Why a page cannot start at all.
+#[derive(Debug, thiserror::Error)]
+pub enum PrepareError {
+    /// Bad input (unknown zone or priority, banner too long ...).
+    #[error(transparent)]
+    Invalid(#[from] Invalid),
+    /// Pages of equal priority hold phones of the zone and the config says refuse.
+    #[error("zone {zone} is busy: {detail}")]
+    Busy {
+        /// Zone.
+        zone: String,
+        /// Which pages hold which phones.
+        detail: String,
+    },
+}
+
+/// Plan a page. `pages` are the journal's pages (for priorities and pool use).
+pub fn prepare(
+    config: &Config,
+    req: &PageRequest,
+    pages: &[JournalPage],
+) -> Result<Prepared, PrepareError> {
+    let zone = config.zone(&req.zone).ok_or_else(|| {
+        let names: Vec<&str> = config.zones.iter().map(|z| z.name.as_str()).collect();
+        Invalid::new(
+            "zone",
+            &req.zone,
+            format!("no such zone; zones: {}", names.join(" ")),
+        )
+    })?;
+    let phones = config.resolve_zone(&req.zone)?;
+    let prio = &config.priorities;
+    let level = req.priority.clone().unwrap_or_else(|| prio.default.clone());
+    let rank = prio.rank(&level).ok_or_else(|| {
+        Invalid::new(
+            "priority",
+            &level,
+            format!("must be one of {}", prio.levels.join(" ")),
+        )
+    })?;
+    if let Some(b) = &req.banner
+        && b.chars().count() > crate::config::MAX_BANNER_CHARS
+    {
+        return Err(Invalid::new(
+            "text",
+            b,
+            format!(
+                "a banner is at most {} characters",
+                crate::config::MAX_BANNER_CHARS
+            ),
+        )
+        .into());
+    }
+    // Pages still playing, and which of our phones they hold.
+    let live: Vec<&JournalPage> = pages
+        .iter()
+        .filter(|p| p.alive && !p.remaining.is_empty())
+        .collect();
+    let mut preempts = Vec::new();
+    let mut busy_higher: HashSet<String> = HashSet::new();
+    let mut equal = Vec::new();
+    for p in &live {
+        let shared: Vec<String> = phones
+            .iter()
+            .filter(|ph| p.remaining.contains(&ph.name))
+            .map(|ph| ph.name.clone())
+            .collect();
+        if shared.is_empty() {
+            continue;
+        }
+        match p.record.rank.cmp(&rank) {
+            std::cmp::Ordering::Less => preempts.push((p.record.page.clone(), shared)),
+            std::cmp::Ordering::Greater => busy_higher.extend(shared),
+            std::cmp::Ordering::Equal => equal.push(format!(
+                "page {} ({}) holds {}",
+                p.record.page,
+                p.record.priority,
+                shared.join(" ")
+            )),
+        }
+    }
+    if !equal.is_empty() && prio.equal == EqualPolicy::Refuse {
+        return Err(PrepareError::Busy {
+            zone: req.zone.clone(),
+            detail: equal.join("; "),
+        });
+    }
+    let used_groups: HashSet<Ipv4Addr> = config
+        .reserved_groups()
+        .into_iter()
+        .chain(live.iter().filter_map(|p| p.record.group))
+        .collect();
+    let used_ports: HashSet<u16> = config
+        .reserved_ports()
+        .into_iter()
+        .chain(live.iter().filter_map(|p| p.record.port))
+        .collect();
+    let port_from_pool = || {
+        config
+            .engine
+            .port_pool
+            .allocate(1, &used_ports)
+            .map(|v| v[0])
+            .map_err(|e| Invalid::new("port_pool", config.engine.port_pool, e.to_string()))
+    };
+    let delivery = match &zone.mode {
+        ZoneMode::Multicast { group, port, .. } => Delivery::Multicast {
+            group: match group {
+                Some(g) => *g,
+                None => config
+                    .engine
+                    .multicast_pool
+                    .allocate(&used_groups)
+                    .map_err(|e| {
+                        Invalid::new(
+                            "multicast_pool",
+                            config.engine.multicast_pool,
+                            e.to_string(),
+                        )
+                    })?,
+            },
+            port: match port {
+                Some(p) => *p,
+                None => port_from_pool()?,
+            },
+        },
+        ZoneMode::Unicast => Delivery::Unicast {
+            source: config.engine.media_address,
+            port: port_from_pool()?,
+        },
+    };
+    let volume = if prio.is_loudest(&level) {
+        Some(100)
+    } else {
+        zone.volume.map(u32::from)
+    };
+    let banner = req.banner.clone().or_else(|| zone.banner.clone());
+    let targets = phones
+        .iter()
+        .map(|ph| Target {
+            name: ph.name.clone(),
+            model: ph.model.clone(),
+            ip: phone_ip(&ph.host),
+            push: if busy_higher.contains(&ph.name) {
+                Err("busy in a page of higher priority".into())
+            } else {
+                ph.secret()
+                    .map(|s| ph.push_target(s))
+                    .map_err(|e| e.to_string())
+            },
+        })
+        .collect();
+    let plans = plan(
+        &PageSpec {
+            delivery,
+            volume,
+            banner,
+        },
+        targets,
+    );
+    Ok(Prepared {
+        id: new_page_id(),
+        zone: req.zone.clone(),
+        priority: (level, rank),
+        delivery,
+        plans,
+        preempts,
+    })
+}
+
+/// Take phones over from lower pages: push those pages' stops to the shared phones, then mark
+/// them released in the journal (the lower page sees it and leaves them alone).
+pub async fn take_over(
+    prepared: &Prepared,
+    pages: &[JournalPage],
+    journal: &Journal,
+    client: &PushClient,
+) -> std::io::Result<()> {
+    for (page_id, names) in &prepared.preempts {
+        let Some(page) = pages.iter().find(|p| &p.record.page == page_id) else {
+            continue;
+        };
+        let mut set = tokio::task::JoinSet::new();
+        for name in names {
+            let Some(jp) = page.record.phones.iter().find(|p| &p.name == name) else {
+                continue;
+            };
+            let Some(target) = prepared
+                .plans
+                .iter()
+                .find(|p| &p.name == name)
+                .and_then(|p| p.target.clone())
+            else {
+                continue;
+            };
+            let client = client.clone();
+            let xml = jp.stop_xml.clone();
+            let expect = jp.expect_reply;
+            set.spawn(async move { client.execute(&target, &xml, None, expect).await });
+        }
+        while set.join_next().await.is_some() {}
+        journal.record(
+            page_id,
+            &JournalOp::Released {
+                phones: names.clone(),
+            },
+        )?;
+    }
+    Ok(())
+}
