@@ -7,6 +7,7 @@ mod display;
 mod info;
 mod macros;
 mod media;
+mod page;
 mod phone;
 mod push;
 mod record;
@@ -61,6 +62,11 @@ enum Command {
     Info(info::InfoArgs),
     /// Save a screenshot of a phone's display.
     Screenshot(info::ScreenshotArgs),
+    /// Page a zone from the config: stream a file, tone or the microphone to its phones, then
+    /// stop every phone that took part; prints the delivery report.
+    Page(page::PageArgs),
+    /// Stop the phones of pages that were cut off (killed process, failed stops).
+    Recover(page::RecoverArgs),
     /// Run a fleet of emulated Cisco phones (HTTP + RTP) for tests, demos and benchmarks.
     Sim(sim::SimArgs),
     /// Multi-step sequences: problem report (8821), TFTP server (8875).
@@ -95,6 +101,8 @@ pub fn main() -> i32 {
         Command::Media(a) => media::run(a),
         Command::Info(a) => info::run(a),
         Command::Screenshot(a) => info::screenshot(a),
+        Command::Page(a) => page::run_page(a),
+        Command::Recover(a) => page::run_recover(a),
         Command::Sim(a) => sim::run(a),
         Command::Macro(c) => macros::run(c),
     };

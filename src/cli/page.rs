@@ -1,0 +1,275 @@
+//! `zonecast page` and `zonecast recover`: page a zone from the config, and stop what a killed
+//! page left playing.
+
+use std::path::PathBuf;
+use std::time::Duration;
+
+use anyhow::Context as _;
+use clap::Args;
+use tokio::sync::watch;
+
+use super::{CliError, interrupted_flag, parse_seconds};
+use crate::audio::{self, Clip};
+use crate::config::Config;
+use crate::g711::Law;
+use crate::page::journal::Journal;
+use crate::page::prepare::{PageRequest, PrepareError, prepare, take_over};
+use crate::page::recover::recover;
+use crate::page::run::{PageJob, run};
+use crate::push::PushClient;
+use crate::rtp::pacer::{Encode, EncodedClip, PacerOptions, PayloadSource};
+use crate::rtp::{Pacer, SenderOptions};
+
+/// Arguments of `zonecast page`.
+#[derive(Debug, Args)]
+#[command(group(clap::ArgGroup::new("source").required(true).args(["file", "tone", "mic"])))]
+pub struct PageArgs {
+    /// The configuration (phones, zones, pools, priorities).
+    #[arg(long)]
+    config: PathBuf,
+    /// Zone to page.
+    #[arg(long)]
+    zone: String,
+    /// Audio file (WAV, MP3, FLAC, Ogg, raw µ-law).
+    #[arg(long, value_name = "PATH")]
+    file: Option<PathBuf>,
+    /// A tone of HZ hertz, or `chime`.
+    #[arg(long, value_name = "HZ|chime")]
+    tone: Option<String>,
+    /// Live microphone (the default device, or the named one).
+    #[arg(long, value_name = "DEVICE", num_args = 0..=1, default_missing_value = "")]
+    mic: Option<String>,
+    /// Banner on the phones (≤ 32 characters; default: the zone's).
+    #[arg(long, value_name = "BANNER")]
+    text: Option<String>,
+    /// Priority level (from the config; default: its default level).
+    #[arg(long)]
+    priority: Option<String>,
+    /// End after this many seconds (tones and the microphone run until then or Ctrl-C).
+    #[arg(long, value_parser = parse_seconds)]
+    duration: Option<Duration>,
+    /// Ask each phone whether packets arrive and report who actually hears the page.
+    #[arg(long)]
+    verify: bool,
+    /// Print, per phone, the exact XML it would receive; send nothing.
+    #[arg(long)]
+    dry_run: bool,
+    /// Print the delivery report as JSON.
+    #[arg(long)]
+    json: bool,
+}
+
+/// Arguments of `zonecast recover`.
+#[derive(Debug, Args)]
+pub struct RecoverArgs {
+    /// The configuration (for the phones' credentials and the journal's place).
+    #[arg(long)]
+    config: PathBuf,
+    /// Print what was done as JSON.
+    #[arg(long)]
+    json: bool,
+}
+
+const TONE_DBFS: f32 = -10.0;
+
+fn source(a: &PageArgs) -> Result<Box<dyn PayloadSource>, CliError> {
+    let law = Law::Ulaw;
+    if let Some(path) = &a.file {
+        let clip = Clip::load(path).map_err(|e| CliError::Invalid(e.to_string()))?;
+        if clip.samples().is_empty() {
+            return Err(CliError::Invalid(format!(
+                "file {}: contains no audio",
+                path.display()
+            )));
+        }
+        return Ok(Box::new(EncodedClip::new(clip.samples(), law, false)));
+    }
+    if let Some(t) = &a.tone {
+        if t.eq_ignore_ascii_case("chime") {
+            let chime = audio::render(audio::Chime::new(), Duration::from_secs(10));
+            return Ok(Box::new(EncodedClip::new(&chime, law, false)));
+        }
+        let hz: f32 = t
+            .parse()
+            .ok()
+            .filter(|hz| (20.0..=3900.0).contains(hz))
+            .ok_or_else(|| {
+                CliError::Invalid(format!("tone {t:?}: a frequency 20..=3900 Hz or `chime`"))
+            })?;
+        if a.duration.is_none() {
+            return Err(CliError::Invalid(
+                "tone: give --duration (a tone never ends by itself)".into(),
+            ));
+        }
+        return Ok(Box::new(Encode::new(audio::Tone::new(hz, TONE_DBFS), law)));
+    }
+    if let Some(device) = &a.mic {
+        let name = (!device.is_empty()).then_some(device.as_str());
+        let mic = audio::mic::Mic::open(name).map_err(|e| CliError::Invalid(e.to_string()))?;
+        return Ok(Box::new(Encode::new(mic, law)));
+    }
+    Err(CliError::Invalid(
+        "no source: give --file, --tone or --mic".into(),
+    ))
+}
+
+fn runtime() -> Result<tokio::runtime::Runtime, CliError> {
+    Ok(tokio::runtime::Builder::new_multi_thread()
+        .worker_threads(2)
+        .enable_all()
+        .build()
+        .context("starting the runtime")?)
+}
+
+fn journal_of(config: &Config) -> Journal {
+    Journal::new(config.engine.journal.clone())
+}
+
+/// Stop what earlier, killed pages left playing. Returns (stopped, failed).
+async fn recover_with(
+    config: &Config,
+    client: &PushClient,
+) -> Result<(usize, usize, Vec<crate::page::recover::Recovered>), CliError> {
+    let journal = journal_of(config);
+    let done = recover(&journal, client, |name| {
+        let p = config
+            .phone(name)
+            .ok_or_else(|| format!("phone {name} is no longer in the config"))?;
+        let secret = p.secret().map_err(|e| e.to_string())?;
+        Ok(p.push_target(secret))
+    })
+    .await
+    .with_context(|| format!("journal {}", journal.path().display()))?;
+    let ok = done.iter().filter(|r| r.stopped).count();
+    Ok((ok, done.len() - ok, done))
+}
+
+pub(super) fn run_page(a: PageArgs) -> Result<i32, CliError> {
+    let config = Config::load(&a.config)?;
+    let journal = journal_of(&config);
+    let request = PageRequest {
+        zone: a.zone.clone(),
+        priority: a.priority.clone(),
+        banner: a.text.clone(),
+    };
+    if a.dry_run {
+        let pages = journal.pages().unwrap_or_default();
+        let prepared = prepare(&config, &request, &pages).map_err(prepare_error)?;
+        for p in &prepared.plans {
+            println!("== {} ({})", p.name, p.model);
+            match &p.refused {
+                Some(why) => println!("not paged: {why}"),
+                None => {
+                    println!("-- start\n{}", p.start_xml);
+                    if let Some(b) = &p.banner {
+                        println!("-- banner\n{}", b.xml);
+                    }
+                    println!("-- stop\n{}", p.stop_xml);
+                }
+            }
+        }
+        return Ok(0);
+    }
+    let payload = source(&a)?;
+    let client = PushClient::new(config.engine.push_config())
+        .map_err(|e| CliError::Failed(anyhow::anyhow!("push client: {e}")))?;
+    let interrupted = interrupted_flag();
+    let rt = runtime()?;
+    rt.block_on(async {
+        // Whatever a killed page left playing is stopped first.
+        let (recovered, unrecovered, _) = recover_with(&config, &client).await?;
+        if recovered + unrecovered > 0 {
+            eprintln!("zonecast: recovered {recovered} phones left playing by an earlier page ({unrecovered} could not be stopped)");
+        }
+        let pages = journal.pages().with_context(|| format!("journal {}", journal.path().display()))?;
+        let prepared = prepare(&config, &request, &pages).map_err(prepare_error)?;
+        take_over(&prepared, &pages, &journal, &client)
+            .await
+            .with_context(|| format!("journal {}", journal.path().display()))?;
+        let pacer = Pacer::start(PacerOptions::default()).context("starting the pacer thread")?;
+        let (stop_tx, stop_rx) = watch::channel(None);
+        let flag = interrupted.clone();
+        tokio::spawn(async move {
+            loop {
+                if flag.load(std::sync::atomic::Ordering::SeqCst) {
+                    let _ = stop_tx.send(Some("interrupted".into()));
+                    return;
+                }
+                tokio::time::sleep(Duration::from_millis(50)).await;
+            }
+        });
+        let ttl = match config.zone(&a.zone).map(|z| &z.mode) {
+            Some(crate::config::ZoneMode::Multicast { ttl, .. }) => u32::from(*ttl),
+            _ => u32::from(config.engine.multicast_ttl),
+        };
+        let interface = match config.zone(&a.zone).map(|z| &z.mode) {
+            Some(crate::config::ZoneMode::Multicast { interface, .. }) => *interface,
+            _ => config.engine.interface,
+        };
+        let job = PageJob {
+            id: prepared.id.clone(),
+            zone: prepared.zone.clone(),
+            priority: prepared.priority.clone(),
+            delivery: prepared.delivery,
+            plans: prepared.plans,
+            source: payload,
+            law: Law::Ulaw,
+            sender: SenderOptions {
+                ttl,
+                interface: Some(interface),
+                ..SenderOptions::default()
+            },
+            duration: a.duration,
+            gate: Duration::from_secs(1),
+            journal: journal.clone(),
+            client,
+            verify: a.verify.then_some(config.engine.verify_grace),
+        };
+        let report = run(job, &pacer, stop_rx)
+            .await
+            .map_err(|e| CliError::Failed(e.into()))?;
+        if a.json {
+            println!("{}", serde_json::to_string_pretty(&report).context("writing JSON")?);
+        } else {
+            print!("{}", report.prose());
+        }
+        Ok(report.exit_code())
+    })
+}
+
+fn prepare_error(e: PrepareError) -> CliError {
+    match e {
+        PrepareError::Invalid(i) => CliError::Invalid(i.to_string()),
+        busy @ PrepareError::Busy { .. } => CliError::Invalid(busy.to_string()),
+    }
+}
+
+pub(super) fn run_recover(a: RecoverArgs) -> Result<i32, CliError> {
+    let config = Config::load(&a.config)?;
+    let client = PushClient::new(config.engine.push_config())
+        .map_err(|e| CliError::Failed(anyhow::anyhow!("push client: {e}")))?;
+    runtime()?.block_on(async {
+        let (ok, failed, done) = recover_with(&config, &client).await?;
+        if a.json {
+            println!(
+                "{}",
+                serde_json::to_string_pretty(&done).context("writing JSON")?
+            );
+        } else if done.is_empty() {
+            println!("nothing to recover: no page was cut off");
+        } else {
+            for r in &done {
+                match &r.error {
+                    None => println!("  {:<14} stopped (page {})", r.phone, r.page),
+                    Some(e) => println!("  {:<14} NOT STOPPED (page {}): {e}", r.phone, r.page),
+                }
+            }
+            println!("{ok} phones stopped, {failed} could not be stopped (run recover again)");
+        }
+        Ok(match (ok, failed) {
+            (_, 0) => 0,
+            (0, _) => 1,
+            _ => 3,
+        })
+    })
+}
