@@ -300,7 +300,7 @@ fn sigkill_mid_page_then_recover_leaves_no_phone_listening() {
 #[test]
 fn a_higher_priority_page_takes_over_shared_phones_and_both_end_cleanly() {
     let s = Setup::new(5, 2, &[]);
-    let mut low = s.spawn(&[
+    let low = s.spawn(&[
         "page",
         "--zone",
         "all",
