@@ -5,6 +5,7 @@
 mod demo;
 mod display;
 mod info;
+mod listen;
 mod macros;
 mod media;
 mod page;
@@ -65,6 +66,10 @@ enum Command {
     /// Page a zone from the config: stream a file, tone or the microphone to its phones, then
     /// stop every phone that took part; prints the delivery report.
     Page(page::PageArgs),
+    /// Record phones' microphones: push RTPTx pointing here, record, push RTPTx:Stop.
+    Listen(listen::ListenArgs),
+    /// Two-way audio with one phone (RTPRx + RTPTx), local side through the sound card or files.
+    Intercom(listen::IntercomArgs),
     /// Stop the phones of pages that were cut off (killed process, failed stops).
     Recover(page::RecoverArgs),
     /// Run a fleet of emulated Cisco phones (HTTP + RTP) for tests, demos and benchmarks.
@@ -103,6 +108,8 @@ pub fn main() -> i32 {
         Command::Screenshot(a) => info::screenshot(a),
         Command::Page(a) => page::run_page(a),
         Command::Recover(a) => page::run_recover(a),
+        Command::Listen(a) => listen::run_listen(a),
+        Command::Intercom(a) => listen::run_intercom(a),
         Command::Sim(a) => sim::run(a),
         Command::Macro(c) => macros::run(c),
     };
