@@ -466,7 +466,7 @@ fn record_without_packets_exits_1_and_demo_hears_everything() {
     assert_eq!(out.status.code(), Some(1));
 
     let demo = zonecast()
-        .args(["demo", "--json", "--out-dir", dir.path().to_str().unwrap()])
+        .args(["demo", "--media", "--json", "--out-dir", dir.path().to_str().unwrap()])
         .output()
         .unwrap();
     assert!(

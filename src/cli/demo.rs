@@ -1,4 +1,5 @@
-//! `zonecast demo`: the media path end to end on this machine, with nothing to configure.
+//! `zonecast demo --media`: the media path alone, end to end on this machine. (Plain
+//! `zonecast demo` pages emulated phones: see `demo_page`.)
 //!
 //! Starts local receivers (two unicast "phones" and one multicast group member, all on
 //! loopback), streams the bundled announcement to them through the real pacer and sockets, and
@@ -29,12 +30,16 @@ const DEMO_GROUP: Ipv4Addr = Ipv4Addr::new(239, 255, 42, 1);
 /// Arguments of `zonecast demo`.
 #[derive(Debug, Args)]
 pub struct DemoArgs {
-    /// Folder for the receivers' recordings.
+    /// Folder for the recordings and the config the demo writes.
     #[arg(long, value_name = "DIR", default_value = "target/demo")]
-    out_dir: PathBuf,
+    pub(super) out_dir: PathBuf,
     /// Print a JSON summary instead of prose.
     #[arg(long)]
-    json: bool,
+    pub(super) json: bool,
+    /// Only the media path: stream the announcement to local receivers and check each heard
+    /// it bit for bit (no phones, no XSI).
+    #[arg(long)]
+    pub(super) media: bool,
 }
 
 #[derive(serde::Serialize)]
@@ -50,6 +55,9 @@ struct Heard {
 }
 
 pub(super) fn run(a: DemoArgs) -> Result<i32, CliError> {
+    if !a.media {
+        return super::demo_page::run_paging(&a);
+    }
     let sent = announcement().context("reading the bundled announcement")?;
     std::fs::create_dir_all(&a.out_dir)
         .with_context(|| format!("creating {}", a.out_dir.display()))?;

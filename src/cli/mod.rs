@@ -3,6 +3,7 @@
 //! answered with a failure.
 
 mod demo;
+mod demo_page;
 mod display;
 mod info;
 mod listen;
@@ -51,7 +52,8 @@ enum Command {
     Send(send::SendArgs),
     /// Receive an RTP stream (a phone's microphone) and record it to WAV or Opus.
     Record(record::RecordArgs),
-    /// Stream the bundled announcement to local receivers and print what each one heard.
+    /// Page 50 emulated phones with the bundled chime and print who heard what (--media: the
+    /// media path alone, to local receivers).
     Demo(demo::DemoArgs),
     /// Push up to three internal URIs (Key:Services, RTPRx:..., Init:AppStatus) to phones.
     Push(push::PushArgs),

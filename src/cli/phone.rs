@@ -200,7 +200,7 @@ pub(super) fn describe(o: &PushOutcome) -> String {
     match o {
         PushOutcome::Ok { .. } => "ok".into(),
         PushOutcome::AuthFailed => "authentication failed (check --user and the password)".into(),
-        PushOutcome::Unreachable { reason } => format!("unreachable: {reason}"),
+        PushOutcome::Unreachable { reason, .. } => format!("unreachable: {reason}"),
         PushOutcome::Timeout => "timed out".into(),
         PushOutcome::Rejected { status, data, url } if url.is_empty() => {
             format!("rejected: {data} (status {status})")

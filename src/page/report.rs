@@ -48,7 +48,7 @@ impl Failure {
         let (kind, reason) = match o {
             PushOutcome::Ok { .. } => return None,
             PushOutcome::AuthFailed => ("auth_failed", "the phone refused the credentials".into()),
-            PushOutcome::Unreachable { reason } => ("unreachable", reason.clone()),
+            PushOutcome::Unreachable { reason, .. } => ("unreachable", reason.clone()),
             PushOutcome::Timeout => ("timeout", "no answer in time".into()),
             PushOutcome::Rejected { status, data, url } => (
                 "rejected",

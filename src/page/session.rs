@@ -278,10 +278,14 @@ impl Session {
                         }
                     }
                     Some(f) => {
+                        // Doubt only when the request may have reached the phone.
                         r.uncertain = matches!(
                             outcome,
                             PushOutcome::Timeout
-                                | PushOutcome::Unreachable { .. }
+                                | PushOutcome::Unreachable {
+                                    connected: true,
+                                    ..
+                                }
                                 | PushOutcome::BadResponse { .. }
                         );
                         r.failure = Some(f);

@@ -114,6 +114,7 @@ fn a_1000_phone_page_through_every_failure_stops_exactly_the_phones_that_may_pla
         },
         5 => PushOutcome::Unreachable {
             reason: "connection reset".into(),
+            connected: true,
         },
         _ => PushOutcome::BadResponse {
             reason: "garbage".into(),

@@ -76,6 +76,9 @@ pub enum TransportError {
     /// Could not connect, or the connection broke.
     #[error("unreachable: {0}")]
     Unreachable(String),
+    /// No connection could be made at all: nothing reached the phone.
+    #[error("cannot connect: {0}")]
+    NotConnected(String),
     /// No complete answer in time.
     #[error("timed out")]
     Timeout,
@@ -92,7 +95,9 @@ impl TransportError {
     pub fn is_transient(&self) -> bool {
         matches!(
             self,
-            TransportError::Unreachable(_) | TransportError::Timeout
+            TransportError::Unreachable(_)
+                | TransportError::NotConnected(_)
+                | TransportError::Timeout
         )
     }
 }
@@ -305,7 +310,11 @@ fn transport(e: reqwest::Error) -> TransportError {
         reason = format!("{reason}: {s}");
         source = s.source();
     }
-    TransportError::Unreachable(reason)
+    if e.is_connect() {
+        TransportError::NotConnected(reason)
+    } else {
+        TransportError::Unreachable(reason)
+    }
 }
 
 #[cfg(test)]

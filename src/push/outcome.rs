@@ -21,6 +21,10 @@ pub enum PushOutcome {
     Unreachable {
         /// What the network said.
         reason: String,
+        /// Whether a connection was made (the request may then have been executed before it
+        /// broke); false when nothing reached the phone.
+        #[serde(skip)]
+        connected: bool,
     },
     /// No answer in time.
     Timeout,
@@ -61,7 +65,18 @@ impl PushOutcome {
     pub fn from_exchange(reply: Result<HttpReply, TransportError>, expect_reply: bool) -> Self {
         let reply = match reply {
             Ok(r) => r,
-            Err(TransportError::Unreachable(reason)) => return PushOutcome::Unreachable { reason },
+            Err(TransportError::Unreachable(reason)) => {
+                return PushOutcome::Unreachable {
+                    reason,
+                    connected: true,
+                };
+            }
+            Err(TransportError::NotConnected(reason)) => {
+                return PushOutcome::Unreachable {
+                    reason: format!("cannot connect: {reason}"),
+                    connected: false,
+                };
+            }
             Err(TransportError::Timeout) => return PushOutcome::Timeout,
             Err(e @ TransportError::TooLarge) => {
                 return PushOutcome::BadResponse {
