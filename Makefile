@@ -45,7 +45,7 @@ test-deps: deps
 build: deps
 	$(CARGO) build --release
 
-## demo: stream the bundled announcement to local receivers and print who heard what.
+## demo: page 50 emulated phones with the bundled chime and print who heard what.
 demo: build
 	./target/release/zonecast demo
 

@@ -466,7 +466,13 @@ fn record_without_packets_exits_1_and_demo_hears_everything() {
     assert_eq!(out.status.code(), Some(1));
 
     let demo = zonecast()
-        .args(["demo", "--media", "--json", "--out-dir", dir.path().to_str().unwrap()])
+        .args([
+            "demo",
+            "--media",
+            "--json",
+            "--out-dir",
+            dir.path().to_str().unwrap(),
+        ])
         .output()
         .unwrap();
     assert!(
@@ -483,4 +489,36 @@ fn record_without_packets_exits_1_and_demo_hears_everything() {
         let path = r["recording"].as_str().unwrap();
         assert!(std::path::Path::new(path).exists());
     }
+}
+
+#[test]
+fn the_demo_pages_fifty_emulated_phones_and_leaves_nothing_behind() {
+    let dir = tempfile::tempdir().unwrap();
+    let out = zonecast()
+        .args(["demo", "--json", "--out-dir", dir.path().to_str().unwrap()])
+        .output()
+        .unwrap();
+    assert!(
+        out.status.success(),
+        "{}",
+        String::from_utf8_lossy(&out.stderr)
+    );
+    let v: serde_json::Value = serde_json::from_slice(&out.stdout).unwrap();
+    assert_eq!(v["as_expected"], true);
+    assert_eq!(v["report"]["totals"]["phones"], 50);
+    assert_eq!(v["report"]["totals"]["accepted"], 45);
+    assert!(v["seconds"].as_f64().unwrap() < 60.0);
+    let heard = v["heard"].as_array().unwrap();
+    assert_eq!(heard.len(), 49);
+    assert!(heard.iter().all(|h| h["still_listening"] == false));
+    let mic = v["microphone"]["file"].as_str().unwrap();
+    let (rate, samples) = read_wav(std::path::Path::new(mic));
+    assert_eq!(rate, 8000);
+    assert!(samples.len() >= 8000 * 5 / 2, "{} samples", samples.len());
+    assert!(
+        !dir.path().join("password").exists(),
+        "no password left on disk"
+    );
+    let journal = std::fs::read_to_string(dir.path().join("journal.jsonl")).unwrap_or_default();
+    assert!(journal.is_empty(), "{journal}");
 }

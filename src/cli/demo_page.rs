@@ -306,6 +306,8 @@ pub(super) fn run_paging(a: &DemoArgs) -> Result<i32, CliError> {
             .await
             .context("starting the emulated phones")?;
         let result = page_the_fleet(&fleet, &out_dir, password, chime, interrupted).await;
+        // The emulated phones are gone with the demo: so is their password.
+        let _ = std::fs::remove_file(out_dir.join("password"));
         let fr = fleet.report();
         fleet.shutdown().await;
         let (report, mic, config_path) = result?;
@@ -339,7 +341,18 @@ async fn page_the_fleet(
     interrupted: Arc<AtomicBool>,
 ) -> anyhow::Result<(DeliveryReport, Option<MicRecording>, PathBuf)> {
     let pw_path = out_dir.join("password");
-    std::fs::write(&pw_path, password.expose()).context("writing the demo password file")?;
+    {
+        use std::io::Write as _;
+        use std::os::unix::fs::OpenOptionsExt as _;
+        let mut f = std::fs::OpenOptions::new()
+            .write(true)
+            .create(true)
+            .truncate(true)
+            .mode(0o600)
+            .open(&pw_path)
+            .context("writing the demo password file")?;
+        f.write_all(password.expose().as_bytes())?;
+    }
     let config_path = out_dir.join("demo-fleet.toml");
     std::fs::write(&config_path, config_text(fleet, dead_address()?, out_dir))?;
     let config = Config::load(&config_path).map_err(|e| anyhow::anyhow!("{e}"))?;

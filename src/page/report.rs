@@ -190,7 +190,19 @@ impl DeliveryReport {
             "page {} to zone {} ({}, priority {}), ended by {}",
             self.page, self.zone, self.delivery, self.priority, self.ended_by
         );
+        // Many phones: one line per phone that needs attention, the rest counted.
+        let compact = self.phones.len() > 20;
+        let mut fine = 0usize;
         for p in &self.phones {
+            let nominal = p.accepted
+                && p.failure.is_none()
+                && p.receiving != Some(false)
+                && matches!(p.state, PhoneState::Stopped | PhoneState::Accepted)
+                && p.banner.as_deref().is_none_or(|b| b == "ok");
+            if compact && nominal {
+                fine += 1;
+                continue;
+            }
             let mut line = format!("  {:<14} {:<14} ", p.name, p.model);
             match (&p.failure, p.accepted) {
                 (Some(f), _) => {
@@ -226,6 +238,20 @@ impl DeliveryReport {
                 let _ = write!(line, ", banner: {b}");
             }
             let _ = writeln!(s, "{line}");
+        }
+        if fine > 0 {
+            let mut ms: Vec<f64> = self.phones.iter().filter_map(|p| p.accept_ms).collect();
+            ms.sort_by(f64::total_cmp);
+            let median = ms.get(ms.len() / 2).copied().unwrap_or_default();
+            let _ = writeln!(
+                s,
+                "  ... and {fine} more phones accepted{} and were stopped (median {median:.0} ms to accept)",
+                if self.phones.iter().any(|p| p.receiving.is_some()) {
+                    ", received packets"
+                } else {
+                    ""
+                }
+            );
         }
         let t = &self.totals;
         let _ = writeln!(
