@@ -164,7 +164,7 @@ fn outcome_counts(outcomes: &[PushOutcome]) -> BTreeMap<String, usize> {
         let key = match o {
             PushOutcome::Ok { .. } => "ok".to_owned(),
             PushOutcome::AuthFailed => "auth failed".to_owned(),
-            PushOutcome::Unreachable { reason } => format!("unreachable: {reason}"),
+            PushOutcome::Unreachable { reason, .. } => format!("unreachable: {reason}"),
             PushOutcome::Timeout => "timeout".to_owned(),
             PushOutcome::Rejected { status, data, .. } => format!("rejected {status}: {data}"),
             PushOutcome::Unsupported { reason } => format!("unsupported: {reason}"),

@@ -12,6 +12,7 @@
 //!   phones, so `zonecast recover` (and the next `page`) can stop what was cut off.
 
 pub mod journal;
+pub mod listen;
 pub mod plan;
 pub mod prepare;
 pub mod recover;

@@ -1,0 +1,489 @@
+//! The other directions of audio: `listen` (a phone's microphone to us, `RTPTx`) and `intercom`
+//! (both ways, `RTPRx` + `RTPTx`). What they share with paging lives here: which phones can take
+//! part, the exact XML they are sent at start and at end, the ports they get from the pool, the
+//! journal record that guarantees their stop, the receive-and-record loop, and the report with
+//! its exit code.
+//!
+//! It does not push, schedule or parse arguments: the command line (`cli::listen`) does that.
+
+use std::collections::HashSet;
+use std::io;
+use std::net::{Ipv4Addr, ToSocketAddrs};
+use std::path::PathBuf;
+use std::sync::Arc;
+use std::sync::atomic::{AtomicBool, Ordering};
+
+use serde::Serialize;
+
+use super::journal::{JournalPage, JournalPhone, PageRecord};
+use crate::config::Config;
+use crate::push::PushOutcome;
+use crate::rtp::receiver::ReorderConfig;
+use crate::rtp::{Listen, Listener, Recorder, RtpPort};
+use crate::xsi::model::Capabilities;
+use crate::xsi::object::{Execute, ExecuteItem, ExecuteUrl, XmlObject};
+use crate::xsi::uri::Uri;
+
+/// The journal's zone name for a listen.
+pub const LISTEN_ZONE: &str = "listen";
+/// The journal's zone name for an intercom.
+pub const INTERCOM_ZONE: &str = "intercom";
+/// The journal's priority name for listens and intercoms. Their rank is 0, the lowest: a page
+/// of a higher level takes their phones over (pushing `RTPTx:Stop`), as it would a low page.
+pub const LISTEN_PRIORITY: &str = "listen";
+
+/// Why a phone of this model cannot take part (`None`: it can).
+pub fn refusal(model: &str) -> Option<String> {
+    (!Capabilities::for_model_name(model).rtp_uris).then(|| {
+        format!("model {model} cannot send or receive RTP pushes (Multiplatform firmware)")
+    })
+}
+
+/// A CiscoIPPhoneExecute of these URIs (1..=3, all allowed in an Execute).
+fn execute_of(uris: &[Uri]) -> Result<String, crate::error::Invalid> {
+    let items = uris
+        .iter()
+        .map(|u| ExecuteUrl::try_from(u).map(ExecuteItem::new))
+        .collect::<Result<Vec<_>, _>>()?;
+    Ok(Execute::from_items(items)?.to_xml())
+}
+
+/// `RTPTx:ADDR:PORT`: the phone sends its microphone to `addr:port`.
+pub fn listen_start_xml(addr: Ipv4Addr, port: RtpPort) -> Result<String, crate::error::Invalid> {
+    execute_of(&[Uri::rtp_tx(addr, port)?])
+}
+
+/// `RTPTx:Stop`.
+pub fn listen_stop_xml() -> String {
+    execute_of(&[Uri::RtpTxStop]).expect("RTPTx:Stop is a valid Execute")
+}
+
+/// `RTPRx:ADDR:RX_PORT` (the phone plays what we send to its `RX_PORT`) and `RTPTx:ADDR:TX_PORT`
+/// (it sends its microphone to us) in one Execute.
+pub fn intercom_start_xml(
+    addr: Ipv4Addr,
+    rx_port: RtpPort,
+    tx_port: RtpPort,
+) -> Result<String, crate::error::Invalid> {
+    execute_of(&[
+        Uri::rtp_rx(addr, rx_port, None, None)?,
+        Uri::rtp_tx(addr, tx_port)?,
+    ])
+}
+
+/// `RTPRx:Stop` and `RTPTx:Stop` in one Execute.
+pub fn intercom_stop_xml() -> String {
+    execute_of(&[Uri::RtpRxStop, Uri::RtpTxStop]).expect("the stops are a valid Execute")
+}
+
+/// Whether a start push may have taken effect, so the phone must get its stop: it accepted, or
+/// the request may have reached it and the answer never came, broke off or made no sense (the
+/// phone may have acted on it anyway). The same doubt as a page's (`page::session`).
+pub fn needs_stop(outcome: &PushOutcome) -> bool {
+    matches!(
+        outcome,
+        PushOutcome::Ok { .. }
+            | PushOutcome::Timeout
+            | PushOutcome::Unreachable {
+                connected: true,
+                ..
+            }
+            | PushOutcome::BadResponse { .. }
+    )
+}
+
+/// A short name for what went wrong with a push (`None` when it was accepted).
+pub fn failure_of(outcome: &PushOutcome) -> Option<String> {
+    Some(match outcome {
+        PushOutcome::Ok { .. } => return None,
+        PushOutcome::AuthFailed => "authentication failed".into(),
+        PushOutcome::Unreachable { reason, .. } => format!("unreachable: {reason}"),
+        PushOutcome::Timeout => "no answer in time".into(),
+        PushOutcome::Rejected { status, data, url } => {
+            format!("refused {url} (status {status}: {data})")
+        }
+        PushOutcome::Unsupported { reason } => format!("not sent: {reason}"),
+        PushOutcome::BadResponse { reason } => format!("bad answer: {reason}"),
+    })
+}
+
+/// Ports that must not be handed out: those fixed by zones and those of pages still running.
+pub fn used_ports(config: &Config, pages: &[JournalPage]) -> HashSet<u16> {
+    config
+        .reserved_ports()
+        .into_iter()
+        .chain(
+            pages
+                .iter()
+                .filter(|p| p.alive && !p.remaining.is_empty())
+                .filter_map(|p| p.record.port),
+        )
+        .collect()
+}
+
+/// A new id for a listen or intercom record of one phone.
+pub fn new_id(kind: &str, phone: &str) -> String {
+    let ms = std::time::SystemTime::now()
+        .duration_since(std::time::UNIX_EPOCH)
+        .map_or(0, |d| d.as_millis());
+    format!("{kind}-{ms:x}-{}-{phone}", std::process::id())
+}
+
+/// The journal record of one phone's listen or intercom (one record per phone, so each port
+/// in use is known to other pages). Write it before the start is pushed.
+pub fn journal_record(
+    id: &str,
+    zone: &str,
+    phone: &str,
+    stop_xml: &str,
+    expect_reply: bool,
+    port: RtpPort,
+) -> PageRecord {
+    PageRecord {
+        page: id.to_owned(),
+        pid: std::process::id(),
+        zone: zone.to_owned(),
+        priority: LISTEN_PRIORITY.to_owned(),
+        rank: 0,
+        started_ms: std::time::SystemTime::now()
+            .duration_since(std::time::UNIX_EPOCH)
+            .map_or(0, |d| d.as_millis() as u64),
+        phones: vec![JournalPhone {
+            name: phone.to_owned(),
+            stop_xml: stop_xml.to_owned(),
+            expect_reply,
+        }],
+        group: None,
+        port: Some(port.get()),
+    }
+}
+
+/// The phone's IPv4 address from its `host[:port]` (resolving a name).
+pub fn phone_ip(host: &str) -> Option<Ipv4Addr> {
+    let bare = host.rsplit_once(':').map_or(host, |(h, _)| h);
+    if let Ok(ip) = bare.parse() {
+        return Some(ip);
+    }
+    (bare, 80)
+        .to_socket_addrs()
+        .ok()?
+        .find_map(|a| match a.ip() {
+            std::net::IpAddr::V4(v4) => Some(v4),
+            std::net::IpAddr::V6(_) => None,
+        })
+}
+
+/// Bind a receiver on `addr` at the lowest pool port not in `in_use` that is free on this
+/// host (a port another process holds is skipped). The port is added to `in_use`.
+pub fn bind_from_pool(
+    addr: Ipv4Addr,
+    pool: impl IntoIterator<Item = RtpPort>,
+    in_use: &mut HashSet<u16>,
+) -> io::Result<(Listener, RtpPort)> {
+    for port in pool {
+        if in_use.contains(&port.get()) {
+            continue;
+        }
+        let listen = Listen {
+            group: None,
+            addr,
+            port,
+        };
+        match Listener::bind(&listen, ReorderConfig::default()) {
+            Ok(l) => {
+                in_use.insert(port.get());
+                return Ok((l, port));
+            }
+            Err(e) if e.kind() == io::ErrorKind::AddrInUse => continue,
+            Err(e) => return Err(io::Error::new(e.kind(), format!("binding {listen}: {e}"))),
+        }
+    }
+    Err(io::Error::new(
+        io::ErrorKind::AddrInUse,
+        "every port of the port pool is in use",
+    ))
+}
+
+/// What a receiver heard and wrote.
+#[derive(Debug, Clone, Default, Serialize)]
+pub struct Received {
+    /// Packets received.
+    pub packets: u64,
+    /// Packets lost (sequence gaps).
+    pub lost: u64,
+    /// Packets too late to play.
+    pub late: u64,
+    /// RFC 3550 interarrival jitter, ms (the worst source).
+    pub jitter_ms: f64,
+    /// Seconds written to the file (silence for losses included).
+    pub seconds_recorded: f64,
+    /// Why receiving or writing failed, if it did.
+    pub error: Option<String>,
+}
+
+/// Receive on `listener` and write what arrives to `recorder` until `stop` is set (or writing
+/// fails), then finish the file. Blocking: run it on its own thread.
+pub fn record_until(
+    mut listener: Listener,
+    mut recorder: Recorder,
+    stop: Arc<AtomicBool>,
+) -> Received {
+    let write_error = std::cell::RefCell::new(None);
+    let run = listener.run(
+        |_, _| write_error.borrow().is_some() || stop.load(Ordering::SeqCst),
+        |event| {
+            let mut slot = write_error.borrow_mut();
+            if slot.is_none()
+                && let Err(e) = recorder.record(&event)
+            {
+                *slot = Some(e);
+            }
+        },
+    );
+    let write_error = write_error.into_inner();
+    let seconds = recorder.duration().as_secs_f64();
+    let finished = recorder.finish();
+    let stats = listener.state.stats();
+    let error = match (run, write_error, finished) {
+        (Err(e), _, _) => Some(format!("receiving: {e}")),
+        (_, Some(e), _) | (_, None, Err(e)) => Some(e.to_string()),
+        _ => None,
+    };
+    Received {
+        packets: stats.iter().map(|s| s.received).sum(),
+        lost: stats.iter().map(|s| s.lost).sum(),
+        late: stats.iter().map(|s| s.late).sum(),
+        jitter_ms: stats.iter().map(|s| s.jitter_ms).fold(0.0, f64::max),
+        seconds_recorded: seconds,
+        error,
+    }
+}
+
+/// One phone of a listen, as reported.
+#[derive(Debug, Clone, Serialize)]
+pub struct ListenPhone {
+    /// Name in the config.
+    pub name: String,
+    /// Model.
+    pub model: String,
+    /// Why it took no part (its model, no password ...); nothing was sent to it.
+    pub refused: Option<String>,
+    /// Port it was told to send to.
+    pub port: Option<u16>,
+    /// It accepted `RTPTx`.
+    pub accepted: bool,
+    /// Why the start failed.
+    pub failure: Option<String>,
+    /// Time from the push to its answer, ms.
+    pub accept_ms: Option<f64>,
+    /// It got its `RTPTx:Stop` (None: it needed none).
+    pub stopped: Option<bool>,
+    /// Why the stop failed (run `zonecast recover`).
+    pub stop_failure: Option<String>,
+    /// What arrived.
+    #[serde(flatten)]
+    pub received: Received,
+    /// The recording (None when nothing was kept).
+    pub file: Option<PathBuf>,
+}
+
+/// Totals of a listen.
+#[derive(Debug, Clone, Default, Serialize)]
+pub struct ListenTotals {
+    /// Phones asked for.
+    pub phones: usize,
+    /// Refused before sending.
+    pub refused: usize,
+    /// Accepted `RTPTx`.
+    pub accepted: usize,
+    /// Failed to start.
+    pub failed: usize,
+    /// Stops that failed.
+    pub unstopped: usize,
+    /// Packets received, all phones.
+    pub packets: u64,
+}
+
+/// The report of a listen: per phone and totals.
+#[derive(Debug, Clone, Serialize)]
+pub struct ListenReport {
+    /// Totals.
+    pub totals: ListenTotals,
+    /// Per phone, in the order asked.
+    pub phones: Vec<ListenPhone>,
+}
+
+impl ListenReport {
+    /// The report of these phones, with its totals.
+    pub fn new(phones: Vec<ListenPhone>) -> ListenReport {
+        let totals = ListenTotals {
+            phones: phones.len(),
+            refused: phones.iter().filter(|p| p.refused.is_some()).count(),
+            accepted: phones.iter().filter(|p| p.accepted).count(),
+            failed: phones
+                .iter()
+                .filter(|p| p.refused.is_none() && !p.accepted)
+                .count(),
+            unstopped: phones.iter().filter(|p| p.stopped == Some(false)).count(),
+            packets: phones.iter().map(|p| p.received.packets).sum(),
+        };
+        ListenReport { totals, phones }
+    }
+
+    /// 0 every phone was recorded and stopped, 1 none accepted, 3 some did not (refused,
+    /// failed, a stop failed, a file could not be written).
+    pub fn exit_code(&self) -> i32 {
+        let t = &self.totals;
+        let file_errors = self.phones.iter().any(|p| p.received.error.is_some());
+        if t.accepted == 0 {
+            1
+        } else if t.accepted == t.phones && t.unstopped == 0 && !file_errors {
+            0
+        } else {
+            3
+        }
+    }
+
+    /// The report as lines of prose.
+    pub fn prose(&self) -> String {
+        use std::fmt::Write as _;
+        let mut out = String::new();
+        for p in &self.phones {
+            let _ = write!(out, "  {:<14} ", p.name);
+            if let Some(why) = &p.refused {
+                let _ = writeln!(out, "refused: {why}");
+                continue;
+            }
+            if !p.accepted {
+                let _ = write!(
+                    out,
+                    "did not start: {}",
+                    p.failure.as_deref().unwrap_or("unknown")
+                );
+            } else {
+                let r = &p.received;
+                let _ = write!(
+                    out,
+                    "recorded {:.2} s in {} packets, lost {}, late {}, jitter {:.2} ms",
+                    r.seconds_recorded, r.packets, r.lost, r.late, r.jitter_ms
+                );
+                if let Some(f) = &p.file {
+                    let _ = write!(out, " -> {}", f.display());
+                }
+            }
+            if let Some(e) = &p.received.error {
+                let _ = write!(out, "; file error: {e}");
+            }
+            if p.stopped == Some(false) {
+                let _ = write!(
+                    out,
+                    "; STOP FAILED ({}): run `zonecast recover`",
+                    p.stop_failure.as_deref().unwrap_or("unknown")
+                );
+            }
+            out.push('\n');
+        }
+        let t = &self.totals;
+        let _ = writeln!(
+            out,
+            "{} of {} phones recorded ({} refused, {} failed to start, {} not stopped)",
+            t.accepted, t.phones, t.refused, t.failed, t.unstopped
+        );
+        out
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    fn port(p: u16) -> RtpPort {
+        RtpPort::new(p).unwrap()
+    }
+
+    fn phone(name: &str, accepted: bool, stopped: Option<bool>) -> ListenPhone {
+        ListenPhone {
+            name: name.into(),
+            model: "CP-8851".into(),
+            refused: None,
+            port: Some(20480),
+            accepted,
+            failure: (!accepted).then(|| "no answer in time".into()),
+            accept_ms: None,
+            stopped,
+            stop_failure: None,
+            received: Received::default(),
+            file: None,
+        }
+    }
+
+    #[test]
+    fn the_xml_is_rtptx_and_its_stop() {
+        let start = listen_start_xml(Ipv4Addr::new(10, 0, 0, 5), port(24000)).unwrap();
+        assert!(start.contains("URL=\"RTPTx:10.0.0.5:24000\""), "{start}");
+        assert!(listen_stop_xml().contains("URL=\"RTPTx:Stop\""));
+        let both =
+            intercom_start_xml(Ipv4Addr::new(10, 0, 0, 5), port(24000), port(24002)).unwrap();
+        assert!(both.contains("RTPRx:10.0.0.5:24000") && both.contains("RTPTx:10.0.0.5:24002"));
+        let stop = intercom_stop_xml();
+        assert!(stop.contains("RTPRx:Stop") && stop.contains("RTPTx:Stop"));
+    }
+
+    #[test]
+    fn multiplatform_phones_are_refused_with_the_reason() {
+        assert!(refusal("CP-8851").is_none());
+        let why = refusal("CP-8851-3PCC").unwrap();
+        assert!(why.contains("Multiplatform"), "{why}");
+    }
+
+    #[test]
+    fn uncertain_starts_get_a_stop_and_refused_ones_do_not() {
+        assert!(needs_stop(&PushOutcome::Ok { items: vec![] }));
+        assert!(needs_stop(&PushOutcome::Timeout));
+        assert!(needs_stop(&PushOutcome::BadResponse { reason: "x".into() }));
+        assert!(needs_stop(&PushOutcome::Unreachable {
+            reason: "reset".into(),
+            connected: true,
+        }));
+        assert!(!needs_stop(&PushOutcome::Unreachable {
+            reason: "refused".into(),
+            connected: false,
+        }));
+        assert!(!needs_stop(&PushOutcome::AuthFailed));
+        assert!(!needs_stop(&PushOutcome::Rejected {
+            status: 6,
+            data: "busy".into(),
+            url: "RTPTx:1.2.3.4:20480".into(),
+        }));
+    }
+
+    #[test]
+    fn exit_codes_follow_page() {
+        let all = ListenReport::new(vec![phone("a", true, Some(true))]);
+        assert_eq!(all.exit_code(), 0);
+        let some = ListenReport::new(vec![phone("a", true, Some(true)), phone("b", false, None)]);
+        assert_eq!(some.exit_code(), 3);
+        let none = ListenReport::new(vec![phone("a", false, Some(true))]);
+        assert_eq!(none.exit_code(), 1);
+        let unstopped = ListenReport::new(vec![phone("a", true, Some(false))]);
+        assert_eq!(unstopped.exit_code(), 3);
+        assert!(unstopped.prose().contains("zonecast recover"));
+    }
+
+    #[test]
+    fn a_port_in_use_is_skipped() {
+        let taken = std::net::UdpSocket::bind((Ipv4Addr::LOCALHOST, 0)).unwrap();
+        let busy = taken.local_addr().unwrap().port();
+        // Only meaningful when the OS gave an even port in range; else the pool is free anyway.
+        let pool: Vec<RtpPort> = (20480..=32768)
+            .step_by(2)
+            .filter_map(|p| RtpPort::new(p).ok())
+            .collect();
+        let mut in_use = HashSet::from([20480]);
+        let (l, p) = bind_from_pool(Ipv4Addr::LOCALHOST, pool, &mut in_use).unwrap();
+        assert_ne!(p.get(), 20480);
+        assert_ne!(p.get(), busy);
+        assert_eq!(l.local_addr().unwrap().port(), p.get());
+        assert!(in_use.contains(&p.get()));
+    }
+}
