@@ -4,149 +4,29 @@
 
 mod common;
 
-use std::fmt::Write as _;
-use std::path::{Path, PathBuf};
-use std::process::{Child, Command, Output, Stdio};
-use std::time::{Duration, Instant};
+use std::path::Path;
+use std::process::Command;
+use std::time::Duration;
 
-use common::sim::addressed;
+use common::cli_setup::{Setup, Spec, Zone, assert_exit, code, json, stderr};
 use common::{read_wav, tone_frequency};
-use zonecast::phone_sim::http::PhoneReport;
-use zonecast::phone_sim::{Fleet, FleetReport};
 
-const PW_ENV: &str = "ZC_CLI_LISTEN_TEST_PW";
 const MIC_HZ: f64 = 750.0;
 
-struct Setup {
-    rt: tokio::runtime::Runtime,
-    fleet: Option<Fleet>,
-    dir: tempfile::TempDir,
-    config: PathBuf,
-}
-
-impl Setup {
-    /// A fleet of `n` CP-8851 phones (p001 ...) whose microphones send a 750 Hz tone, plus one
-    /// phone of each of `extra_models` (extra0 ...), and a config listing them all.
-    fn new(n: usize, extra_models: &[&str]) -> Setup {
-        let rt = tokio::runtime::Builder::new_multi_thread()
-            .worker_threads(2)
-            .enable_all()
-            .build()
-            .unwrap();
-        let mut cfg = addressed(n, "CP-8851");
-        cfg.mic_tone_hz = MIC_HZ;
-        for (i, m) in extra_models.iter().enumerate() {
-            cfg.groups.push(zonecast::phone_sim::config::PhoneGroup {
-                count: 1,
-                model: (*m).into(),
-                prefix: "x".into(),
-                name: Some(format!("extra{i}")),
-                faults: Default::default(),
-            });
-        }
-        let fleet = rt.block_on(Fleet::start(cfg)).unwrap();
-        let dir = tempfile::tempdir().unwrap();
-        let port = 20480 + 2 * (rand::random::<u16>() % 5000);
-        let mut text = format!(
-            "[engine]\nmedia_address = \"127.0.0.1\"\ninterface = \"127.0.0.1\"\n\
-             port_pool = \"{port}-{}\"\njournal = \"journal.jsonl\"\npush_timeout = \"3s\"\n\
-             push_retries = 1\n\n",
-            port + 200,
-        );
-        let phones = fleet.phones();
-        for p in &phones {
-            let _ = write!(
-                text,
-                "[[phone]]\nname = \"{}\"\nhost = \"{}\"\nmodel = \"{}\"\nuser = \"{}\"\npassword_env = \"{PW_ENV}\"\n\n",
-                p.name, p.addr, p.model, p.user
-            );
-        }
-        let members: Vec<String> = phones.iter().map(|p| format!("\"{}\"", p.name)).collect();
-        let _ = write!(text, "[zone.all]\nmembers = [{}]\n", members.join(", "));
-        let config = dir.path().join("zonecast.toml");
-        std::fs::write(&config, text).unwrap();
-        Setup {
-            rt,
-            fleet: Some(fleet),
-            dir,
-            config,
-        }
-    }
-
-    fn fleet(&self) -> &Fleet {
-        self.fleet.as_ref().unwrap()
-    }
-
-    fn report(&self) -> FleetReport {
-        self.fleet().report()
-    }
-
-    fn phone(&self, name: &str) -> PhoneReport {
-        self.fleet().phone_report(name).unwrap()
-    }
-
-    fn path(&self, name: &str) -> PathBuf {
-        self.dir.path().join(name)
-    }
-
-    fn cmd(&self, args: &[&str]) -> Command {
-        let mut c = common::zonecast();
-        c.args(args)
-            .arg("--config")
-            .arg(&self.config)
-            .env(PW_ENV, zonecast::phone_sim::config::DEFAULT_PASSWORD);
-        c
-    }
-
-    fn run(&self, args: &[&str]) -> Output {
-        self.cmd(args).output().unwrap()
-    }
-
-    fn spawn(&self, args: &[&str]) -> Child {
-        self.cmd(args)
-            .stdout(Stdio::piped())
-            .stderr(Stdio::piped())
-            .spawn()
-            .unwrap()
-    }
-
-    fn wait_until(&self, what: &str, f: impl Fn(&FleetReport) -> bool) {
-        let deadline = Instant::now() + Duration::from_secs(15);
-        while !f(&self.report()) {
-            assert!(Instant::now() < deadline, "timed out waiting for {what}");
-            std::thread::sleep(Duration::from_millis(50));
-        }
-    }
-
-    fn journal(&self) -> String {
-        std::fs::read_to_string(self.path("journal.jsonl")).unwrap_or_default()
-    }
-}
-
-impl Drop for Setup {
-    fn drop(&mut self) {
-        if let Some(f) = self.fleet.take() {
-            self.rt.block_on(f.shutdown());
-        }
-    }
-}
-
-fn json(out: &Output) -> serde_json::Value {
-    serde_json::from_slice(&out.stdout).unwrap_or_else(|e| {
-        panic!(
-            "{e}: stdout {} stderr {}",
-            String::from_utf8_lossy(&out.stdout),
-            String::from_utf8_lossy(&out.stderr)
-        )
+/// A fleet of `n` CP-8851 phones (p001 ...) whose microphones send a 750 Hz tone, plus one
+/// phone of each of `extra_models` (extra0 ...), and a config listing them all.
+fn setup(n: usize, extra_models: &[&str]) -> Setup {
+    Setup::new(&Spec {
+        phones: n,
+        extra_models,
+        mic_tone_hz: Some(MIC_HZ),
+        zones: &[Zone {
+            name: "all",
+            first: None,
+            banner: None,
+        }],
+        ..Spec::default()
     })
-}
-
-fn code(out: &Output) -> Option<i32> {
-    out.status.code()
-}
-
-fn stderr(out: &Output) -> String {
-    String::from_utf8_lossy(&out.stderr).into_owned()
 }
 
 /// The WAV holds `secs` ± 0.3 s of the emulated microphone's tone.
@@ -165,7 +45,7 @@ fn assert_mic_tone(path: &Path, secs: f64) {
 
 #[test]
 fn listen_records_the_microphone_at_its_pitch_and_length_then_stops_it() {
-    let s = Setup::new(1, &[]);
+    let s = setup(1, &[]);
     let out_file = s.path("desk.wav");
     let out = s.run(&[
         "listen",
@@ -177,7 +57,7 @@ fn listen_records_the_microphone_at_its_pitch_and_length_then_stops_it() {
         "1.5",
         "--json",
     ]);
-    assert_eq!(code(&out), Some(0), "{}", stderr(&out));
+    assert_exit(&out, 0);
     let r = json(&out);
     let p = &r["phones"][0];
     assert_eq!(p["accepted"], true, "{p}");
@@ -194,7 +74,7 @@ fn listen_records_the_microphone_at_its_pitch_and_length_then_stops_it() {
 
 #[test]
 fn listen_to_two_phones_writes_one_file_each_in_a_directory() {
-    let s = Setup::new(2, &[]);
+    let s = setup(2, &[]);
     let dir = s.path("recordings");
     let out = s.run(&[
         "listen",
@@ -207,7 +87,7 @@ fn listen_to_two_phones_writes_one_file_each_in_a_directory() {
         "--duration",
         "1.5",
     ]);
-    assert_eq!(code(&out), Some(0), "{}", stderr(&out));
+    assert_exit(&out, 0);
     let text = String::from_utf8_lossy(&out.stdout);
     assert!(text.contains("2 of 2 phones recorded"), "{text}");
     for name in ["p001", "p002"] {
@@ -219,7 +99,7 @@ fn listen_to_two_phones_writes_one_file_each_in_a_directory() {
 
 #[test]
 fn a_multiplatform_phone_is_refused_before_anything_is_sent() {
-    let s = Setup::new(1, &["CP-8851-3PCC"]);
+    let s = setup(1, &["CP-8851-3PCC"]);
     // Alone: nothing can be done, invalid input.
     let out = s.run(&[
         "listen",
@@ -230,7 +110,7 @@ fn a_multiplatform_phone_is_refused_before_anything_is_sent() {
         "--duration",
         "1",
     ]);
-    assert_eq!(code(&out), Some(2), "{}", stderr(&out));
+    assert_exit(&out, 2);
     assert!(stderr(&out).contains("Multiplatform"), "{}", stderr(&out));
     // With a capable phone: that one is recorded, the MPP one reported refused, exit 3.
     let out = s.run(&[
@@ -245,7 +125,7 @@ fn a_multiplatform_phone_is_refused_before_anything_is_sent() {
         "1",
         "--json",
     ]);
-    assert_eq!(code(&out), Some(3), "{}", stderr(&out));
+    assert_exit(&out, 3);
     let r = json(&out);
     assert_eq!(r["totals"]["accepted"], 1);
     assert_eq!(r["totals"]["refused"], 1);
@@ -265,7 +145,7 @@ fn a_multiplatform_phone_is_refused_before_anything_is_sent() {
 
 #[test]
 fn bad_input_is_exit_2_and_sends_nothing() {
-    let s = Setup::new(1, &[]);
+    let s = setup(1, &[]);
     let wav = s.path("x.wav");
     let wav = wav.to_str().unwrap();
     for (args, needle) in [
@@ -304,7 +184,7 @@ fn bad_input_is_exit_2_and_sends_nothing() {
 
 #[test]
 fn sigkill_mid_listen_then_recover_leaves_the_phone_silent() {
-    let s = Setup::new(1, &[]);
+    let s = setup(1, &[]);
     let mut child = s.spawn(&[
         "listen",
         "--phone",
@@ -326,7 +206,7 @@ fn sigkill_mid_listen_then_recover_leaves_the_phone_silent() {
     );
     assert!(s.journal().contains("RTPTx:Stop"), "{}", s.journal());
     let out = s.run(&["recover", "--json"]);
-    assert_eq!(code(&out), Some(0), "{}", stderr(&out));
+    assert_exit(&out, 0);
     assert_eq!(json(&out).as_array().unwrap().len(), 1);
     assert!(!s.phone("p001").transmitting);
     // The killed recording is still a playable file of the tone.
@@ -337,7 +217,7 @@ fn sigkill_mid_listen_then_recover_leaves_the_phone_silent() {
 
 #[test]
 fn intercom_says_a_file_to_the_phone_and_hears_its_microphone() {
-    let s = Setup::new(1, &[]);
+    let s = setup(1, &[]);
     let say = s.path("say.wav");
     let spec = hound::WavSpec {
         channels: 1,
@@ -365,7 +245,7 @@ fn intercom_says_a_file_to_the_phone_and_hears_its_microphone() {
         "1.5",
         "--json",
     ]);
-    assert_eq!(code(&out), Some(0), "{}", stderr(&out));
+    assert_exit(&out, 0);
     let r = json(&out);
     assert_eq!(r["accepted"], true, "{r}");
     assert_eq!(r["stopped"], true, "{r}");
@@ -388,7 +268,7 @@ fn intercom_says_a_file_to_the_phone_and_hears_its_microphone() {
 
 #[test]
 fn sigterm_ends_a_listen_cleanly_with_the_phone_stopped() {
-    let s = Setup::new(1, &[]);
+    let s = setup(1, &[]);
     let child = s.spawn(&[
         "listen",
         "--phone",
@@ -405,7 +285,7 @@ fn sigterm_ends_a_listen_cleanly_with_the_phone_stopped() {
         .unwrap();
     assert!(killed.success());
     let out = child.wait_with_output().unwrap();
-    assert_eq!(code(&out), Some(0), "{}", stderr(&out));
+    assert_exit(&out, 0);
     assert_eq!(json(&out)["phones"][0]["stopped"], true);
     assert!(!s.phone("p001").transmitting);
     assert!(s.journal().is_empty(), "journal left: {}", s.journal());

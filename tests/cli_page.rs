@@ -3,141 +3,45 @@
 
 mod common;
 
-use std::fmt::Write as _;
-use std::path::PathBuf;
-use std::process::{Child, Command, Output, Stdio};
-use std::time::{Duration, Instant};
+use std::time::Duration;
 
-use common::sim::addressed;
-use zonecast::phone_sim::{Fleet, FleetReport};
+use common::cli_setup::{Setup, Spec, Zone, assert_exit, json};
+use zonecast::phone_sim::FleetReport;
 
-const PW_ENV: &str = "ZC_CLI_PAGE_TEST_PW";
-
-struct Setup {
-    rt: tokio::runtime::Runtime,
-    fleet: Option<Fleet>,
-    dir: tempfile::TempDir,
-    config: PathBuf,
-}
-
-impl Setup {
-    /// A fleet of `n` phones and a config listing them, with zone `all` (multicast) and zone
-    /// `first` (the first `first` phones).
-    fn new(n: usize, first: usize, extra_models: &[&str]) -> Setup {
-        let rt = tokio::runtime::Builder::new_multi_thread()
-            .worker_threads(2)
-            .enable_all()
-            .build()
-            .unwrap();
-        let mut cfg = addressed(n, "CP-8851");
-        for (i, m) in extra_models.iter().enumerate() {
-            cfg.groups.push(zonecast::phone_sim::config::PhoneGroup {
-                count: 1,
-                model: (*m).into(),
-                prefix: "x".into(),
-                name: Some(format!("extra{i}")),
-                faults: Default::default(),
-            });
-        }
-        let fleet = rt.block_on(Fleet::start(cfg)).unwrap();
-        let dir = tempfile::tempdir().unwrap();
-        let port = 20480 + 2 * (rand::random::<u16>() % 5000);
-        let mut text = format!(
-            "[engine]\nmedia_address = \"127.0.0.1\"\ninterface = \"127.0.0.1\"\n\
-             port_pool = \"{port}-{}\"\nmulticast_pool = \"239.255.{}.0/24\"\n\
-             journal = \"journal.jsonl\"\npush_timeout = \"3s\"\npush_retries = 1\nverify_grace = \"300ms\"\n\n\
-             [priorities]\nlevels = [\"normal\", \"urgent\", \"emergency\"]\nloudest = [\"emergency\"]\n\n",
-            port + 200,
-            rand::random::<u8>()
-        );
-        let phones = fleet.phones();
-        for p in &phones {
-            let _ = write!(
-                text,
-                "[[phone]]\nname = \"{}\"\nhost = \"{}\"\nmodel = \"{}\"\nuser = \"{}\"\npassword_env = \"{PW_ENV}\"\n\n",
-                p.name, p.addr, p.model, p.user
-            );
-        }
-        let names = |ps: &[zonecast::phone_sim::PhoneInfo]| {
-            ps.iter()
-                .map(|p| format!("\"{}\"", p.name))
-                .collect::<Vec<_>>()
-                .join(", ")
-        };
-        let _ = write!(
-            text,
-            "[zone.all]\nmembers = [{}]\nbanner = \"Announcement\"\n\n[zone.first]\nmembers = [{}]\n",
-            names(&phones),
-            names(&phones[..first])
-        );
-        let config = dir.path().join("zonecast.toml");
-        std::fs::write(&config, text).unwrap();
-        Setup {
-            rt,
-            fleet: Some(fleet),
-            dir,
-            config,
-        }
-    }
-
-    fn fleet(&self) -> &Fleet {
-        self.fleet.as_ref().unwrap()
-    }
-
-    fn report(&self) -> FleetReport {
-        self.fleet().report()
-    }
-
-    fn cmd(&self, args: &[&str]) -> Command {
-        let mut c = common::zonecast();
-        c.args(args)
-            .arg("--config")
-            .arg(&self.config)
-            .env(PW_ENV, zonecast::phone_sim::config::DEFAULT_PASSWORD);
-        c
-    }
-
-    fn run(&self, args: &[&str]) -> Output {
-        self.cmd(args).output().unwrap()
-    }
-
-    fn spawn(&self, args: &[&str]) -> Child {
-        self.cmd(args)
-            .stdout(Stdio::piped())
-            .stderr(Stdio::piped())
-            .spawn()
-            .unwrap()
-    }
-
-    fn wait_until(&self, what: &str, f: impl Fn(&FleetReport) -> bool) {
-        let deadline = Instant::now() + Duration::from_secs(15);
-        while !f(&self.report()) {
-            assert!(Instant::now() < deadline, "timed out waiting for {what}");
-            std::thread::sleep(Duration::from_millis(50));
-        }
-    }
-
-    fn journal(&self) -> PathBuf {
-        self.dir.path().join("journal.jsonl")
-    }
-}
-
-impl Drop for Setup {
-    fn drop(&mut self) {
-        if let Some(f) = self.fleet.take() {
-            self.rt.block_on(f.shutdown());
-        }
-    }
-}
-
-fn json(out: &Output) -> serde_json::Value {
-    serde_json::from_slice(&out.stdout).unwrap_or_else(|e| {
-        panic!(
-            "{e}: stdout {} stderr {}",
-            String::from_utf8_lossy(&out.stdout),
-            String::from_utf8_lossy(&out.stderr)
-        )
+/// A fleet of `n` CP-8851 phones plus one of each of `extra_models`, and a config listing them,
+/// with zone `all` (multicast) and zone `first` (the first `first` phones).
+fn setup(n: usize, first: usize, extra_models: &[&str]) -> Setup {
+    let engine = format!(
+        "multicast_pool = \"239.255.{}.0/24\"\nverify_grace = \"300ms\"\n",
+        rand::random::<u8>()
+    );
+    Setup::new(&Spec {
+        phones: n,
+        extra_models,
+        engine: &engine,
+        tables: "[priorities]\nlevels = [\"normal\", \"urgent\", \"emergency\"]\n\
+                 loudest = [\"emergency\"]\n\n",
+        zones: &[
+            Zone {
+                name: "all",
+                first: None,
+                banner: Some("Announcement"),
+            },
+            Zone {
+                name: "first",
+                first: Some(first),
+                banner: None,
+            },
+        ],
+        ..Spec::default()
     })
+}
+
+/// `page --zone ZONE --tone TONE` and then `more`.
+fn page<'a>(zone: &'a str, tone: &'a str, more: &[&'a str]) -> Vec<&'a str> {
+    let mut args = vec!["page", "--zone", zone, "--tone", tone];
+    args.extend_from_slice(more);
+    args
 }
 
 fn listening(r: &FleetReport) -> usize {
@@ -149,24 +53,13 @@ fn listening(r: &FleetReport) -> usize {
 
 #[test]
 fn a_page_reaches_the_zone_verifies_and_leaves_every_phone_idle() {
-    let s = Setup::new(8, 2, &["CP-8851-3PCC", "DP-9841"]);
-    let out = s.run(&[
-        "page",
-        "--zone",
+    let s = setup(8, 2, &["CP-8851-3PCC", "DP-9841"]);
+    let out = s.run(&page(
         "all",
-        "--tone",
         "800",
-        "--duration",
-        "1.5",
-        "--verify",
-        "--json",
-    ]);
-    assert_eq!(
-        out.status.code(),
-        Some(3),
-        "{}",
-        String::from_utf8_lossy(&out.stderr)
-    );
+        &["--duration", "1.5", "--verify", "--json"],
+    ));
+    assert_exit(&out, 3);
     let r = json(&out);
     assert_eq!(r["totals"]["phones"], 10);
     assert_eq!(r["totals"]["accepted"], 9);
@@ -197,29 +90,16 @@ fn a_page_reaches_the_zone_verifies_and_leaves_every_phone_idle() {
             assert!((f - 800.0).abs() < 15.0, "{} heard {f}", p.name);
         }
     }
-    let journal = std::fs::read_to_string(s.journal()).unwrap_or_default();
+    let journal = s.journal();
     assert!(journal.is_empty(), "journal left: {journal}");
     assert!(!journal.contains(zonecast::phone_sim::config::DEFAULT_PASSWORD));
 }
 
 #[test]
 fn dry_run_prints_the_xml_and_sends_nothing() {
-    let s = Setup::new(2, 1, &[]);
-    let out = s.run(&[
-        "page",
-        "--zone",
-        "first",
-        "--tone",
-        "chime",
-        "--text",
-        "Lunch",
-        "--dry-run",
-    ]);
-    assert!(
-        out.status.success(),
-        "{}",
-        String::from_utf8_lossy(&out.stderr)
-    );
+    let s = setup(2, 1, &[]);
+    let out = s.run(&page("first", "chime", &["--text", "Lunch", "--dry-run"]));
+    assert_exit(&out, 0);
     let text = String::from_utf8(out.stdout).unwrap();
     assert!(text.contains("== p001 (CP-8851)"), "{text}");
     assert!(text.contains("RTPMRx:239.255."), "{text}");
@@ -230,34 +110,12 @@ fn dry_run_prints_the_xml_and_sends_nothing() {
 
 #[test]
 fn bad_input_is_exit_2_naming_what_is_wrong() {
-    let s = Setup::new(1, 1, &[]);
+    let s = setup(1, 1, &[]);
     for (args, needle) in [
-        (vec!["page", "--zone", "nope", "--tone", "chime"], "zone"),
-        (
-            vec![
-                "page",
-                "--zone",
-                "all",
-                "--tone",
-                "chime",
-                "--priority",
-                "panic",
-            ],
-            "priority",
-        ),
-        (
-            vec![
-                "page",
-                "--zone",
-                "all",
-                "--tone",
-                "chime",
-                "--text",
-                &"x".repeat(40),
-            ],
-            "banner",
-        ),
-        (vec!["page", "--zone", "all", "--tone", "800"], "duration"),
+        (page("nope", "chime", &[]), "zone"),
+        (page("all", "chime", &["--priority", "panic"]), "priority"),
+        (page("all", "chime", &["--text", &"x".repeat(40)]), "banner"),
+        (page("all", "800", &[]), "duration"),
     ] {
         let out = s.run(&args);
         assert_eq!(out.status.code(), Some(2), "{args:?}");
@@ -269,8 +127,8 @@ fn bad_input_is_exit_2_naming_what_is_wrong() {
 
 #[test]
 fn sigkill_mid_page_then_recover_leaves_no_phone_listening() {
-    let s = Setup::new(6, 2, &[]);
-    let mut child = s.spawn(&["page", "--zone", "all", "--tone", "600", "--duration", "60"]);
+    let s = setup(6, 2, &[]);
+    let mut child = s.spawn(&page("all", "600", &["--duration", "60"]));
     s.wait_until("all 6 phones listening", |r| listening(r) == 6);
     child.kill().unwrap(); // SIGKILL: no stop was sent
     child.wait().unwrap();
@@ -280,14 +138,9 @@ fn sigkill_mid_page_then_recover_leaves_no_phone_listening() {
         6,
         "the killed page left them playing"
     );
-    assert!(!std::fs::read_to_string(s.journal()).unwrap().is_empty());
+    assert!(!s.journal().is_empty());
     let out = s.run(&["recover", "--json"]);
-    assert_eq!(
-        out.status.code(),
-        Some(0),
-        "{}",
-        String::from_utf8_lossy(&out.stderr)
-    );
+    assert_exit(&out, 0);
     let done = json(&out);
     assert_eq!(done.as_array().unwrap().len(), 6);
     assert_eq!(listening(&s.report()), 0);
@@ -299,17 +152,8 @@ fn sigkill_mid_page_then_recover_leaves_no_phone_listening() {
 
 #[test]
 fn a_higher_priority_page_takes_over_shared_phones_and_both_end_cleanly() {
-    let s = Setup::new(5, 2, &[]);
-    let low = s.spawn(&[
-        "page",
-        "--zone",
-        "all",
-        "--tone",
-        "500",
-        "--duration",
-        "4",
-        "--json",
-    ]);
+    let s = setup(5, 2, &[]);
+    let low = s.spawn(&page("all", "500", &["--duration", "4", "--json"]));
     s.wait_until("the low page heard on all 5", |r| {
         r.phones.iter().all(|p| {
             p.heard.last().is_some_and(|h| {
@@ -321,31 +165,14 @@ fn a_higher_priority_page_takes_over_shared_phones_and_both_end_cleanly() {
             })
         })
     });
-    let high = s.run(&[
-        "page",
-        "--zone",
+    let high = s.run(&page(
         "first",
-        "--tone",
         "900",
-        "--duration",
-        "1",
-        "--priority",
-        "emergency",
-        "--json",
-    ]);
-    assert_eq!(
-        high.status.code(),
-        Some(0),
-        "{}",
-        String::from_utf8_lossy(&high.stderr)
-    );
+        &["--duration", "1", "--priority", "emergency", "--json"],
+    ));
+    assert_exit(&high, 0);
     let out = low.wait_with_output().unwrap();
-    assert_eq!(
-        out.status.code(),
-        Some(0),
-        "{}",
-        String::from_utf8_lossy(&out.stderr)
-    );
+    assert_exit(&out, 0);
     let low_report = json(&out);
     let preempted: Vec<&str> = low_report["phones"]
         .as_array()

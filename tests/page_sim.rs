@@ -73,6 +73,7 @@ fn job(
         journal,
         client: PushClient::new(PushConfig::default()).unwrap(),
         verify: Some(Duration::from_millis(300)),
+        callbacks: None,
     }
 }
 
@@ -95,6 +96,7 @@ async fn a_200_phone_multicast_page_reaches_every_capable_phone_and_stops_them_a
     };
     let plans = plan(
         &PageSpec {
+            via: Default::default(),
             delivery,
             volume: Some(70),
             banner: Some("Fire drill".into()),
@@ -195,6 +197,7 @@ async fn each_fault_shows_in_the_report_and_uncertain_phones_still_get_their_sto
     };
     let plans = plan(
         &PageSpec {
+            via: Default::default(),
             delivery,
             volume: None,
             banner: None,
@@ -269,6 +272,7 @@ async fn recover_stops_the_phones_of_a_page_whose_process_died() {
     };
     let plans = plan(
         &PageSpec {
+            via: Default::default(),
             delivery,
             volume: None,
             banner: Some("Cut off".into()),
@@ -326,5 +330,91 @@ async fn recover_stops_the_phones_of_a_page_whose_process_died() {
     assert_eq!(report.totals.receiving, 0);
     assert!(report.phones.iter().all(|p| p.status_banner.is_none()));
     assert!(journal.pages().unwrap().is_empty());
+    fleet.shutdown().await;
+}
+
+/// `--via media`: startMedia/stopMedia, and a user hanging up ends that phone's part.
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn via_media_a_user_hang_up_ends_that_phone_and_shows_in_the_report() {
+    use zonecast::page::Via;
+    use zonecast::page::callbacks::Callbacks;
+    use zonecast::phone_sim::config::FaultRule;
+    use zonecast::phone_sim::faults::Faults;
+    let mut cfg = addressed(4, "CP-8851");
+    cfg.fault_rules.push(FaultRule {
+        share: None,
+        count: None,
+        phones: vec!["p002".into()],
+        faults: Faults {
+            hang_up_after: Some(Duration::from_millis(600)),
+            ..Faults::default()
+        },
+    });
+    let fleet = start(cfg).await;
+    let callbacks = Callbacks::bind(Ipv4Addr::LOCALHOST).await.unwrap();
+    let delivery = Delivery::Multicast {
+        group: group(),
+        port: RtpPort::new(common::free_even_port()).unwrap(),
+    };
+    let plans = plan(
+        &PageSpec {
+            delivery,
+            volume: Some(40),
+            banner: Some("Media".into()),
+            via: Via::Media {
+                on_stopped: callbacks.notify_uri("pgm"),
+            },
+        },
+        targets(&fleet),
+    );
+    assert!(
+        plans[0].start_xml.contains("<startMedia>"),
+        "{}",
+        plans[0].start_xml
+    );
+    let dir = tempfile::tempdir().unwrap();
+    let pacer = Pacer::start(PacerOptions::default()).unwrap();
+    let (_stop_tx, stop_rx) = watch::channel(None);
+    let mut j = job(
+        "pgm",
+        delivery,
+        plans,
+        Journal::new(dir.path().join("j.jsonl")),
+        2.0,
+        650.0,
+    );
+    j.callbacks = Some(callbacks);
+    let report = run(j, &pacer, stop_rx).await.unwrap();
+    let state = |name: &str| report.phones.iter().find(|p| p.name == name).unwrap().state;
+    assert_eq!(
+        state("p002"),
+        zonecast::page::PhoneState::StoppedByUser,
+        "{}",
+        report.prose()
+    );
+    for n in ["p001", "p003", "p004"] {
+        assert_eq!(state(n), zonecast::page::PhoneState::Stopped, "{n}");
+    }
+    assert_eq!(report.totals.stopped_by_user, 1);
+    assert_eq!(report.exit_code(), 0, "a user hanging up is not a failure");
+    let fr = fleet.report();
+    for p in &fr.phones {
+        let h = p.heard.last().unwrap();
+        assert!(!h.active, "{}", p.name);
+        assert!(matches!(
+            h.stream.origin,
+            zonecast::phone_sim::core::StreamOrigin::StartMedia { .. }
+        ));
+        assert_eq!(h.stream.volume, Some(40));
+        assert!(p.status_banner.is_none(), "{} banner left", p.name);
+    }
+    let p2 = fr.phones.iter().find(|p| p.name == "p002").unwrap();
+    assert_eq!(p2.notifies_delivered, 1);
+    let heard_p2 = p2.heard.last().unwrap().rx.summary.packets;
+    let heard_p1 = fr.phones[0].heard.last().unwrap().rx.summary.packets;
+    assert!(
+        heard_p2 < heard_p1,
+        "p002 hung up early: {heard_p2} vs {heard_p1}"
+    );
     fleet.shutdown().await;
 }

@@ -6,8 +6,9 @@ mod common;
 use std::sync::{Arc, Mutex};
 use std::time::{Duration, Instant};
 
+use common::fake_phone::read_request;
 use common::sim::{addressed, element, eventually, execute, get, push_xml, send, start};
-use tokio::io::{AsyncReadExt, AsyncWriteExt};
+use tokio::io::AsyncWriteExt;
 use zonecast::phone_sim::config::FaultRule;
 use zonecast::phone_sim::faults::{Chance, Faults, Latency};
 use zonecast::phone_sim::{Fleet, SimConfig};
@@ -221,27 +222,7 @@ async fn callback_server(failures: usize) -> (String, Arc<Mutex<Vec<Vec<u8>>>>) 
     let log = seen.clone();
     tokio::spawn(async move {
         while let Ok((mut sock, _)) = listener.accept().await {
-            let mut buf = Vec::new();
-            let mut tmp = [0u8; 4096];
-            // Read headers and body (Content-Length).
-            loop {
-                let n = sock.read(&mut tmp).await.unwrap_or(0);
-                if n == 0 {
-                    break;
-                }
-                buf.extend_from_slice(&tmp[..n]);
-                if let Some(end) = common::fake_phone::find(&buf, b"\r\n\r\n") {
-                    let head = String::from_utf8_lossy(&buf[..end]).to_ascii_lowercase();
-                    let len = head
-                        .lines()
-                        .find_map(|l| l.strip_prefix("content-length:"))
-                        .and_then(|v| v.trim().parse::<usize>().ok())
-                        .unwrap_or(0);
-                    if buf.len() >= end + 4 + len {
-                        break;
-                    }
-                }
-            }
+            let buf = read_request(&mut sock).await;
             let n = {
                 let mut l = log.lock().unwrap();
                 l.push(buf);

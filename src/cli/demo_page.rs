@@ -10,17 +10,15 @@ use std::fmt::Write as _;
 use std::net::{Ipv4Addr, SocketAddrV4};
 use std::path::{Path, PathBuf};
 use std::sync::Arc;
-use std::sync::atomic::{AtomicBool, Ordering};
+use std::sync::atomic::AtomicBool;
 use std::time::{Duration, Instant};
 
 use anyhow::Context as _;
-use tokio::sync::watch;
 
 use super::CliError;
 use super::demo::DemoArgs;
 use crate::config::Config;
 use crate::g711::Law;
-use crate::page::journal::Journal;
 use crate::page::prepare::{PageRequest, prepare};
 use crate::page::report::DeliveryReport;
 use crate::page::run::{PageJob, run};
@@ -294,11 +292,7 @@ pub(super) fn run_paging(a: &DemoArgs) -> Result<i32, CliError> {
     std::fs::create_dir_all(&out_dir).with_context(|| format!("creating {}", out_dir.display()))?;
     let chime = chime_samples().context("reading the bundled chime")?;
     let interrupted = super::interrupted_flag();
-    let rt = tokio::runtime::Builder::new_multi_thread()
-        .worker_threads(2)
-        .enable_all()
-        .build()
-        .context("starting the runtime")?;
+    let rt = super::runtime()?;
     let summary = rt.block_on(async {
         let sim = sim_config(&out_dir);
         let password = sim.password.clone();
@@ -356,7 +350,7 @@ async fn page_the_fleet(
     let config_path = out_dir.join("demo-fleet.toml");
     std::fs::write(&config_path, config_text(fleet, dead_address()?, out_dir))?;
     let config = Config::load(&config_path).map_err(|e| anyhow::anyhow!("{e}"))?;
-    let journal = Journal::new(config.engine.journal.clone());
+    let journal = super::journal_of(&config);
     let client = PushClient::new(config.engine.push_config())
         .map_err(|e| anyhow::anyhow!("push client: {e}"))?;
     let pages = journal.pages()?;
@@ -366,17 +360,12 @@ async fn page_the_fleet(
             zone: "all".into(),
             priority: None,
             banner: None,
+            via: Default::default(),
         },
         &pages,
     )?;
     let pacer = Pacer::start(PacerOptions::default()).context("starting the pacer thread")?;
-    let (stop_tx, stop_rx) = watch::channel(None);
-    tokio::spawn(async move {
-        while !interrupted.load(Ordering::SeqCst) {
-            tokio::time::sleep(Duration::from_millis(50)).await;
-        }
-        let _ = stop_tx.send(Some("interrupted".into()));
-    });
+    let stop_rx = super::interrupt_watch(interrupted);
     let job = PageJob {
         id: prepared.id.clone(),
         zone: prepared.zone.clone(),
@@ -395,6 +384,7 @@ async fn page_the_fleet(
         journal,
         client: client.clone(),
         verify: Some(config.engine.verify_grace),
+        callbacks: None,
     };
     let report = run(job, &pacer, stop_rx).await?;
     let mic = record_mic(

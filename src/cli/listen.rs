@@ -17,7 +17,9 @@ use std::time::{Duration, Instant};
 use anyhow::Context as _;
 use clap::Args;
 
-use super::{CliError, interrupted_flag, parse_seconds};
+use super::{
+    CliError, interrupted_flag, journal_of, parse_seconds, push_client, recover_journal, runtime,
+};
 use crate::audio::Clip;
 use crate::config::{Config, PhoneEntry};
 use crate::g711::Law;
@@ -25,9 +27,9 @@ use crate::page::journal::{Journal, JournalOp};
 use crate::page::listen::{
     INTERCOM_ZONE, LISTEN_ZONE, ListenPhone, ListenReport, Received, bind_from_pool, failure_of,
     intercom_start_xml, intercom_stop_xml, journal_record, listen_start_xml, listen_stop_xml,
-    needs_stop, new_id, phone_ip, record_until, refusal, used_ports,
+    needs_stop, new_id, record_until, refusal, used_ports,
 };
-use crate::page::recover::recover;
+use crate::page::prepare::phone_ip;
 use crate::push::{Phone, PushClient, PushOutcome};
 use crate::rtp::pacer::{Encode, EncodedClip, PacerOptions, PayloadSource};
 use crate::rtp::{
@@ -90,19 +92,6 @@ pub struct IntercomArgs {
     json: bool,
 }
 
-fn runtime() -> Result<tokio::runtime::Runtime, CliError> {
-    Ok(tokio::runtime::Builder::new_multi_thread()
-        .worker_threads(2)
-        .enable_all()
-        .build()
-        .context("starting the runtime")?)
-}
-
-fn push_client(config: &Config) -> Result<PushClient, CliError> {
-    PushClient::new(config.engine.push_config())
-        .map_err(|e| CliError::Failed(anyhow::anyhow!("push client: {e}")))
-}
-
 fn phone_entry<'a>(config: &'a Config, name: &str) -> Result<&'a PhoneEntry, CliError> {
     config.phone(name).ok_or_else(|| {
         let names: Vec<&str> = config.phones.iter().map(|p| p.name.as_str()).collect();
@@ -114,21 +103,33 @@ fn phone_entry<'a>(config: &'a Config, name: &str) -> Result<&'a PhoneEntry, Cli
     })
 }
 
-/// Stop what earlier, killed pages (or listens) left running, as `page` does first.
-async fn recover_earlier(
+/// What a listen or an intercom runs with.
+struct Run {
+    client: PushClient,
+    journal: Journal,
+    interrupted: Arc<AtomicBool>,
+    rt: tokio::runtime::Runtime,
+}
+
+impl Run {
+    fn start(config: &Config) -> Result<Run, CliError> {
+        Ok(Run {
+            client: push_client(config)?,
+            journal: journal_of(config),
+            interrupted: interrupted_flag(),
+            rt: runtime()?,
+        })
+    }
+}
+
+/// Stop what earlier, killed pages (or listens) left running, as `page` does first, then the
+/// ports that are not free to take: reserved by the config or held by a running page.
+async fn ports_in_use(
     config: &Config,
     journal: &Journal,
     client: &PushClient,
-) -> Result<(), CliError> {
-    let done = recover(journal, client, |name| {
-        let p = config
-            .phone(name)
-            .ok_or_else(|| format!("phone {name} is no longer in the config"))?;
-        let secret = p.secret().map_err(|e| e.to_string())?;
-        Ok(p.push_target(secret))
-    })
-    .await
-    .with_context(|| format!("journal {}", journal.path().display()))?;
+) -> Result<HashSet<u16>, CliError> {
+    let done = recover_journal(config, journal, client).await?;
     if !done.is_empty() {
         let ok = done.iter().filter(|r| r.stopped).count();
         eprintln!(
@@ -136,7 +137,10 @@ async fn recover_earlier(
             done.len() - ok
         );
     }
-    Ok(())
+    let pages = journal
+        .pages()
+        .with_context(|| format!("journal {}", journal.path().display()))?;
+    Ok(used_ports(config, &pages))
 }
 
 /// Write `op` for a phone's record; a failure is only a warning (the phone's stop was pushed
@@ -270,18 +274,16 @@ pub(super) fn run_listen(a: ListenArgs) -> Result<i32, CliError> {
         )));
     }
     let files = out_files(&a.out, &a.phones, format)?;
-    let client = push_client(&config)?;
-    let journal = Journal::new(config.engine.journal.clone());
-    let interrupted = interrupted_flag();
+    let Run {
+        client,
+        journal,
+        interrupted,
+        rt,
+    } = Run::start(&config)?;
     let media = config.engine.media_address;
     let stop_xml = listen_stop_xml();
-    let rt = runtime()?;
     let code = rt.block_on(async {
-        recover_earlier(&config, &journal, &client).await?;
-        let pages = journal
-            .pages()
-            .with_context(|| format!("journal {}", journal.path().display()))?;
-        let mut in_use = used_ports(&config, &pages);
+        let mut in_use = ports_in_use(&config, &journal, &client).await?;
         // 1. Receivers first, each on its own port, recording to its file.
         let mut armed = Vec::new();
         for (index, target) in targets.iter().enumerate() {
@@ -535,18 +537,16 @@ pub(super) fn run_intercom(a: IntercomArgs) -> Result<i32, CliError> {
     let target = entry.push_target(secret);
     let expect = crate::xsi::model::Capabilities::for_model_name(&entry.model).execute_response;
     let format = RecordFormat::from_path(&hear_out).unwrap_or(RecordFormat::Wav);
-    let client = push_client(&config)?;
-    let journal = Journal::new(config.engine.journal.clone());
-    let interrupted = interrupted_flag();
+    let Run {
+        client,
+        journal,
+        interrupted,
+        rt,
+    } = Run::start(&config)?;
     let media = config.engine.media_address;
     let stop_xml = intercom_stop_xml();
-    let rt = runtime()?;
     let report = rt.block_on(async {
-        recover_earlier(&config, &journal, &client).await?;
-        let pages = journal
-            .pages()
-            .with_context(|| format!("journal {}", journal.path().display()))?;
-        let mut in_use = used_ports(&config, &pages);
+        let mut in_use = ports_in_use(&config, &journal, &client).await?;
         // The phone's receive port (bound by the phone, on its own address) ...
         let rx_port = config
             .engine

@@ -16,7 +16,18 @@ mod record;
 mod send;
 mod sim;
 
+use std::sync::Arc;
+use std::sync::atomic::{AtomicBool, Ordering};
+use std::time::Duration;
+
+use anyhow::Context as _;
 use clap::{Parser, Subcommand};
+use tokio::sync::watch;
+
+use crate::config::Config;
+use crate::page::journal::Journal;
+use crate::page::recover::{Recovered, recover};
+use crate::push::PushClient;
 
 /// What a command run came to, mapped to the process's exit code in [`main`].
 #[derive(Debug, thiserror::Error)]
@@ -144,10 +155,62 @@ fn parse_seconds(s: &str) -> Result<std::time::Duration, String> {
 }
 
 /// Ctrl-C / SIGTERM as a flag the command loops poll.
-fn interrupted_flag() -> std::sync::Arc<std::sync::atomic::AtomicBool> {
-    let flag = std::sync::Arc::new(std::sync::atomic::AtomicBool::new(false));
+fn interrupted_flag() -> Arc<AtomicBool> {
+    let flag = Arc::new(AtomicBool::new(false));
     let f = flag.clone();
     // Fails only if a handler is already set (a second command in one process): keep that one.
-    let _ = ctrlc::set_handler(move || f.store(true, std::sync::atomic::Ordering::SeqCst));
+    let _ = ctrlc::set_handler(move || f.store(true, Ordering::SeqCst));
     flag
+}
+
+/// The stop signal of a page run: turns `Some("interrupted")` once `interrupted` (from
+/// [`interrupted_flag`]) is set. Spawns the task that watches the flag, so call it inside the
+/// runtime.
+fn interrupt_watch(interrupted: Arc<AtomicBool>) -> watch::Receiver<Option<String>> {
+    let (stop_tx, stop_rx) = watch::channel(None);
+    tokio::spawn(async move {
+        while !interrupted.load(Ordering::SeqCst) {
+            tokio::time::sleep(Duration::from_millis(50)).await;
+        }
+        let _ = stop_tx.send(Some("interrupted".into()));
+    });
+    stop_rx
+}
+
+/// The runtime the commands push and time on: two worker threads.
+fn runtime() -> Result<tokio::runtime::Runtime, CliError> {
+    Ok(tokio::runtime::Builder::new_multi_thread()
+        .worker_threads(2)
+        .enable_all()
+        .build()
+        .context("starting the runtime")?)
+}
+
+/// A push client with the config's `[engine]` push settings.
+fn push_client(config: &Config) -> Result<PushClient, CliError> {
+    PushClient::new(config.engine.push_config())
+        .map_err(|e| CliError::Failed(anyhow::anyhow!("push client: {e}")))
+}
+
+/// The journal the config names.
+fn journal_of(config: &Config) -> Journal {
+    Journal::new(config.engine.journal.clone())
+}
+
+/// Stop what earlier, killed pages (or listens) left running, as `journal` lists it, reaching
+/// each phone with its credentials from `config`. Returns what was done, phone by phone.
+async fn recover_journal(
+    config: &Config,
+    journal: &Journal,
+    client: &PushClient,
+) -> Result<Vec<Recovered>, CliError> {
+    Ok(recover(journal, client, |name| {
+        let p = config
+            .phone(name)
+            .ok_or_else(|| format!("phone {name} is no longer in the config"))?;
+        let secret = p.secret().map_err(|e| e.to_string())?;
+        Ok(p.push_target(secret))
+    })
+    .await
+    .with_context(|| format!("journal {}", journal.path().display()))?)
 }

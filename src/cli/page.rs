@@ -6,15 +6,16 @@ use std::time::Duration;
 
 use anyhow::Context as _;
 use clap::Args;
-use tokio::sync::watch;
 
-use super::{CliError, interrupted_flag, parse_seconds};
+use super::{
+    CliError, interrupt_watch, interrupted_flag, journal_of, parse_seconds, push_client, runtime,
+};
 use crate::audio::{self, Clip};
 use crate::config::Config;
 use crate::g711::Law;
-use crate::page::journal::Journal;
+use crate::page::Via;
+use crate::page::callbacks::Callbacks;
 use crate::page::prepare::{PageRequest, PrepareError, prepare, take_over};
-use crate::page::recover::recover;
 use crate::page::run::{PageJob, run};
 use crate::push::PushClient;
 use crate::rtp::pacer::{Encode, EncodedClip, PacerOptions, PayloadSource};
@@ -57,6 +58,10 @@ pub struct PageArgs {
     /// Print the delivery report as JSON.
     #[arg(long)]
     json: bool,
+    /// How phones are told to play: `uri` (RTPMRx/RTPRx in a CiscoIPPhoneExecute) or `media`
+    /// (startMedia/stopMedia; a phone's user hanging up ends that phone's part of the page).
+    #[arg(long, default_value = "uri", value_parser = ["uri", "media"])]
+    via: String,
 }
 
 /// Arguments of `zonecast recover`.
@@ -113,33 +118,12 @@ fn source(a: &PageArgs) -> Result<Box<dyn PayloadSource>, CliError> {
     ))
 }
 
-fn runtime() -> Result<tokio::runtime::Runtime, CliError> {
-    Ok(tokio::runtime::Builder::new_multi_thread()
-        .worker_threads(2)
-        .enable_all()
-        .build()
-        .context("starting the runtime")?)
-}
-
-fn journal_of(config: &Config) -> Journal {
-    Journal::new(config.engine.journal.clone())
-}
-
-/// Stop what earlier, killed pages left playing. Returns (stopped, failed).
+/// Stop what earlier, killed pages left playing. Returns (stopped, failed, what was done).
 async fn recover_with(
     config: &Config,
     client: &PushClient,
 ) -> Result<(usize, usize, Vec<crate::page::recover::Recovered>), CliError> {
-    let journal = journal_of(config);
-    let done = recover(&journal, client, |name| {
-        let p = config
-            .phone(name)
-            .ok_or_else(|| format!("phone {name} is no longer in the config"))?;
-        let secret = p.secret().map_err(|e| e.to_string())?;
-        Ok(p.push_target(secret))
-    })
-    .await
-    .with_context(|| format!("journal {}", journal.path().display()))?;
+    let done = super::recover_journal(config, &journal_of(config), client).await?;
     let ok = done.iter().filter(|r| r.stopped).count();
     Ok((ok, done.len() - ok, done))
 }
@@ -151,6 +135,17 @@ pub(super) fn run_page(a: PageArgs) -> Result<i32, CliError> {
         zone: a.zone.clone(),
         priority: a.priority.clone(),
         banner: a.text.clone(),
+        via: if a.via == "media" {
+            Via::Media {
+                // Replaced by the listener's real address when the page runs.
+                on_stopped: format!(
+                    "Notify:http:{}:80:zonecast/notify/dry-run",
+                    config.engine.media_address
+                ),
+            }
+        } else {
+            Via::Uri
+        },
     };
     if a.dry_run {
         let pages = journal.pages().unwrap_or_default();
@@ -171,8 +166,7 @@ pub(super) fn run_page(a: PageArgs) -> Result<i32, CliError> {
         return Ok(0);
     }
     let payload = source(&a)?;
-    let client = PushClient::new(config.engine.push_config())
-        .map_err(|e| CliError::Failed(anyhow::anyhow!("push client: {e}")))?;
+    let client = push_client(&config)?;
     let interrupted = interrupted_flag();
     let rt = runtime()?;
     rt.block_on(async {
@@ -182,22 +176,24 @@ pub(super) fn run_page(a: PageArgs) -> Result<i32, CliError> {
             eprintln!("zonecast: recovered {recovered} phones left playing by an earlier page ({unrecovered} could not be stopped)");
         }
         let pages = journal.pages().with_context(|| format!("journal {}", journal.path().display()))?;
+        let mut request = request;
+        let callbacks = if a.via == "media" {
+            let c = Callbacks::bind(config.engine.media_address)
+                .await
+                .context("starting the callback listener")?;
+            request.via = Via::Media {
+                on_stopped: c.notify_uri(&crate::page::prepare::new_page_id()),
+            };
+            Some(c)
+        } else {
+            None
+        };
         let prepared = prepare(&config, &request, &pages).map_err(prepare_error)?;
         take_over(&prepared, &pages, &journal, &client)
             .await
             .with_context(|| format!("journal {}", journal.path().display()))?;
         let pacer = Pacer::start(PacerOptions::default()).context("starting the pacer thread")?;
-        let (stop_tx, stop_rx) = watch::channel(None);
-        let flag = interrupted.clone();
-        tokio::spawn(async move {
-            loop {
-                if flag.load(std::sync::atomic::Ordering::SeqCst) {
-                    let _ = stop_tx.send(Some("interrupted".into()));
-                    return;
-                }
-                tokio::time::sleep(Duration::from_millis(50)).await;
-            }
-        });
+        let stop_rx = interrupt_watch(interrupted.clone());
         let ttl = match config.zone(&a.zone).map(|z| &z.mode) {
             Some(crate::config::ZoneMode::Multicast { ttl, .. }) => u32::from(*ttl),
             _ => u32::from(config.engine.multicast_ttl),
@@ -224,6 +220,7 @@ pub(super) fn run_page(a: PageArgs) -> Result<i32, CliError> {
             journal: journal.clone(),
             client,
             verify: a.verify.then_some(config.engine.verify_grace),
+            callbacks,
         };
         let report = run(job, &pacer, stop_rx)
             .await
@@ -246,8 +243,7 @@ fn prepare_error(e: PrepareError) -> CliError {
 
 pub(super) fn run_recover(a: RecoverArgs) -> Result<i32, CliError> {
     let config = Config::load(&a.config)?;
-    let client = PushClient::new(config.engine.push_config())
-        .map_err(|e| CliError::Failed(anyhow::anyhow!("push client: {e}")))?;
+    let client = push_client(&config)?;
     runtime()?.block_on(async {
         let (ok, failed, done) = recover_with(&config, &client).await?;
         if a.json {

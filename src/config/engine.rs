@@ -124,23 +124,9 @@ impl Default for Engine {
     }
 }
 
-/// `200ms`, `5s`, `1.5s`: a duration up to 10 minutes.
-pub(super) fn parse_duration(s: &str) -> Result<Duration, &'static str> {
-    let rule = "must be a duration like 200ms, 5s or 1.5s";
-    let t = s.trim();
-    let (num, scale) = if let Some(n) = t.strip_suffix("ms") {
-        (n, 1e-3)
-    } else if let Some(n) = t.strip_suffix('s') {
-        (n, 1.0)
-    } else {
-        return Err(rule);
-    };
-    let v: f64 = num.trim().parse().map_err(|_| rule)?;
-    let secs = v * scale;
-    if !(0.0..=600.0).contains(&secs) {
-        return Err("must be between 0 and 600 s");
-    }
-    Ok(Duration::from_secs_f64(secs))
+/// `200ms`, `5s`, `1.5s`: a duration up to 10 minutes; the error is the rule it breaks.
+pub(super) fn parse_duration(s: &str) -> Result<Duration, String> {
+    crate::error::parse_duration("duration", s).map_err(|e| e.rule)
 }
 
 #[cfg(test)]

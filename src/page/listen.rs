@@ -8,7 +8,7 @@
 
 use std::collections::HashSet;
 use std::io;
-use std::net::{Ipv4Addr, ToSocketAddrs};
+use std::net::Ipv4Addr;
 use std::path::PathBuf;
 use std::sync::Arc;
 use std::sync::atomic::{AtomicBool, Ordering};
@@ -156,21 +156,6 @@ pub fn journal_record(
         group: None,
         port: Some(port.get()),
     }
-}
-
-/// The phone's IPv4 address from its `host[:port]` (resolving a name).
-pub fn phone_ip(host: &str) -> Option<Ipv4Addr> {
-    let bare = host.rsplit_once(':').map_or(host, |(h, _)| h);
-    if let Ok(ip) = bare.parse() {
-        return Some(ip);
-    }
-    (bare, 80)
-        .to_socket_addrs()
-        .ok()?
-        .find_map(|a| match a.ip() {
-            std::net::IpAddr::V4(v4) => Some(v4),
-            std::net::IpAddr::V6(_) => None,
-        })
 }
 
 /// Bind a receiver on `addr` at the lowest pool port not in `in_use` that is free on this

@@ -11,6 +11,7 @@
 //! - [`journal`]: the small file that outlives a killed process: pages in flight and their
 //!   phones, so `zonecast recover` (and the next `page`) can stop what was cut off.
 
+pub mod callbacks;
 pub mod journal;
 pub mod listen;
 pub mod plan;
@@ -20,6 +21,6 @@ pub mod report;
 pub mod run;
 pub mod session;
 
-pub use plan::{Banner, BannerKind, Delivery, PageSpec, PhonePlan, Target, plan};
+pub use plan::{Banner, BannerKind, Delivery, PageSpec, PhonePlan, Target, Via, plan};
 pub use report::{DeliveryReport, Failure, PhoneReport, PhoneState};
 pub use session::{Input, Output, Session, Step};

@@ -13,7 +13,10 @@ use std::net::{Ipv4Addr, SocketAddrV4};
 use crate::push::Phone;
 use crate::rtp::RtpPort;
 use crate::xsi::model::Capabilities;
-use crate::xsi::object::{Bitmap, Execute, ExecuteItem, ExecuteUrl, Status, Text, XmlObject};
+use crate::xsi::object::{
+    Bitmap, Codec, Execute, ExecuteItem, ExecuteUrl, MediaMode, MediaType, StartMedia, Status,
+    StopMedia, Text, XmlObject,
+};
 use crate::xsi::uri::{Init, Uri};
 
 /// One phone of the zone, as the shell found it.
@@ -48,11 +51,27 @@ pub enum Delivery {
     },
 }
 
+/// How phones are told to play the stream.
+#[derive(Debug, Clone, PartialEq, Eq, Default)]
+pub enum Via {
+    /// RTP URIs in a CiscoIPPhoneExecute (`RTPMRx:` / `RTPRx:`, stopped with `...:Stop`).
+    #[default]
+    Uri,
+    /// The RTP Streaming API: `startMedia` (the phone answers with a stream id) and `stopMedia`;
+    /// the phone calls `on_stopped` (a `Notify:` URI) when its user hangs up.
+    Media {
+        /// `Notify:http:HOST:PORT:PATH` of our callback listener.
+        on_stopped: String,
+    },
+}
+
 /// A page's settings.
 #[derive(Debug, Clone)]
 pub struct PageSpec {
     /// Multicast or unicast.
     pub delivery: Delivery,
+    /// URIs or the RTP Streaming API.
+    pub via: Via,
     /// Volume 0..=100 (None: the phone's own).
     pub volume: Option<u32>,
     /// Banner text (≤ 32 characters).
@@ -97,8 +116,13 @@ pub struct PhonePlan {
     pub start_uri: String,
     /// The banner, pushed after the stream started.
     pub banner: Option<Banner>,
-    /// The stop push (the stream's Stop URI, and the banner's clearing URI).
+    /// The stop push (the stream's Stop URI, and the banner's clearing URI). With the RTP
+    /// Streaming API: `stopMedia` without an id (what recovery sends; a page sends the id).
     pub stop_xml: String,
+    /// Started with startMedia (the reply carries the stream id).
+    pub via_media: bool,
+    /// With the RTP Streaming API the banner is cleared by its own push (this Execute).
+    pub banner_clear_xml: Option<String>,
     /// Where unicast RTP goes for this phone.
     pub dest: Option<SocketAddrV4>,
 }
@@ -155,6 +179,8 @@ fn refused(t: &Target, expect_reply: bool, why: String) -> PhonePlan {
         start_uri: String::new(),
         banner: None,
         stop_xml: String::new(),
+        via_media: false,
+        banner_clear_xml: None,
         dest: None,
     }
 }
@@ -215,12 +241,32 @@ fn plan_one(spec: &PageSpec, t: Target, ports_taken: &mut Vec<(Ipv4Addr, u16)>) 
         Some(Ok(b)) => Some(b),
         Some(Err(e)) => return refused(&t, expect_reply, e),
     };
-    let mut stop_uris = vec![stop];
-    match banner.as_ref().map(|b| b.kind) {
-        Some(BannerKind::Status) => stop_uris.push(Uri::Init(Init::AppStatus)),
-        Some(BannerKind::Text) => stop_uris.push(Uri::Init(Init::Services)),
-        None => {}
+    let clear = match banner.as_ref().map(|b| b.kind) {
+        Some(BannerKind::Status) => Some(Uri::Init(Init::AppStatus)),
+        Some(BannerKind::Text) => Some(Uri::Init(Init::Services)),
+        None => None,
+    };
+    if let Via::Media { on_stopped } = &spec.via {
+        return match media_start(spec, &start, on_stopped) {
+            Ok(start_xml) => PhonePlan {
+                name: t.name.clone(),
+                model: t.model.clone(),
+                target: Some(phone),
+                refused: None,
+                expect_reply,
+                start_uri: "startMedia".into(),
+                start_xml,
+                banner,
+                stop_xml: StopMedia::new().to_xml(),
+                via_media: true,
+                banner_clear_xml: clear.map(|u| execute_of(&[u])),
+                dest,
+            },
+            Err(e) => refused(&t, expect_reply, e),
+        };
     }
+    let mut stop_uris = vec![stop];
+    stop_uris.extend(clear);
     PhonePlan {
         name: t.name.clone(),
         model: t.model.clone(),
@@ -231,8 +277,30 @@ fn plan_one(spec: &PageSpec, t: Target, ports_taken: &mut Vec<(Ipv4Addr, u16)>) 
         start_xml: execute_of(&[start]),
         banner,
         stop_xml: execute_of(&stop_uris),
+        via_media: false,
+        banner_clear_xml: None,
         dest,
     }
+}
+
+/// The startMedia object for the stream `uri` describes (its address, port and volume).
+fn media_start(spec: &PageSpec, uri: &Uri, on_stopped: &str) -> Result<String, String> {
+    let (addr, port, volume) = match uri {
+        Uri::RtpMRx(s) => (s.addr(), s.port(), s.volume()),
+        Uri::RtpRx(s) => (s.addr(), s.port(), s.volume()),
+        _ => return Err("not a receive stream".into()),
+    };
+    let _ = spec;
+    let mut m = StartMedia::new(MediaType::Audio, Codec::G711, MediaMode::Receive, addr)
+        .port(port)
+        .on_stopped(on_stopped)
+        .map_err(|e| e.to_string())?;
+    if let Some(v) = volume {
+        m = m
+            .receive_volume(u8::try_from(v).unwrap_or(100))
+            .map_err(|e| e.to_string())?;
+    }
+    Ok(m.to_xml())
 }
 
 #[cfg(test)]
@@ -265,6 +333,7 @@ mod tests {
             },
             volume: Some(80),
             banner: Some("Fire drill".into()),
+            via: Via::Uri,
         };
         let plans = plan(&spec, vec![target("a", "CP-8851", [127, 0, 0, 2])]);
         let p = &plans[0];
@@ -287,6 +356,7 @@ mod tests {
             },
             volume: None,
             banner: Some("Lunch".into()),
+            via: Via::Uri,
         };
         let plans = plan(
             &spec,
@@ -316,6 +386,7 @@ mod tests {
             },
             volume: None,
             banner: None,
+            via: Via::Uri,
         };
         let plans = plan(
             &spec,
@@ -344,6 +415,7 @@ mod tests {
             },
             volume: None,
             banner: None,
+            via: Via::Uri,
         };
         let mut t = target("a", "CP-8851", [127, 0, 0, 1]);
         t.push = Err("no password: environment variable X is not set".into());

@@ -20,6 +20,8 @@ pub struct PageRequest {
     pub priority: Option<String>,
     /// Banner (None: the zone's).
     pub banner: Option<String>,
+    /// URIs, or the RTP Streaming API with this callback (`Notify:...`).
+    pub via: crate::page::plan::Via,
 }
 
 /// A page ready to run.
@@ -47,7 +49,8 @@ pub fn new_page_id() -> String {
     format!("pg-{ms:x}-{}", std::process::id())
 }
 
-fn phone_ip(host: &str) -> Option<Ipv4Addr> {
+/// The phone's IPv4 address from its `host[:port]` (resolving a name).
+pub(crate) fn phone_ip(host: &str) -> Option<Ipv4Addr> {
     let bare = host.rsplit_once(':').map_or(host, |(h, _)| h);
     if let Ok(ip) = bare.parse() {
         return Some(ip);
@@ -215,6 +218,7 @@ pub fn prepare(
         .collect();
     let plans = plan(
         &PageSpec {
+            via: req.via.clone(),
             delivery,
             volume,
             banner,

@@ -51,6 +51,8 @@ pub struct PageJob {
     pub client: PushClient,
     /// `--verify`: poll each accepted phone's StreamingStatisticsX after this grace.
     pub verify: Option<Duration>,
+    /// `--via media`: the listener the phones call back when their user hangs up.
+    pub callbacks: Option<super::callbacks::Callbacks>,
 }
 
 /// Silence until `open` is set, then the source.
@@ -99,6 +101,8 @@ struct Shell {
     journal: Journal,
     client: PushClient,
     plans: Arc<Vec<PhonePlan>>,
+    /// Stream ids the phones gave to startMedia, by phone index.
+    media_ids: Arc<std::sync::Mutex<std::collections::HashMap<usize, String>>>,
     tx: mpsc::UnboundedSender<(usize, Step, PushOutcome)>,
     stream: Option<StreamHandle>,
     media_error: Option<std::io::Error>,
@@ -109,8 +113,19 @@ impl Shell {
         let plans = self.plans.clone();
         let client = self.client.clone();
         let tx = self.tx.clone();
+        let ids = self.media_ids.clone();
         tokio::spawn(async move {
             let p = &plans[phone];
+            if p.via_media && step != Step::Banner {
+                let outcome = match &p.target {
+                    Some(t) => media_push(&client, t, p, phone, step, &ids).await,
+                    None => PushOutcome::Unsupported {
+                        reason: "no target".into(),
+                    },
+                };
+                let _ = tx.send((phone, step, outcome));
+                return;
+            }
             let xml = match step {
                 Step::Start => p.start_xml.as_str(),
                 Step::Banner => p.banner.as_ref().map_or("", |b| b.xml.as_str()),
@@ -125,6 +140,72 @@ impl Shell {
             let _ = tx.send((phone, step, outcome));
         });
     }
+}
+
+/// startMedia (keeping the stream id the phone answers) or stopMedia with that id (and the
+/// banner's clearing), for a phone paged through the RTP Streaming API.
+async fn media_push(
+    client: &PushClient,
+    target: &crate::push::Phone,
+    p: &PhonePlan,
+    phone: usize,
+    step: Step,
+    ids: &std::sync::Mutex<std::collections::HashMap<usize, String>>,
+) -> PushOutcome {
+    use crate::xsi::object::{StopMedia, XmlObject};
+    use crate::xsi::response::{MediaErrorType, MediaReply, PhoneError, parse_media_reply};
+    let xml = match step {
+        Step::Start => p.start_xml.clone(),
+        _ => {
+            let id = ids
+                .lock()
+                .unwrap_or_else(|e| e.into_inner())
+                .get(&phone)
+                .cloned();
+            id.and_then(|id| StopMedia::id(&id).ok())
+                .unwrap_or_default()
+                .to_xml()
+        }
+    };
+    let reply = match client.post_execute(target, &xml, None).await {
+        Ok(r) => r,
+        Err(e) => return PushOutcome::from_exchange(Err(e), true),
+    };
+    if reply.status == 401 {
+        return PushOutcome::AuthFailed;
+    }
+    let outcome = match (step, parse_media_reply(&reply.body)) {
+        (Step::Start, Ok(MediaReply::Started(s))) if reply.status == 200 => {
+            ids.lock()
+                .unwrap_or_else(|e| e.into_inner())
+                .insert(phone, s.id);
+            PushOutcome::Ok { items: Vec::new() }
+        }
+        (_, Ok(MediaReply::PhoneError(PhoneError::Authentication))) => PushOutcome::AuthFailed,
+        // The stream is already gone (its user hung up): stopped is what we wanted.
+        (Step::Stop, Ok(MediaReply::Error(e))) if e.kind == MediaErrorType::InvalidResourceId => {
+            PushOutcome::Ok { items: Vec::new() }
+        }
+        (_, Ok(MediaReply::Error(e))) => PushOutcome::Rejected {
+            status: u32::from(reply.status),
+            data: format!("{:?}: {}", e.kind, e.data),
+            url: String::new(),
+        },
+        (Step::Stop, _) if reply.status == 200 => PushOutcome::Ok { items: Vec::new() },
+        (_, Ok(other)) => PushOutcome::BadResponse {
+            reason: format!("unexpected answer to {}: {other:?}", p.start_uri),
+        },
+        (_, Err(e)) => PushOutcome::BadResponse {
+            reason: format!("HTTP {}: {e}", reply.status),
+        },
+    };
+    if step == Step::Stop
+        && outcome.is_ok()
+        && let Some(clear) = &p.banner_clear_xml
+    {
+        let _ = client.execute(target, clear, None, p.expect_reply).await;
+    }
+    outcome
 }
 
 /// Run one page to its end. `stop` carries a reason when the page must end early (Ctrl-C,
@@ -153,6 +234,7 @@ pub async fn run(
         tx,
         stream: None,
         media_error: None,
+        media_ids: Default::default(),
     };
     let record = PageRecord {
         page: job.id.clone(),
@@ -278,8 +360,33 @@ pub async fn run(
     let mut tick = tokio::time::interval(Duration::from_millis(50));
     let mut last_journal_check = Instant::now();
     let mut verified = false;
+    let mut callbacks = job.callbacks;
     while !finished {
+        let callback = async {
+            match callbacks.as_mut() {
+                Some(c) => c.next().await,
+                None => std::future::pending().await,
+            }
+        };
         tokio::select! {
+            Some((page, cb)) = callback => {
+                use crate::xsi::response::Callback;
+                let id = match cb {
+                    Callback::MediaEvent { stream_id, .. } => stream_id,
+                    Callback::StreamStopped { id } => id,
+                    _ => None,
+                };
+                let phone = id.and_then(|id| {
+                    shell.media_ids.lock().unwrap_or_else(|e| e.into_inner())
+                        .iter().find(|(_, v)| **v == id).map(|(k, _)| *k)
+                });
+                // The listener serves this page only: stream ids are enough to find the phone.
+                let _ = page;
+                if let Some(phone) = phone {
+                    let outs = session.handle(now(), Input::StoppedByUser { phone });
+                    apply(outs, &mut shell, &mut pending, &mut starts_left, &mut finished)?;
+                }
+            }
             Some((phone, step, outcome)) = rx.recv() => {
                 pending -= 1;
                 if step == Step::Start {

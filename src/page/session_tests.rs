@@ -25,6 +25,7 @@ fn plans(n: usize, models: impl Fn(usize) -> &'static str, banner: bool) -> Vec<
         .collect();
     plan(
         &PageSpec {
+            via: Default::default(),
             delivery: Delivery::Multicast {
                 group: Ipv4Addr::new(239, 255, 1, 1),
                 port: RtpPort::new(20480).unwrap(),

@@ -92,23 +92,7 @@ impl Latency {
 }
 
 fn parse_duration(field: &str, s: &str) -> Result<Duration, Invalid> {
-    let rule = "must be a duration like 200ms or 1.5s";
-    let t = s.trim();
-    let (num, scale) = if let Some(n) = t.strip_suffix("ms") {
-        (n, 1e-3)
-    } else if let Some(n) = t.strip_suffix('s') {
-        (n, 1.0)
-    } else {
-        return Err(Invalid::new(field, s, rule));
-    };
-    let v: f64 = num
-        .trim()
-        .parse()
-        .map_err(|_| Invalid::new(field, s, rule))?;
-    if !(0.0..=600.0).contains(&(v * scale)) {
-        return Err(Invalid::new(field, s, "must be between 0 and 600 s"));
-    }
-    Ok(Duration::from_secs_f64(v * scale))
+    crate::error::parse_duration_like(field, s, "200ms or 1.5s")
 }
 
 impl FromStr for Latency {

@@ -72,7 +72,7 @@ pub async fn fake_phone(b: Behaviour) -> (String, Arc<Mutex<Vec<Vec<u8>>>>) {
 }
 
 /// Read one HTTP request: headers, then Content-Length bytes of body.
-async fn read_request<S: tokio::io::AsyncRead + Unpin>(sock: &mut S) -> Vec<u8> {
+pub async fn read_request<S: tokio::io::AsyncRead + Unpin>(sock: &mut S) -> Vec<u8> {
     let mut buf = Vec::new();
     let mut tmp = [0u8; 4096];
     loop {
