@@ -74,6 +74,7 @@ fn job(
         client: PushClient::new(PushConfig::default()).unwrap(),
         verify: Some(Duration::from_millis(300)),
         callbacks: None,
+        fallback: None,
     }
 }
 
@@ -416,5 +417,71 @@ async fn via_media_a_user_hang_up_ends_that_phone_and_shows_in_the_report() {
         heard_p2 < heard_p1,
         "p002 hung up early: {heard_p2} vs {heard_p1}"
     );
+    fleet.shutdown().await;
+}
+
+/// `--verify` on a multicast page: a phone that hears nothing is switched to unicast and then
+/// hears the page; its stop covers both.
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn a_phone_deaf_to_multicast_falls_back_to_unicast_and_hears_the_page() {
+    use zonecast::phone_sim::config::FaultRule;
+    use zonecast::phone_sim::faults::Faults;
+    let mut cfg = addressed(3, "CP-8851");
+    cfg.fault_rules.push(FaultRule {
+        share: None,
+        count: None,
+        phones: vec!["p003".into()],
+        faults: Faults {
+            no_multicast: true,
+            ..Faults::default()
+        },
+    });
+    let fleet = start(cfg).await;
+    let delivery = Delivery::Multicast {
+        group: group(),
+        port: RtpPort::new(common::free_even_port()).unwrap(),
+    };
+    let plans = plan(
+        &PageSpec {
+            delivery,
+            volume: None,
+            banner: None,
+            via: Default::default(),
+        },
+        targets(&fleet),
+    );
+    let dir = tempfile::tempdir().unwrap();
+    let pacer = Pacer::start(PacerOptions::default()).unwrap();
+    let (_stop_tx, stop_rx) = watch::channel(None);
+    let mut j = job(
+        "pgf",
+        delivery,
+        plans,
+        Journal::new(dir.path().join("j.jsonl")),
+        3.0,
+        550.0,
+    );
+    j.fallback = Some((
+        Ipv4Addr::LOCALHOST,
+        RtpPort::new(common::free_even_port()).unwrap(),
+    ));
+    let report = run(j, &pacer, stop_rx).await.unwrap();
+    let p3 = report.phones.iter().find(|p| p.name == "p003").unwrap();
+    assert_eq!(p3.receiving, Some(false), "{}", report.prose());
+    assert!(p3.fallback_unicast, "{}", report.prose());
+    assert!(report.prose().contains("switched to unicast"));
+    let fr = fleet.report();
+    let phone = fr.phones.iter().find(|p| p.name == "p003").unwrap();
+    assert_eq!(phone.heard.len(), 2, "multicast, then unicast");
+    assert!(phone.heard[0].stream.multicast && !phone.heard[1].stream.multicast);
+    let unicast = &phone.heard[1];
+    assert!(!unicast.active, "stopped at the end");
+    assert!(unicast.rx.summary.packets > 40, "{:?}", unicast.rx.summary);
+    let f = unicast.rx.summary.frequency_hz.unwrap();
+    assert!((f - 550.0).abs() < 15.0, "{f}");
+    for p in fr.phones.iter().filter(|p| p.name != "p003") {
+        assert_eq!(p.heard.len(), 1, "{} stayed on multicast", p.name);
+        assert!(!p.heard[0].active);
+    }
     fleet.shutdown().await;
 }

@@ -385,6 +385,7 @@ async fn page_the_fleet(
         client: client.clone(),
         verify: Some(config.engine.verify_grace),
         callbacks: None,
+        fallback: prepared.fallback,
     };
     let report = run(job, &pacer, stop_rx).await?;
     let mic = record_mic(

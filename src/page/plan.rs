@@ -125,6 +125,8 @@ pub struct PhonePlan {
     pub banner_clear_xml: Option<String>,
     /// Where unicast RTP goes for this phone.
     pub dest: Option<SocketAddrV4>,
+    /// The phone's address (for a unicast fallback of a multicast page).
+    pub ip: Option<Ipv4Addr>,
 }
 
 fn execute_of(uris: &[Uri]) -> String {
@@ -182,6 +184,7 @@ fn refused(t: &Target, expect_reply: bool, why: String) -> PhonePlan {
         via_media: false,
         banner_clear_xml: None,
         dest: None,
+        ip: t.ip,
     }
 }
 
@@ -261,11 +264,17 @@ fn plan_one(spec: &PageSpec, t: Target, ports_taken: &mut Vec<(Ipv4Addr, u16)>) 
                 via_media: true,
                 banner_clear_xml: clear.map(|u| execute_of(&[u])),
                 dest,
+                ip: t.ip,
             },
             Err(e) => refused(&t, expect_reply, e),
         };
     }
     let mut stop_uris = vec![stop];
+    // A multicast phone that heard nothing may be switched to unicast mid-page (--verify): its
+    // stop (and the journal's, for recovery) covers both.
+    if matches!(spec.delivery, Delivery::Multicast { .. }) {
+        stop_uris.push(Uri::RtpRxStop);
+    }
     stop_uris.extend(clear);
     PhonePlan {
         name: t.name.clone(),
@@ -280,6 +289,7 @@ fn plan_one(spec: &PageSpec, t: Target, ports_taken: &mut Vec<(Ipv4Addr, u16)>) 
         via_media: false,
         banner_clear_xml: None,
         dest,
+        ip: t.ip,
     }
 }
 

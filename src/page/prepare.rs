@@ -39,6 +39,9 @@ pub struct Prepared {
     pub plans: Vec<PhonePlan>,
     /// Lower pages whose phones this page takes over: (page id, phone names).
     pub preempts: Vec<(String, Vec<String>)>,
+    /// For a multicast page: a port for the unicast copy that phones hearing nothing are
+    /// switched to (`--verify`).
+    pub fallback: Option<(Ipv4Addr, crate::rtp::RtpPort)>,
 }
 
 /// A new page id: time and process, unique enough across processes and restarts.
@@ -225,7 +228,21 @@ pub fn prepare(
         },
         targets,
     );
+    let fallback = match delivery {
+        Delivery::Multicast { port, .. } => {
+            let mut used = used_ports.clone();
+            used.insert(port.get());
+            config
+                .engine
+                .port_pool
+                .allocate(1, &used)
+                .ok()
+                .map(|p| (config.engine.media_address, p[0]))
+        }
+        Delivery::Unicast { .. } => None,
+    };
     Ok(Prepared {
+        fallback,
         id: new_page_id(),
         zone: req.zone.clone(),
         priority: (level, rank),

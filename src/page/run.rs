@@ -53,6 +53,54 @@ pub struct PageJob {
     pub verify: Option<Duration>,
     /// `--via media`: the listener the phones call back when their user hangs up.
     pub callbacks: Option<super::callbacks::Callbacks>,
+    /// With `--verify` on a multicast page: phones that receive nothing are switched to a
+    /// unicast copy of the stream sent from this address and port.
+    pub fallback: Option<(std::net::Ipv4Addr, RtpPort)>,
+}
+
+/// The frame the main stream sent last, for a unicast copy that follows it.
+#[derive(Debug, Default)]
+struct TeeSlot {
+    count: u64,
+    frame: Option<[u8; PAYLOAD_LEN]>,
+    ended: bool,
+}
+
+/// The main stream's source, keeping each frame it produces for followers.
+struct Tee {
+    inner: Box<dyn PayloadSource>,
+    slot: Arc<std::sync::Mutex<TeeSlot>>,
+}
+
+impl PayloadSource for Tee {
+    fn next_payload(&mut self, out: &mut [u8; PAYLOAD_LEN]) -> bool {
+        let more = self.inner.next_payload(out);
+        let mut s = self.slot.lock().unwrap_or_else(|e| e.into_inner());
+        s.count += 1;
+        s.frame = Some(*out);
+        s.ended = !more;
+        more
+    }
+}
+
+/// A copy of the main stream: sends whatever frame the main stream sent last, and ends with it.
+struct Follower {
+    slot: Arc<std::sync::Mutex<TeeSlot>>,
+    silence: u8,
+}
+
+impl PayloadSource for Follower {
+    fn next_payload(&mut self, out: &mut [u8; PAYLOAD_LEN]) -> bool {
+        let s = self.slot.lock().unwrap_or_else(|e| e.into_inner());
+        if s.ended {
+            return false;
+        }
+        match &s.frame {
+            Some(f) => out.copy_from_slice(f),
+            None => out.fill(self.silence),
+        }
+        true
+    }
 }
 
 /// Silence until `open` is set, then the source.
@@ -105,6 +153,7 @@ struct Shell {
     media_ids: Arc<std::sync::Mutex<std::collections::HashMap<usize, String>>>,
     tx: mpsc::UnboundedSender<(usize, Step, PushOutcome)>,
     stream: Option<StreamHandle>,
+    follower: Option<StreamHandle>,
     media_error: Option<std::io::Error>,
 }
 
@@ -221,10 +270,14 @@ pub async fn run(
     let plans = Arc::new(job.plans.clone());
     let mut session = Session::new(job.plans);
     let open = Arc::new(AtomicBool::new(false));
-    let mut source = Some(Gated {
-        open: open.clone(),
-        inner: job.source,
-        silence: job.law.silence(),
+    let tee = Arc::new(std::sync::Mutex::new(TeeSlot::default()));
+    let mut source = Some(Tee {
+        inner: Box::new(Gated {
+            open: open.clone(),
+            inner: job.source,
+            silence: job.law.silence(),
+        }),
+        slot: tee.clone(),
     });
     let mut shell = Shell {
         job_id: job.id.clone(),
@@ -233,6 +286,7 @@ pub async fn run(
         plans: plans.clone(),
         tx,
         stream: None,
+        follower: None,
         media_error: None,
         media_ids: Default::default(),
     };
@@ -324,6 +378,9 @@ pub async fn run(
                 }
                 Output::StopMedia => {
                     if let Some(s) = &shell.stream {
+                        s.stop();
+                    }
+                    if let Some(s) = &shell.follower {
                         s.stop();
                     }
                 }
@@ -452,15 +509,44 @@ pub async fn run(
                     && first_accept.is_some_and(|t| t.elapsed() >= grace)
                 {
                     verified = true;
+                    let mut silent = Vec::new();
                     for (i, receiving) in verify(&job.client, &plans, &session.active_phones()).await {
+                        if !receiving {
+                            silent.push(i);
+                        }
                         let outs = session.handle(now(), Input::Verified { phone: i, receiving });
                         apply(outs, &mut shell, &mut pending, &mut starts_left, &mut finished)?;
+                    }
+                    if let (Some((source_ip, port)), Delivery::Multicast { .. }, false) =
+                        (job.fallback, job.delivery, silent.is_empty())
+                    {
+                        let dests: Vec<Destination> = silent
+                            .iter()
+                            .filter_map(|&i| plans[i].ip.map(|ip| Destination::new(ip, port)))
+                            .collect();
+                        match pacer.add(StreamSpec {
+                            destinations: dests,
+                            sender: job.sender,
+                            packetizer: Packetizer::random(job.law),
+                            payload: Box::new(Follower { slot: tee.clone(), silence: job.law.silence() }),
+                            max_packets: None,
+                        }) {
+                            Ok(h) => shell.follower = Some(h),
+                            Err(e) => tracing::warn!("unicast fallback stream: {e}"),
+                        }
+                        for (i, accepted) in fall_back(&job.client, &plans, &silent, source_ip, port).await {
+                            let outs = session.handle(now(), Input::FellBack { phone: i, accepted });
+                            apply(outs, &mut shell, &mut pending, &mut starts_left, &mut finished)?;
+                        }
                     }
                 }
             }
         }
     }
     if let Some(s) = &shell.stream {
+        s.stop();
+    }
+    if let Some(s) = &shell.follower {
         s.stop();
     }
     if let Some(e) = shell.media_error {
@@ -472,6 +558,48 @@ pub async fn run(
         &job.priority.0,
         &delivery_text(&job.delivery),
     ))
+}
+
+/// Switch silent multicast phones to unicast: `RTPMRx:Stop`, then `RTPRx:SOURCE:PORT` (two
+/// pushes, because the items of one Execute may run in any order).
+async fn fall_back(
+    client: &PushClient,
+    plans: &[PhonePlan],
+    phones: &[usize],
+    source: std::net::Ipv4Addr,
+    port: RtpPort,
+) -> Vec<(usize, bool)> {
+    use crate::xsi::object::{Execute, ExecuteItem, ExecuteUrl, XmlObject};
+    use crate::xsi::uri::Uri;
+    let xml = |u: Uri| {
+        ExecuteUrl::try_from(&u)
+            .map(|url| Execute::new(ExecuteItem::new(url)).to_xml())
+            .ok()
+    };
+    let mut set = tokio::task::JoinSet::new();
+    for &i in phones {
+        let (Some(target), Some(stop), Some(start)) = (
+            plans[i].target.clone(),
+            xml(Uri::RtpMRxStop),
+            Uri::rtp_rx(source, port, None, None).ok().and_then(xml),
+        ) else {
+            continue;
+        };
+        let client = client.clone();
+        let expect = plans[i].expect_reply;
+        set.spawn(async move {
+            let _ = client.execute(&target, &stop, None, expect).await;
+            (
+                i,
+                client.execute(&target, &start, None, expect).await.is_ok(),
+            )
+        });
+    }
+    let mut out = Vec::new();
+    while let Some(Ok(r)) = set.join_next().await {
+        out.push(r);
+    }
+    out
 }
 
 /// Ask each phone whether packets arrive (StreamingStatisticsX?1 RcvrPackets > 0).

@@ -54,6 +54,13 @@ pub enum Input {
         /// Phone index.
         phone: usize,
     },
+    /// The phone, silent on multicast, was switched to a unicast copy of the stream.
+    FellBack {
+        /// Phone index.
+        phone: usize,
+        /// Whether it accepted the unicast stream.
+        accepted: bool,
+    },
     /// `--verify`: whether packets arrive at the phone.
     Verified {
         /// Phone index.
@@ -99,6 +106,7 @@ struct Run {
     by_user: bool,
     preempted: bool,
     receiving: Option<bool>,
+    fallback: bool,
 }
 
 /// One page.
@@ -234,6 +242,14 @@ impl Session {
             Input::StoppedByUser { phone } => {
                 if let Some(r) = self.runs.get_mut(phone) {
                     r.by_user = true;
+                }
+            }
+            Input::FellBack { phone, accepted } => {
+                if let Some(r) = self.runs.get_mut(phone) {
+                    r.fallback = accepted;
+                    if !accepted {
+                        r.receiving = Some(false);
+                    }
                 }
             }
             Input::Verified { phone, receiving } => {
@@ -401,7 +417,7 @@ impl Session {
                 stopped: r.stopped,
                 stop_failure: r.stop_failure.clone(),
                 receiving: r.receiving,
-                fallback_unicast: false,
+                fallback_unicast: r.fallback,
             })
             .collect();
         let mut report = DeliveryReport {

@@ -10,6 +10,7 @@
 //! - `garbage`: the phone answers with broken XML;
 //! - `wrong_password`: the phone's password is not the fleet's, so pushes fail authentication;
 //! - `drop_rtp`: a share of received RTP packets is lost before the phone sees it;
+//! - `no_multicast`: multicast never reaches the phone (unicast does);
 //! - `crash_after`: the phone stops answering (HTTP and RTP) this long after its first stream;
 //! - `hang_up_after`: the user hangs up each received stream after this long.
 //!
@@ -212,6 +213,10 @@ pub struct Faults {
     /// Share of received RTP packets lost (0..=1).
     #[serde(default)]
     pub drop_rtp: f64,
+    /// Multicast never reaches the phone (a network that does not route it): RTPMRx is
+    /// accepted, and nothing arrives. Unicast still works.
+    #[serde(default)]
+    pub no_multicast: bool,
     /// Stop answering this long after the first stream starts (`2s`).
     #[serde(default, deserialize_with = "duration_opt", serialize_with = "ser_dur")]
     pub crash_after: Option<Duration>,
@@ -265,6 +270,7 @@ impl Faults {
             }
         }
         self.wrong_password |= other.wrong_password;
+        self.no_multicast |= other.no_multicast;
         if other.drop_rtp > 0.0 {
             self.drop_rtp = other.drop_rtp;
         }

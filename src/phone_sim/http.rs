@@ -178,7 +178,11 @@ impl Hardware for Hw<'_> {
             bind,
             group: req.multicast.then_some(req.addr),
             interface: self.node.ctx.interface,
-            drop_share: self.node.info.faults.drop_rtp,
+            drop_share: if req.multicast && self.node.info.faults.no_multicast {
+                1.0
+            } else {
+                self.node.info.faults.drop_rtp
+            },
             seed: self.node.ctx.seed ^ self.node.index.rotate_left(17) ^ self.media.rx_count,
             wav,
         };
