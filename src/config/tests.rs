@@ -71,7 +71,7 @@ fn the_example_config_loads_and_says_what_it_says() {
     assert_eq!(e.port_pool.len(), 500);
     assert_eq!(e.multicast_pool.to_string(), "239.255.10.0/24");
     assert_eq!(e.multicast_ttl, 1);
-    assert_eq!(e.push_concurrency, 200);
+    assert_eq!(e.push_concurrency, 1000);
     assert_eq!(e.push_timeout, Duration::from_secs(5));
     assert_eq!(e.connect_timeout, Duration::from_secs(2));
     assert_eq!(e.push_retries, 2);

@@ -52,7 +52,9 @@ pub struct PushConfig {
 impl Default for PushConfig {
     fn default() -> Self {
         PushConfig {
-            concurrency: 200,
+            // A wave of pushes takes one phone answer time (50-500 ms); 1,000 in flight reach
+            // 1,000 phones in one wave (BENCHMARKS.md, page reach) at one socket each.
+            concurrency: 1000,
             connect_timeout: Duration::from_secs(2),
             timeout: Duration::from_secs(5),
             retries: 2,
@@ -117,6 +119,9 @@ impl PushClient {
             .connect_timeout(config.connect_timeout)
             // Phones are on the local network; a proxy from the environment would be wrong.
             .no_proxy()
+            // No idle connections kept: a page's next push to a phone comes seconds or minutes
+            // later, and 10,000 pooled sockets would hold 10,000 descriptors for nothing.
+            .pool_max_idle_per_host(0)
             .pool_idle_timeout(Duration::from_secs(10));
         let http = with_tls(builder)
             .build()

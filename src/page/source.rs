@@ -1,0 +1,222 @@
+//! What a page plays: one source, or a sequence of them (a pre-tone, the live microphone for a
+//! while, a post-tone), as one stream of 20 ms G.711 payloads.
+//!
+//! Segments are written `chime`, `tone:HZ:SECS`, `file:PATH`, `silence:SECS`, `mic:SECS` or
+//! `mic:DEVICE:SECS` (a microphone segment in a sequence needs its length, so the segments
+//! after it know when to start).
+
+use std::path::PathBuf;
+use std::str::FromStr;
+use std::time::Duration;
+
+use crate::audio::{self, Clip};
+use crate::error::Invalid;
+use crate::g711::Law;
+use crate::rtp::packet::PAYLOAD_LEN;
+use crate::rtp::pacer::{Encode, EncodedClip, PayloadSource};
+
+/// One part of what a page plays.
+#[derive(Debug, Clone, PartialEq)]
+pub enum Segment {
+    /// The bundled two-tone chime.
+    Chime,
+    /// A sine tone.
+    Tone {
+        /// Frequency, Hz (20..=3900).
+        hz: f32,
+        /// Length, s.
+        secs: f64,
+    },
+    /// An audio file, played once.
+    File(PathBuf),
+    /// Silence.
+    Silence(f64),
+    /// The live microphone.
+    Mic {
+        /// Device name (None: the default input).
+        device: Option<String>,
+        /// Length, s.
+        secs: f64,
+    },
+}
+
+fn secs(field: &str, s: &str) -> Result<f64, Invalid> {
+    s.parse::<f64>()
+        .ok()
+        .filter(|v| *v > 0.0 && *v <= 3600.0)
+        .ok_or_else(|| Invalid::new(field, s, "must be seconds, > 0 and at most 3600"))
+}
+
+impl FromStr for Segment {
+    type Err = Invalid;
+
+    fn from_str(s: &str) -> Result<Segment, Invalid> {
+        let f = "sequence";
+        let parts: Vec<&str> = s.trim().split(':').collect();
+        match parts.as_slice() {
+            ["chime"] => Ok(Segment::Chime),
+            ["tone", hz, len] => {
+                let hz: f32 = hz
+                    .parse()
+                    .ok()
+                    .filter(|h| (20.0..=3900.0).contains(h))
+                    .ok_or_else(|| Invalid::new(f, s, "a tone is tone:HZ:SECS with HZ in 20..=3900"))?;
+                Ok(Segment::Tone {
+                    hz,
+                    secs: secs(f, len)?,
+                })
+            }
+            ["silence", len] => Ok(Segment::Silence(secs(f, len)?)),
+            ["mic", len] => Ok(Segment::Mic {
+                device: None,
+                secs: secs(f, len)?,
+            }),
+            ["mic", device, len] => Ok(Segment::Mic {
+                device: Some((*device).to_owned()),
+                secs: secs(f, len)?,
+            }),
+            ["file", ..] => Ok(Segment::File(PathBuf::from(&s.trim()["file:".len()..]))),
+            _ => Err(Invalid::new(
+                f,
+                s,
+                "each item is chime, tone:HZ:SECS, file:PATH, silence:SECS, mic:SECS or mic:DEVICE:SECS",
+            )),
+        }
+    }
+}
+
+/// Packets in `secs` seconds.
+fn packets(secs: f64) -> u64 {
+    (secs * 50.0).round().max(1.0) as u64
+}
+
+/// The bundled chime, 8 kHz mono.
+pub fn chime_samples() -> Vec<i16> {
+    audio::render(audio::Chime::new(), Duration::from_secs(10))
+}
+
+/// A source that ends after `left` payloads.
+struct Limited {
+    inner: Box<dyn PayloadSource>,
+    left: u64,
+}
+
+impl PayloadSource for Limited {
+    fn next_payload(&mut self, out: &mut [u8; PAYLOAD_LEN]) -> bool {
+        if self.left == 0 {
+            return false;
+        }
+        self.left -= 1;
+        self.inner.next_payload(out)
+    }
+}
+
+/// Sources played one after the other.
+struct Sequence {
+    parts: std::collections::VecDeque<Box<dyn PayloadSource>>,
+}
+
+impl PayloadSource for Sequence {
+    fn next_payload(&mut self, out: &mut [u8; PAYLOAD_LEN]) -> bool {
+        while let Some(p) = self.parts.front_mut() {
+            if p.next_payload(out) {
+                return true;
+            }
+            self.parts.pop_front();
+        }
+        false
+    }
+}
+
+/// The payload source of one segment.
+pub fn segment_source(seg: &Segment, law: Law) -> Result<Box<dyn PayloadSource>, Invalid> {
+    Ok(match seg {
+        Segment::Chime => Box::new(EncodedClip::new(&chime_samples(), law, false)),
+        Segment::Tone { hz, secs } => Box::new(Limited {
+            inner: Box::new(Encode::new(audio::Tone::new(*hz, -10.0), law)),
+            left: packets(*secs),
+        }),
+        Segment::Silence(secs) => Box::new(Limited {
+            inner: Box::new(EncodedClip::new(&[0i16; 160], law, true)),
+            left: packets(*secs),
+        }),
+        Segment::File(path) => {
+            let clip = Clip::load(path).map_err(|e| Invalid::new("file", path.display(), e.to_string()))?;
+            if clip.samples().is_empty() {
+                return Err(Invalid::new("file", path.display(), "contains no audio"));
+            }
+            Box::new(EncodedClip::new(clip.samples(), law, false))
+        }
+        Segment::Mic { device, secs } => {
+            let mic = audio::mic::Mic::open(device.as_deref())
+                .map_err(|e| Invalid::new("mic", device.as_deref().unwrap_or("default"), e.to_string()))?;
+            Box::new(Limited {
+                inner: Box::new(Encode::new(mic, law)),
+                left: packets(*secs),
+            })
+        }
+    })
+}
+
+/// `first` (a pre-tone, if any), then `main`.
+pub fn sequence(parts: Vec<Box<dyn PayloadSource>>) -> Box<dyn PayloadSource> {
+    Box::new(Sequence {
+        parts: parts.into(),
+    })
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    fn count(mut s: Box<dyn PayloadSource>) -> (u64, Vec<u8>) {
+        let mut out = [0u8; PAYLOAD_LEN];
+        let mut n = 0;
+        let mut firsts = Vec::new();
+        while s.next_payload(&mut out) {
+            n += 1;
+            firsts.push(out[0]);
+            assert!(n < 100_000, "never ends");
+        }
+        (n, firsts)
+    }
+
+    #[test]
+    fn segments_parse_and_refuse_with_the_rule() {
+        assert_eq!("chime".parse::<Segment>().unwrap(), Segment::Chime);
+        assert_eq!(
+            "tone:800:1.5".parse::<Segment>().unwrap(),
+            Segment::Tone { hz: 800.0, secs: 1.5 }
+        );
+        assert_eq!(
+            "mic:USB Audio:10".parse::<Segment>().unwrap(),
+            Segment::Mic {
+                device: Some("USB Audio".into()),
+                secs: 10.0
+            }
+        );
+        assert_eq!(
+            "file:/tmp/a:b.wav".parse::<Segment>().unwrap(),
+            Segment::File("/tmp/a:b.wav".into())
+        );
+        for bad in ["tone:800", "tone:9000:1", "mic", "silence:-1", "beep"] {
+            let e = bad.parse::<Segment>().unwrap_err();
+            assert_eq!(e.field, "sequence", "{bad}");
+        }
+    }
+
+    #[test]
+    fn a_sequence_plays_its_parts_in_order_and_ends() {
+        let law = Law::Ulaw;
+        let parts = vec![
+            segment_source(&Segment::Tone { hz: 1000.0, secs: 0.2 }, law).unwrap(),
+            segment_source(&Segment::Silence(0.1), law).unwrap(),
+            segment_source(&Segment::Tone { hz: 500.0, secs: 0.3 }, law).unwrap(),
+        ];
+        let (n, firsts) = count(sequence(parts));
+        assert_eq!(n, 10 + 5 + 15);
+        assert!(firsts[10..15].iter().all(|&b| b == law.silence() || b == 0xFF));
+        let (chime, _) = count(segment_source(&Segment::Chime, law).unwrap());
+        assert!(chime > 25, "the chime lasts {chime} packets");
+    }
+}
