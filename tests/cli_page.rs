@@ -5,7 +5,7 @@ mod common;
 
 use std::time::Duration;
 
-use common::cli_setup::{Setup, Spec, Zone, assert_exit, json};
+use common::cli_setup::{Setup, Spec, Zone, assert_exit, json, stderr};
 use zonecast::phone_sim::FleetReport;
 
 /// A fleet of `n` CP-8851 phones plus one of each of `extra_models`, and a config listing them,
@@ -199,4 +199,34 @@ fn a_higher_priority_page_takes_over_shared_phones_and_both_end_cleanly() {
         }
         assert!((freqs[0] - 500).abs() < 15, "{}: {freqs:?}", p.name);
     }
+}
+
+#[test]
+fn a_sequence_plays_its_parts_in_order() {
+    let s = setup(2, 1, &[]);
+    let out = s.run(&[
+        "page",
+        "--zone",
+        "first",
+        "--sequence",
+        "tone:600:0.6,silence:0.2,tone:1200:0.6",
+        "--json",
+    ]);
+    assert_exit(&out, 0);
+    let fr = s.report();
+    let p = fr.phones.iter().find(|p| p.name == "p001").unwrap();
+    let h = p.heard.last().unwrap();
+    assert!(
+        h.rx.summary.packets >= 70,
+        "{} packets",
+        h.rx.summary.packets
+    );
+    let f = h.rx.summary.frequency_hz.unwrap();
+    assert!(
+        (f - 1200.0).abs() < 15.0,
+        "the last part is heard last: {f}"
+    );
+    let bad = s.run(&["page", "--zone", "first", "--sequence", "chime,beep"]);
+    assert_exit(&bad, 2);
+    assert!(stderr(&bad).contains("sequence"), "{}", stderr(&bad));
 }

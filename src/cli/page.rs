@@ -10,20 +10,21 @@ use clap::Args;
 use super::{
     CliError, interrupt_watch, interrupted_flag, journal_of, parse_seconds, push_client, runtime,
 };
-use crate::audio::{self, Clip};
-use crate::config::Config;
+use crate::audio;
+use crate::config::{Config, PreTone};
 use crate::g711::Law;
 use crate::page::Via;
 use crate::page::callbacks::Callbacks;
 use crate::page::prepare::{PageRequest, PrepareError, prepare, take_over};
 use crate::page::run::{PageJob, run};
+use crate::page::source::{Segment, segment_source, sequence};
 use crate::push::PushClient;
-use crate::rtp::pacer::{Encode, EncodedClip, PacerOptions, PayloadSource};
+use crate::rtp::pacer::{Encode, PacerOptions, PayloadSource};
 use crate::rtp::{Pacer, SenderOptions};
 
 /// Arguments of `zonecast page`.
 #[derive(Debug, Args)]
-#[command(group(clap::ArgGroup::new("source").required(true).args(["file", "tone", "mic"])))]
+#[command(group(clap::ArgGroup::new("source").required(true).args(["file", "tone", "mic", "sequence"])))]
 pub struct PageArgs {
     /// The configuration (phones, zones, pools, priorities).
     #[arg(long)]
@@ -40,6 +41,10 @@ pub struct PageArgs {
     /// Live microphone (the default device, or the named one).
     #[arg(long, value_name = "DEVICE", num_args = 0..=1, default_missing_value = "")]
     mic: Option<String>,
+    /// Several sources one after the other, comma-separated: chime, tone:HZ:SECS, file:PATH,
+    /// silence:SECS, mic:SECS, mic:DEVICE:SECS (e.g. `chime,mic:30,chime`).
+    #[arg(long, value_name = "ITEMS")]
+    sequence: Option<String>,
     /// Banner on the phones (≤ 32 characters; default: the zone's).
     #[arg(long, value_name = "BANNER")]
     text: Option<String>,
@@ -77,45 +82,57 @@ pub struct RecoverArgs {
 
 const TONE_DBFS: f32 = -10.0;
 
-fn source(a: &PageArgs) -> Result<Box<dyn PayloadSource>, CliError> {
+fn source(a: &PageArgs, config: &Config) -> Result<Box<dyn PayloadSource>, CliError> {
     let law = Law::Ulaw;
-    if let Some(path) = &a.file {
-        let clip = Clip::load(path).map_err(|e| CliError::Invalid(e.to_string()))?;
-        if clip.samples().is_empty() {
-            return Err(CliError::Invalid(format!(
-                "file {}: contains no audio",
-                path.display()
-            )));
-        }
-        return Ok(Box::new(EncodedClip::new(clip.samples(), law, false)));
-    }
-    if let Some(t) = &a.tone {
+    let invalid = |e: crate::error::Invalid| CliError::Invalid(e.to_string());
+    let main: Box<dyn PayloadSource> = if let Some(path) = &a.file {
+        segment_source(&Segment::File(path.clone()), law).map_err(invalid)?
+    } else if let Some(t) = &a.tone {
         if t.eq_ignore_ascii_case("chime") {
-            let chime = audio::render(audio::Chime::new(), Duration::from_secs(10));
-            return Ok(Box::new(EncodedClip::new(&chime, law, false)));
+            segment_source(&Segment::Chime, law).map_err(invalid)?
+        } else {
+            let hz: f32 = t
+                .parse()
+                .ok()
+                .filter(|hz| (20.0..=3900.0).contains(hz))
+                .ok_or_else(|| {
+                    CliError::Invalid(format!("tone {t:?}: a frequency 20..=3900 Hz or `chime`"))
+                })?;
+            if a.duration.is_none() {
+                return Err(CliError::Invalid(
+                    "tone: give --duration (a tone never ends by itself)".into(),
+                ));
+            }
+            Box::new(Encode::new(audio::Tone::new(hz, TONE_DBFS), law))
         }
-        let hz: f32 = t
-            .parse()
-            .ok()
-            .filter(|hz| (20.0..=3900.0).contains(hz))
-            .ok_or_else(|| {
-                CliError::Invalid(format!("tone {t:?}: a frequency 20..=3900 Hz or `chime`"))
-            })?;
-        if a.duration.is_none() {
-            return Err(CliError::Invalid(
-                "tone: give --duration (a tone never ends by itself)".into(),
-            ));
-        }
-        return Ok(Box::new(Encode::new(audio::Tone::new(hz, TONE_DBFS), law)));
-    }
-    if let Some(device) = &a.mic {
+    } else if let Some(device) = &a.mic {
         let name = (!device.is_empty()).then_some(device.as_str());
         let mic = audio::mic::Mic::open(name).map_err(|e| CliError::Invalid(e.to_string()))?;
-        return Ok(Box::new(Encode::new(mic, law)));
-    }
-    Err(CliError::Invalid(
-        "no source: give --file, --tone or --mic".into(),
-    ))
+        Box::new(Encode::new(mic, law))
+    } else if let Some(items) = &a.sequence {
+        let parts = items
+            .split(',')
+            .map(|item| {
+                item.parse::<Segment>()
+                    .and_then(|s| segment_source(&s, law))
+            })
+            .collect::<Result<Vec<_>, _>>()
+            .map_err(invalid)?;
+        sequence(parts)
+    } else {
+        return Err(CliError::Invalid(
+            "no source: give --file, --tone, --mic or --sequence".into(),
+        ));
+    };
+    // The configured pre-tone goes before every page.
+    let pre = match &config.engine.pre_tone {
+        None => return Ok(main),
+        Some(PreTone::Chime) => Segment::Chime,
+        Some(PreTone::Tone(hz)) => Segment::Tone { hz: *hz, secs: 1.0 },
+        Some(PreTone::File(p)) => Segment::File(p.clone()),
+    };
+    let pre = segment_source(&pre, law).map_err(invalid)?;
+    Ok(sequence(vec![pre, main]))
 }
 
 /// Stop what earlier, killed pages left playing. Returns (stopped, failed, what was done).
@@ -165,7 +182,7 @@ pub(super) fn run_page(a: PageArgs) -> Result<i32, CliError> {
         }
         return Ok(0);
     }
-    let payload = source(&a)?;
+    let payload = source(&a, &config)?;
     let client = push_client(&config)?;
     let interrupted = interrupted_flag();
     let rt = runtime()?;

@@ -20,6 +20,7 @@ pub mod recover;
 pub mod report;
 pub mod run;
 pub mod session;
+pub mod source;
 
 pub use plan::{Banner, BannerKind, Delivery, PageSpec, PhonePlan, Target, Via, plan};
 pub use report::{DeliveryReport, Failure, PhoneReport, PhoneState};

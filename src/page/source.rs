@@ -12,8 +12,8 @@ use std::time::Duration;
 use crate::audio::{self, Clip};
 use crate::error::Invalid;
 use crate::g711::Law;
-use crate::rtp::packet::PAYLOAD_LEN;
 use crate::rtp::pacer::{Encode, EncodedClip, PayloadSource};
+use crate::rtp::packet::PAYLOAD_LEN;
 
 /// One part of what a page plays.
 #[derive(Debug, Clone, PartialEq)]
@@ -60,7 +60,9 @@ impl FromStr for Segment {
                     .parse()
                     .ok()
                     .filter(|h| (20.0..=3900.0).contains(h))
-                    .ok_or_else(|| Invalid::new(f, s, "a tone is tone:HZ:SECS with HZ in 20..=3900"))?;
+                    .ok_or_else(|| {
+                        Invalid::new(f, s, "a tone is tone:HZ:SECS with HZ in 20..=3900")
+                    })?;
                 Ok(Segment::Tone {
                     hz,
                     secs: secs(f, len)?,
@@ -141,15 +143,17 @@ pub fn segment_source(seg: &Segment, law: Law) -> Result<Box<dyn PayloadSource>,
             left: packets(*secs),
         }),
         Segment::File(path) => {
-            let clip = Clip::load(path).map_err(|e| Invalid::new("file", path.display(), e.to_string()))?;
+            let clip = Clip::load(path)
+                .map_err(|e| Invalid::new("file", path.display(), e.to_string()))?;
             if clip.samples().is_empty() {
                 return Err(Invalid::new("file", path.display(), "contains no audio"));
             }
             Box::new(EncodedClip::new(clip.samples(), law, false))
         }
         Segment::Mic { device, secs } => {
-            let mic = audio::mic::Mic::open(device.as_deref())
-                .map_err(|e| Invalid::new("mic", device.as_deref().unwrap_or("default"), e.to_string()))?;
+            let mic = audio::mic::Mic::open(device.as_deref()).map_err(|e| {
+                Invalid::new("mic", device.as_deref().unwrap_or("default"), e.to_string())
+            })?;
             Box::new(Limited {
                 inner: Box::new(Encode::new(mic, law)),
                 left: packets(*secs),
@@ -186,7 +190,10 @@ mod tests {
         assert_eq!("chime".parse::<Segment>().unwrap(), Segment::Chime);
         assert_eq!(
             "tone:800:1.5".parse::<Segment>().unwrap(),
-            Segment::Tone { hz: 800.0, secs: 1.5 }
+            Segment::Tone {
+                hz: 800.0,
+                secs: 1.5
+            }
         );
         assert_eq!(
             "mic:USB Audio:10".parse::<Segment>().unwrap(),
@@ -209,13 +216,31 @@ mod tests {
     fn a_sequence_plays_its_parts_in_order_and_ends() {
         let law = Law::Ulaw;
         let parts = vec![
-            segment_source(&Segment::Tone { hz: 1000.0, secs: 0.2 }, law).unwrap(),
+            segment_source(
+                &Segment::Tone {
+                    hz: 1000.0,
+                    secs: 0.2,
+                },
+                law,
+            )
+            .unwrap(),
             segment_source(&Segment::Silence(0.1), law).unwrap(),
-            segment_source(&Segment::Tone { hz: 500.0, secs: 0.3 }, law).unwrap(),
+            segment_source(
+                &Segment::Tone {
+                    hz: 500.0,
+                    secs: 0.3,
+                },
+                law,
+            )
+            .unwrap(),
         ];
         let (n, firsts) = count(sequence(parts));
         assert_eq!(n, 10 + 5 + 15);
-        assert!(firsts[10..15].iter().all(|&b| b == law.silence() || b == 0xFF));
+        assert!(
+            firsts[10..15]
+                .iter()
+                .all(|&b| b == law.silence() || b == 0xFF)
+        );
         let (chime, _) = count(segment_source(&Segment::Chime, law).unwrap());
         assert!(chime > 25, "the chime lasts {chime} packets");
     }
