@@ -230,3 +230,80 @@ fn a_sequence_plays_its_parts_in_order() {
     assert_exit(&bad, 2);
     assert!(stderr(&bad).contains("sequence"), "{}", stderr(&bad));
 }
+
+#[test]
+fn equal_priority_is_refused_or_waited_for_as_configured() {
+    for (policy, waits) in [("refuse", false), ("wait", true)] {
+        let engine = format!(
+            "multicast_pool = \"239.255.{}.0/24\"\n",
+            rand::random::<u8>()
+        );
+        let tables =
+            format!("[priorities]\nlevels = [\"normal\", \"urgent\"]\nequal = \"{policy}\"\n\n");
+        let s = Setup::new(&Spec {
+            phones: 2,
+            engine: &engine,
+            tables: &tables,
+            zones: &[Zone {
+                name: "all",
+                first: None,
+                banner: None,
+            }],
+            ..Spec::default()
+        });
+        let first = s.spawn(&[
+            "page",
+            "--zone",
+            "all",
+            "--tone",
+            "500",
+            "--duration",
+            "2",
+            "--json",
+        ]);
+        s.wait_until("the first page on both phones", |r| {
+            r.phones
+                .iter()
+                .all(|p| p.heard.last().is_some_and(|h| h.active))
+        });
+        let second = s.run(&[
+            "page",
+            "--zone",
+            "all",
+            "--tone",
+            "900",
+            "--duration",
+            "0.5",
+            "--json",
+        ]);
+        let first = first.wait_with_output().unwrap();
+        assert_exit(&first, 0);
+        let first_report = json(&first);
+        assert!(
+            first_report["phones"]
+                .as_array()
+                .unwrap()
+                .iter()
+                .all(|p| p["state"] == "stopped"),
+            "{policy}: the first page kept its phones: {first_report}"
+        );
+        if waits {
+            assert_exit(&second, 0);
+            assert!(stderr(&second).contains("waiting"), "{}", stderr(&second));
+            for p in &s.report().phones {
+                assert_eq!(
+                    p.heard.len(),
+                    2,
+                    "{policy}: {} heard both, one after the other",
+                    p.name
+                );
+                let f = p.heard[1].rx.summary.frequency_hz.unwrap();
+                assert!((f - 900.0).abs() < 15.0, "{f}");
+            }
+        } else {
+            assert_exit(&second, 2);
+            assert!(stderr(&second).contains("busy"), "{}", stderr(&second));
+            assert!(s.report().phones.iter().all(|p| p.heard.len() == 1));
+        }
+    }
+}

@@ -11,7 +11,7 @@ use super::{
     CliError, interrupt_watch, interrupted_flag, journal_of, parse_seconds, push_client, runtime,
 };
 use crate::audio;
-use crate::config::{Config, PreTone};
+use crate::config::{Config, EqualPolicy, PreTone};
 use crate::g711::Law;
 use crate::page::Via;
 use crate::page::callbacks::Callbacks;
@@ -192,7 +192,6 @@ pub(super) fn run_page(a: PageArgs) -> Result<i32, CliError> {
         if recovered + unrecovered > 0 {
             eprintln!("zonecast: recovered {recovered} phones left playing by an earlier page ({unrecovered} could not be stopped)");
         }
-        let pages = journal.pages().with_context(|| format!("journal {}", journal.path().display()))?;
         let mut request = request;
         let callbacks = if a.via == "media" {
             let c = Callbacks::bind(config.engine.media_address)
@@ -205,7 +204,26 @@ pub(super) fn run_page(a: PageArgs) -> Result<i32, CliError> {
         } else {
             None
         };
-        let prepared = prepare(&config, &request, &pages).map_err(prepare_error)?;
+        // Equal priority: refused, or waited for, as the config says.
+        let mut announced = false;
+        let (prepared, pages) = loop {
+            let pages = journal
+                .pages()
+                .with_context(|| format!("journal {}", journal.path().display()))?;
+            match prepare(&config, &request, &pages) {
+                Err(busy @ PrepareError::Busy { .. })
+                    if config.priorities.equal == EqualPolicy::Wait
+                        && !interrupted.load(std::sync::atomic::Ordering::SeqCst) =>
+                {
+                    if !announced {
+                        eprintln!("zonecast: waiting: {busy}");
+                        announced = true;
+                    }
+                    tokio::time::sleep(Duration::from_millis(250)).await;
+                }
+                other => break (other.map_err(prepare_error)?, pages),
+            }
+        };
         take_over(&prepared, &pages, &journal, &client)
             .await
             .with_context(|| format!("journal {}", journal.path().display()))?;

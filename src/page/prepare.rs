@@ -7,7 +7,7 @@ use std::net::{Ipv4Addr, ToSocketAddrs};
 
 use super::journal::{Journal, JournalOp, JournalPage};
 use super::plan::{Delivery, PageSpec, PhonePlan, Target, plan};
-use crate::config::{Config, EqualPolicy, ZoneMode};
+use crate::config::{Config, ZoneMode};
 use crate::error::Invalid;
 use crate::push::PushClient;
 
@@ -73,7 +73,8 @@ pub enum PrepareError {
     /// Bad input (unknown zone or priority, banner too long ...).
     #[error(transparent)]
     Invalid(#[from] Invalid),
-    /// Pages of equal priority hold phones of the zone and the config says refuse.
+    /// Pages of equal priority hold phones of the zone (refuse, or wait and try again, as the
+    /// config's [`EqualPolicy`](crate::config::EqualPolicy) says).
     #[error("zone {zone} is busy: {detail}")]
     Busy {
         /// Zone.
@@ -148,7 +149,8 @@ pub fn prepare(
             )),
         }
     }
-    if !equal.is_empty() && prio.equal == EqualPolicy::Refuse {
+    // Equal priority: the caller refuses or waits, as the config says (see `config::EqualPolicy`).
+    if !equal.is_empty() {
         return Err(PrepareError::Busy {
             zone: req.zone.clone(),
             detail: equal.join("; "),
