@@ -159,8 +159,16 @@ fn bad_input_is_exit_2_and_sends_nothing() {
             "mp3",
         ),
         (
-            vec!["intercom", "--phone", "p001", "--say", wav, "--speaker"],
-            "not supported",
+            vec![
+                "intercom",
+                "--phone",
+                "p001",
+                "--say",
+                wav,
+                "--speaker",
+                "no-such-device",
+            ],
+            "output devices",
         ),
         (
             vec![

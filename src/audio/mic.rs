@@ -28,7 +28,7 @@ const OPEN_TIMEOUT: Duration = Duration::from_secs(10);
 /// A device's name as users know it. On ALSA that is the PCM name (`default`, `hw:CARD=…`, as
 /// `arecord -D` takes), because ALSA's descriptions are multi-line prose; elsewhere it is the
 /// description's name ("MacBook Pro Microphone"), because the ids there are opaque UIDs.
-fn device_name(device: &cpal::Device) -> String {
+pub(super) fn device_name(device: &cpal::Device) -> String {
     let id = device.id().ok();
     if let Some(id) = &id
         && id.host().name() == "ALSA"
@@ -49,7 +49,7 @@ fn device_name(device: &cpal::Device) -> String {
 
 /// The strings a user may type to pick `device`: its name, its backend id, the full `host:id`
 /// form, and its description's first line.
-fn device_aliases(device: &cpal::Device) -> Vec<String> {
+pub(super) fn device_aliases(device: &cpal::Device) -> Vec<String> {
     let mut names = vec![device_name(device)];
     if let Ok(id) = device.id() {
         names.push(id.id().to_string());

@@ -9,6 +9,7 @@
 //! - [`Tone`], [`Chime`], [`Silence`]: generated sources; [`Gain`] and [`Limited`] wrap any source;
 //!   [`render`] collects a source into samples.
 //! - [`mic`]: the live microphone ([`mic::Mic::open`]) and its bounded [`FrameQueue`].
+//! - [`speaker`]: live playback of 8 kHz audio on an output device ([`speaker::Speaker::open`]).
 //! - [`AudioError`]: every failure here, naming the file or device involved.
 
 use std::time::Duration;
@@ -20,6 +21,7 @@ mod frame_queue;
 pub mod mic;
 mod resample;
 mod signal;
+pub mod speaker;
 #[cfg(test)]
 mod test_util;
 

@@ -20,14 +20,15 @@ use clap::Args;
 use super::{
     CliError, interrupted_flag, journal_of, parse_seconds, push_client, recover_journal, runtime,
 };
-use crate::audio::Clip;
+use crate::audio::speaker::{Speaker, SpeakerInfo, SpeakerStats};
+use crate::audio::{Clip, SAMPLE_RATE};
 use crate::config::{Config, PhoneEntry};
 use crate::g711::Law;
 use crate::page::journal::{Journal, JournalOp};
 use crate::page::listen::{
     INTERCOM_ZONE, LISTEN_ZONE, ListenPhone, ListenReport, Received, bind_from_pool, failure_of,
-    intercom_start_xml, intercom_stop_xml, journal_record, listen_start_xml, listen_stop_xml,
-    needs_stop, new_id, record_until, refusal, used_ports,
+    hear_until, intercom_start_xml, intercom_stop_xml, journal_record, listen_start_xml,
+    listen_stop_xml, needs_stop, new_id, record_until, refusal, used_ports,
 };
 use crate::page::prepare::phone_ip;
 use crate::push::{Phone, PushClient, PushOutcome};
@@ -74,14 +75,15 @@ pub struct IntercomArgs {
     #[arg(long, value_name = "DEVICE", num_args = 0..=1, default_missing_value = "",
           conflicts_with = "say")]
     mic: Option<String>,
-    /// Play the phone's side on this output device (not supported yet: use --hear-out).
-    #[arg(long, value_name = "DEVICE", num_args = 0..=1, default_missing_value = "",
-          conflicts_with = "hear_out")]
+    /// Play the phone's side on the speaker (the default output device, or the named one);
+    /// may be given with --hear-out.
+    #[arg(long, value_name = "DEVICE", num_args = 0..=1, default_missing_value = "")]
     speaker: Option<String>,
     /// Our side from an audio file (WAV, MP3, FLAC, Ogg) instead of the microphone.
     #[arg(long, value_name = "FILE")]
     say: Option<PathBuf>,
-    /// Write the phone's side to this file (WAV, or Opus for `.opus`).
+    /// Write the phone's side to this file (WAV, or Opus for `.opus`); may be given with
+    /// --speaker.
     #[arg(long, value_name = "FILE")]
     hear_out: Option<PathBuf>,
     /// End after this many seconds (default: when the --say file ends, or at Ctrl-C).
@@ -448,8 +450,20 @@ struct IntercomReport {
     /// What we heard from the phone.
     heard: Received,
     hear_out: Option<PathBuf>,
+    /// Where the phone's side was played, and how that went.
+    #[serde(skip_serializing_if = "Option::is_none")]
+    speaker: Option<SpeakerReport>,
     stopped: Option<bool>,
     stop_failure: Option<String>,
+}
+
+/// The speaker of an intercom: the device and its counters (8 kHz samples).
+#[derive(Debug, serde::Serialize)]
+struct SpeakerReport {
+    #[serde(flatten)]
+    info: SpeakerInfo,
+    #[serde(flatten)]
+    stats: SpeakerStats,
 }
 
 impl IntercomReport {
@@ -472,12 +486,26 @@ impl IntercomReport {
             );
         } else {
             let h = &self.heard;
+            let seconds = match (&self.hear_out, &self.speaker) {
+                (None, Some(sp)) => sp.stats.played as f64 / f64::from(SAMPLE_RATE),
+                _ => h.seconds_recorded,
+            };
             s += &format!(
                 "sent {} packets; heard {:.2} s in {} packets, lost {}, late {}, jitter {:.2} ms",
-                self.sent_packets, h.seconds_recorded, h.packets, h.lost, h.late, h.jitter_ms
+                self.sent_packets, seconds, h.packets, h.lost, h.late, h.jitter_ms
             );
             if let Some(f) = &self.hear_out {
                 s += &format!(" -> {}", f.display());
+            }
+            if let Some(sp) = &self.speaker {
+                let rate = f64::from(SAMPLE_RATE);
+                s += &format!(
+                    "; played {:.2} s on {} ({} underruns, {:.2} s dropped)",
+                    sp.stats.played as f64 / rate,
+                    sp.info.device,
+                    sp.stats.underruns,
+                    sp.stats.dropped as f64 / rate
+                );
             }
         }
         if let Some(e) = &self.heard.error {
@@ -506,15 +534,22 @@ pub(super) fn run_intercom(a: IntercomArgs) -> Result<i32, CliError> {
             entry.name, entry.host
         ))
     })?;
-    let Some(hear_out) = a.hear_out.clone() else {
-        let device = a.speaker.as_deref().filter(|d| !d.is_empty());
-        return Err(CliError::Invalid(format!(
-            "speaker{}: playing the phone's side to a sound card is not supported yet; \
-             give --hear-out FILE to record it",
-            device.map(|d| format!(" {d:?}")).unwrap_or_default()
-        )));
-    };
+    if a.hear_out.is_none() && a.speaker.is_none() {
+        return Err(CliError::Invalid(
+            "the phone's side goes nowhere: give --speaker [DEVICE] to play it, \
+             --hear-out FILE to record it, or both"
+                .into(),
+        ));
+    }
     let law = Law::Ulaw;
+    // Devices are opened before anything is pushed: a bad name is refused with nothing sent.
+    let speaker = match &a.speaker {
+        Some(name) => Some(
+            Speaker::open(Some(name.as_str()).filter(|d| !d.is_empty()))
+                .map_err(|e| CliError::Invalid(format!("speaker: {e}")))?,
+        ),
+        None => None,
+    };
     let payload: Box<dyn PayloadSource> = match &a.say {
         Some(path) => {
             let clip = Clip::load(path).map_err(|e| CliError::Invalid(e.to_string()))?;
@@ -536,7 +571,11 @@ pub(super) fn run_intercom(a: IntercomArgs) -> Result<i32, CliError> {
     let secret = entry.secret()?;
     let target = entry.push_target(secret);
     let expect = crate::xsi::model::Capabilities::for_model_name(&entry.model).execute_response;
-    let format = RecordFormat::from_path(&hear_out).unwrap_or(RecordFormat::Wav);
+    let hear_out = a.hear_out.clone();
+    let format = hear_out
+        .as_deref()
+        .and_then(RecordFormat::from_path)
+        .unwrap_or(RecordFormat::Wav);
     let Run {
         client,
         journal,
@@ -558,12 +597,23 @@ pub(super) fn run_intercom(a: IntercomArgs) -> Result<i32, CliError> {
         let (listener, tx_port) =
             bind_from_pool(media, config.engine.port_pool.iter(), &mut in_use)
                 .context("a port for the phone's microphone")?;
-        let recorder = Recorder::create(&hear_out, format).map_err(anyhow::Error::from)?;
+        let recorder = match &hear_out {
+            Some(path) => Some(Recorder::create(path, format).map_err(anyhow::Error::from)?),
+            None => None,
+        };
         let stop = Arc::new(AtomicBool::new(false));
         let s = stop.clone();
+        // The speaker lives on the receiver thread and comes back with its counters.
         let thread = std::thread::Builder::new()
             .name("intercom-hear".into())
-            .spawn(move || record_until(listener, recorder, s))
+            .spawn(move || {
+                let heard = hear_until(listener, recorder, speaker.as_ref(), s);
+                let speaker = speaker.map(|sp| SpeakerReport {
+                    stats: sp.stats(),
+                    info: sp.info().clone(),
+                });
+                (heard, speaker)
+            })
             .context("starting the receiver thread")?;
         let pacer = Pacer::start(PacerOptions::default()).context("starting the pacer thread")?;
         let id = new_id("ic", &entry.name);
@@ -629,9 +679,12 @@ pub(super) fn run_intercom(a: IntercomArgs) -> Result<i32, CliError> {
             journal_op(&journal, &id, &JournalOp::End { unstopped: vec![] });
             (None, None)
         };
-        let heard = thread.join().unwrap_or_else(|_| Received {
-            error: Some("the receiver thread panicked".into()),
-            ..Received::default()
+        let (heard, speaker) = thread.join().unwrap_or_else(|_| {
+            let heard = Received {
+                error: Some("the receiver thread panicked".into()),
+                ..Received::default()
+            };
+            (heard, None)
         });
         let _ = journal.compact();
         Ok::<_, CliError>(IntercomReport {
@@ -644,7 +697,8 @@ pub(super) fn run_intercom(a: IntercomArgs) -> Result<i32, CliError> {
             tx_port: tx_port.get(),
             sent_packets,
             heard,
-            hear_out: Some(hear_out.clone()),
+            hear_out: hear_out.clone(),
+            speaker,
             stopped,
             stop_failure,
         })

@@ -1,8 +1,8 @@
 //! The other directions of audio: `listen` (a phone's microphone to us, `RTPTx`) and `intercom`
 //! (both ways, `RTPRx` + `RTPTx`). What they share with paging lives here: which phones can take
 //! part, the exact XML they are sent at start and at end, the ports they get from the pool, the
-//! journal record that guarantees their stop, the receive-and-record loop, and the report with
-//! its exit code.
+//! journal record that guarantees their stop, the receive-and-record (or play) loop, and the
+//! report with its exit code.
 //!
 //! It does not push, schedule or parse arguments: the command line (`cli::listen`) does that.
 
@@ -16,9 +16,10 @@ use std::sync::atomic::{AtomicBool, Ordering};
 use serde::Serialize;
 
 use super::journal::{JournalPage, JournalPhone, PageRecord};
+use crate::audio::speaker::Speaker;
 use crate::config::Config;
 use crate::push::PushOutcome;
-use crate::rtp::receiver::ReorderConfig;
+use crate::rtp::receiver::{MAX_PAYLOAD, ReceiverEvent, ReorderConfig};
 use crate::rtp::{Listen, Listener, Recorder, RtpPort};
 use crate::xsi::model::Capabilities;
 use crate::xsi::object::{Execute, ExecuteItem, ExecuteUrl, XmlObject};
@@ -208,26 +209,50 @@ pub struct Received {
 
 /// Receive on `listener` and write what arrives to `recorder` until `stop` is set (or writing
 /// fails), then finish the file. Blocking: run it on its own thread.
-pub fn record_until(
+pub fn record_until(listener: Listener, recorder: Recorder, stop: Arc<AtomicBool>) -> Received {
+    hear_until(listener, Some(recorder), None, stop)
+}
+
+/// Receive on `listener` until `stop` is set (or writing fails): what arrives is written to
+/// `recorder` and played on `speaker`, each when given; then the file is finished. Blocking: run
+/// it on its own thread.
+///
+/// The file keeps the stream's timeline (a gap becomes silence of its length); the speaker gets
+/// only the audio, because the time a gap stands for has already passed by when the gap is
+/// reported, and the speaker played silence for it then.
+pub fn hear_until(
     mut listener: Listener,
-    mut recorder: Recorder,
+    mut recorder: Option<Recorder>,
+    speaker: Option<&Speaker>,
     stop: Arc<AtomicBool>,
 ) -> Received {
     let write_error = std::cell::RefCell::new(None);
     let run = listener.run(
         |_, _| write_error.borrow().is_some() || stop.load(Ordering::SeqCst),
         |event| {
+            if let (Some(speaker), ReceiverEvent::Audio { law, payload, .. }) = (speaker, &event) {
+                let mut pcm = [0i16; MAX_PAYLOAD];
+                let pcm = &mut pcm[..payload.len().min(MAX_PAYLOAD)];
+                law.decode_into(&payload[..pcm.len()], pcm);
+                speaker.push(pcm);
+            }
             let mut slot = write_error.borrow_mut();
             if slot.is_none()
+                && let Some(recorder) = recorder.as_mut()
                 && let Err(e) = recorder.record(&event)
             {
                 *slot = Some(e);
             }
         },
     );
+    if let Some(speaker) = speaker {
+        speaker.flush();
+    }
     let write_error = write_error.into_inner();
-    let seconds = recorder.duration().as_secs_f64();
-    let finished = recorder.finish();
+    let seconds = recorder
+        .as_ref()
+        .map_or(0.0, |r| r.duration().as_secs_f64());
+    let finished = recorder.map_or(Ok(0), Recorder::finish);
     let stats = listener.state.stats();
     let error = match (run, write_error, finished) {
         (Err(e), _, _) => Some(format!("receiving: {e}")),
