@@ -27,6 +27,7 @@
 //! - [`push`]: HTTP to phones: `/CGI/Execute` pushes, device pages, the fan-out; passwords as [`push::Secret`].
 //! - [`phone_sim`]: emulated Cisco phones (a pure per-phone core, axum and UDP shells, seeded
 //!   faults, fleets of thousands) for tests, demos and benchmarks.
+//! - [`ringtone`]: Cisco ring files: the rules, a checker, conversion, ring lists.
 //! - [`cli`]: the `zonecast` command line (`send`, `record`, `demo`, `sim`; `push`, `display`, `media`,
 //!   `info`, `screenshot`, `macro`).
 //! - [`xsi`]: the phones' XML Services Interface: URIs, XML objects, replies, model capabilities.
@@ -42,5 +43,6 @@ pub mod g711;
 pub mod page;
 pub mod phone_sim;
 pub mod push;
+pub mod ringtone;
 pub mod rtp;
 pub mod xsi;

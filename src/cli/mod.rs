@@ -13,6 +13,7 @@ mod page;
 mod phone;
 mod push;
 mod record;
+mod ringtone;
 mod send;
 mod sim;
 
@@ -87,6 +88,9 @@ enum Command {
     Recover(page::RecoverArgs),
     /// Run a fleet of emulated Cisco phones (HTTP + RTP) for tests, demos and benchmarks.
     Sim(sim::SimArgs),
+    /// Cisco ring files: convert any sound into one, check files, write ring lists, preview.
+    #[command(subcommand)]
+    Ringtone(ringtone::RingtoneCommand),
     /// Multi-step sequences: problem report (8821), TFTP server (8875).
     #[command(subcommand)]
     Macro(macros::MacroCommand),
@@ -124,6 +128,7 @@ pub fn main() -> i32 {
         Command::Listen(a) => listen::run_listen(a),
         Command::Intercom(a) => listen::run_intercom(a),
         Command::Sim(a) => sim::run(a),
+        Command::Ringtone(c) => ringtone::run(c),
         Command::Macro(c) => macros::run(c),
     };
     match result {
