@@ -221,9 +221,12 @@ struct RunResult {
     last_accept_ms: Option<f64>,
     /// Median acceptance time.
     accept_p50_ms: Option<f64>,
+    /// 90th percentile of the acceptance times.
+    accept_p90_ms: Option<f64>,
     /// Phones' own first-packet timestamps: the last phone's.
     all_receiving_ms: Option<f64>,
     receive_p50_ms: Option<f64>,
+    receive_p90_ms: Option<f64>,
     /// Phones' RTP socket openings (first packet − `first_packet_after_ms`): the last one.
     last_rtp_open_ms: Option<f64>,
     /// Phones that accepted but had no packet in this page.
@@ -239,7 +242,8 @@ struct RunResult {
     floor_ms: f64,
     /// all_receiving / floor.
     ratio_to_floor: Option<f64>,
-    /// Process CPU from page start to all receiving, in cores.
+    /// Process CPU from page start to all receiving (with `--fleet-poll-ms 0`: over the hold),
+    /// in cores.
     cores_to_all_receiving: Option<f64>,
     /// The children's CPU over the same span, in cores.
     child_cores_to_all_receiving: Option<f64>,
@@ -736,6 +740,11 @@ fn watch_children(
             }
             if let Some(hold) = hold {
                 if page.is_finished() || t0.elapsed() >= hold {
+                    // CPU over the whole hold (the reach window is not known yet).
+                    let el = t0.elapsed().as_secs_f64();
+                    seen.cores = Some((process_cpu_ns() - cpu0) as f64 / 1e9 / el);
+                    let cc: u64 = children.iter().map(|c| pid_cpu_ns(c.child.id())).sum();
+                    child_cores = Some((cc - child_cpu0) as f64 / 1e9 / el);
                     break;
                 }
             } else if threads.iter().all(|t| t.is_finished()) {
@@ -761,7 +770,9 @@ fn watch_children(
         seen.bytes += bytes;
         let _ = done;
     }
-    if !results.is_empty() && results.iter().all(|r| r.0.is_some()) {
+    if hold.is_some() {
+        seen.child_cores = child_cores;
+    } else if results.iter().all(|r| r.0.is_some()) {
         seen.all_ms = results.iter().filter_map(|r| r.0).reduce(f64::max);
         seen.child_cores = child_cores;
     } else {
@@ -908,8 +919,10 @@ fn one_page(cx: &Ctx<'_>, mode: &str, concurrency: usize, run_no: usize) -> Resu
         failed: report.totals.failed,
         failures,
         last_accept_ms: report.last_accept_ms,
+        accept_p90_ms: quantile(accepts.clone(), 0.9),
         accept_p50_ms: median(accepts),
         all_receiving_ms,
+        receive_p90_ms: quantile(first_ms.clone(), 0.9),
         receive_p50_ms: quantile(first_ms, 0.5),
         last_rtp_open_ms,
         accepted_not_receiving,

@@ -119,6 +119,39 @@ async fn a_phone_that_hangs_times_out_and_is_retried() {
     assert_eq!(seen.lock().unwrap().len(), 3, "first try plus two retries");
 }
 
+/// A stream's start must not run twice: after a timeout or a broken answer (the phone may have
+/// executed it) there is no retry; only a connection never made is tried again.
+#[tokio::test]
+async fn a_start_is_not_retried_when_the_phone_may_have_run_it() {
+    let client = PushClient::new(quick()).unwrap();
+    for b in [Behaviour::Hang, Behaviour::Reset] {
+        let (addr, seen) = fake_phone(b).await;
+        let e = client
+            .post_execute_once(&phone(&addr), XML, None)
+            .await
+            .unwrap_err();
+        assert!(
+            matches!(e, TransportError::Timeout | TransportError::Unreachable(_)),
+            "{e:?}"
+        );
+        assert_eq!(seen.lock().unwrap().len(), 1, "no second start");
+    }
+    let closed = {
+        let l = std::net::TcpListener::bind("127.0.0.1:0").unwrap();
+        l.local_addr().unwrap().to_string()
+    };
+    let t = Instant::now();
+    let e = client
+        .post_execute_once(&phone(&closed), XML, None)
+        .await
+        .unwrap_err();
+    assert!(matches!(e, TransportError::NotConnected(_)), "{e:?}");
+    assert!(
+        t.elapsed() >= Duration::from_millis(60),
+        "retried with backoff"
+    );
+}
+
 #[tokio::test]
 async fn a_reset_mid_response_and_a_huge_response_are_errors_not_hangs() {
     let client = PushClient::new(quick()).unwrap();

@@ -181,6 +181,11 @@ impl Shell {
                 Step::Stop => p.stop_xml.as_str(),
             };
             let outcome = match &p.target {
+                // A start must not run twice: a retry after a lost answer is refused as
+                // "Tx/Rx is already active" by a phone that did start.
+                Some(t) if step == Step::Start => {
+                    client.execute_once(t, xml, None, p.expect_reply).await
+                }
                 Some(t) => client.execute(t, xml, None, p.expect_reply).await,
                 None => PushOutcome::Unsupported {
                     reason: "no target".into(),
@@ -216,7 +221,12 @@ async fn media_push(
                 .to_xml()
         }
     };
-    let reply = match client.post_execute(target, &xml, None).await {
+    let sent = if step == Step::Start {
+        client.post_execute_once(target, &xml, None).await
+    } else {
+        client.post_execute(target, &xml, None).await
+    };
+    let reply = match sent {
         Ok(r) => r,
         Err(e) => return PushOutcome::from_exchange(Err(e), true),
     };

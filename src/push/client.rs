@@ -146,8 +146,30 @@ impl PushClient {
         xml: &str,
         timeout: Option<Duration>,
     ) -> Result<HttpReply, TransportError> {
+        self.post(phone, xml, timeout, true).await
+    }
+
+    /// As [`Self::post_execute`], for a push that must not run twice (a stream's start: a
+    /// second one is refused with "Tx/Rx is already active"): retried only when no connection
+    /// was made, never after a timeout or a broken answer, which the phone may have executed.
+    pub async fn post_execute_once(
+        &self,
+        phone: &Phone,
+        xml: &str,
+        timeout: Option<Duration>,
+    ) -> Result<HttpReply, TransportError> {
+        self.post(phone, xml, timeout, false).await
+    }
+
+    async fn post(
+        &self,
+        phone: &Phone,
+        xml: &str,
+        timeout: Option<Duration>,
+        retry_uncertain: bool,
+    ) -> Result<HttpReply, TransportError> {
         let body = form_body(xml);
-        self.with_retries(|| async {
+        self.with_retries(retry_uncertain, || async {
             let req = self
                 .http
                 .post(phone.url("/CGI/Execute"))
@@ -174,6 +196,20 @@ impl PushClient {
         expect_reply: bool,
     ) -> PushOutcome {
         PushOutcome::from_exchange(self.post_execute(phone, xml, timeout).await, expect_reply)
+    }
+
+    /// [`Self::execute`] with [`Self::post_execute_once`]'s retry rule.
+    pub async fn execute_once(
+        &self,
+        phone: &Phone,
+        xml: &str,
+        timeout: Option<Duration>,
+        expect_reply: bool,
+    ) -> PushOutcome {
+        PushOutcome::from_exchange(
+            self.post_execute_once(phone, xml, timeout).await,
+            expect_reply,
+        )
     }
 
     /// Push the same object to every phone, at most [`PushConfig::concurrency`] at a time.
@@ -211,7 +247,7 @@ impl PushClient {
         phone: &Phone,
         path_and_query: &str,
     ) -> Result<HttpReply, TransportError> {
-        self.with_retries(|| async {
+        self.with_retries(true, || async {
             let req = self
                 .http
                 .get(phone.url(path_and_query))
@@ -222,7 +258,11 @@ impl PushClient {
         .await
     }
 
-    async fn with_retries<F, Fut>(&self, mut attempt: F) -> Result<HttpReply, TransportError>
+    async fn with_retries<F, Fut>(
+        &self,
+        retry_uncertain: bool,
+        mut attempt: F,
+    ) -> Result<HttpReply, TransportError>
     where
         F: FnMut() -> Fut,
         Fut: std::future::Future<Output = Result<HttpReply, TransportError>>,
@@ -236,7 +276,11 @@ impl PushClient {
                 attempt().await
             };
             match result {
-                Err(e) if e.is_transient() && tries < self.config.retries => {
+                Err(e)
+                    if e.is_transient()
+                        && (retry_uncertain || matches!(e, TransportError::NotConnected(_)))
+                        && tries < self.config.retries =>
+                {
                     tries += 1;
                     tokio::time::sleep(wait).await;
                     wait *= 2;
