@@ -12,6 +12,23 @@ use super::resample::{f32_to_i16, resample};
 use super::signal::{apply_gain, db_to_factor};
 use super::{AudioError, FRAME_SAMPLES, Frame, SAMPLE_RATE, Source};
 
+/// Read and decode a sound file like [`Clip::load`], mixed down to mono but *not* resampled:
+/// returns the samples as floats in [-1, 1) and their native rate (headerless G.711 `.raw`
+/// files come back at 8000 Hz). For callers that resample to a rate of their own (ring files
+/// at 16 kHz). Every error names the file.
+pub fn load_mono(path: &Path) -> Result<(Vec<f32>, u32), AudioError> {
+    Ok(match decode_file(path)? {
+        Pcm::Linear8k(samples) => (
+            samples
+                .into_iter()
+                .map(|s| f32::from(s) / 32768.0)
+                .collect(),
+            SAMPLE_RATE,
+        ),
+        Pcm::Float { mono, rate } => (mono, rate),
+    })
+}
+
 /// A decoded sound: 8 kHz, mono, 16-bit. Cheap to clone.
 #[derive(Debug, Clone, PartialEq, Eq)]
 pub struct Clip {

@@ -25,7 +25,7 @@ pub mod speaker;
 #[cfg(test)]
 mod test_util;
 
-pub use clip::{Clip, ClipSource};
+pub use clip::{Clip, ClipSource, load_mono};
 pub use error::AudioError;
 pub use frame_queue::{FrameQueue, QueueStats};
 pub use resample::{StreamResampler, resample, resampled_len};

@@ -1,4 +1,8 @@
-//! `CiscoIPPhoneRingList`. (Owned by the ringtone-core helper: fill in, keep the signatures.)
+//! `CiscoIPPhoneRingList`: parse the lists found on TFTP servers, render new ones within the
+//! phones' limits.
+
+use quick_xml::Reader;
+use quick_xml::events::{BytesRef, Event};
 
 /// Rings per list.
 pub const MAX_RINGS: usize = 50;
@@ -21,16 +25,442 @@ pub struct RingList {
     pub rings: Vec<Ring>,
 }
 
+/// The root element.
+pub const ROOT: &str = "CiscoIPPhoneRingList";
+
 /// Parse a ring list as found on TFTP servers (CRLF, Latin-1 or UTF-8, with or without an XML
 /// declaration). Errors say what is wrong.
+///
+/// Bytes that are valid UTF-8 are read as UTF-8 (a leading BOM is skipped), anything else as
+/// Latin-1, so no byte sequence is refused for its encoding. Element names match ignoring ASCII
+/// case; comments, processing instructions and unknown elements are skipped; names are trimmed.
+/// A `<Ring>` without `<FileName>` is an error; one without `<DisplayName>` is shown by its file
+/// name. Limits are not enforced here (real lists break them): [`render_ring_list`] applies them.
 pub fn parse_ring_list(xml: &[u8]) -> Result<RingList, String> {
-    let _ = xml;
-    todo!()
+    let text = decode_text(xml);
+    let mut reader = Reader::from_str(&text);
+    let line_of = |pos: u64| {
+        let pos = usize::try_from(pos).unwrap_or(usize::MAX).min(text.len());
+        text.as_bytes()[..pos]
+            .iter()
+            .filter(|&&b| b == b'\n')
+            .count()
+            + 1
+    };
+
+    #[derive(PartialEq)]
+    enum Field {
+        None,
+        Display,
+        File,
+    }
+    let mut list = RingList::default();
+    let mut root_seen = false;
+    let mut root_open = false;
+    // (display name, file name) of the <Ring> being read.
+    let mut ring: Option<(Option<String>, Option<String>)> = None;
+    let mut field = Field::None;
+    let mut buf = String::new();
+    // Depth of unknown elements being skipped.
+    let mut skip = 0usize;
+
+    loop {
+        let event = reader.read_event().map_err(|e| {
+            format!(
+                "ring list is not well-formed XML at line {}: {e}",
+                line_of(reader.error_position())
+            )
+        })?;
+        let line = || line_of(reader.buffer_position());
+        match event {
+            Event::Eof => break,
+            Event::Start(_) if skip > 0 => skip += 1,
+            Event::End(_) if skip > 0 => skip -= 1,
+            Event::Empty(_) if skip > 0 => {}
+            Event::Start(e) => {
+                let name = e.local_name().as_ref().to_owned();
+                if !root_open {
+                    if root_seen {
+                        return Err(format!(
+                            "line {}: a second root element <{name}> after </{ROOT}>",
+                            line()
+                        ));
+                    }
+                    if !name.eq_ignore_ascii_case(ROOT) {
+                        return Err(format!(
+                            "line {}: the root element is <{name}>, expected <{ROOT}>",
+                            line()
+                        ));
+                    }
+                    root_seen = true;
+                    root_open = true;
+                } else if ring.is_none() && name.eq_ignore_ascii_case("Ring") {
+                    ring = Some((None, None));
+                } else if ring.is_some()
+                    && field == Field::None
+                    && name.eq_ignore_ascii_case("DisplayName")
+                {
+                    field = Field::Display;
+                    buf.clear();
+                } else if ring.is_some()
+                    && field == Field::None
+                    && name.eq_ignore_ascii_case("FileName")
+                {
+                    field = Field::File;
+                    buf.clear();
+                } else {
+                    skip = 1;
+                }
+            }
+            Event::Empty(e) => {
+                let name = e.local_name().as_ref().to_owned();
+                if !root_open {
+                    if root_seen {
+                        return Err(format!(
+                            "line {}: a second root element <{name}/> after </{ROOT}>",
+                            line()
+                        ));
+                    }
+                    if !name.eq_ignore_ascii_case(ROOT) {
+                        return Err(format!(
+                            "line {}: the root element is <{name}/>, expected <{ROOT}>",
+                            line()
+                        ));
+                    }
+                    root_seen = true;
+                } else if let Some((display, file)) = ring.as_mut()
+                    && field == Field::None
+                {
+                    // <DisplayName/> or <FileName/>: present but empty.
+                    if name.eq_ignore_ascii_case("DisplayName") {
+                        *display = Some(String::new());
+                    } else if name.eq_ignore_ascii_case("FileName") {
+                        *file = Some(String::new());
+                    }
+                } else if ring.is_none() && name.eq_ignore_ascii_case("Ring") {
+                    return Err(format!(
+                        "line {}: ring {} is an empty <Ring/> (no <FileName>)",
+                        line(),
+                        list.rings.len() + 1
+                    ));
+                }
+            }
+            Event::End(_) => {
+                if field != Field::None {
+                    let value = buf.trim().to_owned();
+                    if let Some((display, file)) = ring.as_mut() {
+                        match field {
+                            Field::Display => *display = Some(value),
+                            Field::File => *file = Some(value),
+                            Field::None => {}
+                        }
+                    }
+                    field = Field::None;
+                } else if let Some((display, file)) = ring.take() {
+                    let n = list.rings.len() + 1;
+                    let file_name = match file {
+                        Some(f) if !f.is_empty() => f,
+                        Some(_) => {
+                            return Err(format!(
+                                "line {}: ring {n} has an empty <FileName>",
+                                line()
+                            ));
+                        }
+                        None => {
+                            return Err(format!("line {}: ring {n} has no <FileName>", line()));
+                        }
+                    };
+                    let display_name = match display {
+                        Some(d) if !d.is_empty() => d,
+                        _ => file_name.clone(),
+                    };
+                    list.rings.push(Ring {
+                        display_name,
+                        file_name,
+                    });
+                } else if root_open {
+                    root_open = false;
+                }
+            }
+            Event::Text(t) if field != Field::None => buf.push_str(&t.xml10_content()),
+            Event::CData(t) if field != Field::None => buf.push_str(&t.xml10_content()),
+            Event::GeneralRef(r) if field != Field::None => {
+                let name = r.xml10_content();
+                match resolve_entity(&name, &r) {
+                    Some(c) => buf.push(c),
+                    None => {
+                        buf.push('&');
+                        buf.push_str(&name);
+                        buf.push(';');
+                    }
+                }
+            }
+            _ => {}
+        }
+    }
+    if !root_seen {
+        return Err(format!("no <{ROOT}> element: not a ring list"));
+    }
+    if root_open {
+        return Err(format!("the ring list ends before </{ROOT}>"));
+    }
+    Ok(list)
 }
 
 /// Render a ring list (CRLF like the originals), escaping, truncating names to
 /// [`MAX_NAME`] and the list to [`MAX_RINGS`]; the warnings say what was cut.
+///
+/// The layout is that of the lists Cisco ships: no XML declaration, tabs, CRLF. `&`, `<` and
+/// `>` are escaped; control characters (not allowed in XML or in a one-line name) become
+/// spaces. A display name over [`MAX_NAME`] characters is truncated. A *file* name over the
+/// limit is not truncated (that would name a file that does not exist): the ring is left out
+/// with a warning to rename the file. Rings after the first [`MAX_RINGS`] are left out.
 pub fn render_ring_list(list: &RingList) -> (String, Vec<String>) {
-    let _ = list;
-    todo!()
+    let mut warnings = Vec::new();
+    let mut out = format!("<{ROOT}>\r\n");
+    let mut written = 0usize;
+    let mut dropped = Vec::new();
+    for (i, ring) in list.rings.iter().enumerate() {
+        let file = clean(&ring.file_name);
+        let file_len = file.chars().count();
+        if file_len > MAX_NAME {
+            warnings.push(format!(
+                "ring {}: file name {file:?} is {file_len} characters, over the {MAX_NAME} \
+                 phones accept: left out (rename the file)",
+                i + 1
+            ));
+            continue;
+        }
+        if written == MAX_RINGS {
+            dropped.push(file);
+            continue;
+        }
+        let mut display = clean(&ring.display_name);
+        let display_len = display.chars().count();
+        if display_len > MAX_NAME {
+            let cut: String = display.chars().take(MAX_NAME).collect();
+            let cut = cut.trim_end().to_owned();
+            warnings.push(format!(
+                "ring {}: display name {display:?} is {display_len} characters, cut to \
+                 {MAX_NAME}: {cut:?}",
+                i + 1
+            ));
+            display = cut;
+        }
+        out.push_str("\t<Ring>\r\n\t\t<DisplayName>");
+        out.push_str(&quick_xml::escape::partial_escape(display.as_str()));
+        out.push_str("</DisplayName>\r\n\t\t<FileName>");
+        out.push_str(&quick_xml::escape::partial_escape(file.as_str()));
+        out.push_str("</FileName>\r\n\t</Ring>\r\n");
+        written += 1;
+    }
+    if !dropped.is_empty() {
+        warnings.push(format!(
+            "{} rings over the {MAX_RINGS}-ring limit left out: {}",
+            dropped.len(),
+            dropped.join(", ")
+        ));
+    }
+    out.push_str(&format!("</{ROOT}>\r\n"));
+    (out, warnings)
+}
+
+/// Trimmed, with control characters as spaces.
+fn clean(s: &str) -> String {
+    s.trim()
+        .chars()
+        .map(|c| if c.is_control() { ' ' } else { c })
+        .collect()
+}
+
+/// UTF-8 (BOM skipped) when valid, else Latin-1 (every byte is the code point of its value).
+fn decode_text(bytes: &[u8]) -> String {
+    let bytes = bytes.strip_prefix(b"\xEF\xBB\xBF").unwrap_or(bytes);
+    match std::str::from_utf8(bytes) {
+        Ok(s) => s.to_owned(),
+        Err(_) => bytes.iter().map(|&b| char::from(b)).collect(),
+    }
+}
+
+/// The five predefined entities and character references.
+fn resolve_entity(name: &str, r: &BytesRef<'_>) -> Option<char> {
+    match name {
+        "amp" => Some('&'),
+        "lt" => Some('<'),
+        "gt" => Some('>'),
+        "quot" => Some('"'),
+        "apos" => Some('\''),
+        _ => r.resolve_char_ref().ok().flatten(),
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    fn reference(name: &str) -> Vec<u8> {
+        let path = std::path::Path::new(env!("CARGO_MANIFEST_DIR"))
+            .join("../shared/reference")
+            .join(name);
+        std::fs::read(&path).unwrap_or_else(|e| panic!("{}: {e}", path.display()))
+    }
+
+    fn ring(d: &str, f: &str) -> Ring {
+        Ring {
+            display_name: d.into(),
+            file_name: f.into(),
+        }
+    }
+
+    #[test]
+    fn the_reference_lists_parse() {
+        let l = parse_ring_list(&reference("RingList.akidinatophat.xml")).unwrap();
+        assert_eq!(l.rings.len(), 27);
+        assert_eq!(l.rings[0], ring("Analog Synth 1", "Analog1.raw"));
+        assert_eq!(l.rings[6], ring("Cisco Standard", "CiscoStandard.raw"));
+        assert_eq!(l.rings[26].display_name, "Vibe");
+
+        let l = parse_ring_list(&reference("DistinctiveRingList.akidinatophat.xml")).unwrap();
+        assert_eq!(l.rings.len(), 7);
+        assert_eq!(l.rings[6], ring("Ring 7", "Ring7.raw"));
+
+        let l = parse_ring_list(&reference("cisco-doc-ringlist-sample.xml")).unwrap();
+        assert_eq!(
+            l.rings,
+            vec![ring("Piano1", "Piano1.raw"), ring("Chime", "Chime.raw")]
+        );
+    }
+
+    #[test]
+    fn the_reference_lists_round_trip() {
+        for name in [
+            "RingList.akidinatophat.xml",
+            "DistinctiveRingList.akidinatophat.xml",
+            "cisco-doc-ringlist-sample.xml",
+        ] {
+            let parsed = parse_ring_list(&reference(name)).unwrap();
+            let (xml, warnings) = render_ring_list(&parsed);
+            assert!(warnings.is_empty(), "{name}: {warnings:?}");
+            assert!(xml.ends_with("</CiscoIPPhoneRingList>\r\n"));
+            assert!(
+                !xml.replace("\r\n", "").contains('\n'),
+                "bare LF in {xml:?}"
+            );
+            assert_eq!(parse_ring_list(xml.as_bytes()).unwrap(), parsed, "{name}");
+        }
+        // The akidinatophat list renders byte for byte as the original.
+        let original = reference("DistinctiveRingList.akidinatophat.xml");
+        let (xml, _) = render_ring_list(&parse_ring_list(&original).unwrap());
+        let normal = String::from_utf8(original)
+            .unwrap()
+            .replace("  <Ring>", "\t<Ring>");
+        assert_eq!(xml, normal);
+    }
+
+    #[test]
+    fn escaping_round_trips() {
+        let list = RingList {
+            rings: vec![ring("Tom & Jerry <3 >", "tj.raw")],
+        };
+        let (xml, warnings) = render_ring_list(&list);
+        assert!(warnings.is_empty());
+        assert!(
+            xml.contains("<DisplayName>Tom &amp; Jerry &lt;3 &gt;</DisplayName>"),
+            "{xml}"
+        );
+        assert_eq!(parse_ring_list(xml.as_bytes()).unwrap(), list);
+    }
+
+    #[test]
+    fn long_names_and_lists_are_cut_with_warnings() {
+        let mut rings: Vec<Ring> = (1..=60)
+            .map(|i| ring(&format!("Ring {i}"), &format!("r{i}.raw")))
+            .collect();
+        rings[0].display_name = "A display name far over the limit".into();
+        rings[1].file_name = "a-file-name-over-the-limit.raw".into();
+        let (xml, warnings) = render_ring_list(&RingList { rings });
+        let back = parse_ring_list(xml.as_bytes()).unwrap();
+        assert_eq!(back.rings.len(), MAX_RINGS);
+        assert_eq!(back.rings[0].display_name, "A display name far over t");
+        assert_eq!(back.rings[0].display_name.chars().count(), MAX_NAME);
+        // The over-long file name is left out, not truncated into a file that does not exist.
+        assert_eq!(back.rings[1].file_name, "r3.raw");
+        assert_eq!(back.rings[49].file_name, "r51.raw");
+        assert_eq!(warnings.len(), 3, "{warnings:?}");
+        assert!(warnings[0].contains("display name") && warnings[0].contains("33 characters"));
+        assert!(warnings[1].contains("file name") && warnings[1].contains("left out"));
+        assert!(
+            warnings[2].starts_with("9 rings over the 50-ring limit"),
+            "{warnings:?}"
+        );
+        assert!(warnings[2].contains("r52.raw") && warnings[2].contains("r60.raw"));
+    }
+
+    #[test]
+    fn latin1_utf8_declarations_and_case() {
+        let latin1 = b"<?xml version=\"1.0\" encoding=\"ISO-8859-1\"?>\r\n<CiscoIPPhoneRingList><Ring><DisplayName>Caf\xe9</DisplayName><FileName>cafe.raw</FileName></Ring></CiscoIPPhoneRingList>";
+        assert_eq!(
+            parse_ring_list(latin1).unwrap().rings,
+            vec![ring("Café", "cafe.raw")]
+        );
+        let utf8 = "\u{feff}<ciscoipphoneringlist><ring><filename> x.raw </filename><displayname>Ünïcode</displayname><Extra><a/></Extra></ring></ciscoipphoneringlist>";
+        assert_eq!(
+            parse_ring_list(utf8.as_bytes()).unwrap().rings,
+            vec![ring("Ünïcode", "x.raw")]
+        );
+        assert_eq!(
+            parse_ring_list(b"<CiscoIPPhoneRingList/>").unwrap(),
+            RingList::default()
+        );
+        // No DisplayName: the file name shows.
+        let l = parse_ring_list(
+            b"<CiscoIPPhoneRingList><Ring><FileName>a.raw</FileName></Ring></CiscoIPPhoneRingList>",
+        )
+        .unwrap();
+        assert_eq!(l.rings, vec![ring("a.raw", "a.raw")]);
+    }
+
+    #[test]
+    fn errors_say_what_is_wrong() {
+        let e = parse_ring_list(b"<CiscoIPPhoneMenu></CiscoIPPhoneMenu>").unwrap_err();
+        assert!(e.contains("root element is <CiscoIPPhoneMenu>"), "{e}");
+        let e = parse_ring_list(
+            b"<CiscoIPPhoneRingList>\r\n<Ring><DisplayName>x</DisplayName></Ring></CiscoIPPhoneRingList>",
+        )
+        .unwrap_err();
+        assert!(
+            e.contains("ring 1 has no <FileName>") && e.contains("line 2"),
+            "{e}"
+        );
+        let e = parse_ring_list(b"<CiscoIPPhoneRingList><Ring></Rong>").unwrap_err();
+        assert!(e.contains("not well-formed"), "{e}");
+        let e = parse_ring_list(b"<CiscoIPPhoneRingList><Ring>").unwrap_err();
+        assert!(
+            e.contains("ends before") || e.contains("not well-formed"),
+            "{e}"
+        );
+        let e = parse_ring_list(b"").unwrap_err();
+        assert!(e.contains("no <CiscoIPPhoneRingList>"), "{e}");
+    }
+
+    proptest::proptest! {
+        #[test]
+        fn random_bytes_never_panic(bytes in proptest::collection::vec(proptest::prelude::any::<u8>(), 0..400)) {
+            let _ = parse_ring_list(&bytes);
+        }
+
+        #[test]
+        fn render_then_parse_keeps_short_names(names in proptest::collection::vec("[ -~]{1,25}", 1..10)) {
+            let list = RingList {
+                rings: names
+                    .iter()
+                    .filter(|n| !n.trim().is_empty())
+                    .map(|n| ring(n.trim(), &format!("{}.raw", n.len())))
+                    .collect(),
+            };
+            let (xml, warnings) = render_ring_list(&list);
+            proptest::prop_assert!(warnings.is_empty());
+            proptest::prop_assert_eq!(parse_ring_list(xml.as_bytes()).unwrap(), list);
+        }
+    }
 }
