@@ -152,6 +152,46 @@ fn decode_wav(path: &Path, file: File) -> Result<Option<Pcm>, AudioError> {
     }
     let frames = usize::try_from(reader.duration()).unwrap_or(usize::MAX);
     let mut mix = Mixdown::new(usize::from(spec.channels), frames);
+    // The common layouts are read in bulk: hound's per-sample iterator costs more than the
+    // whole rest of a ringtone conversion.
+    let bulk = match (spec.sample_format, spec.bits_per_sample) {
+        (hound::SampleFormat::Int, 16) => Some(2),
+        (hound::SampleFormat::Int, 24) => Some(3),
+        (hound::SampleFormat::Int, 32) | (hound::SampleFormat::Float, 32) => Some(4),
+        _ => None,
+    };
+    if let Some(width) = bulk {
+        let samples = reader.len() as usize;
+        let float = spec.sample_format == hound::SampleFormat::Float;
+        let mut data = reader.into_inner();
+        let mut bytes = Vec::with_capacity((samples * width).min(MAX_RESERVE * 4));
+        let want = (samples * width) as u64;
+        let got = std::io::Read::take(&mut data, want)
+            .read_to_end(&mut bytes)
+            .map_err(io(path))?;
+        if (got as u64) < want {
+            tracing::warn!(path = %path.display(), "WAV data ends early; using what is there");
+        }
+        for chunk in bytes.chunks_exact(width) {
+            let s = match (width, float) {
+                (2, _) => f32::from(i16::from_le_bytes([chunk[0], chunk[1]])) / 32768.0,
+                (3, _) => {
+                    let v = i32::from_le_bytes([0, chunk[0], chunk[1], chunk[2]]) >> 8;
+                    v as f32 / 8_388_608.0
+                }
+                (_, true) => f32::from_le_bytes([chunk[0], chunk[1], chunk[2], chunk[3]]),
+                (_, false) => {
+                    i32::from_le_bytes([chunk[0], chunk[1], chunk[2], chunk[3]]) as f32
+                        / 2_147_483_648.0
+                }
+            };
+            mix.push(s);
+        }
+        return Ok(Some(Pcm::Float {
+            mono: mix.mono,
+            rate: spec.sample_rate,
+        }));
+    }
     let result = match (spec.sample_format, spec.bits_per_sample) {
         (hound::SampleFormat::Float, 32) => read_all(reader.samples::<f32>(), |s| mix.push(s)),
         (hound::SampleFormat::Int, bits @ 1..=32) => {
