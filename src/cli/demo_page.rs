@@ -32,8 +32,9 @@ use crate::rtp::{Listen, Listener, Pacer, RecordFormat, Recorder, SenderOptions}
 use crate::xsi::object::{Execute, ExecuteItem, ExecuteUrl, XmlObject};
 use crate::xsi::uri::Uri;
 
-/// The bundled chime, compiled in so the demo runs from any directory.
-const CHIME_WAV: &[u8] = include_bytes!("../../audio/chime.wav");
+/// The bundled chime as a Cisco ring file (µ-law, 8 kHz), made by `zonecast ringtone convert`
+/// (see audio/README.md); compiled in so the demo runs from any directory.
+const CHIME_RAW: &[u8] = include_bytes!("../../audio/chime.raw");
 /// The tone the emulated phones' microphones send.
 const MIC_HZ: f64 = 440.0;
 /// How long the microphone is recorded.
@@ -84,13 +85,9 @@ struct Summary {
 }
 
 fn chime_samples() -> anyhow::Result<Vec<i16>> {
-    let mut r = hound::WavReader::new(std::io::Cursor::new(CHIME_WAV))?;
-    let spec = r.spec();
-    anyhow::ensure!(
-        spec.sample_rate == 8000 && spec.channels == 1 && spec.bits_per_sample == 16,
-        "the bundled chime must be 8 kHz mono 16-bit"
-    );
-    let chime: Vec<i16> = r.samples::<i16>().collect::<Result<_, _>>()?;
+    let report = crate::ringtone::check_bytes(CHIME_RAW, crate::ringtone::Format::Narrowband);
+    anyhow::ensure!(report.passes(), "the bundled chime ring: {:?}", report.problems);
+    let chime: Vec<i16> = CHIME_RAW.iter().map(|&b| Law::Ulaw.decode(b)).collect();
     // The chime three times, a second apart: long enough to verify every phone mid-page.
     let mut out = Vec::new();
     for _ in 0..3 {
@@ -428,7 +425,7 @@ fn prose(s: &Summary) -> String {
     let r = &s.report;
     let _ = writeln!(
         out,
-        "zonecast demo: {} emulated phones + 1 unreachable, zone `all`, the bundled chime, banner {BANNER:?}\n",
+        "zonecast demo: {} emulated phones + 1 unreachable, zone `all`, the bundled chime ring (audio/chime.raw), banner {BANNER:?}\n",
         s.heard.len()
     );
     let _ = writeln!(out, "Delivery report");
