@@ -86,7 +86,11 @@ struct Summary {
 
 fn chime_samples() -> anyhow::Result<Vec<i16>> {
     let report = crate::ringtone::check_bytes(CHIME_RAW, crate::ringtone::Format::Narrowband);
-    anyhow::ensure!(report.passes(), "the bundled chime ring: {:?}", report.problems);
+    anyhow::ensure!(
+        report.passes(),
+        "the bundled chime ring: {:?}",
+        report.problems
+    );
     let chime: Vec<i16> = CHIME_RAW.iter().map(|&b| Law::Ulaw.decode(b)).collect();
     // The chime three times, a second apart: long enough to verify every phone mid-page.
     let mut out = Vec::new();

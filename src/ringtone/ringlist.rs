@@ -284,14 +284,7 @@ fn decode_text(bytes: &[u8]) -> String {
 
 /// The five predefined entities and character references.
 fn resolve_entity(name: &str, r: &BytesRef<'_>) -> Option<char> {
-    match name {
-        "amp" => Some('&'),
-        "lt" => Some('<'),
-        "gt" => Some('>'),
-        "quot" => Some('"'),
-        "apos" => Some('\''),
-        _ => r.resolve_char_ref().ok().flatten(),
-    }
+    crate::xsi::predefined_entity(name).or_else(|| r.resolve_char_ref().ok().flatten())
 }
 
 #[cfg(test)]

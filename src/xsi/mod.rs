@@ -11,6 +11,19 @@
 //! Sending is not here: that is `push`.
 
 pub mod model;
+
+/// The character of one of XML's five predefined entities (`amp`, `lt`, `gt`, `quot`, `apos`).
+pub fn predefined_entity(name: &str) -> Option<char> {
+    match name {
+        "amp" => Some('&'),
+        "lt" => Some('<'),
+        "gt" => Some('>'),
+        "quot" => Some('"'),
+        "apos" => Some('\''),
+        _ => None,
+    }
+}
+
 pub mod object;
 pub mod plan;
 pub mod request;

@@ -451,14 +451,7 @@ fn is_xml_name(name: &str) -> bool {
 
 /// The five predefined entities.
 fn predefined(name: &str) -> Option<char> {
-    match name {
-        "amp" => Some('&'),
-        "lt" => Some('<'),
-        "gt" => Some('>'),
-        "quot" => Some('"'),
-        "apos" => Some('\''),
-        _ => None,
-    }
+    super::predefined_entity(name)
 }
 
 fn start_element(e: &quick_xml::events::BytesStart<'_>) -> Result<Element, RequestError> {
