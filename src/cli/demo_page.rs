@@ -101,7 +101,7 @@ fn chime_samples() -> anyhow::Result<Vec<i16>> {
     Ok(out)
 }
 
-fn sim_config(out_dir: &Path) -> SimConfig {
+fn sim_config() -> SimConfig {
     let mut cfg = SimConfig::uniform(0, "CP-8851");
     cfg.groups.clear();
     for (count, model, prefix) in MODELS {
@@ -139,7 +139,6 @@ fn sim_config(out_dir: &Path) -> SimConfig {
     cfg.addressing = Addressing::Addresses { port: 0 };
     cfg.mic_tone_hz = MIC_HZ;
     cfg.record_dir = None;
-    let _ = out_dir;
     cfg
 }
 
@@ -295,7 +294,7 @@ pub(super) fn run_paging(a: &DemoArgs) -> Result<i32, CliError> {
     let interrupted = super::interrupted_flag();
     let rt = super::runtime()?;
     let summary = rt.block_on(async {
-        let sim = sim_config(&out_dir);
+        let sim = sim_config();
         let password = sim.password.clone();
         let fleet = Fleet::start(sim)
             .await

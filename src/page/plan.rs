@@ -250,7 +250,7 @@ fn plan_one(spec: &PageSpec, t: Target, ports_taken: &mut Vec<(Ipv4Addr, u16)>) 
         None => None,
     };
     if let Via::Media { on_stopped } = &spec.via {
-        return match media_start(spec, &start, on_stopped) {
+        return match media_start(&start, on_stopped) {
             Ok(start_xml) => PhonePlan {
                 name: t.name.clone(),
                 model: t.model.clone(),
@@ -294,13 +294,12 @@ fn plan_one(spec: &PageSpec, t: Target, ports_taken: &mut Vec<(Ipv4Addr, u16)>) 
 }
 
 /// The startMedia object for the stream `uri` describes (its address, port and volume).
-fn media_start(spec: &PageSpec, uri: &Uri, on_stopped: &str) -> Result<String, String> {
+fn media_start(uri: &Uri, on_stopped: &str) -> Result<String, String> {
     let (addr, port, volume) = match uri {
         Uri::RtpMRx(s) => (s.addr(), s.port(), s.volume()),
         Uri::RtpRx(s) => (s.addr(), s.port(), s.volume()),
         _ => return Err("not a receive stream".into()),
     };
-    let _ = spec;
     let mut m = StartMedia::new(MediaType::Audio, Codec::G711, MediaMode::Receive, addr)
         .port(port)
         .on_stopped(on_stopped)

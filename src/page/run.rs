@@ -436,7 +436,8 @@ pub async fn run(
             }
         };
         tokio::select! {
-            Some((page, cb)) = callback => {
+            // The listener serves this page only: stream ids are enough to find the phone.
+            Some((_page, cb)) = callback => {
                 use crate::xsi::response::Callback;
                 let id = match cb {
                     Callback::MediaEvent { stream_id, .. } => stream_id,
@@ -447,8 +448,6 @@ pub async fn run(
                     shell.media_ids.lock().unwrap_or_else(|e| e.into_inner())
                         .iter().find(|(_, v)| **v == id).map(|(k, _)| *k)
                 });
-                // The listener serves this page only: stream ids are enough to find the phone.
-                let _ = page;
                 if let Some(phone) = phone {
                     let outs = session.handle(now(), Input::StoppedByUser { phone });
                     apply(outs, &mut shell, &mut pending, &mut starts_left, &mut finished)?;

@@ -344,7 +344,6 @@ impl Session {
                 }
             }
         }
-        let _ = now_ms;
     }
 
     /// Push phone `i`'s stop if the page is ending and nothing is in flight for it.
