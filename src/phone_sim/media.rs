@@ -405,6 +405,8 @@ struct TxShared {
     packets: u64,
     octets: u64,
     active: bool,
+    /// Set by `stop`: no packet leaves after it, so the final counters are exact.
+    stopped: bool,
 }
 
 impl fmt::Debug for TxHandle {
@@ -483,6 +485,7 @@ impl TxHandle {
     }
 
     fn shutdown(&mut self) {
+        lock(&self.shared).stopped = true;
         if let Some(task) = self.task.take() {
             task.abort();
         }
@@ -546,9 +549,13 @@ async fn transmit(socket: UdpSocket, dest: SocketAddr, mut mic: Mic, shared: Arc
     loop {
         interval.tick().await;
         mic.next_packet(&mut packetizer, &mut packet);
-        match socket.send_to(&packet, dest).await {
+        // Sent and counted under the lock `stop` takes: what `stop` reports is what left.
+        let mut s = lock(&shared);
+        if s.stopped {
+            return;
+        }
+        match socket.try_send_to(&packet, dest) {
             Ok(_) => {
-                let mut s = lock(&shared);
                 s.packets += 1;
                 s.octets += PAYLOAD_LEN as u64;
             }
@@ -675,14 +682,23 @@ mod tests {
         assert!((hz - 800.0).abs() < 10.0, "{hz}");
     }
 
+    /// Wait until `done` holds, or 5 s (then the test's own assertions report what is missing).
+    async fn settle(done: impl Fn() -> bool) {
+        let deadline = std::time::Instant::now() + Duration::from_secs(5);
+        while !done() && std::time::Instant::now() < deadline {
+            tokio::time::sleep(Duration::from_millis(20)).await;
+        }
+    }
+
     #[tokio::test(flavor = "multi_thread")]
     async fn multicast_group_reaches_every_member_in_the_process() {
         let (group, members) = open_group_members(2);
         let tx = tone_to(group, 1000.0);
         tokio::time::sleep(Duration::from_millis(500)).await;
         let sent = tx.stop();
-        tokio::time::sleep(Duration::from_millis(150)).await;
         for m in members {
+            // Under load the receive task may still be reading the last datagrams.
+            settle(|| m.snapshot().summary.packets >= sent.packets).await;
             let snap = m.stop();
             assert!(snap.summary.packets >= 15, "{snap:?}");
             assert_eq!(snap.summary.packets, sent.packets, "{snap:?}");
@@ -704,7 +720,11 @@ mod tests {
         let tx = tone_to(bind, 500.0);
         tokio::time::sleep(Duration::from_millis(700)).await;
         let sent = tx.stop();
-        tokio::time::sleep(Duration::from_millis(150)).await;
+        settle(|| {
+            let s = rx.snapshot();
+            s.dropped_on_purpose + s.summary.packets >= sent.packets
+        })
+        .await;
         let snap = rx.stop();
         let arrived = snap.dropped_on_purpose + snap.summary.packets;
         assert_eq!(arrived, sent.packets, "{snap:?}");

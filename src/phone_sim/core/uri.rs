@@ -1,0 +1,253 @@
+//! The internal URIs a phone executes: keys, display, init, device, dial, app, and the
+//! RTP URIs (which open and close streams through [`super::media`]).
+
+use super::*;
+
+impl PhoneCore {
+    pub(super) fn uri_item(
+        &mut self,
+        now_ms: u64,
+        raw: &str,
+        hw: &mut dyn Hardware,
+        effects: &mut Vec<Effect>,
+    ) -> ItemResult {
+        let Ok(uri) = raw.parse::<Uri>() else {
+            return ItemResult::fail(1, "Invalid URI");
+        };
+        if self.profile.caps.check_uri(&uri).is_err() {
+            return ItemResult::fail(6, "URI not found");
+        }
+        // Any key press wakes a dark display.
+        if matches!(uri, Uri::Key(_) | Uri::SoftKey(_)) {
+            self.state.display_off_until = None;
+        }
+        match uri {
+            Uri::RtpRx(s) => self.open_rx(
+                now_ms,
+                StreamOrigin::Uri,
+                RxRequest {
+                    addr: s.addr(),
+                    port: s.port().get(),
+                    multicast: false,
+                },
+                s.volume(),
+                hw,
+            ),
+            Uri::RtpMRx(s) => self.open_rx(
+                now_ms,
+                StreamOrigin::Uri,
+                RxRequest {
+                    addr: s.addr(),
+                    port: s.port().get(),
+                    multicast: true,
+                },
+                s.volume(),
+                hw,
+            ),
+            Uri::RtpTx(t) => self.open_tx(
+                now_ms,
+                StreamOrigin::Uri,
+                TxRequest {
+                    addr: t.addr(),
+                    port: t.port().get(),
+                    multicast: false,
+                },
+                hw,
+            ),
+            Uri::RtpMTx(t) => self.open_tx(
+                now_ms,
+                StreamOrigin::Uri,
+                TxRequest {
+                    addr: t.addr(),
+                    port: t.port().get(),
+                    multicast: true,
+                },
+                hw,
+            ),
+            Uri::RtpRxStop | Uri::RtpMRxStop => {
+                self.close_rx(hw);
+                self.run_pending_if_idle(effects);
+                ItemResult::ok()
+            }
+            Uri::RtpTxStop | Uri::RtpMTxStop => {
+                self.close_tx(hw);
+                self.run_pending_if_idle(effects);
+                ItemResult::ok()
+            }
+            Uri::Play(Play::Stop) => ItemResult::ok(),
+            Uri::Play(Play::File(f)) => match hw.play_length_ms(f.as_str()) {
+                Some(ms) => ItemResult {
+                    delay_ms: ms,
+                    ..ItemResult::ok()
+                },
+                None => ItemResult::fail(6, "File Not Found"),
+            },
+            Uri::Display(d) => {
+                self.state.display_off_until = match d {
+                    Display::Off(m) if m.get() == 0 => Some(u64::MAX),
+                    Display::Off(m) => Some(now_ms + u64::from(m.get()) * 60_000),
+                    Display::On(_) | Display::Default => None,
+                };
+                ItemResult::ok()
+            }
+            Uri::Init(init) => {
+                match init {
+                    Init::AppStatus => self.state.status = None,
+                    Init::CallHistory => {}
+                    _ => self.state.object = None,
+                }
+                ItemResult::ok()
+            }
+            Uri::Key(k) => self.key(now_ms, k, hw, effects),
+            Uri::SoftKey(k) => {
+                self.press(format!("SoftKey:{}", k.name()));
+                if matches!(k, SoftKey::Exit | SoftKey::Back | SoftKey::Cancel) {
+                    self.state.object = None;
+                    self.state.dialer = None;
+                }
+                ItemResult::ok()
+            }
+            Uri::Dial(d) => {
+                self.start_call(now_ms, d.sequence().to_owned(), hw);
+                ItemResult::ok()
+            }
+            Uri::EditDial(s) => {
+                self.state.dialer = Some(s.as_str().to_owned());
+                ItemResult::ok()
+            }
+            Uri::SendDigits(_) => {
+                if matches!(self.state.call, CallState::Connected { .. }) {
+                    ItemResult::ok()
+                } else {
+                    ItemResult::fail(6, "No Active Call")
+                }
+            }
+            Uri::Device(DeviceCmd::GeneratePRT) => match self.state.prt {
+                Prt::None => {
+                    self.state.prt = Prt::Generating { since_ms: now_ms };
+                    ItemResult::ok()
+                }
+                Prt::Generating { .. } => ItemResult::fail(6, "There is pending PRT"),
+            },
+            Uri::Device(DeviceCmd::PRTStatus) => match self.state.prt {
+                Prt::None => ItemResult::fail(6, "There is no pending PRT invoked from XSI"),
+                Prt::Generating { since_ms } if now_ms.saturating_sub(since_ms) < PRT_MS => {
+                    ItemResult::fail(0, "Generating PRT")
+                }
+                Prt::Generating { since_ms } => {
+                    self.state.prt = Prt::None;
+                    ItemResult::fail(
+                        0,
+                        format!(
+                            "Generated PRT at https://{}/FS/prt-{:08}-{:06}-{}.tar.gz",
+                            self.id.ip,
+                            20260101 + since_ms / 86_400_000 % 28,
+                            since_ms / 1000 % 240_000,
+                            self.id.mac
+                        ),
+                    )
+                }
+            },
+            Uri::Device(_) => ItemResult::ok(),
+            Uri::App(app) => self.app(&app),
+            Uri::QueryStringParam(_) => ItemResult::ok(),
+            Uri::SettingsMenu(m) => {
+                self.state.object = Some(ScreenObject {
+                    kind: "Settings".into(),
+                    title: Some(m.as_str().to_owned()),
+                    prompt: None,
+                    text: None,
+                    items: Vec::new(),
+                });
+                ItemResult::ok()
+            }
+            Uri::Button(b) => {
+                self.press(format!("Button:{}", b.name()));
+                ItemResult::ok()
+            }
+            // Notify runs from event handlers only, never from an Execute object; a Resource
+            // names an icon, it is nothing to execute.
+            Uri::Notify(_) | Uri::Resource(_) => ItemResult::fail(6, "URI not found"),
+        }
+    }
+
+    pub(super) fn press(&mut self, key: String) {
+        if self.state.keys.len() == HISTORY {
+            self.state.keys.pop_front();
+        }
+        self.state.keys.push_back(key);
+    }
+
+    pub(super) fn key(
+        &mut self,
+        now_ms: u64,
+        k: Key,
+        hw: &mut dyn Hardware,
+        effects: &mut Vec<Effect>,
+    ) -> ItemResult {
+        self.press(format!("Key:{k}"));
+        match k {
+            Key::VolUp => self.state.volume = (self.state.volume + 10).min(100),
+            Key::VolDwn => self.state.volume = self.state.volume.saturating_sub(10),
+            Key::Offhook | Key::NavOffhook | Key::Speaker | Key::Headset
+                if self.state.call == CallState::Idle =>
+            {
+                self.state.call = CallState::OffHook;
+            }
+            Key::Onhook | Key::NavOnhook | Key::Release => {
+                if self.state.call == CallState::Idle {
+                    // On hook with a stream on the speaker: the user ends the stream.
+                    effects.extend(self.user_hang_up(now_ms, hw));
+                } else {
+                    self.state.call = CallState::Idle;
+                    self.state.dialer = None;
+                }
+                self.run_pending_if_idle(effects);
+            }
+            Key::Services
+            | Key::Applications
+            | Key::Directories
+            | Key::Messages
+            | Key::Settings
+            | Key::Contacts
+            | Key::AppMenu
+            | Key::Info => {
+                self.state.object = Some(ScreenObject {
+                    kind: "Application".into(),
+                    title: Some(k.to_string()),
+                    prompt: None,
+                    text: None,
+                    items: Vec::new(),
+                });
+            }
+            Key::NavBack => self.state.object = None,
+            _ => {}
+        }
+        ItemResult::ok()
+    }
+
+    pub(super) fn app(&mut self, app: &App) -> ItemResult {
+        match app.action() {
+            AppAction::RequestFocus => {
+                self.state.focus_app = Some(app.app_id().to_owned());
+                ItemResult::ok()
+            }
+            _ if self.state.focus_app.as_deref() == Some(app.app_id()) => {
+                self.state.focus_app = None;
+                ItemResult::ok()
+            }
+            _ => ItemResult::fail(6, "Application is not Active"),
+        }
+    }
+
+    pub(super) fn start_call(&mut self, now_ms: u64, number: String, hw: &mut dyn Hardware) {
+        // A call starting ends the receive stream (SOURCES: "existing Rx streams end when a call
+        // begins or resumes").
+        if self.state.rx.is_some() {
+            self.close_rx(hw);
+            self.log(now_ms, "rx stream ended by a call".into());
+        }
+        self.state.call = CallState::Connected { number };
+        self.state.dialer = None;
+    }
+}
