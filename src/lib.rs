@@ -28,11 +28,13 @@
 //! - [`phone_sim`]: emulated Cisco phones (a pure per-phone core, axum and UDP shells, seeded
 //!   faults, fleets of thousands) for tests, demos and benchmarks.
 //! - [`ringtone`]: Cisco ring files: the rules, a checker, conversion, ring lists.
-//! - [`cli`]: the `zonecast` command line (`send`, `record`, `demo`, `sim`; `push`, `display`, `media`,
-//!   `info`, `screenshot`, `macro`).
+//! - [`cli`]: the `zonecast` command line (`send`, `record`, `demo`, `sim`, `schedule`; `push`,
+//!   `display`, `media`, `info`, `screenshot`, `macro`).
 //! - [`xsi`]: the phones' XML Services Interface: URIs, XML objects, replies, model capabilities.
 //! - [`config`]: the paging configuration (TOML): phones, zones, engine addresses and pools,
 //!   priorities; checked at load so every error names the file, line and key.
+//! - [`schedule`]: bells: cron expressions on an IANA zone's wall clock (daylight saving neither
+//!   skips nor doubles), holidays and terms, and which due bells ring or count as missed.
 //! - [`error`]: the validation error every module uses to refuse bad input at the edge.
 
 pub mod audio;
@@ -45,4 +47,5 @@ pub mod phone_sim;
 pub mod push;
 pub mod ringtone;
 pub mod rtp;
+pub mod schedule;
 pub mod xsi;

@@ -14,6 +14,7 @@ mod phone;
 mod push;
 mod record;
 mod ringtone;
+mod schedule;
 mod send;
 mod sim;
 
@@ -88,6 +89,8 @@ enum Command {
     Recover(page::RecoverArgs),
     /// Run a fleet of emulated Cisco phones (HTTP + RTP) for tests, demos and benchmarks.
     Sim(sim::SimArgs),
+    /// List the next firings of the config's bells (`[schedule]`, `[[bell]]`).
+    Schedule(schedule::ScheduleArgs),
     /// Cisco ring files: convert any sound into one, check files, write ring lists, preview.
     #[command(subcommand)]
     Ringtone(ringtone::RingtoneCommand),
@@ -128,6 +131,7 @@ pub fn main() -> i32 {
         Command::Listen(a) => listen::run_listen(a),
         Command::Intercom(a) => listen::run_intercom(a),
         Command::Sim(a) => sim::run(a),
+        Command::Schedule(a) => schedule::run(a),
         Command::Ringtone(c) => ringtone::run(c),
         Command::Macro(c) => macros::run(c),
     };

@@ -8,6 +8,7 @@ use std::ops::{Range, RangeInclusive};
 use std::path::{Path, PathBuf};
 use std::time::Duration;
 
+use chrono::NaiveDate;
 use serde::Deserialize;
 use toml::Spanned;
 
@@ -20,6 +21,7 @@ use super::zone::{MAX_BANNER_CHARS, Zone, ZoneMode};
 use super::{Config, graph};
 use crate::error::Invalid;
 use crate::rtp::RtpPort;
+use crate::schedule::{Bell, Calendar, DEFAULT_GRACE, ScheduleConfig, check_source, parse_cron};
 
 type Text = Spanned<String>;
 type Int = Spanned<i64>;
@@ -35,6 +37,30 @@ struct RawFile {
     phone: Vec<RawPhone>,
     #[serde(default)]
     zone: BTreeMap<Text, RawZone>,
+    schedule: Option<Spanned<RawSchedule>>,
+    #[serde(default)]
+    bell: Vec<RawBell>,
+}
+
+#[derive(Deserialize)]
+#[serde(deny_unknown_fields)]
+struct RawSchedule {
+    timezone: Text,
+    #[serde(default)]
+    holidays: Vec<Text>,
+    #[serde(default)]
+    terms: Vec<Spanned<Vec<Text>>>,
+    grace: Option<Text>,
+}
+
+#[derive(Deserialize)]
+#[serde(deny_unknown_fields)]
+struct RawBell {
+    name: Text,
+    cron: Text,
+    zones: Spanned<Vec<Text>>,
+    source: Text,
+    priority: Option<Text>,
 }
 
 #[derive(Deserialize, Default)]
@@ -104,12 +130,14 @@ pub(super) fn load(text: &str, path: &Path) -> Result<Config, Invalid> {
     zones_raw.sort_by_key(|(name, _)| name.span().start);
     let (zones, spans) = zones(&src, zones_raw, &engine, &phone_lines)?;
     graph::check_cycles(&src, &zones, &spans)?;
+    let schedule = schedule(&src, raw.schedule, raw.bell, &zones, &priorities)?;
     let config = Config {
         path: path.to_path_buf(),
         engine,
         priorities,
         phones,
         zones,
+        schedule,
     };
     graph::check_unicast_limits(&src, &config, &spans)?;
     Ok(config)
@@ -608,4 +636,149 @@ fn multicast(
         ttl,
         interface,
     })
+}
+
+fn date(src: &Source, v: &Text, what: &str) -> Result<NaiveDate, Invalid> {
+    NaiveDate::parse_from_str(v.get_ref().trim(), "%Y-%m-%d").map_err(|_| {
+        src.invalid(
+            v.span(),
+            what,
+            v.get_ref(),
+            "must be a date written YYYY-MM-DD, e.g. 2026-12-24",
+        )
+    })
+}
+
+/// `[schedule]` and the `[[bell]]`s: `None` when the file has neither.
+fn schedule(
+    src: &Source,
+    raw: Option<Spanned<RawSchedule>>,
+    bells: Vec<RawBell>,
+    zones: &[Zone],
+    priorities: &Priorities,
+) -> Result<Option<ScheduleConfig>, Invalid> {
+    let Some(raw) = raw else {
+        return match bells.first() {
+            None => Ok(None),
+            Some(b) => Err(src.invalid(
+                b.name.span(),
+                "[[bell]] name",
+                b.name.get_ref(),
+                "bells need a [schedule] table with their time zone, e.g. \
+                 timezone = \"Europe/Berlin\"",
+            )),
+        };
+    };
+    let raw = raw.into_inner();
+    let tz = &raw.timezone;
+    let tz: chrono_tz::Tz = tz.get_ref().trim().parse().map_err(|_| {
+        src.invalid(
+            tz.span(),
+            "[schedule] timezone",
+            tz.get_ref(),
+            "is not an IANA time zone; write Area/City, e.g. Europe/Berlin or America/New_York",
+        )
+    })?;
+    let mut calendar = Calendar::new(tz);
+    for h in &raw.holidays {
+        calendar.holidays.push(date(src, h, "[schedule] holidays")?);
+    }
+    for t in &raw.terms {
+        let [first, last] = t.get_ref().as_slice() else {
+            return Err(src.invalid(
+                t.span(),
+                "[schedule] terms",
+                src.text.get(t.span()).unwrap_or(""),
+                "each term is [\"FIRST-DAY\", \"LAST-DAY\"], e.g. [\"2026-09-01\", \"2026-12-18\"]",
+            ));
+        };
+        let (a, b) = (
+            date(src, first, "[schedule] terms")?,
+            date(src, last, "[schedule] terms")?,
+        );
+        if b < a {
+            return Err(src.invalid(
+                last.span(),
+                "[schedule] terms",
+                last.get_ref(),
+                format!("ends before it starts ({a})"),
+            ));
+        }
+        calendar.terms.push((a, b));
+    }
+    let grace = match &raw.grace {
+        Some(v) => duration(src, v, "[schedule] grace", true)?,
+        None => DEFAULT_GRACE,
+    };
+    let mut out: Vec<Bell> = Vec::with_capacity(bells.len());
+    let mut names: HashMap<String, usize> = HashMap::new();
+    for r in bells {
+        check_name(src, &r.name, "[[bell]] name")?;
+        let name = r.name.get_ref().clone();
+        let what = |key: &str| format!("bell {name:?} {key}");
+        if let Some(first) = names.get(&name) {
+            return Err(src.invalid(
+                r.name.span(),
+                what("name"),
+                &name,
+                format!("is already the name of the bell on {}", src.line(*first)),
+            ));
+        }
+        names.insert(name.clone(), r.name.span().start);
+        parse_cron(r.cron.get_ref())
+            .map_err(|e| src.invalid(r.cron.span(), what("cron"), r.cron.get_ref(), e.rule))?;
+        if r.zones.get_ref().is_empty() {
+            return Err(src.invalid(
+                r.zones.span(),
+                what("zones"),
+                "[]",
+                "a bell needs at least one zone",
+            ));
+        }
+        for z in r.zones.get_ref() {
+            if !zones.iter().any(|k| &k.name == z.get_ref()) {
+                let known: Vec<&str> = zones.iter().map(|k| k.name.as_str()).collect();
+                return Err(src.invalid(
+                    z.span(),
+                    what("zones"),
+                    z.get_ref(),
+                    if known.is_empty() {
+                        "is not a zone (the config defines none)".to_owned()
+                    } else {
+                        format!("is not a zone; the config defines: {}", known.join(", "))
+                    },
+                ));
+            }
+        }
+        check_source(r.source.get_ref()).map_err(|e| {
+            src.invalid(r.source.span(), what("source"), r.source.get_ref(), e.rule)
+        })?;
+        if let Some(p) = &r.priority
+            && priorities.rank(p.get_ref()).is_none()
+        {
+            return Err(src.invalid(
+                p.span(),
+                what("priority"),
+                p.get_ref(),
+                format!("is not one of the levels: {}", priorities.levels.join(", ")),
+            ));
+        }
+        out.push(Bell {
+            name,
+            cron: r.cron.into_inner(),
+            zones: r
+                .zones
+                .into_inner()
+                .into_iter()
+                .map(Spanned::into_inner)
+                .collect(),
+            source: r.source.into_inner(),
+            priority: r.priority.map(Spanned::into_inner),
+        });
+    }
+    Ok(Some(ScheduleConfig {
+        calendar,
+        grace,
+        bells: out,
+    }))
 }

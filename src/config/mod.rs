@@ -53,6 +53,8 @@ pub struct Config {
     pub phones: Vec<PhoneEntry>,
     /// The zones, in file order.
     pub zones: Vec<Zone>,
+    /// Bells and their calendar (`[schedule]`, `[[bell]]`), if the file has any.
+    pub schedule: Option<crate::schedule::ScheduleConfig>,
 }
 
 impl Config {

@@ -128,6 +128,11 @@ fn the_example_config_loads_and_says_what_it_says() {
         c.reserved_groups(),
         HashSet::from([Ipv4Addr::new(239, 255, 20, 1)])
     );
+    let s = c.schedule.as_ref().expect("the example has bells");
+    assert_eq!(s.calendar.tz, chrono_tz::Europe::Berlin);
+    assert_eq!(s.grace, Duration::from_secs(60));
+    let bells: Vec<&str> = s.bells.iter().map(|b| b.name.as_str()).collect();
+    assert_eq!(bells, ["first-period", "lunch"]);
     // The example shows no secret: no inline `password =` key at all.
     let text = std::fs::read_to_string(&path).unwrap();
     assert!(
@@ -619,4 +624,113 @@ fn a_missing_file_is_named() {
     let e = Config::load("/nonexistent/zonecast.toml").unwrap_err();
     assert_eq!(e.value, "/nonexistent/zonecast.toml");
     assert!(e.rule.contains("cannot read"), "{e}");
+}
+
+/// Two phones, zones `all` and `hall`, a `[schedule]` and one bell; `bell` replaces the bell's
+/// keys and `sched` the schedule's.
+fn with_bells(sched: &str, bell: &str) -> String {
+    format!(
+        "{}[zone.all]\nmembers = [\"p1\", \"p2\"]\n\n[zone.hall]\nmembers = [\"p1\"]\n\n\
+         [schedule]\n{sched}\n\n[[bell]]\n{bell}\n",
+        phones(&["p1", "p2"])
+    )
+}
+
+const SCHED: &str = "timezone = \"Europe/Berlin\"\nholidays = [\"2026-12-24\"]\n\
+                     terms = [[\"2026-09-01\", \"2026-12-18\"]]\ngrace = \"90s\"";
+const BELL: &str = "name = \"morning\"\ncron = \"0 8 * * 1-5\"\nzones = [\"all\", \"hall\"]\n\
+                    source = \"chime\"\npriority = \"urgent\"";
+
+#[test]
+fn bells_and_their_calendar_load() {
+    let c = load(&with_bells(SCHED, BELL)).unwrap();
+    let s = c.schedule.expect("a schedule");
+    assert_eq!(s.calendar.tz, chrono_tz::Europe::Berlin);
+    assert_eq!(s.calendar.holidays, ["2026-12-24".parse().unwrap()]);
+    assert_eq!(
+        s.calendar.terms,
+        [("2026-09-01".parse().unwrap(), "2026-12-18".parse().unwrap())]
+    );
+    assert_eq!(s.grace, Duration::from_secs(90));
+    assert_eq!(s.bells.len(), 1);
+    let b = &s.bells[0];
+    assert_eq!(
+        (b.name.as_str(), b.cron.as_str(), b.source.as_str()),
+        ("morning", "0 8 * * 1-5", "chime")
+    );
+    assert_eq!(b.zones, ["all", "hall"]);
+    assert_eq!(b.priority.as_deref(), Some("urgent"));
+    // Neither table: no schedule. Only the time zone: defaults.
+    assert!(load(&phones(&["p1"])).unwrap().schedule.is_none());
+    let s = load("[schedule]\ntimezone = \"UTC\"\n")
+        .unwrap()
+        .schedule
+        .unwrap();
+    assert_eq!(s.grace, crate::schedule::DEFAULT_GRACE);
+    assert!(s.bells.is_empty() && s.calendar.terms.is_empty());
+}
+
+#[test]
+fn schedule_errors_name_the_line_and_key() {
+    let t = with_bells(SCHED, &BELL.replace("\"hall\"", "\"gym\""));
+    assert_at(
+        &err(&t),
+        &t,
+        "\"gym\"",
+        "bell \"morning\" zones",
+        "is not a zone",
+    );
+    let t = with_bells(&SCHED.replace("Europe/Berlin", "Europe/Springfield"), BELL);
+    assert_at(&err(&t), &t, "Springfield", "[schedule] timezone", "IANA");
+    let t = with_bells(SCHED, &BELL.replace("0 8 * * 1-5", "0 8 * * 1-9"));
+    assert_at(&err(&t), &t, "cron =", "bell \"morning\" cron", "cron");
+    let t = with_bells(SCHED, &BELL.replace("0 8 * * 1-5", "0 8 * *"));
+    assert_at(&err(&t), &t, "cron =", "bell \"morning\" cron", "4 fields");
+    let t = with_bells(&SCHED.replace("2026-12-24", "2026-12-32"), BELL);
+    assert_at(
+        &err(&t),
+        &t,
+        "holidays",
+        "[schedule] holidays",
+        "YYYY-MM-DD",
+    );
+    let t = with_bells(&SCHED.replace("\"2026-12-18\"", "\"2026-08-18\""), BELL);
+    assert_at(&err(&t), &t, "terms", "[schedule] terms", "ends before");
+    let t = with_bells(&SCHED.replace(", \"2026-12-18\"", ""), BELL);
+    assert_at(&err(&t), &t, "terms", "[schedule] terms", "each term");
+    let t = with_bells(SCHED, &BELL.replace("\"urgent\"", "\"loud\""));
+    assert_at(
+        &err(&t),
+        &t,
+        "\"loud\"",
+        "bell \"morning\" priority",
+        "levels",
+    );
+    let t = with_bells(SCHED, &BELL.replace("\"chime\"", "\"mic:10\""));
+    assert_at(
+        &err(&t),
+        &t,
+        "mic:10",
+        "bell \"morning\" source",
+        "unattended",
+    );
+    let t = with_bells(&SCHED.replace("90s", "soon"), BELL);
+    assert_at(&err(&t), &t, "grace", "[schedule] grace", "duration");
+    let t = with_bells(SCHED, &format!("{BELL}\nvolume = 3"));
+    assert_at(&err(&t), &t, "volume", "bell", "unknown field");
+    let t = format!("{}\n[[bell]]\n{BELL}\n", with_bells(SCHED, BELL));
+    let e = err(&t);
+    assert!(
+        e.to_string().contains("already the name of the bell"),
+        "{e}"
+    );
+    // Bells without a [schedule]: said so at the bell.
+    let t = format!("{}[[bell]]\n{BELL}\n", phones(&["p1"]));
+    assert_at(
+        &err(&t),
+        &t,
+        "name = \"morning\"",
+        "[[bell]] name",
+        "[schedule]",
+    );
 }
