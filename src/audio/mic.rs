@@ -164,43 +164,23 @@ impl Mic {
             queue: Mutex::new(FrameQueue::new()),
             errors: AtomicU64::new(0),
         });
-        let (ready_tx, ready_rx) = sync_channel(1);
-        let (stop_tx, stop_rx) = sync_channel::<()>(1);
         let wanted = device.map(str::to_string);
         let thread_shared = Arc::clone(&shared);
-        let thread = std::thread::Builder::new()
-            .name("zonecast-mic".into())
-            .spawn(move || run_stream(wanted, thread_shared, ready_tx, stop_rx))
-            .map_err(|e| AudioError::Device(format!("starting the microphone thread: {e}")))?;
-        let info = match ready_rx.recv_timeout(OPEN_TIMEOUT) {
-            Ok(Ok(info)) => info,
-            Ok(Err(e)) => {
-                let _ = thread.join();
-                return Err(match (e, device) {
-                    // The default device exists but will not capture (no sound card behind it):
-                    // say what the user could name instead.
-                    (AudioError::Device(m), None) => AudioError::Device(format!(
-                        "{m}; {}",
-                        super::error::AvailableDevices(&list_input_devices())
-                    )),
-                    (e, _) => e,
-                });
-            }
-            // The thread is left to finish on its own: if the device does come up later, it
-            // finds nobody listening and closes the stream.
-            Err(RecvTimeoutError::Timeout) => {
-                return Err(AudioError::Device(format!(
-                    "the audio system did not start capture within {} s",
-                    OPEN_TIMEOUT.as_secs()
-                )));
-            }
-            Err(RecvTimeoutError::Disconnected) => {
-                let _ = thread.join();
-                return Err(AudioError::Device(
-                    "the microphone thread stopped before capture started".into(),
-                ));
-            }
-        };
+        let (info, stop_tx, thread) = open_on_thread(
+            "zonecast-mic",
+            "microphone",
+            "capture",
+            move |ready, stop| run_stream(wanted, thread_shared, ready, stop),
+        )
+        .map_err(|e| match (e, device) {
+            // The default device exists but will not capture (no sound card behind it): say
+            // what the user could name instead.
+            (OpenError::Stream(AudioError::Device(m)), None) => AudioError::Device(format!(
+                "{m}; {}",
+                super::error::AvailableDevices(&list_input_devices())
+            )),
+            (OpenError::Stream(e) | OpenError::Thread(e), _) => e,
+        })?;
         tracing::info!(
             device = %info.device,
             rate = info.sample_rate,
@@ -214,6 +194,55 @@ impl Mic {
             stop: Some(stop_tx),
             thread: Some(thread),
         })
+    }
+}
+
+/// Why a device could not be opened on its thread.
+pub(super) enum OpenError {
+    /// The stream itself refused (as the thread reported it).
+    Stream(AudioError),
+    /// The thread could not start, stopped early, or the audio system did not answer in time.
+    Thread(AudioError),
+}
+
+/// Start `body` on a thread of its own (cpal streams are not `Send`, so each lives on the
+/// thread that made it) and wait, at most [`OPEN_TIMEOUT`], for it to report the device open.
+/// `body` gets the channel to report on and the one that tells it to stop. `what` names the
+/// device ("microphone"), `doing` what it does ("capture") in the errors. On a timeout the
+/// thread is left to finish on its own: if the device does come up later, it finds nobody
+/// listening and closes the stream. `thread` names the thread.
+pub(super) fn open_on_thread<I: Send + 'static>(
+    thread: &str,
+    what: &str,
+    doing: &str,
+    body: impl FnOnce(SyncSender<Result<I, AudioError>>, Receiver<()>) + Send + 'static,
+) -> Result<(I, SyncSender<()>, JoinHandle<()>), OpenError> {
+    let (ready_tx, ready_rx) = sync_channel(1);
+    let (stop_tx, stop_rx) = sync_channel::<()>(1);
+    let thread = std::thread::Builder::new()
+        .name(thread.into())
+        .spawn(move || body(ready_tx, stop_rx))
+        .map_err(|e| {
+            OpenError::Thread(AudioError::Device(format!(
+                "starting the {what} thread: {e}"
+            )))
+        })?;
+    match ready_rx.recv_timeout(OPEN_TIMEOUT) {
+        Ok(Ok(info)) => Ok((info, stop_tx, thread)),
+        Ok(Err(e)) => {
+            let _ = thread.join();
+            Err(OpenError::Stream(e))
+        }
+        Err(RecvTimeoutError::Timeout) => Err(OpenError::Thread(AudioError::Device(format!(
+            "the audio system did not start {doing} within {} s",
+            OPEN_TIMEOUT.as_secs()
+        )))),
+        Err(RecvTimeoutError::Disconnected) => {
+            let _ = thread.join();
+            Err(OpenError::Thread(AudioError::Device(format!(
+                "the {what} thread stopped before {doing} started"
+            ))))
+        }
     }
 }
 

@@ -22,7 +22,7 @@
 //! dropping the speaker stops playback.
 
 use std::sync::atomic::{AtomicU64, Ordering};
-use std::sync::mpsc::{Receiver, RecvTimeoutError, SyncSender, sync_channel};
+use std::sync::mpsc::{Receiver, SyncSender};
 use std::sync::{Arc, Mutex, MutexGuard};
 use std::thread::JoinHandle;
 use std::time::Duration;
@@ -30,7 +30,7 @@ use std::time::Duration;
 use cpal::traits::{DeviceTrait, HostTrait, StreamTrait};
 use cpal::{FromSample, SampleFormat, SizedSample, StreamConfig};
 
-use super::mic::{device_aliases, device_name};
+use super::mic::{OpenError, device_aliases, device_name, open_on_thread};
 use super::{AudioError, SAMPLE_RATE};
 
 /// How long opening a device may take before we give up on it (a wedged sound server).
@@ -302,34 +302,15 @@ impl Speaker {
             queue: Mutex::new(PlaybackQueue::new(QUEUE_SAMPLES, PRIME_SAMPLES)),
             errors: AtomicU64::new(0),
         });
-        let (ready_tx, ready_rx) = sync_channel(1);
-        let (stop_tx, stop_rx) = sync_channel::<()>(1);
         let wanted = device.map(str::to_string);
         let thread_shared = Arc::clone(&shared);
-        let thread = std::thread::Builder::new()
-            .name("zonecast-speaker".into())
-            .spawn(move || run_stream(wanted, thread_shared, ready_tx, stop_rx))
-            .map_err(|e| AudioError::Device(format!("starting the speaker thread: {e}")))?;
-        let info = match ready_rx.recv_timeout(OPEN_TIMEOUT) {
-            Ok(Ok(info)) => info,
-            Ok(Err(e)) => {
-                let _ = thread.join();
-                return Err(e);
-            }
-            // Left to finish on its own, as the microphone's.
-            Err(RecvTimeoutError::Timeout) => {
-                return Err(AudioError::Device(format!(
-                    "the audio system did not start playback within {} s",
-                    OPEN_TIMEOUT.as_secs()
-                )));
-            }
-            Err(RecvTimeoutError::Disconnected) => {
-                let _ = thread.join();
-                return Err(AudioError::Device(
-                    "the speaker thread stopped before playback started".into(),
-                ));
-            }
-        };
+        let (info, stop_tx, thread) = open_on_thread(
+            "zonecast-speaker",
+            "speaker",
+            "playback",
+            move |ready, stop| run_stream(wanted, thread_shared, ready, stop),
+        )
+        .map_err(|(OpenError::Stream(e) | OpenError::Thread(e))| e)?;
         tracing::info!(
             device = %info.device,
             rate = info.sample_rate,
