@@ -6,7 +6,7 @@ mod common;
 use std::net::Ipv4Addr;
 use std::time::Duration;
 
-use common::sim::{addressed, start};
+use common::sim::{addressed, fault_on, start};
 use tokio::sync::watch;
 use zonecast::audio::Tone;
 use zonecast::g711::Law;
@@ -159,7 +159,6 @@ async fn a_200_phone_multicast_page_reaches_every_capable_phone_and_stops_them_a
 
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
 async fn each_fault_shows_in_the_report_and_uncertain_phones_still_get_their_stop() {
-    use zonecast::phone_sim::config::FaultRule;
     use zonecast::phone_sim::faults::{Chance, Faults};
     let mut cfg = addressed(6, "CP-8851");
     let faults = [
@@ -183,12 +182,7 @@ async fn each_fault_shows_in_the_report_and_uncertain_phones_still_get_their_sto
         Faults::default(),
     ];
     for (i, f) in faults.into_iter().enumerate() {
-        cfg.fault_rules.push(FaultRule {
-            share: None,
-            count: None,
-            phones: vec![format!("p{:03}", i + 1)],
-            faults: f,
-        });
+        fault_on(&mut cfg, &format!("p{:03}", i + 1), f);
     }
     let fleet = start(cfg).await;
     let dir = tempfile::tempdir().unwrap();
@@ -339,18 +333,16 @@ async fn recover_stops_the_phones_of_a_page_whose_process_died() {
 async fn via_media_a_user_hang_up_ends_that_phone_and_shows_in_the_report() {
     use zonecast::page::Via;
     use zonecast::page::callbacks::Callbacks;
-    use zonecast::phone_sim::config::FaultRule;
     use zonecast::phone_sim::faults::Faults;
     let mut cfg = addressed(4, "CP-8851");
-    cfg.fault_rules.push(FaultRule {
-        share: None,
-        count: None,
-        phones: vec!["p002".into()],
-        faults: Faults {
+    fault_on(
+        &mut cfg,
+        "p002",
+        Faults {
             hang_up_after: Some(Duration::from_millis(600)),
             ..Faults::default()
         },
-    });
+    );
     let fleet = start(cfg).await;
     let callbacks = Callbacks::bind(Ipv4Addr::LOCALHOST).await.unwrap();
     let delivery = Delivery::Multicast {
@@ -424,18 +416,16 @@ async fn via_media_a_user_hang_up_ends_that_phone_and_shows_in_the_report() {
 /// hears the page; its stop covers both.
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
 async fn a_phone_deaf_to_multicast_falls_back_to_unicast_and_hears_the_page() {
-    use zonecast::phone_sim::config::FaultRule;
     use zonecast::phone_sim::faults::Faults;
     let mut cfg = addressed(3, "CP-8851");
-    cfg.fault_rules.push(FaultRule {
-        share: None,
-        count: None,
-        phones: vec!["p003".into()],
-        faults: Faults {
+    fault_on(
+        &mut cfg,
+        "p003",
+        Faults {
             no_multicast: true,
             ..Faults::default()
         },
-    });
+    );
     let fleet = start(cfg).await;
     let delivery = Delivery::Multicast {
         group: group(),

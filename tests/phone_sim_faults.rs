@@ -7,7 +7,7 @@ use std::sync::{Arc, Mutex};
 use std::time::{Duration, Instant};
 
 use common::fake_phone::read_request;
-use common::sim::{addressed, element, eventually, execute, get, push_xml, send, start};
+use common::sim::{addressed, element, eventually, execute, fault_on, get, push_xml, send, start};
 use tokio::io::AsyncWriteExt;
 use zonecast::phone_sim::config::FaultRule;
 use zonecast::phone_sim::faults::{Chance, Faults, Latency};
@@ -29,12 +29,7 @@ fn client(timeout_ms: u64) -> PushClient {
 async fn fleet_with(faults: Vec<Faults>, n: usize) -> Fleet {
     let mut cfg = addressed(n, "CP-8851");
     for (i, f) in faults.into_iter().enumerate() {
-        cfg.fault_rules.push(FaultRule {
-            share: None,
-            count: None,
-            phones: vec![format!("p{:03}", i + 1)],
-            faults: f,
-        });
+        fault_on(&mut cfg, &format!("p{:03}", i + 1), f);
     }
     start(cfg).await
 }

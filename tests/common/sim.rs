@@ -21,6 +21,17 @@ pub fn addressed(n: usize, model: &str) -> SimConfig {
     cfg
 }
 
+/// Give the phone named `phone` these faults.
+pub fn fault_on(cfg: &mut SimConfig, phone: &str, faults: zonecast::phone_sim::faults::Faults) {
+    cfg.fault_rules
+        .push(zonecast::phone_sim::config::FaultRule {
+            share: None,
+            count: None,
+            phones: vec![phone.into()],
+            faults,
+        });
+}
+
 /// Start a fleet (panics with the reason if it cannot).
 pub async fn start(cfg: SimConfig) -> Fleet {
     Fleet::start(cfg).await.expect("fleet starts")
