@@ -48,4 +48,5 @@ pub mod push;
 pub mod ringtone;
 pub mod rtp;
 pub mod schedule;
+pub mod server;
 pub mod xsi;

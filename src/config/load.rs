@@ -21,6 +21,7 @@ use super::zone::{MAX_BANNER_CHARS, Zone, ZoneMode};
 use super::{Config, graph};
 use crate::error::Invalid;
 use crate::rtp::RtpPort;
+use super::server::{Server, TokenSource};
 use crate::schedule::{Bell, Calendar, DEFAULT_GRACE, ScheduleConfig, check_source, parse_cron};
 
 type Text = Spanned<String>;
@@ -40,6 +41,22 @@ struct RawFile {
     schedule: Option<Spanned<RawSchedule>>,
     #[serde(default)]
     bell: Vec<RawBell>,
+    server: Option<RawServer>,
+}
+
+#[derive(Deserialize)]
+#[serde(deny_unknown_fields)]
+struct RawServer {
+    listen: Option<Text>,
+    public_url: Option<Text>,
+    token_env: Option<Text>,
+    token_file: Option<Text>,
+    /// Only so that an inline token gets its own message rather than "unknown field".
+    token: Option<Spanned<toml::Value>>,
+    data_dir: Option<Text>,
+    upload_limit: Option<Text>,
+    auth_ttl: Option<Text>,
+    upstream_auth_url: Option<Text>,
 }
 
 #[derive(Deserialize)]
@@ -131,6 +148,7 @@ pub(super) fn load(text: &str, path: &Path) -> Result<Config, Invalid> {
     let (zones, spans) = zones(&src, zones_raw, &engine, &phone_lines)?;
     graph::check_cycles(&src, &zones, &spans)?;
     let schedule = schedule(&src, raw.schedule, raw.bell, &zones, &priorities)?;
+    let server = server(&src, raw.server, base)?;
     let config = Config {
         path: path.to_path_buf(),
         engine,
@@ -138,6 +156,7 @@ pub(super) fn load(text: &str, path: &Path) -> Result<Config, Invalid> {
         phones,
         zones,
         schedule,
+        server,
     };
     graph::check_unicast_limits(&src, &config, &spans)?;
     Ok(config)
@@ -781,4 +800,78 @@ fn schedule(
         grace,
         bells: out,
     }))
+}
+
+/// `[server]`: defaults for every key the file leaves out.
+fn server(src: &Source, raw: Option<RawServer>, base: &Path) -> Result<Server, Invalid> {
+    let mut s = Server::defaults(base);
+    let Some(r) = raw else { return Ok(s) };
+    if let Some(t) = &r.token {
+        return Err(src.invalid(
+            t.span(),
+            "[server] token",
+            "***",
+            "the API token is never written in the config: name an environment variable with \
+             token_env = \"VAR\" or a file with token_file = \"PATH\"",
+        ));
+    }
+    if let Some(v) = &r.listen {
+        s.listen = v.get_ref().parse().map_err(|_| {
+            src.invalid(
+                v.span(),
+                "[server] listen",
+                v.get_ref(),
+                "must be ADDRESS:PORT, e.g. 127.0.0.1:8460",
+            )
+        })?;
+    }
+    if let Some(v) = &r.public_url {
+        let u = v.get_ref().trim_end_matches('/');
+        if !(u.starts_with("http://") || u.starts_with("https://")) || u.contains(char::is_whitespace)
+        {
+            return Err(src.invalid(
+                v.span(),
+                "[server] public_url",
+                v.get_ref(),
+                "must be an http:// or https:// URL, e.g. http://10.0.0.5:8460",
+            ));
+        }
+        s.public_url = Some(u.to_owned());
+    }
+    s.token = match (&r.token_env, &r.token_file) {
+        (Some(v), None) => Some(TokenSource::Env(v.get_ref().clone())),
+        (None, Some(f)) => Some(TokenSource::File(relative(base, f.get_ref()))),
+        (Some(v), Some(_)) => {
+            return Err(src.invalid(
+                v.span(),
+                "[server] token_env",
+                v.get_ref(),
+                "give exactly one of token_env and token_file, not both",
+            ));
+        }
+        (None, None) => None,
+    };
+    if let Some(v) = &r.data_dir {
+        s.data_dir = relative(base, v.get_ref());
+    }
+    if let Some(v) = &r.upload_limit {
+        s.upload_limit = super::server::parse_size(v.get_ref())
+            .map_err(|rule| src.invalid(v.span(), "[server] upload_limit", v.get_ref(), rule))?;
+    }
+    if let Some(v) = &r.auth_ttl {
+        s.auth_ttl = duration(src, v, "[server] auth_ttl", false)?;
+    }
+    if let Some(v) = &r.upstream_auth_url {
+        let u = v.get_ref();
+        if !(u.starts_with("http://") || u.starts_with("https://")) {
+            return Err(src.invalid(
+                v.span(),
+                "[server] upstream_auth_url",
+                u,
+                "must be an http:// or https:// URL",
+            ));
+        }
+        s.upstream_auth_url = Some(u.clone());
+    }
+    Ok(s)
 }

@@ -22,6 +22,7 @@ mod load;
 mod phone;
 mod pool;
 mod priority;
+mod server;
 mod source;
 mod zone;
 
@@ -36,6 +37,7 @@ pub use engine::{Engine, PreTone};
 pub use phone::{PasswordSource, PhoneEntry};
 pub use pool::{GroupPool, PoolExhausted, PortPool};
 pub use priority::{EqualPolicy, Priorities};
+pub use server::{DEFAULT_PORT, Server, TokenSource};
 pub use zone::{MAX_BANNER_CHARS, Zone, ZoneMode};
 
 use crate::error::Invalid;
@@ -55,6 +57,8 @@ pub struct Config {
     pub zones: Vec<Zone>,
     /// Bells and their calendar (`[schedule]`, `[[bell]]`), if the file has any.
     pub schedule: Option<crate::schedule::ScheduleConfig>,
+    /// `zonecast serve`'s settings (`[server]`; defaults when the file has none).
+    pub server: Server,
 }
 
 impl Config {

@@ -16,3 +16,11 @@ pub use client::{
 };
 pub use outcome::PushOutcome;
 pub use secret::Secret;
+
+/// A source of credentials made for one push (zonecast serve's one-time credentials, checked by
+/// its Authentication URL). The push client asks it for phones whose password is
+/// [`Secret::minted`]; each attempt gets fresh credentials.
+pub trait Credentials: Send + Sync {
+    /// User and password for one push to `phone`, or `None` when this source cannot mint.
+    fn mint(&self, phone: &Phone) -> Option<(String, Secret)>;
+}
