@@ -842,6 +842,7 @@ fn one_page(cx: &Ctx<'_>, mode: &str, concurrency: usize, run_no: usize) -> Resu
         verify: None,
         callbacks: None,
         fallback: None,
+        live: None,
     };
     let (stop_tx, stop_rx) = watch::channel(None);
     let open_fds_before = open_fds();

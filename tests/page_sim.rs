@@ -75,6 +75,7 @@ fn job(
         verify: Some(Duration::from_millis(300)),
         callbacks: None,
         fallback: None,
+        live: None,
     }
 }
 

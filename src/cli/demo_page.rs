@@ -386,6 +386,7 @@ async fn page_the_fleet(
         verify: Some(config.engine.verify_grace),
         callbacks: None,
         fallback: prepared.fallback,
+        live: None,
     };
     let report = run(job, &pacer, stop_rx).await?;
     let mic = record_mic(

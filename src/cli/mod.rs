@@ -16,6 +16,7 @@ mod record;
 mod ringtone;
 mod schedule;
 mod send;
+mod serve;
 mod sim;
 
 use std::sync::Arc;
@@ -91,6 +92,9 @@ enum Command {
     Sim(sim::SimArgs),
     /// List the next firings of the config's bells (`[schedule]`, `[[bell]]`).
     Schedule(schedule::ScheduleArgs),
+    /// The paging server: bells on schedule, an HTTP API, a SQLite journal, phone callbacks,
+    /// the Authentication URL and Prometheus metrics, until SIGTERM.
+    Serve(serve::ServeArgs),
     /// Cisco ring files: convert any sound into one, check files, write ring lists, preview.
     #[command(subcommand)]
     Ringtone(ringtone::RingtoneCommand),
@@ -109,11 +113,17 @@ pub fn main() -> i32 {
             return code;
         }
     };
+    // The server says what it does (pages, bells); commands speak for themselves.
+    let level = if matches!(cli.command, Command::Serve(_)) {
+        "info"
+    } else {
+        "warn"
+    };
     let _ = tracing_subscriber::fmt()
         .with_env_filter(
             tracing_subscriber::EnvFilter::try_from_env("ZONECAST_LOG")
                 // Decoders' own probing messages would repeat, less clearly, the error we print.
-                .unwrap_or_else(|_| "warn,symphonia_core=off,symphonia=off".into()),
+                .unwrap_or_else(|_| format!("{level},symphonia_core=off,symphonia=off").into()),
         )
         .with_writer(std::io::stderr)
         .try_init();
@@ -132,6 +142,7 @@ pub fn main() -> i32 {
         Command::Intercom(a) => listen::run_intercom(a),
         Command::Sim(a) => sim::run(a),
         Command::Schedule(a) => schedule::run(a),
+        Command::Serve(a) => serve::run(a),
         Command::Ringtone(c) => ringtone::run(c),
         Command::Macro(c) => macros::run(c),
     };

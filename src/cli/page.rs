@@ -257,6 +257,7 @@ pub(super) fn run_page(a: PageArgs) -> Result<i32, CliError> {
             verify: a.verify.then_some(config.engine.verify_grace),
             callbacks,
             fallback: if a.verify { prepared.fallback } else { None },
+            live: None,
         };
         let report = run(job, &pacer, stop_rx)
             .await

@@ -46,6 +46,11 @@ pub struct SimArgs {
     /// File whose first line is the phones' password.
     #[arg(long)]
     password_file: Option<PathBuf>,
+    /// The phones' Authentication URL (e.g. zonecast serve's http://HOST:PORT/authenticate):
+    /// push credentials are checked there (UserID, Password, devicename) instead of against
+    /// the phones' own user and password.
+    #[arg(long, value_name = "URL")]
+    auth_url: Option<String>,
     /// Write a WAV of every stream each phone hears into this directory.
     #[arg(long)]
     record_dir: Option<PathBuf>,
@@ -99,6 +104,9 @@ fn config_from(a: &SimArgs) -> Result<SimConfig, CliError> {
         cfg.password = s;
         cfg.password_source = format!("env:{PASSWORD_ENV}");
     }
+    if a.auth_url.is_some() {
+        cfg.auth_url = a.auth_url.clone();
+    }
     if a.record_dir.is_some() {
         cfg.record_dir = a.record_dir.clone();
     }
@@ -121,10 +129,21 @@ fn zones_snippet(fleet: &Fleet, cfg: &SimConfig) -> String {
         fleet.len(),
         cfg.user
     );
-    for p in fleet.phones() {
+    if let Some(url) = &cfg.auth_url {
         s.push_str(&format!(
-            "[[phone]]\nname = {:?}\nhost = \"{}\"\nmodel = {:?}\nuser = {:?}\npassword_env = {:?}\n\n",
-            p.name, p.addr, p.model, p.user, password_env
+            "# They ask {url} about push credentials: with zonecast serve there, \
+             auth = \"minted\".\n"
+        ));
+    }
+    for p in fleet.phones() {
+        let auth = if cfg.auth_url.is_some() {
+            format!("auth = \"minted\"\ndevice = {:?}", p.device)
+        } else {
+            format!("password_env = {password_env:?}")
+        };
+        s.push_str(&format!(
+            "[[phone]]\nname = {:?}\nhost = \"{}\"\nmodel = {:?}\nuser = {:?}\n{auth}\n\n",
+            p.name, p.addr, p.model, p.user
         ));
     }
     let members: Vec<String> = fleet

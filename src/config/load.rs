@@ -16,12 +16,12 @@ use super::engine::{Engine, PreTone, parse_duration};
 use super::phone::{PasswordSource, PhoneEntry, check_host};
 use super::pool::{GroupPool, PortPool};
 use super::priority::{EqualPolicy, Priorities};
+use super::server::{Server, TokenSource};
 use super::source::Source;
 use super::zone::{MAX_BANNER_CHARS, Zone, ZoneMode};
 use super::{Config, graph};
 use crate::error::Invalid;
 use crate::rtp::RtpPort;
-use super::server::{Server, TokenSource};
 use crate::schedule::{Bell, Calendar, DEFAULT_GRACE, ScheduleConfig, check_source, parse_cron};
 
 type Text = Spanned<String>;
@@ -119,6 +119,10 @@ struct RawPhone {
     password_file: Option<Text>,
     /// Only so that an inline password gets its own message rather than "unknown field".
     password: Option<Spanned<toml::Value>>,
+    /// `"minted"`: zonecast serve mints one-time credentials per push (instead of a password).
+    auth: Option<Text>,
+    /// The phone's device name (`SEP` + MAC), the `devicename` minted credentials are bound to.
+    device: Option<Text>,
     https: Option<bool>,
 }
 
@@ -417,8 +421,45 @@ fn phones(
         if r.user.get_ref().trim().is_empty() {
             return Err(src.invalid(r.user.span(), what("user"), "", "must not be empty"));
         }
-        let password = match (&r.password_env, &r.password_file) {
-            (Some(var), None) => {
+        if let Some(auth) = &r.auth
+            && auth.get_ref() != "minted"
+        {
+            return Err(src.invalid(
+                auth.span(),
+                what("auth"),
+                auth.get_ref(),
+                "must be \"minted\" (zonecast serve mints one-time credentials per push); \
+                 for a password, give password_env or password_file instead",
+            ));
+        }
+        let device = match &r.device {
+            Some(d) => {
+                if let Err(rule) = super::phone::check_device(d.get_ref()) {
+                    return Err(src.invalid(d.span(), what("device"), d.get_ref(), rule));
+                }
+                Some(d.get_ref().clone())
+            }
+            None => None,
+        };
+        let password = match (&r.password_env, &r.password_file, &r.auth) {
+            (None, None, Some(_)) => PasswordSource::Minted,
+            (Some(var), _, Some(_)) | (Some(var), Some(_), None) => {
+                return Err(src.invalid(
+                    var.span(),
+                    what("password_env"),
+                    var.get_ref(),
+                    "give exactly one of password_env, password_file and auth = \"minted\", not both",
+                ));
+            }
+            (None, Some(file), Some(_)) => {
+                return Err(src.invalid(
+                    file.span(),
+                    what("password_file"),
+                    file.get_ref(),
+                    "give exactly one of password_env, password_file and auth = \"minted\", not both",
+                ));
+            }
+            (Some(var), None, None) => {
                 let v = var.get_ref();
                 if v.is_empty() || v.contains(['=', '\0']) || v.chars().any(char::is_whitespace) {
                     return Err(src.invalid(
@@ -430,7 +471,7 @@ fn phones(
                 }
                 PasswordSource::Env(v.clone())
             }
-            (None, Some(file)) => {
+            (None, Some(file), None) => {
                 if file.get_ref().trim().is_empty() {
                     return Err(src.invalid(
                         file.span(),
@@ -441,20 +482,13 @@ fn phones(
                 }
                 PasswordSource::File(relative(base, file.get_ref()))
             }
-            (Some(var), Some(_)) => {
-                return Err(src.invalid(
-                    var.span(),
-                    what("password_env"),
-                    var.get_ref(),
-                    "give exactly one of password_env and password_file, not both",
-                ));
-            }
-            (None, None) => {
+            (None, None, None) => {
                 return Err(src.invalid(
                     r.name.span(),
                     format!("phone {name:?}"),
                     "no password source",
-                    "give exactly one of password_env = \"VAR\" or password_file = \"PATH\"",
+                    "give exactly one of password_env = \"VAR\", password_file = \"PATH\" \
+                     or auth = \"minted\"",
                 ));
             }
         };
@@ -466,6 +500,7 @@ fn phones(
             user: r.user.into_inner(),
             password,
             https: r.https.unwrap_or(false),
+            device,
         });
     }
     Ok((out, names))
@@ -827,7 +862,8 @@ fn server(src: &Source, raw: Option<RawServer>, base: &Path) -> Result<Server, I
     }
     if let Some(v) = &r.public_url {
         let u = v.get_ref().trim_end_matches('/');
-        if !(u.starts_with("http://") || u.starts_with("https://")) || u.contains(char::is_whitespace)
+        if !(u.starts_with("http://") || u.starts_with("https://"))
+            || u.contains(char::is_whitespace)
         {
             return Err(src.invalid(
                 v.span(),

@@ -15,6 +15,9 @@ pub enum PasswordSource {
     Env(String),
     /// A file whose first line is the password (`password_file`; relative to the config file).
     File(PathBuf),
+    /// No password: `zonecast serve` mints one-time credentials for every push and answers the
+    /// phone's Authentication URL for them (`auth = "minted"`).
+    Minted,
 }
 
 /// One `[[phone]]`.
@@ -32,6 +35,9 @@ pub struct PhoneEntry {
     pub password: PasswordSource,
     /// Push over HTTPS instead of HTTP.
     pub https: bool,
+    /// The phone's device name (`device = "SEP0011223344AA"`), the `devicename` it sends to its
+    /// Authentication URL: minted credentials are bound to it. See [`check_device`].
+    pub device: Option<String>,
 }
 
 impl PhoneEntry {
@@ -45,11 +51,13 @@ impl PhoneEntry {
         let r = match &self.password {
             PasswordSource::Env(var) => Secret::from_env(var),
             PasswordSource::File(path) => Secret::from_file(path),
+            PasswordSource::Minted => return Ok(Secret::minted_for(self.device.as_deref())),
         };
         r.map_err(|e| {
             let key = match self.password {
                 PasswordSource::Env(_) => "password_env",
                 PasswordSource::File(_) => "password_file",
+                PasswordSource::Minted => "auth",
             };
             Invalid::new(format!("phone {:?} {key}", self.name), e.value, e.rule)
         })
@@ -65,6 +73,32 @@ impl PhoneEntry {
             https: self.https,
         }
     }
+}
+
+/// Check a device name: `SEP` and the phone's MAC address (12 hex digits, e.g.
+/// `SEP0011223344AA`), or another Cisco device name (`ATA...`, `CSF...`): letters, digits,
+/// `-`, `_` and `.`, at most 50 characters. A name starting with `SEP` must be a phone's.
+pub(super) fn check_device(s: &str) -> Result<(), &'static str> {
+    if s.is_empty() || s.len() > 50 {
+        return Err("must be the phone's device name, 1 to 50 characters (e.g. SEP0011223344AA)");
+    }
+    if !s
+        .chars()
+        .all(|c| c.is_ascii_alphanumeric() || matches!(c, '-' | '_' | '.'))
+    {
+        return Err("a device name has only letters, digits, '-', '_' and '.' \
+                    (e.g. SEP0011223344AA)");
+    }
+    if s.len() >= 3 && s[..3].eq_ignore_ascii_case("SEP") {
+        let mac = &s[3..];
+        if mac.len() != 12 || !mac.chars().all(|c| c.is_ascii_hexdigit()) {
+            return Err(
+                "a phone's device name is SEP and its MAC address, 12 hex digits \
+                        (e.g. SEP0011223344AA)",
+            );
+        }
+    }
+    Ok(())
 }
 
 /// Check `host` or `host:port`: an IPv4 address or a DNS name, an optional port 1..=65535.
@@ -145,6 +179,7 @@ mod tests {
             user: "zonecast".into(),
             password: PasswordSource::Env("ZONECAST_CONFIG_TEST_SURELY_UNSET".into()),
             https: false,
+            device: None,
         };
         let e = p.secret().unwrap_err();
         assert_eq!(e.field, "phone \"lobby\" password_env");
@@ -156,5 +191,53 @@ mod tests {
         let e = p.secret().unwrap_err();
         assert_eq!(e.field, "phone \"lobby\" password_file");
         assert!(e.value.contains("/nonexistent/zonecast/pw"), "{e}");
+    }
+
+    #[test]
+    fn minted_phones_have_the_minted_mark_bound_to_their_device() {
+        let p = PhoneEntry {
+            name: "lobby".into(),
+            host: "10.0.0.21".into(),
+            model: "CP-8851".into(),
+            user: "zonecast".into(),
+            password: PasswordSource::Minted,
+            https: false,
+            device: None,
+        };
+        let s = p.secret().unwrap();
+        assert!(s.is_minted());
+        assert_eq!(s.minted_device(), None);
+        let p = PhoneEntry {
+            device: Some("SEP0011223344AA".into()),
+            ..p
+        };
+        let target = p.push_target(p.secret().unwrap());
+        assert!(target.password.is_minted());
+        assert_eq!(target.password.minted_device(), Some("SEP0011223344AA"));
+    }
+
+    #[test]
+    fn device_names_are_sep_and_a_mac_or_other_cisco_names() {
+        for ok in [
+            "SEP0011223344AA",
+            "sep0011223344aa",
+            "ATA001122334455",
+            "CSFJSMITH",
+            "BOT_x-1.2",
+        ] {
+            assert_eq!(check_device(ok), Ok(()), "{ok}");
+        }
+        for bad in [
+            "",
+            "SEP0011223344A",
+            "SEP0011223344AAB",
+            "SEP00112233GGAA",
+            "SEP 0011223344AA",
+            "lobby phone",
+            "x/y",
+            &"A".repeat(51),
+        ] {
+            assert!(check_device(bad).is_err(), "{bad}");
+        }
     }
 }

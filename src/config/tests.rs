@@ -360,6 +360,82 @@ fn a_phone_needs_exactly_one_password_source() {
 }
 
 #[test]
+fn a_phone_may_have_minted_credentials_bound_to_its_device_name() {
+    let base = "[[phone]]\nname = \"a\"\nhost = \"10.0.0.1\"\nmodel = \"CP-8851\"\nuser = \"u\"\n";
+    let text = format!("{base}auth = \"minted\"\ndevice = \"SEP0011223344AA\"\n");
+    let c = load(&text).unwrap();
+    let p = &c.phones[0];
+    assert_eq!(p.password, PasswordSource::Minted);
+    assert_eq!(p.device.as_deref(), Some("SEP0011223344AA"));
+    let s = p.secret().unwrap();
+    assert!(s.is_minted());
+    assert_eq!(s.minted_device(), Some("SEP0011223344AA"));
+    // Without a device: any devicename may use them.
+    let c = load(&format!("{base}auth = \"minted\"\n")).unwrap();
+    assert_eq!(c.phones[0].device, None);
+    assert_eq!(c.phones[0].secret().unwrap(), crate::push::Secret::minted());
+    // A device name on a phone with a password is kept (it describes the phone).
+    let c = load(&format!(
+        "{base}password_env = \"X\"\ndevice = \"SEP0011223344AA\"\n"
+    ))
+    .unwrap();
+    assert_eq!(c.phones[0].device.as_deref(), Some("SEP0011223344AA"));
+}
+
+#[test]
+fn auth_is_minted_or_nothing_and_excludes_the_password_keys() {
+    let base = "[[phone]]\nname = \"a\"\nhost = \"10.0.0.1\"\nmodel = \"CP-8851\"\nuser = \"u\"\n";
+    let text = format!("{base}auth = \"cucm\"\n");
+    assert_at(
+        &err(&text),
+        &text,
+        "auth = ",
+        "phone \"a\" auth",
+        "must be \"minted\"",
+    );
+    let text = format!("{base}password_env = \"X\"\nauth = \"minted\"\n");
+    assert_at(
+        &err(&text),
+        &text,
+        "password_env",
+        "phone \"a\" password_env",
+        "exactly one",
+    );
+    let text = format!("{base}auth = \"minted\"\npassword_file = \"pw\"\n");
+    assert_at(
+        &err(&text),
+        &text,
+        "password_file",
+        "phone \"a\" password_file",
+        "exactly one",
+    );
+    let e = err(base);
+    assert!(e.rule.contains("auth = \"minted\""), "{e}");
+    let text = format!("{base}auth = \"minted\"\ndevice = \"SEP0011223344\"\n");
+    assert_at(
+        &err(&text),
+        &text,
+        "device",
+        "phone \"a\" device",
+        "12 hex digits",
+    );
+    let text = format!("{base}auth = \"minted\"\ndevice = \"lobby phone\"\n");
+    assert_at(
+        &err(&text),
+        &text,
+        "device",
+        "phone \"a\" device",
+        "letters, digits",
+    );
+    let text = format!("{base}auth = true\n");
+    assert!(
+        err(&text).field.starts_with(&format!("{PATH}:6:")),
+        "{}",
+        err(&text)
+    );
+}
+
+#[test]
 fn duplicate_names_are_refused_with_both_places() {
     let text = phones(&["a", "b", "a"]);
     let e = err(&text);

@@ -15,14 +15,16 @@ use tokio::task::JoinHandle;
 use crate::xsi::response::{Callback, parse_callback};
 
 /// Path prefix of the callbacks (`/zonecast/notify/PAGE`).
-const PREFIX: &str = "zonecast/notify";
+pub const PREFIX: &str = "zonecast/notify";
 
 /// A running callback listener.
 #[derive(Debug)]
 pub struct Callbacks {
-    addr: SocketAddr,
+    /// `HOST:PORT` the phones call.
+    host_port: String,
+    addr: Option<SocketAddr>,
     rx: mpsc::UnboundedReceiver<(String, Callback)>,
-    task: JoinHandle<()>,
+    task: Option<JoinHandle<()>>,
 }
 
 impl Callbacks {
@@ -37,21 +39,33 @@ impl Callbacks {
         let task = tokio::spawn(async move {
             let _ = axum::serve(listener, app).await;
         });
-        Ok(Callbacks { addr, rx, task })
+        Ok(Callbacks {
+            host_port: format!("{}:{}", addr.ip(), addr.port()),
+            addr: Some(addr),
+            rx,
+            task: Some(task),
+        })
     }
 
-    /// Where the listener is.
-    pub fn addr(&self) -> SocketAddr {
+    /// Callbacks that another server receives (at `host_port`, under [`PREFIX`]) and hands to
+    /// this page through `rx` (see [`accept`]).
+    pub fn routed(host_port: String, rx: mpsc::UnboundedReceiver<(String, Callback)>) -> Callbacks {
+        Callbacks {
+            host_port,
+            addr: None,
+            rx,
+            task: None,
+        }
+    }
+
+    /// Where the own listener is (`None` for routed callbacks).
+    pub fn addr(&self) -> Option<SocketAddr> {
         self.addr
     }
 
     /// The `Notify:` URI that makes a phone call back here for `page`.
     pub fn notify_uri(&self, page: &str) -> String {
-        format!(
-            "Notify:http:{}:{}:{PREFIX}/{page}",
-            self.addr.ip(),
-            self.addr.port()
-        )
+        format!("Notify:http:{}:{PREFIX}/{page}", self.host_port)
     }
 
     /// The next callback: (page id, what the phone said).
@@ -62,7 +76,9 @@ impl Callbacks {
 
 impl Drop for Callbacks {
     fn drop(&mut self) {
-        self.task.abort();
+        if let Some(t) = &self.task {
+            t.abort();
+        }
     }
 }
 
@@ -71,7 +87,16 @@ async fn notify(
     Path(page): Path<String>,
     body: Bytes,
 ) -> StatusCode {
-    match parse_callback(&body) {
+    accept(&tx, page, &body)
+}
+
+/// Parse one callback body and hand it on: 200, or 400 for a body that is not a callback.
+pub fn accept(
+    tx: &mpsc::UnboundedSender<(String, Callback)>,
+    page: String,
+    body: &[u8],
+) -> StatusCode {
+    match parse_callback(body) {
         Ok(cb) => {
             let _ = tx.send((page, cb));
             StatusCode::OK

@@ -44,12 +44,15 @@ pub struct Prepared {
     pub fallback: Option<(Ipv4Addr, crate::rtp::RtpPort)>,
 }
 
-/// A new page id: time and process, unique enough across processes and restarts.
+/// A new page id: time, process and a counter, unique across processes and restarts, and
+/// within one process (a bell starts pages for several zones in the same millisecond).
 pub fn new_page_id() -> String {
+    static NEXT: std::sync::atomic::AtomicU64 = std::sync::atomic::AtomicU64::new(0);
     let ms = std::time::SystemTime::now()
         .duration_since(std::time::UNIX_EPOCH)
         .map_or(0, |d| d.as_millis());
-    format!("pg-{ms:x}-{}", std::process::id())
+    let n = NEXT.fetch_add(1, std::sync::atomic::Ordering::Relaxed);
+    format!("pg-{ms:x}-{}-{n}", std::process::id())
 }
 
 /// The phone's IPv4 address from its `host[:port]` (resolving a name).

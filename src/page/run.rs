@@ -56,6 +56,9 @@ pub struct PageJob {
     /// With `--verify` on a multicast page: phones that receive nothing are switched to a
     /// unicast copy of the stream sent from this address and port.
     pub fallback: Option<(std::net::Ipv4Addr, RtpPort)>,
+    /// Where the page's live state goes (a fresh report at most every 200 ms while something
+    /// changed, and the final one): the server's "active pages" view.
+    pub live: Option<watch::Sender<DeliveryReport>>,
 }
 
 /// The frame the main stream sent last, for a unicast copy that follows it.
@@ -428,6 +431,15 @@ pub async fn run(
     let mut last_journal_check = Instant::now();
     let mut verified = false;
     let mut callbacks = job.callbacks;
+    let live = job.live;
+    let mut last_live = Instant::now();
+    let delivery = delivery_text(&job.delivery);
+    let publish = |session: &Session| {
+        if let Some(l) = &live {
+            l.send_replace(session.report(&job.id, &job.zone, &job.priority.0, &delivery));
+        }
+    };
+    publish(&session);
     while !finished {
         let callback = async {
             match callbacks.as_mut() {
@@ -474,6 +486,10 @@ pub async fn run(
                 apply(outs, &mut shell, &mut pending, &mut starts_left, &mut finished)?;
             }
             _ = tick.tick() => {
+                if live.is_some() && last_live.elapsed() >= Duration::from_millis(200) {
+                    last_live = Instant::now();
+                    publish(&session);
+                }
                 // Open the gate: every start answered, or long enough after the first accept.
                 if !open.load(Ordering::Relaxed)
                     && (starts_left == 0 || first_accept.is_some_and(|t| t.elapsed() >= job.gate))
@@ -558,15 +574,11 @@ pub async fn run(
     if let Some(s) = &shell.follower {
         s.stop();
     }
+    publish(&session);
     if let Some(e) = shell.media_error {
         return Err(RunError::Media(e));
     }
-    Ok(session.report(
-        &job.id,
-        &job.zone,
-        &job.priority.0,
-        &delivery_text(&job.delivery),
-    ))
+    Ok(session.report(&job.id, &job.zone, &job.priority.0, &delivery))
 }
 
 /// Switch silent multicast phones to unicast: `RTPMRx:Stop`, then `RTPRx:SOURCE:PORT` (two

@@ -406,7 +406,11 @@ impl Session {
             .map(|(p, r)| PhoneReport {
                 name: p.name.clone(),
                 model: p.model.clone(),
-                state: r.state.unwrap_or(PhoneState::Starting),
+                // A user who hung up shows at once, not only after the page's stop.
+                state: match r.state {
+                    Some(PhoneState::Accepted) if r.by_user => PhoneState::StoppedByUser,
+                    s => s.unwrap_or(PhoneState::Starting),
+                },
                 planned: p.refused.is_none(),
                 pushed: r.pushed,
                 accepted: r.accepted,

@@ -91,6 +91,11 @@ pub struct SimConfig {
     pub tftp_dir: Option<PathBuf>,
     /// Frequency of the tone each phone's "microphone" sends (RTPTx), Hz; 0: silence.
     pub mic_tone_hz: f64,
+    /// The phones' Authentication URL (`auth_url`). When set, a phone does not compare a push's
+    /// basic-auth credentials with its own user and password: it POSTs `UserID`, `Password` and
+    /// `devicename` (its `SEP` + MAC name) as a form to this URL and accepts the push only on an
+    /// answer of exactly `AUTHORIZED`, as phones registered to CUCM do.
+    pub auth_url: Option<String>,
 }
 
 impl SimConfig {
@@ -115,6 +120,7 @@ impl SimConfig {
             media_interface: Ipv4Addr::LOCALHOST,
             tftp_dir: None,
             mic_tone_hz: 1000.0,
+            auth_url: None,
         }
     }
 
@@ -177,6 +183,15 @@ impl SimConfig {
                 ));
             }
         }
+        if let Some(url) = &self.auth_url
+            && !valid_http_url(url)
+        {
+            return Err(Invalid::new(
+                "auth_url",
+                url,
+                "must be an http:// or https:// URL (the phones' Authentication URL)",
+            ));
+        }
         for r in &self.fault_rules {
             r.faults.validate()?;
             if let Some(s) = r.share
@@ -187,6 +202,16 @@ impl SimConfig {
         }
         Ok(())
     }
+}
+
+/// `http://` or `https://`, a host, no whitespace.
+fn valid_http_url(url: &str) -> bool {
+    let rest = url
+        .strip_prefix("http://")
+        .or_else(|| url.strip_prefix("https://"));
+    rest.is_some_and(|r| {
+        !r.is_empty() && !r.starts_with('/') && !r.chars().any(|c| c.is_whitespace())
+    })
 }
 
 fn line_col(text: &str, offset: usize) -> (usize, usize) {
@@ -221,6 +246,8 @@ struct RawConfig {
     tftp_dir: Option<PathBuf>,
     #[serde(default)]
     mic_tone_hz: Option<f64>,
+    #[serde(default)]
+    auth_url: Option<String>,
     #[serde(default)]
     phones: Vec<RawGroup>,
     #[serde(default)]
@@ -304,6 +331,7 @@ impl RawConfig {
             }
             (None, None) => {}
         }
+        cfg.auth_url = self.auth_url;
         cfg.record_dir = self.record_dir.map(rel);
         cfg.tftp_dir = self.tftp_dir.map(rel);
         if let Some(i) = self.media_interface {
@@ -437,6 +465,38 @@ hang_up_after = "2s"
         assert_eq!(c.password.expose(), "s3cret-value");
         assert!(!format!("{c:?}").contains("s3cret-value"));
         assert_eq!(c.password_source, "env:ZC_SIM_TEST_PW_1");
+    }
+}
+
+#[cfg(test)]
+mod auth_url_tests {
+    use super::*;
+
+    #[test]
+    fn auth_url_reads_and_must_be_http() {
+        let c = SimConfig::from_toml(
+            "auth_url = \"http://127.0.0.1:8080/authenticate\"\n[[phones]]\nmodel = \"8851\"\n",
+            Path::new("x.toml"),
+        )
+        .unwrap();
+        assert_eq!(
+            c.auth_url.as_deref(),
+            Some("http://127.0.0.1:8080/authenticate")
+        );
+        assert_eq!(SimConfig::uniform(1, "CP-8851").auth_url, None);
+        for bad in [
+            "ftp://x/a",
+            "http://",
+            "127.0.0.1:8080/authenticate",
+            "http://a b/",
+        ] {
+            let e = SimConfig::from_toml(
+                &format!("auth_url = \"{bad}\"\n[[phones]]\nmodel = \"8851\"\n"),
+                Path::new("x.toml"),
+            )
+            .unwrap_err();
+            assert_eq!(e.field, "auth_url", "{bad}");
+        }
     }
 }
 

@@ -296,6 +296,7 @@ impl Fleet {
             mic,
             shutdown: shutdown_rx,
             seed: cfg.seed,
+            auth_url: cfg.auth_url.clone(),
         });
         let mut nodes = Vec::with_capacity(n);
         let mut servers = Vec::with_capacity(n);
@@ -312,11 +313,13 @@ impl Fleet {
             } else {
                 cfg.password.clone()
             };
+            let mac = format!("0C1E5A{:06X}", i + 1);
             let info = PhoneInfo {
                 name: name.clone(),
                 model: profile.model.clone(),
                 addr: local,
                 url: format!("http://{local}"),
+                device: format!("SEP{mac}"),
                 user: cfg.user.clone(),
                 password: password.clone(),
                 faults: faults[i].clone(),
@@ -325,7 +328,7 @@ impl Fleet {
                 name: name.clone(),
                 ip: *local.ip(),
                 http_port: local.port(),
-                mac: format!("0C1E5A{:06X}", i + 1),
+                mac,
                 dn: format!("{}", 10_000 + i + 1),
                 user: cfg.user.clone(),
                 password,

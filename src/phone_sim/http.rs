@@ -19,7 +19,7 @@ use tokio::sync::watch;
 
 use super::core::{
     ActiveStream, CallState, Counters, DEFAULT_PLAY_MS, Effect, Hardware, PhoneCore, PushInput,
-    Reply, RxRequest, StreamOrigin, TxRequest,
+    Reply, RxRequest, StreamOrigin, TxRequest, base64_decode, base64_encode,
 };
 use super::faults::{Faults, PushFault, Rng, garbage_body};
 use super::media::{MicSource, RxHandle, RxSnapshot, RxSpec, TxHandle, TxSnapshot, TxSpec};
@@ -46,6 +46,9 @@ pub(crate) struct FleetCtx {
     pub shutdown: watch::Receiver<bool>,
     /// Seed of the fleet.
     pub seed: u64,
+    /// The phones' Authentication URL: when set, push credentials are checked there, not
+    /// against the phone's own user and password (see [`PhoneNode::authenticate`]).
+    pub auth_url: Option<String>,
 }
 
 impl FleetCtx {
@@ -65,6 +68,9 @@ pub struct PhoneInfo {
     pub addr: SocketAddrV4,
     /// `http://ADDR:PORT`.
     pub url: String,
+    /// Its device name: `SEP` and its MAC address (what it sends as `devicename` to an
+    /// Authentication URL, and what CUCM calls it).
+    pub device: String,
     /// User that may push.
     pub user: String,
     /// Its password (the fleet's, or another one for the `wrong_password` fault).
@@ -523,6 +529,48 @@ impl PhoneNode {
         }
     }
 
+    /// Ask the Authentication URL `url` about the credentials of a basic `Authorization`
+    /// header, as phones registered to CUCM do: a form POST of `UserID`, `Password` and
+    /// `devicename`; only an answer of exactly `AUTHORIZED` accepts. No header, an unreachable
+    /// URL or any other answer refuses.
+    pub(crate) async fn authenticate(&self, url: &str, authorization: Option<&str>) -> bool {
+        let Some((user, password)) = basic_credentials(authorization) else {
+            return false;
+        };
+        let body: String = form_urlencoded::Serializer::new(String::new())
+            .append_pair("UserID", &user)
+            .append_pair("Password", &password)
+            .append_pair("devicename", &self.info.device)
+            .finish();
+        let answer = async {
+            let r = self
+                .ctx
+                .client
+                .post(url)
+                .header(header::CONTENT_TYPE, "application/x-www-form-urlencoded")
+                .body(body)
+                .timeout(AUTH_URL_TIMEOUT)
+                .send()
+                .await
+                .ok()?;
+            if !r.status().is_success() {
+                return None;
+            }
+            r.bytes().await.ok()
+        }
+        .await;
+        answer.is_some_and(|b| b.as_ref() == b"AUTHORIZED")
+    }
+
+    /// A basic `Authorization` header with this phone's own user and password: how an
+    /// Authentication URL's yes reaches the core, which compares with those.
+    fn own_authorization(&self) -> String {
+        let core = self.core.lock().unwrap_or_else(|e| e.into_inner());
+        let id = core.identity();
+        let pair = format!("{}:{}", id.user, id.password.expose());
+        format!("Basic {}", base64_encode(pair.as_bytes()))
+    }
+
     fn device_info(&self) -> (pages::DeviceInfo, pages::NetworkInfo) {
         let core = self.core.lock().unwrap_or_else(|e| e.into_inner());
         (core.device_info(), core.network_info())
@@ -530,6 +578,20 @@ impl PhoneNode {
 }
 
 type Node = State<Arc<PhoneNode>>;
+
+/// Time a phone gives its Authentication URL.
+const AUTH_URL_TIMEOUT: Duration = Duration::from_secs(2);
+
+/// User and password of a basic `Authorization` header.
+fn basic_credentials(header: Option<&str>) -> Option<(String, String)> {
+    let (scheme, token) = header?.trim().split_once(' ')?;
+    if !scheme.eq_ignore_ascii_case("basic") {
+        return None;
+    }
+    let text = String::from_utf8(base64_decode(token.trim())?).ok()?;
+    let (user, password) = text.split_once(':')?;
+    Some((user.to_owned(), password.to_owned()))
+}
 
 async fn execute(State(node): Node, headers: HeaderMap, body: Bytes) -> Response {
     if node.is_crashed() {
@@ -549,11 +611,23 @@ async fn execute(State(node): Node, headers: HeaderMap, body: Bytes) -> Response
         return StatusCode::SERVICE_UNAVAILABLE.into_response();
     }
     let text = |name: header::HeaderName| headers.get(name).and_then(|v| v.to_str().ok());
-    let authorization = text(header::AUTHORIZATION);
     let expect_continue =
         text(header::EXPECT).is_some_and(|v| v.eq_ignore_ascii_case("100-continue"));
     let chunked =
         text(header::TRANSFER_ENCODING).is_some_and(|v| v.to_ascii_lowercase().contains("chunked"));
+    // With an Authentication URL the URL decides (asked only for a push the phone would read);
+    // its verdict reaches the core as the phone's own credentials or none at all.
+    let own;
+    let authorization = match &node.ctx.auth_url {
+        Some(url) if !expect_continue && !chunked => {
+            own = node
+                .authenticate(url, text(header::AUTHORIZATION))
+                .await
+                .then(|| node.own_authorization());
+            own.as_deref()
+        }
+        _ => text(header::AUTHORIZATION),
+    };
     let input = PushInput {
         authorization,
         expect_continue,
@@ -867,9 +941,13 @@ async fn screenshot(State(node): Node, headers: HeaderMap) -> Response {
     let auth = headers
         .get(header::AUTHORIZATION)
         .and_then(|v| v.to_str().ok());
+    let by_url = match &node.ctx.auth_url {
+        Some(url) => Some(node.authenticate(url, auth).await),
+        None => None,
+    };
     let view = {
         let core = node.core.lock().unwrap_or_else(|e| e.into_inner());
-        if !core.authorized(auth) {
+        if !by_url.unwrap_or_else(|| core.authorized(auth)) {
             return (
                 StatusCode::UNAUTHORIZED,
                 [(header::WWW_AUTHENTICATE, "Basic realm=\"IP Phone\"")],

@@ -7,7 +7,7 @@ use std::time::Duration;
 use reqwest::header::{CONTENT_TYPE, HeaderValue};
 use tokio::sync::Semaphore;
 
-use super::{PushOutcome, Secret};
+use super::{Credentials, PushOutcome, Secret};
 
 /// Largest reply body read from a phone; more is a bad response, not a memory problem.
 pub const MAX_REPLY_BYTES: usize = 256 * 1024;
@@ -110,7 +110,13 @@ pub struct PushClient {
     http: reqwest::Client,
     limit: Arc<Semaphore>,
     config: PushConfig,
+    /// Where phones marked [`Secret::minted`] get their one-time credentials.
+    credentials: Option<Arc<dyn Credentials>>,
 }
+
+/// Why a push to a phone with minted credentials was not sent by a client without a source.
+const NO_MINTER: &str = "credentials for this phone are minted by zonecast serve \
+                         (auth = \"minted\"); this command cannot mint them";
 
 impl PushClient {
     /// A client with these limits.
@@ -130,6 +136,36 @@ impl PushClient {
             http,
             limit: Arc::new(Semaphore::new(config.concurrency.max(1))),
             config,
+            credentials: None,
+        })
+    }
+
+    /// This client, minting credentials from `source` for phones whose password is
+    /// [`Secret::minted`]: fresh ones for every attempt, retries included.
+    pub fn with_credentials(self, source: Arc<dyn Credentials>) -> PushClient {
+        PushClient {
+            credentials: Some(source),
+            ..self
+        }
+    }
+
+    /// User and password for one attempt: the phone's own, or fresh minted ones. Without a
+    /// source (or when it cannot mint) the push is not sent: [`TransportError::Unsupported`].
+    fn credentials_for(&self, phone: &Phone) -> Result<(String, Secret), TransportError> {
+        if !phone.password.is_minted() {
+            return Ok((phone.user.clone(), phone.password.clone()));
+        }
+        let Some(source) = &self.credentials else {
+            return Err(TransportError::Unsupported(format!(
+                "phone {}: {NO_MINTER}",
+                phone.name
+            )));
+        };
+        source.mint(phone).ok_or_else(|| {
+            TransportError::Unsupported(format!(
+                "phone {}: no one-time credentials could be minted for it",
+                phone.name
+            ))
         })
     }
 
@@ -170,10 +206,11 @@ impl PushClient {
     ) -> Result<HttpReply, TransportError> {
         let body = form_body(xml);
         self.with_retries(retry_uncertain, || async {
+            let (user, password) = self.credentials_for(phone)?;
             let req = self
                 .http
                 .post(phone.url("/CGI/Execute"))
-                .basic_auth(&phone.user, Some(phone.password.expose()))
+                .basic_auth(&user, Some(password.expose()))
                 .header(
                     CONTENT_TYPE,
                     HeaderValue::from_static("application/x-www-form-urlencoded"),
@@ -248,10 +285,11 @@ impl PushClient {
         path_and_query: &str,
     ) -> Result<HttpReply, TransportError> {
         self.with_retries(true, || async {
+            let (user, password) = self.credentials_for(phone)?;
             let req = self
                 .http
                 .get(phone.url(path_and_query))
-                .basic_auth(&phone.user, Some(phone.password.expose()))
+                .basic_auth(&user, Some(password.expose()))
                 .timeout(self.config.timeout);
             self.send(phone, req).await
         })
@@ -381,5 +419,78 @@ mod tests {
         assert_eq!(decoded.len(), 1);
         assert_eq!(decoded[0].0, "XML");
         assert!(decoded[0].1.contains("URL=\"RTPRx:Stop\""));
+    }
+
+    struct Counting(std::sync::atomic::AtomicU32);
+
+    impl Credentials for Counting {
+        fn mint(&self, phone: &Phone) -> Option<(String, Secret)> {
+            let n = self.0.fetch_add(1, std::sync::atomic::Ordering::Relaxed);
+            (phone.name != "cannot").then(|| (format!("zc-{n}"), Secret::new(format!("pw-{n}"))))
+        }
+    }
+
+    fn phone(name: &str, password: Secret) -> Phone {
+        Phone {
+            name: name.into(),
+            host: "127.0.0.1:9".into(),
+            user: "pager".into(),
+            password,
+            https: false,
+        }
+    }
+
+    #[test]
+    fn minted_phones_get_fresh_credentials_per_attempt_and_others_their_own() {
+        let plain = PushClient::new(PushConfig::default()).unwrap();
+        let p = phone("desk", Secret::new("s3cret"));
+        let (u, pw) = plain.credentials_for(&p).unwrap();
+        assert_eq!((u.as_str(), pw.expose()), ("pager", "s3cret"));
+
+        let m = phone("desk", Secret::minted());
+        let e = plain.credentials_for(&m).unwrap_err();
+        assert!(
+            matches!(&e, TransportError::Unsupported(r) if r.contains("minted by zonecast serve"))
+        );
+        assert!(!e.is_transient(), "not retried");
+        assert!(matches!(
+            PushOutcome::from_exchange(Err(e), true),
+            PushOutcome::Unsupported { .. }
+        ));
+
+        let minting = plain.with_credentials(Arc::new(Counting(Default::default())));
+        let (u1, p1) = minting.credentials_for(&m).unwrap();
+        let (u2, p2) = minting.credentials_for(&m).unwrap();
+        assert_eq!((u1.as_str(), p1.expose()), ("zc-0", "pw-0"));
+        assert_eq!((u2.as_str(), p2.expose()), ("zc-1", "pw-1"));
+        // A phone with a password is never handed to the source.
+        let (u, _) = minting.credentials_for(&p).unwrap();
+        assert_eq!(u, "pager");
+        let e = minting
+            .credentials_for(&phone("cannot", Secret::minted()))
+            .unwrap_err();
+        assert!(matches!(e, TransportError::Unsupported(_)));
+    }
+
+    #[tokio::test]
+    async fn a_minted_phone_without_a_source_is_not_sent_to() {
+        let listener = tokio::net::TcpListener::bind("127.0.0.1:0").await.unwrap();
+        let host = listener.local_addr().unwrap().to_string();
+        let client = PushClient::new(PushConfig::default()).unwrap();
+        let p = Phone {
+            host,
+            ..phone("desk", Secret::minted())
+        };
+        let outcome = client
+            .execute(&p, "<CiscoIPPhoneExecute/>", None, true)
+            .await;
+        match &outcome {
+            PushOutcome::Unsupported { reason } => {
+                assert!(reason.contains("this command cannot mint them"), "{reason}")
+            }
+            other => panic!("{other:?}"),
+        }
+        let accepted = tokio::time::timeout(Duration::from_millis(50), listener.accept()).await;
+        assert!(accepted.is_err(), "nothing connected");
     }
 }

@@ -246,6 +246,10 @@ pub struct PacerStats {
     pub max_lateness_ns: u64,
     /// Whole periods skipped after stalls.
     pub skipped_ticks: u64,
+    /// Sum of the wake-up latenesses, in nanoseconds (with `wakeups`, the mean).
+    pub lateness_sum_ns: u64,
+    /// Datagrams handed to the kernel, all streams.
+    pub datagrams: u64,
     /// Whether the thread runs with real-time (SCHED_FIFO) priority.
     pub realtime: bool,
 }
@@ -256,6 +260,8 @@ struct PacerShared {
     histogram: [AtomicU64; 8],
     max_lateness_ns: AtomicU64,
     skipped_ticks: AtomicU64,
+    lateness_sum_ns: AtomicU64,
+    datagrams: AtomicU64,
     realtime: AtomicBool,
 }
 
@@ -375,6 +381,7 @@ pub struct PacerCore {
     schedule: Schedule,
     streams: HashMap<u32, Box<Stream>>,
     ended: Vec<u32>,
+    datagrams: u64,
 }
 
 impl PacerCore {
@@ -385,6 +392,7 @@ impl PacerCore {
             schedule: Schedule::new(),
             streams: HashMap::new(),
             ended: Vec::new(),
+            datagrams: 0,
         }
     }
 
@@ -422,6 +430,7 @@ impl PacerCore {
         let epoch = self.epoch_ns;
         let streams = &mut self.streams;
         let ended = &mut self.ended;
+        let sent = &mut self.datagrams;
         let skipped = self.schedule.due(now, |due| {
             let Some(stream) = streams.get_mut(&due.stream) else {
                 return;
@@ -440,6 +449,7 @@ impl PacerCore {
                 c.first_send_ns.store(epoch + at, Ordering::Relaxed);
             }
             c.datagrams.fetch_add(out.sent as u64, Ordering::Relaxed);
+            *sent += out.sent as u64;
             if out.failed > 0 {
                 c.send_errors
                     .fetch_add(out.failed as u64, Ordering::Relaxed);
@@ -551,6 +561,8 @@ impl Pacer {
             lateness_histogram: std::array::from_fn(|i| s.histogram[i].load(Ordering::Relaxed)),
             max_lateness_ns: s.max_lateness_ns.load(Ordering::Relaxed),
             skipped_ticks: s.skipped_ticks.load(Ordering::Relaxed),
+            lateness_sum_ns: s.lateness_sum_ns.load(Ordering::Relaxed),
+            datagrams: s.datagrams.load(Ordering::Relaxed),
             realtime: s.realtime.load(Ordering::Relaxed),
         }
     }
@@ -611,6 +623,7 @@ fn run(
             Some(deadline) if deadline <= now => {
                 record_lateness(shared, now - deadline);
                 let skipped = core.run_due(now);
+                shared.datagrams.store(core.datagrams, Ordering::Relaxed);
                 if skipped > 0 {
                     shared.skipped_ticks.fetch_add(skipped, Ordering::Relaxed);
                 }
@@ -630,6 +643,7 @@ fn record_lateness(shared: &PacerShared, late: u64) {
         .unwrap_or(LATENESS_BUCKETS_NS.len() - 1);
     shared.histogram[bucket].fetch_add(1, Ordering::Relaxed);
     shared.max_lateness_ns.fetch_max(late, Ordering::Relaxed);
+    shared.lateness_sum_ns.fetch_add(late, Ordering::Relaxed);
 }
 
 /// `CLOCK_MONOTONIC` in nanoseconds (the clock `clock_nanosleep` sleeps on).

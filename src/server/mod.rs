@@ -13,5 +13,200 @@
 //! - [`api`]: the HTTP API (bearer token, JSON errors) and `/openapi.json`.
 //! - [`serve`]: wiring it all together, and graceful SIGTERM.
 
+pub mod api;
 pub mod auth;
+pub mod metrics;
+pub mod pages;
+pub mod scheduler;
+pub mod sources;
 pub mod store;
+
+use std::net::SocketAddr;
+use std::sync::Arc;
+use std::time::Duration;
+
+use anyhow::Context as _;
+use tokio::sync::watch;
+
+use crate::config::Config;
+use crate::push::PushClient;
+use crate::rtp::Pacer;
+use crate::rtp::pacer::PacerOptions;
+
+/// The journal's file in the data directory.
+pub const DB_FILE: &str = "zonecast.db";
+
+/// How long shutdown waits for pages to push their stops.
+const SHUTDOWN_GRACE: Duration = Duration::from_secs(30);
+
+/// `HOST:PORT` of an `http://HOST:PORT/...` URL (port 80/443 by default).
+fn host_port(url: &str) -> String {
+    let (rest, default) = match url.split_once("://") {
+        Some(("https", r)) => (r, 443),
+        Some((_, r)) => (r, 80),
+        None => (url, 80),
+    };
+    let authority = rest.split('/').next().unwrap_or(rest);
+    if authority.contains(':') {
+        authority.to_owned()
+    } else {
+        format!("{authority}:{default}")
+    }
+}
+
+/// Run the server until `shutdown` resolves (SIGTERM, Ctrl-C): bind, recover what a killed
+/// server left playing, ring bells, serve the API. On shutdown every running page ends with its
+/// stops before this returns. `ready` gets the bound address once the server listens.
+pub async fn serve(
+    config: Config,
+    shutdown: impl std::future::Future<Output = ()> + Send + 'static,
+    ready: impl FnOnce(SocketAddr, &str),
+) -> anyhow::Result<()> {
+    let config = Arc::new(config);
+    let server = &config.server;
+    let token = Arc::new(server.token().map_err(|e| anyhow::anyhow!("{e}"))?);
+    std::fs::create_dir_all(&server.data_dir)
+        .with_context(|| format!("data directory {}", server.data_dir.display()))?;
+    let store = store::Store::open(&server.data_dir.join(DB_FILE))?;
+    let auth = auth::AuthService::new(server.auth_ttl, server.upstream_auth_url.clone());
+    let client = PushClient::new(config.engine.push_config())
+        .map_err(|e| anyhow::anyhow!("push client: {e}"))?
+        .with_credentials(auth.credentials());
+
+    // Pages a killed server left playing are stopped before anything else happens.
+    let journal = store.journal();
+    let resolve = |name: &str| {
+        let p = config
+            .phone(name)
+            .ok_or_else(|| format!("phone {name} is no longer in the config"))?;
+        let secret = p.secret().map_err(|e| e.to_string())?;
+        Ok(p.push_target(secret))
+    };
+    let recovered = crate::page::recover::recover(&journal, &client, resolve)
+        .await
+        .with_context(|| format!("recovering from {}", journal.path().display()))?;
+    if !recovered.is_empty() {
+        let ok = recovered.iter().filter(|r| r.stopped).count();
+        tracing::warn!(
+            "recovered {ok} of {} phones left playing by pages a stopped server did not end",
+            recovered.len()
+        );
+        let now = std::time::SystemTime::now()
+            .duration_since(std::time::UNIX_EPOCH)
+            .map_or(0, |d| d.as_millis() as i64);
+        store.recovered(&recovered, now)?;
+    }
+
+    let listener = tokio::net::TcpListener::bind(server.listen)
+        .await
+        .with_context(|| format!("listening on {}", server.listen))?;
+    let addr = listener.local_addr()?;
+    let public = server
+        .public_url
+        .clone()
+        .unwrap_or_else(|| format!("http://{}:{}", config.engine.media_address, addr.port()));
+    let pacer = Arc::new(Pacer::start(PacerOptions::default()).context("starting the pacer")?);
+    let metrics = Arc::new(metrics::Metrics::default());
+    let uploads = server.data_dir.join("sounds");
+    let pages = pages::Pages::new(pages::PagesSetup {
+        config: config.clone(),
+        client: client.clone(),
+        pacer: pacer.clone(),
+        store: store.clone(),
+        metrics: metrics.clone(),
+        uploads: uploads.clone(),
+        notify_host_port: host_port(&public),
+    });
+    let (quit_tx, quit_rx) = watch::channel(false);
+    let scheduler = match &config.schedule {
+        Some(s) => {
+            Some(crate::schedule::Scheduler::from_config(s).map_err(|e| anyhow::anyhow!("{e}"))?)
+        }
+        None => None,
+    };
+    let bells = scheduler.as_ref().map_or(0, |s| s.bells().count());
+    let bell_task = scheduler.clone().map(|s| {
+        tokio::spawn(scheduler::run(
+            s,
+            pages.clone(),
+            store.clone(),
+            metrics.clone(),
+            quit_rx.clone(),
+        ))
+    });
+    let auth_for_metrics = auth.clone();
+    let state = api::AppState {
+        pages: pages.clone(),
+        store: store.clone(),
+        config: config.clone(),
+        token,
+        metrics,
+        pacer: pacer.clone(),
+        scheduler: scheduler.map(Arc::new),
+        uploads,
+        upload_limit: server.upload_limit,
+        minted: Arc::new(move || auth_for_metrics.minted()),
+    };
+    let app = api::router(state, auth.router());
+    ready(addr, &public);
+    tracing::info!(
+        "listening on http://{addr} (phones reach it as {public}); {} phones, {} zones, {bells} bells; journal {}",
+        config.phones.len(),
+        config.zones.len(),
+        journal.path().display()
+    );
+    let closing = pages.clone();
+    axum::serve(listener, app)
+        .with_graceful_shutdown(async move {
+            shutdown.await;
+            tracing::info!("stopping: ending running pages");
+            let _ = quit_tx.send(true);
+            closing.shutdown("server stopping", SHUTDOWN_GRACE).await;
+        })
+        .await
+        .context("serving HTTP")?;
+    if let Some(t) = bell_task {
+        let _ = t.await;
+    }
+    tracing::info!("stopped");
+    Ok(())
+}
+
+/// SIGTERM or Ctrl-C.
+pub async fn terminated() {
+    #[cfg(unix)]
+    {
+        use tokio::signal::unix::{SignalKind, signal};
+        match signal(SignalKind::terminate()) {
+            Ok(mut term) => {
+                tokio::select! {
+                    _ = term.recv() => {}
+                    _ = tokio::signal::ctrl_c() => {}
+                }
+            }
+            Err(_) => {
+                let _ = tokio::signal::ctrl_c().await;
+            }
+        }
+    }
+    #[cfg(not(unix))]
+    {
+        let _ = tokio::signal::ctrl_c().await;
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    #[test]
+    fn host_port_of_public_urls() {
+        assert_eq!(super::host_port("http://10.0.0.5:8460"), "10.0.0.5:8460");
+        assert_eq!(
+            super::host_port("http://paging.example/x"),
+            "paging.example:80"
+        );
+        assert_eq!(
+            super::host_port("https://paging.example"),
+            "paging.example:443"
+        );
+    }
+}

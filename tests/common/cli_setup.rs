@@ -118,6 +118,13 @@ impl Setup {
         self.fleet.as_ref().unwrap()
     }
 
+    /// The user of phone `name` hangs up (on-hook): inside the fleet's runtime, which carries
+    /// the phone's callback.
+    pub fn hang_up(&self, name: &str) -> bool {
+        let _in_rt = self.rt.enter();
+        self.fleet().hang_up(name)
+    }
+
     pub fn report(&self) -> FleetReport {
         self.fleet().report()
     }

@@ -1,0 +1,36 @@
+//! `zonecast serve`: the paging server (bells, HTTP API, journal, callbacks, Authentication
+//! URL, metrics) until SIGTERM.
+
+use std::net::SocketAddr;
+use std::path::PathBuf;
+
+use clap::Args;
+
+use super::{CliError, runtime};
+use crate::config::Config;
+
+/// Arguments of `zonecast serve`.
+#[derive(Debug, Args)]
+pub struct ServeArgs {
+    /// The configuration (phones, zones, bells, `[server]`).
+    #[arg(long)]
+    config: PathBuf,
+    /// Listen here instead of `[server] listen` (e.g. 127.0.0.1:0 for any free port).
+    #[arg(long, value_name = "ADDR:PORT")]
+    listen: Option<SocketAddr>,
+}
+
+pub(super) fn run(a: ServeArgs) -> Result<i32, CliError> {
+    let mut config = Config::load(&a.config)?;
+    if let Some(l) = a.listen {
+        config.server.listen = l;
+    }
+    runtime()?.block_on(async {
+        crate::server::serve(config, crate::server::terminated(), |addr, public| {
+            eprintln!("zonecast serve: listening on http://{addr} (phones use {public})");
+        })
+        .await
+        .map_err(CliError::Failed)?;
+        Ok(0)
+    })
+}

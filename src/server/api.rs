@@ -1,0 +1,469 @@
+//! The HTTP API (JSON, bearer token) and the routes phones use (callbacks, the Authentication
+//! URL), plus `/metrics`, `/healthz` and `/openapi.json`. Every error is JSON:
+//! `{"error": "what went wrong"}` with the fitting status.
+
+use std::path::PathBuf;
+use std::sync::Arc;
+use std::time::Duration;
+
+use axum::Router;
+use axum::body::Bytes;
+use axum::extract::rejection::{BytesRejection, JsonRejection};
+use axum::extract::{DefaultBodyLimit, Path, Query, Request, State};
+use axum::http::{HeaderMap, StatusCode, header};
+use axum::middleware::{self, Next};
+use axum::response::{IntoResponse, Response};
+use axum::routing::{get, post, put};
+use serde::Deserialize;
+use serde_json::{Value, json};
+
+use super::metrics::Metrics;
+use super::pages::{Pages, StartPage};
+use super::sources::{self, Trust};
+use super::store::Store;
+use crate::config::Config;
+use crate::push::Secret;
+use crate::rtp::Pacer;
+use crate::schedule::Scheduler;
+
+/// The OpenAPI document, checked in beside this file's routes (a test keeps them in step).
+pub const OPENAPI: &str = include_str!("openapi.json");
+
+/// Largest JSON request body (a page request is a few hundred bytes).
+const JSON_LIMIT: usize = 64 * 1024;
+
+/// What the handlers share.
+#[derive(Clone)]
+pub struct AppState {
+    /// Running pages.
+    pub pages: Pages,
+    /// The SQLite journal.
+    pub store: Store,
+    /// The config.
+    pub config: Arc<Config>,
+    /// The API's bearer token.
+    pub token: Arc<Secret>,
+    /// Metrics.
+    pub metrics: Arc<Metrics>,
+    /// The pacer (its counters for `/metrics`).
+    pub pacer: Arc<Pacer>,
+    /// The bells (for next firings), if the config has any.
+    pub scheduler: Option<Arc<Scheduler>>,
+    /// Uploaded sounds.
+    pub uploads: PathBuf,
+    /// Largest upload.
+    pub upload_limit: usize,
+    /// Minted credentials so far, for `/metrics`.
+    pub minted: Arc<dyn Fn() -> u64 + Send + Sync>,
+}
+
+/// A JSON error.
+pub struct ApiError(pub StatusCode, pub String);
+
+impl IntoResponse for ApiError {
+    fn into_response(self) -> Response {
+        let mut r = (self.0, axum::Json(json!({ "error": self.1 }))).into_response();
+        if self.0 == StatusCode::UNAUTHORIZED {
+            r.headers_mut().insert(
+                header::WWW_AUTHENTICATE,
+                header::HeaderValue::from_static("Bearer realm=\"zonecast\""),
+            );
+        }
+        r
+    }
+}
+
+type ApiResult = Result<Response, ApiError>;
+
+fn ok(status: StatusCode, v: Value) -> ApiResult {
+    Ok((status, axum::Json(v)).into_response())
+}
+
+fn internal(e: impl std::fmt::Display) -> ApiError {
+    ApiError(StatusCode::INTERNAL_SERVER_ERROR, e.to_string())
+}
+
+/// The whole application: API (token), phone routes, metrics. `phone_routes` are merged
+/// unauthenticated (the Authentication URL).
+pub fn router(state: AppState, phone_routes: Router) -> Router {
+    let api = Router::new()
+        .route("/api/pages", post(start_page).get(list_pages))
+        .route("/api/pages/{id}", get(get_page).delete(stop_page))
+        .route("/api/history", get(history))
+        .route("/api/history/{id}", get(history_page))
+        .route("/api/zones", get(zones))
+        .route("/api/phones", get(phones))
+        .route("/api/phones/{name}", get(phone))
+        .route("/api/bells", get(bells_next))
+        .route("/api/bells/history", get(bells_history))
+        .route("/api/sounds", get(sounds))
+        .route(
+            "/api/sounds/{name}",
+            put(upload).layer(DefaultBodyLimit::max(state.upload_limit)),
+        )
+        .layer(DefaultBodyLimit::max(JSON_LIMIT))
+        .route_layer(middleware::from_fn_with_state(state.clone(), require_token));
+    Router::new()
+        .merge(api)
+        .route("/healthz", get(|| async { "ok" }))
+        .route("/metrics", get(metrics))
+        .route("/openapi.json", get(openapi))
+        .route(
+            &format!("/{}/{{key}}", crate::page::callbacks::PREFIX),
+            post(callback).layer(DefaultBodyLimit::max(JSON_LIMIT)),
+        )
+        .fallback(|| async { ApiError(StatusCode::NOT_FOUND, "no such route".into()) })
+        .with_state(state)
+        .merge(phone_routes)
+}
+
+/// Compare without leaking where the first difference is.
+fn same(a: &[u8], b: &[u8]) -> bool {
+    a.len() == b.len() && a.iter().zip(b).fold(0u8, |acc, (x, y)| acc | (x ^ y)) == 0
+}
+
+async fn require_token(State(s): State<AppState>, req: Request, next: Next) -> Response {
+    let given = req
+        .headers()
+        .get(header::AUTHORIZATION)
+        .and_then(|v| v.to_str().ok())
+        .and_then(|v| {
+            v.split_once(' ')
+                .filter(|(scheme, _)| scheme.eq_ignore_ascii_case("bearer"))
+                .map(|(_, t)| t.trim().to_owned())
+        });
+    match given {
+        Some(t) if same(t.as_bytes(), s.token.expose().as_bytes()) => next.run(req).await,
+        Some(_) => ApiError(StatusCode::UNAUTHORIZED, "wrong bearer token".into()).into_response(),
+        None => ApiError(
+            StatusCode::UNAUTHORIZED,
+            "this API needs `Authorization: Bearer TOKEN` (the token named by [server] token_env or token_file)"
+                .into(),
+        )
+        .into_response(),
+    }
+}
+
+/// `POST /api/pages`.
+#[derive(Debug, Deserialize)]
+#[serde(deny_unknown_fields)]
+struct PageBody {
+    zone: String,
+    source: String,
+    banner: Option<String>,
+    priority: Option<String>,
+    /// Seconds.
+    duration: Option<f64>,
+    /// `uri` (default) or `media`.
+    via: Option<String>,
+}
+
+async fn start_page(
+    State(s): State<AppState>,
+    body: Result<axum::Json<PageBody>, JsonRejection>,
+) -> ApiResult {
+    let axum::Json(b) = body.map_err(|e| ApiError(e.status(), e.body_text()))?;
+    let duration = match b.duration {
+        None => None,
+        Some(d) if d.is_finite() && d > 0.0 && d <= 86_400.0 => Some(Duration::from_secs_f64(d)),
+        Some(d) => {
+            return Err(ApiError(
+                StatusCode::BAD_REQUEST,
+                format!("duration {d}: must be seconds, more than 0 and at most 86400"),
+            ));
+        }
+    };
+    let via_media = match b.via.as_deref() {
+        None | Some("uri") => false,
+        Some("media") => true,
+        Some(other) => {
+            return Err(ApiError(
+                StatusCode::BAD_REQUEST,
+                format!("via {other:?}: must be \"uri\" or \"media\""),
+            ));
+        }
+    };
+    let req = StartPage {
+        zone: b.zone,
+        source: b.source,
+        trust: Trust::Api,
+        banner: b.banner,
+        priority: b.priority,
+        duration,
+        via_media,
+        requested_by: "api".into(),
+    };
+    let id = s
+        .pages
+        .start(req)
+        .await
+        .map_err(|e| ApiError(e.status(), e.to_string()))?;
+    let page = s
+        .pages
+        .get(&id)
+        .map(|p| serde_json::to_value(p).unwrap_or(Value::Null));
+    ok(StatusCode::CREATED, json!({ "id": id, "page": page }))
+}
+
+async fn list_pages(State(s): State<AppState>) -> ApiResult {
+    ok(StatusCode::OK, json!({ "pages": s.pages.active() }))
+}
+
+async fn get_page(State(s): State<AppState>, Path(id): Path<String>) -> ApiResult {
+    if let Some(p) = s.pages.get(&id) {
+        return ok(StatusCode::OK, json!({ "active": true, "page": p }));
+    }
+    match s.store.page(&id).map_err(internal)? {
+        Some(d) => ok(StatusCode::OK, json!({ "active": false, "page": d })),
+        None => Err(ApiError(StatusCode::NOT_FOUND, format!("no page {id:?}"))),
+    }
+}
+
+async fn stop_page(State(s): State<AppState>, Path(id): Path<String>) -> ApiResult {
+    if s.pages.stop(&id, "stopped by api") {
+        ok(StatusCode::ACCEPTED, json!({ "id": id, "stopping": true }))
+    } else {
+        Err(ApiError(
+            StatusCode::NOT_FOUND,
+            format!("no running page {id:?} (it may have ended: see /api/history/{id})"),
+        ))
+    }
+}
+
+#[derive(Debug, Deserialize)]
+struct Limit {
+    limit: Option<usize>,
+}
+
+async fn history(
+    State(s): State<AppState>,
+    q: Result<Query<Limit>, axum::extract::rejection::QueryRejection>,
+) -> ApiResult {
+    let Query(q) = q.map_err(|e| ApiError(StatusCode::BAD_REQUEST, e.body_text()))?;
+    let limit = q.limit.unwrap_or(50).clamp(1, 1000);
+    ok(
+        StatusCode::OK,
+        json!({ "pages": s.store.pages(limit).map_err(internal)? }),
+    )
+}
+
+async fn history_page(State(s): State<AppState>, Path(id): Path<String>) -> ApiResult {
+    match s.store.page(&id).map_err(internal)? {
+        Some(d) => ok(StatusCode::OK, serde_json::to_value(d).map_err(internal)?),
+        None => Err(ApiError(
+            StatusCode::NOT_FOUND,
+            format!("no page {id:?} in the journal"),
+        )),
+    }
+}
+
+async fn zones(State(s): State<AppState>) -> ApiResult {
+    let mut out = Vec::new();
+    for z in &s.config.zones {
+        let phones: Vec<&str> = s
+            .config
+            .resolve_zone(&z.name)
+            .map(|v| v.into_iter().map(|p| p.name.as_str()).collect())
+            .unwrap_or_default();
+        let mode = match &z.mode {
+            crate::config::ZoneMode::Multicast { .. } => "multicast",
+            crate::config::ZoneMode::Unicast => "unicast",
+        };
+        out.push(json!({
+            "name": z.name,
+            "members": z.members,
+            "phones": phones,
+            "mode": mode,
+            "banner": z.banner,
+        }));
+    }
+    ok(StatusCode::OK, json!({ "zones": out }))
+}
+
+fn phone_json(
+    s: &AppState,
+    p: &crate::config::PhoneEntry,
+    status: &[super::store::PhoneStatus],
+    busy: &[(String, String, String)],
+) -> Value {
+    let st = status.iter().find(|x| x.phone == p.name);
+    let page = busy.iter().find(|(n, _, _)| *n == p.name);
+    json!({
+        "name": p.name,
+        "host": p.host,
+        "model": p.model,
+        "last_seen_ms": st.map(|x| x.last_seen_ms),
+        "last_outcome": st.map(|x| x.last_outcome.clone()),
+        "last_failure": st.and_then(|x| x.failure.clone()),
+        "page": page.map(|(_, id, state)| json!({ "id": id, "state": state })),
+        "zones": s.config.zones.iter()
+            .filter(|z| s.config.resolve_zone(&z.name).is_ok_and(|v| v.iter().any(|q| q.name == p.name)))
+            .map(|z| z.name.clone()).collect::<Vec<_>>(),
+    })
+}
+
+/// (phone, page id, state) for every phone in a running page.
+fn busy_phones(s: &AppState) -> Vec<(String, String, String)> {
+    s.pages
+        .active()
+        .into_iter()
+        .flat_map(|p| {
+            let id = p.start.page.clone();
+            p.report.phones.into_iter().map(move |ph| {
+                let state = serde_json::to_value(ph.state)
+                    .ok()
+                    .and_then(|v| v.as_str().map(str::to_owned))
+                    .unwrap_or_default();
+                (ph.name, id.clone(), state)
+            })
+        })
+        .collect()
+}
+
+async fn phones(State(s): State<AppState>) -> ApiResult {
+    let status = s.store.phone_status().map_err(internal)?;
+    let busy = busy_phones(&s);
+    let list: Vec<Value> = s
+        .config
+        .phones
+        .iter()
+        .map(|p| phone_json(&s, p, &status, &busy))
+        .collect();
+    ok(StatusCode::OK, json!({ "phones": list }))
+}
+
+async fn phone(State(s): State<AppState>, Path(name): Path<String>) -> ApiResult {
+    let Some(p) = s.config.phone(&name) else {
+        return Err(ApiError(
+            StatusCode::NOT_FOUND,
+            format!("no phone {name:?} in the config"),
+        ));
+    };
+    let status = s.store.phone_status().map_err(internal)?;
+    ok(StatusCode::OK, phone_json(&s, p, &status, &busy_phones(&s)))
+}
+
+#[derive(Debug, Deserialize)]
+struct Next10 {
+    n: Option<usize>,
+}
+
+async fn bells_next(
+    State(s): State<AppState>,
+    q: Result<Query<Next10>, axum::extract::rejection::QueryRejection>,
+) -> ApiResult {
+    let Query(q) = q.map_err(|e| ApiError(StatusCode::BAD_REQUEST, e.body_text()))?;
+    let n = q.n.unwrap_or(10).clamp(1, 500);
+    let Some(sch) = &s.scheduler else {
+        return ok(
+            StatusCode::OK,
+            json!({ "timezone": Value::Null, "next": [] }),
+        );
+    };
+    let next: Vec<Value> = sch
+        .next_firings(chrono::Utc::now(), n)
+        .into_iter()
+        .map(|f| {
+            let b = sch.bell(&f.bell);
+            json!({
+                "bell": f.bell,
+                "at": f.at.to_rfc3339(),
+                "local": f.local,
+                "zones": b.map(|b| b.zones.clone()),
+                "source": b.map(|b| b.source.clone()),
+                "priority": b.and_then(|b| b.priority.clone()),
+            })
+        })
+        .collect();
+    ok(
+        StatusCode::OK,
+        json!({ "timezone": sch.calendar().tz.name(), "next": next }),
+    )
+}
+
+async fn bells_history(
+    State(s): State<AppState>,
+    q: Result<Query<Limit>, axum::extract::rejection::QueryRejection>,
+) -> ApiResult {
+    let Query(q) = q.map_err(|e| ApiError(StatusCode::BAD_REQUEST, e.body_text()))?;
+    let limit = q.limit.unwrap_or(50).clamp(1, 1000);
+    ok(
+        StatusCode::OK,
+        json!({ "bells": s.store.bells(limit).map_err(internal)? }),
+    )
+}
+
+async fn sounds(State(s): State<AppState>) -> ApiResult {
+    let mut uploaded: Vec<String> = std::fs::read_dir(&s.uploads)
+        .map(|rd| {
+            rd.filter_map(Result::ok)
+                .filter_map(|e| {
+                    let name = e.file_name().into_string().ok()?;
+                    let (stem, _) = name.rsplit_once('.')?;
+                    (!name.starts_with('.') && sources::check_upload_name(stem).is_ok())
+                        .then(|| stem.to_owned())
+                })
+                .collect()
+        })
+        .unwrap_or_default();
+    uploaded.sort();
+    ok(
+        StatusCode::OK,
+        json!({ "bundled": sources::BUNDLED, "uploaded": uploaded }),
+    )
+}
+
+async fn upload(
+    State(s): State<AppState>,
+    Path(name): Path<String>,
+    body: Result<Bytes, BytesRejection>,
+) -> ApiResult {
+    let body = body.map_err(|e| {
+        let status = e.status();
+        let msg = if status == StatusCode::PAYLOAD_TOO_LARGE {
+            format!(
+                "the upload is larger than [server] upload_limit ({} bytes)",
+                s.upload_limit
+            )
+        } else {
+            e.body_text()
+        };
+        ApiError(status, msg)
+    })?;
+    let dir = s.uploads.clone();
+    let stored = tokio::task::spawn_blocking(move || {
+        sources::store_upload(&dir, &name, &body).map(|(_, secs)| (name, secs))
+    })
+    .await
+    .map_err(internal)?;
+    let (name, secs) = stored.map_err(|e| ApiError(StatusCode::BAD_REQUEST, e.to_string()))?;
+    ok(
+        StatusCode::CREATED,
+        json!({ "name": name, "seconds": secs, "source": format!("upload:{name}") }),
+    )
+}
+
+async fn metrics(State(s): State<AppState>) -> Response {
+    s.metrics.set_minted((s.minted)());
+    (
+        [(
+            header::CONTENT_TYPE,
+            "text/plain; version=0.0.4; charset=utf-8",
+        )],
+        s.metrics.render(&s.pacer.stats()),
+    )
+        .into_response()
+}
+
+async fn openapi() -> Response {
+    ([(header::CONTENT_TYPE, "application/json")], OPENAPI).into_response()
+}
+
+async fn callback(
+    State(s): State<AppState>,
+    Path(key): Path<String>,
+    _h: HeaderMap,
+    body: Bytes,
+) -> StatusCode {
+    s.pages.callback(&key, &body)
+}

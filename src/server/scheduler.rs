@@ -1,0 +1,121 @@
+//! The bell loop: every quarter second, ask [`Scheduler::due`] what came due on the wall clock
+//! and ring it (a page per zone) or log it as missed. The scheduler's last run is kept in the
+//! journal, so a restart resumes from it: a bell whose time passed while the server was down
+//! rings if it is still within the grace, and is logged as missed otherwise — never rung twice.
+
+use std::sync::Arc;
+use std::time::Duration;
+
+use chrono::{DateTime, Utc};
+use tokio::sync::watch;
+
+use super::metrics::Metrics;
+use super::pages::{Pages, StartPage};
+use super::sources::Trust;
+use super::store::{BellEvent, Store};
+use crate::schedule::{Decision, Scheduler};
+
+/// Key of the scheduler's last run in the journal's state table.
+pub const LAST_RUN_KEY: &str = "scheduler.last_run";
+
+/// How often the loop looks at the clock.
+const TICK: Duration = Duration::from_millis(250);
+
+/// Run the bells until `quit` turns true.
+pub async fn run(
+    mut scheduler: Scheduler,
+    pages: Pages,
+    store: Store,
+    metrics: Arc<Metrics>,
+    mut quit: watch::Receiver<bool>,
+) {
+    match store.get_state(LAST_RUN_KEY) {
+        Ok(Some(text)) => match DateTime::parse_from_rfc3339(&text) {
+            Ok(t) => scheduler.resume_from(t.with_timezone(&Utc)),
+            Err(e) => tracing::warn!("journal: unreadable {LAST_RUN_KEY} {text:?}: {e}"),
+        },
+        Ok(None) => {}
+        Err(e) => tracing::warn!("journal: {e}"),
+    }
+    let mut tick = tokio::time::interval(TICK);
+    tick.set_missed_tick_behavior(tokio::time::MissedTickBehavior::Delay);
+    loop {
+        tokio::select! {
+            _ = tick.tick() => {}
+            _ = quit.changed() => {}
+        }
+        if *quit.borrow() {
+            return;
+        }
+        let now = Utc::now();
+        let decisions = scheduler.due(now);
+        if let Some(last) = scheduler.last_run()
+            && let Err(e) = store.set_state(LAST_RUN_KEY, &last.to_rfc3339())
+        {
+            tracing::warn!("journal: {e}");
+        }
+        for d in decisions {
+            match d {
+                Decision::Ring { bell, at } => {
+                    let Some(b) = scheduler.bell(&bell).cloned() else {
+                        continue;
+                    };
+                    tracing::info!("bell {bell} due {} rings", scheduler.local(at));
+                    let mut started = Vec::new();
+                    let mut failures = Vec::new();
+                    for zone in &b.zones {
+                        let req = StartPage {
+                            zone: zone.clone(),
+                            source: b.source.clone(),
+                            trust: Trust::Config,
+                            banner: None,
+                            priority: b.priority.clone(),
+                            duration: None,
+                            via_media: false,
+                            requested_by: format!("bell:{bell}"),
+                        };
+                        match pages.start(req).await {
+                            Ok(id) => started.push(id),
+                            Err(e) => {
+                                tracing::error!("bell {bell}: zone {zone}: {e}");
+                                failures.push(format!("zone {zone}: {e}"));
+                            }
+                        }
+                    }
+                    metrics.bell(true);
+                    let event = BellEvent {
+                        bell: bell.clone(),
+                        due_ms: at.timestamp_millis(),
+                        outcome: "fired".into(),
+                        pages: started,
+                        detail: (!failures.is_empty()).then(|| failures.join("; ")),
+                    };
+                    if let Err(e) = store.bell(&event) {
+                        tracing::warn!("journal: {e}");
+                    }
+                }
+                Decision::Missed { bell, at, late_by } => {
+                    tracing::warn!(
+                        "bell {bell} due {} missed: {:.0} s late, beyond the grace",
+                        scheduler.local(at),
+                        late_by.as_secs_f64()
+                    );
+                    metrics.bell(false);
+                    let event = BellEvent {
+                        bell,
+                        due_ms: at.timestamp_millis(),
+                        outcome: "missed".into(),
+                        pages: Vec::new(),
+                        detail: Some(format!(
+                            "{:.0} s late (the server was not running)",
+                            late_by.as_secs_f64()
+                        )),
+                    };
+                    if let Err(e) = store.bell(&event) {
+                        tracing::warn!("journal: {e}");
+                    }
+                }
+            }
+        }
+    }
+}

@@ -1,0 +1,599 @@
+//! `zonecast serve` against the phone emulator over real HTTP and RTP: the API starts, shows
+//! and stops pages; a bell a few seconds ahead rings; SIGKILL then restart leaves no phone
+//! listening; SIGTERM ends pages with their stops; a user hanging up shows for that phone; the
+//! journal holds it all; `/metrics` is Prometheus text.
+
+mod common;
+
+use std::io::{BufRead, BufReader};
+use std::process::Child;
+use std::sync::{Arc, Mutex};
+use std::time::{Duration, Instant};
+
+use common::cli_setup::{Setup, Spec, Zone};
+use serde_json::{Value, json};
+use zonecast::phone_sim::FleetReport;
+
+const TOKEN_ENV: &str = "ZC_SERVER_TEST_TOKEN";
+const TOKEN: &str = "test-token-5f2c9a";
+
+fn listening(r: &FleetReport) -> usize {
+    r.phones
+        .iter()
+        .filter(|p| p.heard.last().is_some_and(|h| h.active))
+        .count()
+}
+
+/// A fleet of `n` CP-8851 phones in zone `all` (and `first`: the first two), a `[server]`
+/// table, and `extra` tables (bells).
+fn setup(n: usize, extra: &str) -> Setup {
+    let engine = format!(
+        "multicast_pool = \"239.255.{}.0/24\"\n",
+        rand::random::<u8>()
+    );
+    let tables = format!(
+        "[server]\ntoken_env = \"{TOKEN_ENV}\"\ndata_dir = \"data\"\nupload_limit = \"64K\"\n\n{extra}"
+    );
+    Setup::new(&Spec {
+        phones: n,
+        engine: &engine,
+        tables: &tables,
+        zones: &[
+            Zone {
+                name: "all",
+                first: None,
+                banner: Some("Announcement"),
+            },
+            Zone {
+                name: "first",
+                first: Some(2),
+                banner: None,
+            },
+        ],
+        ..Spec::default()
+    })
+}
+
+/// A running `zonecast serve` and what it logged.
+struct Server {
+    child: Child,
+    url: String,
+    log: Arc<Mutex<String>>,
+}
+
+impl Server {
+    fn start(s: &Setup) -> Server {
+        let mut child = s
+            .cmd(&["serve", "--listen", "127.0.0.1:0"])
+            .env(TOKEN_ENV, TOKEN)
+            .stdout(std::process::Stdio::null())
+            .stderr(std::process::Stdio::piped())
+            .spawn()
+            .unwrap();
+        let stderr = child.stderr.take().unwrap();
+        let log = Arc::new(Mutex::new(String::new()));
+        let (tx, rx) = std::sync::mpsc::channel();
+        let l = log.clone();
+        std::thread::spawn(move || {
+            for line in BufReader::new(stderr).lines().map_while(Result::ok) {
+                if let Some(rest) = line.split("listening on http://").nth(1) {
+                    let addr = rest.split_whitespace().next().unwrap_or("").to_owned();
+                    let _ = tx.send(addr);
+                }
+                let mut g = l.lock().unwrap();
+                g.push_str(&line);
+                g.push('\n');
+            }
+        });
+        let addr = match rx.recv_timeout(Duration::from_secs(60)) {
+            Ok(a) => a,
+            Err(_) => panic!("server did not start: {}", log.lock().unwrap()),
+        };
+        Server {
+            child,
+            url: format!("http://{addr}"),
+            log,
+        }
+    }
+
+    fn log(&self) -> String {
+        self.log.lock().unwrap().clone()
+    }
+}
+
+impl Drop for Server {
+    fn drop(&mut self) {
+        let _ = self.child.kill();
+        let _ = self.child.wait();
+    }
+}
+
+/// One HTTP request: (status, JSON body or the text as a JSON string).
+fn call(method: &str, url: &str, token: Option<&str>, body: Option<Value>) -> (u16, Value) {
+    call_raw(
+        method,
+        url,
+        token,
+        body.map(|b| b.to_string().into_bytes()),
+        "application/json",
+    )
+}
+
+fn call_raw(
+    method: &str,
+    url: &str,
+    token: Option<&str>,
+    body: Option<Vec<u8>>,
+    content_type: &str,
+) -> (u16, Value) {
+    let rt = tokio::runtime::Builder::new_current_thread()
+        .enable_all()
+        .build()
+        .unwrap();
+    rt.block_on(async {
+        let client = common::sim::http();
+        let mut r = client.request(method.parse().unwrap(), url);
+        if let Some(t) = token {
+            r = r.bearer_auth(t);
+        }
+        if let Some(b) = body {
+            r = r.header("content-type", content_type).body(b);
+        }
+        let resp = r.send().await.expect("server answers");
+        let status = resp.status().as_u16();
+        let text = resp.text().await.unwrap();
+        let v = serde_json::from_str(&text).unwrap_or(Value::String(text));
+        (status, v)
+    })
+}
+
+fn api(srv: &Server, method: &str, path: &str, body: Option<Value>) -> (u16, Value) {
+    call(method, &format!("{}{path}", srv.url), Some(TOKEN), body)
+}
+
+fn wait_for<T>(srv: &Server, what: &str, secs: u64, mut f: impl FnMut() -> Option<T>) -> T {
+    let deadline = Instant::now() + Duration::from_secs(secs);
+    loop {
+        if let Some(v) = f() {
+            return v;
+        }
+        assert!(
+            Instant::now() < deadline,
+            "timed out waiting for {what}; server log:\n{}",
+            srv.log()
+        );
+        std::thread::sleep(Duration::from_millis(100));
+    }
+}
+
+fn phone_states(page: &Value) -> Vec<(String, String)> {
+    page["report"]["phones"]
+        .as_array()
+        .map(|a| {
+            a.iter()
+                .map(|p| {
+                    (
+                        p["name"].as_str().unwrap_or("").to_owned(),
+                        p["state"].as_str().unwrap_or("").to_owned(),
+                    )
+                })
+                .collect()
+        })
+        .unwrap_or_default()
+}
+
+/// A strict reading of the Prometheus text format: every sample belongs to a family declared
+/// by `# TYPE`, values are numbers, histogram buckets are cumulative and end in `+Inf` equal
+/// to `_count`. Returns the samples by their full name with labels.
+fn parse_prometheus(text: &str) -> std::collections::BTreeMap<String, f64> {
+    let mut types = std::collections::BTreeMap::new();
+    let mut samples = std::collections::BTreeMap::new();
+    for line in text.lines() {
+        if line.is_empty() {
+            continue;
+        }
+        if let Some(rest) = line.strip_prefix("# ") {
+            let mut parts = rest.splitn(3, ' ');
+            let kind = parts.next().unwrap();
+            let name = parts.next().expect("metric name");
+            let value = parts.next().expect("text");
+            assert!(kind == "HELP" || kind == "TYPE", "{line}");
+            if kind == "TYPE" {
+                assert!(
+                    ["counter", "gauge", "histogram", "summary", "untyped"].contains(&value),
+                    "{line}"
+                );
+                types.insert(name.to_owned(), value.to_owned());
+            }
+            continue;
+        }
+        let (series, value) = line.rsplit_once(' ').expect("sample has a value");
+        let value: f64 = value
+            .parse()
+            .unwrap_or_else(|_| panic!("not a number: {line}"));
+        let name = series.split('{').next().unwrap();
+        assert!(
+            name.chars()
+                .all(|c| c.is_ascii_alphanumeric() || c == '_' || c == ':'),
+            "{line}"
+        );
+        let labels = &series[name.len()..];
+        if !labels.is_empty() {
+            assert!(labels.starts_with('{') && labels.ends_with('}'), "{line}");
+            for pair in labels[1..labels.len() - 1].split(',') {
+                let (k, v) = pair.split_once('=').expect("label=value");
+                assert!(
+                    !k.is_empty() && v.starts_with('"') && v.ends_with('"'),
+                    "{line}"
+                );
+            }
+        }
+        let family = ["_bucket", "_sum", "_count", "_total"]
+            .iter()
+            .find_map(|s| name.strip_suffix(s).filter(|f| types.contains_key(*f)))
+            .unwrap_or(name);
+        assert!(
+            types.contains_key(family) || types.contains_key(name),
+            "sample without # TYPE: {line}"
+        );
+        samples.insert(series.to_owned(), value);
+    }
+    for (family, kind) in &types {
+        if kind != "histogram" {
+            continue;
+        }
+        let buckets: Vec<f64> = samples
+            .iter()
+            .filter(|(k, _)| k.starts_with(&format!("{family}_bucket{{")))
+            .map(|(_, v)| *v)
+            .collect();
+        let inf = samples[&format!("{family}_bucket{{le=\"+Inf\"}}")];
+        assert_eq!(inf, samples[&format!("{family}_count")], "{family}");
+        assert!(
+            buckets.iter().all(|b| *b <= inf),
+            "{family} buckets exceed +Inf"
+        );
+    }
+    samples
+}
+
+#[test]
+fn the_api_pages_a_zone_shows_it_live_stops_it_and_journals_it() {
+    let s = setup(4, "");
+    let srv = Server::start(&s);
+
+    // No token, a wrong token: 401 with a JSON message, and nothing sent to any phone.
+    let (st, body) = call("GET", &format!("{}/api/zones", srv.url), None, None);
+    assert_eq!(st, 401);
+    assert!(body["error"].as_str().unwrap().contains("Bearer"), "{body}");
+    let (st, _) = call(
+        "POST",
+        &format!("{}/api/pages", srv.url),
+        Some("wrong"),
+        Some(json!({"zone": "all", "source": "chime"})),
+    );
+    assert_eq!(st, 401);
+    assert_eq!(s.report().totals.pushes, 0);
+
+    // Bad input: JSON errors naming what is wrong.
+    let (st, body) = api(
+        &srv,
+        "POST",
+        "/api/pages",
+        Some(json!({"zone": "nope", "source": "chime"})),
+    );
+    assert_eq!(st, 400, "{body}");
+    assert!(body["error"].as_str().unwrap().contains("zone"), "{body}");
+    let (st, body) = api(
+        &srv,
+        "POST",
+        "/api/pages",
+        Some(json!({"zone": "all", "source": "file:/etc/passwd"})),
+    );
+    assert_eq!(st, 400, "{body}");
+    assert!(body["error"].as_str().unwrap().contains("upload"), "{body}");
+    let (st, body) = api(&srv, "GET", "/api/nothing-here", None);
+    assert_eq!(st, 404);
+    assert!(body["error"].is_string(), "{body}");
+
+    let (st, zones) = api(&srv, "GET", "/api/zones", None);
+    assert_eq!(st, 200);
+    assert_eq!(zones["zones"][0]["name"], "all");
+    assert_eq!(zones["zones"][0]["phones"].as_array().unwrap().len(), 4);
+
+    // Upload a sound; an oversized one is refused as JSON.
+    let (st, body) = call_raw(
+        "PUT",
+        &format!("{}/api/sounds/lobby", srv.url),
+        Some(TOKEN),
+        Some(vec![0xFF; 8000]),
+        "application/octet-stream",
+    );
+    assert_eq!(st, 201, "{body}");
+    assert_eq!(body["seconds"], 1.0);
+    let (st, body) = call_raw(
+        "PUT",
+        &format!("{}/api/sounds/huge", srv.url),
+        Some(TOKEN),
+        Some(vec![0xFF; 100 * 1024]),
+        "application/octet-stream",
+    );
+    assert_eq!(st, 413, "{body}");
+    assert!(
+        body["error"].as_str().unwrap().contains("upload_limit"),
+        "{body}"
+    );
+
+    // Page: the upload, then a long tone; live state shows every phone accepted.
+    let (st, started) = api(
+        &srv,
+        "POST",
+        "/api/pages",
+        Some(json!({"zone": "all", "source": "upload:lobby,tone:700:60", "banner": "Lobby"})),
+    );
+    assert_eq!(st, 201, "{started}");
+    let id = started["id"].as_str().unwrap().to_owned();
+    s.wait_until("all 4 phones hearing packets", |r| {
+        r.phones.iter().all(|p| {
+            p.heard
+                .last()
+                .is_some_and(|h| h.active && h.rx.summary.packets >= 60)
+        })
+    });
+    let live = wait_for(&srv, "live state: 4 accepted", 10, || {
+        let (_, v) = api(&srv, "GET", "/api/pages", None);
+        let page = v["pages"][0].clone();
+        let states = phone_states(&page);
+        (states.len() == 4 && states.iter().all(|(_, st)| st == "accepted")).then_some(page)
+    });
+    assert_eq!(live["page"], id.as_str());
+    assert_eq!(live["requested_by"], "api");
+    assert_eq!(live["report"]["totals"]["accepted"], 4);
+    let (_, phones) = api(&srv, "GET", "/api/phones", None);
+    let p1 = &phones["phones"][0];
+    assert_eq!(p1["model"], "CP-8851");
+    assert_eq!(p1["page"]["id"], id.as_str());
+    assert_eq!(p1["page"]["state"], "accepted");
+    assert!(
+        s.report()
+            .phones
+            .iter()
+            .all(|p| p.status_banner.as_deref() == Some("Lobby"))
+    );
+
+    // Stop it: every phone released, the journal has the page and each phone's outcome.
+    let (st, _) = api(&srv, "DELETE", &format!("/api/pages/{id}"), None);
+    assert_eq!(st, 202);
+    s.wait_until("no phone listening", |r| listening(r) == 0);
+    let detail = wait_for(&srv, "the page in the journal", 10, || {
+        let (st, v) = api(&srv, "GET", &format!("/api/pages/{id}"), None);
+        (st == 200 && v["active"] == false).then_some(v)
+    });
+    let page = &detail["page"];
+    assert_eq!(page["ended_by"], "stopped by api", "{page}");
+    assert_eq!(page["accepted"], 4);
+    let outcomes = page["outcomes"].as_array().unwrap();
+    assert_eq!(outcomes.len(), 4);
+    assert!(outcomes.iter().all(|o| o["state"] == "stopped"), "{page}");
+    let (_, hist) = api(&srv, "GET", "/api/history", None);
+    assert_eq!(hist["pages"][0]["page"], id.as_str());
+    assert_eq!(hist["pages"][0]["source"], "upload:lobby,tone:700:60");
+    let (_, phones) = api(&srv, "GET", "/api/phones", None);
+    assert_eq!(phones["phones"][0]["last_outcome"], "stopped");
+    assert!(phones["phones"][0]["page"].is_null());
+    let (st, _) = api(&srv, "DELETE", &format!("/api/pages/{id}"), None);
+    assert_eq!(st, 404, "an ended page cannot be stopped again");
+
+    // Metrics: valid Prometheus text that counted this page.
+    let (st, text) = call("GET", &format!("{}/metrics", srv.url), None, None);
+    assert_eq!(st, 200);
+    let m = parse_prometheus(text.as_str().unwrap());
+    assert_eq!(m["zonecast_pages_total{outcome=\"all_reached\"}"], 1.0);
+    assert_eq!(m["zonecast_pages_active"], 0.0);
+    assert_eq!(m["zonecast_phones_reached_total"], 4.0);
+    assert_eq!(m["zonecast_push_latency_seconds_count"], 4.0);
+    assert!(m["zonecast_rtp_datagrams_sent_total"] > 50.0, "{m:?}");
+    assert!(m["zonecast_pacer_lateness_seconds_count"] > 50.0);
+
+    // The OpenAPI document is served and names the routes.
+    let (st, doc) = call("GET", &format!("{}/openapi.json", srv.url), None, None);
+    assert_eq!(st, 200);
+    assert!(doc["paths"]["/api/pages"]["post"].is_object(), "{doc}");
+    // Every documented route exists (a route the server lacks answers "no such route" or 405).
+    for (path, item) in doc["paths"].as_object().unwrap() {
+        for method in ["get", "post", "put", "delete"] {
+            if item.get(method).is_none() {
+                continue;
+            }
+            let concrete = path
+                .replace("{id}", "pg-none")
+                .replace("{name}", "p001")
+                .replace("{key}", "k");
+            let body = (method == "post" || method == "put").then(|| json!({}));
+            let (st, v) = api(&srv, &method.to_uppercase(), &concrete, body);
+            assert!(
+                st != 405 && v["error"] != "no such route",
+                "{method} {path}: {st} {v}"
+            );
+        }
+    }
+    assert!(
+        !srv.log()
+            .contains(zonecast::phone_sim::config::DEFAULT_PASSWORD)
+    );
+    assert!(!srv.log().contains(TOKEN));
+}
+
+#[test]
+fn a_bell_a_few_seconds_ahead_rings_the_zone_and_is_journaled() {
+    use chrono::Timelike;
+    let at = chrono::Utc::now() + chrono::Duration::seconds(8);
+    let cron = format!("{} {} {} * * *", at.second(), at.minute(), at.hour());
+    let bells = format!(
+        "[schedule]\ntimezone = \"UTC\"\n\n[[bell]]\nname = \"soon\"\ncron = \"{cron}\"\n\
+         zones = [\"first\"]\nsource = \"tone:1000:2\"\n\n"
+    );
+    let s = setup(3, &bells);
+    let srv = Server::start(&s);
+    let (_, next) = api(&srv, "GET", "/api/bells?n=1", None);
+    assert_eq!(next["next"][0]["bell"], "soon", "{next}");
+    assert_eq!(next["timezone"], "UTC");
+    // The bell rings for the two phones of `first` and ends by itself.
+    s.wait_until("the bell heard on p001 and p002", |r| {
+        r.phones.iter().take(2).all(|p| {
+            p.heard.last().is_some_and(|h| {
+                h.rx.summary
+                    .frequency_hz
+                    .is_some_and(|f| (f - 1000.0).abs() < 15.0)
+            })
+        })
+    });
+    assert!(
+        s.report().phones[2].heard.is_empty(),
+        "p003 is not in the zone"
+    );
+    s.wait_until("the bell's page ended", |r| listening(r) == 0);
+    let bell = wait_for(&srv, "the bell in the journal", 10, || {
+        let (_, v) = api(&srv, "GET", "/api/bells/history", None);
+        v["bells"].as_array().and_then(|b| b.first().cloned())
+    });
+    assert_eq!(bell["bell"], "soon");
+    assert_eq!(bell["outcome"], "fired");
+    assert_eq!(
+        bell["due_ms"],
+        at.with_nanosecond(0).unwrap().timestamp_millis()
+    );
+    let page_id = bell["pages"][0].as_str().unwrap().to_owned();
+    let page = wait_for(&srv, "the bell's page ended in the journal", 10, || {
+        let (st, v) = api(&srv, "GET", &format!("/api/history/{page_id}"), None);
+        (st == 200 && v["ended_by"].is_string()).then_some(v)
+    });
+    assert_eq!(page["requested_by"], "bell:soon");
+    assert_eq!(page["ended_by"], "source ended");
+    assert_eq!(page["zone"], "first");
+}
+
+#[test]
+fn sigkill_mid_page_then_restart_leaves_no_phone_listening() {
+    let s = setup(5, "");
+    let mut srv = Server::start(&s);
+    let (st, started) = api(
+        &srv,
+        "POST",
+        "/api/pages",
+        Some(json!({"zone": "all", "source": "tone:600:60"})),
+    );
+    assert_eq!(st, 201, "{started}");
+    let id = started["id"].as_str().unwrap().to_owned();
+    s.wait_until("all 5 phones listening", |r| listening(r) == 5);
+    srv.child.kill().unwrap(); // SIGKILL: no stop was sent
+    srv.child.wait().unwrap();
+    std::thread::sleep(Duration::from_millis(300));
+    assert_eq!(
+        listening(&s.report()),
+        5,
+        "the killed server left them playing"
+    );
+
+    // The restarted server stops them before it listens.
+    let srv = Server::start(&s);
+    assert_eq!(listening(&s.report()), 0, "{}", srv.log());
+    assert!(
+        srv.log().contains("recovered 5 of 5 phones"),
+        "{}",
+        srv.log()
+    );
+    let (st, hist) = api(&srv, "GET", "/api/history", None);
+    assert_eq!(st, 200);
+    assert_eq!(hist["pages"][0]["page"], id.as_str());
+    // Nothing left for a third start to do.
+    drop(srv);
+    let srv = Server::start(&s);
+    assert!(!srv.log().contains("recovered"), "{}", srv.log());
+}
+
+#[test]
+fn sigterm_ends_running_pages_with_their_stops() {
+    let s = setup(3, "");
+    let mut srv = Server::start(&s);
+    let (st, started) = api(
+        &srv,
+        "POST",
+        "/api/pages",
+        Some(json!({"zone": "all", "source": "tone:500:60"})),
+    );
+    assert_eq!(st, 201, "{started}");
+    let id = started["id"].as_str().unwrap().to_owned();
+    s.wait_until("all 3 phones listening", |r| listening(r) == 3);
+    // SAFETY: signalling our own child.
+    unsafe { libc::kill(srv.child.id() as i32, libc::SIGTERM) };
+    let status = srv.child.wait().unwrap();
+    assert!(status.success(), "{status:?}: {}", srv.log());
+    assert_eq!(
+        listening(&s.report()),
+        0,
+        "every phone got its stop before exit"
+    );
+    assert!(srv.log().contains("stopping"), "{}", srv.log());
+    // The journal says how it ended.
+    let srv = Server::start(&s);
+    let (_, page) = api(&srv, "GET", &format!("/api/history/{id}"), None);
+    assert_eq!(page["ended_by"], "server stopping", "{page}");
+    assert!(!srv.log().contains("recovered"), "{}", srv.log());
+}
+
+#[test]
+fn a_phone_hanging_up_shows_as_stopped_by_user_for_that_phone() {
+    let s = setup(3, "");
+    let srv = Server::start(&s);
+    let (st, started) = api(
+        &srv,
+        "POST",
+        "/api/pages",
+        Some(json!({"zone": "all", "source": "tone:800:60", "via": "media"})),
+    );
+    assert_eq!(st, 201, "{started}");
+    let id = started["id"].as_str().unwrap().to_owned();
+    s.wait_until("all 3 phones listening", |r| listening(r) == 3);
+    assert!(s.hang_up("p002"));
+    let page = wait_for(&srv, "p002 stopped by user", 15, || {
+        let (_, v) = api(&srv, "GET", &format!("/api/pages/{id}"), None);
+        let states = phone_states(&v["page"]);
+        states
+            .iter()
+            .any(|(n, st)| n == "p002" && st == "stopped_by_user")
+            .then_some(v)
+    });
+    let states = phone_states(&page["page"]);
+    assert!(
+        states
+            .iter()
+            .filter(|(n, _)| n != "p002")
+            .all(|(_, st)| st == "accepted"),
+        "{states:?}"
+    );
+    // A callback for a page the server does not run is refused.
+    let (st, _) = call_raw(
+        "POST",
+        &format!("{}/zonecast/notify/pg-unknown", srv.url),
+        None,
+        Some(b"DATA=<notifyMediaEvent type=\"stopped\" origin=\"user\"/>".to_vec()),
+        "application/x-www-form-urlencoded",
+    );
+    assert_eq!(st, 404);
+    let (st, _) = api(&srv, "DELETE", &format!("/api/pages/{id}"), None);
+    assert_eq!(st, 202);
+    let detail = wait_for(&srv, "the page in the journal", 10, || {
+        let (_, v) = api(&srv, "GET", &format!("/api/history/{id}"), None);
+        v["ended_by"].is_string().then_some(v)
+    });
+    let p2 = detail["outcomes"]
+        .as_array()
+        .unwrap()
+        .iter()
+        .find(|o| o["phone"] == "p002")
+        .unwrap()
+        .clone();
+    assert_eq!(p2["state"], "stopped_by_user", "{detail}");
+    assert_eq!(listening(&s.report()), 0);
+}
