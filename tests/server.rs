@@ -27,6 +27,10 @@ fn listening(r: &FleetReport) -> usize {
 /// A fleet of `n` CP-8851 phones in zone `all` (and `first`: the first two), a `[server]`
 /// table, and `extra` tables (bells).
 fn setup(n: usize, extra: &str) -> Setup {
+    setup_with(n, extra, None)
+}
+
+fn setup_with(n: usize, extra: &str, auth_url: Option<String>) -> Setup {
     let engine = format!(
         "multicast_pool = \"239.255.{}.0/24\"\n",
         rand::random::<u8>()
@@ -50,6 +54,7 @@ fn setup(n: usize, extra: &str) -> Setup {
                 banner: None,
             },
         ],
+        auth_url,
         ..Spec::default()
     })
 }
@@ -63,8 +68,12 @@ struct Server {
 
 impl Server {
     fn start(s: &Setup) -> Server {
+        Server::start_on(s, "127.0.0.1:0")
+    }
+
+    fn start_on(s: &Setup, listen: &str) -> Server {
         let mut child = s
-            .cmd(&["serve", "--listen", "127.0.0.1:0"])
+            .cmd(&["serve", "--listen", listen])
             .env(TOKEN_ENV, TOKEN)
             .stdout(std::process::Stdio::null())
             .stderr(std::process::Stdio::piped())
@@ -595,5 +604,173 @@ fn a_phone_hanging_up_shows_as_stopped_by_user_for_that_phone() {
         .unwrap()
         .clone();
     assert_eq!(p2["state"], "stopped_by_user", "{detail}");
+    assert_eq!(listening(&s.report()), 0);
+}
+
+#[test]
+fn phones_accept_minted_credentials_that_the_authentication_url_honours_once() {
+    // The server's port is chosen first: the emulated phones must know their Authentication URL.
+    let port = std::net::TcpListener::bind("127.0.0.1:0")
+        .unwrap()
+        .local_addr()
+        .unwrap()
+        .port();
+    let auth = format!("http://127.0.0.1:{port}/authenticate");
+    // A stand-in phone that only records what it is sent (it never asks the URL itself).
+    let rt = tokio::runtime::Runtime::new().unwrap();
+    let (desk, seen) = rt.block_on(common::fake_phone::fake_phone(
+        common::fake_phone::Behaviour::Reply(200, "<CiscoIPPhoneError Number=\"1\"/>"),
+    ));
+    let extra = format!(
+        "[[phone]]\nname = \"desk\"\nhost = \"{desk}\"\nmodel = \"CP-8851\"\nuser = \"pager\"\n\
+         auth = \"minted\"\n\n[zone.front]\nmembers = [\"desk\"]\nmode = \"unicast\"\n\n"
+    );
+    let s = setup_with(3, &extra, Some(auth.clone()));
+    let srv = Server::start_on(&s, &format!("127.0.0.1:{port}"));
+
+    // The emulated phones ask the server about each push's credentials and accept them.
+    let (st, started) = api(
+        &srv,
+        "POST",
+        "/api/pages",
+        Some(json!({"zone": "all", "source": "tone:900:30"})),
+    );
+    assert_eq!(st, 201, "{started}");
+    let id = started["id"].as_str().unwrap().to_owned();
+    s.wait_until("all 3 phones listening", |r| listening(r) == 3);
+    let (st, _) = api(&srv, "DELETE", &format!("/api/pages/{id}"), None);
+    assert_eq!(st, 202);
+    s.wait_until("no phone listening", |r| listening(r) == 0);
+    assert!(
+        s.report()
+            .phones
+            .iter()
+            .all(|p| p.counters.auth_failures == 0)
+    );
+
+    // A credential minted for the stand-in phone: good once, then refused.
+    let (st, first) = api(
+        &srv,
+        "POST",
+        "/api/pages",
+        Some(json!({"zone": "front", "source": "chime"})),
+    );
+    assert_eq!(st, 201);
+    let first = first["id"].as_str().unwrap().to_owned();
+    let header = wait_for(&srv, "a push to the stand-in phone", 10, || {
+        let reqs = seen.lock().unwrap();
+        reqs.first().and_then(|r| {
+            let text = String::from_utf8_lossy(r).into_owned();
+            text.lines()
+                .find_map(|l| {
+                    l.strip_prefix("authorization: Basic ")
+                        .or_else(|| l.strip_prefix("Authorization: Basic "))
+                })
+                .map(|t| t.trim().to_owned())
+        })
+    });
+    let decoded = String::from_utf8(base64_decode(&header)).unwrap();
+    let (user, _) = decoded.split_once(':').unwrap();
+    assert!(user.starts_with("zc-"), "{user}");
+    let ask = |user: &str, password: &str| {
+        let body = form_urlencoded::Serializer::new(String::new())
+            .append_pair("UserID", user)
+            .append_pair("Password", password)
+            .append_pair("devicename", "SEP001122334455")
+            .finish();
+        let (st, v) = call_raw(
+            "POST",
+            &auth,
+            None,
+            Some(body.into_bytes()),
+            "application/x-www-form-urlencoded",
+        );
+        assert_eq!(st, 200);
+        v.as_str().unwrap().to_owned()
+    };
+    assert_eq!(ask(user, "wrong-password"), "UN-AUTHORIZED");
+    // The stand-in refused the page: it ends by itself (no phone reached).
+    wait_for(&srv, "the stand-in's page to end", 15, || {
+        let (_, v) = api(&srv, "GET", &format!("/api/pages/{first}"), None);
+        (v["active"] == false).then_some(())
+    });
+    let (st, _) = api(
+        &srv,
+        "POST",
+        "/api/pages",
+        Some(json!({"zone": "front", "source": "chime"})),
+    );
+    assert_eq!(st, 201);
+    let header = wait_for(&srv, "a second push to the stand-in phone", 10, || {
+        let reqs = seen.lock().unwrap();
+        reqs.iter().rev().find_map(|r| {
+            let text = String::from_utf8_lossy(r).into_owned();
+            text.lines()
+                .find_map(|l| {
+                    l.strip_prefix("authorization: Basic ")
+                        .or_else(|| l.strip_prefix("Authorization: Basic "))
+                })
+                .map(|t| t.trim().to_owned())
+                .filter(|t| *t != header)
+        })
+    });
+    let decoded = String::from_utf8(base64_decode(&header)).unwrap();
+    let (user, password) = decoded.split_once(':').unwrap();
+    assert_eq!(ask(user, password), "AUTHORIZED");
+    assert_eq!(
+        ask(user, password),
+        "UN-AUTHORIZED",
+        "a minted credential is good once"
+    );
+    let (_, text) = call("GET", &format!("{}/metrics", srv.url), None, None);
+    let m = parse_prometheus(text.as_str().unwrap());
+    assert!(m["zonecast_credentials_minted_total"] >= 6.0, "{m:?}");
+    assert!(
+        !srv.log().contains(password),
+        "a minted password was logged"
+    );
+    drop(rt);
+}
+
+fn base64_decode(s: &str) -> Vec<u8> {
+    const A: &[u8] = b"ABCDEFGHIJKLMNOPQRSTUVWXYZabcdefghijklmnopqrstuvwxyz0123456789+/";
+    let mut out = Vec::new();
+    let mut acc = 0u32;
+    let mut bits = 0;
+    for c in s.bytes().filter(|c| *c != b'=') {
+        let v = A.iter().position(|a| *a == c).expect("base64") as u32;
+        acc = (acc << 6) | v;
+        bits += 6;
+        if bits >= 8 {
+            bits -= 8;
+            out.push((acc >> bits) as u8);
+        }
+    }
+    out
+}
+
+#[test]
+fn zonecast_recover_stops_what_a_killed_server_left_playing() {
+    let s = setup(3, "");
+    let mut srv = Server::start(&s);
+    let (st, _) = api(
+        &srv,
+        "POST",
+        "/api/pages",
+        Some(json!({"zone": "all", "source": "tone:600:60"})),
+    );
+    assert_eq!(st, 201);
+    s.wait_until("all 3 phones listening", |r| listening(r) == 3);
+    srv.child.kill().unwrap();
+    srv.child.wait().unwrap();
+    // The command reads the server's SQLite journal (the config is the same).
+    let out = s.run(&["recover", "--json"]);
+    assert!(
+        out.status.success(),
+        "{}",
+        String::from_utf8_lossy(&out.stderr)
+    );
+    let done: Value = serde_json::from_slice(&out.stdout).unwrap();
+    assert_eq!(done.as_array().unwrap().len(), 3, "{done}");
     assert_eq!(listening(&s.report()), 0);
 }

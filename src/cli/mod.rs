@@ -212,8 +212,17 @@ fn push_client(config: &Config) -> Result<PushClient, CliError> {
         .map_err(|e| CliError::Failed(anyhow::anyhow!("push client: {e}")))
 }
 
-/// The journal the config names.
+/// The journal the config names: the server's SQLite journal once `zonecast serve` has run
+/// with this config (so commands and the server see each other's pages, and `recover` stops
+/// what a killed server left), else `[engine] journal`.
 fn journal_of(config: &Config) -> Journal {
+    let db = config.server.data_dir.join(crate::server::DB_FILE);
+    if db.is_file() {
+        match crate::server::store::Store::open(&db) {
+            Ok(store) => return store.journal(),
+            Err(e) => tracing::warn!("{e}; using {}", config.engine.journal.display()),
+        }
+    }
     Journal::new(config.engine.journal.clone())
 }
 

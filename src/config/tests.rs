@@ -99,7 +99,22 @@ fn the_example_config_loads_and_says_what_it_says() {
     );
     assert!(!lobby.https);
     assert!(c.phone("office-1").unwrap().https);
-    assert_eq!(c.phones.len(), 4);
+    assert_eq!(c.phones.len(), 5);
+    let reception = c.phone("reception").unwrap();
+    assert_eq!(reception.password, PasswordSource::Minted);
+    assert_eq!(reception.device.as_deref(), Some("SEP00112233445A"));
+    assert!(reception.secret().unwrap().is_minted());
+    let sv = &c.server;
+    assert_eq!(sv.listen, "127.0.0.1:8460".parse().unwrap());
+    assert_eq!(sv.public_url.as_deref(), Some("http://192.0.2.10:8460"));
+    assert_eq!(
+        sv.token,
+        Some(crate::config::TokenSource::Env("ZONECAST_API_TOKEN".into()))
+    );
+    assert_eq!(sv.data_dir, std::path::PathBuf::from("/var/lib/zonecast"));
+    assert_eq!(sv.upload_limit, 16 << 20);
+    assert_eq!(sv.auth_ttl, std::time::Duration::from_secs(10));
+    assert_eq!(sv.upstream_auth_url, None);
 
     let zone_names: Vec<&str> = c.zones.iter().map(|z| z.name.as_str()).collect();
     assert_eq!(zone_names, ["offices", "floor1", "all"], "file order");
@@ -809,4 +824,35 @@ fn schedule_errors_name_the_line_and_key() {
         "[[bell]] name",
         "[schedule]",
     );
+}
+
+#[test]
+fn server_table_errors_name_the_key_and_never_echo_a_token() {
+    let e = err("[server]\ntoken = \"s3cret-token\"\n");
+    assert!(e.field.ends_with("[server] token"), "{e}");
+    assert!(!e.to_string().contains("s3cret-token"), "{e}");
+    assert!(e.to_string().contains(":2:"), "{e}");
+    let e = err("[server]\nlisten = \"localhost\"\n");
+    assert!(e.field.ends_with("[server] listen"), "{e}");
+    let e = err("[server]\nupload_limit = \"lots\"\n");
+    assert!(e.field.ends_with("[server] upload_limit"), "{e}");
+    let e = err("[server]\ntoken_env = \"A\"\ntoken_file = \"b\"\n");
+    assert!(e.rule.contains("not both"), "{e}");
+    let e = err("[server]\npublic_url = \"10.0.0.5:8460\"\n");
+    assert!(e.field.ends_with("[server] public_url"), "{e}");
+    let e = err("[server]\nlisten_on = \"x\"\n");
+    assert!(e.to_string().contains("listen_on"), "{e}");
+}
+
+#[test]
+fn without_a_server_table_the_defaults_hold_and_serve_needs_a_token() {
+    let c = Config::from_toml("", "/etc/zonecast/zonecast.toml").unwrap();
+    assert_eq!(c.server.listen.port(), crate::config::DEFAULT_PORT);
+    assert!(c.server.listen.ip().is_loopback());
+    assert_eq!(
+        c.server.data_dir,
+        std::path::PathBuf::from("/etc/zonecast/zonecast-data")
+    );
+    let e = c.server.token().unwrap_err();
+    assert!(e.rule.contains("bearer token"), "{e}");
 }

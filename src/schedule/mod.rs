@@ -164,10 +164,13 @@ pub fn check_source(text: &str) -> Result<(), Invalid> {
         return Err(Invalid::new(
             "source",
             text,
-            "must be chime, tone:HZ:SECS, file:PATH or silence:SECS (or several, comma-separated)",
+            "must be chime, bell, alert, evacuation, announcement, tone:HZ:SECS, file:PATH or silence:SECS (or several, comma-separated)",
         ));
     }
     for item in text.split(',') {
+        if crate::server::sources::BUNDLED.contains(&item.trim()) {
+            continue;
+        }
         match Segment::from_str(item)? {
             Segment::Mic { .. } => {
                 return Err(Invalid::new(

@@ -31,6 +31,9 @@ pub struct Spec<'a> {
     pub tables: &'a str,
     /// The zones.
     pub zones: &'a [Zone<'a>],
+    /// The phones ask this Authentication URL instead of checking their own password, and the
+    /// config lists them with `auth = "minted"` and their device names.
+    pub auth_url: Option<String>,
 }
 
 /// A `[zone.NAME]` of the config.
@@ -59,6 +62,7 @@ impl Setup {
             .build()
             .unwrap();
         let mut cfg = addressed(spec.phones, "CP-8851");
+        cfg.auth_url = spec.auth_url.clone();
         if let Some(hz) = spec.mic_tone_hz {
             cfg.mic_tone_hz = hz;
         }
@@ -84,9 +88,14 @@ impl Setup {
         );
         let phones = fleet.phones();
         for p in &phones {
+            let credentials = if spec.auth_url.is_some() {
+                format!("auth = \"minted\"\ndevice = \"{}\"", p.device)
+            } else {
+                format!("password_env = \"{PW_ENV}\"")
+            };
             let _ = write!(
                 text,
-                "[[phone]]\nname = \"{}\"\nhost = \"{}\"\nmodel = \"{}\"\nuser = \"{}\"\npassword_env = \"{PW_ENV}\"\n\n",
+                "[[phone]]\nname = \"{}\"\nhost = \"{}\"\nmodel = \"{}\"\nuser = \"{}\"\n{credentials}\n\n",
                 p.name, p.addr, p.model, p.user
             );
         }
