@@ -774,3 +774,41 @@ fn zonecast_recover_stops_what_a_killed_server_left_playing() {
     assert_eq!(done.as_array().unwrap().len(), 3, "{done}");
     assert_eq!(listening(&s.report()), 0);
 }
+
+#[test]
+fn a_bell_that_came_due_while_the_server_was_down_is_logged_as_missed_not_rung() {
+    use chrono::Timelike;
+    let at = chrono::Utc::now() + chrono::Duration::seconds(5);
+    let cron = format!("{} {} {} * * *", at.second(), at.minute(), at.hour());
+    let bells = format!(
+        "[schedule]\ntimezone = \"UTC\"\ngrace = \"1s\"\n\n[[bell]]\nname = \"while-down\"\n\
+         cron = \"{cron}\"\nzones = [\"all\"]\nsource = \"chime\"\n\n"
+    );
+    let s = setup(2, &bells);
+    let mut srv = Server::start(&s);
+    // Let the scheduler journal that it ran, then stop before the bell.
+    std::thread::sleep(Duration::from_millis(800));
+    // SAFETY: signalling our own child.
+    unsafe { libc::kill(srv.child.id() as i32, libc::SIGTERM) };
+    assert!(srv.child.wait().unwrap().success());
+    while chrono::Utc::now() < at + chrono::Duration::milliseconds(2500) {
+        std::thread::sleep(Duration::from_millis(100));
+    }
+    let srv = Server::start(&s);
+    let bell = wait_for(&srv, "the missed bell in the journal", 10, || {
+        let (_, v) = api(&srv, "GET", "/api/bells/history", None);
+        v["bells"].as_array().and_then(|b| b.first().cloned())
+    });
+    assert_eq!(bell["bell"], "while-down");
+    assert_eq!(bell["outcome"], "missed", "{bell}");
+    assert!(bell["pages"].as_array().unwrap().is_empty());
+    assert!(srv.log().contains("missed"), "{}", srv.log());
+    std::thread::sleep(Duration::from_millis(500));
+    assert!(
+        s.report().phones.iter().all(|p| p.heard.is_empty()),
+        "a missed bell is not rung late"
+    );
+    let (_, text) = call("GET", &format!("{}/metrics", srv.url), None, None);
+    let m = parse_prometheus(text.as_str().unwrap());
+    assert_eq!(m["zonecast_bells_missed_total"], 1.0);
+}
