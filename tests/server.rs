@@ -812,3 +812,57 @@ fn a_bell_that_came_due_while_the_server_was_down_is_logged_as_missed_not_rung()
     let m = parse_prometheus(text.as_str().unwrap());
     assert_eq!(m["zonecast_bells_missed_total"], 1.0);
 }
+
+#[test]
+fn a_page_spoken_from_a_phone_is_relayed_to_the_zone_and_every_phone_is_released() {
+    let s = setup(4, "");
+    let srv = Server::start(&s);
+    // p001 talks (its emulated microphone is a tone); the rest of `all` listen.
+    let (st, started) = api(
+        &srv,
+        "POST",
+        "/api/pages",
+        Some(json!({"zone": "all", "talker": "p001"})),
+    );
+    assert_eq!(st, 201, "{started}");
+    let id = started["id"].as_str().unwrap().to_owned();
+    let mic_hz = zonecast::phone_sim::SimConfig::uniform(1, "CP-8851").mic_tone_hz;
+    s.wait_until("p002..p004 hear the talker's microphone", |r| {
+        r.phones[0].transmitting
+            && r.phones[1..].iter().all(|p| {
+                p.heard.last().is_some_and(|h| {
+                    h.active
+                        && h.rx.summary.packets > 50
+                        && h.rx
+                            .summary
+                            .frequency_hz
+                            .is_some_and(|f| (f - mic_hz).abs() < 15.0)
+                })
+            })
+    });
+    let r = s.report();
+    assert!(
+        r.phones[0].heard.is_empty(),
+        "the talker does not hear itself"
+    );
+    assert_eq!(r.phones[0].status_banner.as_deref(), Some("Paging all"));
+    let (_, page) = api(&srv, "GET", &format!("/api/pages/{id}"), None);
+    let states = phone_states(&page["page"]);
+    assert_eq!(states.len(), 4, "{page}");
+    assert!(states.iter().all(|(_, st)| st == "accepted"), "{states:?}");
+    assert_eq!(page["page"]["source"], "mic:p001");
+
+    let (st, _) = api(&srv, "DELETE", &format!("/api/pages/{id}"), None);
+    assert_eq!(st, 202);
+    s.wait_until("every phone released", |r| {
+        listening(r) == 0 && !r.phones[0].transmitting
+    });
+    let (st, body) = api(
+        &srv,
+        "POST",
+        "/api/pages",
+        Some(json!({"zone": "all", "talker": "nobody"})),
+    );
+    assert_eq!(st, 400);
+    assert!(body["error"].as_str().unwrap().contains("talker"), "{body}");
+}

@@ -17,6 +17,7 @@ use super::phone::{PasswordSource, PhoneEntry, check_host};
 use super::pool::{GroupPool, PortPool};
 use super::priority::{EqualPolicy, Priorities};
 use super::server::{Server, TokenSource};
+use super::services::{Message, Permission, Services};
 use super::source::Source;
 use super::zone::{MAX_BANNER_CHARS, Zone, ZoneMode};
 use super::{Config, graph};
@@ -42,6 +43,31 @@ struct RawFile {
     #[serde(default)]
     bell: Vec<RawBell>,
     server: Option<RawServer>,
+    #[serde(default)]
+    permission: Vec<RawPermission>,
+    #[serde(default)]
+    message: Vec<RawMessage>,
+}
+
+#[derive(Deserialize)]
+#[serde(deny_unknown_fields)]
+struct RawPermission {
+    phones: Spanned<Vec<Text>>,
+    #[serde(default)]
+    zones: Vec<Text>,
+    #[serde(default)]
+    messages: Vec<Text>,
+}
+
+#[derive(Deserialize)]
+#[serde(deny_unknown_fields)]
+struct RawMessage {
+    name: Text,
+    title: Option<Text>,
+    source: Text,
+    zones: Spanned<Vec<Text>>,
+    priority: Option<Text>,
+    confirm: Option<bool>,
 }
 
 #[derive(Deserialize)]
@@ -153,6 +179,14 @@ pub(super) fn load(text: &str, path: &Path) -> Result<Config, Invalid> {
     graph::check_cycles(&src, &zones, &spans)?;
     let schedule = schedule(&src, raw.schedule, raw.bell, &zones, &priorities)?;
     let server = server(&src, raw.server, base)?;
+    let services = services(
+        &src,
+        raw.permission,
+        raw.message,
+        &phones,
+        &zones,
+        &priorities,
+    )?;
     let config = Config {
         path: path.to_path_buf(),
         engine,
@@ -161,6 +195,7 @@ pub(super) fn load(text: &str, path: &Path) -> Result<Config, Invalid> {
         zones,
         schedule,
         server,
+        services,
     };
     graph::check_unicast_limits(&src, &config, &spans)?;
     Ok(config)
@@ -910,4 +945,143 @@ fn server(src: &Source, raw: Option<RawServer>, base: &Path) -> Result<Server, I
         s.upstream_auth_url = Some(u.clone());
     }
     Ok(s)
+}
+
+fn not_a_zone(src: &Source, z: &Text, what: String, zones: &[Zone]) -> Invalid {
+    let known: Vec<&str> = zones.iter().map(|k| k.name.as_str()).collect();
+    src.invalid(
+        z.span(),
+        what,
+        z.get_ref(),
+        if known.is_empty() {
+            "is not a zone (the config defines none)".to_owned()
+        } else {
+            format!("is not a zone; the config defines: {}", known.join(", "))
+        },
+    )
+}
+
+/// `[[message]]`s and `[[permission]]`s, checked against the phones, zones and levels.
+fn services(
+    src: &Source,
+    permissions: Vec<RawPermission>,
+    messages: Vec<RawMessage>,
+    phones: &[PhoneEntry],
+    zones: &[Zone],
+    priorities: &Priorities,
+) -> Result<Services, Invalid> {
+    let is_zone = |n: &str| zones.iter().any(|z| z.name == n);
+    let mut out = Services::default();
+    for r in messages {
+        check_name(src, &r.name, "[[message]] name")?;
+        let name = r.name.get_ref().clone();
+        let what = |key: &str| format!("message {name:?} {key}");
+        if out.messages.iter().any(|m| m.name == name) {
+            return Err(src.invalid(
+                r.name.span(),
+                what("name"),
+                &name,
+                "is already a message's name",
+            ));
+        }
+        if r.zones.get_ref().is_empty() {
+            return Err(src.invalid(
+                r.zones.span(),
+                what("zones"),
+                "[]",
+                "a message needs at least one zone",
+            ));
+        }
+        for z in r.zones.get_ref() {
+            if !is_zone(z.get_ref()) {
+                return Err(not_a_zone(src, z, what("zones"), zones));
+            }
+        }
+        check_source(r.source.get_ref()).map_err(|e| {
+            src.invalid(r.source.span(), what("source"), r.source.get_ref(), e.rule)
+        })?;
+        if let Some(p) = &r.priority
+            && priorities.rank(p.get_ref()).is_none()
+        {
+            return Err(src.invalid(
+                p.span(),
+                what("priority"),
+                p.get_ref(),
+                format!("is not one of the levels: {}", priorities.levels.join(", ")),
+            ));
+        }
+        let title = match &r.title {
+            Some(t) if t.get_ref().trim().is_empty() || t.get_ref().chars().count() > 64 => {
+                return Err(src.invalid(
+                    t.span(),
+                    what("title"),
+                    t.get_ref(),
+                    "must be 1..=64 characters",
+                ));
+            }
+            Some(t) => t.get_ref().clone(),
+            None => name.clone(),
+        };
+        out.messages.push(Message {
+            name,
+            title,
+            source: r.source.into_inner(),
+            zones: r
+                .zones
+                .into_inner()
+                .into_iter()
+                .map(Spanned::into_inner)
+                .collect(),
+            priority: r.priority.map(Spanned::into_inner),
+            confirm: r.confirm.unwrap_or(false),
+        });
+    }
+    for r in permissions {
+        let what = |key: &str| format!("permission {key}");
+        if r.phones.get_ref().is_empty() {
+            return Err(src.invalid(
+                r.phones.span(),
+                what("phones"),
+                "[]",
+                "name at least one phone or zone",
+            ));
+        }
+        for p in r.phones.get_ref() {
+            let n = p.get_ref();
+            if !is_zone(n) && !phones.iter().any(|ph| &ph.name == n) {
+                return Err(src.invalid(
+                    p.span(),
+                    what("phones"),
+                    n,
+                    "is neither a phone nor a zone",
+                ));
+            }
+        }
+        for z in &r.zones {
+            if !is_zone(z.get_ref()) {
+                return Err(not_a_zone(src, z, what("zones"), zones));
+            }
+        }
+        for m in &r.messages {
+            if out.message(m.get_ref()).is_none() {
+                return Err(src.invalid(
+                    m.span(),
+                    what("messages"),
+                    m.get_ref(),
+                    "is not a [[message]] name",
+                ));
+            }
+        }
+        out.permissions.push(Permission {
+            phones: r
+                .phones
+                .into_inner()
+                .into_iter()
+                .map(Spanned::into_inner)
+                .collect(),
+            zones: r.zones.into_iter().map(Spanned::into_inner).collect(),
+            messages: r.messages.into_iter().map(Spanned::into_inner).collect(),
+        });
+    }
+    Ok(out)
 }

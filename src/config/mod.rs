@@ -23,6 +23,7 @@ mod phone;
 mod pool;
 mod priority;
 mod server;
+mod services;
 mod source;
 mod zone;
 
@@ -38,6 +39,7 @@ pub use phone::{PasswordSource, PhoneEntry};
 pub use pool::{GroupPool, PoolExhausted, PortPool};
 pub use priority::{EqualPolicy, Priorities};
 pub use server::{DEFAULT_PORT, Server, TokenSource};
+pub use services::{Message, Permission, Services};
 pub use zone::{MAX_BANNER_CHARS, Zone, ZoneMode};
 
 use crate::error::Invalid;
@@ -59,6 +61,8 @@ pub struct Config {
     pub schedule: Option<crate::schedule::ScheduleConfig>,
     /// `zonecast serve`'s settings (`[server]`; defaults when the file has none).
     pub server: Server,
+    /// Phone services: who may page what from their phone, and the messages they can start.
+    pub services: Services,
 }
 
 impl Config {

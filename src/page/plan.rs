@@ -293,6 +293,66 @@ fn plan_one(spec: &PageSpec, t: Target, ports_taken: &mut Vec<(Ipv4Addr, u16)>) 
     }
 }
 
+/// The phone a page is spoken from: `RTPTx` (or `RTPMTx` to a group) sends its microphone to
+/// `dest`, with `banner` on its screen; its stop ends the transmission and clears the banner.
+/// Refused (with the reason) where the model cannot send RTP pushes.
+pub fn talker_plan(t: Target, dest: SocketAddrV4, banner: Option<&str>) -> PhonePlan {
+    let caps = Capabilities::for_model_name(&t.model);
+    let expect_reply = caps.execute_response;
+    if !caps.rtp_uris {
+        return refused(
+            &t,
+            expect_reply,
+            format!(
+                "model {} cannot send RTP pushes (Multiplatform firmware)",
+                t.model
+            ),
+        );
+    }
+    let phone = match &t.push {
+        Ok(p) => p.clone(),
+        Err(why) => return refused(&t, expect_reply, why.clone()),
+    };
+    let port = match RtpPort::new(dest.port()) {
+        Ok(p) => p,
+        Err(e) => return refused(&t, expect_reply, e.to_string()),
+    };
+    let (start, stop) = if dest.ip().is_multicast() {
+        (Uri::rtp_mtx(*dest.ip(), port), Uri::RtpMTxStop)
+    } else {
+        (Uri::rtp_tx(*dest.ip(), port), Uri::RtpTxStop)
+    };
+    let start = match start {
+        Ok(u) => u,
+        Err(e) => return refused(&t, expect_reply, e.to_string()),
+    };
+    let banner = match banner.map(|b| banner_of(&caps, b)) {
+        None => None,
+        Some(Ok(b)) => Some(b),
+        Some(Err(e)) => return refused(&t, expect_reply, e),
+    };
+    let mut stop_uris = vec![stop];
+    stop_uris.extend(banner.as_ref().map(|b| match b.kind {
+        BannerKind::Status => Uri::Init(Init::AppStatus),
+        BannerKind::Text => Uri::Init(Init::Services),
+    }));
+    PhonePlan {
+        name: t.name.clone(),
+        model: t.model.clone(),
+        target: Some(phone),
+        refused: None,
+        expect_reply,
+        start_uri: start.to_string(),
+        start_xml: execute_of(&[start]),
+        banner,
+        stop_xml: execute_of(&stop_uris),
+        via_media: false,
+        banner_clear_xml: None,
+        dest: None,
+        ip: t.ip,
+    }
+}
+
 /// The startMedia object for the stream `uri` describes (its address, port and volume).
 fn media_start(uri: &Uri, on_stopped: &str) -> Result<String, String> {
     let (addr, port, volume) = match uri {

@@ -149,7 +149,10 @@ async fn require_token(State(s): State<AppState>, req: Request, next: Next) -> R
 #[serde(deny_unknown_fields)]
 struct PageBody {
     zone: String,
-    source: String,
+    /// Required unless `talker` is given.
+    source: Option<String>,
+    /// Speak from this phone's microphone (the phone is told RTPTx; the engine relays).
+    talker: Option<String>,
     banner: Option<String>,
     priority: Option<String>,
     /// Seconds.
@@ -183,15 +186,32 @@ async fn start_page(
             ));
         }
     };
+    let source = match (&b.talker, b.source) {
+        (Some(t), None) => format!("mic:{t}"),
+        (None, Some(s)) => s,
+        (Some(_), Some(_)) => {
+            return Err(ApiError(
+                StatusCode::BAD_REQUEST,
+                "give source or talker, not both (a talker's page plays its microphone)".into(),
+            ));
+        }
+        (None, None) => {
+            return Err(ApiError(
+                StatusCode::BAD_REQUEST,
+                "missing field `source` (or `talker`: the phone whose microphone pages)".into(),
+            ));
+        }
+    };
     let req = StartPage {
         zone: b.zone,
-        source: b.source,
+        source,
         trust: Trust::Api,
         banner: b.banner,
         priority: b.priority,
         duration,
         via_media,
         requested_by: "api".into(),
+        talker: b.talker,
     };
     let id = s
         .pages

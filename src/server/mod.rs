@@ -18,7 +18,9 @@ pub mod auth;
 pub mod metrics;
 pub mod pages;
 pub mod scheduler;
+pub mod services;
 pub mod sources;
+pub mod talk;
 pub mod store;
 
 use std::net::SocketAddr;

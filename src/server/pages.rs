@@ -14,6 +14,7 @@ use tokio::sync::{mpsc, watch};
 use super::metrics::Metrics;
 use super::sources::{self, Trust};
 use super::store::{PageStart, Store};
+use super::talk::Relay;
 use crate::config::{Config, EqualPolicy, ZoneMode};
 use crate::error::Invalid;
 use crate::g711::Law;
@@ -45,6 +46,9 @@ pub struct StartPage {
     pub via_media: bool,
     /// `api`, `bell:NAME` ...
     pub requested_by: String,
+    /// Spoken from this phone's microphone (`source` is then only a description): the phone is
+    /// told `RTPTx` to the engine, which relays it to the zone; it gets its stop at the end.
+    pub talker: Option<String>,
 }
 
 /// Why a page did not start.
@@ -175,7 +179,39 @@ impl Pages {
             return Err(StartError::ShuttingDown);
         }
         let config = inner.config.clone();
-        let mut payload = sources::source(&req.source, &inner.uploads, req.trust, Law::Ulaw)?;
+        let talker = match &req.talker {
+            None => None,
+            Some(name) => {
+                let entry = config
+                    .phone(name)
+                    .ok_or_else(|| Invalid::new("talker", name, "is not a phone in the config"))?;
+                let mut in_use: std::collections::HashSet<u16> = inner
+                    .journal
+                    .pages()
+                    .map_err(|e| StartError::Failed(format!("journal: {e}")))?
+                    .iter()
+                    .filter_map(|p| p.record.port)
+                    .collect();
+                in_use.extend(config.reserved_ports());
+                let (relay, source) = Relay::start(
+                    config.engine.media_address,
+                    config.engine.port_pool.iter(),
+                    &mut in_use,
+                    Law::Ulaw,
+                )
+                .map_err(|e| {
+                    StartError::Failed(format!("a port for the talker's microphone: {e}"))
+                })?;
+                Some((entry.clone(), relay, Box::new(source)))
+            }
+        };
+        let (talker, mut payload): (_, Box<dyn crate::rtp::pacer::PayloadSource>) = match talker {
+            None => (
+                None,
+                sources::source(&req.source, &inner.uploads, req.trust, Law::Ulaw)?,
+            ),
+            Some((entry, relay, source)) => (Some((entry, relay)), source),
+        };
         if let Some(pre) = pre_tone(&config)? {
             payload = crate::page::source::sequence(vec![pre, payload]);
         }
@@ -217,6 +253,40 @@ impl Pages {
                     }
                     return Err(StartError::Busy(busy.to_string()));
                 }
+            }
+        };
+        let mut prepared = prepared;
+        let relay = match talker {
+            None => None,
+            Some((entry, relay)) => {
+                let target = crate::page::Target {
+                    name: entry.name.clone(),
+                    model: entry.model.clone(),
+                    ip: crate::page::prepare::phone_ip(&entry.host),
+                    push: entry
+                        .secret()
+                        .map(|s| entry.push_target(s))
+                        .map_err(|e| e.to_string()),
+                };
+                let dest =
+                    std::net::SocketAddrV4::new(config.engine.media_address, relay.port().get());
+                let banner = format!("Paging {}", prepared.zone);
+                let banner: String = banner
+                    .chars()
+                    .take(crate::config::MAX_BANNER_CHARS)
+                    .collect();
+                let plan = crate::page::plan::talker_plan(target, dest, Some(&banner));
+                if let Some(why) = &plan.refused {
+                    return Err(StartError::Invalid(Invalid::new(
+                        "talker",
+                        &entry.name,
+                        why.clone(),
+                    )));
+                }
+                // The talker speaks; it does not also listen to itself.
+                prepared.plans.retain(|p| p.name != entry.name);
+                prepared.plans.push(plan);
+                Some(relay)
             }
         };
         take_over(&prepared, &pages, &inner.journal, &inner.client)
@@ -293,8 +363,18 @@ impl Pages {
         let done = tokio::spawn(async move {
             let inner = &me.inner;
             let result = run(job, &inner.pacer, stop_rx).await;
+            let relayed = relay.map(|r| r.stats());
             let report = match result {
-                Ok(r) => {
+                Ok(mut r) => {
+                    if let Some(stats) = relayed {
+                        if r.ended_by == "source ended" {
+                            r.ended_by = "the talker stopped sending".into();
+                        }
+                        tracing::info!(
+                            "page {page_id}: relayed {} packets from the talker",
+                            stats.packets
+                        );
+                    }
                     if let Err(e) = inner.store.page_finished(&r, unix_ms()) {
                         tracing::error!("page {page_id}: {e}");
                     }

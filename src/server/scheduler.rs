@@ -73,6 +73,7 @@ pub async fn run(
                             duration: None,
                             via_media: false,
                             requested_by: format!("bell:{bell}"),
+                            talker: None,
                         };
                         match pages.start(req).await {
                             Ok(id) => started.push(id),

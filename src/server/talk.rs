@@ -1,0 +1,205 @@
+//! The relay of a page spoken from a phone: the talking phone sends its microphone (`RTPTx`) to
+//! a port of ours; a receiver thread puts each payload in a small queue, and the page's stream
+//! takes one 20 ms frame from it per period. The queue holds at most two frames, so the relay
+//! adds at most 40 ms; a talker whose clock runs fast loses its oldest bytes, one whose clock runs
+//! slow gets a frame of silence now and then. The source ends when the talker stops sending
+//! (on-hook, `RTPTx:Stop`) for [`IDLE_END`], or never starts within [`START_WAIT`].
+
+use std::collections::VecDeque;
+use std::io;
+use std::net::Ipv4Addr;
+use std::sync::atomic::{AtomicBool, AtomicU64, Ordering};
+use std::sync::{Arc, Mutex};
+use std::time::Duration;
+
+use crate::g711::Law;
+use crate::page::listen::bind_from_pool;
+use crate::rtp::RtpPort;
+use crate::rtp::pacer::{PayloadSource, mono_now_ns};
+use crate::rtp::packet::PAYLOAD_LEN;
+use crate::rtp::receiver::ReceiverEvent;
+
+/// Longest the talker may fall silent (no packets at all) before the page ends.
+pub const IDLE_END: Duration = Duration::from_millis(1500);
+/// Longest the talker may take to send its first packet.
+pub const START_WAIT: Duration = Duration::from_secs(15);
+/// Frames kept waiting at most (each 20 ms).
+const MAX_FRAMES: usize = 2;
+
+#[derive(Debug, Default)]
+struct Shared {
+    queue: Mutex<VecDeque<u8>>,
+    last_packet_ns: AtomicU64,
+    packets: AtomicU64,
+    dropped_bytes: AtomicU64,
+    stop: AtomicBool,
+}
+
+/// A receiving port and the thread behind it.
+pub struct Relay {
+    port: RtpPort,
+    shared: Arc<Shared>,
+    thread: Option<std::thread::JoinHandle<()>>,
+}
+
+/// What the relay saw.
+#[derive(Debug, Clone, Copy, serde::Serialize)]
+pub struct RelayStats {
+    /// RTP packets from the talker.
+    pub packets: u64,
+    /// Bytes dropped because the talker ran ahead (bounded latency).
+    pub dropped_bytes: u64,
+}
+
+impl Relay {
+    /// Bind `addr` at a pool port not in `in_use` and start receiving; frames are converted to
+    /// `law` (the page's).
+    pub fn start(
+        addr: Ipv4Addr,
+        pool: impl IntoIterator<Item = RtpPort>,
+        in_use: &mut std::collections::HashSet<u16>,
+        law: Law,
+    ) -> io::Result<(Relay, RelaySource)> {
+        let (mut listener, port) = bind_from_pool(addr, pool, in_use)?;
+        let shared = Arc::new(Shared::default());
+        let s = shared.clone();
+        let thread = std::thread::Builder::new()
+            .name(format!("talk-{}", port.get()))
+            .spawn(move || {
+                let sink = |ev: ReceiverEvent| {
+                    if let ReceiverEvent::Audio {
+                        law: from, payload, ..
+                    } = ev
+                    {
+                        let mut q = s.queue.lock().unwrap_or_else(|e| e.into_inner());
+                        if from == law {
+                            q.extend(payload.iter().copied());
+                        } else {
+                            q.extend(payload.iter().map(|&b| law.encode(from.decode(b))));
+                        }
+                        let excess = q.len().saturating_sub(MAX_FRAMES * PAYLOAD_LEN);
+                        if excess > 0 {
+                            q.drain(..excess);
+                            s.dropped_bytes.fetch_add(excess as u64, Ordering::Relaxed);
+                        }
+                        drop(q);
+                        s.packets.fetch_add(1, Ordering::Relaxed);
+                        s.last_packet_ns.store(mono_now_ns(), Ordering::Relaxed);
+                    }
+                };
+                if let Err(e) = listener.run(|_, _| s.stop.load(Ordering::Relaxed), sink) {
+                    tracing::warn!("talk relay on port {}: {e}", port.get());
+                }
+            })?;
+        let source = RelaySource {
+            shared: shared.clone(),
+            silence: law.silence(),
+            started_ns: None,
+        };
+        Ok((
+            Relay {
+                port,
+                shared,
+                thread: Some(thread),
+            },
+            source,
+        ))
+    }
+
+    /// The port the talker sends to.
+    pub fn port(&self) -> RtpPort {
+        self.port
+    }
+
+    /// What arrived so far.
+    pub fn stats(&self) -> RelayStats {
+        RelayStats {
+            packets: self.shared.packets.load(Ordering::Relaxed),
+            dropped_bytes: self.shared.dropped_bytes.load(Ordering::Relaxed),
+        }
+    }
+}
+
+impl Drop for Relay {
+    fn drop(&mut self) {
+        self.shared.stop.store(true, Ordering::Relaxed);
+        if let Some(t) = self.thread.take() {
+            let _ = t.join();
+        }
+    }
+}
+
+/// The page's source: the talker's frames, silence when none is waiting.
+pub struct RelaySource {
+    shared: Arc<Shared>,
+    silence: u8,
+    started_ns: Option<u64>,
+}
+
+impl PayloadSource for RelaySource {
+    fn next_payload(&mut self, out: &mut [u8; PAYLOAD_LEN]) -> bool {
+        let now = mono_now_ns();
+        let started = *self.started_ns.get_or_insert(now);
+        let last = self.shared.last_packet_ns.load(Ordering::Relaxed);
+        if last == 0 {
+            if now.saturating_sub(started) > START_WAIT.as_nanos() as u64 {
+                return false;
+            }
+        } else if now.saturating_sub(last) > IDLE_END.as_nanos() as u64 {
+            return false;
+        }
+        let mut q = self.shared.queue.lock().unwrap_or_else(|e| e.into_inner());
+        if q.len() >= PAYLOAD_LEN {
+            for (o, b) in out.iter_mut().zip(q.drain(..PAYLOAD_LEN)) {
+                *o = b;
+            }
+        } else {
+            out.fill(self.silence);
+        }
+        true
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use crate::rtp::Packetizer;
+
+    #[test]
+    fn frames_arrive_in_order_with_at_most_two_waiting() {
+        let mut in_use = Default::default();
+        let pool = (0..200).filter_map(|i| RtpPort::new(30000 + 2 * i).ok());
+        let (relay, mut source) =
+            Relay::start(Ipv4Addr::LOCALHOST, pool, &mut in_use, Law::Ulaw).unwrap();
+        let sock = std::net::UdpSocket::bind("127.0.0.1:0").unwrap();
+        let mut p = Packetizer::random(Law::Ulaw);
+        let mut pkt = [0u8; crate::rtp::packet::PACKET_LEN];
+        // Five frames, each filled with its number: only the last two are kept.
+        for n in 1..=5u8 {
+            Packetizer::payload_mut(&mut pkt).fill(n);
+            p.write_header(&mut pkt);
+            sock.send_to(&pkt, ("127.0.0.1", relay.port().get()))
+                .unwrap();
+        }
+        let deadline = std::time::Instant::now() + Duration::from_secs(5);
+        while relay.stats().packets < 5 {
+            assert!(
+                std::time::Instant::now() < deadline,
+                "packets never arrived"
+            );
+            std::thread::sleep(Duration::from_millis(5));
+        }
+        let mut out = [0u8; PAYLOAD_LEN];
+        assert!(source.next_payload(&mut out));
+        assert_eq!(out, [4u8; PAYLOAD_LEN]);
+        assert!(source.next_payload(&mut out));
+        assert_eq!(out, [5u8; PAYLOAD_LEN]);
+        assert!(source.next_payload(&mut out));
+        assert_eq!(
+            out,
+            [Law::Ulaw.silence(); PAYLOAD_LEN],
+            "silence when none waits"
+        );
+        assert_eq!(relay.stats().dropped_bytes, 3 * PAYLOAD_LEN as u64);
+    }
+}
