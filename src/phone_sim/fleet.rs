@@ -20,7 +20,8 @@ use std::sync::Arc;
 use std::time::{Duration, Instant};
 
 use axum::Router;
-use axum::extract::{Path, State};
+use axum::body::Bytes;
+use axum::extract::{Path, RawQuery, State};
 use axum::http::StatusCode;
 use axum::response::{IntoResponse, Json, Response};
 use axum::routing::{get, post};
@@ -29,10 +30,11 @@ use tokio::net::TcpListener;
 use tokio::sync::watch;
 use tokio::task::JoinHandle;
 
+use super::browser::{BrowseError, RequestLog, ServiceView};
 use super::config::{Addressing, SimConfig};
 use super::core::{Identity, PhoneCore};
 use super::faults::{Faults, Rng, choose};
-use super::http::{FleetCtx, PhoneNode};
+use super::http::{FleetCtx, Nav, PhoneNode};
 use super::media::MicSource;
 use super::profile::Profile;
 use crate::error::Invalid;
@@ -287,9 +289,15 @@ impl Fleet {
                 Invalid::new("record-dir", d.display(), format!("cannot create: {e}"))
             })?;
         }
+        let browse_client = crate::push::client_builder()
+            .timeout(Duration::from_secs(10))
+            .redirect(reqwest::redirect::Policy::none())
+            .build()
+            .map_err(|e| Invalid::new("http client", e, "could not be built"))?;
         let ctx = Arc::new(FleetCtx {
             epoch: Instant::now(),
             client,
+            browse_client,
             interface: cfg.media_interface,
             record_dir: cfg.record_dir.clone(),
             tftp_dir: cfg.tftp_dir.clone(),
@@ -413,8 +421,97 @@ impl Fleet {
         self.node(name).map(|n| n.crash()).is_some()
     }
 
-    /// Serve `GET /fleet` (the report as JSON), `GET /fleet/phones/NAME`, and
-    /// `POST /fleet/phones/NAME/{hangup,call,endcall,crash}` on `addr`. Returns the bound address.
+    fn browsing(&self, phone: &str) -> Result<&Arc<PhoneNode>, BrowseError> {
+        self.node(phone)
+            .ok_or_else(|| BrowseError::NoPhone(phone.to_owned()))
+    }
+
+    /// The user of `phone` opens the service at `url` (`#DEVICENAME#` becomes the phone's
+    /// device name): the phone GETs it with its headers and cookies and shows the object.
+    pub async fn open_service(&self, phone: &str, url: &str) -> Result<ServiceView, BrowseError> {
+        let node = self.browsing(phone)?;
+        node.navigate(Nav::Open(url.to_owned()))
+            .await?
+            .ok_or(BrowseError::Closed)
+    }
+
+    /// The user selects menu item `item` (1-based, as numbered on the phone) and the phone
+    /// follows its URL. [`BrowseError::Closed`] when the item left the service
+    /// (`SoftKey:Exit`).
+    pub async fn select(&self, phone: &str, item: usize) -> Result<ServiceView, BrowseError> {
+        let node = self.browsing(phone)?;
+        node.navigate(Nav::Select(item))
+            .await?
+            .ok_or(BrowseError::Closed)
+    }
+
+    /// The user presses the soft key labelled `name`: an HTTP URL is fetched, `SoftKey:Back`
+    /// goes back (from the cache while fresh), `SoftKey:Exit` closes the service (`None`);
+    /// other internal URIs change nothing (the view's `note` says so).
+    pub async fn softkey(
+        &self,
+        phone: &str,
+        name: &str,
+    ) -> Result<Option<ServiceView>, BrowseError> {
+        let node = self.browsing(phone)?;
+        node.navigate(Nav::SoftKey(name.to_owned())).await
+    }
+
+    /// The user fills the Input object on screen (`values` by `QueryStringParam`; fields not
+    /// named keep their default) and submits: `URL?param=value&...` (percent-encoded), or a
+    /// form POST when the Input's URL says `method="post"`.
+    pub async fn submit(
+        &self,
+        phone: &str,
+        values: &[(&str, &str)],
+    ) -> Result<ServiceView, BrowseError> {
+        let node = self.browsing(phone)?;
+        let values = values
+            .iter()
+            .map(|(k, v)| ((*k).to_owned(), (*v).to_owned()))
+            .collect();
+        node.navigate(Nav::Submit(values))
+            .await?
+            .ok_or(BrowseError::Closed)
+    }
+
+    /// The service on the screen of `phone`.
+    pub fn service_view(&self, phone: &str) -> Option<ServiceView> {
+        self.node(phone).and_then(|n| n.service_view())
+    }
+
+    /// The last request the services browser of `phone` sent: URL and headers.
+    pub fn last_service_request(&self, phone: &str) -> Option<RequestLog> {
+        self.node(phone).and_then(|n| n.last_service_request())
+    }
+
+    /// The cookies `phone` keeps for `host`, oldest first.
+    pub fn service_cookies(&self, phone: &str, host: &str) -> Vec<(String, String)> {
+        self.node(phone)
+            .map(|n| n.cookies(host))
+            .unwrap_or_default()
+    }
+
+    /// The `Accept-Language` of `phone` (`None`: every phone of the fleet); the default is
+    /// `en`. False when there is no such phone.
+    pub fn set_accept_language(&self, phone: Option<&str>, language: &str) -> bool {
+        match phone {
+            Some(p) => self.node(p).map(|n| n.set_language(language)).is_some(),
+            None => {
+                for n in &self.nodes {
+                    n.set_language(language);
+                }
+                true
+            }
+        }
+    }
+
+    /// Serve `GET /fleet` (the report as JSON), `GET /fleet/phones/NAME`,
+    /// `POST /fleet/phones/NAME/{hangup,call,endcall,crash}`, and the services browser:
+    /// `POST /fleet/phones/NAME/service` (`url=`), `.../select?item=N`, `.../softkey?name=LABEL`,
+    /// `.../submit` (the Input's fields), each answering the [`ServiceView`] as JSON (`null`
+    /// when the service closed), on `addr`. Parameters come from the query or a form body.
+    /// Returns the bound address.
     pub async fn serve_control(&mut self, addr: SocketAddr) -> io::Result<SocketAddr> {
         let listener = TcpListener::bind(addr).await?;
         let local = listener.local_addr()?;
@@ -501,14 +598,58 @@ async fn control_phone(State(s): State<ControlState>, Path(name): Path<String>) 
     }
 }
 
+/// The services browser over HTTP: `service`, `select`, `softkey`, `submit`.
+async fn control_browse(
+    node: &Arc<PhoneNode>,
+    action: &str,
+    fields: Vec<(String, String)>,
+) -> Response {
+    let field = |k: &str| fields.iter().find(|(n, _)| n == k).map(|(_, v)| v.clone());
+    let missing =
+        |what: &str| (StatusCode::BAD_REQUEST, format!("{action} needs {what}\n")).into_response();
+    let nav = match action {
+        "service" => match field("url") {
+            Some(u) => Nav::Open(u),
+            None => return missing("url=URL"),
+        },
+        "select" => match field("item").and_then(|i| i.trim().parse().ok()) {
+            Some(i) => Nav::Select(i),
+            None => return missing("item=N (1-based)"),
+        },
+        "softkey" => match field("name") {
+            Some(n) => Nav::SoftKey(n),
+            None => return missing("name=LABEL"),
+        },
+        _ => Nav::Submit(fields),
+    };
+    match node.navigate(nav).await {
+        Ok(view) => Json(view).into_response(),
+        Err(e) => (
+            StatusCode::from_u16(e.http_status()).unwrap_or(StatusCode::BAD_REQUEST),
+            format!("{e}\n"),
+        )
+            .into_response(),
+    }
+}
+
 async fn control_action(
     State(s): State<ControlState>,
     Path((name, action)): Path<(String, String)>,
+    RawQuery(query): RawQuery,
+    body: Bytes,
 ) -> Response {
     let Some(&i) = s.by_name.get(&name) else {
         return (StatusCode::NOT_FOUND, format!("no phone named {name}\n")).into_response();
     };
     let node = &s.nodes[i];
+    if matches!(action.as_str(), "service" | "select" | "softkey" | "submit") {
+        let fields: Vec<(String, String)> =
+            form_urlencoded::parse(query.as_deref().unwrap_or("").as_bytes())
+                .chain(form_urlencoded::parse(&body))
+                .map(|(k, v)| (k.into_owned(), v.into_owned()))
+                .collect();
+        return control_browse(node, &action, fields).await;
+    }
     match action.as_str() {
         "hangup" => node.hang_up(),
         "call" => node.call("5000"),
@@ -517,7 +658,10 @@ async fn control_action(
         other => {
             return (
                 StatusCode::NOT_FOUND,
-                format!("unknown action {other}: one of hangup call endcall crash\n"),
+                format!(
+                    "unknown action {other}: one of hangup call endcall crash service select \
+                     softkey submit\n"
+                ),
             )
                 .into_response();
         }

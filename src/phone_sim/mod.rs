@@ -20,9 +20,12 @@
 //! - [`media`]: the UDP shell: receive tasks that feed [`analysis`], transmit tasks that send the
 //!   phone's "microphone".
 //! - [`http`]: the axum shell around [`core`]: one listener per phone.
+//! - [`browser`]: the phone's XML services browser (cookies, `#DEVICENAME#`, the objects it
+//!   reads, what its keys do). Pure; [`http`] sends its requests.
 //! - [`fleet`]: start N phones from a [`config::SimConfig`], read their counters, stop them.
 
 pub mod analysis;
+pub mod browser;
 pub mod config;
 pub mod core;
 pub mod faults;
@@ -33,6 +36,7 @@ pub mod pages;
 pub mod profile;
 pub mod screenshot;
 
+pub use browser::{BrowseError, RequestLog, ServiceView};
 pub use config::SimConfig;
 pub use fleet::{Fleet, FleetReport, PhoneInfo};
 pub use profile::Profile;

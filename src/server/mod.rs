@@ -20,8 +20,8 @@ pub mod pages;
 pub mod scheduler;
 pub mod services;
 pub mod sources;
-pub mod talk;
 pub mod store;
+pub mod talk;
 
 use std::net::SocketAddr;
 use std::sync::Arc;
@@ -149,7 +149,12 @@ pub async fn serve(
         upload_limit: server.upload_limit,
         minted: Arc::new(move || auth_for_metrics.minted()),
     };
-    let app = api::router(state, auth.router());
+    let services = services::router(services::ServicesState {
+        pages: pages.clone(),
+        config: config.clone(),
+        base: public.clone(),
+    });
+    let app = api::router(state, auth.router().merge(services));
     ready(addr, &public);
     tracing::info!(
         "listening on http://{addr} (phones reach it as {public}); {} phones, {} zones, {bells} bells; journal {}",
@@ -158,15 +163,18 @@ pub async fn serve(
         journal.path().display()
     );
     let closing = pages.clone();
-    axum::serve(listener, app)
-        .with_graceful_shutdown(async move {
-            shutdown.await;
-            tracing::info!("stopping: ending running pages");
-            let _ = quit_tx.send(true);
-            closing.shutdown("server stopping", SHUTDOWN_GRACE).await;
-        })
-        .await
-        .context("serving HTTP")?;
+    axum::serve(
+        listener,
+        app.into_make_service_with_connect_info::<SocketAddr>(),
+    )
+    .with_graceful_shutdown(async move {
+        shutdown.await;
+        tracing::info!("stopping: ending running pages");
+        let _ = quit_tx.send(true);
+        closing.shutdown("server stopping", SHUTDOWN_GRACE).await;
+    })
+    .await
+    .context("serving HTTP")?;
     if let Some(t) = bell_task {
         let _ = t.await;
     }

@@ -91,7 +91,7 @@ impl Setup {
             let credentials = if spec.auth_url.is_some() {
                 format!("auth = \"minted\"\ndevice = \"{}\"", p.device)
             } else {
-                format!("password_env = \"{PW_ENV}\"")
+                format!("password_env = \"{PW_ENV}\"\ndevice = \"{}\"", p.device)
             };
             let _ = write!(
                 text,
@@ -132,6 +132,11 @@ impl Setup {
     pub fn hang_up(&self, name: &str) -> bool {
         let _in_rt = self.rt.enter();
         self.fleet().hang_up(name)
+    }
+
+    /// Run `f` (a fleet call that does HTTP) on the fleet's runtime.
+    pub fn block_on<T>(&self, f: impl std::future::Future<Output = T>) -> T {
+        self.rt.block_on(f)
     }
 
     pub fn report(&self) -> FleetReport {

@@ -4,6 +4,7 @@
 
 pub mod cli_setup;
 pub mod fake_phone;
+pub mod server;
 pub mod sim;
 
 use std::io::{BufRead, BufReader};

@@ -669,6 +669,19 @@ impl PhoneCore {
         self.state.prompt_error = Some(shown.to_owned());
     }
 
+    /// A service the user browsed to could not be shown: the phone's error line `line`.
+    pub fn on_fetch_error(&mut self, now_ms: u64, url: &str, line: &str) {
+        self.log(now_ms, format!("fetch {url}: {line}"));
+        self.state.prompt_error = Some(line.to_owned());
+    }
+
+    /// The user left the service (`SoftKey:Exit`): the object and its error line leave the
+    /// screen.
+    pub fn close_object(&mut self) {
+        self.state.object = None;
+        self.state.prompt_error = None;
+    }
+
     /// What the screen shows at `now_ms`.
     pub fn screen_view(&self, now_ms: u64) -> ScreenView {
         let d = self.profile.display;

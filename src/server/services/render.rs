@@ -4,7 +4,7 @@
 //! A phone that presses Services sends a GET with headers describing itself
 //! (`x-CiscoIPPhoneModelName`, `x-CiscoIPPhoneDisplay`, `x-CiscoIPPhoneSDKVersion`,
 //! `Accept-Language`, `Accept-Charset`). [`Requester::from_headers`] reads them once; each screen
-//! function ([`main_menu`], [`confirm`], [`banner_input`], [`zone_directory`], [`page_status`],
+//! function ([`main_menu`], [`confirm`], [`choice`], [`banner_input`], [`zone_directory`], [`page_status`],
 //! [`message`]) takes the requester and what to show and returns a [`Served`]: status, headers
 //! and body bytes, ready for the axum shell to send unchanged.
 //!
@@ -248,10 +248,12 @@ impl Requester {
         known(self.family()) && self.capabilities().status_object
     }
 
-    /// Whether to show inline icons: the display is colour or has at least 2 bits of grey, and
-    /// the model is a known enterprise one (MPP and unknown models get plain objects).
+    /// Whether to show inline icons: the display is colour and the model is a known enterprise
+    /// one (MPP and unknown models get plain objects).
     pub fn can_show_images(&self) -> bool {
-        known(self.family()) && self.display.is_some_and(|d| d.color || d.depth >= 2)
+        // Greyscale phones such as the 7800 series are served text menus: their small
+        // screens show an icon menu's 2-bit bitmaps poorly and the issue treats them as text-only.
+        known(self.family()) && self.display.is_some_and(|d| d.color)
     }
 
     /// The most items one menu may hold for this phone: 32 in an icon menu, 100 otherwise.
@@ -619,7 +621,9 @@ fn build_main_menu(
             items.push((more_name, req.url(&(p.more_url)(offset + shown)), ICON_MORE));
             Some(format!("{}-{} of {total}", offset + 1, offset + shown))
         }
-        Some(_) if offset > 0 => Some(format!("{}-{} of {total}", offset + 1, offset + shown)),
+        Some(_) if offset > 0 && shown > 0 => {
+            Some(format!("{}-{} of {total}", offset + 1, offset + shown))
+        }
         None if more => Some(format!("Showing {shown} of {total}")),
         _ => None,
     };
@@ -704,7 +708,7 @@ fn icon_bitmap(rows: &[&str; 10]) -> Result<Bitmap, Invalid> {
         b'+' => 2,
         _ => 0,
     });
-    let mut bytes = vec![0u8; 25];
+    let mut bytes = [0u8; 25];
     for (i, p) in pixels.enumerate().take(100) {
         bytes[i / 4] |= p << ((i % 4) * 2);
     }
@@ -722,7 +726,7 @@ fn icons() -> Option<Vec<IconItem>> {
 }
 
 /// A question with two answers: `CiscoIPPhoneText` with soft key 1 `yes` and soft key 2 `no`,
-/// each a (label, URL).
+/// each a (label, URL). Same as [`choice`] with those two keys.
 pub fn confirm(
     req: &Requester,
     title: &str,
@@ -730,15 +734,23 @@ pub fn confirm(
     yes: (&str, &str),
     no: (&str, &str),
 ) -> Served {
+    choice(req, title, text, &[yes, no])
+}
+
+/// A question with several answers: `CiscoIPPhoneText` with `keys` (label, URL) on soft keys
+/// 1, 2, 3 … in order. Keys beyond what the phone shows ([`Requester::soft_keys`]: 2 on the
+/// 8821, 4 on most, 5 on the 8800) are left off, so put the ones that matter first.
+pub fn choice(req: &Requester, title: &str, text: &str, keys: &[(&str, &str)]) -> Served {
     let built = (|| {
-        let t = Text::new()
+        let mut t = Text::new()
             .title(&req.line(title, SHORT))?
-            .text(&req.lines(text, TEXT_BODY))?
-            .softkey(key(req, yes.0, yes.1, 1)?)?
-            .softkey(key(req, no.0, no.1, 2)?)?;
+            .text(&req.lines(text, TEXT_BODY))?;
+        for (position, (label, url)) in (1..=req.soft_keys()).zip(keys) {
+            t = t.softkey(key(req, label, url, position)?)?;
+        }
         Ok::<_, Invalid>(Served::xml(req, &t))
     })();
-    or_error(req, "confirm", built)
+    or_error(req, "choice", built)
 }
 
 /// A one-field form (`CiscoIPPhoneInput`, sent with GET, which every model honours) asking for

@@ -131,12 +131,12 @@ fn capabilities_come_from_the_model_table() {
     assert!(c.can_show_images() && !g.can_show_images());
     assert_eq!((c.soft_keys(), g.soft_keys()), (5, 4));
     assert_eq!((c.max_menu_items(), g.max_menu_items()), (32, 100));
-    // A greyscale display with 2 bits is enough for icons on a known model.
+    // Greyscale displays get text menus, however many bits of grey they have.
     let grey = req(&[
         ("x-CiscoIPPhoneModelName", "CP-7841"),
-        ("x-CiscoIPPhoneDisplay", "396,162,2,G"),
+        ("x-CiscoIPPhoneDisplay", "396,162,4,G"),
     ]);
-    assert!(grey.can_show_images());
+    assert!(!grey.can_show_images());
     // Unknown and MPP models get the plain subset, whatever their display.
     let colour = ("x-CiscoIPPhoneDisplay", "800,480,24,C");
     for model in [None, Some("CP-8845-3PCC"), Some("ATA191")] {
@@ -185,7 +185,7 @@ fn fit_clips_cleans_and_transliterates() {
             64,
             false
         ),
-        "Lodz - \"café\" ... OEuvre EUR ?? e"
+        "Lódz - \"café\" ... OEuvre EUR ?? e"
     );
     for max in 0..=3 {
         assert!(fit(Charset::Latin1, "abcdefgh", max, false).chars().count() <= max);
@@ -464,7 +464,7 @@ fn banner_input_is_a_one_field_ascii_form() {
         "Zürich → Łódź",
     ));
     assert!(
-        l.contains("<DefaultValue>Zürich ? Lodz</DefaultValue>"),
+        l.contains("<DefaultValue>Zürich ? Lódz</DefaultValue>"),
         "{l}"
     );
 }
@@ -561,7 +561,7 @@ fn latin1_bodies_are_latin1_bytes() {
     assert!(s.body.contains(&0xE9)); // é as one byte
     assert!(std::str::from_utf8(&s.body).is_err());
     let t = latin1(&s);
-    assert!(t.contains("<Text>Grüße aus Lodz ??</Text>"), "{t}");
+    assert!(t.contains("<Text>Grüße aus Lódz ??</Text>"), "{t}");
 }
 
 #[test]
@@ -590,4 +590,37 @@ fn icons_are_10x10_at_depth_2() {
         b,
         Bitmap::new(10, 10, 2, &format!("CE{}", "0".repeat(48))).unwrap()
     );
+}
+
+#[test]
+fn a_paging_offset_past_the_end_shows_an_empty_menu() {
+    let v = entries(3);
+    let e = menu_entries(&v);
+    let next = |offset: usize| format!("http://srv/menu?from={offset}");
+    let paging = MenuPaging {
+        offset: 99,
+        more_url: &next,
+    };
+    let s = latin1(&main_menu(&phone_7841(), "Zones", &e, None, Some(&paging)));
+    assert!(!s.contains("<MenuItem>") && !s.contains("<Prompt>"), "{s}");
+}
+
+#[test]
+fn choice_shows_as_many_keys_as_the_phone_has() {
+    let keys = [
+        ("Start", "http://srv/start"),
+        ("Banner", "http://srv/banner"),
+        ("Cancel", "SoftKey:Exit"),
+    ];
+    let c = body(&choice(&phone_8865(), "Page", "Lobby?", &keys));
+    assert!(c.contains("<Name>Banner</Name><URL>http://srv/banner</URL><Position>2</Position>"));
+    assert!(c.contains("<Name>Cancel</Name><URL>SoftKey:Exit</URL><Position>3</Position>"));
+    let w = body(&choice(
+        &req(&[("x-CiscoIPPhoneModelName", "CP-8821")]),
+        "Page",
+        "Lobby?",
+        &keys,
+    ));
+    assert_eq!(w.matches("<SoftKeyItem>").count(), 2);
+    assert!(!w.contains("Cancel"));
 }

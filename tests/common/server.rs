@@ -1,0 +1,190 @@
+//! The harness of the server tests: a fleet with a `[server]` config, `zonecast serve` run as a
+//! child (its log kept), and JSON calls to its API.
+#![allow(dead_code)]
+
+use std::io::{BufRead, BufReader};
+use std::process::Child;
+use std::sync::{Arc, Mutex};
+use std::time::{Duration, Instant};
+
+use serde_json::Value;
+use zonecast::phone_sim::FleetReport;
+
+use super::cli_setup::{Setup, Spec, Zone};
+
+pub const TOKEN_ENV: &str = "ZC_SERVER_TEST_TOKEN";
+pub const TOKEN: &str = "test-token-5f2c9a";
+
+pub fn listening(r: &FleetReport) -> usize {
+    r.phones
+        .iter()
+        .filter(|p| p.heard.last().is_some_and(|h| h.active))
+        .count()
+}
+
+/// A fleet of `n` CP-8851 phones in zone `all` (and `first`: the first two), a `[server]`
+/// table, and `extra` tables (bells).
+pub fn setup(n: usize, extra: &str) -> Setup {
+    setup_with(n, extra, None)
+}
+
+pub fn setup_with(n: usize, extra: &str, auth_url: Option<String>) -> Setup {
+    let engine = format!(
+        "multicast_pool = \"239.255.{}.0/24\"\n",
+        rand::random::<u8>()
+    );
+    let tables = format!(
+        "[server]\ntoken_env = \"{TOKEN_ENV}\"\ndata_dir = \"data\"\nupload_limit = \"64K\"\n\n{extra}"
+    );
+    Setup::new(&Spec {
+        phones: n,
+        engine: &engine,
+        tables: &tables,
+        zones: &[
+            Zone {
+                name: "all",
+                first: None,
+                banner: Some("Announcement"),
+            },
+            Zone {
+                name: "first",
+                first: Some(2),
+                banner: None,
+            },
+        ],
+        auth_url,
+        ..Spec::default()
+    })
+}
+
+/// A running `zonecast serve` and what it logged.
+pub struct Server {
+    pub child: Child,
+    pub url: String,
+    log: Arc<Mutex<String>>,
+}
+
+impl Server {
+    pub fn start(s: &Setup) -> Server {
+        Server::start_on(s, "127.0.0.1:0")
+    }
+
+    pub fn start_on(s: &Setup, listen: &str) -> Server {
+        let mut child = s
+            .cmd(&["serve", "--listen", listen])
+            .env(TOKEN_ENV, TOKEN)
+            .stdout(std::process::Stdio::null())
+            .stderr(std::process::Stdio::piped())
+            .spawn()
+            .unwrap();
+        let stderr = child.stderr.take().unwrap();
+        let log = Arc::new(Mutex::new(String::new()));
+        let (tx, rx) = std::sync::mpsc::channel();
+        let l = log.clone();
+        std::thread::spawn(move || {
+            for line in BufReader::new(stderr).lines().map_while(Result::ok) {
+                if let Some(rest) = line.split("listening on http://").nth(1) {
+                    let addr = rest.split_whitespace().next().unwrap_or("").to_owned();
+                    let _ = tx.send(addr);
+                }
+                let mut g = l.lock().unwrap();
+                g.push_str(&line);
+                g.push('\n');
+            }
+        });
+        let addr = match rx.recv_timeout(Duration::from_secs(60)) {
+            Ok(a) => a,
+            Err(_) => panic!("server did not start: {}", log.lock().unwrap()),
+        };
+        Server {
+            child,
+            url: format!("http://{addr}"),
+            log,
+        }
+    }
+
+    pub fn log(&self) -> String {
+        self.log.lock().unwrap().clone()
+    }
+}
+
+impl Drop for Server {
+    fn drop(&mut self) {
+        let _ = self.child.kill();
+        let _ = self.child.wait();
+    }
+}
+
+/// One HTTP request: (status, JSON body or the text as a JSON string).
+pub fn call(method: &str, url: &str, token: Option<&str>, body: Option<Value>) -> (u16, Value) {
+    call_raw(
+        method,
+        url,
+        token,
+        body.map(|b| b.to_string().into_bytes()),
+        "application/json",
+    )
+}
+
+pub fn call_raw(
+    method: &str,
+    url: &str,
+    token: Option<&str>,
+    body: Option<Vec<u8>>,
+    content_type: &str,
+) -> (u16, Value) {
+    let rt = tokio::runtime::Builder::new_current_thread()
+        .enable_all()
+        .build()
+        .unwrap();
+    rt.block_on(async {
+        let client = super::sim::http();
+        let mut r = client.request(method.parse().unwrap(), url);
+        if let Some(t) = token {
+            r = r.bearer_auth(t);
+        }
+        if let Some(b) = body {
+            r = r.header("content-type", content_type).body(b);
+        }
+        let resp = r.send().await.expect("server answers");
+        let status = resp.status().as_u16();
+        let text = resp.text().await.unwrap();
+        let v = serde_json::from_str(&text).unwrap_or(Value::String(text));
+        (status, v)
+    })
+}
+
+pub fn api(srv: &Server, method: &str, path: &str, body: Option<Value>) -> (u16, Value) {
+    call(method, &format!("{}{path}", srv.url), Some(TOKEN), body)
+}
+
+pub fn wait_for<T>(srv: &Server, what: &str, secs: u64, mut f: impl FnMut() -> Option<T>) -> T {
+    let deadline = Instant::now() + Duration::from_secs(secs);
+    loop {
+        if let Some(v) = f() {
+            return v;
+        }
+        assert!(
+            Instant::now() < deadline,
+            "timed out waiting for {what}; server log:\n{}",
+            srv.log()
+        );
+        std::thread::sleep(Duration::from_millis(100));
+    }
+}
+
+pub fn phone_states(page: &Value) -> Vec<(String, String)> {
+    page["report"]["phones"]
+        .as_array()
+        .map(|a| {
+            a.iter()
+                .map(|p| {
+                    (
+                        p["name"].as_str().unwrap_or("").to_owned(),
+                        p["state"].as_str().unwrap_or("").to_owned(),
+                    )
+                })
+                .collect()
+        })
+        .unwrap_or_default()
+}

@@ -1,0 +1,296 @@
+//! Paging from a phone: emulated phones press Services on `zonecast serve` (real HTTP, the
+//! headers a phone sends, cookies, Refresh), pick a zone, speak (their emulated microphone),
+//! and end it with a soft key or by hanging up; every phone is released after. Menus follow
+//! each requester's model and display; permissions decide who may page what.
+
+mod common;
+
+use common::cli_setup::{Setup, Spec, Zone};
+use common::server::*;
+use serde_json::Value;
+use zonecast::phone_sim::browser::ServiceView;
+
+const MESSAGES: &str = "[[message]]\nname = \"drill\"\ntitle = \"Fire drill\"\nsource = \"alert\"\n\
+                     zones = [\"first\"]\nconfirm = true\n\n\
+                     [[message]]\nname = \"lunch\"\ntitle = \"Lunch bell\"\nsource = \"bell\"\n\
+                     zones = [\"first\"]\n\n";
+
+fn services_setup(n: usize, extra_models: &[&str]) -> Setup {
+    let engine = format!(
+        "multicast_pool = \"239.255.{}.0/24\"\n",
+        rand::random::<u8>()
+    );
+    // p001 and the extra phones may page `all` and `first` and start both messages.
+    let mut who = vec!["\"p001\"".to_owned()];
+    who.extend((0..extra_models.len()).map(|i| format!("\"extra{i}\"")));
+    let tables = format!(
+        "[server]\ntoken_env = \"{TOKEN_ENV}\"\ndata_dir = \"data\"\n\n{MESSAGES}\
+         [[permission]]\nphones = [{}]\nzones = [\"all\", \"first\"]\n\
+         messages = [\"drill\", \"lunch\"]\n\n",
+        who.join(", ")
+    );
+    Setup::new(&Spec {
+        phones: n,
+        extra_models,
+        engine: &engine,
+        tables: &tables,
+        zones: &[
+            Zone {
+                name: "all",
+                first: Some(n),
+                banner: Some("Announcement"),
+            },
+            Zone {
+                name: "first",
+                first: Some(2),
+                banner: None,
+            },
+        ],
+        ..Spec::default()
+    })
+}
+
+fn open(s: &Setup, srv: &Server, phone: &str) -> ServiceView {
+    let url = format!("{}/services/menu?name=#DEVICENAME#", srv.url);
+    s.block_on(s.fleet().open_service(phone, &url))
+        .unwrap_or_else(|e| panic!("{phone} opens the menu: {e:?}\n{}", srv.log()))
+}
+
+fn select(s: &Setup, phone: &str, item: usize) -> ServiceView {
+    s.block_on(s.fleet().select(phone, item))
+        .unwrap_or_else(|e| panic!("{phone} selects {item}: {e:?}"))
+}
+
+fn key(s: &Setup, phone: &str, name: &str) -> ServiceView {
+    s.block_on(s.fleet().softkey(phone, name))
+        .unwrap_or_else(|e| panic!("{phone} presses {name}: {e:?}"))
+        .unwrap_or_else(|| panic!("{phone}: {name} showed nothing"))
+}
+
+fn item_names(v: &ServiceView) -> Vec<String> {
+    v.items.iter().map(|i| i.name.clone()).collect()
+}
+
+fn key_names(v: &ServiceView) -> Vec<String> {
+    v.softkeys.iter().map(|k| k.name.clone()).collect()
+}
+
+#[test]
+fn a_phone_pages_a_zone_with_its_microphone_and_ends_it_every_phone_released() {
+    let s = services_setup(4, &[]);
+    let srv = Server::start(&s);
+    let mic_hz = zonecast::phone_sim::SimConfig::uniform(1, "CP-8851").mic_tone_hz;
+
+    // Services → the menu of what p001 may do.
+    let menu = open(&s, &srv, "p001");
+    assert!(menu.kind.contains("Menu"), "{menu:?}");
+    let names = item_names(&menu);
+    assert_eq!(
+        names[..4],
+        ["Page: all", "Page: first", "Fire drill", "Lunch bell"],
+        "{names:?}"
+    );
+    let req = s.fleet().last_service_request("p001").unwrap();
+    let device = s.fleet().phone("p001").unwrap().device;
+    assert!(
+        req.url.contains(&device),
+        "#DEVICENAME# expanded: {}",
+        req.url
+    );
+    // "Page: all" → a confirmation with Start and Cancel.
+    let confirm = select(&s, "p001", 1);
+    assert_eq!(confirm.kind, "CiscoIPPhoneText", "{confirm:?}");
+    assert!(
+        key_names(&confirm).iter().any(|k| k == "Start"),
+        "{confirm:?}"
+    );
+    // The menu's cookie names the phone on the next steps.
+    let req = s.fleet().last_service_request("p001").unwrap();
+    assert!(
+        req.headers
+            .iter()
+            .any(|(k, v)| k.eq_ignore_ascii_case("cookie") && v.contains("zcphone=")),
+        "{req:?}"
+    );
+    // Start: the talker's status screen refreshes and has End.
+    let status = key(&s, "p001", "Start");
+    assert!(key_names(&status).iter().any(|k| k == "End"), "{status:?}");
+    assert!(
+        status.refresh.is_some(),
+        "a status screen refreshes: {status:?}"
+    );
+    s.wait_until("p002..p004 hear p001's microphone", |r| {
+        r.phones[0].transmitting
+            && r.phones[1..4].iter().all(|p| {
+                p.heard.last().is_some_and(|h| {
+                    h.active
+                        && h.rx
+                            .summary
+                            .frequency_hz
+                            .is_some_and(|f| (f - mic_hz).abs() < 15.0)
+                })
+            })
+    });
+    let (_, pages) = api(&srv, "GET", "/api/pages", None);
+    let page = &pages["pages"][0];
+    assert_eq!(page["requested_by"], "phone:p001");
+    assert_eq!(page["source"], "mic:p001");
+    // While it runs the menu offers to stop it.
+    let again = open(&s, &srv, "p001");
+    assert!(item_names(&again)[0].starts_with("Stop page"), "{again:?}");
+    // End: every phone released, the talker too.
+    let status = select(&s, "p001", 1);
+    assert!(
+        status.text.as_deref().unwrap_or("").contains("ended"),
+        "{status:?}"
+    );
+    s.wait_until("every phone released", |r| {
+        listening(r) == 0 && !r.phones[0].transmitting
+    });
+    let id = page["page"].as_str().unwrap().to_owned();
+    let detail = wait_for(&srv, "the page in the journal", 10, || {
+        let (_, v) = api(&srv, "GET", &format!("/api/history/{id}"), None);
+        v["ended_by"].is_string().then_some(v)
+    });
+    assert_eq!(detail["ended_by"], "ended by p001", "{detail}");
+    let outcomes: Vec<&Value> = detail["outcomes"].as_array().unwrap().iter().collect();
+    assert_eq!(outcomes.len(), 4);
+    assert!(outcomes.iter().all(|o| o["state"] == "stopped"), "{detail}");
+
+    // Again, ended by going on-hook: the talker stops sending and the page ends by itself.
+    open(&s, &srv, "p001");
+    select(&s, "p001", 2); // Page: first
+    key(&s, "p001", "Start");
+    s.wait_until("p002 hears p001", |r| {
+        listening(r) == 1 && r.phones[0].transmitting
+    });
+    assert!(s.hang_up("p001"));
+    s.wait_until("every phone released after on-hook", |r| {
+        listening(r) == 0 && !r.phones[0].transmitting
+    });
+    let hist = wait_for(&srv, "the on-hook page in the journal", 10, || {
+        let (_, v) = api(&srv, "GET", "/api/history", None);
+        v["pages"][0]["ended_by"].is_string().then_some(v)
+    });
+    assert_eq!(
+        hist["pages"][0]["ended_by"], "the talker stopped sending",
+        "{hist}"
+    );
+}
+
+#[test]
+fn messages_start_from_the_phone_emergency_ones_after_confirmation() {
+    let s = services_setup(3, &[]);
+    let srv = Server::start(&s);
+    open(&s, &srv, "p001");
+    // "Fire drill" asks first; Cancel goes back to the menu and nothing plays.
+    let ask = select(&s, "p001", 3);
+    assert_eq!(ask.kind, "CiscoIPPhoneText");
+    assert!(
+        ask.text.as_deref().unwrap().contains("Fire drill"),
+        "{ask:?}"
+    );
+    let back = key(&s, "p001", "Cancel");
+    assert!(back.kind.contains("Menu"), "{back:?}");
+    assert_eq!(listening(&s.report()), 0);
+    select(&s, "p001", 3);
+    let playing = key(&s, "p001", "Start");
+    assert!(
+        key_names(&playing).iter().any(|k| k == "End"),
+        "{playing:?}"
+    );
+    s.wait_until("the drill heard in `first`", |r| {
+        r.phones[..2]
+            .iter()
+            .all(|p| p.heard.last().is_some_and(|h| h.rx.summary.packets > 10))
+    });
+    // A plain message starts at once.
+    let (_, _) = api(&srv, "GET", "/api/pages", None);
+    s.wait_until("the drill ended by itself", |r| listening(r) == 0);
+    open(&s, &srv, "p001");
+    let started = select(&s, "p001", 4);
+    assert!(
+        key_names(&started).iter().any(|k| k == "End"),
+        "{started:?}"
+    );
+    let (_, hist) = wait_for(&srv, "two pages by p001", 10, || {
+        let v = api(&srv, "GET", "/api/history", None);
+        (v.1["pages"].as_array().is_some_and(|a| a.len() == 2)).then_some(v)
+    });
+    assert!(
+        hist["pages"]
+            .as_array()
+            .unwrap()
+            .iter()
+            .all(|p| p["requested_by"] == "phone:p001")
+    );
+}
+
+#[test]
+fn menus_follow_the_phone_and_permissions_refuse_the_rest() {
+    let s = services_setup(3, &["CP-8865", "CP-7841"]);
+    let srv = Server::start(&s);
+    let colour = open(&s, &srv, "extra0");
+    let mono = open(&s, &srv, "extra1");
+    let h8865 = s.fleet().last_service_request("extra0").unwrap();
+    let h7841 = s.fleet().last_service_request("extra1").unwrap();
+    let display = |r: &zonecast::phone_sim::browser::RequestLog| {
+        r.headers
+            .iter()
+            .find(|(k, _)| k.eq_ignore_ascii_case("x-CiscoIPPhoneDisplay"))
+            .map(|(_, v)| v.clone())
+    };
+    assert_ne!(display(&h8865), display(&h7841));
+    // The colour phone gets an icon menu, the greyscale one a plain menu: same entries.
+    assert_ne!(colour.kind, mono.kind, "{colour:?}\n{mono:?}");
+    assert_eq!(item_names(&colour), item_names(&mono));
+    // p002 has no permission: a screen says so, and it cannot start anything by URL either.
+    let refused = open(&s, &srv, "p002");
+    assert_eq!(refused.kind, "CiscoIPPhoneText");
+    assert!(
+        refused.text.as_deref().unwrap().contains("No zones"),
+        "{refused:?}"
+    );
+    let url = format!("{}/services/talk/start?name=#DEVICENAME#&zone=all", srv.url);
+    let v = s.block_on(s.fleet().open_service("p002", &url)).unwrap();
+    assert!(v.text.as_deref().unwrap().contains("may not page"), "{v:?}");
+    // Somebody else cannot borrow p001's name: the request must come from p001's address.
+    let device = s.fleet().phone("p001").unwrap().device;
+    let (st, body) = call(
+        "GET",
+        &format!("{}/services/talk/start?name={device}&zone=all", srv.url),
+        None,
+        None,
+    );
+    assert_eq!(st, 200);
+    assert!(body.as_str().unwrap().contains("own address"), "{body}");
+    assert_eq!(listening(&s.report()), 0);
+}
+
+#[test]
+fn a_banner_typed_on_the_phone_shows_on_the_listeners() {
+    let s = services_setup(3, &[]);
+    let srv = Server::start(&s);
+    open(&s, &srv, "p001");
+    select(&s, "p001", 1); // Page: all
+    let form = key(&s, "p001", "Banner");
+    assert_eq!(form.kind, "CiscoIPPhoneInput", "{form:?}");
+    assert_eq!(form.input_items[0].query_param, "text");
+    let status = s
+        .block_on(s.fleet().submit("p001", &[("text", "Visitors & guests")]))
+        .unwrap();
+    assert!(key_names(&status).iter().any(|k| k == "End"), "{status:?}");
+    s.wait_until("the banner on p002 and p003", |r| {
+        r.phones[1..]
+            .iter()
+            .all(|p| p.status_banner.as_deref() == Some("Visitors & guests"))
+    });
+    let status = key(&s, "p001", "End");
+    assert!(
+        status.text.as_deref().unwrap_or("").contains("ended"),
+        "{status:?}"
+    );
+    s.wait_until("every phone released", |r| {
+        listening(r) == 0 && !r.phones[0].transmitting
+    });
+}
