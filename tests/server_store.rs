@@ -64,6 +64,7 @@ fn report(page: &str, phones: &[&str]) -> DeliveryReport {
                 stop_failure: None,
                 receiving: None,
                 fallback_unicast: false,
+                app_events: Vec::new(),
             })
             .collect(),
     };

@@ -97,6 +97,10 @@ pub struct PhoneReport {
     pub receiving: Option<bool>,
     /// Switched from multicast to unicast because nothing arrived.
     pub fallback_unicast: bool,
+    /// Application events of its paging screen (`focusLost`, `focusGained`, `minimized`,
+    /// `closed`), in order.
+    #[serde(skip_serializing_if = "Vec::is_empty")]
+    pub app_events: Vec<String>,
 }
 
 /// Totals of a report.

@@ -449,11 +449,29 @@ pub async fn run(
         };
         tokio::select! {
             // The listener serves this page only: stream ids are enough to find the phone.
-            Some((_page, cb)) = callback => {
-                use crate::xsi::response::Callback;
+            Some((key, cb)) = callback => {
+                use crate::xsi::response::{AppEventType, Callback};
+                // The key may name the phone after a '~' (the server's per-phone handlers).
+                let named = key
+                    .split_once('~')
+                    .and_then(|(_, name)| plans.iter().position(|p| p.name == name));
                 let id = match cb {
                     Callback::MediaEvent { stream_id, .. } => stream_id,
                     Callback::StreamStopped { id } => id,
+                    Callback::ApplicationEvent { kind, .. } => {
+                        if let Some(phone) = named {
+                            let event = match kind {
+                                AppEventType::FocusLost => "focusLost".to_owned(),
+                                AppEventType::FocusGained => "focusGained".to_owned(),
+                                AppEventType::Minimized => "minimized".to_owned(),
+                                AppEventType::Closed => "closed".to_owned(),
+                                AppEventType::Other(o) => o,
+                            };
+                            let outs = session.handle(now(), Input::AppEvent { phone, event });
+                            apply(outs, &mut shell, &mut pending, &mut starts_left, &mut finished)?;
+                        }
+                        None
+                    }
                     _ => None,
                 };
                 let phone = id.and_then(|id| {

@@ -68,6 +68,14 @@ pub enum Input {
         /// Packets seen.
         receiving: bool,
     },
+    /// The phone's paging screen lost or regained the focus, was minimized or closed
+    /// (`notifyApplicationEvent`): shown in the report; the page goes on.
+    AppEvent {
+        /// Phone index.
+        phone: usize,
+        /// `focusLost`, `focusGained`, `minimized` or `closed`.
+        event: String,
+    },
 }
 
 /// Something to do, in order.
@@ -104,6 +112,7 @@ struct Run {
     stopped: bool,
     stop_failure: Option<Failure>,
     by_user: bool,
+    app_events: Vec<String>,
     preempted: bool,
     receiving: Option<bool>,
     fallback: bool,
@@ -242,6 +251,14 @@ impl Session {
             Input::StoppedByUser { phone } => {
                 if let Some(r) = self.runs.get_mut(phone) {
                     r.by_user = true;
+                }
+            }
+            Input::AppEvent { phone, event } => {
+                // Bounded: a phone flapping its focus cannot grow the report without end.
+                if let Some(r) = self.runs.get_mut(phone)
+                    && r.app_events.len() < 32
+                {
+                    r.app_events.push(event);
                 }
             }
             Input::FellBack { phone, accepted } => {
@@ -421,6 +438,7 @@ impl Session {
                 stop_failure: r.stop_failure.clone(),
                 receiving: r.receiving,
                 fallback_unicast: r.fallback,
+                app_events: r.app_events.clone(),
             })
             .collect();
         let mut report = DeliveryReport {

@@ -153,6 +153,7 @@ pub async fn serve(
         pages: pages.clone(),
         config: config.clone(),
         base: public.clone(),
+        client: client.clone(),
     });
     let app = api::router(state, auth.router().merge(services));
     ready(addr, &public);

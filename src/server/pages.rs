@@ -92,6 +92,8 @@ pub struct ActivePage {
 
 struct Running {
     start: PageStart,
+    /// `Notify:http:HOST:PORT:zonecast/notify/KEY`.
+    notify: String,
     stop: watch::Sender<Option<String>>,
     live: watch::Receiver<DeliveryReport>,
     done: tokio::task::JoinHandle<()>,
@@ -218,20 +220,22 @@ impl Pages {
         // A callback key of its own, so a phone's notify names this page.
         let key = crate::page::prepare::new_page_id();
         let (cb_tx, cb_rx) = mpsc::unbounded_channel();
-        let callbacks = req
-            .via_media
-            .then(|| Callbacks::routed(inner.notify_host_port.clone(), cb_rx));
+        // Every page listens: media events (a user hanging up) and application events of its
+        // screens (`KEY~PHONE`).
+        let callbacks = Callbacks::routed(inner.notify_host_port.clone(), cb_rx);
         let request = PageRequest {
             zone: req.zone.clone(),
             priority: req.priority.clone(),
             banner: req.banner.clone(),
-            via: match &callbacks {
-                Some(c) => Via::Media {
-                    on_stopped: c.notify_uri(&key),
-                },
-                None => Via::Uri,
+            via: if req.via_media {
+                Via::Media {
+                    on_stopped: callbacks.notify_uri(&key),
+                }
+            } else {
+                Via::Uri
             },
         };
+        let notify_base = callbacks.notify_uri(&key);
         let planning = inner.planning.lock().await;
         let mut waited = Duration::ZERO;
         let (prepared, pages) = loop {
@@ -346,17 +350,15 @@ impl Pages {
             journal: inner.journal.clone(),
             client: inner.client.clone(),
             verify: None,
-            callbacks,
+            callbacks: Some(callbacks),
             fallback: None,
             live: Some(live_tx),
         };
-        if req.via_media {
-            inner
-                .routes
-                .lock()
-                .unwrap_or_else(|e| e.into_inner())
-                .insert(key.clone(), cb_tx);
-        }
+        inner
+            .routes
+            .lock()
+            .unwrap_or_else(|e| e.into_inner())
+            .insert(key.clone(), cb_tx);
         inner.metrics.page_started();
         let me = self.clone();
         let page_id = id.clone();
@@ -411,6 +413,7 @@ impl Pages {
                 id.clone(),
                 Running {
                     start,
+                    notify: notify_base,
                     stop: stop_tx,
                     live: live_rx.clone(),
                     done,
@@ -426,6 +429,13 @@ impl Pages {
             req.requested_by
         );
         Ok(id)
+    }
+
+    /// The Notify URI whose callbacks reach page `id` as phone `phone`'s (application events
+    /// of a screen shown to it).
+    pub fn notify_uri(&self, id: &str, phone: &str) -> Option<String> {
+        let active = self.inner.active.lock().unwrap_or_else(|e| e.into_inner());
+        active.get(id).map(|r| format!("{}~{phone}", r.notify))
     }
 
     /// Ask a page to end (its phones get their stops). `false` if no such page runs.
@@ -485,7 +495,8 @@ impl Pages {
     /// 404 when no running page expects it.
     pub fn callback(&self, key: &str, body: &[u8]) -> StatusCode {
         let routes = self.inner.routes.lock().unwrap_or_else(|e| e.into_inner());
-        match routes.get(key) {
+        let base = key.split_once('~').map_or(key, |(k, _)| k);
+        match routes.get(base) {
             Some(tx) => callbacks::accept(tx, key.to_owned(), body),
             None => {
                 tracing::warn!("callback for unknown page {key:?} refused");

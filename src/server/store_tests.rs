@@ -38,6 +38,7 @@ fn phone(name: &str, state: PhoneState, failure: Option<&str>, stop: Option<&str
         stop_failure: stop.map(f),
         receiving: None,
         fallback_unicast: false,
+        app_events: Vec::new(),
     }
 }
 

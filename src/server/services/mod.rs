@@ -45,7 +45,12 @@ pub struct ServicesState {
     pub config: Arc<Config>,
     /// `http://HOST:PORT` as phones reach the server: every link on a screen is absolute.
     pub base: String,
+    /// For `App:RequestFocus` pushes that keep the paging screen in front.
+    pub client: crate::push::PushClient,
 }
+
+/// The application id of the paging screens (`App:` URIs, `notifyApplicationEvent`).
+pub const APP_ID: &str = "zonecast-page";
 
 /// The routes under `/services/`.
 pub fn router(state: ServicesState) -> Router {

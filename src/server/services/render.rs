@@ -821,6 +821,20 @@ pub fn page_status(
     end_url: Option<&str>,
     refresh: Option<(u32, String)>,
 ) -> Served {
+    page_status_app(req, title, text, end_url, refresh, None)
+}
+
+/// [`page_status`] whose Text carries application event handlers (`appId`, `onAppFocusLost`
+/// ...), so the server hears when the paging screen loses or regains the focus, is minimized
+/// or closed. Cisco's XSD predates these root attributes; without them the object is the same.
+pub fn page_status_app(
+    req: &Requester,
+    title: &str,
+    text: &str,
+    end_url: Option<&str>,
+    refresh: Option<(u32, String)>,
+    app: Option<crate::xsi::object::AppEvents>,
+) -> Served {
     let built = (|| {
         let mut t = Text::new()
             .title(&req.line(title, SHORT))?
@@ -833,6 +847,9 @@ pub fn page_status(
         t = t.softkey(key(req, "Exit", "SoftKey:Exit", position)?)?;
         if req.soft_keys() > position {
             t = t.softkey(key(req, "Update", "SoftKey:Update", position + 1)?)?;
+        }
+        if let Some(app) = app {
+            t = t.app_events(app);
         }
         let mut served = Served::xml(req, &t);
         served.refresh = refresh.map(|(secs, url)| {

@@ -9,12 +9,87 @@ use super::XmlObject;
 use super::common::{Header, SoftKeyItem, SoftKeys, display_setters};
 use super::xml::{self, Doc};
 
+/// Application event handlers on an object's root element: `appId` and the Notify URIs the
+/// phone calls when the object loses or regains the focus, is minimized or closed
+/// (`<notifyApplicationEvent appId=".." type="focusLost|focusGained|minimized|closed"/>`).
+/// Cisco's XSD predates these attributes: an object carrying them is XSD-valid once they are
+/// removed.
+#[derive(Debug, Clone, Default, PartialEq, Eq)]
+pub struct AppEvents {
+    app_id: String,
+    handlers: Vec<(&'static str, String)>,
+}
+
+impl AppEvents {
+    /// Handlers for application `app_id` (1..=64 characters, no colons: it appears in
+    /// `App:` URIs).
+    pub fn new(app_id: &str) -> Result<AppEvents, Invalid> {
+        if app_id.is_empty() || app_id.chars().count() > 64 || app_id.contains(':') {
+            return Err(Invalid::new(
+                "appId",
+                app_id,
+                "must be 1..=64 characters without ':'",
+            ));
+        }
+        Ok(AppEvents {
+            app_id: xml::text("appId", app_id, 64)?,
+            handlers: Vec::new(),
+        })
+    }
+
+    fn on(mut self, attr: &'static str, uri: &str) -> Result<AppEvents, Invalid> {
+        let uri = xml::url(attr, uri)?;
+        if !uri.starts_with("Notify:") {
+            return Err(Invalid::new(
+                attr,
+                &uri,
+                "an event handler is a Notify: URI",
+            ));
+        }
+        self.handlers.retain(|(a, _)| *a != attr);
+        self.handlers.push((attr, uri));
+        Ok(self)
+    }
+
+    /// `onAppFocusLost`.
+    pub fn on_focus_lost(self, uri: &str) -> Result<AppEvents, Invalid> {
+        self.on("onAppFocusLost", uri)
+    }
+    /// `onAppFocusGained`.
+    pub fn on_focus_gained(self, uri: &str) -> Result<AppEvents, Invalid> {
+        self.on("onAppFocusGained", uri)
+    }
+    /// `onAppMinimized`.
+    pub fn on_minimized(self, uri: &str) -> Result<AppEvents, Invalid> {
+        self.on("onAppMinimized", uri)
+    }
+    /// `onAppClosed` (Notify only: the spec forbids HTTP URLs here).
+    pub fn on_closed(self, uri: &str) -> Result<AppEvents, Invalid> {
+        self.on("onAppClosed", uri)
+    }
+    /// All four handlers to the same Notify URI.
+    pub fn all(self, uri: &str) -> Result<AppEvents, Invalid> {
+        self.on_focus_lost(uri)?
+            .on_focus_gained(uri)?
+            .on_minimized(uri)?
+            .on_closed(uri)
+    }
+
+    fn render(&self, doc: &mut Doc) {
+        doc.attr("appId", &self.app_id);
+        for (a, v) in &self.handlers {
+            doc.attr(a, v);
+        }
+    }
+}
+
 /// `CiscoIPPhoneText`: Title, Prompt, up to 4000 characters of text, soft keys.
 #[derive(Debug, Clone, Default, PartialEq, Eq)]
 pub struct Text {
     header: Header,
     text: Option<String>,
     softkeys: SoftKeys,
+    app: Option<AppEvents>,
 }
 
 impl Text {
@@ -30,6 +105,12 @@ impl Text {
         self.text = Some(xml::text("CiscoIPPhoneText Text", text, 4000)?);
         Ok(self)
     }
+
+    /// Carry application event handlers on the root element.
+    pub fn app_events(mut self, app: AppEvents) -> Text {
+        self.app = Some(app);
+        self
+    }
 }
 
 display_setters!(Text);
@@ -41,7 +122,16 @@ impl XmlObject for Text {
 
     fn to_xml(&self) -> String {
         let mut doc = Doc::new();
-        doc.open(Self::ROOT);
+        match &self.app {
+            None => {
+                doc.open(Self::ROOT);
+            }
+            Some(app) => {
+                doc.start(Self::ROOT);
+                app.render(&mut doc);
+                doc.end_open();
+            }
+        }
         self.header.render(&mut doc);
         doc.opt_text("Text", self.text.as_deref());
         self.softkeys.render(&mut doc);

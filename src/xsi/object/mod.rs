@@ -29,7 +29,7 @@ mod xml;
 
 pub use common::{Bitmap, MenuItem, SoftKeyItem, TouchArea};
 pub use execute::{Error, Execute, ExecuteItem, ExecuteUrl, Priority};
-pub use form::{Input, InputFlags, InputItem, InputKind, Text};
+pub use form::{AppEvents, Input, InputFlags, InputItem, InputKind, Text};
 pub use graphic::{GraphicFileMenu, GraphicMenu, Image, ImageFile, Status, StatusFile};
 pub use media::{Codec, GetDeviceCaps, MediaMode, MediaType, StartMedia, StopMedia};
 pub use menu::{Directory, DirectoryEntry, IconFileItem, IconFileMenu, IconItem, IconMenu, Menu};
