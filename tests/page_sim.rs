@@ -76,6 +76,7 @@ fn job(
         callbacks: None,
         fallback: None,
         live: None,
+        silent: false,
     }
 }
 

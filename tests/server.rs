@@ -633,8 +633,11 @@ fn a_bell_that_came_due_while_the_server_was_down_is_logged_as_missed_not_rung()
 }
 
 #[test]
-fn a_page_spoken_from_a_phone_is_relayed_to_the_zone_and_every_phone_is_released() {
-    let s = setup(4, "");
+fn a_page_spoken_from_a_phone_reaches_the_zone_direct_or_relayed_and_every_phone_is_released() {
+    let s = setup(
+        4,
+        "[zone.pair]\nmembers = [\"p003\", \"p004\"]\nmode = \"unicast\"\n\n",
+    );
     let srv = Server::start(&s);
     // p001 talks (its emulated microphone is a tone); the rest of `all` listen.
     let (st, started) = api(
@@ -671,6 +674,56 @@ fn a_page_spoken_from_a_phone_is_relayed_to_the_zone_and_every_phone_is_released
     assert!(states.iter().all(|(_, st)| st == "accepted"), "{states:?}");
     assert_eq!(page["page"]["source"], "mic:p001");
 
+    // A multicast zone and nothing to mix in: the talker multicasts to the group itself
+    // (RTPMTx) and the engine sends nothing.
+    assert!(
+        s.report().phones[0]
+            .tx
+            .as_ref()
+            .is_some_and(|t| t.dest.is_some_and(|d| d.ip().is_multicast()))
+    );
+    let (_, text) = call("GET", &format!("{}/metrics", srv.url), None, None);
+    assert!(
+        text.as_str()
+            .unwrap()
+            .contains("zonecast_rtp_datagrams_sent_total 0\n")
+    );
+    let (st, _) = api(&srv, "DELETE", &format!("/api/pages/{id}"), None);
+    assert_eq!(st, 202);
+    s.wait_until("every phone released", |r| {
+        listening(r) == 0 && !r.phones[0].transmitting
+    });
+
+    // A unicast zone: the engine relays the talker to each phone.
+    let (st, started) = api(
+        &srv,
+        "POST",
+        "/api/pages",
+        Some(json!({"zone": "pair", "talker": "p001"})),
+    );
+    assert_eq!(st, 201, "{started}");
+    let id = started["id"].as_str().unwrap().to_owned();
+    s.wait_until("p003 and p004 hear the relayed microphone", |r| {
+        r.phones[0].transmitting
+            && r.phones[0]
+                .tx
+                .as_ref()
+                .is_some_and(|t| t.dest.is_some_and(|d| d.ip().is_loopback()))
+            && r.phones[2..].iter().all(|p| {
+                p.heard.last().is_some_and(|h| {
+                    h.active
+                        && h.rx.summary.packets > 50
+                        && h.rx
+                            .summary
+                            .frequency_hz
+                            .is_some_and(|f| (f - mic_hz).abs() < 15.0)
+                })
+            })
+    });
+    assert!(
+        s.report().phones[1].heard.len() <= 1,
+        "p002 is not in `pair`"
+    );
     let (st, _) = api(&srv, "DELETE", &format!("/api/pages/{id}"), None);
     assert_eq!(st, 202);
     s.wait_until("every phone released", |r| {

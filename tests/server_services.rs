@@ -294,3 +294,52 @@ fn a_banner_typed_on_the_phone_shows_on_the_listeners() {
         listening(r) == 0 && !r.phones[0].transmitting
     });
 }
+
+#[test]
+fn the_paging_screens_focus_events_reach_the_page_report() {
+    let s = services_setup(3, &[]);
+    let srv = Server::start(&s);
+    open(&s, &srv, "p001");
+    select(&s, "p001", 1); // Page: all
+    let status = key(&s, "p001", "Start");
+    assert_eq!(
+        status.app_id.as_deref(),
+        Some("zonecast-page"),
+        "{status:?}"
+    );
+    assert_eq!(status.app_events.len(), 4, "{status:?}");
+    // The user minimizes the paging screen; the server's App:RequestFocus brings it back.
+    {
+        let _rt = s.enter();
+        assert!(s.fleet().minimize("p001"));
+    }
+    let page = wait_for(
+        &srv,
+        "minimized, then focus gained, in p001's report",
+        15,
+        || {
+            let (_, v) = api(&srv, "GET", "/api/pages", None);
+            let events: Vec<String> = v["pages"][0]["report"]["phones"]
+                .as_array()?
+                .iter()
+                .find(|p| p["name"] == "p001")?["app_events"]
+                .as_array()?
+                .iter()
+                .filter_map(|e| e.as_str().map(str::to_owned))
+                .collect();
+            let m = events.iter().position(|e| e == "minimized")?;
+            events[m..]
+                .iter()
+                .any(|e| e == "focusGained")
+                .then_some(v["pages"][0].clone())
+        },
+    );
+    // The phone's own Exit closes the screen; the page goes on until End.
+    let id = page["page"].as_str().unwrap().to_owned();
+    s.wait_until("p002 and p003 listening", |r| listening(r) == 2);
+    let (st, _) = api(&srv, "DELETE", &format!("/api/pages/{id}"), None);
+    assert_eq!(st, 202);
+    s.wait_until("every phone released", |r| {
+        listening(r) == 0 && !r.phones[0].transmitting
+    });
+}

@@ -115,6 +115,23 @@ fn the_example_config_loads_and_says_what_it_says() {
     assert_eq!(sv.upload_limit, 16 << 20);
     assert_eq!(sv.auth_ttl, std::time::Duration::from_secs(10));
     assert_eq!(sv.upstream_auth_url, None);
+    let services = &c.services;
+    assert_eq!(services.messages.len(), 2);
+    let evac = services.message("evacuate").unwrap();
+    assert!(evac.confirm);
+    assert_eq!(evac.priority.as_deref(), Some("emergency"));
+    assert_eq!(services.message("lunch").unwrap().title, "Lunch bell");
+    let zone_phones = |z: &str| -> Vec<String> {
+        c.resolve_zone(z)
+            .map(|v| v.into_iter().map(|p| p.name.clone()).collect())
+            .unwrap_or_default()
+    };
+    // office-1 is in `offices`, which the permission names.
+    let (zones, msgs) = services.allowed("office-1", zone_phones);
+    assert_eq!(zones, ["all", "floor1"]);
+    assert_eq!(msgs.len(), 2);
+    let (zones, msgs) = services.allowed("hall", zone_phones);
+    assert!(zones.is_empty() && msgs.is_empty());
 
     let zone_names: Vec<&str> = c.zones.iter().map(|z| z.name.as_str()).collect();
     assert_eq!(zone_names, ["offices", "floor1", "all"], "file order");
@@ -855,4 +872,41 @@ fn without_a_server_table_the_defaults_hold_and_serve_needs_a_token() {
     );
     let e = c.server.token().unwrap_err();
     assert!(e.rule.contains("bearer token"), "{e}");
+}
+
+#[test]
+fn services_tables_are_checked_against_phones_zones_and_levels() {
+    let base = "[[phone]]\nname = \"a\"\nhost = \"10.0.0.1\"\nmodel = \"CP-8851\"\nuser = \"u\"\n\
+                password_env = \"X\"\n\n[zone.z]\nmembers = [\"a\"]\n\n";
+    let e = err(&format!(
+        "{base}[[permission]]\nphones = [\"nobody\"]\nzones = [\"z\"]\n"
+    ));
+    assert!(e.field.ends_with("permission phones"), "{e}");
+    let e = err(&format!(
+        "{base}[[permission]]\nphones = [\"a\"]\nzones = [\"nowhere\"]\n"
+    ));
+    assert!(e.field.ends_with("permission zones"), "{e}");
+    let e = err(&format!(
+        "{base}[[permission]]\nphones = [\"a\"]\nmessages = [\"m\"]\n"
+    ));
+    assert!(e.rule.contains("[[message]]"), "{e}");
+    let e = err(&format!(
+        "{base}[[message]]\nname = \"m\"\nsource = \"mic:5\"\nzones = [\"z\"]\n"
+    ));
+    assert!(e.field.ends_with("message \"m\" source"), "{e}");
+    let e = err(&format!(
+        "{base}[[message]]\nname = \"m\"\nsource = \"bell\"\nzones = [\"z\"]\npriority = \"panic\"\n"
+    ));
+    assert!(e.field.ends_with("message \"m\" priority"), "{e}");
+    let ok = load(&format!(
+        "{base}[[message]]\nname = \"m\"\nsource = \"bell\"\nzones = [\"z\"]\n\n\
+         [[permission]]\nphones = [\"z\"]\nzones = [\"z\"]\nmessages = [\"m\"]\n"
+    ))
+    .unwrap();
+    let (zones, msgs) = ok.services.allowed("a", |z| {
+        ok.resolve_zone(z)
+            .map(|v| v.into_iter().map(|p| p.name.clone()).collect())
+            .unwrap_or_default()
+    });
+    assert_eq!((zones, msgs.len()), (vec!["z".to_owned()], 1));
 }

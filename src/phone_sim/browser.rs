@@ -12,6 +12,7 @@ use std::time::SystemTime;
 use quick_xml::events::Event;
 use serde::Serialize;
 
+use super::core::app_fields;
 use super::profile::Profile;
 use crate::xsi::request::{PushRequest, RequestError, parse_push_request};
 
@@ -206,6 +207,12 @@ pub struct ServiceView {
     pub error: Option<String>,
     /// Why the last key press did nothing (an internal URI the emulator does not follow).
     pub note: Option<String>,
+    /// The root's `appId`: the application the object belongs to.
+    pub app_id: Option<String>,
+    /// The root's application event handlers (`onAppFocusLost`, `onAppFocusGained`,
+    /// `onAppMinimized`, `onAppClosed`) with their Notify URIs, as written; only with an
+    /// `appId`.
+    pub app_events: Vec<(String, String)>,
 }
 
 // ---------------------------------------------------------------------------------------------
@@ -691,6 +698,11 @@ pub fn parse_view(answer: &Answer) -> ServiceView {
         let u = u.trim();
         resolve_url(Some(&answer.url), u).unwrap_or_else(|_| u.to_owned())
     };
+    let (app_id, app_events) = app_fields(root.attrs.iter().map(|(k, v)| (k.as_str(), v.as_str())));
+    if app_id.is_some() {
+        view.app_id = app_id;
+        view.app_events = app_events;
+    }
     view.title = root.text_of("Title");
     view.prompt = root.text_of("Prompt");
     view.text = root.text_of("Text");

@@ -416,6 +416,21 @@ impl Fleet {
         self.node(name).map(|n| n.end_call()).is_some()
     }
 
+    /// The user of `phone` presses the Applications key: the service on screen goes to the
+    /// background and, when its object named an application (`appId`) with an
+    /// `onAppMinimized` handler, the phone sends `notifyApplicationEvent type="minimized"`;
+    /// the application is remembered (showing it again sends `focusGained`). False when there
+    /// is no such phone or it has crashed.
+    pub fn minimize(&self, phone: &str) -> bool {
+        match self.node(phone) {
+            Some(n) if !n.is_crashed() => {
+                n.minimize();
+                true
+            }
+            _ => false,
+        }
+    }
+
     /// Crash phone `name` now (it stops answering).
     pub fn crash(&self, name: &str) -> bool {
         self.node(name).map(|n| n.crash()).is_some()
@@ -655,12 +670,13 @@ async fn control_action(
         "call" => node.call("5000"),
         "endcall" => node.end_call(),
         "crash" => node.crash(),
+        "minimize" => node.minimize(),
         other => {
             return (
                 StatusCode::NOT_FOUND,
                 format!(
-                    "unknown action {other}: one of hangup call endcall crash service select \
-                     softkey submit\n"
+                    "unknown action {other}: one of hangup call endcall crash minimize service \
+                     select softkey submit\n"
                 ),
             )
                 .into_response();

@@ -405,9 +405,20 @@ impl PhoneNode {
         self.run_effects(effects);
     }
 
-    /// The user dials a number: the receive stream ends.
+    /// The user dials a number: the receive stream ends; the application on screen loses the
+    /// focus.
     pub fn call(self: &Arc<Self>, number: &str) {
-        self.with_core(|core, hw, now| core.user_call(now, number, hw));
+        let effects = self.with_core(|core, hw, now| core.user_call(now, number, hw));
+        self.run_effects(effects);
+    }
+
+    /// The user presses the Applications key: the service on screen goes to the background
+    /// (its application is minimized and remembered), the browser forgets its screen.
+    pub fn minimize(self: &Arc<Self>) {
+        let effects = self.with_core(|core, _, now| core.user_minimize(now));
+        self.cancel_refresh();
+        self.browser_lock().close();
+        self.run_effects(effects);
     }
 
     /// The user ends the call.
@@ -504,10 +515,12 @@ impl PhoneNode {
                     && !matches!(e, BrowseError::Http { .. })
                 {
                     let now = self.ctx.now_ms();
-                    self.core
+                    let effects = self
+                        .core
                         .lock()
                         .unwrap_or_else(|e| e.into_inner())
                         .on_fetched(now, &url, Err(e.to_string()));
+                    self.run_effects(effects);
                 }
             }
         }
@@ -592,20 +605,24 @@ impl PhoneNode {
                     }
                     BackStep::Fetch(req) => self.fetch(req, Step::InPlace).await.map(Some),
                     BackStep::Closed => {
-                        self.core
+                        let effects = self
+                            .core
                             .lock()
                             .unwrap_or_else(|e| e.into_inner())
                             .close_object();
+                        self.run_effects(effects);
                         Ok(None)
                     }
                 }
             }
             Action::Exit => {
                 self.browser_lock().close();
-                self.core
+                let effects = self
+                    .core
                     .lock()
                     .unwrap_or_else(|e| e.into_inner())
                     .close_object();
+                self.run_effects(effects);
                 Ok(None)
             }
             Action::Ignored(note) => {
@@ -735,16 +752,19 @@ impl PhoneNode {
             .on_fetch_error(now, url, line);
     }
 
-    /// Put a view on the screen: its object, or its error line.
-    fn show_on_screen(&self, view: &ServiceView, text: &str) {
+    /// Put a view on the screen: its object, or its error line. The application events the
+    /// new object causes (the one it replaces loses the focus, its own regains it) go out.
+    fn show_on_screen(self: &Arc<Self>, view: &ServiceView, text: &str) {
         match &view.error {
             Some(e) => self.screen_error(&view.url, e),
             None => {
                 let now = self.ctx.now_ms();
-                self.core
+                let effects = self
+                    .core
                     .lock()
                     .unwrap_or_else(|e| e.into_inner())
                     .on_fetched(now, &view.url, Ok(text.as_bytes().to_vec()));
+                self.run_effects(effects);
             }
         }
     }
@@ -931,11 +951,13 @@ async fn execute(State(node): Node, headers: HeaderMap, body: Bytes) -> Response
         chunked,
         body: &body,
     };
-    let (outcome, started) = node.with_core(|core, hw, now| {
+    let (outcome, started, service_closed) = node.with_core(|core, hw, now| {
         let before = core.state().counters.rx_started + core.state().counters.tx_started;
+        let closed_before = core.state().service_closed;
         core.refuse = fault == PushFault::Refuse;
         let o = core.handle_push(now, &input, hw);
         core.refuse = false;
+        let service_closed = core.state().service_closed != closed_before;
         let after = core.state().counters.rx_started + core.state().counters.tx_started;
         let started = (after > before).then(|| {
             core.state()
@@ -944,8 +966,13 @@ async fn execute(State(node): Node, headers: HeaderMap, body: Bytes) -> Response
                 .or(core.state().tx.as_ref())
                 .map_or(now, |s| s.started_ms)
         });
-        (o, started)
+        (o, started, service_closed)
     });
+    if service_closed {
+        // The push took the service off the screen (App:Close, Init:Services ...).
+        node.cancel_refresh();
+        node.browser_lock().close();
+    }
     if let Some(started_ms) = started {
         node.arm_stream_faults(started_ms);
     }

@@ -22,7 +22,7 @@ use crate::page::callbacks::{self, Callbacks};
 use crate::page::journal::Journal;
 use crate::page::prepare::{PageRequest, PrepareError, prepare, take_over};
 use crate::page::run::{PageJob, run};
-use crate::page::{DeliveryReport, Via};
+use crate::page::{Delivery, DeliveryReport, Via};
 use crate::push::PushClient;
 use crate::rtp::{Pacer, SenderOptions};
 use crate::xsi::response::Callback;
@@ -183,40 +183,24 @@ impl Pages {
         let config = inner.config.clone();
         let talker = match &req.talker {
             None => None,
-            Some(name) => {
-                let entry = config
+            Some(name) => Some(
+                config
                     .phone(name)
-                    .ok_or_else(|| Invalid::new("talker", name, "is not a phone in the config"))?;
-                let mut in_use: std::collections::HashSet<u16> = inner
-                    .journal
-                    .pages()
-                    .map_err(|e| StartError::Failed(format!("journal: {e}")))?
-                    .iter()
-                    .filter_map(|p| p.record.port)
-                    .collect();
-                in_use.extend(config.reserved_ports());
-                let (relay, source) = Relay::start(
-                    config.engine.media_address,
-                    config.engine.port_pool.iter(),
-                    &mut in_use,
-                    Law::Ulaw,
-                )
-                .map_err(|e| {
-                    StartError::Failed(format!("a port for the talker's microphone: {e}"))
-                })?;
-                Some((entry.clone(), relay, Box::new(source)))
-            }
-        };
-        let (talker, mut payload): (_, Box<dyn crate::rtp::pacer::PayloadSource>) = match talker {
-            None => (
-                None,
-                sources::source(&req.source, &inner.uploads, req.trust, Law::Ulaw)?,
+                    .ok_or_else(|| Invalid::new("talker", name, "is not a phone in the config"))?
+                    .clone(),
             ),
-            Some((entry, relay, source)) => (Some((entry, relay)), source),
         };
-        if let Some(pre) = pre_tone(&config)? {
-            payload = crate::page::source::sequence(vec![pre, payload]);
-        }
+        // A talker's page plays the talker (set up once the page's group and port are known).
+        let mut payload: Option<Box<dyn crate::rtp::pacer::PayloadSource>> = match talker {
+            None => Some(sources::source(
+                &req.source,
+                &inner.uploads,
+                req.trust,
+                Law::Ulaw,
+            )?),
+            Some(_) => None,
+        };
+        let pre = pre_tone(&config)?;
         // A callback key of its own, so a phone's notify names this page.
         let key = crate::page::prepare::new_page_id();
         let (cb_tx, cb_rx) = mpsc::unbounded_channel();
@@ -260,9 +244,18 @@ impl Pages {
             }
         };
         let mut prepared = prepared;
+        let zone_mode = config.zone(&req.zone).map(|z| z.mode);
+        let (ttl, interface) = match zone_mode {
+            Some(ZoneMode::Multicast { ttl, interface, .. }) => (u32::from(ttl), interface),
+            _ => (
+                u32::from(config.engine.multicast_ttl),
+                config.engine.interface,
+            ),
+        };
+        let mut silent = false;
         let relay = match talker {
             None => None,
-            Some((entry, relay)) => {
+            Some(entry) => {
                 let target = crate::page::Target {
                     name: entry.name.clone(),
                     model: entry.model.clone(),
@@ -272,8 +265,47 @@ impl Pages {
                         .map(|s| entry.push_target(s))
                         .map_err(|e| e.to_string()),
                 };
-                let dest =
-                    std::net::SocketAddrV4::new(config.engine.media_address, relay.port().get());
+                // Every listener takes the zone's group and nothing is mixed in (no pre-tone):
+                // the talker multicasts to the group itself (RTPMTx) and the engine only
+                // listens, to end the page when the talker stops. Otherwise it relays.
+                let direct = match prepared.delivery {
+                    Delivery::Multicast { group, port } if pre.is_none() => Some((group, port)),
+                    _ => None,
+                };
+                let (relay, source, dest) = match direct {
+                    Some((group, port)) => {
+                        let listen = crate::rtp::Listen {
+                            group: Some(group),
+                            addr: interface,
+                            port,
+                        };
+                        let (r, s) = Relay::monitor(&listen, Law::Ulaw).map_err(|e| {
+                            StartError::Failed(format!("listening to {listen}: {e}"))
+                        })?;
+                        (r, s, std::net::SocketAddrV4::new(group, port.get()))
+                    }
+                    None => {
+                        let mut in_use: std::collections::HashSet<u16> =
+                            pages.iter().filter_map(|p| p.record.port).collect();
+                        in_use.extend(config.reserved_ports());
+                        let (r, s) = Relay::start(
+                            config.engine.media_address,
+                            config.engine.port_pool.iter(),
+                            &mut in_use,
+                            Law::Ulaw,
+                        )
+                        .map_err(|e| {
+                            StartError::Failed(format!("a port for the talker's microphone: {e}"))
+                        })?;
+                        let dest = std::net::SocketAddrV4::new(
+                            config.engine.media_address,
+                            r.port().get(),
+                        );
+                        (r, s, dest)
+                    }
+                };
+                silent = direct.is_some();
+                payload = Some(Box::new(source));
                 let banner = format!("Paging {}", prepared.zone);
                 let banner: String = banner
                     .chars()
@@ -293,6 +325,10 @@ impl Pages {
                 Some(relay)
             }
         };
+        let mut payload = payload.expect("a source or a talker");
+        if let Some(pre) = pre {
+            payload = crate::page::source::sequence(vec![pre, payload]);
+        }
         take_over(&prepared, &pages, &inner.journal, &inner.client)
             .await
             .map_err(|e| StartError::Failed(format!("journal: {e}")))?;
@@ -310,14 +346,6 @@ impl Pages {
             .store
             .page_started(&start)
             .map_err(|e| StartError::Failed(e.to_string()))?;
-        let zone_mode = config.zone(&req.zone).map(|z| z.mode);
-        let (ttl, interface) = match zone_mode {
-            Some(ZoneMode::Multicast { ttl, interface, .. }) => (u32::from(ttl), interface),
-            _ => (
-                u32::from(config.engine.multicast_ttl),
-                config.engine.interface,
-            ),
-        };
         let (stop_tx, stop_rx) = watch::channel(None);
         let empty = DeliveryReport {
             page: id.clone(),
@@ -353,6 +381,7 @@ impl Pages {
             callbacks: Some(callbacks),
             fallback: None,
             live: Some(live_tx),
+            silent,
         };
         inner
             .routes

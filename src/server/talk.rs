@@ -14,10 +14,10 @@ use std::time::Duration;
 
 use crate::g711::Law;
 use crate::page::listen::bind_from_pool;
-use crate::rtp::RtpPort;
 use crate::rtp::pacer::{PayloadSource, mono_now_ns};
 use crate::rtp::packet::PAYLOAD_LEN;
-use crate::rtp::receiver::ReceiverEvent;
+use crate::rtp::receiver::{ReceiverEvent, ReorderConfig};
+use crate::rtp::{Listen, Listener, RtpPort};
 
 /// Longest the talker may fall silent (no packets at all) before the page ends.
 pub const IDLE_END: Duration = Duration::from_millis(1500);
@@ -60,7 +60,25 @@ impl Relay {
         in_use: &mut std::collections::HashSet<u16>,
         law: Law,
     ) -> io::Result<(Relay, RelaySource)> {
-        let (mut listener, port) = bind_from_pool(addr, pool, in_use)?;
+        let (listener, port) = bind_from_pool(addr, pool, in_use)?;
+        Relay::spawn(listener, port, law)
+    }
+
+    /// Listen to the talker's multicast (`RTPMTx` straight to the zone's group) without
+    /// relaying it: the source gives silence frames the page does not send anywhere, and ends
+    /// when the talker stops, as a relay's does.
+    pub fn monitor(listen: &Listen, law: Law) -> io::Result<(Relay, RelaySource)> {
+        let listener = Listener::bind(
+            listen,
+            ReorderConfig {
+                depth: 2,
+                max_wait_ns: 20_000_000,
+            },
+        )?;
+        Relay::spawn(listener, listen.port, law)
+    }
+
+    fn spawn(mut listener: Listener, port: RtpPort, law: Law) -> io::Result<(Relay, RelaySource)> {
         let shared = Arc::new(Shared::default());
         let s = shared.clone();
         let thread = std::thread::Builder::new()

@@ -134,6 +134,11 @@ impl Setup {
         self.fleet().hang_up(name)
     }
 
+    /// Inside the fleet's runtime (for fleet calls that start tasks, e.g. `minimize`).
+    pub fn enter(&self) -> tokio::runtime::EnterGuard<'_> {
+        self.rt.enter()
+    }
+
     /// Run `f` (a fleet call that does HTTP) on the fleet's runtime.
     pub fn block_on<T>(&self, f: impl std::future::Future<Output = T>) -> T {
         self.rt.block_on(f)

@@ -240,15 +240,23 @@ impl PhoneCore {
         effects
     }
 
-    /// The user places a call (dials `number`): the receive stream ends.
-    pub fn user_call(&mut self, now_ms: u64, number: &str, hw: &mut dyn Hardware) {
-        self.start_call(now_ms, number.to_owned(), hw);
+    /// The user places a call (dials `number`): the receive stream ends; the application on
+    /// screen loses the focus (its `focusLost` comes back).
+    pub fn user_call(&mut self, now_ms: u64, number: &str, hw: &mut dyn Hardware) -> Vec<Effect> {
+        let mut effects = Vec::new();
+        self.start_call(now_ms, number.to_owned(), hw, &mut effects);
+        effects
     }
 
-    /// The user ends the call.
+    /// The user ends the call: the application on screen that lost the focus to it gets it
+    /// back.
     pub fn user_end_call(&mut self) -> Vec<Effect> {
+        let was_call = matches!(self.state.call, CallState::Connected { .. });
         self.state.call = CallState::Idle;
         let mut effects = Vec::new();
+        if was_call {
+            self.call_returns_focus(&mut effects);
+        }
         self.run_pending_if_idle(&mut effects);
         effects
     }
@@ -257,19 +265,14 @@ impl PhoneCore {
 /// `Notify:http:host:port:path[:credentials[:data]]` → the POST a phone makes for a stopped
 /// stream. Only `http` exists; anything unparseable sends nothing (as a phone would).
 pub(super) fn notify_effect(uri: &str, id: &str) -> Option<Effect> {
-    let Ok(Uri::Notify(n)) = uri.parse::<Uri>() else {
-        return None;
-    };
-    let path = n.path().trim_start_matches('/');
-    Some(Effect::Notify {
-        url: format!("http://{}:{}/{}", n.host(), n.port(), path),
-        authorization: n.credentials().map(|c| format!("Basic {c}")),
-        body: format!(
+    super::app::notify_post(
+        uri,
+        format!(
             "DATA=<notifyMediaEvent type=\"stopped\" origin=\"user\">\
              <mediaStream id=\"{}\"/></notifyMediaEvent>",
             escape(id)
         ),
-    })
+    )
 }
 
 pub(super) fn media_error(status: u16, kind: &str, data: &str) -> Reply {

@@ -17,7 +17,10 @@
 //!   is accepted as whisper and its volume ignored; a call starting ends the Rx stream;
 //! - HTTP URLs honour Priority (1: when idle, 2: only if idle); internal URIs run at once;
 //! - `Play:` answers only after the file's length; `startMedia` returns a stream id and picks a
-//!   port when none was given; the user hanging up sends `notifyMediaEvent` to `onStopped`.
+//!   port when none was given; the user hanging up sends `notifyMediaEvent` to `onStopped`;
+//! - an object whose root names its application (`appId`) and Notify handlers
+//!   (`onAppFocusLost` ...) gets `notifyApplicationEvent` when another object or a call takes
+//!   the focus, when it comes back to the front, is minimized or closed (see `app.rs`).
 
 use std::collections::VecDeque;
 use std::net::Ipv4Addr;
@@ -290,6 +293,12 @@ pub struct PhoneState {
     pub keys: VecDeque<String>,
     /// Application holding the focus (`App:RequestFocus`).
     pub focus_app: Option<String>,
+    /// Applications shown (objects with an `appId`) and not closed, oldest first.
+    pub apps: Vec<AppRecord>,
+    /// Times the core took the services browser's object off the screen (`App:Close`,
+    /// `App:Minimize`, `Init:Services`, the Applications key ...): the shell drops its view.
+    #[serde(skip)]
+    pub service_closed: u64,
     /// HTTP URLs waiting for the phone to be idle (Priority 1).
     pub pending_when_idle: Vec<String>,
     /// Counters.
@@ -314,6 +323,27 @@ pub struct ScreenObject {
     pub text: Option<String>,
     /// Items (menu entries ...).
     pub items: Vec<String>,
+    /// The root's `appId`.
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub app_id: Option<String>,
+    /// The root's application event handlers (attribute, Notify URI).
+    #[serde(skip_serializing_if = "Vec::is_empty")]
+    pub app_events: Vec<(String, String)>,
+}
+
+impl ScreenObject {
+    /// A built-in screen (no application events).
+    pub(crate) fn builtin(kind: &str, title: Option<String>) -> ScreenObject {
+        ScreenObject {
+            kind: kind.into(),
+            title,
+            prompt: None,
+            text: None,
+            items: Vec::new(),
+            app_id: None,
+            app_events: Vec::new(),
+        }
+    }
 }
 
 impl From<DisplayObject> for ScreenObject {
@@ -324,6 +354,8 @@ impl From<DisplayObject> for ScreenObject {
             prompt: o.prompt,
             text: o.text,
             items: o.items,
+            app_id: None,
+            app_events: Vec::new(),
         }
     }
 }
@@ -392,6 +424,8 @@ impl PhoneCore {
                 volume: 50,
                 keys: VecDeque::new(),
                 focus_app: None,
+                apps: Vec::new(),
+                service_closed: 0,
                 pending_when_idle: Vec::new(),
                 counters: Counters::default(),
                 log: VecDeque::new(),
@@ -509,9 +543,9 @@ impl PhoneCore {
                         };
                         (e.to_string(), shown)
                     })
-                    .map(|r| (r, bytes))
+                    .map(|r| (r, bytes, xml))
             });
-        let (request, bytes) = match parsed {
+        let (request, bytes, xml) = match parsed {
             Ok(r) => r,
             Err((why, shown)) => {
                 self.state.counters.parse_errors += 1;
@@ -532,17 +566,27 @@ impl PhoneCore {
                     self.log(now_ms, format!("object refused: {why}"));
                     return plain(self.phone_error(1));
                 }
-                self.show(now_ms, obj);
-                plain(if self.profile.answers_xml() {
-                    Reply::xml(200, response_xml(&[("", 0, "Success")]))
-                } else {
-                    Reply::empty(200)
-                })
+                let mut effects = Vec::new();
+                self.show(now_ms, obj, app_attributes(&xml), &mut effects);
+                Outcome {
+                    reply: if self.profile.answers_xml() {
+                        Reply::xml(200, response_xml(&[("", 0, "Success")]))
+                    } else {
+                        Reply::empty(200)
+                    },
+                    effects,
+                }
             }
         }
     }
 
-    fn show(&mut self, now_ms: u64, obj: DisplayObject) {
+    fn show(
+        &mut self,
+        now_ms: u64,
+        obj: DisplayObject,
+        (app_id, app_events): (Option<String>, Vec<(String, String)>),
+        effects: &mut Vec<Effect>,
+    ) {
         self.state.counters.objects_shown += 1;
         self.state.prompt_error = None;
         if obj.root == "CiscoIPPhoneStatus" || obj.root == "CiscoIPPhoneStatusFile" {
@@ -558,7 +602,14 @@ impl PhoneCore {
                 shown_ms: now_ms,
             });
         } else {
-            self.state.object = Some(obj.into());
+            let mut o = ScreenObject::from(obj);
+            o.app_events = if app_id.is_some() {
+                app_events
+            } else {
+                Vec::new()
+            };
+            o.app_id = app_id;
+            self.replace_screen(Some(o), effects);
         }
     }
 
@@ -645,19 +696,25 @@ impl PhoneCore {
         ItemResult::ok()
     }
 
-    /// A fetched URL's answer: a display object goes on screen; anything else shows the phone's
-    /// error line.
-    pub fn on_fetched(&mut self, now_ms: u64, url: &str, result: Result<Vec<u8>, String>) {
+    /// A fetched URL's answer: a display object goes on screen (the application events it
+    /// causes come back); anything else shows the phone's error line.
+    pub fn on_fetched(
+        &mut self,
+        now_ms: u64,
+        url: &str,
+        result: Result<Vec<u8>, String>,
+    ) -> Vec<Effect> {
         let shown = match result {
             Ok(body) => match decode_push_body(&body)
                 .map_err(|e| RequestError::Malformed(e.to_string()))
-                .and_then(|xml| parse_push_request(&xml))
+                .and_then(|xml| parse_push_request(&xml).map(|r| (r, xml)))
             {
-                Ok(PushRequest::Display(obj)) => {
-                    self.show(now_ms, obj);
-                    return;
+                Ok((PushRequest::Display(obj), xml)) => {
+                    let mut effects = Vec::new();
+                    self.show(now_ms, obj, app_attributes(&xml), &mut effects);
+                    return effects;
                 }
-                Ok(PushRequest::Execute(_)) => "XML Error [5]: Unsupported XML Object",
+                Ok((PushRequest::Execute(_), _)) => "XML Error [5]: Unsupported XML Object",
                 Ok(_) | Err(RequestError::Unsupported(_)) => {
                     "XML Error [5]: Unsupported XML Object"
                 }
@@ -667,6 +724,7 @@ impl PhoneCore {
         };
         self.log(now_ms, format!("fetch {url}: {shown}"));
         self.state.prompt_error = Some(shown.to_owned());
+        Vec::new()
     }
 
     /// A service the user browsed to could not be shown: the phone's error line `line`.
@@ -676,10 +734,21 @@ impl PhoneCore {
     }
 
     /// The user left the service (`SoftKey:Exit`): the object and its error line leave the
-    /// screen.
-    pub fn close_object(&mut self) {
-        self.state.object = None;
+    /// screen; its application (if it named one) is closed, and the `closed` event comes back.
+    pub fn close_object(&mut self) -> Vec<Effect> {
+        let mut effects = Vec::new();
+        self.close_screen(&mut effects);
         self.state.prompt_error = None;
+        effects
+    }
+
+    /// The user presses the Applications key: the object on screen goes to the background
+    /// (its application, if it named one, is minimized and remembered) and the Applications
+    /// screen shows. The `minimized` event comes back.
+    pub fn user_minimize(&mut self, _now_ms: u64) -> Vec<Effect> {
+        let mut effects = Vec::new();
+        self.minimize_key(&mut effects);
+        effects
     }
 
     /// What the screen shows at `now_ms`.
@@ -779,9 +848,15 @@ impl PhoneCore {
     }
 }
 
+mod app;
 mod media;
 mod uri;
 mod wire;
+
+pub use app::{
+    APP_EVENT_ATTRS, APPS_MAX, AppEvent, AppRecord, AppStatus, app_attributes, app_event_body,
+    app_fields,
+};
 
 use wire::is_http;
 pub use wire::{base64_decode, base64_encode, error_xml, escape, response_xml};

@@ -624,3 +624,169 @@ fn debug_output_never_shows_the_password() {
     let p = phone("CP-8851");
     assert!(!format!("{p:?}").contains("\"pw\""));
 }
+
+/// An object of application `app` whose four handlers go to `/ev/{event}` on 127.0.0.1:9.
+fn app_text(app: &str, title: &str) -> Vec<u8> {
+    format!(
+        "<CiscoIPPhoneText appId=\"{app}\" onAppFocusLost=\"Notify:http:127.0.0.1:9:ev/lost\" \
+         onAppFocusGained=\"Notify:http:127.0.0.1:9:ev/gained\" \
+         onAppMinimized=\"Notify:http:127.0.0.1:9:ev/min\" \
+         onAppClosed=\"Notify:http:127.0.0.1:9:ev/closed\">\
+         <Title>{title}</Title><Text>t</Text></CiscoIPPhoneText>"
+    )
+    .into_bytes()
+}
+
+/// (URL, body) of every Notify effect.
+fn notifies(effects: &[Effect]) -> Vec<(String, String)> {
+    effects
+        .iter()
+        .filter_map(|e| match e {
+            Effect::Notify { url, body, .. } => Some((url.clone(), body.clone())),
+            Effect::Fetch { .. } => None,
+        })
+        .collect()
+}
+
+fn app_event(app: &str, path: &str, kind: &str) -> (String, String) {
+    (
+        format!("http://127.0.0.1:9/ev/{path}"),
+        format!("DATA=<notifyApplicationEvent appId=\"{app}\" type=\"{kind}\"/>"),
+    )
+}
+
+#[test]
+fn app_attributes_are_read_from_the_root_only() {
+    let xml = String::from_utf8(app_text("pager", "A")).unwrap();
+    let (id, handlers) = app_attributes(&xml);
+    assert_eq!(id.as_deref(), Some("pager"));
+    assert_eq!(handlers.len(), 4);
+    assert_eq!(handlers[0].0, "onAppFocusLost");
+    // Handlers without an appId name no application.
+    let (id, handlers) = app_attributes(
+        "<CiscoIPPhoneText onAppClosed=\"Notify:http:h:1:x\"><Text/></CiscoIPPhoneText>",
+    );
+    assert_eq!((id, handlers.len()), (None, 0));
+    assert_eq!(
+        app_attributes("<?xml version=\"1.0\"?><CiscoIPPhoneMenu appId=\"a&amp;b\"/>").0,
+        Some("a&b".into())
+    );
+}
+
+#[test]
+fn focus_follows_the_objects_on_screen() {
+    let mut p = phone("CP-8851");
+    // First appearance: no event.
+    assert!(
+        p.on_fetched(0, "http://h/a", Ok(app_text("pager", "A")))
+            .is_empty()
+    );
+    // The same application again (a Refresh, its next screen): still no event.
+    assert!(
+        p.on_fetched(1, "http://h/a2", Ok(app_text("pager", "A2")))
+            .is_empty()
+    );
+    // Another service: focusLost, once.
+    let other = b"<CiscoIPPhoneText><Text>B</Text></CiscoIPPhoneText>".to_vec();
+    let e = p.on_fetched(2, "http://h/b", Ok(other.clone()));
+    assert_eq!(notifies(&e), [app_event("pager", "lost", "focusLost")]);
+    assert!(p.on_fetched(3, "http://h/b", Ok(other)).is_empty());
+    assert_eq!(p.state().apps[0].status, AppStatus::Background);
+    // Back to it: focusGained.
+    let e = p.on_fetched(4, "http://h/a", Ok(app_text("pager", "A")));
+    assert_eq!(notifies(&e), [app_event("pager", "gained", "focusGained")]);
+    // The Applications key: minimized; the Applications screen shows.
+    let e = p.user_minimize(5);
+    assert_eq!(notifies(&e), [app_event("pager", "min", "minimized")]);
+    assert_eq!(p.state().apps[0].status, AppStatus::Minimized);
+    assert_eq!(p.state().object.as_ref().unwrap().kind, "Application");
+    assert!(p.user_minimize(6).is_empty());
+    // Opened again: focusGained; Exit: closed, forgotten.
+    let e = p.on_fetched(7, "http://h/a", Ok(app_text("pager", "A")));
+    assert_eq!(notifies(&e), [app_event("pager", "gained", "focusGained")]);
+    let e = p.close_object();
+    assert_eq!(notifies(&e), [app_event("pager", "closed", "closed")]);
+    assert!(p.state().apps.is_empty() && p.state().object.is_none());
+    assert!(p.close_object().is_empty());
+    assert_eq!(p.state().counters.notifies, 5);
+}
+
+#[test]
+fn app_uris_pushes_calls_and_init_services_send_app_events() {
+    let mut p = phone("CP-8851");
+    let mut hw = FakeHw::default();
+    // A pushed object names its application too.
+    let xml = String::from_utf8(app_text("pager", "A")).unwrap();
+    let o = push(&mut p, &mut hw, 0, &xml);
+    assert!(o.effects.is_empty());
+    assert_eq!(p.state().apps[0].app_id, "pager");
+    // A second application pushed over it: pager loses the focus.
+    let o = push(
+        &mut p,
+        &mut hw,
+        1,
+        &String::from_utf8(app_text("bells", "B")).unwrap(),
+    );
+    assert_eq!(
+        notifies(&o.effects),
+        [app_event("pager", "lost", "focusLost")]
+    );
+    // RequestFocus: pager's screen comes back, bells loses the focus.
+    let o = push(
+        &mut p,
+        &mut hw,
+        2,
+        &execute(&["App:RequestFocus:0:60:pager"]),
+    );
+    assert_eq!(
+        notifies(&o.effects),
+        [
+            app_event("bells", "lost", "focusLost"),
+            app_event("pager", "gained", "focusGained")
+        ]
+    );
+    assert_eq!(
+        p.state().object.as_ref().unwrap().title.as_deref(),
+        Some("A")
+    );
+    // App:Minimize of a background application.
+    let o = push(&mut p, &mut hw, 3, &execute(&["App:Minimize:0:60:bells"]));
+    assert_eq!(
+        notifies(&o.effects),
+        [app_event("bells", "min", "minimized")]
+    );
+    // A call takes the focus; its end gives it back.
+    let o = push(&mut p, &mut hw, 4, &execute(&["Dial:5000"]));
+    assert_eq!(
+        notifies(&o.effects),
+        [app_event("pager", "lost", "focusLost")]
+    );
+    let e = p.user_end_call();
+    assert_eq!(notifies(&e), [app_event("pager", "gained", "focusGained")]);
+    // App:Close with pager on screen: closed, the screen goes idle.
+    let before = p.state().service_closed;
+    let o = push(&mut p, &mut hw, 5, &execute(&["App:Close:0:60:pager"]));
+    assert_eq!(
+        notifies(&o.effects),
+        [app_event("pager", "closed", "closed")]
+    );
+    assert!(p.state().object.is_none());
+    assert_eq!(p.state().service_closed, before + 1);
+    // Unknown now.
+    let o = push(&mut p, &mut hw, 6, &execute(&["App:Close:0:60:pager"]));
+    assert_eq!(items(&o)[0].1, 6);
+    // Init:Services closes every application left.
+    let o = push(&mut p, &mut hw, 7, &execute(&["Init:Services"]));
+    assert_eq!(
+        notifies(&o.effects),
+        [app_event("bells", "closed", "closed")]
+    );
+    assert!(p.state().apps.is_empty());
+    // A handler that is not a Notify URI sends nothing.
+    p.on_fetched(
+        8,
+        "http://h/x",
+        Ok(b"<CiscoIPPhoneText appId=\"x\" onAppClosed=\"http://h/closed\"/>".to_vec()),
+    );
+    assert!(p.close_object().is_empty());
+}

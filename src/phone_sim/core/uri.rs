@@ -94,7 +94,9 @@ impl PhoneCore {
                 match init {
                     Init::AppStatus => self.state.status = None,
                     Init::CallHistory => {}
-                    _ => self.state.object = None,
+                    // The services application closes, and every XML application with it.
+                    Init::Services => self.close_all_apps(effects),
+                    _ => self.replace_screen(None, effects),
                 }
                 ItemResult::ok()
             }
@@ -102,13 +104,13 @@ impl PhoneCore {
             Uri::SoftKey(k) => {
                 self.press(format!("SoftKey:{}", k.name()));
                 if matches!(k, SoftKey::Exit | SoftKey::Back | SoftKey::Cancel) {
-                    self.state.object = None;
+                    self.close_screen(effects);
                     self.state.dialer = None;
                 }
                 ItemResult::ok()
             }
             Uri::Dial(d) => {
-                self.start_call(now_ms, d.sequence().to_owned(), hw);
+                self.start_call(now_ms, d.sequence().to_owned(), hw, effects);
                 ItemResult::ok()
             }
             Uri::EditDial(s) => {
@@ -149,16 +151,16 @@ impl PhoneCore {
                 }
             },
             Uri::Device(_) => ItemResult::ok(),
-            Uri::App(app) => self.app(&app),
+            Uri::App(app) => self.app(&app, effects),
             Uri::QueryStringParam(_) => ItemResult::ok(),
             Uri::SettingsMenu(m) => {
-                self.state.object = Some(ScreenObject {
-                    kind: "Settings".into(),
-                    title: Some(m.as_str().to_owned()),
-                    prompt: None,
-                    text: None,
-                    items: Vec::new(),
-                });
+                self.replace_screen(
+                    Some(ScreenObject::builtin(
+                        "Settings",
+                        Some(m.as_str().to_owned()),
+                    )),
+                    effects,
+                );
                 ItemResult::ok()
             }
             Uri::Button(b) => {
@@ -199,48 +201,57 @@ impl PhoneCore {
                     // On hook with a stream on the speaker: the user ends the stream.
                     effects.extend(self.user_hang_up(now_ms, hw));
                 } else {
+                    let was_call = matches!(self.state.call, CallState::Connected { .. });
                     self.state.call = CallState::Idle;
                     self.state.dialer = None;
+                    if was_call {
+                        self.call_returns_focus(effects);
+                    }
                 }
                 self.run_pending_if_idle(effects);
             }
+            Key::Applications => self.minimize_key(effects),
             Key::Services
-            | Key::Applications
             | Key::Directories
             | Key::Messages
             | Key::Settings
             | Key::Contacts
             | Key::AppMenu
             | Key::Info => {
-                self.state.object = Some(ScreenObject {
-                    kind: "Application".into(),
-                    title: Some(k.to_string()),
-                    prompt: None,
-                    text: None,
-                    items: Vec::new(),
-                });
+                self.replace_screen(
+                    Some(ScreenObject::builtin("Application", Some(k.to_string()))),
+                    effects,
+                );
             }
-            Key::NavBack => self.state.object = None,
+            Key::NavBack => self.close_screen(effects),
             _ => {}
         }
         ItemResult::ok()
     }
 
-    pub(super) fn app(&mut self, app: &App) -> ItemResult {
-        match app.action() {
-            AppAction::RequestFocus => {
-                self.state.focus_app = Some(app.app_id().to_owned());
-                ItemResult::ok()
-            }
-            _ if self.state.focus_app.as_deref() == Some(app.app_id()) => {
-                self.state.focus_app = None;
-                ItemResult::ok()
-            }
-            _ => ItemResult::fail(6, "Application is not Active"),
+    /// The Applications key: the application on screen is minimized, the Applications screen
+    /// shows (the services browser's object leaves the screen).
+    pub(super) fn minimize_key(&mut self, effects: &mut Vec<Effect>) {
+        self.minimize_screen_app(effects);
+        if self.state.object.is_some() {
+            self.state.service_closed += 1;
         }
+        self.replace_screen(
+            Some(ScreenObject::builtin(
+                "Application",
+                Some(Key::Applications.to_string()),
+            )),
+            effects,
+        );
     }
 
-    pub(super) fn start_call(&mut self, now_ms: u64, number: String, hw: &mut dyn Hardware) {
+    pub(super) fn start_call(
+        &mut self,
+        now_ms: u64,
+        number: String,
+        hw: &mut dyn Hardware,
+        effects: &mut Vec<Effect>,
+    ) {
         // A call starting ends the receive stream (SOURCES: "existing Rx streams end when a call
         // begins or resumes").
         if self.state.rx.is_some() {
@@ -249,5 +260,6 @@ impl PhoneCore {
         }
         self.state.call = CallState::Connected { number };
         self.state.dialer = None;
+        self.call_takes_focus(effects);
     }
 }

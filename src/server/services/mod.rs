@@ -374,13 +374,52 @@ fn status_screen(
 ) -> Response {
     let end = url(s, "/services/end", &[("name", me), ("id", id)]);
     let again = url(s, "/services/status", &[("name", me), ("id", id)]);
-    served(render::page_status(
+    // The screen tells the page when it loses or regains the focus, is minimized or closed.
+    let phone = c.phone.as_ref().map(|p| p.name.as_str()).unwrap_or(me);
+    let encoded: String = form_urlencoded::byte_serialize(phone.as_bytes()).collect();
+    let app = s.pages.notify_uri(id, &encoded).and_then(|uri| {
+        crate::xsi::object::AppEvents::new(APP_ID)
+            .and_then(|a| a.all(&uri))
+            .ok()
+    });
+    served(render::page_status_app(
         &c.req,
         title,
         text,
         Some(&end),
         Some((STATUS_REFRESH, again)),
+        app,
     ))
+}
+
+/// Ask the phone to keep the paging screen in front (`App:RequestFocus`, once the user is
+/// idle), where its model takes `App:` URIs. Best effort: the page does not depend on it.
+fn keep_in_front(s: &ServicesState, p: &PhoneEntry) {
+    use crate::xsi::object::{Execute, ExecuteItem, ExecuteUrl, XmlObject as _};
+    use crate::xsi::uri::{App, AppAction, AppPriority, Uri};
+    let caps = crate::xsi::model::Capabilities::for_model_name(&p.model);
+    if !caps.app_uri {
+        return;
+    }
+    let Ok(secret) = p.secret() else { return };
+    let target = p.push_target(secret);
+    let Ok(app) = App::new(AppAction::RequestFocus, AppPriority::WhenIdle, 60, APP_ID) else {
+        return;
+    };
+    let Ok(item) = ExecuteUrl::try_from(&Uri::App(app)) else {
+        return;
+    };
+    let xml = Execute::new(ExecuteItem::new(item)).to_xml();
+    let client = s.client.clone();
+    let expect = caps.execute_response;
+    tokio::spawn(async move {
+        // After the phone has shown the status screen it asked for.
+        tokio::time::sleep(std::time::Duration::from_secs(1)).await;
+        let o = client.execute(&target, &xml, None, expect).await;
+        if !o.is_ok() {
+            tracing::debug!("App:RequestFocus to {}: {o:?}", target.name);
+        }
+    });
 }
 
 async fn talk_start(
@@ -415,14 +454,17 @@ async fn talk_start(
         talker: Some(p.name.clone()),
     };
     match s.pages.start(req).await {
-        Ok(id) => status_screen(
-            &s,
-            &c,
-            &me,
-            &id,
-            &format!("Paging {zone}"),
-            "Speak now. Press End or hang up to finish.",
-        ),
+        Ok(id) => {
+            keep_in_front(&s, &p);
+            status_screen(
+                &s,
+                &c,
+                &me,
+                &id,
+                &format!("Paging {zone}"),
+                "Speak now. Press End or hang up to finish.",
+            )
+        }
         Err(e) => refuse(&c, &format!("Could not page {zone}: {e}")),
     }
 }

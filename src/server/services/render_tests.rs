@@ -624,3 +624,31 @@ fn choice_shows_as_many_keys_as_the_phone_has() {
     assert_eq!(w.matches("<SoftKeyItem>").count(), 2);
     assert!(!w.contains("Cancel"));
 }
+
+#[test]
+fn a_status_screen_can_carry_application_event_handlers() {
+    let app = crate::xsi::object::AppEvents::new("zonecast-page")
+        .and_then(|a| a.all("Notify:http:10.0.0.5:8460:zonecast/notify/pg-1~desk"))
+        .unwrap();
+    let r = phone_8865();
+    let with = page_status_app(
+        &r,
+        "Paging",
+        "Speak now",
+        Some("http://s/end"),
+        None,
+        Some(app),
+    );
+    let body = String::from_utf8(with.body.clone()).unwrap();
+    assert!(body.contains("appId=\"zonecast-page\""), "{body}");
+    assert!(
+        body.contains("onAppFocusLost=\"Notify:http:10.0.0.5:8460:zonecast/notify/pg-1~desk\""),
+        "{body}"
+    );
+    // Without the handlers (which Cisco's XSD predates) the object is page_status's.
+    let without = page_status(&r, "Paging", "Speak now", Some("http://s/end"), None);
+    let plain = String::from_utf8(without.body).unwrap();
+    let start = body.find(" appId").unwrap();
+    let end = body[start..].find('>').unwrap() + start;
+    assert_eq!(format!("{}{}", &body[..start], &body[end..]), plain);
+}
