@@ -186,6 +186,7 @@ pub(super) fn load(text: &str, path: &Path) -> Result<Config, Invalid> {
         &phones,
         &zones,
         &priorities,
+        schedule.as_ref().map_or(&[][..], |s| &s.bells[..]),
     )?;
     let config = Config {
         path: path.to_path_buf(),
@@ -969,6 +970,7 @@ fn services(
     phones: &[PhoneEntry],
     zones: &[Zone],
     priorities: &Priorities,
+    bells: &[Bell],
 ) -> Result<Services, Invalid> {
     let is_zone = |n: &str| zones.iter().any(|z| z.name == n);
     let mut out = Services::default();
@@ -1063,13 +1065,27 @@ fn services(
             }
         }
         for m in &r.messages {
-            if out.message(m.get_ref()).is_none() {
-                return Err(src.invalid(
-                    m.span(),
-                    what("messages"),
-                    m.get_ref(),
-                    "is not a [[message]] name",
-                ));
+            if out.message(m.get_ref()).is_some() {
+                continue;
+            }
+            // A bell may be rung from a phone too: it becomes a message of its own.
+            match bells.iter().find(|b| &b.name == m.get_ref()) {
+                Some(b) => out.messages.push(Message {
+                    name: b.name.clone(),
+                    title: format!("Bell: {}", b.name),
+                    source: b.source.clone(),
+                    zones: b.zones.clone(),
+                    priority: b.priority.clone(),
+                    confirm: false,
+                }),
+                None => {
+                    return Err(src.invalid(
+                        m.span(),
+                        what("messages"),
+                        m.get_ref(),
+                        "is neither a [[message]] nor a [[bell]] name",
+                    ));
+                }
             }
         }
         out.permissions.push(Permission {

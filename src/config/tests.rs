@@ -909,4 +909,13 @@ fn services_tables_are_checked_against_phones_zones_and_levels() {
             .unwrap_or_default()
     });
     assert_eq!((zones, msgs.len()), (vec!["z".to_owned()], 1));
+    // A bell may be rung from a phone: it becomes a message.
+    let with_bell = load(&format!(
+        "{base}[schedule]\ntimezone = \"UTC\"\n\n[[bell]]\nname = \"recess\"\ncron = \"0 10 * * *\"\n\
+         zones = [\"z\"]\nsource = \"bell\"\n\n[[permission]]\nphones = [\"a\"]\nmessages = [\"recess\"]\n"
+    ))
+    .unwrap();
+    let m = with_bell.services.message("recess").unwrap();
+    assert_eq!((m.title.as_str(), m.source.as_str()), ("Bell: recess", "bell"));
+    assert_eq!(m.zones, ["z"]);
 }
