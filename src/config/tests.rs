@@ -116,7 +116,9 @@ fn the_example_config_loads_and_says_what_it_says() {
     assert_eq!(sv.auth_ttl, std::time::Duration::from_secs(10));
     assert_eq!(sv.upstream_auth_url, None);
     let services = &c.services;
-    assert_eq!(services.messages.len(), 2);
+    // Two messages and the bell the permission names.
+    assert_eq!(services.messages.len(), 3);
+    assert_eq!(services.message("first-period").unwrap().title, "Bell: first-period");
     let evac = services.message("evacuate").unwrap();
     assert!(evac.confirm);
     assert_eq!(evac.priority.as_deref(), Some("emergency"));
@@ -129,7 +131,7 @@ fn the_example_config_loads_and_says_what_it_says() {
     // office-1 is in `offices`, which the permission names.
     let (zones, msgs) = services.allowed("office-1", zone_phones);
     assert_eq!(zones, ["all", "floor1"]);
-    assert_eq!(msgs.len(), 2);
+    assert_eq!(msgs.len(), 3);
     let (zones, msgs) = services.allowed("hall", zone_phones);
     assert!(zones.is_empty() && msgs.is_empty());
 
