@@ -49,7 +49,8 @@ fn main() {
                 .step_by(2)
                 .find_map(|p| UdpSocket::bind(("127.0.0.1", p)).ok().map(|s| (s, p)))
                 .unwrap();
-            s.set_read_timeout(Some(Duration::from_millis(200))).unwrap();
+            s.set_read_timeout(Some(Duration::from_millis(200)))
+                .unwrap();
             (s, RtpPort::new(p).unwrap())
         }
     };

@@ -123,6 +123,9 @@ fn the_api_pages_a_zone_shows_it_live_stops_it_and_journals_it() {
     let (st, body) = api(&srv, "GET", "/api/nothing-here", None);
     assert_eq!(st, 404);
     assert!(body["error"].is_string(), "{body}");
+    let (st, body) = api(&srv, "PATCH", "/api/pages", None);
+    assert_eq!(st, 405);
+    assert!(body["error"].as_str().unwrap().contains("method"), "{body}");
 
     let (st, zones) = api(&srv, "GET", "/api/zones", None);
     assert_eq!(st, 200);

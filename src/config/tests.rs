@@ -118,7 +118,10 @@ fn the_example_config_loads_and_says_what_it_says() {
     let services = &c.services;
     // Two messages and the bell the permission names.
     assert_eq!(services.messages.len(), 3);
-    assert_eq!(services.message("first-period").unwrap().title, "Bell: first-period");
+    assert_eq!(
+        services.message("first-period").unwrap().title,
+        "Bell: first-period"
+    );
     let evac = services.message("evacuate").unwrap();
     assert!(evac.confirm);
     assert_eq!(evac.priority.as_deref(), Some("emergency"));
@@ -918,6 +921,9 @@ fn services_tables_are_checked_against_phones_zones_and_levels() {
     ))
     .unwrap();
     let m = with_bell.services.message("recess").unwrap();
-    assert_eq!((m.title.as_str(), m.source.as_str()), ("Bell: recess", "bell"));
+    assert_eq!(
+        (m.title.as_str(), m.source.as_str()),
+        ("Bell: recess", "bell")
+    );
     assert_eq!(m.zones, ["z"]);
 }

@@ -113,6 +113,12 @@ pub fn router(state: AppState, phone_routes: Router) -> Router {
             post(callback).layer(DefaultBodyLimit::max(JSON_LIMIT)),
         )
         .fallback(|| async { ApiError(StatusCode::NOT_FOUND, "no such route".into()) })
+        .method_not_allowed_fallback(|| async {
+            ApiError(
+                StatusCode::METHOD_NOT_ALLOWED,
+                "this route does not take that method (see /openapi.json)".into(),
+            )
+        })
         .with_state(state)
         .merge(phone_routes)
 }
