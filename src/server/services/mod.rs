@@ -21,7 +21,7 @@ use std::net::{IpAddr, SocketAddr};
 use std::sync::Arc;
 
 use axum::Router;
-use axum::extract::{ConnectInfo, Query, State};
+use axum::extract::{ConnectInfo, State};
 use axum::http::{HeaderMap, HeaderName, HeaderValue, StatusCode};
 use axum::response::{IntoResponse, Response};
 use axum::routing::get;
@@ -65,8 +65,6 @@ pub fn router(state: ServicesState) -> Router {
         .route("/services/end", get(end))
         .with_state(state)
 }
-
-type Q = Query<HashMap<String, String>>;
 
 /// The request as the handlers need it.
 struct Ctx {
@@ -202,21 +200,48 @@ fn own_page(s: &ServicesState, p: &PhoneEntry) -> Option<String> {
         .map(|a| a.start.page)
 }
 
-fn refuse(c: &Ctx, why: &str) -> Response {
-    served(render::message(&c.req, "zonecast", why))
+fn refuse(req: &Requester, why: &str) -> Response {
+    served(render::message(req, "zonecast", why))
 }
 
-async fn menu(
-    State(s): State<ServicesState>,
-    ConnectInfo(peer): ConnectInfo<SocketAddr>,
-    headers: HeaderMap,
-    Query(q): Q,
-) -> Response {
-    let c = ctx(&s, peer, &headers, &q);
-    let p = match &c.phone {
-        Ok(p) => p.clone(),
-        Err(why) => return refuse(&c, why),
-    };
+/// The phone asking: known, at its own address. Extracting it answers the refusal screen
+/// otherwise, so every handler starts from a phone it may serve.
+struct Caller {
+    req: Requester,
+    phone: PhoneEntry,
+    q: HashMap<String, String>,
+}
+
+impl axum::extract::FromRequestParts<ServicesState> for Caller {
+    type Rejection = Response;
+
+    async fn from_request_parts(
+        parts: &mut axum::http::request::Parts,
+        s: &ServicesState,
+    ) -> Result<Caller, Response> {
+        let peer = parts
+            .extensions
+            .get::<ConnectInfo<SocketAddr>>()
+            .map_or(SocketAddr::from(([0, 0, 0, 0], 0)), |c| c.0);
+        let q: HashMap<String, String> = parts
+            .uri
+            .query()
+            .map(|t| form_urlencoded::parse(t.as_bytes()).into_owned().collect())
+            .unwrap_or_default();
+        let c = ctx(s, peer, &parts.headers, &q);
+        match c.phone {
+            Ok(phone) => Ok(Caller {
+                req: c.req,
+                phone,
+                q,
+            }),
+            Err(why) => Err(refuse(&c.req, &why)),
+        }
+    }
+}
+
+async fn menu(State(s): State<ServicesState>, c: Caller) -> Response {
+    let (p, q) = (c.phone.clone(), &c.q);
     let (zones, messages) = allowed(&s, &p);
     let me = [("name", p.device.as_deref().unwrap_or(&p.name))];
     let mut items: Vec<(String, String)> = zones
@@ -238,7 +263,7 @@ async fn menu(
         items.push(("Zones".into(), url(&s, "/services/zones", &me)));
     }
     if items.is_empty() {
-        return refuse(&c, "No zones or messages are allowed for this phone.");
+        return refuse(&c.req, "No zones or messages are allowed for this phone.");
     }
     let entries: Vec<MenuEntry> = items
         .iter()
@@ -267,17 +292,8 @@ async fn menu(
     served(out)
 }
 
-async fn zones(
-    State(s): State<ServicesState>,
-    ConnectInfo(peer): ConnectInfo<SocketAddr>,
-    headers: HeaderMap,
-    Query(q): Q,
-) -> Response {
-    let c = ctx(&s, peer, &headers, &q);
-    let p = match &c.phone {
-        Ok(p) => p.clone(),
-        Err(why) => return refuse(&c, why),
-    };
+async fn zones(State(s): State<ServicesState>, c: Caller) -> Response {
+    let p = c.phone.clone();
     let (zones, _) = allowed(&s, &p);
     let described: Vec<(String, String)> = zones
         .iter()
@@ -293,26 +309,24 @@ async fn zones(
     served(render::zone_directory(&c.req, "Zones", &list))
 }
 
-/// The phone may page `zone` live.
-fn may_talk(s: &ServicesState, p: &PhoneEntry, zone: &str) -> bool {
-    allowed(s, p).0.iter().any(|z| z == zone)
+impl Caller {
+    /// The `zone` asked for, if this phone may page it live; else why not.
+    fn zone(&self, s: &ServicesState) -> Result<String, String> {
+        let zone = self.q.get("zone").cloned().unwrap_or_default();
+        if allowed(s, &self.phone).0.contains(&zone) {
+            Ok(zone)
+        } else {
+            Err(format!("This phone may not page {zone}."))
+        }
+    }
 }
 
-async fn talk_confirm(
-    State(s): State<ServicesState>,
-    ConnectInfo(peer): ConnectInfo<SocketAddr>,
-    headers: HeaderMap,
-    Query(q): Q,
-) -> Response {
-    let c = ctx(&s, peer, &headers, &q);
-    let p = match &c.phone {
-        Ok(p) => p.clone(),
-        Err(why) => return refuse(&c, why),
+async fn talk_confirm(State(s): State<ServicesState>, c: Caller) -> Response {
+    let p = c.phone.clone();
+    let zone = match c.zone(&s) {
+        Ok(z) => z,
+        Err(why) => return refuse(&c.req, &why),
     };
-    let zone = q.get("zone").cloned().unwrap_or_default();
-    if !may_talk(&s, &p, &zone) {
-        return refuse(&c, &format!("This phone may not page {zone}."));
-    }
     let me = p.device.clone().unwrap_or(p.name.clone());
     let start = url(
         &s,
@@ -333,21 +347,12 @@ async fn talk_confirm(
     served(out)
 }
 
-async fn talk_banner(
-    State(s): State<ServicesState>,
-    ConnectInfo(peer): ConnectInfo<SocketAddr>,
-    headers: HeaderMap,
-    Query(q): Q,
-) -> Response {
-    let c = ctx(&s, peer, &headers, &q);
-    let p = match &c.phone {
-        Ok(p) => p.clone(),
-        Err(why) => return refuse(&c, why),
+async fn talk_banner(State(s): State<ServicesState>, c: Caller) -> Response {
+    let p = c.phone.clone();
+    let zone = match c.zone(&s) {
+        Ok(z) => z,
+        Err(why) => return refuse(&c.req, &why),
     };
-    let zone = q.get("zone").cloned().unwrap_or_default();
-    if !may_talk(&s, &p, &zone) {
-        return refuse(&c, &format!("This phone may not page {zone}."));
-    }
     let me = p.device.clone().unwrap_or(p.name.clone());
     let action = url(
         &s,
@@ -366,7 +371,7 @@ async fn talk_banner(
 
 fn status_screen(
     s: &ServicesState,
-    c: &Ctx,
+    c: &Caller,
     me: &str,
     id: &str,
     title: &str,
@@ -375,8 +380,7 @@ fn status_screen(
     let end = url(s, "/services/end", &[("name", me), ("id", id)]);
     let again = url(s, "/services/status", &[("name", me), ("id", id)]);
     // The screen tells the page when it loses or regains the focus, is minimized or closed.
-    let phone = c.phone.as_ref().map(|p| p.name.as_str()).unwrap_or(me);
-    let encoded: String = form_urlencoded::byte_serialize(phone.as_bytes()).collect();
+    let encoded: String = form_urlencoded::byte_serialize(c.phone.name.as_bytes()).collect();
     let app = s.pages.notify_uri(id, &encoded).and_then(|uri| {
         crate::xsi::object::AppEvents::new(APP_ID)
             .and_then(|a| a.all(&uri))
@@ -422,21 +426,12 @@ fn keep_in_front(s: &ServicesState, p: &PhoneEntry) {
     });
 }
 
-async fn talk_start(
-    State(s): State<ServicesState>,
-    ConnectInfo(peer): ConnectInfo<SocketAddr>,
-    headers: HeaderMap,
-    Query(q): Q,
-) -> Response {
-    let c = ctx(&s, peer, &headers, &q);
-    let p = match &c.phone {
-        Ok(p) => p.clone(),
-        Err(why) => return refuse(&c, why),
+async fn talk_start(State(s): State<ServicesState>, c: Caller) -> Response {
+    let (p, q) = (c.phone.clone(), &c.q);
+    let zone = match c.zone(&s) {
+        Ok(z) => z,
+        Err(why) => return refuse(&c.req, &why),
     };
-    let zone = q.get("zone").cloned().unwrap_or_default();
-    if !may_talk(&s, &p, &zone) {
-        return refuse(&c, &format!("This phone may not page {zone}."));
-    }
     let me = p.device.clone().unwrap_or(p.name.clone());
     if let Some(id) = own_page(&s, &p) {
         return status_screen(&s, &c, &me, &id, "Paging", "This phone is already paging.");
@@ -465,25 +460,16 @@ async fn talk_start(
                 "Speak now. Press End or hang up to finish.",
             )
         }
-        Err(e) => refuse(&c, &format!("Could not page {zone}: {e}")),
+        Err(e) => refuse(&c.req, &format!("Could not page {zone}: {e}")),
     }
 }
 
-async fn message(
-    State(s): State<ServicesState>,
-    ConnectInfo(peer): ConnectInfo<SocketAddr>,
-    headers: HeaderMap,
-    Query(q): Q,
-) -> Response {
-    let c = ctx(&s, peer, &headers, &q);
-    let p = match &c.phone {
-        Ok(p) => p.clone(),
-        Err(why) => return refuse(&c, why),
-    };
+async fn message(State(s): State<ServicesState>, c: Caller) -> Response {
+    let (p, q) = (c.phone.clone(), &c.q);
     let name = q.get("msg").cloned().unwrap_or_default();
     let (_, allowed_msgs) = allowed(&s, &p);
     let Some(m) = allowed_msgs.into_iter().find(|m| m.name == name).cloned() else {
-        return refuse(&c, "This phone may not start that message.");
+        return refuse(&c.req, "This phone may not start that message.");
     };
     let me = p.device.clone().unwrap_or(p.name.clone());
     if m.confirm && q.get("confirm").map(String::as_str) != Some("yes") {
@@ -538,21 +524,12 @@ async fn message(
             &m.title,
             &format!("Playing to {}.", m.zones.join(", ")),
         ),
-        None => refuse(&c, &format!("Could not start: {}", errors.join("; "))),
+        None => refuse(&c.req, &format!("Could not start: {}", errors.join("; "))),
     }
 }
 
-async fn status(
-    State(s): State<ServicesState>,
-    ConnectInfo(peer): ConnectInfo<SocketAddr>,
-    headers: HeaderMap,
-    Query(q): Q,
-) -> Response {
-    let c = ctx(&s, peer, &headers, &q);
-    let p = match &c.phone {
-        Ok(p) => p.clone(),
-        Err(why) => return refuse(&c, why),
-    };
+async fn status(State(s): State<ServicesState>, c: Caller) -> Response {
+    let (p, q) = (c.phone.clone(), &c.q);
     let me = p.device.clone().unwrap_or(p.name.clone());
     let id = q.get("id").cloned().unwrap_or_default();
     match s.pages.get(&id) {
@@ -571,17 +548,8 @@ async fn status(
     }
 }
 
-async fn end(
-    State(s): State<ServicesState>,
-    ConnectInfo(peer): ConnectInfo<SocketAddr>,
-    headers: HeaderMap,
-    Query(q): Q,
-) -> Response {
-    let c = ctx(&s, peer, &headers, &q);
-    let p = match &c.phone {
-        Ok(p) => p.clone(),
-        Err(why) => return refuse(&c, why),
-    };
+async fn end(State(s): State<ServicesState>, c: Caller) -> Response {
+    let (p, q) = (c.phone.clone(), &c.q);
     let id = q.get("id").cloned().unwrap_or_default();
     // A phone ends its own pages only.
     let own = s
