@@ -825,34 +825,15 @@ fn schedule(
                 "a bell needs at least one zone",
             ));
         }
-        for z in r.zones.get_ref() {
-            if !zones.iter().any(|k| &k.name == z.get_ref()) {
-                let known: Vec<&str> = zones.iter().map(|k| k.name.as_str()).collect();
-                return Err(src.invalid(
-                    z.span(),
-                    what("zones"),
-                    z.get_ref(),
-                    if known.is_empty() {
-                        "is not a zone (the config defines none)".to_owned()
-                    } else {
-                        format!("is not a zone; the config defines: {}", known.join(", "))
-                    },
-                ));
-            }
-        }
-        check_source(r.source.get_ref()).map_err(|e| {
-            src.invalid(r.source.span(), what("source"), r.source.get_ref(), e.rule)
-        })?;
-        if let Some(p) = &r.priority
-            && priorities.rank(p.get_ref()).is_none()
-        {
-            return Err(src.invalid(
-                p.span(),
-                what("priority"),
-                p.get_ref(),
-                format!("is not one of the levels: {}", priorities.levels.join(", ")),
-            ));
-        }
+        check_play(
+            src,
+            &what,
+            r.zones.get_ref(),
+            &r.source,
+            r.priority.as_ref(),
+            zones,
+            priorities,
+        )?;
         out.push(Bell {
             name,
             cron: r.cron.into_inner(),
@@ -962,6 +943,37 @@ fn not_a_zone(src: &Source, z: &Text, what: String, zones: &[Zone]) -> Invalid {
     )
 }
 
+/// What a bell or a message plays, where and how loud: its zones exist, its source is one a bell
+/// can play, its priority is a level.
+fn check_play(
+    src: &Source,
+    what: &dyn Fn(&str) -> String,
+    to: &[Text],
+    source: &Text,
+    priority: Option<&Text>,
+    zones: &[Zone],
+    priorities: &Priorities,
+) -> Result<(), Invalid> {
+    for z in to {
+        if !zones.iter().any(|k| &k.name == z.get_ref()) {
+            return Err(not_a_zone(src, z, what("zones"), zones));
+        }
+    }
+    check_source(source.get_ref())
+        .map_err(|e| src.invalid(source.span(), what("source"), source.get_ref(), e.rule))?;
+    if let Some(p) = priority
+        && priorities.rank(p.get_ref()).is_none()
+    {
+        return Err(src.invalid(
+            p.span(),
+            what("priority"),
+            p.get_ref(),
+            format!("is not one of the levels: {}", priorities.levels.join(", ")),
+        ));
+    }
+    Ok(())
+}
+
 /// `[[message]]`s and `[[permission]]`s, checked against the phones, zones and levels.
 fn services(
     src: &Source,
@@ -994,24 +1006,15 @@ fn services(
                 "a message needs at least one zone",
             ));
         }
-        for z in r.zones.get_ref() {
-            if !is_zone(z.get_ref()) {
-                return Err(not_a_zone(src, z, what("zones"), zones));
-            }
-        }
-        check_source(r.source.get_ref()).map_err(|e| {
-            src.invalid(r.source.span(), what("source"), r.source.get_ref(), e.rule)
-        })?;
-        if let Some(p) = &r.priority
-            && priorities.rank(p.get_ref()).is_none()
-        {
-            return Err(src.invalid(
-                p.span(),
-                what("priority"),
-                p.get_ref(),
-                format!("is not one of the levels: {}", priorities.levels.join(", ")),
-            ));
-        }
+        check_play(
+            src,
+            &what,
+            r.zones.get_ref(),
+            &r.source,
+            r.priority.as_ref(),
+            zones,
+            priorities,
+        )?;
         let title = match &r.title {
             Some(t) if t.get_ref().trim().is_empty() || t.get_ref().chars().count() > 64 => {
                 return Err(src.invalid(
