@@ -188,22 +188,32 @@ fn refused(t: &Target, expect_reply: bool, why: String) -> PhonePlan {
     }
 }
 
+/// The phone's push target, or why it takes no part: a model without RTP pushes (`verb`:
+/// "receive" or "send"), no credentials.
+fn pushable(t: &Target, caps: &Capabilities, verb: &str) -> Result<Phone, String> {
+    if !caps.rtp_uris {
+        return Err(format!(
+            "model {} cannot {verb} RTP pushes (Multiplatform firmware)",
+            t.model
+        ));
+    }
+    t.push.clone()
+}
+
+/// The banner's clearing URI: `Init:AppStatus` for a Status line, `Init:Services` for a Text.
+fn clear_of(banner: Option<&Banner>) -> Option<Uri> {
+    banner.map(|b| match b.kind {
+        BannerKind::Status => Uri::Init(Init::AppStatus),
+        BannerKind::Text => Uri::Init(Init::Services),
+    })
+}
+
 fn plan_one(spec: &PageSpec, t: Target, ports_taken: &mut Vec<(Ipv4Addr, u16)>) -> PhonePlan {
     let caps = Capabilities::for_model_name(&t.model);
     let expect_reply = caps.execute_response;
-    if !caps.rtp_uris {
-        return refused(
-            &t,
-            expect_reply,
-            format!(
-                "model {} cannot receive RTP pushes (Multiplatform firmware)",
-                t.model
-            ),
-        );
-    }
-    let phone = match &t.push {
-        Ok(p) => p.clone(),
-        Err(why) => return refused(&t, expect_reply, why.clone()),
+    let phone = match pushable(&t, &caps, "receive") {
+        Ok(p) => p,
+        Err(why) => return refused(&t, expect_reply, why),
     };
     let (start, stop, dest) = match spec.delivery {
         Delivery::Multicast { group, port } => (
@@ -244,11 +254,7 @@ fn plan_one(spec: &PageSpec, t: Target, ports_taken: &mut Vec<(Ipv4Addr, u16)>) 
         Some(Ok(b)) => Some(b),
         Some(Err(e)) => return refused(&t, expect_reply, e),
     };
-    let clear = match banner.as_ref().map(|b| b.kind) {
-        Some(BannerKind::Status) => Some(Uri::Init(Init::AppStatus)),
-        Some(BannerKind::Text) => Some(Uri::Init(Init::Services)),
-        None => None,
-    };
+    let clear = clear_of(banner.as_ref());
     if let Via::Media { on_stopped } = &spec.via {
         return match media_start(&start, on_stopped) {
             Ok(start_xml) => PhonePlan {
@@ -299,19 +305,9 @@ fn plan_one(spec: &PageSpec, t: Target, ports_taken: &mut Vec<(Ipv4Addr, u16)>) 
 pub fn talker_plan(t: Target, dest: SocketAddrV4, banner: Option<&str>) -> PhonePlan {
     let caps = Capabilities::for_model_name(&t.model);
     let expect_reply = caps.execute_response;
-    if !caps.rtp_uris {
-        return refused(
-            &t,
-            expect_reply,
-            format!(
-                "model {} cannot send RTP pushes (Multiplatform firmware)",
-                t.model
-            ),
-        );
-    }
-    let phone = match &t.push {
-        Ok(p) => p.clone(),
-        Err(why) => return refused(&t, expect_reply, why.clone()),
+    let phone = match pushable(&t, &caps, "send") {
+        Ok(p) => p,
+        Err(why) => return refused(&t, expect_reply, why),
     };
     let port = match RtpPort::new(dest.port()) {
         Ok(p) => p,
@@ -332,10 +328,7 @@ pub fn talker_plan(t: Target, dest: SocketAddrV4, banner: Option<&str>) -> Phone
         Some(Err(e)) => return refused(&t, expect_reply, e),
     };
     let mut stop_uris = vec![stop];
-    stop_uris.extend(banner.as_ref().map(|b| match b.kind {
-        BannerKind::Status => Uri::Init(Init::AppStatus),
-        BannerKind::Text => Uri::Init(Init::Services),
-    }));
+    stop_uris.extend(clear_of(banner.as_ref()));
     PhonePlan {
         name: t.name.clone(),
         model: t.model.clone(),
