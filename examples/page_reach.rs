@@ -843,7 +843,6 @@ fn one_page(cx: &Ctx<'_>, mode: &str, concurrency: usize, run_no: usize) -> Resu
         callbacks: None,
         fallback: None,
         live: None,
-        silent: false,
     };
     let (stop_tx, stop_rx) = watch::channel(None);
     let open_fds_before = open_fds();

@@ -76,7 +76,6 @@ fn job(
         callbacks: None,
         fallback: None,
         live: None,
-        silent: false,
     }
 }
 

@@ -636,7 +636,8 @@ fn a_bell_that_came_due_while_the_server_was_down_is_logged_as_missed_not_rung()
 }
 
 #[test]
-fn a_page_spoken_from_a_phone_reaches_the_zone_direct_or_relayed_and_every_phone_is_released() {
+fn a_page_spoken_from_a_phone_is_relayed_to_multicast_and_unicast_zones_and_every_phone_is_released()
+ {
     let s = setup(
         4,
         "[zone.pair]\nmembers = [\"p003\", \"p004\"]\nmode = \"unicast\"\n\n",
@@ -677,17 +678,21 @@ fn a_page_spoken_from_a_phone_reaches_the_zone_direct_or_relayed_and_every_phone
     assert!(states.iter().all(|(_, st)| st == "accepted"), "{states:?}");
     assert_eq!(page["page"]["source"], "mic:p001");
 
-    // A multicast zone and nothing to mix in: the talker multicasts to the group itself
-    // (RTPMTx) and the engine sends nothing.
+    // The talker keeps talking: the page goes on (the engine hears the group).
+    std::thread::sleep(Duration::from_secs(3));
+    let (_, still) = api(&srv, "GET", &format!("/api/pages/{id}"), None);
+    assert_eq!(still["active"], true, "{still}\n{}", srv.log());
+    // The talker sends to the engine, which relays it to the zone's group.
     assert!(
         s.report().phones[0]
             .tx
             .as_ref()
-            .is_some_and(|t| t.dest.is_some_and(|d| d.ip().is_multicast()))
+            .is_some_and(|t| t.dest.is_some_and(|d| d.ip().is_loopback()))
     );
     let (_, text) = call("GET", &format!("{}/metrics", srv.url), None, None);
     assert!(
-        text.as_str()
+        !text
+            .as_str()
             .unwrap()
             .contains("zonecast_rtp_datagrams_sent_total 0\n")
     );

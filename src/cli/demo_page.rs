@@ -387,7 +387,6 @@ async fn page_the_fleet(
         callbacks: None,
         fallback: prepared.fallback,
         live: None,
-        silent: false,
     };
     let report = run(job, &pacer, stop_rx).await?;
     let mic = record_mic(

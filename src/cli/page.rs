@@ -258,7 +258,6 @@ pub(super) fn run_page(a: PageArgs) -> Result<i32, CliError> {
             callbacks,
             fallback: if a.verify { prepared.fallback } else { None },
             live: None,
-            silent: false,
         };
         let report = run(job, &pacer, stop_rx)
             .await

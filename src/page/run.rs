@@ -59,9 +59,6 @@ pub struct PageJob {
     /// Where the page's live state goes (a fresh report at most every 200 ms while something
     /// changed, and the final one): the server's "active pages" view.
     pub live: Option<watch::Sender<DeliveryReport>>,
-    /// The engine sends no audio (a talker multicasts straight to the zone's group); the
-    /// stream still paces the source, which ends the page when the talker stops.
-    pub silent: bool,
 }
 
 /// The frame the main stream sent last, for a unicast copy that follows it.
@@ -333,7 +330,6 @@ pub async fn run(
         }),
     };
     let destinations: Vec<Destination> = match job.delivery {
-        _ if job.silent => Vec::new(),
         Delivery::Multicast { group, port } => vec![Destination::new(group, port)],
         Delivery::Unicast { .. } => plans
             .iter()

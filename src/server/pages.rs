@@ -22,7 +22,7 @@ use crate::page::callbacks::{self, Callbacks};
 use crate::page::journal::Journal;
 use crate::page::prepare::{PageRequest, PrepareError, prepare, take_over};
 use crate::page::run::{PageJob, run};
-use crate::page::{Delivery, DeliveryReport, Via};
+use crate::page::{DeliveryReport, Via};
 use crate::push::PushClient;
 use crate::rtp::{Pacer, SenderOptions};
 use crate::xsi::response::Callback;
@@ -252,7 +252,6 @@ impl Pages {
                 config.engine.interface,
             ),
         };
-        let mut silent = false;
         let relay = match talker {
             None => None,
             Some(entry) => {
@@ -265,46 +264,20 @@ impl Pages {
                         .map(|s| entry.push_target(s))
                         .map_err(|e| e.to_string()),
                 };
-                // Every listener takes the zone's group and nothing is mixed in (no pre-tone):
-                // the talker multicasts to the group itself (RTPMTx) and the engine only
-                // listens, to end the page when the talker stops. Otherwise it relays.
-                let direct = match prepared.delivery {
-                    Delivery::Multicast { group, port } if pre.is_none() => Some((group, port)),
-                    _ => None,
-                };
-                let (relay, source, dest) = match direct {
-                    Some((group, port)) => {
-                        let listen = crate::rtp::Listen {
-                            group: Some(group),
-                            addr: interface,
-                            port,
-                        };
-                        let (r, s) = Relay::monitor(&listen, Law::Ulaw).map_err(|e| {
-                            StartError::Failed(format!("listening to {listen}: {e}"))
-                        })?;
-                        (r, s, std::net::SocketAddrV4::new(group, port.get()))
-                    }
-                    None => {
-                        let mut in_use: std::collections::HashSet<u16> =
-                            pages.iter().filter_map(|p| p.record.port).collect();
-                        in_use.extend(config.reserved_ports());
-                        let (r, s) = Relay::start(
-                            config.engine.media_address,
-                            config.engine.port_pool.iter(),
-                            &mut in_use,
-                            Law::Ulaw,
-                        )
-                        .map_err(|e| {
-                            StartError::Failed(format!("a port for the talker's microphone: {e}"))
-                        })?;
-                        let dest = std::net::SocketAddrV4::new(
-                            config.engine.media_address,
-                            r.port().get(),
-                        );
-                        (r, s, dest)
-                    }
-                };
-                silent = direct.is_some();
+                let mut in_use: std::collections::HashSet<u16> =
+                    pages.iter().filter_map(|p| p.record.port).collect();
+                in_use.extend(config.reserved_ports());
+                let (relay, source) = Relay::start(
+                    config.engine.media_address,
+                    config.engine.port_pool.iter(),
+                    &mut in_use,
+                    Law::Ulaw,
+                )
+                .map_err(|e| {
+                    StartError::Failed(format!("a port for the talker's microphone: {e}"))
+                })?;
+                let dest =
+                    std::net::SocketAddrV4::new(config.engine.media_address, relay.port().get());
                 payload = Some(Box::new(source));
                 let banner = format!("Paging {}", prepared.zone);
                 let banner: String = banner
@@ -381,7 +354,6 @@ impl Pages {
             callbacks: Some(callbacks),
             fallback: None,
             live: Some(live_tx),
-            silent,
         };
         inner
             .routes

@@ -16,13 +16,14 @@ use crate::g711::Law;
 use crate::page::listen::bind_from_pool;
 use crate::rtp::pacer::{PayloadSource, mono_now_ns};
 use crate::rtp::packet::PAYLOAD_LEN;
-use crate::rtp::receiver::{ReceiverEvent, ReorderConfig};
-use crate::rtp::{Listen, Listener, RtpPort};
+use crate::rtp::receiver::ReceiverEvent;
+use crate::rtp::{Listener, RtpPort};
 
 /// Longest the talker may fall silent (no packets at all) before the page ends.
 pub const IDLE_END: Duration = Duration::from_millis(1500);
-/// Longest the talker may take to send its first packet.
-pub const START_WAIT: Duration = Duration::from_secs(15);
+/// Longest the talker may take to send its first packet (a talker who hangs up before a word,
+/// or whose start was refused, ends the page this long after it began).
+pub const START_WAIT: Duration = Duration::from_secs(5);
 /// Frames kept waiting at most (each 20 ms).
 const MAX_FRAMES: usize = 2;
 
@@ -62,20 +63,6 @@ impl Relay {
     ) -> io::Result<(Relay, RelaySource)> {
         let (listener, port) = bind_from_pool(addr, pool, in_use)?;
         Relay::spawn(listener, port, law)
-    }
-
-    /// Listen to the talker's multicast (`RTPMTx` straight to the zone's group) without
-    /// relaying it: the source gives silence frames the page does not send anywhere, and ends
-    /// when the talker stops, as a relay's does.
-    pub fn monitor(listen: &Listen, law: Law) -> io::Result<(Relay, RelaySource)> {
-        let listener = Listener::bind(
-            listen,
-            ReorderConfig {
-                depth: 2,
-                max_wait_ns: 20_000_000,
-            },
-        )?;
-        Relay::spawn(listener, listen.port, law)
     }
 
     fn spawn(mut listener: Listener, port: RtpPort, law: Law) -> io::Result<(Relay, RelaySource)> {
