@@ -24,7 +24,7 @@ define ensure_packages
 	fi
 endef
 
-.PHONY: demo test bench deps test-deps toolchain build clean
+.PHONY: demo test bench bench-peers deps test-deps toolchain build clean
 
 toolchain:
 	@if ! command -v $(CARGO) >/dev/null; then \
@@ -54,6 +54,11 @@ test: test-deps
 	$(CARGO) fmt --check
 	$(CARGO) clippy --all-targets -- -D warnings
 	$(CARGO) test --all-targets
+
+## bench-peers: zonecast against GStreamer and ffmpeg in the same run; rewrites its sections of
+## BENCHMARKS.md (installs the peers when missing; about 8 minutes).
+bench-peers: deps
+	./benches/peers/run.sh
 
 ## bench: micro benchmarks and the fan-out benchmark (figures go to BENCHMARKS.md).
 bench: deps

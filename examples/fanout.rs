@@ -60,6 +60,10 @@ use stats::median;
 enum Tool {
     Zonecast,
     Gstreamer,
+    /// GStreamer, one `udpsink` process per stream (N ≤ 100).
+    GstEach,
+    /// ffmpeg, one process per stream (N ≤ 100).
+    FfmpegEach,
 }
 
 impl Tool {
@@ -67,6 +71,16 @@ impl Tool {
         match self {
             Tool::Zonecast => "zonecast",
             Tool::Gstreamer => "GStreamer multiudpsink",
+            Tool::GstEach => "GStreamer, process/stream",
+            Tool::FfmpegEach => "ffmpeg, process/stream",
+        }
+    }
+
+    /// One process per stream: measured up to this many streams.
+    fn max_n(self) -> usize {
+        match self {
+            Tool::GstEach | Tool::FfmpegEach => 100,
+            _ => usize::MAX,
         }
     }
 }
@@ -116,6 +130,9 @@ struct Args {
     /// The gst-launch binary.
     #[arg(long, default_value = "gst-launch-1.0")]
     gst: String,
+    /// The ffmpeg binary.
+    #[arg(long, default_value = "ffmpeg")]
+    ffmpeg: String,
     /// Internal: `send` makes this process the zonecast sender of one run.
     #[arg(long, hide = true)]
     role: Option<String>,
@@ -257,6 +274,76 @@ fn gst_command(gst: &str, n: usize, seconds: u32, port: u16) -> Command {
     c
 }
 
+/// One GStreamer process sending one stream to `dest` (the per-stream peer).
+fn gst_each_command(gst: &str, dest: &str, seconds: u32, port: u16) -> Command {
+    let mut c = Command::new(gst);
+    c.arg("-q");
+    for a in [
+        "audiotestsrc",
+        "is-live=true",
+        "wave=sine",
+        "freq=1000",
+        "samplesperbuffer=160",
+        &format!("num-buffers={}", 50 * seconds),
+        "!",
+        "audio/x-raw,rate=8000,channels=1",
+        "!",
+        "mulawenc",
+        "!",
+        "rtppcmupay",
+        "min-ptime=20000000",
+        "max-ptime=20000000",
+        "!",
+        "udpsink",
+        &format!("host={dest}"),
+        &format!("port={port}"),
+        "sync=true",
+    ] {
+        c.arg(a);
+    }
+    c
+}
+
+/// One ffmpeg process sending one stream to `dest`, tuned for 20 ms packets as issue 8 gives it:
+/// `-af asetnsamples=n=160:p=0,arealtime -acodec pcm_mulaw -packetsize 172 -f rtp`.
+fn ffmpeg_each_command(ffmpeg: &str, dest: &str, seconds: u32, port: u16) -> Command {
+    let mut c = Command::new(ffmpeg);
+    c.args([
+        "-hide_banner",
+        "-loglevel",
+        "error",
+        "-nostdin",
+        "-f",
+        "lavfi",
+        "-i",
+    ])
+    .arg(format!(
+        "sine=frequency=1000:sample_rate=8000:duration={seconds}"
+    ))
+    .args([
+        "-af",
+        "asetnsamples=n=160:p=0,arealtime",
+        "-ac",
+        "1",
+        "-acodec",
+        "pcm_mulaw",
+        "-packetsize",
+        "172",
+        "-f",
+        "rtp",
+    ])
+    .arg(format!("rtp://{dest}:{port}"));
+    c
+}
+
+fn available(bin: &str, version_flag: &str) -> bool {
+    Command::new(bin)
+        .arg(version_flag)
+        .output()
+        .map(|o| o.status.success())
+        .unwrap_or(false)
+}
+
 fn one_run(args: &Args, tool: Tool, n: usize, run: usize) -> Result<Run> {
     let mut waited = 0;
     let (mut line, mut load1) = loadavg();
@@ -270,8 +357,28 @@ fn one_run(args: &Args, tool: Tool, n: usize, run: usize) -> Result<Run> {
     let poll = args.receiver == RecvMode::Poll;
     let receiver = recv::start(args.port, n, expected as usize + 16, poll)?;
     let port = receiver.port;
-    let cmd = match tool {
-        Tool::Zonecast => {
+    let cmds = match tool {
+        Tool::GstEach => (0..n)
+            .map(|i| {
+                gst_each_command(
+                    &args.gst,
+                    &recv::dest_addr(i).to_string(),
+                    args.seconds,
+                    port,
+                )
+            })
+            .collect(),
+        Tool::FfmpegEach => (0..n)
+            .map(|i| {
+                ffmpeg_each_command(
+                    &args.ffmpeg,
+                    &recv::dest_addr(i).to_string(),
+                    args.seconds,
+                    port,
+                )
+            })
+            .collect(),
+        Tool::Zonecast => vec![{
             let mut c = Command::new(std::env::current_exe()?);
             c.args(["--role", "send", "--destinations", &n.to_string()])
                 .args([
@@ -281,10 +388,10 @@ fn one_run(args: &Args, tool: Tool, n: usize, run: usize) -> Result<Run> {
                     &port.to_string(),
                 ]);
             c
-        }
-        Tool::Gstreamer => gst_command(&args.gst, n, args.seconds, port),
+        }],
+        Tool::Gstreamer => vec![gst_command(&args.gst, n, args.seconds, port)],
     };
-    let ch = child::run(cmd, args.seconds as f64)?;
+    let ch = child::run_many(cmds, args.seconds as f64)?;
     // Let the last packets land, then drain and stop the receiver.
     std::thread::sleep(Duration::from_millis(300));
     let cap = receiver.finish()?;
@@ -306,7 +413,7 @@ fn one_run(args: &Args, tool: Tool, n: usize, run: usize) -> Result<Run> {
             serde_json::from_str(ch.stdout.trim())
                 .with_context(|| format!("sender output {:?}", ch.stdout))?,
         ),
-        Tool::Gstreamer => None,
+        _ => None,
     };
     let add_ns = sender.as_ref().and_then(|s| s["add_rt_ns"].as_i64());
     let received = stats::analyse(&cap, expected, ch.launch_rt_ns, add_ns);
@@ -338,6 +445,8 @@ struct Summary {
     load1: Vec<f64>,
     cpu_ms_per_stream_s: f64,
     steady_cpu_ms_per_stream_s: f64,
+    /// Peak resident memory of the sender process(es), MiB.
+    peak_rss_mib: f64,
     first_p50_ms: f64,
     first_max_ms: f64,
     first_after_add_p50_ms: Option<f64>,
@@ -383,6 +492,7 @@ fn summarise(runs: &[&Run]) -> Summary {
         load1: runs.iter().map(|r| r.load1).collect(),
         cpu_ms_per_stream_s: m(&|r| r.cpu_ms_per_stream_s),
         steady_cpu_ms_per_stream_s: m(&|r| r.steady_cpu_ms_per_stream_s.unwrap_or(f64::NAN)),
+        peak_rss_mib: m(&|r| r.child.max_rss_kb as f64 / 1024.0),
         first_p50_ms: m(&|r| r.recv.first_p50_ms),
         first_max_ms: m(&|r| r.recv.first_max_ms),
         first_after_add_p50_ms: mo(&|r| r.recv.first_after_add_p50_ms),
@@ -487,15 +597,15 @@ fn markdown(args: &Args, sums: &[Summary], probes: &[(&str, probe::Probe)]) -> S
     for (when, p) in probes {
         s += &format!("Platform wake-up probe ({when}): {}\n\n", probe_line(p));
     }
-    s += "| N | tool | load1 at start | CPU (whole process) | CPU (steady) | 1st pkt from launch p50 / max | 1st pkt from add p50 / max | \\|gap−20\\| p50 | p99 | p99.9 | max | RFC 3550 jitter | lost (sum / worst dest) | seq errors | reached | datagram bytes |\n";
-    s += "|---:|---|---|---:|---:|---:|---:|---:|---:|---:|---:|---:|---:|---:|---:|---|\n";
+    s += "| N | tool | load1 at start | CPU (whole process) | CPU (steady) | peak RSS MiB | 1st pkt from launch p50 / max | 1st pkt from add p50 / max | \\|gap−20\\| p50 | p99 | p99.9 | max | RFC 3550 jitter | lost (sum / worst dest) | seq errors | reached | datagram bytes |\n";
+    s += "|---:|---|---|---:|---:|---:|---:|---:|---:|---:|---:|---:|---:|---:|---:|---:|---|\n";
     for x in sums {
         let add = match (x.first_after_add_p50_ms, x.first_after_add_max_ms) {
             (Some(a), Some(b)) => format!("{} / {}", f(a), f(b)),
             _ => "n/a".into(),
         };
         s += &format!(
-            "| {} | {} | {} | {} | {} | {} / {} | {} | {} | {} | {} | {} | {} | {} / {} | {} | {}/{} | {} |\n",
+            "| {} | {} | {} | {} | {} | {} | {} / {} | {} | {} | {} | {} | {} | {} | {} / {} | {} | {}/{} | {} |\n",
             x.n,
             x.tool.name(),
             x.load1
@@ -505,6 +615,7 @@ fn markdown(args: &Args, sums: &[Summary], probes: &[(&str, probe::Probe)]) -> S
                 .join(", "),
             f(x.cpu_ms_per_stream_s),
             f(x.steady_cpu_ms_per_stream_s),
+            f(x.peak_rss_mib),
             f(x.first_p50_ms),
             f(x.first_max_ms),
             add,
@@ -521,29 +632,36 @@ fn markdown(args: &Args, sums: &[Summary], probes: &[(&str, probe::Probe)]) -> S
             x.sizes.join("; "),
         );
     }
-    let mut by_n: BTreeMap<usize, (Option<&Summary>, Option<&Summary>)> = BTreeMap::new();
+    let mut by_n: BTreeMap<usize, Vec<&Summary>> = BTreeMap::new();
     for x in sums {
-        let e = by_n.entry(x.n).or_default();
-        match x.tool {
-            Tool::Zonecast => e.0 = Some(x),
-            Tool::Gstreamer => e.1 = Some(x),
-        }
+        by_n.entry(x.n).or_default().push(x);
     }
-    if by_n.values().any(|(z, g)| z.is_some() && g.is_some()) {
-        s += "\nzonecast / GStreamer (below 1 = zonecast better):\n\n";
-        s += "| N | CPU (whole process) | CPU (steady) | \\|gap−20\\| p99 | p99.9 | max |\n";
-        s += "|---:|---:|---:|---:|---:|---:|\n";
-        for (n, (z, g)) in &by_n {
-            if let (Some(z), Some(g)) = (z, g) {
-                s += &format!(
-                    "| {n} | {} | {} | {} | {} | {} |\n",
-                    ratio(z.cpu_ms_per_stream_s, g.cpu_ms_per_stream_s),
-                    ratio(z.steady_cpu_ms_per_stream_s, g.steady_cpu_ms_per_stream_s),
-                    ratio(z.gap_p99_ms, g.gap_p99_ms),
-                    ratio(z.gap_p999_ms, g.gap_p999_ms),
-                    ratio(z.gap_max_ms, g.gap_max_ms),
-                );
-            }
+    let pairs: Vec<(&Summary, &Summary)> = by_n
+        .values()
+        .flat_map(|v| {
+            let z = v.iter().find(|x| x.tool == Tool::Zonecast).copied();
+            v.iter()
+                .filter(|x| x.tool != Tool::Zonecast)
+                .filter_map(move |p| z.map(|z| (z, *p)))
+        })
+        .collect();
+    if !pairs.is_empty() {
+        s += "\nzonecast / peer in the same run (below 1 = zonecast better):\n\n";
+        s += "| N | peer | CPU (whole process) | CPU (steady) | peak RSS | \\|gap−20\\| p99 | p99.9 | max | 1st pkt max |\n";
+        s += "|---:|---|---:|---:|---:|---:|---:|---:|---:|\n";
+        for (z, g) in pairs {
+            s += &format!(
+                "| {} | {} | {} | {} | {} | {} | {} | {} | {} |\n",
+                z.n,
+                g.tool.name(),
+                ratio(z.cpu_ms_per_stream_s, g.cpu_ms_per_stream_s),
+                ratio(z.steady_cpu_ms_per_stream_s, g.steady_cpu_ms_per_stream_s),
+                ratio(z.peak_rss_mib, g.peak_rss_mib),
+                ratio(z.gap_p99_ms, g.gap_p99_ms),
+                ratio(z.gap_p999_ms, g.gap_p999_ms),
+                ratio(z.gap_max_ms, g.gap_max_ms),
+                ratio(z.first_max_ms, g.first_max_ms),
+            );
         }
     }
     for x in sums.iter().filter(|x| x.rx_dropped > 0) {
@@ -595,9 +713,17 @@ fn bench(args: &Args) -> Result<()> {
     let mut tools: Vec<Tool> = args.tools.clone();
     tools.sort();
     tools.dedup();
-    if tools.contains(&Tool::Gstreamer) && !gst_available(&args.gst) {
-        eprintln!("{} not found: the GStreamer peer is skipped", args.gst);
-        tools.retain(|t| *t != Tool::Gstreamer);
+    if !gst_available(&args.gst)
+        && tools
+            .iter()
+            .any(|t| matches!(t, Tool::Gstreamer | Tool::GstEach))
+    {
+        eprintln!("{} not found: the GStreamer peers are skipped", args.gst);
+        tools.retain(|t| !matches!(t, Tool::Gstreamer | Tool::GstEach));
+    }
+    if tools.contains(&Tool::FfmpegEach) && !available(&args.ffmpeg, "-version") {
+        eprintln!("{} not found: the ffmpeg peer is skipped", args.ffmpeg);
+        tools.retain(|t| *t != Tool::FfmpegEach);
     }
     if tools.is_empty() {
         bail!("no tool to measure");
@@ -624,7 +750,7 @@ fn bench(args: &Args) -> Result<()> {
             if r % 2 == 1 {
                 order.reverse();
             }
-            for &tool in &order {
+            for &tool in order.iter().filter(|t| n <= t.max_n()) {
                 let run = one_run(args, tool, n, r)
                     .with_context(|| format!("{} N={n} run {}", tool.name(), r + 1))?;
                 eprintln!(

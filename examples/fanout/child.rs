@@ -29,6 +29,10 @@ pub struct ChildRun {
     /// Context switches (voluntary, involuntary) of all the child's threads in that window.
     pub steady_voluntary_ctxt: Option<u64>,
     pub steady_involuntary_ctxt: Option<u64>,
+    /// Peak resident set, KiB, summed over the processes (each one's `ru_maxrss`).
+    pub max_rss_kb: u64,
+    /// Processes (1, or N for the one-process-per-stream peers).
+    pub processes: usize,
     /// Launch to exit, s.
     pub wall_s: f64,
     /// Raw wait status.
@@ -91,37 +95,56 @@ fn sleep_until(t: Instant) {
     }
 }
 
-/// Start `cmd`, sample its steady CPU, reap it with `wait4` and return the measurements.
-/// `seconds` is how long it should stream; it is killed after `seconds + 60`.
-pub fn run(mut cmd: Command, seconds: f64) -> io::Result<ChildRun> {
-    cmd.stdin(Stdio::null())
-        .stdout(Stdio::piped())
-        .stderr(Stdio::piped());
+/// Start the sender's process(es), sample their steady CPU, reap each with `wait4` and return
+/// the measurements; `seconds` is how long they should stream (killed after `seconds + 60`).
+/// Several processes together are one sender (one process per stream): CPU,
+/// context switches and peak RSS are summed, the status is the first failure's, stdout and stderr
+/// are concatenated.
+pub fn run_many(cmds: Vec<Command>, seconds: f64) -> io::Result<ChildRun> {
     let launch_rt_ns = realtime_ns();
     let t0 = Instant::now();
-    let mut child = cmd.spawn()?;
-    let pid = child.id() as libc::pid_t;
-    let mut out = child.stdout.take().expect("piped");
-    let mut err = child.stderr.take().expect("piped");
-    let out_t = std::thread::spawn(move || {
-        let mut s = String::new();
-        let _ = out.read_to_string(&mut s);
-        s
-    });
-    let err_t = std::thread::spawn(move || {
-        let mut s = String::new();
-        let _ = err.read_to_string(&mut s);
-        s
-    });
+    let mut children = Vec::with_capacity(cmds.len());
+    let mut readers = Vec::with_capacity(cmds.len());
+    for mut cmd in cmds {
+        cmd.stdin(Stdio::null())
+            .stdout(Stdio::piped())
+            .stderr(Stdio::piped());
+        let mut child = cmd.spawn()?;
+        let mut out = child.stdout.take().expect("piped");
+        let mut err = child.stderr.take().expect("piped");
+        readers.push((
+            std::thread::spawn(move || {
+                let mut s = String::new();
+                let _ = out.read_to_string(&mut s);
+                s
+            }),
+            std::thread::spawn(move || {
+                let mut s = String::new();
+                let _ = err.read_to_string(&mut s);
+                s
+            }),
+        ));
+        children.push(child);
+    }
+    let pids: Vec<libc::pid_t> = children.iter().map(|c| c.id() as libc::pid_t).collect();
     let mut run = ChildRun {
         launch_rt_ns,
+        processes: pids.len(),
         ..ChildRun::default()
+    };
+    let sample = |pids: &[libc::pid_t]| {
+        let cpu: Option<u64> = pids.iter().map(|&p| process_cpu_ns(p)).sum();
+        let ctxt: Option<(u64, u64)> = pids
+            .iter()
+            .map(|&p| ctxt_switches(p))
+            .try_fold((0, 0), |acc, c| c.map(|c| (acc.0 + c.0, acc.1 + c.1)));
+        (cpu, ctxt)
     };
     if seconds >= 3.0 {
         sleep_until(t0 + Duration::from_secs(1));
-        let (a, ca) = (process_cpu_ns(pid), ctxt_switches(pid));
+        let (a, ca) = sample(&pids);
         sleep_until(t0 + Duration::from_secs_f64(seconds - 1.0));
-        let (b, cb) = (process_cpu_ns(pid), ctxt_switches(pid));
+        let (b, cb) = sample(&pids);
         if let (Some(a), Some(b)) = (a, b) {
             run.steady_cpu_ns = Some(b.saturating_sub(a));
             run.steady_window_s = seconds - 2.0;
@@ -132,37 +155,52 @@ pub fn run(mut cmd: Command, seconds: f64) -> io::Result<ChildRun> {
         }
     }
     let limit = t0 + Duration::from_secs_f64(seconds + 60.0);
-    let mut status = 0;
-    // SAFETY: all-zero rusage is valid.
-    let mut ru: libc::rusage = unsafe { std::mem::zeroed() };
-    loop {
-        // SAFETY: `pid` is our unreaped child; valid pointers.
-        let r = unsafe { libc::wait4(pid, &mut status, libc::WNOHANG, &mut ru) };
-        if r == pid {
-            break;
-        }
-        if r < 0 {
-            let e = io::Error::last_os_error();
-            if e.kind() == io::ErrorKind::Interrupted {
+    let mut left: Vec<libc::pid_t> = pids.clone();
+    while !left.is_empty() {
+        let mut i = 0;
+        while i < left.len() {
+            let pid = left[i];
+            let mut status = 0;
+            // SAFETY: all-zero rusage is valid.
+            let mut ru: libc::rusage = unsafe { std::mem::zeroed() };
+            // SAFETY: `pid` is our unreaped child; valid pointers.
+            let r = unsafe { libc::wait4(pid, &mut status, libc::WNOHANG, &mut ru) };
+            if r == pid {
+                if run.status == 0 {
+                    run.status = status;
+                }
+                run.utime_ns += tv_ns(ru.ru_utime);
+                run.stime_ns += tv_ns(ru.ru_stime);
+                run.max_rss_kb += ru.ru_maxrss.max(0) as u64;
+                left.swap_remove(i);
                 continue;
             }
-            return Err(e);
+            if r < 0 {
+                let e = io::Error::last_os_error();
+                if e.kind() != io::ErrorKind::Interrupted {
+                    return Err(e);
+                }
+            }
+            i += 1;
         }
         if Instant::now() > limit && !run.killed {
-            // SAFETY: the child is not reaped yet, so the pid is still ours.
-            unsafe { libc::kill(pid, libc::SIGKILL) };
+            for &pid in &left {
+                // SAFETY: the child is not reaped yet, so the pid is still ours.
+                unsafe { libc::kill(pid, libc::SIGKILL) };
+            }
             run.killed = true;
         }
-        std::thread::sleep(Duration::from_millis(5));
+        if !left.is_empty() {
+            std::thread::sleep(Duration::from_millis(5));
+        }
     }
     run.wall_s = t0.elapsed().as_secs_f64();
-    run.status = status;
-    run.utime_ns = tv_ns(ru.ru_utime);
-    run.stime_ns = tv_ns(ru.ru_stime);
     run.cpu_ns = run.utime_ns + run.stime_ns;
-    run.stdout = out_t.join().unwrap_or_default();
-    run.stderr = err_t.join().unwrap_or_default();
-    // std's Child would try to reap again on wait(); it is simply dropped here.
-    drop(child);
+    for (o, e) in readers {
+        run.stdout += &o.join().unwrap_or_default();
+        run.stderr += &e.join().unwrap_or_default();
+    }
+    // std's Child would try to reap again on wait(); they are simply dropped here.
+    drop(children);
     Ok(run)
 }
