@@ -48,7 +48,7 @@ splice() {
 tmp=$(mktemp -d)
 trap 'rm -rf "$tmp"' EXIT
 load=$(cut -d' ' -f1-3 /proc/loadavg)
-cmd="cargo run --release --example fanout -- --destinations $n --seconds $seconds --runs $runs --tools zonecast,gstreamer,gst-each,ffmpeg-each --strict-load"
+cmd="cargo run --release --example fanout -- --destinations $n --seconds $seconds --runs $runs --tools zonecast,gstreamer,gst-each,ffmpeg-each"
 echo "fan-out: $cmd"
 {
   echo "## Peers: fan-out against GStreamer and ffmpeg (\`make bench-peers\`)"
@@ -59,10 +59,12 @@ echo "fan-out: $cmd"
   echo "(\`multiudpsink\`, one pipeline for all N; and \`udpsink\`, one process per stream, N ≤ 100),"
   echo "ffmpeg $(ffmpeg -version | head -1 | awk '{print $3}') (one process per stream with"
   echo "\`-af asetnsamples=n=160:p=0,arealtime -acodec pcm_mulaw -packetsize 172 -f rtp\`, N ≤ 100)."
-  echo "Per-stream peers' CPU and RSS are summed over their processes."
+  echo "Per-stream peers' CPU and RSS are summed over their processes. The load average at each run's"
+  echo "start is in the table: runs after the 100-process peers start on a loaded machine (the"
+  echo "harness does not wait for it to settle, to finish unattended in under 15 minutes)."
   echo
   ./target/release/examples/fanout --destinations "$n" --seconds "$seconds" --runs "$runs" \
-    --tools zonecast,gstreamer,gst-each,ffmpeg-each --strict-load --json-out "$tmp/fanout.json"
+    --tools zonecast,gstreamer,gst-each,ffmpeg-each --json-out "$tmp/fanout.json"
 } > "$tmp/fanout.md"
 splice fanout "$tmp/fanout.md"
 echo "rewrote the fan-out section of $out"
