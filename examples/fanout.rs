@@ -242,66 +242,58 @@ fn gst_available(gst: &str) -> bool {
         .unwrap_or(false)
 }
 
+/// `gst-launch-1.0 -q audiotestsrc … ! rtppcmupay min/max-ptime 20 ms ! SINK`: a 1 kHz tone in
+/// 20 ms PCMU packets for `seconds`, sent by `sink` (its element and properties).
+fn gst_pipeline(gst: &str, seconds: u32, sink: &[String]) -> Command {
+    let mut c = Command::new(gst);
+    c.arg("-q");
+    for a in [
+        "audiotestsrc",
+        "is-live=true",
+        "wave=sine",
+        "freq=1000",
+        "samplesperbuffer=160",
+        &format!("num-buffers={}", 50 * seconds),
+        "!",
+        "audio/x-raw,rate=8000,channels=1",
+        "!",
+        "mulawenc",
+        "!",
+        "rtppcmupay",
+        "min-ptime=20000000",
+        "max-ptime=20000000",
+        "!",
+    ] {
+        c.arg(a);
+    }
+    c.args(sink).arg("sync=true");
+    c
+}
+
+/// One GStreamer pipeline sending to all `n` destinations (`multiudpsink`).
 fn gst_command(gst: &str, n: usize, seconds: u32, port: u16) -> Command {
     let clients = (0..n)
         .map(|i| format!("{}:{port}", recv::dest_addr(i)))
         .collect::<Vec<_>>()
         .join(",");
-    let mut c = Command::new(gst);
-    c.arg("-q");
-    for a in [
-        "audiotestsrc",
-        "is-live=true",
-        "wave=sine",
-        "freq=1000",
-        "samplesperbuffer=160",
-        &format!("num-buffers={}", 50 * seconds),
-        "!",
-        "audio/x-raw,rate=8000,channels=1",
-        "!",
-        "mulawenc",
-        "!",
-        "rtppcmupay",
-        "min-ptime=20000000",
-        "max-ptime=20000000",
-        "!",
-        "multiudpsink",
-        &format!("clients={clients}"),
-        "sync=true",
-    ] {
-        c.arg(a);
-    }
-    c
+    gst_pipeline(
+        gst,
+        seconds,
+        &["multiudpsink".into(), format!("clients={clients}")],
+    )
 }
 
 /// One GStreamer process sending one stream to `dest` (the per-stream peer).
 fn gst_each_command(gst: &str, dest: &str, seconds: u32, port: u16) -> Command {
-    let mut c = Command::new(gst);
-    c.arg("-q");
-    for a in [
-        "audiotestsrc",
-        "is-live=true",
-        "wave=sine",
-        "freq=1000",
-        "samplesperbuffer=160",
-        &format!("num-buffers={}", 50 * seconds),
-        "!",
-        "audio/x-raw,rate=8000,channels=1",
-        "!",
-        "mulawenc",
-        "!",
-        "rtppcmupay",
-        "min-ptime=20000000",
-        "max-ptime=20000000",
-        "!",
-        "udpsink",
-        &format!("host={dest}"),
-        &format!("port={port}"),
-        "sync=true",
-    ] {
-        c.arg(a);
-    }
-    c
+    gst_pipeline(
+        gst,
+        seconds,
+        &[
+            "udpsink".into(),
+            format!("host={dest}"),
+            format!("port={port}"),
+        ],
+    )
 }
 
 /// One ffmpeg process sending one stream to `dest`, tuned for 20 ms packets as issue 8 gives it:

@@ -19,8 +19,8 @@ use crate::page::prepare::{PageRequest, PrepareError, prepare, take_over};
 use crate::page::run::{PageJob, run};
 use crate::page::source::{Segment, segment_source, sequence};
 use crate::push::PushClient;
+use crate::rtp::Pacer;
 use crate::rtp::pacer::{Encode, PacerOptions, PayloadSource};
-use crate::rtp::{Pacer, SenderOptions};
 
 /// Arguments of `zonecast page`.
 #[derive(Debug, Args)]
@@ -229,14 +229,6 @@ pub(super) fn run_page(a: PageArgs) -> Result<i32, CliError> {
             .with_context(|| format!("journal {}", journal.path().display()))?;
         let pacer = Pacer::start(PacerOptions::default()).context("starting the pacer thread")?;
         let stop_rx = interrupt_watch(interrupted.clone());
-        let ttl = match config.zone(&a.zone).map(|z| &z.mode) {
-            Some(crate::config::ZoneMode::Multicast { ttl, .. }) => u32::from(*ttl),
-            _ => u32::from(config.engine.multicast_ttl),
-        };
-        let interface = match config.zone(&a.zone).map(|z| &z.mode) {
-            Some(crate::config::ZoneMode::Multicast { interface, .. }) => *interface,
-            _ => config.engine.interface,
-        };
         let job = PageJob {
             id: prepared.id.clone(),
             zone: prepared.zone.clone(),
@@ -245,11 +237,7 @@ pub(super) fn run_page(a: PageArgs) -> Result<i32, CliError> {
             plans: prepared.plans,
             source: payload,
             law: Law::Ulaw,
-            sender: SenderOptions {
-                ttl,
-                interface: Some(interface),
-                ..SenderOptions::default()
-            },
+            sender: config.sender_options(&a.zone),
             duration: a.duration,
             gate: Duration::from_secs(1),
             journal: journal.clone(),

@@ -817,23 +817,13 @@ fn schedule(
         names.insert(name.clone(), r.name.span().start);
         parse_cron(r.cron.get_ref())
             .map_err(|e| src.invalid(r.cron.span(), what("cron"), r.cron.get_ref(), e.rule))?;
-        if r.zones.get_ref().is_empty() {
-            return Err(src.invalid(
-                r.zones.span(),
-                what("zones"),
-                "[]",
-                "a bell needs at least one zone",
-            ));
-        }
-        check_play(
-            src,
-            &what,
-            r.zones.get_ref(),
-            &r.source,
-            r.priority.as_ref(),
-            zones,
-            priorities,
-        )?;
+        let play = Play {
+            kind: "a bell",
+            to: &r.zones,
+            source: &r.source,
+            priority: r.priority.as_ref(),
+        };
+        check_play(src, &what, &play, zones, priorities)?;
         out.push(Bell {
             name,
             cron: r.cron.into_inner(),
@@ -943,18 +933,39 @@ fn not_a_zone(src: &Source, z: &Text, what: String, zones: &[Zone]) -> Invalid {
     )
 }
 
-/// What a bell or a message plays, where and how loud: its zones exist, its source is one a bell
+/// What a bell or a message (`kind`) plays, where and how loud: it has zones, they exist, its source is one a bell
 /// can play, its priority is a level.
+/// What a bell or a message plays, as the file says it.
+struct Play<'a> {
+    /// "a bell", "a message" (for errors).
+    kind: &'a str,
+    to: &'a Spanned<Vec<Text>>,
+    source: &'a Text,
+    priority: Option<&'a Text>,
+}
+
 fn check_play(
     src: &Source,
     what: &dyn Fn(&str) -> String,
-    to: &[Text],
-    source: &Text,
-    priority: Option<&Text>,
+    play: &Play<'_>,
     zones: &[Zone],
     priorities: &Priorities,
 ) -> Result<(), Invalid> {
-    for z in to {
+    let Play {
+        kind,
+        to,
+        source,
+        priority,
+    } = *play;
+    if to.get_ref().is_empty() {
+        return Err(src.invalid(
+            to.span(),
+            what("zones"),
+            "[]",
+            format!("{kind} needs at least one zone"),
+        ));
+    }
+    for z in to.get_ref() {
         if !zones.iter().any(|k| &k.name == z.get_ref()) {
             return Err(not_a_zone(src, z, what("zones"), zones));
         }
@@ -998,23 +1009,13 @@ fn services(
                 "is already a message's name",
             ));
         }
-        if r.zones.get_ref().is_empty() {
-            return Err(src.invalid(
-                r.zones.span(),
-                what("zones"),
-                "[]",
-                "a message needs at least one zone",
-            ));
-        }
-        check_play(
-            src,
-            &what,
-            r.zones.get_ref(),
-            &r.source,
-            r.priority.as_ref(),
-            zones,
-            priorities,
-        )?;
+        let play = Play {
+            kind: "a message",
+            to: &r.zones,
+            source: &r.source,
+            priority: r.priority.as_ref(),
+        };
+        check_play(src, &what, &play, zones, priorities)?;
         let title = match &r.title {
             Some(t) if t.get_ref().trim().is_empty() || t.get_ref().chars().count() > 64 => {
                 return Err(src.invalid(

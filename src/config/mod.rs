@@ -132,6 +132,20 @@ impl Config {
         Ok(out)
     }
 
+    /// How a page of zone `zone` sends: the zone's multicast TTL and interface, or the engine's
+    /// for a unicast or unknown zone.
+    pub fn sender_options(&self, zone: &str) -> crate::rtp::SenderOptions {
+        let (ttl, interface) = match self.zone(zone).map(|z| &z.mode) {
+            Some(ZoneMode::Multicast { ttl, interface, .. }) => (*ttl, *interface),
+            _ => (self.engine.multicast_ttl, self.engine.interface),
+        };
+        crate::rtp::SenderOptions {
+            ttl: u32::from(ttl),
+            interface: Some(interface),
+            ..crate::rtp::SenderOptions::default()
+        }
+    }
+
     /// Ports fixed by multicast zones (`port = ...`): a page allocating from the pool should
     /// start its `in_use` set with these so it never takes a zone's own port.
     pub fn reserved_ports(&self) -> HashSet<u16> {

@@ -256,6 +256,12 @@ async fn stop_page(State(s): State<AppState>, Path(id): Path<String>) -> ApiResu
     }
 }
 
+/// A query string, or a JSON 400 saying what is wrong with it.
+fn query<T>(q: Result<Query<T>, axum::extract::rejection::QueryRejection>) -> Result<T, ApiError> {
+    q.map(|Query(q)| q)
+        .map_err(|e| ApiError(StatusCode::BAD_REQUEST, e.body_text()))
+}
+
 #[derive(Debug, Deserialize)]
 struct Limit {
     limit: Option<usize>,
@@ -265,7 +271,7 @@ async fn history(
     State(s): State<AppState>,
     q: Result<Query<Limit>, axum::extract::rejection::QueryRejection>,
 ) -> ApiResult {
-    let Query(q) = q.map_err(|e| ApiError(StatusCode::BAD_REQUEST, e.body_text()))?;
+    let q = query(q)?;
     let limit = q.limit.unwrap_or(50).clamp(1, 1000);
     ok(
         StatusCode::OK,
@@ -378,7 +384,7 @@ async fn bells_next(
     State(s): State<AppState>,
     q: Result<Query<Next10>, axum::extract::rejection::QueryRejection>,
 ) -> ApiResult {
-    let Query(q) = q.map_err(|e| ApiError(StatusCode::BAD_REQUEST, e.body_text()))?;
+    let q = query(q)?;
     let n = q.n.unwrap_or(10).clamp(1, 500);
     let Some(sch) = &s.scheduler else {
         return ok(
@@ -411,7 +417,7 @@ async fn bells_history(
     State(s): State<AppState>,
     q: Result<Query<Limit>, axum::extract::rejection::QueryRejection>,
 ) -> ApiResult {
-    let Query(q) = q.map_err(|e| ApiError(StatusCode::BAD_REQUEST, e.body_text()))?;
+    let q = query(q)?;
     let limit = q.limit.unwrap_or(50).clamp(1, 1000);
     ok(
         StatusCode::OK,

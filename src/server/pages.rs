@@ -15,7 +15,7 @@ use super::metrics::Metrics;
 use super::sources::{self, Trust};
 use super::store::{PageStart, Store};
 use super::talk::Relay;
-use crate::config::{Config, EqualPolicy, ZoneMode};
+use crate::config::{Config, EqualPolicy};
 use crate::error::Invalid;
 use crate::g711::Law;
 use crate::page::callbacks::{self, Callbacks};
@@ -24,7 +24,7 @@ use crate::page::prepare::{PageRequest, PrepareError, prepare, take_over};
 use crate::page::run::{PageJob, run};
 use crate::page::{DeliveryReport, Via};
 use crate::push::PushClient;
-use crate::rtp::{Pacer, SenderOptions};
+use crate::rtp::Pacer;
 use crate::xsi::response::Callback;
 
 /// What to page.
@@ -244,14 +244,6 @@ impl Pages {
             }
         };
         let mut prepared = prepared;
-        let zone_mode = config.zone(&req.zone).map(|z| z.mode);
-        let (ttl, interface) = match zone_mode {
-            Some(ZoneMode::Multicast { ttl, interface, .. }) => (u32::from(ttl), interface),
-            _ => (
-                u32::from(config.engine.multicast_ttl),
-                config.engine.interface,
-            ),
-        };
         let relay = match talker {
             None => None,
             Some(entry) => {
@@ -341,11 +333,7 @@ impl Pages {
             plans: prepared.plans,
             source: payload,
             law: Law::Ulaw,
-            sender: SenderOptions {
-                ttl,
-                interface: Some(interface),
-                ..SenderOptions::default()
-            },
+            sender: config.sender_options(&req.zone),
             duration: req.duration,
             gate: Duration::from_secs(1),
             journal: inner.journal.clone(),
