@@ -122,6 +122,11 @@ pub struct BatchArgs {
     /// Files converted at once [default: the number of CPUs].
     #[arg(long, value_name = "N", value_parser = clap::value_parser!(u16).range(1..=256))]
     jobs: Option<u16>,
+    /// Convert every file again, also those an earlier (perhaps interrupted) run of the same
+    /// batch finished; by default a ring file that is newer than its sound and passes the rules
+    /// is kept and the sound skipped.
+    #[arg(long)]
+    force: bool,
 }
 
 /// Arguments of `zonecast ringtone preview`.
@@ -660,8 +665,55 @@ struct Job {
     output: String,
 }
 
+/// What became of a file of a batch that did not fail.
+enum Done {
+    /// Converted now.
+    Converted(Converted),
+    /// An earlier run of the batch left its ring file, which holds this many samples.
+    Skipped { samples: usize },
+}
+
 /// What became of it.
-type JobResult = Result<Converted, String>;
+type JobResult = Result<Done, String>;
+
+/// The name a ring file is written under before it is renamed to `output`: hidden, and without
+/// a ring extension, so that neither a rerun, `ringtone list` nor a phone's TFTP folder takes a
+/// file cut short by a killed batch for a finished ring. A rename is atomic: the ring's own
+/// name only ever holds a complete file.
+fn partial_name(output: &str) -> String {
+    format!(".{output}.partial")
+}
+
+/// Write `bytes` to `dir/name` through [`partial_name`] and a rename. The data is synced before
+/// the rename so that even a power cut cannot leave the name on a file without its contents.
+fn write_atomically(dir: &Path, name: &str, bytes: &[u8]) -> std::io::Result<()> {
+    use std::io::Write as _;
+    let partial = dir.join(partial_name(name));
+    let written = std::fs::File::create(&partial).and_then(|mut f| {
+        f.write_all(bytes)?;
+        f.sync_all()
+    });
+    match written.and_then(|()| std::fs::rename(&partial, dir.join(name))) {
+        Ok(()) => Ok(()),
+        Err(e) => {
+            let _ = std::fs::remove_file(&partial);
+            Err(e)
+        }
+    }
+}
+
+/// The samples of the ring file an earlier run left for `input` at `out`, when it can be kept:
+/// it exists (a rename made it, so it is whole), it is not older than the sound (a sound edited
+/// since is converted again), and it passes the rules.
+fn already_converted(input: &Path, out: &Path, format: Format) -> Option<usize> {
+    let made = std::fs::metadata(out).ok()?.modified().ok()?;
+    let source = std::fs::metadata(input).ok()?.modified().ok()?;
+    if made < source {
+        return None;
+    }
+    let report = check_bytes(&std::fs::read(out).ok()?, format);
+    report.passes().then_some(report.samples)
+}
 
 /// Convert `jobs` on `threads` worker threads pulling from one queue; `tick` is called after
 /// each file. Results come back in the order of `jobs`.
@@ -669,6 +721,7 @@ fn run_jobs(
     jobs: &[Job],
     out_dir: &Path,
     opts: &ConvertOptions,
+    force: bool,
     threads: usize,
     tick: &(dyn Fn(&Job, &JobResult) + Sync),
 ) -> Vec<JobResult> {
@@ -681,7 +734,7 @@ fn run_jobs(
                 loop {
                     let i = next.fetch_add(1, Ordering::Relaxed);
                     let Some(job) = jobs.get(i) else { break };
-                    let r = convert_one(job, out_dir, opts);
+                    let r = convert_one(job, out_dir, opts, force);
                     tick(job, &r);
                     results.lock().unwrap_or_else(|e| e.into_inner())[i] = Some(r);
                 }
@@ -696,15 +749,18 @@ fn run_jobs(
         .collect()
 }
 
-fn convert_one(job: &Job, out_dir: &Path, opts: &ConvertOptions) -> JobResult {
+fn convert_one(job: &Job, out_dir: &Path, opts: &ConvertOptions, force: bool) -> JobResult {
+    let out = out_dir.join(&job.output);
+    if !force && let Some(samples) = already_converted(&job.input, &out, opts.format) {
+        return Ok(Done::Skipped { samples });
+    }
     // A panic in one file's conversion is that file's failure, not the batch's end.
     let converted = std::panic::catch_unwind(|| convert_file(&job.input, opts))
         .map_err(|_| "the conversion panicked (a bug: please report it)".to_string())?
         .map_err(|e| e.to_string())?;
-    let out = out_dir.join(&job.output);
-    std::fs::write(&out, &converted.bytes)
+    write_atomically(out_dir, &job.output, &converted.bytes)
         .map_err(|e| format!("writing {}: {e}", out.display()))?;
-    Ok(converted)
+    Ok(Done::Converted(converted))
 }
 
 fn progress_bar(n: usize) -> indicatif::ProgressBar {
@@ -774,9 +830,13 @@ fn batch(a: BatchArgs) -> Result<i32, CliError> {
         format,
         ..ConvertOptions::default()
     };
+    // What a killed run left half-written: never a ring (see `partial_name`), but litter.
+    for job in &jobs {
+        let _ = std::fs::remove_file(a.output.join(partial_name(&job.output)));
+    }
     let bar = progress_bar(jobs.len());
     let t0 = Instant::now();
-    let results = run_jobs(&jobs, &a.output, &opts, threads, &|job, _| {
+    let results = run_jobs(&jobs, &a.output, &opts, a.force, threads, &|job, _| {
         bar.set_message(file_name_of(&job.input));
         bar.inc(1);
     });
@@ -786,10 +846,11 @@ fn batch(a: BatchArgs) -> Result<i32, CliError> {
     let names = names_for_dir(None, &a.input)?;
     let mut rows = Vec::new();
     let mut rings = Vec::new();
+    let mut skipped = 0;
     for (job, r) in jobs.iter().zip(&results) {
         let file = file_name_of(&job.input);
         match r {
-            Ok(c) => {
+            Ok(done) => {
                 let display = names
                     .get(&file)
                     .or_else(|| names.get(&job.output))
@@ -799,16 +860,20 @@ fn batch(a: BatchArgs) -> Result<i32, CliError> {
                     display_name: display,
                     file_name: job.output.clone(),
                 });
+                let (samples, result) = match done {
+                    Done::Converted(c) if c.warnings.is_empty() => (c.samples, "ok".into()),
+                    Done::Converted(c) => (c.samples, c.warnings.join("; ")),
+                    Done::Skipped { samples } => {
+                        skipped += 1;
+                        (*samples, "skipped: converted by an earlier run".into())
+                    }
+                };
                 rows.push(Row {
                     file,
                     output: job.output.clone(),
-                    seconds: Some(seconds_of(c.samples, format)),
-                    samples: Some(c.samples),
-                    result: if c.warnings.is_empty() {
-                        "ok".into()
-                    } else {
-                        c.warnings.join("; ")
-                    },
+                    seconds: Some(seconds_of(samples, format)),
+                    samples: Some(samples),
+                    result,
                 });
             }
             Err(e) => rows.push(Row {
@@ -829,7 +894,8 @@ fn batch(a: BatchArgs) -> Result<i32, CliError> {
             result: format!("FAILED: {why}"),
         });
     }
-    let converted = rings.len();
+    let done = rings.len();
+    let converted = done - skipped;
     let total = rows.len();
     print!("{}", table(&rows));
     let list_name = list_file_name(a.wideband, false);
@@ -838,17 +904,23 @@ fn batch(a: BatchArgs) -> Result<i32, CliError> {
     for w in &warnings {
         eprintln!("zonecast: warning: {list_name}: {w}");
     }
-    std::fs::write(&list_path, xml).with_context(|| format!("writing {}", list_path.display()))?;
+    write_atomically(&a.output, list_name, xml.as_bytes())
+        .with_context(|| format!("writing {}", list_path.display()))?;
+    let skipped_note = if skipped > 0 {
+        format!(" and skipped {skipped} an earlier run had converted (--force to redo them)")
+    } else {
+        String::new()
+    };
     println!(
-        "converted {converted} of {total} files in {:.2} s ({} jobs); wrote {}",
+        "converted {converted} of {total} files{skipped_note} in {:.2} s ({} jobs); wrote {}",
         elapsed.as_secs_f64(),
         threads.min(jobs.len()).max(1),
         list_path.display()
     );
-    if converted < total {
+    if done < total {
         return Err(CliError::Partial(format!(
             "{} of {total} files could not be converted",
-            total - converted
+            total - done
         )));
     }
     Ok(0)
