@@ -331,3 +331,56 @@ proptest! {
         );
     }
 }
+
+// ---------------------------------------------------------------------------------------------
+// Silence the receiver reports (what a recorder writes to disk)
+
+/// Feed packets of one stream at virtual arrival times; return the gap samples reported.
+fn gaps_for(packets: &[(u64, u16, u32)]) -> (u64, zonecast::rtp::receiver::ReceiverCounters) {
+    let mut rx = ReceiverState::new(ReorderConfig::default());
+    let mut gaps = 0u64;
+    for &(t, seq, ts) in packets {
+        let mut p = Packetizer::new(Law::Ulaw, 77, seq, ts);
+        let mut buf = [0xFFu8; PACKET_LEN];
+        p.write_header(&mut buf);
+        rx.on_packet(t, &buf, |e| {
+            if let ReceiverEvent::Gap { samples, .. } = e {
+                gaps += u64::from(samples);
+            }
+        });
+    }
+    rx.flush(|e| {
+        if let ReceiverEvent::Gap { samples, .. } = e {
+            gaps += u64::from(samples);
+        }
+    });
+    (gaps, rx.counters())
+}
+
+#[test]
+fn a_true_outage_is_reported_as_silence_of_its_length() {
+    // 50 packets, 5 s with nothing (250 packets lost), 50 more: 20 ms apart in real time.
+    let pkts: Vec<(u64, u16, u32)> = (0..50u64)
+        .chain(300..350)
+        .map(|k| (k * 20_000_000, k as u16, k as u32 * 160))
+        .collect();
+    let (gaps, c) = gaps_for(&pkts);
+    assert_eq!(gaps, 250 * 160);
+    assert_eq!(c.gap_samples_refused, 0);
+}
+
+#[test]
+fn timestamp_jumps_cannot_claim_more_silence_than_the_time_that_passed() {
+    // 1,000 packets 20 ms apart (20 s), each claiming 9 minutes since the one before: a
+    // recorder would write 150 hours of silence (8.6 GB of WAV) if every gap were believed.
+    let pkts: Vec<(u64, u16, u32)> = (0..1000u64)
+        .map(|k| (k * 20_000_000, k as u16, (k * 8000 * 540) as u32))
+        .collect();
+    let (gaps, c) = gaps_for(&pkts);
+    let passed = 1000 * 160;
+    assert!(
+        gaps <= passed + zonecast::rtp::receiver::GAP_SLACK_SAMPLES,
+        "{gaps} samples of silence for {passed} samples of time"
+    );
+    assert!(c.gap_samples_refused > 999 * 8000 * 500, "{c:?}");
+}

@@ -13,7 +13,11 @@
 //!
 //! Memory is bounded whatever arrives: at most [`MAX_SOURCES`] SSRCs are tracked (the quietest
 //! is forgotten first) and each buffer holds at most `depth` packets of at most [`MAX_PAYLOAD`]
-//! bytes.
+//! bytes. So is the silence reported: timestamps are the sender's word, and a recorder writes
+//! every gap to disk, so gaps never take the play-out timeline (audio and gaps of all sources)
+//! more than [`GAP_SLACK_SAMPLES`] ahead of the time that really passed since the first packet.
+//! Without that, a packet whose timestamp jumps 10 minutes ahead costs 9.6 MB of WAV, and a
+//! second of such packets fills a disk.
 
 use super::packet::RtpHeader;
 use crate::g711::Law;
@@ -24,6 +28,10 @@ pub const MAX_SOURCES: usize = 8;
 pub const MAX_PAYLOAD: usize = 480;
 /// Longest gap reported as silence (10 minutes at 8 kHz); larger jumps are a new timeline.
 pub const MAX_GAP_SAMPLES: u32 = 8000 * 600;
+/// How far (in samples at 8 kHz, 10 s) gaps may take the play-out timeline ahead of the real
+/// time since the first packet: room for clock drift between sender and receiver over a long
+/// recording, far less than what a flood of timestamp jumps would otherwise claim.
+pub const GAP_SLACK_SAMPLES: u64 = 8000 * 10;
 
 /// Reordering parameters.
 #[derive(Debug, Clone, Copy)]
@@ -111,6 +119,38 @@ pub struct ReceiverCounters {
     pub unsupported: u64,
     /// Times the active SSRC changed.
     pub ssrc_changes: u64,
+    /// Samples of gaps not reported as silence because the timestamps claimed more time than
+    /// had passed (see [`GAP_SLACK_SAMPLES`]).
+    pub gap_samples_refused: u64,
+}
+
+/// The play-out timeline of all sources together, against the arrival clock.
+#[derive(Debug, Default)]
+struct Timeline {
+    /// Arrival of the first packet played out.
+    start_ns: Option<u64>,
+    /// Samples reported so far (audio and gaps).
+    samples: u64,
+    /// Gap samples not reported.
+    refused: u64,
+}
+
+impl Timeline {
+    /// The part of a `gap` before a packet that arrived at `arrived_ns` that fits in the time
+    /// that passed (plus the slack).
+    fn allow_gap(&mut self, arrived_ns: u64, gap: u32) -> u32 {
+        let start = *self.start_ns.get_or_insert(arrived_ns);
+        let elapsed = (u128::from(arrived_ns.saturating_sub(start)) * 8000 / 1_000_000_000) as u64;
+        let room = (elapsed + GAP_SLACK_SAMPLES).saturating_sub(self.samples);
+        let allowed = u64::from(gap).min(room);
+        self.refused += u64::from(gap) - allowed;
+        allowed as u32
+    }
+
+    fn played(&mut self, arrived_ns: u64, samples: u64) {
+        self.start_ns.get_or_insert(arrived_ns);
+        self.samples += samples;
+    }
 }
 
 #[derive(Debug)]
@@ -147,6 +187,7 @@ pub struct ReceiverState {
     sources: Vec<(u32, Source)>,
     active: Option<u32>,
     counters: ReceiverCounters,
+    timeline: Timeline,
 }
 
 impl ReceiverState {
@@ -158,12 +199,16 @@ impl ReceiverState {
             sources: Vec::new(),
             active: None,
             counters: ReceiverCounters::default(),
+            timeline: Timeline::default(),
         }
     }
 
     /// Counters across all sources.
     pub fn counters(&self) -> ReceiverCounters {
-        self.counters
+        ReceiverCounters {
+            gap_samples_refused: self.timeline.refused,
+            ..self.counters
+        }
     }
 
     /// Per-SSRC statistics, in order of first arrival among those still tracked.
@@ -215,7 +260,8 @@ impl ReceiverState {
             });
         }
         let depth = self.config.depth;
-        let src = self.source_mut(h.ssrc);
+        let i = self.source_index(h.ssrc);
+        let src = &mut self.sources[i].1;
         src.last_arrival_ns = now_ns;
         src.update_jitter(now_ns, h.timestamp);
         let ext = src.extend(h.sequence);
@@ -250,7 +296,7 @@ impl ReceiverState {
         slot.data[..payload.len()].copy_from_slice(payload);
         let pos = src.buffer.partition_point(|s| s.ext_seq < ext);
         src.buffer.insert(pos, slot);
-        src.release(depth, None, &mut out);
+        src.release(depth, None, &mut self.timeline, &mut out);
         src.refresh_loss();
     }
 
@@ -259,7 +305,8 @@ impl ReceiverState {
     pub fn on_timeout(&mut self, now_ns: u64, mut out: impl FnMut(ReceiverEvent)) {
         let (depth, wait) = (self.config.depth, self.config.max_wait_ns);
         for (_, src) in &mut self.sources {
-            src.release(depth, Some(now_ns.saturating_sub(wait)), &mut out);
+            let older_than = Some(now_ns.saturating_sub(wait));
+            src.release(depth, older_than, &mut self.timeline, &mut out);
             src.refresh_loss();
         }
     }
@@ -273,18 +320,17 @@ impl ReceiverState {
     }
 
     fn drain_source(&mut self, ssrc: u32, out: &mut impl FnMut(ReceiverEvent)) {
-        let src = self.source_mut(ssrc);
-        src.release(0, Some(u64::MAX), out);
+        let i = self.source_index(ssrc);
+        let src = &mut self.sources[i].1;
+        src.release(0, Some(u64::MAX), &mut self.timeline, out);
         src.refresh_loss();
     }
 
-    fn source_mut(&mut self, ssrc: u32) -> &mut Source {
-        let i = self
-            .sources
+    fn source_index(&self, ssrc: u32) -> usize {
+        self.sources
             .iter()
             .position(|(s, _)| *s == ssrc)
-            .expect("source exists: inserted on first packet");
-        &mut self.sources[i].1
+            .expect("source exists: inserted on first packet")
     }
 }
 
@@ -344,6 +390,7 @@ impl Source {
         &mut self,
         depth: usize,
         older_than: Option<u64>,
+        timeline: &mut Timeline,
         out: &mut impl FnMut(ReceiverEvent),
     ) {
         loop {
@@ -364,7 +411,13 @@ impl Source {
             self.advance(true);
             if let Some(expect_ts) = self.play_ts {
                 let gap = slot.timestamp.wrapping_sub(expect_ts);
-                if gap > 0 && gap <= MAX_GAP_SAMPLES {
+                let gap = if gap <= MAX_GAP_SAMPLES {
+                    timeline.allow_gap(slot.arrived_ns, gap)
+                } else {
+                    0
+                };
+                if gap > 0 {
+                    timeline.played(slot.arrived_ns, u64::from(gap));
                     self.stats.gap_samples += gap as u64;
                     out(ReceiverEvent::Gap {
                         ssrc: self.stats.ssrc,
@@ -373,6 +426,7 @@ impl Source {
                 }
             }
             self.play_ts = Some(slot.timestamp.wrapping_add(slot.len as u32));
+            timeline.played(slot.arrived_ns, slot.len as u64);
             self.stats.payload_bytes += slot.len as u64;
             out(ReceiverEvent::Audio {
                 ssrc: self.stats.ssrc,
