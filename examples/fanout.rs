@@ -113,9 +113,15 @@ struct Args {
     /// Also write the JSON to this file (the markdown still goes to stdout).
     #[arg(long)]
     json_out: Option<std::path::PathBuf>,
-    /// Do not start a run while the 1-minute load average is above 1.0 (wait, up to 5 min).
+    /// A run may start only when the 1-minute load average is at most this: the harness waits
+    /// for it (up to `--load-wait` seconds), and a run that still starts above it is discarded
+    /// (kept in the JSON, left out of the medians, counted in the table). Unset: the load is
+    /// only recorded.
     #[arg(long)]
-    strict_load: bool,
+    max_load: Option<f64>,
+    /// Longest wait, in seconds, for the load to fall to `--max-load` before a run.
+    #[arg(long, default_value_t = 90)]
+    load_wait: u64,
     /// Tools to measure.
     #[arg(long, value_delimiter = ',', default_value = "zonecast,gstreamer")]
     tools: Vec<Tool>,
@@ -214,8 +220,10 @@ struct Run {
     /// /proc/loadavg at the start of the run.
     loadavg: String,
     load1: f64,
-    /// Seconds waited for the load to drop (`--strict-load`).
+    /// Seconds waited for the load to drop to `--max-load`.
     load_waited_s: u64,
+    /// Started above `--max-load` even after waiting: not in the medians.
+    discarded: bool,
     cpu_ms_per_stream_s: f64,
     steady_cpu_ms_per_stream_s: Option<f64>,
     child: child::ChildRun,
@@ -339,12 +347,19 @@ fn available(bin: &str, version_flag: &str) -> bool {
 fn one_run(args: &Args, tool: Tool, n: usize, run: usize) -> Result<Run> {
     let mut waited = 0;
     let (mut line, mut load1) = loadavg();
-    while args.strict_load && load1 > 1.0 && waited < 300 {
-        eprintln!("  load average {load1:.2} > 1.0, waiting (--strict-load)");
-        std::thread::sleep(Duration::from_secs(10));
-        waited += 10;
+    let max_load = args.max_load.unwrap_or(f64::INFINITY);
+    if load1 > max_load {
+        eprintln!(
+            "  load average {load1:.2} > {max_load}, waiting up to {} s",
+            args.load_wait
+        );
+    }
+    while load1 > max_load && waited < args.load_wait {
+        std::thread::sleep(Duration::from_secs(5));
+        waited += 5;
         (line, load1) = loadavg();
     }
+    let discarded = load1 > max_load;
     let expected = 50 * args.seconds as u64;
     let poll = args.receiver == RecvMode::Poll;
     let receiver = recv::start(args.port, n, expected as usize + 16, poll)?;
@@ -418,6 +433,7 @@ fn one_run(args: &Args, tool: Tool, n: usize, run: usize) -> Result<Run> {
         loadavg: line,
         load1,
         load_waited_s: waited,
+        discarded,
         cpu_ms_per_stream_s: ch.cpu_ns as f64 / 1e6 / stream_s,
         steady_cpu_ms_per_stream_s: ch
             .steady_cpu_ns
@@ -434,6 +450,10 @@ struct Summary {
     tool: Tool,
     n: usize,
     runs: usize,
+    /// Runs left out because they started above `--max-load` (when every run of a tool and N
+    /// was, the medians are over those runs and `all_discarded` says so).
+    discarded: usize,
+    all_discarded: bool,
     load1: Vec<f64>,
     cpu_ms_per_stream_s: f64,
     steady_cpu_ms_per_stream_s: f64,
@@ -481,6 +501,8 @@ fn summarise(runs: &[&Run]) -> Summary {
         tool: runs[0].tool,
         n: runs[0].n,
         runs: runs.len(),
+        discarded: 0,
+        all_discarded: false,
         load1: runs.iter().map(|r| r.load1).collect(),
         cpu_ms_per_stream_s: m(&|r| r.cpu_ms_per_stream_s),
         steady_cpu_ms_per_stream_s: m(&|r| r.steady_cpu_ms_per_stream_s.unwrap_or(f64::NAN)),
@@ -550,6 +572,10 @@ fn fg(x: f64) -> String {
     }
 }
 
+fn fmax(m: Option<f64>) -> String {
+    m.map_or("–".into(), |m| format!("{m}"))
+}
+
 fn ratio(a: f64, b: f64) -> String {
     if a.is_nan() || b.is_nan() || b == 0.0 {
         "–".into()
@@ -578,12 +604,22 @@ fn markdown(args: &Args, sums: &[Summary], probes: &[(&str, probe::Probe)]) -> S
     let mut s = String::new();
     s += &format!(
         "S = {} s per run, {} run(s) per tool and N, medians over runs; receiver mode `{}`. \
-         Times in ms. CPU = sender process user+system ms per stream-second (N × S).\n\n",
+         Times in ms. CPU = sender process user+system ms per stream-second (N × S). \
+         Peak RSS = the sender processes' `VmHWM` summed.{}\n\n",
         args.seconds,
         args.runs,
         match args.receiver {
             RecvMode::Poll => "poll",
             RecvMode::Block => "block",
+        },
+        match args.max_load {
+            Some(m) => format!(
+                " A run starts only when the 1-minute load average is ≤ {m} (waiting up to {} s); \
+                 one that still starts above it is discarded: left out of the medians and counted \
+                 in the load column. The one-process-per-stream peers run after all the others.",
+                args.load_wait
+            ),
+            None => String::new(),
         }
     );
     for (when, p) in probes {
@@ -600,11 +636,24 @@ fn markdown(args: &Args, sums: &[Summary], probes: &[(&str, probe::Probe)]) -> S
             "| {} | {} | {} | {} | {} | {} | {} / {} | {} | {} | {} | {} | {} | {} | {} / {} | {} | {}/{} | {} |\n",
             x.n,
             x.tool.name(),
-            x.load1
-                .iter()
-                .map(|l| format!("{l:.2}"))
-                .collect::<Vec<_>>()
-                .join(", "),
+            {
+                let l = x
+                    .load1
+                    .iter()
+                    .map(|l| format!("{l:.2}"))
+                    .collect::<Vec<_>>()
+                    .join(", ");
+                if x.all_discarded {
+                    format!(
+                        "{l} (**all above {}: shown, not trusted**)",
+                        fmax(args.max_load)
+                    )
+                } else if x.discarded > 0 {
+                    format!("{l} ({} more discarded)", x.discarded)
+                } else {
+                    l
+                }
+            },
             f(x.cpu_ms_per_stream_s),
             f(x.steady_cpu_ms_per_stream_s),
             f(x.peak_rss_mib),
@@ -732,24 +781,40 @@ fn bench(args: &Args) -> Result<()> {
         args.destinations, args.seconds, args.runs
     );
     let mut runs: Vec<Run> = Vec::new();
-    for &n in &args.destinations {
-        if n == 0 || n > 250 * 256 {
-            bail!("--destinations: {n} is not in 1..=64000");
-        }
-        for r in 0..args.runs {
-            // Alternate which tool goes first, so neither always runs on a warmer machine.
-            let mut order = tools.clone();
-            if r % 2 == 1 {
-                order.reverse();
+    if let Some(&n) = args.destinations.iter().find(|&&n| n == 0 || n > 250 * 256) {
+        bail!("--destinations: {n} is not in 1..=64000");
+    }
+    // The one-process-per-stream peers go last: at N = 100 they leave the load average at 2–5,
+    // and the runs after them would wait for it to fall (or be discarded).
+    let (single, each): (Vec<Tool>, Vec<Tool>) =
+        tools.iter().copied().partition(|t| t.max_n() == usize::MAX);
+    let mut schedule: Vec<(usize, usize, Vec<Tool>)> = Vec::new();
+    for group in [&single, &each] {
+        for &n in &args.destinations {
+            for r in 0..args.runs {
+                // Alternate which tool goes first, so neither always runs on a warmer machine.
+                let mut order: Vec<Tool> =
+                    group.iter().copied().filter(|t| n <= t.max_n()).collect();
+                if r % 2 == 1 {
+                    order.reverse();
+                }
+                if !order.is_empty() {
+                    schedule.push((n, r, order));
+                }
             }
-            for &tool in order.iter().filter(|t| n <= t.max_n()) {
+        }
+    }
+    for (n, r, order) in schedule {
+        {
+            for &tool in &order {
                 let run = one_run(args, tool, n, r)
                     .with_context(|| format!("{} N={n} run {}", tool.name(), r + 1))?;
                 eprintln!(
-                    "  N={n:<5} {:<22} run {}: load1 {:.2}  cpu {} (steady {}) ms/stream-s  first {}/{} ms  gap p99 {} max {} ms  lost {}  reached {}/{n}  sizes {}",
+                    "  N={n:<5} {:<22} run {}: load1 {:.2}{}  cpu {} (steady {}) ms/stream-s  first {}/{} ms  gap p99 {} max {} ms  lost {}  reached {}/{n}  sizes {}",
                     tool.name(),
                     r + 1,
                     run.load1,
+                    if run.discarded { " (discarded)" } else { "" },
                     f(run.cpu_ms_per_stream_s),
                     run.steady_cpu_ms_per_stream_s.map_or("–".into(), f),
                     f(run.recv.first_p50_ms),
@@ -773,10 +838,15 @@ fn bench(args: &Args) -> Result<()> {
     let mut sums = Vec::new();
     for &n in &args.destinations {
         for &tool in &tools {
-            let rs: Vec<&Run> = runs.iter().filter(|r| r.n == n && r.tool == tool).collect();
-            if !rs.is_empty() {
-                sums.push(summarise(&rs));
+            let all: Vec<&Run> = runs.iter().filter(|r| r.n == n && r.tool == tool).collect();
+            let kept: Vec<&Run> = all.iter().copied().filter(|r| !r.discarded).collect();
+            if all.is_empty() {
+                continue;
             }
+            let mut sum = summarise(if kept.is_empty() { &all } else { &kept });
+            sum.discarded = all.len() - kept.len();
+            sum.all_discarded = kept.is_empty();
+            sums.push(sum);
         }
     }
     let json = serde_json::to_string_pretty(&serde_json::json!({

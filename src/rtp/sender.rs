@@ -76,6 +76,7 @@ impl Sender {
         // Room for a full lane burst per destination without EAGAIN on a busy host.
         let _ = socket.set_send_buffer_size(4 << 20);
         socket.set_tos_v4(u32::from(opts.dscp.min(63)) << 2)?;
+        dont_fragment(&socket)?;
         if destinations.iter().any(Destination::is_multicast) {
             socket.set_multicast_ttl_v4(opts.ttl)?;
             socket.set_multicast_loop_v4(opts.multicast_loop)?;
@@ -173,6 +174,29 @@ fn sockaddr(d: &Destination) -> libc::sockaddr_in {
         s_addr: u32::from(d.ip).to_be(),
     };
     sa
+}
+
+/// Set DF on every datagram (`IP_PMTUDISC_DO`). A 172-byte packet never needs fragmenting, and
+/// with DF set the kernel leaves the IP id at 0 instead of drawing one from its shared id table
+/// for every datagram of an unconnected socket (`__ip_select_ident`: 7–8 % of the sender's
+/// profile at 1,000 destinations).
+fn dont_fragment(socket: &Socket) -> io::Result<()> {
+    let value: libc::c_int = libc::IP_PMTUDISC_DO;
+    // SAFETY: a valid socket fd and a c_int option of the stated size.
+    let rc = unsafe {
+        libc::setsockopt(
+            socket.as_raw_fd(),
+            libc::IPPROTO_IP,
+            libc::IP_MTU_DISCOVER,
+            (&value as *const libc::c_int).cast(),
+            mem::size_of::<libc::c_int>() as libc::socklen_t,
+        )
+    };
+    if rc == 0 {
+        Ok(())
+    } else {
+        Err(io::Error::last_os_error())
+    }
 }
 
 #[cfg(test)]
