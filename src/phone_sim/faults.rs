@@ -8,13 +8,15 @@
 //! - `hang`: the phone accepts the connection and never answers;
 //! - `reset`: the phone starts its answer and breaks the connection mid-body;
 //! - `garbage`: the phone answers with broken XML;
+//! - `huge`: the phone answers with a body of [`HUGE_REPLY_BYTES`] (well-formed items, no end in
+//!   sight for a client that does not bound what it reads);
 //! - `wrong_password`: the phone's password is not the fleet's, so pushes fail authentication;
 //! - `drop_rtp`: a share of received RTP packets is lost before the phone sees it;
 //! - `no_multicast`: multicast never reaches the phone (unicast does);
 //! - `crash_after`: the phone stops answering (HTTP and RTP) this long after its first stream;
 //! - `hang_up_after`: the user hangs up each received stream after this long.
 //!
-//! `refuse`, `hang`, `reset` and `garbage` take a probability per push (`true` = always).
+//! `refuse`, `hang`, `reset`, `garbage` and `huge` take a probability per push (`true` = always).
 
 use std::fmt;
 use std::str::FromStr;
@@ -207,6 +209,9 @@ pub struct Faults {
     /// Answer with broken XML (per push).
     #[serde(default)]
     pub garbage: Chance,
+    /// Answer with a body of [`HUGE_REPLY_BYTES`] (per push).
+    #[serde(default)]
+    pub huge: Chance,
     /// The phone's password differs from the fleet's.
     #[serde(default)]
     pub wrong_password: bool,
@@ -245,7 +250,13 @@ pub enum PushFault {
     Reset,
     /// Answer with broken XML.
     Garbage,
+    /// Answer with a body of [`HUGE_REPLY_BYTES`].
+    Huge,
 }
+
+/// Size of the `huge` fault's answer: far beyond what any client should read from a phone
+/// (`push::MAX_REPLY_BYTES` is 256 KiB), yet finite, so a client that does read it all ends.
+pub const HUGE_REPLY_BYTES: usize = 64 * 1024 * 1024;
 
 impl Faults {
     /// Whether any fault is set.
@@ -264,6 +275,7 @@ impl Faults {
             (&mut self.hang, other.hang, d.hang),
             (&mut self.reset, other.reset, d.reset),
             (&mut self.garbage, other.garbage, d.garbage),
+            (&mut self.huge, other.huge, d.huge),
         ] {
             if theirs != unset {
                 *mine = theirs;
@@ -303,6 +315,8 @@ impl Faults {
             PushFault::Reset
         } else if rng.chance(self.garbage.0) {
             PushFault::Garbage
+        } else if rng.chance(self.huge.0) {
+            PushFault::Huge
         } else if rng.chance(self.refuse.0) {
             PushFault::Refuse
         } else {
@@ -403,6 +417,11 @@ mod tests {
             (Duration::from_millis(50), PushFault::Hang)
         );
         assert!(toml::from_str::<Faults>("hang = 2.0").is_err());
+        let h: Faults = toml::from_str("huge = true").unwrap();
+        assert_eq!(h.for_push(&mut rng).1, PushFault::Huge);
+        let mut merged = Faults::default();
+        merged.merge(&h);
+        assert_eq!(merged.huge, Chance(1.0));
         assert!(toml::from_str::<Faults>("explode = true").is_err());
         let mut refusals = 0;
         let g = Faults {

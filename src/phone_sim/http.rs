@@ -1,6 +1,6 @@
 //! The axum shell around one phone's [`PhoneCore`]: its HTTP pages, its sockets (through
 //! [`Hardware`]), its callbacks and URL fetches, and the faults that live in the transport
-//! (latency, hang, reset, garbage, crash).
+//! (latency, hang, reset, garbage, huge, crash).
 
 use std::net::{Ipv4Addr, SocketAddrV4};
 use std::path::PathBuf;
@@ -27,7 +27,7 @@ use super::core::{
     ActiveStream, CallState, Counters, DEFAULT_PLAY_MS, Effect, Hardware, PhoneCore, PushInput,
     Reply, RxRequest, StreamOrigin, TxRequest, base64_decode, base64_encode,
 };
-use super::faults::{Faults, PushFault, Rng, garbage_body};
+use super::faults::{Faults, HUGE_REPLY_BYTES, PushFault, Rng, garbage_body};
 use super::media::{MicSource, RxHandle, RxSnapshot, RxSpec, TxHandle, TxSnapshot, TxSpec};
 use super::pages::{self, StreamInfo};
 use super::screenshot::screenshot_png;
@@ -911,6 +911,14 @@ fn basic_credentials(header: Option<&str>) -> Option<(String, String)> {
 }
 
 async fn execute(State(node): Node, headers: HeaderMap, body: Bytes) -> Response {
+    // A phone finishes a push it has read even when the sender stops waiting (hyper drops a
+    // handler whose client hung up): a slow phone executes a start its pager gave up on.
+    tokio::spawn(execute_push(node, headers, body))
+        .await
+        .unwrap_or_else(|_| StatusCode::INTERNAL_SERVER_ERROR.into_response())
+}
+
+async fn execute_push(node: Arc<PhoneNode>, headers: HeaderMap, body: Bytes) -> Response {
     if node.is_crashed() {
         node.stopped().await;
         return StatusCode::SERVICE_UNAVAILABLE.into_response();
@@ -990,8 +998,50 @@ async fn execute(State(node): Node, headers: HeaderMap, body: Bytes) -> Response
             ([(header::CONTENT_TYPE, "text/xml")], body).into_response()
         }
         PushFault::Reset => reset_response(&reply),
+        PushFault::Huge => huge_response(node.stopped()),
         _ => to_response(reply),
     }
+}
+
+/// A well-formed start of a reply that goes on for [`HUGE_REPLY_BYTES`], chunked (no length
+/// announced), in 64 KiB pieces produced as the client reads them; it ends early if the phone
+/// crashes or the fleet stops, and hyper drops it when the client hangs up.
+fn huge_response(stopped: impl Future<Output = ()> + Send + 'static) -> Response {
+    use std::pin::Pin;
+    use std::task::{Context, Poll};
+    const ITEM: &[u8] = b"<ResponseItem URL=\"RTPRx:Stop\" Data=\"Success\" Status=\"0\"/>\n";
+    struct Huge {
+        head: Option<Bytes>,
+        piece: Bytes,
+        left: usize,
+        stopped: Pin<Box<dyn Future<Output = ()> + Send>>,
+    }
+    impl futures_core::Stream for Huge {
+        type Item = Result<Bytes, std::io::Error>;
+        fn poll_next(mut self: Pin<&mut Self>, cx: &mut Context<'_>) -> Poll<Option<Self::Item>> {
+            if self.stopped.as_mut().poll(cx).is_ready() || self.left == 0 {
+                return Poll::Ready(None);
+            }
+            if let Some(head) = self.head.take() {
+                return Poll::Ready(Some(Ok(head)));
+            }
+            self.left -= 1;
+            Poll::Ready(Some(Ok(self.piece.clone())))
+        }
+    }
+    let piece = Bytes::from(ITEM.repeat(64 * 1024 / ITEM.len()));
+    let body = Huge {
+        head: Some(Bytes::from_static(
+            b"<?xml version=\"1.0\"?>\n<CiscoIPPhoneResponse>\n",
+        )),
+        left: HUGE_REPLY_BYTES / piece.len(),
+        piece,
+        stopped: Box::pin(stopped),
+    };
+    let mut r = Response::new(Body::from_stream(body));
+    r.headers_mut()
+        .insert(header::CONTENT_TYPE, HeaderValue::from_static("text/xml"));
+    r
 }
 
 fn to_response(reply: Reply) -> Response {
@@ -1043,19 +1093,25 @@ fn futures_stream(
     use std::task::{Context, Poll};
     struct Broken {
         first: Option<Bytes>,
-        pause: Pin<Box<tokio::time::Sleep>>,
+        // Armed once the first bytes are handed over, so they reach the wire however late
+        // hyper gets to them.
+        pause: Option<Pin<Box<tokio::time::Sleep>>>,
         done: bool,
     }
     impl futures_core::Stream for Broken {
         type Item = Result<Bytes, std::io::Error>;
         fn poll_next(mut self: Pin<&mut Self>, cx: &mut Context<'_>) -> Poll<Option<Self::Item>> {
             if let Some(b) = self.first.take() {
+                self.pause = Some(Box::pin(tokio::time::sleep(Duration::from_millis(50))));
                 return Poll::Ready(Some(Ok(b)));
             }
             if self.done {
                 return Poll::Ready(None);
             }
-            match self.pause.as_mut().poll(cx) {
+            let Some(pause) = self.pause.as_mut() else {
+                return Poll::Ready(None);
+            };
+            match pause.as_mut().poll(cx) {
                 Poll::Pending => Poll::Pending,
                 Poll::Ready(()) => {
                     self.done = true;
@@ -1069,7 +1125,7 @@ fn futures_stream(
     }
     Broken {
         first: Some(first),
-        pause: Box::pin(tokio::time::sleep(Duration::from_millis(50))),
+        pause: None,
         done: false,
     }
 }

@@ -339,10 +339,20 @@ impl PushClient {
                 phone.name
             )));
         }
-        let mut resp = req.send().await.map_err(transport)?;
+        // A connection that breaks once made reached the phone, which may have executed the
+        // push: say so, or the report reads like a phone that was never reached.
+        let broken = |when: &'static str| {
+            move |e| match transport(e) {
+                TransportError::Unreachable(r) => {
+                    TransportError::Unreachable(format!("connection broke {when}: {r}"))
+                }
+                other => other,
+            }
+        };
+        let mut resp = req.send().await.map_err(broken("before the answer"))?;
         let status = resp.status().as_u16();
         let mut body = Vec::new();
-        while let Some(chunk) = resp.chunk().await.map_err(transport)? {
+        while let Some(chunk) = resp.chunk().await.map_err(broken("mid-answer"))? {
             if body.len() + chunk.len() > MAX_REPLY_BYTES {
                 return Err(TransportError::TooLarge);
             }
