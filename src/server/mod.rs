@@ -11,10 +11,13 @@
 //! - [`pages`]: the running pages: start (prepare, take over, run), stop, live state.
 //! - [`scheduler`]: the bell loop around [`crate::schedule::Scheduler`].
 //! - [`api`]: the HTTP API (bearer token, JSON errors) and `/openapi.json`.
+//! - [`http`]: the HTTP/1 accept loop, with the timeouts that keep slow clients from holding
+//!   connections (10 s for a request's head, 30 s for its body).
 //! - [`serve`]: wiring it all together, and graceful SIGTERM.
 
 pub mod api;
 pub mod auth;
+pub mod http;
 pub mod metrics;
 pub mod pages;
 pub mod scheduler;
@@ -164,18 +167,13 @@ pub async fn serve(
         journal.path().display()
     );
     let closing = pages.clone();
-    axum::serve(
-        listener,
-        app.into_make_service_with_connect_info::<SocketAddr>(),
-    )
-    .with_graceful_shutdown(async move {
+    http::serve(listener, app, async move {
         shutdown.await;
         tracing::info!("stopping: ending running pages");
         let _ = quit_tx.send(true);
         closing.shutdown("server stopping", SHUTDOWN_GRACE).await;
     })
-    .await
-    .context("serving HTTP")?;
+    .await;
     if let Some(t) = bell_task {
         let _ = t.await;
     }
