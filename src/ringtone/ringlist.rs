@@ -265,11 +265,18 @@ pub fn render_ring_list(list: &RingList) -> (String, Vec<String>) {
     (out, warnings)
 }
 
-/// Trimmed, with control characters as spaces.
+/// Trimmed, with control characters, and the noncharacters U+FFFE and U+FFFF that XML 1.0
+/// cannot carry at all (no escape exists for them), as spaces.
 fn clean(s: &str) -> String {
     s.trim()
         .chars()
-        .map(|c| if c.is_control() { ' ' } else { c })
+        .map(|c| {
+            if c.is_control() || matches!(c, '\u{FFFE}' | '\u{FFFF}') {
+                ' '
+            } else {
+                c
+            }
+        })
         .collect()
 }
 
