@@ -782,3 +782,151 @@ fn a_phone_echoing_the_request_in_an_error_page_does_not_leak_the_password() {
 fn a_phone_echoing_the_request_in_its_response_data_does_not_leak_the_password() {
     push_to_echoing_phones(&["200 OK Rejected"]);
 }
+
+// ---------------------------------------------------------------------------------------------
+// A hostile banner through a real page
+
+/// At most 32 characters (a banner's limit): every escape, a CDATA terminator, non-Latin-1.
+const HOSTILE_BANNER: &str = "<&\"'>]]>&amp; é Łódź 日本 😀 x";
+
+#[test]
+fn a_hostile_banner_reaches_the_phones_as_valid_xml_and_is_shown_as_typed() {
+    use common::cli_setup::{Setup, Spec, Zone};
+    let s = Setup::new(&Spec {
+        phones: 2,
+        engine: &format!(
+            "multicast_pool = \"239.255.{}.0/24\"\n",
+            rand::random::<u8>()
+        ),
+        zones: &[Zone {
+            name: "all",
+            first: None,
+            banner: None,
+        }],
+        ..Spec::default()
+    });
+    // What would be sent, checked by xmllint against Cisco's schema.
+    let dry = s.run(&[
+        "page",
+        "--zone",
+        "all",
+        "--tone",
+        "chime",
+        "--text",
+        HOSTILE_BANNER,
+        "--dry-run",
+    ]);
+    common::cli_setup::assert_exit(&dry, 0);
+    let text = String::from_utf8(dry.stdout).unwrap();
+    let docs: Vec<&str> = text
+        .split("<?xml")
+        .skip(1)
+        .map(|d| {
+            // Each document ends where the next heading (`== phone`, `-- step`) begins.
+            let end = [d.find("\n=="), d.find("\n--")]
+                .into_iter()
+                .flatten()
+                .min()
+                .unwrap_or(d.len());
+            d[..end].trim_end()
+        })
+        .collect();
+    assert!(!docs.is_empty(), "{text}");
+    let mut with_banner = 0;
+    for d in &docs {
+        let xml = format!("<?xml{d}");
+        if let Err(e) = xmllint_well_formed(&xml) {
+            panic!("not well-formed: {e}\n{xml}");
+        }
+        if xml.contains("Łódź") {
+            with_banner += 1;
+            let dir = tempfile::tempdir().unwrap();
+            let path = dir.path().join("banner.xml");
+            std::fs::write(&path, &xml).unwrap();
+            let out = std::process::Command::new("xmllint")
+                .args(["--noout", "--nonet", "--schema"])
+                .arg(concat!(
+                    env!("CARGO_MANIFEST_DIR"),
+                    "/../shared/reference/CiscoIpPhoneServices.xsd"
+                ))
+                .arg(&path)
+                .output()
+                .unwrap();
+            assert!(
+                out.status.success(),
+                "not valid against the XSD: {}\n{xml}",
+                String::from_utf8_lossy(&out.stderr)
+            );
+        }
+    }
+    assert!(with_banner > 0, "no document carries the banner: {text}");
+    // Characters XML cannot carry are refused at the edge or replaced, never written raw.
+    for bad in [
+        "a\u{1}b",
+        "bell\u{7}",
+        "esc\u{1b}[31m",
+        "nc\u{fffe}\u{ffff}",
+    ] {
+        let out = s.run(&[
+            "page",
+            "--zone",
+            "all",
+            "--tone",
+            "chime",
+            "--text",
+            bad,
+            "--dry-run",
+        ]);
+        match out.status.code() {
+            Some(2) => {}
+            Some(0) => {
+                let text = String::from_utf8(out.stdout).unwrap();
+                for d in text.split("<?xml").skip(1) {
+                    let end = [d.find("\n=="), d.find("\n--")]
+                        .into_iter()
+                        .flatten()
+                        .min()
+                        .unwrap_or(d.len());
+                    let xml = format!("<?xml{}", d[..end].trim_end());
+                    if let Err(e) = xmllint_well_formed(&xml) {
+                        panic!("banner {bad:?}: not well-formed: {e}\n{xml}");
+                    }
+                }
+            }
+            other => panic!(
+                "banner {bad:?}: exit {other:?}: {}",
+                common::cli_setup::stderr(&out)
+            ),
+        }
+    }
+    // Sent for real: the phones (whose parser is strict) show exactly what was typed while
+    // the page lasts.
+    let mut child = s.spawn(&[
+        "page",
+        "--zone",
+        "all",
+        "--tone",
+        "800",
+        "--duration",
+        "20",
+        "--text",
+        HOSTILE_BANNER,
+    ]);
+    s.wait_until("both phones showing a banner", |r| {
+        r.phones.iter().all(|p| p.status_banner.is_some())
+    });
+    for name in ["p001", "p002"] {
+        let p = s.phone(name);
+        assert_eq!(
+            p.status_banner.as_deref(),
+            Some(HOSTILE_BANNER),
+            "{name}: screen {:?}",
+            p.screen
+        );
+    }
+    // SIGTERM ends the page cleanly (every phone stopped, banner cleared).
+    terminate(&mut child);
+    s.wait_until("banners cleared", |r| {
+        r.phones.iter().all(|p| p.status_banner.is_none())
+    });
+}
