@@ -8,6 +8,8 @@
 //! an exact order of arrival (so no reorder timeout can fire in between), and each run ends on
 //! a known last packet rather than on a quiet period.
 
+mod common;
+
 use std::cell::{Cell, RefCell};
 use std::net::UdpSocket;
 use std::time::{Duration, Instant};
@@ -579,4 +581,70 @@ fn a_hostile_burst_of_random_headers_never_panics_and_stays_bounded() {
         grown < RSS_BOUND_KB,
         "RSS grew {grown} kB during a hostile burst of {BURST} packets"
     );
+}
+
+/// What `zonecast record --json` tells a user about the same faults, and the file it writes.
+#[test]
+fn zonecast_record_reports_each_fault_in_its_json_summary() {
+    let ssrc = 0xC11;
+    let good = stream(Law::Ulaw, ssrc, 500, 1_000, 60, 0);
+    let mut datagrams: Vec<Vec<u8>> = Vec::new();
+    for (i, g) in good.iter().enumerate() {
+        match i {
+            10 => continue, // lost
+            21 => {
+                datagrams.push(good[22].bytes.clone()); // 22 before 21: reordered
+                datagrams.push(g.bytes.clone());
+                continue;
+            }
+            22 => continue,
+            _ => {}
+        }
+        datagrams.push(g.bytes.clone());
+        if i == 30 {
+            datagrams.push(g.bytes.clone()); // duplicate
+            datagrams.push(vec![0x80; 5]); // malformed
+            let mut g729 = g.bytes.clone();
+            g729[1] = 18; // unsupported payload type
+            datagrams.push(g729);
+        }
+    }
+    // The sender restarts with a new SSRC for the last 10 packets.
+    let after = stream(Law::Ulaw, ssrc + 1, 9, 50_000, 10, 60 * FRAME);
+    datagrams.extend(after.iter().map(|g| g.bytes.clone()));
+
+    let rec = common::start_recording("faults.wav", None, &["--idle", "1", "--json"]);
+    let tx = UdpSocket::bind("127.0.0.1:0").unwrap();
+    for d in &datagrams {
+        tx.send_to(d, ("127.0.0.1", rec.port)).unwrap();
+    }
+    let out = rec.child.wait_with_output().unwrap();
+    assert!(out.status.success(), "{out:?}");
+    let v: serde_json::Value = serde_json::from_slice(&out.stdout).unwrap();
+    for (key, want) in [
+        ("packets", 59 + 10),
+        ("lost", 1),
+        ("late", 0),
+        ("duplicates", 1),
+        ("malformed", 1),
+        ("unsupported", 1),
+        ("ssrc_changes", 1),
+    ] {
+        assert_eq!(v[key], want, "{key} in {v}");
+    }
+    // The file: the first source with a frame of silence for the lost packet, then the second.
+    let (rate, samples) = common::read_wav(&rec.out);
+    assert_eq!(rate, 8000);
+    let mut want: Vec<i16> = Vec::new();
+    for (i, g) in good.iter().enumerate() {
+        if i == 10 {
+            want.extend([0; FRAME]);
+        } else {
+            want.extend(&g.pcm);
+        }
+    }
+    for g in &after {
+        want.extend(&g.pcm);
+    }
+    assert_same_audio(&samples, &want);
 }
