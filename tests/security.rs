@@ -930,3 +930,46 @@ fn a_hostile_banner_reaches_the_phones_as_valid_xml_and_is_shown_as_typed() {
         r.phones.iter().all(|p| p.status_banner.is_none())
     });
 }
+
+/// Over the wire: an emulated phone's /CGI/Execute given entity documents answers at once
+/// with an error (or a plain display), never the file, and keeps working.
+#[tokio::test]
+async fn an_emulated_phone_refuses_entity_documents_pushed_over_http() {
+    let fleet = common::sim::start(common::sim::addressed(1, "CP-8851")).await;
+    let p = fleet.phones().remove(0);
+    let markers = passwd_markers();
+    for (name, dtd) in doctypes() {
+        let xml = format!(
+            "<?xml version=\"1.0\"?>{dtd}<CiscoIPPhoneText><Title>{REF}</Title><Text>{REF}</Text></CiscoIPPhoneText>"
+        );
+        let started = Instant::now();
+        let (status, body) = common::sim::push_xml(&p, &xml).await;
+        assert!(started.elapsed() < Duration::from_secs(5), "{name}");
+        let report = fleet.phone_report(&p.name).unwrap();
+        let shown = format!("{status} {body} {:?} {:?}", report.screen, report.service);
+        assert!(
+            !shown.contains("lollol") && !shown.contains("nine"),
+            "{name}: {shown}"
+        );
+        // A phone refuses a document with a DTD as a parse error (CiscoIPPhoneError 1).
+        assert!(body.contains("CiscoIPPhoneError"), "{name}: {shown}");
+        for m in &markers {
+            assert!(
+                !shown.contains(m.as_str()),
+                "{name}: /etc/passwd in {shown}"
+            );
+        }
+    }
+    // Still a working phone.
+    let (status, body) = common::sim::push_xml(
+        &p,
+        "<CiscoIPPhoneText><Title>ok</Title><Text>still here</Text></CiscoIPPhoneText>",
+    )
+    .await;
+    assert_eq!(status, 200, "{body}");
+    assert!(
+        body.contains("Success") || body.contains("Status=\"0\""),
+        "{body}"
+    );
+    fleet.shutdown().await;
+}
