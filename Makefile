@@ -24,7 +24,7 @@ define ensure_packages
 	fi
 endef
 
-.PHONY: demo test bench bench-peers deps test-deps toolchain build clean
+.PHONY: demo test bench bench-peers deps test-deps toolchain build clean fuzz-smoke
 
 toolchain:
 	@if ! command -v $(CARGO) >/dev/null; then \
@@ -64,6 +64,30 @@ bench-peers: deps
 bench: deps
 	$(CARGO) bench --bench media
 	$(CARGO) run --release --example fanout -- --destinations 1,100,1000 --seconds 10 --runs 3
+
+## soak: 1,000 streams through the pacer for an hour (SOAK_MINUTES=N to shorten), RSS sampled
+## every minute; fails on pacing drift over 1 packet, RSS moving over 5 % after the first
+## minute, or any loss. Not part of `make test`; wants a quiet machine.
+SOAK_MINUTES ?= 60
+.PHONY: soak
+soak: deps
+	$(CARGO) run --release --example soak -- --minutes $(SOAK_MINUTES)
+
+## fuzz-smoke: every cargo-fuzz target in fuzz/ for 60 s each (about 10 minutes with the build);
+## fails naming the targets that crashed (their inputs are in fuzz/artifacts/TARGET/). Installs
+## cargo-fuzz and the nightly toolchain when missing. Not part of `make test`.
+FUZZ_BUILD := -s none -a
+FUZZ_RUN := -max_total_time=60 -rss_limit_mb=512 -timeout=5
+fuzz-smoke: deps
+	@rustup toolchain list | grep -q '^nightly' || rustup toolchain install nightly --profile minimal
+	@$(CARGO) fuzz --version >/dev/null 2>&1 || $(CARGO) install cargo-fuzz --locked
+	cd fuzz && $(CARGO) +nightly fuzz build $(FUZZ_BUILD)
+	@cd fuzz && failed=""; for t in $$($(CARGO) +nightly fuzz list); do \
+	  echo "== fuzz $$t for 60 s"; \
+	  $(CARGO) +nightly fuzz run $(FUZZ_BUILD) $$t -- $(FUZZ_RUN) || failed="$$failed $$t"; \
+	done; \
+	if [ -n "$$failed" ]; then echo "fuzz-smoke: crashed:$$failed (see fuzz/artifacts/)" >&2; exit 1; fi; \
+	echo "fuzz-smoke: every target ran 60 s clean"
 
 clean:
 	$(CARGO) clean

@@ -172,6 +172,29 @@ async fn start_page(
     body: Result<axum::Json<PageBody>, JsonRejection>,
 ) -> ApiResult {
     let axum::Json(b) = body.map_err(|e| ApiError(e.status(), e.body_text()))?;
+    let req = page_request(b)?;
+    let id = s
+        .pages
+        .start(req)
+        .await
+        .map_err(|e| ApiError(e.status(), e.to_string()))?;
+    let page = s
+        .pages
+        .get(&id)
+        .map(|p| serde_json::to_value(p).unwrap_or(Value::Null));
+    ok(StatusCode::CREATED, json!({ "id": id, "page": page }))
+}
+
+/// The body of `POST /api/pages` as the handler reads it (JSON, then the same checks), without
+/// HTTP or a running server: for the fuzzer (`fuzz/fuzz_targets/api_body.rs`) and tests.
+pub fn parse_start_page(body: &[u8]) -> Result<StartPage, ApiError> {
+    let b: PageBody = serde_json::from_slice(body)
+        .map_err(|e| ApiError(StatusCode::BAD_REQUEST, e.to_string()))?;
+    page_request(b)
+}
+
+/// A checked page request from its JSON body.
+fn page_request(b: PageBody) -> Result<StartPage, ApiError> {
     let duration = match b.duration {
         None => None,
         Some(d) if d.is_finite() && d > 0.0 && d <= 86_400.0 => Some(Duration::from_secs_f64(d)),
@@ -208,7 +231,7 @@ async fn start_page(
             ));
         }
     };
-    let req = StartPage {
+    Ok(StartPage {
         zone: b.zone,
         source,
         trust: Trust::Api,
@@ -218,17 +241,7 @@ async fn start_page(
         via_media,
         requested_by: "api".into(),
         talker: b.talker,
-    };
-    let id = s
-        .pages
-        .start(req)
-        .await
-        .map_err(|e| ApiError(e.status(), e.to_string()))?;
-    let page = s
-        .pages
-        .get(&id)
-        .map(|p| serde_json::to_value(p).unwrap_or(Value::Null));
-    ok(StatusCode::CREATED, json!({ "id": id, "page": page }))
+    })
 }
 
 async fn list_pages(State(s): State<AppState>) -> ApiResult {
