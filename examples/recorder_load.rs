@@ -62,6 +62,8 @@ mod child;
 #[path = "fanout/recv.rs"]
 #[allow(dead_code, clippy::all)]
 mod recv;
+#[path = "recorder_load/run.rs"]
+mod run;
 #[path = "fanout/stats.rs"]
 #[allow(dead_code, clippy::all)]
 mod stats;
@@ -123,6 +125,10 @@ struct Args {
     /// GStreamer is measured up to this many streams.
     #[arg(long, default_value_t = 1000)]
     gst_max_streams: usize,
+    /// Seconds GStreamer may take to finish its files after SIGINT before it is killed (its EOS
+    /// through 1000 branches takes tens of seconds).
+    #[arg(long, default_value_t = 300.0)]
+    gst_grace: f64,
     /// Directory for the recordings (default: a new one under the temporary directory); each
     /// run's files are removed once checked.
     #[arg(long)]
@@ -371,6 +377,9 @@ struct Run {
     load1: f64,
     /// Launch of the recorder to all its ports bound, ms (as this process saw it).
     ready_ms: f64,
+    /// The recorder's stop (S + 1 s after its ports were bound; GStreamer: SIGINT) to its exit,
+    /// s: finishing the files (GStreamer: EOS through every branch).
+    exit_after_stop_s: f64,
     /// All ports bound to the sender's first `Pacer::add`, and to its last.
     sender_start_ms: f64,
     sender_added_ms: f64,
@@ -518,7 +527,11 @@ fn one_run(args: &Args, base: &Path, tool: Tool, n: usize, run: usize) -> Result
     let launch = Instant::now();
     // The recorder lives S + 1 s after its ports are bound: the steady window is launch + 1 s to
     // launch + S s, inside the sending.
-    let measured = std::thread::spawn(move || child::run_many(vec![cmd], s + 1.0));
+    let grace = args.gst_grace;
+    let measured = std::thread::spawn(move || match tool {
+        Tool::Zonecast => child::run_many(vec![cmd], s + 1.0),
+        Tool::Gstreamer => run::run_one(cmd, s + 1.0, grace),
+    });
     let deadline = launch + Duration::from_secs(60);
     let fail =
         |why: String, measured: std::thread::JoinHandle<std::io::Result<child::ChildRun>>| {
@@ -694,6 +707,7 @@ fn one_run(args: &Args, base: &Path, tool: Tool, n: usize, run: usize) -> Result
         loadavg: line,
         load1,
         ready_ms: (ready - launch).as_secs_f64() * 1e3,
+        exit_after_stop_s: ch.wall_s - (ready - launch).as_secs_f64() - s - 1.0,
         sender_start_ms: (send.start_rt_ns - ready_rt_ns) as f64 / 1e6,
         sender_added_ms: (send.added_rt_ns - ready_rt_ns) as f64 / 1e6,
         cpu_ms_per_stream_s: cpu,
@@ -749,6 +763,7 @@ struct Summary {
     file_seconds_min: f64,
     file_seconds_max: f64,
     ready_ms: f64,
+    exit_after_stop_s: f64,
     voluntary_ctxt_per_s: f64,
     involuntary_ctxt_per_s: f64,
 }
@@ -782,6 +797,7 @@ fn summarise(tool: Tool, n: usize, runs: &[&Run], failed: Option<String>) -> Sum
         file_seconds_min: m(&|r| r.file_seconds_min),
         file_seconds_max: m(&|r| r.file_seconds_max),
         ready_ms: m(&|r| r.ready_ms),
+        exit_after_stop_s: m(&|r| r.exit_after_stop_s),
         voluntary_ctxt_per_s: m(&|r| r.voluntary_ctxt_per_s.unwrap_or(f64::NAN)),
         involuntary_ctxt_per_s: m(&|r| r.involuntary_ctxt_per_s.unwrap_or(f64::NAN)),
     }
@@ -826,13 +842,15 @@ fn markdown(args: &Args, sums: &[Summary]) -> String {
          (its CPU clock, launch + 1 s to launch + S s). Lost = sent − received (GStreamer: \
          received = samples in its file / 160); worst = the stream that lost most; receiver \
          lost/late = zonecast's own counters; socket drops = kernel drops on the recorder's \
-         sockets (/proc/net/udp); files OK = opens and lasts S ± 1 s.\n\n",
+         sockets (/proc/net/udp); files OK = opens and lasts S ± 1 s; stop → exit = the \
+         recorder's stop (zonecast: its own S + 1 s timer; GStreamer: SIGINT, `-e`) to its exit, \
+         inside its whole-life CPU.\n\n",
         args.seconds,
         PPS * args.seconds as u64,
         args.runs
     );
-    s += "| N | tool | load1 at start | CPU ms/stream-s (whole) | CPU (steady) | CPU ms/s for all N (whole / steady) | peak RSS MiB | packets received / sent | lost (median / max over runs) | worst stream lost | receiver lost / late | socket drops | files OK | file s min / max | ports bound after ms |\n";
-    s += "|---:|---|---|---:|---:|---:|---:|---:|---:|---:|---:|---:|---:|---:|---:|\n";
+    s += "| N | tool | load1 at start | CPU ms/stream-s (whole) | CPU (steady) | CPU ms/s for all N (whole / steady) | peak RSS MiB | packets received / sent | lost (median / max over runs) | worst stream lost | receiver lost / late | socket drops | files OK | file s min / max | ports bound after ms | stop → exit s |\n";
+    s += "|---:|---|---|---:|---:|---:|---:|---:|---:|---:|---:|---:|---:|---:|---:|---:|\n";
     for x in sums {
         let loads = x
             .load1
@@ -844,7 +862,7 @@ fn markdown(args: &Args, sums: &[Summary]) -> String {
             && x.runs == 0
         {
             s += &format!(
-                "| {} | {} | {loads} | did not run: {} | | | | | | | | | | | |\n",
+                "| {} | {} | {loads} | did not run: {} | | | | | | | | | | | | |\n",
                 x.n,
                 x.tool.name(),
                 why.replace('|', "/").replace('\n', " ")
@@ -852,7 +870,7 @@ fn markdown(args: &Args, sums: &[Summary]) -> String {
             continue;
         }
         s += &format!(
-            "| {} | {} | {loads} | {} | {} | {} / {} | {} | {} / {} | {} / {} | {} | {} | {} | {}/{} | {} / {} | {} |\n",
+            "| {} | {} | {loads} | {} | {} | {} / {} | {} | {} / {} | {} / {} | {} | {} | {} | {}/{} | {} / {} | {} | {} |\n",
             x.n,
             x.tool.name(),
             f(x.cpu_ms_per_stream_s),
@@ -875,6 +893,7 @@ fn markdown(args: &Args, sums: &[Summary]) -> String {
             f(x.file_seconds_min),
             f(x.file_seconds_max),
             int(x.ready_ms),
+            f(x.exit_after_stop_s),
         );
     }
     for x in sums.iter().filter(|x| x.failed.is_some() && x.runs > 0) {
@@ -1026,7 +1045,7 @@ fn bench(args: &Args) -> Result<()> {
                 match one_run(args, &base, tool, n, r) {
                     Ok(run) => {
                         eprintln!(
-                            "  N={n:<5} {:<22} run {}: load1 {:.2}  cpu {} (steady {}) ms/stream-s = {} ms/s  rss {} MiB  received {}/{}  lost {} (worst stream {})  drops {}  files ok {}/{n}  ready {} ms",
+                            "  N={n:<5} {:<22} run {}: load1 {:.2}  cpu {} (steady {}) ms/stream-s = {} ms/s  rss {} MiB  received {}/{}  lost {} (worst stream {})  drops {}  files ok {}/{n}  ready {} ms  stop→exit {} s",
                             tool.name(),
                             r + 1,
                             run.load1,
@@ -1041,6 +1060,7 @@ fn bench(args: &Args) -> Result<()> {
                             run.socket_drops,
                             run.files_ok,
                             int(run.ready_ms),
+                            f(run.exit_after_stop_s),
                         );
                         runs.push(run);
                     }
