@@ -139,6 +139,11 @@ struct Args {
     /// Print every run and the medians as JSON.
     #[arg(long)]
     json: bool,
+    /// The emulated phones receive in the light mode (`receive = "light"`: first packet's
+    /// time and counts, no decoding), so 10,000 receiving phones fit on the same 2 cores as
+    /// the pager.
+    #[arg(long)]
+    light_receive: bool,
 }
 
 fn mono_ns() -> u64 {
@@ -504,13 +509,15 @@ fn spawn_child(
     k: usize,
     host: Ipv4Addr,
     latency: &str,
+    light: bool,
 ) -> Result<(SimChild, String)> {
     let toml = format!(
         "# page_reach: child {index}\nseed = {seed}\naddressing = \"addresses\"\nhost = \"{host}\"\n\
-         base_port = 0\nuser = \"{DEFAULT_USER}\"\nmedia_interface = \"127.0.0.1\"\n\n\
+         base_port = 0\nuser = \"{DEFAULT_USER}\"\nmedia_interface = \"127.0.0.1\"\nreceive = \"{receive}\"\n\n\
          [[phones]]\ncount = {k}\nmodel = \"CP-8851\"\nprefix = \"f{index}p\"\n\n\
          [[faults]]\nshare = 1.0\nlatency = \"{latency}\"\n",
-        seed = 42 + index
+        seed = 42 + index,
+        receive = if light { "light" } else { "full" },
     );
     let cfg = dir.join(format!("sim-{index}.toml"));
     std::fs::write(&cfg, &toml).with_context(|| format!("writing {}", cfg.display()))?;
@@ -1100,6 +1107,7 @@ fn main() -> Result<()> {
             let mut cfg = SimConfig::uniform(n, "CP-8851");
             cfg.host = args.first;
             cfg.addressing = Addressing::Addresses { port: 0 };
+            cfg.light_receive = args.light_receive;
             cfg.fault_rules.push(FaultRule {
                 share: Some(1.0),
                 count: None,
@@ -1124,8 +1132,15 @@ fn main() -> Result<()> {
             for i in 0..p {
                 let k = n / p + usize::from(i < n % p);
                 let host = Ipv4Addr::new(a, b.wrapping_add(i as u8), 0, 1);
-                let (child, shown) =
-                    spawn_child(&bin, &journal_dir, i, k, host, &latency.to_string())?;
+                let (child, shown) = spawn_child(
+                    &bin,
+                    &journal_dir,
+                    i,
+                    k,
+                    host,
+                    &latency.to_string(),
+                    args.light_receive,
+                )?;
                 child_commands.push(shown);
                 children.push(child);
             }

@@ -96,6 +96,11 @@ pub struct SimConfig {
     /// `devicename` (its `SEP` + MAC name) as a form to this URL and accepts the push only on an
     /// answer of exactly `AUTHORIZED`, as phones registered to CUCM do.
     pub auth_url: Option<String>,
+    /// Light receiving (`receive = "light"`): each phone notes when the first packet of a stream
+    /// arrived and counts what arrives, and neither decodes, analyses nor records it. For fleets
+    /// of thousands on one machine, where decoding every packet of every phone would take more
+    /// CPU than the engine being measured; the default `"full"` analyses every packet.
+    pub light_receive: bool,
 }
 
 impl SimConfig {
@@ -121,6 +126,7 @@ impl SimConfig {
             tftp_dir: None,
             mic_tone_hz: 1000.0,
             auth_url: None,
+            light_receive: false,
         }
     }
 
@@ -249,6 +255,8 @@ struct RawConfig {
     #[serde(default)]
     auth_url: Option<String>,
     #[serde(default)]
+    receive: Option<String>,
+    #[serde(default)]
     phones: Vec<RawGroup>,
     #[serde(default)]
     faults: Vec<RawRule>,
@@ -332,6 +340,17 @@ impl RawConfig {
             (None, None) => {}
         }
         cfg.auth_url = self.auth_url;
+        cfg.light_receive = match self.receive.as_deref() {
+            None | Some("full") => false,
+            Some("light") => true,
+            Some(other) => {
+                return Err(Invalid::new(
+                    "receive",
+                    other,
+                    "must be \"full\" or \"light\"",
+                ));
+            }
+        };
         cfg.record_dir = self.record_dir.map(rel);
         cfg.tftp_dir = self.tftp_dir.map(rel);
         if let Some(i) = self.media_interface {
@@ -451,6 +470,26 @@ hang_up_after = "2s"
         )
         .unwrap_err();
         assert_eq!(e.field, "faults");
+    }
+
+    #[test]
+    fn receive_is_full_or_light() {
+        let c = |t: &str| SimConfig::from_toml(t, Path::new("x.toml"));
+        let phones = "[[phones]]\nmodel = \"8851\"\n";
+        assert!(!c(phones).unwrap().light_receive);
+        assert!(
+            !c(&format!("receive = \"full\"\n{phones}"))
+                .unwrap()
+                .light_receive
+        );
+        assert!(
+            c(&format!("receive = \"light\"\n{phones}"))
+                .unwrap()
+                .light_receive
+        );
+        let e = c(&format!("receive = \"lite\"\n{phones}")).unwrap_err();
+        assert_eq!(e.field, "receive");
+        assert!(e.to_string().contains("lite"), "{e}");
     }
 
     #[test]

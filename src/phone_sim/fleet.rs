@@ -305,6 +305,7 @@ impl Fleet {
             shutdown: shutdown_rx,
             seed: cfg.seed,
             auth_url: cfg.auth_url.clone(),
+            light_receive: cfg.light_receive,
         });
         let mut nodes = Vec::with_capacity(n);
         let mut servers = Vec::with_capacity(n);

@@ -58,6 +58,8 @@ pub(crate) struct FleetCtx {
     /// The phones' Authentication URL: when set, push credentials are checked there, not
     /// against the phone's own user and password (see [`PhoneNode::authenticate`]).
     pub auth_url: Option<String>,
+    /// Receive streams in the light mode (first packet time and counts only).
+    pub light_receive: bool,
 }
 
 impl FleetCtx {
@@ -211,6 +213,7 @@ impl Hardware for Hw<'_> {
             },
             seed: self.node.ctx.seed ^ self.node.index.rotate_left(17) ^ self.media.rx_count,
             wav,
+            light: self.node.ctx.light_receive,
         };
         let handle =
             RxHandle::open(spec).map_err(|e| format!("Port {} unavailable: {e}", req.port))?;

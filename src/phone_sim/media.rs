@@ -59,6 +59,9 @@ pub struct RxSpec {
     pub seed: u64,
     /// Write what was heard to this WAV file (8 kHz mono 16-bit).
     pub wav: Option<PathBuf>,
+    /// Light receiving: note the first packet's arrival, then only count datagrams, draining the
+    /// socket twice a second (no decoding, analysis or WAV; `drop_share` still applies).
+    pub light: bool,
 }
 
 /// A receive stream's state as the phone reports it.
@@ -85,6 +88,114 @@ pub struct RxHandle {
     task: Option<JoinHandle<()>>,
     local: Option<SocketAddr>,
     opened_ns: u64,
+    /// Light multicast: the process's shared receiver of the group, and its counts when this
+    /// phone joined.
+    group: Option<GroupSub>,
+}
+
+/// One phone's place on a shared group receiver.
+struct GroupSub {
+    rx: Arc<GroupRx>,
+    start_count: u64,
+    start_octets: u64,
+}
+
+/// Key of a shared group receiver: group, port, interface.
+type GroupKey = (Ipv4Addr, u16, Ipv4Addr);
+
+/// Light multicast receivers of this process, one per group, port and interface, shared by every
+/// emulated phone listening there. Real phones each get their copy on their own network card; on
+/// one host, 10,000 sockets bound to one group and port make every bind scan all the others
+/// (`udp_lib_lport_inuse2`, under the port's lock) and every packet be cloned 10,000 times in
+/// the sender's context, which is the emulator measuring itself.
+static GROUPS: Mutex<Vec<(GroupKey, std::sync::Weak<GroupRx>)>> = Mutex::new(Vec::new());
+
+/// A shared light receiver: one socket and task, counts, and the phones waiting for their
+/// first packet.
+struct GroupRx {
+    state: Arc<Mutex<GroupState>>,
+    task: JoinHandle<()>,
+    local: Option<SocketAddr>,
+}
+
+#[derive(Default)]
+struct GroupState {
+    count: u64,
+    octets: u64,
+    /// Phones that joined since the last datagram: the next one is their first packet.
+    pending: Vec<std::sync::Weak<Mutex<RxShared>>>,
+}
+
+impl Drop for GroupRx {
+    fn drop(&mut self) {
+        self.task.abort();
+    }
+}
+
+impl GroupRx {
+    /// The process's receiver for `key`, opened (bound on `bind`, joined) when there is none.
+    fn get_or_open(
+        key: GroupKey,
+        bind: SocketAddrV4,
+        runtime: &tokio::runtime::Handle,
+    ) -> io::Result<Arc<GroupRx>> {
+        let mut groups = lock(&GROUPS);
+        groups.retain(|(_, w)| w.strong_count() > 0);
+        if let Some(rx) = groups
+            .iter()
+            .find(|(k, _)| *k == key)
+            .and_then(|(_, w)| w.upgrade())
+        {
+            return Ok(rx);
+        }
+        let (group, _, interface) = key;
+        let socket = Socket::new(Domain::IPV4, Type::DGRAM, Some(Protocol::UDP))?;
+        socket.set_reuse_address(true)?;
+        let _ = socket.set_recv_buffer_size(1 << 20);
+        socket.bind(&SocketAddr::V4(bind).into())?;
+        socket.join_multicast_v4(&group, &interface)?;
+        socket.set_nonblocking(true)?;
+        let std_socket: std::net::UdpSocket = socket.into();
+        let local = std_socket.local_addr().ok();
+        let socket = {
+            let _enter = runtime.enter();
+            UdpSocket::from_std(std_socket)?
+        };
+        let state = Arc::new(Mutex::new(GroupState::default()));
+        let task = runtime.spawn(receive_group(socket, Arc::clone(&state)));
+        let rx = Arc::new(GroupRx { state, task, local });
+        groups.push((key, Arc::downgrade(&rx)));
+        Ok(rx)
+    }
+}
+
+/// The shared group receiver's task: count every datagram, and give the phones that joined
+/// since the previous one their first packet's time.
+async fn receive_group(socket: UdpSocket, state: Arc<Mutex<GroupState>>) {
+    let mut buf = [0u8; RECV_BUFFER];
+    loop {
+        let (n, from) = match socket.recv_from(&mut buf).await {
+            Ok(x) => x,
+            Err(e) if e.kind() != io::ErrorKind::Other => continue,
+            Err(e) => {
+                tracing::warn!(error = %e, "shared group receive socket failed");
+                return;
+            }
+        };
+        let now = mono_now_ns();
+        // Never hold the group's lock while taking a phone's: snapshots lock the other way.
+        let pending = {
+            let mut g = lock(&state);
+            g.count += 1;
+            g.octets += n.saturating_sub(12) as u64;
+            std::mem::take(&mut g.pending)
+        };
+        for phone in pending.iter().filter_map(std::sync::Weak::upgrade) {
+            let mut s = lock(&phone);
+            s.first_packet_ns.get_or_insert(now);
+            s.remote.get_or_insert(from);
+        }
+    }
 }
 
 /// What the receive task and its handle share.
@@ -94,6 +205,9 @@ struct RxShared {
     remote: Option<SocketAddr>,
     dropped_on_purpose: u64,
     first_packet_ns: Option<u64>,
+    /// Light receiving: datagrams and their bytes (beyond the 12-byte header) counted.
+    light_packets: u64,
+    light_octets: u64,
     active: bool,
     /// Set once by the handle: the task must not touch the analysis or the file any more.
     stopped: bool,
@@ -117,6 +231,11 @@ impl RxHandle {
     /// port; a unicast bind does not, so a port already taken is refused.
     pub fn open(spec: RxSpec) -> io::Result<RxHandle> {
         let runtime = tokio::runtime::Handle::try_current().map_err(io::Error::other)?;
+        if spec.light
+            && let Some(group) = spec.group
+        {
+            return Self::open_shared(spec, group, &runtime);
+        }
         let socket = Socket::new(Domain::IPV4, Type::DGRAM, Some(Protocol::UDP))?;
         if spec.group.is_some() || spec.bind.ip().is_multicast() {
             socket.set_reuse_address(true)?;
@@ -144,6 +263,8 @@ impl RxHandle {
             remote: None,
             dropped_on_purpose: 0,
             first_packet_ns: None,
+            light_packets: 0,
+            light_octets: 0,
             active: true,
             stopped: false,
         }));
@@ -153,16 +274,65 @@ impl RxHandle {
         } else {
             spec.drop_share.clamp(0.0, 1.0)
         };
-        let task = runtime.spawn(receive(
-            socket,
-            Arc::clone(&shared),
-            DropDice::new(spec.seed, drop_share),
-        ));
+        let dice = DropDice::new(spec.seed, drop_share);
+        let task = if spec.light {
+            runtime.spawn(receive_light(socket, Arc::clone(&shared), dice))
+        } else {
+            runtime.spawn(receive(socket, Arc::clone(&shared), dice))
+        };
         Ok(RxHandle {
             shared,
             task: Some(task),
             local,
             opened_ns,
+            group: None,
+        })
+    }
+
+    /// Light multicast: subscribe to the process's shared receiver of the group. `drop_share`
+    /// 1.0 (the `no_multicast` fault) never hears anything; other shares are not applied in this
+    /// mode (every phone counts every packet of the group).
+    fn open_shared(
+        spec: RxSpec,
+        group: Ipv4Addr,
+        runtime: &tokio::runtime::Handle,
+    ) -> io::Result<RxHandle> {
+        let rx = GroupRx::get_or_open(
+            (group, spec.bind.port(), spec.interface),
+            spec.bind,
+            runtime,
+        )?;
+        let shared = Arc::new(Mutex::new(RxShared {
+            analysis: RxAnalysis::new(),
+            recorder: None,
+            remote: None,
+            dropped_on_purpose: 0,
+            first_packet_ns: None,
+            light_packets: 0,
+            light_octets: 0,
+            active: true,
+            stopped: false,
+        }));
+        let opened_ns = mono_now_ns();
+        let deaf = spec.drop_share >= 1.0;
+        let (start_count, start_octets) = {
+            let mut g = lock(&rx.state);
+            if !deaf {
+                g.pending.push(Arc::downgrade(&shared));
+            }
+            (g.count, g.octets)
+        };
+        let local = rx.local;
+        Ok(RxHandle {
+            shared,
+            task: None,
+            local,
+            opened_ns,
+            group: (!deaf).then_some(GroupSub {
+                rx,
+                start_count,
+                start_octets,
+            }),
         })
     }
 
@@ -187,6 +357,12 @@ impl RxHandle {
         }
         let mut guard = lock(&self.shared);
         let s = &mut *guard;
+        if let Some(sub) = self.group.take() {
+            // Keep what the shared receiver counted for this phone, then leave it.
+            let g = lock(&sub.rx.state);
+            s.light_packets += g.count - sub.start_count;
+            s.light_octets += g.octets - sub.start_octets;
+        }
         if !s.stopped {
             s.stopped = true;
             s.active = false;
@@ -203,8 +379,18 @@ impl RxHandle {
     }
 
     fn snapshot_of(&self, s: &RxShared) -> RxSnapshot {
+        let mut summary = s.analysis.summary();
+        summary.packets += s.light_packets;
+        summary.octets += s.light_octets;
+        // Light receiving does not analyse: the first arrival is the one the task noted.
+        summary.first_packet_ns = summary.first_packet_ns.or(s.first_packet_ns);
+        if let Some(sub) = &self.group {
+            let g = lock(&sub.rx.state);
+            summary.packets += g.count - sub.start_count;
+            summary.octets += g.octets - sub.start_octets;
+        }
         RxSnapshot {
-            summary: s.analysis.summary(),
+            summary,
             remote: s.remote,
             local: self.local,
             dropped_on_purpose: s.dropped_on_purpose,
@@ -344,6 +530,59 @@ async fn receive(socket: UdpSocket, shared: Arc<Mutex<RxShared>>, mut dice: Drop
                 }
                 let recorder = &mut s.recorder;
                 s.analysis.on_timeout(mono_now_ns(), |e| record(recorder, e));
+            }
+        }
+    }
+}
+
+/// The light receive task: the first datagram's arrival time, then counts only. After the first
+/// datagram it sleeps 500 ms at a time and drains what queued meanwhile (25 packets of a 20 ms
+/// stream, well inside the socket buffer), so a fleet of thousands wakes 2 times a second per
+/// phone instead of 50.
+async fn receive_light(socket: UdpSocket, shared: Arc<Mutex<RxShared>>, mut dice: DropDice) {
+    let _active = ActiveGuard(Arc::clone(&shared));
+    let mut buf = [0u8; RECV_BUFFER];
+    let mut count = |n: usize, from: SocketAddr, now: u64| -> bool {
+        let mut s = lock(&shared);
+        if s.stopped {
+            return false;
+        }
+        if dice.roll() {
+            s.dropped_on_purpose += 1;
+            return true;
+        }
+        s.remote.get_or_insert(from);
+        s.first_packet_ns.get_or_insert(now);
+        s.light_packets += 1;
+        s.light_octets += n.saturating_sub(12) as u64;
+        true
+    };
+    loop {
+        match socket.recv_from(&mut buf).await {
+            Ok((n, from)) => {
+                if !count(n, from, mono_now_ns()) {
+                    return;
+                }
+                break;
+            }
+            Err(e) if e.kind() != io::ErrorKind::Other => continue,
+            Err(e) => {
+                tracing::warn!(error = %e, "phone receive socket failed");
+                return;
+            }
+        }
+    }
+    loop {
+        tokio::time::sleep(Duration::from_millis(500)).await;
+        loop {
+            match socket.try_recv_from(&mut buf) {
+                Ok((n, from)) => {
+                    if !count(n, from, mono_now_ns()) {
+                        return;
+                    }
+                }
+                Err(e) if e.kind() == io::ErrorKind::WouldBlock => break,
+                Err(_) => break,
             }
         }
     }
@@ -585,6 +824,7 @@ mod tests {
             drop_share: 0.0,
             seed: 1,
             wav: None,
+            light: false,
         }
     }
 
@@ -635,6 +875,7 @@ mod tests {
         let bind = SocketAddrV4::new(LOCALHOST, free_port());
         let rx = RxHandle::open(RxSpec {
             wav: Some(wav.clone()),
+            light: false,
             ..rx_spec(bind)
         })
         .unwrap();
@@ -706,6 +947,69 @@ mod tests {
             assert!((f - 1000.0).abs() < 5.0, "{f}");
             assert!(snap.remote.is_some());
         }
+    }
+
+    #[tokio::test(flavor = "multi_thread")]
+    async fn light_receiving_counts_every_packet_and_decodes_none() {
+        let bind = SocketAddrV4::new(LOCALHOST, free_port());
+        let rx = RxHandle::open(RxSpec {
+            light: true,
+            ..rx_spec(bind)
+        })
+        .unwrap();
+        let tx = tone_to(bind, 500.0);
+        tokio::time::sleep(Duration::from_millis(700)).await;
+        let sent = tx.stop();
+        assert!(sent.packets >= 10, "{sent:?}");
+        // The light task drains every 500 ms: wait for it to have counted them all.
+        settle(|| rx.snapshot().summary.packets >= sent.packets).await;
+        let snap = rx.stop();
+        assert_eq!(snap.summary.packets, sent.packets, "{snap:?}");
+        assert_eq!(snap.summary.octets, 160 * sent.packets);
+        assert!(snap.first_packet_after_ms.is_some());
+        assert!(snap.remote.is_some());
+        // Nothing was decoded: no level, no frequency.
+        assert_eq!(snap.summary.level_dbfs, None, "{snap:?}");
+    }
+
+    #[tokio::test(flavor = "multi_thread")]
+    async fn light_group_members_share_one_socket_and_each_count_from_their_join() {
+        let group = Ipv4Addr::new(239, 255, rand::random(), rand::random::<u8>().max(1));
+        let port = 20480 + 2 * (rand::random::<u16>() % 6000);
+        let bind = SocketAddrV4::new(group, port);
+        let light = |deaf: bool| {
+            RxHandle::open(RxSpec {
+                group: Some(group),
+                light: true,
+                drop_share: if deaf { 1.0 } else { 0.0 },
+                ..rx_spec(bind)
+            })
+            .unwrap()
+        };
+        let a = light(false);
+        let deaf = light(true);
+        let tx = tone_to(bind, 500.0);
+        settle(|| a.snapshot().summary.packets >= 10).await;
+        // A phone joining later counts from its join, and gets a first packet of its own.
+        let b = light(false);
+        settle(|| b.snapshot().summary.packets >= 5).await;
+        let sent = tx.stop();
+        settle(|| a.snapshot().summary.packets >= sent.packets).await;
+        let (a, b, deaf) = (a.stop(), b.stop(), deaf.stop());
+        assert_eq!(a.summary.packets, sent.packets, "{a:?}");
+        assert!(
+            b.summary.packets >= 5 && b.summary.packets < a.summary.packets,
+            "{b:?}"
+        );
+        assert_eq!(a.summary.octets, 160 * a.summary.packets);
+        assert!(a.first_packet_after_ms.is_some() && b.first_packet_after_ms.is_some());
+        assert_eq!(
+            deaf.summary.packets, 0,
+            "no_multicast hears nothing: {deaf:?}"
+        );
+        assert_eq!(deaf.first_packet_after_ms, None);
+        // One socket for the group in this process.
+        assert_eq!(a.local, b.local);
     }
 
     #[tokio::test(flavor = "multi_thread")]
