@@ -775,10 +775,8 @@ fn a_phone_echoing_the_request_in_an_error_page_does_not_leak_the_password() {
 }
 
 /// A phone's `Data` is quoted in the outcome (and so in the report, `--json` and the journal);
-/// when a phone echoes the request there, the Basic header goes with it. Ignored until
-/// `src/push` redacts the credentials it sent from what a phone says (reported in issue 9).
+/// when a phone echoes the request there, the push client redacts the credentials it sent.
 #[test]
-#[ignore = "src/push quotes a phone's Data verbatim, echoed Authorization included"]
 fn a_phone_echoing_the_request_in_its_response_data_does_not_leak_the_password() {
     push_to_echoing_phones(&["200 OK Rejected"]);
 }

@@ -219,7 +219,9 @@ impl PushClient {
                 // chunked, and never `Expect: 100-continue`.
                 .body(body.clone())
                 .timeout(timeout.unwrap_or(self.config.timeout));
-            self.send(phone, req).await
+            let mut reply = self.send(phone, req).await?;
+            redact_credentials(&mut reply.body, &user, &password);
+            Ok(reply)
         })
         .await
     }
@@ -362,6 +364,49 @@ impl PushClient {
     }
 }
 
+/// What replaces credentials a phone echoed back.
+const REDACTED: &[u8] = b"[redacted]";
+
+/// Remove from a phone's answer the credentials this attempt sent: the Basic token, `user:password`
+/// and (when at least 4 characters, so short ones cannot mangle the XML) the password itself. A
+/// phone (or something in front of it) that echoes the request in its `Data` or an error page
+/// would otherwise put them into the outcome, and from there into reports, `--json` and the
+/// journal.
+fn redact_credentials(body: &mut Vec<u8>, user: &str, password: &Secret) {
+    let pw = password.expose();
+    let pair = format!("{user}:{pw}");
+    let token = crate::phone_sim::core::base64_encode(pair.as_bytes());
+    let mut needles: Vec<&[u8]> = vec![token.as_bytes(), pair.as_bytes()];
+    if pw.len() >= 4 {
+        needles.push(pw.as_bytes());
+    }
+    for needle in needles {
+        replace_all(body, needle, REDACTED);
+    }
+}
+
+fn replace_all(hay: &mut Vec<u8>, needle: &[u8], with: &[u8]) {
+    if needle.is_empty() || hay.len() < needle.len() {
+        return;
+    }
+    let mut out = Vec::with_capacity(hay.len());
+    let mut i = 0;
+    let mut changed = false;
+    while i < hay.len() {
+        if hay[i..].starts_with(needle) {
+            out.extend_from_slice(with);
+            i += needle.len();
+            changed = true;
+        } else {
+            out.push(hay[i]);
+            i += 1;
+        }
+    }
+    if changed {
+        *hay = out;
+    }
+}
+
 /// HTTPS for phones: rustls with the ring provider. Phones present self-signed certificates
 /// (their MIC or a locally significant certificate), which no public CA vouches for, so the
 /// certificate is not verified; the point of HTTPS here is that the basic-auth password does
@@ -417,6 +462,25 @@ fn transport(e: reqwest::Error) -> TransportError {
 #[cfg(test)]
 mod tests {
     use super::*;
+
+    #[test]
+    fn echoed_credentials_are_redacted_from_the_answer() {
+        let pw = Secret::new("s3cret-pw");
+        let token = crate::phone_sim::core::base64_encode(b"admin:s3cret-pw");
+        let mut body = format!(
+            "<CiscoIPPhoneResponse><ResponseItem Status=\"1\" Data=\"Authorization: Basic {token} \
+             admin:s3cret-pw s3cret-pw\" URL=\"x\"/></CiscoIPPhoneResponse>"
+        )
+        .into_bytes();
+        redact_credentials(&mut body, "admin", &pw);
+        let text = String::from_utf8(body).unwrap();
+        assert!(!text.contains("s3cret") && !text.contains(&token), "{text}");
+        assert_eq!(text.matches("[redacted]").count(), 3, "{text}");
+        // A short password is left alone in the text (it could be any word), not in the token.
+        let mut body = b"<x Data=\"pw YWRtaW46cHc=\"/>".to_vec();
+        redact_credentials(&mut body, "admin", &Secret::new("pw"));
+        assert_eq!(body, b"<x Data=\"pw [redacted]\"/>");
+    }
 
     #[test]
     fn body_is_the_form_field_xml_percent_encoded() {
