@@ -349,12 +349,10 @@ proptest! {
         check_conversion(&pcm, rate, Format::Wideband, fade_ms)?;
     }
 
-    /// Ignored: the checker takes a short µ-law ring that starts with silence (0xFF) followed
-    /// by quiet samples for an MPEG audio frame header, so the converter's own output fails
-    /// its check (a panic on its debug_assert, an error in release). See
+    /// Found the checker taking a short µ-law ring that starts with silence (0xFF) followed by
+    /// quiet samples for an MPEG audio frame header (fixed: one header is not enough). See
     /// `a_short_quiet_narrowband_ring_passes_its_own_check`.
     #[test]
-    #[ignore = "src/ringtone: converted short rings can fail the checker's MPEG header test"]
     fn converted_narrowband_rings_obey_the_rules_for_any_input(
         pcm in input(),
         rate in rate(),
@@ -369,7 +367,6 @@ proptest! {
 /// frame header that the 240-byte file ends inside, so the checker refuses the converter's
 /// own output.
 #[test]
-#[ignore = "src/ringtone: converted short rings can fail the checker's MPEG header test"]
 fn a_short_quiet_narrowband_ring_passes_its_own_check() {
     let pcm: [i16; 97] = [
         -73, 27, 39, -76, 55, 8, -65, 72, -24, -42, 76, -52, -11, 66, -71, 21, 44, -76, 50, 14,

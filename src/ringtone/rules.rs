@@ -287,7 +287,10 @@ pub fn decode(bytes: &[u8], format: Format) -> Vec<i16> {
 ///
 /// A bare MPEG frame sync (11 set bits) is common in genuine µ-law (0xFF is silence), so it only
 /// counts when the whole 4-byte frame header is valid *and* a second valid header follows where
-/// the first frame ends (or the file ends within that frame).
+/// the first frame ends. A file that ends inside its first frame is not taken for MPEG: quiet
+/// µ-law starting with silence makes a valid-looking header often enough (a 240-byte ring of
+/// quiet samples did, and the converter's own output failed its check), and no MP3 worth
+/// playing is a single frame.
 pub fn container_header(bytes: &[u8]) -> Option<&'static str> {
     const MAGIC: [(&[u8], &str); 6] = [
         (b"RIFF", "RIFF (WAV)"),
@@ -303,12 +306,7 @@ pub fn container_header(bytes: &[u8]) -> Option<&'static str> {
         }
     }
     let len = mpeg_frame_len(bytes)?;
-    match bytes.get(len..) {
-        Some(rest) if !rest.is_empty() => mpeg_frame_len(rest).map(|_| "MPEG audio frame"),
-        // The file ends inside (or exactly after) the first frame: one valid header is all
-        // there is to go on, and 4 specific bytes at offset 0 are unlikely by chance.
-        _ => Some("MPEG audio frame"),
-    }
+    mpeg_frame_len(bytes.get(len..)?).map(|_| "MPEG audio frame")
 }
 
 /// The length in bytes of the MPEG audio frame whose header starts `b`, if it is a valid one.
