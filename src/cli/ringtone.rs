@@ -1139,4 +1139,37 @@ mod tests {
         assert_eq!(list_file_name(true, false), "Ringlist-wb.xml");
         assert_eq!(list_file_name(false, true), "DistinctiveRingList.xml");
     }
+
+    #[test]
+    fn a_ring_is_kept_only_when_whole_newer_than_its_sound_and_legal() {
+        let dir = tempfile::tempdir().unwrap();
+        let sound = dir.path().join("bell.wav");
+        std::fs::write(&sound, b"the sound").unwrap();
+        let legal = vec![0xFFu8; 240 * 10];
+        write_atomically(dir.path(), "bell.raw", &legal).unwrap();
+        let ring = dir.path().join("bell.raw");
+        assert!(!dir.path().join(partial_name("bell.raw")).exists());
+        assert_eq!(
+            already_converted(&sound, &ring, Format::Narrowband),
+            Some(2400)
+        );
+        // Breaks the rules (not a multiple of 240 samples): made again.
+        std::fs::write(&ring, &legal[..1000]).unwrap();
+        assert_eq!(already_converted(&sound, &ring, Format::Narrowband), None);
+        // Older than its sound: made again.
+        write_atomically(dir.path(), "bell.raw", &legal).unwrap();
+        let old = std::time::SystemTime::now() - Duration::from_secs(3600);
+        std::fs::File::options()
+            .write(true)
+            .open(&ring)
+            .unwrap()
+            .set_modified(old)
+            .unwrap();
+        assert_eq!(already_converted(&sound, &ring, Format::Narrowband), None);
+        // Missing.
+        assert_eq!(
+            already_converted(&sound, &dir.path().join("none.raw"), Format::Narrowband),
+            None
+        );
+    }
 }
