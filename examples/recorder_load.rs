@@ -24,8 +24,14 @@
 //! - the sender, another re-execution (`--role send`): the engine's `Pacer`, one `StreamSpec` (own
 //!   socket and SSRC) per port, 50 packets a second for S seconds, started once every port of the
 //!   recorder is bound (`/proc/net/udp`);
-//! - this process, which only waits, reads `/proc/net/udp` drop counters of the recorder's
-//!   sockets just before it stops, and checks the files afterwards with hound.
+//! - this process, which only waits, samples the bytes queued on the recorder's sockets every
+//!   250 ms while the streams run and their drop counters just before it stops
+//!   (`/proc/net/udp`), and checks the files afterwards with hound.
+//!
+//! GStreamer's `-e` shutdown of 1000 branches takes 10-20 s on an idle 2-core machine (minutes
+//! under heavy load), all of it in its whole-life CPU; it runs under `recorder_load/run.rs`, a
+//! copy of `run_many` that kills it only `--gst-grace` s (120) after the planned end instead of
+//! 60, and a run killed while finishing is reported as such (its files are not OK).
 //!
 //! Loss is counted three ways: packets the recorder got against what the sender sent (zonecast:
 //! its receivers' counters; GStreamer: samples in the file / 160); what zonecast's receivers
@@ -127,7 +133,7 @@ struct Args {
     gst_max_streams: usize,
     /// Seconds GStreamer may take to finish its files after SIGINT before it is killed (its EOS
     /// through 1000 branches takes tens of seconds).
-    #[arg(long, default_value_t = 300.0)]
+    #[arg(long, default_value_t = 120.0)]
     gst_grace: f64,
     /// Directory for the recordings (default: a new one under the temporary directory); each
     /// run's files are removed once checked.
@@ -402,6 +408,10 @@ struct Run {
     /// Datagrams the kernel dropped on the recorder's sockets (receive buffer full), read just
     /// before the recorder stopped.
     socket_drops: u64,
+    /// Bytes queued on the recorder's sockets (all N), sampled every 250 ms while sending: the
+    /// largest and the mean, KiB.
+    backlog_max_kib: f64,
+    backlog_mean_kib: f64,
     files_ok: usize,
     files: usize,
     bytes: u64,
@@ -412,6 +422,8 @@ struct Run {
     sender_max_lateness_ms: f64,
     recorder_errors: usize,
     first_error: Option<String>,
+    /// Killed at the time limit while finishing its files (GStreamer only).
+    killed: bool,
 }
 
 fn loadavg() -> (String, f64) {
@@ -570,7 +582,7 @@ fn one_run(args: &Args, base: &Path, tool: Tool, n: usize, run: usize) -> Result
                 .and_then(|p| p.trim().parse::<i32>().ok())
                 .filter(|&pid| sys::alive(pid))
                 .and_then(|pid| {
-                    let bound = sys::udp_loopback_drops();
+                    let bound = sys::udp_loopback();
                     let ports = gst_ports.clone().unwrap_or_default();
                     ports
                         .iter()
@@ -604,10 +616,33 @@ fn one_run(args: &Args, base: &Path, tool: Tool, n: usize, run: usize) -> Result
         .stderr(Stdio::piped())
         .spawn()
         .context("starting the sender")?;
-    // Drops just before the recorder stops (it stops at ready + S + 1 s).
-    sleep_until(ready + Duration::from_secs_f64(s + 0.8));
-    let drops_now = sys::udp_loopback_drops();
-    let socket_drops = ports.iter().filter_map(|p| drops_now.get(p)).sum();
+    // While the streams run, the bytes queued on the recorder's sockets every 250 ms (a recorder
+    // that keeps up holds about nothing); drops just before it stops (at ready + S + 1 s).
+    let mut backlog_max = 0u64;
+    let mut backlog_sum = 0u64;
+    let mut backlog_samples = 0u64;
+    let sample_end = ready + Duration::from_secs_f64(s + 0.8);
+    let mut next = ready + Duration::from_millis(250);
+    while next < sample_end {
+        sleep_until(next);
+        let now = sys::udp_loopback();
+        let q: u64 = ports
+            .iter()
+            .filter_map(|p| now.get(p))
+            .map(|x| x.rx_queue)
+            .sum();
+        backlog_max = backlog_max.max(q);
+        backlog_sum += q;
+        backlog_samples += 1;
+        next += Duration::from_millis(250);
+    }
+    sleep_until(sample_end);
+    let drops_now = sys::udp_loopback();
+    let socket_drops = ports
+        .iter()
+        .filter_map(|p| drops_now.get(p))
+        .map(|x| x.drops)
+        .sum();
     if tool == Tool::Gstreamer {
         sleep_until(ready + Duration::from_secs_f64(s + 1.0));
         if sys::alive(pid) {
@@ -632,7 +667,10 @@ fn one_run(args: &Args, base: &Path, tool: Tool, n: usize, run: usize) -> Result
     let send: SendSummary =
         serde_json::from_str(last_line(&String::from_utf8_lossy(&sent_out.stdout)))
             .context("the sender's summary")?;
-    if !ch.success() {
+    // A GStreamer killed while finishing its files is a result (its files show the damage); any
+    // other failure is not.
+    let killed_finishing = tool == Tool::Gstreamer && ch.killed;
+    if !ch.success() && !killed_finishing {
         bail!(
             "{} exited with status {:#x}{}: {}",
             tool.name(),
@@ -663,9 +701,10 @@ fn one_run(args: &Args, base: &Path, tool: Tool, n: usize, run: usize) -> Result
             Tool::Zonecast => zonecast_file(&dir, i),
             Tool::Gstreamer => gst_file(&dir, i),
         };
-        if let Ok(m) = std::fs::metadata(&path) {
+        let file_len = std::fs::metadata(&path).map_or(0, |m| m.len());
+        if file_len > 0 {
             files += 1;
-            bytes += m.len();
+            bytes += file_len;
         }
         let len = wav_len(&path);
         if let Some((_, secs)) = len {
@@ -677,8 +716,13 @@ fn one_run(args: &Args, base: &Path, tool: Tool, n: usize, run: usize) -> Result
         }
         received_each.push(match &rec {
             Some(r) => r.packets.get(i).copied().unwrap_or(0),
-            // rtppcmudepay ! mulawdec: 160 samples per packet, gaps are not filled.
-            None => len.map_or(0, |(samples, _)| samples / SAMPLES_PER_PACKET),
+            // rtppcmudepay ! mulawdec: 160 samples per packet, gaps are not filled. A file whose
+            // header was never finished (killed) counts by its size.
+            None => {
+                len.map_or(0, |(samples, _)| samples)
+                    .max(file_len.saturating_sub(44) / 2)
+                    / SAMPLES_PER_PACKET
+            }
         });
     }
     let lost_each: Vec<u64> = (0..n)
@@ -723,6 +767,8 @@ fn one_run(args: &Args, base: &Path, tool: Tool, n: usize, run: usize) -> Result
         receiver_lost: rec.as_ref().map(|r| r.lost_sum),
         receiver_late: rec.as_ref().map(|r| r.late_sum),
         socket_drops,
+        backlog_max_kib: backlog_max as f64 / 1024.0,
+        backlog_mean_kib: backlog_sum as f64 / backlog_samples.max(1) as f64 / 1024.0,
         files_ok,
         files,
         bytes,
@@ -733,6 +779,7 @@ fn one_run(args: &Args, base: &Path, tool: Tool, n: usize, run: usize) -> Result
         sender_max_lateness_ms: send.max_lateness_ms,
         recorder_errors: rec.as_ref().map_or(0, |r| r.errors),
         first_error: rec.as_ref().and_then(|r| r.first_error.clone()),
+        killed: ch.killed,
         child: ch,
     })
 }
@@ -759,6 +806,8 @@ struct Summary {
     receiver_lost: Option<f64>,
     receiver_late: Option<f64>,
     socket_drops: f64,
+    backlog_max_kib: f64,
+    backlog_mean_kib: f64,
     files_ok: f64,
     file_seconds_min: f64,
     file_seconds_max: f64,
@@ -766,6 +815,8 @@ struct Summary {
     exit_after_stop_s: f64,
     voluntary_ctxt_per_s: f64,
     involuntary_ctxt_per_s: f64,
+    /// Runs killed at the time limit while finishing their files.
+    killed_runs: usize,
 }
 
 fn summarise(tool: Tool, n: usize, runs: &[&Run], failed: Option<String>) -> Summary {
@@ -793,6 +844,8 @@ fn summarise(tool: Tool, n: usize, runs: &[&Run], failed: Option<String>) -> Sum
         receiver_lost: mo(&|r| r.receiver_lost.map(|x| x as f64)),
         receiver_late: mo(&|r| r.receiver_late.map(|x| x as f64)),
         socket_drops: m(&|r| r.socket_drops as f64),
+        backlog_max_kib: m(&|r| r.backlog_max_kib),
+        backlog_mean_kib: m(&|r| r.backlog_mean_kib),
         files_ok: m(&|r| r.files_ok as f64),
         file_seconds_min: m(&|r| r.file_seconds_min),
         file_seconds_max: m(&|r| r.file_seconds_max),
@@ -800,6 +853,7 @@ fn summarise(tool: Tool, n: usize, runs: &[&Run], failed: Option<String>) -> Sum
         exit_after_stop_s: m(&|r| r.exit_after_stop_s),
         voluntary_ctxt_per_s: m(&|r| r.voluntary_ctxt_per_s.unwrap_or(f64::NAN)),
         involuntary_ctxt_per_s: m(&|r| r.involuntary_ctxt_per_s.unwrap_or(f64::NAN)),
+        killed_runs: runs.iter().filter(|r| r.killed).count(),
     }
 }
 
@@ -896,6 +950,18 @@ fn markdown(args: &Args, sums: &[Summary]) -> String {
             f(x.exit_after_stop_s),
         );
     }
+    for x in sums.iter().filter(|x| x.killed_runs > 0) {
+        s += &format!(
+            "\n{} N={}: killed in {} of {} runs, still finishing its files {} s after it was \
+             stopped (`--gst-grace`); their whole-life CPU stops there and unfinished files are \
+             not OK.\n",
+            x.tool.name(),
+            x.n,
+            x.killed_runs,
+            x.runs,
+            args.gst_grace
+        );
+    }
     for x in sums.iter().filter(|x| x.failed.is_some() && x.runs > 0) {
         s += &format!(
             "\n{} N={}: some runs failed: {}\n",
@@ -932,15 +998,20 @@ fn markdown(args: &Args, sums: &[Summary]) -> String {
             );
         }
     }
-    s += "\nRecorder process, steady window (medians): context switches per second.\n\n";
-    s += "| N | tool | voluntary ctx sw/s | involuntary ctx sw/s |\n|---:|---|---:|---:|\n";
+    s += "\nRecorder process (medians): context switches per second in the steady window; bytes \
+          queued on its N sockets, sampled every 250 ms while the streams run (a recorder that \
+          keeps up holds next to nothing; one that falls behind, or has not started reading, \
+          holds up to the receive buffers, then the kernel drops).\n\n";
+    s += "| N | tool | voluntary ctx sw/s | involuntary ctx sw/s | socket backlog KiB mean / max |\n|---:|---|---:|---:|---:|\n";
     for x in sums.iter().filter(|x| x.runs > 0) {
         s += &format!(
-            "| {} | {} | {} | {} |\n",
+            "| {} | {} | {} | {} | {} / {} |\n",
             x.n,
             x.tool.name(),
             int(x.voluntary_ctxt_per_s),
-            int(x.involuntary_ctxt_per_s)
+            int(x.involuntary_ctxt_per_s),
+            f(x.backlog_mean_kib),
+            f(x.backlog_max_kib),
         );
     }
     s += &format!("\n{}\n", reading(sums));
@@ -1045,7 +1116,7 @@ fn bench(args: &Args) -> Result<()> {
                 match one_run(args, &base, tool, n, r) {
                     Ok(run) => {
                         eprintln!(
-                            "  N={n:<5} {:<22} run {}: load1 {:.2}  cpu {} (steady {}) ms/stream-s = {} ms/s  rss {} MiB  received {}/{}  lost {} (worst stream {})  drops {}  files ok {}/{n}  ready {} ms  stop→exit {} s",
+                            "  N={n:<5} {:<22} run {}: load1 {:.2}  cpu {} (steady {}) ms/stream-s = {} ms/s  rss {} MiB  received {}/{}  lost {} (worst stream {})  drops {}  backlog mean/max {}/{} KiB  files ok {}/{n}  ready {} ms  stop→exit {} s",
                             tool.name(),
                             r + 1,
                             run.load1,
@@ -1058,6 +1129,8 @@ fn bench(args: &Args) -> Result<()> {
                             run.lost,
                             run.worst_stream_lost,
                             run.socket_drops,
+                            f(run.backlog_mean_kib),
+                            f(run.backlog_max_kib),
                             run.files_ok,
                             int(run.ready_ms),
                             f(run.exit_after_stop_s),

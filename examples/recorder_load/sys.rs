@@ -48,9 +48,17 @@ pub fn free_ports(n: usize) -> io::Result<(Vec<u16>, Vec<UdpSocket>)> {
     Ok((ports, held))
 }
 
-/// UDP sockets bound to 127.0.0.1, by local port: datagrams dropped by each (summed when
-/// several share a port).
-pub fn udp_loopback_drops() -> HashMap<u16, u64> {
+/// One UDP socket's counters in `/proc/net/udp`.
+#[derive(Debug, Clone, Copy, Default)]
+pub struct UdpSock {
+    /// Bytes waiting in the receive queue (memory charged, not payload).
+    pub rx_queue: u64,
+    /// Datagrams dropped (receive buffer full).
+    pub drops: u64,
+}
+
+/// UDP sockets bound to 127.0.0.1, by local port (summed when several share a port).
+pub fn udp_loopback() -> HashMap<u16, UdpSock> {
     let mut out = HashMap::new();
     let Ok(table) = std::fs::read_to_string("/proc/net/udp") else {
         return out;
@@ -67,7 +75,14 @@ pub fn udp_loopback_drops() -> HashMap<u16, u64> {
             continue;
         };
         let drops = f.last().and_then(|d| d.parse::<u64>().ok()).unwrap_or(0);
-        *out.entry(port).or_insert(0) += drops;
+        let rx_queue = f
+            .get(4)
+            .and_then(|q| q.split_once(':'))
+            .and_then(|(_, rx)| u64::from_str_radix(rx, 16).ok())
+            .unwrap_or(0);
+        let e: &mut UdpSock = out.entry(port).or_default();
+        e.drops += drops;
+        e.rx_queue += rx_queue;
     }
     out
 }
