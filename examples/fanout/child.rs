@@ -184,7 +184,7 @@ pub fn run_many(cmds: Vec<Command>, seconds: f64) -> io::Result<ChildRun> {
     let mut left: Vec<libc::pid_t> = pids.clone();
     let mut polls = 0u64;
     while !left.is_empty() {
-        if polls % 20 == 0 {
+        if polls.is_multiple_of(20) {
             read_hwm(&left);
         }
         polls += 1;
