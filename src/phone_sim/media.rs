@@ -149,18 +149,7 @@ impl GroupRx {
             return Ok(rx);
         }
         let (group, _, interface) = key;
-        let socket = Socket::new(Domain::IPV4, Type::DGRAM, Some(Protocol::UDP))?;
-        socket.set_reuse_address(true)?;
-        let _ = socket.set_recv_buffer_size(1 << 20);
-        socket.bind(&SocketAddr::V4(bind).into())?;
-        socket.join_multicast_v4(&group, &interface)?;
-        socket.set_nonblocking(true)?;
-        let std_socket: std::net::UdpSocket = socket.into();
-        let local = std_socket.local_addr().ok();
-        let socket = {
-            let _enter = runtime.enter();
-            UdpSocket::from_std(std_socket)?
-        };
+        let (socket, local) = bind_socket(bind, true, Some(group), interface, runtime)?;
         let state = Arc::new(Mutex::new(GroupState::default()));
         let task = runtime.spawn(receive_group(socket, Arc::clone(&state)));
         let rx = Arc::new(GroupRx { state, task, local });
@@ -213,6 +202,46 @@ struct RxShared {
     stopped: bool,
 }
 
+impl RxShared {
+    fn new(recorder: Option<Recorder>) -> Arc<Mutex<RxShared>> {
+        Arc::new(Mutex::new(RxShared {
+            analysis: RxAnalysis::new(),
+            recorder,
+            remote: None,
+            dropped_on_purpose: 0,
+            first_packet_ns: None,
+            light_packets: 0,
+            light_octets: 0,
+            active: true,
+            stopped: false,
+        }))
+    }
+}
+
+/// Bind a receive socket on `bind` (with `SO_REUSEADDR` when `reuse`), join `group` on
+/// `interface` if given, and hand it to `runtime`'s reactor; also returns the bound address.
+fn bind_socket(
+    bind: SocketAddrV4,
+    reuse: bool,
+    group: Option<Ipv4Addr>,
+    interface: Ipv4Addr,
+    runtime: &tokio::runtime::Handle,
+) -> io::Result<(UdpSocket, Option<SocketAddr>)> {
+    let socket = Socket::new(Domain::IPV4, Type::DGRAM, Some(Protocol::UDP))?;
+    if reuse {
+        socket.set_reuse_address(true)?;
+    }
+    socket.bind(&SocketAddr::V4(bind).into())?;
+    if let Some(group) = group {
+        socket.join_multicast_v4(&group, &interface)?;
+    }
+    socket.set_nonblocking(true)?;
+    let std_socket: std::net::UdpSocket = socket.into();
+    let local = std_socket.local_addr().ok();
+    let _enter = runtime.enter();
+    Ok((UdpSocket::from_std(std_socket)?, local))
+}
+
 impl fmt::Debug for RxHandle {
     fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
         f.debug_struct("RxHandle")
@@ -236,38 +265,15 @@ impl RxHandle {
         {
             return Self::open_shared(spec, group, &runtime);
         }
-        let socket = Socket::new(Domain::IPV4, Type::DGRAM, Some(Protocol::UDP))?;
-        if spec.group.is_some() || spec.bind.ip().is_multicast() {
-            socket.set_reuse_address(true)?;
-        }
-        socket.bind(&SocketAddr::V4(spec.bind).into())?;
-        if let Some(group) = spec.group {
-            socket.join_multicast_v4(&group, &spec.interface)?;
-        }
-        socket.set_nonblocking(true)?;
-        let std_socket: std::net::UdpSocket = socket.into();
-        let local = std_socket.local_addr().ok();
-        let socket = {
-            let _enter = runtime.enter();
-            UdpSocket::from_std(std_socket)?
-        };
+        let reuse = spec.group.is_some() || spec.bind.ip().is_multicast();
+        let (socket, local) = bind_socket(spec.bind, reuse, spec.group, spec.interface, &runtime)?;
         let recorder = match &spec.wav {
             Some(path) => {
                 Some(Recorder::create(path, RecordFormat::Wav).map_err(io::Error::other)?)
             }
             None => None,
         };
-        let shared = Arc::new(Mutex::new(RxShared {
-            analysis: RxAnalysis::new(),
-            recorder,
-            remote: None,
-            dropped_on_purpose: 0,
-            first_packet_ns: None,
-            light_packets: 0,
-            light_octets: 0,
-            active: true,
-            stopped: false,
-        }));
+        let shared = RxShared::new(recorder);
         let opened_ns = mono_now_ns();
         let drop_share = if spec.drop_share.is_nan() {
             0.0
@@ -302,17 +308,7 @@ impl RxHandle {
             spec.bind,
             runtime,
         )?;
-        let shared = Arc::new(Mutex::new(RxShared {
-            analysis: RxAnalysis::new(),
-            recorder: None,
-            remote: None,
-            dropped_on_purpose: 0,
-            first_packet_ns: None,
-            light_packets: 0,
-            light_octets: 0,
-            active: true,
-            stopped: false,
-        }));
+        let shared = RxShared::new(None);
         let opened_ns = mono_now_ns();
         let deaf = spec.drop_share >= 1.0;
         let (start_count, start_octets) = {
