@@ -53,7 +53,7 @@ mod recv;
 #[path = "fanout/stats.rs"]
 mod stats;
 
-use stats::median;
+use stats::{f, median, ratio};
 
 #[derive(Debug, Clone, Copy, PartialEq, Eq, PartialOrd, Ord, ValueEnum, Serialize)]
 #[serde(rename_all = "lowercase")]
@@ -550,20 +550,6 @@ fn summarise(runs: &[&Run]) -> Summary {
     }
 }
 
-fn f(x: f64) -> String {
-    if x.is_nan() {
-        "–".into()
-    } else if x >= 100.0 {
-        format!("{x:.0}")
-    } else if x >= 10.0 {
-        format!("{x:.1}")
-    } else if x >= 1.0 {
-        format!("{x:.2}")
-    } else {
-        format!("{x:.3}")
-    }
-}
-
 fn fg(x: f64) -> String {
     if x.is_nan() {
         "–".into()
@@ -574,14 +560,6 @@ fn fg(x: f64) -> String {
 
 fn fmax(m: Option<f64>) -> String {
     m.map_or("–".into(), |m| format!("{m}"))
-}
-
-fn ratio(a: f64, b: f64) -> String {
-    if a.is_nan() || b.is_nan() || b == 0.0 {
-        "–".into()
-    } else {
-        format!("{:.2}×", a / b)
-    }
 }
 
 fn probe_line(p: &probe::Probe) -> String {

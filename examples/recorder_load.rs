@@ -29,8 +29,8 @@
 //!   (`/proc/net/udp`), and checks the files afterwards with hound.
 //!
 //! GStreamer's `-e` shutdown of 1000 branches takes 10-20 s on an idle 2-core machine (minutes
-//! under heavy load), all of it in its whole-life CPU; it runs under `recorder_load/run.rs`, a
-//! copy of `run_many` that kills it only `--gst-grace` s (120) after the planned end instead of
+//! under heavy load), all of it in its whole-life CPU; it runs under `child::run_many_with`, a
+//! `run_many` that kills it only `--gst-grace` s (120) after the planned end instead of
 //! 60, and a run killed while finishing is reported as such (its files are not OK).
 //!
 //! Loss is counted three ways: packets the recorder got against what the sender sent (zonecast:
@@ -68,15 +68,13 @@ mod child;
 #[path = "fanout/recv.rs"]
 #[allow(dead_code, clippy::all)]
 mod recv;
-#[path = "recorder_load/run.rs"]
-mod run;
 #[path = "fanout/stats.rs"]
 #[allow(dead_code, clippy::all)]
 mod stats;
 #[path = "recorder_load/sys.rs"]
 mod sys;
 
-use stats::median;
+use stats::{f, median, ratio};
 
 /// Packets per second of a G.711 stream in 20 ms packets.
 const PPS: u64 = 50;
@@ -542,7 +540,7 @@ fn one_run(args: &Args, base: &Path, tool: Tool, n: usize, run: usize) -> Result
     let grace = args.gst_grace;
     let measured = std::thread::spawn(move || match tool {
         Tool::Zonecast => child::run_many(vec![cmd], s + 1.0),
-        Tool::Gstreamer => run::run_one(cmd, s + 1.0, grace),
+        Tool::Gstreamer => child::run_many_with(vec![cmd], s + 1.0, grace),
     });
     let deadline = launch + Duration::from_secs(60);
     let fail =
@@ -857,33 +855,11 @@ fn summarise(tool: Tool, n: usize, runs: &[&Run], failed: Option<String>) -> Sum
     }
 }
 
-fn f(x: f64) -> String {
-    if x.is_nan() {
-        "–".into()
-    } else if x >= 100.0 {
-        format!("{x:.0}")
-    } else if x >= 10.0 {
-        format!("{x:.1}")
-    } else if x >= 1.0 {
-        format!("{x:.2}")
-    } else {
-        format!("{x:.3}")
-    }
-}
-
 fn int(x: f64) -> String {
     if x.is_nan() {
         "–".into()
     } else {
         format!("{x:.0}")
-    }
-}
-
-fn ratio(a: f64, b: f64) -> String {
-    if a.is_nan() || b.is_nan() || b == 0.0 {
-        "–".into()
-    } else {
-        format!("{:.2}×", a / b)
     }
 }
 

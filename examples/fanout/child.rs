@@ -113,6 +113,12 @@ fn sleep_until(t: Instant) {
 /// context switches and peak RSS are summed, the status is the first failure's, stdout and stderr
 /// are concatenated.
 pub fn run_many(cmds: Vec<Command>, seconds: f64) -> io::Result<ChildRun> {
+    run_many_with(cmds, seconds, 60.0)
+}
+
+/// [`run_many`], killing what is still running `grace` seconds after `seconds` (instead of 60):
+/// for senders whose shutdown is long (GStreamer's `-e` through a 1000-branch pipeline).
+pub fn run_many_with(cmds: Vec<Command>, seconds: f64, grace: f64) -> io::Result<ChildRun> {
     let launch_rt_ns = realtime_ns();
     let t0 = Instant::now();
     let mut children = Vec::with_capacity(cmds.len());
@@ -180,7 +186,7 @@ pub fn run_many(cmds: Vec<Command>, seconds: f64) -> io::Result<ChildRun> {
             run.steady_involuntary_ctxt = Some(b.1.saturating_sub(a.1));
         }
     }
-    let limit = t0 + Duration::from_secs_f64(seconds + 60.0);
+    let limit = t0 + Duration::from_secs_f64(seconds + grace);
     let mut left: Vec<libc::pid_t> = pids.clone();
     let mut polls = 0u64;
     while !left.is_empty() {

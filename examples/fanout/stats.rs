@@ -166,3 +166,27 @@ pub fn analyse(c: &Capture, expected: u64, launch_ns: i64, add_ns: Option<i64>) 
     r.jitter_max_ms = jitters.iter().cloned().fold(0.0, f64::max);
     r
 }
+
+/// A figure for the tables: 3 significant digits or so, "–" for none.
+pub fn f(x: f64) -> String {
+    if x.is_nan() {
+        "–".into()
+    } else if x >= 100.0 {
+        format!("{x:.0}")
+    } else if x >= 10.0 {
+        format!("{x:.1}")
+    } else if x >= 1.0 {
+        format!("{x:.2}")
+    } else {
+        format!("{x:.3}")
+    }
+}
+
+/// `a / b` as "0.84×", "–" when either is missing.
+pub fn ratio(a: f64, b: f64) -> String {
+    if a.is_nan() || b.is_nan() || b == 0.0 {
+        "–".into()
+    } else {
+        format!("{:.2}×", a / b)
+    }
+}
