@@ -26,10 +26,32 @@ fn dir() -> &'static PathBuf {
     })
 }
 
+/// symphonia-format-riff 0.6.1 computes `num_channels * (bits_per_sample / 8)` in u16
+/// (src/wave/chunks.rs:100), which overflows, and panics with overflow checks on, for a `fmt `
+/// chunk with a huge channel count (reproducer:
+/// fuzz/known/audio_file-symphonia-riff-block-align-overflow).
+/// In release builds it wraps into a log line only. Skipped here so the run keeps finding new things.
+fn symphonia_block_align_overflows(bytes: &[u8]) -> bool {
+    bytes.windows(4).enumerate().any(|(i, w)| {
+        if w != b"fmt " {
+            return false;
+        }
+        let at = |o: usize| {
+            bytes
+                .get(i + o..i + o + 2)
+                .map_or(0, |b| u32::from(u16::from_le_bytes([b[0], b[1]])))
+        };
+        at(10) * (at(22) / 8) > u32::from(u16::MAX)
+    })
+}
+
 fuzz_target!(|data: &[u8]| {
     let Some((&sel, bytes)) = data.split_first() else {
         return;
     };
+    if symphonia_block_align_overflows(bytes) {
+        return;
+    }
     let path = dir().join(format!("input.{}", EXTS[usize::from(sel) % EXTS.len()]));
     std::fs::write(&path, bytes).expect("write temp file");
     if let Ok((samples, rate)) = load_mono(&path) {

@@ -18,6 +18,9 @@ fuzz_target!(|data: &[u8]| {
         assert!(r.display_name.chars().count() <= MAX_NAME, "{r:?}");
         assert!(r.file_name.chars().count() <= MAX_NAME, "{r:?}");
     }
-    // Rendering what we rendered changes nothing.
-    assert_eq!(render_ring_list(&again).0, xml);
+    // After one round (which may fill an empty DisplayName with the file name, as parsing
+    // does), rendering what we rendered changes nothing.
+    let xml2 = render_ring_list(&again).0;
+    let third = parse_ring_list(xml2.as_bytes()).expect("parses");
+    assert_eq!(render_ring_list(&third).0, xml2);
 });

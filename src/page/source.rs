@@ -77,7 +77,10 @@ impl FromStr for Segment {
                 device: Some((*device).to_owned()),
                 secs: secs(f, len)?,
             }),
-            ["file", ..] => Ok(Segment::File(PathBuf::from(&s.trim()["file:".len()..]))),
+            // `file` without a colon also splits to ["file"]: strip, never slice.
+            ["file", ..] if s.trim().starts_with("file:") => {
+                Ok(Segment::File(PathBuf::from(&s.trim()["file:".len()..])))
+            }
             _ => Err(Invalid::new(
                 f,
                 s,
@@ -183,6 +186,19 @@ mod tests {
             assert!(n < 100_000, "never ends");
         }
         (n, firsts)
+    }
+
+    #[test]
+    fn file_without_a_colon_is_refused_not_a_panic() {
+        // Found by fuzz/fuzz_targets/api_body.rs: {"zone":"a","source":"file"} sliced past the
+        // end of "file" and panicked the API handler.
+        for s in ["file", " file ", "file\t"] {
+            assert!(s.parse::<Segment>().is_err(), "{s:?}");
+        }
+        assert_eq!(
+            "file:".parse::<Segment>().unwrap(),
+            Segment::File(PathBuf::new())
+        );
     }
 
     #[test]

@@ -223,6 +223,15 @@ pub fn render_ring_list(list: &RingList) -> (String, Vec<String>) {
     for (i, ring) in list.rings.iter().enumerate() {
         let file = clean(&ring.file_name);
         let file_len = file.chars().count();
+        if file.is_empty() {
+            // An empty <FileName> is refused by the phones and by parse_ring_list.
+            warnings.push(format!(
+                "ring {}: file name {:?} is empty once control characters are removed: left out",
+                i + 1,
+                ring.file_name
+            ));
+            continue;
+        }
         if file_len > MAX_NAME {
             warnings.push(format!(
                 "ring {}: file name {file:?} is {file_len} characters, over the {MAX_NAME} \
@@ -268,8 +277,9 @@ pub fn render_ring_list(list: &RingList) -> (String, Vec<String>) {
 /// Trimmed, with control characters, and the noncharacters U+FFFE and U+FFFF that XML 1.0
 /// cannot carry at all (no escape exists for them), as spaces.
 fn clean(s: &str) -> String {
-    s.trim()
-        .chars()
+    // Trim after replacing: a control character at either end becomes a space that would
+    // otherwise start or end the name (a file name the phone would not find).
+    s.chars()
         .map(|c| {
             if c.is_control() || matches!(c, '\u{FFFE}' | '\u{FFFF}') {
                 ' '
@@ -277,7 +287,9 @@ fn clean(s: &str) -> String {
                 c
             }
         })
-        .collect()
+        .collect::<String>()
+        .trim()
+        .to_owned()
 }
 
 /// UTF-8 (BOM skipped) when valid, else Latin-1 (every byte is the code point of its value).
@@ -441,6 +453,40 @@ mod tests {
         );
         let e = parse_ring_list(b"").unwrap_err();
         assert!(e.contains("no <CiscoIPPhoneRingList>"), "{e}");
+    }
+
+    #[test]
+    fn control_characters_at_the_ends_of_names_do_not_become_spaces() {
+        // Found by fuzz/fuzz_targets/ringlist.rs: a name starting with a control character
+        // was rendered with a leading space, which parsing then trimmed away.
+        let xml = b"<CiscoIPPhoneRingList><Ring><DisplayName>\x01Evacuation\x02</DisplayName>\
+                    <FileName>\x01evacuation.raw</FileName></Ring></CiscoIPPhoneRingList>";
+        let (out, warnings) = render_ring_list(&parse_ring_list(xml).unwrap());
+        assert!(warnings.is_empty(), "{warnings:?}");
+        assert!(
+            out.contains("<DisplayName>Evacuation</DisplayName>"),
+            "{out}"
+        );
+        assert!(out.contains("<FileName>evacuation.raw</FileName>"), "{out}");
+        assert_eq!(
+            render_ring_list(&parse_ring_list(out.as_bytes()).unwrap()).0,
+            out
+        );
+        // A file name of control characters only was rendered as an empty <FileName>, which
+        // parse_ring_list refuses: such a ring is left out with a warning.
+        let xml = b"<CiscoIPPhoneRingList><Ring><DisplayName>A</DisplayName><FileName>a.raw\
+                    </FileName></Ring><Ring><DisplayName>B</DisplayName><FileName>\x01\
+                    </FileName></Ring></CiscoIPPhoneRingList>";
+        let (out, warnings) = render_ring_list(&parse_ring_list(xml).unwrap());
+        assert_eq!(
+            parse_ring_list(out.as_bytes()).unwrap().rings.len(),
+            1,
+            "{out}"
+        );
+        assert!(
+            warnings.len() == 1 && warnings[0].contains("empty"),
+            "{warnings:?}"
+        );
     }
 
     proptest::proptest! {

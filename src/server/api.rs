@@ -197,7 +197,15 @@ pub fn parse_start_page(body: &[u8]) -> Result<StartPage, ApiError> {
 fn page_request(b: PageBody) -> Result<StartPage, ApiError> {
     let duration = match b.duration {
         None => None,
-        Some(d) if d.is_finite() && d > 0.0 && d <= 86_400.0 => Some(Duration::from_secs_f64(d)),
+        // The last check: a positive duration under a nanosecond would become zero.
+        Some(d)
+            if d.is_finite()
+                && d > 0.0
+                && d <= 86_400.0
+                && !Duration::from_secs_f64(d).is_zero() =>
+        {
+            Some(Duration::from_secs_f64(d))
+        }
         Some(d) => {
             return Err(ApiError(
                 StatusCode::BAD_REQUEST,
@@ -511,4 +519,28 @@ async fn callback(
     body: Bytes,
 ) -> StatusCode {
     s.pages.callback(&key, &body)
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn a_duration_that_rounds_to_zero_is_refused() {
+        // Found by fuzz/fuzz_targets/api_body.rs: 1e-10 s passed the "more than 0" check and
+        // became a zero Duration.
+        let body = br#"{"zone":"a","source":"chime","duration":0.0000000001}"#;
+        match parse_start_page(body) {
+            Ok(p) => panic!("accepted as {p:?}"),
+            Err(ApiError(status, msg)) => {
+                assert_eq!(status, StatusCode::BAD_REQUEST);
+                assert!(msg.contains("more than 0"), "{msg}");
+            }
+        }
+        let ok = parse_start_page(br#"{"zone":"a","source":"chime","duration":0.5}"#);
+        assert_eq!(
+            ok.ok().and_then(|p| p.duration),
+            Some(Duration::from_millis(500))
+        );
+    }
 }
