@@ -55,8 +55,8 @@ test: test-deps
 	$(CARGO) clippy --all-targets -- -D warnings
 	$(CARGO) test --all-targets
 
-## bench-peers: zonecast against GStreamer and ffmpeg in the same run; rewrites its sections of
-## BENCHMARKS.md (installs the peers when missing; about 8 minutes).
+## bench-peers: zonecast against GStreamer, ffmpeg, sox and tshark in the same run; rewrites its sections of
+## BENCHMARKS.md (installs the peers when missing; about 10 minutes once built).
 bench-peers: deps
 	./benches/peers/run.sh
 
