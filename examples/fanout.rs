@@ -53,6 +53,7 @@ mod recv;
 #[path = "fanout/stats.rs"]
 mod stats;
 
+use child::{gst_available, loadavg};
 use stats::{f, median, ratio};
 
 #[derive(Debug, Clone, Copy, PartialEq, Eq, PartialOrd, Ord, ValueEnum, Serialize)]
@@ -230,24 +231,6 @@ struct Run {
     recv: stats::Received,
     /// zonecast only: what the sender printed.
     sender: Option<serde_json::Value>,
-}
-
-fn loadavg() -> (String, f64) {
-    let s = std::fs::read_to_string("/proc/loadavg").unwrap_or_default();
-    let l1 = s
-        .split_whitespace()
-        .next()
-        .and_then(|x| x.parse().ok())
-        .unwrap_or(f64::NAN);
-    (s.trim().to_string(), l1)
-}
-
-fn gst_available(gst: &str) -> bool {
-    Command::new(gst)
-        .arg("--version")
-        .output()
-        .map(|o| o.status.success())
-        .unwrap_or(false)
 }
 
 /// `gst-launch-1.0 -q audiotestsrc … ! rtppcmupay min/max-ptime 20 ms ! SINK`: a 1 kHz tone in

@@ -74,6 +74,7 @@ mod stats;
 #[path = "recorder_load/sys.rs"]
 mod sys;
 
+use child::{gst_available, loadavg};
 use stats::{f, median, ratio};
 
 /// Packets per second of a G.711 stream in 20 ms packets.
@@ -422,24 +423,6 @@ struct Run {
     first_error: Option<String>,
     /// Killed at the time limit while finishing its files (GStreamer only).
     killed: bool,
-}
-
-fn loadavg() -> (String, f64) {
-    let s = std::fs::read_to_string("/proc/loadavg").unwrap_or_default();
-    let l1 = s
-        .split_whitespace()
-        .next()
-        .and_then(|x| x.parse().ok())
-        .unwrap_or(f64::NAN);
-    (s.trim().to_string(), l1)
-}
-
-fn gst_available(gst: &str) -> bool {
-    Command::new(gst)
-        .arg("--version")
-        .output()
-        .map(|o| o.status.success())
-        .unwrap_or(false)
 }
 
 const GST_CAPS: &str =

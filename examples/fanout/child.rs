@@ -56,6 +56,26 @@ impl ChildRun {
     }
 }
 
+/// `/proc/loadavg` as read, and its 1-minute figure (NaN when unreadable).
+pub fn loadavg() -> (String, f64) {
+    let s = std::fs::read_to_string("/proc/loadavg").unwrap_or_default();
+    let l1 = s
+        .split_whitespace()
+        .next()
+        .and_then(|x| x.parse().ok())
+        .unwrap_or(f64::NAN);
+    (s.trim().to_string(), l1)
+}
+
+/// Whether `gst` (gst-launch-1.0) runs.
+pub fn gst_available(gst: &str) -> bool {
+    Command::new(gst)
+        .arg("--version")
+        .output()
+        .map(|o| o.status.success())
+        .unwrap_or(false)
+}
+
 /// CPU time of a live process, ns (`MAKE_PROCESS_CPUCLOCK(pid, CPUCLOCK_SCHED)`).
 fn process_cpu_ns(pid: libc::pid_t) -> Option<u64> {
     let clock: libc::clockid_t = ((!pid) << 3) | 2;
