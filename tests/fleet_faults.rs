@@ -152,20 +152,7 @@ async fn a_500_phone_page_with_every_fault_reaches_the_healthy_names_the_rest_an
 
     // The fleet's phones as a config lists them (all with the fleet's password), then the dead.
     let password = Secret::new(zonecast::phone_sim::config::DEFAULT_PASSWORD);
-    let mut targets: Vec<Target> = fleet
-        .phones()
-        .iter()
-        .map(|p| {
-            let mut push = p.push_target();
-            push.password = password.clone();
-            Target {
-                name: p.name.clone(),
-                model: p.model.clone(),
-                ip: Some(*p.addr.ip()),
-                push: Ok(push),
-            }
-        })
-        .collect();
+    let mut targets: Vec<Target> = common::sim::targets(&fleet);
     for (i, host) in dead_addresses(EACH).into_iter().enumerate() {
         targets.push(Target {
             name: format!("gone{:02}", i + 1),

@@ -6,37 +6,16 @@ mod common;
 use std::net::Ipv4Addr;
 use std::time::Duration;
 
-use common::sim::{addressed, fault_on, start};
+use common::sim::{addressed, fault_on, start, targets};
 use tokio::sync::watch;
 use zonecast::audio::Tone;
 use zonecast::g711::Law;
 use zonecast::page::journal::Journal;
 use zonecast::page::run::{PageJob, run};
-use zonecast::page::{Delivery, PageSpec, Target, plan};
-use zonecast::phone_sim::Fleet;
+use zonecast::page::{Delivery, PageSpec, plan};
 use zonecast::push::{PushClient, PushConfig};
 use zonecast::rtp::pacer::{Encode, PacerOptions};
 use zonecast::rtp::{Pacer, RtpPort, SenderOptions};
-
-/// The fleet's phones as a config would list them: every one with the fleet's password (a phone
-/// with the `wrong_password` fault has another).
-fn targets(fleet: &Fleet) -> Vec<Target> {
-    let password = zonecast::push::Secret::new(zonecast::phone_sim::config::DEFAULT_PASSWORD);
-    fleet
-        .phones()
-        .iter()
-        .map(|p| {
-            let mut push = p.push_target();
-            push.password = password.clone();
-            Target {
-                name: p.name.clone(),
-                model: p.model.clone(),
-                ip: Some(*p.addr.ip()),
-                push: Ok(push),
-            }
-        })
-        .collect()
-}
 
 fn group() -> Ipv4Addr {
     Ipv4Addr::new(

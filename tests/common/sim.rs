@@ -21,6 +21,26 @@ pub fn addressed(n: usize, model: &str) -> SimConfig {
     cfg
 }
 
+/// The fleet's phones as a config would list them: every one with the fleet's password (a phone
+/// with the `wrong_password` fault has another).
+pub fn targets(fleet: &Fleet) -> Vec<zonecast::page::Target> {
+    let password = zonecast::push::Secret::new(zonecast::phone_sim::config::DEFAULT_PASSWORD);
+    fleet
+        .phones()
+        .iter()
+        .map(|p| {
+            let mut push = p.push_target();
+            push.password = password.clone();
+            zonecast::page::Target {
+                name: p.name.clone(),
+                model: p.model.clone(),
+                ip: Some(*p.addr.ip()),
+                push: Ok(push),
+            }
+        })
+        .collect()
+}
+
 /// Give the phone named `phone` these faults.
 pub fn fault_on(cfg: &mut SimConfig, phone: &str, faults: zonecast::phone_sim::faults::Faults) {
     cfg.fault_rules
