@@ -3,19 +3,13 @@
 //! validated by `xmllint` against Cisco's `CiscoIpPhoneServices.xsd` (all of these objects
 //! are in it), in the charset its declaration names.
 
-use std::io::Write;
-use std::process::Command;
-
 use zonecast::server::services::render::{
     MenuEntry, MenuPaging, Requester, Served, banner_input, choice, confirm, main_menu, message,
     page_status, page_status_push, zone_directory,
 };
 use zonecast::xsi::object::XmlObject;
 
-const XSD: &str = concat!(
-    env!("CARGO_MANIFEST_DIR"),
-    "/../shared/reference/CiscoIpPhoneServices.xsd"
-);
+mod common;
 
 /// Free text at its most hostile: every escape, a CDATA terminator, non-Latin-1 text, controls
 /// XML cannot carry, newlines, and more characters than any field takes.
@@ -101,30 +95,12 @@ fn screens(r: &Requester) -> Vec<(&'static str, Served)> {
 }
 
 fn require_xmllint() {
-    let found = Command::new("xmllint").arg("--version").output();
-    assert!(
-        matches!(found, Ok(ref o) if o.status.success()),
-        "xmllint not found: `make test` installs it (Debian package libxml2-utils)"
-    );
+    common::require("xmllint");
 }
 
 /// Validate `body` (bytes in whatever encoding it declares) against the XSD.
 fn xmllint(body: &[u8]) -> Result<(), String> {
-    let mut file = tempfile::Builder::new().suffix(".xml").tempfile().unwrap();
-    file.write_all(body).unwrap();
-    file.flush().unwrap();
-    let out = Command::new("xmllint")
-        .arg("--noout")
-        .arg("--schema")
-        .arg(XSD)
-        .arg(file.path())
-        .output()
-        .unwrap();
-    if out.status.success() {
-        Ok(())
-    } else {
-        Err(String::from_utf8_lossy(&out.stderr).into_owned())
-    }
+    common::xmllint(body, true)
 }
 
 #[test]

@@ -4,10 +4,8 @@
 //! round-trips exactly. The shapes of the objects the XSD lacks are compared with Cisco's and a
 //! public client's samples.
 
-use std::io::Write;
 use std::net::Ipv4Addr;
 use std::path::Path;
-use std::process::Command;
 
 use zonecast::rtp::RtpPort;
 use zonecast::xsi::object::{
@@ -17,10 +15,9 @@ use zonecast::xsi::object::{
     SoftKeyItem, StartMedia, Status, StatusFile, StopMedia, Target, Text, TouchArea, XmlObject,
 };
 
-const XSD: &str = concat!(
-    env!("CARGO_MANIFEST_DIR"),
-    "/../shared/reference/CiscoIpPhoneServices.xsd"
-);
+mod common;
+
+use common::CISCO_XSD as XSD;
 const REFERENCE: &str = concat!(env!("CARGO_MANIFEST_DIR"), "/../shared/reference");
 
 /// Free text at its most hostile: every mandatory escape, non-ASCII, and a CDATA terminator.
@@ -226,29 +223,11 @@ fn all_objects() -> Vec<Case> {
 }
 
 fn require_xmllint() {
-    let found = Command::new("xmllint").arg("--version").output();
-    assert!(
-        matches!(found, Ok(ref o) if o.status.success()),
-        "xmllint not found: `make test` installs it (Debian package libxml2-utils)"
-    );
+    common::require("xmllint");
 }
 
-/// Run xmllint on `xml` (with `--schema XSD` when `schema`), returning its stderr on failure.
 fn xmllint(xml: &str, schema: bool) -> Result<(), String> {
-    let mut file = tempfile::Builder::new().suffix(".xml").tempfile().unwrap();
-    file.write_all(xml.as_bytes()).unwrap();
-    file.flush().unwrap();
-    let mut cmd = Command::new("xmllint");
-    cmd.arg("--noout");
-    if schema {
-        cmd.arg("--schema").arg(XSD);
-    }
-    let out = cmd.arg(file.path()).output().unwrap();
-    if out.status.success() {
-        Ok(())
-    } else {
-        Err(String::from_utf8_lossy(&out.stderr).into_owned())
-    }
+    common::xmllint(xml.as_bytes(), schema)
 }
 
 /// The text nodes and attribute values of `xml`, unescaped.

@@ -122,6 +122,31 @@ pub fn rms_dbfs(samples: &[i16]) -> f64 {
     10.0 * (ms / (32768.0f64 * 32768.0)).log10()
 }
 
+/// Cisco's schema of the phone objects, from the shared reference files.
+pub const CISCO_XSD: &str = concat!(
+    env!("CARGO_MANIFEST_DIR"),
+    "/../shared/reference/CiscoIpPhoneServices.xsd"
+);
+
+/// Run xmllint on `xml` (bytes in whatever encoding it declares), never fetching anything
+/// (`--nonet`), and against [`CISCO_XSD`] when `schema`; its stderr on failure.
+pub fn xmllint(xml: &[u8], schema: bool) -> Result<(), String> {
+    require("xmllint");
+    let mut file = tempfile::Builder::new().suffix(".xml").tempfile().unwrap();
+    std::io::Write::write_all(&mut file, xml).unwrap();
+    let mut cmd = Command::new("xmllint");
+    cmd.args(["--noout", "--nonet"]);
+    if schema {
+        cmd.arg("--schema").arg(CISCO_XSD);
+    }
+    let out = cmd.arg(file.path()).output().unwrap();
+    if out.status.success() {
+        Ok(())
+    } else {
+        Err(String::from_utf8_lossy(&out.stderr).into_owned())
+    }
+}
+
 /// Whether a program is on PATH; tests that need a peer fail loudly when it is missing
 /// (`make test` installs it).
 pub fn require(program: &str) {
