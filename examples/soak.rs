@@ -327,7 +327,7 @@ fn read_loop(
 
 struct Running {
     handle: StreamHandle,
-    /// `CLOCK_MONOTONIC` just before `Pacer::add` (the handle's own instant is a few µs later).
+    /// `CLOCK_MONOTONIC` just before `Pacer::add`: no deadline of the stream comes before it.
     added_ns: u64,
 }
 
@@ -346,14 +346,16 @@ fn drifts(streams: &[Running], which: &[usize]) -> Vec<i64> {
         .zip(&stats)
         .map(|(&i, st)| {
             let s = &streams[i];
-            let Some(first) = s.handle.time_to_first_packet() else {
+            let Some(first_ns) = s.handle.first_packet_ns() else {
                 // Not started at all: as far behind as the whole run.
                 return -(((after - s.added_ns) / PERIOD_NS) as i64);
             };
             // The first deadline is somewhere between the add and the first packet leaving
             // (which may itself have been late): packets due by an instant are at least those
-            // counted from the first send, and at most those counted from the add.
-            let first_ns = s.added_ns + first.as_nanos() as u64;
+            // counted from the first send, and at most those counted from the add. (The first
+            // send's own instant, not the add plus time_to_first_packet: that is measured from
+            // after the stream's socket opened, which under load has taken milliseconds and
+            // read as a stream one packet behind for the rest of the run.)
             let due = |t: u64, from: u64| t.saturating_sub(from) / PERIOD_NS + 1;
             let lo = due(before.saturating_sub(ON_TIME_NS), first_ns);
             let hi = due(after, s.added_ns);
@@ -479,6 +481,15 @@ fn soak(a: &Args) -> Result<bool> {
         .zip(&counted)
         .map(|(s, c)| s.datagrams.saturating_sub(c.datagrams))
         .sum();
+    // Opening a stream's socket (inside Pacer::add) before the handle's own clock starts.
+    let open_ms = streams
+        .iter()
+        .filter_map(|s| {
+            let first = s.handle.first_packet_ns()?;
+            let handle_added = first - s.handle.time_to_first_packet()?.as_nanos() as u64;
+            Some(handle_added.saturating_sub(s.added_ns) as f64 / 1e6)
+        })
+        .fold(0.0f64, f64::max);
     let holes: u64 = counted.iter().map(|c| c.holes).sum();
     let behind: u64 = counted.iter().map(|c| c.behind).sum();
     let base = rss[0];
@@ -510,7 +521,7 @@ fn soak(a: &Args) -> Result<bool> {
     );
     println!(
         "  pacer     {} wakeups, mean lateness {:.3} ms, max {:.2} ms, {} ticks skipped, \
-         realtime priority: {}",
+         realtime priority: {}, longest stream open {open_ms:.2} ms",
         pacer_stats.wakeups,
         pacer_stats.lateness_sum_ns as f64 / pacer_stats.wakeups.max(1) as f64 / 1e6,
         pacer_stats.max_lateness_ns as f64 / 1e6,

@@ -228,9 +228,15 @@ impl StreamHandle {
 
     /// Time from [`Pacer::add`] to the first packet leaving, once it has.
     pub fn time_to_first_packet(&self) -> Option<Duration> {
+        self.first_packet_ns()
+            .map(|t| Duration::from_nanos(t.saturating_sub(self.added_ns)))
+    }
+
+    /// The `CLOCK_MONOTONIC` instant (ns) the first packet left, once it has.
+    pub fn first_packet_ns(&self) -> Option<u64> {
         match self.counters.first_send_ns.load(Ordering::Relaxed) {
             0 => None,
-            t => Some(Duration::from_nanos(t.saturating_sub(self.added_ns))),
+            t => Some(t),
         }
     }
 }
