@@ -24,7 +24,6 @@
 //!   errors, no pacer ticks skipped, no drops on the receiving socket.
 
 use std::io;
-use std::mem;
 use std::net::{Ipv4Addr, SocketAddr, SocketAddrV4};
 use std::os::fd::AsRawFd;
 use std::process::ExitCode;
@@ -64,6 +63,12 @@ struct Args {
 
 const PERIOD_NS: u64 = PERIOD.as_nanos() as u64;
 
+// The fan-out benchmark's receiver: its destination addresses and its recvmmsg batch.
+#[path = "fanout/recv.rs"]
+#[allow(dead_code, clippy::all)]
+mod recv;
+use recv::{Batch, SO_RCVBUFFORCE, SO_RXQ_OVFL, dest_addr, dest_index, setsockopt_int};
+
 fn main() -> ExitCode {
     match soak(&Args::parse()) {
         Ok(true) => ExitCode::SUCCESS,
@@ -83,19 +88,6 @@ fn tone() -> Vec<i16> {
             (12_000.0 * (2.0 * std::f64::consts::PI * 1000.0 * t).sin()) as i16
         })
         .collect()
-}
-
-fn dest_addr(i: usize) -> Ipv4Addr {
-    Ipv4Addr::new(127, 0, (i / 250) as u8, (i % 250 + 1) as u8)
-}
-
-fn dest_index(a: Ipv4Addr, n: usize) -> Option<usize> {
-    let [x, y, hi, lo] = a.octets();
-    if x != 127 || y != 0 || lo == 0 || lo > 250 {
-        return None;
-    }
-    let i = usize::from(hi) * 250 + usize::from(lo) - 1;
-    (i < n).then_some(i)
 }
 
 /// The process's resident set, from /proc/self/status, in kB.
@@ -127,12 +119,6 @@ fn raise_nofile() {
 
 // ---- the counting receiver -------------------------------------------------------------------
 
-const SO_RCVBUFFORCE: libc::c_int = 33;
-const SO_RXQ_OVFL: libc::c_int = 40;
-const BATCH: usize = 256;
-const BUF_LEN: usize = 256;
-const CTRL_LEN: usize = 128;
-
 /// What arrived for one destination.
 #[derive(Debug, Default, Clone, Copy)]
 struct Counted {
@@ -159,19 +145,6 @@ struct Receiver {
     port: u16,
 }
 
-fn setsockopt_int(fd: libc::c_int, level: libc::c_int, name: libc::c_int, v: libc::c_int) -> bool {
-    // SAFETY: a valid fd and a pointer to a c_int of the size given.
-    unsafe {
-        libc::setsockopt(
-            fd,
-            level,
-            name,
-            (&raw const v).cast(),
-            mem::size_of::<libc::c_int>() as libc::socklen_t,
-        ) == 0
-    }
-}
-
 impl Receiver {
     fn start(port: u16, n: usize) -> Result<Receiver> {
         let mut bound = None;
@@ -187,12 +160,10 @@ impl Receiver {
         let fd = socket.as_raw_fd();
         // 16 MB: a second of all streams, so a receiver descheduled on a busy machine does not
         // turn into loss (SO_RCVBUFFORCE needs CAP_NET_ADMIN; else capped by rmem_max).
-        if !setsockopt_int(fd, libc::SOL_SOCKET, SO_RCVBUFFORCE, 16 << 20) {
+        if setsockopt_int(fd, libc::SOL_SOCKET, SO_RCVBUFFORCE, 16 << 20).is_err() {
             let _ = socket.set_recv_buffer_size(16 << 20);
         }
-        if !setsockopt_int(fd, libc::IPPROTO_IP, libc::IP_PKTINFO, 1) {
-            bail!("IP_PKTINFO: {}", io::Error::last_os_error());
-        }
+        setsockopt_int(fd, libc::IPPROTO_IP, libc::IP_PKTINFO, 1).context("IP_PKTINFO")?;
         let _ = setsockopt_int(fd, libc::SOL_SOCKET, SO_RXQ_OVFL, 1);
         let stop = Arc::new(AtomicBool::new(false));
         let totals = Arc::new(Totals::default());
@@ -227,41 +198,11 @@ fn read_loop(
 ) -> io::Result<Vec<Counted>> {
     let fd = socket.as_raw_fd();
     let mut counted = vec![Counted::default(); n];
-    let mut bufs = vec![[0u8; BUF_LEN]; BATCH];
-    let mut ctrl = vec![[0u64; CTRL_LEN / 8]; BATCH];
-    let mut iovs: Vec<libc::iovec> = bufs
-        .iter_mut()
-        .map(|b| libc::iovec {
-            iov_base: b.as_mut_ptr().cast(),
-            iov_len: BUF_LEN,
-        })
-        .collect();
-    // SAFETY: an all-zero mmsghdr is valid; its pointers are set before every call.
-    let mut msgs: Vec<libc::mmsghdr> = (0..BATCH).map(|_| unsafe { mem::zeroed() }).collect();
+    let mut batch = Batch::new();
     loop {
-        for (i, m) in msgs.iter_mut().enumerate() {
-            m.msg_hdr.msg_name = std::ptr::null_mut();
-            m.msg_hdr.msg_namelen = 0;
-            m.msg_hdr.msg_iov = &mut iovs[i];
-            m.msg_hdr.msg_iovlen = 1;
-            m.msg_hdr.msg_control = ctrl[i].as_mut_ptr().cast();
-            m.msg_hdr.msg_controllen = CTRL_LEN as _;
-            m.msg_hdr.msg_flags = 0;
-            m.msg_len = 0;
-        }
-        // SAFETY: msgs point into bufs, ctrl and iovs, all alive and of the sizes declared.
-        let got = unsafe {
-            libc::recvmmsg(
-                fd,
-                msgs.as_mut_ptr(),
-                BATCH as libc::c_uint,
-                libc::MSG_DONTWAIT,
-                std::ptr::null_mut(),
-            )
-        };
-        if got < 0 {
-            let e = io::Error::last_os_error();
-            match e.kind() {
+        let got = match batch.recv(fd, libc::MSG_DONTWAIT) {
+            Ok(got) => got,
+            Err(e) => match e.kind() {
                 io::ErrorKind::WouldBlock => {
                     if stop.load(Ordering::Acquire) {
                         return Ok(counted);
@@ -271,30 +212,15 @@ fn read_loop(
                 }
                 io::ErrorKind::Interrupted => continue,
                 _ => return Err(e),
-            }
-        }
+            },
+        };
         let mut arrived = 0;
-        for (i, m) in msgs.iter().take(got as usize).enumerate() {
-            let mut dst = None;
-            // SAFETY: the kernel filled msg_control/msg_controllen; the CMSG macros walk it.
-            unsafe {
-                let mut c = libc::CMSG_FIRSTHDR(&m.msg_hdr);
-                while !c.is_null() {
-                    let (lvl, ty) = ((*c).cmsg_level, (*c).cmsg_type);
-                    let data = libc::CMSG_DATA(c);
-                    if lvl == libc::IPPROTO_IP && ty == libc::IP_PKTINFO {
-                        let pi: libc::in_pktinfo = std::ptr::read_unaligned(data.cast());
-                        dst = Some(Ipv4Addr::from(u32::from_be(pi.ipi_addr.s_addr)));
-                    } else if lvl == libc::SOL_SOCKET && ty == SO_RXQ_OVFL {
-                        let d: u32 = std::ptr::read_unaligned(data.cast());
-                        totals.rx_dropped.fetch_max(u64::from(d), Ordering::Relaxed);
-                    }
-                    c = libc::CMSG_NXTHDR(&m.msg_hdr, c);
-                }
+        for i in 0..got {
+            let (b, meta) = batch.datagram(i);
+            if let Some(d) = meta.dropped {
+                totals.rx_dropped.fetch_max(u64::from(d), Ordering::Relaxed);
             }
-            let len = (m.msg_len as usize).min(BUF_LEN);
-            let b = &bufs[i][..len];
-            let Some(idx) = dst.and_then(|a| dest_index(a, n)) else {
+            let Some(idx) = meta.dst.and_then(|a| dest_index(a, n)) else {
                 totals.foreign.fetch_add(1, Ordering::Relaxed);
                 continue;
             };

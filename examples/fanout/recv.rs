@@ -20,10 +20,10 @@ use socket2::{Domain, Protocol, Socket, Type};
 
 // Linux x86_64 / aarch64 values, spelled out so the example does not depend on which of them
 // the libc crate exports for the target.
-const SO_RCVBUFFORCE: libc::c_int = 33;
-const SO_TIMESTAMPNS: libc::c_int = 35;
+pub const SO_RCVBUFFORCE: libc::c_int = 33;
+pub const SO_TIMESTAMPNS: libc::c_int = 35;
 const SCM_TIMESTAMPNS: libc::c_int = SO_TIMESTAMPNS;
-const SO_RXQ_OVFL: libc::c_int = 40;
+pub const SO_RXQ_OVFL: libc::c_int = 40;
 
 /// Datagrams read per `recvmmsg` call.
 const BATCH: usize = 256;
@@ -80,7 +80,8 @@ pub fn dest_addr(i: usize) -> Ipv4Addr {
     Ipv4Addr::new(127, 0, (i / 250) as u8, (i % 250 + 1) as u8)
 }
 
-fn dest_index(a: Ipv4Addr, n: usize) -> Option<usize> {
+/// Which destination `a` is (`dest_addr`'s inverse), if one of the first `n`.
+pub fn dest_index(a: Ipv4Addr, n: usize) -> Option<usize> {
     let [x, y, hi, lo] = a.octets();
     if x != 127 || y != 0 || lo == 0 || lo > 250 {
         return None;
@@ -89,7 +90,7 @@ fn dest_index(a: Ipv4Addr, n: usize) -> Option<usize> {
     (i < n).then_some(i)
 }
 
-fn setsockopt_int(
+pub fn setsockopt_int(
     fd: libc::c_int,
     level: libc::c_int,
     name: libc::c_int,
@@ -184,46 +185,16 @@ fn read_loop(
     out: &mut Capture,
 ) -> io::Result<()> {
     let fd = socket.as_raw_fd();
-    let mut bufs = vec![[0u8; BUF_LEN]; BATCH];
-    // u64 alignment for the cmsg headers.
-    let mut ctrl = vec![[0u64; CTRL_LEN / 8]; BATCH];
-    let mut iovs: Vec<libc::iovec> = bufs
-        .iter_mut()
-        .map(|b| libc::iovec {
-            iov_base: b.as_mut_ptr() as *mut libc::c_void,
-            iov_len: BUF_LEN,
-        })
-        .collect();
-    // SAFETY: all-zero mmsghdr is valid; pointers are set below before every call.
-    let mut msgs: Vec<libc::mmsghdr> = (0..BATCH).map(|_| unsafe { mem::zeroed() }).collect();
+    let mut batch = Batch::new();
+    let flags = if poll {
+        libc::MSG_DONTWAIT
+    } else {
+        libc::MSG_WAITFORONE
+    };
     loop {
-        for (i, m) in msgs.iter_mut().enumerate() {
-            m.msg_hdr.msg_name = std::ptr::null_mut();
-            m.msg_hdr.msg_namelen = 0;
-            m.msg_hdr.msg_iov = &mut iovs[i];
-            m.msg_hdr.msg_iovlen = 1;
-            m.msg_hdr.msg_control = ctrl[i].as_mut_ptr() as *mut libc::c_void;
-            m.msg_hdr.msg_controllen = CTRL_LEN as _;
-            m.msg_hdr.msg_flags = 0;
-            m.msg_len = 0;
-        }
-        // SAFETY: msgs point into bufs/ctrl/iovs, all alive and sized as declared.
-        let got = unsafe {
-            libc::recvmmsg(
-                fd,
-                msgs.as_mut_ptr(),
-                BATCH as libc::c_uint,
-                if poll {
-                    libc::MSG_DONTWAIT
-                } else {
-                    libc::MSG_WAITFORONE
-                },
-                std::ptr::null_mut(),
-            )
-        };
-        if got < 0 {
-            let e = io::Error::last_os_error();
-            match e.kind() {
+        let got = match batch.recv(fd, flags) {
+            Ok(got) => got,
+            Err(e) => match e.kind() {
                 io::ErrorKind::WouldBlock | io::ErrorKind::TimedOut => {
                     // Queue empty (poll) or nothing for 50 ms (block): done once asked to stop.
                     if stop.load(Ordering::Acquire) {
@@ -236,43 +207,23 @@ fn read_loop(
                 }
                 io::ErrorKind::Interrupted => continue,
                 _ => return Err(e),
-            }
-        }
+            },
+        };
         let fallback_now = realtime_ns();
-        for (i, m) in msgs.iter().take(got as usize).enumerate() {
-            let len = m.msg_len as usize;
-            let (mut t_ns, mut dst, mut dropped) = (None, None, None);
-            // SAFETY: the kernel filled msg_control/msg_controllen; the CMSG macros walk it.
-            unsafe {
-                let mut c = libc::CMSG_FIRSTHDR(&m.msg_hdr);
-                while !c.is_null() {
-                    let (lvl, ty) = ((*c).cmsg_level, (*c).cmsg_type);
-                    let data = libc::CMSG_DATA(c);
-                    if lvl == libc::SOL_SOCKET && ty == SCM_TIMESTAMPNS {
-                        let ts: libc::timespec = std::ptr::read_unaligned(data as *const _);
-                        t_ns = Some(ts.tv_sec as i64 * 1_000_000_000 + ts.tv_nsec as i64);
-                    } else if lvl == libc::IPPROTO_IP && ty == libc::IP_PKTINFO {
-                        let pi: libc::in_pktinfo = std::ptr::read_unaligned(data as *const _);
-                        dst = Some(Ipv4Addr::from(u32::from_be(pi.ipi_addr.s_addr)));
-                    } else if lvl == libc::SOL_SOCKET && ty == SO_RXQ_OVFL {
-                        dropped = Some(std::ptr::read_unaligned(data as *const u32));
-                    }
-                    c = libc::CMSG_NXTHDR(&m.msg_hdr, c);
-                }
-            }
-            if let Some(d) = dropped {
+        for i in 0..got {
+            let (b, meta) = batch.datagram(i);
+            if let Some(d) = meta.dropped {
                 out.rx_dropped = out.rx_dropped.max(d as u64);
             }
-            *out.sizes.entry(len).or_default() += 1;
-            let t_ns = t_ns.unwrap_or_else(|| {
+            *out.sizes.entry(b.len()).or_default() += 1;
+            let t_ns = meta.t_ns.unwrap_or_else(|| {
                 out.no_kernel_ts += 1;
                 fallback_now
             });
-            let Some(idx) = dst.and_then(|a| dest_index(a, n)) else {
+            let Some(idx) = meta.dst.and_then(|a| dest_index(a, n)) else {
                 out.foreign += 1;
                 continue;
             };
-            let b = &bufs[i][..len.min(BUF_LEN)];
             if b.len() < 12 || b[0] >> 6 != 2 {
                 out.not_rtp += 1;
                 continue;
@@ -287,5 +238,101 @@ fn read_loop(
             }
             out.per_dest[idx].push(Arrival { t_ns, ts, seq });
         }
+    }
+}
+
+/// What a datagram's control messages said.
+#[derive(Debug, Default, Clone, Copy)]
+pub struct Meta {
+    /// Kernel arrival time, `CLOCK_REALTIME` ns (`SO_TIMESTAMPNS`).
+    pub t_ns: Option<i64>,
+    /// The address it was sent to (`IP_PKTINFO`).
+    pub dst: Option<Ipv4Addr>,
+    /// Datagrams the kernel has dropped on the socket so far (`SO_RXQ_OVFL`).
+    pub dropped: Option<u32>,
+}
+
+/// One `recvmmsg` batch: [`BATCH`] buffers and their control space, allocated once.
+pub struct Batch {
+    bufs: Vec<[u8; BUF_LEN]>,
+    // u64 alignment for the cmsg headers.
+    ctrl: Vec<[u64; CTRL_LEN / 8]>,
+    iovs: Vec<libc::iovec>,
+    msgs: Vec<libc::mmsghdr>,
+}
+
+impl Batch {
+    pub fn new() -> Batch {
+        let mut bufs = vec![[0u8; BUF_LEN]; BATCH];
+        let iovs = bufs
+            .iter_mut()
+            .map(|b| libc::iovec {
+                iov_base: b.as_mut_ptr().cast(),
+                iov_len: BUF_LEN,
+            })
+            .collect();
+        Batch {
+            bufs,
+            ctrl: vec![[0u64; CTRL_LEN / 8]; BATCH],
+            iovs,
+            // SAFETY: an all-zero mmsghdr is valid; its pointers are set before every call.
+            msgs: (0..BATCH).map(|_| unsafe { mem::zeroed() }).collect(),
+        }
+    }
+
+    /// One `recvmmsg(fd, …, flags)`: how many datagrams arrived (read them with `datagram`).
+    pub fn recv(&mut self, fd: libc::c_int, flags: libc::c_int) -> io::Result<usize> {
+        // The vectors' heap blocks never move, so the pointers stay valid however `self` moves.
+        for (i, m) in self.msgs.iter_mut().enumerate() {
+            m.msg_hdr.msg_name = std::ptr::null_mut();
+            m.msg_hdr.msg_namelen = 0;
+            m.msg_hdr.msg_iov = &mut self.iovs[i];
+            m.msg_hdr.msg_iovlen = 1;
+            m.msg_hdr.msg_control = self.ctrl[i].as_mut_ptr().cast();
+            m.msg_hdr.msg_controllen = CTRL_LEN as _;
+            m.msg_hdr.msg_flags = 0;
+            m.msg_len = 0;
+        }
+        // SAFETY: msgs point into bufs, ctrl and iovs, all alive and of the sizes declared.
+        let got = unsafe {
+            libc::recvmmsg(
+                fd,
+                self.msgs.as_mut_ptr(),
+                BATCH as libc::c_uint,
+                flags,
+                std::ptr::null_mut(),
+            )
+        };
+        if got < 0 {
+            Err(io::Error::last_os_error())
+        } else {
+            Ok(got as usize)
+        }
+    }
+
+    /// Datagram `i` of the last `recv` (cut to the buffer) and what its control messages said.
+    pub fn datagram(&self, i: usize) -> (&[u8], Meta) {
+        let m = &self.msgs[i];
+        let mut meta = Meta::default();
+        // SAFETY: the kernel filled msg_control/msg_controllen; the CMSG macros walk it.
+        unsafe {
+            let mut c = libc::CMSG_FIRSTHDR(&m.msg_hdr);
+            while !c.is_null() {
+                let (lvl, ty) = ((*c).cmsg_level, (*c).cmsg_type);
+                let data = libc::CMSG_DATA(c);
+                if lvl == libc::SOL_SOCKET && ty == SCM_TIMESTAMPNS {
+                    let ts: libc::timespec = std::ptr::read_unaligned(data.cast());
+                    meta.t_ns = Some(ts.tv_sec as i64 * 1_000_000_000 + ts.tv_nsec as i64);
+                } else if lvl == libc::IPPROTO_IP && ty == libc::IP_PKTINFO {
+                    let pi: libc::in_pktinfo = std::ptr::read_unaligned(data.cast());
+                    meta.dst = Some(Ipv4Addr::from(u32::from_be(pi.ipi_addr.s_addr)));
+                } else if lvl == libc::SOL_SOCKET && ty == SO_RXQ_OVFL {
+                    meta.dropped = Some(std::ptr::read_unaligned(data.cast()));
+                }
+                c = libc::CMSG_NXTHDR(&m.msg_hdr, c);
+            }
+        }
+        let len = (m.msg_len as usize).min(BUF_LEN);
+        (&self.bufs[i][..len], meta)
     }
 }
