@@ -49,4 +49,7 @@ pub mod ringtone;
 pub mod rtp;
 pub mod schedule;
 pub mod server;
+/// For tests: the reference material beside the repository (`../shared`).
+#[doc(hidden)]
+pub mod shared;
 pub mod xsi;

@@ -8,7 +8,10 @@ use std::time::{Duration, Instant};
 use common::sim::{addressed, element, eventually, execute, get, http, push_xml, send, start};
 use zonecast::xsi::response::{parse_device_page, parse_execute_reply};
 
-const REFERENCE: &str = concat!(env!("CARGO_MANIFEST_DIR"), "/../shared/reference/");
+/// A file of `../shared/reference/`; `None` (after a skip line) when it is absent.
+fn reference(name: &str) -> Option<String> {
+    zonecast::shared::shared_text(&format!("reference/{name}"))
+}
 
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
 async fn rtprx_then_real_rtp_shows_in_streaming_statistics_and_the_fleet_report() {
@@ -194,12 +197,11 @@ async fn rtptx_sends_the_phone_microphone() {
 /// The bodies usecallmanagernz/commands `mediastream` posts, taken from the reference file.
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
 async fn start_and_stop_media_from_the_public_client_samples() {
+    let Some(text) = reference("usecallmanager-mediastream-requests.xml") else {
+        return;
+    };
     let fleet = start(addressed(1, "CP-8851")).await;
     let p = &fleet.phones()[0];
-    let text = std::fs::read_to_string(format!(
-        "{REFERENCE}usecallmanager-mediastream-requests.xml"
-    ))
-    .unwrap();
     let docs: Vec<&str> = text.split("<?xml").skip(1).collect();
     assert_eq!(docs.len(), 2);
     let port = common::free_even_port();
@@ -242,12 +244,11 @@ async fn start_and_stop_media_from_the_public_client_samples() {
 /// Cisco's own Execute example: Play is synchronous, one ResponseItem per ExecuteItem.
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
 async fn the_cisco_execute_example_answers_each_item_and_play_blocks() {
+    let Some(text) = reference("cisco-doc-execute-response-examples.xml") else {
+        return;
+    };
     let fleet = start(addressed(1, "CP-8851")).await;
     let p = &fleet.phones()[0];
-    let text = std::fs::read_to_string(format!(
-        "{REFERENCE}cisco-doc-execute-response-examples.xml"
-    ))
-    .unwrap();
     let start_at = text.find("<CiscoIPPhoneExecute>").unwrap();
     let end_at = text.find("</CiscoIPPhoneExecute>").unwrap() + "</CiscoIPPhoneExecute>".len();
     let xml = &text[start_at..end_at];

@@ -637,12 +637,9 @@ mod tests {
         parse_push_request(&received).expect("object parses")
     }
 
-    fn reference(name: &str) -> String {
-        let path = format!(
-            "{}/../shared/reference/{name}",
-            concat!(env!("CARGO_MANIFEST_DIR"))
-        );
-        std::fs::read_to_string(&path).unwrap_or_else(|e| panic!("{path}: {e}"))
+    /// A file of `../shared/reference/`; `None` (after a skip line) when it is absent.
+    fn reference(name: &str) -> Option<String> {
+        crate::shared::shared_text(&format!("reference/{name}"))
     }
 
     /// The text from the first `start` to the end of the first `end` after it.
@@ -850,7 +847,9 @@ mod tests {
 
     #[test]
     fn usecallmanager_mediastream_bodies() {
-        let file = reference("usecallmanager-mediastream-requests.xml");
+        let Some(file) = reference("usecallmanager-mediastream-requests.xml") else {
+            return;
+        };
         // As one file it is not a document: a declaration after a comment, two roots.
         assert!(is_malformed(parse_push_request(&file)));
         let docs: Vec<&str> = file
@@ -901,7 +900,9 @@ mod tests {
 
     #[test]
     fn cisco_execute_and_response_examples() {
-        let file = reference("cisco-doc-execute-response-examples.xml");
+        let Some(file) = reference("cisco-doc-execute-response-examples.xml") else {
+            return;
+        };
         assert!(is_malformed(parse_push_request(&file)));
         // The leading comment and the Execute object form a document on their own.
         let end = "</CiscoIPPhoneExecute>";
@@ -940,7 +941,9 @@ mod tests {
 
     #[test]
     fn cisco_rtp_streaming_examples_need_ascii_quotes() {
-        let file = reference("cisco-doc-rtp-streaming-api-examples.txt");
+        let Some(file) = reference("cisco-doc-rtp-streaming-api-examples.txt") else {
+            return;
+        };
         let start = between(&file, "<startMedia>", "</startMedia>");
         let stop = between(&file, "<stopMedia>", "</stopMedia>");
         assert!(start.contains('\u{201D}') && stop.contains('\u{201D}'));

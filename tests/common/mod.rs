@@ -9,7 +9,7 @@ pub mod sim;
 
 use std::io::{BufRead, BufReader};
 use std::net::UdpSocket;
-use std::path::Path;
+use std::path::{Path, PathBuf};
 use std::process::{Child, Command, Stdio};
 
 /// The `zonecast` binary built for this test run.
@@ -122,22 +122,23 @@ pub fn rms_dbfs(samples: &[i16]) -> f64 {
     10.0 * (ms / (32768.0f64 * 32768.0)).log10()
 }
 
-/// Cisco's schema of the phone objects, from the shared reference files.
-pub const CISCO_XSD: &str = concat!(
-    env!("CARGO_MANIFEST_DIR"),
-    "/../shared/reference/CiscoIpPhoneServices.xsd"
-);
+/// Cisco's schema of the phone objects, from the shared reference files; `None` (after a skip
+/// line) when `../shared` is absent.
+pub fn cisco_xsd() -> Option<PathBuf> {
+    zonecast::shared::shared_file("reference/CiscoIpPhoneServices.xsd")
+}
 
 /// Run xmllint on `xml` (bytes in whatever encoding it declares), never fetching anything
-/// (`--nonet`), and against [`CISCO_XSD`] when `schema`; its stderr on failure.
-pub fn xmllint(xml: &[u8], schema: bool) -> Result<(), String> {
+/// (`--nonet`), and against the schema `xsd` (see [`cisco_xsd`]) when given; its stderr on
+/// failure.
+pub fn xmllint(xml: &[u8], xsd: Option<&Path>) -> Result<(), String> {
     require("xmllint");
     let mut file = tempfile::Builder::new().suffix(".xml").tempfile().unwrap();
     std::io::Write::write_all(&mut file, xml).unwrap();
     let mut cmd = Command::new("xmllint");
     cmd.args(["--noout", "--nonet"]);
-    if schema {
-        cmd.arg("--schema").arg(CISCO_XSD);
+    if let Some(xsd) = xsd {
+        cmd.arg("--schema").arg(xsd);
     }
     let out = cmd.arg(file.path()).output().unwrap();
     if out.status.success() {
