@@ -4,7 +4,16 @@
 //! journal record that guarantees their stop, the receive-and-record (or play) loop, and the
 //! report with its exit code.
 //!
-//! It does not push, schedule or parse arguments: the command line (`cli::listen`) does that.
+//! The rules of starting and stopping the phones are [`session`]'s: [`ListenSession`] is the
+//! sans-IO core that listen and intercom share. It does not push, schedule or parse arguments:
+//! the command line (`cli::listen`) is the shell that binds, journals, pushes and records as the
+//! session says.
+
+pub mod session;
+
+pub use session::{
+    Ended, ListenSession, Output, PhoneSpec, PhoneState, PushDone, State, Step, StopReason, Timer,
+};
 
 use std::collections::HashSet;
 use std::io;
@@ -295,6 +304,13 @@ pub struct ListenPhone {
     pub received: Received,
     /// The recording (None when nothing was kept).
     pub file: Option<PathBuf>,
+}
+
+impl ListenPhone {
+    /// Whether its file is kept: a phone that never accepted and sent nothing leaves none.
+    pub fn keeps_file(&self) -> bool {
+        self.accepted || self.received.packets > 0
+    }
 }
 
 /// Totals of a listen.
