@@ -3,9 +3,11 @@
 //! effect gets its stop: at the end, on Ctrl-C/SIGTERM, and after a SIGKILL through the journal
 //! and `zonecast recover`.
 //!
-//! The order is what makes that hold: receivers are bound first (so nothing a phone sends is
-//! lost and the port is really ours), then each phone's stop is written to the journal, and only
-//! then is the start pushed.
+//! The rules are [`ListenSession`]'s (`page::listen::session`, shared by both commands); this is
+//! its shell. It binds the receivers first (so nothing a phone sends is lost and the port is
+//! really ours), then [`drive`]s the session: it carries out each [`Output`] in order (journal,
+//! push, start or stop our media) and feeds in what happens (a push's answer, a signal, our
+//! source's end, the timeout the session asked for). It decides nothing itself.
 
 use std::collections::HashSet;
 use std::net::SocketAddrV4;
@@ -16,23 +18,22 @@ use std::time::{Duration, Instant};
 
 use anyhow::Context as _;
 use clap::Args;
+use tokio::sync::Notify;
 
-use super::{
-    CliError, interrupted_flag, journal_of, parse_seconds, push_client, recover_journal, runtime,
-};
+use super::{CliError, journal_of, parse_seconds, push_client, recover_journal, runtime};
 use crate::audio::speaker::{Speaker, SpeakerInfo, SpeakerStats};
 use crate::audio::{Clip, SAMPLE_RATE};
 use crate::config::{Config, PhoneEntry};
 use crate::g711::Law;
 use crate::page::journal::{Journal, JournalOp};
 use crate::page::listen::{
-    INTERCOM_ZONE, LISTEN_ZONE, ListenPhone, ListenReport, Received, bind_from_pool, failure_of,
-    hear_until, intercom_start_xml, intercom_stop_xml, journal_record, listen_start_xml,
-    listen_stop_xml, needs_stop, new_id, record_until, refusal, used_ports,
+    Ended, INTERCOM_ZONE, LISTEN_ZONE, ListenReport, ListenSession, Output, PhoneSpec, PushDone,
+    Received, Step, StopReason, bind_from_pool, hear_until, intercom_start_xml, intercom_stop_xml,
+    journal_record, listen_start_xml, listen_stop_xml, new_id, record_until, refusal, used_ports,
 };
 use crate::page::prepare::phone_ip;
-use crate::push::{Phone, PushClient, PushOutcome};
-use crate::rtp::pacer::{Encode, EncodedClip, PacerOptions, PayloadSource};
+use crate::push::{Phone, PushClient};
+use crate::rtp::pacer::{Encode, EncodedClip, PacerOptions, PayloadSource, StreamHandle};
 use crate::rtp::{
     Destination, Pacer, Packetizer, RecordFormat, Recorder, RtpPort, SenderOptions, StreamSpec,
 };
@@ -105,22 +106,56 @@ fn phone_entry<'a>(config: &'a Config, name: &str) -> Result<&'a PhoneEntry, Cli
     })
 }
 
-/// What a listen or an intercom runs with.
-struct Run {
-    client: PushClient,
-    journal: Journal,
-    interrupted: Arc<AtomicBool>,
-    rt: tokio::runtime::Runtime,
+/// Ctrl-C and SIGTERM, caught from the moment they are made (inside the runtime) until the
+/// process ends.
+struct Signals {
+    #[cfg(unix)]
+    interrupt: tokio::signal::unix::Signal,
+    #[cfg(unix)]
+    terminate: tokio::signal::unix::Signal,
 }
 
-impl Run {
-    fn start(config: &Config) -> Result<Run, CliError> {
-        Ok(Run {
-            client: push_client(config)?,
-            journal: journal_of(config),
-            interrupted: interrupted_flag(),
-            rt: runtime()?,
+impl Signals {
+    #[cfg(unix)]
+    fn catch() -> Result<Signals, CliError> {
+        use tokio::signal::unix::{SignalKind, signal};
+        Ok(Signals {
+            interrupt: signal(SignalKind::interrupt()).context("catching Ctrl-C")?,
+            terminate: signal(SignalKind::terminate()).context("catching SIGTERM")?,
         })
+    }
+
+    #[cfg(not(unix))]
+    fn catch() -> Result<Signals, CliError> {
+        Ok(Signals {})
+    }
+
+    /// The next signal.
+    #[cfg(unix)]
+    async fn next(&mut self) -> StopReason {
+        tokio::select! {
+            Some(()) = self.interrupt.recv() => StopReason::CtrlC,
+            Some(()) = self.terminate.recv() => StopReason::Sigterm,
+            else => std::future::pending().await,
+        }
+    }
+
+    /// The next signal.
+    #[cfg(not(unix))]
+    async fn next(&mut self) -> StopReason {
+        match tokio::signal::ctrl_c().await {
+            Ok(()) => StopReason::CtrlC,
+            Err(_) => std::future::pending().await,
+        }
+    }
+
+    /// A signal that has already come, if one has.
+    async fn pending(&mut self) -> Option<StopReason> {
+        tokio::select! {
+            biased;
+            reason = self.next() => Some(reason),
+            () = std::future::ready(()) => None,
+        }
     }
 }
 
@@ -153,32 +188,143 @@ fn journal_op(journal: &Journal, id: &str, op: &JournalOp) {
     }
 }
 
-/// After the stop push: the journal's Stopped/End for a phone's record. Returns the failure.
-fn end_record(journal: &Journal, id: &str, name: &str, stop: &PushOutcome) -> Option<String> {
-    if stop.is_ok() {
-        journal_op(
-            journal,
-            id,
-            &JournalOp::Stopped {
-                phones: vec![name.to_owned()],
-            },
-        );
-        journal_op(journal, id, &JournalOp::End { unstopped: vec![] });
-        None
-    } else {
-        journal_op(
-            journal,
-            id,
-            &JournalOp::End {
-                unstopped: vec![name.to_owned()],
-            },
-        );
-        failure_of(stop)
+/// One phone as the shell journals and pushes it, when the session says so.
+struct PhoneIo {
+    /// Its journal record.
+    id: String,
+    target: Phone,
+    expect_reply: bool,
+    /// The port its journal record holds (so other pages take another).
+    port: RtpPort,
+    start_xml: String,
+}
+
+/// What listen and intercom share in carrying out the session's outputs.
+struct Shell<'a> {
+    journal: &'a Journal,
+    client: &'a PushClient,
+    zone: &'static str,
+    stop_xml: String,
+    /// By session phone index; `None` for a phone that takes no part.
+    phones: Vec<Option<PhoneIo>>,
+}
+
+impl Shell<'_> {
+    fn phone(&self, i: usize) -> &PhoneIo {
+        self.phones[i]
+            .as_ref()
+            .expect("the session journals and pushes only phones given a port")
+    }
+
+    /// The `(phone, port)` of every phone that takes part, for [`ListenSession::handle_bound`].
+    fn ports(&self) -> Vec<(usize, RtpPort)> {
+        self.phones
+            .iter()
+            .enumerate()
+            .filter_map(|(i, p)| p.as_ref().map(|p| (i, p.port)))
+            .collect()
     }
 }
 
-fn wait_flag(interrupted: &AtomicBool) -> bool {
-    interrupted.load(Ordering::SeqCst)
+/// What listen and intercom do differently: our media.
+trait Side {
+    /// [`Output::Running`]: every start answered and some accepted. An error ends the session
+    /// (the phones are stopped).
+    fn running(&mut self, accepted: usize, until: Option<Instant>) -> Result<(), String>;
+    /// [`Output::StopMedia`]: stop our receiver (and sending side) for phone `phone`.
+    fn stop_media(&mut self, phone: usize);
+}
+
+/// Until `at` (`None`: never).
+async fn sleep_until(at: Option<Instant>) {
+    match at {
+        Some(at) => tokio::time::sleep_until(at.into()).await,
+        None => std::future::pending().await,
+    }
+}
+
+/// Run the session to its end: carry out its outputs in order, then wait for the first of a
+/// push's answer, a signal, our source's end and the session's next timeout, and feed it in.
+async fn drive(
+    session: &mut ListenSession,
+    shell: &Shell<'_>,
+    side: &mut impl Side,
+    signals: &mut Signals,
+    source_ended: &Notify,
+) -> Result<(), CliError> {
+    let mut pushes = tokio::task::JoinSet::new();
+    loop {
+        while let Some(output) = session.poll_output() {
+            match output {
+                Output::JournalBegin { phone } => {
+                    let p = shell.phone(phone);
+                    let record = journal_record(
+                        &p.id,
+                        shell.zone,
+                        &p.target.name,
+                        &shell.stop_xml,
+                        p.expect_reply,
+                        p.port,
+                    );
+                    if let Err(e) = shell.journal.begin(&record) {
+                        let path = shell.journal.path().display();
+                        session.handle_journal_failed(phone, format!("journal {path}: {e}"));
+                    }
+                }
+                Output::Journal { phone, op } => {
+                    journal_op(shell.journal, &shell.phone(phone).id, &op)
+                }
+                Output::Push { phone, step } => {
+                    let p = shell.phone(phone);
+                    let xml = match step {
+                        Step::Start => p.start_xml.clone(),
+                        Step::Stop => shell.stop_xml.clone(),
+                    };
+                    let client = shell.client.clone();
+                    let target = p.target.clone();
+                    let expect = p.expect_reply;
+                    pushes.spawn(async move {
+                        let sent = Instant::now();
+                        let outcome = client.execute(&target, &xml, None, expect).await;
+                        PushDone {
+                            phone,
+                            step,
+                            sent,
+                            outcome,
+                        }
+                    });
+                }
+                Output::Running { accepted, until } => {
+                    if let Err(e) = side.running(accepted, until) {
+                        session.handle_media_failed(e);
+                    }
+                }
+                Output::StopMedia { phone } => side.stop_media(phone),
+                Output::Finished => return Ok(()),
+            }
+        }
+        let timeout = session.poll_timeout();
+        tokio::select! {
+            Some(joined) = pushes.join_next() => {
+                let done = joined.context("a push task failed")?;
+                session.handle_push_done(Instant::now(), done);
+            }
+            reason = signals.next() => session.handle_stop(reason),
+            () = source_ended.notified() => session.handle_source_ended(),
+            () = sleep_until(timeout) => session.handle_timeout(Instant::now()),
+        }
+    }
+}
+
+/// The session's end as the command's error, when it ended by one (nothing was started, or our
+/// media failed; either way every phone that may be running was stopped first).
+fn failure_of_end(session: &ListenSession) -> Result<(), CliError> {
+    match session.ended_by() {
+        Some(Ended::JournalFailed { error, .. } | Ended::MediaFailed(error)) => {
+            Err(CliError::Failed(anyhow::anyhow!("{error}")))
+        }
+        _ => Ok(()),
+    }
 }
 
 /// The file each phone is recorded to.
@@ -199,15 +345,36 @@ fn out_files(out: &Path, names: &[String], format: RecordFormat) -> Result<Vec<P
         .collect())
 }
 
-/// One phone getting ready to send to us.
-struct Armed {
-    index: usize,
-    id: String,
-    target: Phone,
-    expect_reply: bool,
-    port: RtpPort,
+/// One phone's receiver, recording on its own thread.
+struct Receiver {
     stop: Arc<AtomicBool>,
     thread: std::thread::JoinHandle<Received>,
+}
+
+/// A listen's media: one recording receiver per phone.
+struct Recording {
+    receivers: Vec<Option<Receiver>>,
+    duration: Option<Duration>,
+}
+
+impl Side for Recording {
+    fn running(&mut self, accepted: usize, _until: Option<Instant>) -> Result<(), String> {
+        eprintln!(
+            "zonecast: recording {accepted} phone{} ({})",
+            if accepted == 1 { "" } else { "s" },
+            match self.duration {
+                Some(d) => format!("{:.1} s", d.as_secs_f64()),
+                None => "Ctrl-C to stop".into(),
+            }
+        );
+        Ok(())
+    }
+
+    fn stop_media(&mut self, phone: usize) {
+        if let Some(Some(r)) = self.receivers.get(phone) {
+            r.stop.store(true, Ordering::SeqCst);
+        }
+    }
 }
 
 pub(super) fn run_listen(a: ListenArgs) -> Result<i32, CliError> {
@@ -232,24 +399,9 @@ pub(super) fn run_listen(a: ListenArgs) -> Result<i32, CliError> {
         })
         .unwrap_or(RecordFormat::Wav);
     // Refused before anything is sent: models without RTP URIs, missing passwords.
-    let mut report: Vec<ListenPhone> = entries
-        .iter()
-        .map(|p| ListenPhone {
-            name: p.name.clone(),
-            model: p.model.clone(),
-            refused: None,
-            port: None,
-            accepted: false,
-            failure: None,
-            accept_ms: None,
-            stopped: None,
-            stop_failure: None,
-            received: Received::default(),
-            file: None,
-        })
-        .collect();
+    let mut specs = Vec::new();
     let mut targets: Vec<Option<Phone>> = Vec::new();
-    for (p, r) in entries.iter().zip(&mut report) {
+    for p in &entries {
         let target = match refusal(&p.model) {
             Some(why) => Err(why),
             None => p
@@ -257,18 +409,21 @@ pub(super) fn run_listen(a: ListenArgs) -> Result<i32, CliError> {
                 .map(|s| p.push_target(s))
                 .map_err(|e| e.to_string()),
         };
-        match target {
-            Ok(t) => targets.push(Some(t)),
-            Err(why) => {
-                r.refused = Some(why);
-                targets.push(None);
-            }
-        }
+        let (target, refused) = match target {
+            Ok(t) => (Some(t), None),
+            Err(why) => (None, Some(why)),
+        };
+        specs.push(PhoneSpec {
+            name: p.name.clone(),
+            model: p.model.clone(),
+            refused,
+        });
+        targets.push(target);
     }
     if targets.iter().all(Option::is_none) {
-        let why: Vec<String> = report
+        let why: Vec<String> = specs
             .iter()
-            .map(|r| format!("{}: {}", r.name, r.refused.as_deref().unwrap_or_default()))
+            .map(|s| format!("{}: {}", s.name, s.refused.as_deref().unwrap_or_default()))
             .collect();
         return Err(CliError::Invalid(format!(
             "no phone can be listened to ({})",
@@ -276,23 +431,25 @@ pub(super) fn run_listen(a: ListenArgs) -> Result<i32, CliError> {
         )));
     }
     let files = out_files(&a.out, &a.phones, format)?;
-    let Run {
-        client,
-        journal,
-        interrupted,
-        rt,
-    } = Run::start(&config)?;
+    let client = push_client(&config)?;
+    let journal = journal_of(&config);
+    let rt = runtime()?;
     let media = config.engine.media_address;
-    let stop_xml = listen_stop_xml();
     let code = rt.block_on(async {
+        let mut signals = Signals::catch()?;
         let mut in_use = ports_in_use(&config, &journal, &client).await?;
-        // 1. Receivers first, each on its own port, recording to its file.
-        let mut armed = Vec::new();
+        // Receivers first, each on its own port, recording to its file.
+        let mut recording = Recording {
+            receivers: targets.iter().map(|_| None).collect(),
+            duration: a.duration,
+        };
+        let mut phones: Vec<Option<PhoneIo>> = targets.iter().map(|_| None).collect();
         for (index, target) in targets.iter().enumerate() {
             let Some(target) = target else { continue };
             let (listener, port) =
                 bind_from_pool(media, config.engine.port_pool.iter(), &mut in_use)
                     .with_context(|| format!("a port for {}", target.name))?;
+            let start_xml = listen_start_xml(media, port)?;
             let recorder = Recorder::create(&files[index], format).map_err(anyhow::Error::from)?;
             let stop = Arc::new(AtomicBool::new(false));
             let s = stop.clone();
@@ -300,10 +457,8 @@ pub(super) fn run_listen(a: ListenArgs) -> Result<i32, CliError> {
                 .name(format!("listen-{}", target.name))
                 .spawn(move || record_until(listener, recorder, s))
                 .context("starting a receiver thread")?;
-            report[index].port = Some(port.get());
-            report[index].file = Some(files[index].clone());
-            armed.push(Armed {
-                index,
+            recording.receivers[index] = Some(Receiver { stop, thread });
+            phones[index] = Some(PhoneIo {
                 id: new_id("ls", &target.name),
                 target: target.clone(),
                 expect_reply: crate::xsi::model::Capabilities::for_model_name(
@@ -311,114 +466,47 @@ pub(super) fn run_listen(a: ListenArgs) -> Result<i32, CliError> {
                 )
                 .execute_response,
                 port,
-                stop,
-                thread,
+                start_xml,
             });
         }
-        // 2. The journal, before any start: a SIGKILL from here on is recoverable.
-        for a in &armed {
-            let record = journal_record(
-                &a.id,
-                LISTEN_ZONE,
-                &a.target.name,
-                &stop_xml,
-                a.expect_reply,
-                a.port,
-            );
-            if let Err(e) = journal.begin(&record) {
-                for a in &armed {
-                    a.stop.store(true, Ordering::SeqCst);
-                }
-                return Err(CliError::Failed(
-                    anyhow::Error::from(e).context(format!("journal {}", journal.path().display())),
-                ));
-            }
+        let shell = Shell {
+            journal: &journal,
+            client: &client,
+            zone: LISTEN_ZONE,
+            stop_xml: listen_stop_xml(),
+            phones,
+        };
+        let mut session = ListenSession::new(specs, a.duration);
+        if let Some(reason) = signals.pending().await {
+            session.handle_stop(reason);
         }
-        // 3. The starts, in parallel.
-        let mut set = tokio::task::JoinSet::new();
-        for (k, a) in armed.iter().enumerate() {
-            let xml = listen_start_xml(media, a.port)?;
-            let client = client.clone();
-            let target = a.target.clone();
-            let expect = a.expect_reply;
-            set.spawn(async move {
-                let t0 = Instant::now();
-                let o = client.execute(&target, &xml, None, expect).await;
-                (k, o, t0.elapsed())
-            });
-        }
-        let mut starts: Vec<Option<PushOutcome>> = vec![None; armed.len()];
-        while let Some(joined) = set.join_next().await {
-            let (k, outcome, took) = joined.context("a push task failed")?;
-            let r = &mut report[armed[k].index];
-            r.accepted = outcome.is_ok();
-            r.failure = failure_of(&outcome);
-            r.accept_ms = Some(took.as_secs_f64() * 1e3);
-            if !needs_stop(&outcome) {
-                // Refused outright: nothing runs on the phone, nothing to stop.
-                armed[k].stop.store(true, Ordering::SeqCst);
-                journal_op(
-                    &journal,
-                    &armed[k].id,
-                    &JournalOp::End { unstopped: vec![] },
-                );
-            }
-            starts[k] = Some(outcome);
-        }
-        // 4. Record until the duration passes or we are told to stop.
-        let accepted = report.iter().filter(|r| r.accepted).count();
-        if accepted > 0 {
-            eprintln!(
-                "zonecast: recording {accepted} phone{} ({})",
-                if accepted == 1 { "" } else { "s" },
-                match a.duration {
-                    Some(d) => format!("{:.1} s", d.as_secs_f64()),
-                    None => "Ctrl-C to stop".into(),
-                }
-            );
-            let deadline = a.duration.map(|d| Instant::now() + d);
-            while !wait_flag(&interrupted) && deadline.is_none_or(|d| Instant::now() < d) {
-                tokio::time::sleep(Duration::from_millis(10)).await;
-            }
-        }
-        // 5. Stop recording, then every phone whose start may have taken effect.
-        for a in &armed {
-            a.stop.store(true, Ordering::SeqCst);
-        }
-        let mut set = tokio::task::JoinSet::new();
-        for (k, a) in armed.iter().enumerate() {
-            if !starts[k].as_ref().is_some_and(needs_stop) {
-                continue;
-            }
-            let client = client.clone();
-            let target = a.target.clone();
-            let expect = a.expect_reply;
-            let xml = stop_xml.clone();
-            set.spawn(async move { (k, client.execute(&target, &xml, None, expect).await) });
-        }
-        while let Some(joined) = set.join_next().await {
-            let (k, outcome) = joined.context("a push task failed")?;
-            let failure = end_record(&journal, &armed[k].id, &armed[k].target.name, &outcome);
-            let r = &mut report[armed[k].index];
-            r.stopped = Some(failure.is_none());
-            r.stop_failure = failure;
-        }
-        // 6. Finish the files.
-        for a in armed {
-            let received = a.thread.join().unwrap_or_else(|_| Received {
+        session.handle_bound(shell.ports());
+        drive(
+            &mut session,
+            &shell,
+            &mut recording,
+            &mut signals,
+            &Notify::new(),
+        )
+        .await?;
+        // Finish the files.
+        let mut report = session.report();
+        for (index, receiver) in recording.receivers.into_iter().enumerate() {
+            let Some(receiver) = receiver else { continue };
+            let p = &mut report[index];
+            p.received = receiver.thread.join().unwrap_or_else(|_| Received {
                 error: Some("the receiver thread panicked".into()),
                 ..Received::default()
             });
-            let r = &mut report[a.index];
-            if !r.accepted
-                && received.packets == 0
-                && let Some(f) = r.file.take()
+            p.file = Some(files[index].clone());
+            if !p.keeps_file()
+                && let Some(f) = p.file.take()
             {
                 let _ = std::fs::remove_file(f);
             }
-            r.received = received;
         }
         let _ = journal.compact();
+        failure_of_end(&session)?;
         let report = ListenReport::new(report);
         if a.json {
             println!(
@@ -522,6 +610,81 @@ impl IntercomReport {
     }
 }
 
+/// An intercom's media: the receiver of the phone's microphone (on its own thread), and our
+/// side, sent once the phone has accepted.
+struct Talking<'a> {
+    pacer: &'a Pacer,
+    config: &'a Config,
+    phone: String,
+    /// The phone's address and the port it plays from.
+    to: Destination,
+    law: Law,
+    /// Our side's audio, until it is sent.
+    payload: Option<Box<dyn PayloadSource>>,
+    duration: Option<Duration>,
+    say: bool,
+    stream: Option<Arc<StreamHandle>>,
+    /// Told when our side's stream ends (its source ran out, or it was stopped).
+    ended: Arc<Notify>,
+    sent_packets: u64,
+    stop: Arc<AtomicBool>,
+}
+
+impl Side for Talking<'_> {
+    fn running(&mut self, _accepted: usize, _until: Option<Instant>) -> Result<(), String> {
+        let Some(payload) = self.payload.take() else {
+            return Ok(());
+        };
+        // Our side starts once the phone listens, so it hears all of it.
+        let max_packets = self
+            .duration
+            .map(|d| (d.as_nanos() / crate::rtp::pacer::PERIOD.as_nanos()).max(1) as u64);
+        let stream = self
+            .pacer
+            .add(StreamSpec {
+                destinations: vec![self.to],
+                sender: SenderOptions {
+                    interface: Some(self.config.engine.interface),
+                    bind: Some(SocketAddrV4::new(self.config.engine.media_address, 0)),
+                    ..SenderOptions::default()
+                },
+                packetizer: Packetizer::random(self.law),
+                payload,
+                max_packets,
+            })
+            .map_err(|e| format!("opening the sending socket: {e}"))?;
+        let stream = Arc::new(stream);
+        let (watched, ended) = (stream.clone(), self.ended.clone());
+        std::thread::Builder::new()
+            .name("intercom-say".into())
+            .spawn(move || {
+                watched.wait(None);
+                ended.notify_one();
+            })
+            .map_err(|e| format!("starting a thread: {e}"))?;
+        self.stream = Some(stream);
+        eprintln!(
+            "zonecast: intercom with {} ({})",
+            self.phone,
+            match self.duration {
+                Some(d) => format!("{:.1} s", d.as_secs_f64()),
+                None if self.say => "until the file ends".into(),
+                None => "Ctrl-C to stop".into(),
+            }
+        );
+        Ok(())
+    }
+
+    fn stop_media(&mut self, _phone: usize) {
+        if let Some(stream) = self.stream.take() {
+            stream.stop();
+            stream.wait(Some(Duration::from_secs(1)));
+            self.sent_packets = stream.stats().packets;
+        }
+        self.stop.store(true, Ordering::SeqCst);
+    }
+}
+
 pub(super) fn run_intercom(a: IntercomArgs) -> Result<i32, CliError> {
     let config = Config::load(&a.config)?;
     let entry = phone_entry(&config, &a.phone)?.clone();
@@ -576,15 +739,12 @@ pub(super) fn run_intercom(a: IntercomArgs) -> Result<i32, CliError> {
         .as_deref()
         .and_then(RecordFormat::from_path)
         .unwrap_or(RecordFormat::Wav);
-    let Run {
-        client,
-        journal,
-        interrupted,
-        rt,
-    } = Run::start(&config)?;
+    let client = push_client(&config)?;
+    let journal = journal_of(&config);
+    let rt = runtime()?;
     let media = config.engine.media_address;
-    let stop_xml = intercom_stop_xml();
     let report = rt.block_on(async {
+        let mut signals = Signals::catch()?;
         let mut in_use = ports_in_use(&config, &journal, &client).await?;
         // The phone's receive port (bound by the phone, on its own address) ...
         let rx_port = config
@@ -597,6 +757,7 @@ pub(super) fn run_intercom(a: IntercomArgs) -> Result<i32, CliError> {
         let (listener, tx_port) =
             bind_from_pool(media, config.engine.port_pool.iter(), &mut in_use)
                 .context("a port for the phone's microphone")?;
+        let start_xml = intercom_start_xml(media, rx_port, tx_port)?;
         let recorder = match &hear_out {
             Some(path) => Some(Recorder::create(path, format).map_err(anyhow::Error::from)?),
             None => None,
@@ -616,69 +777,47 @@ pub(super) fn run_intercom(a: IntercomArgs) -> Result<i32, CliError> {
             })
             .context("starting the receiver thread")?;
         let pacer = Pacer::start(PacerOptions::default()).context("starting the pacer thread")?;
-        let id = new_id("ic", &entry.name);
-        let record = journal_record(&id, INTERCOM_ZONE, &entry.name, &stop_xml, expect, rx_port);
-        if let Err(e) = journal.begin(&record) {
-            stop.store(true, Ordering::SeqCst);
-            return Err(CliError::Failed(
-                anyhow::Error::from(e).context(format!("journal {}", journal.path().display())),
-            ));
-        }
-        let start_xml = intercom_start_xml(media, rx_port, tx_port)?;
-        let t0 = Instant::now();
-        let start = client.execute(&target, &start_xml, None, expect).await;
-        let accept_ms = t0.elapsed().as_secs_f64() * 1e3;
-        let mut sent_packets = 0;
-        if start.is_ok() {
-            // Our side starts once the phone listens, so it hears all of it.
-            let max_packets = a
-                .duration
-                .map(|d| (d.as_nanos() / crate::rtp::pacer::PERIOD.as_nanos()).max(1) as u64);
-            let stream = pacer
-                .add(StreamSpec {
-                    destinations: vec![Destination::new(ip, rx_port)],
-                    sender: SenderOptions {
-                        interface: Some(config.engine.interface),
-                        bind: Some(SocketAddrV4::new(media, 0)),
-                        ..SenderOptions::default()
-                    },
-                    packetizer: Packetizer::random(law),
-                    payload,
-                    max_packets,
-                })
-                .context("opening the sending socket")?;
-            eprintln!(
-                "zonecast: intercom with {} ({})",
-                entry.name,
-                match a.duration {
-                    Some(d) => format!("{:.1} s", d.as_secs_f64()),
-                    None if a.say.is_some() => "until the file ends".into(),
-                    None => "Ctrl-C to stop".into(),
-                }
-            );
-            let deadline = a.duration.map(|d| Instant::now() + d);
-            loop {
-                if wait_flag(&interrupted) || deadline.is_some_and(|d| Instant::now() >= d) {
-                    break;
-                }
-                if deadline.is_none() && stream.stats().ended {
-                    break;
-                }
-                tokio::time::sleep(Duration::from_millis(10)).await;
-            }
-            stream.stop();
-            stream.wait(Some(Duration::from_secs(1)));
-            sent_packets = stream.stats().packets;
-        }
-        stop.store(true, Ordering::SeqCst);
-        let (stopped, stop_failure) = if needs_stop(&start) {
-            let o = client.execute(&target, &stop_xml, None, expect).await;
-            let failure = end_record(&journal, &id, &entry.name, &o);
-            (Some(failure.is_none()), failure)
-        } else {
-            journal_op(&journal, &id, &JournalOp::End { unstopped: vec![] });
-            (None, None)
+        let shell = Shell {
+            journal: &journal,
+            client: &client,
+            zone: INTERCOM_ZONE,
+            stop_xml: intercom_stop_xml(),
+            phones: vec![Some(PhoneIo {
+                id: new_id("ic", &entry.name),
+                target,
+                expect_reply: expect,
+                port: rx_port,
+                start_xml,
+            })],
         };
+        let ended = Arc::new(Notify::new());
+        let mut talking = Talking {
+            pacer: &pacer,
+            config: &config,
+            phone: entry.name.clone(),
+            to: Destination::new(ip, rx_port),
+            law,
+            payload: Some(payload),
+            duration: a.duration,
+            say: a.say.is_some(),
+            stream: None,
+            ended: ended.clone(),
+            sent_packets: 0,
+            stop,
+        };
+        let mut session = ListenSession::new(
+            vec![PhoneSpec {
+                name: entry.name.clone(),
+                model: entry.model.clone(),
+                refused: None,
+            }],
+            a.duration,
+        );
+        if let Some(reason) = signals.pending().await {
+            session.handle_stop(reason);
+        }
+        session.handle_bound(shell.ports());
+        drive(&mut session, &shell, &mut talking, &mut signals, &ended).await?;
         let (heard, speaker) = thread.join().unwrap_or_else(|_| {
             let heard = Received {
                 error: Some("the receiver thread panicked".into()),
@@ -687,20 +826,22 @@ pub(super) fn run_intercom(a: IntercomArgs) -> Result<i32, CliError> {
             (heard, None)
         });
         let _ = journal.compact();
+        failure_of_end(&session)?;
+        let p = session.report().swap_remove(0);
         Ok::<_, CliError>(IntercomReport {
-            phone: entry.name.clone(),
-            model: entry.model.clone(),
-            accepted: start.is_ok(),
-            failure: failure_of(&start),
-            accept_ms,
+            phone: p.name,
+            model: p.model,
+            accepted: p.accepted,
+            failure: p.failure,
+            accept_ms: p.accept_ms.unwrap_or_default(),
             rx_port: rx_port.get(),
             tx_port: tx_port.get(),
-            sent_packets,
+            sent_packets: talking.sent_packets,
             heard,
             hear_out: hear_out.clone(),
             speaker,
-            stopped,
-            stop_failure,
+            stopped: p.stopped,
+            stop_failure: p.stop_failure,
         })
     })?;
     if a.json {
