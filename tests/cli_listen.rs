@@ -4,11 +4,15 @@
 
 mod common;
 
+use std::fmt::Write as _;
+use std::io::{Read, Write};
+use std::net::{TcpListener, TcpStream};
 use std::path::Path;
 use std::process::Command;
-use std::time::Duration;
+use std::sync::{Arc, Condvar, Mutex};
+use std::time::{Duration, Instant};
 
-use common::cli_setup::{Setup, Spec, Zone, assert_exit, code, json, stderr};
+use common::cli_setup::{PW_ENV, Setup, Spec, Zone, assert_exit, code, json, stderr};
 use common::{read_wav, tone_frequency};
 
 const MIC_HZ: f64 = 750.0;
@@ -296,5 +300,271 @@ fn sigterm_ends_a_listen_cleanly_with_the_phone_stopped() {
     assert_exit(&out, 0);
     assert_eq!(json(&out)["phones"][0]["stopped"], true);
     assert!(!s.phone("p001").transmitting);
+    assert!(s.journal().is_empty(), "journal left: {}", s.journal());
+}
+
+/// How a scripted phone answers one push.
+#[derive(Clone, Copy, Debug)]
+enum Answer {
+    /// Accept it.
+    Ok,
+    /// HTTP 401: the phone does not take the password.
+    Unauthorized,
+    /// Never answer.
+    Never,
+    /// Accept it once [`ScriptedPhone::release`] is called.
+    Held,
+}
+
+/// A phone's web server that answers each push as its script says (the last answer repeats)
+/// and keeps every request's XML: the push-level cases the emulator has no switch for.
+struct ScriptedPhone {
+    addr: String,
+    requests: Arc<Mutex<Vec<String>>>,
+    released: Arc<(Mutex<bool>, Condvar)>,
+}
+
+impl ScriptedPhone {
+    fn start(script: &'static [Answer]) -> ScriptedPhone {
+        let listener = TcpListener::bind("127.0.0.1:0").unwrap();
+        let addr = listener.local_addr().unwrap().to_string();
+        let requests = Arc::new(Mutex::new(Vec::new()));
+        let released = Arc::new((Mutex::new(false), Condvar::new()));
+        let (log, gate) = (requests.clone(), released.clone());
+        std::thread::spawn(move || {
+            for sock in listener.incoming() {
+                let Ok(mut sock) = sock else { return };
+                let (log, gate) = (log.clone(), gate.clone());
+                std::thread::spawn(move || {
+                    let xml = form_xml(&read_request(&mut sock));
+                    let answer = {
+                        let mut log = log.lock().unwrap();
+                        log.push(xml);
+                        script[(log.len() - 1).min(script.len() - 1)]
+                    };
+                    match answer {
+                        Answer::Ok => reply(&mut sock, 200, ACCEPTED),
+                        Answer::Unauthorized => reply(&mut sock, 401, ""),
+                        Answer::Never => std::thread::sleep(Duration::from_secs(60)),
+                        Answer::Held => {
+                            let (open, cv) = &*gate;
+                            let open = open.lock().unwrap();
+                            drop(cv.wait_while(open, |open| !*open).unwrap());
+                            reply(&mut sock, 200, ACCEPTED);
+                        }
+                    }
+                });
+            }
+        });
+        ScriptedPhone {
+            addr,
+            requests,
+            released,
+        }
+    }
+
+    /// The XML of every push received, in order.
+    fn requests(&self) -> Vec<String> {
+        self.requests.lock().unwrap().clone()
+    }
+
+    /// Answer the held pushes.
+    fn release(&self) {
+        let (open, cv) = &*self.released;
+        *open.lock().unwrap() = true;
+        cv.notify_all();
+    }
+
+    /// Wait up to 10 s for `n` requests.
+    fn wait_for(&self, n: usize) {
+        let deadline = Instant::now() + Duration::from_secs(10);
+        while self.requests().len() < n {
+            assert!(Instant::now() < deadline, "waited for {n} pushes");
+            std::thread::sleep(Duration::from_millis(20));
+        }
+    }
+}
+
+const ACCEPTED: &str = "<CiscoIPPhoneResponse><ResponseItem URL=\"RTPTx\" Data=\"Success\" \
+                        Status=\"0\"/></CiscoIPPhoneResponse>";
+
+fn reply(sock: &mut TcpStream, status: u16, body: &str) {
+    let _ = write!(
+        sock,
+        "HTTP/1.1 {status} X\r\nContent-Type: text/xml\r\nContent-Length: {}\r\n\
+         Connection: close\r\n\r\n{body}",
+        body.len()
+    );
+}
+
+/// One HTTP request: the head, then Content-Length bytes of body.
+fn read_request(sock: &mut TcpStream) -> String {
+    let mut buf = Vec::new();
+    let mut chunk = [0u8; 4096];
+    loop {
+        let n = sock.read(&mut chunk).unwrap_or(0);
+        if n == 0 {
+            break;
+        }
+        buf.extend_from_slice(&chunk[..n]);
+        let text = String::from_utf8_lossy(&buf).into_owned();
+        if let Some(end) = text.find("\r\n\r\n") {
+            let len = text[..end]
+                .to_ascii_lowercase()
+                .lines()
+                .find_map(|l| {
+                    l.strip_prefix("content-length:")
+                        .map(|v| v.trim().to_owned())
+                })
+                .and_then(|v| v.parse::<usize>().ok())
+                .unwrap_or(0);
+            if buf.len() >= end + 4 + len {
+                break;
+            }
+        }
+    }
+    String::from_utf8_lossy(&buf).into_owned()
+}
+
+/// The `XML=` field of a form-encoded push, decoded.
+fn form_xml(request: &str) -> String {
+    let body = request.split("\r\n\r\n").nth(1).unwrap_or_default();
+    let field = body.strip_prefix("XML=").unwrap_or(body);
+    let bytes = field.as_bytes();
+    let mut out = Vec::new();
+    let mut i = 0;
+    while i < bytes.len() {
+        match bytes[i] {
+            b'+' => out.push(b' '),
+            b'%' if i + 2 < bytes.len() => {
+                let hex = std::str::from_utf8(&bytes[i + 1..i + 3]).unwrap();
+                out.push(u8::from_str_radix(hex, 16).unwrap());
+                i += 2;
+            }
+            b => out.push(b),
+        }
+        i += 1;
+    }
+    String::from_utf8(out).unwrap()
+}
+
+/// Add these scripted phones (CP-8851) to the setup's config, with this push timeout and no
+/// retries.
+fn add_phones(s: &Setup, phones: &[(&str, &ScriptedPhone)], push_timeout: &str) {
+    let path = s.path("zonecast.toml");
+    let text = std::fs::read_to_string(&path).unwrap();
+    assert!(text.contains("push_timeout = \"3s\"") && text.contains("push_retries = 1"));
+    let mut text = text
+        .replace(
+            "push_timeout = \"3s\"",
+            &format!("push_timeout = \"{push_timeout}\""),
+        )
+        .replace("push_retries = 1", "push_retries = 0");
+    for (name, phone) in phones {
+        let _ = write!(
+            text,
+            "\n[[phone]]\nname = \"{name}\"\nhost = \"{}\"\nmodel = \"CP-8851\"\n\
+             user = \"admin\"\npassword_env = \"{PW_ENV}\"\n",
+            phone.addr
+        );
+    }
+    std::fs::write(&path, text).unwrap();
+}
+
+#[test]
+fn a_phone_that_never_answered_its_start_gets_its_stop_and_one_that_refused_does_not() {
+    let s = setup(1, &[]);
+    let locked = ScriptedPhone::start(&[Answer::Unauthorized]);
+    let deaf = ScriptedPhone::start(&[Answer::Never]);
+    add_phones(&s, &[("locked", &locked), ("deaf", &deaf)], "800ms");
+    let out = s.run(&[
+        "listen",
+        "--phone",
+        "p001",
+        "--phone",
+        "locked",
+        "--phone",
+        "deaf",
+        "--out",
+        s.path("three").to_str().unwrap(),
+        "--duration",
+        "1",
+        "--json",
+    ]);
+    assert_exit(&out, 3);
+    let r = json(&out);
+    assert_eq!(r["totals"]["accepted"], 1, "{r}");
+    assert_eq!(r["totals"]["failed"], 2, "{r}");
+    assert_eq!(r["totals"]["unstopped"], 1, "{r}");
+    let (p001, lock, dead) = (&r["phones"][0], &r["phones"][1], &r["phones"][2]);
+    assert_eq!(p001["stopped"], true, "{p001}");
+    assert!(!s.phone("p001").transmitting);
+    // Refused outright: the start only, no stop.
+    assert_eq!(lock["failure"], "authentication failed", "{lock}");
+    assert!(lock["stopped"].is_null(), "{lock}");
+    let pushes = locked.requests();
+    assert_eq!(pushes.len(), 1, "{pushes:?}");
+    // No answer: it may have started, so it gets its stop, which fails too and stays in the
+    // journal for `zonecast recover`.
+    assert_eq!(dead["failure"], "no answer in time", "{dead}");
+    assert_eq!(dead["stopped"], false, "{dead}");
+    assert_eq!(dead["stop_failure"], "no answer in time", "{dead}");
+    let pushes = deaf.requests();
+    assert_eq!(pushes.len(), 2, "{pushes:?}");
+    assert!(pushes[0].contains("RTPTx:127.0.0.1:"), "{}", pushes[0]);
+    assert!(pushes[1].contains("RTPTx:Stop"), "{}", pushes[1]);
+    let journal = s.journal();
+    assert!(
+        journal.contains("\"unstopped\":[\"deaf\"]"),
+        "journal: {journal}"
+    );
+    assert!(
+        !journal.contains("\"unstopped\":[\"p001\"]")
+            && !journal.contains("\"unstopped\":[\"locked\"]"),
+        "journal: {journal}"
+    );
+    // Nothing was kept for the phones that never started.
+    assert!(s.path("three/p001.wav").exists());
+    assert!(!s.path("three/locked.wav").exists());
+    assert!(!s.path("three/deaf.wav").exists());
+}
+
+#[test]
+fn sigterm_while_a_start_is_unanswered_stops_the_phone_once_the_start_answers() {
+    let s = setup(1, &[]);
+    let held = ScriptedPhone::start(&[Answer::Held, Answer::Ok]);
+    add_phones(&s, &[("held", &held)], "10s");
+    let child = s.spawn(&[
+        "listen",
+        "--phone",
+        "held",
+        "--out",
+        s.path("held.wav").to_str().unwrap(),
+        "--json",
+    ]);
+    held.wait_for(1);
+    let killed = Command::new("kill")
+        .args(["-TERM", &child.id().to_string()])
+        .status()
+        .unwrap();
+    assert!(killed.success());
+    // The stop must not overtake the start that is still in flight.
+    std::thread::sleep(Duration::from_millis(500));
+    assert_eq!(held.requests().len(), 1, "a stop overtook the start");
+    held.release();
+    let out = child.wait_with_output().unwrap();
+    assert_exit(&out, 0);
+    let r = json(&out);
+    let p = &r["phones"][0];
+    assert_eq!(p["accepted"], true, "{p}");
+    assert_eq!(p["stopped"], true, "{p}");
+    let pushes = held.requests();
+    assert_eq!(pushes.len(), 2, "{pushes:?}");
+    assert!(pushes[1].contains("RTPTx:Stop"), "{}", pushes[1]);
+    assert!(
+        !stderr(&out).contains("zonecast: recording"),
+        "it never ran: {}",
+        stderr(&out)
+    );
     assert!(s.journal().is_empty(), "journal left: {}", s.journal());
 }
