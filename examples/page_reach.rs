@@ -20,12 +20,13 @@
 //!   (`addressing = "addresses"`, the phone group, `[[faults]] share = 1.0 latency = ...`) and
 //!   the emulator's default password (`ZONECAST_SIM_PASSWORD` is removed from the children's
 //!   environment). Each child prints one JSON line (its phones and the `/fleet` control URL);
-//!   the pager (plan + `page::run::run`) stays in this process.
+//!   the pager (`page::Pager`: plan + run) stays in this process.
 //!
 //! Then for every delivery (multicast to a fresh 239.255.x.y group on an even port, loopback
-//! interface; unicast), every push concurrency and every run: plan the page with `page::plan` (no
-//! banner unless `--banner`), run it with `page::run::run` (a fresh `PushClient` per page, as a
-//! fresh `zonecast page` process would have) on a pacer shared by the runs, and measure:
+//! interface; unicast), every push concurrency and every run: page the fleet (no banner unless
+//! `--banner`) through `page::Pager`, the one way in every entry point uses, so the start time
+//! includes planning (`plan_ms` reports planning's own cost), with a fresh `PushClient` per page,
+//! as a fresh `zonecast page` process would have, on a pacer shared by the runs, and measure:
 //!
 //! - `last_accept_ms`: the delivery report's time until the last phone accepted;
 //! - `all_receiving_ms`: the time until the last phone received its first packet, from each
@@ -69,15 +70,17 @@ use clap::Parser;
 use serde::{Deserialize, Serialize};
 use tokio::sync::watch;
 use zonecast::audio::Tone;
+use zonecast::config::ZoneMode;
 use zonecast::g711::Law;
 use zonecast::page::journal::Journal;
-use zonecast::page::run::{PageJob, run};
-use zonecast::page::{Delivery, PageSpec, Target, plan};
+use zonecast::page::{
+    Delivery, Origin, PageOrder, PageSpec, Pager, PagerSetup, Roster, Target, plan,
+};
 use zonecast::phone_sim::config::{Addressing, DEFAULT_PASSWORD, DEFAULT_USER, FaultRule};
 use zonecast::phone_sim::faults::{Faults, Latency};
 use zonecast::phone_sim::{Fleet, SimConfig};
 use zonecast::push::{Phone, PushClient, PushConfig, Secret};
-use zonecast::rtp::{Encode, Pacer, PacerOptions, RtpPort, SenderOptions};
+use zonecast::rtp::{Encode, Pacer, PacerOptions, RtpPort};
 
 #[derive(Debug, Parser)]
 #[command(about = "Time until every phone of a page accepted and receives")]
@@ -793,31 +796,47 @@ fn one_page(cx: &Ctx<'_>, mode: &str, concurrency: usize, run_no: usize) -> Resu
     let args = cx.args;
     let n = cx.names.len();
     let port = RtpPort::new(args.rtp_port)?;
-    let delivery = match mode {
-        "multicast" => Delivery::Multicast {
-            group: Ipv4Addr::new(
+    let targets = cx.phones.targets();
+    let mut roster = match mode {
+        "multicast" => Roster::multicast(
+            "all",
+            targets,
+            Ipv4Addr::new(
                 239,
                 255,
                 rand::random::<u8>(),
                 1 + rand::random::<u8>() % 250,
             ),
             port,
-        },
-        "unicast" => Delivery::Unicast {
+            Ipv4Addr::LOCALHOST,
+        ),
+        "unicast" => Roster::unicast("all", targets, Ipv4Addr::LOCALHOST, port),
+        other => bail!("unknown delivery {other}: multicast or unicast"),
+    };
+    if args.banner {
+        roster = roster.with_zone_settings(None, Some("Page reach"));
+    }
+    // Planning's own cost (the page below plans again, inside the pager: its start time
+    // includes this).
+    let t = Instant::now();
+    let delivery = match roster.zone.mode {
+        ZoneMode::Unicast => Delivery::Unicast {
             source: Ipv4Addr::LOCALHOST,
             port,
         },
-        other => bail!("unknown delivery {other}: multicast or unicast"),
+        ZoneMode::Multicast { group, .. } => Delivery::Multicast {
+            group: group.unwrap_or(Ipv4Addr::UNSPECIFIED),
+            port,
+        },
     };
-    let t = Instant::now();
-    let plans = plan(
+    let _ = plan(
         &PageSpec {
             delivery,
             volume: None,
-            banner: args.banner.then(|| "Page reach".to_owned()),
+            banner: roster.zone.banner.clone(),
             via: Default::default(),
         },
-        cx.phones.targets(),
+        roster.zone.targets.clone(),
     );
     let plan_ms = t.elapsed().as_secs_f64() * 1e3;
     let client = PushClient::new(PushConfig {
@@ -829,40 +848,38 @@ fn one_page(cx: &Ctx<'_>, mode: &str, concurrency: usize, run_no: usize) -> Resu
         cx.journal_dir
             .join(format!("{mode}-{n}-{concurrency}-{run_no}.jsonl")),
     );
-    let job = PageJob {
-        id: format!("reach-{mode}-{n}-{concurrency}-{run_no}"),
-        zone: "all".into(),
-        priority: ("normal".into(), 0),
-        delivery,
-        plans,
-        source: Box::new(Encode::new(Tone::new(1000.0, -10.0), Law::Ulaw)),
-        law: Law::Ulaw,
-        sender: SenderOptions {
-            ttl: 1,
-            interface: Some(Ipv4Addr::LOCALHOST),
-            ..SenderOptions::default()
-        },
-        duration: None,
-        gate: Duration::from_secs(1),
+    let pager = Pager::new(PagerSetup {
+        table: Arc::new(roster),
         journal,
         client,
-        verify: None,
-        callbacks: None,
-        fallback: None,
-        live: None,
-    };
-    let (stop_tx, stop_rx) = watch::channel(None);
+        pacer: cx.pacer.clone(),
+        recovered: false,
+    });
+    let order = PageOrder::new(
+        Origin::Instrument("page_reach".into()),
+        "all",
+        Box::new(Encode::new(Tone::new(1000.0, -10.0), Law::Ulaw)),
+    );
+    let (stop_tx, mut stop_rx) = watch::channel(None);
     let open_fds_before = open_fds();
     let load_at_start = load1();
-    let pacer = cx.pacer.clone();
 
-    // Page start.
+    // Page start: through the one way in, as every entry point.
     let cpu0 = process_cpu_ns();
     let t0 = Instant::now();
     let t0_ns = mono_ns();
-    let page = cx
-        .runtime
-        .spawn(async move { run(job, &pacer, stop_rx).await });
+    let page = cx.runtime.spawn(async move {
+        let handle = pager.page(order).await?;
+        let stopper = handle.stopper();
+        let forward = tokio::spawn(async move {
+            if stop_rx.changed().await.is_ok() {
+                stopper.send_replace(stop_rx.borrow().clone());
+            }
+        });
+        let report = handle.finish().await;
+        forward.abort();
+        Ok::<_, anyhow::Error>(report?)
+    });
 
     let seen = match cx.phones {
         Phones::InProc(fleet) => watch_in_proc(cx, fleet, &page, t0, cpu0),
@@ -901,7 +918,11 @@ fn one_page(cx: &Ctx<'_>, mode: &str, concurrency: usize, run_no: usize) -> Resu
             None => {}
         }
     }
-    let accepts: Vec<f64> = report.phones.iter().filter_map(|p| p.accept_ms).collect();
+    let accepts: Vec<f64> = report
+        .phones
+        .iter()
+        .filter_map(|p| p.accept.map(|d| d.as_secs_f64() * 1e3))
+        .collect();
     let mut failures = BTreeMap::new();
     for p in &report.phones {
         if let Some(f) = &p.failure {
@@ -926,7 +947,7 @@ fn one_page(cx: &Ctx<'_>, mode: &str, concurrency: usize, run_no: usize) -> Resu
         accepted: report.totals.accepted,
         failed: report.totals.failed,
         failures,
-        last_accept_ms: report.last_accept_ms,
+        last_accept_ms: report.last_accept.map(|d| d.as_secs_f64() * 1e3),
         accept_p90_ms: quantile(accepts.clone(), 0.9),
         accept_p50_ms: median(accepts),
         all_receiving_ms,
@@ -949,7 +970,9 @@ fn one_page(cx: &Ctx<'_>, mode: &str, concurrency: usize, run_no: usize) -> Resu
         target_ms: target,
         met: target.map(|t| {
             all_receiving_ms.is_some_and(|a| a <= t)
-                && report.last_accept_ms.is_some_and(|a| a <= t)
+                && report
+                    .last_accept
+                    .is_some_and(|a| a.as_secs_f64() * 1e3 <= t)
         }),
     })
 }

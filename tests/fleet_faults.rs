@@ -11,18 +11,16 @@ use std::net::Ipv4Addr;
 use std::time::{Duration, Instant};
 
 use common::sim::{addressed, eventually, start};
-use tokio::sync::watch;
 use zonecast::audio::Tone;
 use zonecast::g711::Law;
 use zonecast::page::callbacks::Callbacks;
 use zonecast::page::journal::Journal;
-use zonecast::page::run::{PageJob, run};
-use zonecast::page::{Delivery, PageSpec, PhoneReport, PhoneState, Target, Via, plan};
+use zonecast::page::{Origin, PageOrder, PhoneReport, PhoneState, Roster, Target, Via};
 use zonecast::phone_sim::config::PhoneGroup;
 use zonecast::phone_sim::faults::{Chance, Faults, Latency};
 use zonecast::push::{MAX_REPLY_BYTES, Phone, PushClient, PushConfig, Secret};
-use zonecast::rtp::pacer::{Encode, PacerOptions};
-use zonecast::rtp::{Pacer, RtpPort, SenderOptions};
+use zonecast::rtp::RtpPort;
+use zonecast::rtp::pacer::Encode;
 
 /// Phones per fault; the healthy group is a little larger.
 const EACH: usize = 45;
@@ -170,62 +168,45 @@ async fn a_500_phone_page_with_every_fault_reaches_the_healthy_names_the_rest_an
     assert_eq!(targets.len(), 500);
 
     let callbacks = Callbacks::bind(Ipv4Addr::LOCALHOST).await.unwrap();
-    let delivery = Delivery::Multicast {
-        group: Ipv4Addr::new(
-            239,
-            255,
-            rand::random::<u8>(),
-            1 + rand::random::<u8>() % 250,
-        ),
-        port: RtpPort::new(common::free_even_port()).unwrap(),
-    };
-    let plans = plan(
-        &PageSpec {
-            delivery,
-            volume: Some(60),
-            banner: None,
-            via: Via::Media {
-                on_stopped: callbacks.notify_uri("faults"),
-            },
-        },
-        targets,
+    let group = Ipv4Addr::new(
+        239,
+        255,
+        rand::random::<u8>(),
+        1 + rand::random::<u8>() % 250,
     );
+    let port = RtpPort::new(common::free_even_port()).unwrap();
+    let roster = Roster::multicast("all", targets, group, port, Ipv4Addr::LOCALHOST)
+        .with_zone_settings(Some(60), None);
     let dir = tempfile::tempdir().unwrap();
-    let job = PageJob {
-        id: "faults".into(),
-        zone: "all".into(),
-        priority: ("normal".into(), 0),
-        delivery,
-        plans,
-        source: Box::new(Encode::new(Tone::new(TONE_HZ, -10.0), Law::Ulaw)),
-        law: Law::Ulaw,
-        sender: SenderOptions {
-            ttl: 1,
-            interface: Some(Ipv4Addr::LOCALHOST),
-            ..SenderOptions::default()
-        },
-        duration: Some(Duration::from_secs(3)),
-        gate: Duration::from_secs(1),
-        journal: Journal::new(dir.path().join("journal.jsonl")),
-        client: PushClient::new(PushConfig {
-            timeout: PUSH_TIMEOUT,
-            ..PushConfig::default()
-        })
-        .unwrap(),
-        verify: None,
-        callbacks: Some(callbacks),
-        fallback: None,
-        live: None,
+    let mut order = PageOrder::new(
+        Origin::Instrument("test".into()),
+        "all",
+        Box::new(Encode::new(Tone::new(TONE_HZ, -10.0), Law::Ulaw)),
+    );
+    order.duration = Some(Duration::from_secs(3));
+    order.via = Via::Media {
+        on_stopped: callbacks.notify_uri("faults"),
     };
-    let pacer = Pacer::start(PacerOptions::default()).unwrap();
-    let (_stop_tx, stop_rx) = watch::channel(None);
+    order.callbacks = Some(callbacks);
+    let client = PushClient::new(PushConfig {
+        timeout: PUSH_TIMEOUT,
+        ..PushConfig::default()
+    })
+    .unwrap();
     let page_began = Instant::now();
     // Starts time out after 3 s, the audio lasts 3 s, stops to silent phones are tried three
     // times at 3 s each: about 16 s at worst. Twice that is a page that hangs on a phone.
-    let report = tokio::time::timeout(Duration::from_secs(35), run(job, &pacer, stop_rx))
-        .await
-        .expect("the page ends within its timeouts")
-        .expect("the page runs");
+    let report = tokio::time::timeout(
+        Duration::from_secs(35),
+        common::sim::page_roster(
+            roster,
+            Journal::new(dir.path().join("journal.jsonl")),
+            client,
+            order,
+        ),
+    )
+    .await
+    .expect("the page ends within its timeouts");
     let page_took = page_began.elapsed();
     let prose = report.prose();
 

@@ -6,16 +6,11 @@ mod common;
 use std::net::Ipv4Addr;
 use std::time::Duration;
 
-use common::sim::{addressed, fault_on, start, targets};
-use tokio::sync::watch;
-use zonecast::audio::Tone;
-use zonecast::g711::Law;
+use common::sim::{addressed, fault_on, page_roster, start, targets, tone_order};
 use zonecast::page::journal::Journal;
-use zonecast::page::run::{PageJob, run};
-use zonecast::page::{Delivery, PageSpec, plan};
+use zonecast::page::{Delivery, PageSpec, Roster, plan};
 use zonecast::push::{PushClient, PushConfig};
-use zonecast::rtp::pacer::{Encode, PacerOptions};
-use zonecast::rtp::{Pacer, RtpPort, SenderOptions};
+use zonecast::rtp::RtpPort;
 
 fn group() -> Ipv4Addr {
     Ipv4Addr::new(
@@ -24,38 +19,6 @@ fn group() -> Ipv4Addr {
         rand::random::<u8>(),
         1 + rand::random::<u8>() % 250,
     )
-}
-
-fn job(
-    id: &str,
-    delivery: Delivery,
-    plans: Vec<zonecast::page::PhonePlan>,
-    journal: Journal,
-    seconds: f64,
-    hz: f32,
-) -> PageJob {
-    PageJob {
-        id: id.into(),
-        zone: "all".into(),
-        priority: ("normal".into(), 0),
-        delivery,
-        plans,
-        source: Box::new(Encode::new(Tone::new(hz, -10.0), Law::Ulaw)),
-        law: Law::Ulaw,
-        sender: SenderOptions {
-            ttl: 1,
-            interface: Some(Ipv4Addr::LOCALHOST),
-            ..SenderOptions::default()
-        },
-        duration: Some(Duration::from_secs_f64(seconds)),
-        gate: Duration::from_secs(1),
-        journal,
-        client: PushClient::new(PushConfig::default()).unwrap(),
-        verify: Some(Duration::from_millis(300)),
-        callbacks: None,
-        fallback: None,
-        live: None,
-    }
 }
 
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
@@ -71,28 +34,21 @@ async fn a_200_phone_multicast_page_reaches_every_capable_phone_and_stops_them_a
     let fleet = start(cfg).await;
     let dir = tempfile::tempdir().unwrap();
     let journal = Journal::new(dir.path().join("journal.jsonl"));
-    let delivery = Delivery::Multicast {
-        group: group(),
-        port: RtpPort::new(common::free_even_port()).unwrap(),
-    };
-    let plans = plan(
-        &PageSpec {
-            via: Default::default(),
-            delivery,
-            volume: Some(70),
-            banner: Some("Fire drill".into()),
-        },
+    let roster = Roster::multicast(
+        "all",
         targets(&fleet),
-    );
-    let pacer = Pacer::start(PacerOptions::default()).unwrap();
-    let (_stop_tx, stop_rx) = watch::channel(None);
-    let report = run(
-        job("pg1", delivery, plans, journal.clone(), 1.5, 700.0),
-        &pacer,
-        stop_rx,
+        group(),
+        RtpPort::new(common::free_even_port()).unwrap(),
+        Ipv4Addr::LOCALHOST,
     )
-    .await
-    .unwrap();
+    .with_zone_settings(Some(70), Some("Fire drill"));
+    let report = page_roster(
+        roster,
+        journal.clone(),
+        PushClient::new(PushConfig::default()).unwrap(),
+        tone_order(1.5, 700.0),
+    )
+    .await;
     assert_eq!(report.totals.phones, 200);
     assert_eq!(report.totals.accepted, 190, "{}", report.prose());
     assert_eq!(report.totals.refused, 10);
@@ -166,37 +122,27 @@ async fn each_fault_shows_in_the_report_and_uncertain_phones_still_get_their_sto
     }
     let fleet = start(cfg).await;
     let dir = tempfile::tempdir().unwrap();
-    let delivery = Delivery::Unicast {
-        source: Ipv4Addr::LOCALHOST,
-        port: RtpPort::new(common::free_even_port()).unwrap(),
-    };
-    let plans = plan(
-        &PageSpec {
-            via: Default::default(),
-            delivery,
-            volume: None,
-            banner: None,
-        },
+    let roster = Roster::unicast(
+        "all",
         targets(&fleet),
+        Ipv4Addr::LOCALHOST,
+        RtpPort::new(common::free_even_port()).unwrap(),
     );
-    let pacer = Pacer::start(PacerOptions::default()).unwrap();
-    let (_stop_tx, stop_rx) = watch::channel(None);
-    let mut j = job(
-        "pg2",
-        delivery,
-        plans,
-        Journal::new(dir.path().join("j.jsonl")),
-        1.0,
-        500.0,
-    );
-    j.client = PushClient::new(PushConfig {
+    let client = PushClient::new(PushConfig {
         timeout: Duration::from_millis(800),
         retries: 0,
         ..PushConfig::default()
     })
     .unwrap();
-    j.verify = None;
-    let report = run(j, &pacer, stop_rx).await.unwrap();
+    let mut order = tone_order(1.0, 500.0);
+    order.verify = None;
+    let report = page_roster(
+        roster,
+        Journal::new(dir.path().join("j.jsonl")),
+        client,
+        order,
+    )
+    .await;
     let kind = |name: &str| {
         report
             .phones
@@ -346,18 +292,23 @@ async fn via_media_a_user_hang_up_ends_that_phone_and_shows_in_the_report() {
         plans[0].start_xml
     );
     let dir = tempfile::tempdir().unwrap();
-    let pacer = Pacer::start(PacerOptions::default()).unwrap();
-    let (_stop_tx, stop_rx) = watch::channel(None);
-    let mut j = job(
-        "pgm",
-        delivery,
-        plans,
+    let Delivery::Multicast { group, port } = delivery else {
+        unreachable!()
+    };
+    let roster = Roster::multicast("all", targets(&fleet), group, port, Ipv4Addr::LOCALHOST)
+        .with_zone_settings(Some(40), Some("Media"));
+    let mut order = tone_order(2.0, 650.0);
+    order.via = Via::Media {
+        on_stopped: callbacks.notify_uri("pgm"),
+    };
+    order.callbacks = Some(callbacks);
+    let report = page_roster(
+        roster,
         Journal::new(dir.path().join("j.jsonl")),
-        2.0,
-        650.0,
-    );
-    j.callbacks = Some(callbacks);
-    let report = run(j, &pacer, stop_rx).await.unwrap();
+        PushClient::new(PushConfig::default()).unwrap(),
+        order,
+    )
+    .await;
     let state = |name: &str| report.phones.iter().find(|p| p.name == name).unwrap().state;
     assert_eq!(
         state("p002"),
@@ -407,35 +358,22 @@ async fn a_phone_deaf_to_multicast_falls_back_to_unicast_and_hears_the_page() {
         },
     );
     let fleet = start(cfg).await;
-    let delivery = Delivery::Multicast {
-        group: group(),
-        port: RtpPort::new(common::free_even_port()).unwrap(),
-    };
-    let plans = plan(
-        &PageSpec {
-            delivery,
-            volume: None,
-            banner: None,
-            via: Default::default(),
-        },
+    let roster = Roster::multicast(
+        "all",
         targets(&fleet),
-    );
-    let dir = tempfile::tempdir().unwrap();
-    let pacer = Pacer::start(PacerOptions::default()).unwrap();
-    let (_stop_tx, stop_rx) = watch::channel(None);
-    let mut j = job(
-        "pgf",
-        delivery,
-        plans,
-        Journal::new(dir.path().join("j.jsonl")),
-        3.0,
-        550.0,
-    );
-    j.fallback = Some((
-        Ipv4Addr::LOCALHOST,
+        group(),
         RtpPort::new(common::free_even_port()).unwrap(),
-    ));
-    let report = run(j, &pacer, stop_rx).await.unwrap();
+        Ipv4Addr::LOCALHOST,
+    )
+    .with_spare_port(RtpPort::new(common::free_even_port()).unwrap());
+    let dir = tempfile::tempdir().unwrap();
+    let report = page_roster(
+        roster,
+        Journal::new(dir.path().join("j.jsonl")),
+        PushClient::new(PushConfig::default()).unwrap(),
+        tone_order(3.0, 550.0),
+    )
+    .await;
     let p3 = report.phones.iter().find(|p| p.name == "p003").unwrap();
     assert_eq!(p3.receiving, Some(false), "{}", report.prose());
     assert!(p3.fallback_unicast, "{}", report.prose());

@@ -45,8 +45,8 @@ fn report(page: &str, phones: &[&str]) -> DeliveryReport {
         priority: "normal".into(),
         delivery: "multicast 239.255.10.1:20480".into(),
         ended_by: "recovered".into(),
-        last_accept_ms: None,
-        duration_ms: 1_000.0,
+        last_accept: None,
+        duration: std::time::Duration::from_secs(1),
         totals: Totals::default(),
         phones: phones
             .iter()
@@ -58,7 +58,7 @@ fn report(page: &str, phones: &[&str]) -> DeliveryReport {
                 pushed: true,
                 accepted: true,
                 failure: None,
-                accept_ms: Some(40.0),
+                accept: Some(std::time::Duration::from_millis(40)),
                 banner: None,
                 stopped: true,
                 stop_failure: None,

@@ -19,16 +19,15 @@ use super::CliError;
 use super::demo::DemoArgs;
 use crate::config::Config;
 use crate::g711::Law;
-use crate::page::prepare::{PageRequest, prepare};
 use crate::page::report::DeliveryReport;
-use crate::page::run::{PageJob, run};
+use crate::page::{Origin, PageOrder, Pager, PagerSetup};
 use crate::phone_sim::config::{Addressing, FaultRule, PhoneGroup};
 use crate::phone_sim::faults::Faults;
 use crate::phone_sim::{Fleet, FleetReport, SimConfig};
 use crate::push::{PushClient, Secret};
 use crate::rtp::pacer::{EncodedClip, PacerOptions};
 use crate::rtp::receiver::ReorderConfig;
-use crate::rtp::{Listen, Listener, Pacer, RecordFormat, Recorder, SenderOptions};
+use crate::rtp::{Listen, Listener, Pacer, RecordFormat, Recorder};
 use crate::xsi::object::{Execute, ExecuteItem, ExecuteUrl, XmlObject};
 use crate::xsi::uri::Uri;
 
@@ -353,42 +352,31 @@ async fn page_the_fleet(
     let journal = super::journal_of(&config);
     let client = PushClient::new(config.engine.push_config())
         .map_err(|e| anyhow::anyhow!("push client: {e}"))?;
-    let pages = journal.pages()?;
-    let prepared = prepare(
-        &config,
-        &PageRequest {
-            zone: "all".into(),
-            priority: None,
-            banner: None,
-            via: Default::default(),
-        },
-        &pages,
-    )?;
     let pacer = Pacer::start(PacerOptions::default()).context("starting the pacer thread")?;
-    let stop_rx = super::interrupt_watch(interrupted);
-    let job = PageJob {
-        id: prepared.id.clone(),
-        zone: prepared.zone.clone(),
-        priority: prepared.priority.clone(),
-        delivery: prepared.delivery,
-        plans: prepared.plans,
-        source: Box::new(EncodedClip::new(&chime, Law::Ulaw, false)),
-        law: Law::Ulaw,
-        sender: SenderOptions {
-            ttl: 1,
-            interface: Some(Ipv4Addr::LOCALHOST),
-            ..SenderOptions::default()
-        },
-        duration: None,
-        gate: Duration::from_secs(1),
+    let pager = Pager::new(PagerSetup {
+        table: Arc::new(config.clone()),
         journal,
         client: client.clone(),
-        verify: Some(config.engine.verify_grace),
-        callbacks: None,
-        fallback: prepared.fallback,
-        live: None,
-    };
-    let report = run(job, &pacer, stop_rx).await?;
+        pacer: Arc::new(pacer),
+        recovered: false,
+    });
+    let mut order = PageOrder::new(
+        Origin::Instrument("demo".into()),
+        "all",
+        Box::new(EncodedClip::new(&chime, Law::Ulaw, false)),
+    );
+    order.verify = Some(config.engine.verify_grace);
+    let page = pager.page(order).await?;
+    let stopper = page.stopper();
+    let watcher = tokio::spawn(async move {
+        while !interrupted.load(std::sync::atomic::Ordering::SeqCst) {
+            tokio::time::sleep(Duration::from_millis(50)).await;
+        }
+        stopper.send_replace(Some("interrupted".into()));
+    });
+    let report = page.finish().await;
+    watcher.abort();
+    let report = report?;
     let mic = record_mic(
         &config,
         &client,

@@ -21,11 +21,9 @@ mod sim;
 
 use std::sync::Arc;
 use std::sync::atomic::{AtomicBool, Ordering};
-use std::time::Duration;
 
 use anyhow::Context as _;
 use clap::{Parser, Subcommand};
-use tokio::sync::watch;
 
 use crate::config::Config;
 use crate::page::journal::Journal;
@@ -181,20 +179,6 @@ fn interrupted_flag() -> Arc<AtomicBool> {
     // Fails only if a handler is already set (a second command in one process): keep that one.
     let _ = ctrlc::set_handler(move || f.store(true, Ordering::SeqCst));
     flag
-}
-
-/// The stop signal of a page run: turns `Some("interrupted")` once `interrupted` (from
-/// [`interrupted_flag`]) is set. Spawns the task that watches the flag, so call it inside the
-/// runtime.
-fn interrupt_watch(interrupted: Arc<AtomicBool>) -> watch::Receiver<Option<String>> {
-    let (stop_tx, stop_rx) = watch::channel(None);
-    tokio::spawn(async move {
-        while !interrupted.load(Ordering::SeqCst) {
-            tokio::time::sleep(Duration::from_millis(50)).await;
-        }
-        let _ = stop_tx.send(Some("interrupted".into()));
-    });
-    stop_rx
 }
 
 /// The runtime the commands push and time on: two worker threads.

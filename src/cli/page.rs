@@ -7,20 +7,18 @@ use std::time::Duration;
 use anyhow::Context as _;
 use clap::Args;
 
-use super::{
-    CliError, interrupt_watch, interrupted_flag, journal_of, parse_seconds, push_client, runtime,
-};
+use super::{CliError, interrupted_flag, journal_of, parse_seconds, push_client, runtime};
 use crate::audio;
-use crate::config::{Config, EqualPolicy, PreTone};
+use crate::config::{Config, EqualPolicy};
 use crate::g711::Law;
-use crate::page::Via;
 use crate::page::callbacks::Callbacks;
-use crate::page::prepare::{PageRequest, PrepareError, prepare, take_over};
-use crate::page::run::{PageJob, run};
+use crate::page::prepare::{PageRequest, PrepareError, new_page_id, prepare};
 use crate::page::source::{Segment, segment_source, sequence};
+use crate::page::{Origin, PageError, PageOrder, Pager, PagerSetup, PhoneTable, Via};
 use crate::push::PushClient;
 use crate::rtp::Pacer;
 use crate::rtp::pacer::{Encode, PacerOptions, PayloadSource};
+use std::sync::Arc;
 
 /// Arguments of `zonecast page`.
 #[derive(Debug, Args)]
@@ -82,7 +80,7 @@ pub struct RecoverArgs {
 
 const TONE_DBFS: f32 = -10.0;
 
-fn source(a: &PageArgs, config: &Config) -> Result<Box<dyn PayloadSource>, CliError> {
+fn source(a: &PageArgs) -> Result<Box<dyn PayloadSource>, CliError> {
     let law = Law::Ulaw;
     let invalid = |e: crate::error::Invalid| CliError::Invalid(e.to_string());
     let main: Box<dyn PayloadSource> = if let Some(path) = &a.file {
@@ -124,15 +122,8 @@ fn source(a: &PageArgs, config: &Config) -> Result<Box<dyn PayloadSource>, CliEr
             "no source: give --file, --tone, --mic or --sequence".into(),
         ));
     };
-    // The configured pre-tone goes before every page.
-    let pre = match &config.engine.pre_tone {
-        None => return Ok(main),
-        Some(PreTone::Chime) => Segment::Chime,
-        Some(PreTone::Tone(hz)) => Segment::Tone { hz: *hz, secs: 1.0 },
-        Some(PreTone::File(p)) => Segment::File(p.clone()),
-    };
-    let pre = segment_source(&pre, law).map_err(invalid)?;
-    Ok(sequence(vec![pre, main]))
+    // The configured pre-tone is put before it by the pager.
+    Ok(main)
 }
 
 /// Stop what earlier, killed pages left playing. Returns (stopped, failed, what was done).
@@ -166,7 +157,10 @@ pub(super) fn run_page(a: PageArgs) -> Result<i32, CliError> {
     };
     if a.dry_run {
         let pages = journal.pages().unwrap_or_default();
-        let prepared = prepare(&config, &request, &pages).map_err(prepare_error)?;
+        let zone =
+            PhoneTable::zone(&config, &a.zone).map_err(|e| CliError::Invalid(e.to_string()))?;
+        let prepared = prepare(&zone, &config.site(), &request, &pages, new_page_id())
+            .map_err(prepare_error)?;
         for p in &prepared.plans {
             println!("== {} ({})", p.name, p.model);
             match &p.refused {
@@ -182,74 +176,63 @@ pub(super) fn run_page(a: PageArgs) -> Result<i32, CliError> {
         }
         return Ok(0);
     }
-    let payload = source(&a, &config)?;
+    let payload = source(&a)?;
     let client = push_client(&config)?;
     let interrupted = interrupted_flag();
     let rt = runtime()?;
     rt.block_on(async {
-        // Whatever a killed page left playing is stopped first.
-        let (recovered, unrecovered, _) = recover_with(&config, &client).await?;
-        if recovered + unrecovered > 0 {
-            eprintln!("zonecast: recovered {recovered} phones left playing by an earlier page ({unrecovered} could not be stopped)");
-        }
-        let mut request = request;
-        let callbacks = if a.via == "media" {
+        let pacer = Pacer::start(PacerOptions::default()).context("starting the pacer thread")?;
+        let pager = Pager::new(PagerSetup {
+            table: Arc::new(config.clone()),
+            journal: journal.clone(),
+            client,
+            pacer: Arc::new(pacer),
+            recovered: false,
+        });
+        let mut order = PageOrder::new(Origin::Command, &a.zone, payload);
+        order.priority = a.priority.clone();
+        order.banner = a.text.clone();
+        order.duration = a.duration;
+        order.verify = a.verify.then_some(config.engine.verify_grace);
+        if a.via == "media" {
             let c = Callbacks::bind(config.engine.media_address)
                 .await
                 .context("starting the callback listener")?;
-            request.via = Via::Media {
+            order.via = Via::Media {
                 on_stopped: c.notify_uri(&crate::page::prepare::new_page_id()),
             };
-            Some(c)
-        } else {
-            None
-        };
-        // Equal priority: refused, or waited for, as the config says.
-        let mut announced = false;
-        let (prepared, pages) = loop {
-            let pages = journal
-                .pages()
-                .with_context(|| format!("journal {}", journal.path().display()))?;
-            match prepare(&config, &request, &pages) {
-                Err(busy @ PrepareError::Busy { .. })
-                    if config.priorities.equal == EqualPolicy::Wait
-                        && !interrupted.load(std::sync::atomic::Ordering::SeqCst) =>
-                {
-                    if !announced {
-                        eprintln!("zonecast: waiting: {busy}");
-                        announced = true;
-                    }
-                    tokio::time::sleep(Duration::from_millis(250)).await;
-                }
-                other => break (other.map_err(prepare_error)?, pages),
+            order.callbacks = Some(c);
+        }
+        // Equal priority: refused, or waited for (until Ctrl-C), as the config says.
+        if config.priorities.equal == EqualPolicy::Wait {
+            order.equal_wait = Duration::MAX;
+            order.on_wait = Some(Box::new(|why| eprintln!("zonecast: waiting: {why}")));
+        }
+        let started = tokio::select! {
+            r = pager.page(order) => r,
+            () = until_interrupted(&interrupted) => {
+                return Err(CliError::Invalid("interrupted while waiting for the zone".into()));
             }
         };
-        take_over(&prepared, &pages, &journal, &client)
-            .await
-            .with_context(|| format!("journal {}", journal.path().display()))?;
-        let pacer = Pacer::start(PacerOptions::default()).context("starting the pacer thread")?;
-        let stop_rx = interrupt_watch(interrupted.clone());
-        let job = PageJob {
-            id: prepared.id.clone(),
-            zone: prepared.zone.clone(),
-            priority: prepared.priority.clone(),
-            delivery: prepared.delivery,
-            plans: prepared.plans,
-            source: payload,
-            law: Law::Ulaw,
-            sender: config.sender_options(&a.zone),
-            duration: a.duration,
-            gate: Duration::from_secs(1),
-            journal: journal.clone(),
-            client,
-            verify: a.verify.then_some(config.engine.verify_grace),
-            callbacks,
-            fallback: if a.verify { prepared.fallback } else { None },
-            live: None,
-        };
-        let report = run(job, &pacer, stop_rx)
-            .await
-            .map_err(|e| CliError::Failed(e.into()))?;
+        let page = started.map_err(|e| match e {
+            PageError::Invalid(i) => CliError::Invalid(i.to_string()),
+            PageError::Busy(b) => CliError::Invalid(b),
+            PageError::Failed(f) => CliError::Failed(anyhow::anyhow!(f)),
+        })?;
+        let recovered = page.recovered.iter().filter(|r| r.stopped).count();
+        let unrecovered = page.recovered.len() - recovered;
+        if recovered + unrecovered > 0 {
+            eprintln!("zonecast: recovered {recovered} phones left playing by an earlier page ({unrecovered} could not be stopped)");
+        }
+        let stopper = page.stopper();
+        let flag = interrupted.clone();
+        let watcher = tokio::spawn(async move {
+            until_interrupted(&flag).await;
+            stopper.send_replace(Some("interrupted".into()));
+        });
+        let report = page.finish().await;
+        watcher.abort();
+        let report = report.map_err(|e| CliError::Failed(e.into()))?;
         if a.json {
             println!("{}", serde_json::to_string_pretty(&report).context("writing JSON")?);
         } else {
@@ -257,6 +240,13 @@ pub(super) fn run_page(a: PageArgs) -> Result<i32, CliError> {
         }
         Ok(report.exit_code())
     })
+}
+
+/// Until Ctrl-C or SIGTERM.
+async fn until_interrupted(flag: &std::sync::atomic::AtomicBool) {
+    while !flag.load(std::sync::atomic::Ordering::SeqCst) {
+        tokio::time::sleep(Duration::from_millis(50)).await;
+    }
 }
 
 fn prepare_error(e: PrepareError) -> CliError {

@@ -1,12 +1,22 @@
 //! Paging: what happens between "page zone X with this sound" and every phone back to idle.
 //!
+//! One way in: [`Pager::page`] takes a [`PageOrder`] from any entry point (CLI, API, phone
+//! services, bells, the demo, benchmarks) and does recover → prepare → take over → run,
+//! returning a [`PageHandle`] (live report, stop, final report). Nothing else starts a page run.
+//!
 //! Sans-IO core, thin shell:
+//! - [`table`]: where a zone's phones come from ([`PhoneTable`]: the config, a fixed roster)
+//!   and the site's rules of planning.
+//! - [`prepare`](mod@prepare) (pure): a zone's phones, the rules and the journal's pages to a
+//!   plan, or why not (unknown priority, a busy zone).
 //! - [`plan`](mod@plan): from the zone's phones (model, address, credentials) and the page's settings to
 //!   the exact XML each phone gets at start and at end, or the reason it cannot take part.
-//! - [`session`]: one page as a state machine. Inputs (push outcomes, "the source ended",
-//!   "stop", "preempted", with the time) in; outputs (pushes, media start/stop, journal entries,
-//!   report events) out. It guarantees that every phone whose start may have taken effect gets
-//!   its stop, whatever happens in between.
+//! - [`session`]: one page as a state machine owning every rule and timer (gate, duration,
+//!   verification and unicast fallback, preemption checks, the talker's silence). `handle_*`
+//!   inputs with the time, `poll_output`/`poll_timeout` out. It guarantees that every phone whose
+//!   start may have taken effect gets its stop, whatever happens in between.
+//! - [`run`](mod@run) and [`shell`]: the `select!` loop that feeds the session and carries out what it
+//!   returns (journal, media stream, pushes).
 //! - [`report`]: the delivery report (per phone and totals) and the exit code it implies.
 //! - [`journal`]: the small file that outlives a killed process: pages in flight and their
 //!   phones, so `zonecast recover` (and the next `page`) can stop what was cut off.
@@ -14,14 +24,19 @@
 pub mod callbacks;
 pub mod journal;
 pub mod listen;
+pub mod pager;
 pub mod plan;
 pub mod prepare;
 pub mod recover;
 pub mod report;
 pub mod run;
 pub mod session;
+mod shell;
 pub mod source;
+pub mod table;
 
+pub use pager::{Origin, PageError, PageHandle, PageOrder, Pager, PagerSetup, Talker, TalkerRelay};
 pub use plan::{Banner, BannerKind, Delivery, PageSpec, PhonePlan, Target, Via, plan};
 pub use report::{DeliveryReport, Failure, PhoneReport, PhoneState};
-pub use session::{Input, Output, Session, Step};
+pub use session::{Output, PageTarget, Session, Step, TalkerLimits, Timer, Timing};
+pub use table::{PhoneTable, Roster, Site, ZonePhones};

@@ -1,13 +1,16 @@
-//! From the configuration and a request ("page zone X at priority P with banner B") to a plan:
-//! the zone's phones with their credentials and addresses, the group/port from the pools, the
-//! volume, and the priority check against pages already running (from the journal).
+//! From a zone's phones, the site's rules and a request ("page zone X at priority P with banner
+//! B") to a plan: the group/port from the pools, the volume, each phone's XML, and the priority
+//! check against pages already running (from the journal). Pure: the phones come resolved
+//! ([`ZonePhones`]), the page id is given, and an equal-priority conflict is returned as
+//! [`PrepareError::Busy`] for the caller to refuse or wait on.
 
 use std::collections::HashSet;
-use std::net::{Ipv4Addr, ToSocketAddrs};
+use std::net::Ipv4Addr;
 
 use super::journal::{Journal, JournalOp, JournalPage};
 use super::plan::{Delivery, PageSpec, PhonePlan, Target, plan};
-use crate::config::{Config, ZoneMode};
+use super::table::{Site, ZonePhones};
+use crate::config::ZoneMode;
 use crate::error::Invalid;
 use crate::push::PushClient;
 
@@ -55,20 +58,7 @@ pub fn new_page_id() -> String {
     format!("pg-{ms:x}-{}-{n}", std::process::id())
 }
 
-/// The phone's IPv4 address from its `host[:port]` (resolving a name).
-pub(crate) fn phone_ip(host: &str) -> Option<Ipv4Addr> {
-    let bare = host.rsplit_once(':').map_or(host, |(h, _)| h);
-    if let Ok(ip) = bare.parse() {
-        return Some(ip);
-    }
-    (bare, 80)
-        .to_socket_addrs()
-        .ok()?
-        .find_map(|a| match a.ip() {
-            std::net::IpAddr::V4(v4) => Some(v4),
-            std::net::IpAddr::V6(_) => None,
-        })
-}
+pub(crate) use super::table::phone_ip;
 
 /// Why a page cannot start at all.
 #[derive(Debug, thiserror::Error)]
@@ -87,22 +77,17 @@ pub enum PrepareError {
     },
 }
 
-/// Plan a page. `pages` are the journal's pages (for priorities and pool use).
+/// Plan a page of `zone` under the `site`'s rules, as page `id`. `pages` are the journal's
+/// pages (for priorities and pool use).
 pub fn prepare(
-    config: &Config,
+    zone: &ZonePhones,
+    site: &Site,
     req: &PageRequest,
     pages: &[JournalPage],
+    id: String,
 ) -> Result<Prepared, PrepareError> {
-    let zone = config.zone(&req.zone).ok_or_else(|| {
-        let names: Vec<&str> = config.zones.iter().map(|z| z.name.as_str()).collect();
-        Invalid::new(
-            "zone",
-            &req.zone,
-            format!("no such zone; zones: {}", names.join(" ")),
-        )
-    })?;
-    let phones = config.resolve_zone(&req.zone)?;
-    let prio = &config.priorities;
+    let phones = &zone.targets;
+    let prio = &site.priorities;
     let level = req.priority.clone().unwrap_or_else(|| prio.default.clone());
     let rank = prio.rank(&level).ok_or_else(|| {
         Invalid::new(
@@ -159,39 +144,31 @@ pub fn prepare(
             detail: equal.join("; "),
         });
     }
-    let used_groups: HashSet<Ipv4Addr> = config
-        .reserved_groups()
-        .into_iter()
+    let used_groups: HashSet<Ipv4Addr> = site
+        .reserved_groups
+        .iter()
+        .copied()
         .chain(live.iter().filter_map(|p| p.record.group))
         .collect();
-    let used_ports: HashSet<u16> = config
-        .reserved_ports()
-        .into_iter()
+    let used_ports: HashSet<u16> = site
+        .reserved_ports
+        .iter()
+        .copied()
         .chain(live.iter().filter_map(|p| p.record.port))
         .collect();
     let port_from_pool = || {
-        config
-            .engine
-            .port_pool
+        site.port_pool
             .allocate(1, &used_ports)
             .map(|v| v[0])
-            .map_err(|e| Invalid::new("port_pool", config.engine.port_pool, e.to_string()))
+            .map_err(|e| Invalid::new("port_pool", site.port_pool, e.to_string()))
     };
     let delivery = match &zone.mode {
         ZoneMode::Multicast { group, port, .. } => Delivery::Multicast {
             group: match group {
                 Some(g) => *g,
-                None => config
-                    .engine
-                    .multicast_pool
-                    .allocate(&used_groups)
-                    .map_err(|e| {
-                        Invalid::new(
-                            "multicast_pool",
-                            config.engine.multicast_pool,
-                            e.to_string(),
-                        )
-                    })?,
+                None => site.multicast_pool.allocate(&used_groups).map_err(|e| {
+                    Invalid::new("multicast_pool", site.multicast_pool, e.to_string())
+                })?,
             },
             port: match port {
                 Some(p) => *p,
@@ -199,7 +176,7 @@ pub fn prepare(
             },
         },
         ZoneMode::Unicast => Delivery::Unicast {
-            source: config.engine.media_address,
+            source: site.media_address,
             port: port_from_pool()?,
         },
     };
@@ -212,16 +189,12 @@ pub fn prepare(
     let targets = phones
         .iter()
         .map(|ph| Target {
-            name: ph.name.clone(),
-            model: ph.model.clone(),
-            ip: phone_ip(&ph.host),
             push: if busy_higher.contains(&ph.name) {
                 Err("busy in a page of higher priority".into())
             } else {
-                ph.secret()
-                    .map(|s| ph.push_target(s))
-                    .map_err(|e| e.to_string())
+                ph.push.clone()
             },
+            ..ph.clone()
         })
         .collect();
     let plans = plan(
@@ -237,19 +210,17 @@ pub fn prepare(
         Delivery::Multicast { port, .. } => {
             let mut used = used_ports.clone();
             used.insert(port.get());
-            config
-                .engine
-                .port_pool
+            site.port_pool
                 .allocate(1, &used)
                 .ok()
-                .map(|p| (config.engine.media_address, p[0]))
+                .map(|p| (site.media_address, p[0]))
         }
         Delivery::Unicast { .. } => None,
     };
     Ok(Prepared {
         fallback,
-        id: new_page_id(),
-        zone: req.zone.clone(),
+        id,
+        zone: zone.name.clone(),
         priority: (level, rank),
         delivery,
         plans,

@@ -3,6 +3,7 @@
 //! reached, 3 some failed, 1 none reached).
 
 use std::fmt::Write as _;
+use std::time::Duration;
 
 use serde::Serialize;
 
@@ -85,8 +86,9 @@ pub struct PhoneReport {
     pub accepted: bool,
     /// Why it was not reached.
     pub failure: Option<Failure>,
-    /// From page start to the phone's acceptance, ms.
-    pub accept_ms: Option<f64>,
+    /// From page start to the phone's acceptance (`accept_ms` in JSON).
+    #[serde(rename = "accept_ms", serialize_with = "ms::opt")]
+    pub accept: Option<Duration>,
     /// The banner's outcome (`ok`, or the failure).
     pub banner: Option<String>,
     /// A stop was confirmed.
@@ -112,9 +114,11 @@ pub struct Totals {
     pub refused: usize,
     /// Start pushed.
     pub pushed: usize,
+    /// Start pushed and not answered yet.
+    pub starting: usize,
     /// Accepted.
     pub accepted: usize,
-    /// Not reached (refused + failed).
+    /// Not reached: refused, or their start failed (phones still starting are not counted).
     pub failed: usize,
     /// Stops confirmed.
     pub stopped: usize,
@@ -139,10 +143,12 @@ pub struct DeliveryReport {
     pub delivery: String,
     /// Why the page ended.
     pub ended_by: String,
-    /// From page start to the last phone's acceptance, ms.
-    pub last_accept_ms: Option<f64>,
-    /// From page start to the end of the last stop, ms.
-    pub duration_ms: f64,
+    /// From page start to the last phone's acceptance (`last_accept_ms` in JSON).
+    #[serde(rename = "last_accept_ms", serialize_with = "ms::opt")]
+    pub last_accept: Option<Duration>,
+    /// From page start to the end of the last stop (`duration_ms` in JSON; 0 while running).
+    #[serde(rename = "duration_ms", serialize_with = "ms::one")]
+    pub duration: Duration,
     /// Totals.
     pub totals: Totals,
     /// Per phone.
@@ -150,6 +156,21 @@ pub struct DeliveryReport {
 }
 
 impl DeliveryReport {
+    /// The report of a page that has not started yet.
+    pub fn empty(page: &str, zone: &str, priority: &str) -> DeliveryReport {
+        DeliveryReport {
+            page: page.into(),
+            zone: zone.into(),
+            priority: priority.into(),
+            delivery: String::new(),
+            ended_by: String::new(),
+            last_accept: None,
+            duration: Duration::ZERO,
+            totals: Totals::default(),
+            phones: Vec::new(),
+        }
+    }
+
     /// Fill in the totals from the phones.
     pub fn compute_totals(&mut self) {
         let mut t = Totals {
@@ -159,18 +180,15 @@ impl DeliveryReport {
         for p in &self.phones {
             t.refused += usize::from(p.state == PhoneState::Refused);
             t.pushed += usize::from(p.pushed);
+            t.starting += usize::from(p.state == PhoneState::Starting);
             t.accepted += usize::from(p.accepted);
-            t.failed += usize::from(!p.accepted);
+            t.failed += usize::from(!p.accepted && p.failure.is_some());
             t.stopped += usize::from(p.stopped);
             t.stop_failed += usize::from(p.state == PhoneState::StopFailed);
             t.preempted += usize::from(p.state == PhoneState::Preempted);
             t.stopped_by_user += usize::from(p.state == PhoneState::StoppedByUser);
         }
-        self.last_accept_ms = self
-            .phones
-            .iter()
-            .filter_map(|p| p.accept_ms)
-            .fold(None, |m, v| Some(m.map_or(v, |m: f64| m.max(v))));
+        self.last_accept = self.phones.iter().filter_map(|p| p.accept).max();
         self.totals = t;
     }
 
@@ -216,7 +234,7 @@ impl DeliveryReport {
                     let _ = write!(
                         line,
                         "accepted in {:.0} ms",
-                        p.accept_ms.unwrap_or_default()
+                        ms::of(p.accept.unwrap_or_default())
                     );
                 }
                 (None, false) => line.push_str("not reached"),
@@ -244,9 +262,9 @@ impl DeliveryReport {
             let _ = writeln!(s, "{line}");
         }
         if fine > 0 {
-            let mut ms: Vec<f64> = self.phones.iter().filter_map(|p| p.accept_ms).collect();
-            ms.sort_by(f64::total_cmp);
-            let median = ms.get(ms.len() / 2).copied().unwrap_or_default();
+            let mut accepts: Vec<Duration> = self.phones.iter().filter_map(|p| p.accept).collect();
+            accepts.sort();
+            let median = ms::of(accepts.get(accepts.len() / 2).copied().unwrap_or_default());
             let _ = writeln!(
                 s,
                 "  ... and {fine} more phones accepted{} and were stopped (median {median:.0} ms to accept)",
@@ -260,11 +278,16 @@ impl DeliveryReport {
         let t = &self.totals;
         let _ = writeln!(
             s,
-            "{} of {} phones reached ({} not taking part, {} failed), {} stopped{}{}; last accepted after {}",
+            "{} of {} phones reached ({} not taking part, {} failed{}), {} stopped{}{}; last accepted after {}",
             t.accepted,
             t.phones,
             t.refused,
             t.failed - t.refused,
+            if t.starting > 0 {
+                format!(", {} still starting", t.starting)
+            } else {
+                String::new()
+            },
             t.stopped,
             if t.stop_failed > 0 {
                 format!(", {} STOPS FAILED", t.stop_failed)
@@ -276,9 +299,30 @@ impl DeliveryReport {
             } else {
                 String::new()
             },
-            self.last_accept_ms
-                .map_or("-".into(), |ms| format!("{ms:.0} ms")),
+            self.last_accept
+                .map_or("-".into(), |d| format!("{:.0} ms", ms::of(d))),
         );
         s
+    }
+}
+
+/// Durations as milliseconds (fractional) at the JSON edge: the report's only unit change.
+pub(crate) mod ms {
+    use std::time::Duration;
+
+    /// `d` in milliseconds.
+    pub fn of(d: Duration) -> f64 {
+        d.as_secs_f64() * 1e3
+    }
+
+    pub(super) fn one<S: serde::Serializer>(d: &Duration, s: S) -> Result<S::Ok, S::Error> {
+        s.serialize_f64(of(*d))
+    }
+
+    pub(super) fn opt<S: serde::Serializer>(d: &Option<Duration>, s: S) -> Result<S::Ok, S::Error> {
+        match d {
+            Some(d) => s.serialize_some(&of(*d)),
+            None => s.serialize_none(),
+        }
     }
 }

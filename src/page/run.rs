@@ -1,134 +1,51 @@
-//! The thin tokio shell around a [`Session`]: it carries out the session's outputs (journal
-//! writes, the media stream on the pacer, pushes through the push client) and feeds back what
-//! happens (push outcomes, stop requests, the source's end, the duration, preemption seen in the
-//! journal, `--verify` results).
+//! The thin tokio shell around a [`Session`]: one `select!` loop that feeds the session what
+//! happens (push answers, callbacks, the stop signal, the source's end, timeouts) and carries
+//! out what it returns ([`carry`](Shell::carry)). Every paging decision is the session's; this
+//! file only knows how to do things: write the journal, drive the media stream, push.
+//!
+//! Only the [`Pager`](super::pager::Pager) builds a [`Job`] and runs it.
 
-use std::net::SocketAddrV4;
 use std::sync::Arc;
 use std::sync::atomic::{AtomicBool, Ordering};
-use std::time::{Duration, Instant};
+use std::time::Instant;
 
-use tokio::sync::{mpsc, watch};
+use tokio::sync::{mpsc, oneshot, watch};
 
 use super::journal::{Journal, JournalOp, JournalPhone, PageRecord};
 use super::plan::{Delivery, PhonePlan};
 use super::report::DeliveryReport;
-use super::session::{Input, Output, Session, Step};
+use super::session::{Output, Session, Step, Timing};
+use super::shell::{self, Done, Follower, Gated, Tee, TeeSlot};
 use crate::g711::Law;
-use crate::push::{PushClient, PushOutcome};
+use crate::push::PushClient;
 use crate::rtp::pacer::PayloadSource;
-use crate::rtp::packet::PAYLOAD_LEN;
 use crate::rtp::{
     Destination, Pacer, Packetizer, RtpPort, SenderOptions, StreamHandle, StreamSpec,
 };
 
-/// Everything one page needs.
-pub struct PageJob {
-    /// Page id (unique; journal key).
+/// When the talker's last packet came (`None`: none yet), for a page spoken from a phone.
+pub type LastPacket = Arc<dyn Fn() -> Option<Instant> + Send + Sync>;
+
+/// Everything one page run needs (built by the [`Pager`](super::pager::Pager) only).
+pub(crate) struct Job {
     pub id: String,
-    /// Zone name.
     pub zone: String,
-    /// Priority name and rank.
     pub priority: (String, usize),
-    /// How the audio travels.
     pub delivery: Delivery,
-    /// Per phone plans.
     pub plans: Vec<PhonePlan>,
-    /// The audio.
     pub source: Box<dyn PayloadSource>,
-    /// G.711 law of the source.
     pub law: Law,
-    /// Multicast TTL and interface.
     pub sender: SenderOptions,
-    /// End after this long.
-    pub duration: Option<Duration>,
-    /// Longest the source waits, after the first phone accepted, for the others: until then
-    /// the stream carries silence so late phones miss nothing.
-    pub gate: Duration,
-    /// The journal.
+    pub timing: Timing,
     pub journal: Journal,
-    /// The push client.
     pub client: PushClient,
-    /// `--verify`: poll each accepted phone's StreamingStatisticsX after this grace.
-    pub verify: Option<Duration>,
-    /// `--via media`: the listener the phones call back when their user hangs up.
     pub callbacks: Option<super::callbacks::Callbacks>,
-    /// With `--verify` on a multicast page: phones that receive nothing are switched to a
-    /// unicast copy of the stream sent from this address and port.
+    /// The unicast copy's source address and port, for phones silent on multicast.
     pub fallback: Option<(std::net::Ipv4Addr, RtpPort)>,
-    /// Where the page's live state goes (a fresh report at most every 200 ms while something
-    /// changed, and the final one): the server's "active pages" view.
     pub live: Option<watch::Sender<DeliveryReport>>,
-}
-
-/// The frame the main stream sent last, for a unicast copy that follows it.
-#[derive(Debug, Default)]
-struct TeeSlot {
-    count: u64,
-    frame: Option<[u8; PAYLOAD_LEN]>,
-    ended: bool,
-}
-
-/// The main stream's source, keeping each frame it produces for followers.
-struct Tee {
-    inner: Box<dyn PayloadSource>,
-    slot: Arc<std::sync::Mutex<TeeSlot>>,
-}
-
-impl PayloadSource for Tee {
-    fn next_payload(&mut self, out: &mut [u8; PAYLOAD_LEN]) -> bool {
-        let more = self.inner.next_payload(out);
-        let mut s = self.slot.lock().unwrap_or_else(|e| e.into_inner());
-        s.count += 1;
-        s.frame = Some(*out);
-        s.ended = !more;
-        more
-    }
-}
-
-/// A copy of the main stream: sends whatever frame the main stream sent last, and ends with it.
-struct Follower {
-    slot: Arc<std::sync::Mutex<TeeSlot>>,
-    silence: u8,
-}
-
-impl PayloadSource for Follower {
-    fn next_payload(&mut self, out: &mut [u8; PAYLOAD_LEN]) -> bool {
-        let s = self.slot.lock().unwrap_or_else(|e| e.into_inner());
-        if s.ended {
-            return false;
-        }
-        match &s.frame {
-            Some(f) => out.copy_from_slice(f),
-            None => out.fill(self.silence),
-        }
-        true
-    }
-}
-
-/// Silence until `open` is set, then the source.
-struct Gated {
-    open: Arc<AtomicBool>,
-    inner: Box<dyn PayloadSource>,
-    silence: u8,
-}
-
-impl PayloadSource for Gated {
-    fn next_payload(&mut self, out: &mut [u8; PAYLOAD_LEN]) -> bool {
-        if self.open.load(Ordering::Acquire) {
-            self.inner.next_payload(out)
-        } else {
-            out.fill(self.silence);
-            true
-        }
-    }
-}
-
-fn delivery_text(d: &Delivery) -> String {
-    match d {
-        Delivery::Multicast { group, port } => format!("multicast {group}:{port}"),
-        Delivery::Unicast { port, .. } => format!("unicast from port {port}"),
-    }
+    pub talker: Option<LastPacket>,
+    /// Told once the page's phones are in the journal (or it could not start).
+    pub begun: Option<oneshot::Sender<()>>,
 }
 
 /// Why a page could not run at all.
@@ -147,522 +64,277 @@ pub enum RunError {
     Media(std::io::Error),
 }
 
-struct Shell {
-    job_id: String,
-    journal: Journal,
-    client: PushClient,
+struct Shell<'a> {
+    job: Job,
+    pacer: &'a Pacer,
     plans: Arc<Vec<PhonePlan>>,
-    /// Stream ids the phones gave to startMedia, by phone index.
-    media_ids: Arc<std::sync::Mutex<std::collections::HashMap<usize, String>>>,
-    tx: mpsc::UnboundedSender<(usize, Step, PushOutcome)>,
+    tx: mpsc::UnboundedSender<Done>,
+    gate: Arc<AtomicBool>,
+    tee: Arc<std::sync::Mutex<TeeSlot>>,
+    source: Option<Box<dyn PayloadSource>>,
+    ended: Option<oneshot::Receiver<()>>,
     stream: Option<StreamHandle>,
     follower: Option<StreamHandle>,
     media_error: Option<std::io::Error>,
-}
-
-impl Shell {
-    fn push(&self, phone: usize, step: Step) {
-        let plans = self.plans.clone();
-        let client = self.client.clone();
-        let tx = self.tx.clone();
-        let ids = self.media_ids.clone();
-        tokio::spawn(async move {
-            let p = &plans[phone];
-            if p.via_media && step != Step::Banner {
-                let outcome = match &p.target {
-                    Some(t) => media_push(&client, t, p, phone, step, &ids).await,
-                    None => PushOutcome::Unsupported {
-                        reason: "no target".into(),
-                    },
-                };
-                let _ = tx.send((phone, step, outcome));
-                return;
-            }
-            let xml = match step {
-                Step::Start => p.start_xml.as_str(),
-                Step::Banner => p.banner.as_ref().map_or("", |b| b.xml.as_str()),
-                Step::Stop => p.stop_xml.as_str(),
-            };
-            let outcome = match &p.target {
-                // A start must not run twice: a retry after a lost answer is refused as
-                // "Tx/Rx is already active" by a phone that did start.
-                Some(t) if step == Step::Start => {
-                    client.execute_once(t, xml, None, p.expect_reply).await
-                }
-                Some(t) => client.execute(t, xml, None, p.expect_reply).await,
-                None => PushOutcome::Unsupported {
-                    reason: "no target".into(),
-                },
-            };
-            let _ = tx.send((phone, step, outcome));
-        });
-    }
-}
-
-/// startMedia (keeping the stream id the phone answers) or stopMedia with that id (and the
-/// banner's clearing), for a phone paged through the RTP Streaming API.
-async fn media_push(
-    client: &PushClient,
-    target: &crate::push::Phone,
-    p: &PhonePlan,
-    phone: usize,
-    step: Step,
-    ids: &std::sync::Mutex<std::collections::HashMap<usize, String>>,
-) -> PushOutcome {
-    use crate::xsi::object::{StopMedia, XmlObject};
-    use crate::xsi::response::{MediaErrorType, MediaReply, PhoneError, parse_media_reply};
-    let xml = match step {
-        Step::Start => p.start_xml.clone(),
-        _ => {
-            let id = ids
-                .lock()
-                .unwrap_or_else(|e| e.into_inner())
-                .get(&phone)
-                .cloned();
-            id.and_then(|id| StopMedia::id(&id).ok())
-                .unwrap_or_default()
-                .to_xml()
-        }
-    };
-    let sent = if step == Step::Start {
-        client.post_execute_once(target, &xml, None).await
-    } else {
-        client.post_execute(target, &xml, None).await
-    };
-    let reply = match sent {
-        Ok(r) => r,
-        Err(e) => return PushOutcome::from_exchange(Err(e), true),
-    };
-    if reply.status == 401 {
-        return PushOutcome::AuthFailed;
-    }
-    let outcome = match (step, parse_media_reply(&reply.body)) {
-        (Step::Start, Ok(MediaReply::Started(s))) if reply.status == 200 => {
-            ids.lock()
-                .unwrap_or_else(|e| e.into_inner())
-                .insert(phone, s.id);
-            PushOutcome::Ok { items: Vec::new() }
-        }
-        (_, Ok(MediaReply::PhoneError(PhoneError::Authentication))) => PushOutcome::AuthFailed,
-        // The stream is already gone (its user hung up): stopped is what we wanted.
-        (Step::Stop, Ok(MediaReply::Error(e))) if e.kind == MediaErrorType::InvalidResourceId => {
-            PushOutcome::Ok { items: Vec::new() }
-        }
-        (_, Ok(MediaReply::Error(e))) => PushOutcome::Rejected {
-            status: u32::from(reply.status),
-            data: format!("{:?}: {}", e.kind, e.data),
-            url: String::new(),
-        },
-        (Step::Stop, _) if reply.status == 200 => PushOutcome::Ok { items: Vec::new() },
-        (_, Ok(other)) => PushOutcome::BadResponse {
-            reason: format!("unexpected answer to {}: {other:?}", p.start_uri),
-        },
-        (_, Err(e)) => PushOutcome::BadResponse {
-            reason: format!("HTTP {}: {e}", reply.status),
-        },
-    };
-    if step == Step::Stop
-        && outcome.is_ok()
-        && let Some(clear) = &p.banner_clear_xml
-    {
-        let _ = client.execute(target, clear, None, p.expect_reply).await;
-    }
-    outcome
+    delivery: String,
 }
 
 /// Run one page to its end. `stop` carries a reason when the page must end early (Ctrl-C,
 /// SIGTERM, a stop command).
-pub async fn run(
-    job: PageJob,
+pub(crate) async fn run(
+    job: Job,
     pacer: &Pacer,
     mut stop: watch::Receiver<Option<String>>,
 ) -> Result<DeliveryReport, RunError> {
-    let t0 = Instant::now();
-    let now = || t0.elapsed().as_secs_f64() * 1000.0;
     let (tx, mut rx) = mpsc::unbounded_channel();
     let plans = Arc::new(job.plans.clone());
-    let mut session = Session::new(job.plans);
-    let open = Arc::new(AtomicBool::new(false));
-    let tee = Arc::new(std::sync::Mutex::new(TeeSlot::default()));
-    let mut source = Some(Tee {
-        inner: Box::new(Gated {
-            open: open.clone(),
-            inner: job.source,
-            silence: job.law.silence(),
-        }),
-        slot: tee.clone(),
-    });
-    let mut shell = Shell {
-        job_id: job.id.clone(),
-        journal: job.journal.clone(),
-        client: job.client.clone(),
-        plans: plans.clone(),
-        tx,
-        stream: None,
-        follower: None,
-        media_error: None,
-        media_ids: Default::default(),
-    };
-    let record = PageRecord {
-        page: job.id.clone(),
-        pid: std::process::id(),
-        zone: job.zone.clone(),
-        priority: job.priority.0.clone(),
-        rank: job.priority.1,
-        started_ms: std::time::SystemTime::now()
-            .duration_since(std::time::UNIX_EPOCH)
-            .map_or(0, |d| d.as_millis() as u64),
-        phones: plans
-            .iter()
-            .filter(|p| p.refused.is_none())
-            .map(|p| JournalPhone {
-                name: p.name.clone(),
-                stop_xml: p.stop_xml.clone(),
-                expect_reply: p.expect_reply,
-            })
-            .collect(),
-        group: match job.delivery {
-            Delivery::Multicast { group, .. } => Some(group),
-            Delivery::Unicast { .. } => None,
-        },
-        port: Some(match job.delivery {
-            Delivery::Multicast { port, .. } | Delivery::Unicast { port, .. } => port.get(),
-        }),
-    };
-    let destinations: Vec<Destination> = match job.delivery {
-        Delivery::Multicast { group, port } => vec![Destination::new(group, port)],
-        Delivery::Unicast { .. } => plans
-            .iter()
-            .filter(|p| p.refused.is_none())
-            .filter_map(|p| p.dest)
-            .filter_map(|d: SocketAddrV4| {
-                RtpPort::new(d.port())
-                    .ok()
-                    .map(|port| Destination::new(*d.ip(), port))
-            })
-            .collect(),
-    };
-
-    let mut pending = 0usize;
-    let mut first_accept: Option<Instant> = None;
-    let mut starts_left = 0usize;
-    let mut finished = false;
-    let mut apply = |outs: Vec<Output>,
-                     shell: &mut Shell,
-                     pending: &mut usize,
-                     starts_left: &mut usize,
-                     finished: &mut bool|
-     -> Result<(), RunError> {
-        for o in outs {
-            match o {
-                Output::Journal(JournalOp::Begin { .. }) => {
-                    shell
-                        .journal
-                        .begin(&record)
-                        .map_err(|source| RunError::Journal {
-                            path: shell.journal.path().display().to_string(),
-                            source,
-                        })?;
-                }
-                Output::Journal(op) => {
-                    if let Err(e) = shell.journal.record(&shell.job_id, &op) {
-                        tracing::warn!("journal {}: {e}", shell.journal.path().display());
-                    }
-                }
-                Output::StartMedia => {
-                    let spec = StreamSpec {
-                        destinations: destinations.clone(),
-                        sender: job.sender,
-                        packetizer: Packetizer::random(job.law),
-                        payload: Box::new(source.take().expect("media starts once")),
-                        max_packets: None,
-                    };
-                    match pacer.add(spec) {
-                        Ok(h) => shell.stream = Some(h),
-                        Err(e) => shell.media_error = Some(e),
-                    }
-                }
-                Output::Push { phone, step } => {
-                    *pending += 1;
-                    if step == Step::Start {
-                        *starts_left += 1;
-                    }
-                    shell.push(phone, step);
-                }
-                Output::StopMedia => {
-                    if let Some(s) = &shell.stream {
-                        s.stop();
-                    }
-                    if let Some(s) = &shell.follower {
-                        s.stop();
-                    }
-                }
-                Output::Finished => *finished = true,
-            }
+    let mut session = Session::new(job.plans.clone(), job.timing);
+    let mut sh = Shell::new(job, pacer, plans, tx);
+    let mut callbacks = sh.job.callbacks.take();
+    session.start(Instant::now());
+    loop {
+        while let Some(o) = session.poll_output() {
+            sh.carry(o, &mut session)?;
         }
-        Ok(())
-    };
-
-    let outs = session.start(now());
-    apply(
-        outs,
-        &mut shell,
-        &mut pending,
-        &mut starts_left,
-        &mut finished,
-    )?;
-    if shell.media_error.is_some() {
-        let outs = session.handle(
-            now(),
-            Input::End {
-                reason: "the media stream could not open".into(),
-            },
-        );
-        apply(
-            outs,
-            &mut shell,
-            &mut pending,
-            &mut starts_left,
-            &mut finished,
-        )?;
-    }
-    let duration_end = job.duration.map(|d| tokio::time::Instant::now() + d);
-    let mut tick = tokio::time::interval(Duration::from_millis(50));
-    let mut last_journal_check = Instant::now();
-    let mut verified = false;
-    let mut callbacks = job.callbacks;
-    let live = job.live;
-    let mut last_live = Instant::now();
-    let delivery = delivery_text(&job.delivery);
-    let publish = |session: &Session| {
-        if let Some(l) = &live {
-            l.send_replace(session.report(&job.id, &job.zone, &job.priority.0, &delivery));
+        if session.is_finished() {
+            break;
         }
-    };
-    publish(&session);
-    while !finished {
-        let callback = async {
-            match callbacks.as_mut() {
-                Some(c) => c.next().await,
-                None => std::future::pending().await,
-            }
-        };
+        let deadline = session.poll_timeout();
+        let ended = sh.ended.as_mut();
         tokio::select! {
-            // The listener serves this page only: stream ids are enough to find the phone.
-            Some((key, cb)) = callback => {
-                use crate::xsi::response::{AppEventType, Callback};
+            Some(done) = rx.recv() => done.feed(&mut session, Instant::now()),
+            Some((key, cb)) = shell::next_callback(callbacks.as_mut()) => {
                 // The key may name the phone after a '~' (the server's per-phone handlers).
-                let named = key
-                    .split_once('~')
-                    .and_then(|(_, name)| plans.iter().position(|p| p.name == name));
-                let id = match cb {
-                    Callback::MediaEvent { stream_id, .. } => stream_id,
-                    Callback::StreamStopped { id } => id,
-                    Callback::ApplicationEvent { kind, .. } => {
-                        if let Some(phone) = named {
-                            let event = match kind {
-                                AppEventType::FocusLost => "focusLost".to_owned(),
-                                AppEventType::FocusGained => "focusGained".to_owned(),
-                                AppEventType::Minimized => "minimized".to_owned(),
-                                AppEventType::Closed => "closed".to_owned(),
-                                AppEventType::Other(o) => o,
-                            };
-                            let outs = session.handle(now(), Input::AppEvent { phone, event });
-                            apply(outs, &mut shell, &mut pending, &mut starts_left, &mut finished)?;
-                        }
-                        None
-                    }
-                    _ => None,
-                };
-                let phone = id.and_then(|id| {
-                    shell.media_ids.lock().unwrap_or_else(|e| e.into_inner())
-                        .iter().find(|(_, v)| **v == id).map(|(k, _)| *k)
-                });
-                if let Some(phone) = phone {
-                    let outs = session.handle(now(), Input::StoppedByUser { phone });
-                    apply(outs, &mut shell, &mut pending, &mut starts_left, &mut finished)?;
-                }
-            }
-            Some((phone, step, outcome)) = rx.recv() => {
-                pending -= 1;
-                if step == Step::Start {
-                    starts_left -= 1;
-                    if outcome.is_ok() && first_accept.is_none() {
-                        first_accept = Some(Instant::now());
-                    }
-                }
-                let outs = session.handle(now(), Input::PushDone { phone, step, outcome });
-                apply(outs, &mut shell, &mut pending, &mut starts_left, &mut finished)?;
+                let phone = key.split_once('~').map(|(_, name)| name);
+                session.handle_callback(Instant::now(), phone, cb);
             }
             changed = stop.changed() => {
-                let reason = if changed.is_ok() {
-                    stop.borrow().clone().unwrap_or_else(|| "stopped".into())
-                } else {
-                    "stopped".into()
+                let reason = match changed {
+                    Ok(()) => stop.borrow().clone().unwrap_or_else(|| "stopped".into()),
+                    Err(_) => "stopped".into(),
                 };
-                let outs = session.handle(now(), Input::End { reason });
-                apply(outs, &mut shell, &mut pending, &mut starts_left, &mut finished)?;
+                session.handle_stop(Instant::now(), &reason);
             }
-            _ = tick.tick() => {
-                if live.is_some() && last_live.elapsed() >= Duration::from_millis(200) {
-                    last_live = Instant::now();
-                    publish(&session);
-                }
-                // Open the gate: every start answered, or long enough after the first accept.
-                if !open.load(Ordering::Relaxed)
-                    && (starts_left == 0 || first_accept.is_some_and(|t| t.elapsed() >= job.gate))
-                {
-                    open.store(true, Ordering::Release);
-                }
-                if !session.is_ending() {
-                    let source_ended = shell.stream.as_ref().is_some_and(|s| s.wait(Some(Duration::ZERO)));
-                    let reason = if source_ended {
-                        Some("source ended")
-                    } else if duration_end.is_some_and(|d| tokio::time::Instant::now() >= d) {
-                        Some("duration")
-                    } else {
-                        None
-                    };
-                    if let Some(reason) = reason {
-                        let outs = session.handle(now(), Input::End { reason: reason.into() });
-                        apply(outs, &mut shell, &mut pending, &mut starts_left, &mut finished)?;
-                        continue;
-                    }
-                }
-                // Another page of higher priority may have taken phones over.
-                if last_journal_check.elapsed() >= Duration::from_millis(250) && !session.is_ending() {
-                    last_journal_check = Instant::now();
-                    if let Ok(pages) = shell.journal.pages()
-                        && let Some(me) = pages.iter().find(|p| p.record.page == job.id)
-                    {
-                        let taken: Vec<usize> = session
-                            .active_phones()
-                            .into_iter()
-                            .filter(|&i| !me.remaining.contains(&plans[i].name))
-                            .collect();
-                        if !taken.is_empty() {
-                            let outs = session.handle(now(), Input::Preempted { phones: taken });
-                            apply(outs, &mut shell, &mut pending, &mut starts_left, &mut finished)?;
-                        }
-                    }
-                }
-                if let Some(grace) = job.verify
-                    && !verified
-                    && starts_left == 0
-                    && first_accept.is_some_and(|t| t.elapsed() >= grace)
-                {
-                    verified = true;
-                    let mut silent = Vec::new();
-                    for (i, receiving) in verify(&job.client, &plans, &session.active_phones()).await {
-                        if !receiving {
-                            silent.push(i);
-                        }
-                        let outs = session.handle(now(), Input::Verified { phone: i, receiving });
-                        apply(outs, &mut shell, &mut pending, &mut starts_left, &mut finished)?;
-                    }
-                    if let (Some((source_ip, port)), Delivery::Multicast { .. }, false) =
-                        (job.fallback, job.delivery, silent.is_empty())
-                    {
-                        let dests: Vec<Destination> = silent
-                            .iter()
-                            .filter_map(|&i| plans[i].ip.map(|ip| Destination::new(ip, port)))
-                            .collect();
-                        match pacer.add(StreamSpec {
-                            destinations: dests,
-                            sender: job.sender,
-                            packetizer: Packetizer::random(job.law),
-                            payload: Box::new(Follower { slot: tee.clone(), silence: job.law.silence() }),
-                            max_packets: None,
-                        }) {
-                            Ok(h) => shell.follower = Some(h),
-                            Err(e) => tracing::warn!("unicast fallback stream: {e}"),
-                        }
-                        for (i, accepted) in fall_back(&job.client, &plans, &silent, source_ip, port).await {
-                            let outs = session.handle(now(), Input::FellBack { phone: i, accepted });
-                            apply(outs, &mut shell, &mut pending, &mut starts_left, &mut finished)?;
-                        }
-                    }
-                }
+            Ok(()) = shell::ended(ended) => {
+                sh.ended = None;
+                session.handle_source_ended(Instant::now());
             }
+            () = shell::sleep_until(deadline) => session.handle_timeout(Instant::now()),
         }
     }
-    if let Some(s) = &shell.stream {
-        s.stop();
-    }
-    if let Some(s) = &shell.follower {
-        s.stop();
-    }
-    publish(&session);
-    if let Some(e) = shell.media_error {
+    sh.stop_media();
+    sh.publish(&session);
+    if let Some(e) = sh.media_error.take() {
         return Err(RunError::Media(e));
     }
-    Ok(session.report(&job.id, &job.zone, &job.priority.0, &delivery))
+    Ok(sh.report(&session))
 }
 
-/// Switch silent multicast phones to unicast: `RTPMRx:Stop`, then `RTPRx:SOURCE:PORT` (two
-/// pushes, because the items of one Execute may run in any order).
-async fn fall_back(
-    client: &PushClient,
-    plans: &[PhonePlan],
-    phones: &[usize],
-    source: std::net::Ipv4Addr,
-    port: RtpPort,
-) -> Vec<(usize, bool)> {
-    use crate::xsi::object::{Execute, ExecuteItem, ExecuteUrl, XmlObject};
-    use crate::xsi::uri::Uri;
-    let xml = |u: Uri| {
-        ExecuteUrl::try_from(&u)
-            .map(|url| Execute::new(ExecuteItem::new(url)).to_xml())
-            .ok()
-    };
-    let mut set = tokio::task::JoinSet::new();
-    for &i in phones {
-        let (Some(target), Some(stop), Some(start)) = (
-            plans[i].target.clone(),
-            xml(Uri::RtpMRxStop),
-            Uri::rtp_rx(source, port, None, None).ok().and_then(xml),
-        ) else {
-            continue;
+impl<'a> Shell<'a> {
+    fn new(
+        mut job: Job,
+        pacer: &'a Pacer,
+        plans: Arc<Vec<PhonePlan>>,
+        tx: mpsc::UnboundedSender<Done>,
+    ) -> Shell<'a> {
+        let gate = Arc::new(AtomicBool::new(false));
+        let tee = Arc::new(std::sync::Mutex::new(TeeSlot::default()));
+        let (end_tx, end_rx) = oneshot::channel();
+        let inner = std::mem::replace(&mut job.source, Box::new(shell::Silence));
+        let source: Box<dyn PayloadSource> = Box::new(Tee::new(
+            Box::new(Gated::new(gate.clone(), inner, job.law.silence())),
+            tee.clone(),
+            end_tx,
+        ));
+        let delivery = match &job.delivery {
+            Delivery::Multicast { group, port } => format!("multicast {group}:{port}"),
+            Delivery::Unicast { port, .. } => format!("unicast from port {port}"),
         };
-        let client = client.clone();
-        let expect = plans[i].expect_reply;
-        set.spawn(async move {
-            let _ = client.execute(&target, &stop, None, expect).await;
-            (
-                i,
-                client.execute(&target, &start, None, expect).await.is_ok(),
-            )
-        });
+        Shell {
+            job,
+            pacer,
+            plans,
+            tx,
+            gate,
+            tee,
+            source: Some(source),
+            ended: Some(end_rx),
+            stream: None,
+            follower: None,
+            media_error: None,
+            delivery,
+        }
     }
-    let mut out = Vec::new();
-    while let Some(Ok(r)) = set.join_next().await {
-        out.push(r);
-    }
-    out
-}
 
-/// Ask each phone whether packets arrive (StreamingStatisticsX?1 RcvrPackets > 0).
-async fn verify(client: &PushClient, plans: &[PhonePlan], phones: &[usize]) -> Vec<(usize, bool)> {
-    let mut set = tokio::task::JoinSet::new();
-    for &i in phones {
-        let Some(target) = plans[i].target.clone() else {
-            continue;
-        };
-        let client = client.clone();
-        set.spawn(async move {
-            let receiving = match client.get(&target, "/StreamingStatisticsX?1").await {
-                Ok(r) => crate::xsi::response::parse_device_page(&r.body)
+    fn report(&self, session: &Session) -> DeliveryReport {
+        let j = &self.job;
+        session.report(&j.id, &j.zone, &j.priority.0, &self.delivery)
+    }
+
+    fn publish(&self, session: &Session) {
+        if let Some(l) = &self.job.live {
+            l.send_replace(self.report(session));
+        }
+    }
+
+    fn stop_media(&self) {
+        for s in [&self.stream, &self.follower].into_iter().flatten() {
+            s.stop();
+        }
+    }
+
+    /// Carry out one output of the session.
+    fn carry(&mut self, o: Output, session: &mut Session) -> Result<(), RunError> {
+        match o {
+            Output::Journal(JournalOp::Begin { .. }) => {
+                let written = self.job.journal.begin(&self.record());
+                if let Some(b) = self.job.begun.take() {
+                    let _ = b.send(());
+                }
+                written.map_err(|source| RunError::Journal {
+                    path: self.job.journal.path().display().to_string(),
+                    source,
+                })?;
+            }
+            Output::Journal(op) => {
+                if let Err(e) = self.job.journal.record(&self.job.id, &op) {
+                    tracing::warn!("journal {}: {e}", self.job.journal.path().display());
+                }
+            }
+            Output::StartMedia => {
+                let spec = StreamSpec {
+                    destinations: self.destinations(),
+                    sender: self.job.sender,
+                    packetizer: Packetizer::random(self.job.law),
+                    payload: self
+                        .source
+                        .take()
+                        .unwrap_or_else(|| Box::new(shell::Silence)),
+                    max_packets: None,
+                };
+                match self.pacer.add(spec) {
+                    Ok(h) => self.stream = Some(h),
+                    Err(e) => {
+                        self.media_error = Some(e);
+                        session.handle_media_failed(Instant::now());
+                    }
+                }
+            }
+            Output::OpenGate => self.gate.store(true, Ordering::Release),
+            Output::Push { phone, step } => {
+                let media_id = match step {
+                    Step::Stop => session.media_id(phone).map(str::to_owned),
+                    _ => None,
+                };
+                shell::push(
+                    &self.job.client,
+                    &self.plans,
+                    phone,
+                    step,
+                    media_id,
+                    &self.tx,
+                );
+            }
+            Output::Verify { phones } => {
+                shell::verify(&self.job.client, &self.plans, phones, &self.tx)
+            }
+            Output::FallBack { phones } => self.fall_back(phones),
+            Output::CheckPreemption => {
+                let pages = self.job.journal.pages();
+                let me = pages
+                    .as_ref()
                     .ok()
-                    .and_then(|p| p.streaming_stats().rcvr_packets)
-                    .is_some_and(|n| n > 0),
-                Err(_) => false,
-            };
-            (i, receiving)
-        });
+                    .and_then(|p| p.iter().find(|p| p.record.page == self.job.id));
+                let remaining: Option<Vec<String>> =
+                    me.map(|p| p.remaining.iter().cloned().collect());
+                session.handle_journal(Instant::now(), remaining.as_deref());
+            }
+            Output::ReadTalker => {
+                let last = self.job.talker.as_ref().and_then(|f| f());
+                session.handle_talker(Instant::now(), last);
+            }
+            Output::Publish => self.publish(session),
+            Output::StopMedia => self.stop_media(),
+            Output::Finished => {}
+        }
+        Ok(())
     }
-    let mut out = Vec::new();
-    while let Some(Ok(r)) = set.join_next().await {
-        out.push(r);
+
+    /// The unicast copy for phones silent on multicast, and the pushes that switch them to it.
+    fn fall_back(&mut self, phones: Vec<usize>) {
+        let Some((source_ip, port)) = self.job.fallback else {
+            return;
+        };
+        let dests: Vec<Destination> = phones
+            .iter()
+            .filter_map(|&i| self.plans[i].ip.map(|ip| Destination::new(ip, port)))
+            .collect();
+        match self.pacer.add(StreamSpec {
+            destinations: dests,
+            sender: self.job.sender,
+            packetizer: Packetizer::random(self.job.law),
+            payload: Box::new(Follower::new(self.tee.clone(), self.job.law.silence())),
+            max_packets: None,
+        }) {
+            Ok(h) => self.follower = Some(h),
+            Err(e) => tracing::warn!("unicast fallback stream: {e}"),
+        }
+        shell::fall_back(
+            &self.job.client,
+            &self.plans,
+            phones,
+            source_ip,
+            port,
+            &self.tx,
+        );
     }
-    out
+
+    fn destinations(&self) -> Vec<Destination> {
+        match self.job.delivery {
+            Delivery::Multicast { group, port } => vec![Destination::new(group, port)],
+            Delivery::Unicast { .. } => self
+                .plans
+                .iter()
+                .filter(|p| p.refused.is_none())
+                .filter_map(|p| p.dest)
+                .filter_map(|d| {
+                    RtpPort::new(d.port())
+                        .ok()
+                        .map(|port| Destination::new(*d.ip(), port))
+                })
+                .collect(),
+        }
+    }
+
+    /// The journal's record of this page: every phone's stop, before any start.
+    fn record(&self) -> PageRecord {
+        let j = &self.job;
+        PageRecord {
+            page: j.id.clone(),
+            pid: std::process::id(),
+            zone: j.zone.clone(),
+            priority: j.priority.0.clone(),
+            rank: j.priority.1,
+            started_ms: std::time::SystemTime::now()
+                .duration_since(std::time::UNIX_EPOCH)
+                .map_or(0, |d| d.as_millis() as u64),
+            phones: self
+                .plans
+                .iter()
+                .filter(|p| p.refused.is_none())
+                .map(|p| JournalPhone {
+                    name: p.name.clone(),
+                    stop_xml: p.stop_xml.clone(),
+                    expect_reply: p.expect_reply,
+                })
+                .collect(),
+            group: match j.delivery {
+                Delivery::Multicast { group, .. } => Some(group),
+                Delivery::Unicast { .. } => None,
+            },
+            port: Some(match j.delivery {
+                Delivery::Multicast { port, .. } | Delivery::Unicast { port, .. } => port.get(),
+            }),
+        }
+    }
 }

@@ -1,100 +1,200 @@
-//! One page as a state machine: the rules of starting and, above all, stopping.
+//! One page as a state machine: every rule and every timer of starting and, above all, stopping.
 //!
-//! The shell calls [`Session::start`] once, then [`Session::handle`] with each [`Input`] as it
-//! happens, and carries out the [`Output`]s in order. No I/O, no clock: time comes in as `now_ms`
-//! on any monotonic clock.
+//! No I/O and no clock: time comes in as the `now: Instant` of each call, so a test drives a
+//! 1,000-phone page through every failure in microseconds with virtual time (`t0 + Duration`).
+//! The shell ([`run`](super::run)) feeds the session and carries out what it returns.
 //!
-//! The guarantee: every phone whose start may have taken effect gets a stop push before the page
-//! finishes. "May have": accepted, or failed in a way that leaves doubt (a timeout, a broken
-//! connection, a garbled answer: the phone may have executed the start before the answer was
-//! lost). Phones that refused outright (authentication, an item status) are not stopped. A phone
-//! taken over by a page of higher priority is left to that page. The page is finished only when
-//! no push is in flight, so a stop can never overtake a start or a banner on the same phone.
+//! ## Methods, and the order to call them in
+//!
+//! - getters: [`Session::report`], [`Session::is_finished`], [`Session::is_ending`],
+//!   [`Session::active_phones`], [`Session::media_id`], [`Session::targets`];
+//! - inputs, `handle_*`: [`start`](Session::start) once, then as things happen
+//!   [`handle_push_done`](Session::handle_push_done), [`handle_media_stream`](Session::handle_media_stream),
+//!   [`handle_callback`](Session::handle_callback), [`handle_source_ended`](Session::handle_source_ended),
+//!   [`handle_media_failed`](Session::handle_media_failed), [`handle_stop`](Session::handle_stop),
+//!   [`handle_journal`](Session::handle_journal), [`handle_verified`](Session::handle_verified),
+//!   [`handle_fell_back`](Session::handle_fell_back), [`handle_talker`](Session::handle_talker),
+//!   and [`handle_timeout`](Session::handle_timeout) when the time [`poll_timeout`](Session::poll_timeout)
+//!   named has come;
+//! - outputs: [`poll_output`](Session::poll_output) until it returns `None`, carrying out each
+//!   [`Output`] in order (a journal write comes before the push it guarantees), then
+//!   [`poll_timeout`](Session::poll_timeout) for the instant to wake at if nothing arrives.
+//!
+//! After every input the shell drains `poll_output`, then asks `poll_timeout`. Some outputs are
+//! questions ([`Output::CheckPreemption`], [`Output::Verify`], [`Output::ReadTalker`]) whose
+//! answers come back as inputs.
+//!
+//! ## The guarantee
+//!
+//! Every target whose start may have taken effect gets a stop before the page finishes. "May
+//! have": accepted, or failed in a way that leaves doubt (a timeout, a broken connection, a
+//! garbled answer: the phone may have executed the start before the answer was lost). Targets that
+//! refused outright (authentication, an item status) are not stopped. A target taken over by a
+//! page of higher priority is left to that page. The page finishes only when no push is in
+//! flight, so a stop can never overtake a start or a banner on the same target.
+//!
+//! ## The timers
+//!
+//! [`Timer`]: the gate (the source plays once every start has answered, or this long after the
+//! first acceptance; until then the stream carries silence so late phones miss nothing), the
+//! page's duration, the `--verify` grace (then silent phones of a multicast page may fall back to
+//! a unicast copy), the preemption check (another page of higher priority may have taken phones
+//! over), the live report, and the talker's silence limit (a page spoken from a phone ends when
+//! its talker stops sending).
+//!
+//! The session is generic over its targets ([`PageTarget`]): an XSI phone's
+//! [`PhonePlan`](super::plan::PhonePlan) today; a kind that takes no push (a multicast speaker)
+//! joins the page as accepted from the start.
+
+use std::collections::BTreeSet;
+use std::time::{Duration, Instant};
 
 use super::journal::JournalOp;
-use super::plan::PhonePlan;
 use super::report::{DeliveryReport, Failure, PhoneReport, PhoneState};
 use crate::push::PushOutcome;
+use crate::xsi::response::{AppEventType, Callback};
+
+/// What the session needs to know of one target of the page.
+pub trait PageTarget {
+    /// Its name (unique in the page; the journal's key).
+    fn name(&self) -> &str;
+    /// Its model (for the report).
+    fn model(&self) -> &str;
+    /// Why it takes no part (`None`: it does).
+    fn refusal(&self) -> Option<&str>;
+    /// Whether a banner is pushed to it after its start.
+    fn has_banner(&self) -> bool;
+    /// Whether it is started and stopped by a push. A target that takes none (a multicast
+    /// speaker that only listens to the group) is part of the page from its start.
+    fn needs_push(&self) -> bool {
+        true
+    }
+    /// Whether it can be switched to a unicast copy when nothing arrives by multicast.
+    fn can_fall_back(&self) -> bool {
+        false
+    }
+}
 
 /// Which push.
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
 pub enum Step {
-    /// The stream's start (RTPMRx / RTPRx).
+    /// The stream's start (RTPMRx / RTPRx / startMedia).
     Start,
     /// The banner object.
     Banner,
-    /// The stop (stream Stop URI and banner clearing).
+    /// The stop (stream Stop URI or stopMedia, and banner clearing).
     Stop,
 }
 
-/// Something that happened.
-#[derive(Debug, Clone)]
-pub enum Input {
-    /// A push came back.
-    PushDone {
-        /// Phone index (plan order).
-        phone: usize,
-        /// Which push.
-        step: Step,
-        /// Its outcome.
-        outcome: PushOutcome,
-    },
-    /// End the page (source ended, duration, signal, stop command).
-    End {
-        /// Why, for the report.
-        reason: String,
-    },
-    /// These phones were taken over by a page of higher priority.
-    Preempted {
-        /// Phone indexes.
-        phones: Vec<usize>,
-    },
-    /// The phone's user hung up (a notifyMediaEvent arrived).
-    StoppedByUser {
-        /// Phone index.
-        phone: usize,
-    },
-    /// The phone, silent on multicast, was switched to a unicast copy of the stream.
-    FellBack {
-        /// Phone index.
-        phone: usize,
-        /// Whether it accepted the unicast stream.
-        accepted: bool,
-    },
-    /// `--verify`: whether packets arrive at the phone.
-    Verified {
-        /// Phone index.
-        phone: usize,
-        /// Packets seen.
-        receiving: bool,
-    },
-    /// The phone's paging screen lost or regained the focus, was minimized or closed
-    /// (`notifyApplicationEvent`): shown in the report; the page goes on.
-    AppEvent {
-        /// Phone index.
-        phone: usize,
-        /// `focusLost`, `focusGained`, `minimized` or `closed`.
-        event: String,
-    },
+/// The timers of a page.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum Timer {
+    /// The gate opens (the source starts playing).
+    Gate,
+    /// The page's duration ends.
+    Duration,
+    /// The `--verify` grace is over: ask the phones whether packets arrive.
+    Verify,
+    /// Time to look whether a page of higher priority took phones over.
+    Preemption,
+    /// Time to publish the live report (when it changed).
+    Publish,
+    /// The talker may have fallen silent.
+    Talker,
 }
 
-/// Something to do, in order.
+const TIMERS: [Timer; 6] = [
+    Timer::Gate,
+    Timer::Duration,
+    Timer::Verify,
+    Timer::Preemption,
+    Timer::Publish,
+    Timer::Talker,
+];
+
+/// How long a page's talker may stay silent.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub struct TalkerLimits {
+    /// Longest wait for the first packet, from the page's start.
+    pub first_packet: Duration,
+    /// Longest silence once packets came.
+    pub idle: Duration,
+}
+
+/// A page's timing rules.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub struct Timing {
+    /// Longest the source waits, after the first phone accepted, for the others.
+    pub gate: Duration,
+    /// End after this long (from the start).
+    pub duration: Option<Duration>,
+    /// `--verify`: ask the accepted phones whether packets arrive this long after the first
+    /// acceptance (and once no start is in flight).
+    pub verify: Option<Duration>,
+    /// Phones silent at verification are switched to a unicast copy (a multicast page with a
+    /// port for the copy).
+    pub fallback: bool,
+    /// How often to look for phones taken over by a higher page.
+    pub preemption_check: Duration,
+    /// How often the live report is published while it changes (`None`: nobody watches).
+    pub publish: Option<Duration>,
+    /// The page is spoken by a talker whose silence ends it.
+    pub talker: Option<TalkerLimits>,
+}
+
+impl Default for Timing {
+    /// A 1 s gate, no duration, no verification, checks for preemption every 250 ms.
+    fn default() -> Self {
+        Timing {
+            gate: Duration::from_secs(1),
+            duration: None,
+            verify: None,
+            fallback: false,
+            preemption_check: Duration::from_millis(250),
+            publish: None,
+            talker: None,
+        }
+    }
+}
+
+/// Something for the shell to do, in order.
 #[derive(Debug, Clone, PartialEq, Eq)]
 pub enum Output {
     /// Write to the journal (before doing what follows).
     Journal(JournalOp),
-    /// Start the media stream.
+    /// Start the media stream (its source held back by the gate).
     StartMedia,
-    /// Push to a phone (the XML is in its plan).
+    /// Let the source play.
+    OpenGate,
+    /// Push to a target (what to push is in its plan).
     Push {
-        /// Phone index.
+        /// Target index.
         phone: usize,
         /// Which push.
         step: Step,
     },
-    /// Stop the media stream.
+    /// Ask these phones whether packets arrive; answer with [`Session::handle_verified`], one
+    /// call per phone.
+    Verify {
+        /// Target indexes.
+        phones: Vec<usize>,
+    },
+    /// Send a unicast copy of the stream to these phones and switch each to it; answer with
+    /// [`Session::handle_fell_back`], one call per phone.
+    FallBack {
+        /// Target indexes.
+        phones: Vec<usize>,
+    },
+    /// Read which of this page's phones the journal still gives it; answer with
+    /// [`Session::handle_journal`].
+    CheckPreemption,
+    /// Read when the talker's last packet came; answer with [`Session::handle_talker`].
+    ReadTalker,
+    /// The live report changed: publish [`Session::report`].
+    Publish,
+    /// Stop the media stream (and any unicast copy).
     StopMedia,
-    /// The page is over: build the report.
+    /// The page is over: [`Session::report`] is final.
     Finished,
 }
 
@@ -106,7 +206,7 @@ struct Run {
     /// The start failed in a way that may still have started the stream.
     uncertain: bool,
     failure: Option<Failure>,
-    accept_ms: Option<f64>,
+    accept: Option<Duration>,
     banner_in_flight: bool,
     banner: Option<String>,
     stopped: bool,
@@ -116,48 +216,70 @@ struct Run {
     preempted: bool,
     receiving: Option<bool>,
     fallback: bool,
+    media_id: Option<String>,
 }
 
 /// One page.
 #[derive(Debug, Clone)]
-pub struct Session {
-    plans: Vec<PhonePlan>,
+pub struct Session<T: PageTarget = super::plan::PhonePlan> {
+    targets: Vec<T>,
     runs: Vec<Run>,
-    t0_ms: f64,
-    end_ms: f64,
+    timing: Timing,
+    t0: Option<Instant>,
+    ended_at: Option<Instant>,
     ending: Option<String>,
     media_running: bool,
     finished: bool,
+    gate_open: bool,
+    first_accept: Option<Instant>,
+    /// Phones asked by [`Output::Verify`] that have not answered yet.
+    verifying: BTreeSet<usize>,
+    verified: bool,
+    deadlines: [Option<Instant>; TIMERS.len()],
+    changed: bool,
+    out: std::collections::VecDeque<Output>,
 }
 
-impl Session {
-    /// A page over these planned phones.
-    pub fn new(plans: Vec<PhonePlan>) -> Session {
-        let runs = plans
+/// Most application events kept per phone: a phone flapping its focus cannot grow the report
+/// without end.
+const MAX_APP_EVENTS: usize = 32;
+
+impl<T: PageTarget> Session<T> {
+    /// A page over these targets with these timing rules.
+    pub fn new(targets: Vec<T>, timing: Timing) -> Session<T> {
+        let runs = targets
             .iter()
-            .map(|p| Run {
-                state: p.refused.is_some().then_some(PhoneState::Refused),
-                failure: p.refused.as_ref().map(|r| Failure {
+            .map(|t| Run {
+                state: t.refusal().is_some().then_some(PhoneState::Refused),
+                failure: t.refusal().map(|r| Failure {
                     kind: "model".into(),
-                    reason: r.clone(),
+                    reason: r.to_owned(),
                 }),
                 ..Run::default()
             })
             .collect();
         Session {
-            plans,
+            targets,
             runs,
-            t0_ms: 0.0,
-            end_ms: 0.0,
+            timing,
+            t0: None,
+            ended_at: None,
             ending: None,
             media_running: false,
             finished: false,
+            gate_open: false,
+            first_accept: None,
+            verifying: BTreeSet::new(),
+            verified: false,
+            deadlines: [None; TIMERS.len()],
+            changed: false,
+            out: Default::default(),
         }
     }
 
-    /// The plans, by phone index.
-    pub fn plans(&self) -> &[PhonePlan] {
-        &self.plans
+    /// The targets, by index.
+    pub fn targets(&self) -> &[T] {
+        &self.targets
     }
 
     /// Whether the page is over.
@@ -177,197 +299,451 @@ impl Session {
             .collect()
     }
 
-    /// Begin: journal the phones, start the media, push every start.
-    pub fn start(&mut self, now_ms: f64) -> Vec<Output> {
-        self.t0_ms = now_ms;
-        let pushable: Vec<usize> = (0..self.plans.len())
-            .filter(|&i| self.plans[i].refused.is_none())
+    /// The stream id phone `i` answered its startMedia with.
+    pub fn media_id(&self, i: usize) -> Option<&str> {
+        self.runs.get(i).and_then(|r| r.media_id.as_deref())
+    }
+
+    /// The next thing to do.
+    pub fn poll_output(&mut self) -> Option<Output> {
+        self.out.pop_front()
+    }
+
+    /// When to call [`Session::handle_timeout`] if nothing else happens first.
+    pub fn poll_timeout(&self) -> Option<Instant> {
+        if self.finished {
+            return None;
+        }
+        self.deadlines.iter().flatten().min().copied()
+    }
+
+    fn set(&mut self, timer: Timer, at: Option<Instant>) {
+        self.deadlines[timer as usize] = at;
+    }
+
+    fn due(&self, timer: Timer, now: Instant) -> bool {
+        self.deadlines[timer as usize].is_some_and(|d| d <= now)
+    }
+
+    /// Begin: journal the targets, start the media, push every start.
+    pub fn start(&mut self, now: Instant) {
+        self.t0 = Some(now);
+        let pushable: Vec<usize> = (0..self.targets.len())
+            .filter(|&i| self.targets[i].refusal().is_none())
             .collect();
-        let mut out = vec![Output::Journal(JournalOp::Begin {
+        self.out.push_back(Output::Journal(JournalOp::Begin {
             phones: pushable
                 .iter()
-                .map(|&i| self.plans[i].name.clone())
+                .map(|&i| self.targets[i].name().to_owned())
                 .collect(),
-        })];
+        }));
         if pushable.is_empty() {
             self.ending = Some("no phone can take part".into());
-            self.finish(now_ms, &mut out);
-            return out;
+            self.finish(now);
+            return;
         }
-        out.push(Output::StartMedia);
+        self.out.push_back(Output::StartMedia);
         self.media_running = true;
+        self.set(Timer::Duration, self.timing.duration.map(|d| now + d));
+        self.set(Timer::Preemption, Some(now + self.timing.preemption_check));
+        self.set(Timer::Publish, self.timing.publish.map(|p| now + p));
+        self.set(
+            Timer::Talker,
+            self.timing.talker.map(|t| now + t.first_packet),
+        );
         for i in pushable {
-            self.runs[i].state = Some(PhoneState::Starting);
-            self.runs[i].pushed = true;
-            out.push(Output::Push {
-                phone: i,
-                step: Step::Start,
-            });
+            let r = &mut self.runs[i];
+            if self.targets[i].needs_push() {
+                r.state = Some(PhoneState::Starting);
+                r.pushed = true;
+                self.out.push_back(Output::Push {
+                    phone: i,
+                    step: Step::Start,
+                });
+            } else {
+                r.state = Some(PhoneState::Accepted);
+                r.accepted = true;
+                r.accept = Some(Duration::ZERO);
+                self.first_accept.get_or_insert(now);
+            }
         }
-        out
+        self.after_start_answer(now);
+        self.changed = true;
+        self.out.push_back(Output::Publish);
     }
 
-    /// Take one input.
-    pub fn handle(&mut self, now_ms: f64, input: Input) -> Vec<Output> {
-        let mut out = Vec::new();
-        if self.finished {
-            return out;
-        }
-        match input {
-            Input::PushDone {
-                phone,
-                step,
-                outcome,
-            } => self.push_done(now_ms, phone, step, &outcome, &mut out),
-            Input::End { reason } => {
-                if self.ending.is_none() {
-                    self.ending = Some(reason);
-                    for i in 0..self.runs.len() {
-                        self.stop_if_ready(i, &mut out);
-                    }
-                }
-            }
-            Input::Preempted { phones } => {
-                let mut names = Vec::new();
-                for i in phones {
-                    let Some(r) = self.runs.get_mut(i) else {
-                        continue;
-                    };
-                    if matches!(
-                        r.state,
-                        Some(PhoneState::Starting | PhoneState::Accepted | PhoneState::Failed)
-                    ) {
-                        r.preempted = true;
-                        if r.state != Some(PhoneState::Starting) {
-                            r.state = Some(PhoneState::Preempted);
-                        }
-                        names.push(self.plans[i].name.clone());
-                    }
-                }
-                if !names.is_empty() {
-                    out.push(Output::Journal(JournalOp::Released { phones: names }));
-                }
-            }
-            Input::StoppedByUser { phone } => {
-                if let Some(r) = self.runs.get_mut(phone) {
-                    r.by_user = true;
-                }
-            }
-            Input::AppEvent { phone, event } => {
-                // Bounded: a phone flapping its focus cannot grow the report without end.
-                if let Some(r) = self.runs.get_mut(phone)
-                    && r.app_events.len() < 32
-                {
-                    r.app_events.push(event);
-                }
-            }
-            Input::FellBack { phone, accepted } => {
-                if let Some(r) = self.runs.get_mut(phone) {
-                    r.fallback = accepted;
-                    if !accepted {
-                        r.receiving = Some(false);
-                    }
-                }
-            }
-            Input::Verified { phone, receiving } => {
-                if let Some(r) = self.runs.get_mut(phone) {
-                    r.receiving = Some(receiving);
-                }
-            }
-        }
-        self.finish_if_done(now_ms, &mut out);
-        out
-    }
-
-    fn push_done(
+    /// A push came back. `phone` and `step` are those of the [`Output::Push`].
+    pub fn handle_push_done(
         &mut self,
-        now_ms: f64,
-        i: usize,
+        now: Instant,
+        phone: usize,
         step: Step,
         outcome: &PushOutcome,
-        out: &mut Vec<Output>,
     ) {
-        let Some(r) = self.runs.get_mut(i) else {
+        if self.finished || phone >= self.runs.len() {
+            return;
+        }
+        self.changed = true;
+        match step {
+            Step::Start => self.start_done(now, phone, outcome),
+            Step::Banner => {
+                let r = &mut self.runs[phone];
+                r.banner_in_flight = false;
+                r.banner = Some(
+                    Failure::from_outcome(outcome)
+                        .map_or("ok".into(), |f| format!("{}: {}", f.kind, f.reason)),
+                );
+                self.stop_if_ready(phone);
+            }
+            Step::Stop => self.stop_done(phone, outcome),
+        }
+        self.finish_if_done(now);
+    }
+
+    /// The stream id a phone's startMedia answer carried (kept for its stopMedia and to know
+    /// which phone a media event is about). Call before [`Session::handle_push_done`].
+    pub fn handle_media_stream(&mut self, phone: usize, id: String) {
+        if let Some(r) = self.runs.get_mut(phone) {
+            r.media_id = Some(id);
+        }
+    }
+
+    fn start_done(&mut self, now: Instant, i: usize, outcome: &PushOutcome) {
+        let t0 = self.t0.unwrap_or(now);
+        let ending = self.ending.is_some();
+        let has_banner = self.targets[i].has_banner();
+        let r = &mut self.runs[i];
+        if r.state != Some(PhoneState::Starting) && !r.preempted {
+            return; // an answer to a start that was not asked: ignore
+        }
+        match Failure::from_outcome(outcome) {
+            None => {
+                r.accepted = true;
+                r.accept = Some(now.saturating_duration_since(t0));
+                r.state = Some(if r.preempted {
+                    PhoneState::Preempted
+                } else {
+                    PhoneState::Accepted
+                });
+                if has_banner && !ending && !r.preempted {
+                    r.banner_in_flight = true;
+                    self.out.push_back(Output::Push {
+                        phone: i,
+                        step: Step::Banner,
+                    });
+                }
+                if self.first_accept.is_none() {
+                    self.first_accept = Some(now);
+                    self.set(Timer::Gate, Some(now + self.timing.gate));
+                }
+            }
+            Some(f) => {
+                // Doubt only when the request may have reached the phone.
+                r.uncertain = matches!(
+                    outcome,
+                    PushOutcome::Timeout
+                        | PushOutcome::Unreachable {
+                            connected: true,
+                            ..
+                        }
+                        | PushOutcome::BadResponse { .. }
+                );
+                r.failure = Some(f);
+                r.state = Some(if r.preempted {
+                    PhoneState::Preempted
+                } else {
+                    PhoneState::Failed
+                });
+            }
+        }
+        self.stop_if_ready(i);
+        self.after_start_answer(now);
+    }
+
+    /// Once every start has answered: open the gate, and arm the verification.
+    fn after_start_answer(&mut self, now: Instant) {
+        if self.starting() > 0 {
+            return;
+        }
+        self.open_gate();
+        if let (Some(grace), Some(first), false) =
+            (self.timing.verify, self.first_accept, self.verified)
+        {
+            self.set(Timer::Verify, Some((first + grace).max(now)));
+        }
+    }
+
+    fn open_gate(&mut self) {
+        if !self.gate_open {
+            self.gate_open = true;
+            self.set(Timer::Gate, None);
+            self.out.push_back(Output::OpenGate);
+        }
+    }
+
+    fn starting(&self) -> usize {
+        self.runs
+            .iter()
+            .filter(|r| r.state == Some(PhoneState::Starting))
+            .count()
+    }
+
+    fn stop_done(&mut self, i: usize, outcome: &PushOutcome) {
+        let name = self.targets[i].name().to_owned();
+        let r = &mut self.runs[i];
+        match Failure::from_outcome(outcome) {
+            None => {
+                r.stopped = true;
+                r.state = Some(if r.by_user {
+                    PhoneState::StoppedByUser
+                } else if r.accepted {
+                    PhoneState::Stopped
+                } else {
+                    PhoneState::Failed
+                });
+                self.out
+                    .push_back(Output::Journal(JournalOp::Stopped { phones: vec![name] }));
+            }
+            Some(f) => {
+                r.stop_failure = Some(f);
+                r.state = Some(PhoneState::StopFailed);
+            }
+        }
+    }
+
+    /// A phone's callback: `phone` is the phone its Notify URI names (the server's per-phone
+    /// screens), if any. A media event or stream stop names the stream: its user hung up.
+    pub fn handle_callback(&mut self, now: Instant, phone: Option<&str>, callback: Callback) {
+        if self.finished {
+            return;
+        }
+        let named = phone.and_then(|n| self.targets.iter().position(|t| t.name() == n));
+        let stream = match callback {
+            Callback::MediaEvent { stream_id, .. } => stream_id,
+            Callback::StreamStopped { id } => id,
+            Callback::ApplicationEvent { kind, .. } => {
+                if let Some(r) = named.and_then(|i| self.runs.get_mut(i))
+                    && r.app_events.len() < MAX_APP_EVENTS
+                {
+                    r.app_events.push(match kind {
+                        AppEventType::FocusLost => "focusLost".to_owned(),
+                        AppEventType::FocusGained => "focusGained".to_owned(),
+                        AppEventType::Minimized => "minimized".to_owned(),
+                        AppEventType::Closed => "closed".to_owned(),
+                        AppEventType::Other(o) => o,
+                    });
+                    self.changed = true;
+                }
+                None
+            }
+            _ => None,
+        };
+        if let Some(id) = stream
+            && let Some(r) = self
+                .runs
+                .iter_mut()
+                .find(|r| r.media_id.as_deref() == Some(id.as_str()))
+        {
+            r.by_user = true;
+            self.changed = true;
+        }
+        self.finish_if_done(now);
+    }
+
+    /// The source has nothing more to play.
+    pub fn handle_source_ended(&mut self, now: Instant) {
+        self.end(now, "source ended");
+    }
+
+    /// The media stream could not be opened: the page ends (phones started get their stops).
+    pub fn handle_media_failed(&mut self, now: Instant) {
+        self.media_running = false;
+        self.end(now, "the media stream could not open");
+    }
+
+    /// End the page early (Ctrl-C, SIGTERM, a stop command, a caller hanging up).
+    pub fn handle_stop(&mut self, now: Instant, reason: &str) {
+        self.end(now, reason);
+    }
+
+    /// The answer to [`Output::CheckPreemption`]: the phones the journal still gives this page
+    /// (`None`: the journal could not be read, or lists no such page). Active phones missing
+    /// from it were taken over by a page of higher priority and are left to that page.
+    pub fn handle_journal(&mut self, now: Instant, remaining: Option<&[String]>) {
+        let Some(remaining) = remaining else { return };
+        if self.ending.is_some() || self.finished {
+            return;
+        }
+        let taken: Vec<usize> = self
+            .active_phones()
+            .into_iter()
+            .filter(|&i| !remaining.iter().any(|n| n == self.targets[i].name()))
+            .collect();
+        self.preempt(now, &taken);
+    }
+
+    /// These phones were taken over by a page of higher priority.
+    pub fn handle_preempted(&mut self, now: Instant, phones: &[usize]) {
+        self.preempt(now, phones);
+    }
+
+    fn preempt(&mut self, now: Instant, phones: &[usize]) {
+        if self.finished {
+            return;
+        }
+        let mut names = Vec::new();
+        for &i in phones {
+            let Some(r) = self.runs.get_mut(i) else {
+                continue;
+            };
+            if matches!(
+                r.state,
+                Some(PhoneState::Starting | PhoneState::Accepted | PhoneState::Failed)
+            ) && !r.preempted
+            {
+                r.preempted = true;
+                if r.state != Some(PhoneState::Starting) {
+                    r.state = Some(PhoneState::Preempted);
+                }
+                names.push(self.targets[i].name().to_owned());
+            }
+        }
+        if !names.is_empty() {
+            self.changed = true;
+            self.out
+                .push_back(Output::Journal(JournalOp::Released { phones: names }));
+        }
+        self.finish_if_done(now);
+    }
+
+    /// The answer to [`Output::Verify`] for one phone: whether packets arrive.
+    pub fn handle_verified(&mut self, now: Instant, phone: usize, receiving: bool) {
+        if !self.verifying.remove(&phone) {
+            return;
+        }
+        if let Some(r) = self.runs.get_mut(phone) {
+            r.receiving = Some(receiving);
+            self.changed = true;
+        }
+        if self.verifying.is_empty() && self.timing.fallback && self.ending.is_none() {
+            let silent: Vec<usize> = (0..self.runs.len())
+                .filter(|&i| {
+                    self.runs[i].receiving == Some(false)
+                        && self.runs[i].state == Some(PhoneState::Accepted)
+                        && self.targets[i].can_fall_back()
+                })
+                .collect();
+            if !silent.is_empty() {
+                self.out.push_back(Output::FallBack { phones: silent });
+            }
+        }
+        self.finish_if_done(now);
+    }
+
+    /// The answer to [`Output::FallBack`] for one phone: whether it took the unicast copy.
+    pub fn handle_fell_back(&mut self, _now: Instant, phone: usize, accepted: bool) {
+        if let Some(r) = self.runs.get_mut(phone) {
+            r.fallback = accepted;
+            if !accepted {
+                r.receiving = Some(false);
+            }
+            self.changed = true;
+        }
+    }
+
+    /// The answer to [`Output::ReadTalker`]: when the talker's last packet came (`None`: none
+    /// yet). The page ends when the talker has been silent too long.
+    pub fn handle_talker(&mut self, now: Instant, last_packet: Option<Instant>) {
+        let (Some(limits), Some(t0)) = (self.timing.talker, self.t0) else {
             return;
         };
-        let failure = Failure::from_outcome(outcome);
-        match step {
-            Step::Start => {
-                match failure {
-                    None => {
-                        r.accepted = true;
-                        r.accept_ms = Some(now_ms - self.t0_ms);
-                        r.state = Some(if r.preempted {
-                            PhoneState::Preempted
-                        } else {
-                            PhoneState::Accepted
-                        });
-                        if self.plans[i].banner.is_some() && self.ending.is_none() && !r.preempted {
-                            r.banner_in_flight = true;
-                            out.push(Output::Push {
-                                phone: i,
-                                step: Step::Banner,
-                            });
-                        }
-                    }
-                    Some(f) => {
-                        // Doubt only when the request may have reached the phone.
-                        r.uncertain = matches!(
-                            outcome,
-                            PushOutcome::Timeout
-                                | PushOutcome::Unreachable {
-                                    connected: true,
-                                    ..
-                                }
-                                | PushOutcome::BadResponse { .. }
-                        );
-                        r.failure = Some(f);
-                        r.state = Some(if r.preempted {
-                            PhoneState::Preempted
-                        } else {
-                            PhoneState::Failed
-                        });
-                    }
-                }
-                self.stop_if_ready(i, out);
-            }
-            Step::Banner => {
-                r.banner_in_flight = false;
-                r.banner =
-                    Some(failure.map_or("ok".into(), |f| format!("{}: {}", f.kind, f.reason)));
-                self.stop_if_ready(i, out);
-            }
-            Step::Stop => {
-                match failure {
-                    None => {
-                        r.stopped = true;
-                        r.state = Some(if r.by_user {
-                            PhoneState::StoppedByUser
-                        } else if r.accepted {
-                            PhoneState::Stopped
-                        } else {
-                            PhoneState::Failed
-                        });
-                    }
-                    Some(f) => {
-                        r.stop_failure = Some(f);
-                        r.state = Some(PhoneState::StopFailed);
-                    }
-                }
-                if r.stopped {
-                    out.push(Output::Journal(JournalOp::Stopped {
-                        phones: vec![self.plans[i].name.clone()],
-                    }));
+        if self.ending.is_some() || self.finished {
+            return;
+        }
+        let silent_until = match last_packet {
+            None => t0 + limits.first_packet,
+            Some(last) => last + limits.idle,
+        };
+        if now >= silent_until {
+            self.end(now, "the talker stopped sending");
+        } else {
+            self.set(Timer::Talker, Some(silent_until));
+        }
+    }
+
+    /// Time has come for the timers [`Session::poll_timeout`] named (any earlier call is
+    /// harmless: nothing is due).
+    pub fn handle_timeout(&mut self, now: Instant) {
+        if self.finished {
+            return;
+        }
+        if self.due(Timer::Gate, now) {
+            self.open_gate();
+        }
+        if self.due(Timer::Duration, now) {
+            self.set(Timer::Duration, None);
+            self.end(now, "duration");
+        }
+        if self.due(Timer::Verify, now) {
+            self.set(Timer::Verify, None);
+            if self.ending.is_none() && self.starting() == 0 && !self.verified {
+                self.verified = true;
+                let phones = self.active_phones();
+                self.verifying = phones.iter().copied().collect();
+                if !phones.is_empty() {
+                    self.out.push_back(Output::Verify { phones });
                 }
             }
         }
+        if self.due(Timer::Preemption, now) {
+            if self.ending.is_none() {
+                self.set(Timer::Preemption, Some(now + self.timing.preemption_check));
+                self.out.push_back(Output::CheckPreemption);
+            } else {
+                self.set(Timer::Preemption, None);
+            }
+        }
+        if self.due(Timer::Talker, now) {
+            self.set(Timer::Talker, None);
+            if self.ending.is_none() {
+                self.out.push_back(Output::ReadTalker);
+            }
+        }
+        if self.due(Timer::Publish, now) {
+            self.set(Timer::Publish, self.timing.publish.map(|p| now + p));
+            if std::mem::take(&mut self.changed) {
+                self.out.push_back(Output::Publish);
+            }
+        }
+    }
+
+    fn end(&mut self, now: Instant, reason: &str) {
+        if self.finished || self.ending.is_some() {
+            return;
+        }
+        self.ending = Some(reason.to_owned());
+        self.changed = true;
+        for timer in [
+            Timer::Duration,
+            Timer::Verify,
+            Timer::Talker,
+            Timer::Preemption,
+        ] {
+            self.set(timer, None);
+        }
+        self.verifying.clear();
+        for i in 0..self.runs.len() {
+            self.stop_if_ready(i);
+        }
+        self.finish_if_done(now);
     }
 
     /// Push phone `i`'s stop if the page is ending and nothing is in flight for it.
-    fn stop_if_ready(&mut self, i: usize, out: &mut Vec<Output>) {
+    fn stop_if_ready(&mut self, i: usize) {
         if self.ending.is_none() {
             return;
         }
+        let pushes = self.targets[i].needs_push();
         let r = &mut self.runs[i];
         if r.preempted || r.banner_in_flight {
             return;
@@ -377,16 +753,23 @@ impl Session {
             Some(PhoneState::Failed) => r.uncertain && !r.stopped,
             _ => false,
         };
-        if needs {
+        if !needs {
+            return;
+        }
+        if pushes {
             r.state = Some(PhoneState::Stopping);
-            out.push(Output::Push {
+            self.out.push_back(Output::Push {
                 phone: i,
                 step: Step::Stop,
             });
+        } else {
+            // Nothing to tell it: the end of the stream is its stop.
+            r.state = Some(PhoneState::Stopped);
+            r.stopped = true;
         }
     }
 
-    fn finish_if_done(&mut self, now_ms: f64, out: &mut Vec<Output>) {
+    fn finish_if_done(&mut self, now: Instant) {
         if self.finished || self.ending.is_none() {
             return;
         }
@@ -395,44 +778,46 @@ impl Session {
                 || matches!(r.state, Some(PhoneState::Starting | PhoneState::Stopping))
         });
         if !busy {
-            self.finish(now_ms, out);
+            self.finish(now);
         }
     }
 
-    fn finish(&mut self, now_ms: f64, out: &mut Vec<Output>) {
+    fn finish(&mut self, now: Instant) {
         if self.media_running {
-            out.push(Output::StopMedia);
+            self.out.push_back(Output::StopMedia);
             self.media_running = false;
         }
         let unstopped: Vec<String> = (0..self.runs.len())
             .filter(|&i| self.runs[i].state == Some(PhoneState::StopFailed))
-            .map(|i| self.plans[i].name.clone())
+            .map(|i| self.targets[i].name().to_owned())
             .collect();
-        out.push(Output::Journal(JournalOp::End { unstopped }));
-        out.push(Output::Finished);
-        self.end_ms = now_ms;
+        self.out
+            .push_back(Output::Journal(JournalOp::End { unstopped }));
+        self.out.push_back(Output::Finished);
+        self.ended_at = Some(now);
         self.finished = true;
+        self.deadlines = [None; TIMERS.len()];
     }
 
     /// The delivery report so far (final once finished).
     pub fn report(&self, page: &str, zone: &str, priority: &str, delivery: &str) -> DeliveryReport {
         let phones = self
-            .plans
+            .targets
             .iter()
             .zip(&self.runs)
-            .map(|(p, r)| PhoneReport {
-                name: p.name.clone(),
-                model: p.model.clone(),
+            .map(|(t, r)| PhoneReport {
+                name: t.name().to_owned(),
+                model: t.model().to_owned(),
                 // A user who hung up shows at once, not only after the page's stop.
                 state: match r.state {
                     Some(PhoneState::Accepted) if r.by_user => PhoneState::StoppedByUser,
                     s => s.unwrap_or(PhoneState::Starting),
                 },
-                planned: p.refused.is_none(),
+                planned: t.refusal().is_none(),
                 pushed: r.pushed,
                 accepted: r.accepted,
                 failure: r.failure.clone(),
-                accept_ms: r.accept_ms,
+                accept: r.accept,
                 banner: r.banner.clone(),
                 stopped: r.stopped,
                 stop_failure: r.stop_failure.clone(),
@@ -450,17 +835,34 @@ impl Session {
                 .ending
                 .clone()
                 .unwrap_or_else(|| "still running".into()),
-            last_accept_ms: None,
-            duration_ms: if self.finished {
-                self.end_ms - self.t0_ms
-            } else {
-                0.0
+            last_accept: None,
+            duration: match (self.t0, self.ended_at) {
+                (Some(t0), Some(end)) => end.saturating_duration_since(t0),
+                _ => Duration::ZERO,
             },
             totals: Default::default(),
             phones,
         };
         report.compute_totals();
         report
+    }
+}
+
+impl PageTarget for super::plan::PhonePlan {
+    fn name(&self) -> &str {
+        &self.name
+    }
+    fn model(&self) -> &str {
+        &self.model
+    }
+    fn refusal(&self) -> Option<&str> {
+        self.refused.as_deref()
+    }
+    fn has_banner(&self) -> bool {
+        self.banner.is_some()
+    }
+    fn can_fall_back(&self) -> bool {
+        self.ip.is_some()
     }
 }
 

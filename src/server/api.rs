@@ -247,7 +247,7 @@ fn page_request(b: PageBody) -> Result<StartPage, ApiError> {
         priority: b.priority,
         duration,
         via_media,
-        requested_by: "api".into(),
+        origin: crate::page::Origin::Api { token: None },
         talker: b.talker,
     })
 }

@@ -117,8 +117,8 @@ impl Metrics {
         self.phones_failed
             .fetch_add(r.totals.failed as u64, Ordering::Relaxed);
         for p in &r.phones {
-            if let Some(ms) = p.accept_ms {
-                self.observe_push(ms / 1000.0);
+            if let Some(d) = p.accept {
+                self.observe_push(d.as_secs_f64());
             }
         }
     }

@@ -14,15 +14,15 @@ use tokio::sync::{mpsc, watch};
 use super::metrics::Metrics;
 use super::sources::{self, Trust};
 use super::store::{PageStart, Store};
-use super::talk::Relay;
+use super::talk::TalkRelay;
 use crate::config::{Config, EqualPolicy};
 use crate::error::Invalid;
 use crate::g711::Law;
 use crate::page::callbacks::{self, Callbacks};
 use crate::page::journal::Journal;
-use crate::page::prepare::{PageRequest, PrepareError, prepare, take_over};
-use crate::page::run::{PageJob, run};
-use crate::page::{DeliveryReport, Via};
+use crate::page::{
+    DeliveryReport, Origin, PageError, PageOrder, Pager, PagerSetup, Talker, TalkerLimits, Via,
+};
 use crate::push::PushClient;
 use crate::rtp::Pacer;
 use crate::xsi::response::Callback;
@@ -44,8 +44,8 @@ pub struct StartPage {
     pub duration: Option<Duration>,
     /// startMedia/stopMedia instead of RTPRx URIs: a user hanging up ends that phone's part.
     pub via_media: bool,
-    /// `api`, `bell:NAME` ...
-    pub requested_by: String,
+    /// Who asked (kept in the history as `requested_by`: `api`, `bell:NAME` ...).
+    pub origin: Origin,
     /// Spoken from this phone's microphone (`source` is then only a description): the phone is
     /// told `RTPTx` to the engine, which relays it to the zone; it gets its stop at the end.
     pub talker: Option<String>,
@@ -101,8 +101,7 @@ struct Running {
 
 struct Inner {
     config: Arc<Config>,
-    client: PushClient,
-    pacer: Arc<Pacer>,
+    pager: Pager,
     store: Store,
     journal: Journal,
     metrics: Arc<Metrics>,
@@ -112,8 +111,6 @@ struct Inner {
     active: std::sync::Mutex<BTreeMap<String, Running>>,
     /// Callback key → the page's callback channel.
     routes: std::sync::Mutex<HashMap<String, mpsc::UnboundedSender<(String, Callback)>>>,
-    /// One start at a time plans against the journal (pools, priorities).
-    planning: tokio::sync::Mutex<()>,
     closing: std::sync::atomic::AtomicBool,
 }
 
@@ -151,11 +148,17 @@ impl Pages {
     /// Ready to start pages.
     pub fn new(s: PagesSetup) -> Pages {
         let journal = s.store.journal();
+        let pager = Pager::new(PagerSetup {
+            table: s.config.clone(),
+            journal: journal.clone(),
+            client: s.client,
+            pacer: s.pacer,
+            recovered: true,
+        });
         Pages {
             inner: Arc::new(Inner {
                 config: s.config,
-                client: s.client,
-                pacer: s.pacer,
+                pager,
                 store: s.store,
                 journal,
                 metrics: s.metrics,
@@ -163,7 +166,6 @@ impl Pages {
                 notify_host_port: s.notify_host_port,
                 active: Default::default(),
                 routes: Default::default(),
-                planning: tokio::sync::Mutex::new(()),
                 closing: Default::default(),
             }),
         }
@@ -174,198 +176,111 @@ impl Pages {
         &self.inner.journal
     }
 
-    /// Start a page; returns its id once its phones are in the journal (the pushes go on).
+    /// Start a page through the [`Pager`]; returns its id once its phones are in the journal
+    /// (the pushes go on).
     pub async fn start(&self, req: StartPage) -> Result<String, StartError> {
         let inner = &self.inner;
         if inner.closing.load(std::sync::atomic::Ordering::SeqCst) {
             return Err(StartError::ShuttingDown);
         }
         let config = inner.config.clone();
-        let talker = match &req.talker {
-            None => None,
-            Some(name) => Some(
-                config
-                    .phone(name)
-                    .ok_or_else(|| Invalid::new("talker", name, "is not a phone in the config"))?
-                    .clone(),
-            ),
-        };
-        // A talker's page plays the talker (set up once the page's group and port are known).
-        let mut payload: Option<Box<dyn crate::rtp::pacer::PayloadSource>> = match talker {
-            None => Some(sources::source(
-                &req.source,
-                &inner.uploads,
-                req.trust,
+        let sound = match &req.talker {
+            // A talker's page plays the talker (the pager opens the relay).
+            Some(_) => Box::new(crate::rtp::pacer::Encode::new(
+                crate::audio::Silence::default(),
                 Law::Ulaw,
-            )?),
-            Some(_) => None,
+            )) as Box<dyn crate::rtp::pacer::PayloadSource>,
+            None => sources::source(&req.source, &inner.uploads, req.trust, Law::Ulaw)?,
         };
-        let pre = pre_tone(&config)?;
         // A callback key of its own, so a phone's notify names this page.
         let key = crate::page::prepare::new_page_id();
         let (cb_tx, cb_rx) = mpsc::unbounded_channel();
         // Every page listens: media events (a user hanging up) and application events of its
         // screens (`KEY~PHONE`).
         let callbacks = Callbacks::routed(inner.notify_host_port.clone(), cb_rx);
-        let request = PageRequest {
-            zone: req.zone.clone(),
-            priority: req.priority.clone(),
-            banner: req.banner.clone(),
-            via: if req.via_media {
-                Via::Media {
-                    on_stopped: callbacks.notify_uri(&key),
-                }
-            } else {
-                Via::Uri
-            },
-        };
         let notify_base = callbacks.notify_uri(&key);
-        let planning = inner.planning.lock().await;
-        let mut waited = Duration::ZERO;
-        let (prepared, pages) = loop {
-            let pages = inner
-                .journal
-                .pages()
-                .map_err(|e| StartError::Failed(format!("journal: {e}")))?;
-            match prepare(&config, &request, &pages) {
-                Ok(p) => break (p, pages),
-                Err(PrepareError::Invalid(i)) => return Err(i.into()),
-                Err(busy @ PrepareError::Busy { .. }) => {
-                    // Equal priority waits, as the config says, up to a minute.
-                    if config.priorities.equal == EqualPolicy::Wait
-                        && waited < Duration::from_secs(60)
-                    {
-                        tokio::time::sleep(Duration::from_millis(250)).await;
-                        waited += Duration::from_millis(250);
-                        continue;
-                    }
-                    return Err(StartError::Busy(busy.to_string()));
-                }
+        let mut order = PageOrder::new(req.origin.clone(), &req.zone, sound);
+        order.priority = req.priority.clone();
+        order.banner = req.banner.clone();
+        order.duration = req.duration;
+        order.via = if req.via_media {
+            Via::Media {
+                on_stopped: notify_base.clone(),
             }
+        } else {
+            Via::Uri
         };
-        let mut prepared = prepared;
-        let relay = match talker {
-            None => None,
-            Some(entry) => {
-                let target = crate::page::Target {
-                    name: entry.name.clone(),
-                    model: entry.model.clone(),
-                    ip: crate::page::prepare::phone_ip(&entry.host),
-                    push: entry
-                        .secret()
-                        .map(|s| entry.push_target(s))
-                        .map_err(|e| e.to_string()),
-                };
-                let mut in_use: std::collections::HashSet<u16> =
-                    pages.iter().filter_map(|p| p.record.port).collect();
-                in_use.extend(config.reserved_ports());
-                let (relay, source) = Relay::start(
-                    config.engine.media_address,
-                    config.engine.port_pool.iter(),
-                    &mut in_use,
-                    Law::Ulaw,
-                )
-                .map_err(|e| {
-                    StartError::Failed(format!("a port for the talker's microphone: {e}"))
-                })?;
-                let dest =
-                    std::net::SocketAddrV4::new(config.engine.media_address, relay.port().get());
-                payload = Some(Box::new(source));
-                let banner = format!("Paging {}", prepared.zone);
-                let banner: String = banner
-                    .chars()
-                    .take(crate::config::MAX_BANNER_CHARS)
-                    .collect();
-                let plan = crate::page::plan::talker_plan(target, dest, Some(&banner));
-                if let Some(why) = &plan.refused {
-                    return Err(StartError::Invalid(Invalid::new(
-                        "talker",
-                        &entry.name,
-                        why.clone(),
-                    )));
-                }
-                // The talker speaks; it does not also listen to itself.
-                prepared.plans.retain(|p| p.name != entry.name);
-                prepared.plans.push(plan);
-                Some(relay)
-            }
+        order.callbacks = Some(callbacks);
+        // Equal priority waits, as the config says, up to a minute.
+        order.equal_wait = if config.priorities.equal == EqualPolicy::Wait {
+            Duration::from_secs(60)
+        } else {
+            Duration::ZERO
         };
-        let mut payload = payload.expect("a source or a talker");
-        if let Some(pre) = pre {
-            payload = crate::page::source::sequence(vec![pre, payload]);
+        order.live = true;
+        order.talker = req.talker.as_ref().map(|name| Talker {
+            phone: name.clone(),
+            relay: Box::new(TalkRelay::new(
+                config.engine.media_address,
+                config.engine.port_pool,
+            )),
+            limits: TalkerLimits {
+                first_packet: super::talk::START_WAIT,
+                idle: super::talk::IDLE_END,
+            },
+        });
+        if let Some(name) = &req.talker
+            && config.phone(name).is_none()
+        {
+            return Err(Invalid::new("talker", name, "is not a phone in the config").into());
         }
-        take_over(&prepared, &pages, &inner.journal, &inner.client)
-            .await
-            .map_err(|e| StartError::Failed(format!("journal: {e}")))?;
-        let id = prepared.id.clone();
-        let start = PageStart {
-            page: id.clone(),
-            zone: prepared.zone.clone(),
-            priority: prepared.priority.0.clone(),
-            source: req.source.clone(),
-            banner: req.banner.clone(),
-            requested_by: req.requested_by.clone(),
-            started_ms: unix_ms(),
-        };
-        inner
-            .store
-            .page_started(&start)
-            .map_err(|e| StartError::Failed(e.to_string()))?;
-        let (stop_tx, stop_rx) = watch::channel(None);
-        let empty = DeliveryReport {
-            page: id.clone(),
-            zone: prepared.zone.clone(),
-            priority: prepared.priority.0.clone(),
-            delivery: String::new(),
-            ended_by: String::new(),
-            last_accept_ms: None,
-            duration_ms: 0.0,
-            totals: Default::default(),
-            phones: Vec::new(),
-        };
-        let (live_tx, mut live_rx) = watch::channel(empty);
-        live_rx.mark_unchanged();
-        let job = PageJob {
-            id: id.clone(),
-            zone: prepared.zone.clone(),
-            priority: prepared.priority.clone(),
-            delivery: prepared.delivery,
-            plans: prepared.plans,
-            source: payload,
-            law: Law::Ulaw,
-            sender: config.sender_options(&req.zone),
-            duration: req.duration,
-            gate: Duration::from_secs(1),
-            journal: inner.journal.clone(),
-            client: inner.client.clone(),
-            verify: None,
-            callbacks: Some(callbacks),
-            fallback: None,
-            live: Some(live_tx),
-        };
         inner
             .routes
             .lock()
             .unwrap_or_else(|e| e.into_inner())
             .insert(key.clone(), cb_tx);
+        let handle = match inner.pager.page(order).await {
+            Ok(h) => h,
+            Err(e) => {
+                inner
+                    .routes
+                    .lock()
+                    .unwrap_or_else(|e| e.into_inner())
+                    .remove(&key);
+                return Err(match e {
+                    PageError::Invalid(i) => StartError::Invalid(i),
+                    PageError::Busy(b) => StartError::Busy(b),
+                    PageError::Failed(f) => StartError::Failed(f),
+                });
+            }
+        };
+        let id = handle.id.clone();
+        let start = PageStart {
+            page: id.clone(),
+            zone: handle.zone.clone(),
+            priority: handle.priority.clone(),
+            source: req.source.clone(),
+            banner: req.banner.clone(),
+            requested_by: req.origin.to_string(),
+            started_ms: unix_ms(),
+        };
+        if let Err(e) = inner.store.page_started(&start) {
+            handle.stop("the history could not be written");
+            tracing::error!("page {id}: {e}");
+        }
         inner.metrics.page_started();
+        let stop = handle.stopper();
+        let live = handle.live();
+        let task = handle.into_task();
         let me = self.clone();
         let page_id = id.clone();
+        // The task waits until the page is listed, so its removal always comes after.
+        let (listed_tx, listed_rx) = tokio::sync::oneshot::channel::<()>();
         let done = tokio::spawn(async move {
+            let _ = listed_rx.await;
             let inner = &me.inner;
-            let result = run(job, &inner.pacer, stop_rx).await;
-            let relayed = relay.map(|r| r.stats());
-            let report = match result {
-                Ok(mut r) => {
-                    if let Some(stats) = relayed {
-                        if r.ended_by == "source ended" {
-                            r.ended_by = "the talker stopped sending".into();
-                        }
-                        tracing::info!(
-                            "page {page_id}: relayed {} packets from the talker",
-                            stats.packets
-                        );
-                    }
+            let report = match task.await {
+                Ok(Ok(r)) => {
                     if let Err(e) = inner.store.page_finished(&r, unix_ms()) {
                         tracing::error!("page {page_id}: {e}");
                     }
@@ -377,8 +292,12 @@ impl Pages {
                     );
                     Some(r)
                 }
-                Err(e) => {
+                Ok(Err(e)) => {
                     tracing::error!("page {page_id} could not run: {e}");
+                    None
+                }
+                Err(e) => {
+                    tracing::error!("page {page_id}: its task failed: {e}");
                     None
                 }
             };
@@ -403,20 +322,13 @@ impl Pages {
                 Running {
                     start,
                     notify: notify_base,
-                    stop: stop_tx,
-                    live: live_rx.clone(),
+                    stop,
+                    live,
                     done,
                 },
             );
-        // The next start plans once this page's phones are in the journal (its first live
-        // state is published right after), or it ended at once.
-        let _ = tokio::time::timeout(Duration::from_secs(10), live_rx.changed()).await;
-        drop(planning);
-        tracing::info!(
-            "page {id} started: zone {} by {}",
-            req.zone,
-            req.requested_by
-        );
+        let _ = listed_tx.send(());
+        tracing::info!("page {id} started: zone {} by {}", req.zone, req.origin);
         Ok(id)
     }
 
@@ -521,16 +433,4 @@ impl Pages {
             );
         }
     }
-}
-
-fn pre_tone(config: &Config) -> Result<Option<Box<dyn crate::rtp::pacer::PayloadSource>>, Invalid> {
-    use crate::config::PreTone;
-    use crate::page::source::{Segment, segment_source};
-    let seg = match &config.engine.pre_tone {
-        None => return Ok(None),
-        Some(PreTone::Chime) => Segment::Chime,
-        Some(PreTone::Tone(hz)) => Segment::Tone { hz: *hz, secs: 1.0 },
-        Some(PreTone::File(p)) => Segment::File(p.clone()),
-    };
-    segment_source(&seg, Law::Ulaw).map(Some)
 }

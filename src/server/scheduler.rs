@@ -72,7 +72,7 @@ pub async fn run(
                             priority: b.priority.clone(),
                             duration: None,
                             via_media: false,
-                            requested_by: format!("bell:{bell}"),
+                            origin: crate::page::Origin::Bell(bell.to_string()),
                             talker: None,
                         };
                         match pages.start(req).await {

@@ -453,7 +453,8 @@ impl Store {
     /// A page's end with per-phone outcomes.
     pub fn page_finished(&self, r: &DeliveryReport, ended_ms: i64) -> Result<(), StoreError> {
         // Only used when neither `page_started` nor the journal wrote the page.
-        let started_ms = ended_ms.saturating_sub(r.duration_ms.max(0.0).round() as i64);
+        let started_ms =
+            ended_ms.saturating_sub(i64::try_from(r.duration.as_millis()).unwrap_or(i64::MAX));
         self.inner.write(|tx| {
             tx.execute(
                 "INSERT INTO pages (id, zone, priority, started_ms, ended_ms, ended_by,

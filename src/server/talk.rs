@@ -2,8 +2,9 @@
 //! a port of ours; a receiver thread puts each payload in a small queue, and the page's stream
 //! takes one 20 ms frame from it per period. The queue holds at most two frames, so the relay
 //! adds at most 40 ms; a talker whose clock runs fast loses its oldest bytes, one whose clock runs
-//! slow gets a frame of silence now and then. The source ends when the talker stops sending
-//! (on-hook, `RTPTx:Stop`) for [`IDLE_END`], or never starts within [`START_WAIT`].
+//! slow gets a frame of silence now and then. The page ends when the talker stops sending
+//! (on-hook, `RTPTx:Stop`) for [`IDLE_END`], or never starts within [`START_WAIT`]: the page's
+//! session owns that rule as a timer, reading [`Relay::last_packet`].
 
 use std::collections::VecDeque;
 use std::io;
@@ -99,7 +100,6 @@ impl Relay {
         let source = RelaySource {
             shared: shared.clone(),
             silence: law.silence(),
-            started_ns: None,
         };
         Ok((
             Relay {
@@ -116,11 +116,79 @@ impl Relay {
         self.port
     }
 
+    /// When the talker's last packet arrived (`None`: none yet).
+    pub fn last_packet(&self) -> Option<std::time::Instant> {
+        last_packet_of(&self.shared)
+    }
+
     /// What arrived so far.
     pub fn stats(&self) -> RelayStats {
         RelayStats {
             packets: self.shared.packets.load(Ordering::Relaxed),
             dropped_bytes: self.shared.dropped_bytes.load(Ordering::Relaxed),
+        }
+    }
+}
+
+fn last_packet_of(shared: &Shared) -> Option<std::time::Instant> {
+    match shared.last_packet_ns.load(Ordering::Relaxed) {
+        0 => None,
+        ns => {
+            let ago = Duration::from_nanos(mono_now_ns().saturating_sub(ns));
+            std::time::Instant::now().checked_sub(ago)
+        }
+    }
+}
+
+/// The pager's side of a page spoken from a phone: opens a [`Relay`] on a pool port when the
+/// page is planned, and keeps it until the page is over.
+pub struct TalkRelay {
+    addr: Ipv4Addr,
+    pool: crate::config::PortPool,
+    relay: Option<Relay>,
+}
+
+impl TalkRelay {
+    /// A relay on `addr` (the engine's media address), its port from `pool`.
+    pub fn new(addr: Ipv4Addr, pool: crate::config::PortPool) -> TalkRelay {
+        TalkRelay {
+            addr,
+            pool,
+            relay: None,
+        }
+    }
+}
+
+impl crate::page::TalkerRelay for TalkRelay {
+    fn open(
+        &mut self,
+        in_use: &mut std::collections::HashSet<u16>,
+    ) -> io::Result<(
+        std::net::SocketAddrV4,
+        Box<dyn PayloadSource>,
+        crate::page::run::LastPacket,
+    )> {
+        let (relay, source) = Relay::start(self.addr, self.pool.iter(), in_use, Law::Ulaw)?;
+        let dest = std::net::SocketAddrV4::new(self.addr, relay.port().get());
+        let shared = relay.shared.clone();
+        self.relay = Some(relay);
+        Ok((
+            dest,
+            Box::new(source),
+            Arc::new(move || last_packet_of(&shared)),
+        ))
+    }
+}
+
+impl Drop for TalkRelay {
+    fn drop(&mut self) {
+        if let Some(r) = &self.relay {
+            let stats = r.stats();
+            tracing::info!(
+                "relayed {} packets from the talker ({} bytes dropped to keep the delay bounded)",
+                stats.packets,
+                stats.dropped_bytes
+            );
         }
     }
 }
@@ -134,25 +202,15 @@ impl Drop for Relay {
     }
 }
 
-/// The page's source: the talker's frames, silence when none is waiting.
+/// The page's source: the talker's frames, silence when none is waiting. It never ends by
+/// itself: the page's session ends the page when the talker falls silent.
 pub struct RelaySource {
     shared: Arc<Shared>,
     silence: u8,
-    started_ns: Option<u64>,
 }
 
 impl PayloadSource for RelaySource {
     fn next_payload(&mut self, out: &mut [u8; PAYLOAD_LEN]) -> bool {
-        let now = mono_now_ns();
-        let started = *self.started_ns.get_or_insert(now);
-        let last = self.shared.last_packet_ns.load(Ordering::Relaxed);
-        if last == 0 {
-            if now.saturating_sub(started) > START_WAIT.as_nanos() as u64 {
-                return false;
-            }
-        } else if now.saturating_sub(last) > IDLE_END.as_nanos() as u64 {
-            return false;
-        }
         let mut q = self.shared.queue.lock().unwrap_or_else(|e| e.into_inner());
         if q.len() >= PAYLOAD_LEN {
             for (o, b) in out.iter_mut().zip(q.drain(..PAYLOAD_LEN)) {

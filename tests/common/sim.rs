@@ -148,3 +148,44 @@ pub async fn send(args: Vec<String>) {
         String::from_utf8_lossy(&out.stderr)
     );
 }
+
+/// A page through the one way in (the [`zonecast::page::Pager`]) over a fixed roster, with
+/// its own pacer; returns the final report.
+pub async fn page_roster(
+    roster: zonecast::page::Roster,
+    journal: zonecast::page::journal::Journal,
+    client: zonecast::push::PushClient,
+    order: zonecast::page::PageOrder,
+) -> zonecast::page::DeliveryReport {
+    let pacer = zonecast::rtp::Pacer::start(zonecast::rtp::pacer::PacerOptions::default())
+        .expect("the pacer starts");
+    let pager = zonecast::page::Pager::new(zonecast::page::PagerSetup {
+        table: std::sync::Arc::new(roster),
+        journal,
+        client,
+        pacer: std::sync::Arc::new(pacer),
+        recovered: false,
+    });
+    pager
+        .page(order)
+        .await
+        .expect("the page starts")
+        .finish()
+        .await
+        .expect("the page runs")
+}
+
+/// A page of a `hz` tone lasting `seconds` to zone `all`, checked with `--verify` after 300 ms.
+pub fn tone_order(seconds: f64, hz: f32) -> zonecast::page::PageOrder {
+    let mut o = zonecast::page::PageOrder::new(
+        zonecast::page::Origin::Instrument("test".into()),
+        "all",
+        Box::new(zonecast::rtp::pacer::Encode::new(
+            zonecast::audio::Tone::new(hz, -10.0),
+            zonecast::g711::Law::Ulaw,
+        )),
+    );
+    o.duration = Some(std::time::Duration::from_secs_f64(seconds));
+    o.verify = Some(std::time::Duration::from_millis(300));
+    o
+}

@@ -445,7 +445,7 @@ async fn talk_start(State(s): State<ServicesState>, c: Caller) -> Response {
         priority: None,
         duration: None,
         via_media: false,
-        requested_by: format!("phone:{}", p.name),
+        origin: crate::page::Origin::Phone(p.name.clone()),
         talker: Some(p.name.clone()),
     };
     match s.pages.start(req).await {
@@ -507,7 +507,7 @@ async fn message(State(s): State<ServicesState>, c: Caller) -> Response {
             priority: m.priority.clone(),
             duration: None,
             via_media: false,
-            requested_by: format!("phone:{}", p.name),
+            origin: crate::page::Origin::Phone(p.name.clone()),
             talker: None,
         };
         match s.pages.start(req).await {

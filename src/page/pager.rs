@@ -1,0 +1,434 @@
+//! The one way to start a page. Every entry point (the CLI, the API, phone services, bells, the
+//! demo, the benchmarks; SIP, the console and other sites later) builds a [`PageOrder`] and
+//! hands it to [`Pager::page`], which does the same four things for all of them:
+//!
+//! 1. **recover**: stop what a killed page left playing (once per pager);
+//! 2. **prepare**: the zone's phones from the [`PhoneTable`], planned against the journal
+//!    (an equal-priority conflict waits up to the order's `equal_wait`, then is refused);
+//! 3. **take over** the phones lower pages hold;
+//! 4. **run** the page's [`Session`](super::session::Session) in a task, and return once its
+//!    phones are in the journal with a [`PageHandle`]: live report, stop, final report.
+//!
+//! One start plans at a time (pools and priorities are read from the journal), so two pages
+//! started together never take the same port or the same phones.
+
+use std::collections::HashSet;
+use std::net::SocketAddrV4;
+use std::sync::Arc;
+use std::sync::atomic::{AtomicBool, Ordering};
+use std::time::Duration;
+
+use tokio::sync::{oneshot, watch};
+
+use super::callbacks::Callbacks;
+use super::journal::Journal;
+use super::plan::{Via, talker_plan};
+use super::prepare::{PageRequest, PrepareError, new_page_id, prepare, take_over};
+use super::recover::{Recovered, recover};
+use super::report::DeliveryReport;
+use super::run::{Job, LastPacket, RunError, run};
+use super::session::{TalkerLimits, Timing};
+use super::table::PhoneTable;
+use crate::config::PreTone;
+use crate::error::Invalid;
+use crate::g711::Law;
+use crate::push::PushClient;
+use crate::rtp::Pacer;
+use crate::rtp::pacer::PayloadSource;
+
+/// Who or what started a page (kept in the history as `requested_by`).
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub enum Origin {
+    /// `zonecast page` at a terminal.
+    Command,
+    /// An API caller (with the token's name, when it has one).
+    Api {
+        /// The token's name.
+        token: Option<String>,
+    },
+    /// A signed-in user of the console.
+    User(String),
+    /// A user at a phone (phone services).
+    Phone(String),
+    /// A SIP caller (their URI).
+    Caller(String),
+    /// A bell of the schedule.
+    Bell(String),
+    /// Another site of the district.
+    RemoteSite(String),
+    /// The demo or a benchmark.
+    Instrument(String),
+}
+
+impl std::fmt::Display for Origin {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        match self {
+            Origin::Command => f.write_str("cli"),
+            Origin::Api { token: None } => f.write_str("api"),
+            Origin::Api { token: Some(t) } => write!(f, "api:{t}"),
+            Origin::User(u) => write!(f, "user:{u}"),
+            Origin::Phone(p) => write!(f, "phone:{p}"),
+            Origin::Caller(c) => write!(f, "sip:{c}"),
+            Origin::Bell(b) => write!(f, "bell:{b}"),
+            Origin::RemoteSite(s) => write!(f, "site:{s}"),
+            Origin::Instrument(i) => write!(f, "{i}"),
+        }
+    }
+}
+
+/// The receiving side of a page spoken from a phone's microphone (the server's relay).
+pub trait TalkerRelay: Send {
+    /// Open the port the talker will send to (one not in `in_use`, which it adds), returning
+    /// where the phone sends, the page's source (the talker's frames) and when the last packet
+    /// came.
+    fn open(
+        &mut self,
+        in_use: &mut HashSet<u16>,
+    ) -> std::io::Result<(SocketAddrV4, Box<dyn PayloadSource>, LastPacket)>;
+}
+
+/// A page spoken from a phone: it is told `RTPTx` to the relay, and the relay plays to the zone.
+pub struct Talker {
+    /// The talking phone (in the phone table).
+    pub phone: String,
+    /// Where its microphone arrives.
+    pub relay: Box<dyn TalkerRelay>,
+    /// How long it may stay silent.
+    pub limits: TalkerLimits,
+}
+
+/// Told, once, why a page waits for the zone.
+pub type OnWait = Box<dyn FnOnce(&str) + Send>;
+
+/// What to page.
+pub struct PageOrder {
+    /// Who asked.
+    pub origin: Origin,
+    /// Zone name (in the phone table).
+    pub zone: String,
+    /// Priority level (`None`: the site's default).
+    pub priority: Option<String>,
+    /// Banner (`None`: the zone's).
+    pub banner: Option<String>,
+    /// What plays (ignored when a talker speaks).
+    pub sound: Box<dyn PayloadSource>,
+    /// G.711 law of the sound.
+    pub law: Law,
+    /// Spoken live from a phone instead.
+    pub talker: Option<Talker>,
+    /// Play the site's pre-tone first.
+    pub pre_tone: bool,
+    /// End after this long.
+    pub duration: Option<Duration>,
+    /// URIs, or the RTP Streaming API with its callback listener.
+    pub via: Via,
+    /// The listener phones call back (a user hanging up, screen events).
+    pub callbacks: Option<Callbacks>,
+    /// `--verify`: ask the phones whether packets arrive this long after the first acceptance;
+    /// silent phones of a multicast page fall back to unicast.
+    pub verify: Option<Duration>,
+    /// How long a page of equal priority holding the zone's phones is waited for (zero:
+    /// refused at once).
+    pub equal_wait: Duration,
+    /// Publish the live report (for a watcher: the server's active pages).
+    pub live: bool,
+    /// Told once, with the reason, when the page starts waiting for an equal-priority page.
+    pub on_wait: Option<OnWait>,
+}
+
+impl PageOrder {
+    /// A page of `sound` to `zone` by `origin`, with every other setting at its default.
+    pub fn new(origin: Origin, zone: &str, sound: Box<dyn PayloadSource>) -> PageOrder {
+        PageOrder {
+            origin,
+            zone: zone.to_owned(),
+            priority: None,
+            banner: None,
+            sound,
+            law: Law::Ulaw,
+            talker: None,
+            pre_tone: true,
+            duration: None,
+            via: Via::Uri,
+            callbacks: None,
+            verify: None,
+            equal_wait: Duration::ZERO,
+            live: false,
+            on_wait: None,
+        }
+    }
+}
+
+/// Why a page did not start.
+#[derive(Debug, thiserror::Error)]
+pub enum PageError {
+    /// Bad request: unknown zone or priority, a banner too long, a talker that cannot talk.
+    #[error(transparent)]
+    Invalid(#[from] Invalid),
+    /// Pages of equal priority hold the zone's phones (after waiting `equal_wait`).
+    #[error("{0}")]
+    Busy(String),
+    /// The journal or the media could not be used.
+    #[error("{0}")]
+    Failed(String),
+}
+
+/// A started page.
+pub struct PageHandle {
+    /// Page id (the journal's and the history's key).
+    pub id: String,
+    /// Zone paged.
+    pub zone: String,
+    /// Priority level.
+    pub priority: String,
+    /// What recovery stopped before this page (its first page only).
+    pub recovered: Vec<Recovered>,
+    stop: watch::Sender<Option<String>>,
+    live: watch::Receiver<DeliveryReport>,
+    done: tokio::task::JoinHandle<Result<DeliveryReport, RunError>>,
+}
+
+impl PageHandle {
+    /// Ask the page to end (its phones get their stops).
+    pub fn stop(&self, reason: &str) {
+        self.stop.send_replace(Some(reason.to_owned()));
+    }
+
+    /// The stop signal, to keep after the handle is gone.
+    pub fn stopper(&self) -> watch::Sender<Option<String>> {
+        self.stop.clone()
+    }
+
+    /// The live report (published every 200 ms while it changes, when the order asked).
+    pub fn live(&self) -> watch::Receiver<DeliveryReport> {
+        self.live.clone()
+    }
+
+    /// The page's task (its final report).
+    pub fn into_task(self) -> tokio::task::JoinHandle<Result<DeliveryReport, RunError>> {
+        self.done
+    }
+
+    /// Wait for the page to end: its final report.
+    pub async fn finish(self) -> Result<DeliveryReport, RunError> {
+        match self.done.await {
+            Ok(r) => r,
+            Err(e) => Err(RunError::Media(std::io::Error::other(format!(
+                "the page task failed: {e}"
+            )))),
+        }
+    }
+}
+
+/// What a [`Pager`] pages with.
+pub struct PagerSetup {
+    /// Where the phones come from.
+    pub table: Arc<dyn PhoneTable>,
+    /// The journal of pages in flight.
+    pub journal: Journal,
+    /// The push client.
+    pub client: PushClient,
+    /// The pacer every page's stream runs on.
+    pub pacer: Arc<Pacer>,
+    /// Whoever made it has already recovered the journal (the server does at its start).
+    pub recovered: bool,
+}
+
+struct Inner {
+    setup: PagerSetup,
+    recovered: AtomicBool,
+    planning: tokio::sync::Mutex<()>,
+}
+
+/// The one way in (cheap to clone).
+#[derive(Clone)]
+pub struct Pager {
+    inner: Arc<Inner>,
+}
+
+const LIVE_EVERY: Duration = Duration::from_millis(200);
+const EQUAL_RETRY: Duration = Duration::from_millis(250);
+
+impl Pager {
+    /// A pager over this table, journal, client and pacer.
+    pub fn new(setup: PagerSetup) -> Pager {
+        Pager {
+            inner: Arc::new(Inner {
+                recovered: AtomicBool::new(setup.recovered),
+                setup,
+                planning: tokio::sync::Mutex::new(()),
+            }),
+        }
+    }
+
+    /// The journal it pages with.
+    pub fn journal(&self) -> &Journal {
+        &self.inner.setup.journal
+    }
+
+    /// Stop every phone the journal says a page nobody runs any more left playing (pages pass
+    /// through this once, before their first page).
+    pub async fn recover(&self) -> std::io::Result<Vec<Recovered>> {
+        self.inner.recovered.store(true, Ordering::SeqCst);
+        let s = &self.inner.setup;
+        recover(&s.journal, &s.client, |name| {
+            s.table.phone(name).and_then(|t| t.push)
+        })
+        .await
+    }
+
+    /// Start a page; returns once its phones are in the journal (the pushes go on).
+    pub async fn page(&self, mut order: PageOrder) -> Result<PageHandle, PageError> {
+        let s = &self.inner.setup;
+        let recovered = if self.inner.recovered.load(Ordering::SeqCst) {
+            Vec::new()
+        } else {
+            self.recover().await.map_err(|e| {
+                PageError::Failed(format!("journal {}: {e}", s.journal.path().display()))
+            })?
+        };
+        let zone = s.table.zone(&order.zone)?;
+        let site = s.table.site();
+        let request = PageRequest {
+            zone: order.zone.clone(),
+            priority: order.priority.clone(),
+            banner: order.banner.clone(),
+            via: order.via.clone(),
+        };
+        let planning = self.inner.planning.lock().await;
+        let mut waited = Duration::ZERO;
+        let (mut prepared, pages) = loop {
+            let pages = s.journal.pages().map_err(|e| {
+                PageError::Failed(format!("journal {}: {e}", s.journal.path().display()))
+            })?;
+            match prepare(&zone, &site, &request, &pages, new_page_id()) {
+                Ok(p) => break (p, pages),
+                Err(PrepareError::Invalid(i)) => return Err(i.into()),
+                Err(busy @ PrepareError::Busy { .. }) if waited >= order.equal_wait => {
+                    return Err(PageError::Busy(busy.to_string()));
+                }
+                Err(busy) => {
+                    if let Some(tell) = order.on_wait.take() {
+                        tell(&busy.to_string());
+                    }
+                    tokio::time::sleep(EQUAL_RETRY).await;
+                    waited += EQUAL_RETRY;
+                }
+            }
+        };
+        let mut sound = std::mem::replace(&mut order.sound, Box::new(super::shell::Silence));
+        let mut timing = Timing {
+            duration: order.duration,
+            verify: order.verify,
+            fallback: order.verify.is_some() && prepared.fallback.is_some(),
+            publish: order.live.then_some(LIVE_EVERY),
+            ..Timing::default()
+        };
+        let mut talker_clock = None;
+        let mut relay = None;
+        if let Some(mut talker) = order.talker.take() {
+            let target = s
+                .table
+                .phone(&talker.phone)
+                .map_err(|why| Invalid::new("talker", &talker.phone, why))?;
+            let mut in_use: HashSet<u16> = pages.iter().filter_map(|p| p.record.port).collect();
+            in_use.extend(site.reserved_ports.iter().copied());
+            let (dest, source, last) = talker.relay.open(&mut in_use).map_err(|e| {
+                PageError::Failed(format!("a port for the talker's microphone: {e}"))
+            })?;
+            let banner: String = format!("Paging {}", prepared.zone)
+                .chars()
+                .take(crate::config::MAX_BANNER_CHARS)
+                .collect();
+            let plan = talker_plan(target, dest, Some(&banner));
+            if let Some(why) = &plan.refused {
+                return Err(Invalid::new("talker", &talker.phone, why.clone()).into());
+            }
+            // The talker speaks; it does not also listen to itself.
+            prepared.plans.retain(|p| p.name != talker.phone);
+            prepared.plans.push(plan);
+            sound = source;
+            timing.talker = Some(talker.limits);
+            talker_clock = Some(last);
+            relay = Some(talker.relay);
+        }
+        if order.pre_tone
+            && let Some(pre) = pre_tone(site.pre_tone.as_ref(), order.law)?
+        {
+            sound = super::source::sequence(vec![pre, sound]);
+        }
+        take_over(&prepared, &pages, &s.journal, &s.client)
+            .await
+            .map_err(|e| PageError::Failed(format!("journal: {e}")))?;
+        let (stop_tx, stop_rx) = watch::channel(None);
+        let (live_tx, live_rx) = watch::channel(DeliveryReport::empty(
+            &prepared.id,
+            &prepared.zone,
+            &prepared.priority.0,
+        ));
+        let (begun_tx, begun_rx) = oneshot::channel();
+        let handle_head = (
+            prepared.id.clone(),
+            prepared.zone.clone(),
+            prepared.priority.0.clone(),
+        );
+        let job = Job {
+            id: prepared.id,
+            zone: prepared.zone,
+            priority: prepared.priority,
+            delivery: prepared.delivery,
+            plans: prepared.plans,
+            source: sound,
+            law: order.law,
+            sender: zone.sender,
+            timing,
+            journal: s.journal.clone(),
+            client: s.client.clone(),
+            callbacks: order.callbacks.take(),
+            fallback: if order.verify.is_some() {
+                prepared.fallback
+            } else {
+                None
+            },
+            live: order.live.then_some(live_tx),
+            talker: talker_clock,
+            begun: Some(begun_tx),
+        };
+        let pacer = s.pacer.clone();
+        let done = tokio::spawn(async move {
+            let report = run(job, &pacer, stop_rx).await;
+            drop(relay);
+            report
+        });
+        // The next start plans once this page's phones are in the journal.
+        let _ = begun_rx.await;
+        drop(planning);
+        tracing::info!(
+            "page {} started: zone {} by {}",
+            handle_head.0,
+            handle_head.1,
+            order.origin
+        );
+        Ok(PageHandle {
+            id: handle_head.0,
+            zone: handle_head.1,
+            priority: handle_head.2,
+            recovered,
+            stop: stop_tx,
+            live: live_rx,
+            done,
+        })
+    }
+}
+
+/// The site's pre-tone as a source.
+fn pre_tone(pre: Option<&PreTone>, law: Law) -> Result<Option<Box<dyn PayloadSource>>, Invalid> {
+    use super::source::{Segment, segment_source};
+    let seg = match pre {
+        None => return Ok(None),
+        Some(PreTone::Chime) => Segment::Chime,
+        Some(PreTone::Tone(hz)) => Segment::Tone { hz: *hz, secs: 1.0 },
+        Some(PreTone::File(p)) => Segment::File(p.clone()),
+    };
+    segment_source(&seg, law).map(Some)
+}
