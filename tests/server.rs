@@ -163,6 +163,16 @@ fn the_api_pages_a_zone_shows_it_live_stops_it_and_journals_it() {
         Some(json!({"zone": "all", "source": "upload:lobby,tone:700:60", "banner": "Lobby"})),
     );
     assert_eq!(st, 201, "{started}");
+    // The answer is the page's first live state: phones still starting are told apart from
+    // phones that failed (none has).
+    let totals = &started["page"]["report"]["totals"];
+    assert_eq!(totals["phones"], 4, "{started}");
+    assert_eq!(totals["failed"], 0, "{started}");
+    assert_eq!(
+        totals["starting"].as_u64().unwrap() + totals["accepted"].as_u64().unwrap(),
+        4,
+        "{started}"
+    );
     let id = started["id"].as_str().unwrap().to_owned();
     s.wait_until("all 4 phones hearing packets", |r| {
         r.phones.iter().all(|p| {

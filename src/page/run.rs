@@ -44,7 +44,8 @@ pub(crate) struct Job {
     pub fallback: Option<(std::net::Ipv4Addr, RtpPort)>,
     pub live: Option<watch::Sender<DeliveryReport>>,
     pub talker: Option<LastPacket>,
-    /// Told once the page's phones are in the journal (or it could not start).
+    /// Told once the page's phones are in the journal and its first live state is out (dropped
+    /// unsent when it could not start).
     pub begun: Option<oneshot::Sender<()>>,
 }
 
@@ -187,14 +188,13 @@ impl<'a> Shell<'a> {
     fn carry(&mut self, o: Output, session: &mut Session) -> Result<(), RunError> {
         match o {
             Output::Journal(JournalOp::Begin { .. }) => {
-                let written = self.job.journal.begin(&self.record());
-                if let Some(b) = self.job.begun.take() {
-                    let _ = b.send(());
-                }
-                written.map_err(|source| RunError::Journal {
-                    path: self.job.journal.path().display().to_string(),
-                    source,
-                })?;
+                self.job
+                    .journal
+                    .begin(&self.record())
+                    .map_err(|source| RunError::Journal {
+                        path: self.job.journal.path().display().to_string(),
+                        source,
+                    })?;
             }
             Output::Journal(op) => {
                 if let Err(e) = self.job.journal.record(&self.job.id, &op) {
@@ -253,7 +253,14 @@ impl<'a> Shell<'a> {
                 let last = self.job.talker.as_ref().and_then(|f| f());
                 session.handle_talker(Instant::now(), last);
             }
-            Output::Publish => self.publish(session),
+            Output::Publish => {
+                self.publish(session);
+                // The first state is out (every phone in the journal, every start on its
+                // way): whoever started the page may go on.
+                if let Some(b) = self.job.begun.take() {
+                    let _ = b.send(());
+                }
+            }
             Output::StopMedia => self.stop_media(),
             Output::Finished => {}
         }
