@@ -33,6 +33,12 @@
 //! - [`xsi`]: the phones' XML Services Interface: URIs, XML objects, replies, model capabilities.
 //! - [`config`]: the paging configuration (TOML): phones, zones, engine addresses and pools,
 //!   priorities; checked at load so every error names the file, line and key.
+//! - [`page`]: paging. [`page::Pager`] is the one way in (every entry point builds a
+//!   [`page::PageOrder`]); [`page::Session`] is one page's rules and timers as a sans-IO core
+//!   (`handle_*`, `handle_timeout(now)`, `poll_output`, `poll_timeout`), and `page::run` the one
+//!   `select!` loop that carries it out; the journal that guarantees every stop; listen and
+//!   intercom ([`page::listen::ListenSession`]).
+//! - [`server`]: `zonecast serve`: the HTTP API, phone services, bells, the SQLite journal.
 //! - [`schedule`]: bells: cron expressions on an IANA zone's wall clock (daylight saving neither
 //!   skips nor doubles), holidays and terms, and which due bells ring or count as missed.
 //! - [`error`]: the validation error every module uses to refuse bad input at the edge.

@@ -15,7 +15,7 @@
 //!   verification and unicast fallback, preemption checks, the talker's silence). `handle_*`
 //!   inputs with the time, `poll_output`/`poll_timeout` out. It guarantees that every phone whose
 //!   start may have taken effect gets its stop, whatever happens in between.
-//! - [`run`](mod@run) and [`shell`]: the `select!` loop that feeds the session and carries out what it
+//! - [`run`](mod@run) and `shell`: the `select!` loop that feeds the session and carries out what it
 //!   returns (journal, media stream, pushes).
 //! - [`report`]: the delivery report (per phone and totals) and the exit code it implies.
 //! - [`journal`]: the small file that outlives a killed process: pages in flight and their

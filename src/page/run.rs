@@ -1,6 +1,6 @@
 //! The thin tokio shell around a [`Session`]: one `select!` loop that feeds the session what
 //! happens (push answers, callbacks, the stop signal, the source's end, timeouts) and carries
-//! out what it returns ([`carry`](Shell::carry)). Every paging decision is the session's; this
+//! out what it returns (`Shell::carry`). Every paging decision is the session's; this
 //! file only knows how to do things: write the journal, drive the media stream, push.
 //!
 //! Only the [`Pager`](super::pager::Pager) builds a [`Job`] and runs it.
