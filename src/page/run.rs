@@ -3,7 +3,7 @@
 //! out what it returns (`Shell::carry`). Every paging decision is the session's; this
 //! file only knows how to do things: write the journal, drive the media stream, push.
 //!
-//! Only the [`Pager`](super::pager::Pager) builds a [`Job`] and runs it.
+//! Only the [`Pager`](super::pager::Pager) builds a `Job` and runs it.
 
 use std::sync::Arc;
 use std::sync::atomic::{AtomicBool, Ordering};
