@@ -54,27 +54,27 @@ pub struct StartPage {
 /// Why a page did not start.
 #[derive(Debug, thiserror::Error)]
 pub enum StartError {
-    /// Bad request: unknown zone, bad source ...
+    /// The pager refused it (bad request, a busy zone, the journal).
     #[error(transparent)]
-    Invalid(#[from] Invalid),
-    /// Pages of equal or higher priority hold the zone's phones.
-    #[error("{0}")]
-    Busy(String),
-    /// The journal or the media could not be used.
-    #[error("{0}")]
-    Failed(String),
+    Page(#[from] PageError),
     /// The server is shutting down.
     #[error("the server is shutting down")]
     ShuttingDown,
+}
+
+impl From<Invalid> for StartError {
+    fn from(e: Invalid) -> Self {
+        StartError::Page(PageError::Invalid(e))
+    }
 }
 
 impl StartError {
     /// The HTTP status an API caller gets.
     pub fn status(&self) -> StatusCode {
         match self {
-            StartError::Invalid(_) => StatusCode::BAD_REQUEST,
-            StartError::Busy(_) => StatusCode::CONFLICT,
-            StartError::Failed(_) => StatusCode::INTERNAL_SERVER_ERROR,
+            StartError::Page(PageError::Invalid(_)) => StatusCode::BAD_REQUEST,
+            StartError::Page(PageError::Busy(_)) => StatusCode::CONFLICT,
+            StartError::Page(PageError::Failed(_)) => StatusCode::INTERNAL_SERVER_ERROR,
             StartError::ShuttingDown => StatusCode::SERVICE_UNAVAILABLE,
         }
     }
@@ -247,11 +247,7 @@ impl Pages {
                     .lock()
                     .unwrap_or_else(|e| e.into_inner())
                     .remove(&key);
-                return Err(match e {
-                    PageError::Invalid(i) => StartError::Invalid(i),
-                    PageError::Busy(b) => StartError::Busy(b),
-                    PageError::Failed(f) => StartError::Failed(f),
-                });
+                return Err(e.into());
             }
         };
         let id = handle.id.clone();
