@@ -88,11 +88,20 @@ pub(crate) async fn run(
     mut stop: watch::Receiver<Option<String>>,
 ) -> Result<DeliveryReport, RunError> {
     let (tx, mut rx) = mpsc::unbounded_channel();
-    let plans = Arc::new(job.plans.clone());
-    let mut session = Session::new(job.plans.clone(), job.timing);
+    let mut job = job;
+    let targets = std::mem::take(&mut job.plans);
+    let plans = Arc::new(targets.clone());
+    let mut session = Session::new(targets, job.timing);
     let mut sh = Shell::new(job, pacer, plans, tx);
     let mut callbacks = sh.job.callbacks.take();
     session.start(Instant::now());
+    // One timer, moved to each new deadline (a page of 10,000 phones goes round this loop
+    // 20,000 times: no new timer each time).
+    let sleep = shell::sleep_until(None);
+    tokio::pin!(sleep);
+    // What the timer is set to; `None` once it fired (a fired timer must be reset, even to
+    // "never", or it fires again at once).
+    let mut armed: Option<Option<Instant>> = None;
     loop {
         while let Some(o) = session.poll_output() {
             sh.carry(o, &mut session)?;
@@ -101,6 +110,10 @@ pub(crate) async fn run(
             break;
         }
         let deadline = session.poll_timeout();
+        if armed != Some(deadline) {
+            armed = Some(deadline);
+            sleep.as_mut().reset(shell::wake_at(deadline));
+        }
         let ended = sh.ended.as_mut();
         tokio::select! {
             Some(done) = rx.recv() => done.feed(&mut session, Instant::now()),
@@ -120,7 +133,10 @@ pub(crate) async fn run(
                 sh.ended = None;
                 session.handle_source_ended(Instant::now());
             }
-            () = shell::sleep_until(deadline) => session.handle_timeout(Instant::now()),
+            () = &mut sleep => {
+                armed = None;
+                session.handle_timeout(Instant::now());
+            }
         }
     }
     sh.stop_media();
@@ -245,9 +261,7 @@ impl<'a> Shell<'a> {
                     .as_ref()
                     .ok()
                     .and_then(|p| p.iter().find(|p| p.record.page == self.job.id));
-                let remaining: Option<Vec<String>> =
-                    me.map(|p| p.remaining.iter().cloned().collect());
-                session.handle_journal(Instant::now(), remaining.as_deref());
+                session.handle_journal(Instant::now(), me.map(|p| &p.remaining));
             }
             Output::ReadTalker => {
                 let last = self.job.talker.as_ref().and_then(|f| f());

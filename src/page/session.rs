@@ -219,6 +219,13 @@ struct Run {
     media_id: Option<String>,
 }
 
+#[derive(Debug, Clone, Copy, Default)]
+struct InFlight {
+    starts: usize,
+    banners: usize,
+    stops: usize,
+}
+
 /// One page.
 #[derive(Debug, Clone)]
 pub struct Session<T: PageTarget = super::plan::PhonePlan> {
@@ -236,6 +243,9 @@ pub struct Session<T: PageTarget = super::plan::PhonePlan> {
     verifying: BTreeSet<usize>,
     verified: bool,
     deadlines: [Option<Instant>; TIMERS.len()],
+    /// Pushes in flight, by kind: kept as the states move so that an answer costs O(1),
+    /// not a walk over 10,000 phones.
+    in_flight: InFlight,
     changed: bool,
     out: std::collections::VecDeque<Output>,
 }
@@ -272,6 +282,7 @@ impl<T: PageTarget> Session<T> {
             verifying: BTreeSet::new(),
             verified: false,
             deadlines: [None; TIMERS.len()],
+            in_flight: InFlight::default(),
             changed: false,
             out: Default::default(),
         }
@@ -356,6 +367,7 @@ impl<T: PageTarget> Session<T> {
             if self.targets[i].needs_push() {
                 r.state = Some(PhoneState::Starting);
                 r.pushed = true;
+                self.in_flight.starts += 1;
                 self.out.push_back(Output::Push {
                     phone: i,
                     step: Step::Start,
@@ -368,7 +380,8 @@ impl<T: PageTarget> Session<T> {
             }
         }
         self.after_start_answer(now);
-        self.changed = true;
+        // The first state goes out at once; later ones when they changed.
+        self.changed = false;
         self.out.push_back(Output::Publish);
     }
 
@@ -388,7 +401,11 @@ impl<T: PageTarget> Session<T> {
             Step::Start => self.start_done(now, phone, outcome),
             Step::Banner => {
                 let r = &mut self.runs[phone];
+                if !r.banner_in_flight {
+                    return; // an answer to a banner that was not asked: ignore
+                }
                 r.banner_in_flight = false;
+                self.in_flight.banners -= 1;
                 r.banner = Some(
                     Failure::from_outcome(outcome)
                         .map_or("ok".into(), |f| format!("{}: {}", f.kind, f.reason)),
@@ -413,9 +430,10 @@ impl<T: PageTarget> Session<T> {
         let ending = self.ending.is_some();
         let has_banner = self.targets[i].has_banner();
         let r = &mut self.runs[i];
-        if r.state != Some(PhoneState::Starting) && !r.preempted {
+        if r.state != Some(PhoneState::Starting) {
             return; // an answer to a start that was not asked: ignore
         }
+        self.in_flight.starts -= 1;
         match Failure::from_outcome(outcome) {
             None => {
                 r.accepted = true;
@@ -427,6 +445,7 @@ impl<T: PageTarget> Session<T> {
                 });
                 if has_banner && !ending && !r.preempted {
                     r.banner_in_flight = true;
+                    self.in_flight.banners += 1;
                     self.out.push_back(Output::Push {
                         phone: i,
                         step: Step::Banner,
@@ -482,15 +501,16 @@ impl<T: PageTarget> Session<T> {
     }
 
     fn starting(&self) -> usize {
-        self.runs
-            .iter()
-            .filter(|r| r.state == Some(PhoneState::Starting))
-            .count()
+        self.in_flight.starts
     }
 
     fn stop_done(&mut self, i: usize, outcome: &PushOutcome) {
         let name = self.targets[i].name().to_owned();
         let r = &mut self.runs[i];
+        if r.state != Some(PhoneState::Stopping) {
+            return; // an answer to a stop that was not asked: ignore
+        }
+        self.in_flight.stops -= 1;
         match Failure::from_outcome(outcome) {
             None => {
                 r.stopped = true;
@@ -569,7 +589,7 @@ impl<T: PageTarget> Session<T> {
     /// The answer to [`Output::CheckPreemption`]: the phones the journal still gives this page
     /// (`None`: the journal could not be read, or lists no such page). Active phones missing
     /// from it were taken over by a page of higher priority and are left to that page.
-    pub fn handle_journal(&mut self, now: Instant, remaining: Option<&[String]>) {
+    pub fn handle_journal(&mut self, now: Instant, remaining: Option<&BTreeSet<String>>) {
         let Some(remaining) = remaining else { return };
         if self.ending.is_some() || self.finished {
             return;
@@ -577,7 +597,7 @@ impl<T: PageTarget> Session<T> {
         let taken: Vec<usize> = self
             .active_phones()
             .into_iter()
-            .filter(|&i| !remaining.iter().any(|n| n == self.targets[i].name()))
+            .filter(|&i| !remaining.contains(self.targets[i].name()))
             .collect();
         self.preempt(now, &taken);
     }
@@ -758,6 +778,7 @@ impl<T: PageTarget> Session<T> {
         }
         if pushes {
             r.state = Some(PhoneState::Stopping);
+            self.in_flight.stops += 1;
             self.out.push_back(Output::Push {
                 phone: i,
                 step: Step::Stop,
@@ -773,11 +794,8 @@ impl<T: PageTarget> Session<T> {
         if self.finished || self.ending.is_none() {
             return;
         }
-        let busy = self.runs.iter().any(|r| {
-            r.banner_in_flight
-                || matches!(r.state, Some(PhoneState::Starting | PhoneState::Stopping))
-        });
-        if !busy {
+        let f = self.in_flight;
+        if f.starts + f.banners + f.stops == 0 {
             self.finish(now);
         }
     }

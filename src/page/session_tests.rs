@@ -768,7 +768,7 @@ fn the_journal_check_finds_phones_a_higher_page_took_over_even_mid_start() {
     let out = run_timers(&mut s, at(250.0));
     assert_eq!(out, vec![Output::CheckPreemption]);
     // The higher page released p0000 (accepted) and p0001 (still starting) from this page.
-    let remaining = vec!["p0002".to_string()];
+    let remaining = std::collections::BTreeSet::from(["p0002".to_string()]);
     s.handle_journal(at(251.0), Some(&remaining));
     let out = outputs(&mut s);
     assert_eq!(

@@ -73,12 +73,15 @@ pub(crate) async fn ended(
     }
 }
 
-/// Until `deadline` (never, without one).
-pub(crate) async fn sleep_until(deadline: Option<Instant>) {
-    match deadline {
-        Some(d) => tokio::time::sleep_until(d.into()).await,
-        None => std::future::pending().await,
-    }
+/// A timer for `deadline` (about a year away, without one).
+pub(crate) fn sleep_until(deadline: Option<Instant>) -> tokio::time::Sleep {
+    tokio::time::sleep_until(wake_at(deadline))
+}
+
+/// The instant a timer for `deadline` wakes at.
+pub(crate) fn wake_at(deadline: Option<Instant>) -> tokio::time::Instant {
+    const NEVER: std::time::Duration = std::time::Duration::from_secs(365 * 86400);
+    deadline.map_or_else(|| tokio::time::Instant::now() + NEVER, Into::into)
 }
 
 /// Push `step` to phone `phone` in a task; its outcome comes back through `tx`.
