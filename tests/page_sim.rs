@@ -151,7 +151,7 @@ async fn each_fault_shows_in_the_report_and_uncertain_phones_still_get_their_sto
             .unwrap()
             .failure
             .as_ref()
-            .map(|f| f.kind.clone())
+            .map(|f| f.kind.as_str())
     };
     assert_eq!(kind("p001"), None);
     assert_eq!(kind("p002").as_deref(), Some("rejected"));

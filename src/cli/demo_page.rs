@@ -16,7 +16,6 @@ use std::time::{Duration, Instant};
 use anyhow::Context as _;
 
 use super::CliError;
-use super::demo::DemoArgs;
 use crate::config::Config;
 use crate::g711::Law;
 use crate::page::report::DeliveryReport;
@@ -285,10 +284,9 @@ fn who_heard(fr: &FleetReport) -> Vec<Heard> {
         .collect()
 }
 
-pub(super) fn run_paging(a: &DemoArgs) -> Result<i32, CliError> {
+pub(super) fn run_paging(out_dir: &Path, json: bool) -> Result<i32, CliError> {
     let t0 = Instant::now();
-    let out_dir = a.out_dir.clone();
-    std::fs::create_dir_all(&out_dir).with_context(|| format!("creating {}", out_dir.display()))?;
+    std::fs::create_dir_all(out_dir).with_context(|| format!("creating {}", out_dir.display()))?;
     let chime = chime_samples().context("reading the bundled chime")?;
     let interrupted = super::interrupted_flag();
     let rt = super::runtime()?;
@@ -298,7 +296,7 @@ pub(super) fn run_paging(a: &DemoArgs) -> Result<i32, CliError> {
         let fleet = Fleet::start(sim)
             .await
             .context("starting the emulated phones")?;
-        let result = page_the_fleet(&fleet, &out_dir, password, chime, interrupted).await;
+        let result = page_the_fleet(&fleet, out_dir, password, chime, interrupted).await;
         // The emulated phones are gone with the demo: so is their password.
         let _ = std::fs::remove_file(out_dir.join("password"));
         let fr = fleet.report();
@@ -315,7 +313,7 @@ pub(super) fn run_paging(a: &DemoArgs) -> Result<i32, CliError> {
             as_expected,
         })
     })?;
-    if a.json {
+    if json {
         println!(
             "{}",
             serde_json::to_string_pretty(&summary).context("writing JSON")?
@@ -397,7 +395,7 @@ fn expected(report: &DeliveryReport, heard: &[Heard], mic: Option<&MicRecording>
             .phones
             .iter()
             .find(|p| p.name == name)
-            .and_then(|p| p.failure.as_ref().map(|f| f.kind.clone()))
+            .and_then(|p| p.failure.as_ref().map(|f| f.kind.as_str()))
     };
     let failures_ok = kind("lobby").as_deref() == Some("auth_failed")
         && kind("annex").as_deref() == Some("unreachable")

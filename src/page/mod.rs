@@ -32,11 +32,10 @@ pub mod report;
 pub mod run;
 pub mod session;
 mod shell;
-pub mod source;
 pub mod table;
 
 pub use pager::{Origin, PageError, PageHandle, PageOrder, Pager, PagerSetup, Talker, TalkerRelay};
 pub use plan::{Banner, BannerKind, Delivery, PageSpec, PhonePlan, Target, Via, plan};
-pub use report::{DeliveryReport, Failure, PhoneReport, PhoneState};
+pub use report::{DeliveryReport, Failure, FailureKind, PhoneReport, PhoneState};
 pub use session::{Output, PageTarget, Session, Step, TalkerLimits, Timer, Timing};
 pub use table::{PhoneTable, Roster, Site, ZonePhones};

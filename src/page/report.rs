@@ -33,12 +33,52 @@ pub enum PhoneState {
     StoppedByUser,
 }
 
+/// What kind of failure kept a phone out of a page (for counting; JSON: snake_case).
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Hash, PartialOrd, Ord, Serialize)]
+#[serde(rename_all = "snake_case")]
+pub enum FailureKind {
+    /// Planned out: its model, address or credentials.
+    Model,
+    /// The phone refused the credentials.
+    AuthFailed,
+    /// No connection, or it broke.
+    Unreachable,
+    /// No answer in time.
+    Timeout,
+    /// The phone answered with an error status.
+    Rejected,
+    /// Not sent: the push cannot be made to this phone.
+    Unsupported,
+    /// An answer that could not be read.
+    BadResponse,
+}
+
+impl FailureKind {
+    /// Its name in reports and JSON.
+    pub fn as_str(self) -> &'static str {
+        match self {
+            FailureKind::Model => "model",
+            FailureKind::AuthFailed => "auth_failed",
+            FailureKind::Unreachable => "unreachable",
+            FailureKind::Timeout => "timeout",
+            FailureKind::Rejected => "rejected",
+            FailureKind::Unsupported => "unsupported",
+            FailureKind::BadResponse => "bad_response",
+        }
+    }
+}
+
+impl std::fmt::Display for FailureKind {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        f.write_str(self.as_str())
+    }
+}
+
 /// Why a phone was not reached, as a kind (for counting) and a reason (for reading).
 #[derive(Debug, Clone, PartialEq, Eq, Serialize)]
 pub struct Failure {
-    /// `model`, `auth_failed`, `unreachable`, `timeout`, `rejected`, `unsupported`,
-    /// `bad_response`, `no_packets`.
-    pub kind: String,
+    /// What kind.
+    pub kind: FailureKind,
     /// What happened, in words.
     pub reason: String,
 }
@@ -48,24 +88,24 @@ impl Failure {
     pub fn from_outcome(o: &PushOutcome) -> Option<Failure> {
         let (kind, reason) = match o {
             PushOutcome::Ok { .. } => return None,
-            PushOutcome::AuthFailed => ("auth_failed", "the phone refused the credentials".into()),
-            PushOutcome::Unreachable { reason, .. } => ("unreachable", reason.clone()),
-            PushOutcome::Timeout => ("timeout", "no answer in time".into()),
+            PushOutcome::AuthFailed => (
+                FailureKind::AuthFailed,
+                "the phone refused the credentials".into(),
+            ),
+            PushOutcome::Unreachable { reason, .. } => (FailureKind::Unreachable, reason.clone()),
+            PushOutcome::Timeout => (FailureKind::Timeout, "no answer in time".into()),
             PushOutcome::Rejected { status, data, url } => (
-                "rejected",
+                FailureKind::Rejected,
                 if url.is_empty() {
                     format!("status {status}: {data}")
                 } else {
                     format!("{url}: status {status}: {data}")
                 },
             ),
-            PushOutcome::Unsupported { reason } => ("unsupported", reason.clone()),
-            PushOutcome::BadResponse { reason } => ("bad_response", reason.clone()),
+            PushOutcome::Unsupported { reason } => (FailureKind::Unsupported, reason.clone()),
+            PushOutcome::BadResponse { reason } => (FailureKind::BadResponse, reason.clone()),
         };
-        Some(Failure {
-            kind: kind.into(),
-            reason,
-        })
+        Some(Failure { kind, reason })
     }
 }
 

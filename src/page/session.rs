@@ -50,7 +50,7 @@ use std::collections::BTreeSet;
 use std::time::{Duration, Instant};
 
 use super::journal::JournalOp;
-use super::report::{DeliveryReport, Failure, PhoneReport, PhoneState};
+use super::report::{DeliveryReport, Failure, FailureKind, PhoneReport, PhoneState};
 use crate::push::PushOutcome;
 use crate::xsi::response::{AppEventType, Callback};
 
@@ -262,7 +262,7 @@ impl<T: PageTarget> Session<T> {
             .map(|t| Run {
                 state: t.refusal().is_some().then_some(PhoneState::Refused),
                 failure: t.refusal().map(|r| Failure {
-                    kind: "model".into(),
+                    kind: FailureKind::Model,
                     reason: r.to_owned(),
                 }),
                 ..Run::default()

@@ -260,7 +260,7 @@ fn a_1000_phone_page_through_every_failure_stops_exactly_the_phones_that_may_pla
         .iter()
         .filter_map(|p| p.failure.as_ref())
         .fold(BTreeMap::new(), |mut m, f| {
-            *m.entry(f.kind.clone()).or_default() += 1;
+            *m.entry(f.kind.as_str().to_owned()).or_default() += 1;
             m
         });
     for k in [

@@ -21,7 +21,7 @@ fn start(id: &str, started_ms: i64) -> PageStart {
 
 fn phone(name: &str, state: PhoneState, failure: Option<&str>, stop: Option<&str>) -> PhoneReport {
     let f = |r: &str| Failure {
-        kind: "timeout".into(),
+        kind: crate::page::report::FailureKind::Timeout,
         reason: r.into(),
     };
     PhoneReport {
