@@ -38,9 +38,11 @@
 //!   (`handle_*`, `handle_timeout(now)`, `poll_output`, `poll_timeout`), and `page::run` the one
 //!   `select!` loop that carries it out; the journal that guarantees every stop; listen and
 //!   intercom ([`page::listen::ListenSession`]).
+//! - [`source`]: what a page plays: segments and sequences, the bundled sounds, uploads.
 //! - [`server`]: `zonecast serve`: the HTTP API, phone services, bells, the SQLite journal.
 //! - [`schedule`]: bells: cron expressions on an IANA zone's wall clock (daylight saving neither
 //!   skips nor doubles), holidays and terms, and which due bells ring or count as missed.
+//! - `shared`: finds the reference material beside the checkout (`../shared`) for the tests.
 //! - [`error`]: the validation error every module uses to refuse bad input at the edge.
 
 pub mod audio;
@@ -58,4 +60,5 @@ pub mod server;
 /// For tests: the reference material beside the repository (`../shared`).
 #[doc(hidden)]
 pub mod shared;
+pub mod source;
 pub mod xsi;

@@ -11,6 +11,10 @@
 //! - [`mic`]: the live microphone ([`mic::Mic::open`]) and its bounded [`FrameQueue`].
 //! - [`speaker`]: live playback of 8 kHz audio on an output device ([`speaker::Speaker::open`]).
 //! - [`AudioError`]: every failure here, naming the file or device involved.
+//!
+//! Submodules: `clip` (whole sounds in memory), `decode` (files to mono samples), `error`
+//! (`AudioError`), `frame_queue` (live samples to 20 ms frames), `mic`, `resample`, `signal`
+//! (generated sources and wrappers), `speaker`, `test_util` (measuring helpers for the tests).
 
 use std::time::Duration;
 

@@ -15,6 +15,11 @@
 //!
 //! Zone members are plain names: each is the name of a `[[phone]]` or of another `[zone.NAME]`.
 //! Because a name may not be used for both a phone and a zone, a member is never ambiguous.
+//!
+//! Submodules, one per table and concern: `load` (TOML text to a checked [`Config`]), `engine`,
+//! `phone`, `zone`, `priority`, `server`, `services` (their tables), `pool` (ports and groups
+//! pages draw from), `graph` (checks on zones as a whole), `source` (`file:line:col` of a
+//! problem).
 
 mod engine;
 mod graph;

@@ -15,6 +15,8 @@
 //!   verification and unicast fallback, preemption checks, the talker's silence). `handle_*`
 //!   inputs with the time, `poll_output`/`poll_timeout` out. It guarantees that every phone whose
 //!   start may have taken effect gets its stop, whatever happens in between.
+//! - [`pager`]: the one way in; [`callbacks`]: the listener phones call back (a user hanging
+//!   up); [`listen`]: listen and intercom ([`listen::ListenSession`]).
 //! - [`run`](mod@run) and `shell`: the `select!` loop that feeds the session and carries out what it
 //!   returns (journal, media stream, pushes).
 //! - [`report`]: the delivery report (per phone and totals) and the exit code it implies.

@@ -5,22 +5,17 @@
 //! `application/x-www-form-urlencoded` body `XML=<percent-encoded object>`, an explicit
 //! Content-Length, no `Expect: 100-continue`, no chunking, basic auth. It turns every answer or
 //! failure into a typed [`PushOutcome`]; what the XML means is [`crate::xsi`]'s business.
+//!
+//! Submodules: `client` (the one HTTP client, the semaphore, retries), `exchange` (what one
+//! exchange gave back, unjudged), `outcome` ([`PushOutcome`], the one judgement), `secret`
+//! ([`Secret`] passwords).
 
 mod client;
+mod exchange;
 mod outcome;
 mod secret;
 
-pub use client::{
-    HttpReply, MAX_REPLY_BYTES, Phone, PushClient, PushConfig, TransportError, client_builder,
-    form_body,
-};
+pub use client::{Credentials, Phone, PushClient, PushConfig, client_builder, form_body};
+pub use exchange::{HttpReply, MAX_REPLY_BYTES, TransportError};
 pub use outcome::PushOutcome;
 pub use secret::Secret;
-
-/// A source of credentials made for one push (zonecast serve's one-time credentials, checked by
-/// its Authentication URL). The push client asks it for phones whose password is
-/// [`Secret::minted`]; each attempt gets fresh credentials.
-pub trait Credentials: Send + Sync {
-    /// User and password for one push to `phone`, or `None` when this source cannot mint.
-    fn mint(&self, phone: &Phone) -> Option<(String, Secret)>;
-}

@@ -8,7 +8,11 @@
 //! - [`auth`]: one-time credentials minted per push, and the Authentication URL that accepts
 //!   each once (pure core with time as an argument, axum handler as the shell).
 //! - [`metrics`]: counters and histograms, rendered as Prometheus text.
-//! - [`pages`]: the running pages: start (prepare, take over, run), stop, live state.
+//! - [`pages`]: the running pages: start (through [`crate::page::Pager`]), stop, live state,
+//!   callbacks routed to their page.
+//! - [`services`]: phone services: the XML screens a phone's Services button shows, and the
+//!   pages a user starts from them.
+//! - [`talk`]: the relay of a page spoken from a phone's microphone.
 //! - [`scheduler`]: the bell loop around [`crate::schedule::Scheduler`].
 //! - [`api`]: the HTTP API (bearer token, JSON errors) and `/openapi.json`.
 //! - [`http`]: the HTTP/1 accept loop, with the timeouts that keep slow clients from holding
@@ -22,7 +26,6 @@ pub mod metrics;
 pub mod pages;
 pub mod scheduler;
 pub mod services;
-pub mod sources;
 pub mod store;
 pub mod talk;
 
