@@ -1,6 +1,6 @@
 //! The JSON body of `POST /api/pages` (through `server::api::parse_start_page`, the handler's
 //! own checks), then the page's `source` as the server turns it into audio
-//! (`server::sources::source`, with an empty uploads directory): any body is refused with a
+//! (`source::source`, with an empty uploads directory): any body is refused with a
 //! message or gives a request whose source is refused or plays.
 #![no_main]
 
@@ -8,7 +8,7 @@ use libfuzzer_sys::fuzz_target;
 use zonecast::g711::Law;
 use zonecast::rtp::packet::PAYLOAD_LEN;
 use zonecast::server::api::parse_start_page;
-use zonecast::server::sources::{Trust, source};
+use zonecast::source::{Trust, source};
 
 fuzz_target!(|data: &[u8]| {
     let req = match parse_start_page(data) {

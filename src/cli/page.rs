@@ -13,11 +13,11 @@ use crate::config::{Config, EqualPolicy};
 use crate::g711::Law;
 use crate::page::callbacks::Callbacks;
 use crate::page::prepare::{PageRequest, PrepareError, new_page_id, prepare};
-use crate::page::source::{Segment, segment_source, sequence};
 use crate::page::{Origin, PageError, PageOrder, Pager, PagerSetup, PhoneTable, Via};
 use crate::push::PushClient;
 use crate::rtp::Pacer;
 use crate::rtp::pacer::{Encode, PacerOptions, PayloadSource};
+use crate::source::{Segment, segment_source, sequence};
 use std::sync::Arc;
 
 /// Arguments of `zonecast page`.

@@ -355,7 +355,7 @@ impl Pager {
         if order.pre_tone
             && let Some(pre) = pre_tone(site.pre_tone.as_ref(), order.law)?
         {
-            sound = super::source::sequence(vec![pre, sound]);
+            sound = crate::source::sequence(vec![pre, sound]);
         }
         take_over(&prepared, &pages, &s.journal, &s.client)
             .await
@@ -423,7 +423,7 @@ impl Pager {
 
 /// The site's pre-tone as a source.
 fn pre_tone(pre: Option<&PreTone>, law: Law) -> Result<Option<Box<dyn PayloadSource>>, Invalid> {
-    use super::source::{Segment, segment_source};
+    use crate::source::{Segment, segment_source};
     let seg = match pre {
         None => return Ok(None),
         Some(PreTone::Chime) => Segment::Chime,

@@ -33,7 +33,7 @@ use croner::Cron;
 use croner::parser::{CronParser, Seconds, Year};
 
 use crate::error::Invalid;
-use crate::page::source::Segment;
+use crate::source::{BUNDLED, Segment};
 
 /// The grace a bell gets when the server was not running at its time (`[schedule] grace`).
 pub const DEFAULT_GRACE: Duration = Duration::from_secs(60);
@@ -168,7 +168,7 @@ pub fn check_source(text: &str) -> Result<(), Invalid> {
         ));
     }
     for item in text.split(',') {
-        if crate::server::sources::BUNDLED.contains(&item.trim()) {
+        if BUNDLED.contains(&item.trim()) {
             continue;
         }
         match Segment::from_str(item)? {

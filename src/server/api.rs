@@ -19,12 +19,12 @@ use serde_json::{Value, json};
 
 use super::metrics::Metrics;
 use super::pages::{Pages, StartPage};
-use super::sources::{self, Trust};
 use super::store::Store;
 use crate::config::Config;
 use crate::push::Secret;
 use crate::rtp::Pacer;
 use crate::schedule::Scheduler;
+use crate::source::{self, Trust};
 
 /// The OpenAPI document, checked in beside this file's routes (a test keeps them in step).
 pub const OPENAPI: &str = include_str!("openapi.json");
@@ -453,7 +453,7 @@ async fn sounds(State(s): State<AppState>) -> ApiResult {
                 .filter_map(|e| {
                     let name = e.file_name().into_string().ok()?;
                     let (stem, _) = name.rsplit_once('.')?;
-                    (!name.starts_with('.') && sources::check_upload_name(stem).is_ok())
+                    (!name.starts_with('.') && source::check_upload_name(stem).is_ok())
                         .then(|| stem.to_owned())
                 })
                 .collect()
@@ -462,7 +462,7 @@ async fn sounds(State(s): State<AppState>) -> ApiResult {
     uploaded.sort();
     ok(
         StatusCode::OK,
-        json!({ "bundled": sources::BUNDLED, "uploaded": uploaded }),
+        json!({ "bundled": source::BUNDLED, "uploaded": uploaded }),
     )
 }
 
@@ -485,7 +485,7 @@ async fn upload(
     })?;
     let dir = s.uploads.clone();
     let stored = tokio::task::spawn_blocking(move || {
-        sources::store_upload(&dir, &name, &body).map(|(_, secs)| (name, secs))
+        source::store_upload(&dir, &name, &body).map(|(_, secs)| (name, secs))
     })
     .await
     .map_err(internal)?;

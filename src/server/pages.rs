@@ -12,7 +12,6 @@ use serde::Serialize;
 use tokio::sync::{mpsc, watch};
 
 use super::metrics::Metrics;
-use super::sources::{self, Trust};
 use super::store::{PageStart, Store};
 use super::talk::TalkRelay;
 use crate::config::{Config, EqualPolicy};
@@ -25,6 +24,7 @@ use crate::page::{
 };
 use crate::push::PushClient;
 use crate::rtp::Pacer;
+use crate::source::{self, Trust};
 use crate::xsi::response::Callback;
 
 /// What to page.
@@ -32,7 +32,7 @@ use crate::xsi::response::Callback;
 pub struct StartPage {
     /// Zone name.
     pub zone: String,
-    /// What plays (see [`sources::source`]).
+    /// What plays (see [`source::source`]).
     pub source: String,
     /// Who wrote the source: an API caller may not name files.
     pub trust: Trust,
@@ -190,7 +190,7 @@ impl Pages {
                 crate::audio::Silence::default(),
                 Law::Ulaw,
             )) as Box<dyn crate::rtp::pacer::PayloadSource>,
-            None => sources::source(&req.source, &inner.uploads, req.trust, Law::Ulaw)?,
+            None => source::source(&req.source, &inner.uploads, req.trust, Law::Ulaw)?,
         };
         // A callback key of its own, so a phone's notify names this page.
         let key = crate::page::prepare::new_page_id();

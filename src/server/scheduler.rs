@@ -11,9 +11,9 @@ use tokio::sync::watch;
 
 use super::metrics::Metrics;
 use super::pages::{Pages, StartPage};
-use super::sources::Trust;
 use super::store::{BellEvent, Store};
 use crate::schedule::{Decision, Scheduler};
+use crate::source::Trust;
 
 /// Key of the scheduler's last run in the journal's state table.
 pub const LAST_RUN_KEY: &str = "scheduler.last_run";

@@ -5,10 +5,10 @@
 
 use std::path::{Path, PathBuf};
 
+use super::segment::{Segment, segment_source, sequence};
 use crate::audio::Clip;
 use crate::error::Invalid;
 use crate::g711::Law;
-use crate::page::source::{Segment, segment_source, sequence};
 use crate::rtp::pacer::{EncodedClip, PayloadSource};
 
 /// Bundled sounds by name (see `audio/README.md`): raw 8 kHz µ-law ring files, and the demo

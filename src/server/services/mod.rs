@@ -28,8 +28,8 @@ use axum::routing::get;
 
 use self::render::{MenuEntry, Requester, Served};
 use super::pages::{Pages, StartPage};
-use super::sources::Trust;
 use crate::config::{Config, PhoneEntry};
+use crate::source::Trust;
 
 /// Cookie naming the phone for the later steps of a flow.
 const PHONE_COOKIE: &str = "zcphone";

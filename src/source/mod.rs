@@ -1,0 +1,19 @@
+//! What a page plays, below every room that pages: the segments of a sequence (`chime`,
+//! `tone:HZ:SECS`, `file:PATH`, `silence:SECS`, `mic:SECS`) and the sequence that plays them one
+//! after the other, the bundled sounds (compiled in, so an installed server needs no `audio/`
+//! directory), sounds uploaded through the API, and the spec a server page or a bell names them
+//! by. Each becomes one stream of 20 ms G.711 payloads ([`crate::rtp::pacer::PayloadSource`]).
+//!
+//! It owns the grammar and the rules of what may be played (an API caller names no file on the
+//! server's disk and nobody pages the server's microphone); `page`, `schedule`, `server` and
+//! `cli` ask it. It uses only rooms below it: `audio` to decode and generate, `g711` to encode,
+//! `rtp` for the payload source the pacer pulls.
+//!
+//! - [`segment`]: one segment, parsed and checked; its payload source; a sequence of sources.
+//! - [`sounds`]: the bundled sounds, uploads, and a spec of comma-separated items ([`source`]).
+
+pub mod segment;
+pub mod sounds;
+
+pub use segment::{Segment, chime_samples, segment_source, sequence};
+pub use sounds::{BUNDLED, Trust, check_upload_name, sniff, source, store_upload, uploaded};
