@@ -4,13 +4,22 @@
 use std::sync::Arc;
 use std::time::Duration;
 
+use base64::Engine as _;
+use base64::prelude::BASE64_STANDARD;
 use reqwest::header::{CONTENT_TYPE, HeaderValue};
 use tokio::sync::Semaphore;
 
-use super::{Credentials, PushOutcome, Secret};
+use super::exchange::{HttpReply, MAX_REPLY_BYTES, TransportError};
+use super::outcome::PushOutcome;
+use super::secret::Secret;
 
-/// Largest reply body read from a phone; more is a bad response, not a memory problem.
-pub const MAX_REPLY_BYTES: usize = 256 * 1024;
+/// A source of credentials made for one push (zonecast serve's one-time credentials, checked by
+/// its Authentication URL). The push client asks it for phones whose password is
+/// [`Secret::minted`]; each attempt gets fresh credentials.
+pub trait Credentials: Send + Sync {
+    /// User and password for one push to `phone`, or `None` when this source cannot mint.
+    fn mint(&self, phone: &Phone) -> Option<(String, Secret)>;
+}
 
 /// One phone as the push client sees it.
 #[derive(Debug, Clone)]
@@ -60,47 +69,6 @@ impl Default for PushConfig {
             retries: 2,
             backoff: Duration::from_millis(200),
         }
-    }
-}
-
-/// What came back over HTTP, before anyone looked at the XML.
-#[derive(Debug, Clone, PartialEq, Eq)]
-pub struct HttpReply {
-    /// HTTP status code.
-    pub status: u16,
-    /// The body, at most [`MAX_REPLY_BYTES`].
-    pub body: Vec<u8>,
-}
-
-/// Why no HTTP answer came. Messages never contain credentials or the request URL's userinfo.
-#[derive(Debug, Clone, PartialEq, Eq, thiserror::Error)]
-pub enum TransportError {
-    /// Could not connect, or the connection broke.
-    #[error("unreachable: {0}")]
-    Unreachable(String),
-    /// No connection could be made at all: nothing reached the phone.
-    #[error("cannot connect: {0}")]
-    NotConnected(String),
-    /// No complete answer in time.
-    #[error("timed out")]
-    Timeout,
-    /// The answer was larger than [`MAX_REPLY_BYTES`].
-    #[error("reply larger than {MAX_REPLY_BYTES} bytes")]
-    TooLarge,
-    /// HTTPS was asked for but this build has no TLS (or the client could not be built).
-    #[error("{0}")]
-    Unsupported(String),
-}
-
-impl TransportError {
-    /// Whether trying again may help.
-    pub fn is_transient(&self) -> bool {
-        matches!(
-            self,
-            TransportError::Unreachable(_)
-                | TransportError::NotConnected(_)
-                | TransportError::Timeout
-        )
     }
 }
 
@@ -375,7 +343,7 @@ const REDACTED: &[u8] = b"[redacted]";
 fn redact_credentials(body: &mut Vec<u8>, user: &str, password: &Secret) {
     let pw = password.expose();
     let pair = format!("{user}:{pw}");
-    let token = crate::phone_sim::core::base64_encode(pair.as_bytes());
+    let token = BASE64_STANDARD.encode(pair.as_bytes());
     let mut needles: Vec<&[u8]> = vec![token.as_bytes(), pair.as_bytes()];
     if pw.len() >= 4 {
         needles.push(pw.as_bytes());
@@ -466,7 +434,7 @@ mod tests {
     #[test]
     fn echoed_credentials_are_redacted_from_the_answer() {
         let pw = Secret::new("s3cret-pw");
-        let token = crate::phone_sim::core::base64_encode(b"admin:s3cret-pw");
+        let token = BASE64_STANDARD.encode(b"admin:s3cret-pw");
         let mut body = format!(
             "<CiscoIPPhoneResponse><ResponseItem Status=\"1\" Data=\"Authorization: Basic {token} \
              admin:s3cret-pw s3cret-pw\" URL=\"x\"/></CiscoIPPhoneResponse>"

@@ -1,7 +1,7 @@
 //! What a push came to, per phone: the one type every report, journal entry and exit code is
 //! derived from. Never a string to grep.
 
-use super::client::{HttpReply, TransportError};
+use super::exchange::{HttpReply, TransportError};
 use crate::xsi::response::{ExecuteReply, PhoneError, ResponseItem, parse_execute_reply};
 
 /// The outcome of one push to one phone.
