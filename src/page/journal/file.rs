@@ -11,7 +11,7 @@ use std::path::{Path, PathBuf};
 
 use serde::{Deserialize, Serialize};
 
-use super::{JournalBackend, JournalOp, JournalPage, PageRecord, pid_alive};
+use super::record::{JournalBackend, JournalOp, JournalPage, PageRecord, pid_alive};
 
 #[derive(Debug, Serialize, Deserialize)]
 #[serde(tag = "kind", rename_all = "snake_case")]

@@ -52,7 +52,7 @@ use std::collections::{HashSet, VecDeque};
 use std::fmt;
 use std::time::{Duration, Instant};
 
-use super::{ListenPhone, Received, failure_of, needs_stop};
+use super::report::{ListenPhone, Received, failure_of, needs_stop};
 use crate::page::journal::JournalOp;
 use crate::push::PushOutcome;
 use crate::rtp::RtpPort;
