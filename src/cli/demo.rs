@@ -56,7 +56,7 @@ struct Heard {
 
 pub(super) fn run(a: DemoArgs) -> Result<i32, CliError> {
     if !a.media {
-        return super::demo_page::run_paging(&a);
+        return super::demo_page::run_paging(&a.out_dir, a.json);
     }
     let sent = announcement().context("reading the bundled announcement")?;
     std::fs::create_dir_all(&a.out_dir)

@@ -2,12 +2,19 @@
 //! and a unicast zone must not reach more phones than its limit.
 
 use std::collections::HashMap;
+use std::ops::Range;
 
 use super::Config;
-use super::load::ZoneSpans;
 use super::source::Source;
 use super::zone::{Zone, ZoneMode};
 use crate::error::Invalid;
+
+/// Where each zone's name and values are, for errors found after the zone is built.
+pub(super) struct ZoneSpans {
+    pub(super) name: Range<usize>,
+    pub(super) members: Vec<Range<usize>>,
+    pub(super) mode: Option<Range<usize>>,
+}
 
 /// Zones containing zones must not loop; the error shows the loop, e.g. `a → b → a`.
 pub(super) fn check_cycles(

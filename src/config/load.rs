@@ -4,7 +4,7 @@
 
 use std::collections::{BTreeMap, HashMap};
 use std::net::Ipv4Addr;
-use std::ops::{Range, RangeInclusive};
+use std::ops::RangeInclusive;
 use std::path::{Path, PathBuf};
 use std::time::Duration;
 
@@ -12,7 +12,9 @@ use chrono::NaiveDate;
 use serde::Deserialize;
 use toml::Spanned;
 
+use super::Config;
 use super::engine::{Engine, PreTone, parse_duration};
+use super::graph::{self, ZoneSpans};
 use super::phone::{PasswordSource, PhoneEntry, check_host};
 use super::pool::{GroupPool, PortPool};
 use super::priority::{EqualPolicy, Priorities};
@@ -20,7 +22,6 @@ use super::server::{Server, TokenSource};
 use super::services::{Message, Permission, Services};
 use super::source::Source;
 use super::zone::{MAX_BANNER_CHARS, Zone, ZoneMode};
-use super::{Config, graph};
 use crate::error::Invalid;
 use crate::rtp::RtpPort;
 use crate::schedule::{Bell, Calendar, DEFAULT_GRACE, ScheduleConfig, check_source, parse_cron};
@@ -200,13 +201,6 @@ pub(super) fn load(text: &str, path: &Path) -> Result<Config, Invalid> {
     };
     graph::check_unicast_limits(&src, &config, &spans)?;
     Ok(config)
-}
-
-/// Where each zone's name and values are, for errors found after the zone is built.
-pub(super) struct ZoneSpans {
-    pub(super) name: Range<usize>,
-    pub(super) members: Vec<Range<usize>>,
-    pub(super) mode: Option<Range<usize>>,
 }
 
 fn ipv4(src: &Source, v: &Text, what: &str) -> Result<Ipv4Addr, Invalid> {
