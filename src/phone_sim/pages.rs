@@ -13,6 +13,9 @@
 
 use std::time::{SystemTime, UNIX_EPOCH};
 
+// Text is escaped for XML and HTML alike, as printable ASCII (`Escape::Ascii`).
+use crate::xsi::xml::escape_ascii as escape;
+
 /// Identity of a phone, as DeviceInformationX shows it.
 #[derive(Debug, Clone, Default)]
 pub struct DeviceInfo {
@@ -113,32 +116,6 @@ fn field(tag: &'static str, label: &'static str, value: impl ToString) -> Field 
         label,
         value: value.to_string(),
     }
-}
-
-/// Escape text for XML element content and HTML alike: the markup characters, quotes, and
-/// everything outside printable ASCII as a numeric character reference. Characters XML 1.0 does
-/// not allow at all (most C0 controls, U+FFFE, U+FFFF) become U+FFFD.
-fn escape(value: &str) -> String {
-    let mut out = String::with_capacity(value.len());
-    for c in value.chars() {
-        match c {
-            '&' => out.push_str("&amp;"),
-            '<' => out.push_str("&lt;"),
-            '>' => out.push_str("&gt;"),
-            '"' => out.push_str("&quot;"),
-            '\'' => out.push_str("&#39;"),
-            '\t' | '\n' => out.push(c),
-            ' '..='~' => out.push(c),
-            '\u{FFFE}' | '\u{FFFF}' => out.push_str("&#65533;"),
-            c if u32::from(c) < 0x20 && c != '\r' => out.push_str("&#65533;"),
-            c => {
-                out.push_str("&#");
-                out.push_str(&u32::from(c).to_string());
-                out.push(';');
-            }
-        }
-    }
-    out
 }
 
 /// An XML page: declaration, root, one child per field, CRLF line ends.

@@ -1,8 +1,9 @@
 //! `CiscoIPPhoneRingList`: parse the lists found on TFTP servers, render new ones within the
 //! phones' limits.
 
-use quick_xml::Reader;
-use quick_xml::events::{BytesRef, Event};
+use quick_xml::events::Event;
+
+use crate::xsi::xml::{self as toolkit, Refs, Rules};
 
 /// Rings per list.
 pub const MAX_RINGS: usize = 50;
@@ -38,7 +39,7 @@ pub const ROOT: &str = "CiscoIPPhoneRingList";
 /// name. Limits are not enforced here (real lists break them): [`render_ring_list`] applies them.
 pub fn parse_ring_list(xml: &[u8]) -> Result<RingList, String> {
     let text = decode_text(xml);
-    let mut reader = Reader::from_str(&text);
+    let mut reader = toolkit::reader(&text, Rules::Standard);
     let line_of = |pos: u64| {
         let pos = usize::try_from(pos).unwrap_or(usize::MAX).min(text.len());
         text.as_bytes()[..pos]
@@ -182,17 +183,9 @@ pub fn parse_ring_list(xml: &[u8]) -> Result<RingList, String> {
                     root_open = false;
                 }
             }
-            Event::Text(t) if field != Field::None => buf.push_str(&t.xml10_content()),
-            Event::CData(t) if field != Field::None => buf.push_str(&t.xml10_content()),
-            Event::GeneralRef(r) if field != Field::None => {
-                let name = r.xml10_content();
-                match resolve_entity(&name, &r) {
-                    Some(c) => buf.push(c),
-                    None => {
-                        buf.push('&');
-                        buf.push_str(&name);
-                        buf.push(';');
-                    }
+            event if field != Field::None => {
+                if let Some(text) = toolkit::text_of(&event, Refs::Keep) {
+                    buf.push_str(&text);
                 }
             }
             _ => {}
@@ -297,13 +290,8 @@ fn decode_text(bytes: &[u8]) -> String {
     let bytes = bytes.strip_prefix(b"\xEF\xBB\xBF").unwrap_or(bytes);
     match std::str::from_utf8(bytes) {
         Ok(s) => s.to_owned(),
-        Err(_) => bytes.iter().map(|&b| char::from(b)).collect(),
+        Err(_) => toolkit::latin1(bytes),
     }
-}
-
-/// The five predefined entities and character references.
-fn resolve_entity(name: &str, r: &BytesRef<'_>) -> Option<char> {
-    crate::xsi::predefined_entity(name).or_else(|| r.resolve_char_ref().ok().flatten())
 }
 
 #[cfg(test)]

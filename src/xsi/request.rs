@@ -8,6 +8,8 @@ use std::net::Ipv4Addr;
 use quick_xml::errors::IllFormedError;
 use quick_xml::events::Event;
 
+use super::xml::{self, Element, Rules, Tree};
+
 use super::object::{Codec, MediaMode, MediaType};
 
 /// Largest push body a phone accepts (the spec's 40 KB POST limit).
@@ -260,10 +262,10 @@ fn execute(root: &Element) -> Result<Vec<RequestItem>, RequestError> {
         .into_iter()
         .map(|item| {
             let url = item
-                .attr("URL")
+                .attr_exact("URL")
                 .filter(|u| !u.trim().is_empty())
                 .ok_or(RequestError::MissingUrl)?;
-            let priority = match item.attr("Priority") {
+            let priority = match item.attr_exact("Priority") {
                 None | Some("0") => 0,
                 Some("1") => 1,
                 Some("2") => 2,
@@ -288,10 +290,10 @@ fn spelled<T: std::fmt::Display + Copy>(all: &[T], text: &str) -> Option<T> {
 
 fn start_media(root: &Element) -> Result<StartMediaRequest, RequestError> {
     let stream = root
-        .child("mediaStream")
+        .child_exact("mediaStream")
         .ok_or_else(|| bad_media("startMedia without <mediaStream>"))?;
     let receive_volume = stream
-        .attr("receiveVolume")
+        .attr_exact("receiveVolume")
         .map(|v| {
             v.trim()
                 .parse::<u32>()
@@ -302,7 +304,7 @@ fn start_media(root: &Element) -> Result<StartMediaRequest, RequestError> {
         .transpose()?;
     let field = |name: &str| {
         stream
-            .child(name)
+            .child_exact(name)
             .map(|c| c.text.trim())
             .ok_or_else(|| bad_media(format!("mediaStream without <{name}>")))
     };
@@ -327,7 +329,7 @@ fn start_media(root: &Element) -> Result<StartMediaRequest, RequestError> {
         .parse::<Ipv4Addr>()
         .map_err(|_| bad_media(format!("address {address_text:?} is not an IPv4 address")))?;
     let port = stream
-        .child("port")
+        .child_exact("port")
         .map(|p| {
             let text = p.text.trim();
             text.parse::<u16>()
@@ -335,7 +337,7 @@ fn start_media(root: &Element) -> Result<StartMediaRequest, RequestError> {
         })
         .transpose()?;
     Ok(StartMediaRequest {
-        on_stopped: stream.attr("onStopped").map(str::to_owned),
+        on_stopped: stream.attr_exact("onStopped").map(str::to_owned),
         receive_volume,
         kind,
         codec,
@@ -347,9 +349,9 @@ fn start_media(root: &Element) -> Result<StartMediaRequest, RequestError> {
 
 fn stop_media(root: &Element) -> Result<PushRequest, RequestError> {
     let stream = root
-        .child("mediaStream")
+        .child_exact("mediaStream")
         .ok_or_else(|| bad_media("stopMedia without <mediaStream>"))?;
-    match stream.attr("id") {
+    match stream.attr_exact("id") {
         Some("") => Err(bad_media("stopMedia mediaStream id is empty")),
         id => Ok(PushRequest::StopMedia {
             id: id.map(str::to_owned),
@@ -358,7 +360,7 @@ fn stop_media(root: &Element) -> Result<PushRequest, RequestError> {
 }
 
 fn display(root: &Element) -> Result<DisplayObject, RequestError> {
-    let text_of = |name: &str| root.child(name).map(|c| c.text.clone());
+    let text_of = |name: &str| root.child_exact(name).map(|c| c.text.clone());
     let (entry, label) = match root.name.as_str() {
         "CiscoIPPhoneDirectory" => ("DirectoryEntry", "Name"),
         "CiscoIPPhoneInput" => ("InputItem", "DisplayName"),
@@ -366,12 +368,16 @@ fn display(root: &Element) -> Result<DisplayObject, RequestError> {
     };
     let names = |entry: &str, label: &str| -> Vec<String> {
         root.children_named(entry)
-            .map(|e| e.child(label).map(|n| n.text.clone()).unwrap_or_default())
+            .map(|e| {
+                e.child_exact(label)
+                    .map(|n| n.text.clone())
+                    .unwrap_or_default()
+            })
             .collect()
     };
     let timer = match root.name.as_str() {
         "CiscoIPPhoneStatus" | "CiscoIPPhoneStatusFile" => root
-            .child("Timer")
+            .child_exact("Timer")
             .map(|t| {
                 let text = t.text.trim();
                 text.parse::<u32>().map_err(|_| {
@@ -395,136 +401,32 @@ fn display(root: &Element) -> Result<DisplayObject, RequestError> {
     })
 }
 
-/// One element as the strict reader saw it: name, attributes (entities resolved), its own text
-/// (entities and character references resolved, CDATA included) and children, all exact.
-#[derive(Debug, Default)]
-struct Element {
-    name: String,
-    attrs: Vec<(String, String)>,
-    text: String,
-    children: Vec<Element>,
-}
-
-impl Element {
-    fn attr(&self, name: &str) -> Option<&str> {
-        self.attrs
-            .iter()
-            .find(|(k, _)| k == name)
-            .map(|(_, v)| v.as_str())
-    }
-
-    fn child(&self, name: &str) -> Option<&Element> {
-        self.children.iter().find(|c| c.name == name)
-    }
-
-    fn children_named<'a>(&'a self, name: &'a str) -> impl Iterator<Item = &'a Element> + 'a {
-        self.children.iter().filter(move |c| c.name == name)
-    }
-}
-
 fn malformed(reason: impl std::fmt::Display) -> RequestError {
     RequestError::Malformed(reason.to_string())
-}
-
-/// XML 1.0's `Char` production (Rust's `char` already excludes surrogates).
-fn is_xml_char(c: char) -> bool {
-    matches!(c, '\t' | '\n' | '\r' | ' '..='\u{D7FF}' | '\u{E000}'..='\u{FFFD}' | '\u{10000}'..)
 }
 
 fn is_xml_space(c: char) -> bool {
     matches!(c, ' ' | '\t' | '\n' | '\r')
 }
 
-/// A plausible XML name: not empty, not starting with a digit, `-` or `.`, and free of the
-/// characters that cannot appear in one.
-fn is_xml_name(name: &str) -> bool {
-    let mut chars = name.chars();
-    let Some(first) = chars.next() else {
-        return false;
-    };
-    let allowed =
-        |c: char| c.is_alphanumeric() || matches!(c, '_' | ':' | '-' | '.') || !c.is_ascii();
-    (first.is_alphabetic() || first == '_' || first == ':' || !first.is_ascii())
-        && !first.is_ascii_digit()
-        && chars.all(allowed)
-}
-
-/// The five predefined entities.
-fn predefined(name: &str) -> Option<char> {
-    super::predefined_entity(name)
-}
-
-fn start_element(e: &quick_xml::events::BytesStart<'_>) -> Result<Element, RequestError> {
-    let name = e.name().as_ref().to_owned();
-    if !is_xml_name(&name) {
-        return Err(malformed(format!("invalid element name {name:?}")));
-    }
-    let mut attrs: Vec<(String, String)> = Vec::new();
-    for attr in e.attributes() {
-        let attr = attr.map_err(malformed)?;
-        let key = attr.key.as_ref().to_owned();
-        if !is_xml_name(&key) {
-            return Err(malformed(format!(
-                "invalid attribute name {key:?} in <{name}>"
-            )));
-        }
-        if attr.value.contains('<') {
-            return Err(malformed(format!(
-                "'<' in the value of attribute {key:?} of <{name}>"
-            )));
-        }
-        let value = attr
-            .normalized_value(quick_xml::XmlVersion::Implicit1_0)
-            .map_err(malformed)?;
-        if let Some(c) = value.chars().find(|&c| !is_xml_char(c)) {
-            return Err(malformed(format!(
-                "character U+{:04X} is not allowed in XML",
-                u32::from(c)
-            )));
-        }
-        attrs.push((key, value.into_owned()));
-    }
-    Ok(Element {
-        name,
-        attrs,
-        ..Element::default()
-    })
-}
-
-/// Close an element: attach it to its parent, or make it the root.
-fn finish(stack: &mut [Element], root: &mut Option<Element>, done: Element) {
-    match stack.last_mut() {
-        Some(parent) => parent.children.push(done),
-        None => *root = Some(done),
-    }
-}
-
 /// Read `xml` as a strict XML 1.0 parser would; the root element on success.
 fn parse_strict(xml: &str) -> Result<Element, RequestError> {
-    let xml = xml.strip_prefix('\u{FEFF}').unwrap_or(xml);
-    if let Some((at, c)) = xml.char_indices().find(|&(_, c)| !is_xml_char(c)) {
+    let xml = xml::strip_bom(xml);
+    if let Some((at, c)) = xml::first_non_xml_char(xml) {
         return Err(malformed(format!(
             "character U+{:04X} at byte {at} is not allowed in XML",
             u32::from(c)
         )));
     }
-    let mut reader = quick_xml::Reader::from_str(xml);
-    let config = reader.config_mut();
-    config.trim_text(false);
-    config.check_end_names = true;
-    config.check_comments = true;
-    config.allow_unmatched_ends = false;
-    config.allow_dangling_amp = false;
-
-    let mut stack: Vec<Element> = Vec::new();
-    let mut root: Option<Element> = None;
+    let mut reader = xml::reader(xml, Rules::Strict);
+    let mut tree = Tree::default();
     // Whether anything other than whitespace came before (a declaration must come first).
     let mut started = false;
     loop {
         let event = reader
             .read_event()
             .map_err(|e| malformed(format!("{e} (at byte {})", reader.error_position())))?;
-        let outside = stack.is_empty();
+        let outside = tree.depth() == 0;
         match event {
             Event::Decl(d) => {
                 if started {
@@ -535,73 +437,55 @@ fn parse_strict(xml: &str) -> Result<Element, RequestError> {
                 d.version().map_err(malformed)?;
                 started = true;
             }
-            Event::Start(e) | Event::Empty(e) if outside && root.is_some() => {
+            Event::Start(e) | Event::Empty(e) if outside && tree.root().is_some() => {
                 let name = e.name().as_ref().to_owned();
                 return Err(malformed(format!(
                     "second root element <{name}>: a document has exactly one"
                 )));
             }
+            Event::Start(_) | Event::Empty(_) if tree.depth() >= MAX_DEPTH => {
+                return Err(malformed(format!(
+                    "elements nested deeper than {MAX_DEPTH} levels"
+                )));
+            }
             Event::Start(e) => {
-                if stack.len() >= MAX_DEPTH {
-                    return Err(malformed(format!(
-                        "elements nested deeper than {MAX_DEPTH} levels"
-                    )));
-                }
-                stack.push(start_element(&e)?);
+                tree.open(xml::strict_element(&e).map_err(malformed)?);
                 started = true;
             }
             Event::Empty(e) => {
-                if stack.len() >= MAX_DEPTH {
-                    return Err(malformed(format!(
-                        "elements nested deeper than {MAX_DEPTH} levels"
-                    )));
-                }
-                let done = start_element(&e)?;
-                finish(&mut stack, &mut root, done);
+                tree.add(xml::strict_element(&e).map_err(malformed)?);
                 started = true;
             }
             Event::End(e) => {
                 // quick-xml checks that the name matches the innermost open element.
-                let Some(done) = stack.pop() else {
+                if !tree.close() {
                     let name = e.name().as_ref().to_owned();
                     return Err(malformed(format!(
                         "close tag </{name}> without an open tag"
                     )));
-                };
-                finish(&mut stack, &mut root, done);
+                }
             }
             Event::Text(t) => {
                 let text = t.xml10_content();
-                match stack.last_mut() {
+                match tree.innermost() {
                     Some(top) => top.text.push_str(&text),
                     None if text.chars().all(is_xml_space) => {}
                     None => return Err(malformed("text outside the root element")),
                 }
             }
-            Event::CData(t) => match stack.last_mut() {
+            Event::CData(t) => match tree.innermost() {
                 Some(top) => top.text.push_str(&t.xml10_content()),
                 None => return Err(malformed("CDATA outside the root element")),
             },
             Event::GeneralRef(r) => {
-                let c = match r.resolve_char_ref().map_err(malformed)? {
-                    Some(c) if is_xml_char(c) => c,
-                    Some(c) => {
-                        return Err(malformed(format!(
-                            "character reference &{}; (U+{:04X}) is not allowed in XML",
-                            &*r,
-                            u32::from(c)
-                        )));
-                    }
-                    None => predefined(&r)
-                        .ok_or_else(|| malformed(format!("unknown entity &{};", &*r)))?,
-                };
-                match stack.last_mut() {
+                let c = xml::strict_ref(&r).map_err(malformed)?;
+                match tree.innermost() {
                     Some(top) => top.text.push(c),
                     None => return Err(malformed("reference outside the root element")),
                 }
             }
             Event::DocType(_) => {
-                if root.is_some() || !outside {
+                if tree.root().is_some() || !outside {
                     return Err(malformed("DOCTYPE after the root element began"));
                 }
                 started = true;
@@ -610,11 +494,11 @@ fn parse_strict(xml: &str) -> Result<Element, RequestError> {
             Event::Eof => break,
         }
     }
-    if let Some(open) = stack.last() {
+    if let Some(open) = tree.innermost() {
         let e = quick_xml::Error::IllFormed(IllFormedError::MissingEndTag(open.name.clone()));
         return Err(malformed(e));
     }
-    root.ok_or_else(|| malformed("no root element"))
+    tree.finish().ok_or_else(|| malformed("no root element"))
 }
 
 #[cfg(test)]

@@ -11,6 +11,8 @@
 
 use quick_xml::events::Event;
 
+use crate::xsi::xml::{self as toolkit, Rules};
+
 use super::*;
 
 /// The event-handler attributes a display object's root may carry.
@@ -110,22 +112,11 @@ pub fn app_fields<'a>(
 
 /// `appId` and the event handlers on the root element of `xml` (none when it has no `appId`).
 pub fn app_attributes(xml: &str) -> (Option<String>, Vec<(String, String)>) {
-    let mut reader = quick_xml::Reader::from_str(xml.strip_prefix('\u{FEFF}').unwrap_or(xml));
+    let mut reader = toolkit::reader(toolkit::strip_bom(xml), Rules::Standard);
     loop {
         match reader.read_event() {
             Ok(Event::Start(e) | Event::Empty(e)) => {
-                let attrs: Vec<(String, String)> = e
-                    .attributes()
-                    .flatten()
-                    .map(|a| {
-                        (
-                            a.key.as_ref().to_owned(),
-                            a.normalized_value(quick_xml::XmlVersion::Implicit1_0)
-                                .map(|v| v.into_owned())
-                                .unwrap_or_default(),
-                        )
-                    })
-                    .collect();
+                let attrs = toolkit::attributes(&e);
                 let (id, handlers) =
                     app_fields(attrs.iter().map(|(k, v)| (k.as_str(), v.as_str())));
                 return match id {

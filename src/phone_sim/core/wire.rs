@@ -29,21 +29,9 @@ pub fn response_xml(rows: &[(&str, u32, &str)]) -> String {
     out
 }
 
-/// XML-escape text for element content and attribute values.
-pub fn escape(s: &str) -> String {
-    let mut out = String::with_capacity(s.len());
-    for c in s.chars() {
-        match c {
-            '&' => out.push_str("&amp;"),
-            '<' => out.push_str("&lt;"),
-            '>' => out.push_str("&gt;"),
-            '"' => out.push_str("&quot;"),
-            '\'' => out.push_str("&apos;"),
-            _ => out.push(c),
-        }
-    }
-    out
-}
+/// XML-escape text for element content and attribute values: the five markup characters,
+/// nothing else (the toolkit's [`crate::xsi::xml::Escape::Markup`]).
+pub use crate::xsi::xml::escape_markup as escape;
 
 /// Standard base64 (RFC 4648) decoding, padding optional; `None` on any other character.
 pub fn base64_decode(s: &str) -> Option<Vec<u8>> {

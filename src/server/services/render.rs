@@ -37,6 +37,7 @@ use crate::xsi::object::{
     Bitmap, DECLARATION, Directory, DirectoryEntry, IconItem, IconMenu, Input, InputFlags,
     InputItem, InputKind, Menu, MenuItem, SoftKeyItem, Status, Target, Text, XmlObject,
 };
+use crate::xsi::xml::is_xml_char;
 
 /// Cookies a phone keeps per host and session ("4 cookies/host/session").
 pub const MAX_COOKIES: usize = 4;
@@ -334,12 +335,6 @@ fn fit(charset: Charset, s: &str, max: usize, multiline: bool) -> String {
         }
     }
     clip(&out, max, charset)
-}
-
-/// Whether XML 1.0 can carry `c` (the builders refuse the others).
-fn is_xml_char(c: char) -> bool {
-    matches!(c, '\t' | '\n' | '\r' | '\u{20}'..='\u{D7FF}' | '\u{E000}'..='\u{FFFD}')
-        || c >= '\u{10000}'
 }
 
 /// `s` cut to `max` characters, ending in an ellipsis when cut.

@@ -1,19 +1,16 @@
-//! The low-level XML rules every object shares: the declaration, escaping, and the checks on
-//! text before it is accepted (characters XML 1.0 can carry, length in characters).
+//! The low-level XML rules every object shares: the declaration, the document builder, and the
+//! checks on text before it is accepted (characters XML 1.0 can carry, length in characters).
+//! Escaping and the character check are the toolkit's ([`crate::xsi::xml`]).
 
 use std::fmt::Display;
 
 use crate::error::Invalid;
+pub(crate) use crate::xsi::xml::escape_into;
+use crate::xsi::xml::is_xml_char;
 
 /// The first line of every document: XML 1.0, encoding named so phones that default to
 /// ISO-8859-1 read non-ASCII text as UTF-8.
 pub const DECLARATION: &str = "<?xml version=\"1.0\" encoding=\"utf-8\"?>\n";
-
-/// Whether `c` is in XML 1.0's `Char` production (surrogates cannot occur in a `str`).
-fn is_xml_char(c: char) -> bool {
-    matches!(c, '\t' | '\n' | '\r' | '\u{20}'..='\u{D7FF}' | '\u{E000}'..='\u{FFFD}')
-        || c >= '\u{10000}'
-}
 
 /// Accept `value` for `field` when XML 1.0 can carry it and it has at most `max` characters.
 ///
@@ -81,33 +78,6 @@ pub(crate) fn room(field: &str, len: usize, max: usize) -> Result<(), Invalid> {
         ));
     }
     Ok(())
-}
-
-/// Append `s` escaped. All five mandatory escapes are applied in text and attributes alike;
-/// tab, newline and carriage return become character references so a parser's whitespace
-/// normalisation (of attributes, and of `\r` everywhere) cannot change them.
-pub(crate) fn escape_into(out: &mut String, s: &str) {
-    for c in s.chars() {
-        match c {
-            '&' => out.push_str("&amp;"),
-            '"' => out.push_str("&quot;"),
-            '\'' => out.push_str("&apos;"),
-            '<' => out.push_str("&lt;"),
-            '>' => out.push_str("&gt;"),
-            '\t' => out.push_str("&#9;"),
-            '\n' => out.push_str("&#10;"),
-            '\r' => out.push_str("&#13;"),
-            c => out.push(c),
-        }
-    }
-}
-
-/// `s` escaped, as a new string.
-#[cfg(test)]
-pub(crate) fn escape(s: &str) -> String {
-    let mut out = String::with_capacity(s.len());
-    escape_into(&mut out, s);
-    out
 }
 
 /// A document under construction: appends markup to one string.
@@ -200,6 +170,7 @@ impl Doc {
 #[cfg(test)]
 mod tests {
     use super::*;
+    use crate::xsi::xml::escape;
 
     #[test]
     fn escapes_the_five_mandatory_characters() {

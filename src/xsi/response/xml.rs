@@ -9,70 +9,18 @@
 //! - end tags close the nearest matching open element and stray ones are ignored, and elements
 //!   still open at the end (or at the first syntax error after the root began) are closed, so a
 //!   damaged document still yields everything before the damage.
+//!
+//! The reader's setup, the tree, attribute splitting and reference resolution are the toolkit's
+//! ([`crate::xsi::xml`], under its lenient rules); what is here is decoding and clean-up.
 
 use std::borrow::Cow;
 
-use quick_xml::Reader;
-use quick_xml::events::{BytesStart, Event};
+use quick_xml::events::Event;
 
 use super::{MAX_DEPTH, MAX_DOCUMENT_BYTES, ParseError};
+use crate::xsi::xml::{self as toolkit, Refs, Rules, Tree, latin1};
 
-/// One element: its name, attributes in document order, its own text and its children.
-#[derive(Debug, Clone, Default, PartialEq, Eq)]
-pub(super) struct Element {
-    pub name: String,
-    pub attrs: Vec<(String, String)>,
-    pub text: String,
-    pub children: Vec<Element>,
-}
-
-impl Element {
-    /// An attribute's value; exact name first, then ignoring ASCII case because firmware
-    /// versions disagree on `URL`/`Url`, `Status`/`status`.
-    pub fn attr(&self, name: &str) -> Option<&str> {
-        self.attrs
-            .iter()
-            .find(|(k, _)| k == name)
-            .or_else(|| {
-                self.attrs
-                    .iter()
-                    .find(|(k, _)| k.eq_ignore_ascii_case(name))
-            })
-            .map(|(_, v)| v.as_str())
-    }
-
-    /// The first direct child with this name (exact, then ignoring ASCII case).
-    pub fn child(&self, name: &str) -> Option<&Element> {
-        self.children.iter().find(|c| c.name == name).or_else(|| {
-            self.children
-                .iter()
-                .find(|c| c.name.eq_ignore_ascii_case(name))
-        })
-    }
-
-    /// The first element with this name at any depth below this one, depth-first.
-    pub fn find(&self, name: &str) -> Option<&Element> {
-        for c in &self.children {
-            if c.name.eq_ignore_ascii_case(name) {
-                return Some(c);
-            }
-            if let Some(found) = c.find(name) {
-                return Some(found);
-            }
-        }
-        None
-    }
-
-    /// The element's own text without surrounding whitespace.
-    pub fn trimmed_text(&self) -> &str {
-        self.text.trim()
-    }
-
-    /// Whether the root is `name`, ignoring ASCII case.
-    pub fn is(&self, name: &str) -> bool {
-        self.name.eq_ignore_ascii_case(name)
-    }
-}
+pub(super) use crate::xsi::xml::Element;
 
 /// Refuse inputs over the size bound before touching them.
 pub(super) fn check_size(len: usize) -> Result<(), ParseError> {
@@ -111,11 +59,6 @@ pub(super) fn decode(input: &[u8]) -> String {
     utf8.map_or_else(|| latin1(bytes), str::to_owned)
 }
 
-/// ISO-8859-1: every byte is the code point of the same value, so this never fails.
-pub(super) fn latin1(bytes: &[u8]) -> String {
-    bytes.iter().map(|&b| char::from(b)).collect()
-}
-
 /// Decode with the charset named by the first `<?xml ... encoding="..."?>`, when quick-xml
 /// knows the label and it is not UTF-8 (which the caller handles).
 fn decode_declared(bytes: &[u8], utf8: Option<&str>) -> Option<String> {
@@ -124,7 +67,7 @@ fn decode_declared(bytes: &[u8], utf8: Option<&str>) -> Option<String> {
     // The declaration itself may carry typographic quotes; make them ASCII so it parses.
     let decl =
         String::from_utf8_lossy(&bytes[start..start + len]).replace(['\u{201C}', '\u{201D}'], "\"");
-    let mut reader = Reader::from_str(&decl);
+    let mut reader = toolkit::reader(&decl, Rules::Standard);
     let enc = match reader.read_event() {
         Ok(Event::Decl(d)) => d.encoder()?,
         _ => return None,
@@ -183,139 +126,36 @@ fn normalise(input: &str) -> Cow<'_, str> {
     Cow::Owned(quoted)
 }
 
-/// Resolve the five predefined entities and character references; anything else (a bare `&`,
-/// an unknown entity) is kept literally.
-pub(super) fn unescape_lenient(raw: &str) -> String {
-    let mut out = String::with_capacity(raw.len());
-    let mut rest = raw;
-    while let Some(amp) = rest.find('&') {
-        out.push_str(&rest[..amp]);
-        let after = &rest[amp + 1..];
-        let resolved = after
-            .find(';')
-            .filter(|&semi| semi <= 10)
-            .and_then(|semi| resolve_entity(&after[..semi]).map(|c| (c, semi)));
-        match resolved {
-            Some((c, semi)) => {
-                out.push(c);
-                rest = &after[semi + 1..];
-            }
-            None => {
-                out.push('&');
-                rest = after;
-            }
-        }
-    }
-    out.push_str(rest);
-    out
-}
-
-fn resolve_entity(name: &str) -> Option<char> {
-    if let Some(c) = crate::xsi::predefined_entity(name) {
-        return Some(c);
-    }
-    let num = name.strip_prefix('#')?;
-    let code = match num.strip_prefix(['x', 'X']) {
-        Some(hex) => u32::from_str_radix(hex, 16).ok()?,
-        None => num.parse().ok()?,
-    };
-    char::from_u32(code)
-}
-
-fn start_element(e: &BytesStart<'_>) -> Element {
-    let mut attrs = Vec::new();
-    let mut iter = e.html_attributes();
-    iter.with_checks(false);
-    for attr in iter {
-        // An attribute the tokenizer cannot split ends the list; what came before is kept.
-        let Ok(attr) = attr else { break };
-        attrs.push((attr.key.as_ref().to_owned(), unescape_lenient(&attr.value)));
-    }
-    Element {
-        name: e.local_name().as_ref().to_owned(),
-        attrs,
-        ..Element::default()
-    }
-}
-
-/// Close the innermost open element, attaching it to its parent or making it the root.
-fn close(stack: &mut Vec<Element>, root: &mut Option<Element>) {
-    if let Some(done) = stack.pop() {
-        match stack.last_mut() {
-            Some(parent) => parent.children.push(done),
-            None => *root = Some(done),
-        }
-    }
-}
-
 fn build_tree(text: &str) -> Result<Element, ParseError> {
-    let mut reader = Reader::from_str(text);
-    let config = reader.config_mut();
-    config.allow_dangling_amp = true;
-    config.check_end_names = false;
-    config.allow_unmatched_ends = true;
-    config.trim_text(false);
-
-    let mut stack: Vec<Element> = Vec::new();
-    let mut root: Option<Element> = None;
-    while root.is_none() {
+    let mut reader = toolkit::reader(text, Rules::Lenient);
+    let mut tree = Tree::default();
+    while tree.root().is_none() {
         let event = match reader.read_event() {
             Ok(event) => event,
             // Before the root began there is nothing to salvage; after, keep what we have.
-            Err(e) if stack.is_empty() => return Err(ParseError::Malformed(e.to_string())),
+            Err(e) if tree.depth() == 0 => return Err(ParseError::Malformed(e.to_string())),
             Err(_) => break,
         };
         match event {
             Event::Start(e) => {
-                if stack.len() >= MAX_DEPTH {
+                if tree.depth() >= MAX_DEPTH {
                     return Err(ParseError::TooDeep(MAX_DEPTH));
                 }
-                stack.push(start_element(&e));
+                tree.open(toolkit::lenient_element(&e));
             }
-            Event::Empty(e) => {
-                stack.push(start_element(&e));
-                close(&mut stack, &mut root);
-            }
-            Event::End(e) => {
-                let name = e.local_name();
-                let name = name.as_ref();
-                if let Some(pos) = stack.iter().rposition(|el| el.name == name) {
-                    while stack.len() > pos {
-                        close(&mut stack, &mut root);
-                    }
-                }
-            }
-            Event::Text(t) => {
-                if let Some(top) = stack.last_mut() {
-                    top.text.push_str(&t.xml10_content());
-                }
-            }
-            Event::CData(t) => {
-                if let Some(top) = stack.last_mut() {
-                    top.text.push_str(&t.xml10_content());
-                }
-            }
-            Event::GeneralRef(r) => {
-                if let Some(top) = stack.last_mut() {
-                    let name = r.xml10_content();
-                    match resolve_entity(&name) {
-                        Some(c) => top.text.push(c),
-                        None => {
-                            top.text.push('&');
-                            top.text.push_str(&name);
-                            top.text.push(';');
-                        }
-                    }
-                }
-            }
+            Event::Empty(e) => tree.add(toolkit::lenient_element(&e)),
+            Event::End(e) => tree.close_to(e.local_name().as_ref()),
             Event::Eof => break,
-            Event::Comment(_) | Event::Decl(_) | Event::PI(_) | Event::DocType(_) => {}
+            event => {
+                if let (Some(text), Some(top)) =
+                    (toolkit::text_of(&event, Refs::Lenient), tree.innermost())
+                {
+                    top.text.push_str(&text);
+                }
+            }
         }
     }
-    while !stack.is_empty() {
-        close(&mut stack, &mut root);
-    }
-    root.ok_or(ParseError::NoElement)
+    tree.finish().ok_or(ParseError::NoElement)
 }
 
 #[cfg(test)]
