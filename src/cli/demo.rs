@@ -13,7 +13,7 @@ use std::time::Duration;
 use anyhow::{Context, anyhow};
 use clap::Args;
 
-use super::CliError;
+use super::common::CliError;
 use crate::g711::Law;
 use crate::rtp::pacer::{EncodedClip, PacerOptions};
 use crate::rtp::receiver::{ReceiveStats, ReorderConfig};

@@ -15,7 +15,7 @@ use std::time::{Duration, Instant};
 
 use anyhow::Context as _;
 
-use super::CliError;
+use super::common::CliError;
 use crate::config::Config;
 use crate::g711::Law;
 use crate::page::report::DeliveryReport;
@@ -288,8 +288,8 @@ pub(super) fn run_paging(out_dir: &Path, json: bool) -> Result<i32, CliError> {
     let t0 = Instant::now();
     std::fs::create_dir_all(out_dir).with_context(|| format!("creating {}", out_dir.display()))?;
     let chime = chime_samples().context("reading the bundled chime")?;
-    let interrupted = super::interrupted_flag();
-    let rt = super::runtime()?;
+    let interrupted = super::common::interrupted_flag();
+    let rt = super::common::runtime()?;
     let summary = rt.block_on(async {
         let sim = sim_config();
         let password = sim.password.clone();
@@ -347,7 +347,7 @@ async fn page_the_fleet(
     let config_path = out_dir.join("demo-fleet.toml");
     std::fs::write(&config_path, config_text(fleet, dead_address()?, out_dir))?;
     let config = Config::load(&config_path).map_err(|e| anyhow::anyhow!("{e}"))?;
-    let journal = super::journal_of(&config);
+    let journal = super::common::journal_of(&config);
     let client = PushClient::new(config.engine.push_config())
         .map_err(|e| anyhow::anyhow!("push client: {e}"))?;
     let pacer = Pacer::start(PacerOptions::default()).context("starting the pacer thread")?;
@@ -397,9 +397,9 @@ fn expected(report: &DeliveryReport, heard: &[Heard], mic: Option<&MicRecording>
             .find(|p| p.name == name)
             .and_then(|p| p.failure.as_ref().map(|f| f.kind.as_str()))
     };
-    let failures_ok = kind("lobby").as_deref() == Some("auth_failed")
-        && kind("annex").as_deref() == Some("unreachable")
-        && (1..=3).all(|i| kind(&format!("mpp{i:03}")).as_deref() == Some("model"));
+    let failures_ok = kind("lobby") == Some("auth_failed")
+        && kind("annex") == Some("unreachable")
+        && (1..=3).all(|i| kind(&format!("mpp{i:03}")) == Some("model"));
     let capable_ok = heard
         .iter()
         .filter(|h| !h.model.ends_with("3PCC") && h.phone != "lobby")

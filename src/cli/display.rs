@@ -3,7 +3,7 @@
 
 use clap::{Args, Subcommand};
 
-use super::CliError;
+use super::common::CliError;
 use super::phone::{self, PhoneArgs};
 use crate::xsi::object::{
     Bitmap, Execute, ExecuteItem, ExecuteUrl, Menu, MenuItem, Status, Target, Text, XmlObject,

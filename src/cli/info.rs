@@ -6,7 +6,7 @@ use std::path::PathBuf;
 use anyhow::Context;
 use clap::Args;
 
-use super::CliError;
+use super::common::CliError;
 use super::phone::{self, PhoneArgs};
 use crate::push::TransportError;
 use crate::xsi::response::parse_device_page;

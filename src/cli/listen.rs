@@ -20,7 +20,7 @@ use anyhow::Context as _;
 use clap::Args;
 use tokio::sync::Notify;
 
-use super::{CliError, journal_of, parse_seconds, push_client, recover_journal, runtime};
+use super::common::{CliError, journal_of, parse_seconds, push_client, recover_journal, runtime};
 use crate::audio::speaker::{Speaker, SpeakerInfo, SpeakerStats};
 use crate::audio::{Clip, SAMPLE_RATE};
 use crate::config::{Config, PhoneEntry};

@@ -9,8 +9,8 @@ use std::time::{Duration, Instant};
 
 use clap::{Args, Subcommand};
 
+use super::common::{CliError, parse_seconds};
 use super::phone::{self, PhoneArgs};
-use super::{CliError, parse_seconds};
 use crate::push::{Phone, PushClient, PushOutcome};
 use crate::xsi::object::{Execute, ExecuteItem, ExecuteUrl, Target, XmlObject};
 use crate::xsi::uri::Uri;

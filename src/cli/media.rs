@@ -6,7 +6,7 @@ use std::net::{Ipv4Addr, SocketAddrV4};
 use anyhow::Context;
 use clap::{Args, Subcommand};
 
-use super::CliError;
+use super::common::CliError;
 use super::phone::{self, PhoneArgs};
 use crate::push::HttpReply;
 use crate::xsi::object::{Codec, MediaMode, MediaType, StartMedia, StopMedia, Target, XmlObject};

@@ -2,6 +2,7 @@
 //! the one place where errors become exit codes: 0 ok, 1 failure, 2 invalid input, 3 a phone
 //! answered with a failure.
 
+mod common;
 mod demo;
 mod demo_page;
 mod display;
@@ -19,36 +20,9 @@ mod send;
 mod serve;
 mod sim;
 
-use std::sync::Arc;
-use std::sync::atomic::{AtomicBool, Ordering};
-
-use anyhow::Context as _;
 use clap::{Parser, Subcommand};
 
-use crate::config::Config;
-use crate::page::journal::Journal;
-use crate::page::recover::{Recovered, recover};
-use crate::push::PushClient;
-
-/// What a command run came to, mapped to the process's exit code in [`main`].
-#[derive(Debug, thiserror::Error)]
-pub enum CliError {
-    /// Bad input from the user: exit 2 with a one-line reason.
-    #[error("{0}")]
-    Invalid(String),
-    /// The phone answered, with a failure (refused, authentication, a bad answer): exit 3.
-    #[error("{0}")]
-    Partial(String),
-    /// Anything else that went wrong: exit 1.
-    #[error(transparent)]
-    Failed(#[from] anyhow::Error),
-}
-
-impl From<crate::error::Invalid> for CliError {
-    fn from(e: crate::error::Invalid) -> Self {
-        CliError::Invalid(e.to_string())
-    }
-}
+pub use common::CliError;
 
 /// Paging and intercom for Cisco IP phones: stream G.711 RTP to phones, record what they send.
 #[derive(Debug, Parser)]
@@ -159,71 +133,4 @@ pub fn main() -> i32 {
             1
         }
     }
-}
-
-/// Parse a positive number of seconds.
-fn parse_seconds(s: &str) -> Result<std::time::Duration, String> {
-    let v: f64 = s
-        .parse()
-        .map_err(|_| format!("{s:?} is not a number of seconds"))?;
-    if !(v > 0.0 && v <= 7.0 * 86400.0) {
-        return Err(format!("{s:?}: seconds must be > 0 and at most a week"));
-    }
-    Ok(std::time::Duration::from_secs_f64(v))
-}
-
-/// Ctrl-C / SIGTERM as a flag the command loops poll.
-fn interrupted_flag() -> Arc<AtomicBool> {
-    let flag = Arc::new(AtomicBool::new(false));
-    let f = flag.clone();
-    // Fails only if a handler is already set (a second command in one process): keep that one.
-    let _ = ctrlc::set_handler(move || f.store(true, Ordering::SeqCst));
-    flag
-}
-
-/// The runtime the commands push and time on: two worker threads.
-fn runtime() -> Result<tokio::runtime::Runtime, CliError> {
-    Ok(tokio::runtime::Builder::new_multi_thread()
-        .worker_threads(2)
-        .enable_all()
-        .build()
-        .context("starting the runtime")?)
-}
-
-/// A push client with the config's `[engine]` push settings.
-fn push_client(config: &Config) -> Result<PushClient, CliError> {
-    PushClient::new(config.engine.push_config())
-        .map_err(|e| CliError::Failed(anyhow::anyhow!("push client: {e}")))
-}
-
-/// The journal the config names: the server's SQLite journal once `zonecast serve` has run
-/// with this config (so commands and the server see each other's pages, and `recover` stops
-/// what a killed server left), else `[engine] journal`.
-fn journal_of(config: &Config) -> Journal {
-    let db = config.server.data_dir.join(crate::server::DB_FILE);
-    if db.is_file() {
-        match crate::server::store::Store::open(&db) {
-            Ok(store) => return store.journal(),
-            Err(e) => tracing::warn!("{e}; using {}", config.engine.journal.display()),
-        }
-    }
-    Journal::new(config.engine.journal.clone())
-}
-
-/// Stop what earlier, killed pages (or listens) left running, as `journal` lists it, reaching
-/// each phone with its credentials from `config`. Returns what was done, phone by phone.
-async fn recover_journal(
-    config: &Config,
-    journal: &Journal,
-    client: &PushClient,
-) -> Result<Vec<Recovered>, CliError> {
-    Ok(recover(journal, client, |name| {
-        let p = config
-            .phone(name)
-            .ok_or_else(|| format!("phone {name} is no longer in the config"))?;
-        let secret = p.secret().map_err(|e| e.to_string())?;
-        Ok(p.push_target(secret))
-    })
-    .await
-    .with_context(|| format!("journal {}", journal.path().display()))?)
 }

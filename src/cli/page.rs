@@ -7,7 +7,7 @@ use std::time::Duration;
 use anyhow::Context as _;
 use clap::Args;
 
-use super::{CliError, interrupted_flag, journal_of, parse_seconds, push_client, runtime};
+use super::common::{CliError, interrupted_flag, journal_of, parse_seconds, push_client, runtime};
 use crate::audio;
 use crate::config::{Config, EqualPolicy};
 use crate::g711::Law;
@@ -131,7 +131,7 @@ async fn recover_with(
     config: &Config,
     client: &PushClient,
 ) -> Result<(usize, usize, Vec<crate::page::recover::Recovered>), CliError> {
-    let done = super::recover_journal(config, &journal_of(config), client).await?;
+    let done = super::common::recover_journal(config, &journal_of(config), client).await?;
     let ok = done.iter().filter(|r| r.stopped).count();
     Ok((ok, done.len() - ok, done))
 }

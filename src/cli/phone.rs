@@ -8,7 +8,7 @@ use std::time::Duration;
 use anyhow::Context;
 use clap::Args;
 
-use super::{CliError, parse_seconds};
+use super::common::{CliError, parse_seconds};
 use crate::push::{Phone, PushClient, PushConfig, PushOutcome, Secret};
 use crate::xsi::model::Capabilities;
 use crate::xsi::response::ExecuteReply;

@@ -5,7 +5,7 @@ use std::time::Duration;
 
 use clap::Args;
 
-use super::CliError;
+use super::common::CliError;
 use super::phone::{self, PhoneArgs};
 use crate::xsi::object::{Execute, ExecuteItem, ExecuteUrl, Priority, Target, XmlObject};
 use crate::xsi::uri::{Play, Uri};

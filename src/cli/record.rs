@@ -7,7 +7,7 @@ use std::time::Duration;
 use anyhow::Context;
 use clap::Args;
 
-use super::{CliError, interrupted_flag, parse_seconds};
+use super::common::{CliError, interrupted_flag, parse_seconds};
 use crate::rtp::receiver::ReorderConfig;
 use crate::rtp::{Listen, Listener, RecordFormat, Recorder};
 

@@ -6,7 +6,7 @@ use std::path::PathBuf;
 use chrono::{DateTime, NaiveDate, NaiveDateTime, TimeZone, Utc};
 use clap::Args;
 
-use super::CliError;
+use super::common::CliError;
 use crate::config::Config;
 use crate::schedule::{Calendar, Scheduler};
 

@@ -9,7 +9,7 @@ use std::time::{Duration, Instant};
 use anyhow::Context;
 use clap::Args;
 
-use super::{CliError, interrupted_flag, parse_seconds};
+use super::common::{CliError, interrupted_flag, parse_seconds};
 use crate::audio::{self, Clip};
 use crate::g711::Law;
 use crate::rtp::pacer::{Encode, EncodedClip, PacerOptions, PayloadSource};

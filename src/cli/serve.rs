@@ -6,7 +6,7 @@ use std::path::PathBuf;
 
 use clap::Args;
 
-use super::{CliError, runtime};
+use super::common::{CliError, runtime};
 use crate::config::Config;
 
 /// Arguments of `zonecast serve`.

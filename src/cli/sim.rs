@@ -7,7 +7,7 @@ use std::time::{Duration, Instant};
 use anyhow::Context as _;
 use clap::Args;
 
-use super::CliError;
+use super::common::CliError;
 use crate::phone_sim::config::{Addressing, DEFAULT_USER};
 use crate::phone_sim::{Fleet, SimConfig};
 use crate::push::Secret;
@@ -61,7 +61,7 @@ pub struct SimArgs {
     #[arg(long, default_value_t = 0)]
     control_port: u16,
     /// Stop after this many seconds (default: run until Ctrl-C / SIGTERM).
-    #[arg(long, value_parser = super::parse_seconds)]
+    #[arg(long, value_parser = super::common::parse_seconds)]
     duration: Option<Duration>,
     /// Write the final fleet report (JSON) to this file on exit.
     #[arg(long)]
@@ -157,7 +157,7 @@ fn zones_snippet(fleet: &Fleet, cfg: &SimConfig) -> String {
 
 pub(super) fn run(a: SimArgs) -> Result<i32, CliError> {
     let cfg = config_from(&a)?;
-    let stop = super::interrupted_flag();
+    let stop = super::common::interrupted_flag();
     let rt = tokio::runtime::Builder::new_multi_thread()
         .worker_threads(2)
         .enable_all()

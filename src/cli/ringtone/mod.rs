@@ -23,7 +23,7 @@ use std::path::PathBuf;
 
 use clap::{Args, Subcommand};
 
-use super::CliError;
+use super::common::CliError;
 
 /// `zonecast ringtone` subcommands.
 #[derive(Debug, Subcommand)]

@@ -87,7 +87,7 @@ pub(super) fn preview(a: PreviewArgs) -> Result<i32, CliError> {
         .map_err(|e| CliError::Failed(anyhow::anyhow!("push client: {e}")))?;
     let target = entry.push_target(entry.secret()?);
     let timeout = push.timeout + play_length + PLAY_ALLOWANCE;
-    let rt = crate::cli::runtime()?;
+    let rt = crate::cli::common::runtime()?;
     let t0 = Instant::now();
     let outcome = rt.block_on(client.execute(&target, &xml, Some(timeout), true));
     let seconds = t0.elapsed().as_secs_f64();
