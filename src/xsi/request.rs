@@ -360,7 +360,7 @@ fn stop_media(root: &Element) -> Result<PushRequest, RequestError> {
 }
 
 fn display(root: &Element) -> Result<DisplayObject, RequestError> {
-    let text_of = |name: &str| root.child_exact(name).map(|c| c.text.clone());
+    let text_of = |name: &str| root.child_text(name);
     let (entry, label) = match root.name.as_str() {
         "CiscoIPPhoneDirectory" => ("DirectoryEntry", "Name"),
         "CiscoIPPhoneInput" => ("InputItem", "DisplayName"),
@@ -368,11 +368,7 @@ fn display(root: &Element) -> Result<DisplayObject, RequestError> {
     };
     let names = |entry: &str, label: &str| -> Vec<String> {
         root.children_named(entry)
-            .map(|e| {
-                e.child_exact(label)
-                    .map(|n| n.text.clone())
-                    .unwrap_or_default()
-            })
+            .map(|e| e.child_text(label).unwrap_or_default())
             .collect()
     };
     let timer = match root.name.as_str() {

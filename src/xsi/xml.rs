@@ -222,6 +222,11 @@ impl Element {
         self.children.iter().find(|c| c.name == name)
     }
 
+    /// The text of the first direct child with exactly this name.
+    pub fn child_text(&self, name: &str) -> Option<String> {
+        self.child_exact(name).map(|c| c.text.clone())
+    }
+
     /// The direct children with exactly this name, in document order.
     pub fn children_named<'a>(&'a self, name: &'a str) -> impl Iterator<Item = &'a Element> + 'a {
         self.children.iter().filter(move |c| c.name == name)

@@ -2,13 +2,15 @@
 //! shows (title, items, soft keys, Input fields, Refresh, application events), or the error
 //! line it shows instead. What a key press on the view does is `actions`'s.
 
-use quick_xml::events::Event;
 use serde::Serialize;
 
 use super::MAX_OBJECT_BYTES;
 use super::url::{parse_refresh, resolve_url};
 use crate::phone_sim::core::app_fields;
 use crate::xsi::request::{PushRequest, RequestError, parse_push_request};
+// The strict reader in `xsi::request` has already checked the document; the toolkit's tree
+// reads it without further rules.
+use crate::xsi::xml::standard_tree as tree;
 
 #[derive(Debug, Clone, PartialEq, Eq, Serialize)]
 pub struct ServiceItem {
@@ -97,91 +99,6 @@ pub struct ServiceView {
     /// `onAppMinimized`, `onAppClosed`) with their Notify URIs, as written; only with an
     /// `appId`.
     pub app_events: Vec<(String, String)>,
-}
-
-/// A lenient element tree (the strict reader in [`crate::xsi::request`] has already checked
-/// the document).
-#[derive(Debug, Default)]
-struct Node {
-    name: String,
-    attrs: Vec<(String, String)>,
-    text: String,
-    children: Vec<Node>,
-}
-
-impl Node {
-    fn child(&self, name: &str) -> Option<&Node> {
-        self.children.iter().find(|c| c.name == name)
-    }
-    fn text_of(&self, name: &str) -> Option<String> {
-        self.child(name).map(|c| c.text.clone())
-    }
-    fn all<'a>(&'a self, name: &'a str) -> impl Iterator<Item = &'a Node> + 'a {
-        self.children.iter().filter(move |c| c.name == name)
-    }
-}
-
-fn tree(xml: &str) -> Option<Node> {
-    let mut reader = quick_xml::Reader::from_str(xml.strip_prefix('\u{FEFF}').unwrap_or(xml));
-    reader.config_mut().trim_text(false);
-    let mut stack: Vec<Node> = Vec::new();
-    let start = |e: &quick_xml::events::BytesStart<'_>| Node {
-        name: e.name().as_ref().to_owned(),
-        attrs: e
-            .attributes()
-            .flatten()
-            .map(|a| {
-                (
-                    a.key.as_ref().to_owned(),
-                    a.normalized_value(quick_xml::XmlVersion::Implicit1_0)
-                        .map(|v| v.into_owned())
-                        .unwrap_or_default(),
-                )
-            })
-            .collect(),
-        ..Node::default()
-    };
-    loop {
-        match reader.read_event().ok()? {
-            Event::Start(e) => stack.push(start(&e)),
-            Event::Empty(e) => {
-                let n = start(&e);
-                match stack.last_mut() {
-                    Some(p) => p.children.push(n),
-                    None => return Some(n),
-                }
-            }
-            Event::End(_) => {
-                let n = stack.pop()?;
-                match stack.last_mut() {
-                    Some(p) => p.children.push(n),
-                    None => return Some(n),
-                }
-            }
-            Event::Text(t) => {
-                if let Some(top) = stack.last_mut() {
-                    top.text.push_str(&t.xml10_content());
-                }
-            }
-            Event::CData(t) => {
-                if let Some(top) = stack.last_mut() {
-                    top.text.push_str(&t.xml10_content());
-                }
-            }
-            Event::GeneralRef(r) => {
-                let c = r
-                    .resolve_char_ref()
-                    .ok()
-                    .flatten()
-                    .or_else(|| crate::xsi::predefined_entity(&r));
-                if let (Some(top), Some(c)) = (stack.last_mut(), c) {
-                    top.text.push(c);
-                }
-            }
-            Event::Eof => return None,
-            _ => {}
-        }
-    }
 }
 
 /// The charset parameter of a `Content-Type`, lower case.
@@ -323,33 +240,35 @@ pub fn parse_view(answer: &Answer) -> ServiceView {
         view.app_id = app_id;
         view.app_events = app_events;
     }
-    view.title = root.text_of("Title");
-    view.prompt = root.text_of("Prompt");
-    view.text = root.text_of("Text");
+    view.title = root.child_text("Title");
+    view.prompt = root.child_text("Prompt");
+    view.text = root.child_text("Text");
     view.items = match view.kind.as_str() {
         "CiscoIPPhoneDirectory" => root
-            .all("DirectoryEntry")
+            .children_named("DirectoryEntry")
             .map(|e| ServiceItem {
-                name: e.text_of("Name").unwrap_or_default(),
-                url: e.text_of("Telephone").map(|t| format!("Dial:{}", t.trim())),
+                name: e.child_text("Name").unwrap_or_default(),
+                url: e
+                    .child_text("Telephone")
+                    .map(|t| format!("Dial:{}", t.trim())),
             })
             .collect(),
         _ => root
-            .all("MenuItem")
+            .children_named("MenuItem")
             .map(|e| ServiceItem {
-                name: e.text_of("Name").unwrap_or_default(),
-                url: e.text_of("URL").map(|u| resolve(&u)),
+                name: e.child_text("Name").unwrap_or_default(),
+                url: e.child_text("URL").map(|u| resolve(&u)),
             })
             .collect(),
     };
     view.softkeys = root
-        .all("SoftKeyItem")
+        .children_named("SoftKeyItem")
         .enumerate()
         .map(|(i, k)| ServiceSoftKey {
-            name: k.text_of("Name").unwrap_or_default(),
-            url: k.text_of("URL").unwrap_or_default().trim().to_owned(),
+            name: k.child_text("Name").unwrap_or_default(),
+            url: k.child_text("URL").unwrap_or_default().trim().to_owned(),
             position: k
-                .text_of("Position")
+                .child_text("Position")
                 .and_then(|p| p.trim().parse().ok())
                 .unwrap_or(i as u32 + 1),
         })
@@ -358,19 +277,19 @@ pub fn parse_view(answer: &Answer) -> ServiceView {
         view.softkeys = default_softkeys(&view.kind);
     }
     if view.kind == "CiscoIPPhoneInput" {
-        let url = root.child("URL");
+        let url = root.child_exact("URL");
         view.input_url = url.map(|u| resolve(&u.text));
         view.input_method = Some(
             url.and_then(|u| u.attrs.iter().find(|(k, _)| k == "method"))
                 .map_or("get".to_owned(), |(_, v)| v.to_ascii_lowercase()),
         );
         view.input_items = root
-            .all("InputItem")
+            .children_named("InputItem")
             .map(|i| InputField {
-                display_name: i.text_of("DisplayName").unwrap_or_default(),
-                query_param: i.text_of("QueryStringParam").unwrap_or_default(),
-                default: i.text_of("DefaultValue").unwrap_or_default(),
-                flags: i.text_of("InputFlags").unwrap_or_default(),
+                display_name: i.child_text("DisplayName").unwrap_or_default(),
+                query_param: i.child_text("QueryStringParam").unwrap_or_default(),
+                default: i.child_text("DefaultValue").unwrap_or_default(),
+                flags: i.child_text("InputFlags").unwrap_or_default(),
             })
             .collect();
     }
