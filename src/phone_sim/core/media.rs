@@ -265,7 +265,7 @@ impl PhoneCore {
 /// `Notify:http:host:port:path[:credentials[:data]]` → the POST a phone makes for a stopped
 /// stream. Only `http` exists; anything unparseable sends nothing (as a phone would).
 pub(super) fn notify_effect(uri: &str, id: &str) -> Option<Effect> {
-    super::app::notify_post(
+    super::focus::notify_post(
         uri,
         format!(
             "DATA=<notifyMediaEvent type=\"stopped\" origin=\"user\">\

@@ -310,6 +310,23 @@ pub struct PhoneState {
     prt: Prt,
 }
 
+/// An application the phone has shown and not closed.
+#[derive(Debug, Clone, PartialEq, Eq, Serialize)]
+pub struct AppRecord {
+    /// `appId`.
+    pub app_id: String,
+    /// Its handlers (attribute, Notify URI), from its latest object.
+    pub handlers: Vec<(String, String)>,
+    /// Focused, in the background or minimized.
+    pub status: AppStatus,
+    /// It lost the focus to a call (and gets it back when the call ends).
+    #[serde(skip)]
+    lost_to_call: bool,
+    /// Its latest object (shown again on `App:RequestFocus`).
+    #[serde(skip)]
+    object: Option<ScreenObject>,
+}
+
 /// A display object on screen.
 #[derive(Debug, Clone, PartialEq, Eq, Serialize)]
 pub struct ScreenObject {
@@ -849,13 +866,13 @@ impl PhoneCore {
 }
 
 mod app;
+mod focus;
 mod media;
 mod uri;
 mod wire;
 
 pub use app::{
-    APP_EVENT_ATTRS, APPS_MAX, AppEvent, AppRecord, AppStatus, app_attributes, app_event_body,
-    app_fields,
+    APP_EVENT_ATTRS, APPS_MAX, AppEvent, AppStatus, app_attributes, app_event_body, app_fields,
 };
 
 use wire::is_http;
