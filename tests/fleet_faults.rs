@@ -247,7 +247,7 @@ async fn a_500_phone_page_with_every_fault_reaches_the_healthy_names_the_rest_an
     let expect = |group: &str, want: &str, check: &dyn Fn(&str) -> bool| {
         for p in &by_group[group] {
             assert!(!p.accepted, "{}: {prose}", p.name);
-            assert_eq!(kind(p).as_deref(), Some(want), "{}: {prose}", p.name);
+            assert_eq!(kind(p), Some(want), "{}: {prose}", p.name);
             assert!(check(reason(p)), "{}: {:?}", p.name, p.failure);
             let said = line_of(&prose, &p.name);
             assert!(

@@ -154,10 +154,10 @@ async fn each_fault_shows_in_the_report_and_uncertain_phones_still_get_their_sto
             .map(|f| f.kind.as_str())
     };
     assert_eq!(kind("p001"), None);
-    assert_eq!(kind("p002").as_deref(), Some("rejected"));
-    assert_eq!(kind("p003").as_deref(), Some("auth_failed"));
-    assert_eq!(kind("p004").as_deref(), Some("bad_response"));
-    assert_eq!(kind("p005").as_deref(), Some("timeout"));
+    assert_eq!(kind("p002"), Some("rejected"));
+    assert_eq!(kind("p003"), Some("auth_failed"));
+    assert_eq!(kind("p004"), Some("bad_response"));
+    assert_eq!(kind("p005"), Some("timeout"));
     assert_eq!(report.totals.accepted, 2);
     assert_eq!(report.exit_code(), 3);
     // The garbled phone executed the start before its answer broke: it must have been stopped.
