@@ -81,18 +81,7 @@ pub fn parse_ring_list(xml: &[u8]) -> Result<RingList, String> {
             Event::Start(e) => {
                 let name = e.local_name().as_ref().to_owned();
                 if !root_open {
-                    if root_seen {
-                        return Err(format!(
-                            "line {}: a second root element <{name}> after </{ROOT}>",
-                            line()
-                        ));
-                    }
-                    if !name.eq_ignore_ascii_case(ROOT) {
-                        return Err(format!(
-                            "line {}: the root element is <{name}>, expected <{ROOT}>",
-                            line()
-                        ));
-                    }
+                    check_root(root_seen, &name, &format!("<{name}>"), line())?;
                     root_seen = true;
                     root_open = true;
                 } else if ring.is_none() && name.eq_ignore_ascii_case("Ring") {
@@ -116,18 +105,7 @@ pub fn parse_ring_list(xml: &[u8]) -> Result<RingList, String> {
             Event::Empty(e) => {
                 let name = e.local_name().as_ref().to_owned();
                 if !root_open {
-                    if root_seen {
-                        return Err(format!(
-                            "line {}: a second root element <{name}/> after </{ROOT}>",
-                            line()
-                        ));
-                    }
-                    if !name.eq_ignore_ascii_case(ROOT) {
-                        return Err(format!(
-                            "line {}: the root element is <{name}/>, expected <{ROOT}>",
-                            line()
-                        ));
-                    }
+                    check_root(root_seen, &name, &format!("<{name}/>"), line())?;
                     root_seen = true;
                 } else if let Some((display, file)) = ring.as_mut()
                     && field == Field::None
@@ -198,6 +176,22 @@ pub fn parse_ring_list(xml: &[u8]) -> Result<RingList, String> {
         return Err(format!("the ring list ends before </{ROOT}>"));
     }
     Ok(list)
+}
+
+/// Refuse a top-level element (written as `tag`, `<name>` or `<name/>`, at `line`) that is a
+/// second root or not the ring list's.
+fn check_root(root_seen: bool, name: &str, tag: &str, line: usize) -> Result<(), String> {
+    if root_seen {
+        return Err(format!(
+            "line {line}: a second root element {tag} after </{ROOT}>"
+        ));
+    }
+    if !name.eq_ignore_ascii_case(ROOT) {
+        return Err(format!(
+            "line {line}: the root element is {tag}, expected <{ROOT}>"
+        ));
+    }
+    Ok(())
 }
 
 /// Render a ring list (CRLF like the originals), escaping, truncating names to
@@ -308,6 +302,27 @@ mod tests {
             display_name: d.into(),
             file_name: f.into(),
         }
+    }
+
+    #[test]
+    fn root_errors_name_the_element_as_written() {
+        let err = |xml: &str| parse_ring_list(xml.as_bytes()).unwrap_err();
+        assert_eq!(
+            err("<Foo/>"),
+            "line 1: the root element is <Foo/>, expected <CiscoIPPhoneRingList>"
+        );
+        assert_eq!(
+            err("\r\n<Foo>"),
+            "line 2: the root element is <Foo>, expected <CiscoIPPhoneRingList>"
+        );
+        assert_eq!(
+            err("<CiscoIPPhoneRingList/>\n<CiscoIPPhoneRingList>"),
+            "line 2: a second root element <CiscoIPPhoneRingList> after </CiscoIPPhoneRingList>"
+        );
+        assert_eq!(
+            err("<CiscoIPPhoneRingList></CiscoIPPhoneRingList><x/>"),
+            "line 1: a second root element <x/> after </CiscoIPPhoneRingList>"
+        );
     }
 
     #[test]
