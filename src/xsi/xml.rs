@@ -7,9 +7,9 @@
 //!   `xsi::object` builders, the markup-only one of the emulator's wire replies, the ASCII-only
 //!   one of the emulator's XML-and-HTML device pages;
 //! - the reader plumbing the parsers share: the quick-xml setup for each set of rules
-//!   ([`Rules`], [`reader`]), the element tree ([`Element`], [`Tree`]), attribute decoding
+//!   (`Rules`, `reader`), the element tree ([`Element`], `Tree`), attribute decoding
 //!   (strict, normalised, lenient), reference resolution (strict, standard, lenient) and the
-//!   text an event adds to an element ([`text_of`]).
+//!   text an event adds to an element (`text_of`); these are crate-internal.
 //!
 //! What a parser accepts stays the parser's: `xsi::request` is strict, `xsi::response` lenient,
 //! `ringtone::ringlist` streams; they pick their rules here and keep their own bounds and errors.
@@ -514,8 +514,8 @@ pub(crate) fn text_of<'a>(event: &Event<'a>, refs: Refs) -> Option<Cow<'a, str>>
     }
 }
 
-/// The first element of `xml` read under [`Rules::Standard`], attributes as [`element`]
-/// decodes them, unresolved references dropped; `None` when the document has no complete
+/// The first element of `xml` read under quick-xml's default rules (`Rules::Standard`),
+/// attributes as quick-xml normalises them (an unreadable one skipped), unresolved references dropped; `None` when the document has no complete
 /// element before its end or its first error. For documents another reader has checked.
 pub fn standard_tree(xml: &str) -> Option<Element> {
     let mut reader = reader(strip_bom(xml), Rules::Standard);
