@@ -53,6 +53,25 @@ pub(super) fn interrupted_flag() -> Arc<AtomicBool> {
     flag
 }
 
+/// Until `flag` (from [`interrupted_flag`]) is set: Ctrl-C or SIGTERM.
+pub(super) async fn until_interrupted(flag: &AtomicBool) {
+    while !flag.load(Ordering::SeqCst) {
+        tokio::time::sleep(std::time::Duration::from_millis(50)).await;
+    }
+}
+
+/// A task that stops a page (its `stopper`) with "interrupted" once `flag` is set; abort it
+/// when the page has ended.
+pub(super) fn stop_on_interrupt(
+    flag: Arc<AtomicBool>,
+    stopper: tokio::sync::watch::Sender<Option<String>>,
+) -> tokio::task::JoinHandle<()> {
+    tokio::spawn(async move {
+        until_interrupted(&flag).await;
+        stopper.send_replace(Some("interrupted".into()));
+    })
+}
+
 /// The runtime the commands push and time on: two worker threads.
 pub(super) fn runtime() -> Result<tokio::runtime::Runtime, CliError> {
     Ok(tokio::runtime::Builder::new_multi_thread()

@@ -365,13 +365,7 @@ async fn page_the_fleet(
     );
     order.verify = Some(config.engine.verify_grace);
     let page = pager.page(order).await?;
-    let stopper = page.stopper();
-    let watcher = tokio::spawn(async move {
-        while !interrupted.load(std::sync::atomic::Ordering::SeqCst) {
-            tokio::time::sleep(Duration::from_millis(50)).await;
-        }
-        stopper.send_replace(Some("interrupted".into()));
-    });
+    let watcher = super::common::stop_on_interrupt(interrupted, page.stopper());
     let report = page.finish().await;
     watcher.abort();
     let report = report?;

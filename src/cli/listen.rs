@@ -31,7 +31,7 @@ use crate::page::listen::{
     Received, Step, StopReason, bind_from_pool, hear_until, intercom_start_xml, intercom_stop_xml,
     journal_record, listen_start_xml, listen_stop_xml, new_id, record_until, refusal, used_ports,
 };
-use crate::page::prepare::phone_ip;
+use crate::page::table::phone_ip;
 use crate::push::{Phone, PushClient};
 use crate::rtp::pacer::{Encode, EncodedClip, PacerOptions, PayloadSource, StreamHandle};
 use crate::rtp::{

@@ -7,7 +7,10 @@ use std::time::Duration;
 use anyhow::Context as _;
 use clap::Args;
 
-use super::common::{CliError, interrupted_flag, journal_of, parse_seconds, push_client, runtime};
+use super::common::{
+    CliError, interrupted_flag, journal_of, parse_seconds, push_client, runtime, stop_on_interrupt,
+    until_interrupted,
+};
 use crate::audio;
 use crate::config::{Config, EqualPolicy};
 use crate::g711::Law;
@@ -224,12 +227,7 @@ pub(super) fn run_page(a: PageArgs) -> Result<i32, CliError> {
         if recovered + unrecovered > 0 {
             eprintln!("zonecast: recovered {recovered} phones left playing by an earlier page ({unrecovered} could not be stopped)");
         }
-        let stopper = page.stopper();
-        let flag = interrupted.clone();
-        let watcher = tokio::spawn(async move {
-            until_interrupted(&flag).await;
-            stopper.send_replace(Some("interrupted".into()));
-        });
+        let watcher = stop_on_interrupt(interrupted.clone(), page.stopper());
         let report = page.finish().await;
         watcher.abort();
         let report = report.map_err(|e| CliError::Failed(e.into()))?;
@@ -240,13 +238,6 @@ pub(super) fn run_page(a: PageArgs) -> Result<i32, CliError> {
         }
         Ok(report.exit_code())
     })
-}
-
-/// Until Ctrl-C or SIGTERM.
-async fn until_interrupted(flag: &std::sync::atomic::AtomicBool) {
-    while !flag.load(std::sync::atomic::Ordering::SeqCst) {
-        tokio::time::sleep(Duration::from_millis(50)).await;
-    }
 }
 
 fn prepare_error(e: PrepareError) -> CliError {

@@ -58,8 +58,6 @@ pub fn new_page_id() -> String {
     format!("pg-{ms:x}-{}-{n}", std::process::id())
 }
 
-pub(crate) use super::table::phone_ip;
-
 /// Why a page cannot start at all.
 #[derive(Debug, thiserror::Error)]
 pub enum PrepareError {
