@@ -74,7 +74,7 @@ use zonecast::config::ZoneMode;
 use zonecast::g711::Law;
 use zonecast::page::journal::Journal;
 use zonecast::page::{
-    Delivery, Origin, PageOrder, PageSpec, Pager, PagerSetup, Roster, Target, plan,
+    Delivery, Origin, PageOrder, PageSpec, Pager, PagerSetup, Roster, ZoneMember, plan,
 };
 use zonecast::phone_sim::config::{Addressing, DEFAULT_PASSWORD, DEFAULT_USER, FaultRule};
 use zonecast::phone_sim::faults::{Faults, Latency};
@@ -296,8 +296,8 @@ fn quantile(mut v: Vec<f64>, q: f64) -> Option<f64> {
     Some(v[i])
 }
 
-fn target(name: &str, model: &str, addr: std::net::SocketAddrV4, push: Phone) -> Target {
-    Target {
+fn target(name: &str, model: &str, addr: std::net::SocketAddrV4, push: Phone) -> ZoneMember {
+    ZoneMember {
         name: name.to_owned(),
         model: model.to_owned(),
         ip: Some(*addr.ip()),
@@ -367,7 +367,7 @@ enum Phones {
 }
 
 impl Phones {
-    fn targets(&self) -> Vec<Target> {
+    fn targets(&self) -> Vec<ZoneMember> {
         match self {
             Phones::InProc(fleet) => fleet
                 .phones()

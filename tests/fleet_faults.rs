@@ -15,7 +15,7 @@ use zonecast::audio::Tone;
 use zonecast::g711::Law;
 use zonecast::page::callbacks::Callbacks;
 use zonecast::page::journal::Journal;
-use zonecast::page::{Origin, PageOrder, PhoneReport, PhoneState, Roster, Target, Via};
+use zonecast::page::{Origin, PageOrder, PhoneReport, PhoneState, Roster, Via, ZoneMember};
 use zonecast::phone_sim::config::PhoneGroup;
 use zonecast::phone_sim::faults::{Chance, Faults, Latency};
 use zonecast::push::{MAX_REPLY_BYTES, Phone, PushClient, PushConfig, Secret};
@@ -150,9 +150,9 @@ async fn a_500_phone_page_with_every_fault_reaches_the_healthy_names_the_rest_an
 
     // The fleet's phones as a config lists them (all with the fleet's password), then the dead.
     let password = Secret::new(zonecast::phone_sim::config::DEFAULT_PASSWORD);
-    let mut targets: Vec<Target> = common::sim::targets(&fleet);
+    let mut targets: Vec<ZoneMember> = common::sim::targets(&fleet);
     for (i, host) in dead_addresses(EACH).into_iter().enumerate() {
-        targets.push(Target {
+        targets.push(ZoneMember {
             name: format!("gone{:02}", i + 1),
             model: "CP-8851".into(),
             ip: Some(Ipv4Addr::LOCALHOST),

@@ -5,7 +5,7 @@
 //!
 //! The rules are [`ListenSession`]'s (`page::listen::session`, shared by both commands); this is
 //! its shell. It binds the receivers first (so nothing a phone sends is lost and the port is
-//! really ours), then [`drive`]s the session: it carries out each [`Output`] in order (journal,
+//! really ours), then [`drive`]s the session: it carries out each [`ListenOutput`] in order (journal,
 //! push, start or stop our media) and feeds in what happens (a push's answer, a signal, our
 //! source's end, the timeout the session asked for). It decides nothing itself.
 
@@ -27,9 +27,10 @@ use crate::config::{Config, PhoneEntry};
 use crate::g711::Law;
 use crate::page::journal::{Journal, JournalOp};
 use crate::page::listen::{
-    Ended, INTERCOM_ZONE, LISTEN_ZONE, ListenReport, ListenSession, Output, PhoneSpec, PushDone,
-    Received, Step, StopReason, bind_from_pool, hear_until, intercom_start_xml, intercom_stop_xml,
-    journal_record, listen_start_xml, listen_stop_xml, new_id, record_until, refusal, used_ports,
+    Ended, INTERCOM_ZONE, LISTEN_ZONE, ListenOutput, ListenPush, ListenReport, ListenSession,
+    PhoneSpec, PushDone, Received, StopReason, bind_from_pool, hear_until, intercom_start_xml,
+    intercom_stop_xml, journal_record, listen_start_xml, listen_stop_xml, new_id, record_until,
+    refusal, used_ports,
 };
 use crate::page::table::phone_ip;
 use crate::push::{Phone, PushClient};
@@ -228,10 +229,10 @@ impl Shell<'_> {
 
 /// What listen and intercom do differently: our media.
 trait Side {
-    /// [`Output::Running`]: every start answered and some accepted. An error ends the session
+    /// [`ListenOutput::Running`]: every start answered and some accepted. An error ends the session
     /// (the phones are stopped).
     fn running(&mut self, accepted: usize, until: Option<Instant>) -> Result<(), String>;
-    /// [`Output::StopMedia`]: stop our receiver (and sending side) for phone `phone`.
+    /// [`ListenOutput::StopMedia`]: stop our receiver (and sending side) for phone `phone`.
     fn stop_media(&mut self, phone: usize);
 }
 
@@ -256,7 +257,7 @@ async fn drive(
     loop {
         while let Some(output) = session.poll_output() {
             match output {
-                Output::JournalBegin { phone } => {
+                ListenOutput::JournalBegin { phone } => {
                     let p = shell.phone(phone);
                     let record = journal_record(
                         &p.id,
@@ -271,14 +272,14 @@ async fn drive(
                         session.handle_journal_failed(phone, format!("journal {path}: {e}"));
                     }
                 }
-                Output::Journal { phone, op } => {
+                ListenOutput::Journal { phone, op } => {
                     journal_op(shell.journal, &shell.phone(phone).id, &op)
                 }
-                Output::Push { phone, step } => {
+                ListenOutput::Push { phone, step } => {
                     let p = shell.phone(phone);
                     let xml = match step {
-                        Step::Start => p.start_xml.clone(),
-                        Step::Stop => shell.stop_xml.clone(),
+                        ListenPush::Start => p.start_xml.clone(),
+                        ListenPush::Stop => shell.stop_xml.clone(),
                     };
                     let client = shell.client.clone();
                     let target = p.target.clone();
@@ -294,13 +295,13 @@ async fn drive(
                         }
                     });
                 }
-                Output::Running { accepted, until } => {
+                ListenOutput::Running { accepted, until } => {
                     if let Err(e) = side.running(accepted, until) {
                         session.handle_media_failed(e);
                     }
                 }
-                Output::StopMedia { phone } => side.stop_media(phone),
-                Output::Finished => return Ok(()),
+                ListenOutput::StopMedia { phone } => side.stop_media(phone),
+                ListenOutput::Finished => return Ok(()),
             }
         }
         let timeout = session.poll_timeout();

@@ -37,7 +37,7 @@ mod shell;
 pub mod table;
 
 pub use pager::{Origin, PageError, PageHandle, PageOrder, Pager, PagerSetup, Talker, TalkerRelay};
-pub use plan::{Banner, BannerKind, Delivery, PageSpec, PhonePlan, Target, Via, plan};
+pub use plan::{Banner, BannerKind, Delivery, PageSpec, PhonePlan, Via, ZoneMember, plan};
 pub use report::{DeliveryReport, Failure, FailureKind, PhoneReport, PhoneState};
-pub use session::{Output, PageTarget, Session, Step, TalkerLimits, Timer, Timing};
+pub use session::{Output, PageTarget, PushStep, Session, TalkerLimits, Timer, Timing};
 pub use table::{PhoneTable, Roster, Site, ZonePhones};

@@ -21,7 +21,7 @@ use crate::xsi::uri::{Init, Uri};
 
 /// One phone of the zone, as the shell found it.
 #[derive(Debug, Clone)]
-pub struct Target {
+pub struct ZoneMember {
     /// Name (config).
     pub name: String,
     /// Model name.
@@ -162,7 +162,7 @@ fn banner_of(caps: &Capabilities, text: &str) -> Result<Banner, String> {
 }
 
 /// Plan every phone of the page.
-pub fn plan(spec: &PageSpec, targets: Vec<Target>) -> Vec<PhonePlan> {
+pub fn plan(spec: &PageSpec, targets: Vec<ZoneMember>) -> Vec<PhonePlan> {
     let mut ports_taken: Vec<(Ipv4Addr, u16)> = Vec::new();
     targets
         .into_iter()
@@ -170,7 +170,7 @@ pub fn plan(spec: &PageSpec, targets: Vec<Target>) -> Vec<PhonePlan> {
         .collect()
 }
 
-fn refused(t: &Target, expect_reply: bool, why: String) -> PhonePlan {
+fn refused(t: &ZoneMember, expect_reply: bool, why: String) -> PhonePlan {
     PhonePlan {
         name: t.name.clone(),
         model: t.model.clone(),
@@ -190,7 +190,7 @@ fn refused(t: &Target, expect_reply: bool, why: String) -> PhonePlan {
 
 /// The phone's push target, or why it takes no part: a model without RTP pushes (`verb`:
 /// "receive" or "send"), no credentials.
-fn pushable(t: &Target, caps: &Capabilities, verb: &str) -> Result<Phone, String> {
+fn pushable(t: &ZoneMember, caps: &Capabilities, verb: &str) -> Result<Phone, String> {
     if !caps.rtp_uris {
         return Err(format!(
             "model {} cannot {verb} RTP pushes (Multiplatform firmware)",
@@ -208,7 +208,7 @@ fn clear_of(banner: Option<&Banner>) -> Option<Uri> {
     })
 }
 
-fn plan_one(spec: &PageSpec, t: Target, ports_taken: &mut Vec<(Ipv4Addr, u16)>) -> PhonePlan {
+fn plan_one(spec: &PageSpec, t: ZoneMember, ports_taken: &mut Vec<(Ipv4Addr, u16)>) -> PhonePlan {
     let caps = Capabilities::for_model_name(&t.model);
     let expect_reply = caps.execute_response;
     let phone = match pushable(&t, &caps, "receive") {
@@ -302,7 +302,7 @@ fn plan_one(spec: &PageSpec, t: Target, ports_taken: &mut Vec<(Ipv4Addr, u16)>) 
 /// The phone a page is spoken from: `RTPTx` (or `RTPMTx` to a group) sends its microphone to
 /// `dest`, with `banner` on its screen; its stop ends the transmission and clears the banner.
 /// Refused (with the reason) where the model cannot send RTP pushes.
-pub fn talker_plan(t: Target, dest: SocketAddrV4, banner: Option<&str>) -> PhonePlan {
+pub fn talker_plan(t: ZoneMember, dest: SocketAddrV4, banner: Option<&str>) -> PhonePlan {
     let caps = Capabilities::for_model_name(&t.model);
     let expect_reply = caps.execute_response;
     let phone = match pushable(&t, &caps, "send") {
@@ -370,9 +370,9 @@ mod tests {
     use super::*;
     use crate::push::Secret;
 
-    fn target(name: &str, model: &str, ip: [u8; 4]) -> Target {
+    fn target(name: &str, model: &str, ip: [u8; 4]) -> ZoneMember {
         let ip = Ipv4Addr::from(ip);
-        Target {
+        ZoneMember {
             name: name.into(),
             model: model.into(),
             ip: Some(ip),

@@ -8,7 +8,7 @@ use std::collections::HashSet;
 use std::net::Ipv4Addr;
 
 use super::journal::{Journal, JournalOp, JournalPage};
-use super::plan::{Delivery, PageSpec, PhonePlan, Target, plan};
+use super::plan::{Delivery, PageSpec, PhonePlan, ZoneMember, plan};
 use super::table::{Site, ZonePhones};
 use crate::config::ZoneMode;
 use crate::error::Invalid;
@@ -186,7 +186,7 @@ pub fn prepare(
     let banner = req.banner.clone().or_else(|| zone.banner.clone());
     let targets = phones
         .iter()
-        .map(|ph| Target {
+        .map(|ph| ZoneMember {
             push: if busy_higher.contains(&ph.name) {
                 Err("busy in a page of higher priority".into())
             } else {

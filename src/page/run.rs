@@ -14,7 +14,7 @@ use tokio::sync::{mpsc, oneshot, watch};
 use super::journal::{Journal, JournalOp, JournalPhone, PageRecord};
 use super::plan::{Delivery, PhonePlan};
 use super::report::DeliveryReport;
-use super::session::{Output, Session, Step, Timing};
+use super::session::{Output, PushStep, Session, Timing};
 use super::shell::{self, Done, Follower, Gated, Tee, TeeSlot};
 use crate::g711::Law;
 use crate::push::PushClient;
@@ -239,7 +239,7 @@ impl<'a> Shell<'a> {
             Output::OpenGate => self.gate.store(true, Ordering::Release),
             Output::Push { phone, step } => {
                 let media_id = match step {
-                    Step::Stop => session.media_id(phone).map(str::to_owned),
+                    PushStep::Stop => session.media_id(phone).map(str::to_owned),
                     _ => None,
                 };
                 shell::push(

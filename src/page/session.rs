@@ -77,7 +77,7 @@ pub trait PageTarget {
 
 /// Which push.
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
-pub enum Step {
+pub enum PushStep {
     /// The stream's start (RTPMRx / RTPRx / startMedia).
     Start,
     /// The banner object.
@@ -171,7 +171,7 @@ pub enum Output {
         /// Target index.
         phone: usize,
         /// Which push.
-        step: Step,
+        step: PushStep,
     },
     /// Ask these phones whether packets arrive; answer with [`Session::handle_verified`], one
     /// call per phone.
@@ -370,7 +370,7 @@ impl<T: PageTarget> Session<T> {
                 self.in_flight.starts += 1;
                 self.out.push_back(Output::Push {
                     phone: i,
-                    step: Step::Start,
+                    step: PushStep::Start,
                 });
             } else {
                 r.state = Some(PhoneState::Accepted);
@@ -390,7 +390,7 @@ impl<T: PageTarget> Session<T> {
         &mut self,
         now: Instant,
         phone: usize,
-        step: Step,
+        step: PushStep,
         outcome: &PushOutcome,
     ) {
         if self.finished || phone >= self.runs.len() {
@@ -398,8 +398,8 @@ impl<T: PageTarget> Session<T> {
         }
         self.changed = true;
         match step {
-            Step::Start => self.start_done(now, phone, outcome),
-            Step::Banner => {
+            PushStep::Start => self.start_done(now, phone, outcome),
+            PushStep::Banner => {
                 let r = &mut self.runs[phone];
                 if !r.banner_in_flight {
                     return; // an answer to a banner that was not asked: ignore
@@ -412,7 +412,7 @@ impl<T: PageTarget> Session<T> {
                 );
                 self.stop_if_ready(phone);
             }
-            Step::Stop => self.stop_done(phone, outcome),
+            PushStep::Stop => self.stop_done(phone, outcome),
         }
         self.finish_if_done(now);
     }
@@ -448,7 +448,7 @@ impl<T: PageTarget> Session<T> {
                     self.in_flight.banners += 1;
                     self.out.push_back(Output::Push {
                         phone: i,
-                        step: Step::Banner,
+                        step: PushStep::Banner,
                     });
                 }
                 if self.first_accept.is_none() {
@@ -781,7 +781,7 @@ impl<T: PageTarget> Session<T> {
             self.in_flight.stops += 1;
             self.out.push_back(Output::Push {
                 phone: i,
-                step: Step::Stop,
+                step: PushStep::Stop,
             });
         } else {
             // Nothing to tell it: the end of the stream is its stop.

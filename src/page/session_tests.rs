@@ -5,13 +5,13 @@ use std::net::Ipv4Addr;
 use std::sync::OnceLock;
 
 use super::*;
-use crate::page::plan::{Delivery, PageSpec, PhonePlan, Target, plan};
+use crate::page::plan::{Delivery, PageSpec, PhonePlan, ZoneMember, plan};
 use crate::push::{Phone, Secret};
 use crate::rtp::RtpPort;
 
 fn plans(n: usize, models: impl Fn(usize) -> &'static str, banner: bool) -> Vec<PhonePlan> {
     let targets = (0..n)
-        .map(|i| Target {
+        .map(|i| ZoneMember {
             name: format!("p{i:04}"),
             model: models(i).into(),
             ip: Some(Ipv4Addr::new(127, 1, (i / 250) as u8, (i % 250) as u8 + 1)),
@@ -67,7 +67,7 @@ fn start(s: &mut Session, ms: f64) -> Vec<Output> {
 enum Input {
     PushDone {
         phone: usize,
-        step: Step,
+        step: PushStep,
         outcome: PushOutcome,
     },
     End {
@@ -109,7 +109,7 @@ fn ok() -> PushOutcome {
     PushOutcome::Ok { items: Vec::new() }
 }
 
-fn pushes(out: &[Output], step: Step) -> Vec<usize> {
+fn pushes(out: &[Output], step: PushStep) -> Vec<usize> {
     out.iter()
         .filter_map(|o| match o {
             Output::Push { phone, step: s } if *s == step => Some(*phone),
@@ -122,9 +122,9 @@ fn pushes(out: &[Output], step: Step) -> Vec<usize> {
 /// nothing is pending; returns every output.
 fn drain(
     s: &mut Session,
-    mut pending: Vec<(usize, Step)>,
+    mut pending: Vec<(usize, PushStep)>,
     now: &mut f64,
-    answer: &dyn Fn(usize, Step) -> PushOutcome,
+    answer: &dyn Fn(usize, PushStep) -> PushOutcome,
 ) -> Vec<Output> {
     let mut all = Vec::new();
     while let Some((phone, step)) = pending.pop() {
@@ -148,7 +148,7 @@ fn drain(
     all
 }
 
-fn pending_of(out: &[Output]) -> Vec<(usize, Step)> {
+fn pending_of(out: &[Output]) -> Vec<(usize, PushStep)> {
     out.iter()
         .filter_map(|o| match o {
             Output::Push { phone, step } => Some((*phone, *step)),
@@ -190,11 +190,11 @@ fn a_1000_phone_page_through_every_failure_stops_exactly_the_phones_that_may_pla
             reason: "garbage".into(),
         },
     };
-    let answer = move |i: usize, step: Step| match step {
-        Step::Start => start_answer(i),
-        Step::Banner => ok(),
-        Step::Stop if i.is_multiple_of(50) => PushOutcome::Timeout,
-        Step::Stop => ok(),
+    let answer = move |i: usize, step: PushStep| match step {
+        PushStep::Start => start_answer(i),
+        PushStep::Banner => ok(),
+        PushStep::Stop if i.is_multiple_of(50) => PushOutcome::Timeout,
+        PushStep::Stop => ok(),
     };
     let mut now = 0.0;
     let out = start(&mut s, now);
@@ -202,12 +202,12 @@ fn a_1000_phone_page_through_every_failure_stops_exactly_the_phones_that_may_pla
         matches!(out[0], Output::Journal(JournalOp::Begin { ref phones }) if phones.len() == 900)
     );
     assert_eq!(out[1], Output::StartMedia, "media before any push");
-    let starts = pushes(&out, Step::Start);
+    let starts = pushes(&out, PushStep::Start);
     assert_eq!(starts.len(), 900);
     assert!(starts.iter().all(|i| i % 10 != 9));
     let mut all = drain(&mut s, pending_of(&out), &mut now, &answer);
     assert!(!s.is_finished(), "runs until told to end");
-    let banners: HashSet<usize> = pushes(&all, Step::Banner).into_iter().collect();
+    let banners: HashSet<usize> = pushes(&all, PushStep::Banner).into_iter().collect();
     all.extend(handle(
         &mut s,
         now,
@@ -215,12 +215,12 @@ fn a_1000_phone_page_through_every_failure_stops_exactly_the_phones_that_may_pla
             reason: "source ended".into(),
         },
     ));
-    let stop_now = pending_of(&all[all.len() - pushes(&all, Step::Stop).len()..]);
+    let stop_now = pending_of(&all[all.len() - pushes(&all, PushStep::Stop).len()..]);
     let tail = drain(&mut s, stop_now, &mut now, &answer);
     all.extend(tail);
     assert!(s.is_finished());
 
-    let stops: Vec<usize> = pushes(&all, Step::Stop);
+    let stops: Vec<usize> = pushes(&all, PushStep::Stop);
     let stop_set: HashSet<usize> = stops.iter().copied().collect();
     assert_eq!(stops.len(), stop_set.len(), "one stop per phone");
     for i in 0..1000 {
@@ -289,7 +289,7 @@ fn ending_while_starts_are_in_flight_stops_each_phone_after_its_start() {
         },
     );
     assert!(
-        pushes(&out, Step::Stop).is_empty(),
+        pushes(&out, PushStep::Stop).is_empty(),
         "no stop may overtake a start"
     );
     assert!(!s.is_finished());
@@ -299,13 +299,13 @@ fn ending_while_starts_are_in_flight_stops_each_phone_after_its_start() {
         now,
         Input::PushDone {
             phone: 1,
-            step: Step::Start,
+            step: PushStep::Start,
             outcome: ok(),
         },
     );
-    assert_eq!(pushes(&out, Step::Stop), vec![1]);
+    assert_eq!(pushes(&out, PushStep::Stop), vec![1]);
     assert!(
-        pushes(&out, Step::Banner).is_empty(),
+        pushes(&out, PushStep::Banner).is_empty(),
         "no banner once ending"
     );
     handle(
@@ -313,7 +313,7 @@ fn ending_while_starts_are_in_flight_stops_each_phone_after_its_start() {
         now,
         Input::PushDone {
             phone: 0,
-            step: Step::Start,
+            step: PushStep::Start,
             outcome: PushOutcome::AuthFailed,
         },
     );
@@ -322,12 +322,12 @@ fn ending_while_starts_are_in_flight_stops_each_phone_after_its_start() {
         now,
         Input::PushDone {
             phone: 2,
-            step: Step::Start,
+            step: PushStep::Start,
             outcome: PushOutcome::Timeout,
         },
     );
     assert_eq!(
-        pushes(&out, Step::Stop),
+        pushes(&out, PushStep::Stop),
         vec![2],
         "a timed-out start may have played"
     );
@@ -336,7 +336,7 @@ fn ending_while_starts_are_in_flight_stops_each_phone_after_its_start() {
         now,
         Input::PushDone {
             phone: 1,
-            step: Step::Stop,
+            step: PushStep::Stop,
             outcome: ok(),
         },
     );
@@ -345,7 +345,7 @@ fn ending_while_starts_are_in_flight_stops_each_phone_after_its_start() {
         now,
         Input::PushDone {
             phone: 2,
-            step: Step::Stop,
+            step: PushStep::Stop,
             outcome: ok(),
         },
     );
@@ -363,11 +363,11 @@ fn a_stop_waits_for_the_banner_so_the_banner_cannot_outlive_the_page() {
         1.0,
         Input::PushDone {
             phone: 0,
-            step: Step::Start,
+            step: PushStep::Start,
             outcome: ok(),
         },
     );
-    assert_eq!(pushes(&out, Step::Banner), vec![0]);
+    assert_eq!(pushes(&out, PushStep::Banner), vec![0]);
     let out = handle(
         &mut s,
         2.0,
@@ -375,23 +375,23 @@ fn a_stop_waits_for_the_banner_so_the_banner_cannot_outlive_the_page() {
             reason: "done".into(),
         },
     );
-    assert!(pushes(&out, Step::Stop).is_empty());
+    assert!(pushes(&out, PushStep::Stop).is_empty());
     let out = handle(
         &mut s,
         3.0,
         Input::PushDone {
             phone: 0,
-            step: Step::Banner,
+            step: PushStep::Banner,
             outcome: ok(),
         },
     );
-    assert_eq!(pushes(&out, Step::Stop), vec![0]);
+    assert_eq!(pushes(&out, PushStep::Stop), vec![0]);
     let out = handle(
         &mut s,
         4.0,
         Input::PushDone {
             phone: 0,
-            step: Step::Stop,
+            step: PushStep::Stop,
             outcome: ok(),
         },
     );
@@ -412,7 +412,7 @@ fn preempted_phones_are_left_to_the_higher_page() {
             1.0,
             Input::PushDone {
                 phone: i,
-                step: Step::Start,
+                step: PushStep::Start,
                 outcome: ok(),
             },
         );
@@ -431,7 +431,7 @@ fn preempted_phones_are_left_to_the_higher_page() {
             reason: "done".into(),
         },
     );
-    let mut stops = pushes(&out, Step::Stop);
+    let mut stops = pushes(&out, PushStep::Stop);
     stops.sort();
     assert_eq!(stops, vec![0, 2]);
     handle(
@@ -439,7 +439,7 @@ fn preempted_phones_are_left_to_the_higher_page() {
         4.0,
         Input::PushDone {
             phone: 0,
-            step: Step::Stop,
+            step: PushStep::Stop,
             outcome: ok(),
         },
     );
@@ -448,7 +448,7 @@ fn preempted_phones_are_left_to_the_higher_page() {
         4.0,
         Input::PushDone {
             phone: 2,
-            step: Step::Stop,
+            step: PushStep::Stop,
             outcome: ok(),
         },
     );
@@ -468,7 +468,7 @@ fn a_user_hang_up_is_reported_and_still_cleared() {
             1.0,
             Input::PushDone {
                 phone: i,
-                step: Step::Start,
+                step: PushStep::Start,
                 outcome: ok(),
             },
         );
@@ -482,13 +482,13 @@ fn a_user_hang_up_is_reported_and_still_cleared() {
             reason: "done".into(),
         },
     );
-    assert_eq!(pushes(&out, Step::Stop).len(), 2);
+    assert_eq!(pushes(&out, PushStep::Stop).len(), 2);
     handle(
         &mut s,
         4.0,
         Input::PushDone {
             phone: 0,
-            step: Step::Stop,
+            step: PushStep::Stop,
             outcome: ok(),
         },
     );
@@ -497,7 +497,7 @@ fn a_user_hang_up_is_reported_and_still_cleared() {
         4.0,
         Input::PushDone {
             phone: 1,
-            step: Step::Stop,
+            step: PushStep::Stop,
             outcome: ok(),
         },
     );
@@ -540,7 +540,7 @@ fn the_gate_opens_when_every_start_answered_or_a_second_after_the_first_accept()
         10.0,
         Input::PushDone {
             phone: 0,
-            step: Step::Start,
+            step: PushStep::Start,
             outcome: ok(),
         },
     );
@@ -565,7 +565,7 @@ fn the_gate_opens_when_every_start_answered_or_a_second_after_the_first_accept()
         5.0,
         Input::PushDone {
             phone: 0,
-            step: Step::Start,
+            step: PushStep::Start,
             outcome: ok(),
         },
     );
@@ -574,7 +574,7 @@ fn the_gate_opens_when_every_start_answered_or_a_second_after_the_first_accept()
         6.0,
         Input::PushDone {
             phone: 1,
-            step: Step::Start,
+            step: PushStep::Start,
             outcome: PushOutcome::AuthFailed,
         },
     );
@@ -604,20 +604,20 @@ fn the_duration_ends_the_page_and_every_accepted_phone_gets_its_stop() {
             1.0,
             Input::PushDone {
                 phone: i,
-                step: Step::Start,
+                step: PushStep::Start,
                 outcome,
             },
         );
     }
     let before = run_timers(&mut s, at(29_999.0));
     assert!(
-        pushes(&before, Step::Stop).is_empty(),
+        pushes(&before, PushStep::Stop).is_empty(),
         "not before its time"
     );
     assert!(!s.is_ending());
     let out = run_timers(&mut s, at(30_000.0));
     assert_eq!(
-        pushes(&out, Step::Stop),
+        pushes(&out, PushStep::Stop),
         vec![0, 1, 2],
         "not the phone that refused"
     );
@@ -631,7 +631,7 @@ fn the_duration_ends_the_page_and_every_accepted_phone_gets_its_stop() {
             30_010.0,
             Input::PushDone {
                 phone: i,
-                step: Step::Stop,
+                step: PushStep::Stop,
                 outcome: ok(),
             },
         );
@@ -660,7 +660,7 @@ fn verify_then_silent_phones_fall_back_to_unicast_once() {
             100.0 * (i + 1) as f64,
             Input::PushDone {
                 phone: i,
-                step: Step::Start,
+                step: PushStep::Start,
                 outcome: ok(),
             },
         );
@@ -676,7 +676,7 @@ fn verify_then_silent_phones_fall_back_to_unicast_once() {
         5_100.0,
         Input::PushDone {
             phone: 4,
-            step: Step::Start,
+            step: PushStep::Start,
             outcome: PushOutcome::Timeout,
         },
     );
@@ -732,7 +732,7 @@ fn without_a_fallback_port_silent_phones_are_only_reported() {
         1.0,
         Input::PushDone {
             phone: 0,
-            step: Step::Start,
+            step: PushStep::Start,
             outcome: ok(),
         },
     );
@@ -741,7 +741,7 @@ fn without_a_fallback_port_silent_phones_are_only_reported() {
         1.0,
         Input::PushDone {
             phone: 1,
-            step: Step::Start,
+            step: PushStep::Start,
             outcome: ok(),
         },
     );
@@ -761,7 +761,7 @@ fn the_journal_check_finds_phones_a_higher_page_took_over_even_mid_start() {
         10.0,
         Input::PushDone {
             phone: 0,
-            step: Step::Start,
+            step: PushStep::Start,
             outcome: ok(),
         },
     );
@@ -791,7 +791,7 @@ fn the_journal_check_finds_phones_a_higher_page_took_over_even_mid_start() {
         270.0,
         Input::PushDone {
             phone: 1,
-            step: Step::Start,
+            step: PushStep::Start,
             outcome: ok(),
         },
     );
@@ -800,7 +800,7 @@ fn the_journal_check_finds_phones_a_higher_page_took_over_even_mid_start() {
         270.0,
         Input::PushDone {
             phone: 2,
-            step: Step::Start,
+            step: PushStep::Start,
             outcome: ok(),
         },
     );
@@ -812,7 +812,7 @@ fn the_journal_check_finds_phones_a_higher_page_took_over_even_mid_start() {
         },
     );
     assert_eq!(
-        pushes(&out, Step::Stop),
+        pushes(&out, PushStep::Stop),
         vec![2],
         "taken phones are the higher page's to stop"
     );
@@ -821,7 +821,7 @@ fn the_journal_check_finds_phones_a_higher_page_took_over_even_mid_start() {
         310.0,
         Input::PushDone {
             phone: 2,
-            step: Step::Stop,
+            step: PushStep::Stop,
             outcome: ok(),
         },
     );
@@ -836,7 +836,7 @@ fn the_journal_check_finds_phones_a_higher_page_took_over_even_mid_start() {
         1.0,
         Input::PushDone {
             phone: 0,
-            step: Step::Start,
+            step: PushStep::Start,
             outcome: ok(),
         },
     );
@@ -857,7 +857,7 @@ fn a_stop_racing_the_starts_waits_for_each_answer_and_a_second_stop_changes_noth
         },
     );
     assert!(
-        pushes(&out, Step::Stop).is_empty(),
+        pushes(&out, PushStep::Stop).is_empty(),
         "never before the start answers"
     );
     assert!(
@@ -875,12 +875,12 @@ fn a_stop_racing_the_starts_waits_for_each_answer_and_a_second_stop_changes_noth
         3.0,
         Input::PushDone {
             phone: 2,
-            step: Step::Start,
+            step: PushStep::Start,
             outcome: PushOutcome::Timeout,
         },
     );
     assert_eq!(
-        pushes(&out, Step::Stop),
+        pushes(&out, PushStep::Stop),
         vec![2],
         "a timed-out start may have played"
     );
@@ -889,12 +889,12 @@ fn a_stop_racing_the_starts_waits_for_each_answer_and_a_second_stop_changes_noth
         4.0,
         Input::PushDone {
             phone: 0,
-            step: Step::Start,
+            step: PushStep::Start,
             outcome: PushOutcome::AuthFailed,
         },
     );
     assert!(
-        pushes(&out, Step::Stop).is_empty(),
+        pushes(&out, PushStep::Stop).is_empty(),
         "refused outright: nothing to stop"
     );
     let out = handle(
@@ -902,18 +902,18 @@ fn a_stop_racing_the_starts_waits_for_each_answer_and_a_second_stop_changes_noth
         5.0,
         Input::PushDone {
             phone: 1,
-            step: Step::Start,
+            step: PushStep::Start,
             outcome: ok(),
         },
     );
-    assert_eq!(pushes(&out, Step::Stop), vec![1]);
-    assert!(pushes(&out, Step::Banner).is_empty());
+    assert_eq!(pushes(&out, PushStep::Stop), vec![1]);
+    assert!(pushes(&out, PushStep::Banner).is_empty());
     handle(
         &mut s,
         6.0,
         Input::PushDone {
             phone: 2,
-            step: Step::Stop,
+            step: PushStep::Stop,
             outcome: ok(),
         },
     );
@@ -922,7 +922,7 @@ fn a_stop_racing_the_starts_waits_for_each_answer_and_a_second_stop_changes_noth
         7.0,
         Input::PushDone {
             phone: 1,
-            step: Step::Stop,
+            step: PushStep::Stop,
             outcome: ok(),
         },
     );
@@ -948,7 +948,7 @@ fn a_silent_talker_ends_the_page() {
         1.0,
         Input::PushDone {
             phone: 0,
-            step: Step::Start,
+            step: PushStep::Start,
             outcome: ok(),
         },
     );
@@ -957,7 +957,7 @@ fn a_silent_talker_ends_the_page() {
     let out = run_timers(&mut s, at(5_000.0));
     assert!(out.contains(&Output::ReadTalker));
     s.handle_talker(at(5_000.0), None);
-    assert_eq!(pushes(&outputs(&mut s), Step::Stop), vec![0]);
+    assert_eq!(pushes(&outputs(&mut s), PushStep::Stop), vec![0]);
     assert_eq!(
         s.report("p", "z", "n", "m").ended_by,
         "the talker stopped sending"
@@ -971,7 +971,7 @@ fn a_silent_talker_ends_the_page() {
         1.0,
         Input::PushDone {
             phone: 0,
-            step: Step::Start,
+            step: PushStep::Start,
             outcome: ok(),
         },
     );
@@ -1016,7 +1016,7 @@ fn the_live_report_is_published_only_when_it_changed_and_counts_starting_apart()
         50.0,
         Input::PushDone {
             phone: 0,
-            step: Step::Start,
+            step: PushStep::Start,
             outcome: ok(),
         },
     );
@@ -1025,7 +1025,7 @@ fn the_live_report_is_published_only_when_it_changed_and_counts_starting_apart()
         60.0,
         Input::PushDone {
             phone: 1,
-            step: Step::Start,
+            step: PushStep::Start,
             outcome: PushOutcome::AuthFailed,
         },
     );

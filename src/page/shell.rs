@@ -11,7 +11,7 @@ use tokio::sync::{mpsc, oneshot};
 
 use super::callbacks::Callbacks;
 use super::plan::PhonePlan;
-use super::session::{Session, Step};
+use super::session::{PushStep, Session};
 use crate::push::{Phone, PushClient, PushOutcome};
 use crate::rtp::RtpPort;
 use crate::rtp::pacer::PayloadSource;
@@ -24,7 +24,7 @@ pub(crate) enum Done {
     /// A push came back (with the stream id a startMedia answer carried).
     Push {
         phone: usize,
-        step: Step,
+        step: PushStep,
         outcome: PushOutcome,
         media_id: Option<String>,
     },
@@ -89,7 +89,7 @@ pub(crate) fn push(
     client: &PushClient,
     plans: &Arc<Vec<PhonePlan>>,
     phone: usize,
-    step: Step,
+    step: PushStep,
     media_id: Option<String>,
     tx: &mpsc::UnboundedSender<Done>,
 ) {
@@ -105,18 +105,18 @@ pub(crate) fn push(
                 },
                 None,
             ),
-            Some(t) if p.via_media && step != Step::Banner => {
+            Some(t) if p.via_media && step != PushStep::Banner => {
                 media_push(&client, t, p, step, media_id).await
             }
             Some(t) => {
                 let xml = match step {
-                    Step::Start => p.start_xml.as_str(),
-                    Step::Banner => p.banner.as_ref().map_or("", |b| b.xml.as_str()),
-                    Step::Stop => p.stop_xml.as_str(),
+                    PushStep::Start => p.start_xml.as_str(),
+                    PushStep::Banner => p.banner.as_ref().map_or("", |b| b.xml.as_str()),
+                    PushStep::Stop => p.stop_xml.as_str(),
                 };
                 // A start must not run twice: a retry after a lost answer is refused as
                 // "Tx/Rx is already active" by a phone that did start.
-                let o = if step == Step::Start {
+                let o = if step == PushStep::Start {
                     client.execute_once(t, xml, None, p.expect_reply).await
                 } else {
                     client.execute(t, xml, None, p.expect_reply).await
@@ -139,19 +139,19 @@ async fn media_push(
     client: &PushClient,
     target: &Phone,
     p: &PhonePlan,
-    step: Step,
+    step: PushStep,
     media_id: Option<String>,
 ) -> (PushOutcome, Option<String>) {
     use crate::xsi::object::{StopMedia, XmlObject};
     use crate::xsi::response::{MediaErrorType, MediaReply, PhoneError, parse_media_reply};
     let xml = match step {
-        Step::Start => p.start_xml.clone(),
+        PushStep::Start => p.start_xml.clone(),
         _ => media_id
             .and_then(|id| StopMedia::id(&id).ok())
             .unwrap_or_default()
             .to_xml(),
     };
-    let sent = if step == Step::Start {
+    let sent = if step == PushStep::Start {
         client.post_execute_once(target, &xml, None).await
     } else {
         client.post_execute(target, &xml, None).await
@@ -165,12 +165,14 @@ async fn media_push(
     }
     let ok = PushOutcome::Ok { items: Vec::new() };
     let (outcome, id) = match (step, parse_media_reply(&reply.body)) {
-        (Step::Start, Ok(MediaReply::Started(s))) if reply.status == 200 => (ok, Some(s.id)),
+        (PushStep::Start, Ok(MediaReply::Started(s))) if reply.status == 200 => (ok, Some(s.id)),
         (_, Ok(MediaReply::PhoneError(PhoneError::Authentication))) => {
             (PushOutcome::AuthFailed, None)
         }
         // The stream is already gone (its user hung up): stopped is what we wanted.
-        (Step::Stop, Ok(MediaReply::Error(e))) if e.kind == MediaErrorType::InvalidResourceId => {
+        (PushStep::Stop, Ok(MediaReply::Error(e)))
+            if e.kind == MediaErrorType::InvalidResourceId =>
+        {
             (ok, None)
         }
         (_, Ok(MediaReply::Error(e))) => (
@@ -181,7 +183,7 @@ async fn media_push(
             },
             None,
         ),
-        (Step::Stop, _) if reply.status == 200 => (ok, None),
+        (PushStep::Stop, _) if reply.status == 200 => (ok, None),
         (_, Ok(other)) => (
             PushOutcome::BadResponse {
                 reason: format!("unexpected answer to {}: {other:?}", p.start_uri),
@@ -195,7 +197,7 @@ async fn media_push(
             None,
         ),
     };
-    if step == Step::Stop
+    if step == PushStep::Stop
         && outcome.is_ok()
         && let Some(clear) = &p.banner_clear_xml
     {

@@ -1,4 +1,4 @@
-//! The phone table a page is planned from: a zone's phones as [`Target`]s (addresses already
+//! The phone table a page is planned from: a zone's phones as [`ZoneMember`]s (addresses already
 //! resolved, credentials read), and the site's rules of planning ([`Site`]: priorities, pools,
 //! addresses). [`PhoneTable`] is where the phones come from: the config today
 //! (`impl PhoneTable for Config`), CUCM or another site later; a [`Roster`] is a fixed list
@@ -10,7 +10,7 @@
 use std::collections::HashSet;
 use std::net::{Ipv4Addr, ToSocketAddrs};
 
-use super::plan::Target;
+use super::plan::ZoneMember;
 use crate::config::{Config, GroupPool, PortPool, PreTone, Priorities, ZoneMode};
 use crate::error::Invalid;
 use crate::rtp::SenderOptions;
@@ -21,7 +21,7 @@ pub struct ZonePhones {
     /// Zone name.
     pub name: String,
     /// Its phones, each once, in order.
-    pub targets: Vec<Target>,
+    pub targets: Vec<ZoneMember>,
     /// Multicast (group and port fixed or from the pools) or unicast.
     pub mode: ZoneMode,
     /// Speaker volume for its pages (`None`: the phones' own).
@@ -74,7 +74,7 @@ pub trait PhoneTable: Send + Sync {
     /// Zone `name`'s phones (an unknown zone is refused, naming those that exist).
     fn zone(&self, name: &str) -> Result<ZonePhones, Invalid>;
     /// One phone by name (to stop it after a crash, or to talk from it).
-    fn phone(&self, name: &str) -> Result<Target, String>;
+    fn phone(&self, name: &str) -> Result<ZoneMember, String>;
 }
 
 /// The phone's IPv4 address from its `host[:port]` (resolving a name).
@@ -92,8 +92,8 @@ pub(crate) fn phone_ip(host: &str) -> Option<Ipv4Addr> {
         })
 }
 
-fn target_of(p: &crate::config::PhoneEntry) -> Target {
-    Target {
+fn target_of(p: &crate::config::PhoneEntry) -> ZoneMember {
+    ZoneMember {
         name: p.name.clone(),
         model: p.model.clone(),
         ip: phone_ip(&p.host),
@@ -131,7 +131,7 @@ impl PhoneTable for Config {
         })
     }
 
-    fn phone(&self, name: &str) -> Result<Target, String> {
+    fn phone(&self, name: &str) -> Result<ZoneMember, String> {
         Config::phone(self, name)
             .map(target_of)
             .ok_or_else(|| format!("phone {name} is no longer in the config"))
@@ -153,7 +153,7 @@ impl Roster {
     /// TTL 1 on) the loopback interface `interface`.
     pub fn multicast(
         zone: &str,
-        targets: Vec<Target>,
+        targets: Vec<ZoneMember>,
         group: Ipv4Addr,
         port: crate::rtp::RtpPort,
         interface: Ipv4Addr,
@@ -187,7 +187,7 @@ impl Roster {
     /// that share an address get the next even ports).
     pub fn unicast(
         zone: &str,
-        targets: Vec<Target>,
+        targets: Vec<ZoneMember>,
         source: Ipv4Addr,
         port: crate::rtp::RtpPort,
     ) -> Roster {
@@ -228,7 +228,7 @@ impl PhoneTable for Roster {
         }
     }
 
-    fn phone(&self, name: &str) -> Result<Target, String> {
+    fn phone(&self, name: &str) -> Result<ZoneMember, String> {
         self.zone
             .targets
             .iter()

@@ -35,12 +35,12 @@ use super::config::{Addressing, SimConfig};
 use super::core::{Identity, PhoneCore};
 use super::faults::{Faults, Rng, choose};
 use super::http::{FleetCtx, Nav, PhoneNode};
-use super::media::MicSource;
+use super::media::MicSignal;
 use super::profile::Profile;
 use crate::error::Invalid;
 use crate::push::Secret;
 
-pub use super::http::{HeardStream, PhoneInfo, PhoneReport};
+pub use super::http::{FleetPhoneReport, HeardStream, PhoneInfo};
 
 /// Why a fleet could not start.
 #[derive(Debug, thiserror::Error)]
@@ -61,15 +61,15 @@ pub enum FleetError {
 /// The whole fleet's report.
 #[derive(Debug, Clone, Serialize)]
 pub struct FleetReport {
-    /// Totals.
-    pub totals: Totals,
+    /// FleetTotals.
+    pub totals: FleetTotals,
     /// Every phone.
-    pub phones: Vec<PhoneReport>,
+    pub phones: Vec<FleetPhoneReport>,
 }
 
 /// Fleet-wide totals.
 #[derive(Debug, Clone, Copy, Default, Serialize)]
-pub struct Totals {
+pub struct FleetTotals {
     /// Phones.
     pub phones: usize,
     /// Phones receiving a stream now.
@@ -277,12 +277,12 @@ impl Fleet {
             .build()
             .map_err(|e| Invalid::new("http client", e, "could not be built"))?;
         let mic = if cfg.mic_tone_hz > 0.0 {
-            MicSource::Tone {
+            MicSignal::Tone {
                 hz: cfg.mic_tone_hz,
                 dbfs: -12.0,
             }
         } else {
-            MicSource::Silence
+            MicSignal::Silence
         };
         if let Some(d) = &cfg.record_dir {
             std::fs::create_dir_all(d).map_err(|e| {
@@ -393,7 +393,7 @@ impl Fleet {
     }
 
     /// One phone's report.
-    pub fn phone_report(&self, name: &str) -> Option<PhoneReport> {
+    pub fn phone_report(&self, name: &str) -> Option<FleetPhoneReport> {
         self.node(name).map(|n| n.report())
     }
 
@@ -577,10 +577,10 @@ impl Fleet {
 }
 
 fn report_of(nodes: &[Arc<PhoneNode>]) -> FleetReport {
-    let phones: Vec<PhoneReport> = nodes.iter().map(|n| n.report()).collect();
-    let mut totals = Totals {
+    let phones: Vec<FleetPhoneReport> = nodes.iter().map(|n| n.report()).collect();
+    let mut totals = FleetTotals {
         phones: phones.len(),
-        ..Totals::default()
+        ..FleetTotals::default()
     };
     for p in &phones {
         totals.receiving += usize::from(p.heard.last().is_some_and(|h| h.active));

@@ -586,7 +586,7 @@ async fn receive_light(socket: UdpSocket, shared: Arc<Mutex<RxShared>>, mut dice
 
 /// The phone's "microphone".
 #[derive(Debug, Clone)]
-pub enum MicSource {
+pub enum MicSignal {
     /// Digital silence (µ-law 0xFF).
     Silence,
     /// A sine tone.
@@ -610,7 +610,7 @@ pub struct TxSpec {
     /// Interface for multicast sends (loopback in tests), TTL 1.
     pub interface: Ipv4Addr,
     /// What to send.
-    pub mic: MicSource,
+    pub mic: MicSignal,
 }
 
 /// A transmit stream's counters.
@@ -742,12 +742,12 @@ enum Mic {
 }
 
 impl Mic {
-    fn new(source: MicSource) -> Self {
+    fn new(source: MicSignal) -> Self {
         match source {
-            MicSource::Silence => Mic::Silence,
-            MicSource::Tone { hz, dbfs } => Mic::Tone(Tone::new(hz as f32, dbfs as f32)),
-            MicSource::Samples(samples) if samples.is_empty() => Mic::Silence,
-            MicSource::Samples(samples) => Mic::Samples { samples, pos: 0 },
+            MicSignal::Silence => Mic::Silence,
+            MicSignal::Tone { hz, dbfs } => Mic::Tone(Tone::new(hz as f32, dbfs as f32)),
+            MicSignal::Samples(samples) if samples.is_empty() => Mic::Silence,
+            MicSignal::Samples(samples) => Mic::Samples { samples, pos: 0 },
         }
     }
 
@@ -829,7 +829,7 @@ mod tests {
             dest,
             source: LOCALHOST,
             interface: LOCALHOST,
-            mic: MicSource::Tone { hz, dbfs: -12.0 },
+            mic: MicSignal::Tone { hz, dbfs: -12.0 },
         })
         .unwrap()
     }
@@ -1071,7 +1071,7 @@ mod tests {
             dest: bind,
             source: LOCALHOST,
             interface: LOCALHOST,
-            mic: MicSource::Samples((0..80).map(|i| if i < 40 { 8000 } else { -8000 }).collect()),
+            mic: MicSignal::Samples((0..80).map(|i| if i < 40 { 8000 } else { -8000 }).collect()),
         })
         .unwrap();
         tokio::time::sleep(Duration::from_millis(300)).await;
@@ -1097,7 +1097,7 @@ mod tests {
             dest: bind,
             source: LOCALHOST,
             interface: LOCALHOST,
-            mic: MicSource::Silence,
+            mic: MicSignal::Silence,
         })
         .unwrap();
         tokio::time::sleep(Duration::from_millis(200)).await;

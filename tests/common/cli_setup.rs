@@ -8,7 +8,7 @@ use std::process::{Child, Command, Output, Stdio};
 use std::time::{Duration, Instant};
 
 use zonecast::phone_sim::config::{DEFAULT_PASSWORD, PhoneGroup};
-use zonecast::phone_sim::http::PhoneReport;
+use zonecast::phone_sim::http::FleetPhoneReport;
 use zonecast::phone_sim::{Fleet, FleetReport, PhoneInfo};
 
 use super::sim::addressed;
@@ -148,7 +148,7 @@ impl Setup {
         self.fleet().report()
     }
 
-    pub fn phone(&self, name: &str) -> PhoneReport {
+    pub fn phone(&self, name: &str) -> FleetPhoneReport {
         self.fleet().phone_report(name).unwrap()
     }
 

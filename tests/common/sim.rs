@@ -23,7 +23,7 @@ pub fn addressed(n: usize, model: &str) -> SimConfig {
 
 /// The fleet's phones as a config would list them: every one with the fleet's password (a phone
 /// with the `wrong_password` fault has another).
-pub fn targets(fleet: &Fleet) -> Vec<zonecast::page::Target> {
+pub fn targets(fleet: &Fleet) -> Vec<zonecast::page::ZoneMember> {
     let password = zonecast::push::Secret::new(zonecast::phone_sim::config::DEFAULT_PASSWORD);
     fleet
         .phones()
@@ -31,7 +31,7 @@ pub fn targets(fleet: &Fleet) -> Vec<zonecast::page::Target> {
         .map(|p| {
             let mut push = p.push_target();
             push.password = password.clone();
-            zonecast::page::Target {
+            zonecast::page::ZoneMember {
                 name: p.name.clone(),
                 model: p.model.clone(),
                 ip: Some(*p.addr.ip()),

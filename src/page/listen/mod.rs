@@ -14,7 +14,8 @@ pub mod session;
 
 pub use report::{ListenPhone, ListenReport, ListenTotals, Received, failure_of, needs_stop};
 pub use session::{
-    Ended, ListenSession, Output, PhoneSpec, PhoneState, PushDone, State, Step, StopReason, Timer,
+    Ended, ListenOutput, ListenPush, ListenSession, ListenState, ListenTimer, PhoneSpec, PushDone,
+    State, StopReason,
 };
 
 use std::collections::HashSet;

@@ -8,7 +8,7 @@
 //! # The guarantee
 //!
 //! - Nothing is pushed to a phone before its stop is in the journal: each phone's
-//!   [`Output::JournalBegin`] comes out before its start, and every begin before any start, so a
+//!   [`ListenOutput::JournalBegin`] comes out before its start, and every begin before any start, so a
 //!   journal that cannot be written ([`ListenSession::handle_journal_failed`]) means no push at
 //!   all.
 //! - Every phone whose start may have taken effect gets its stop: one that accepted, and one whose
@@ -37,15 +37,15 @@
 //!   [`handle_source_ended`](ListenSession::handle_source_ended) (an intercom's `--say` file),
 //!   [`handle_media_failed`](ListenSession::handle_media_failed) and
 //!   [`handle_timeout`](ListenSession::handle_timeout). The duration is not an input: the
-//!   session owns it as a [`Timer`];
+//!   session owns it as a [`ListenTimer`];
 //! - [`poll_output`](ListenSession::poll_output): the next thing to do, in order (a journal
 //!   write comes before the push it guarantees);
 //! - [`poll_timeout`](ListenSession::poll_timeout): when to call `handle_timeout` next.
 //!
 //! The shell calls [`ListenSession::new`], binds the receivers and calls `handle_bound`, then
-//! loops: drain `poll_output` and carry out each [`Output`] (when a [`Output::JournalBegin`]
+//! loops: drain `poll_output` and carry out each [`ListenOutput`] (when a [`ListenOutput::JournalBegin`]
 //! cannot be written, call `handle_journal_failed` before polling again), stopping at
-//! [`Output::Finished`]; then wait for the first of a push's answer, a signal, the source's end
+//! [`ListenOutput::Finished`]; then wait for the first of a push's answer, a signal, the source's end
 //! or the instant `poll_timeout` gave, and feed it in.
 
 use std::collections::{HashSet, VecDeque};
@@ -70,7 +70,7 @@ pub struct PhoneSpec {
 
 /// Which push.
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
-pub enum Step {
+pub enum ListenPush {
     /// `RTPTx:ADDR:PORT` (an intercom's `RTPRx` with it).
     Start,
     /// `RTPTx:Stop` (an intercom's `RTPRx:Stop` with it).
@@ -131,7 +131,7 @@ pub struct PushDone {
     /// Phone index (the order given to [`ListenSession::new`]).
     pub phone: usize,
     /// Which push.
-    pub step: Step,
+    pub step: ListenPush,
     /// When it was sent (the accept time is from here to the answer).
     pub sent: Instant,
     /// What the phone answered.
@@ -140,7 +140,7 @@ pub struct PushDone {
 
 /// Something for the shell to do, in order.
 #[derive(Debug, Clone, PartialEq, Eq)]
-pub enum Output {
+pub enum ListenOutput {
     /// Write phone `phone`'s journal record (`Journal::begin`, with its stop) durably. If that
     /// fails, call [`ListenSession::handle_journal_failed`] before polling again.
     JournalBegin {
@@ -159,7 +159,7 @@ pub enum Output {
         /// Phone index.
         phone: usize,
         /// Which push.
-        step: Step,
+        step: ListenPush,
     },
     /// Every start has answered and some accepted: the listen runs (the shell says so; an
     /// intercom starts sending its side now).
@@ -181,17 +181,17 @@ pub enum Output {
 
 /// The session's timers.
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
-pub enum Timer {
+pub enum ListenTimer {
     /// The listen's duration, from the moment every start has answered.
     Duration,
 }
 
-impl Timer {
-    const ALL: [Timer; 1] = [Timer::Duration];
+impl ListenTimer {
+    const ALL: [ListenTimer; 1] = [ListenTimer::Duration];
 
     fn index(self) -> usize {
         match self {
-            Timer::Duration => 0,
+            ListenTimer::Duration => 0,
         }
     }
 }
@@ -199,11 +199,11 @@ impl Timer {
 /// Deadlines by timer.
 #[derive(Debug, Clone, Default)]
 struct Timers {
-    deadlines: [Option<Instant>; Timer::ALL.len()],
+    deadlines: [Option<Instant>; ListenTimer::ALL.len()],
 }
 
 impl Timers {
-    fn set(&mut self, timer: Timer, at: Instant) {
+    fn set(&mut self, timer: ListenTimer, at: Instant) {
         self.deadlines[timer.index()] = Some(at);
     }
 
@@ -216,8 +216,8 @@ impl Timers {
     }
 
     /// The timers due at `now`, cleared.
-    fn expire(&mut self, now: Instant) -> Vec<Timer> {
-        Timer::ALL
+    fn expire(&mut self, now: Instant) -> Vec<ListenTimer> {
+        ListenTimer::ALL
             .into_iter()
             .filter(|t| {
                 let slot = &mut self.deadlines[t.index()];
@@ -233,7 +233,7 @@ impl Timers {
 
 /// Where one phone is.
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
-pub enum PhoneState {
+pub enum ListenState {
     /// Takes no part; nothing is sent to it.
     Refused,
     /// Waiting for its receiver's port.
@@ -275,7 +275,7 @@ pub enum State {
 #[derive(Debug, Clone)]
 struct Run {
     spec: PhoneSpec,
-    state: PhoneState,
+    state: ListenState,
     port: Option<RtpPort>,
     /// Our receiver (and sending side) for it runs.
     media: bool,
@@ -294,7 +294,7 @@ pub struct ListenSession {
     running: bool,
     ending: Option<Ended>,
     timers: Timers,
-    queue: VecDeque<Output>,
+    queue: VecDeque<ListenOutput>,
     finished: bool,
 }
 
@@ -306,9 +306,9 @@ impl ListenSession {
             .into_iter()
             .map(|spec| Run {
                 state: if spec.refused.is_some() {
-                    PhoneState::Refused
+                    ListenState::Refused
                 } else {
-                    PhoneState::Idle
+                    ListenState::Idle
                 },
                 spec,
                 port: None,
@@ -349,7 +349,7 @@ impl ListenSession {
     }
 
     /// Where phone `i` is (`None`: no such phone).
-    pub fn phone_state(&self, i: usize) -> Option<PhoneState> {
+    pub fn phone_state(&self, i: usize) -> Option<ListenState> {
         self.phones.get(i).map(|r| r.state)
     }
 
@@ -377,8 +377,8 @@ impl ListenSession {
                 failure: r.failure.clone(),
                 accept_ms: r.accept.map(|d| d.as_secs_f64() * 1e3),
                 stopped: match r.state {
-                    PhoneState::Stopped => Some(true),
-                    PhoneState::StopFailed => Some(false),
+                    ListenState::Stopped => Some(true),
+                    ListenState::StopFailed => Some(false),
                     _ => None,
                 },
                 stop_failure: r.stop_failure.clone(),
@@ -400,20 +400,20 @@ impl ListenSession {
         self.bound = true;
         for (i, port) in ports {
             if let Some(r) = self.phones.get_mut(i)
-                && r.state == PhoneState::Idle
+                && r.state == ListenState::Idle
             {
                 r.port = Some(port);
                 r.media = true;
             }
         }
         for r in &mut self.phones {
-            if r.state == PhoneState::Idle && r.port.is_none() {
-                r.state = PhoneState::Refused;
+            if r.state == ListenState::Idle && r.port.is_none() {
+                r.state = ListenState::Refused;
                 r.spec.refused = Some("no receiver port was bound for it".into());
             }
         }
         let startable: Vec<usize> = (0..self.phones.len())
-            .filter(|&i| self.phones[i].state == PhoneState::Idle)
+            .filter(|&i| self.phones[i].state == ListenState::Idle)
             .collect();
         if self.ending.is_some() {
             // Stopped before anything was sent: nothing is journaled, nothing pushed.
@@ -424,13 +424,14 @@ impl ListenSession {
             self.end(Ended::NoneAccepted);
         } else {
             for &i in &startable {
-                self.queue.push_back(Output::JournalBegin { phone: i });
+                self.queue
+                    .push_back(ListenOutput::JournalBegin { phone: i });
             }
             for &i in &startable {
-                self.phones[i].state = PhoneState::Starting;
-                self.queue.push_back(Output::Push {
+                self.phones[i].state = ListenState::Starting;
+                self.queue.push_back(ListenOutput::Push {
                     phone: i,
-                    step: Step::Start,
+                    step: ListenPush::Start,
                 });
             }
         }
@@ -444,22 +445,22 @@ impl ListenSession {
             return;
         }
         let begins: HashSet<usize> = self.queued(|o| match o {
-            Output::JournalBegin { phone } => Some(*phone),
+            ListenOutput::JournalBegin { phone } => Some(*phone),
             _ => None,
         });
         let starts: HashSet<usize> = self.queued(|o| match o {
-            Output::Push {
+            ListenOutput::Push {
                 phone,
-                step: Step::Start,
+                step: ListenPush::Start,
             } => Some(*phone),
             _ => None,
         });
         self.queue.retain(|o| {
             !matches!(
                 o,
-                Output::JournalBegin { .. }
-                    | Output::Push {
-                        step: Step::Start,
+                ListenOutput::JournalBegin { .. }
+                    | ListenOutput::Push {
+                        step: ListenPush::Start,
                         ..
                     }
             )
@@ -470,7 +471,7 @@ impl ListenSession {
             self.not_started(i, "not started: the journal could not be written");
             if i != phone && !begins.contains(&i) {
                 // Its record was written: end it, there is nothing to stop.
-                self.queue.push_back(Output::Journal {
+                self.queue.push_back(ListenOutput::Journal {
                     phone: i,
                     op: JournalOp::End { unstopped: vec![] },
                 });
@@ -490,10 +491,10 @@ impl ListenSession {
             return;
         };
         match (done.step, state) {
-            (Step::Start, PhoneState::Starting) => {
+            (ListenPush::Start, ListenState::Starting) => {
                 self.start_done(now, i, done.sent, &done.outcome)
             }
-            (Step::Stop, PhoneState::Stopping) => self.stop_done(i, &done.outcome),
+            (ListenPush::Stop, ListenState::Stopping) => self.stop_done(i, &done.outcome),
             // An answer to a push this session did not make, or a second one: ignored.
             _ => return,
         }
@@ -526,7 +527,7 @@ impl ListenSession {
     pub fn handle_timeout(&mut self, now: Instant) {
         for timer in self.timers.expire(now) {
             match timer {
-                Timer::Duration => self.end(Ended::Duration),
+                ListenTimer::Duration => self.end(Ended::Duration),
             }
         }
         self.finish_if_done();
@@ -535,7 +536,7 @@ impl ListenSession {
     // ---- outputs ----
 
     /// The next thing to do.
-    pub fn poll_output(&mut self) -> Option<Output> {
+    pub fn poll_output(&mut self) -> Option<ListenOutput> {
         self.queue.pop_front()
     }
 
@@ -546,13 +547,13 @@ impl ListenSession {
 
     // ---- rules ----
 
-    fn queued(&self, pick: impl Fn(&Output) -> Option<usize>) -> HashSet<usize> {
+    fn queued(&self, pick: impl Fn(&ListenOutput) -> Option<usize>) -> HashSet<usize> {
         self.queue.iter().filter_map(pick).collect()
     }
 
     fn not_started(&mut self, i: usize, why: &str) {
         let r = &mut self.phones[i];
-        r.state = PhoneState::NotStarted;
+        r.state = ListenState::NotStarted;
         r.failure = Some(why.into());
     }
 
@@ -561,15 +562,15 @@ impl ListenSession {
         r.accept = Some(now.saturating_duration_since(sent));
         if outcome.is_ok() {
             r.accepted = true;
-            r.state = PhoneState::Accepted;
+            r.state = ListenState::Accepted;
         } else {
             r.failure = failure_of(outcome);
             let doubtful = needs_stop(outcome);
-            r.state = PhoneState::Failed { doubtful };
+            r.state = ListenState::Failed { doubtful };
             if !doubtful {
                 // Refused outright: nothing runs on the phone, nothing to stop.
                 self.stop_media(i);
-                self.queue.push_back(Output::Journal {
+                self.queue.push_back(ListenOutput::Journal {
                     phone: i,
                     op: JournalOp::End { unstopped: vec![] },
                 });
@@ -578,11 +579,11 @@ impl ListenSession {
         if self.ending.is_some() {
             self.stop_media(i);
             self.stop_if_ready(i);
-        } else if !self.any(PhoneState::Starting) {
+        } else if !self.any(ListenState::Starting) {
             let accepted = self
                 .phones
                 .iter()
-                .filter(|r| r.state == PhoneState::Accepted)
+                .filter(|r| r.state == ListenState::Accepted)
                 .count();
             if accepted == 0 {
                 self.end(Ended::NoneAccepted);
@@ -590,9 +591,10 @@ impl ListenSession {
                 self.running = true;
                 let until = self.duration.and_then(|d| now.checked_add(d));
                 if let Some(at) = until {
-                    self.timers.set(Timer::Duration, at);
+                    self.timers.set(ListenTimer::Duration, at);
                 }
-                self.queue.push_back(Output::Running { accepted, until });
+                self.queue
+                    .push_back(ListenOutput::Running { accepted, until });
             }
         }
     }
@@ -601,19 +603,19 @@ impl ListenSession {
         let r = &mut self.phones[i];
         let name = r.spec.name.clone();
         if outcome.is_ok() {
-            r.state = PhoneState::Stopped;
-            self.queue.push_back(Output::Journal {
+            r.state = ListenState::Stopped;
+            self.queue.push_back(ListenOutput::Journal {
                 phone: i,
                 op: JournalOp::Stopped { phones: vec![name] },
             });
-            self.queue.push_back(Output::Journal {
+            self.queue.push_back(ListenOutput::Journal {
                 phone: i,
                 op: JournalOp::End { unstopped: vec![] },
             });
         } else {
-            r.state = PhoneState::StopFailed;
+            r.state = ListenState::StopFailed;
             r.stop_failure = failure_of(outcome);
-            self.queue.push_back(Output::Journal {
+            self.queue.push_back(ListenOutput::Journal {
                 phone: i,
                 op: JournalOp::End {
                     unstopped: vec![name],
@@ -639,7 +641,7 @@ impl ListenSession {
 
     fn stop_media(&mut self, i: usize) {
         if std::mem::take(&mut self.phones[i].media) {
-            self.queue.push_back(Output::StopMedia { phone: i });
+            self.queue.push_back(ListenOutput::StopMedia { phone: i });
         }
     }
 
@@ -649,18 +651,18 @@ impl ListenSession {
         if self.ending.is_some()
             && matches!(
                 r.state,
-                PhoneState::Accepted | PhoneState::Failed { doubtful: true }
+                ListenState::Accepted | ListenState::Failed { doubtful: true }
             )
         {
-            r.state = PhoneState::Stopping;
-            self.queue.push_back(Output::Push {
+            r.state = ListenState::Stopping;
+            self.queue.push_back(ListenOutput::Push {
                 phone: i,
-                step: Step::Stop,
+                step: ListenPush::Stop,
             });
         }
     }
 
-    fn any(&self, state: PhoneState) -> bool {
+    fn any(&self, state: ListenState) -> bool {
         self.phones.iter().any(|r| r.state == state)
     }
 
@@ -668,15 +670,15 @@ impl ListenSession {
         if self.finished
             || !self.bound
             || self.ending.is_none()
-            || self.any(PhoneState::Starting)
-            || self.any(PhoneState::Stopping)
+            || self.any(ListenState::Starting)
+            || self.any(ListenState::Stopping)
         {
             return;
         }
         for i in 0..self.phones.len() {
             self.stop_media(i);
         }
-        self.queue.push_back(Output::Finished);
+        self.queue.push_back(ListenOutput::Finished);
         self.finished = true;
     }
 }

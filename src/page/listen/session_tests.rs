@@ -58,30 +58,30 @@ fn rejected() -> PushOutcome {
     }
 }
 
-fn begin(phone: usize) -> Output {
-    Output::JournalBegin { phone }
+fn begin(phone: usize) -> ListenOutput {
+    ListenOutput::JournalBegin { phone }
 }
 
-fn start(phone: usize) -> Output {
-    Output::Push {
+fn start(phone: usize) -> ListenOutput {
+    ListenOutput::Push {
         phone,
-        step: Step::Start,
+        step: ListenPush::Start,
     }
 }
 
-fn stop(phone: usize) -> Output {
-    Output::Push {
+fn stop(phone: usize) -> ListenOutput {
+    ListenOutput::Push {
         phone,
-        step: Step::Stop,
+        step: ListenPush::Stop,
     }
 }
 
-fn media(phone: usize) -> Output {
-    Output::StopMedia { phone }
+fn media(phone: usize) -> ListenOutput {
+    ListenOutput::StopMedia { phone }
 }
 
-fn end(phone: usize, unstopped: &[&str]) -> Output {
-    Output::Journal {
+fn end(phone: usize, unstopped: &[&str]) -> ListenOutput {
+    ListenOutput::Journal {
         phone,
         op: JournalOp::End {
             unstopped: unstopped.iter().map(|s| s.to_string()).collect(),
@@ -89,8 +89,8 @@ fn end(phone: usize, unstopped: &[&str]) -> Output {
     }
 }
 
-fn stopped(phone: usize, name: &str) -> Output {
-    Output::Journal {
+fn stopped(phone: usize, name: &str) -> ListenOutput {
+    ListenOutput::Journal {
         phone,
         op: JournalOp::Stopped {
             phones: vec![name.into()],
@@ -103,12 +103,12 @@ fn stopped(phone: usize, name: &str) -> Output {
 struct Harness {
     s: ListenSession,
     /// Every output, in order.
-    log: Vec<Output>,
+    log: Vec<ListenOutput>,
     begun: HashSet<usize>,
     /// Begins the "journal" refused (reported to the session at once).
     fail_begin: Option<usize>,
     ended: HashMap<usize, Vec<String>>,
-    in_flight: BTreeMap<usize, (Step, Instant)>,
+    in_flight: BTreeMap<usize, (ListenPush, Instant)>,
     /// Start answers, by phone.
     started: HashMap<usize, PushOutcome>,
     stops: HashMap<usize, usize>,
@@ -144,7 +144,7 @@ impl Harness {
     }
 
     /// Bind every phone that is not refused.
-    fn bind(&mut self, n: usize, refused: &[usize]) -> Vec<Output> {
+    fn bind(&mut self, n: usize, refused: &[usize]) -> Vec<ListenOutput> {
         self.s.handle_bound(
             (0..n)
                 .filter(|i| !refused.contains(i))
@@ -155,12 +155,12 @@ impl Harness {
 
     /// Poll every output, checking each against the rules (and carrying out the journal's
     /// refusal of a begin, as the shell does).
-    fn drain(&mut self) -> Vec<Output> {
+    fn drain(&mut self) -> Vec<ListenOutput> {
         let mut out = Vec::new();
         while let Some(o) = self.s.poll_output() {
             assert!(!self.finished, "{o:?} after Finished");
             match &o {
-                Output::JournalBegin { phone } => {
+                ListenOutput::JournalBegin { phone } => {
                     assert!(self.begun.insert(*phone), "phone {phone} begun twice");
                     assert!(!self.started.contains_key(phone));
                     if self.fail_begin == Some(*phone) {
@@ -169,7 +169,7 @@ impl Harness {
                             .handle_journal_failed(*phone, "journal: disk full".into());
                     }
                 }
-                Output::Journal { phone, op } => {
+                ListenOutput::Journal { phone, op } => {
                     assert!(
                         self.begun.contains(phone),
                         "{op:?} for phone {phone} never begun"
@@ -193,9 +193,9 @@ impl Harness {
                         op => panic!("a listen journals no {op:?}"),
                     }
                 }
-                Output::Push {
+                ListenOutput::Push {
                     phone,
-                    step: Step::Start,
+                    step: ListenPush::Start,
                 } => {
                     assert!(
                         self.begun.contains(phone),
@@ -203,12 +203,12 @@ impl Harness {
                     );
                     assert!(!self.ended.contains_key(phone));
                     assert!(!self.started.contains_key(phone), "a second start");
-                    let prev = self.in_flight.insert(*phone, (Step::Start, self.now));
+                    let prev = self.in_flight.insert(*phone, (ListenPush::Start, self.now));
                     assert!(prev.is_none(), "phone {phone}: two pushes in flight");
                 }
-                Output::Push {
+                ListenOutput::Push {
                     phone,
-                    step: Step::Stop,
+                    step: ListenPush::Stop,
                 } => {
                     assert!(
                         !self.in_flight.contains_key(phone),
@@ -225,20 +225,20 @@ impl Harness {
                     );
                     *self.stops.entry(*phone).or_default() += 1;
                     assert_eq!(self.stops[phone], 1, "phone {phone} stopped twice");
-                    self.in_flight.insert(*phone, (Step::Stop, self.now));
+                    self.in_flight.insert(*phone, (ListenPush::Stop, self.now));
                 }
-                Output::StopMedia { phone } => {
+                ListenOutput::StopMedia { phone } => {
                     assert!(
                         self.media_stopped.insert(*phone),
                         "media {phone} stopped twice"
                     );
                 }
-                Output::Running { .. } => {
+                ListenOutput::Running { .. } => {
                     self.running += 1;
                     assert_eq!(self.running, 1, "Running twice");
                     assert!(self.in_flight.is_empty(), "Running with starts in flight");
                 }
-                Output::Finished => {
+                ListenOutput::Finished => {
                     assert!(self.in_flight.is_empty(), "finished with pushes in flight");
                     self.finished = true;
                 }
@@ -251,20 +251,20 @@ impl Harness {
     }
 
     /// Phone `i`'s push in flight answers `outcome` at `at`.
-    fn answer(&mut self, i: usize, outcome: PushOutcome, at: Instant) -> Vec<Output> {
+    fn answer(&mut self, i: usize, outcome: PushOutcome, at: Instant) -> Vec<ListenOutput> {
         let (step, sent) = self
             .in_flight
             .remove(&i)
             .unwrap_or_else(|| panic!("phone {i}: nothing in flight"));
         self.now = self.now.max(at);
         match step {
-            Step::Start => {
+            ListenPush::Start => {
                 self.started.insert(i, outcome.clone());
             }
-            Step::Stop if outcome.is_ok() => {
+            ListenPush::Stop if outcome.is_ok() => {
                 self.stop_ok.insert(i);
             }
-            Step::Stop => {}
+            ListenPush::Stop => {}
         }
         self.s.handle_push_done(
             at,
@@ -278,12 +278,12 @@ impl Harness {
         self.drain()
     }
 
-    fn stop(&mut self, reason: StopReason) -> Vec<Output> {
+    fn stop(&mut self, reason: StopReason) -> Vec<ListenOutput> {
         self.s.handle_stop(reason);
         self.drain()
     }
 
-    fn timeout(&mut self, at: Instant) -> Vec<Output> {
+    fn timeout(&mut self, at: Instant) -> Vec<ListenOutput> {
         self.now = self.now.max(at);
         self.s.handle_timeout(at);
         self.drain()
@@ -294,7 +294,7 @@ impl Harness {
     /// every receiver stopped.
     fn assert_guarantee(&self, bound: &[usize]) {
         assert!(self.finished, "not finished");
-        assert_eq!(self.log.last(), Some(&Output::Finished));
+        assert_eq!(self.log.last(), Some(&ListenOutput::Finished));
         for (&i, outcome) in &self.started {
             let want = usize::from(needs_stop(outcome));
             assert_eq!(
@@ -350,14 +350,14 @@ fn many_phones_with_mixed_outcomes_run_the_duration_then_stop_every_doubtful_one
 
     let out = h.bind(9, &[6]);
     let pushed = [0, 1, 2, 3, 4, 5, 7, 8];
-    let want: Vec<Output> = pushed
+    let want: Vec<ListenOutput> = pushed
         .iter()
         .map(|&i| begin(i))
         .chain(pushed.iter().map(|&i| start(i)))
         .collect();
     assert_eq!(out, want, "every stop journaled before any start");
     assert_eq!(h.s.state(), State::Starting);
-    assert_eq!(h.s.phone_state(6), Some(PhoneState::Refused));
+    assert_eq!(h.s.phone_state(6), Some(ListenState::Refused));
 
     let mut outs = Vec::new();
     for (i, outcome, at) in answers.clone() {
@@ -379,7 +379,7 @@ fn many_phones_with_mixed_outcomes_run_the_duration_then_stop_every_doubtful_one
     let until = t0 + ms(3100) + Duration::from_secs(5);
     assert_eq!(
         outs[7],
-        vec![Output::Running {
+        vec![ListenOutput::Running {
             accepted: 2,
             until: Some(until)
         }]
@@ -388,11 +388,11 @@ fn many_phones_with_mixed_outcomes_run_the_duration_then_stop_every_doubtful_one
     assert_eq!(h.s.poll_timeout(), Some(until));
     assert_eq!(
         h.s.phone_state(2),
-        Some(PhoneState::Failed { doubtful: true })
+        Some(ListenState::Failed { doubtful: true })
     );
     assert_eq!(
         h.s.phone_state(1),
-        Some(PhoneState::Failed { doubtful: false })
+        Some(ListenState::Failed { doubtful: false })
     );
 
     // Early: nothing.
@@ -401,7 +401,7 @@ fn many_phones_with_mixed_outcomes_run_the_duration_then_stop_every_doubtful_one
     // Due: every receiver still running stops, then every phone that may run gets its stop.
     let out = h.timeout(until);
     let doubtful_or_ok = [0, 2, 4, 5, 7];
-    let want: Vec<Output> = doubtful_or_ok
+    let want: Vec<ListenOutput> = doubtful_or_ok
         .iter()
         .map(|&i| media(i))
         .chain(doubtful_or_ok.iter().map(|&i| stop(i)))
@@ -415,7 +415,7 @@ fn many_phones_with_mixed_outcomes_run_the_duration_then_stop_every_doubtful_one
         let out = h.answer(i, ok(), until + ms(10 * k as u64 + 10));
         let mut want = vec![stopped(i, &h.name(i)), end(i, &[])];
         if i == 7 {
-            want.push(Output::Finished);
+            want.push(ListenOutput::Finished);
         }
         assert_eq!(out, want, "phone {i}");
     }
@@ -458,14 +458,14 @@ fn the_journal_record_comes_before_each_push_and_the_stop_before_the_end() {
     h.assert_guarantee(&[0, 1, 2]);
     // Per phone, the exact order of its journal ops and pushes.
     for i in 0..3 {
-        let mine: Vec<&Output> = h
+        let mine: Vec<&ListenOutput> = h
             .log
             .iter()
             .filter(|o| match o {
-                Output::JournalBegin { phone }
-                | Output::Journal { phone, .. }
-                | Output::Push { phone, .. }
-                | Output::StopMedia { phone } => *phone == i,
+                ListenOutput::JournalBegin { phone }
+                | ListenOutput::Journal { phone, .. }
+                | ListenOutput::Push { phone, .. }
+                | ListenOutput::StopMedia { phone } => *phone == i,
                 _ => false,
             })
             .collect();
@@ -509,7 +509,7 @@ fn a_stop_racing_the_starts_stops_each_phone_as_soon_as_its_start_answers() {
     );
     assert_eq!(
         h.answer(1, ok(), t0 + ms(70)),
-        vec![stopped(1, "p001"), end(1, &[]), Output::Finished]
+        vec![stopped(1, "p001"), end(1, &[]), ListenOutput::Finished]
     );
     assert_eq!(h.running, 0, "it never ran");
     h.assert_guarantee(&[0, 1, 2, 3]);
@@ -524,7 +524,7 @@ fn a_stop_while_running_stops_the_phones_and_a_second_one_changes_nothing() {
     let out = h.answer(1, ok(), t0 + ms(6));
     assert_eq!(
         out,
-        vec![Output::Running {
+        vec![ListenOutput::Running {
             accepted: 2,
             until: None
         }]
@@ -559,9 +559,9 @@ fn a_failing_stop_ends_the_record_with_the_phone_unstopped() {
     );
     assert_eq!(
         h.answer(1, ok(), t0 + ms(3506)),
-        vec![stopped(1, "p001"), end(1, &[]), Output::Finished]
+        vec![stopped(1, "p001"), end(1, &[]), ListenOutput::Finished]
     );
-    assert_eq!(h.s.phone_state(0), Some(PhoneState::StopFailed));
+    assert_eq!(h.s.phone_state(0), Some(ListenState::StopFailed));
     h.assert_guarantee(&[0, 1]);
     let report = h.s.report();
     assert_eq!(report[0].stopped, Some(false));
@@ -605,7 +605,7 @@ fn a_journal_that_cannot_be_written_means_no_push_at_all() {
             media(0),
             media(1),
             media(2),
-            Output::Finished
+            ListenOutput::Finished
         ]
     );
     assert!(h.started.is_empty() && h.in_flight.is_empty());
@@ -613,7 +613,7 @@ fn a_journal_that_cannot_be_written_means_no_push_at_all() {
         h.s.ended_by(),
         Some(Ended::JournalFailed { phone: 1, error }) if error.contains("disk full")
     ));
-    assert_eq!(h.s.phone_state(2), Some(PhoneState::NotStarted));
+    assert_eq!(h.s.phone_state(2), Some(ListenState::NotStarted));
     h.assert_guarantee(&[0, 1, 2]);
 }
 
@@ -623,19 +623,19 @@ fn a_stop_before_the_receivers_are_bound_sends_nothing() {
     s.handle_stop(StopReason::CtrlC);
     assert_eq!(s.poll_output(), None, "nothing to stop yet");
     s.handle_bound([(0, port(0))]);
-    let out: Vec<Output> = std::iter::from_fn(|| s.poll_output()).collect();
-    assert_eq!(out, vec![media(0), Output::Finished]);
-    assert_eq!(s.phone_state(0), Some(PhoneState::NotStarted));
-    assert_eq!(s.phone_state(1), Some(PhoneState::Refused));
+    let out: Vec<ListenOutput> = std::iter::from_fn(|| s.poll_output()).collect();
+    assert_eq!(out, vec![media(0), ListenOutput::Finished]);
+    assert_eq!(s.phone_state(0), Some(ListenState::NotStarted));
+    assert_eq!(s.phone_state(1), Some(ListenState::Refused));
 }
 
 #[test]
 fn a_phone_given_no_port_is_refused_and_all_refused_finishes() {
     let mut s = ListenSession::new(vec![spec(0, false)], Some(ms(10)));
     s.handle_bound([]);
-    let out: Vec<Output> = std::iter::from_fn(|| s.poll_output()).collect();
-    assert_eq!(out, vec![Output::Finished]);
-    assert_eq!(s.phone_state(0), Some(PhoneState::Refused));
+    let out: Vec<ListenOutput> = std::iter::from_fn(|| s.poll_output()).collect();
+    assert_eq!(out, vec![ListenOutput::Finished]);
+    assert_eq!(s.phone_state(0), Some(ListenState::Refused));
     assert_eq!(s.ended_by(), Some(&Ended::NoneAccepted));
     assert!(s.report()[0].refused.is_some());
 }
@@ -684,7 +684,11 @@ fn answers_to_pushes_never_made_are_ignored() {
     let t0 = Instant::now();
     let mut h = Harness::new(2, &[1], Some(ms(100)), t0);
     h.bind(2, &[1]);
-    for (phone, step) in [(0, Step::Stop), (1, Step::Start), (7, Step::Start)] {
+    for (phone, step) in [
+        (0, ListenPush::Stop),
+        (1, ListenPush::Start),
+        (7, ListenPush::Start),
+    ] {
         h.s.handle_push_done(
             t0,
             PushDone {
@@ -696,20 +700,20 @@ fn answers_to_pushes_never_made_are_ignored() {
         );
         assert_eq!(h.drain(), vec![], "{phone} {step:?}");
     }
-    assert_eq!(h.s.phone_state(0), Some(PhoneState::Starting));
+    assert_eq!(h.s.phone_state(0), Some(ListenState::Starting));
     h.answer(0, ok(), t0 + ms(1));
     // A second answer to the same start changes nothing.
     h.s.handle_push_done(
         t0 + ms(2),
         PushDone {
             phone: 0,
-            step: Step::Start,
+            step: ListenPush::Start,
             sent: t0,
             outcome: auth(),
         },
     );
     assert_eq!(h.drain(), vec![]);
-    assert_eq!(h.s.phone_state(0), Some(PhoneState::Accepted));
+    assert_eq!(h.s.phone_state(0), Some(ListenState::Accepted));
     h.timeout(t0 + ms(101));
     h.answer(0, ok(), t0 + ms(102));
     h.assert_guarantee(&[0]);
@@ -725,7 +729,7 @@ fn the_accept_time_runs_from_the_push_to_its_answer() {
         t0 + ms(250),
         PushDone {
             phone: 0,
-            step: Step::Start,
+            step: ListenPush::Start,
             sent: t0 + ms(200),
             outcome: ok(),
         },
@@ -794,9 +798,9 @@ proptest! {
             let (&i, &(step, _)) = h.in_flight.iter().nth(k % h.in_flight.len()).unwrap();
             *now += ms(7);
             let o = match step {
-                Step::Start => outcome_of(phones[i].1),
-                Step::Stop if phones[i].2 => ok(),
-                Step::Stop => timeout(),
+                ListenPush::Start => outcome_of(phones[i].1),
+                ListenPush::Stop if phones[i].2 => ok(),
+                ListenPush::Stop => timeout(),
             };
             h.answer(i, o, *now);
         };

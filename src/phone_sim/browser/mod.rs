@@ -29,7 +29,7 @@ mod view;
 pub use actions::{Action, select_action, softkey_action, submit_action, uri_action};
 pub use cookies::{CookieJar, CookieStored};
 pub use request::{Request, RequestLog, accept_charset, request_headers, user_agent};
-pub use state::{BackStep, Browser, Step};
+pub use state::{BackStep, Browser, HistoryStep};
 pub use url::{
     expand_device_name, host_of, parse_expires, parse_refresh, percent_encode, resolve_url,
 };

@@ -14,7 +14,7 @@ use crate::phone_sim::profile::Profile;
 
 /// How a fetched screen relates to the one before it.
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
-pub enum Step {
+pub enum HistoryStep {
     /// A new service: the way back is forgotten.
     Open,
     /// The next screen: the current one goes on the way back.
@@ -122,7 +122,7 @@ impl Browser {
         now_ms: u64,
         now_wall: SystemTime,
         answer: &Answer,
-        step: Step,
+        step: HistoryStep,
     ) -> (ServiceView, String) {
         self.store_cookies(now_ms, &answer.url, &answer.set_cookies);
         let view = parse_view(answer);
@@ -146,8 +146,8 @@ impl Browser {
             });
         }
         match step {
-            Step::Open => self.history.clear(),
-            Step::Forward => {
+            HistoryStep::Open => self.history.clear(),
+            HistoryStep::Forward => {
                 if let Some(v) = &self.view {
                     if self.history.len() == HISTORY_MAX {
                         self.history.remove(0);
@@ -155,7 +155,7 @@ impl Browser {
                     self.history.push(v.url.clone());
                 }
             }
-            Step::InPlace => {}
+            HistoryStep::InPlace => {}
         }
         self.view = Some(view.clone());
         (view, text)
@@ -211,12 +211,12 @@ mod tests {
         let wall = SystemTime::UNIX_EPOCH + std::time::Duration::from_secs(1_000_000_000);
         let menu =
             "<CiscoIPPhoneMenu><MenuItem><Name>a</Name><URL>/a</URL></MenuItem></CiscoIPPhoneMenu>";
-        b.on_answer(0, wall, &answer("http://h/m", menu), Step::Open);
+        b.on_answer(0, wall, &answer("http://h/m", menu), HistoryStep::Open);
         b.on_answer(
             10,
             wall,
             &answer("http://h/a", "<CiscoIPPhoneText/>"),
-            Step::Forward,
+            HistoryStep::Forward,
         );
         assert_eq!(b.history(), ["http://h/m"]);
         match b.back(20) {
@@ -230,12 +230,12 @@ mod tests {
             expires: Some("Thu, 01 Jan 1970 00:00:00 GMT".into()),
             ..answer("http://h/m", menu)
         };
-        b.on_answer(40, wall, &expired, Step::Open);
+        b.on_answer(40, wall, &expired, HistoryStep::Open);
         b.on_answer(
             50,
             wall,
             &answer("http://h/a", "<CiscoIPPhoneText/>"),
-            Step::Forward,
+            HistoryStep::Forward,
         );
         assert_eq!(
             b.back(60),

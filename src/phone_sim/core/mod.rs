@@ -270,7 +270,7 @@ enum Prt {
 
 /// Everything a phone remembers.
 #[derive(Debug, Clone, Serialize)]
-pub struct PhoneState {
+pub struct PhoneMemory {
     /// The object on screen (Text, Menu ... pushed or fetched).
     pub object: Option<ScreenObject>,
     /// The status banner.
@@ -391,7 +391,7 @@ pub struct Outcome {
 pub struct PhoneCore {
     id: Identity,
     profile: Profile,
-    state: PhoneState,
+    state: PhoneMemory,
     rng: u64,
     next_stream: u64,
     /// Refuse every item (the `refuse` fault).
@@ -429,7 +429,7 @@ impl PhoneCore {
         PhoneCore {
             id,
             profile,
-            state: PhoneState {
+            state: PhoneMemory {
                 object: None,
                 status: None,
                 prompt_error: None,
@@ -465,7 +465,7 @@ impl PhoneCore {
     }
 
     /// What it remembers.
-    pub fn state(&self) -> &PhoneState {
+    pub fn state(&self) -> &PhoneMemory {
         &self.state
     }
 

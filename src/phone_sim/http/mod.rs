@@ -4,7 +4,7 @@
 //! the core's, not this shell's.
 //!
 //! This file holds the data: what the fleet shares (`FleetCtx`), one phone (`PhoneNode`),
-//! its media state, and the public facts and report ([`PhoneInfo`], [`PhoneReport`],
+//! its media state, and the public facts and report ([`PhoneInfo`], [`FleetPhoneReport`],
 //! [`HeardStream`]). The behaviour is in one file per concept:
 //! - `node`: a phone's life: construction, the lock order, its router, crash and stop, what
 //!   the user does (hang up, call, minimize), its report, and running the core's effects
@@ -41,7 +41,7 @@ use tokio::task::AbortHandle;
 use super::browser::{Browser, ServiceView};
 use super::core::{ActiveStream, CallState, Counters, PhoneCore};
 use super::faults::{Faults, Rng};
-use super::media::{MicSource, RxHandle, RxSnapshot, TxHandle, TxSnapshot};
+use super::media::{MicSignal, RxHandle, RxSnapshot, TxHandle, TxSnapshot};
 use crate::push::Secret;
 
 pub(crate) use services::Nav;
@@ -63,7 +63,7 @@ pub(crate) struct FleetCtx {
     /// The phones' TFTP path.
     pub tftp_dir: Option<PathBuf>,
     /// The phones' microphone.
-    pub mic: MicSource,
+    pub mic: MicSignal,
     /// Flips to true when the fleet stops.
     pub shutdown: watch::Receiver<bool>,
     /// Seed of the fleet.
@@ -119,7 +119,7 @@ pub struct HeardStream {
 
 /// Everything the fleet report says about one phone.
 #[derive(Debug, Clone, Serialize)]
-pub struct PhoneReport {
+pub struct FleetPhoneReport {
     /// Name.
     pub name: String,
     /// Model.

@@ -19,7 +19,7 @@ use super::device_pages::{
     streaming_statistics_html, streaming_statistics_x,
 };
 use super::execute::execute;
-use super::{FleetCtx, HeardStream, Hw, MediaState, Nav, PhoneInfo, PhoneNode, PhoneReport};
+use super::{FleetCtx, FleetPhoneReport, HeardStream, Hw, MediaState, Nav, PhoneInfo, PhoneNode};
 use crate::phone_sim::browser::{BrowseError, Browser};
 use crate::phone_sim::core::{Effect, Hardware, PhoneCore};
 use crate::phone_sim::faults::Rng;
@@ -163,7 +163,7 @@ impl PhoneNode {
     }
 
     /// The report of this phone.
-    pub fn report(&self) -> PhoneReport {
+    pub fn report(&self) -> FleetPhoneReport {
         let now = self.ctx.now_ms();
         let service = self.service_view();
         let (core, media) = self.lock();
@@ -177,7 +177,7 @@ impl PhoneNode {
             });
         }
         let view = core.screen_view(now);
-        PhoneReport {
+        FleetPhoneReport {
             name: self.info.name.clone(),
             model: self.info.model.clone(),
             url: self.info.url.clone(),

@@ -12,9 +12,9 @@ use axum::http::header;
 
 use super::PhoneNode;
 use crate::phone_sim::browser::{
-    Action, Answer, BackStep, BrowseError, Browser, MAX_OBJECT_BYTES, MAX_REDIRECTS, Request,
-    RequestLog, ServiceView, Step, expand_device_name, resolve_url, select_action, softkey_action,
-    submit_action,
+    Action, Answer, BackStep, BrowseError, Browser, HistoryStep, MAX_OBJECT_BYTES, MAX_REDIRECTS,
+    Request, RequestLog, ServiceView, expand_device_name, resolve_url, select_action,
+    softkey_action, submit_action,
 };
 
 /// One step of the services browser (see [`PhoneNode::navigate`]).
@@ -97,18 +97,21 @@ impl PhoneNode {
             match &nav {
                 Nav::Open(url) | Nav::Pushed(url) => {
                     let url = resolve_url(None, &expand_device_name(url, &self.info.device))?;
-                    (Action::Fetch(Request::get(url)), Step::Open)
+                    (Action::Fetch(Request::get(url)), HistoryStep::Open)
                 }
-                Nav::Select(item) => (select_action(&current()?, *item)?, Step::Forward),
-                Nav::SoftKey(name) => (softkey_action(&current()?, name)?, Step::Forward),
+                Nav::Select(item) => (select_action(&current()?, *item)?, HistoryStep::Forward),
+                Nav::SoftKey(name) => (softkey_action(&current()?, name)?, HistoryStep::Forward),
                 Nav::Submit(values) => {
                     let values: Vec<(&str, &str)> = values
                         .iter()
                         .map(|(k, v)| (k.as_str(), v.as_str()))
                         .collect();
-                    (submit_action(&current()?, &values)?, Step::Forward)
+                    (submit_action(&current()?, &values)?, HistoryStep::Forward)
                 }
-                Nav::Refresh(url) => (Action::Reload(Request::get(url.clone())), Step::InPlace),
+                Nav::Refresh(url) => (
+                    Action::Reload(Request::get(url.clone())),
+                    HistoryStep::InPlace,
+                ),
             }
         };
         if !matches!(nav, Nav::Refresh(_)) && !matches!(action, Action::Ignored(_)) {
@@ -117,7 +120,7 @@ impl PhoneNode {
         }
         match action {
             Action::Fetch(req) => self.fetch(req, step).await.map(Some),
-            Action::Reload(req) => self.fetch(req, Step::InPlace).await.map(Some),
+            Action::Reload(req) => self.fetch(req, HistoryStep::InPlace).await.map(Some),
             Action::Back => {
                 let back = self.browser_lock().back(self.ctx.now_ms());
                 match back {
@@ -126,7 +129,7 @@ impl PhoneNode {
                         self.schedule_refresh(&view);
                         Ok(Some(*view))
                     }
-                    BackStep::Fetch(req) => self.fetch(req, Step::InPlace).await.map(Some),
+                    BackStep::Fetch(req) => self.fetch(req, HistoryStep::InPlace).await.map(Some),
                     BackStep::Closed => {
                         let effects = self
                             .core
@@ -162,7 +165,7 @@ impl PhoneNode {
     async fn fetch(
         self: &Arc<Self>,
         mut req: Request,
-        step: Step,
+        step: HistoryStep,
     ) -> Result<ServiceView, BrowseError> {
         let profile = self
             .core

@@ -65,7 +65,7 @@ const MAX_HEADER: usize = 1024;
 
 /// The phone's screen, from `x-CiscoIPPhoneDisplay: 298,168,12,C`.
 #[derive(Debug, Clone, Copy, PartialEq, Eq, Hash)]
-pub struct Display {
+pub struct ScreenGeometry {
     /// Pixels across the services pane.
     pub width: u16,
     /// Pixels down.
@@ -76,9 +76,9 @@ pub struct Display {
     pub color: bool,
 }
 
-impl Display {
+impl ScreenGeometry {
     /// Parse `width, height, bitDepth, C|G` (spaces and case tolerated); anything else is `None`.
-    pub fn parse(value: &str) -> Option<Display> {
+    pub fn parse(value: &str) -> Option<ScreenGeometry> {
         let mut parts = value.split(',').map(str::trim);
         let width = parts.next()?.parse().ok().filter(|&w| w > 0)?;
         let height = parts.next()?.parse().ok().filter(|&h| h > 0)?;
@@ -92,7 +92,7 @@ impl Display {
             g if g.eq_ignore_ascii_case("G") => false,
             _ => return None,
         };
-        parts.next().is_none().then_some(Display {
+        parts.next().is_none().then_some(ScreenGeometry {
             width,
             height,
             depth,
@@ -172,7 +172,7 @@ pub struct Requester {
     /// `x-CiscoIPPhoneModelName`, e.g. `CP-8865`.
     pub model: Option<String>,
     /// `x-CiscoIPPhoneDisplay`, when well formed.
-    pub display: Option<Display>,
+    pub display: Option<ScreenGeometry>,
     /// `x-CiscoIPPhoneSDKVersion`, e.g. `12.8.1`.
     pub sdk: Option<String>,
     /// `Accept-Language` tags, best first, without `*` and those with `q=0`.
@@ -214,7 +214,7 @@ impl Requester {
             .unwrap_or_default();
         Requester {
             model: token("x-ciscoipphonemodelname"),
-            display: header("x-ciscoipphonedisplay").and_then(|d| Display::parse(&d)),
+            display: header("x-ciscoipphonedisplay").and_then(|d| ScreenGeometry::parse(&d)),
             sdk: token("x-ciscoipphonesdkversion"),
             languages,
             charset: Charset::from_accept_charset(header("accept-charset").as_deref()),

@@ -56,7 +56,7 @@ fn headers_are_parsed_and_junk_ignored() {
     assert_eq!(r.model.as_deref(), Some("CP-8865"));
     assert_eq!(
         r.display,
-        Some(Display {
+        Some(ScreenGeometry {
             width: 800,
             height: 480,
             depth: 24,
@@ -69,8 +69,8 @@ fn headers_are_parsed_and_junk_ignored() {
     assert_eq!(r.device.as_deref(), Some("SEP00AABBCCDDEE"));
 
     assert_eq!(
-        Display::parse(" 298, 168, 12, c "),
-        Some(Display {
+        ScreenGeometry::parse(" 298, 168, 12, c "),
+        Some(ScreenGeometry {
             width: 298,
             height: 168,
             depth: 12,
@@ -88,7 +88,7 @@ fn headers_are_parsed_and_junk_ignored() {
         "298,168,12,C,9",
         "99999,1,1,G",
     ] {
-        assert_eq!(Display::parse(junk), None, "{junk:?}");
+        assert_eq!(ScreenGeometry::parse(junk), None, "{junk:?}");
     }
     let junk = req(&[
         ("x-CiscoIPPhoneDisplay", "lots of junk"),
