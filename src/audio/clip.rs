@@ -8,9 +8,10 @@ use std::sync::Arc;
 use std::time::Duration;
 
 use super::decode::{Pcm, decode_file};
+use super::error::AudioError;
+use super::frame::{FRAME_SAMPLES, Frame, SAMPLE_RATE, Source};
 use super::resample::{f32_to_i16, resample};
 use super::signal::{apply_gain, db_to_factor};
-use super::{AudioError, FRAME_SAMPLES, Frame, SAMPLE_RATE, Source};
 
 /// Read and decode a sound file like [`Clip::load`], mixed down to mono but *not* resampled:
 /// returns the samples as floats in [-1, 1) and their native rate (headerless G.711 `.raw`

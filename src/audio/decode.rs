@@ -15,7 +15,7 @@ use symphonia::core::formats::{FormatOptions, TrackType};
 use symphonia::core::io::MediaSourceStream;
 use symphonia::core::meta::MetadataOptions;
 
-use super::AudioError;
+use super::error::AudioError;
 use crate::g711::Law;
 
 /// Decoded audio, before resampling.

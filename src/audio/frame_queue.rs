@@ -8,7 +8,7 @@
 //! nothing it sends silence (an *underrun*) rather than wait. At most one frame of buffering is
 //! ever added beyond the frame being filled.
 
-use super::{FRAME_SAMPLES, Frame};
+use super::frame::{FRAME_SAMPLES, Frame};
 
 /// Counters of a [`FrameQueue`] (and of a microphone).
 #[derive(Debug, Clone, Copy, Default, PartialEq, Eq, serde::Serialize)]

@@ -20,7 +20,10 @@ use std::time::Duration;
 use cpal::traits::{DeviceTrait, HostTrait, StreamTrait};
 use cpal::{FromSample, SampleFormat, SizedSample, StreamConfig};
 
-use super::{AudioError, Frame, FrameQueue, QueueStats, Source, StreamResampler};
+use super::error::AudioError;
+use super::frame::{Frame, Source};
+use super::frame_queue::{FrameQueue, QueueStats};
+use super::resample::StreamResampler;
 
 /// How long opening a device may take before we give up on it (a wedged sound server).
 const OPEN_TIMEOUT: Duration = Duration::from_secs(10);

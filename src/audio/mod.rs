@@ -13,14 +13,14 @@
 //! - [`AudioError`]: every failure here, naming the file or device involved.
 //!
 //! Submodules: `clip` (whole sounds in memory), `decode` (files to mono samples), `error`
-//! (`AudioError`), `frame_queue` (live samples to 20 ms frames), `mic`, `resample`, `signal`
-//! (generated sources and wrappers), `speaker`, `test_util` (measuring helpers for the tests).
-
-use std::time::Duration;
+//! (`AudioError`), `frame` (the 20 ms `Frame`, its rate and the `Source` trait), `frame_queue`
+//! (live samples to 20 ms frames), `mic`, `resample`, `signal` (generated sources and wrappers),
+//! `speaker`, `test_util` (measuring helpers for the tests).
 
 mod clip;
 mod decode;
 mod error;
+mod frame;
 mod frame_queue;
 pub mod mic;
 mod resample;
@@ -31,26 +31,9 @@ mod test_util;
 
 pub use clip::{Clip, ClipSource, load_mono};
 pub use error::AudioError;
+pub use frame::{FRAME_DURATION, FRAME_SAMPLES, Frame, SAMPLE_RATE, Source};
 pub use frame_queue::{FrameQueue, QueueStats};
 pub use resample::{StreamResampler, resample, resampled_len};
 pub use signal::{
     Chime, DEFAULT_TONE_DBFS, Gain, Limited, Silence, Tone, db_to_factor, frames_in, render,
 };
-
-/// The only sample rate on the wire: G.711 narrowband.
-pub const SAMPLE_RATE: u32 = 8000;
-/// Samples in one 20 ms frame at 8 kHz.
-pub const FRAME_SAMPLES: usize = 160;
-/// The packet interval.
-pub const FRAME_DURATION: Duration = Duration::from_millis(20);
-
-/// One 20 ms frame of 16-bit linear samples.
-pub type Frame = [i16; FRAME_SAMPLES];
-
-/// Anything that produces 20 ms frames.
-pub trait Source: Send {
-    /// Fill `frame` with the next 20 ms of audio. Returns `false` when the source has ended (the
-    /// frame's contents are then unspecified). Live sources never block: they return silence when
-    /// no audio has arrived yet.
-    fn next_frame(&mut self, frame: &mut Frame) -> bool;
-}

@@ -11,7 +11,8 @@ use rubato::{
     Async, Fft, FixedAsync, FixedSync, Resampler, SincInterpolationParameters, WindowFunction,
 };
 
-use super::{AudioError, FRAME_SAMPLES, SAMPLE_RATE};
+use super::error::AudioError;
+use super::frame::{FRAME_SAMPLES, SAMPLE_RATE};
 use crate::error::Invalid;
 
 /// FFT block the offline resampler works in. 2048 input frames puts the filter's cutoff above

@@ -8,7 +8,7 @@
 use std::f64::consts::TAU;
 use std::time::Duration;
 
-use super::{FRAME_DURATION, FRAME_SAMPLES, Frame, SAMPLE_RATE, Source};
+use super::frame::{FRAME_DURATION, FRAME_SAMPLES, Frame, SAMPLE_RATE, Source};
 use crate::error::Invalid;
 
 /// A sensible level for test tones and the CLI: clearly audible on a phone speaker, 10 dB clear

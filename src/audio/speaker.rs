@@ -30,8 +30,9 @@ use std::time::Duration;
 use cpal::traits::{DeviceTrait, HostTrait, StreamTrait};
 use cpal::{FromSample, SampleFormat, SizedSample, StreamConfig};
 
+use super::error::AudioError;
+use super::frame::SAMPLE_RATE;
 use super::mic::{OpenError, device_aliases, device_name, open_on_thread};
-use super::{AudioError, SAMPLE_RATE};
 
 /// How long opening a device may take before we give up on it (a wedged sound server).
 const OPEN_TIMEOUT: Duration = Duration::from_secs(10);
