@@ -4,7 +4,7 @@ use std::fmt;
 
 use crate::error::Invalid;
 
-use super::XmlObject;
+use super::document::XmlObject;
 use super::xml::{self, Doc};
 
 /// When the phone runs an item. Phones honour it for HTTP URLs only; internal URIs always run

@@ -5,8 +5,8 @@ use std::str::FromStr;
 
 use crate::error::Invalid;
 
-use super::XmlObject;
 use super::common::{Header, SoftKeyItem, SoftKeys, display_setters};
+use super::document::XmlObject;
 use super::xml::{self, Doc};
 
 /// Application event handlers on an object's root element: `appId` and the Notify URIs the

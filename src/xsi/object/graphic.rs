@@ -7,8 +7,8 @@
 
 use crate::error::Invalid;
 
-use super::XmlObject;
 use super::common::{Bitmap, Header, MenuItem, SoftKeyItem, SoftKeys, display_setters};
+use super::document::XmlObject;
 use super::xml::{self, Doc};
 
 /// A checked `LocationX`/`LocationY` pair for `root` with maxima `max_x`, `max_y`.

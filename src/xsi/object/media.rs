@@ -11,7 +11,7 @@ use std::net::Ipv4Addr;
 use crate::error::Invalid;
 use crate::rtp::RtpPort;
 
-use super::XmlObject;
+use super::document::XmlObject;
 use super::xml::{self, Doc};
 
 /// `<type>`: what the stream carries.

@@ -3,8 +3,8 @@
 
 use crate::error::Invalid;
 
-use super::XmlObject;
 use super::common::{Bitmap, Header, MenuItem, SoftKeyItem, SoftKeys, display_setters};
+use super::document::XmlObject;
 use super::xml::{self, Doc};
 
 /// `CiscoIPPhoneMenu`: Title, Prompt, up to 100 [`MenuItem`]s, soft keys.

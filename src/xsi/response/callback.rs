@@ -6,7 +6,7 @@
 //! body is decoded too. A value that is not XML is the `data` part of a `Notify:` URI, returned
 //! as [`Callback::Data`].
 
-use super::ParseError;
+use super::error::ParseError;
 use super::xml::{self, Element};
 
 /// One callback from a phone.
@@ -275,7 +275,10 @@ mod tests {
             parse("DATA=<CiscoIPPhoneText/>"),
             Err(ParseError::UnexpectedRoot { .. })
         ));
-        let big = format!("DATA={}", "a".repeat(super::super::MAX_DOCUMENT_BYTES));
+        let big = format!(
+            "DATA={}",
+            "a".repeat(super::super::error::MAX_DOCUMENT_BYTES)
+        );
         assert!(matches!(parse(&big), Err(ParseError::TooLarge { .. })));
         for junk in [
             "DATA=%",

@@ -3,7 +3,7 @@
 //! Cisco's only published example never closes `<browser>`; the lenient reader closes what is
 //! left open, so every field written before the damage is still read.
 
-use super::ParseError;
+use super::error::ParseError;
 use super::xml::{self, Element};
 
 /// What a phone says it is.

@@ -6,7 +6,7 @@
 //! on top. Values are kept as sent (trimmed): localised strings such as `OUI` for
 //! MessageWaiting are the phone's business, not ours to translate.
 
-use super::ParseError;
+use super::error::ParseError;
 use super::xml::{self, Element};
 
 /// Which page a document is, from its root element (`DeviceInformation` ...; a trailing `X` is

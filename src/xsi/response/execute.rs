@@ -5,7 +5,7 @@
 //! that "the execution order is not guaranteed". Multiplatform (MPP) firmware sends neither
 //! object; see [`crate::xsi::model::Capabilities::execute_response`].
 
-use super::ParseError;
+use super::error::ParseError;
 use super::xml::{self, Element};
 
 /// What a phone answered to an Execute push.

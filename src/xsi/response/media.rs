@@ -6,7 +6,7 @@
 //! have, only its columns (Type, Data), so it is read loosely: the type from an `errorType`
 //! child (or a `type` attribute), the data from the next child's text, or the element's text.
 
-use super::ParseError;
+use super::error::ParseError;
 use super::execute::{PhoneError, phone_error};
 use super::xml::{self, Element};
 

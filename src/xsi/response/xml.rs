@@ -17,7 +17,7 @@ use std::borrow::Cow;
 
 use quick_xml::events::Event;
 
-use super::{MAX_DEPTH, MAX_DOCUMENT_BYTES, ParseError};
+use super::error::{MAX_DEPTH, MAX_DOCUMENT_BYTES, ParseError};
 use crate::xsi::xml::{self as toolkit, Refs, Rules, Tree, latin1};
 
 pub(super) use crate::xsi::xml::Element;
