@@ -3,7 +3,7 @@
 //! or nothing the emulator follows); carrying it out is [`super::Browser`]'s and
 //! [`crate::phone_sim::http`]'s.
 
-use super::BrowseError;
+use super::error::BrowseError;
 use super::request::Request;
 use super::url::{percent_encode, resolve_url};
 use super::view::ServiceView;

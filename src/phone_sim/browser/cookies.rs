@@ -2,7 +2,7 @@
 //! [`COOKIE_MAX_BYTES`] for [`COOKIE_HOSTS`] hosts, forgotten after [`COOKIE_IDLE_MS`] unused.
 //! Reading `Set-Cookie` and writing `Cookie`; which host a URL is, is `url`'s.
 
-use super::{COOKIE_HOSTS, COOKIE_IDLE_MS, COOKIE_MAX_BYTES, COOKIES_PER_HOST};
+use super::limits::{COOKIE_HOSTS, COOKIE_IDLE_MS, COOKIE_MAX_BYTES, COOKIES_PER_HOST};
 
 #[derive(Debug, Clone)]
 struct HostCookies {

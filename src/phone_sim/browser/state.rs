@@ -6,10 +6,10 @@
 use std::time::SystemTime;
 
 use super::cookies::CookieJar;
+use super::limits::{CACHE_MAX, DEFAULT_LANGUAGE, HISTORY_MAX};
 use super::request::{Request, RequestLog, request_headers};
 use super::url::{host_of, parse_expires};
 use super::view::{Answer, ServiceView, body_text, parse_view};
-use super::{CACHE_MAX, DEFAULT_LANGUAGE, HISTORY_MAX};
 use crate::phone_sim::profile::Profile;
 
 /// How a fetched screen relates to the one before it.

@@ -5,7 +5,7 @@
 
 use std::time::SystemTime;
 
-use super::BrowseError;
+use super::error::BrowseError;
 
 /// `url` with every `#DEVICENAME#` replaced by the device name (`SEP` and the MAC).
 pub fn expand_device_name(url: &str, device: &str) -> String {

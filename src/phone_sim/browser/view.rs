@@ -4,7 +4,7 @@
 
 use serde::Serialize;
 
-use super::MAX_OBJECT_BYTES;
+use super::limits::MAX_OBJECT_BYTES;
 use super::url::{parse_refresh, resolve_url};
 use crate::phone_sim::core::app_fields;
 use crate::xsi::request::{PushRequest, RequestError, parse_push_request};

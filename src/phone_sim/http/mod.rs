@@ -3,9 +3,9 @@
 //! live in the transport (latency, hang, reset, garbage, huge, crash). The phone's rules are
 //! the core's, not this shell's.
 //!
-//! This file holds the data: what the fleet shares (`FleetCtx`), one phone (`PhoneNode`),
-//! its media state, and the public facts and report ([`PhoneInfo`], [`FleetPhoneReport`],
-//! [`HeardStream`]). The behaviour is in one file per concept:
+//! This file holds the data: what the fleet shares (`FleetCtx`), one phone (`PhoneNode`), a
+//! browsing step (`Nav`), its media state, and the public facts and report ([`PhoneInfo`],
+//! [`FleetPhoneReport`], [`HeardStream`]). The behaviour is in one file per concept:
 //! - `node`: a phone's life: construction, the lock order, its router, crash and stop, what
 //!   the user does (hang up, call, minimize), its report, and running the core's effects
 //!   (callbacks, pushed URLs).
@@ -14,7 +14,7 @@
 //! - `execute`: `POST /CGI/Execute`: the push, its transport faults, its reply.
 //! - `fault_replies`: the broken replies of the `reset` and `huge` faults.
 //! - `auth`: credentials checked by an Authentication URL.
-//! - `services`: driving the pure [`super::browser`]: navigation steps (`Nav`), fetches
+//! - `services`: driving the pure [`super::browser`] one `Nav` at a time: fetches
 //!   with redirects and cookies, the screen, `Refresh`.
 //! - `device_pages`: the device pages (`DeviceInformationX`, `StreamingStatisticsX` ...) and
 //!   `/CGI/Screenshot`.
@@ -43,8 +43,6 @@ use super::core::{ActiveStream, CallState, Counters, PhoneCore};
 use super::faults::{Faults, Rng};
 use super::media::{MicSignal, RxHandle, RxSnapshot, TxHandle, TxSnapshot};
 use crate::push::Secret;
-
-pub(crate) use services::Nav;
 
 /// What every phone of a fleet shares.
 #[derive(Debug)]
@@ -166,6 +164,23 @@ struct MediaState {
     heard: Vec<HeardStream>,
     pending_rx: Option<ActiveStream>,
     rx_count: u64,
+}
+
+/// One step of the services browser (carried out by `PhoneNode::navigate`, in `services`).
+#[derive(Debug, Clone)]
+pub(crate) enum Nav {
+    /// The user opens a service URL (`#DEVICENAME#` expanded).
+    Open(String),
+    /// A URL pushed in a CiscoIPPhoneExecute.
+    Pushed(String),
+    /// The user selects item N (1-based).
+    Select(usize),
+    /// The user presses the soft key with this label.
+    SoftKey(String),
+    /// The user fills the Input's fields (by query parameter) and submits.
+    Submit(Vec<(String, String)>),
+    /// A `Refresh` is due.
+    Refresh(String),
 }
 
 /// One emulated phone: its core, its sockets, its faults.

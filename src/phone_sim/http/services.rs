@@ -10,29 +10,12 @@ use std::time::Duration;
 
 use axum::http::header;
 
-use super::PhoneNode;
+use super::{Nav, PhoneNode};
 use crate::phone_sim::browser::{
     Action, Answer, BackStep, BrowseError, Browser, HistoryStep, MAX_OBJECT_BYTES, MAX_REDIRECTS,
     Request, RequestLog, ServiceView, expand_device_name, resolve_url, select_action,
     softkey_action, submit_action,
 };
-
-/// One step of the services browser (see [`PhoneNode::navigate`]).
-#[derive(Debug, Clone)]
-pub(crate) enum Nav {
-    /// The user opens a service URL (`#DEVICENAME#` expanded).
-    Open(String),
-    /// A URL pushed in a CiscoIPPhoneExecute.
-    Pushed(String),
-    /// The user selects item N (1-based).
-    Select(usize),
-    /// The user presses the soft key with this label.
-    SoftKey(String),
-    /// The user fills the Input's fields (by query parameter) and submits.
-    Submit(Vec<(String, String)>),
-    /// A `Refresh` is due.
-    Refresh(String),
-}
 
 impl PhoneNode {
     /// The services browser's HTTP client, sending from this phone's own address (the shared
