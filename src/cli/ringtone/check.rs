@@ -1,6 +1,5 @@
 //! `zonecast ringtone check`: ring files against the rules, one verdict per file, exit 3 when
-//! any fails. Also owns how a file's format is chosen for checking and the word for a
-//! problem's severity, which `convert` and `preview` print with too. The rules themselves are
+//! any fails. Also owns how a file's format is chosen for checking. The rules themselves are
 //! [`crate::ringtone::check_bytes`].
 
 use std::fmt::Write as _;
@@ -9,16 +8,9 @@ use std::path::Path;
 use anyhow::Context as _;
 
 use super::CheckArgs;
-use super::convert::describe_format;
+use super::words::{describe_format, severity_word};
 use crate::cli::CliError;
-use crate::ringtone::{CheckReport, Format, Severity, check_bytes};
-
-pub(super) fn severity_word(s: Severity) -> &'static str {
-    match s {
-        Severity::Warning => "warning",
-        Severity::Error => "error",
-    }
-}
+use crate::ringtone::{CheckReport, Format, check_bytes};
 
 /// The format a file is checked as.
 pub(super) fn check_format(path: &Path, wideband: bool) -> Format {

@@ -1,13 +1,13 @@
 //! `zonecast ringtone convert`: one sound into one ring file. Owns the checks of the convert
 //! options and the `--json` report; the conversion itself is [`crate::ringtone::convert_file`],
-//! the words of the verdict are [`super::check`]'s.
+//! the words of the verdict are [`super::words`]'.
 
 use std::path::Path;
 
 use anyhow::Context as _;
 
 use super::ConvertArgs;
-use super::check::severity_word;
+use super::words::{describe_format, severity_word};
 use crate::cli::CliError;
 use crate::ringtone::{CheckReport, ConvertOptions, Format, convert_file};
 
@@ -95,13 +95,6 @@ struct ConvertReport<'a> {
 
 pub(super) fn seconds_of(samples: usize, format: Format) -> f64 {
     samples as f64 / f64::from(format.rate())
-}
-
-pub(super) fn describe_format(f: Format) -> &'static str {
-    match f {
-        Format::Narrowband => "narrowband µ-law 8 kHz",
-        Format::Wideband => "wideband 16-bit 16 kHz",
-    }
 }
 
 pub(super) fn convert(a: ConvertArgs) -> Result<i32, CliError> {

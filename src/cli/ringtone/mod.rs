@@ -7,7 +7,8 @@
 //! This file owns the clap arguments of every subcommand and the dispatch; each subcommand's
 //! work is in its own file:
 //! - [`convert`]: one sound into one ring file (option checks, the JSON report).
-//! - [`check`]: ring files against the rules, and the words a verdict is printed with.
+//! - [`check`]: ring files against the rules.
+//! - [`words`]: the words a verdict is printed with (a format, a severity).
 //! - [`list`]: the ring list of a folder, display names (`names.toml`, from file names).
 //! - [`batch`]: a folder of sounds on worker threads: ring file names, atomic writes, skipping
 //!   what an earlier run finished, the table of results.
@@ -18,6 +19,7 @@ mod check;
 mod convert;
 mod list;
 mod preview;
+mod words;
 
 use std::path::PathBuf;
 

@@ -8,7 +8,8 @@ use std::time::{Duration, Instant};
 use anyhow::Context as _;
 
 use super::PreviewArgs;
-use super::check::{check_format, severity_word};
+use super::check::check_format;
+use super::words::severity_word;
 use crate::cli::CliError;
 use crate::config::Config;
 use crate::push::{PushClient, PushConfig, PushOutcome};
