@@ -124,25 +124,10 @@ impl Default for Engine {
     }
 }
 
-/// `200ms`, `5s`, `1.5s`: a duration up to 10 minutes; the error is the rule it breaks.
-pub(super) fn parse_duration(s: &str) -> Result<Duration, String> {
-    crate::error::parse_duration("duration", s).map_err(|e| e.rule)
-}
-
 #[cfg(test)]
 mod tests {
     use super::*;
     use std::path::Path;
-
-    #[test]
-    fn durations_parse_in_ms_and_s() {
-        assert_eq!(parse_duration("200ms"), Ok(Duration::from_millis(200)));
-        assert_eq!(parse_duration("5s"), Ok(Duration::from_secs(5)));
-        assert_eq!(parse_duration(" 1.5s "), Ok(Duration::from_millis(1500)));
-        for bad in ["5", "s", "5m", "-1s", "601s", "1.5 sec"] {
-            assert!(parse_duration(bad).is_err(), "{bad}");
-        }
-    }
 
     #[test]
     fn pre_tone_is_chime_frequency_or_file() {

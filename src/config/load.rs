@@ -3,17 +3,14 @@
 //! hand, so a semantic error points at the line that holds the offending value.
 
 use std::collections::{BTreeMap, HashMap};
-use std::net::Ipv4Addr;
-use std::ops::RangeInclusive;
-use std::path::{Path, PathBuf};
-use std::time::Duration;
+use std::path::Path;
 
 use chrono::NaiveDate;
 use serde::Deserialize;
 use toml::Spanned;
 
 use super::Config;
-use super::engine::{Engine, PreTone, parse_duration};
+use super::engine::{Engine, PreTone};
 use super::graph::{self, ZoneSpans};
 use super::phone::{PasswordSource, PhoneEntry, check_host};
 use super::pool::{GroupPool, PortPool};
@@ -21,13 +18,11 @@ use super::priority::{EqualPolicy, Priorities};
 use super::server::{Server, TokenSource};
 use super::services::{Message, Permission, Services};
 use super::source::Source;
+use super::value::{Int, Text, check_name, duration, int, ipv4, relative};
 use super::zone::{MAX_BANNER_CHARS, Zone, ZoneMode};
 use crate::error::Invalid;
 use crate::rtp::RtpPort;
 use crate::schedule::{Bell, Calendar, DEFAULT_GRACE, ScheduleConfig, check_source, parse_cron};
-
-type Text = Spanned<String>;
-type Int = Spanned<i64>;
 
 #[derive(Deserialize)]
 #[serde(deny_unknown_fields)]
@@ -201,62 +196,6 @@ pub(super) fn load(text: &str, path: &Path) -> Result<Config, Invalid> {
     };
     graph::check_unicast_limits(&src, &config, &spans)?;
     Ok(config)
-}
-
-fn ipv4(src: &Source, v: &Text, what: &str) -> Result<Ipv4Addr, Invalid> {
-    v.get_ref().trim().parse().map_err(|_| {
-        src.invalid(
-            v.span(),
-            what,
-            v.get_ref(),
-            "must be an IPv4 address such as 10.1.0.5",
-        )
-    })
-}
-
-fn int<T: TryFrom<i64>>(
-    src: &Source,
-    v: &Int,
-    what: &str,
-    range: RangeInclusive<i64>,
-) -> Result<T, Invalid> {
-    let n = *v.get_ref();
-    let bad = || {
-        let rule = format!("must be {}..={}", range.start(), range.end());
-        src.invalid(v.span(), what, n, rule)
-    };
-    if !range.contains(&n) {
-        return Err(bad());
-    }
-    T::try_from(n).map_err(|_| bad())
-}
-
-fn duration(src: &Source, v: &Text, what: &str, zero_ok: bool) -> Result<Duration, Invalid> {
-    let d = parse_duration(v.get_ref())
-        .map_err(|rule| src.invalid(v.span(), what, v.get_ref(), rule))?;
-    if d.is_zero() && !zero_ok {
-        return Err(src.invalid(v.span(), what, v.get_ref(), "must be more than 0"));
-    }
-    Ok(d)
-}
-
-fn relative(base: &Path, p: &str) -> PathBuf {
-    let p = PathBuf::from(p);
-    if p.is_absolute() { p } else { base.join(p) }
-}
-
-/// Names of phones, zones and levels: non-empty, no whitespace or control characters.
-fn check_name(src: &Source, v: &Text, what: &str) -> Result<(), Invalid> {
-    let n = v.get_ref();
-    if n.is_empty() || n.chars().any(|c| c.is_whitespace() || c.is_control()) {
-        return Err(src.invalid(
-            v.span(),
-            what,
-            n,
-            "a name must be non-empty, without spaces or control characters",
-        ));
-    }
-    Ok(())
 }
 
 fn engine(src: &Source, r: RawEngine, base: &Path) -> Result<Engine, Invalid> {

@@ -19,7 +19,8 @@
 //! Submodules, one per table and concern: `load` (TOML text to a checked [`Config`]), `engine`,
 //! `phone`, `zone`, `priority`, `server`, `services` (their tables), `pool` (ports and groups
 //! pages draw from), `graph` (checks on zones as a whole), `source` (`file:line:col` of a
-//! problem).
+//! problem), `value` (single values every table checks alike: names, addresses, numbers,
+//! durations, paths).
 
 mod engine;
 mod graph;
@@ -30,6 +31,7 @@ mod priority;
 mod server;
 mod services;
 mod source;
+mod value;
 mod zone;
 
 #[cfg(test)]
