@@ -2,10 +2,14 @@
 //! timeouts, the journal, and page defaults. Every key has a default (see [`Engine::default`]).
 
 use std::net::Ipv4Addr;
-use std::path::PathBuf;
+use std::path::{Path, PathBuf};
 use std::time::Duration;
 
+use serde::Deserialize;
+
 use super::pool::{GroupPool, PortPool};
+use super::source::Source;
+use super::value::{Int, Text, duration, int, ipv4, relative};
 use crate::error::Invalid;
 use crate::push::PushConfig;
 
@@ -122,6 +126,106 @@ impl Default for Engine {
             max_unicast: 50,
         }
     }
+}
+
+/// `[engine]` as written.
+#[derive(Deserialize, Default)]
+#[serde(deny_unknown_fields)]
+pub(super) struct RawEngine {
+    media_address: Option<Text>,
+    interface: Option<Text>,
+    port_pool: Option<Text>,
+    multicast_pool: Option<Text>,
+    multicast_ttl: Option<Int>,
+    push_concurrency: Option<Int>,
+    push_timeout: Option<Text>,
+    connect_timeout: Option<Text>,
+    push_retries: Option<Int>,
+    push_backoff: Option<Text>,
+    journal: Option<Text>,
+    verify_grace: Option<Text>,
+    pre_tone: Option<Text>,
+    max_unicast: Option<Int>,
+}
+
+/// `[engine]`: defaults for every key the file leaves out.
+pub(super) fn check(src: &Source, r: RawEngine, base: &Path) -> Result<Engine, Invalid> {
+    let mut e = Engine::default();
+    if let Some(v) = &r.media_address {
+        let ip = ipv4(src, v, "[engine] media_address")?;
+        if ip.is_multicast() || ip.is_unspecified() || ip.is_broadcast() {
+            return Err(src.invalid(
+                v.span(),
+                "[engine] media_address",
+                ip,
+                "must be a unicast address of this machine that phones can reach",
+            ));
+        }
+        e.media_address = ip;
+    }
+    e.interface = e.media_address;
+    if let Some(v) = &r.interface {
+        let ip = ipv4(src, v, "[engine] interface")?;
+        if ip.is_multicast() || ip.is_broadcast() {
+            return Err(src.invalid(
+                v.span(),
+                "[engine] interface",
+                ip,
+                "must be the unicast address of a local interface",
+            ));
+        }
+        e.interface = ip;
+    }
+    if let Some(v) = &r.port_pool {
+        e.port_pool = v
+            .get_ref()
+            .parse::<PortPool>()
+            .map_err(|x| src.invalid(v.span(), "[engine] port_pool", v.get_ref(), x.rule))?;
+    }
+    if let Some(v) = &r.multicast_pool {
+        e.multicast_pool = v
+            .get_ref()
+            .parse::<GroupPool>()
+            .map_err(|x| src.invalid(v.span(), "[engine] multicast_pool", v.get_ref(), x.rule))?;
+    }
+    if let Some(v) = &r.multicast_ttl {
+        e.multicast_ttl = int(src, v, "[engine] multicast_ttl", 0..=255)?;
+    }
+    if let Some(v) = &r.push_concurrency {
+        e.push_concurrency = int(src, v, "[engine] push_concurrency", 1..=100_000)?;
+    }
+    if let Some(v) = &r.push_timeout {
+        e.push_timeout = duration(src, v, "[engine] push_timeout", false)?;
+    }
+    if let Some(v) = &r.connect_timeout {
+        e.connect_timeout = duration(src, v, "[engine] connect_timeout", false)?;
+    }
+    if let Some(v) = &r.push_retries {
+        e.push_retries = int(src, v, "[engine] push_retries", 0..=10)?;
+    }
+    if let Some(v) = &r.push_backoff {
+        e.push_backoff = duration(src, v, "[engine] push_backoff", true)?;
+    }
+    e.journal = relative(base, "zonecast-journal.json");
+    if let Some(v) = &r.journal {
+        if v.get_ref().trim().is_empty() {
+            return Err(src.invalid(v.span(), "[engine] journal", "", "must be a file path"));
+        }
+        e.journal = relative(base, v.get_ref());
+    }
+    if let Some(v) = &r.verify_grace {
+        e.verify_grace = duration(src, v, "[engine] verify_grace", false)?;
+    }
+    if let Some(v) = &r.pre_tone {
+        e.pre_tone = Some(
+            PreTone::parse(v.get_ref(), base)
+                .map_err(|x| src.invalid(v.span(), "[engine] pre_tone", v.get_ref(), x.rule))?,
+        );
+    }
+    if let Some(v) = &r.max_unicast {
+        e.max_unicast = int(src, v, "[engine] max_unicast", 1..=100_000)?;
+    }
+    Ok(e)
 }
 
 #[cfg(test)]

@@ -10,12 +10,11 @@ use serde::Deserialize;
 use toml::Spanned;
 
 use super::Config;
-use super::engine::{Engine, PreTone};
+use super::engine::{self, Engine, RawEngine};
 use super::graph::{self, ZoneSpans};
 use super::phone::{PasswordSource, PhoneEntry, check_host};
-use super::pool::{GroupPool, PortPool};
-use super::priority::{EqualPolicy, Priorities};
-use super::server::{Server, TokenSource};
+use super::priority::{self, Priorities, RawPriorities};
+use super::server::{self, RawServer};
 use super::services::{Message, Permission, Services};
 use super::source::Source;
 use super::value::{Int, Text, check_name, duration, int, ipv4, relative};
@@ -68,21 +67,6 @@ struct RawMessage {
 
 #[derive(Deserialize)]
 #[serde(deny_unknown_fields)]
-struct RawServer {
-    listen: Option<Text>,
-    public_url: Option<Text>,
-    token_env: Option<Text>,
-    token_file: Option<Text>,
-    /// Only so that an inline token gets its own message rather than "unknown field".
-    token: Option<Spanned<toml::Value>>,
-    data_dir: Option<Text>,
-    upload_limit: Option<Text>,
-    auth_ttl: Option<Text>,
-    upstream_auth_url: Option<Text>,
-}
-
-#[derive(Deserialize)]
-#[serde(deny_unknown_fields)]
 struct RawSchedule {
     timezone: Text,
     #[serde(default)]
@@ -100,34 +84,6 @@ struct RawBell {
     zones: Spanned<Vec<Text>>,
     source: Text,
     priority: Option<Text>,
-}
-
-#[derive(Deserialize, Default)]
-#[serde(deny_unknown_fields)]
-struct RawEngine {
-    media_address: Option<Text>,
-    interface: Option<Text>,
-    port_pool: Option<Text>,
-    multicast_pool: Option<Text>,
-    multicast_ttl: Option<Int>,
-    push_concurrency: Option<Int>,
-    push_timeout: Option<Text>,
-    connect_timeout: Option<Text>,
-    push_retries: Option<Int>,
-    push_backoff: Option<Text>,
-    journal: Option<Text>,
-    verify_grace: Option<Text>,
-    pre_tone: Option<Text>,
-    max_unicast: Option<Int>,
-}
-
-#[derive(Deserialize)]
-#[serde(deny_unknown_fields)]
-struct RawPriorities {
-    levels: Option<Spanned<Vec<Text>>>,
-    default: Option<Text>,
-    loudest: Option<Vec<Text>>,
-    equal: Option<Text>,
 }
 
 #[derive(Deserialize)]
@@ -166,15 +122,15 @@ pub(super) fn load(text: &str, path: &Path) -> Result<Config, Invalid> {
     let src = Source { text, path };
     let raw: RawFile = toml::from_str(text).map_err(|e| src.parse_error(&e))?;
     let base = path.parent().unwrap_or(Path::new(""));
-    let engine = engine(&src, raw.engine, base)?;
-    let priorities = priorities(&src, raw.priorities)?;
+    let engine = engine::check(&src, raw.engine, base)?;
+    let priorities = priority::check(&src, raw.priorities)?;
     let (phones, phone_lines) = phones(&src, raw.phone, base)?;
     let mut zones_raw: Vec<(Text, RawZone)> = raw.zone.into_iter().collect();
     zones_raw.sort_by_key(|(name, _)| name.span().start);
     let (zones, spans) = zones(&src, zones_raw, &engine, &phone_lines)?;
     graph::check_cycles(&src, &zones, &spans)?;
     let schedule = schedule(&src, raw.schedule, raw.bell, &zones, &priorities)?;
-    let server = server(&src, raw.server, base)?;
+    let server = server::check(&src, raw.server, base)?;
     let services = services(
         &src,
         raw.permission,
@@ -196,154 +152,6 @@ pub(super) fn load(text: &str, path: &Path) -> Result<Config, Invalid> {
     };
     graph::check_unicast_limits(&src, &config, &spans)?;
     Ok(config)
-}
-
-fn engine(src: &Source, r: RawEngine, base: &Path) -> Result<Engine, Invalid> {
-    let mut e = Engine::default();
-    if let Some(v) = &r.media_address {
-        let ip = ipv4(src, v, "[engine] media_address")?;
-        if ip.is_multicast() || ip.is_unspecified() || ip.is_broadcast() {
-            return Err(src.invalid(
-                v.span(),
-                "[engine] media_address",
-                ip,
-                "must be a unicast address of this machine that phones can reach",
-            ));
-        }
-        e.media_address = ip;
-    }
-    e.interface = e.media_address;
-    if let Some(v) = &r.interface {
-        let ip = ipv4(src, v, "[engine] interface")?;
-        if ip.is_multicast() || ip.is_broadcast() {
-            return Err(src.invalid(
-                v.span(),
-                "[engine] interface",
-                ip,
-                "must be the unicast address of a local interface",
-            ));
-        }
-        e.interface = ip;
-    }
-    if let Some(v) = &r.port_pool {
-        e.port_pool = v
-            .get_ref()
-            .parse::<PortPool>()
-            .map_err(|x| src.invalid(v.span(), "[engine] port_pool", v.get_ref(), x.rule))?;
-    }
-    if let Some(v) = &r.multicast_pool {
-        e.multicast_pool = v
-            .get_ref()
-            .parse::<GroupPool>()
-            .map_err(|x| src.invalid(v.span(), "[engine] multicast_pool", v.get_ref(), x.rule))?;
-    }
-    if let Some(v) = &r.multicast_ttl {
-        e.multicast_ttl = int(src, v, "[engine] multicast_ttl", 0..=255)?;
-    }
-    if let Some(v) = &r.push_concurrency {
-        e.push_concurrency = int(src, v, "[engine] push_concurrency", 1..=100_000)?;
-    }
-    if let Some(v) = &r.push_timeout {
-        e.push_timeout = duration(src, v, "[engine] push_timeout", false)?;
-    }
-    if let Some(v) = &r.connect_timeout {
-        e.connect_timeout = duration(src, v, "[engine] connect_timeout", false)?;
-    }
-    if let Some(v) = &r.push_retries {
-        e.push_retries = int(src, v, "[engine] push_retries", 0..=10)?;
-    }
-    if let Some(v) = &r.push_backoff {
-        e.push_backoff = duration(src, v, "[engine] push_backoff", true)?;
-    }
-    e.journal = relative(base, "zonecast-journal.json");
-    if let Some(v) = &r.journal {
-        if v.get_ref().trim().is_empty() {
-            return Err(src.invalid(v.span(), "[engine] journal", "", "must be a file path"));
-        }
-        e.journal = relative(base, v.get_ref());
-    }
-    if let Some(v) = &r.verify_grace {
-        e.verify_grace = duration(src, v, "[engine] verify_grace", false)?;
-    }
-    if let Some(v) = &r.pre_tone {
-        e.pre_tone = Some(
-            PreTone::parse(v.get_ref(), base)
-                .map_err(|x| src.invalid(v.span(), "[engine] pre_tone", v.get_ref(), x.rule))?,
-        );
-    }
-    if let Some(v) = &r.max_unicast {
-        e.max_unicast = int(src, v, "[engine] max_unicast", 1..=100_000)?;
-    }
-    Ok(e)
-}
-
-fn priorities(src: &Source, r: Option<RawPriorities>) -> Result<Priorities, Invalid> {
-    let Some(r) = r else {
-        return Ok(Priorities::default());
-    };
-    let mut p = Priorities::default();
-    if let Some(levels) = &r.levels {
-        if levels.get_ref().is_empty() {
-            return Err(src.invalid(
-                levels.span(),
-                "[priorities] levels",
-                "[]",
-                "needs at least one level, lowest first",
-            ));
-        }
-        let mut seen = Vec::new();
-        for l in levels.get_ref() {
-            check_name(src, l, "[priorities] levels")?;
-            if seen.contains(l.get_ref()) {
-                return Err(src.invalid(
-                    l.span(),
-                    "[priorities] levels",
-                    l.get_ref(),
-                    "is listed twice; level names must be unique",
-                ));
-            }
-            seen.push(l.get_ref().clone());
-        }
-        p.levels = seen;
-        // The default `loudest` names `emergency`, a default level; custom levels start with none.
-        p.loudest.clear();
-        p.default = p.levels[0].clone();
-    }
-    let known = |v: &Text, what: &str, p: &Priorities| -> Result<String, Invalid> {
-        if p.rank(v.get_ref()).is_none() {
-            return Err(src.invalid(
-                v.span(),
-                what,
-                v.get_ref(),
-                format!("is not one of the levels: {}", p.levels.join(", ")),
-            ));
-        }
-        Ok(v.get_ref().clone())
-    };
-    if let Some(v) = &r.default {
-        p.default = known(v, "[priorities] default", &p)?;
-    }
-    if let Some(list) = &r.loudest {
-        p.loudest = list
-            .iter()
-            .map(|v| known(v, "[priorities] loudest", &p))
-            .collect::<Result<_, _>>()?;
-    }
-    if let Some(v) = &r.equal {
-        p.equal = match v.get_ref().as_str() {
-            "refuse" => EqualPolicy::Refuse,
-            "wait" => EqualPolicy::Wait,
-            other => {
-                return Err(src.invalid(
-                    v.span(),
-                    "[priorities] equal",
-                    other,
-                    "must be \"refuse\" or \"wait\"",
-                ));
-            }
-        };
-    }
-    Ok(p)
 }
 
 /// The phones, and each name's byte offset (for "already used on line N" and zone checks).
@@ -775,81 +583,6 @@ fn schedule(
         grace,
         bells: out,
     }))
-}
-
-/// `[server]`: defaults for every key the file leaves out.
-fn server(src: &Source, raw: Option<RawServer>, base: &Path) -> Result<Server, Invalid> {
-    let mut s = Server::defaults(base);
-    let Some(r) = raw else { return Ok(s) };
-    if let Some(t) = &r.token {
-        return Err(src.invalid(
-            t.span(),
-            "[server] token",
-            "***",
-            "the API token is never written in the config: name an environment variable with \
-             token_env = \"VAR\" or a file with token_file = \"PATH\"",
-        ));
-    }
-    if let Some(v) = &r.listen {
-        s.listen = v.get_ref().parse().map_err(|_| {
-            src.invalid(
-                v.span(),
-                "[server] listen",
-                v.get_ref(),
-                "must be ADDRESS:PORT, e.g. 127.0.0.1:8460",
-            )
-        })?;
-    }
-    if let Some(v) = &r.public_url {
-        let u = v.get_ref().trim_end_matches('/');
-        if !(u.starts_with("http://") || u.starts_with("https://"))
-            || u.contains(char::is_whitespace)
-        {
-            return Err(src.invalid(
-                v.span(),
-                "[server] public_url",
-                v.get_ref(),
-                "must be an http:// or https:// URL, e.g. http://10.0.0.5:8460",
-            ));
-        }
-        s.public_url = Some(u.to_owned());
-    }
-    s.token = match (&r.token_env, &r.token_file) {
-        (Some(v), None) => Some(TokenSource::Env(v.get_ref().clone())),
-        (None, Some(f)) => Some(TokenSource::File(relative(base, f.get_ref()))),
-        (Some(v), Some(_)) => {
-            return Err(src.invalid(
-                v.span(),
-                "[server] token_env",
-                v.get_ref(),
-                "give exactly one of token_env and token_file, not both",
-            ));
-        }
-        (None, None) => None,
-    };
-    if let Some(v) = &r.data_dir {
-        s.data_dir = relative(base, v.get_ref());
-    }
-    if let Some(v) = &r.upload_limit {
-        s.upload_limit = super::server::parse_size(v.get_ref())
-            .map_err(|rule| src.invalid(v.span(), "[server] upload_limit", v.get_ref(), rule))?;
-    }
-    if let Some(v) = &r.auth_ttl {
-        s.auth_ttl = duration(src, v, "[server] auth_ttl", false)?;
-    }
-    if let Some(v) = &r.upstream_auth_url {
-        let u = v.get_ref();
-        if !(u.starts_with("http://") || u.starts_with("https://")) {
-            return Err(src.invalid(
-                v.span(),
-                "[server] upstream_auth_url",
-                u,
-                "must be an http:// or https:// URL",
-            ));
-        }
-        s.upstream_auth_url = Some(u.clone());
-    }
-    Ok(s)
 }
 
 fn not_a_zone(src: &Source, z: &Text, what: String, zones: &[Zone]) -> Invalid {

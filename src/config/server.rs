@@ -1,10 +1,16 @@
 //! The `[server]` table: what `zonecast serve` listens on, where its data lives, the API token's
-//! source, and the Authentication URL's settings. Every key but the token has a default.
+//! source, and the Authentication URL's settings. Every key but the token has a default. The
+//! table is read and checked here too.
 
 use std::net::SocketAddr;
-use std::path::PathBuf;
+use std::path::{Path, PathBuf};
 use std::time::Duration;
 
+use serde::Deserialize;
+use toml::Spanned;
+
+use super::source::Source;
+use super::value::{Text, duration, relative};
 use crate::error::Invalid;
 use crate::push::Secret;
 
@@ -86,6 +92,97 @@ pub(super) fn parse_size(s: &str) -> Result<usize, &'static str> {
     };
     let n: usize = digits.trim().parse().map_err(|_| RULE)?;
     n.checked_mul(mult).filter(|&n| n > 0).ok_or(RULE)
+}
+
+/// `[server]` as written.
+#[derive(Deserialize)]
+#[serde(deny_unknown_fields)]
+pub(super) struct RawServer {
+    listen: Option<Text>,
+    public_url: Option<Text>,
+    token_env: Option<Text>,
+    token_file: Option<Text>,
+    /// Only so that an inline token gets its own message rather than "unknown field".
+    token: Option<Spanned<toml::Value>>,
+    data_dir: Option<Text>,
+    upload_limit: Option<Text>,
+    auth_ttl: Option<Text>,
+    upstream_auth_url: Option<Text>,
+}
+
+/// `[server]`: defaults for every key the file leaves out.
+pub(super) fn check(src: &Source, raw: Option<RawServer>, base: &Path) -> Result<Server, Invalid> {
+    let mut s = Server::defaults(base);
+    let Some(r) = raw else { return Ok(s) };
+    if let Some(t) = &r.token {
+        return Err(src.invalid(
+            t.span(),
+            "[server] token",
+            "***",
+            "the API token is never written in the config: name an environment variable with \
+             token_env = \"VAR\" or a file with token_file = \"PATH\"",
+        ));
+    }
+    if let Some(v) = &r.listen {
+        s.listen = v.get_ref().parse().map_err(|_| {
+            src.invalid(
+                v.span(),
+                "[server] listen",
+                v.get_ref(),
+                "must be ADDRESS:PORT, e.g. 127.0.0.1:8460",
+            )
+        })?;
+    }
+    if let Some(v) = &r.public_url {
+        let u = v.get_ref().trim_end_matches('/');
+        if !(u.starts_with("http://") || u.starts_with("https://"))
+            || u.contains(char::is_whitespace)
+        {
+            return Err(src.invalid(
+                v.span(),
+                "[server] public_url",
+                v.get_ref(),
+                "must be an http:// or https:// URL, e.g. http://10.0.0.5:8460",
+            ));
+        }
+        s.public_url = Some(u.to_owned());
+    }
+    s.token = match (&r.token_env, &r.token_file) {
+        (Some(v), None) => Some(TokenSource::Env(v.get_ref().clone())),
+        (None, Some(f)) => Some(TokenSource::File(relative(base, f.get_ref()))),
+        (Some(v), Some(_)) => {
+            return Err(src.invalid(
+                v.span(),
+                "[server] token_env",
+                v.get_ref(),
+                "give exactly one of token_env and token_file, not both",
+            ));
+        }
+        (None, None) => None,
+    };
+    if let Some(v) = &r.data_dir {
+        s.data_dir = relative(base, v.get_ref());
+    }
+    if let Some(v) = &r.upload_limit {
+        s.upload_limit = parse_size(v.get_ref())
+            .map_err(|rule| src.invalid(v.span(), "[server] upload_limit", v.get_ref(), rule))?;
+    }
+    if let Some(v) = &r.auth_ttl {
+        s.auth_ttl = duration(src, v, "[server] auth_ttl", false)?;
+    }
+    if let Some(v) = &r.upstream_auth_url {
+        let u = v.get_ref();
+        if !(u.starts_with("http://") || u.starts_with("https://")) {
+            return Err(src.invalid(
+                v.span(),
+                "[server] upstream_auth_url",
+                u,
+                "must be an http:// or https:// URL",
+            ));
+        }
+        s.upstream_auth_url = Some(u.clone());
+    }
+    Ok(s)
 }
 
 #[cfg(test)]
