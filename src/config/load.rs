@@ -10,17 +10,18 @@ use serde::Deserialize;
 use toml::Spanned;
 
 use super::Config;
-use super::engine::{self, Engine, RawEngine};
-use super::graph::{self, ZoneSpans};
-use super::phone::{PasswordSource, PhoneEntry, check_host};
+use super::engine::{self, RawEngine};
+use super::graph;
+use super::phone::PhoneEntry;
+use super::phone_check::{self, RawPhone};
 use super::priority::{self, Priorities, RawPriorities};
 use super::server::{self, RawServer};
 use super::services::{Message, Permission, Services};
 use super::source::Source;
-use super::value::{Int, Text, check_name, duration, int, ipv4, relative};
-use super::zone::{MAX_BANNER_CHARS, Zone, ZoneMode};
+use super::value::{Text, check_name, duration};
+use super::zone::Zone;
+use super::zone_check::{self, RawZone};
 use crate::error::Invalid;
-use crate::rtp::RtpPort;
 use crate::schedule::{Bell, Calendar, DEFAULT_GRACE, ScheduleConfig, check_source, parse_cron};
 
 #[derive(Deserialize)]
@@ -86,48 +87,14 @@ struct RawBell {
     priority: Option<Text>,
 }
 
-#[derive(Deserialize)]
-#[serde(deny_unknown_fields)]
-struct RawPhone {
-    name: Text,
-    host: Text,
-    model: Text,
-    user: Text,
-    password_env: Option<Text>,
-    password_file: Option<Text>,
-    /// Only so that an inline password gets its own message rather than "unknown field".
-    password: Option<Spanned<toml::Value>>,
-    /// `"minted"`: zonecast serve mints one-time credentials per push (instead of a password).
-    auth: Option<Text>,
-    /// The phone's device name (`SEP` + MAC), the `devicename` minted credentials are bound to.
-    device: Option<Text>,
-    https: Option<bool>,
-}
-
-#[derive(Deserialize)]
-#[serde(deny_unknown_fields)]
-struct RawZone {
-    members: Spanned<Vec<Text>>,
-    mode: Option<Text>,
-    group: Option<Text>,
-    port: Option<Int>,
-    ttl: Option<Int>,
-    interface: Option<Text>,
-    volume: Option<Int>,
-    banner: Option<Text>,
-    max_unicast: Option<Int>,
-}
-
 pub(super) fn load(text: &str, path: &Path) -> Result<Config, Invalid> {
     let src = Source { text, path };
     let raw: RawFile = toml::from_str(text).map_err(|e| src.parse_error(&e))?;
     let base = path.parent().unwrap_or(Path::new(""));
     let engine = engine::check(&src, raw.engine, base)?;
     let priorities = priority::check(&src, raw.priorities)?;
-    let (phones, phone_lines) = phones(&src, raw.phone, base)?;
-    let mut zones_raw: Vec<(Text, RawZone)> = raw.zone.into_iter().collect();
-    zones_raw.sort_by_key(|(name, _)| name.span().start);
-    let (zones, spans) = zones(&src, zones_raw, &engine, &phone_lines)?;
+    let (phones, phone_lines) = phone_check::check(&src, raw.phone, base)?;
+    let (zones, spans) = zone_check::check(&src, raw.zone, &engine, &phone_lines)?;
     graph::check_cycles(&src, &zones, &spans)?;
     let schedule = schedule(&src, raw.schedule, raw.bell, &zones, &priorities)?;
     let server = server::check(&src, raw.server, base)?;
@@ -152,321 +119,6 @@ pub(super) fn load(text: &str, path: &Path) -> Result<Config, Invalid> {
     };
     graph::check_unicast_limits(&src, &config, &spans)?;
     Ok(config)
-}
-
-/// The phones, and each name's byte offset (for "already used on line N" and zone checks).
-fn phones(
-    src: &Source,
-    raw: Vec<RawPhone>,
-    base: &Path,
-) -> Result<(Vec<PhoneEntry>, HashMap<String, usize>), Invalid> {
-    let mut out = Vec::with_capacity(raw.len());
-    let mut names: HashMap<String, usize> = HashMap::with_capacity(raw.len());
-    for r in raw {
-        check_name(src, &r.name, "[[phone]] name")?;
-        let name = r.name.get_ref().clone();
-        let what = |key: &str| format!("phone {name:?} {key}");
-        if let Some(first) = names.get(&name) {
-            return Err(src.invalid(
-                r.name.span(),
-                what("name"),
-                &name,
-                format!("is already the name of the phone on {}", src.line(*first)),
-            ));
-        }
-        if let Some(pw) = &r.password {
-            // Never echo the value: it is a password.
-            return Err(src.invalid(
-                pw.span(),
-                what("password"),
-                "***",
-                "passwords are never written in the config: put it in an environment variable \
-                 and name it with password_env = \"VAR\", or in a file named by password_file",
-            ));
-        }
-        if let Err(rule) = check_host(r.host.get_ref()) {
-            return Err(src.invalid(r.host.span(), what("host"), r.host.get_ref(), rule));
-        }
-        if r.model.get_ref().trim().is_empty() {
-            return Err(src.invalid(
-                r.model.span(),
-                what("model"),
-                "",
-                "must name the phone's model, e.g. CP-8851",
-            ));
-        }
-        if r.user.get_ref().trim().is_empty() {
-            return Err(src.invalid(r.user.span(), what("user"), "", "must not be empty"));
-        }
-        if let Some(auth) = &r.auth
-            && auth.get_ref() != "minted"
-        {
-            return Err(src.invalid(
-                auth.span(),
-                what("auth"),
-                auth.get_ref(),
-                "must be \"minted\" (zonecast serve mints one-time credentials per push); \
-                 for a password, give password_env or password_file instead",
-            ));
-        }
-        let device = match &r.device {
-            Some(d) => {
-                if let Err(rule) = super::phone::check_device(d.get_ref()) {
-                    return Err(src.invalid(d.span(), what("device"), d.get_ref(), rule));
-                }
-                Some(d.get_ref().clone())
-            }
-            None => None,
-        };
-        let password = match (&r.password_env, &r.password_file, &r.auth) {
-            (None, None, Some(_)) => PasswordSource::Minted,
-            (Some(var), _, Some(_)) | (Some(var), Some(_), None) => {
-                return Err(src.invalid(
-                    var.span(),
-                    what("password_env"),
-                    var.get_ref(),
-                    "give exactly one of password_env, password_file and auth = \"minted\", not both",
-                ));
-            }
-            (None, Some(file), Some(_)) => {
-                return Err(src.invalid(
-                    file.span(),
-                    what("password_file"),
-                    file.get_ref(),
-                    "give exactly one of password_env, password_file and auth = \"minted\", not both",
-                ));
-            }
-            (Some(var), None, None) => {
-                let v = var.get_ref();
-                if v.is_empty() || v.contains(['=', '\0']) || v.chars().any(char::is_whitespace) {
-                    return Err(src.invalid(
-                        var.span(),
-                        what("password_env"),
-                        v,
-                        "must be the name of an environment variable",
-                    ));
-                }
-                PasswordSource::Env(v.clone())
-            }
-            (None, Some(file), None) => {
-                if file.get_ref().trim().is_empty() {
-                    return Err(src.invalid(
-                        file.span(),
-                        what("password_file"),
-                        "",
-                        "must be a file path",
-                    ));
-                }
-                PasswordSource::File(relative(base, file.get_ref()))
-            }
-            (None, None, None) => {
-                return Err(src.invalid(
-                    r.name.span(),
-                    format!("phone {name:?}"),
-                    "no password source",
-                    "give exactly one of password_env = \"VAR\", password_file = \"PATH\" \
-                     or auth = \"minted\"",
-                ));
-            }
-        };
-        names.insert(name.clone(), r.name.span().start);
-        out.push(PhoneEntry {
-            name,
-            host: r.host.into_inner(),
-            model: r.model.into_inner().trim().to_owned(),
-            user: r.user.into_inner(),
-            password,
-            https: r.https.unwrap_or(false),
-            device,
-        });
-    }
-    Ok((out, names))
-}
-
-fn zones(
-    src: &Source,
-    raw: Vec<(Text, RawZone)>,
-    engine: &Engine,
-    phones: &HashMap<String, usize>,
-) -> Result<(Vec<Zone>, Vec<ZoneSpans>), Invalid> {
-    let zone_names: HashMap<&str, usize> = raw
-        .iter()
-        .map(|(n, _)| (n.get_ref().as_str(), n.span().start))
-        .collect();
-    let mut zones = Vec::with_capacity(raw.len());
-    let mut spans = Vec::with_capacity(raw.len());
-    for (name_s, body) in &raw {
-        check_name(src, name_s, "zone name")?;
-        let name = name_s.get_ref();
-        let what = |key: &str| format!("zone {name:?} {key}");
-        if let Some(p) = phones.get(name) {
-            return Err(src.invalid(
-                name_s.span(),
-                "zone name",
-                name,
-                format!(
-                    "is already the name of the phone on {}; phones and zones share one \
-                     namespace so that members are never ambiguous",
-                    src.line(*p)
-                ),
-            ));
-        }
-        let r = body;
-        if r.members.get_ref().is_empty() {
-            return Err(src.invalid(
-                r.members.span(),
-                what("members"),
-                "[]",
-                "a zone needs at least one member (a phone or a zone)",
-            ));
-        }
-        let mut members = Vec::with_capacity(r.members.get_ref().len());
-        for m in r.members.get_ref() {
-            let n = m.get_ref();
-            if !phones.contains_key(n) && !zone_names.contains_key(n.as_str()) {
-                return Err(src.invalid(
-                    m.span(),
-                    what("members"),
-                    n,
-                    "is neither a phone nor a zone",
-                ));
-            }
-            members.push(n.clone());
-        }
-        let mode_name = r
-            .mode
-            .as_ref()
-            .map_or("multicast", |m| m.get_ref().as_str());
-        let mode = match mode_name {
-            "multicast" => multicast(src, r, engine, &what)?,
-            "unicast" => {
-                let fixed = [
-                    ("group", r.group.as_ref().map(|v| v.span())),
-                    ("port", r.port.as_ref().map(|v| v.span())),
-                    ("ttl", r.ttl.as_ref().map(|v| v.span())),
-                    ("interface", r.interface.as_ref().map(|v| v.span())),
-                ];
-                if let Some((key, Some(span))) = fixed.into_iter().find(|(_, s)| s.is_some()) {
-                    return Err(src.invalid(
-                        span.clone(),
-                        what(key),
-                        src.text.get(span).unwrap_or("").trim_matches('"'),
-                        format!("{key} is only for mode = \"multicast\" zones"),
-                    ));
-                }
-                ZoneMode::Unicast
-            }
-            other => {
-                let span = r.mode.as_ref().map_or(0..0, |m| m.span());
-                return Err(src.invalid(
-                    span,
-                    what("mode"),
-                    other,
-                    "must be \"multicast\" or \"unicast\"",
-                ));
-            }
-        };
-        let volume = match &r.volume {
-            Some(v) => Some(int(src, v, &what("volume"), 0..=100)?),
-            None => None,
-        };
-        let banner = match &r.banner {
-            Some(b) => {
-                let t = b.get_ref();
-                let n = t.chars().count();
-                if n == 0 || n > MAX_BANNER_CHARS || t.chars().any(char::is_control) {
-                    return Err(src.invalid(
-                        b.span(),
-                        what("banner"),
-                        t,
-                        format!(
-                            "must be 1..={MAX_BANNER_CHARS} characters without control \
-                             characters (the phones' status line), this is {n}"
-                        ),
-                    ));
-                }
-                Some(t.clone())
-            }
-            None => None,
-        };
-        let max_unicast = match &r.max_unicast {
-            Some(v) => Some(int(src, v, &what("max_unicast"), 1..=100_000)?),
-            None => None,
-        };
-        spans.push(ZoneSpans {
-            name: name_s.span(),
-            members: r.members.get_ref().iter().map(|m| m.span()).collect(),
-            mode: r.mode.as_ref().map(|m| m.span()),
-        });
-        zones.push(Zone {
-            name: name.clone(),
-            members,
-            mode,
-            volume,
-            banner,
-            max_unicast,
-        });
-    }
-    Ok((zones, spans))
-}
-
-fn multicast(
-    src: &Source,
-    r: &RawZone,
-    engine: &Engine,
-    what: &dyn Fn(&str) -> String,
-) -> Result<ZoneMode, Invalid> {
-    let group = match &r.group {
-        Some(v) => {
-            let ip = ipv4(src, v, &what("group"))?;
-            if !ip.is_multicast() {
-                return Err(src.invalid(
-                    v.span(),
-                    what("group"),
-                    ip,
-                    "must be a multicast group, 224.0.0.0/4 (e.g. 239.255.10.1)",
-                ));
-            }
-            Some(ip)
-        }
-        None => None,
-    };
-    let port = match &r.port {
-        Some(v) => {
-            let n = *v.get_ref();
-            let p = u16::try_from(n)
-                .ok()
-                .and_then(|n| RtpPort::new(n).ok())
-                .ok_or_else(|| src.invalid(v.span(), what("port"), n, RtpPort::RULE))?;
-            Some(p)
-        }
-        None => None,
-    };
-    let ttl = match &r.ttl {
-        Some(v) => int(src, v, &what("ttl"), 0..=255)?,
-        None => engine.multicast_ttl,
-    };
-    let interface = match &r.interface {
-        Some(v) => {
-            let ip = ipv4(src, v, &what("interface"))?;
-            if ip.is_multicast() || ip.is_broadcast() {
-                return Err(src.invalid(
-                    v.span(),
-                    what("interface"),
-                    ip,
-                    "must be the unicast address of a local interface",
-                ));
-            }
-            ip
-        }
-        None => engine.interface,
-    };
-    Ok(ZoneMode::Multicast {
-        group,
-        port,
-        ttl,
-        interface,
-    })
 }
 
 fn date(src: &Source, v: &Text, what: &str) -> Result<NaiveDate, Invalid> {

@@ -16,16 +16,18 @@
 //! Zone members are plain names: each is the name of a `[[phone]]` or of another `[zone.NAME]`.
 //! Because a name may not be used for both a phone and a zone, a member is never ambiguous.
 //!
-//! Submodules, one per table and concern: `load` (TOML text to a checked [`Config`]), `engine`,
-//! `phone`, `zone`, `priority`, `server`, `services` (their tables), `pool` (ports and groups
-//! pages draw from), `graph` (checks on zones as a whole), `source` (`file:line:col` of a
-//! problem), `value` (single values every table checks alike: names, addresses, numbers,
-//! durations, paths).
+//! Submodules, one per table and concern: `load` (TOML text to a checked [`Config`]: the order of
+//! the checks), `engine`, `phone`, `zone`, `priority`, `server`, `services` (their tables; the
+//! checks of `[engine]`, `[priorities]` and `[server]` live beside their types), `phone_check`
+//! and `zone_check` (the checks of `[[phone]]` and `[zone.NAME]`), `pool` (ports and groups pages
+//! draw from), `graph` (checks on zones as a whole), `source` (`file:line:col` of a problem),
+//! `value` (single values every table checks alike: names, addresses, numbers, durations, paths).
 
 mod engine;
 mod graph;
 mod load;
 mod phone;
+mod phone_check;
 mod pool;
 mod priority;
 mod server;
@@ -33,6 +35,7 @@ mod services;
 mod source;
 mod value;
 mod zone;
+mod zone_check;
 
 #[cfg(test)]
 mod tests;
