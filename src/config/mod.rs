@@ -17,19 +17,23 @@
 //! Because a name may not be used for both a phone and a zone, a member is never ambiguous.
 //!
 //! Submodules, one per table and concern: `load` (TOML text to a checked [`Config`]: the order of
-//! the checks), `engine`, `phone`, `zone`, `priority`, `server`, `services` (their tables; the
-//! checks of `[engine]`, `[priorities]` and `[server]` live beside their types), `phone_check`
-//! and `zone_check` (the checks of `[[phone]]` and `[zone.NAME]`), `pool` (ports and groups pages
-//! draw from), `graph` (checks on zones as a whole), `source` (`file:line:col` of a problem),
-//! `value` (single values every table checks alike: names, addresses, numbers, durations, paths).
+//! the checks), `engine`, `phone`, `zone`, `priority`, `server`, `services` (their tables, and
+//! the checks of `[engine]`, `[priorities]`, `[server]`, `[[permission]]` and `[[message]]`),
+//! `phone_check` and `zone_check` (the checks of `[[phone]]` and `[zone.NAME]`), `schedule` (the
+//! checks of `[schedule]` and `[[bell]]`), `play` (what a bell or message plays, checked against
+//! zones and levels), `value` (single values every table checks alike: names, addresses,
+//! numbers, durations, paths), `pool` (ports and groups pages draw from), `graph` (checks on
+//! zones as a whole), `source` (`file:line:col` of a problem).
 
 mod engine;
 mod graph;
 mod load;
 mod phone;
 mod phone_check;
+mod play;
 mod pool;
 mod priority;
+mod schedule;
 mod server;
 mod services;
 mod source;

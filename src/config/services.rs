@@ -1,8 +1,21 @@
 //! Phone services: who may page which zone from their own phone (`[[permission]]`), and the
 //! pre-recorded messages phones can start (`[[message]]`). Without a `[[permission]]` no phone
-//! may page from its Services menu.
+//! may page from its Services menu. Both tables are read and checked here, against the phones,
+//! zones, levels and bells.
 
 use std::collections::BTreeSet;
+
+use serde::Deserialize;
+use toml::Spanned;
+
+use super::phone::PhoneEntry;
+use super::play::{Play, check_play, not_a_zone};
+use super::priority::Priorities;
+use super::source::Source;
+use super::value::{Text, check_name};
+use super::zone::Zone;
+use crate::error::Invalid;
+use crate::schedule::Bell;
 
 /// One `[[permission]]`: these phones (or the phones of these zones) may page these zones with
 /// their microphone and start these messages.
@@ -82,4 +95,174 @@ impl Services {
     pub fn message(&self, name: &str) -> Option<&Message> {
         self.messages.iter().find(|m| m.name == name)
     }
+}
+
+/// One `[[permission]]` as written.
+#[derive(Deserialize)]
+#[serde(deny_unknown_fields)]
+pub(super) struct RawPermission {
+    phones: Spanned<Vec<Text>>,
+    #[serde(default)]
+    zones: Vec<Text>,
+    #[serde(default)]
+    messages: Vec<Text>,
+}
+
+/// One `[[message]]` as written.
+#[derive(Deserialize)]
+#[serde(deny_unknown_fields)]
+pub(super) struct RawMessage {
+    name: Text,
+    title: Option<Text>,
+    source: Text,
+    zones: Spanned<Vec<Text>>,
+    priority: Option<Text>,
+    confirm: Option<bool>,
+}
+
+/// `[[message]]`s and `[[permission]]`s, checked against the phones, zones and levels.
+pub(super) fn check(
+    src: &Source,
+    permissions: Vec<RawPermission>,
+    messages: Vec<RawMessage>,
+    phones: &[PhoneEntry],
+    zones: &[Zone],
+    priorities: &Priorities,
+    bells: &[Bell],
+) -> Result<Services, Invalid> {
+    let mut out = Services::default();
+    check_messages(src, messages, zones, priorities, &mut out)?;
+    check_permissions(src, permissions, phones, zones, bells, &mut out)?;
+    Ok(out)
+}
+
+/// The `[[message]]`s: unique names, what they play, a title that fits the phone's menu.
+fn check_messages(
+    src: &Source,
+    messages: Vec<RawMessage>,
+    zones: &[Zone],
+    priorities: &Priorities,
+    out: &mut Services,
+) -> Result<(), Invalid> {
+    for r in messages {
+        check_name(src, &r.name, "[[message]] name")?;
+        let name = r.name.get_ref().clone();
+        let what = |key: &str| format!("message {name:?} {key}");
+        if out.messages.iter().any(|m| m.name == name) {
+            return Err(src.invalid(
+                r.name.span(),
+                what("name"),
+                &name,
+                "is already a message's name",
+            ));
+        }
+        let play = Play {
+            kind: "a message",
+            to: &r.zones,
+            source: &r.source,
+            priority: r.priority.as_ref(),
+        };
+        check_play(src, &what, &play, zones, priorities)?;
+        let title = match &r.title {
+            Some(t) if t.get_ref().trim().is_empty() || t.get_ref().chars().count() > 64 => {
+                return Err(src.invalid(
+                    t.span(),
+                    what("title"),
+                    t.get_ref(),
+                    "must be 1..=64 characters",
+                ));
+            }
+            Some(t) => t.get_ref().clone(),
+            None => name.clone(),
+        };
+        out.messages.push(Message {
+            name,
+            title,
+            source: r.source.into_inner(),
+            zones: r
+                .zones
+                .into_inner()
+                .into_iter()
+                .map(Spanned::into_inner)
+                .collect(),
+            priority: r.priority.map(Spanned::into_inner),
+            confirm: r.confirm.unwrap_or(false),
+        });
+    }
+    Ok(())
+}
+
+/// The `[[permission]]`s: their phones, zones and messages exist; a bell they name becomes a
+/// message of its own.
+fn check_permissions(
+    src: &Source,
+    permissions: Vec<RawPermission>,
+    phones: &[PhoneEntry],
+    zones: &[Zone],
+    bells: &[Bell],
+    out: &mut Services,
+) -> Result<(), Invalid> {
+    let is_zone = |n: &str| zones.iter().any(|z| z.name == n);
+    for r in permissions {
+        let what = |key: &str| format!("permission {key}");
+        if r.phones.get_ref().is_empty() {
+            return Err(src.invalid(
+                r.phones.span(),
+                what("phones"),
+                "[]",
+                "name at least one phone or zone",
+            ));
+        }
+        for p in r.phones.get_ref() {
+            let n = p.get_ref();
+            if !is_zone(n) && !phones.iter().any(|ph| &ph.name == n) {
+                return Err(src.invalid(
+                    p.span(),
+                    what("phones"),
+                    n,
+                    "is neither a phone nor a zone",
+                ));
+            }
+        }
+        for z in &r.zones {
+            if !is_zone(z.get_ref()) {
+                return Err(not_a_zone(src, z, what("zones"), zones));
+            }
+        }
+        for m in &r.messages {
+            if out.message(m.get_ref()).is_some() {
+                continue;
+            }
+            // A bell may be rung from a phone too: it becomes a message of its own.
+            match bells.iter().find(|b| &b.name == m.get_ref()) {
+                Some(b) => out.messages.push(Message {
+                    name: b.name.clone(),
+                    title: format!("Bell: {}", b.name),
+                    source: b.source.clone(),
+                    zones: b.zones.clone(),
+                    priority: b.priority.clone(),
+                    confirm: false,
+                }),
+                None => {
+                    return Err(src.invalid(
+                        m.span(),
+                        what("messages"),
+                        m.get_ref(),
+                        "is neither a [[message]] nor a [[bell]] name",
+                    ));
+                }
+            }
+        }
+        out.permissions.push(Permission {
+            phones: r
+                .phones
+                .into_inner()
+                .into_iter()
+                .map(Spanned::into_inner)
+                .collect(),
+            zones: r.zones.into_iter().map(Spanned::into_inner).collect(),
+            messages: r.messages.into_iter().map(Spanned::into_inner).collect(),
+        });
+    }
+    Ok(())
 }
