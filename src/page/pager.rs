@@ -21,14 +21,14 @@ use std::time::Duration;
 use tokio::sync::{oneshot, watch};
 
 use super::callbacks::Callbacks;
-use super::journal::Journal;
+use super::journal::{Journal, JournalPage};
 use super::plan::{Via, talker_plan};
-use super::prepare::{PageRequest, PrepareError, new_page_id, prepare, take_over};
+use super::prepare::{PageRequest, PrepareError, Prepared, new_page_id, prepare, take_over};
 use super::recover::{Recovered, recover};
 use super::report::DeliveryReport;
 use super::run::{Job, LastPacket, RunError, run};
 use super::session::{TalkerLimits, Timing};
-use super::table::PhoneTable;
+use super::table::{PhoneTable, Site, ZonePhones};
 use crate::config::PreTone;
 use crate::error::Invalid;
 use crate::g711::Law;
@@ -283,39 +283,14 @@ impl Pager {
         let recovered = if self.inner.recovered.load(Ordering::SeqCst) {
             Vec::new()
         } else {
-            self.recover().await.map_err(|e| {
-                PageError::Failed(format!("journal {}: {e}", s.journal.path().display()))
-            })?
+            self.recover()
+                .await
+                .map_err(|e| journal_failed(&s.journal, e))?
         };
         let zone = s.table.zone(&order.zone)?;
         let site = s.table.site();
-        let request = PageRequest {
-            zone: order.zone.clone(),
-            priority: order.priority.clone(),
-            banner: order.banner.clone(),
-            via: order.via.clone(),
-        };
         let planning = self.inner.planning.lock().await;
-        let mut waited = Duration::ZERO;
-        let (mut prepared, pages) = loop {
-            let pages = s.journal.pages().map_err(|e| {
-                PageError::Failed(format!("journal {}: {e}", s.journal.path().display()))
-            })?;
-            match prepare(&zone, &site, &request, &pages, new_page_id()) {
-                Ok(p) => break (p, pages),
-                Err(PrepareError::Invalid(i)) => return Err(i.into()),
-                Err(busy @ PrepareError::Busy { .. }) if waited >= order.equal_wait => {
-                    return Err(PageError::Busy(busy.to_string()));
-                }
-                Err(busy) => {
-                    if let Some(tell) = order.on_wait.take() {
-                        tell(&busy.to_string());
-                    }
-                    tokio::time::sleep(EQUAL_RETRY).await;
-                    waited += EQUAL_RETRY;
-                }
-            }
-        };
+        let (mut prepared, pages) = self.prepare_or_wait(&zone, &site, &mut order).await?;
         let mut sound = std::mem::replace(&mut order.sound, Box::new(super::shell::Silence));
         let mut timing = Timing {
             duration: order.duration,
@@ -326,31 +301,12 @@ impl Pager {
         };
         let mut talker_clock = None;
         let mut relay = None;
-        if let Some(mut talker) = order.talker.take() {
-            let target = s
-                .table
-                .phone(&talker.phone)
-                .map_err(|why| Invalid::new("talker", &talker.phone, why))?;
-            let mut in_use: HashSet<u16> = pages.iter().filter_map(|p| p.record.port).collect();
-            in_use.extend(site.reserved_ports.iter().copied());
-            let (dest, source, last) = talker.relay.open(&mut in_use).map_err(|e| {
-                PageError::Failed(format!("a port for the talker's microphone: {e}"))
-            })?;
-            let banner: String = format!("Paging {}", prepared.zone)
-                .chars()
-                .take(crate::config::MAX_BANNER_CHARS)
-                .collect();
-            let plan = talker_plan(target, dest, Some(&banner));
-            if let Some(why) = &plan.refused {
-                return Err(Invalid::new("talker", &talker.phone, why.clone()).into());
-            }
-            // The talker speaks; it does not also listen to itself.
-            prepared.plans.retain(|p| p.name != talker.phone);
-            prepared.plans.push(plan);
-            sound = source;
-            timing.talker = Some(talker.limits);
-            talker_clock = Some(last);
-            relay = Some(talker.relay);
+        if let Some(talker) = order.talker.take() {
+            let seated = self.seat_talker(talker, &mut prepared, &pages, &site)?;
+            sound = seated.source;
+            timing.talker = Some(seated.limits);
+            talker_clock = Some(seated.clock);
+            relay = Some(seated.relay);
         }
         if order.pre_tone
             && let Some(pre) = pre_tone(site.pre_tone.as_ref(), order.law)?
@@ -367,7 +323,7 @@ impl Pager {
             &prepared.priority.0,
         ));
         let (begun_tx, begun_rx) = oneshot::channel();
-        let handle_head = (
+        let (id, zone_name, priority) = (
             prepared.id.clone(),
             prepared.zone.clone(),
             prepared.priority.0.clone(),
@@ -385,11 +341,7 @@ impl Pager {
             journal: s.journal.clone(),
             client: s.client.clone(),
             callbacks: order.callbacks.take(),
-            fallback: if order.verify.is_some() {
-                prepared.fallback
-            } else {
-                None
-            },
+            fallback: order.verify.and(prepared.fallback),
             live: order.live.then_some(live_tx),
             talker: talker_clock,
             begun: Some(begun_tx),
@@ -403,22 +355,109 @@ impl Pager {
         // The next start plans once this page's phones are in the journal.
         let _ = begun_rx.await;
         drop(planning);
-        tracing::info!(
-            "page {} started: zone {} by {}",
-            handle_head.0,
-            handle_head.1,
-            order.origin
-        );
+        tracing::info!("page {id} started: zone {zone_name} by {}", order.origin);
         Ok(PageHandle {
-            id: handle_head.0,
-            zone: handle_head.1,
-            priority: handle_head.2,
+            id,
+            zone: zone_name,
+            priority,
             recovered,
             stop: stop_tx,
             live: live_rx,
             done,
         })
     }
+
+    /// Plan the page against the journal; while pages of equal priority hold the zone, wait
+    /// and plan again, up to the order's `equal_wait` (telling `on_wait` once).
+    async fn prepare_or_wait(
+        &self,
+        zone: &ZonePhones,
+        site: &Site,
+        order: &mut PageOrder,
+    ) -> Result<(Prepared, Vec<JournalPage>), PageError> {
+        let s = &self.inner.setup;
+        let request = PageRequest {
+            zone: order.zone.clone(),
+            priority: order.priority.clone(),
+            banner: order.banner.clone(),
+            via: order.via.clone(),
+        };
+        let mut waited = Duration::ZERO;
+        loop {
+            let pages = s
+                .journal
+                .pages()
+                .map_err(|e| journal_failed(&s.journal, e))?;
+            match prepare(zone, site, &request, &pages, new_page_id()) {
+                Ok(p) => return Ok((p, pages)),
+                Err(PrepareError::Invalid(i)) => return Err(i.into()),
+                Err(busy @ PrepareError::Busy { .. }) if waited >= order.equal_wait => {
+                    return Err(PageError::Busy(busy.to_string()));
+                }
+                Err(busy) => {
+                    if let Some(tell) = order.on_wait.take() {
+                        tell(&busy.to_string());
+                    }
+                    tokio::time::sleep(EQUAL_RETRY).await;
+                    waited += EQUAL_RETRY;
+                }
+            }
+        }
+    }
+
+    /// Make the talking phone the page's source: open the relay on a free port, plan the
+    /// phone's `RTPTx` to it (with a "Paging ZONE" banner), and take it out of the listeners.
+    fn seat_talker(
+        &self,
+        mut talker: Talker,
+        prepared: &mut Prepared,
+        pages: &[JournalPage],
+        site: &Site,
+    ) -> Result<SeatedTalker, PageError> {
+        let target = (self.inner.setup.table)
+            .phone(&talker.phone)
+            .map_err(|why| Invalid::new("talker", &talker.phone, why))?;
+        let mut in_use: HashSet<u16> = pages.iter().filter_map(|p| p.record.port).collect();
+        in_use.extend(site.reserved_ports.iter().copied());
+        let (dest, source, clock) = talker
+            .relay
+            .open(&mut in_use)
+            .map_err(|e| PageError::Failed(format!("a port for the talker's microphone: {e}")))?;
+        let banner: String = format!("Paging {}", prepared.zone)
+            .chars()
+            .take(crate::config::MAX_BANNER_CHARS)
+            .collect();
+        let plan = talker_plan(target, dest, Some(&banner));
+        if let Some(why) = &plan.refused {
+            return Err(Invalid::new("talker", &talker.phone, why.clone()).into());
+        }
+        // The talker speaks; it does not also listen to itself.
+        prepared.plans.retain(|p| p.name != talker.phone);
+        prepared.plans.push(plan);
+        Ok(SeatedTalker {
+            source,
+            limits: talker.limits,
+            clock,
+            relay: talker.relay,
+        })
+    }
+}
+
+/// A talker whose relay is open: what the page plays and how it is watched.
+struct SeatedTalker {
+    /// The talker's frames.
+    source: Box<dyn PayloadSource>,
+    /// How long it may stay silent.
+    limits: TalkerLimits,
+    /// When its last packet came.
+    clock: LastPacket,
+    /// The relay, kept open for as long as the page runs.
+    relay: Box<dyn TalkerRelay>,
+}
+
+/// A journal that cannot be read, as a page error naming its file.
+fn journal_failed(journal: &Journal, e: impl std::fmt::Display) -> PageError {
+    PageError::Failed(format!("journal {}: {e}", journal.path().display()))
 }
 
 /// The site's pre-tone as a source.

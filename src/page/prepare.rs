@@ -13,6 +13,7 @@ use super::table::{Site, ZonePhones};
 use crate::config::ZoneMode;
 use crate::error::Invalid;
 use crate::push::PushClient;
+use crate::rtp::RtpPort;
 
 /// What was asked for.
 #[derive(Debug, Clone)]
@@ -44,7 +45,7 @@ pub struct Prepared {
     pub preempts: Vec<(String, Vec<String>)>,
     /// For a multicast page: a port for the unicast copy that phones hearing nothing are
     /// switched to (`--verify`).
-    pub fallback: Option<(Ipv4Addr, crate::rtp::RtpPort)>,
+    pub fallback: Option<(Ipv4Addr, RtpPort)>,
 }
 
 /// A new page id: time, process and a counter, unique across processes and restarts, and
@@ -84,7 +85,6 @@ pub fn prepare(
     pages: &[JournalPage],
     id: String,
 ) -> Result<Prepared, PrepareError> {
-    let phones = &zone.targets;
     let prio = &site.priorities;
     let level = req.priority.clone().unwrap_or_else(|| prio.default.clone());
     let rank = prio.rank(&level).ok_or_else(|| {
@@ -94,100 +94,33 @@ pub fn prepare(
             format!("must be one of {}", prio.levels.join(" ")),
         )
     })?;
-    if let Some(b) = &req.banner
-        && b.chars().count() > crate::config::MAX_BANNER_CHARS
-    {
-        return Err(Invalid::new(
-            "text",
-            b,
-            format!(
-                "a banner is at most {} characters",
-                crate::config::MAX_BANNER_CHARS
-            ),
-        )
-        .into());
-    }
+    check_banner(req.banner.as_deref())?;
     // Pages still playing, and which of our phones they hold.
     let live: Vec<&JournalPage> = pages
         .iter()
         .filter(|p| p.alive && !p.remaining.is_empty())
         .collect();
-    let mut preempts = Vec::new();
-    let mut busy_higher: HashSet<String> = HashSet::new();
-    let mut equal = Vec::new();
-    for p in &live {
-        let shared: Vec<String> = phones
-            .iter()
-            .filter(|ph| p.remaining.contains(&ph.name))
-            .map(|ph| ph.name.clone())
-            .collect();
-        if shared.is_empty() {
-            continue;
-        }
-        match p.record.rank.cmp(&rank) {
-            std::cmp::Ordering::Less => preempts.push((p.record.page.clone(), shared)),
-            std::cmp::Ordering::Greater => busy_higher.extend(shared),
-            std::cmp::Ordering::Equal => equal.push(format!(
-                "page {} ({}) holds {}",
-                p.record.page,
-                p.record.priority,
-                shared.join(" ")
-            )),
-        }
-    }
+    let holders = Holders::of(&live, &zone.targets, rank);
     // Equal priority: the caller refuses or waits, as the config says (see `config::EqualPolicy`).
-    if !equal.is_empty() {
+    if !holders.equal.is_empty() {
         return Err(PrepareError::Busy {
             zone: req.zone.clone(),
-            detail: equal.join("; "),
+            detail: holders.equal.join("; "),
         });
     }
-    let used_groups: HashSet<Ipv4Addr> = site
-        .reserved_groups
-        .iter()
-        .copied()
-        .chain(live.iter().filter_map(|p| p.record.group))
-        .collect();
-    let used_ports: HashSet<u16> = site
-        .reserved_ports
-        .iter()
-        .copied()
-        .chain(live.iter().filter_map(|p| p.record.port))
-        .collect();
-    let port_from_pool = || {
-        site.port_pool
-            .allocate(1, &used_ports)
-            .map(|v| v[0])
-            .map_err(|e| Invalid::new("port_pool", site.port_pool, e.to_string()))
-    };
-    let delivery = match &zone.mode {
-        ZoneMode::Multicast { group, port, .. } => Delivery::Multicast {
-            group: match group {
-                Some(g) => *g,
-                None => site.multicast_pool.allocate(&used_groups).map_err(|e| {
-                    Invalid::new("multicast_pool", site.multicast_pool, e.to_string())
-                })?,
-            },
-            port: match port {
-                Some(p) => *p,
-                None => port_from_pool()?,
-            },
-        },
-        ZoneMode::Unicast => Delivery::Unicast {
-            source: site.media_address,
-            port: port_from_pool()?,
-        },
-    };
+    let media = MediaInUse::of(site, &live);
+    let delivery = media.delivery(zone, site)?;
     let volume = if prio.is_loudest(&level) {
         Some(100)
     } else {
         zone.volume.map(u32::from)
     };
     let banner = req.banner.clone().or_else(|| zone.banner.clone());
-    let targets = phones
+    let targets = zone
+        .targets
         .iter()
         .map(|ph| ZoneMember {
-            push: if busy_higher.contains(&ph.name) {
+            push: if holders.busy_higher.contains(&ph.name) {
                 Err("busy in a page of higher priority".into())
             } else {
                 ph.push.clone()
@@ -204,26 +137,136 @@ pub fn prepare(
         },
         targets,
     );
-    let fallback = match delivery {
-        Delivery::Multicast { port, .. } => {
-            let mut used = used_ports.clone();
-            used.insert(port.get());
-            site.port_pool
-                .allocate(1, &used)
-                .ok()
-                .map(|p| (site.media_address, p[0]))
-        }
-        Delivery::Unicast { .. } => None,
-    };
     Ok(Prepared {
-        fallback,
+        fallback: media.fallback(delivery, site),
         id,
         zone: zone.name.clone(),
         priority: (level, rank),
         delivery,
         plans,
-        preempts,
+        preempts: holders.preempts,
     })
+}
+
+/// Refuse a banner longer than the config allows.
+fn check_banner(banner: Option<&str>) -> Result<(), Invalid> {
+    match banner {
+        Some(b) if b.chars().count() > crate::config::MAX_BANNER_CHARS => Err(Invalid::new(
+            "text",
+            b,
+            format!(
+                "a banner is at most {} characters",
+                crate::config::MAX_BANNER_CHARS
+            ),
+        )),
+        _ => Ok(()),
+    }
+}
+
+/// What the live pages hold of the zone's phones, judged by priority against the new page.
+struct Holders {
+    /// Lower pages to take phones from: (page, the shared phones).
+    preempts: Vec<(String, Vec<String>)>,
+    /// Phones held by a page of higher priority: not paged.
+    busy_higher: HashSet<String>,
+    /// Pages of equal priority holding phones, in words.
+    equal: Vec<String>,
+}
+
+impl Holders {
+    fn of(live: &[&JournalPage], phones: &[ZoneMember], rank: usize) -> Holders {
+        let mut h = Holders {
+            preempts: Vec::new(),
+            busy_higher: HashSet::new(),
+            equal: Vec::new(),
+        };
+        for p in live {
+            let shared: Vec<String> = phones
+                .iter()
+                .filter(|ph| p.remaining.contains(&ph.name))
+                .map(|ph| ph.name.clone())
+                .collect();
+            if shared.is_empty() {
+                continue;
+            }
+            match p.record.rank.cmp(&rank) {
+                std::cmp::Ordering::Less => h.preempts.push((p.record.page.clone(), shared)),
+                std::cmp::Ordering::Greater => h.busy_higher.extend(shared),
+                std::cmp::Ordering::Equal => h.equal.push(format!(
+                    "page {} ({}) holds {}",
+                    p.record.page,
+                    p.record.priority,
+                    shared.join(" ")
+                )),
+            }
+        }
+        h
+    }
+}
+
+/// Multicast groups and ports that are taken: reserved by the site or used by a live page.
+struct MediaInUse {
+    groups: HashSet<Ipv4Addr>,
+    ports: HashSet<u16>,
+}
+
+impl MediaInUse {
+    fn of(site: &Site, live: &[&JournalPage]) -> MediaInUse {
+        MediaInUse {
+            groups: (site.reserved_groups.iter().copied())
+                .chain(live.iter().filter_map(|p| p.record.group))
+                .collect(),
+            ports: (site.reserved_ports.iter().copied())
+                .chain(live.iter().filter_map(|p| p.record.port))
+                .collect(),
+        }
+    }
+
+    /// A free port from the site's pool.
+    fn port(&self, site: &Site) -> Result<RtpPort, Invalid> {
+        site.port_pool
+            .allocate(1, &self.ports)
+            .map(|v| v[0])
+            .map_err(|e| Invalid::new("port_pool", site.port_pool, e.to_string()))
+    }
+
+    /// How the page's audio travels: the zone's group and port, or free ones from the pools.
+    fn delivery(&self, zone: &ZonePhones, site: &Site) -> Result<Delivery, Invalid> {
+        Ok(match &zone.mode {
+            ZoneMode::Multicast { group, port, .. } => Delivery::Multicast {
+                group: match group {
+                    Some(g) => *g,
+                    None => site.multicast_pool.allocate(&self.groups).map_err(|e| {
+                        Invalid::new("multicast_pool", site.multicast_pool, e.to_string())
+                    })?,
+                },
+                port: match port {
+                    Some(p) => *p,
+                    None => self.port(site)?,
+                },
+            },
+            ZoneMode::Unicast => Delivery::Unicast {
+                source: site.media_address,
+                port: self.port(site)?,
+            },
+        })
+    }
+
+    /// The unicast port a multicast page falls back to for phones that do not join the group
+    /// (a second free port, not the page's own); none for a unicast page.
+    fn fallback(&self, delivery: Delivery, site: &Site) -> Option<(Ipv4Addr, RtpPort)> {
+        match delivery {
+            Delivery::Multicast { port, .. } => {
+                let mut used = self.ports.clone();
+                used.insert(port.get());
+                site.port_pool
+                    .allocate(1, &used)
+                    .ok()
+                    .map(|p| (site.media_address, p[0]))
+            }
+            Delivery::Unicast { .. } => None,
+        }
+    }
 }
 
 /// Take phones over from lower pages: push those pages' stops to the shared phones, then mark

@@ -19,6 +19,7 @@ use crate::error::Invalid;
 use crate::g711::Law;
 use crate::page::callbacks::{self, Callbacks};
 use crate::page::journal::Journal;
+use crate::page::run::RunError;
 use crate::page::{
     DeliveryReport, Origin, PageError, PageOrder, Pager, PagerSetup, Talker, TalkerLimits, Via,
 };
@@ -110,9 +111,24 @@ struct Inner {
     notify_host_port: String,
     active: std::sync::Mutex<BTreeMap<String, Running>>,
     /// Callback key → the page's callback channel.
-    routes: std::sync::Mutex<HashMap<String, mpsc::UnboundedSender<(String, Callback)>>>,
+    routes: std::sync::Mutex<HashMap<String, CallbackRoute>>,
     closing: std::sync::atomic::AtomicBool,
 }
+
+impl Inner {
+    /// The running pages, by id (a poisoned lock is taken over: the map stays consistent).
+    fn active(&self) -> std::sync::MutexGuard<'_, BTreeMap<String, Running>> {
+        self.active.lock().unwrap_or_else(|e| e.into_inner())
+    }
+
+    /// The callback routes, by key.
+    fn routes(&self) -> std::sync::MutexGuard<'_, HashMap<String, CallbackRoute>> {
+        self.routes.lock().unwrap_or_else(|e| e.into_inner())
+    }
+}
+
+/// Where one page's callbacks go: (phone, callback).
+type CallbackRoute = mpsc::UnboundedSender<(String, Callback)>;
 
 /// The running pages (cheap to clone).
 #[derive(Clone)]
@@ -183,7 +199,66 @@ impl Pages {
         if inner.closing.load(std::sync::atomic::Ordering::SeqCst) {
             return Err(StartError::ShuttingDown);
         }
-        let config = inner.config.clone();
+        // A callback key of its own, so a phone's notify names this page.
+        let key = crate::page::prepare::new_page_id();
+        let (cb_tx, cb_rx) = mpsc::unbounded_channel();
+        // Every page listens: media events (a user hanging up) and application events of its
+        // screens (`KEY~PHONE`).
+        let callbacks = Callbacks::routed(inner.notify_host_port.clone(), cb_rx);
+        let notify_base = callbacks.notify_uri(&key);
+        let order = self.order(&req, callbacks, &notify_base)?;
+        inner.routes().insert(key.clone(), cb_tx);
+        let handle = match inner.pager.page(order).await {
+            Ok(h) => h,
+            Err(e) => {
+                inner.routes().remove(&key);
+                return Err(e.into());
+            }
+        };
+        let id = handle.id.clone();
+        let start = PageStart {
+            page: id.clone(),
+            zone: handle.zone.clone(),
+            priority: handle.priority.clone(),
+            source: req.source.clone(),
+            banner: req.banner.clone(),
+            requested_by: req.origin.to_string(),
+            started_ms: unix_ms(),
+        };
+        if let Err(e) = inner.store.page_started(&start) {
+            handle.stop("the history could not be written");
+            tracing::error!("page {id}: {e}");
+        }
+        inner.metrics.page_started();
+        let stop = handle.stopper();
+        let live = handle.live();
+        let task = handle.into_task();
+        // The task waits until the page is listed, so its removal always comes after.
+        let (listed_tx, listed_rx) = tokio::sync::oneshot::channel::<()>();
+        let done = tokio::spawn(self.clone().follow(id.clone(), key, task, listed_rx));
+        let running = Running {
+            start,
+            notify: notify_base,
+            stop,
+            live,
+            done,
+        };
+        inner.active().insert(id.clone(), running);
+        let _ = listed_tx.send(());
+        tracing::info!("page {id} started: zone {} by {}", req.zone, req.origin);
+        Ok(id)
+    }
+
+    /// The Pager's order for a page asked through the API: its sound (or the talker's relay),
+    /// callbacks, delivery and how long it waits for a zone held at equal priority.
+    fn order(
+        &self,
+        req: &StartPage,
+        callbacks: Callbacks,
+        notify_base: &str,
+    ) -> Result<PageOrder, StartError> {
+        let inner = &self.inner;
+        let config = &inner.config;
         let sound = match &req.talker {
             // A talker's page plays the talker (the pager opens the relay).
             Some(_) => Box::new(crate::rtp::pacer::Encode::new(
@@ -192,20 +267,13 @@ impl Pages {
             )) as Box<dyn crate::rtp::pacer::PayloadSource>,
             None => source::source(&req.source, &inner.uploads, req.trust, Law::Ulaw)?,
         };
-        // A callback key of its own, so a phone's notify names this page.
-        let key = crate::page::prepare::new_page_id();
-        let (cb_tx, cb_rx) = mpsc::unbounded_channel();
-        // Every page listens: media events (a user hanging up) and application events of its
-        // screens (`KEY~PHONE`).
-        let callbacks = Callbacks::routed(inner.notify_host_port.clone(), cb_rx);
-        let notify_base = callbacks.notify_uri(&key);
         let mut order = PageOrder::new(req.origin.clone(), &req.zone, sound);
         order.priority = req.priority.clone();
         order.banner = req.banner.clone();
         order.duration = req.duration;
         order.via = if req.via_media {
             Via::Media {
-                on_stopped: notify_base.clone(),
+                on_stopped: notify_base.to_owned(),
             }
         } else {
             Via::Uri
@@ -234,110 +302,57 @@ impl Pages {
         {
             return Err(Invalid::new("talker", name, "is not a phone in the config").into());
         }
-        inner
-            .routes
-            .lock()
-            .unwrap_or_else(|e| e.into_inner())
-            .insert(key.clone(), cb_tx);
-        let handle = match inner.pager.page(order).await {
-            Ok(h) => h,
+        Ok(order)
+    }
+
+    /// Follow page `id` to its end once it is listed: write its report to the history, count
+    /// it, and forget its callback route and its entry.
+    async fn follow(
+        self,
+        id: String,
+        key: String,
+        task: tokio::task::JoinHandle<Result<DeliveryReport, RunError>>,
+        listed: tokio::sync::oneshot::Receiver<()>,
+    ) {
+        let _ = listed.await;
+        let inner = &self.inner;
+        let report = match task.await {
+            Ok(Ok(r)) => {
+                if let Err(e) = inner.store.page_finished(&r, unix_ms()) {
+                    tracing::error!("page {id}: {e}");
+                }
+                tracing::info!(
+                    "page {id} ended ({}): {} of {} phones reached",
+                    r.ended_by,
+                    r.totals.accepted,
+                    r.totals.phones
+                );
+                Some(r)
+            }
+            Ok(Err(e)) => {
+                tracing::error!("page {id} could not run: {e}");
+                None
+            }
             Err(e) => {
-                inner
-                    .routes
-                    .lock()
-                    .unwrap_or_else(|e| e.into_inner())
-                    .remove(&key);
-                return Err(e.into());
+                tracing::error!("page {id}: its task failed: {e}");
+                None
             }
         };
-        let id = handle.id.clone();
-        let start = PageStart {
-            page: id.clone(),
-            zone: handle.zone.clone(),
-            priority: handle.priority.clone(),
-            source: req.source.clone(),
-            banner: req.banner.clone(),
-            requested_by: req.origin.to_string(),
-            started_ms: unix_ms(),
-        };
-        if let Err(e) = inner.store.page_started(&start) {
-            handle.stop("the history could not be written");
-            tracing::error!("page {id}: {e}");
-        }
-        inner.metrics.page_started();
-        let stop = handle.stopper();
-        let live = handle.live();
-        let task = handle.into_task();
-        let me = self.clone();
-        let page_id = id.clone();
-        // The task waits until the page is listed, so its removal always comes after.
-        let (listed_tx, listed_rx) = tokio::sync::oneshot::channel::<()>();
-        let done = tokio::spawn(async move {
-            let _ = listed_rx.await;
-            let inner = &me.inner;
-            let report = match task.await {
-                Ok(Ok(r)) => {
-                    if let Err(e) = inner.store.page_finished(&r, unix_ms()) {
-                        tracing::error!("page {page_id}: {e}");
-                    }
-                    tracing::info!(
-                        "page {page_id} ended ({}): {} of {} phones reached",
-                        r.ended_by,
-                        r.totals.accepted,
-                        r.totals.phones
-                    );
-                    Some(r)
-                }
-                Ok(Err(e)) => {
-                    tracing::error!("page {page_id} could not run: {e}");
-                    None
-                }
-                Err(e) => {
-                    tracing::error!("page {page_id}: its task failed: {e}");
-                    None
-                }
-            };
-            inner.metrics.page_ended(report.as_ref());
-            inner
-                .routes
-                .lock()
-                .unwrap_or_else(|e| e.into_inner())
-                .remove(&key);
-            inner
-                .active
-                .lock()
-                .unwrap_or_else(|e| e.into_inner())
-                .remove(&page_id);
-        });
-        inner
-            .active
-            .lock()
-            .unwrap_or_else(|e| e.into_inner())
-            .insert(
-                id.clone(),
-                Running {
-                    start,
-                    notify: notify_base,
-                    stop,
-                    live,
-                    done,
-                },
-            );
-        let _ = listed_tx.send(());
-        tracing::info!("page {id} started: zone {} by {}", req.zone, req.origin);
-        Ok(id)
+        inner.metrics.page_ended(report.as_ref());
+        inner.routes().remove(&key);
+        inner.active().remove(&id);
     }
 
     /// The Notify URI whose callbacks reach page `id` as phone `phone`'s (application events
     /// of a screen shown to it).
     pub fn notify_uri(&self, id: &str, phone: &str) -> Option<String> {
-        let active = self.inner.active.lock().unwrap_or_else(|e| e.into_inner());
+        let active = self.inner.active();
         active.get(id).map(|r| format!("{}~{phone}", r.notify))
     }
 
     /// Ask a page to end (its phones get their stops). `false` if no such page runs.
     pub fn stop(&self, id: &str, reason: &str) -> bool {
-        let active = self.inner.active.lock().unwrap_or_else(|e| e.into_inner());
+        let active = self.inner.active();
         match active.get(id) {
             Some(r) => {
                 r.stop.send_replace(Some(reason.to_owned()));
@@ -349,7 +364,7 @@ impl Pages {
 
     /// The running pages with their live state.
     pub fn active(&self) -> Vec<ActivePage> {
-        let active = self.inner.active.lock().unwrap_or_else(|e| e.into_inner());
+        let active = self.inner.active();
         active
             .values()
             .map(|r| ActivePage {
@@ -361,7 +376,7 @@ impl Pages {
 
     /// One running page.
     pub fn get(&self, id: &str) -> Option<ActivePage> {
-        let active = self.inner.active.lock().unwrap_or_else(|e| e.into_inner());
+        let active = self.inner.active();
         active.get(id).map(|r| ActivePage {
             start: r.start.clone(),
             report: r.live.borrow().clone(),
@@ -372,12 +387,7 @@ impl Pages {
     pub async fn wait(&self, id: &str, timeout: Duration) -> bool {
         let deadline = tokio::time::Instant::now() + timeout;
         loop {
-            let running = self
-                .inner
-                .active
-                .lock()
-                .unwrap_or_else(|e| e.into_inner())
-                .contains_key(id);
+            let running = self.inner.active().contains_key(id);
             if !running {
                 return true;
             }
@@ -391,7 +401,7 @@ impl Pages {
     /// A phone's callback for key `key` (the path of its Notify URI): handed to its page, or
     /// 404 when no running page expects it.
     pub fn callback(&self, key: &str, body: &[u8]) -> StatusCode {
-        let routes = self.inner.routes.lock().unwrap_or_else(|e| e.into_inner());
+        let routes = self.inner.routes();
         let base = key.split_once('~').map_or(key, |(k, _)| k);
         match routes.get(base) {
             Some(tx) => callbacks::accept(tx, key.to_owned(), body),
@@ -409,7 +419,7 @@ impl Pages {
             .closing
             .store(true, std::sync::atomic::Ordering::SeqCst);
         let handles: Vec<_> = {
-            let mut active = self.inner.active.lock().unwrap_or_else(|e| e.into_inner());
+            let mut active = self.inner.active();
             for r in active.values() {
                 r.stop.send_replace(Some(reason.to_owned()));
             }
