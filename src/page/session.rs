@@ -198,24 +198,42 @@ pub enum Output {
     Finished,
 }
 
+/// One phone's run through the page. Where it is now is one enum, [`PhoneState`] (`None`
+/// before its first push); the booleans are facts of its history that the report keeps
+/// (it was pushed, it once accepted, it was stopped), not a second copy of the state.
 #[derive(Debug, Clone, Default)]
 struct Run {
+    /// Where the phone is now; `None` until its first push.
     state: Option<PhoneState>,
+    /// Its start was pushed.
     pushed: bool,
+    /// Its start was accepted at some point.
     accepted: bool,
     /// The start failed in a way that may still have started the stream.
     uncertain: bool,
+    /// Why its start failed.
     failure: Option<Failure>,
+    /// Time from the page's start to its acceptance.
     accept: Option<Duration>,
+    /// Its banner push is out and unanswered (its stop waits for it).
     banner_in_flight: bool,
+    /// Why its banner was not shown.
     banner: Option<String>,
+    /// Its stop was accepted (or not needed).
     stopped: bool,
+    /// Why its stop failed.
     stop_failure: Option<Failure>,
+    /// The user ended the page on this phone (hung up).
     by_user: bool,
+    /// Application events its screens sent.
     app_events: Vec<String>,
+    /// A page of higher priority took it.
     preempted: bool,
+    /// Verification's answer: is audio arriving?
     receiving: Option<bool>,
+    /// It was moved to the unicast fallback.
     fallback: bool,
+    /// The stream id startMedia answered with.
     media_id: Option<String>,
 }
 
