@@ -1,6 +1,23 @@
 //! The `zonecast` command line. One file per command; this file holds the argument types and
 //! the one place where errors become exit codes: 0 ok, 1 failure, 2 invalid input, 3 a phone
 //! answered with a failure.
+//!
+//! The commands, one file each:
+//! - `send`, `record`: stream a sound as RTP; receive RTP into a file.
+//! - `page` (and `recover`): page a zone from the config through the Pager.
+//! - `listen` (and `intercom`): a phone's microphone to us, and both ways with one phone.
+//! - `push`, `display`, `macros`, `media`: push URIs, display objects, the spec's macros and
+//!   the RTP Streaming API to phones.
+//! - `info` (and `screenshot`): read a phone's device pages.
+//! - `phone`: the phone arguments every XSI command shares (`--phone`, `--user` ...), the push
+//!   client they build, and a phone's answer in words and as an exit code.
+//! - `ringtone`: convert, check, list, batch and preview ring files.
+//! - `schedule`: the next firings of the config's bells.
+//! - `serve`: the paging server; it composes the server with the web layer.
+//! - `sim`: a fleet of emulated phones.
+//! - `demo_page` (`zonecast demo`) and `demo` (`zonecast demo --media`): the whole job on this
+//!   machine.
+//! - `common`: what every command shares (the exit-code error, runtime, Ctrl-C, push client).
 
 mod common;
 mod demo;

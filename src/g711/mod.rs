@@ -8,6 +8,8 @@
 //! bits, so that table is exact for all 65,536 inputs). Tables are built at compile time.
 //!
 //! Silence is `0xFF` in µ-law and `0xD5` in A-law.
+//!
+//! Unit tests: `tests`.
 
 mod reference;
 

@@ -23,6 +23,8 @@
 //!
 //! A firing whose local date is a holiday is skipped; when terms are given, only firings whose
 //! local date is inside a term (both ends included) ring.
+//!
+//! Unit tests: `tests`.
 
 use std::str::FromStr;
 use std::time::Duration;

@@ -8,6 +8,8 @@
 //! - [`response`]: parsers for replies, callbacks and device pages.
 //! - [`xml`]: the one XML toolkit (escaping, the valid characters, the shared reader plumbing).
 //! - [`model`]: what each phone model family supports; [`plan`] checks a push against it.
+//! - [`request`]: what a phone receives (a `POST /CGI/Execute` body and its object), parsed the
+//!   way a phone does; the emulator's reading of our pushes.
 //!
 //! Sending is not here: that is `push`.
 

@@ -21,6 +21,13 @@
 //! - an object whose root names its application (`appId`) and Notify handlers
 //!   (`onAppFocusLost` ...) gets `notifyApplicationEvent` when another object or a call takes
 //!   the focus, when it comes back to the front, is minimized or closed (see `app.rs`).
+//!
+//! This file holds the phone's memory ([`PhoneMemory`]) and the push entry point; the rest is
+//! one file per concept: `uri` (the internal URIs a phone executes), `media` (its streams:
+//! RTP URIs, startMedia/stopMedia, hanging up, calls), `app` (an object's application and the
+//! Notify URIs it names), `focus` (which application has the focus, and the
+//! `notifyApplicationEvent` each change sends), `wire` (the bytes of a phone's answers:
+//! CiscoIPPhoneResponse/Error, basic-auth base64).
 
 use std::collections::VecDeque;
 use std::net::Ipv4Addr;

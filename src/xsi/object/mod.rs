@@ -18,6 +18,12 @@
 //! [`XmlObject::to_xml_checked`] for a [`Target`].
 //!
 //! Parsing what phones send back is not here: that is [`crate::xsi::response`].
+//!
+//! Files: `document` (the [`XmlObject`] trait and the [`Target`] budget), `xml` (the declaration
+//! and the text checks every object shares), `common` (menu items, soft keys, bitmaps, touch
+//! areas), `execute` ([`Execute`] and [`Error`]), `form` ([`Text`], [`Input`]), `menu` (the menus
+//! and the [`Directory`]), `graphic` (images, graphic menus, [`Status`]), `media`
+//! ([`StartMedia`], [`StopMedia`], [`GetDeviceCaps`]).
 
 mod common;
 mod document;

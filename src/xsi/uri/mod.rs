@@ -11,6 +11,11 @@
 //! leading zeros, so `parse(render(x)) == x` and `render(parse(s)) == s` for canonical `s`.
 //! The documented key aliases (`KemPage`, `NavDown`, `VolDown`) are accepted but rendered in
 //! their canonical spelling.
+//!
+//! Files: `key` (the `Key:` names, per model), `names` (the URI arguments that are a fixed set
+//! of names), `fields` (checked building blocks: numbers, DTMF, file names, addresses),
+//! `payload` (payloads with several fields: `Display:`, `Dial:`, `RTPRx:` ...), `app` (`App:`
+//! and `Notify:`), `tests` (round trips and the spec's examples).
 
 use std::fmt;
 use std::net::Ipv4Addr;
