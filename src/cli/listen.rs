@@ -10,7 +10,7 @@
 //! source's end, the timeout the session asked for). It decides nothing itself.
 
 use std::collections::HashSet;
-use std::net::SocketAddrV4;
+use std::net::{Ipv4Addr, SocketAddrV4};
 use std::path::{Path, PathBuf};
 use std::sync::Arc;
 use std::sync::atomic::{AtomicBool, Ordering};
@@ -27,16 +27,17 @@ use crate::config::{Config, PhoneEntry};
 use crate::g711::Law;
 use crate::page::journal::{Journal, JournalOp};
 use crate::page::listen::{
-    Ended, INTERCOM_ZONE, LISTEN_ZONE, ListenOutput, ListenPush, ListenReport, ListenSession,
-    PhoneSpec, PushDone, Received, StopReason, bind_from_pool, hear_until, intercom_start_xml,
-    intercom_stop_xml, journal_record, listen_start_xml, listen_stop_xml, new_id, record_until,
-    refusal, used_ports,
+    Ended, INTERCOM_ZONE, LISTEN_ZONE, ListenOutput, ListenPhone, ListenPush, ListenReport,
+    ListenSession, PhoneSpec, PushDone, Received, StopReason, bind_from_pool, hear_until,
+    intercom_start_xml, intercom_stop_xml, journal_record, listen_start_xml, listen_stop_xml,
+    new_id, record_until, refusal, used_ports,
 };
 use crate::page::table::phone_ip;
 use crate::push::{Phone, PushClient};
 use crate::rtp::pacer::{Encode, EncodedClip, PacerOptions, PayloadSource, StreamHandle};
 use crate::rtp::{
-    Destination, Pacer, Packetizer, RecordFormat, Recorder, RtpPort, SenderOptions, StreamSpec,
+    Destination, Listener, Pacer, Packetizer, RecordFormat, Recorder, RtpPort, SenderOptions,
+    StreamSpec,
 };
 
 /// Arguments of `zonecast listen`.
@@ -378,12 +379,12 @@ impl Side for Recording {
     }
 }
 
-pub(super) fn run_listen(a: ListenArgs) -> Result<i32, CliError> {
-    let config = Config::load(&a.config)?;
+/// The named phones' entries, in order; a phone named twice is refused (each is recorded once).
+fn listen_entries(config: &Config, names: &[String]) -> Result<Vec<PhoneEntry>, CliError> {
     let mut seen = HashSet::new();
     let mut entries = Vec::new();
-    for name in &a.phones {
-        let p = phone_entry(&config, name)?;
+    for name in names {
+        let p = phone_entry(config, name)?;
         if !seen.insert(name.as_str()) {
             return Err(CliError::Invalid(format!(
                 "phone {name:?}: given twice (each phone is recorded once)"
@@ -391,18 +392,29 @@ pub(super) fn run_listen(a: ListenArgs) -> Result<i32, CliError> {
         }
         entries.push(p.clone());
     }
-    let format = a
-        .format
+    Ok(entries)
+}
+
+/// The recording's format: --format, else (one phone recorded to a file) the file's extension,
+/// else WAV.
+fn listen_format(a: &ListenArgs) -> RecordFormat {
+    a.format
         .or_else(|| {
             (a.phones.len() == 1 && !a.out.is_dir())
                 .then(|| RecordFormat::from_path(&a.out))
                 .flatten()
         })
-        .unwrap_or(RecordFormat::Wav);
-    // Refused before anything is sent: models without RTP URIs, missing passwords.
+        .unwrap_or(RecordFormat::Wav)
+}
+
+/// Each phone's session spec and push target. Refused before anything is sent: models without
+/// RTP URIs, missing passwords; when no phone is left the command fails.
+fn listen_targets(
+    entries: &[PhoneEntry],
+) -> Result<(Vec<PhoneSpec>, Vec<Option<Phone>>), CliError> {
     let mut specs = Vec::new();
     let mut targets: Vec<Option<Phone>> = Vec::new();
-    for p in &entries {
+    for p in entries {
         let target = match refusal(&p.model) {
             Some(why) => Err(why),
             None => p
@@ -431,45 +443,165 @@ pub(super) fn run_listen(a: ListenArgs) -> Result<i32, CliError> {
             why.join("; ")
         )));
     }
+    Ok((specs, targets))
+}
+
+/// Whether a phone of this model answers an Execute push.
+fn expects_reply(model: &str) -> bool {
+    crate::xsi::model::Capabilities::for_model_name(model).execute_response
+}
+
+/// Bind one phone's receiver on a free port of the pool and start it recording to `file` on its
+/// own thread: the receiver, and the phone as the shell journals and pushes it.
+fn start_receiver(
+    config: &Config,
+    target: &Phone,
+    model: &str,
+    file: &Path,
+    format: RecordFormat,
+    in_use: &mut HashSet<u16>,
+) -> Result<(Receiver, PhoneIo), CliError> {
+    let media = config.engine.media_address;
+    let (listener, port) = bind_from_pool(media, config.engine.port_pool.iter(), in_use)
+        .with_context(|| format!("a port for {}", target.name))?;
+    let start_xml = listen_start_xml(media, port)?;
+    let recorder = Recorder::create(file, format).map_err(anyhow::Error::from)?;
+    let stop = Arc::new(AtomicBool::new(false));
+    let s = stop.clone();
+    let thread = std::thread::Builder::new()
+        .name(format!("listen-{}", target.name))
+        .spawn(move || record_until(listener, recorder, s))
+        .context("starting a receiver thread")?;
+    let io = PhoneIo {
+        id: new_id("ls", &target.name),
+        target: target.clone(),
+        expect_reply: expects_reply(model),
+        port,
+        start_xml,
+    };
+    Ok((Receiver { stop, thread }, io))
+}
+
+/// Receivers first, each on its own port, recording to its file: the listen's media, and by
+/// phone index the phones the shell journals and pushes (`None` for a refused phone).
+fn start_recording(
+    config: &Config,
+    entries: &[PhoneEntry],
+    targets: &[Option<Phone>],
+    files: &[PathBuf],
+    format: RecordFormat,
+    duration: Option<Duration>,
+    in_use: &mut HashSet<u16>,
+) -> Result<(Recording, Vec<Option<PhoneIo>>), CliError> {
+    let mut recording = Recording {
+        receivers: targets.iter().map(|_| None).collect(),
+        duration,
+    };
+    let mut phones: Vec<Option<PhoneIo>> = targets.iter().map(|_| None).collect();
+    for (index, target) in targets.iter().enumerate() {
+        let Some(target) = target else { continue };
+        let model = &entries[index].model;
+        let (receiver, io) = start_receiver(config, target, model, &files[index], format, in_use)?;
+        recording.receivers[index] = Some(receiver);
+        phones[index] = Some(io);
+    }
+    Ok((recording, phones))
+}
+
+/// What a receiver thread that panicked heard: nothing, and that it panicked.
+fn receiver_panicked() -> Received {
+    Received {
+        error: Some("the receiver thread panicked".into()),
+        ..Received::default()
+    }
+}
+
+/// Finish the files: join each phone's receiver into its report, with its file, and remove the
+/// files not worth keeping.
+fn finish_files(report: &mut [ListenPhone], receivers: Vec<Option<Receiver>>, files: &[PathBuf]) {
+    for (index, receiver) in receivers.into_iter().enumerate() {
+        let Some(receiver) = receiver else { continue };
+        let p = &mut report[index];
+        p.received = receiver
+            .thread
+            .join()
+            .unwrap_or_else(|_| receiver_panicked());
+        p.file = Some(files[index].clone());
+        if !p.keeps_file()
+            && let Some(f) = p.file.take()
+        {
+            let _ = std::fs::remove_file(f);
+        }
+    }
+}
+
+/// Catch the signals (from now until the process ends), then stop what earlier pages left
+/// running: the signals, and the ports that are not free to take.
+async fn start_up(
+    config: &Config,
+    journal: &Journal,
+    client: &PushClient,
+) -> Result<(Signals, HashSet<u16>), CliError> {
+    let signals = Signals::catch()?;
+    let in_use = ports_in_use(config, journal, client).await?;
+    Ok((signals, in_use))
+}
+
+/// Run the session once its receivers are bound: a signal that came meanwhile stops it first,
+/// then it learns the bound ports and is [`drive`]n to its end.
+async fn run_session(
+    session: &mut ListenSession,
+    shell: &Shell<'_>,
+    side: &mut impl Side,
+    signals: &mut Signals,
+    source_ended: &Notify,
+) -> Result<(), CliError> {
+    if let Some(reason) = signals.pending().await {
+        session.handle_stop(reason);
+    }
+    session.handle_bound(shell.ports());
+    drive(session, shell, side, signals, source_ended).await
+}
+
+/// Print a report on stdout: as JSON with `--json`, else its prose.
+fn print_report(
+    json: bool,
+    report: &impl serde::Serialize,
+    prose: impl FnOnce() -> String,
+) -> Result<(), CliError> {
+    if json {
+        println!(
+            "{}",
+            serde_json::to_string_pretty(report).context("writing JSON")?
+        );
+    } else {
+        print!("{}", prose());
+    }
+    Ok(())
+}
+
+/// `zonecast listen`: record each phone's microphone until the duration, a signal, or every
+/// phone's end, then report.
+pub(super) fn run_listen(a: ListenArgs) -> Result<i32, CliError> {
+    let config = Config::load(&a.config)?;
+    let entries = listen_entries(&config, &a.phones)?;
+    let format = listen_format(&a);
+    let (specs, targets) = listen_targets(&entries)?;
     let files = out_files(&a.out, &a.phones, format)?;
     let client = push_client(&config)?;
     let journal = journal_of(&config);
     let rt = runtime()?;
-    let media = config.engine.media_address;
     let code = rt.block_on(async {
-        let mut signals = Signals::catch()?;
-        let mut in_use = ports_in_use(&config, &journal, &client).await?;
-        // Receivers first, each on its own port, recording to its file.
-        let mut recording = Recording {
-            receivers: targets.iter().map(|_| None).collect(),
-            duration: a.duration,
-        };
-        let mut phones: Vec<Option<PhoneIo>> = targets.iter().map(|_| None).collect();
-        for (index, target) in targets.iter().enumerate() {
-            let Some(target) = target else { continue };
-            let (listener, port) =
-                bind_from_pool(media, config.engine.port_pool.iter(), &mut in_use)
-                    .with_context(|| format!("a port for {}", target.name))?;
-            let start_xml = listen_start_xml(media, port)?;
-            let recorder = Recorder::create(&files[index], format).map_err(anyhow::Error::from)?;
-            let stop = Arc::new(AtomicBool::new(false));
-            let s = stop.clone();
-            let thread = std::thread::Builder::new()
-                .name(format!("listen-{}", target.name))
-                .spawn(move || record_until(listener, recorder, s))
-                .context("starting a receiver thread")?;
-            recording.receivers[index] = Some(Receiver { stop, thread });
-            phones[index] = Some(PhoneIo {
-                id: new_id("ls", &target.name),
-                target: target.clone(),
-                expect_reply: crate::xsi::model::Capabilities::for_model_name(
-                    &entries[index].model,
-                )
-                .execute_response,
-                port,
-                start_xml,
-            });
-        }
+        let (mut signals, mut in_use) = start_up(&config, &journal, &client).await?;
+        let (mut recording, phones) = start_recording(
+            &config,
+            &entries,
+            &targets,
+            &files,
+            format,
+            a.duration,
+            &mut in_use,
+        )?;
         let shell = Shell {
             journal: &journal,
             client: &client,
@@ -478,11 +610,7 @@ pub(super) fn run_listen(a: ListenArgs) -> Result<i32, CliError> {
             phones,
         };
         let mut session = ListenSession::new(specs, a.duration);
-        if let Some(reason) = signals.pending().await {
-            session.handle_stop(reason);
-        }
-        session.handle_bound(shell.ports());
-        drive(
+        run_session(
             &mut session,
             &shell,
             &mut recording,
@@ -490,33 +618,12 @@ pub(super) fn run_listen(a: ListenArgs) -> Result<i32, CliError> {
             &Notify::new(),
         )
         .await?;
-        // Finish the files.
         let mut report = session.report();
-        for (index, receiver) in recording.receivers.into_iter().enumerate() {
-            let Some(receiver) = receiver else { continue };
-            let p = &mut report[index];
-            p.received = receiver.thread.join().unwrap_or_else(|_| Received {
-                error: Some("the receiver thread panicked".into()),
-                ..Received::default()
-            });
-            p.file = Some(files[index].clone());
-            if !p.keeps_file()
-                && let Some(f) = p.file.take()
-            {
-                let _ = std::fs::remove_file(f);
-            }
-        }
+        finish_files(&mut report, recording.receivers, &files);
         let _ = journal.compact();
         failure_of_end(&session)?;
         let report = ListenReport::new(report);
-        if a.json {
-            println!(
-                "{}",
-                serde_json::to_string_pretty(&report).context("writing JSON")?
-            );
-        } else {
-            print!("{}", report.prose());
-        }
+        print_report(a.json, &report, || report.prose())?;
         Ok::<i32, CliError>(report.exit_code())
     })?;
     Ok(code)
@@ -686,9 +793,10 @@ impl Side for Talking<'_> {
     }
 }
 
-pub(super) fn run_intercom(a: IntercomArgs) -> Result<i32, CliError> {
-    let config = Config::load(&a.config)?;
-    let entry = phone_entry(&config, &a.phone)?.clone();
+/// The phone to talk with and its IPv4 address. Refused before anything is opened: an unknown
+/// phone, a model without RTP URIs, a host that is not IPv4, the phone's side going nowhere.
+fn intercom_phone(config: &Config, a: &IntercomArgs) -> Result<(PhoneEntry, Ipv4Addr), CliError> {
+    let entry = phone_entry(config, &a.phone)?.clone();
     if let Some(why) = refusal(&entry.model) {
         return Err(CliError::Invalid(format!("phone {}: {why}", entry.name)));
     }
@@ -705,16 +813,24 @@ pub(super) fn run_intercom(a: IntercomArgs) -> Result<i32, CliError> {
                 .into(),
         ));
     }
-    let law = Law::Ulaw;
-    // Devices are opened before anything is pushed: a bad name is refused with nothing sent.
-    let speaker = match &a.speaker {
-        Some(name) => Some(
-            Speaker::open(Some(name.as_str()).filter(|d| !d.is_empty()))
+    Ok((entry, ip))
+}
+
+/// The --speaker device (`""`: the default output), opened; `None` without --speaker.
+fn open_speaker(name: Option<&str>) -> Result<Option<Speaker>, CliError> {
+    match name {
+        Some(name) => Ok(Some(
+            Speaker::open(Some(name).filter(|d| !d.is_empty()))
                 .map_err(|e| CliError::Invalid(format!("speaker: {e}")))?,
-        ),
-        None => None,
-    };
-    let payload: Box<dyn PayloadSource> = match &a.say {
+        )),
+        None => Ok(None),
+    }
+}
+
+/// Our side's audio, encoded in `law`: the --say file (refused when it holds no audio), else
+/// the microphone (the default device, or the named one).
+fn our_side(a: &IntercomArgs, law: Law) -> Result<Box<dyn PayloadSource>, CliError> {
+    Ok(match &a.say {
         Some(path) => {
             let clip = Clip::load(path).map_err(|e| CliError::Invalid(e.to_string()))?;
             if clip.samples().is_empty() {
@@ -731,10 +847,95 @@ pub(super) fn run_intercom(a: IntercomArgs) -> Result<i32, CliError> {
                 .map_err(|e| CliError::Invalid(format!("microphone: {e}")))?;
             Box::new(Encode::new(mic, law))
         }
-    };
+    })
+}
+
+/// The intercom's two ports, taken from the pool: the phone's receive port (bound by the phone,
+/// on its own address) and ours for its microphone, bound now.
+fn intercom_ports(
+    config: &Config,
+    in_use: &mut HashSet<u16>,
+) -> Result<(RtpPort, Listener, RtpPort), CliError> {
+    let rx_port = config
+        .engine
+        .port_pool
+        .allocate(1, in_use)
+        .map_err(|e| CliError::Failed(e.into()))?[0];
+    in_use.insert(rx_port.get());
+    let (listener, tx_port) = bind_from_pool(
+        config.engine.media_address,
+        config.engine.port_pool.iter(),
+        in_use,
+    )
+    .context("a port for the phone's microphone")?;
+    Ok((rx_port, listener, tx_port))
+}
+
+/// What the receiver of an intercom comes back with: what it heard, and the speaker's report.
+type Heard = (Received, Option<SpeakerReport>);
+
+/// Start the receiver of the phone's microphone on its own thread, until `stop`: it records to
+/// `recorder` and plays on `speaker`, each when given. The speaker lives on that thread and
+/// comes back with its counters.
+fn start_hearing(
+    listener: Listener,
+    recorder: Option<Recorder>,
+    speaker: Option<Speaker>,
+    stop: Arc<AtomicBool>,
+) -> Result<std::thread::JoinHandle<Heard>, CliError> {
+    let thread = std::thread::Builder::new()
+        .name("intercom-hear".into())
+        .spawn(move || {
+            let heard = hear_until(listener, recorder, speaker.as_ref(), stop);
+            let speaker = speaker.map(|sp| SpeakerReport {
+                stats: sp.stats(),
+                info: sp.info().clone(),
+            });
+            (heard, speaker)
+        })
+        .context("starting the receiver thread")?;
+    Ok(thread)
+}
+
+impl IntercomReport {
+    /// The report of phone `p`'s intercom on ports `rx_port` (the phone's) and `tx_port` (ours).
+    fn new(
+        p: ListenPhone,
+        (rx_port, tx_port): (RtpPort, RtpPort),
+        sent_packets: u64,
+        (heard, speaker): Heard,
+        hear_out: Option<PathBuf>,
+    ) -> IntercomReport {
+        IntercomReport {
+            phone: p.name,
+            model: p.model,
+            accepted: p.accepted,
+            failure: p.failure,
+            accept_ms: p.accept_ms.unwrap_or_default(),
+            rx_port: rx_port.get(),
+            tx_port: tx_port.get(),
+            sent_packets,
+            heard,
+            hear_out,
+            speaker,
+            stopped: p.stopped,
+            stop_failure: p.stop_failure,
+        }
+    }
+}
+
+/// `zonecast intercom`: talk with one phone (our side to its speaker, its microphone to us)
+/// until the duration, our file's end or a signal, then report.
+pub(super) fn run_intercom(a: IntercomArgs) -> Result<i32, CliError> {
+    let config = Config::load(&a.config)?;
+    let (entry, ip) = intercom_phone(&config, &a)?;
+    let law = Law::Ulaw;
+    // Devices are opened before anything is pushed: a bad name is refused with nothing sent.
+    let speaker = open_speaker(a.speaker.as_deref())?;
+    let payload = our_side(&a, law)?;
     let secret = entry.secret()?;
     let target = entry.push_target(secret);
-    let expect = crate::xsi::model::Capabilities::for_model_name(&entry.model).execute_response;
+    let expect = expects_reply(&entry.model);
     let hear_out = a.hear_out.clone();
     let format = hear_out
         .as_deref()
@@ -745,38 +946,15 @@ pub(super) fn run_intercom(a: IntercomArgs) -> Result<i32, CliError> {
     let rt = runtime()?;
     let media = config.engine.media_address;
     let report = rt.block_on(async {
-        let mut signals = Signals::catch()?;
-        let mut in_use = ports_in_use(&config, &journal, &client).await?;
-        // The phone's receive port (bound by the phone, on its own address) ...
-        let rx_port = config
-            .engine
-            .port_pool
-            .allocate(1, &in_use)
-            .map_err(|e| CliError::Failed(e.into()))?[0];
-        in_use.insert(rx_port.get());
-        // ... and ours, bound now.
-        let (listener, tx_port) =
-            bind_from_pool(media, config.engine.port_pool.iter(), &mut in_use)
-                .context("a port for the phone's microphone")?;
+        let (mut signals, mut in_use) = start_up(&config, &journal, &client).await?;
+        let (rx_port, listener, tx_port) = intercom_ports(&config, &mut in_use)?;
         let start_xml = intercom_start_xml(media, rx_port, tx_port)?;
         let recorder = match &hear_out {
             Some(path) => Some(Recorder::create(path, format).map_err(anyhow::Error::from)?),
             None => None,
         };
         let stop = Arc::new(AtomicBool::new(false));
-        let s = stop.clone();
-        // The speaker lives on the receiver thread and comes back with its counters.
-        let thread = std::thread::Builder::new()
-            .name("intercom-hear".into())
-            .spawn(move || {
-                let heard = hear_until(listener, recorder, speaker.as_ref(), s);
-                let speaker = speaker.map(|sp| SpeakerReport {
-                    stats: sp.stats(),
-                    info: sp.info().clone(),
-                });
-                (heard, speaker)
-            })
-            .context("starting the receiver thread")?;
+        let thread = start_hearing(listener, recorder, speaker, stop.clone())?;
         let pacer = Pacer::start(PacerOptions::default()).context("starting the pacer thread")?;
         let shell = Shell {
             journal: &journal,
@@ -814,44 +992,17 @@ pub(super) fn run_intercom(a: IntercomArgs) -> Result<i32, CliError> {
             }],
             a.duration,
         );
-        if let Some(reason) = signals.pending().await {
-            session.handle_stop(reason);
-        }
-        session.handle_bound(shell.ports());
-        drive(&mut session, &shell, &mut talking, &mut signals, &ended).await?;
-        let (heard, speaker) = thread.join().unwrap_or_else(|_| {
-            let heard = Received {
-                error: Some("the receiver thread panicked".into()),
-                ..Received::default()
-            };
-            (heard, None)
-        });
+        run_session(&mut session, &shell, &mut talking, &mut signals, &ended).await?;
+        let heard = thread
+            .join()
+            .unwrap_or_else(|_| (receiver_panicked(), None));
         let _ = journal.compact();
         failure_of_end(&session)?;
         let p = session.report().swap_remove(0);
-        Ok::<_, CliError>(IntercomReport {
-            phone: p.name,
-            model: p.model,
-            accepted: p.accepted,
-            failure: p.failure,
-            accept_ms: p.accept_ms.unwrap_or_default(),
-            rx_port: rx_port.get(),
-            tx_port: tx_port.get(),
-            sent_packets: talking.sent_packets,
-            heard,
-            hear_out: hear_out.clone(),
-            speaker,
-            stopped: p.stopped,
-            stop_failure: p.stop_failure,
-        })
+        let ports = (rx_port, tx_port);
+        let sent = talking.sent_packets;
+        Ok::<_, CliError>(IntercomReport::new(p, ports, sent, heard, hear_out.clone()))
     })?;
-    if a.json {
-        println!(
-            "{}",
-            serde_json::to_string_pretty(&report).context("writing JSON")?
-        );
-    } else {
-        print!("{}", report.prose());
-    }
+    print_report(a.json, &report, || report.prose())?;
     Ok(report.exit_code())
 }
