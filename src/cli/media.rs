@@ -8,7 +8,7 @@ use clap::{Args, Subcommand};
 
 use super::common::CliError;
 use super::phone::{self, PhoneArgs};
-use crate::push::HttpReply;
+use crate::push::{HttpReply, TransportError};
 use crate::xsi::object::{Codec, MediaMode, MediaType, StartMedia, StopMedia, Target, XmlObject};
 use crate::xsi::response::{MediaErrorType, MediaReply, PhoneError, parse_media_reply};
 
@@ -82,15 +82,10 @@ struct Report<'a> {
     data: Option<String>,
 }
 
-pub(super) fn run(a: MediaArgs) -> Result<i32, CliError> {
-    a.phone.require_single("media")?;
-    if a.phone.caps().is_some_and(|c| !c.rtp_uris) {
-        return Err(CliError::Invalid(
-            "--model: this model does not support the RTP Streaming API (startMedia/stopMedia)"
-                .into(),
-        ));
-    }
-    let (root, xml) = match &a.what {
+/// The object to push and its root element: a `startMedia` or `stopMedia` built from the
+/// arguments and checked for the phone.
+fn media_object(what: &MediaWhat) -> Result<(&'static str, String), CliError> {
+    Ok(match what {
         MediaWhat::Start {
             to,
             codec,
@@ -116,17 +111,16 @@ pub(super) fn run(a: MediaArgs) -> Result<i32, CliError> {
             };
             (s.root(), s.to_xml_checked(Target::Phone)?)
         }
-    };
-    a.phone.check_object(root, xml.len())?;
-    if a.phone.dry_run() {
-        a.phone.print_dry_run(&xml);
-        return Ok(0);
-    }
-    let phones = a.phone.phones()?;
-    let p = &phones[0];
-    let client = a.phone.client(a.phone.timeout())?;
-    let reply = phone::runtime()?.block_on(client.post_execute(p, &xml, None));
-    let host = p.host.as_str();
+    })
+}
+
+/// What the phone `host` answered to the push, and the exit code it means. `stopping`: the push
+/// was a `stopMedia`, which a phone may answer with an empty body.
+fn outcome_of(
+    host: &str,
+    stopping: bool,
+    reply: Result<HttpReply, TransportError>,
+) -> (i32, Report<'_>) {
     let report = |outcome, id, error_type, data| Report {
         phone: host,
         outcome,
@@ -134,7 +128,7 @@ pub(super) fn run(a: MediaArgs) -> Result<i32, CliError> {
         error_type,
         data,
     };
-    let (code, rep) = match reply {
+    match reply {
         Err(e) => (1, report("failed", None, None, Some(e.to_string()))),
         Ok(HttpReply { status: 401, .. }) => (
             3,
@@ -154,10 +148,7 @@ pub(super) fn run(a: MediaArgs) -> Result<i32, CliError> {
                 Some(format!("HTTP status {status}")),
             ),
         ),
-        Ok(HttpReply { body, .. })
-            if matches!(a.what, MediaWhat::Stop { .. })
-                && body.iter().all(u8::is_ascii_whitespace) =>
-        {
+        Ok(HttpReply { body, .. }) if stopping && body.iter().all(u8::is_ascii_whitespace) => {
             (0, report("ok", None, None, None))
         }
         Ok(HttpReply { body, .. }) => match parse_media_reply(&body) {
@@ -186,9 +177,15 @@ pub(super) fn run(a: MediaArgs) -> Result<i32, CliError> {
             ),
             Err(e) => (3, report("bad_response", None, None, Some(e.to_string()))),
         },
-    };
-    if a.json {
-        println!("{}", serde_json::to_string(&rep).context("writing JSON")?);
+    }
+}
+
+/// Print the outcome on stdout: as JSON with `--json`, else a line for a stream id, an
+/// errorResponse or success (any other failure is only the command's error).
+fn print_outcome(json: bool, code: i32, rep: &Report<'_>) -> Result<(), CliError> {
+    let host = rep.phone;
+    if json {
+        println!("{}", serde_json::to_string(rep).context("writing JSON")?);
     } else {
         match (&rep.id, &rep.error_type) {
             (Some(id), _) => println!("phone {host}: stream {id}"),
@@ -200,15 +197,45 @@ pub(super) fn run(a: MediaArgs) -> Result<i32, CliError> {
             _ => {}
         }
     }
-    let msg = match (&rep.error_type, &rep.data) {
+    Ok(())
+}
+
+/// The message of a failed outcome: the errorResponse, else what went wrong.
+fn failure_message(rep: &Report<'_>) -> String {
+    let host = rep.phone;
+    match (&rep.error_type, &rep.data) {
         (Some(t), d) => format!(
             "phone {host}: errorResponse {t}: {}",
             d.as_deref().unwrap_or("")
         ),
         (None, Some(d)) => format!("phone {host}: {d}"),
         (None, None) => format!("phone {host}: failed"),
-    };
-    phone::fail_with(code, msg)
+    }
+}
+
+/// `zonecast media`: push a `startMedia` or `stopMedia` to one phone and report its answer.
+pub(super) fn run(a: MediaArgs) -> Result<i32, CliError> {
+    a.phone.require_single("media")?;
+    if a.phone.caps().is_some_and(|c| !c.rtp_uris) {
+        return Err(CliError::Invalid(
+            "--model: this model does not support the RTP Streaming API (startMedia/stopMedia)"
+                .into(),
+        ));
+    }
+    let (root, xml) = media_object(&a.what)?;
+    a.phone.check_object(root, xml.len())?;
+    if a.phone.dry_run() {
+        a.phone.print_dry_run(&xml);
+        return Ok(0);
+    }
+    let phones = a.phone.phones()?;
+    let p = &phones[0];
+    let client = a.phone.client(a.phone.timeout())?;
+    let reply = phone::runtime()?.block_on(client.post_execute(p, &xml, None));
+    let stopping = matches!(a.what, MediaWhat::Stop { .. });
+    let (code, rep) = outcome_of(p.host.as_str(), stopping, reply);
+    print_outcome(a.json, code, &rep)?;
+    phone::fail_with(code, failure_message(&rep))
 }
 
 fn error_name(t: &MediaErrorType) -> String {
