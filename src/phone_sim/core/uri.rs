@@ -4,6 +4,8 @@
 use super::*;
 
 impl PhoneCore {
+    /// Execute one URI item: refused when it does not parse or the model lacks it, else each
+    /// kind is carried out by its family's helper (RTP streams, screen, call, device).
     pub(super) fn uri_item(
         &mut self,
         now_ms: u64,
@@ -22,91 +24,20 @@ impl PhoneCore {
             self.state.display_off_until = None;
         }
         match uri {
-            Uri::RtpRx(s) => self.open_rx(
-                now_ms,
-                StreamOrigin::Uri,
-                RxRequest {
-                    addr: s.addr(),
-                    port: s.port().get(),
-                    multicast: false,
-                },
-                s.volume(),
-                hw,
-            ),
-            Uri::RtpMRx(s) => self.open_rx(
-                now_ms,
-                StreamOrigin::Uri,
-                RxRequest {
-                    addr: s.addr(),
-                    port: s.port().get(),
-                    multicast: true,
-                },
-                s.volume(),
-                hw,
-            ),
-            Uri::RtpTx(t) => self.open_tx(
-                now_ms,
-                StreamOrigin::Uri,
-                TxRequest {
-                    addr: t.addr(),
-                    port: t.port().get(),
-                    multicast: false,
-                },
-                hw,
-            ),
-            Uri::RtpMTx(t) => self.open_tx(
-                now_ms,
-                StreamOrigin::Uri,
-                TxRequest {
-                    addr: t.addr(),
-                    port: t.port().get(),
-                    multicast: true,
-                },
-                hw,
-            ),
-            Uri::RtpRxStop | Uri::RtpMRxStop => {
-                self.close_rx(hw);
-                self.run_pending_if_idle(effects);
-                ItemResult::ok()
-            }
-            Uri::RtpTxStop | Uri::RtpMTxStop => {
-                self.close_tx(hw);
-                self.run_pending_if_idle(effects);
-                ItemResult::ok()
-            }
-            Uri::Play(Play::Stop) => ItemResult::ok(),
-            Uri::Play(Play::File(f)) => match hw.play_length_ms(f.as_str()) {
-                Some(ms) => ItemResult {
-                    delay_ms: ms,
-                    ..ItemResult::ok()
-                },
-                None => ItemResult::fail(6, "File Not Found"),
-            },
-            Uri::Display(d) => {
-                self.state.display_off_until = match d {
-                    Display::Off(m) if m.get() == 0 => Some(u64::MAX),
-                    Display::Off(m) => Some(now_ms + u64::from(m.get()) * 60_000),
-                    Display::On(_) | Display::Default => None,
-                };
-                ItemResult::ok()
-            }
-            Uri::Init(init) => {
-                match init {
-                    Init::AppStatus => self.state.status = None,
-                    Init::CallHistory => {}
-                    // The services application closes, and every XML application with it.
-                    Init::Services => self.close_all_apps(effects),
-                    _ => self.replace_screen(None, effects),
-                }
-                ItemResult::ok()
-            }
+            Uri::RtpRx(s) => self.rx_uri(now_ms, s.addr(), s.port(), false, s.volume(), hw),
+            Uri::RtpMRx(s) => self.rx_uri(now_ms, s.addr(), s.port(), true, s.volume(), hw),
+            Uri::RtpTx(t) => self.tx_uri(now_ms, t.addr(), t.port(), false, hw),
+            Uri::RtpMTx(t) => self.tx_uri(now_ms, t.addr(), t.port(), true, hw),
+            Uri::RtpRxStop | Uri::RtpMRxStop => self.rx_stop_uri(hw, effects),
+            Uri::RtpTxStop | Uri::RtpMTxStop => self.tx_stop_uri(hw, effects),
+            Uri::Play(play) => play_uri(play, hw),
+            Uri::Display(d) => self.display_uri(now_ms, d),
+            Uri::Init(init) => self.init_uri(init, effects),
             Uri::Key(k) => self.key(now_ms, k, hw, effects),
-            Uri::SoftKey(k) => {
-                self.press(format!("SoftKey:{}", k.name()));
-                if matches!(k, SoftKey::Exit | SoftKey::Back | SoftKey::Cancel) {
-                    self.close_screen(effects);
-                    self.state.dialer = None;
-                }
+            Uri::SoftKey(k) => self.soft_key_uri(k, effects),
+            Uri::SettingsMenu(m) => self.settings_menu_uri(m.as_str(), effects),
+            Uri::Button(b) => {
+                self.press(format!("Button:{}", b.name()));
                 ItemResult::ok()
             }
             Uri::Dial(d) => {
@@ -117,21 +48,128 @@ impl PhoneCore {
                 self.state.dialer = Some(s.as_str().to_owned());
                 ItemResult::ok()
             }
-            Uri::SendDigits(_) => {
-                if matches!(self.state.call, CallState::Connected { .. }) {
-                    ItemResult::ok()
-                } else {
-                    ItemResult::fail(6, "No Active Call")
-                }
-            }
-            Uri::Device(DeviceCmd::GeneratePRT) => match self.state.prt {
+            Uri::SendDigits(_) => self.send_digits_uri(),
+            Uri::Device(cmd) => self.device_uri(now_ms, cmd),
+            Uri::App(app) => self.app(&app, effects),
+            Uri::QueryStringParam(_) => ItemResult::ok(),
+            // Notify runs from event handlers only, never from an Execute object; a Resource
+            // names an icon, it is nothing to execute.
+            Uri::Notify(_) | Uri::Resource(_) => ItemResult::fail(6, "URI not found"),
+        }
+    }
+
+    /// `RTPRx:` / `RTPMRx:` (`multicast`): open the receive stream from `addr:port`.
+    fn rx_uri(
+        &mut self,
+        now_ms: u64,
+        addr: Ipv4Addr,
+        port: RtpPort,
+        multicast: bool,
+        volume: Option<u32>,
+        hw: &mut dyn Hardware,
+    ) -> ItemResult {
+        let req = RxRequest {
+            addr,
+            port: port.get(),
+            multicast,
+        };
+        self.open_rx(now_ms, StreamOrigin::Uri, req, volume, hw)
+    }
+
+    /// `RTPTx:` / `RTPMTx:` (`multicast`): open the send stream to `addr:port`.
+    fn tx_uri(
+        &mut self,
+        now_ms: u64,
+        addr: Ipv4Addr,
+        port: RtpPort,
+        multicast: bool,
+        hw: &mut dyn Hardware,
+    ) -> ItemResult {
+        let req = TxRequest {
+            addr,
+            port: port.get(),
+            multicast,
+        };
+        self.open_tx(now_ms, StreamOrigin::Uri, req, hw)
+    }
+
+    /// `RTPRx:Stop` / `RTPMRx:Stop`: close the receive stream, then run what waited for idle.
+    fn rx_stop_uri(&mut self, hw: &mut dyn Hardware, effects: &mut Vec<Effect>) -> ItemResult {
+        self.close_rx(hw);
+        self.run_pending_if_idle(effects);
+        ItemResult::ok()
+    }
+
+    /// `RTPTx:Stop` / `RTPMTx:Stop`: close the send stream, then run what waited for idle.
+    fn tx_stop_uri(&mut self, hw: &mut dyn Hardware, effects: &mut Vec<Effect>) -> ItemResult {
+        self.close_tx(hw);
+        self.run_pending_if_idle(effects);
+        ItemResult::ok()
+    }
+
+    /// `Display:`: turn the display off (for N minutes, 0: until turned on) or back on.
+    fn display_uri(&mut self, now_ms: u64, d: Display) -> ItemResult {
+        self.state.display_off_until = match d {
+            Display::Off(m) if m.get() == 0 => Some(u64::MAX),
+            Display::Off(m) => Some(now_ms + u64::from(m.get()) * 60_000),
+            Display::On(_) | Display::Default => None,
+        };
+        ItemResult::ok()
+    }
+
+    /// `Init:`: reset the application status, the services (closing every XML application) or
+    /// the screen.
+    fn init_uri(&mut self, init: Init, effects: &mut Vec<Effect>) -> ItemResult {
+        match init {
+            Init::AppStatus => self.state.status = None,
+            Init::CallHistory => {}
+            // The services application closes, and every XML application with it.
+            Init::Services => self.close_all_apps(effects),
+            _ => self.replace_screen(None, effects),
+        }
+        ItemResult::ok()
+    }
+
+    /// `SoftKey:`: pressed; Exit, Back and Cancel close the screen and the dialer.
+    fn soft_key_uri(&mut self, k: SoftKey, effects: &mut Vec<Effect>) -> ItemResult {
+        self.press(format!("SoftKey:{}", k.name()));
+        if matches!(k, SoftKey::Exit | SoftKey::Back | SoftKey::Cancel) {
+            self.close_screen(effects);
+            self.state.dialer = None;
+        }
+        ItemResult::ok()
+    }
+
+    /// `SettingsMenu:`: the settings screen `menu` takes the screen.
+    fn settings_menu_uri(&mut self, menu: &str, effects: &mut Vec<Effect>) -> ItemResult {
+        self.replace_screen(
+            Some(ScreenObject::builtin("Settings", Some(menu.to_owned()))),
+            effects,
+        );
+        ItemResult::ok()
+    }
+
+    /// `SendDigits:`: accepted only during a call.
+    fn send_digits_uri(&self) -> ItemResult {
+        if matches!(self.state.call, CallState::Connected { .. }) {
+            ItemResult::ok()
+        } else {
+            ItemResult::fail(6, "No Active Call")
+        }
+    }
+
+    /// `Device:`: GeneratePRT starts a problem report, PRTStatus tells how it goes (and where
+    /// it is, once generated); the other commands just succeed.
+    fn device_uri(&mut self, now_ms: u64, cmd: DeviceCmd) -> ItemResult {
+        match cmd {
+            DeviceCmd::GeneratePRT => match self.state.prt {
                 Prt::None => {
                     self.state.prt = Prt::Generating { since_ms: now_ms };
                     ItemResult::ok()
                 }
                 Prt::Generating { .. } => ItemResult::fail(6, "There is pending PRT"),
             },
-            Uri::Device(DeviceCmd::PRTStatus) => match self.state.prt {
+            DeviceCmd::PRTStatus => match self.state.prt {
                 Prt::None => ItemResult::fail(6, "There is no pending PRT invoked from XSI"),
                 Prt::Generating { since_ms } if now_ms.saturating_sub(since_ms) < PRT_MS => {
                     ItemResult::fail(0, "Generating PRT")
@@ -150,26 +188,7 @@ impl PhoneCore {
                     )
                 }
             },
-            Uri::Device(_) => ItemResult::ok(),
-            Uri::App(app) => self.app(&app, effects),
-            Uri::QueryStringParam(_) => ItemResult::ok(),
-            Uri::SettingsMenu(m) => {
-                self.replace_screen(
-                    Some(ScreenObject::builtin(
-                        "Settings",
-                        Some(m.as_str().to_owned()),
-                    )),
-                    effects,
-                );
-                ItemResult::ok()
-            }
-            Uri::Button(b) => {
-                self.press(format!("Button:{}", b.name()));
-                ItemResult::ok()
-            }
-            // Notify runs from event handlers only, never from an Execute object; a Resource
-            // names an icon, it is nothing to execute.
-            Uri::Notify(_) | Uri::Resource(_) => ItemResult::fail(6, "URI not found"),
+            _ => ItemResult::ok(),
         }
     }
 
@@ -261,5 +280,20 @@ impl PhoneCore {
         self.state.call = CallState::Connected { number };
         self.state.dialer = None;
         self.call_takes_focus(effects);
+    }
+}
+
+/// `Play:`: a file plays for its length (refused when the phone has no such file); `Play:Stop`
+/// has nothing to stop.
+fn play_uri(play: Play, hw: &mut dyn Hardware) -> ItemResult {
+    match play {
+        Play::Stop => ItemResult::ok(),
+        Play::File(f) => match hw.play_length_ms(f.as_str()) {
+            Some(ms) => ItemResult {
+                delay_ms: ms,
+                ..ItemResult::ok()
+            },
+            None => ItemResult::fail(6, "File Not Found"),
+        },
     }
 }
