@@ -232,6 +232,144 @@ fn names(cfg: &SimConfig) -> Vec<(String, usize)> {
     out
 }
 
+/// Refuse a configuration that names two phones alike.
+fn check_unique_names(named: &[(String, usize)]) -> Result<(), FleetError> {
+    let mut seen = HashMap::new();
+    for (name, _) in named {
+        if seen.insert(name.as_str(), ()).is_some() {
+            return Err(Invalid::new("name", name, "phone names must be unique").into());
+        }
+    }
+    Ok(())
+}
+
+/// Per-phone faults: the group's, then each rule's share/count/names on top.
+fn phone_faults(cfg: &SimConfig, named: &[(String, usize)]) -> Result<Vec<Faults>, FleetError> {
+    let n = named.len();
+    let mut faults: Vec<Faults> = named
+        .iter()
+        .map(|(_, g)| cfg.groups[*g].faults.clone())
+        .collect();
+    let mut rng = Rng::new(cfg.seed, u64::MAX);
+    for rule in &cfg.fault_rules {
+        let chosen = if rule.phones.is_empty() {
+            choose(n, rule.share, rule.count, &mut rng)
+        } else {
+            rule.phones
+                .iter()
+                .map(|p| {
+                    named
+                        .iter()
+                        .position(|(name, _)| name == p)
+                        .ok_or_else(|| Invalid::new("faults.phones", p, "no phone has this name"))
+                })
+                .collect::<Result<_, _>>()?
+        };
+        for i in chosen {
+            faults[i].merge(&rule.faults);
+        }
+    }
+    Ok(faults)
+}
+
+/// What every phone of the fleet shares: the HTTP clients (pushing and browsing), the
+/// microphone's signal, the directories, the shutdown signal. Creates the recording directory.
+fn fleet_ctx(
+    cfg: &SimConfig,
+    shutdown: watch::Receiver<bool>,
+) -> Result<Arc<FleetCtx>, FleetError> {
+    let client = crate::push::client_builder()
+        .timeout(Duration::from_secs(10))
+        .build()
+        .map_err(|e| Invalid::new("http client", e, "could not be built"))?;
+    let mic = if cfg.mic_tone_hz > 0.0 {
+        MicSignal::Tone {
+            hz: cfg.mic_tone_hz,
+            dbfs: -12.0,
+        }
+    } else {
+        MicSignal::Silence
+    };
+    if let Some(d) = &cfg.record_dir {
+        std::fs::create_dir_all(d)
+            .map_err(|e| Invalid::new("record-dir", d.display(), format!("cannot create: {e}")))?;
+    }
+    let browse_client = crate::push::client_builder()
+        .timeout(Duration::from_secs(10))
+        .redirect(reqwest::redirect::Policy::none())
+        .build()
+        .map_err(|e| Invalid::new("http client", e, "could not be built"))?;
+    Ok(Arc::new(FleetCtx {
+        epoch: Instant::now(),
+        client,
+        browse_client,
+        interface: cfg.media_interface,
+        record_dir: cfg.record_dir.clone(),
+        tftp_dir: cfg.tftp_dir.clone(),
+        mic,
+        shutdown,
+        seed: cfg.seed,
+        auth_url: cfg.auth_url.clone(),
+        light_receive: cfg.light_receive,
+    }))
+}
+
+/// Phone `i`, named `name`, of group `gi`: its node (what it is and its core), serving HTTP on
+/// `std_listener` from a task of its own until it stops.
+fn start_phone(
+    cfg: &SimConfig,
+    (i, name, gi): (usize, String, usize),
+    faults: &Faults,
+    std_listener: std::net::TcpListener,
+    ctx: &Arc<FleetCtx>,
+) -> Result<(Arc<PhoneNode>, JoinHandle<()>), FleetError> {
+    let group = &cfg.groups[gi];
+    let profile = Profile::for_model(&group.model)?;
+    let local = match std_listener.local_addr() {
+        Ok(SocketAddr::V4(a)) => a,
+        _ => SocketAddrV4::new(cfg.host, 0),
+    };
+    let password = if faults.wrong_password {
+        Secret::new(format!("{}-other-{i}", cfg.password.expose()))
+    } else {
+        cfg.password.clone()
+    };
+    let mac = format!("0C1E5A{:06X}", i + 1);
+    let info = PhoneInfo {
+        name: name.clone(),
+        model: profile.model.clone(),
+        addr: local,
+        url: format!("http://{local}"),
+        device: format!("SEP{mac}"),
+        user: cfg.user.clone(),
+        password: password.clone(),
+        faults: faults.clone(),
+    };
+    let identity = Identity {
+        name,
+        ip: *local.ip(),
+        http_port: local.port(),
+        mac,
+        dn: format!("{}", 10_000 + i + 1),
+        user: cfg.user.clone(),
+        password,
+    };
+    let core = PhoneCore::new(identity, profile, cfg.seed ^ (i as u64 + 1));
+    let node = Arc::new(PhoneNode::new(info, i as u64, core, ctx.clone()));
+    let listener = TcpListener::from_std(std_listener).map_err(|source| FleetError::Listen {
+        addr: local,
+        source,
+    })?;
+    let router = node.router();
+    let stopped = node.stopped();
+    let server = tokio::spawn(async move {
+        let _ = axum::serve(listener, router)
+            .with_graceful_shutdown(stopped)
+            .await;
+    });
+    Ok((node, server))
+}
+
 impl Fleet {
     /// Start every phone of `cfg` on the current tokio runtime.
     pub async fn start(cfg: SimConfig) -> Result<Fleet, FleetError> {
@@ -239,123 +377,18 @@ impl Fleet {
         raise_fd_limit();
         let named = names(&cfg);
         let n = named.len();
-        {
-            let mut seen = HashMap::new();
-            for (name, _) in &named {
-                if seen.insert(name.as_str(), ()).is_some() {
-                    return Err(Invalid::new("name", name, "phone names must be unique").into());
-                }
-            }
-        }
-        // Per-phone faults: the group's, then each rule's share/count/names on top.
-        let mut faults: Vec<Faults> = named
-            .iter()
-            .map(|(_, g)| cfg.groups[*g].faults.clone())
-            .collect();
-        let mut rng = Rng::new(cfg.seed, u64::MAX);
-        for rule in &cfg.fault_rules {
-            let chosen = if rule.phones.is_empty() {
-                choose(n, rule.share, rule.count, &mut rng)
-            } else {
-                rule.phones
-                    .iter()
-                    .map(|p| {
-                        named.iter().position(|(name, _)| name == p).ok_or_else(|| {
-                            Invalid::new("faults.phones", p, "no phone has this name")
-                        })
-                    })
-                    .collect::<Result<_, _>>()?
-            };
-            for i in chosen {
-                faults[i].merge(&rule.faults);
-            }
-        }
+        check_unique_names(&named)?;
+        let faults = phone_faults(&cfg, &named)?;
         let listeners = bind_all(&cfg, n)?;
         let (shutdown, shutdown_rx) = watch::channel(false);
-        let client = crate::push::client_builder()
-            .timeout(Duration::from_secs(10))
-            .build()
-            .map_err(|e| Invalid::new("http client", e, "could not be built"))?;
-        let mic = if cfg.mic_tone_hz > 0.0 {
-            MicSignal::Tone {
-                hz: cfg.mic_tone_hz,
-                dbfs: -12.0,
-            }
-        } else {
-            MicSignal::Silence
-        };
-        if let Some(d) = &cfg.record_dir {
-            std::fs::create_dir_all(d).map_err(|e| {
-                Invalid::new("record-dir", d.display(), format!("cannot create: {e}"))
-            })?;
-        }
-        let browse_client = crate::push::client_builder()
-            .timeout(Duration::from_secs(10))
-            .redirect(reqwest::redirect::Policy::none())
-            .build()
-            .map_err(|e| Invalid::new("http client", e, "could not be built"))?;
-        let ctx = Arc::new(FleetCtx {
-            epoch: Instant::now(),
-            client,
-            browse_client,
-            interface: cfg.media_interface,
-            record_dir: cfg.record_dir.clone(),
-            tftp_dir: cfg.tftp_dir.clone(),
-            mic,
-            shutdown: shutdown_rx,
-            seed: cfg.seed,
-            auth_url: cfg.auth_url.clone(),
-            light_receive: cfg.light_receive,
-        });
+        let ctx = fleet_ctx(&cfg, shutdown_rx)?;
         let mut nodes = Vec::with_capacity(n);
         let mut servers = Vec::with_capacity(n);
         let mut by_name = HashMap::with_capacity(n);
         for (i, ((name, gi), std_listener)) in named.into_iter().zip(listeners).enumerate() {
-            let group = &cfg.groups[gi];
-            let profile = Profile::for_model(&group.model)?;
-            let local = match std_listener.local_addr() {
-                Ok(SocketAddr::V4(a)) => a,
-                _ => SocketAddrV4::new(cfg.host, 0),
-            };
-            let password = if faults[i].wrong_password {
-                Secret::new(format!("{}-other-{i}", cfg.password.expose()))
-            } else {
-                cfg.password.clone()
-            };
-            let mac = format!("0C1E5A{:06X}", i + 1);
-            let info = PhoneInfo {
-                name: name.clone(),
-                model: profile.model.clone(),
-                addr: local,
-                url: format!("http://{local}"),
-                device: format!("SEP{mac}"),
-                user: cfg.user.clone(),
-                password: password.clone(),
-                faults: faults[i].clone(),
-            };
-            let identity = Identity {
-                name: name.clone(),
-                ip: *local.ip(),
-                http_port: local.port(),
-                mac,
-                dn: format!("{}", 10_000 + i + 1),
-                user: cfg.user.clone(),
-                password,
-            };
-            let core = PhoneCore::new(identity, profile, cfg.seed ^ (i as u64 + 1));
-            let node = Arc::new(PhoneNode::new(info, i as u64, core, ctx.clone()));
-            let listener =
-                TcpListener::from_std(std_listener).map_err(|source| FleetError::Listen {
-                    addr: local,
-                    source,
-                })?;
-            let router = node.router();
-            let stopped = node.stopped();
-            servers.push(tokio::spawn(async move {
-                let _ = axum::serve(listener, router)
-                    .with_graceful_shutdown(stopped)
-                    .await;
-            }));
+            let phone = (i, name.clone(), gi);
+            let (node, server) = start_phone(&cfg, phone, &faults[i], std_listener, &ctx)?;
+            servers.push(server);
             by_name.insert(name, i);
             nodes.push(node);
         }
