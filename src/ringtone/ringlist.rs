@@ -1,7 +1,7 @@
 //! `CiscoIPPhoneRingList`: parse the lists found on TFTP servers, render new ones within the
 //! phones' limits.
 
-use quick_xml::events::Event;
+use quick_xml::events::{BytesStart, Event};
 
 use crate::xsi::xml::{self as toolkit, Refs, Rules};
 
@@ -40,142 +40,189 @@ pub const ROOT: &str = "CiscoIPPhoneRingList";
 pub fn parse_ring_list(xml: &[u8]) -> Result<RingList, String> {
     let text = decode_text(xml);
     let mut reader = toolkit::reader(&text, Rules::Standard);
-    let line_of = |pos: u64| {
-        let pos = usize::try_from(pos).unwrap_or(usize::MAX).min(text.len());
-        text.as_bytes()[..pos]
-            .iter()
-            .filter(|&&b| b == b'\n')
-            .count()
-            + 1
-    };
-
-    #[derive(PartialEq)]
-    enum Field {
-        None,
-        Display,
-        File,
-    }
-    let mut list = RingList::default();
-    let mut root_seen = false;
-    let mut root_open = false;
-    // (display name, file name) of the <Ring> being read.
-    let mut ring: Option<(Option<String>, Option<String>)> = None;
-    let mut field = Field::None;
-    let mut buf = String::new();
-    // Depth of unknown elements being skipped.
-    let mut skip = 0usize;
-
+    let mut list = ListReader::default();
     loop {
         let event = reader.read_event().map_err(|e| {
             format!(
                 "ring list is not well-formed XML at line {}: {e}",
-                line_of(reader.error_position())
+                line_at(&text, reader.error_position())
             )
         })?;
-        let line = || line_of(reader.buffer_position());
+        let line = || line_at(&text, reader.buffer_position());
         match event {
             Event::Eof => break,
-            Event::Start(_) if skip > 0 => skip += 1,
-            Event::End(_) if skip > 0 => skip -= 1,
-            Event::Empty(_) if skip > 0 => {}
-            Event::Start(e) => {
-                let name = e.local_name().as_ref().to_owned();
-                if !root_open {
-                    check_root(root_seen, &name, &format!("<{name}>"), line())?;
-                    root_seen = true;
-                    root_open = true;
-                } else if ring.is_none() && name.eq_ignore_ascii_case("Ring") {
-                    ring = Some((None, None));
-                } else if ring.is_some()
-                    && field == Field::None
-                    && name.eq_ignore_ascii_case("DisplayName")
-                {
-                    field = Field::Display;
-                    buf.clear();
-                } else if ring.is_some()
-                    && field == Field::None
-                    && name.eq_ignore_ascii_case("FileName")
-                {
-                    field = Field::File;
-                    buf.clear();
-                } else {
-                    skip = 1;
-                }
-            }
-            Event::Empty(e) => {
-                let name = e.local_name().as_ref().to_owned();
-                if !root_open {
-                    check_root(root_seen, &name, &format!("<{name}/>"), line())?;
-                    root_seen = true;
-                } else if let Some((display, file)) = ring.as_mut()
-                    && field == Field::None
-                {
-                    // <DisplayName/> or <FileName/>: present but empty.
-                    if name.eq_ignore_ascii_case("DisplayName") {
-                        *display = Some(String::new());
-                    } else if name.eq_ignore_ascii_case("FileName") {
-                        *file = Some(String::new());
-                    }
-                } else if ring.is_none() && name.eq_ignore_ascii_case("Ring") {
-                    return Err(format!(
-                        "line {}: ring {} is an empty <Ring/> (no <FileName>)",
-                        line(),
-                        list.rings.len() + 1
-                    ));
-                }
-            }
-            Event::End(_) => {
-                if field != Field::None {
-                    let value = buf.trim().to_owned();
-                    if let Some((display, file)) = ring.as_mut() {
-                        match field {
-                            Field::Display => *display = Some(value),
-                            Field::File => *file = Some(value),
-                            Field::None => {}
-                        }
-                    }
-                    field = Field::None;
-                } else if let Some((display, file)) = ring.take() {
-                    let n = list.rings.len() + 1;
-                    let file_name = match file {
-                        Some(f) if !f.is_empty() => f,
-                        Some(_) => {
-                            return Err(format!(
-                                "line {}: ring {n} has an empty <FileName>",
-                                line()
-                            ));
-                        }
-                        None => {
-                            return Err(format!("line {}: ring {n} has no <FileName>", line()));
-                        }
-                    };
-                    let display_name = match display {
-                        Some(d) if !d.is_empty() => d,
-                        _ => file_name.clone(),
-                    };
-                    list.rings.push(Ring {
-                        display_name,
-                        file_name,
-                    });
-                } else if root_open {
-                    root_open = false;
-                }
-            }
-            event if field != Field::None => {
+            event => list.event(event, line)?,
+        }
+    }
+    list.finish()
+}
+
+/// The line (from 1) of byte `pos` of `text`.
+fn line_at(text: &str, pos: u64) -> usize {
+    let pos = usize::try_from(pos).unwrap_or(usize::MAX).min(text.len());
+    text.as_bytes()[..pos]
+        .iter()
+        .filter(|&&b| b == b'\n')
+        .count()
+        + 1
+}
+
+/// The field of a `<Ring>` whose text is being read.
+#[derive(Default, PartialEq)]
+enum Field {
+    #[default]
+    None,
+    Display,
+    File,
+}
+
+/// A ring list being read, one event at a time ([`parse_ring_list`] feeds it the events).
+#[derive(Default)]
+struct ListReader {
+    list: RingList,
+    root_seen: bool,
+    root_open: bool,
+    /// (display name, file name) of the <Ring> being read.
+    ring: Option<(Option<String>, Option<String>)>,
+    field: Field,
+    buf: String,
+    /// Depth of unknown elements being skipped.
+    skip: usize,
+}
+
+impl ListReader {
+    /// Take one event (not the end of the input); `line` says where it is, for errors.
+    fn event(&mut self, event: Event<'_>, line: impl Fn() -> usize) -> Result<(), String> {
+        match event {
+            Event::Start(_) if self.skip > 0 => self.skip += 1,
+            Event::End(_) if self.skip > 0 => self.skip -= 1,
+            Event::Empty(_) if self.skip > 0 => {}
+            Event::Start(e) => self.start(&e, line)?,
+            Event::Empty(e) => self.empty(&e, line)?,
+            Event::End(_) => self.end(line)?,
+            event if self.field != Field::None => {
                 if let Some(text) = toolkit::text_of(&event, Refs::Keep) {
-                    buf.push_str(&text);
+                    self.buf.push_str(&text);
                 }
             }
             _ => {}
         }
+        Ok(())
     }
-    if !root_seen {
-        return Err(format!("no <{ROOT}> element: not a ring list"));
+
+    /// A start tag: the root, a `<Ring>`, one of its fields, or an element to skip.
+    fn start(&mut self, e: &BytesStart<'_>, line: impl Fn() -> usize) -> Result<(), String> {
+        let name = e.local_name().as_ref().to_owned();
+        if !self.root_open {
+            check_root(self.root_seen, &name, &format!("<{name}>"), line())?;
+            self.root_seen = true;
+            self.root_open = true;
+        } else if self.ring.is_none() && name.eq_ignore_ascii_case("Ring") {
+            self.ring = Some((None, None));
+        } else if self.ring.is_some()
+            && self.field == Field::None
+            && name.eq_ignore_ascii_case("DisplayName")
+        {
+            self.field = Field::Display;
+            self.buf.clear();
+        } else if self.ring.is_some()
+            && self.field == Field::None
+            && name.eq_ignore_ascii_case("FileName")
+        {
+            self.field = Field::File;
+            self.buf.clear();
+        } else {
+            self.skip = 1;
+        }
+        Ok(())
     }
-    if root_open {
-        return Err(format!("the ring list ends before </{ROOT}>"));
+
+    /// An empty tag: an empty root, an empty field of the ring, or an empty `<Ring/>` (an
+    /// error); anything else is skipped.
+    fn empty(&mut self, e: &BytesStart<'_>, line: impl Fn() -> usize) -> Result<(), String> {
+        let name = e.local_name().as_ref().to_owned();
+        if !self.root_open {
+            check_root(self.root_seen, &name, &format!("<{name}/>"), line())?;
+            self.root_seen = true;
+        } else if let Some((display, file)) = self.ring.as_mut()
+            && self.field == Field::None
+        {
+            // <DisplayName/> or <FileName/>: present but empty.
+            if name.eq_ignore_ascii_case("DisplayName") {
+                *display = Some(String::new());
+            } else if name.eq_ignore_ascii_case("FileName") {
+                *file = Some(String::new());
+            }
+        } else if self.ring.is_none() && name.eq_ignore_ascii_case("Ring") {
+            return Err(format!(
+                "line {}: ring {} is an empty <Ring/> (no <FileName>)",
+                line(),
+                self.list.rings.len() + 1
+            ));
+        }
+        Ok(())
     }
-    Ok(list)
+
+    /// An end tag: of a field (its trimmed text is kept), of a `<Ring>` (added to the list),
+    /// or of the root.
+    fn end(&mut self, line: impl Fn() -> usize) -> Result<(), String> {
+        if self.field != Field::None {
+            let value = self.buf.trim().to_owned();
+            if let Some((display, file)) = self.ring.as_mut() {
+                match self.field {
+                    Field::Display => *display = Some(value),
+                    Field::File => *file = Some(value),
+                    Field::None => {}
+                }
+            }
+            self.field = Field::None;
+        } else if let Some((display, file)) = self.ring.take() {
+            let ring = self.ring_of(display, file, line)?;
+            self.list.rings.push(ring);
+        } else if self.root_open {
+            self.root_open = false;
+        }
+        Ok(())
+    }
+
+    /// The `<Ring>` just read, as the next ring of the list: its `<FileName>` is required and
+    /// not empty; a missing or empty `<DisplayName>` is the file name.
+    fn ring_of(
+        &self,
+        display: Option<String>,
+        file: Option<String>,
+        line: impl Fn() -> usize,
+    ) -> Result<Ring, String> {
+        let n = self.list.rings.len() + 1;
+        let file_name = match file {
+            Some(f) if !f.is_empty() => f,
+            Some(_) => {
+                return Err(format!("line {}: ring {n} has an empty <FileName>", line()));
+            }
+            None => {
+                return Err(format!("line {}: ring {n} has no <FileName>", line()));
+            }
+        };
+        let display_name = match display {
+            Some(d) if !d.is_empty() => d,
+            _ => file_name.clone(),
+        };
+        Ok(Ring {
+            display_name,
+            file_name,
+        })
+    }
+
+    /// The list, once the input has ended: there was a root, and it was closed.
+    fn finish(self) -> Result<RingList, String> {
+        if !self.root_seen {
+            return Err(format!("no <{ROOT}> element: not a ring list"));
+        }
+        if self.root_open {
+            return Err(format!("the ring list ends before </{ROOT}>"));
+        }
+        Ok(self.list)
+    }
 }
 
 /// Refuse a top-level element (written as `tag`, `<name>` or `<name/>`, at `line`) that is a
