@@ -19,31 +19,37 @@
 //!
 //! ## Layout
 //!
-//! - [`g711`]: µ-law / A-law, table-driven, bit-exact with the reference.
+//! The rooms, lowest first; a module imports only from rooms below it (`tests/house.rs` and
+//! `../shared/tools/layers.py` check it):
+//!
+//! - [`error`]: the validation error every module refuses bad input with, naming field, value
+//!   and rule. [`g711`]: µ-law / A-law, table-driven, bit-exact with the reference.
 //! - [`audio`]: sources of 8 kHz mono 20 ms frames: files (WAV, MP3, FLAC, Ogg Vorbis, raw),
-//!   generated tones and chimes, the live microphone; anti-aliased resampling.
+//!   generated tones and chimes, the live microphone and speaker; anti-aliased resampling.
 //! - [`rtp`]: ports, packets, the pacer's schedule and thread, the sender, the receiver and the
-//!   recorder.
-//! - [`push`]: HTTP to phones: `/CGI/Execute` pushes, device pages, the fan-out; passwords as [`push::Secret`].
-//! - [`phone_sim`]: emulated Cisco phones (a pure per-phone core, axum and UDP shells, seeded
-//!   faults, fleets of thousands) for tests, demos and benchmarks.
-//! - [`ringtone`]: Cisco ring files: the rules, a checker, conversion, ring lists.
-//! - [`cli`]: the `zonecast` command line (`send`, `record`, `demo`, `sim`, `schedule`; `push`,
-//!   `display`, `media`, `info`, `screenshot`, `macro`).
-//! - [`xsi`]: the phones' XML Services Interface: URIs, XML objects, replies, model capabilities.
+//!   recorder. [`xsi`]: the phones' XML Services Interface: URIs, XML objects, replies, the one
+//!   XML toolkit, model capabilities and the push planner.
+//! - [`source`]: what a page plays: segments and sequences, the bundled sounds, uploads.
+//!   [`push`]: HTTP to phones: `/CGI/Execute` pushes, device pages, the fan-out; passwords as
+//!   [`push::Secret`]. [`ringtone`]: Cisco ring files: the rules, a checker, conversion, ring
+//!   lists.
 //! - [`config`]: the paging configuration (TOML): phones, zones, engine addresses and pools,
-//!   priorities; checked at load so every error names the file, line and key.
+//!   priorities, bells, services; checked at load so every error names the file, line and key.
+//!   [`schedule`]: bells: cron expressions on an IANA zone's wall clock (daylight saving neither
+//!   skips nor doubles), holidays and terms, and which due bells ring or count as missed.
 //! - [`page`]: paging. [`page::Pager`] is the one way in (every entry point builds a
 //!   [`page::PageOrder`]); [`page::Session`] is one page's rules and timers as a sans-IO core
 //!   (`handle_*`, `handle_timeout(now)`, `poll_output`, `poll_timeout`), and `page::run` the one
 //!   `select!` loop that carries it out; the journal that guarantees every stop; listen and
 //!   intercom ([`page::listen::ListenSession`]).
-//! - [`source`]: what a page plays: segments and sequences, the bundled sounds, uploads.
-//! - [`server`]: `zonecast serve`: the HTTP API, phone services, bells, the SQLite journal.
-//! - [`schedule`]: bells: cron expressions on an IANA zone's wall clock (daylight saving neither
-//!   skips nor doubles), holidays and terms, and which due bells ring or count as missed.
+//! - [`phone_sim`]: emulated Cisco phones (a pure per-phone core, axum and UDP shells, seeded
+//!   faults, fleets of thousands) for tests, demos and benchmarks; only the CLI and tests use it.
+//! - [`server`]: `zonecast serve`: pages on request, bells, phone services, the SQLite journal,
+//!   one-time credentials, metrics, the HTTP API.
+//! - [`cli`]: the `zonecast` command line (`send`, `record`, `page`, `recover`, `listen`,
+//!   `intercom`, `serve`, `sim`, `demo`, `schedule`, `ringtone`; `push`, `display`, `media`,
+//!   `info`, `screenshot`, `macro`): the one room that composes the others.
 //! - `shared`: finds the reference material beside the checkout (`../shared`) for the tests.
-//! - [`error`]: the validation error every module uses to refuse bad input at the edge.
 
 pub mod audio;
 pub mod cli;

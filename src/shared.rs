@@ -3,7 +3,7 @@
 //! `spec/`; `cucm/`). This module owns that path; no test builds it by hand.
 //!
 //! The folder is `$ZONECAST_SHARED_DIR` when set (CI sets it, see `.ci/run`), else
-//! `<CARGO_MANIFEST_DIR>/../shared`. A clone on its own has no such folder: [`shared_file`] then
+//! `<CARGO_MANIFEST_DIR>/../shared`. A clone on its own has no such folder: [`shared_file`](crate::shared::shared_file) then
 //! prints one `skipped:` line to the process's stderr (past libtest's capture, so it shows in a
 //! normal `cargo test` run) and returns `None`, and the test returns early and passes.
 //!
@@ -13,7 +13,7 @@
 //! };
 //! ```
 //!
-//! [`shared_bytes`] and [`shared_text`] read the file as well.
+//! [`shared_bytes`](crate::shared::shared_bytes) and [`shared_text`](crate::shared::shared_text) read the file as well.
 
 use std::io::Write;
 use std::path::{Path, PathBuf};

@@ -6,7 +6,7 @@
 //! [`IconFileMenu`], [`Status`], [`StatusFile`]), the [`Error`] object, and the RTP Streaming API
 //! requests ([`StartMedia`], [`StopMedia`]) and the [`GetDeviceCaps`] query.
 //!
-//! Every limit is checked when a value is set, with an [`Invalid`] naming the object and field
+//! Every limit is checked when a value is set, with an [`Invalid`](crate::error::Invalid) naming the object and field
 //! (`CiscoIPPhoneMenu MenuItem count`, `CiscoIPPhoneStatus Text` ...). The limits follow Cisco's
 //! `CiscoIpPhoneServices.xsd` where it defines the object, and the XSI notes where they are
 //! stricter (three Execute items with at most one HTTP URL, no `Notify:` inside Execute, 32 icon
