@@ -36,7 +36,8 @@ pub struct PhoneEntry {
     /// Push over HTTPS instead of HTTP.
     pub https: bool,
     /// The phone's device name (`device = "SEP0011223344AA"`), the `devicename` it sends to its
-    /// Authentication URL: minted credentials are bound to it. See [`check_device`].
+    /// Authentication URL: minted credentials are bound to it. Checked at load (`SEP` and the
+    /// MAC's 12 hex digits, or another Cisco device name).
     pub device: Option<String>,
 }
 
