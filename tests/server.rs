@@ -132,13 +132,13 @@ fn the_api_pages_a_zone_shows_it_live_stops_it_and_journals_it() {
     assert_eq!(zones["zones"][0]["name"], "all");
     assert_eq!(zones["zones"][0]["phones"].as_array().unwrap().len(), 4);
 
-    // Upload a sound; an oversized one is refused as JSON.
+    // Upload a sound (headerless µ-law, declared); an oversized one is refused as JSON.
     let (st, body) = call_raw(
         "PUT",
         &format!("{}/api/sounds/lobby", srv.url),
         Some(TOKEN),
         Some(vec![0xFF; 8000]),
-        "application/octet-stream",
+        "audio/basic",
     );
     assert_eq!(st, 201, "{body}");
     assert_eq!(body["seconds"], 1.0);

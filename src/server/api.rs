@@ -466,9 +466,17 @@ async fn sounds(State(s): State<AppState>) -> ApiResult {
     )
 }
 
+/// `?format=` of `PUT /api/sounds/NAME`: `ulaw` declares headerless µ-law.
+#[derive(Debug, Deserialize)]
+struct UploadQuery {
+    format: Option<String>,
+}
+
 async fn upload(
     State(s): State<AppState>,
     Path(name): Path<String>,
+    q: Result<Query<UploadQuery>, axum::extract::rejection::QueryRejection>,
+    headers: HeaderMap,
     body: Result<Bytes, BytesRejection>,
 ) -> ApiResult {
     let body = body.map_err(|e| {
@@ -483,13 +491,24 @@ async fn upload(
         };
         ApiError(status, msg)
     })?;
+    // Headerless µ-law only when declared; anything else must be a container that decodes.
+    let content_type = headers
+        .get(header::CONTENT_TYPE)
+        .and_then(|v| v.to_str().ok());
+    let format = source::UploadFormat::declared(content_type, query(q)?.format.as_deref())
+        .map_err(|e| ApiError(StatusCode::BAD_REQUEST, e.to_string()))?;
     let dir = s.uploads.clone();
     let stored = tokio::task::spawn_blocking(move || {
-        source::store_upload(&dir, &name, &body).map(|(_, secs)| (name, secs))
+        source::store_upload(&dir, &name, &body, format).map(|(_, secs)| (name, secs))
     })
     .await
     .map_err(internal)?;
-    let (name, secs) = stored.map_err(|e| ApiError(StatusCode::BAD_REQUEST, e.to_string()))?;
+    let (name, secs) = stored.map_err(|e| match e {
+        source::UploadRefused::UnsupportedType(e) => {
+            ApiError(StatusCode::UNSUPPORTED_MEDIA_TYPE, e.to_string())
+        }
+        source::UploadRefused::Invalid(e) => ApiError(StatusCode::BAD_REQUEST, e.to_string()),
+    })?;
     ok(
         StatusCode::CREATED,
         json!({ "name": name, "seconds": secs, "source": format!("upload:{name}") }),

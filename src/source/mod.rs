@@ -11,9 +11,13 @@
 //!
 //! - [`segment`]: one segment, parsed and checked; its payload source; a sequence of sources.
 //! - [`sounds`]: the bundled sounds, uploads, and a spec of comma-separated items ([`source`]).
+//! - [`upload`]: uploaded sounds: their names, what the uploader declared (headerless µ-law
+//!   only when declared), and keeping them once they decode.
 
 pub mod segment;
 pub mod sounds;
+pub mod upload;
 
 pub use segment::{Segment, chime_samples, segment_source, sequence};
-pub use sounds::{BUNDLED, Trust, check_upload_name, sniff, source, store_upload, uploaded};
+pub use sounds::{BUNDLED, Trust, source};
+pub use upload::{UploadFormat, UploadRefused, check_upload_name, sniff, store_upload, uploaded};

@@ -3,10 +3,10 @@
 //! the server's disk from an API caller. Bells come from the config (trusted) and may also name
 //! files.
 
-use std::path::{Path, PathBuf};
+use std::path::Path;
 
 use super::segment::{Segment, segment_source, sequence};
-use crate::audio::Clip;
+use super::upload::uploaded;
 use crate::error::Invalid;
 use crate::g711::Law;
 use crate::rtp::pacer::{EncodedClip, PayloadSource};
@@ -26,98 +26,6 @@ pub const BUNDLED: [&str; 5] = ["chime", "bell", "alert", "evacuation", "announc
 /// The grammar, for error messages.
 const RULE: &str = "each comma-separated item is a bundled sound (chime, bell, alert, evacuation, \
                     announcement), tone:HZ:SECS, silence:SECS or upload:NAME";
-
-/// Extensions an uploaded sound is stored with, by what its first bytes say it is.
-const UPLOAD_EXTS: [&str; 5] = ["wav", "flac", "ogg", "mp3", "raw"];
-
-/// A name for an uploaded sound: 1..=64 of `A-Z a-z 0-9 _ -`.
-pub fn check_upload_name(name: &str) -> Result<(), Invalid> {
-    if name.is_empty()
-        || name.len() > 64
-        || !name
-            .chars()
-            .all(|c| c.is_ascii_alphanumeric() || c == '_' || c == '-')
-    {
-        return Err(Invalid::new(
-            "sound name",
-            name,
-            "must be 1..=64 characters of A-Z, a-z, 0-9, _ and -",
-        ));
-    }
-    Ok(())
-}
-
-/// What an upload's first bytes say it is (its extension for the decoder).
-pub fn sniff(bytes: &[u8]) -> &'static str {
-    match bytes {
-        [b'R', b'I', b'F', b'F', ..] => "wav",
-        [b'f', b'L', b'a', b'C', ..] => "flac",
-        [b'O', b'g', b'g', b'S', ..] => "ogg",
-        [b'I', b'D', b'3', ..] => "mp3",
-        [0xFF, b, ..] if b & 0xE0 == 0xE0 => "mp3",
-        _ => "raw",
-    }
-}
-
-/// Where uploaded sound `name` is, if it exists.
-pub fn uploaded(dir: &Path, name: &str) -> Option<PathBuf> {
-    check_upload_name(name).ok()?;
-    UPLOAD_EXTS
-        .iter()
-        .map(|e| dir.join(format!("{name}.{e}")))
-        .find(|p| p.is_file())
-}
-
-/// Store an upload under `dir` (decoding it first: a file the engine cannot play is refused
-/// here, not at page time). Returns the stored path and its length in seconds.
-pub fn store_upload(dir: &Path, name: &str, bytes: &[u8]) -> Result<(PathBuf, f64), Invalid> {
-    check_upload_name(name)?;
-    if bytes.is_empty() {
-        return Err(Invalid::new("sound", name, "the upload is empty"));
-    }
-    std::fs::create_dir_all(dir)
-        .map_err(|e| Invalid::new("sounds directory", dir.display(), e.to_string()))?;
-    // What the first bytes say, then headerless µ-law (whose silence, 0xFF, looks like an MP3
-    // frame sync): the first the decoder reads wins.
-    let sniffed = sniff(bytes);
-    let mut last_error = String::new();
-    let mut found = None;
-    let tries: &[&str] = if sniffed == "mp3" && bytes.first() == Some(&0xFF) {
-        &["mp3", "raw"]
-    } else {
-        std::slice::from_ref(&sniffed)
-    };
-    for &ext in tries {
-        if found.is_some() {
-            break;
-        }
-        let tmp = dir.join(format!(".{name}.upload.{ext}"));
-        std::fs::write(&tmp, bytes)
-            .map_err(|e| Invalid::new("sound", name, format!("cannot store: {e}")))?;
-        match Clip::load(&tmp) {
-            Ok(clip) if !clip.samples().is_empty() => found = Some((tmp, ext, clip)),
-            Ok(_) => {
-                let _ = std::fs::remove_file(&tmp);
-                last_error = "contains no audio".into();
-            }
-            Err(e) => {
-                let _ = std::fs::remove_file(&tmp);
-                last_error = format!("is not audio zonecast can play: {e}");
-            }
-        }
-    }
-    let Some((tmp, ext, clip)) = found else {
-        return Err(Invalid::new("sound", name, last_error));
-    };
-    // One stored file per name, whatever its earlier format.
-    for e in UPLOAD_EXTS {
-        let _ = std::fs::remove_file(dir.join(format!("{name}.{e}")));
-    }
-    let path = dir.join(format!("{name}.{ext}"));
-    std::fs::rename(&tmp, &path)
-        .map_err(|e| Invalid::new("sound", name, format!("cannot store: {e}")))?;
-    Ok((path, clip.samples().len() as f64 / 8000.0))
-}
 
 fn bundled(name: &str, law: Law) -> Result<Option<Box<dyn PayloadSource>>, Invalid> {
     if name == "chime" {
@@ -251,24 +159,15 @@ mod tests {
     }
 
     #[test]
-    fn uploads_are_decoded_before_they_are_kept() {
+    fn an_upload_plays_for_its_length() {
+        use crate::source::upload::{UploadFormat, store_upload};
         let dir = tempfile::tempdir().unwrap();
-        // 0.5 s of raw µ-law.
+        // 0.5 s of µ-law, declared as such.
         let raw = vec![0xFFu8; 4000];
-        let (path, secs) = store_upload(dir.path(), "lobby-msg", &raw).unwrap();
-        assert!(path.ends_with("lobby-msg.raw"));
-        assert!((secs - 0.5).abs() < 1e-9);
+        store_upload(dir.path(), "lobby-msg", &raw, UploadFormat::Ulaw).unwrap();
         assert_eq!(
             packets(source("upload:lobby-msg", dir.path(), Trust::Api, Law::Ulaw).unwrap()),
             25
         );
-        let wav = include_bytes!("../../audio/chime.wav");
-        let (path, _) = store_upload(dir.path(), "lobby-msg", wav).unwrap();
-        assert!(path.ends_with("lobby-msg.wav"));
-        assert!(!dir.path().join("lobby-msg.raw").exists());
-        let bad = b"RIFF\x00\x00\x00\x00WAVEnonsense";
-        assert!(store_upload(dir.path(), "bad", bad).is_err());
-        assert!(uploaded(dir.path(), "bad").is_none());
-        assert!(store_upload(dir.path(), "../evil", &raw).is_err());
     }
 }
