@@ -213,8 +213,8 @@ fn decoded_secs(dir: &Path, name: &str, bytes: &[u8], ext: &str) -> Result<f64, 
             if sync_only {
                 format!(
                     "is not a WAV, MP3, FLAC or Ogg Vorbis file (it starts like an MP3 frame but \
-                     {why}); headerless µ-law must be declared (Content-Type: audio/basic or \
-                     ?format=ulaw)"
+                     does not decode as one: {why}); headerless µ-law must be declared \
+                     (Content-Type: audio/basic or ?format=ulaw)"
                 )
             } else {
                 format!(
@@ -227,16 +227,10 @@ fn decoded_secs(dir: &Path, name: &str, bytes: &[u8], ext: &str) -> Result<f64, 
     };
     match loaded {
         Ok(clip) if !clip.samples().is_empty() => Ok(clip.samples().len() as f64 / 8000.0),
-        Ok(_) if sync_only => Err(unsupported("holds no MP3 audio".into())),
-        Ok(_) => Err(Invalid::new("sound", name, format!("{kind} file with no audio")).into()),
-        Err(AudioError::Unsupported { reason, .. }) => {
-            // The decoder's own advice on G.711 file extensions is for files, not uploads.
-            let reason = reason.split("; headerless G.711").next().unwrap_or("");
-            Err(unsupported(reason.to_owned()))
-        }
-        Err(AudioError::Decode { reason, .. }) if sync_only => {
-            Err(unsupported(format!("does not decode: {reason}")))
-        }
+        Ok(_) if sync_only => Err(unsupported("no audio".into())),
+        Ok(_) => Err(Invalid::new("sound", name, format!("is {kind} file with no audio")).into()),
+        Err(AudioError::Unsupported { reason, .. }) => Err(unsupported(decoder_said(&reason))),
+        Err(AudioError::Decode { reason, .. }) if sync_only => Err(unsupported(reason)),
         Err(AudioError::Decode { reason, .. }) => Err(Invalid::new(
             "sound",
             name,
@@ -245,6 +239,18 @@ fn decoded_secs(dir: &Path, name: &str, bytes: &[u8], ext: &str) -> Result<f64, 
         .into()),
         Err(e) => Err(Invalid::new("sound", name, format!("cannot read back: {e}")).into()),
     }
+}
+
+/// The decoder's reason without what the upload's message says already: its "not a WAV, MP3,
+/// FLAC or Ogg Vorbis file (...)" wrapper around a probe failure, and its advice on G.711 file
+/// extensions (for files, not uploads).
+fn decoder_said(reason: &str) -> String {
+    let reason = reason.split("; headerless G.711").next().unwrap_or("");
+    reason
+        .strip_prefix("not a WAV, MP3, FLAC or Ogg Vorbis file (")
+        .and_then(|r| r.strip_suffix(')'))
+        .unwrap_or(reason)
+        .to_owned()
 }
 
 #[cfg(test)]
@@ -311,6 +317,7 @@ mod tests {
                 UploadFormat::Detect,
             ));
             assert_eq!(e.field, "sound", "{what}");
+            assert_eq!(e.rule.matches("WAV, MP3").count(), 1, "said once: {e}");
             assert_eq!(e.value, "lobby", "{what}");
             assert!(
                 e.rule
@@ -350,6 +357,7 @@ mod tests {
             let e = unsupported(store_upload(dir.path(), "c", bytes, UploadFormat::Detect));
             assert!(e.rule.contains("WAV, MP3, FLAC or Ogg Vorbis"), "{e}");
             assert!(!e.rule.contains(".raw"), "no file-extension advice: {e}");
+            assert_eq!(e.rule.matches("WAV, MP3").count(), 1, "said once: {e}");
         }
         // No stray temporary files.
         let names: Vec<String> = std::fs::read_dir(dir.path())
