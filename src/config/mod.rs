@@ -23,7 +23,8 @@
 //! checks of `[schedule]` and `[[bell]]`), `play` (what a bell or message plays, checked against
 //! zones and levels), `value` (single values every table checks alike: names, addresses,
 //! numbers, durations, paths), `pool` (ports and groups pages draw from), `graph` (checks on
-//! zones as a whole), `source` (`file:line:col` of a problem).
+//! zones as a whole), `source` (`file:line:col` of a problem), `screen_text` (the rules for a
+//! banner and a message title, which every edge that takes one applies).
 
 mod engine;
 mod graph;
@@ -34,6 +35,7 @@ mod play;
 mod pool;
 mod priority;
 mod schedule;
+mod screen_text;
 mod server;
 mod services;
 mod source;
@@ -52,9 +54,10 @@ pub use engine::{Engine, PreTone};
 pub use phone::{PasswordSource, PhoneEntry};
 pub use pool::{GroupPool, PoolExhausted, PortPool};
 pub use priority::{EqualPolicy, Priorities};
+pub use screen_text::{MAX_BANNER_CHARS, MAX_TITLE_CHARS, banner_rule, title_rule};
 pub use server::{DEFAULT_PORT, Server, TokenSource};
 pub use services::{Message, Permission, Services};
-pub use zone::{MAX_BANNER_CHARS, Zone, ZoneMode};
+pub use zone::{Zone, ZoneMode};
 
 use crate::error::Invalid;
 

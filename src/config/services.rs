@@ -11,6 +11,7 @@ use toml::Spanned;
 use super::phone::PhoneEntry;
 use super::play::{Play, check_play, not_a_zone};
 use super::priority::Priorities;
+use super::screen_text::title_rule;
 use super::source::Source;
 use super::value::{Text, check_name};
 use super::zone::Zone;
@@ -164,15 +165,10 @@ fn check_messages(
         };
         check_play(src, &what, &play, zones, priorities)?;
         let title = match &r.title {
-            Some(t) if t.get_ref().trim().is_empty() || t.get_ref().chars().count() > 64 => {
-                return Err(src.invalid(
-                    t.span(),
-                    what("title"),
-                    t.get_ref(),
-                    "must be 1..=64 characters",
-                ));
-            }
-            Some(t) => t.get_ref().clone(),
+            Some(t) => match title_rule(t.get_ref()) {
+                Ok(()) => t.get_ref().clone(),
+                Err(rule) => return Err(src.invalid(t.span(), what("title"), t.get_ref(), rule)),
+            },
             None => name.clone(),
         };
         out.messages.push(Message {

@@ -6,9 +6,6 @@ use std::net::Ipv4Addr;
 use super::engine::Engine;
 use crate::rtp::RtpPort;
 
-/// Longest banner: the limit of a `CiscoIPPhoneStatus` text.
-pub const MAX_BANNER_CHARS: usize = 32;
-
 /// How a zone's audio reaches its phones.
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
 pub enum ZoneMode {
@@ -45,7 +42,8 @@ pub struct Zone {
     pub mode: ZoneMode,
     /// Phone speaker volume for pages to this zone, 0..=100; `None`: leave the phones' own.
     pub volume: Option<u8>,
-    /// Banner shown during a page when the page gives none; at most [`MAX_BANNER_CHARS`].
+    /// Banner shown during a page when the page gives none; at most
+    /// [`MAX_BANNER_CHARS`](super::MAX_BANNER_CHARS) characters (see [`super::banner_rule`]).
     pub banner: Option<String>,
     /// Largest number of phones served by unicast (the zone itself in unicast mode, or phones
     /// falling back from multicast); `None`: the engine's `max_unicast`.

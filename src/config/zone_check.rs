@@ -10,9 +10,10 @@ use toml::Spanned;
 
 use super::engine::Engine;
 use super::graph::ZoneSpans;
+use super::screen_text::banner_rule;
 use super::source::Source;
 use super::value::{Int, Text, check_name, int, ipv4};
-use super::zone::{MAX_BANNER_CHARS, Zone, ZoneMode};
+use super::zone::{Zone, ZoneMode};
 use crate::error::Invalid;
 use crate::rtp::RtpPort;
 
@@ -225,29 +226,17 @@ fn multicast(
     })
 }
 
-/// The banner, if given: 1..=[`MAX_BANNER_CHARS`] characters, no control characters.
+/// The banner, if given, by the rule every edge applies ([`banner_rule`]).
 fn banner(
     src: &Source,
     r: &RawZone,
     what: &dyn Fn(&str) -> String,
 ) -> Result<Option<String>, Invalid> {
     match &r.banner {
-        Some(b) => {
-            let t = b.get_ref();
-            let n = t.chars().count();
-            if n == 0 || n > MAX_BANNER_CHARS || t.chars().any(char::is_control) {
-                return Err(src.invalid(
-                    b.span(),
-                    what("banner"),
-                    t,
-                    format!(
-                        "must be 1..={MAX_BANNER_CHARS} characters without control \
-                         characters (the phones' status line), this is {n}"
-                    ),
-                ));
-            }
-            Ok(Some(t.clone()))
-        }
+        Some(b) => match banner_rule(b.get_ref()) {
+            Ok(()) => Ok(Some(b.get_ref().clone())),
+            Err(rule) => Err(src.invalid(b.span(), what("banner"), b.get_ref(), rule)),
+        },
         None => Ok(None),
     }
 }
