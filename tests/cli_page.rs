@@ -116,6 +116,15 @@ fn bad_input_is_exit_2_naming_what_is_wrong() {
         (page("all", "chime", &["--priority", "panic"]), "priority"),
         (page("all", "chime", &["--text", &"x".repeat(40)]), "banner"),
         (page("all", "800", &[]), "duration"),
+        // A banner the phones' XML cannot carry is refused before anything is journaled or
+        // pushed, named by its character, with or without --dry-run.
+        (page("all", "chime", &["--text", "a\u{7}b"]), "U+0007"),
+        (
+            page("all", "chime", &["--text", "a\u{7}b", "--dry-run"]),
+            "U+0007",
+        ),
+        (page("all", "chime", &["--text", "\u{FFFE}"]), "U+FFFE"),
+        (page("all", "chime", &["--text", " "]), "banner"),
     ] {
         let out = s.run(&args);
         assert_eq!(out.status.code(), Some(2), "{args:?}");
@@ -123,6 +132,7 @@ fn bad_input_is_exit_2_naming_what_is_wrong() {
         assert!(err.contains(needle), "{args:?}: {err}");
     }
     assert_eq!(s.report().totals.pushes, 0);
+    assert!(s.journal().is_empty(), "nothing journaled: {}", s.journal());
 }
 
 #[test]

@@ -120,6 +120,25 @@ fn the_api_pages_a_zone_shows_it_live_stops_it_and_journals_it() {
     );
     assert_eq!(st, 400, "{body}");
     assert!(body["error"].as_str().unwrap().contains("upload"), "{body}");
+    // A banner the phones' XML cannot carry: refused before the page starts, not a 201 and a
+    // page in which no phone can take part.
+    let (st, body) = api(
+        &srv,
+        "POST",
+        "/api/pages",
+        Some(json!({"zone": "all", "source": "chime", "banner": "a\u{0}b\u{7}c"})),
+    );
+    assert_eq!(st, 400, "{body}");
+    let error = body["error"].as_str().unwrap();
+    assert!(
+        error.contains("banner") && error.contains("U+0000"),
+        "{body}"
+    );
+    assert_eq!(
+        s.report().totals.pushes,
+        0,
+        "refused before anything was pushed"
+    );
     let (st, body) = api(&srv, "GET", "/api/nothing-here", None);
     assert_eq!(st, 404);
     assert!(body["error"].is_string(), "{body}");

@@ -173,6 +173,9 @@ pub(super) fn run_page(a: PageArgs) -> Result<i32, CliError> {
                     if let Some(b) = &p.banner {
                         println!("-- banner\n{}", b.xml);
                     }
+                    if let Some(why) = &p.banner_refused {
+                        println!("-- banner refused: {why}");
+                    }
                     println!("-- stop\n{}", p.stop_xml);
                 }
             }

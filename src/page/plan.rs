@@ -4,7 +4,10 @@
 //!   for a unicast one (phones that share an address, as emulated phones on one IP do, get
 //!   consecutive even ports so each has its own). Stopped with `RTPMRx:Stop` / `RTPRx:Stop`.
 //! - The banner: a CiscoIPPhoneStatus where the model has one (cleared at the end with
-//!   `Init:AppStatus`), else a CiscoIPPhoneText (closed with `Init:Services`).
+//!   `Init:AppStatus`), else a CiscoIPPhoneText (closed with `Init:Services`). A banner the
+//!   phone's object cannot carry is dropped for that phone alone (`banner_refused`): text never
+//!   costs a phone its page. The edges refuse such text before a page is planned
+//!   ([`crate::config::banner_rule`]); this is the core's own guarantee.
 //! - Phones that cannot take part are planned as refused, with the reason: a model without RTP
 //!   URIs (Multiplatform firmware), no usable address, no password.
 
@@ -116,6 +119,9 @@ pub struct PhonePlan {
     pub start_uri: String,
     /// The banner, pushed after the stream started.
     pub banner: Option<Banner>,
+    /// Why the page's banner could not be built for this phone (its model's limits): the
+    /// phone is paged without it, and the report says so.
+    pub banner_refused: Option<String>,
     /// The stop push (the stream's Stop URI, and the banner's clearing URI). With the RTP
     /// Streaming API: `stopMedia` without an id (what recovery sends; a page sends the id).
     pub stop_xml: String,
@@ -161,6 +167,16 @@ fn banner_of(caps: &Capabilities, text: &str) -> Result<Banner, String> {
     }
 }
 
+/// The banner for a phone of these capabilities, or why it cannot have one. Text never costs
+/// a phone its page: a banner its model cannot show is dropped for that phone alone.
+fn banner_or_why(caps: &Capabilities, text: Option<&str>) -> (Option<Banner>, Option<String>) {
+    match text.map(|t| banner_of(caps, t)) {
+        None => (None, None),
+        Some(Ok(b)) => (Some(b), None),
+        Some(Err(why)) => (None, Some(why)),
+    }
+}
+
 /// Plan every phone of the page.
 pub fn plan(spec: &PageSpec, targets: Vec<ZoneMember>) -> Vec<PhonePlan> {
     let mut ports_taken: Vec<(Ipv4Addr, u16)> = Vec::new();
@@ -180,6 +196,7 @@ fn refused(t: &ZoneMember, expect_reply: bool, why: String) -> PhonePlan {
         start_xml: String::new(),
         start_uri: String::new(),
         banner: None,
+        banner_refused: None,
         stop_xml: String::new(),
         via_media: false,
         banner_clear_xml: None,
@@ -249,11 +266,7 @@ fn plan_one(spec: &PageSpec, t: ZoneMember, ports_taken: &mut Vec<(Ipv4Addr, u16
         Ok(u) => u,
         Err(e) => return refused(&t, expect_reply, e.to_string()),
     };
-    let banner = match spec.banner.as_deref().map(|b| banner_of(&caps, b)) {
-        None => None,
-        Some(Ok(b)) => Some(b),
-        Some(Err(e)) => return refused(&t, expect_reply, e),
-    };
+    let (banner, banner_refused) = banner_or_why(&caps, spec.banner.as_deref());
     let clear = clear_of(banner.as_ref());
     if let Via::Media { on_stopped } = &spec.via {
         return match media_start(&start, on_stopped) {
@@ -266,6 +279,7 @@ fn plan_one(spec: &PageSpec, t: ZoneMember, ports_taken: &mut Vec<(Ipv4Addr, u16
                 start_uri: "startMedia".into(),
                 start_xml,
                 banner,
+                banner_refused,
                 stop_xml: StopMedia::new().to_xml(),
                 via_media: true,
                 banner_clear_xml: clear.map(|u| execute_of(&[u])),
@@ -291,6 +305,7 @@ fn plan_one(spec: &PageSpec, t: ZoneMember, ports_taken: &mut Vec<(Ipv4Addr, u16
         start_uri: start.to_string(),
         start_xml: execute_of(&[start]),
         banner,
+        banner_refused,
         stop_xml: execute_of(&stop_uris),
         via_media: false,
         banner_clear_xml: None,
@@ -322,11 +337,7 @@ pub fn talker_plan(t: ZoneMember, dest: SocketAddrV4, banner: Option<&str>) -> P
         Ok(u) => u,
         Err(e) => return refused(&t, expect_reply, e.to_string()),
     };
-    let banner = match banner.map(|b| banner_of(&caps, b)) {
-        None => None,
-        Some(Ok(b)) => Some(b),
-        Some(Err(e)) => return refused(&t, expect_reply, e),
-    };
+    let (banner, banner_refused) = banner_or_why(&caps, banner);
     let mut stop_uris = vec![stop];
     stop_uris.extend(clear_of(banner.as_ref()));
     PhonePlan {
@@ -338,6 +349,7 @@ pub fn talker_plan(t: ZoneMember, dest: SocketAddrV4, banner: Option<&str>) -> P
         start_uri: start.to_string(),
         start_xml: execute_of(&[start]),
         banner,
+        banner_refused,
         stop_xml: execute_of(&stop_uris),
         via_media: false,
         banner_clear_xml: None,

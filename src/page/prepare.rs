@@ -148,17 +148,11 @@ pub fn prepare(
     })
 }
 
-/// Refuse a banner longer than the config allows.
+/// Refuse a banner the phones could not show, by the rule every edge applies
+/// ([`crate::config::banner_rule`]): before anything is journaled or pushed.
 fn check_banner(banner: Option<&str>) -> Result<(), Invalid> {
-    match banner {
-        Some(b) if b.chars().count() > crate::config::MAX_BANNER_CHARS => Err(Invalid::new(
-            "text",
-            b,
-            format!(
-                "a banner is at most {} characters",
-                crate::config::MAX_BANNER_CHARS
-            ),
-        )),
+    match banner.map(|b| (b, crate::config::banner_rule(b))) {
+        Some((b, Err(rule))) => Err(Invalid::new("banner", b, rule)),
         _ => Ok(()),
     }
 }

@@ -64,6 +64,10 @@ pub trait PageTarget {
     fn refusal(&self) -> Option<&str>;
     /// Whether a banner is pushed to it after its start.
     fn has_banner(&self) -> bool;
+    /// Why the page's banner was dropped for it while it is still paged (`None`: it was not).
+    fn banner_refusal(&self) -> Option<&str> {
+        None
+    }
     /// Whether it is started and stopped by a push. A target that takes none (a multicast
     /// speaker that only listens to the group) is part of the page from its start.
     fn needs_push(&self) -> bool {
@@ -283,6 +287,9 @@ impl<T: PageTarget> Session<T> {
                     kind: FailureKind::Model,
                     reason: r.to_owned(),
                 }),
+                banner: t
+                    .banner_refusal()
+                    .map(|why| format!("banner refused: {why}")),
                 ..Run::default()
             })
             .collect();
@@ -896,6 +903,9 @@ impl PageTarget for super::plan::PhonePlan {
     }
     fn has_banner(&self) -> bool {
         self.banner.is_some()
+    }
+    fn banner_refusal(&self) -> Option<&str> {
+        self.banner_refused.as_deref()
     }
     fn can_fall_back(&self) -> bool {
         self.ip.is_some()

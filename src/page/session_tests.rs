@@ -403,6 +403,107 @@ fn a_stop_waits_for_the_banner_so_the_banner_cannot_outlive_the_page() {
 }
 
 #[test]
+fn a_banner_no_phone_can_show_is_dropped_and_the_audio_still_goes_out() {
+    // The edges refuse such a banner; here it reaches the planner anyway (a model's limit the
+    // edge did not know), and must cost the phones only the banner.
+    let members = ["CP-8851", "DP-9841"]
+        .iter()
+        .enumerate()
+        .map(|(i, model)| ZoneMember {
+            name: format!("p{i}"),
+            model: (*model).into(),
+            ip: Some(Ipv4Addr::new(127, 0, 0, 2 + i as u8)),
+            push: Ok(Phone {
+                name: format!("p{i}"),
+                host: "127.0.0.1".into(),
+                user: "u".into(),
+                password: Secret::new("p"),
+                https: false,
+            }),
+        })
+        .collect();
+    let plans = plan(
+        &PageSpec {
+            via: Default::default(),
+            delivery: Delivery::Multicast {
+                group: Ipv4Addr::new(239, 255, 1, 1),
+                port: RtpPort::new(20480).unwrap(),
+            },
+            volume: None,
+            banner: Some("a\u{0}b\u{7}c".into()),
+        },
+        members,
+    );
+    assert!(
+        plans
+            .iter()
+            .all(|p| p.refused.is_none() && p.banner.is_none())
+    );
+    assert!(
+        !plans[0].stop_xml.contains("Init:AppStatus"),
+        "no banner to clear"
+    );
+    let mut s = session(plans);
+    let out = start(&mut s, 0.0);
+    assert_eq!(pushes(&out, PushStep::Start), vec![0, 1]);
+    for phone in 0..2 {
+        let out = handle(
+            &mut s,
+            1.0,
+            Input::PushDone {
+                phone,
+                step: PushStep::Start,
+                outcome: ok(),
+            },
+        );
+        assert!(pushes(&out, PushStep::Banner).is_empty());
+    }
+    let out = handle(
+        &mut s,
+        2.0,
+        Input::End {
+            reason: "done".into(),
+        },
+    );
+    assert_eq!(pushes(&out, PushStep::Stop), vec![0, 1]);
+    for phone in 0..2 {
+        handle(
+            &mut s,
+            3.0,
+            Input::PushDone {
+                phone,
+                step: PushStep::Stop,
+                outcome: ok(),
+            },
+        );
+    }
+    let r = s.report("p", "z", "normal", "m");
+    for p in &r.phones {
+        assert!(p.accepted, "{}: the audio went out", p.name);
+        let banner = p.banner.as_deref().unwrap_or_default();
+        assert!(
+            banner.starts_with("banner refused: ") && banner.contains("control character"),
+            "{}: {banner}",
+            p.name
+        );
+    }
+    assert!(
+        r.phones[0]
+            .banner
+            .as_deref()
+            .unwrap()
+            .contains("CiscoIPPhoneStatus")
+    );
+    assert!(
+        r.phones[1]
+            .banner
+            .as_deref()
+            .unwrap()
+            .contains("CiscoIPPhoneText")
+    );
+}
+
+#[test]
 fn preempted_phones_are_left_to_the_higher_page() {
     let mut s = session(plans(3, |_| "CP-8851", false));
     start(&mut s, 0.0);
