@@ -296,6 +296,35 @@ fn a_banner_typed_on_the_phone_shows_on_the_listeners() {
 }
 
 #[test]
+fn a_banner_the_phones_cannot_show_is_refused_on_the_phone_and_nothing_starts() {
+    let s = services_setup(3, &[]);
+    let srv = Server::start(&s);
+    open(&s, &srv, "p001");
+    select(&s, "p001", 1); // Page: all
+    key(&s, "p001", "Banner");
+    let refused = s
+        .block_on(s.fleet().submit("p001", &[("text", "Fire\u{7}drill")]))
+        .unwrap();
+    assert_eq!(refused.kind, "CiscoIPPhoneText", "{refused:?}");
+    let text = refused.text.as_deref().unwrap_or("");
+    assert!(
+        text.contains("banner") && text.contains("U+0007"),
+        "the screen names the field and the character: {refused:?}"
+    );
+    assert!(
+        !key_names(&refused).iter().any(|k| k == "End"),
+        "{refused:?}"
+    );
+    let r = s.report();
+    assert_eq!(listening(&r), 0, "no phone was paged");
+    assert!(
+        !r.phones[0].transmitting,
+        "the talker's microphone stayed off"
+    );
+    assert!(r.phones.iter().all(|p| p.status_banner.is_none()));
+}
+
+#[test]
 fn the_paging_screens_focus_events_reach_the_page_report() {
     let s = services_setup(3, &[]);
     let srv = Server::start(&s);
