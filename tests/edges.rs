@@ -11,7 +11,6 @@
 
 mod common;
 
-
 use common::cli_setup::{PW_ENV, code, stderr};
 use common::server::*;
 use serde_json::{Value, json};
@@ -291,6 +290,50 @@ fn path_and_query_parameters_never_cost_a_server_error() {
                 truncate(&e)
             );
         }
+    }
+    // The phones' own routes: the Authentication URL and the callbacks take outside text too.
+    for value in hostile_text() {
+        let e = enc(&value);
+        let url = format!(
+            "{}/authenticate?UserID={e}&Password={e}&devicename={e}",
+            srv.url
+        );
+        let (st, answer) = call("GET", &url, None, None);
+        assert!(
+            st < 500,
+            "GET /authenticate with {:?}: {st} {answer}",
+            truncate(&value)
+        );
+        let form = format!("UserID={e}&Password={e}&devicename={e}").into_bytes();
+        let (st, answer) = call_raw(
+            "POST",
+            &format!("{}/authenticate", srv.url),
+            None,
+            Some(form),
+            "application/x-www-form-urlencoded",
+        );
+        assert!(
+            st < 500,
+            "POST /authenticate with {:?}: {st} {answer}",
+            truncate(&value)
+        );
+        let key = if e.is_empty() {
+            "k".to_owned()
+        } else {
+            e.clone()
+        };
+        let (st, answer) = call_raw(
+            "POST",
+            &format!("{}/zonecast/notify/{key}", srv.url),
+            None,
+            Some(format!("DATA={e}").into_bytes()),
+            "application/x-www-form-urlencoded",
+        );
+        assert!(
+            st < 500,
+            "POST /zonecast/notify with {:?}: {st} {answer}",
+            truncate(&value)
+        );
     }
     for n in ["-1", "0", "99999999999999999999999", "NaN", "1e3", "1.5"] {
         for path in [
