@@ -521,9 +521,16 @@ fn item_end(lines: &[&str], start: usize) -> usize {
     (open + 1..lines.len()).find(closes).unwrap_or(last)
 }
 
-/// Whether the doc comment (up to 8 lines) right above a function mentions that it is long.
+/// Whether the doc comment (up to 8 lines) right above a function says why it is long: the
+/// words "long because" (not any "long", which "no longer" would also match).
 fn doc_says_why(before: &[&str]) -> bool {
     let is_doc = |l: &&&str| l.trim_start().starts_with("//") || l.trim_start().starts_with("#[");
     let doc = before.iter().rev().take(8).take_while(is_doc);
-    doc.map(|l| l.to_lowercase()).any(|l| l.contains("long"))
+    let text: Vec<String> = doc.map(|l| l.to_lowercase()).collect();
+    text.iter()
+        .rev()
+        .map(String::as_str)
+        .collect::<Vec<_>>()
+        .join(" ")
+        .contains("long because")
 }
