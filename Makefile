@@ -7,8 +7,9 @@ SHELL := /bin/bash
 # Needed to build: ALSA (cpal, live microphone) and libopus (Opus recordings).
 BUILD_PACKAGES := libasound2-dev libopus-dev pkg-config
 # Needed by the tests: peers that send and check RTP (ffmpeg, tshark), open our files (sox),
-# and validate our XML against Cisco's XSD (xmllint from libxml2-utils).
-TEST_PACKAGES := ffmpeg sox tshark libxml2-utils
+# and validate our XML against Cisco's XSD (xmllint from libxml2-utils); python3-venv for the
+# virtual environment schemathesis runs in (Debian's pip refuses installs outside one).
+TEST_PACKAGES := ffmpeg sox tshark libxml2-utils python3-venv
 CARGO ?= cargo
 
 # Install the Debian packages given as $(1) that are not installed yet; `apt-get update` only
@@ -24,7 +25,7 @@ define ensure_packages
 	fi
 endef
 
-.PHONY: demo test bench bench-peers deps test-deps toolchain build clean fuzz-smoke
+.PHONY: demo test bench bench-peers deps test-deps toolchain build clean fuzz-smoke schemathesis
 
 toolchain:
 	@if ! command -v $(CARGO) >/dev/null; then \
@@ -54,6 +55,24 @@ test: test-deps
 	$(CARGO) fmt --check
 	$(CARGO) clippy --all-targets -- -D warnings
 	$(CARGO) test --all-targets
+	$(MAKE) --no-print-directory schemathesis
+
+## schemathesis: the HTTP API against its own OpenAPI document (issue 18): a running
+## `zonecast serve` with emulated phones, fuzzed by schemathesis (pinned in
+## tests/schemathesis/requirements.txt, installed into a venv under target/), bounded in examples
+## and time; fails on any 5xx or undocumented answer, a dead server or a phone left listening.
+## About 30 s once built. Part of `make test`; alone: `make schemathesis`.
+ST_VENV := target/venv-schemathesis
+$(ST_VENV)/.installed: tests/schemathesis/requirements.txt
+	rm -rf $(ST_VENV)
+	python3 -m venv $(ST_VENV)
+	$(ST_VENV)/bin/pip install -q --disable-pip-version-check -r tests/schemathesis/requirements.txt
+	touch $@
+
+schemathesis: test-deps $(ST_VENV)/.installed
+	$(CARGO) build --bin zonecast
+	$(ST_VENV)/bin/python tests/schemathesis/run.py --zonecast target/debug/zonecast \
+	  --schemathesis $(ST_VENV)/bin/schemathesis
 
 ## bench-peers: zonecast against GStreamer, ffmpeg, sox and tshark in the same run; rewrites its sections of
 ## BENCHMARKS.md (installs the peers when missing; about 10 minutes once built).
