@@ -344,6 +344,22 @@ fn path_and_query_parameters_never_cost_a_server_error() {
             assert!(st == 200 || st == 400, "GET {path}: {st} {answer}");
         }
     }
+    // Counts outside the documented range are refused, not silently cut to it.
+    for (path, name) in [
+        ("/api/history?limit=0", "limit"),
+        ("/api/history?limit=1001", "limit"),
+        ("/api/bells/history?limit=5000", "limit"),
+        ("/api/bells?n=501", "n"),
+    ] {
+        let (st, answer) = api(&srv, "GET", path, None);
+        assert_eq!(st, 400, "GET {path}: {answer}");
+        assert!(
+            answer["error"].as_str().unwrap().starts_with(name),
+            "{answer}"
+        );
+    }
+    let (st, _) = api(&srv, "GET", "/api/history?limit=1000", None);
+    assert_eq!(st, 200, "the largest documented count is accepted");
     let (st, _) = api(&srv, "GET", "/healthz", None);
     assert_eq!(st, 200, "the server is alive");
 }

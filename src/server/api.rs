@@ -295,6 +295,18 @@ fn query<T>(q: Result<Query<T>, axum::extract::rejection::QueryRejection>) -> Re
         .map_err(|e| ApiError(StatusCode::BAD_REQUEST, e.body_text()))
 }
 
+/// A count from the query string: `default` when absent, refused with a 400 naming the
+/// parameter outside 1..=`max` (the range `openapi.json` documents), never silently cut.
+fn count(name: &str, given: Option<usize>, default: usize, max: usize) -> Result<usize, ApiError> {
+    match given.unwrap_or(default) {
+        n @ 1.. if n <= max => Ok(n),
+        n => Err(ApiError(
+            StatusCode::BAD_REQUEST,
+            format!("{name} {n}: must be 1..={max}"),
+        )),
+    }
+}
+
 #[derive(Debug, Deserialize)]
 struct Limit {
     limit: Option<usize>,
@@ -305,7 +317,7 @@ async fn history(
     q: Result<Query<Limit>, axum::extract::rejection::QueryRejection>,
 ) -> ApiResult {
     let q = query(q)?;
-    let limit = q.limit.unwrap_or(50).clamp(1, 1000);
+    let limit = count("limit", q.limit, 50, 1000)?;
     ok(
         StatusCode::OK,
         json!({ "pages": s.store.pages(limit).map_err(internal)? }),
@@ -418,7 +430,7 @@ async fn bells_next(
     q: Result<Query<Next10>, axum::extract::rejection::QueryRejection>,
 ) -> ApiResult {
     let q = query(q)?;
-    let n = q.n.unwrap_or(10).clamp(1, 500);
+    let n = count("n", q.n, 10, 500)?;
     let Some(sch) = &s.scheduler else {
         return ok(
             StatusCode::OK,
@@ -451,7 +463,7 @@ async fn bells_history(
     q: Result<Query<Limit>, axum::extract::rejection::QueryRejection>,
 ) -> ApiResult {
     let q = query(q)?;
-    let limit = q.limit.unwrap_or(50).clamp(1, 1000);
+    let limit = count("limit", q.limit, 50, 1000)?;
     ok(
         StatusCode::OK,
         json!({ "bells": s.store.bells(limit).map_err(internal)? }),
