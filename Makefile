@@ -25,7 +25,7 @@ define ensure_packages
 	fi
 endef
 
-.PHONY: demo test bench bench-peers deps test-deps toolchain build clean fuzz-smoke schemathesis
+.PHONY: demo test bench bench-peers deps test-deps toolchain build clean fuzz-smoke schemathesis conformance
 
 toolchain:
 	@if ! command -v $(CARGO) >/dev/null; then \
@@ -73,6 +73,11 @@ schemathesis: test-deps $(ST_VENV)/.installed
 	$(CARGO) build --bin zonecast
 	$(ST_VENV)/bin/python tests/schemathesis/run.py --zonecast target/debug/zonecast \
 	  --schemathesis $(ST_VENV)/bin/schemathesis
+
+## conformance: rewrite CONFORMANCE.md (one row per id of the phones' spec) from conformance.toml,
+## after checking every row points to something real; `cargo test --test conformance` only checks.
+conformance: deps
+	ZONECAST_WRITE_CONFORMANCE=1 $(CARGO) test --test conformance
 
 ## bench-peers: zonecast against GStreamer, ffmpeg, sox and tshark in the same run; rewrites its sections of
 ## BENCHMARKS.md (installs the peers when missing; about 10 minutes once built).
