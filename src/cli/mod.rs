@@ -8,7 +8,8 @@
 //! - `listen` (and `intercom`): a phone's microphone to us, and both ways with one phone.
 //! - `push`, `display`, `macros`, `media`: push URIs, display objects, the spec's macros and
 //!   the RTP Streaming API to phones.
-//! - `info` (and `screenshot`): read a phone's device pages.
+//! - `info` (and `screenshot`): read a phone's device pages (`--html`: the HTML ones).
+//! - `caps`: the getDeviceCaps query: what a phone says it is.
 //! - `phone`: the phone arguments every XSI command shares (`--phone`, `--user` ...), the push
 //!   client they build, and a phone's answer in words and as an exit code.
 //! - `ringtone`: convert, check, list, batch and preview ring files.
@@ -19,6 +20,7 @@
 //!   machine.
 //! - `common`: what every command shares (the exit-code error, runtime, Ctrl-C, push client).
 
+mod caps;
 mod common;
 mod demo;
 mod demo_page;
@@ -58,9 +60,11 @@ enum Command {
     /// Page 50 emulated phones with the bundled chime and print who heard what (--media: the
     /// media path alone, to local receivers).
     Demo(demo::DemoArgs),
-    /// Push up to three internal URIs (Key:Services, RTPRx:..., Init:AppStatus) to phones.
+    /// Push up to three internal URIs (Key:Services, RTPRx:..., Init:AppStatus), or one HTTP URL
+    /// and two URIs, to phones.
     Push(push::PushArgs),
-    /// Show a text, status line or menu on phones, or clear the status line.
+    /// Show a display object on phones (text, status, menu, directory, input, images, graphic
+    /// and icon menus ...), or clear the status line.
     Display(display::DisplayArgs),
     /// Start or stop an RTP stream with the RTP Streaming API (startMedia / stopMedia).
     Media(media::MediaArgs),
@@ -68,6 +72,8 @@ enum Command {
     Info(info::InfoArgs),
     /// Save a screenshot of a phone's display.
     Screenshot(info::ScreenshotArgs),
+    /// Ask a phone its model, screen and SDK version (the getDeviceCaps query).
+    Caps(caps::CapsArgs),
     /// Page a zone from the config: stream a file, tone or the microphone to its phones, then
     /// stop every phone that took part; prints the delivery report.
     Page(page::PageArgs),
@@ -125,6 +131,7 @@ pub fn main() -> i32 {
         Command::Media(a) => media::run(a),
         Command::Info(a) => info::run(a),
         Command::Screenshot(a) => info::screenshot(a),
+        Command::Caps(a) => caps::run(a),
         Command::Page(a) => page::run_page(a),
         Command::Recover(a) => page::run_recover(a),
         Command::Listen(a) => listen::run_listen(a),
