@@ -10,18 +10,26 @@
 //!   [`render`] collects a source into samples.
 //! - [`mic`]: the live microphone ([`mic::Mic::open`]) and its bounded [`FrameQueue`].
 //! - [`speaker`]: live playback of 8 kHz audio on an output device ([`speaker::Speaker::open`]).
+//! - [`loudness`]: equal loudness of prepared sounds (BS.1770 / R128 measurement, gain to the
+//!   [`LoudnessTarget`], a look-ahead true-peak limiter) and [`AutoGain`]: slow automatic gain
+//!   with a limiter for live sources.
 //! - [`AudioError`]: every failure here, naming the file or device involved.
 //!
-//! Submodules: `clip` (whole sounds in memory), `decode` (files to mono samples), `error`
-//! (`AudioError`), `frame` (the 20 ms `Frame`, its rate and the `Source` trait), `frame_queue`
-//! (live samples to 20 ms frames), `mic`, `resample`, `signal` (generated sources and wrappers),
-//! `speaker`, `test_util` (measuring helpers for the tests).
+//! Submodules: `agc` (slow automatic gain and limiter of live sources), `clip` (whole sounds in
+//! memory), `decode` (files to mono samples), `error` (`AudioError`), `frame` (the 20 ms `Frame`,
+//! its rate and the `Source` trait), `frame_queue` (live samples to 20 ms frames), `limiter`
+//! (the look-ahead true-peak limiter of prepared sounds), `loudness` (measuring and levelling
+//! prepared sounds), `mic`, `resample`, `signal` (generated sources and wrappers), `speaker`,
+//! `test_util` (measuring helpers for the tests).
 
+mod agc;
 mod clip;
 mod decode;
 mod error;
 mod frame;
 mod frame_queue;
+mod limiter;
+pub mod loudness;
 pub mod mic;
 mod resample;
 mod signal;
@@ -29,10 +37,12 @@ pub mod speaker;
 #[cfg(test)]
 mod test_util;
 
+pub use agc::{AutoGain, LiveLevel};
 pub use clip::{Clip, ClipSource, load_mono};
 pub use error::AudioError;
 pub use frame::{FRAME_DURATION, FRAME_SAMPLES, Frame, SAMPLE_RATE, Source};
 pub use frame_queue::{FrameQueue, QueueStats};
+pub use loudness::{Levelled, LoudnessTarget};
 pub use resample::{StreamResampler, resample, resampled_len};
 pub use signal::{
     Chime, DEFAULT_TONE_DBFS, Gain, Limited, Silence, Tone, db_to_factor, frames_in, render,
