@@ -212,12 +212,14 @@ async fn push_dry_run_prints_the_exact_xml_and_sends_nothing() {
             "--priority",
             "1",
             "RTPMRx:239.1.1.1:20480:80",
+            "http://pager/notice",
         ],
         false,
     )
     .await;
     assert_eq!(r.code, 0, "{}", r.all());
-    let xml = r#"<CiscoIPPhoneExecute><ExecuteItem Priority="1" URL="RTPMRx:239.1.1.1:20480:80"/></CiscoIPPhoneExecute>"#;
+    // The priority goes on the HTTP URL only: internal URIs always execute at once.
+    let xml = r#"<CiscoIPPhoneExecute><ExecuteItem Priority="0" URL="RTPMRx:239.1.1.1:20480:80"/><ExecuteItem Priority="1" URL="http://pager/notice"/></CiscoIPPhoneExecute>"#;
     assert_eq!(
         r.stdout,
         format!("# phone {addr}\n{DECLARATION}{xml}\n# phone {other}\n{DECLARATION}{xml}\n")
