@@ -9,8 +9,8 @@
 //! - `type` (a path under `src/`, e.g. `xsi::uri::Key::Feature`) names an item defined in that
 //!   module's files (`struct`/`enum`/`fn` ...), or a variant or method of the named type;
 //! - each of `tests` (`FILE::FN`) is a file of this repository that defines `fn FN`;
-//! - each of `commands` runs: `--phone PHONE` becomes `--phone 192.0.2.1 --dry-run` and the
-//!   built binary must exit 0; for an action its output must carry the spec's wire form (the
+//! - each of `commands` runs: `--phone PHONE` becomes `--phone 192.0.2.1 --dry-run`, the word
+//!   `PNG` a 10×10 picture, and the built binary must exit 0; for an action its output must carry the spec's wire form (the
 //!   URI up to its first `{placeholder}`, XML-escaped, as a URL value; the root element of an
 //!   XML object; the `GET` path of a device page). A command without `PHONE` must have a
 //!   subcommand whose `--help` exits 0.
@@ -204,12 +204,37 @@ fn shell_words(s: &str) -> Vec<String> {
 }
 
 /// Runs commands and remembers the answers (`--help` of a subcommand is asked once).
-#[derive(Default)]
 struct Runner {
     seen: HashMap<Vec<String>, Result<String, String>>,
+    /// Holds the picture that stands for `PNG` in a command.
+    dir: tempfile::TempDir,
+}
+
+/// A 10×10 greyscale PNG (small enough for an icon), for the word `PNG` in a command.
+fn write_png(path: &Path) {
+    let pixels: Vec<u8> = (0..100u32)
+        .map(|i| if i % 10 < 5 { 0 } else { 255 })
+        .collect();
+    let mut bytes = Vec::new();
+    let mut e = png::Encoder::new(&mut bytes, 10, 10);
+    e.set_color(png::ColorType::Grayscale);
+    e.set_depth(png::BitDepth::Eight);
+    let mut w = e.write_header().expect("png header");
+    w.write_image_data(&pixels).expect("png data");
+    w.finish().expect("png end");
+    std::fs::write(path, bytes).expect("write png");
 }
 
 impl Runner {
+    fn new() -> Runner {
+        let dir = tempfile::tempdir().expect("temporary folder");
+        write_png(&dir.path().join("picture.png"));
+        Runner {
+            seen: HashMap::new(),
+            dir,
+        }
+    }
+
     fn run(&mut self, args: Vec<String>) -> Result<String, String> {
         self.seen
             .entry(args.clone())
@@ -253,7 +278,14 @@ impl Runner {
             sub.push("--help".into());
             return self.run(sub).map(drop);
         };
-        let mut args: Vec<String> = words[1..].to_vec();
+        let png = self.dir.path().join("picture.png");
+        let mut args: Vec<String> = words[1..]
+            .iter()
+            .map(|w| match w.as_str() {
+                "PNG" => png.display().to_string(),
+                _ => w.clone(),
+            })
+            .collect();
         args[at] = DRY_PHONE.into();
         args.insert(at + 1, "--dry-run".into());
         let out = self.run(args)?;
@@ -270,13 +302,25 @@ fn check_test(entry: &str) -> Result<(), String> {
         "must be FILE::FN, e.g. tests/cli_xsi.rs::push_success_prints_each_item_and_exits_0",
     )?;
     let text = std::fs::read_to_string(root().join(file)).map_err(|e| format!("{file}: {e}"))?;
-    let defined = text
-        .match_indices(&format!("fn {name}"))
-        .any(|(at, m)| matches!(text[at + m.len()..].chars().next(), Some('(' | '<')));
-    if defined {
+    let lines: Vec<&str> = text.lines().collect();
+    let sig = format!("fn {name}(");
+    let Some(at) = lines.iter().position(|l| l.contains(&sig)) else {
+        return Err(format!("{file} defines no fn {name}"));
+    };
+    // A test: `#[test]` / `#[tokio::test ...]` among the attributes above it, or a proptest
+    // case (`fn name(x in strategy)`).
+    let attributes = lines[..at]
+        .iter()
+        .rev()
+        .take_while(|l| {
+            let t = l.trim_start();
+            t.starts_with("#[") || t.starts_with("//")
+        })
+        .any(|l| l.contains("test]") || l.contains("::test("));
+    if attributes || lines[at].contains(" in ") {
         Ok(())
     } else {
-        Err(format!("{file} defines no fn {name}"))
+        Err(format!("fn {name} in {file} is not a test"))
     }
 }
 
@@ -461,8 +505,9 @@ fn render(ids: &[SpecId], rows: &BTreeMap<String, Row>, cover: &[Coverage]) -> S
          Generated from `conformance.toml` by `make conformance`; do not edit by hand. \
          `cargo test --test conformance` fails when this file differs from what it would \
          write, when a spec id has no row, or when a row points to nothing: a type not defined \
-         under `src/`, a test function that does not exist, a command that does not run. Every \
-         command is run with `--phone PHONE` replaced by `--phone 192.0.2.1 --dry-run`; an \
+         under `src/`, a test that does not exist (or a function that is not a test), a command that does not run. Every \
+         command is run with `--phone PHONE` replaced by `--phone 192.0.2.1 --dry-run` (and \
+         `PNG` by a 10×10 picture); an \
          action's dry run must carry the spec's wire form (the URI as a URL value, the XML \
          object's root element, the `GET` path).\n\n",
     );
@@ -570,7 +615,7 @@ fn the_matrix_covers_every_spec_id_and_is_up_to_date() {
             problems.push(format!("{id}: row for an id the spec does not have"));
         }
     }
-    let mut runner = Runner::default();
+    let mut runner = Runner::new();
     let mut cover = Vec::new();
     for s in &ids {
         let Some(row) = rows.get(&s.id) else {
@@ -690,4 +735,5 @@ fn wire_forms_and_checks_match_what_they_should() {
         check_test("tests/conformance.rs::wire_forms_and_checks_match_what_they_should").is_ok()
     );
     assert!(check_test("tests/conformance.rs::nope").is_err());
+    assert!(check_test("tests/conformance.rs::shell_words").is_err());
 }
