@@ -184,6 +184,7 @@ fn tftp(a: TftpArgs) -> Result<i32, CliError> {
         .iter()
         .map(|s| execute_doc(&a.phone, s))
         .collect::<Result<Vec<_>, _>>()?;
+    crate::xsi::plan::check_order(steps.iter().map(|(uri, _)| uri))?;
     let n = steps.len();
     if a.phone.dry_run() {
         for host in a.phone.hosts() {

@@ -121,14 +121,16 @@ impl Profile {
             "6941" => (396, 81, 4, false),
             _ => (396, 162, 4, false),
         };
-        let auth_refusal = if matches!(family, ModelFamily::Legacy79xx | ModelFamily::Mpp) {
+        let auth_refusal = if family == ModelFamily::Legacy79xx || family.multiplatform() {
             AuthRefusal::Http401
         } else {
             AuthRefusal::CiscoError4
         };
         let (app_load_id, version_id, sdk) = match family {
             ModelFamily::Legacy79xx => ("SCCP42.9-4-2SR3-1S", "9.4(2SR3.1)", "8.5.3"),
-            ModelFamily::Mpp => ("sip88xx.12-0-1MPP-1", "12.0.1MPP", "12.0.1"),
+            ModelFamily::Mpp | ModelFamily::Mpp88xx => {
+                ("sip88xx.12-0-1MPP-1", "12.0.1MPP", "12.0.1")
+            }
             ModelFamily::Phone9800 | ModelFamily::Phone9800Entry => {
                 ("PhoneOS-3.2.1.0001-12", "3.2(1)", "3.2.1")
             }

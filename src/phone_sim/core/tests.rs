@@ -538,7 +538,7 @@ fn user_hang_up_notifies_on_stopped_once() {
     assert!(hw.rx.is_none() && hw.tx.is_none());
     // A URI-started stream has no onStopped: hanging up sends nothing.
     push(&mut p, &mut hw, 6, &execute(&["RTPRx:127.0.0.1:20480"]));
-    let o = push(&mut p, &mut hw, 7, &execute(&["Key:Onhook"]));
+    let o = push(&mut p, &mut hw, 7, &execute(&["Key:Release"]));
     assert!(o.effects.is_empty());
     assert!(hw.rx.is_none(), "on hook ended the stream");
 }
@@ -789,4 +789,46 @@ fn app_uris_pushes_calls_and_init_services_send_app_events() {
         Ok(b"<CiscoIPPhoneText appId=\"x\" onAppClosed=\"http://h/closed\"/>".to_vec()),
     );
     assert!(p.close_object().is_empty());
+}
+
+#[test]
+fn model_exclusive_keys_are_not_found_on_the_wrong_model() {
+    // A key the model lacks parses (it is a key of the spec), so the phone answers as for a
+    // URI it has no handler for: Status 6 "URI not found", not 1 "Invalid URI".
+    let mut hw = FakeHw::default();
+    for (uri, yes, no) in [
+        ("Key:Vibrate", "CP-8821", "CP-8851"),
+        ("Key:PTT", "CP-8821", "CP-8845"),
+        ("Key:Onhook", "CP-8821", "CP-7841"),
+        ("Key:Key_1", "CP-8875", "CP-8845"),
+        ("Key:Key_Period", "CP-8875", "CP-8821"),
+        ("Key:FixedFeature1", "DP-9841", "CP-8851"),
+        ("Key:Soft5", "CP-8875", "CP-7841"),
+        ("Key:Soft3", "CP-8851", "CP-8821"),
+    ] {
+        let mut p = phone(no);
+        let o = push(&mut p, &mut hw, 0, &execute(&[uri]));
+        assert_eq!(
+            status_of(&o, uri),
+            (6, "URI not found".into()),
+            "{uri} on {no}"
+        );
+        let mut p = phone(yes);
+        let o = push(&mut p, &mut hw, 0, &execute(&[uri]));
+        assert_eq!(status_of(&o, uri), (0, "Success".into()), "{uri} on {yes}");
+    }
+}
+
+#[test]
+fn an_audio_path_without_a_volume_is_a_valid_rtp_uri() {
+    // `RTPRx:i:p::s`: the spec's optional volume left empty before the audio path, on any
+    // model with RTP URIs (the spec limits `s` to none).
+    for model in ["CP-8845", "CP-7841", "CP-8821"] {
+        let mut p = phone(model);
+        let mut hw = FakeHw::default();
+        let uri = "RTPRx:10.0.0.5:20480::1";
+        let o = push(&mut p, &mut hw, 0, &execute(&[uri]));
+        assert_eq!(status_of(&o, uri).0, 0, "{model}");
+        assert_eq!(hw.opened, ["rx 10.0.0.5:20480"], "{model}");
+    }
 }

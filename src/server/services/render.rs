@@ -312,7 +312,7 @@ impl Requester {
 
 /// A recognised, non-MPP family: the only ones trusted with the optional objects.
 fn known(family: ModelFamily) -> bool {
-    !matches!(family, ModelFamily::Other | ModelFamily::Mpp)
+    family != ModelFamily::Other && !family.multiplatform()
 }
 
 /// Clean `s` (characters XML cannot carry become `?`; in one-line fields tabs and newlines

@@ -301,6 +301,11 @@ impl Input {
         self
     }
 
+    /// Whether the form is submitted with HTTP POST (see `Capabilities::check_input`).
+    pub fn posts(&self) -> bool {
+        self.post
+    }
+
     /// Add a field (≤ 5).
     pub fn item(mut self, item: InputItem) -> Result<Input, Invalid> {
         xml::room("CiscoIPPhoneInput InputItem count", self.items.len(), 5)?;

@@ -1,5 +1,10 @@
 //! `Key:NAME`: a press of one of the phone's keys, named or numbered, including the `Key_`
 //! keys of the 8875 settings screens.
+//!
+//! Some keys exist on one model only: `Vibrate`, `Offhook`, `Onhook`, `PTT` on the 8821, the
+//! `Key_` settings keys on the 8875, `FixedFeature1`..`3` on the Desk 9800, `Soft3`..`Soft5`
+//! not everywhere. The parser accepts every key the spec names; [`Key::model_rule`] says which
+//! model rule a key falls under, and `xsi::plan` refuses it for a model that lacks it.
 
 use std::fmt;
 use std::str::FromStr;
@@ -47,9 +52,11 @@ pub enum Key {
     /// `VolDwn` (also accepted as `VolDown`).
     VolDwn,
     VolUp,
+    /// The 8821's vibrate key (8821 only, see [`KeyRule::Wireless8821`]).
+    Vibrate,
     /// `Feature1`..`Feature120`.
     Feature(Ranged<1, 120>),
-    /// `FixedFeature1`..`FixedFeature3`.
+    /// `FixedFeature1`..`FixedFeature3` (Desk 9800: 1 Transfer, 2 Conference, 3 Hold).
     FixedFeature(Ranged<1, 3>),
     /// `KeyPad0`..`KeyPad9`.
     KeyPad(Ranged<0, 9>),
@@ -103,14 +110,33 @@ const NAMES: &[(&str, Key)] = &[
     ("Transfer", Key::Transfer),
     ("VolDwn", Key::VolDwn),
     ("VolUp", Key::VolUp),
+    ("Vibrate", Key::Vibrate),
     ("Key_Asterisk", Key::Asterisk),
     ("Key_Period", Key::Period),
     ("Key_NumberSign", Key::NumberSign),
-    // Aliases: accepted, never rendered.
+    // Aliases: accepted, never rendered. ALIASES counts them.
     ("KemPage", Key::KEMPage),
     ("NavDown", Key::NavDwn),
     ("VolDown", Key::VolDwn),
 ];
+
+/// How many entries at the end of [`NAMES`] are aliases.
+const ALIASES: usize = 3;
+
+/// The model rule a key falls under ([`Key::model_rule`]); `xsi::plan` holds which models
+/// pass it, `xsi::model` the sources.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Hash)]
+pub enum KeyRule {
+    /// `Vibrate`, `Offhook`, `Onhook`, `PTT`: the 8821's own keys.
+    Wireless8821,
+    /// `Key_0`..`Key_9`, `Key_Asterisk`, `Key_Period`, `Key_NumberSign`: the 8875's settings
+    /// screens.
+    Settings8875,
+    /// `FixedFeature1`..`3`: the Desk 9800's Transfer, Conference and Hold.
+    FixedFeature9800,
+    /// `SoftN`: exists on a model with at least N soft keys.
+    SoftKey(u32),
+}
 
 /// Prefixes of the numbered keys. `FixedFeature` and `Feature` do not overlap, and the named
 /// `KeyPadPound`/`KeyPadStar` are looked up before any prefix.
@@ -127,7 +153,18 @@ const NUMBERED: &[&str] = &[
 impl Key {
     /// The unit (named) keys, in spec order; the numbered ones are left out.
     pub fn named() -> impl Iterator<Item = Key> {
-        NAMES[..34].iter().map(|&(_, k)| k)
+        NAMES[..NAMES.len() - ALIASES].iter().map(|&(_, k)| k)
+    }
+
+    /// The model rule this key falls under, `None` for a key every model takes.
+    pub fn model_rule(self) -> Option<KeyRule> {
+        Some(match self {
+            Key::Vibrate | Key::Offhook | Key::Onhook | Key::PTT => KeyRule::Wireless8821,
+            Key::Digit(_) | Key::Asterisk | Key::Period | Key::NumberSign => KeyRule::Settings8875,
+            Key::FixedFeature(_) => KeyRule::FixedFeature9800,
+            Key::Soft(n) => KeyRule::SoftKey(n.get()),
+            _ => return None,
+        })
     }
 
     /// `Feature1`..`Feature120`.

@@ -36,7 +36,7 @@ pub use app::{App, Notify};
 pub use fields::{
     DialString, FileName, MenuName, Multicast, QueryString, Ranged, StreamAddr, Unicast,
 };
-pub use key::Key;
+pub use key::{Key, KeyRule};
 pub use names::{AppAction, AppPriority, AudioPath, Button, DeviceCmd, Icon, Init, SoftKey};
 pub use payload::{
     Dial, Display, IdleTimer, Minutes, Play, RtpStream, RtpTarget, SendDigits, Volume,
@@ -138,7 +138,8 @@ impl Uri {
         FileName::new(file).map(|f| Uri::Play(Play::File(f)))
     }
 
-    /// `RTPRx:...`: unicast address, volume 0..=100; an audio path needs a volume.
+    /// `RTPRx:...`: unicast address, volume 0..=100 (absent: the phone keeps its own), audio
+    /// path optional (without a volume it renders `ADDR:PORT::PATH`).
     pub fn rtp_rx(
         addr: Ipv4Addr,
         port: RtpPort,
@@ -148,7 +149,8 @@ impl Uri {
         RtpStream::new("RTPRx", addr, port, volume, audio_path).map(Uri::RtpRx)
     }
 
-    /// `RTPMRx:...`: multicast address, volume 0..=100; an audio path needs a volume.
+    /// `RTPMRx:...`: multicast address, volume 0..=100 (absent: the phone keeps its own), audio
+    /// path optional (without a volume it renders `ADDR:PORT::PATH`).
     pub fn rtp_mrx(
         addr: Ipv4Addr,
         port: RtpPort,

@@ -96,6 +96,8 @@ impl Dial {
         audible_feedback: Option<bool>,
     ) -> Result<Self, Invalid> {
         let sequence = DialString::new("Dial sequence", sequence)?;
+        // No semicolons. Source: the spec's Dial applicationId, "Format Company/Product, max
+        // length not stated. No semicolons."; colons would split the URI's fields.
         let application_id = optional(application_id)
             .map(|s| {
                 app_id(
@@ -290,11 +292,15 @@ fn parse_port(family: &str, s: &str) -> Result<RtpPort, Invalid> {
     RtpPort::new(n).map_err(|e| Invalid::new(field, s, e.rule))
 }
 
-/// `RTPRx`/`RTPMRx:{addr}:{port}[:{volume}[:{audioPath}]]`: receive and play a stream.
+/// `RTPRx`/`RTPMRx:{addr}:{port}[:{volume}][:{audioPath}]`: receive and play a stream.
 ///
-/// An audio path needs a volume: the spec documents no empty volume field and no default to
-/// write in its place, so a path without a volume is refused rather than sent in a form the
-/// phones are not known to accept.
+/// An audio path without a volume is written with the volume field empty,
+/// `RTPRx:{addr}:{port}::{audioPath}`. Source: the spec's `RTPRx:{i}:{p}:{v}:{s}` calls `v`
+/// "Optional volume 0-100" and documents `s` on its own ("0=speakerphone (default if
+/// absent)"); the fields are positional, so an omitted `v` before a given `s` is an empty
+/// field, and the phone keeps its current volume, as Cisco's notes say of an absent volume
+/// ("the current volume setting on the phone gets used as the default", OL-20949-01). The
+/// spec limits `s` to no model, so neither does zonecast (see `xsi::plan`).
 #[derive(Debug, Clone, Copy, PartialEq, Eq, Hash)]
 pub struct RtpStream<A> {
     addr: A,
@@ -315,13 +321,6 @@ impl<A: StreamAddr> RtpStream<A> {
         let volume = volume
             .map(|v| Ranged::in_field(&format!("{family} volume"), v))
             .transpose()?;
-        if let (None, Some(path)) = (volume, audio_path) {
-            return Err(Invalid::new(
-                format!("{family} audio path"),
-                path,
-                "needs a volume: the volume field comes first and has no default",
-            ));
-        }
         Ok(RtpStream {
             addr,
             port,
@@ -358,8 +357,10 @@ impl<A: StreamAddr> RtpStream<A> {
         }
         let addr = parse_ip(&format!("{family} address"), f[0])?;
         let port = parse_port(family, f[1])?;
+        // An empty volume is how the format omits it before an audio path, and only there.
         let volume = f
             .get(2)
+            .filter(|v| !(v.is_empty() && f.len() == 4))
             .map(|v| Ranged::<0, 100>::parse_in(&format!("{family} volume"), v))
             .transpose()?;
         let path = f
@@ -376,13 +377,12 @@ impl<A: StreamAddr> RtpStream<A> {
 impl<A: StreamAddr> fmt::Display for RtpStream<A> {
     fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
         write!(f, "{}:{}", self.addr.ip(), self.port)?;
-        if let Some(v) = self.volume {
-            write!(f, ":{v}")?;
+        match (self.volume, self.audio_path) {
+            (Some(v), Some(s)) => write!(f, ":{v}:{s}"),
+            (Some(v), None) => write!(f, ":{v}"),
+            (None, Some(s)) => write!(f, "::{s}"),
+            (None, None) => Ok(()),
         }
-        if let Some(s) = self.audio_path {
-            write!(f, ":{s}")?;
-        }
-        Ok(())
     }
 }
 

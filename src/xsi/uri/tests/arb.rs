@@ -36,10 +36,12 @@ fn multicast() -> impl Strategy<Value = Ipv4Addr> {
     (0xE000_0000u32..=0xEFFF_FFFF).prop_map(Ipv4Addr::from)
 }
 
-/// Volume and path together: a path is only valid with a volume.
+/// Volume and path, each optional (a path without a volume renders `::PATH`).
 fn volume_path() -> impl Strategy<Value = (Option<u32>, Option<AudioPath>)> {
-    prop::option::of((0u32..=100, prop::option::of(select(AudioPath::ALL))))
-        .prop_map(|vp| vp.map_or((None, None), |(v, p)| (Some(v), p)))
+    (
+        prop::option::of(0u32..=100),
+        prop::option::of(select(AudioPath::ALL)),
+    )
 }
 
 const DTMF: &str = "[0-9#*ABCD,]{1,24}";
