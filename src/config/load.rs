@@ -19,6 +19,7 @@ use super::schedule::{self, RawBell, RawSchedule};
 use super::server::{self, RawServer};
 use super::services::{self, RawMessage, RawPermission};
 use super::source::Source;
+use super::speech::{self, RawSpeech};
 use super::value::Text;
 use super::zone_check::{self, RawZone};
 use crate::error::Invalid;
@@ -43,6 +44,8 @@ struct RawFile {
     permission: Vec<RawPermission>,
     #[serde(default)]
     message: Vec<RawMessage>,
+    #[serde(default)]
+    speech: RawSpeech,
 }
 
 pub(super) fn load(text: &str, path: &Path) -> Result<Config, Invalid> {
@@ -54,7 +57,10 @@ pub(super) fn load(text: &str, path: &Path) -> Result<Config, Invalid> {
     let (phones, phone_lines) = phone_check::check(&src, raw.phone, base)?;
     let (zones, spans) = zone_check::check(&src, raw.zone, &engine, &phone_lines)?;
     graph::check_cycles(&src, &zones, &spans)?;
-    let schedule = schedule::check(&src, raw.schedule, raw.bell, &zones, &priorities)?;
+    let voice = speech::voice(&src, &raw.speech, &crate::source::Voice::default(), &|k| {
+        format!("[speech] {k}")
+    })?;
+    let schedule = schedule::check(&src, raw.schedule, raw.bell, &zones, &priorities, &voice)?;
     let server = server::check(&src, raw.server, base)?;
     let services = services::check(
         &src,
@@ -63,6 +69,7 @@ pub(super) fn load(text: &str, path: &Path) -> Result<Config, Invalid> {
         &phones,
         &zones,
         &priorities,
+        &voice,
         schedule.as_ref().map_or(&[][..], |s| &s.bells[..]),
     )?;
     let config = Config {
@@ -74,6 +81,7 @@ pub(super) fn load(text: &str, path: &Path) -> Result<Config, Invalid> {
         schedule,
         server,
         services,
+        speech: voice,
     };
     graph::check_unicast_limits(&src, &config, &spans)?;
     Ok(config)

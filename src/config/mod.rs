@@ -21,7 +21,8 @@
 //! the checks of `[engine]`, `[priorities]`, `[server]`, `[[permission]]` and `[[message]]`),
 //! `phone_check` and `zone_check` (the checks of `[[phone]]` and `[zone.NAME]`), `schedule` (the
 //! checks of `[schedule]` and `[[bell]]`), `play` (what a bell or message plays, checked against
-//! zones and levels), `value` (single values every table checks alike: names, addresses,
+//! zones and levels), `speech` (`[speech]`, a bell's or message's own voice, and that espeak-ng
+//! runs when one speaks), `value` (single values every table checks alike: names, addresses,
 //! numbers, durations, paths), `pool` (ports and groups pages draw from), `graph` (checks on
 //! zones as a whole), `source` (`file:line:col` of a problem), `screen_text` (the rules for a
 //! banner and a message title, which every edge that takes one applies).
@@ -39,6 +40,7 @@ mod screen_text;
 mod server;
 mod services;
 mod source;
+mod speech;
 mod value;
 mod zone;
 mod zone_check;
@@ -80,6 +82,8 @@ pub struct Config {
     pub server: Server,
     /// Phone services: who may page what from their phone, and the messages they can start.
     pub services: Services,
+    /// The voice `say:TEXT` speaks in (`[speech]`; bells and messages may set their own).
+    pub speech: crate::source::Voice,
 }
 
 impl Config {

@@ -11,7 +11,8 @@ use toml::Spanned;
 use super::play::{Play, check_play};
 use super::priority::Priorities;
 use super::source::Source;
-use super::value::{Text, check_name, duration};
+use super::speech::{RawSpeech, check_speaks, voice};
+use super::value::{Int, Text, check_name, duration};
 use super::zone::Zone;
 use crate::error::Invalid;
 use crate::schedule::{Bell, Calendar, DEFAULT_GRACE, ScheduleConfig, parse_cron};
@@ -37,6 +38,9 @@ pub(super) struct RawBell {
     zones: Spanned<Vec<Text>>,
     source: Text,
     priority: Option<Text>,
+    language: Option<Text>,
+    voice: Option<Text>,
+    rate: Option<Int>,
 }
 
 fn date(src: &Source, v: &Text, what: &str) -> Result<NaiveDate, Invalid> {
@@ -57,6 +61,7 @@ pub(super) fn check(
     bells: Vec<RawBell>,
     zones: &[Zone],
     priorities: &Priorities,
+    speech: &crate::source::Voice,
 ) -> Result<Option<ScheduleConfig>, Invalid> {
     let Some(raw) = raw else {
         return match bells.first() {
@@ -76,7 +81,7 @@ pub(super) fn check(
         Some(v) => duration(src, v, "[schedule] grace", true)?,
         None => DEFAULT_GRACE,
     };
-    let bells = check_bells(src, bells, zones, priorities)?;
+    let bells = check_bells(src, bells, zones, priorities, speech)?;
     Ok(Some(ScheduleConfig {
         calendar,
         grace,
@@ -131,6 +136,7 @@ fn check_bells(
     bells: Vec<RawBell>,
     zones: &[Zone],
     priorities: &Priorities,
+    speech: &crate::source::Voice,
 ) -> Result<Vec<Bell>, Invalid> {
     let mut out: Vec<Bell> = Vec::with_capacity(bells.len());
     let mut names: HashMap<String, usize> = HashMap::new();
@@ -156,6 +162,9 @@ fn check_bells(
             priority: r.priority.as_ref(),
         };
         check_play(src, &what, &play, zones, priorities)?;
+        let own = RawSpeech::of(r.language, r.voice, r.rate);
+        let voice = voice(src, &own, speech, &what)?;
+        check_speaks(src, &r.source, &voice, &what)?;
         out.push(Bell {
             name,
             cron: r.cron.into_inner(),
@@ -167,6 +176,7 @@ fn check_bells(
                 .collect(),
             source: r.source.into_inner(),
             priority: r.priority.map(Spanned::into_inner),
+            voice,
         });
     }
     Ok(out)

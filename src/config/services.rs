@@ -13,7 +13,8 @@ use super::play::{Play, check_play, not_a_zone};
 use super::priority::Priorities;
 use super::screen_text::title_rule;
 use super::source::Source;
-use super::value::{Text, check_name};
+use super::speech::{RawSpeech, check_speaks, voice};
+use super::value::{Int, Text, check_name};
 use super::zone::Zone;
 use crate::error::Invalid;
 use crate::schedule::Bell;
@@ -45,6 +46,8 @@ pub struct Message {
     pub priority: Option<String>,
     /// Ask "are you sure?" before starting (emergency messages).
     pub confirm: bool,
+    /// The voice a `say:` source speaks in (`[speech]`, or the message's own keys).
+    pub voice: crate::source::Voice,
 }
 
 /// The `[[permission]]` and `[[message]]` tables.
@@ -119,6 +122,9 @@ pub(super) struct RawMessage {
     zones: Spanned<Vec<Text>>,
     priority: Option<Text>,
     confirm: Option<bool>,
+    language: Option<Text>,
+    voice: Option<Text>,
+    rate: Option<Int>,
 }
 
 /// `[[message]]`s and `[[permission]]`s, checked against the phones, zones and levels.
@@ -129,10 +135,11 @@ pub(super) fn check(
     phones: &[PhoneEntry],
     zones: &[Zone],
     priorities: &Priorities,
+    speech: &crate::source::Voice,
     bells: &[Bell],
 ) -> Result<Services, Invalid> {
     let mut out = Services::default();
-    check_messages(src, messages, zones, priorities, &mut out)?;
+    check_messages(src, messages, zones, priorities, speech, &mut out)?;
     check_permissions(src, permissions, phones, zones, bells, &mut out)?;
     Ok(out)
 }
@@ -143,6 +150,7 @@ fn check_messages(
     messages: Vec<RawMessage>,
     zones: &[Zone],
     priorities: &Priorities,
+    speech: &crate::source::Voice,
     out: &mut Services,
 ) -> Result<(), Invalid> {
     for r in messages {
@@ -164,6 +172,9 @@ fn check_messages(
             priority: r.priority.as_ref(),
         };
         check_play(src, &what, &play, zones, priorities)?;
+        let own = RawSpeech::of(r.language, r.voice, r.rate);
+        let voice = voice(src, &own, speech, &what)?;
+        check_speaks(src, &r.source, &voice, &what)?;
         let title = match &r.title {
             Some(t) => match title_rule(t.get_ref()) {
                 Ok(()) => t.get_ref().clone(),
@@ -183,6 +194,7 @@ fn check_messages(
                 .collect(),
             priority: r.priority.map(Spanned::into_inner),
             confirm: r.confirm.unwrap_or(false),
+            voice,
         });
     }
     Ok(())
@@ -238,6 +250,7 @@ fn check_permissions(
                     zones: b.zones.clone(),
                     priority: b.priority.clone(),
                     confirm: false,
+                    voice: b.voice.clone(),
                 }),
                 None => {
                     return Err(src.invalid(

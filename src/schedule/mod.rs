@@ -35,7 +35,7 @@ use croner::Cron;
 use croner::parser::{CronParser, Seconds, Year};
 
 use crate::error::Invalid;
-use crate::source::{BUNDLED, Segment};
+use crate::source::{BUNDLED, Segment, Voice, items};
 
 /// The grace a bell gets when the server was not running at its time (`[schedule] grace`).
 pub const DEFAULT_GRACE: Duration = Duration::from_secs(60);
@@ -59,6 +59,8 @@ pub struct Bell {
     pub source: String,
     /// Priority level (None: the config's default).
     pub priority: Option<String>,
+    /// The voice a `say:` source speaks in (`[speech]`, or the bell's own keys).
+    pub voice: Voice,
 }
 
 /// Where the bells' wall clock is and which days they ring on.
@@ -166,10 +168,11 @@ pub fn check_source(text: &str) -> Result<(), Invalid> {
         return Err(Invalid::new(
             "source",
             text,
-            "must be chime, bell, alert, evacuation, announcement, tone:HZ:SECS, file:PATH or silence:SECS (or several, comma-separated)",
+            "must be chime, bell, alert, evacuation, announcement, tone:HZ:SECS, file:PATH, silence:SECS \
+             or say:TEXT (or several, comma-separated; say:TEXT last)",
         ));
     }
-    for item in text.split(',') {
+    for item in items(text) {
         if BUNDLED.contains(&item.trim()) {
             continue;
         }

@@ -19,6 +19,7 @@ fn bell(name: &str, cron: &str) -> Bell {
         zones: vec!["all".into()],
         source: "chime".into(),
         priority: None,
+        voice: Default::default(),
     }
 }
 

@@ -261,6 +261,7 @@ fn page_request(b: PageBody) -> Result<StartPage, ApiError> {
         via_media,
         origin: crate::page::Origin::Api { token: None },
         talker: b.talker,
+        voice: None,
     })
 }
 

@@ -74,6 +74,7 @@ pub async fn run(
                             via_media: false,
                             origin: crate::page::Origin::Bell(bell.to_string()),
                             talker: None,
+                            voice: Some(b.voice.clone()),
                         };
                         match pages.start(req).await {
                             Ok(id) => started.push(id),
