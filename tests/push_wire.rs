@@ -204,3 +204,78 @@ async fn https_phones_get_the_same_request_encrypted() {
     plain.https = false;
     assert!(client.post_execute(&plain, XML, None).await.is_err());
 }
+
+/// A document whose form-encoded body (`XML=` and the percent-encoded document) is `len` bytes.
+fn document_of_body(len: usize) -> String {
+    let doc = |n: usize| {
+        format!(
+            "<?xml version=\"1.0\" encoding=\"utf-8\"?><CiscoIPPhoneText><Text>{}</Text></CiscoIPPhoneText>",
+            "a".repeat(n)
+        )
+    };
+    let fixed = zonecast::xsi::object::form_encoded_len(&doc(0));
+    doc(len - fixed)
+}
+
+#[tokio::test]
+async fn a_body_over_40_kb_once_form_encoded_is_refused_before_sending() {
+    let (addr, seen) = fake_phone(Behaviour::Reply(200, "<CiscoIPPhoneResponse/>")).await;
+    let client = PushClient::new(quick()).unwrap();
+    // At the limit: sent, and the body on the wire is exactly 40960 bytes.
+    let at_limit = document_of_body(40960);
+    client
+        .post_execute(&phone(&addr), &at_limit, None)
+        .await
+        .unwrap();
+    let req = seen.lock().unwrap()[0].clone();
+    let body = &req[find(&req, b"\r\n\r\n").unwrap() + 4..];
+    assert_eq!(body.len(), 40960);
+    // One byte more: refused, naming the object and the rule; nothing reaches the phone.
+    let e = client
+        .post_execute(&phone(&addr), &document_of_body(40961), None)
+        .await
+        .unwrap_err();
+    let TransportError::Refused(invalid) = &e else {
+        panic!("{e:?}");
+    };
+    assert_eq!(invalid.field, "CiscoIPPhoneText POST body size");
+    assert_eq!(invalid.value, "40961 bytes");
+    assert!(invalid.rule.contains("percent-encoded") && invalid.rule.contains("40960"));
+    assert!(!e.is_transient());
+    assert!(e.to_string().starts_with("not sent: "), "{e}");
+    assert_eq!(seen.lock().unwrap().len(), 1);
+}
+
+#[tokio::test]
+async fn a_37_kb_menu_is_refused_by_the_client_as_a_phone_would_refuse_it() {
+    use zonecast::xsi::object::{Menu, MenuItem, Target, XmlObject};
+    let (addr, seen) = fake_phone(Behaviour::Reply(200, "<CiscoIPPhoneResponse/>")).await;
+    // Markup-heavy names: every '<' is 4 bytes of XML and 8 once percent-encoded.
+    let mut menu = Menu::new();
+    for i in 0..100 {
+        let name = format!("{i:02}{}", "<>".repeat(20));
+        let url = format!("http://srv/zone?id={i}&x={}", "a".repeat(120));
+        menu = menu.item(MenuItem::new(&name, &url).unwrap()).unwrap();
+    }
+    let xml = menu.to_xml();
+    assert!((30_000..40_960).contains(&xml.len()), "{}", xml.len());
+    let e = menu.to_xml_checked(Target::Phone).unwrap_err();
+    assert_eq!(e.field, "CiscoIPPhoneMenu POST body size");
+    let client = PushClient::new(quick()).unwrap();
+    let e = client
+        .post_execute(&phone(&addr), &xml, None)
+        .await
+        .unwrap_err();
+    assert!(
+        matches!(&e, TransportError::Refused(i) if i.field == "CiscoIPPhoneMenu POST body size"),
+        "{e:?}"
+    );
+    assert!(seen.lock().unwrap().is_empty());
+    // Judged as an outcome: not sent, and saying why.
+    let outcome = client.execute(&phone(&addr), &xml, None, true).await;
+    assert!(!outcome.is_ok());
+    assert!(
+        format!("{outcome:?}").contains("POST body size"),
+        "{outcome:?}"
+    );
+}

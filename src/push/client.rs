@@ -12,6 +12,8 @@ use tokio::sync::Semaphore;
 use super::exchange::{HttpReply, MAX_REPLY_BYTES, TransportError};
 use super::outcome::PushOutcome;
 use super::secret::Secret;
+use crate::xsi::object::{Target, root_name};
+use crate::xsi::query::DeviceQuery;
 
 /// A source of credentials made for one push (zonecast serve's one-time credentials, checked by
 /// its Authentication URL). The push client asks it for phones whose password is
@@ -172,7 +174,7 @@ impl PushClient {
         timeout: Option<Duration>,
         retry_uncertain: bool,
     ) -> Result<HttpReply, TransportError> {
-        let body = form_body(xml);
+        let body = checked_form_body(xml).map_err(TransportError::Refused)?;
         self.with_retries(retry_uncertain, || async {
             let (user, password) = self.credentials_for(phone)?;
             let req = self
@@ -264,6 +266,15 @@ impl PushClient {
             self.send(phone, req).await
         })
         .await
+    }
+
+    /// GET a device page, its number already checked (see [`DeviceQuery`]).
+    pub async fn device_page(
+        &self,
+        phone: &Phone,
+        page: DeviceQuery,
+    ) -> Result<HttpReply, TransportError> {
+        self.get(phone, &page.path()).await
     }
 
     async fn with_retries<F, Fut>(
@@ -398,6 +409,16 @@ fn with_tls(builder: reqwest::ClientBuilder) -> reqwest::ClientBuilder {
 /// provider installed. Building a client without it panics when `tls` is on.
 pub fn client_builder() -> reqwest::ClientBuilder {
     with_tls(reqwest::Client::builder().no_proxy())
+}
+
+/// [`form_body`], refused before anything is sent when the body is over the phones' 40 KB POST
+/// limit. The limit is on the form-encoded body, not the XML (see
+/// [`crate::xsi::object::Target`]'s module for the reason and its source): a 37 KB Menu whose
+/// markup triples when percent-encoded is refused here, as a phone (and the emulator) would
+/// refuse it.
+pub fn checked_form_body(xml: &str) -> Result<String, crate::error::Invalid> {
+    Target::Phone.check(root_name(xml), xml)?;
+    Ok(form_body(xml))
 }
 
 /// `XML=` and the object, percent-encoded (form encoding: spaces as `+`).

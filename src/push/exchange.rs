@@ -31,6 +31,10 @@ pub enum TransportError {
     /// HTTPS was asked for but this build has no TLS (or the client could not be built).
     #[error("{0}")]
     Unsupported(String),
+    /// Not sent: the object breaks a rule every phone enforces on what it receives (its
+    /// form-encoded body is over the 40 KB POST limit), named with the object and the rule.
+    #[error("not sent: {0}")]
+    Refused(crate::error::Invalid),
 }
 
 impl TransportError {

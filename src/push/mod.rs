@@ -15,7 +15,9 @@ mod exchange;
 mod outcome;
 mod secret;
 
-pub use client::{Credentials, Phone, PushClient, PushConfig, client_builder, form_body};
+pub use client::{
+    Credentials, Phone, PushClient, PushConfig, checked_form_body, client_builder, form_body,
+};
 pub use exchange::{HttpReply, MAX_REPLY_BYTES, TransportError};
 pub use outcome::PushOutcome;
 pub use secret::Secret;

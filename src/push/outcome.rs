@@ -84,6 +84,11 @@ impl PushOutcome {
                 };
             }
             Err(TransportError::Unsupported(reason)) => return PushOutcome::Unsupported { reason },
+            Err(e @ TransportError::Refused(_)) => {
+                return PushOutcome::Unsupported {
+                    reason: e.to_string(),
+                };
+            }
         };
         if reply.status == 401 {
             return PushOutcome::AuthFailed;

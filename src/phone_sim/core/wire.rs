@@ -1,7 +1,7 @@
 //! The bytes of a phone's answers: CiscoIPPhoneResponse/Error, XML escaping, basic-auth
 //! base64.
 
-use std::fmt::Write as _;
+use crate::xsi::object::{PhoneResponse, ResponseRow};
 
 pub(super) fn is_http(url: &str) -> bool {
     let lower = url.get(..8).unwrap_or(url).to_ascii_lowercase();
@@ -13,20 +13,19 @@ pub fn error_xml(n: u8) -> String {
     format!("<CiscoIPPhoneError Number=\"{n}\"/>\r\n")
 }
 
-/// A CiscoIPPhoneResponse with these (URL, Status, Data) rows, attributes in the order real
-/// phones write them (URL, Data, Status).
+/// A CiscoIPPhoneResponse with these (URL, Status, Data) rows, built by
+/// [`PhoneResponse`] (attributes in the order real phones write them: URL, Data, Status). Rows
+/// the builder refuses (more than 3, a URL over 256 characters) cannot come from a parsed
+/// request; if they ever did, the phone's answer is `CiscoIPPhoneError Number="2"`, "error
+/// framing CiscoIPPhoneResponse object".
 pub fn response_xml(rows: &[(&str, u32, &str)]) -> String {
-    let mut out = String::from("<CiscoIPPhoneResponse>\r\n");
-    for (url, status, data) in rows {
-        let _ = write!(
-            out,
-            "<ResponseItem URL=\"{}\" Data=\"{}\" Status=\"{status}\"/>\r\n",
-            escape(url),
-            escape(data)
-        );
-    }
-    out.push_str("</CiscoIPPhoneResponse>\r\n");
-    out
+    rows.iter()
+        .map(|&(url, status, data)| {
+            ResponseRow::new(url, i16::try_from(status).unwrap_or(i16::MAX), data)
+        })
+        .collect::<Result<Vec<_>, _>>()
+        .and_then(PhoneResponse::new)
+        .map_or_else(|_| error_xml(2), |r| r.to_phone_xml())
 }
 
 /// XML-escape text for element content and attribute values: the five markup characters,

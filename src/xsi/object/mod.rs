@@ -3,8 +3,9 @@
 //! This module owns the rendering of every object the phones accept from a server:
 //! the push container [`Execute`], the display objects ([`Menu`], [`Text`], [`Input`],
 //! [`Directory`], [`Image`], [`ImageFile`], [`GraphicMenu`], [`GraphicFileMenu`], [`IconMenu`],
-//! [`IconFileMenu`], [`Status`], [`StatusFile`]), the [`Error`] object, and the RTP Streaming API
-//! requests ([`StartMedia`], [`StopMedia`]) and the [`GetDeviceCaps`] query.
+//! [`IconFileMenu`], [`Status`], [`StatusFile`]), the [`Error`] object, the RTP Streaming API
+//! requests ([`StartMedia`], [`StopMedia`]) and the [`GetDeviceCaps`] query, and the phone's own
+//! answer [`PhoneResponse`] (the emulator sends it).
 //!
 //! Every limit is checked when a value is set, with an [`Invalid`](crate::error::Invalid) naming the object and field
 //! (`CiscoIPPhoneMenu MenuItem count`, `CiscoIPPhoneStatus Text` ...). The limits follow Cisco's
@@ -14,8 +15,8 @@
 //! so a rendered document always parses and says exactly what the caller gave.
 //!
 //! Rendering is [`XmlObject::to_xml`]: a complete document, declaration included. Pushes have a
-//! byte budget (40 KB over HTTP POST, 512 bytes over JTAPI), checked by
-//! [`XmlObject::to_xml_checked`] for a [`Target`].
+//! byte budget (40 KB over HTTP POST, counted on the form-encoded body; 512 bytes over JTAPI),
+//! checked by [`XmlObject::to_xml_checked`] for a [`Target`].
 //!
 //! Parsing what phones send back is not here: that is [`crate::xsi::response`].
 //!
@@ -23,7 +24,8 @@
 //! and the text checks every object shares), `common` (menu items, soft keys, bitmaps, touch
 //! areas), `execute` ([`Execute`] and [`Error`]), `form` ([`Text`], [`Input`]), `menu` (the menus
 //! and the [`Directory`]), `graphic` (images, graphic menus, [`Status`]), `media`
-//! ([`StartMedia`], [`StopMedia`], [`GetDeviceCaps`]).
+//! ([`StartMedia`], [`StopMedia`], [`GetDeviceCaps`]), `response` ([`PhoneResponse`], a phone's
+//! CiscoIPPhoneResponse, and where Cisco's phones break the XSD's 32-character `Data`).
 
 mod common;
 mod document;
@@ -32,13 +34,15 @@ mod form;
 mod graphic;
 mod media;
 mod menu;
+mod response;
 mod xml;
 
 pub use common::{Bitmap, MenuItem, SoftKeyItem, TouchArea};
-pub use document::{Target, XmlObject};
+pub use document::{FORM_FIELD, Target, XmlObject, form_encoded_len, root_name};
 pub use execute::{Error, Execute, ExecuteItem, ExecuteUrl, Priority};
 pub use form::{AppEvents, Input, InputFlags, InputItem, InputKind, Text};
 pub use graphic::{GraphicFileMenu, GraphicMenu, Image, ImageFile, Status, StatusFile};
 pub use media::{Codec, GetDeviceCaps, MediaMode, MediaType, StartMedia, StopMedia};
 pub use menu::{Directory, DirectoryEntry, IconFileItem, IconFileMenu, IconItem, IconMenu, Menu};
+pub use response::{PhoneResponse, ResponseRow};
 pub use xml::DECLARATION;
