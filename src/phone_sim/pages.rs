@@ -1,6 +1,7 @@
 //! The phone's device pages: `DeviceInformationX`, `NetworkConfigurationX`,
 //! `EthernetInformationX`, `PortInformationX`, `DeviceLogX`, `StreamingStatisticsX`, and the HTML
-//! variants. Pure renderers from plain values.
+//! variant of each (`DeviceInformation`, `EthernetInformation`, `PortInformation?n`,
+//! `DeviceLog?n` ...), as the spec's admin endpoints list them. Pure renderers from plain values.
 //!
 //! The XML pages are written the way real phones write them (see
 //! `shared/reference/DeviceInformationX-samples.xml`): an `iso-8859-1` declaration, a root element
@@ -334,11 +335,19 @@ const ETHERNET_COUNTERS: [&str; 16] = [
 /// order. The emulator does not count Ethernet frames, so every counter is 0.
 pub fn ethernet_information_x(net: &NetworkInfo) -> String {
     let _ = net;
-    let fields: Vec<Field> = ETHERNET_COUNTERS
+    xml_page("EthernetInformation", &ethernet_fields())
+}
+
+fn ethernet_fields() -> Vec<Field> {
+    ETHERNET_COUNTERS
         .iter()
         .map(|&tag| field(tag, tag, 0))
-        .collect();
-    xml_page("EthernetInformation", &fields)
+        .collect()
+}
+
+/// `EthernetInformation` (HTML): the counters of [`ethernet_information_x`].
+pub fn ethernet_information_html(net: &NetworkInfo) -> String {
+    html_page("Ethernet Information", &net.host_name, &ethernet_fields())
 }
 
 /// `PortInformationX?n` (n 1..=3; `None` for a port the model does not have).
@@ -348,6 +357,17 @@ pub fn ethernet_information_x(net: &NetworkInfo) -> String {
 /// LinkState, Speed, Duplex, MACAddress, then packet counters (all 0: the emulator does not
 /// count frames).
 pub fn port_information_x(n: u32, net: &NetworkInfo) -> Option<String> {
+    Some(xml_page("PortInformation", &port_fields(n, net)?))
+}
+
+/// `PortInformation?n` (HTML): the fields of [`port_information_x`]; `None` for a port the
+/// model does not have.
+pub fn port_information_html(n: u32, net: &NetworkInfo) -> Option<String> {
+    let fields = port_fields(n, net)?;
+    Some(html_page("Port Information", &format!("Port {n}"), &fields))
+}
+
+fn port_fields(n: u32, net: &NetworkInfo) -> Option<Vec<Field>> {
     let (port, up) = match n {
         1 => ("Network", true),
         2 => ("Access", false),
@@ -384,7 +404,7 @@ pub fn port_information_x(n: u32, net: &NetworkInfo) -> Option<String> {
     ] {
         fields.push(field(tag, tag, 0));
     }
-    Some(xml_page("PortInformation", &fields))
+    Some(fields)
 }
 
 /// `DeviceLogX?n` with these log lines (n 0..=2; `None` otherwise): one `<Log>` element per
@@ -395,6 +415,15 @@ pub fn device_log_x(n: u32, lines: &[String]) -> Option<String> {
     }
     let fields: Vec<Field> = lines.iter().map(|l| field("Log", "Log", l)).collect();
     Some(xml_page("DeviceLog", &fields))
+}
+
+/// `DeviceLog?n` (HTML): the lines of [`device_log_x`], one row each; `None` for n over 2.
+pub fn device_log_html(n: u32, lines: &[String]) -> Option<String> {
+    if n > 2 {
+        return None;
+    }
+    let fields: Vec<Field> = lines.iter().map(|l| field("Log", "Log", l)).collect();
+    Some(html_page("Device Log", &format!("Log {n}"), &fields))
 }
 
 fn stream_fields(s: &StreamInfo) -> Vec<Field> {
@@ -827,6 +856,35 @@ mod tests {
             (st.rcvr_octets, st.max_jitter),
             (Some(u64::MAX), Some(u32::MAX))
         );
+    }
+
+    #[test]
+    fn ethernet_port_and_log_pages_have_html_variants() {
+        let net = sample_net();
+        let html = ethernet_information_html(&net);
+        assert!(
+            html.contains("<TITLE>Ethernet Information</TITLE>"),
+            "{html}"
+        );
+        assert!(html.contains("<B>RxFrames</B>") && html.contains("<B>TxFrames</B>"));
+        let html = port_information_html(1, &net).unwrap();
+        assert!(html.contains("<TITLE>Port Information</TITLE>"), "{html}");
+        assert!(
+            html.contains("<B>Network</B>") && html.contains("<B>Up</B>"),
+            "{html}"
+        );
+        assert!(
+            port_information_html(2, &net)
+                .unwrap()
+                .contains("<B>Access</B>")
+        );
+        assert_eq!(port_information_html(4, &net), None);
+        assert_eq!(port_information_html(0, &net), None);
+        let lines = vec!["1.000 push <refused>".to_owned()];
+        let html = device_log_html(0, &lines).unwrap();
+        assert!(html.contains("<TITLE>Device Log</TITLE>"), "{html}");
+        assert!(html.contains("<B>1.000 push &lt;refused&gt;</B>"), "{html}");
+        assert_eq!(device_log_html(3, &lines), None);
     }
 
     #[test]

@@ -9,7 +9,8 @@
 //! - [`xml`]: the one XML toolkit (escaping, the valid characters, the shared reader plumbing).
 //! - [`model`]: what each phone model family supports; [`plan`] checks a push against it.
 //! - [`request`]: what a phone receives (a `POST /CGI/Execute` body and its object), parsed the
-//!   way a phone does; the emulator's reading of our pushes.
+//!   way a phone does; the emulator's reading of our pushes. [`object_limits`]: the item and
+//!   length limits it holds a received object to.
 //!
 //! Sending is not here: that is `push`.
 
@@ -18,6 +19,7 @@ pub mod model;
 pub use xml::predefined_entity;
 
 pub mod object;
+pub mod object_limits;
 pub mod plan;
 pub mod request;
 pub mod response;

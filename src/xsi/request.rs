@@ -11,6 +11,7 @@ use quick_xml::events::Event;
 use super::xml::{self, Element, Rules, Tree};
 
 use super::object::{Codec, MediaMode, MediaType};
+use super::object_limits::check_object_limits;
 
 /// Largest push body a phone accepts (the spec's 40 KB POST limit).
 pub const MAX_PUSH_BYTES: usize = 40 * 1024;
@@ -52,6 +53,10 @@ pub enum RequestError {
     /// A startMedia/stopMedia object that does not follow the RTP Streaming API schema.
     #[error("invalid media request: {0}")]
     BadMedia(String),
+    /// An object over its item or length limits (an ExecuteItem URL over 256 characters, a
+    /// Menu of 101 items ...; see [`super::object_limits`]): a phone refuses it whole.
+    #[error("object over its limits: {0}")]
+    OverLimit(String),
 }
 
 /// One ExecuteItem as received.
@@ -99,6 +104,9 @@ pub struct DisplayObject {
     pub timer: Option<u32>,
     /// SoftKeyItem names.
     pub softkeys: Vec<String>,
+    /// An Input whose `<URL method="post">` (any case) asks for its answer as a POST, which
+    /// only some models can send.
+    pub posts: bool,
 }
 
 /// What a push asked for.
@@ -236,6 +244,10 @@ fn bytes_to_text(bytes: &[u8]) -> String {
 /// [`RequestError::Malformed`] with the reader's reason. Element and attribute names are
 /// case-sensitive, as on the phones.
 ///
+/// An Execute or display object over its item and length limits (three ExecuteItems with URLs
+/// of at most 256 characters, 100 MenuItems, a 32-character Title ...) is
+/// [`RequestError::OverLimit`].
+///
 /// The root decides what was asked: `CiscoIPPhoneExecute` ([`PushRequest::Execute`], 1..=3
 /// `ExecuteItem`s with a `URL` and a `Priority` of 0, 1 or 2, default 0), `startMedia`,
 /// `stopMedia`, `getDeviceCaps`, or one of the display objects ([`PushRequest::Display`]). Any
@@ -243,6 +255,7 @@ fn bytes_to_text(bytes: &[u8]) -> String {
 /// never accept), is [`RequestError::Unsupported`].
 pub fn parse_push_request(xml: &str) -> Result<PushRequest, RequestError> {
     let root = parse_strict(xml)?;
+    check_object_limits(&root).map_err(RequestError::OverLimit)?;
     match root.name.as_str() {
         "CiscoIPPhoneExecute" => execute(&root).map(PushRequest::Execute),
         "startMedia" => start_media(&root).map(PushRequest::StartMedia),
@@ -386,6 +399,11 @@ fn display(root: &Element) -> Result<DisplayObject, RequestError> {
             .transpose()?,
         _ => None,
     };
+    let posts = root.name == "CiscoIPPhoneInput"
+        && root
+            .child_exact("URL")
+            .and_then(|u| u.attr_exact("method"))
+            .is_some_and(|m| m.trim().eq_ignore_ascii_case("post"));
     Ok(DisplayObject {
         root: root.name.clone(),
         title: text_of("Title"),
@@ -394,6 +412,7 @@ fn display(root: &Element) -> Result<DisplayObject, RequestError> {
         items: names(entry, label),
         timer,
         softkeys: names("SoftKeyItem", "Name"),
+        posts,
     })
 }
 
@@ -613,6 +632,7 @@ mod tests {
                 items: vec![],
                 timer: None,
                 softkeys: vec!["Exit".into(), "Back".into()],
+                posts: false,
             })
         );
 

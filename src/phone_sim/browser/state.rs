@@ -55,6 +55,8 @@ pub struct Browser {
     history: Vec<String>,
     cache: Vec<Cached>,
     last_request: Option<RequestLog>,
+    /// The model (of the last [`Browser::prepare`]) can POST an Input's answer.
+    input_post: bool,
 }
 
 impl Default for Browser {
@@ -66,6 +68,7 @@ impl Default for Browser {
             history: Vec::new(),
             cache: Vec::new(),
             last_request: None,
+            input_post: true,
         }
     }
 }
@@ -88,6 +91,7 @@ impl Browser {
 
     /// Headers (cookies included) for `req`; remembered as the last request.
     pub fn prepare(&mut self, now_ms: u64, profile: &Profile, req: &Request) -> RequestLog {
+        self.input_post = profile.caps.input_post;
         let cookie = host_of(&req.url).and_then(|h| self.jar.header(now_ms, &h));
         let mut headers = request_headers(profile, &self.language, cookie);
         if req.body.is_some() {
@@ -116,7 +120,9 @@ impl Browser {
     }
 
     /// The final answer of a step: cookies kept, object read, cached (unless already expired),
-    /// shown. Returns the view and the object's text (for the screen).
+    /// shown. Returns the view and the object's text (for the screen). An Input that asks for a
+    /// POST (`<URL method="post">`) on a model that cannot send one (only the 7800, 8800, 7832
+    /// and 8832 can) is refused: "XML Error \[5\]: Unsupported XML Object".
     pub fn on_answer(
         &mut self,
         now_ms: u64,
@@ -125,7 +131,11 @@ impl Browser {
         step: HistoryStep,
     ) -> (ServiceView, String) {
         self.store_cookies(now_ms, &answer.url, &answer.set_cookies);
-        let view = parse_view(answer);
+        let mut view = parse_view(answer);
+        if view.error.is_none() && view.input_method.as_deref() == Some("post") && !self.input_post
+        {
+            view.error = Some("XML Error [5]: Unsupported XML Object".into());
+        }
         let text = body_text(&answer.body, view.charset.as_deref());
         let fresh_until_ms = answer.expires.as_deref().map(|e| {
             let left = parse_expires(e)
@@ -203,6 +213,33 @@ impl Browser {
 mod tests {
     use super::*;
     use crate::phone_sim::browser::view::tests::answer;
+
+    #[test]
+    fn an_input_that_posts_is_refused_where_the_model_cannot_post() {
+        let wall = SystemTime::UNIX_EPOCH;
+        let input = "<CiscoIPPhoneInput><URL method=\"post\">http://h/in</URL><InputItem>\
+                     <DisplayName>N</DisplayName><QueryStringParam>n</QueryStringParam>\
+                     <InputFlags>A</InputFlags></InputItem></CiscoIPPhoneInput>";
+        let req = Request::get("http://h/in".into());
+        let shown = |model: &str, body: &str| {
+            let mut b = Browser::default();
+            b.prepare(0, &Profile::for_model(model).unwrap(), &req);
+            b.on_answer(0, wall, &answer("http://h/in", body), HistoryStep::Open)
+                .0
+                .error
+        };
+        assert_eq!(shown("CP-8865", input), None);
+        assert_eq!(shown("CP-7841", input), None);
+        assert_eq!(
+            shown("CP-7965G", input).as_deref(),
+            Some("XML Error [5]: Unsupported XML Object")
+        );
+        // The same Input answered by GET is fine everywhere.
+        assert_eq!(
+            shown("CP-7965G", &input.replace(" method=\"post\"", "")),
+            None
+        );
+    }
 
     #[test]
     fn back_uses_fresh_cache_and_skips_expired_objects() {

@@ -217,7 +217,10 @@ pub fn parse_view(answer: &Answer) -> ServiceView {
     }
     let text = body_text(&answer.body, charset.as_deref());
     match parse_push_request(&text) {
-        Ok(PushRequest::Display(obj)) => view.kind = obj.root,
+        // A Status is pushed only: "Cannot be pulled (HTTP GET)".
+        Ok(PushRequest::Display(obj)) if !obj.root.starts_with("CiscoIPPhoneStatus") => {
+            view.kind = obj.root;
+        }
         Ok(_) | Err(RequestError::Unsupported(_)) => {
             view.error = Some("XML Error [5]: Unsupported XML Object".into());
             return view;
@@ -308,6 +311,34 @@ pub(super) mod tests {
             body: body.as_bytes().to_vec(),
             ..Answer::default()
         }
+    }
+
+    #[test]
+    fn a_status_cannot_be_pulled() {
+        for root in ["CiscoIPPhoneStatus", "CiscoIPPhoneStatusFile"] {
+            let v = parse_view(&answer(
+                "http://h/",
+                &format!("<{root}><Text>x</Text></{root}>"),
+            ));
+            assert_eq!(
+                v.error.as_deref(),
+                Some("XML Error [5]: Unsupported XML Object"),
+                "{root}"
+            );
+        }
+        let v = parse_view(&answer(
+            "http://h/",
+            "<CiscoIPPhoneText><Text>x</Text></CiscoIPPhoneText>",
+        ));
+        assert_eq!(v.error, None);
+    }
+
+    #[test]
+    fn an_object_over_its_limits_is_a_parse_error() {
+        let title = "t".repeat(33);
+        let body = format!("<CiscoIPPhoneText><Title>{title}</Title></CiscoIPPhoneText>");
+        let v = parse_view(&answer("http://h/", &body));
+        assert_eq!(v.error.as_deref(), Some("XML Error [4]: Parse Error"));
     }
 
     #[test]

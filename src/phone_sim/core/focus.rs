@@ -6,8 +6,11 @@
 use super::app::{APPS_MAX, AppEvent, AppStatus, app_event_body};
 use super::*;
 
-/// The POST a phone makes to the Notify URI `uri` with `body`; `None` when `uri` is not a
-/// Notify URI (a phone sends nothing then).
+/// The POST a phone makes to the Notify URI `uri` with `body` (`DATA=<event .../>`); `None`
+/// when `uri` is not a Notify URI (a phone sends nothing then). A URI with a `data` field sends
+/// `DATA=` and that data instead of the event, raw, as Cisco's example shows
+/// (`Notify:http:myserver:8080:path/streamhandler?event=stopped::myStreamStoppedData` posts
+/// `DATA=myStreamStoppedData`, `shared/reference/cisco-doc-notify-uri-examples.txt`).
 pub(super) fn notify_post(uri: &str, body: String) -> Option<Effect> {
     let Ok(Uri::Notify(n)) = uri.trim().parse::<Uri>() else {
         return None;
@@ -16,7 +19,7 @@ pub(super) fn notify_post(uri: &str, body: String) -> Option<Effect> {
     Some(Effect::Notify {
         url: format!("http://{}:{}/{}", n.host(), n.port(), path),
         authorization: n.credentials().map(|c| format!("Basic {c}")),
-        body,
+        body: n.data().map_or(body, |data| format!("DATA={data}")),
     })
 }
 
@@ -101,7 +104,8 @@ impl PhoneCore {
                             .iter()
                             .position(|a| a.status != AppStatus::Focused)
                     {
-                        self.state.apps.remove(old);
+                        let gone = self.state.apps.remove(old);
+                        self.remember_ended(gone.app_id);
                     }
                     self.state.apps.push(AppRecord {
                         app_id: id.clone(),
@@ -135,6 +139,17 @@ impl PhoneCore {
             self.state.object = None;
             self.state.service_closed += 1;
         }
+        self.remember_ended(r.app_id);
+    }
+
+    /// Remember that application `id` ended (closed, or forgotten for room).
+    fn remember_ended(&mut self, id: String) {
+        let ended = &mut self.state.ended_apps;
+        ended.retain(|a| *a != id);
+        if ended.len() == APPS_MAX {
+            ended.pop_front();
+        }
+        ended.push_back(id);
     }
 
     /// The user leaves the object on screen (Exit, Back past the first screen): its
@@ -209,7 +224,15 @@ impl PhoneCore {
                 }
                 ItemResult::ok()
             }
-            _ if known.is_none() && !had_focus => ItemResult::fail(6, "Application is not Active"),
+            // An application this phone never showed is unknown; one that was closed is not
+            // active (the spec's two App URI failures, Status 6).
+            _ if known.is_none() && !had_focus => {
+                if self.state.ended_apps.iter().any(|a| a == id) {
+                    ItemResult::fail(6, "Application is not Active")
+                } else {
+                    ItemResult::fail(6, "Unknown Application ID")
+                }
+            }
             action => {
                 if had_focus {
                     self.state.focus_app = None;

@@ -93,6 +93,20 @@ impl PhoneCore {
         if self.refuse {
             return media_error(400, "UnavailableResource", "Request refused by the user");
         }
+        // The URL the phone would call when the user stops the stream must be a Notify URI.
+        if let Some(uri) = &req.on_stopped
+            && !matches!(uri.trim().parse::<Uri>(), Ok(Uri::Notify(_)))
+        {
+            return media_error(
+                400,
+                "InvalidURL",
+                &format!("onStopped {uri:?} is not a Notify URI"),
+            );
+        }
+        // The emulated phones stream audio only: a video stream is a resource they lack.
+        if req.kind == MediaType::Video {
+            return media_error(400, "InvalidResource", "video streams are not supported");
+        }
         let wants_rx = matches!(req.mode, MediaMode::Receive | MediaMode::SendReceive);
         let wants_tx = matches!(req.mode, MediaMode::Send | MediaMode::SendReceive);
         if (wants_rx && self.state.rx.is_some()) || (wants_tx && self.state.tx.is_some()) {

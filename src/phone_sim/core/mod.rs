@@ -12,6 +12,22 @@
 //!   (HTTP 200) or a plain HTTP 401, per model; Multiplatform phones never answer with XML;
 //! - a body that is not XML, is over 40 KB or breaks the object rules gives Error 1; an
 //!   `Expect: 100-continue` is refused (417) and a chunked body gets 404, as some firmware does;
+//! - the 40 KB are counted on the body as received (`XML=` and the percent-encoded object; see
+//!   [`crate::xsi::object::Target`] for why), so 40,960 bytes pass and 40,961 do not;
+//! - an object over its item or length limits (101 MenuItems, a 33-character Title, an
+//!   ExecuteItem URL of 257 characters ...; [`crate::xsi::object_limits`]) is refused whole:
+//!   Error 1 pushed, `XML Error [4]: Parse Error` fetched; a Status or StatusFile is pushed only
+//!   (fetched: `XML Error [5]: Unsupported XML Object`), and an Input asking for a POST is refused
+//!   the same way on a model without it;
+//! - an URI that does not parse is Status 1 "Invalid URI"; one the model lacks, a Notify or a
+//!   QueryStringParam inside an Execute is Status 6 "URI not found"; `App:` naming an
+//!   application never shown is "Unknown Application ID", a closed one "Application is not
+//!   Active"; `SendDigits:` is "No Active Call" off a call and "No Active Call for Application"
+//!   when it names an application that did not place the call; startMedia's onStopped must be
+//!   a Notify URI (400 InvalidURL) and its type audio (400 InvalidResource);
+//! - a Notify URI with a `data` field posts `DATA=` and that data instead of the event;
+//!   `Display:On:N` lights the screen for N minutes, then it goes back to what it was told;
+//!   `Init:Messages` / `Init:Directories` close only that application;
 //! - one ResponseItem per ExecuteItem, not always in request order (match them by URL);
 //! - a second stream in the same direction: Status 6 "Tx/Rx is already active"; on a call an Rx
 //!   is accepted as whisper and its volume ignored; a call starting ends the Rx stream;
@@ -39,7 +55,7 @@ use super::profile::{AuthRefusal, Profile};
 use super::screenshot::ScreenView;
 use crate::push::Secret;
 use crate::rtp::RtpPort;
-use crate::xsi::object::MediaMode;
+use crate::xsi::object::{MediaMode, MediaType};
 use crate::xsi::request::{
     DisplayObject, PushRequest, RequestError, RequestItem, StartMediaRequest, decode_push_body,
     parse_push_request,
@@ -288,8 +304,14 @@ pub struct PhoneMemory {
     pub dialer: Option<String>,
     /// Backlight off until (ms; `Some(u64::MAX)`: until a key is pressed).
     pub display_off_until: Option<u64>,
+    /// Backlight on until (ms; `Display:On:N`): inside an off period it wins until then, and the
+    /// display goes dark again when it ends.
+    pub display_on_until: Option<u64>,
     /// Handset.
     pub call: CallState,
+    /// The application that placed the call (`Dial:...:{applicationId}`), if one did.
+    #[serde(skip)]
+    pub call_app: Option<String>,
     /// Receive stream.
     pub rx: Option<ActiveStream>,
     /// Transmit stream.
@@ -302,6 +324,10 @@ pub struct PhoneMemory {
     pub focus_app: Option<String>,
     /// Applications shown (objects with an `appId`) and not closed, oldest first.
     pub apps: Vec<AppRecord>,
+    /// Applications closed or forgotten, most recent last (at most [`APPS_MAX`]): an `App:` URI
+    /// naming one is "Application is not Active", one never seen "Unknown Application ID".
+    #[serde(skip)]
+    pub ended_apps: VecDeque<String>,
     /// Times the core took the services browser's object off the screen (`App:Close`,
     /// `App:Minimize`, `Init:Services`, the Applications key ...): the shell drops its view.
     #[serde(skip)]
@@ -442,13 +468,16 @@ impl PhoneCore {
                 prompt_error: None,
                 dialer: None,
                 display_off_until: None,
+                display_on_until: None,
                 call: CallState::Idle,
+                call_app: None,
                 rx: None,
                 tx: None,
                 volume: 50,
                 keys: VecDeque::new(),
                 focus_app: None,
                 apps: Vec::new(),
+                ended_apps: VecDeque::new(),
                 service_closed: 0,
                 pending_when_idle: Vec::new(),
                 counters: Counters::default(),
@@ -584,7 +613,12 @@ impl PhoneCore {
             PushRequest::StopMedia { id } => plain(self.stop_media(now_ms, id.as_deref(), hw)),
             PushRequest::GetDeviceCaps => plain(Reply::xml(200, self.device_caps_xml())),
             PushRequest::Display(obj) => {
-                if let Err(why) = self.profile.caps.check_object(&obj.root, bytes) {
+                let refused = self
+                    .profile
+                    .caps
+                    .check_object(&obj.root, bytes)
+                    .and_then(|()| self.check_input_post(&obj));
+                if let Err(why) = refused {
                     self.state.counters.parse_errors += 1;
                     self.state.prompt_error = Some("XML Error [5]: Unsupported XML Object".into());
                     self.log(now_ms, format!("object refused: {why}"));
@@ -602,6 +636,18 @@ impl PhoneCore {
                 }
             }
         }
+    }
+
+    /// An Input that asks for its answer by POST (`<URL method="post">`) on a model that cannot
+    /// send one: "HTTP POST method supported only on 7800, 8800, 7832, 8832".
+    fn check_input_post(&self, obj: &DisplayObject) -> Result<(), String> {
+        if obj.posts && !self.profile.caps.input_post {
+            return Err(format!(
+                "this model cannot POST a {} (<URL method=\"post\">)",
+                obj.root
+            ));
+        }
+        Ok(())
     }
 
     fn show(
@@ -652,23 +698,13 @@ impl PhoneCore {
                 effects: Vec::new(),
             };
         }
-        // QueryStringParam: appends its data to the HTTP URL of the same object.
-        let query: Vec<String> = items
-            .iter()
-            .filter_map(|i| i.url.strip_prefix("QueryStringParam:").map(str::to_owned))
-            .collect();
         let mut effects = Vec::new();
         let mut answered: Vec<(String, ItemResult)> = Vec::with_capacity(items.len());
         for item in &items {
             let result = if self.refuse {
                 ItemResult::fail(6, "Request refused by the user")
             } else if is_http(&item.url) {
-                let mut url = item.url.clone();
-                for q in &query {
-                    url.push(if url.contains('?') { '&' } else { '?' });
-                    url.push_str(q);
-                }
-                self.http_item(item.priority, url, &mut effects)
+                self.http_item(item.priority, item.url.clone(), &mut effects)
             } else {
                 self.uri_item(now_ms, &item.url, hw, &mut effects)
             };
@@ -733,6 +769,15 @@ impl PhoneCore {
                 .map_err(|e| RequestError::Malformed(e.to_string()))
                 .and_then(|xml| parse_push_request(&xml).map(|r| (r, xml)))
             {
+                // A Status is pushed only: "Cannot be pulled (HTTP GET)".
+                Ok((PushRequest::Display(obj), _))
+                    if obj.root.starts_with("CiscoIPPhoneStatus") =>
+                {
+                    "XML Error [5]: Unsupported XML Object"
+                }
+                Ok((PushRequest::Display(obj), _)) if self.check_input_post(&obj).is_err() => {
+                    "XML Error [5]: Unsupported XML Object"
+                }
                 Ok((PushRequest::Display(obj), xml)) => {
                     let mut effects = Vec::new();
                     self.show(now_ms, obj, app_attributes(&xml), &mut effects);
@@ -778,10 +823,7 @@ impl PhoneCore {
     /// What the screen shows at `now_ms`.
     pub fn screen_view(&self, now_ms: u64) -> ScreenView {
         let d = self.profile.display;
-        let off = self
-            .state
-            .display_off_until
-            .is_some_and(|until| now_ms < until);
+        let off = self.display_off_at(now_ms);
         let mut lines = Vec::new();
         if let Some(o) = &self.state.object {
             lines.extend(o.title.clone());
@@ -817,6 +859,14 @@ impl PhoneCore {
             lines,
             off,
         }
+    }
+
+    /// Whether the backlight is off at `now_ms`: inside an off period (`Display:Off:N`) and not
+    /// inside an on period (`Display:On:N`).
+    pub fn display_off_at(&self, now_ms: u64) -> bool {
+        let off = self.state.display_off_until.is_some_and(|t| now_ms < t);
+        let on = self.state.display_on_until.is_some_and(|t| now_ms < t);
+        off && !on
     }
 
     /// The status banner if it is still up at `now_ms`.

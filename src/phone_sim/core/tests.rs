@@ -205,9 +205,9 @@ fn a_call_ends_rx_and_rx_during_a_call_is_whisper_without_volume() {
         &mut p,
         &mut hw,
         3,
-        &execute(&["SendDigits:12#:1::Acme/App"]),
+        &execute(&["SendDigits:12#:1::"]),
     );
-    assert_eq!(status_of(&o, "SendDigits:12#:1::Acme/App").0, 0);
+    assert_eq!(status_of(&o, "SendDigits:12#:1::").0, 0);
 }
 
 #[test]
@@ -391,12 +391,12 @@ fn http_urls_follow_priority() {
     let mut p = phone("CP-8851");
     let mut hw = FakeHw::default();
     let xml = "<CiscoIPPhoneExecute><ExecuteItem Priority=\"1\" URL=\"http://127.0.0.1:9/t.xml\"/>\
-               <ExecuteItem URL=\"QueryStringParam:a=1\"/></CiscoIPPhoneExecute>";
+               </CiscoIPPhoneExecute>";
     let o = push(&mut p, &mut hw, 0, xml);
     assert_eq!(
         o.effects,
         vec![Effect::Fetch {
-            url: "http://127.0.0.1:9/t.xml?a=1".into()
+            url: "http://127.0.0.1:9/t.xml".into()
         }]
     );
     // Busy: Priority 1 waits, Priority 2 is refused.
@@ -831,4 +831,322 @@ fn an_audio_path_without_a_volume_is_a_valid_rtp_uri() {
         assert_eq!(status_of(&o, uri).0, 0, "{model}");
         assert_eq!(hw.opened, ["rx 10.0.0.5:20480"], "{model}");
     }
+}
+
+/// Push a raw body (already form-encoded, or raw XML) as it arrives.
+fn push_body(p: &mut PhoneCore, hw: &mut FakeHw, now: u64, body: &[u8]) -> Outcome {
+    let a = auth();
+    p.handle_push(
+        now,
+        &PushInput {
+            authorization: Some(&a),
+            expect_continue: false,
+            chunked: false,
+            body,
+        },
+        hw,
+    )
+}
+
+fn is_error_1(o: &Outcome) -> bool {
+    o.reply.body.trim() == "<CiscoIPPhoneError Number=\"1\"/>"
+}
+
+#[test]
+fn the_40_kb_limit_is_on_the_form_encoded_body_at_the_boundary() {
+    let mut p = phone("CP-8851");
+    let mut hw = FakeHw::default();
+    // Trailing spaces after the root are allowed and encode as one byte ('+') each.
+    let text = "<CiscoIPPhoneText><Text>x</Text></CiscoIPPhoneText>";
+    let body = |len: usize| {
+        let base = crate::push::form_body(text).len();
+        crate::push::form_body(&format!("{text}{}", " ".repeat(len - base)))
+    };
+    let at_limit = body(40960);
+    assert_eq!(at_limit.len(), 40960);
+    let o = push_body(&mut p, &mut hw, 0, at_limit.as_bytes());
+    assert_eq!(items(&o), vec![(String::new(), 0, "Success".into())]);
+    let over = body(40961);
+    let o = push_body(&mut p, &mut hw, 1, over.as_bytes());
+    assert!(is_error_1(&o), "{}", o.reply.body);
+    assert_eq!(p.state().prompt_error.as_deref(), Some("Data too large!"));
+    // A Menu of about 37 KB of XML is over 40 KB once percent-encoded: refused.
+    let item = "<MenuItem><Name>Zone</Name><URL>http://srv/z?a=1&amp;b=2</URL></MenuItem>";
+    let menu = format!("<CiscoIPPhoneMenu>{}</CiscoIPPhoneMenu>", item.repeat(100));
+    let menu = format!("{menu}{}", " ".repeat(37_000 - menu.len()));
+    assert!(menu.len() < 40960, "{}", menu.len());
+    assert!(crate::push::form_body(&menu).len() > 40960);
+    let o = push(&mut p, &mut hw, 2, &menu);
+    assert!(is_error_1(&o), "{}", o.reply.body);
+    // The same XML sent raw (not form-encoded) is under the limit and shown.
+    let o = push_body(&mut p, &mut hw, 3, format!("XML={menu}").as_bytes());
+    assert_eq!(items(&o)[0].1, 0, "{}", o.reply.body);
+}
+
+#[test]
+fn objects_over_their_item_and_length_limits_are_error_1() {
+    let mut p = phone("CP-8851");
+    let mut hw = FakeHw::default();
+    let url = |n: usize| format!("http://127.0.0.1/{}", "u".repeat(n - 17));
+    let o = push(&mut p, &mut hw, 0, &execute(&[&url(256)]));
+    assert_eq!(status_of(&o, &url(256)).0, 0);
+    let o = push(&mut p, &mut hw, 1, &execute(&[&url(257)]));
+    assert!(is_error_1(&o), "{}", o.reply.body);
+    assert_eq!(
+        p.state().prompt_error.as_deref(),
+        Some("XML Error [4]: Parse Error")
+    );
+    let item = "<MenuItem><Name>a</Name><URL>Key:Services</URL></MenuItem>";
+    let menu = |n: usize| format!("<CiscoIPPhoneMenu>{}</CiscoIPPhoneMenu>", item.repeat(n));
+    assert_eq!(items(&push(&mut p, &mut hw, 2, &menu(100)))[0].1, 0);
+    assert!(is_error_1(&push(&mut p, &mut hw, 3, &menu(101))));
+    // A Status over 32 characters is refused, not cut.
+    let status = |n: usize| {
+        format!(
+            "<CiscoIPPhoneStatus><Text>{}</Text></CiscoIPPhoneStatus>",
+            "s".repeat(n)
+        )
+    };
+    assert!(is_error_1(&push(&mut p, &mut hw, 4, &status(33))));
+    assert!(p.state().status.is_none());
+    push(&mut p, &mut hw, 5, &status(32));
+    assert_eq!(p.state().status.as_ref().unwrap().text.len(), 32);
+    // Fetched: the same refusal, as the phone's error line.
+    p.on_fetched(6, "http://h/m", Ok(menu(101).into_bytes()));
+    assert_eq!(
+        p.state().prompt_error.as_deref(),
+        Some("XML Error [4]: Parse Error")
+    );
+}
+
+#[test]
+fn query_string_param_inside_execute_is_not_found() {
+    let mut p = phone("CP-8851");
+    let mut hw = FakeHw::default();
+    let o = push(
+        &mut p,
+        &mut hw,
+        0,
+        &execute(&["http://127.0.0.1/a.xml", "QueryStringParam:x=1"]),
+    );
+    assert_eq!(
+        status_of(&o, "QueryStringParam:x=1"),
+        (6, "URI not found".into())
+    );
+    assert_eq!(
+        o.effects,
+        [Effect::Fetch {
+            url: "http://127.0.0.1/a.xml".into()
+        }],
+        "nothing appended to the URL"
+    );
+}
+
+#[test]
+fn a_status_cannot_be_fetched() {
+    let mut p = phone("CP-8851");
+    for root in ["CiscoIPPhoneStatus", "CiscoIPPhoneStatusFile"] {
+        let xml = format!("<{root}><Text>Bell</Text><Timer>0</Timer></{root}>");
+        p.on_fetched(0, "http://h/s", Ok(xml.into_bytes()));
+        assert!(p.state().status.is_none(), "{root}");
+        assert_eq!(
+            p.state().prompt_error.as_deref(),
+            Some("XML Error [5]: Unsupported XML Object")
+        );
+    }
+}
+
+#[test]
+fn an_input_that_posts_only_where_the_model_can() {
+    let input = "<CiscoIPPhoneInput><URL method=\"POST\">http://h/in</URL><InputItem>\
+                 <DisplayName>N</DisplayName><QueryStringParam>n</QueryStringParam>\
+                 <InputFlags>A</InputFlags></InputItem></CiscoIPPhoneInput>";
+    let mut hw = FakeHw::default();
+    let mut p = phone("CP-8851");
+    assert_eq!(items(&push(&mut p, &mut hw, 0, input))[0].1, 0);
+    let mut p = phone("CP-7965G");
+    assert!(is_error_1(&push(&mut p, &mut hw, 0, input)));
+    assert_eq!(
+        p.state().prompt_error.as_deref(),
+        Some("XML Error [5]: Unsupported XML Object")
+    );
+    assert!(p.state().object.is_none());
+    p.on_fetched(1, "http://h/in", Ok(input.as_bytes().to_vec()));
+    assert!(p.state().object.is_none());
+    // By GET it is fine.
+    let get = input.replace(" method=\"POST\"", "");
+    assert_eq!(items(&push(&mut p, &mut hw, 2, &get))[0].1, 0);
+}
+
+#[test]
+fn app_uris_tell_unknown_from_inactive_applications() {
+    let mut p = phone("CP-8851");
+    let mut hw = FakeHw::default();
+    let o = push(&mut p, &mut hw, 0, &execute(&["App:Close:0:60:never"]));
+    assert_eq!(
+        status_of(&o, "App:Close:0:60:never"),
+        (6, "Unknown Application ID".into())
+    );
+    push(
+        &mut p,
+        &mut hw,
+        1,
+        &String::from_utf8(app_text("pager", "A")).unwrap(),
+    );
+    push(&mut p, &mut hw, 2, &execute(&["App:Close:0:60:pager"]));
+    let o = push(&mut p, &mut hw, 3, &execute(&["App:Minimize:0:60:pager"]));
+    assert_eq!(
+        status_of(&o, "App:Minimize:0:60:pager"),
+        (6, "Application is not Active".into())
+    );
+}
+
+#[test]
+fn send_digits_naming_an_application_needs_its_call() {
+    let mut p = phone("CP-8851");
+    let mut hw = FakeHw::default();
+    push(&mut p, &mut hw, 0, &execute(&["Dial:5000:0:Acme/Pager:1"]));
+    let (mine, other, none) = (
+        "SendDigits:12:1::Acme/Pager",
+        "SendDigits:12:1::Acme/Other",
+        "SendDigits:12:1::",
+    );
+    let o = push(&mut p, &mut hw, 1, &execute(&[mine, other, none]));
+    assert_eq!(status_of(&o, mine), (0, "Success".into()));
+    assert_eq!(
+        status_of(&o, other),
+        (6, "No Active Call for Application".into())
+    );
+    assert_eq!(status_of(&o, none).0, 0);
+    // A call no application placed is nobody's.
+    push(&mut p, &mut hw, 2, &execute(&["Key:Release"]));
+    push(&mut p, &mut hw, 3, &execute(&["Dial:5000"]));
+    let o = push(&mut p, &mut hw, 4, &execute(&[mine]));
+    assert_eq!(status_of(&o, mine).1, "No Active Call for Application");
+}
+
+#[test]
+fn start_media_refuses_a_bad_on_stopped_url_and_video() {
+    let mut p = phone("CP-8851");
+    let mut hw = FakeHw::default();
+    let start = |on_stopped: &str, kind: &str| {
+        format!(
+            "<startMedia><mediaStream onStopped=\"{on_stopped}\"><type>{kind}</type>\
+             <codec>G.711</codec><mode>receive</mode><address>127.0.0.1</address>\
+             <port>20480</port></mediaStream></startMedia>"
+        )
+    };
+    let error = |o: &Outcome| match parse_media_reply(o.reply.body.as_bytes()).unwrap() {
+        MediaReply::Error(e) => (o.reply.status, e.kind),
+        other => panic!("{other:?}"),
+    };
+    let o = push(&mut p, &mut hw, 0, &start("http://h/stopped", "audio"));
+    assert_eq!(
+        error(&o),
+        (400, crate::xsi::response::MediaErrorType::InvalidUrl)
+    );
+    let o = push(&mut p, &mut hw, 1, &start("Notify:http:h:80:cb", "video"));
+    assert_eq!(
+        error(&o),
+        (400, crate::xsi::response::MediaErrorType::InvalidResource)
+    );
+    assert!(hw.rx.is_none());
+    let o = push(&mut p, &mut hw, 2, &start("Notify:http:h:80:cb", "audio"));
+    assert_eq!(o.reply.status, 200, "{}", o.reply.body);
+}
+
+#[test]
+fn notify_data_is_sent_as_data_instead_of_the_event() {
+    let mut p = phone("CP-8851");
+    let mut hw = FakeHw::default();
+    let start = "<startMedia><mediaStream onStopped=\"Notify:http:127.0.0.1:8080:cb/stopped::myStreamStoppedData\">\
+        <type>audio</type><codec>G.711</codec><mode>receive</mode><address>127.0.0.1</address>\
+        <port>20480</port></mediaStream></startMedia>";
+    push(&mut p, &mut hw, 0, start);
+    let e = p.user_hang_up(1, &mut hw);
+    assert_eq!(
+        notifies(&e),
+        [(
+            "http://127.0.0.1:8080/cb/stopped".into(),
+            "DATA=myStreamStoppedData".into()
+        )]
+    );
+    // Application events too; without data, the event itself.
+    let with_data = "<CiscoIPPhoneText appId=\"a\" onAppFocusLost=\"Notify:http:127.0.0.1:9:ev/lost::lost-a\">\
+                     <Text>t</Text></CiscoIPPhoneText>";
+    p.on_fetched(2, "http://h/a", Ok(with_data.as_bytes().to_vec()));
+    let e = p.on_fetched(3, "http://h/b", Ok(app_text("b", "B")));
+    assert_eq!(
+        notifies(&e),
+        [("http://127.0.0.1:9/ev/lost".into(), "DATA=lost-a".into())]
+    );
+    let e = p.on_fetched(4, "http://h/c", Ok(b"<CiscoIPPhoneText/>".to_vec()));
+    assert_eq!(notifies(&e), [app_event("b", "lost", "focusLost")]);
+}
+
+#[test]
+fn display_on_honours_its_minutes() {
+    let mut p = phone("CP-8851");
+    let mut hw = FakeHw::default();
+    push(&mut p, &mut hw, 0, &execute(&["Display:Off:0"]));
+    push(&mut p, &mut hw, 0, &execute(&["Display:On:10"]));
+    assert!(!p.screen_view(5 * 60_000).off, "on for 10 minutes");
+    assert!(p.screen_view(10 * 60_000 + 1).off, "then off again");
+    // Inside a one-hour off period, on for one minute.
+    push(&mut p, &mut hw, 0, &execute(&["Display:Off:60"]));
+    push(&mut p, &mut hw, 0, &execute(&["Display:On:1"]));
+    assert!(!p.screen_view(30_000).off);
+    assert!(p.screen_view(120_000).off);
+    assert!(!p.screen_view(3_600_001).off);
+    // Display:On:0 and Display:Default end the off period.
+    push(
+        &mut p,
+        &mut hw,
+        0,
+        &execute(&["Display:Off:0", "Display:On:0"]),
+    );
+    assert!(!p.screen_view(10_000_000).off);
+    push(
+        &mut p,
+        &mut hw,
+        0,
+        &execute(&["Display:Off:0", "Display:Default"]),
+    );
+    assert!(!p.screen_view(10_000_000).off);
+}
+
+#[test]
+fn init_messages_and_directories_close_only_their_own_application() {
+    let mut p = phone("CP-8851");
+    let mut hw = FakeHw::default();
+    let title = |p: &PhoneCore| p.state().object.as_ref().and_then(|o| o.title.clone());
+    push(&mut p, &mut hw, 0, &execute(&["Key:Messages"]));
+    assert_eq!(title(&p).as_deref(), Some("Messages"));
+    push(&mut p, &mut hw, 1, &execute(&["Init:Directories"]));
+    assert_eq!(
+        title(&p).as_deref(),
+        Some("Messages"),
+        "not its application"
+    );
+    push(&mut p, &mut hw, 2, &execute(&["Init:Messages"]));
+    assert!(p.state().object.is_none());
+    push(&mut p, &mut hw, 3, &execute(&["Key:Directories"]));
+    push(&mut p, &mut hw, 4, &execute(&["Init:Messages"]));
+    assert_eq!(title(&p).as_deref(), Some("Directories"));
+    push(&mut p, &mut hw, 5, &execute(&["Init:Directories"]));
+    assert!(p.state().object.is_none());
+    // A pushed object is neither.
+    push(
+        &mut p,
+        &mut hw,
+        6,
+        "<CiscoIPPhoneText><Title>Drill</Title><Text>t</Text></CiscoIPPhoneText>",
+    );
+    push(
+        &mut p,
+        &mut hw,
+        7,
+        &execute(&["Init:Messages", "Init:Directories"]),
+    );
+    assert_eq!(title(&p).as_deref(), Some("Drill"));
 }

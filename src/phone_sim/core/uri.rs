@@ -42,19 +42,22 @@ impl PhoneCore {
             }
             Uri::Dial(d) => {
                 self.start_call(now_ms, d.sequence().to_owned(), hw, effects);
+                self.state.call_app = d.application_id().map(str::to_owned);
                 ItemResult::ok()
             }
             Uri::EditDial(s) => {
                 self.state.dialer = Some(s.as_str().to_owned());
                 ItemResult::ok()
             }
-            Uri::SendDigits(_) => self.send_digits_uri(),
+            Uri::SendDigits(sd) => self.send_digits_uri(sd.application_id()),
             Uri::Device(cmd) => self.device_uri(now_ms, cmd),
             Uri::App(app) => self.app(&app, effects),
-            Uri::QueryStringParam(_) => ItemResult::ok(),
             // Notify runs from event handlers only, never from an Execute object; a Resource
-            // names an icon, it is nothing to execute.
-            Uri::Notify(_) | Uri::Resource(_) => ItemResult::fail(6, "URI not found"),
+            // names an icon, it is nothing to execute; QueryStringParam belongs to an Input
+            // object's items (it names a field of the URL), not to an Execute object.
+            Uri::Notify(_) | Uri::Resource(_) | Uri::QueryStringParam(_) => {
+                ItemResult::fail(6, "URI not found")
+            }
         }
     }
 
@@ -107,27 +110,60 @@ impl PhoneCore {
         ItemResult::ok()
     }
 
-    /// `Display:`: turn the display off (for N minutes, 0: until turned on) or back on.
+    /// `Display:`: turn the display off for N minutes (0: until turned on), on for N minutes
+    /// (then back to what it was told before, e.g. off for the rest of an off period; 0: on
+    /// until told otherwise), or back to its schedule.
     fn display_uri(&mut self, now_ms: u64, d: Display) -> ItemResult {
-        self.state.display_off_until = match d {
-            Display::Off(m) if m.get() == 0 => Some(u64::MAX),
-            Display::Off(m) => Some(now_ms + u64::from(m.get()) * 60_000),
-            Display::On(_) | Display::Default => None,
-        };
+        let until = |m: u32| now_ms.saturating_add(u64::from(m) * 60_000);
+        let s = &mut self.state;
+        match d {
+            Display::Off(m) => {
+                s.display_off_until = Some(if m.get() == 0 {
+                    u64::MAX
+                } else {
+                    until(m.get())
+                });
+                s.display_on_until = None;
+            }
+            Display::On(m) if m.get() == 0 => {
+                s.display_off_until = None;
+                s.display_on_until = None;
+            }
+            Display::On(m) => s.display_on_until = Some(until(m.get())),
+            Display::Default => {
+                s.display_off_until = None;
+                s.display_on_until = None;
+            }
+        }
         ItemResult::ok()
     }
 
-    /// `Init:`: reset the application status, the services (closing every XML application) or
-    /// the screen.
+    /// `Init:`: reset the application status, the services (closing every XML application), or
+    /// close the Messages or Directories application, and only that one: another screen (a
+    /// pushed object, another built-in application) stays.
     fn init_uri(&mut self, init: Init, effects: &mut Vec<Effect>) -> ItemResult {
         match init {
             Init::AppStatus => self.state.status = None,
             Init::CallHistory => {}
             // The services application closes, and every XML application with it.
             Init::Services => self.close_all_apps(effects),
-            _ => self.replace_screen(None, effects),
+            Init::Messages => self.close_builtin(Key::Messages, effects),
+            Init::Directories => self.close_builtin(Key::Directories, effects),
         }
         ItemResult::ok()
+    }
+
+    /// Close the built-in application `key` opened, if it is the one on screen.
+    fn close_builtin(&mut self, key: Key, effects: &mut Vec<Effect>) {
+        let name = key.to_string();
+        let on_screen = self
+            .state
+            .object
+            .as_ref()
+            .is_some_and(|o| o.kind == "Application" && o.title.as_deref() == Some(&name));
+        if on_screen {
+            self.replace_screen(None, effects);
+        }
     }
 
     /// `SoftKey:`: pressed; Exit, Back and Cancel close the screen and the dialer.
@@ -149,12 +185,18 @@ impl PhoneCore {
         ItemResult::ok()
     }
 
-    /// `SendDigits:`: accepted only during a call.
-    fn send_digits_uri(&self) -> ItemResult {
-        if matches!(self.state.call, CallState::Connected { .. }) {
-            ItemResult::ok()
-        } else {
-            ItemResult::fail(6, "No Active Call")
+    /// `SendDigits:`: accepted only during a call ("No Active Call"), and when it names an
+    /// application, only into the call that application placed ("No Active Call for
+    /// Application").
+    fn send_digits_uri(&self, app: Option<&str>) -> ItemResult {
+        if !matches!(self.state.call, CallState::Connected { .. }) {
+            return ItemResult::fail(6, "No Active Call");
+        }
+        match app {
+            Some(a) if self.state.call_app.as_deref() != Some(a) => {
+                ItemResult::fail(6, "No Active Call for Application")
+            }
+            _ => ItemResult::ok(),
         }
     }
 
@@ -278,6 +320,7 @@ impl PhoneCore {
             self.log(now_ms, "rx stream ended by a call".into());
         }
         self.state.call = CallState::Connected { number };
+        self.state.call_app = None;
         self.state.dialer = None;
         self.call_takes_focus(effects);
     }

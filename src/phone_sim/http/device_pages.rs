@@ -1,6 +1,6 @@
 //! The device pages a phone serves on GET: `DeviceInformation(X)`, `NetworkConfiguration(X)`,
-//! `EthernetInformationX`, `PortInformationX`, `DeviceLogX`, `StreamingStatistics(X)` (from
-//! the live media counters) and `/CGI/Screenshot` (with credentials). Rendering them is
+//! `EthernetInformation(X)`, `PortInformation(X)?n`, `DeviceLog(X)?n`, `StreamingStatistics(X)`
+//! (from the live media counters) and `/CGI/Screenshot` (with credentials). Rendering them is
 //! [`crate::phone_sim::pages`]'s and [`crate::phone_sim::screenshot`]'s.
 
 use std::sync::Arc;
@@ -77,6 +77,13 @@ pub(super) async fn ethernet_information_x(State(node): Node) -> Response {
     xml(pages::ethernet_information_x(&node.device_info().1))
 }
 
+pub(super) async fn ethernet_information_html(State(node): Node) -> Response {
+    if let Some(r) = gate(&node).await {
+        return r;
+    }
+    html(pages::ethernet_information_html(&node.device_info().1))
+}
+
 fn page_number(q: Option<String>, default: u32) -> Option<u32> {
     match q.as_deref() {
         None | Some("") => Some(default),
@@ -94,16 +101,39 @@ pub(super) async fn port_information_x(State(node): Node, RawQuery(q): RawQuery)
     }
 }
 
+pub(super) async fn port_information_html(State(node): Node, RawQuery(q): RawQuery) -> Response {
+    if let Some(r) = gate(&node).await {
+        return r;
+    }
+    match page_number(q, 1).and_then(|n| pages::port_information_html(n, &node.device_info().1)) {
+        Some(body) => html(body),
+        None => StatusCode::NOT_FOUND.into_response(),
+    }
+}
+
+fn log_lines(node: &PhoneNode) -> Vec<String> {
+    let core = node.core.lock().unwrap_or_else(|e| e.into_inner());
+    core.state().log.iter().cloned().collect()
+}
+
 pub(super) async fn device_log_x(State(node): Node, RawQuery(q): RawQuery) -> Response {
     if let Some(r) = gate(&node).await {
         return r;
     }
-    let lines: Vec<String> = {
-        let core = node.core.lock().unwrap_or_else(|e| e.into_inner());
-        core.state().log.iter().cloned().collect()
-    };
+    let lines = log_lines(&node);
     match page_number(q, 0).and_then(|n| pages::device_log_x(n, &lines)) {
         Some(body) => xml(body),
+        None => StatusCode::NOT_FOUND.into_response(),
+    }
+}
+
+pub(super) async fn device_log_html(State(node): Node, RawQuery(q): RawQuery) -> Response {
+    if let Some(r) = gate(&node).await {
+        return r;
+    }
+    let lines = log_lines(&node);
+    match page_number(q, 0).and_then(|n| pages::device_log_html(n, &lines)) {
+        Some(body) => html(body),
         None => StatusCode::NOT_FOUND.into_response(),
     }
 }

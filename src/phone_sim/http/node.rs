@@ -14,8 +14,9 @@ use axum::routing::{get, post};
 use tokio::sync::watch;
 
 use super::device_pages::{
-    device_information_html, device_information_x, device_log_x, ethernet_information_x,
-    network_configuration_html, network_configuration_x, port_information_x, screenshot,
+    device_information_html, device_information_x, device_log_html, device_log_x,
+    ethernet_information_html, ethernet_information_x, network_configuration_html,
+    network_configuration_x, port_information_html, port_information_x, screenshot,
     streaming_statistics_html, streaming_statistics_x,
 };
 use super::execute::execute;
@@ -86,8 +87,11 @@ impl PhoneNode {
             .route("/DeviceInformationX", get(device_information_x))
             .route("/NetworkConfiguration", get(network_configuration_html))
             .route("/NetworkConfigurationX", get(network_configuration_x))
+            .route("/EthernetInformation", get(ethernet_information_html))
             .route("/EthernetInformationX", get(ethernet_information_x))
+            .route("/PortInformation", get(port_information_html))
             .route("/PortInformationX", get(port_information_x))
+            .route("/DeviceLog", get(device_log_html))
             .route("/DeviceLogX", get(device_log_x))
             .route("/StreamingStatistics", get(streaming_statistics_html))
             .route("/StreamingStatisticsX", get(streaming_statistics_x))
