@@ -401,6 +401,33 @@ async fn macro_tftp_dry_run_prints_every_step_in_order() {
     let r = zonecast_env(
         &[
             "macro",
+#[tokio::test(flavor = "multi_thread")]
+async fn info_refuses_a_page_number_outside_the_spec_range_before_asking() {
+    let (addr, seen) = fake_phone(Behaviour::Reply(200, "<DeviceLog/>")).await;
+    for (page, value, range) in [
+        ("PortInformationX:9", "9", "1..=3"),
+        ("PortInformationX:0", "0", "1..=3"),
+        ("StreamingStatisticsX:4", "4", "1..=3"),
+        ("DeviceLogX:3", "3", "0..=2"),
+    ] {
+        let r = zonecast(&["info", "--phone", &addr, "--page", page]).await;
+        assert_eq!(r.code, 2, "{page}: {}", r.all());
+        let field = page.split_once(':').unwrap().0;
+        assert!(
+            r.stderr.contains(&format!("{field} number"))
+                && r.stderr.contains(value)
+                && r.stderr.contains(range),
+            "{page}: {}",
+            r.stderr
+        );
+    }
+    assert!(requests(&seen).is_empty(), "a refused page was asked for");
+    // The edges of the ranges are asked for.
+    let r = zonecast(&["info", "--phone", &addr, "--page", "DeviceLogX:0"]).await;
+    assert_eq!(r.code, 0, "{}", r.all());
+    assert!(requests(&seen)[0].starts_with(b"GET /DeviceLogX?0 "));
+}
+
             "tftp",
             "--phone",
             "10.0.0.9",

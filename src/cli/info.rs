@@ -9,6 +9,7 @@ use clap::Args;
 use super::common::CliError;
 use super::phone::{self, PhoneArgs};
 use crate::push::TransportError;
+use crate::xsi::query::DeviceQuery;
 use crate::xsi::response::parse_device_page;
 
 /// Arguments of `zonecast info`.
@@ -18,38 +19,18 @@ pub struct InfoArgs {
     phone: PhoneArgs,
     /// DeviceInformationX, NetworkConfigurationX, EthernetInformationX, or PortInformationX:N,
     /// StreamingStatisticsX:N, DeviceLogX:N.
+    /// N is checked against the spec's range (port 1..=3, stream 1..=3, log 0..=2) before any
+    /// request: outside it, exit 2.
     #[arg(long, value_name = "PAGE", default_value = "DeviceInformationX", value_parser = parse_page)]
-    page: String,
+    page: DeviceQuery,
     /// Print a JSON object of the fields instead of lines.
     #[arg(long)]
     json: bool,
 }
 
-/// `--page` to the path and query of the GET.
-fn parse_page(s: &str) -> Result<String, String> {
-    const PLAIN: [&str; 3] = [
-        "DeviceInformationX",
-        "NetworkConfigurationX",
-        "EthernetInformationX",
-    ];
-    const NUMBERED: [&str; 3] = ["PortInformationX", "StreamingStatisticsX", "DeviceLogX"];
-    if PLAIN.contains(&s) {
-        return Ok(format!("/{s}"));
-    }
-    if let Some((name, n)) = s.split_once(':')
-        && NUMBERED.contains(&name)
-    {
-        return if !n.is_empty() && n.len() <= 3 && n.bytes().all(|b| b.is_ascii_digit()) {
-            Ok(format!("/{name}?{n}"))
-        } else {
-            Err(format!("{s:?}: N must be a number, e.g. {name}:1"))
-        };
-    }
-    Err(format!(
-        "{s:?}: page must be one of {} or {}:N",
-        PLAIN.join(", "),
-        NUMBERED.join(":N, ")
-    ))
+/// `--page`, checked (a page number outside the spec's range is refused: exit 2).
+fn parse_page(s: &str) -> Result<DeviceQuery, String> {
+    s.parse().map_err(|e: crate::error::Invalid| e.to_string())
 }
 
 /// A GET's failure as the command's error: 1 no answer, 3 an answer that is a failure.
@@ -76,21 +57,22 @@ pub(super) fn run(a: InfoArgs) -> Result<i32, CliError> {
     if a.phone.dry_run() {
         for host in a.phone.hosts() {
             println!("# phone {host}");
-            println!("GET {}", a.page);
+            println!("GET {}", a.page.path());
         }
         return Ok(0);
     }
     let phones = a.phone.phones()?;
     let p = &phones[0];
     let client = a.phone.client(a.phone.timeout())?;
+    let path = a.page.path();
     let reply = phone::runtime()?
-        .block_on(client.get(p, &a.page))
-        .map_err(|e| get_error(&p.host, &a.page, e))?;
+        .block_on(client.device_page(p, a.page))
+        .map_err(|e| get_error(&p.host, &path, e))?;
     if !(200..300).contains(&reply.status) {
-        return Err(status_error(&p.host, &a.page, reply.status));
+        return Err(status_error(&p.host, &path, reply.status));
     }
     let page = parse_device_page(&reply.body)
-        .map_err(|e| CliError::Partial(format!("phone {}: {}: {e}", p.host, a.page)))?;
+        .map_err(|e| CliError::Partial(format!("phone {}: {path}: {e}", p.host)))?;
     if a.json {
         let mut fields = serde_json::Map::new();
         for (name, value) in &page.fields {

@@ -261,7 +261,10 @@ pub(crate) fn verify(
         let tx = tx.clone();
         tokio::spawn(async move {
             let receiving = match target {
-                Some(t) => match client.get(&t, "/StreamingStatisticsX?1").await {
+                Some(t) => match client
+                    .device_page(&t, crate::xsi::query::DeviceQuery::FIRST_STREAM)
+                    .await
+                {
                     Ok(r) => crate::xsi::response::parse_device_page(&r.body)
                         .ok()
                         .and_then(|p| p.streaming_stats().rcvr_packets)

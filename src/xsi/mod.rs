@@ -8,6 +8,7 @@
 //! - [`response`]: parsers for replies, callbacks and device pages.
 //! - [`xml`]: the one XML toolkit (escaping, the valid characters, the shared reader plumbing).
 //! - [`model`]: what each phone model family supports; [`plan`] checks a push against it.
+//! - [`query`]: the device pages a phone serves over GET (`/PortInformationX?n` ...), checked.
 //! - [`request`]: what a phone receives (a `POST /CGI/Execute` body and its object), parsed the
 //!   way a phone does; the emulator's reading of our pushes. [`object_limits`]: the item and
 //!   length limits it holds a received object to.
@@ -21,6 +22,7 @@ pub use xml::predefined_entity;
 pub mod object;
 pub mod object_limits;
 pub mod plan;
+pub mod query;
 pub mod request;
 pub mod response;
 pub mod uri;
