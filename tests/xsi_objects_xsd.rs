@@ -12,7 +12,8 @@ use zonecast::xsi::object::{
     Bitmap, Codec, Directory, DirectoryEntry, Error, Execute, ExecuteItem, ExecuteUrl,
     GetDeviceCaps, GraphicFileMenu, GraphicMenu, IconFileItem, IconFileMenu, IconItem, IconMenu,
     Image, ImageFile, Input, InputFlags, InputItem, MediaMode, MediaType, Menu, MenuItem, Priority,
-    SoftKeyItem, StartMedia, Status, StatusFile, StopMedia, Target, Text, TouchArea, XmlObject,
+    SoftKeyItem, StartMedia, Status, StatusFile, StopMedia, Target, Text, TouchArea, WindowMode,
+    XmlObject,
 };
 
 mod common;
@@ -436,4 +437,47 @@ fn execute_has_the_cisco_samples_shape() {
         return;
     };
     assert!(xmllint(&x.to_xml(), Some(&xsd)).is_ok());
+}
+
+#[test]
+fn the_xsd_refuses_window_mode_on_the_graphic_menus() {
+    // The XSI notes give GraphicMenu and GraphicFileMenu a `WindowMode` root attribute; Cisco's
+    // XSD predates it. The same objects validate without it, so the attribute alone is refused.
+    require_xmllint();
+    let Some(xsd) = common::cisco_xsd() else {
+        return;
+    };
+    let menu = || {
+        GraphicMenu::new(0, 0, bitmap())
+            .unwrap()
+            .item(item())
+            .unwrap()
+    };
+    let file_menu = || {
+        GraphicFileMenu::new("http://h/m.png", 0, 0)
+            .unwrap()
+            .item(item())
+            .unwrap()
+    };
+    for (plain, with_mode) in [
+        (
+            menu().to_xml(),
+            menu().window_mode(WindowMode::Wide).to_xml(),
+        ),
+        (
+            file_menu().to_xml(),
+            file_menu().window_mode(WindowMode::Normal).to_xml(),
+        ),
+    ] {
+        assert!(with_mode.contains(" WindowMode=\""), "{with_mode}");
+        xmllint(&plain, Some(&xsd)).unwrap();
+        xmllint(&with_mode, None).unwrap();
+        let e = xmllint(&with_mode, Some(&xsd)).unwrap_err();
+        assert!(e.contains("WindowMode"), "{e}");
+    }
+    assert!(
+        !std::fs::read_to_string(&xsd)
+            .unwrap()
+            .contains("WindowMode")
+    );
 }

@@ -9,6 +9,7 @@ use crate::error::Invalid;
 
 use super::common::{Bitmap, Header, MenuItem, SoftKeyItem, SoftKeys, display_setters};
 use super::document::XmlObject;
+use super::window::WindowMode;
 use super::xml::{self, Doc};
 
 /// A checked `LocationX`/`LocationY` pair for `root` with maxima `max_x`, `max_y`.
@@ -21,6 +22,14 @@ fn location(root: &str, x: i16, y: i16, max_x: i16, max_y: i16) -> Result<(i16, 
 
 fn render_location(doc: &mut Doc, (x, y): (i16, i16)) {
     doc.num("LocationX", x).num("LocationY", y);
+}
+
+/// Open `root`, with its `WindowMode` attribute when one was set.
+fn open_with_mode(doc: &mut Doc, root: &str, mode: Option<WindowMode>) {
+    match mode {
+        None => doc.open(root),
+        Some(m) => doc.start(root).attr("WindowMode", m.as_str()).end_open(),
+    };
 }
 
 /// The Status objects' optional `Text` (≤ 32 characters) and `Timer` (0..=5939 seconds).
@@ -151,6 +160,7 @@ pub struct GraphicMenu {
     bitmap: Bitmap,
     items: Vec<MenuItem>,
     softkeys: SoftKeys,
+    window_mode: Option<WindowMode>,
 }
 
 impl GraphicMenu {
@@ -166,7 +176,14 @@ impl GraphicMenu {
             bitmap,
             items: Vec::new(),
             softkeys: SoftKeys::default(),
+            window_mode: None,
         })
+    }
+
+    /// The `WindowMode` root attribute (absent: the phone's `Normal`). Outside Cisco's XSD.
+    pub fn window_mode(mut self, mode: WindowMode) -> GraphicMenu {
+        self.window_mode = Some(mode);
+        self
     }
 
     /// Add an item (≤ 12).
@@ -190,7 +207,7 @@ impl XmlObject for GraphicMenu {
 
     fn to_xml(&self) -> String {
         let mut doc = Doc::new();
-        doc.open(Self::ROOT);
+        open_with_mode(&mut doc, Self::ROOT, self.window_mode);
         self.header.render(&mut doc);
         render_location(&mut doc, self.location);
         self.bitmap.render(&mut doc);
@@ -210,6 +227,7 @@ pub struct GraphicFileMenu {
     location: (i16, i16),
     items: Vec<MenuItem>,
     softkeys: SoftKeys,
+    window_mode: Option<WindowMode>,
 }
 
 impl GraphicFileMenu {
@@ -223,7 +241,14 @@ impl GraphicFileMenu {
             location: location(Self::ROOT, x, y, 198, 168)?,
             items: Vec::new(),
             softkeys: SoftKeys::default(),
+            window_mode: None,
         })
+    }
+
+    /// The `WindowMode` root attribute (absent: the phone's `Normal`). Outside Cisco's XSD.
+    pub fn window_mode(mut self, mode: WindowMode) -> GraphicFileMenu {
+        self.window_mode = Some(mode);
+        self
     }
 
     /// Add an item (≤ 12), usually with a [`super::TouchArea`].
@@ -247,7 +272,7 @@ impl XmlObject for GraphicFileMenu {
 
     fn to_xml(&self) -> String {
         let mut doc = Doc::new();
-        doc.open(Self::ROOT);
+        open_with_mode(&mut doc, Self::ROOT, self.window_mode);
         self.header.render(&mut doc);
         // Here the XSD puts URL before the location, unlike ImageFile.
         doc.text("URL", &self.url);
@@ -418,6 +443,24 @@ mod tests {
             "CiscoIPPhoneGraphicMenu MenuItem count"
         );
         assert!(f.item(item(12)).is_err());
+    }
+
+    #[test]
+    fn graphic_menus_carry_a_window_mode_only_when_set() {
+        let g = GraphicMenu::new(0, 0, dot()).unwrap();
+        let f = GraphicFileMenu::new("http://x/m.png", 0, 0).unwrap();
+        assert!(!g.to_xml().contains("WindowMode"));
+        assert!(!f.to_xml().contains("WindowMode"));
+        let g = g.window_mode(WindowMode::Wide).to_xml();
+        assert!(
+            g.contains("<CiscoIPPhoneGraphicMenu WindowMode=\"Wide\">"),
+            "{g}"
+        );
+        let f = f.window_mode(WindowMode::Normal).to_xml();
+        assert!(
+            f.contains("<CiscoIPPhoneGraphicFileMenu WindowMode=\"Normal\">"),
+            "{f}"
+        );
     }
 
     #[test]

@@ -23,9 +23,10 @@
 //! Files: `document` (the [`XmlObject`] trait and the [`Target`] budget), `xml` (the declaration
 //! and the text checks every object shares), `common` (menu items, soft keys, bitmaps, touch
 //! areas), `execute` ([`Execute`] and [`Error`]), `form` ([`Text`], [`Input`]), `menu` (the menus
-//! and the [`Directory`]), `graphic` (images, graphic menus, [`Status`]), `media`
-//! ([`StartMedia`], [`StopMedia`], [`GetDeviceCaps`]), `response` ([`PhoneResponse`], a phone's
-//! CiscoIPPhoneResponse, and where Cisco's phones break the XSD's 32-character `Data`).
+//! and the [`Directory`]), `graphic` (images, graphic menus, [`Status`]), `window`
+//! ([`WindowMode`] of the graphic menus), `media` ([`StartMedia`], [`StopMedia`],
+//! [`GetDeviceCaps`]), `response` ([`PhoneResponse`], a phone's CiscoIPPhoneResponse, and where
+//! Cisco's phones break the XSD's 32-character `Data`).
 
 mod common;
 mod document;
@@ -35,6 +36,7 @@ mod graphic;
 mod media;
 mod menu;
 mod response;
+mod window;
 mod xml;
 
 pub use common::{Bitmap, MenuItem, SoftKeyItem, TouchArea};
@@ -45,4 +47,5 @@ pub use graphic::{GraphicFileMenu, GraphicMenu, Image, ImageFile, Status, Status
 pub use media::{Codec, GetDeviceCaps, MediaMode, MediaType, StartMedia, StopMedia};
 pub use menu::{Directory, DirectoryEntry, IconFileItem, IconFileMenu, IconItem, IconMenu, Menu};
 pub use response::{PhoneResponse, ResponseRow};
+pub use window::WindowMode;
 pub use xml::DECLARATION;
