@@ -365,6 +365,33 @@ async fn info_prints_the_model_number_of_a_device_information_page() {
 }
 
 #[tokio::test(flavor = "multi_thread")]
+async fn info_refuses_a_page_number_outside_the_spec_range_before_asking() {
+    let (addr, seen) = fake_phone(Behaviour::Reply(200, "<DeviceLog/>")).await;
+    for (page, value, range) in [
+        ("PortInformationX:9", "9", "1..=3"),
+        ("PortInformationX:0", "0", "1..=3"),
+        ("StreamingStatisticsX:4", "4", "1..=3"),
+        ("DeviceLogX:3", "3", "0..=2"),
+    ] {
+        let r = zonecast(&["info", "--phone", &addr, "--page", page]).await;
+        assert_eq!(r.code, 2, "{page}: {}", r.all());
+        let field = page.split_once(':').unwrap().0;
+        assert!(
+            r.stderr.contains(&format!("{field} number"))
+                && r.stderr.contains(value)
+                && r.stderr.contains(range),
+            "{page}: {}",
+            r.stderr
+        );
+    }
+    assert!(requests(&seen).is_empty(), "a refused page was asked for");
+    // The edges of the ranges are asked for.
+    let r = zonecast(&["info", "--phone", &addr, "--page", "DeviceLogX:0"]).await;
+    assert_eq!(r.code, 0, "{}", r.all());
+    assert!(requests(&seen)[0].starts_with(b"GET /DeviceLogX?0 "));
+}
+
+#[tokio::test(flavor = "multi_thread")]
 async fn screenshot_writes_the_body_and_refuses_an_empty_one() {
     let (addr, _) = fake_phone(Behaviour::Reply(200, "\u{89}PNG-not-really")).await;
     let dir = tempfile::tempdir().unwrap();
@@ -401,33 +428,6 @@ async fn macro_tftp_dry_run_prints_every_step_in_order() {
     let r = zonecast_env(
         &[
             "macro",
-#[tokio::test(flavor = "multi_thread")]
-async fn info_refuses_a_page_number_outside_the_spec_range_before_asking() {
-    let (addr, seen) = fake_phone(Behaviour::Reply(200, "<DeviceLog/>")).await;
-    for (page, value, range) in [
-        ("PortInformationX:9", "9", "1..=3"),
-        ("PortInformationX:0", "0", "1..=3"),
-        ("StreamingStatisticsX:4", "4", "1..=3"),
-        ("DeviceLogX:3", "3", "0..=2"),
-    ] {
-        let r = zonecast(&["info", "--phone", &addr, "--page", page]).await;
-        assert_eq!(r.code, 2, "{page}: {}", r.all());
-        let field = page.split_once(':').unwrap().0;
-        assert!(
-            r.stderr.contains(&format!("{field} number"))
-                && r.stderr.contains(value)
-                && r.stderr.contains(range),
-            "{page}: {}",
-            r.stderr
-        );
-    }
-    assert!(requests(&seen).is_empty(), "a refused page was asked for");
-    // The edges of the ranges are asked for.
-    let r = zonecast(&["info", "--phone", &addr, "--page", "DeviceLogX:0"]).await;
-    assert_eq!(r.code, 0, "{}", r.all());
-    assert!(requests(&seen)[0].starts_with(b"GET /DeviceLogX?0 "));
-}
-
             "tftp",
             "--phone",
             "10.0.0.9",
