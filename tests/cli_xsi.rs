@@ -328,6 +328,43 @@ async fn media_start_prints_the_stream_id() {
 }
 
 #[tokio::test(flavor = "multi_thread")]
+async fn media_notify_must_be_a_notify_uri_before_anything_is_pushed() {
+    let (addr, seen) = fake_phone(Behaviour::Reply(200, r#"<mediaStream id="abc123"/>"#)).await;
+    let start = |notify: &str| {
+        let args = [
+            "media",
+            "--phone",
+            &addr,
+            "start",
+            "--to",
+            "10.0.0.1:20480",
+            "--notify",
+            notify,
+        ]
+        .map(str::to_owned);
+        async move { zonecast(&args.each_ref().map(String::as_str)).await }
+    };
+    for bad in [
+        "Notify:https:h:443:p",
+        "Notify:http:h:0:p",
+        "http://h/p",
+        "Key:Services",
+    ] {
+        let r = start(bad).await;
+        assert_eq!(r.code, 2, "{bad}: {}", r.all());
+        assert!(r.stderr.contains("--notify"), "{bad}: {}", r.stderr);
+    }
+    assert!(requests(&seen).is_empty(), "a refused --notify was pushed");
+    let r = start("Notify:http:10.0.0.5:8460:cb/stopped").await;
+    assert_eq!(r.code, 0, "{}", r.all());
+    let xml = posted_xml(&requests(&seen)[0]);
+    assert!(
+        xml.contains(r#"onStopped="Notify:http:10.0.0.5:8460:cb/stopped::""#),
+        "{xml}"
+    );
+}
+
+#[tokio::test(flavor = "multi_thread")]
 async fn media_error_response_exits_3_with_its_type() {
     const BODY: &str = "<errorResponse><errorType>InvalidResourceID</errorType>\
                         <errorData>Unknown Media Stream ID: zz</errorData></errorResponse>";

@@ -185,7 +185,7 @@ async fn a_500_phone_page_with_every_fault_reaches_the_healthy_names_the_rest_an
     );
     order.duration = Some(Duration::from_secs(3));
     order.via = Via::Media {
-        on_stopped: callbacks.notify_uri("faults"),
+        on_stopped: callbacks.notify_uri("faults").unwrap(),
     };
     order.callbacks = Some(callbacks);
     let client = PushClient::new(PushConfig {

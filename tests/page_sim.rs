@@ -281,7 +281,7 @@ async fn via_media_a_user_hang_up_ends_that_phone_and_shows_in_the_report() {
             volume: Some(40),
             banner: Some("Media".into()),
             via: Via::Media {
-                on_stopped: callbacks.notify_uri("pgm"),
+                on_stopped: callbacks.notify_uri("pgm").unwrap(),
             },
         },
         targets(&fleet),
@@ -299,7 +299,7 @@ async fn via_media_a_user_hang_up_ends_that_phone_and_shows_in_the_report() {
         .with_zone_settings(Some(40), Some("Media"));
     let mut order = tone_order(2.0, 650.0);
     order.via = Via::Media {
-        on_stopped: callbacks.notify_uri("pgm"),
+        on_stopped: callbacks.notify_uri("pgm").unwrap(),
     };
     order.callbacks = Some(callbacks);
     let report = page_roster(

@@ -775,3 +775,61 @@ fn a_page_spoken_from_a_phone_is_relayed_to_multicast_and_unicast_zones_and_ever
     assert_eq!(st, 400);
     assert!(body["error"].as_str().unwrap().contains("talker"), "{body}");
 }
+
+#[test]
+fn serve_refuses_a_public_url_whose_callbacks_would_be_https() {
+    // Phones make their Notify callbacks over plain HTTP only: an https:// public URL used to
+    // start and tell phones `Notify:http:HOST:443:...`, which no callback ever reached.
+    let s = setup(2, "public_url = \"https://paging.example:8443\"\n");
+    let out = s
+        .cmd(&["serve", "--listen", "127.0.0.1:0"])
+        .env(TOKEN_ENV, TOKEN)
+        .output()
+        .unwrap();
+    let stderr = String::from_utf8_lossy(&out.stderr);
+    assert_eq!(out.status.code(), Some(2), "{stderr}");
+    assert!(
+        stderr.contains("[server] public_url")
+            && stderr.contains("https://paging.example:8443")
+            && stderr.contains("plain HTTP"),
+        "{stderr}"
+    );
+    assert!(!stderr.contains("listening on"), "{stderr}");
+}
+
+#[test]
+fn a_hang_up_reaches_the_page_through_the_public_url() {
+    // The callback address is built from `[server] public_url` (here the listen address by
+    // another spelling: `localhost`), and a phone's stop comes back through it.
+    let port = std::net::TcpListener::bind("127.0.0.1:0")
+        .unwrap()
+        .local_addr()
+        .unwrap()
+        .port();
+    let s = setup(2, &format!("public_url = \"http://localhost:{port}/\"\n"));
+    let srv = Server::start_on(&s, &format!("127.0.0.1:{port}"));
+    assert!(
+        srv.log().contains(&format!("http://localhost:{port}")),
+        "{}",
+        srv.log()
+    );
+    let (st, started) = api(
+        &srv,
+        "POST",
+        "/api/pages",
+        Some(json!({"zone": "all", "source": "tone:800:60", "via": "media"})),
+    );
+    assert_eq!(st, 201, "{started}");
+    let id = started["id"].as_str().unwrap().to_owned();
+    s.wait_until("both phones listening", |r| listening(r) == 2);
+    assert!(s.hang_up("p002"));
+    wait_for(&srv, "p002 stopped by user", 15, || {
+        let (_, v) = api(&srv, "GET", &format!("/api/pages/{id}"), None);
+        phone_states(&v["page"])
+            .iter()
+            .any(|(n, st)| n == "p002" && st == "stopped_by_user")
+            .then_some(v)
+    });
+    let (st, _) = api(&srv, "DELETE", &format!("/api/pages/{id}"), None);
+    assert_eq!(st, 202);
+}

@@ -11,6 +11,7 @@ use super::phone::{self, PhoneArgs};
 use crate::push::{HttpReply, TransportError};
 use crate::xsi::object::{Codec, MediaMode, MediaType, StartMedia, StopMedia, Target, XmlObject};
 use crate::xsi::response::{MediaErrorType, MediaReply, PhoneError, parse_media_reply};
+use crate::xsi::uri::Notify;
 
 /// Arguments of `zonecast media`.
 #[derive(Debug, Args)]
@@ -37,9 +38,10 @@ enum MediaWhat {
         /// receive (the phone plays), send (its microphone) or sendReceive.
         #[arg(long, default_value = "receive", value_parser = parse_mode)]
         mode: MediaMode,
-        /// URI the phone calls when the stream stops (e.g. Notify:http:host:80:path).
-        #[arg(long, value_name = "URL")]
-        notify: Option<String>,
+        /// Notify URI the phone calls when the stream stops (e.g. Notify:http:host:80:path);
+        /// anything else is refused (exit 2).
+        #[arg(long, value_name = "URI", value_parser = parse_notify)]
+        notify: Option<Notify>,
         /// Playback volume, 0..=100 percent.
         #[arg(long, value_name = "N")]
         volume: Option<u8>,
@@ -59,6 +61,10 @@ fn parse_codec(s: &str) -> Result<Codec, String> {
         "G.729" | "G729" => Ok(Codec::G729),
         _ => Err(format!("{s:?}: codec must be G.711, G.722 or G.729")),
     }
+}
+
+fn parse_notify(s: &str) -> Result<Notify, String> {
+    Notify::handler("--notify", s).map_err(|e| e.to_string())
 }
 
 fn parse_mode(s: &str) -> Result<MediaMode, String> {
@@ -97,7 +103,7 @@ fn media_object(what: &MediaWhat) -> Result<(&'static str, String), CliError> {
             let mut s =
                 StartMedia::new(MediaType::Audio, *codec, *mode, addr).port_number(to.port())?;
             if let Some(n) = notify {
-                s = s.on_stopped(n)?;
+                s = s.on_stopped_notify(n)?;
             }
             if let Some(v) = volume {
                 s = s.receive_volume(*v)?;

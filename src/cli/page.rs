@@ -149,10 +149,7 @@ pub(super) fn run_page(a: PageArgs) -> Result<i32, CliError> {
         via: if a.via == "media" {
             Via::Media {
                 // Replaced by the listener's real address when the page runs.
-                on_stopped: format!(
-                    "Notify:http:{}:80:zonecast/notify/dry-run",
-                    config.engine.media_address
-                ),
+                on_stopped: dry_run_notify(&config)?,
             }
         } else {
             Via::Uri
@@ -205,7 +202,9 @@ pub(super) fn run_page(a: PageArgs) -> Result<i32, CliError> {
                 .await
                 .context("starting the callback listener")?;
             order.via = Via::Media {
-                on_stopped: c.notify_uri(&crate::page::prepare::new_page_id()),
+                on_stopped: c
+                    .notify_uri(&crate::page::prepare::new_page_id())
+                    .map_err(|e| CliError::Invalid(e.to_string()))?,
             };
             order.callbacks = Some(c);
         }
@@ -241,6 +240,15 @@ pub(super) fn run_page(a: PageArgs) -> Result<i32, CliError> {
         }
         Ok(report.exit_code())
     })
+}
+
+/// The `onStopped` URI a dry run shows: the callback listener's address on port 80 (the real
+/// port is only known once it listens), built like the real one.
+fn dry_run_notify(config: &Config) -> Result<crate::xsi::uri::Notify, CliError> {
+    let addr = std::net::SocketAddr::from((config.engine.media_address, 80));
+    crate::xsi::uri::NotifyBase::from_socket(addr)
+        .and_then(|b| b.notify(&format!("{}/dry-run", crate::page::callbacks::PREFIX)))
+        .map_err(|e| CliError::Invalid(e.to_string()))
 }
 
 fn prepare_error(e: PrepareError) -> CliError {

@@ -31,7 +31,8 @@ pub struct Server {
     pub listen: SocketAddr,
     /// The base URL phones use to reach this server (callbacks, Authentication URL), e.g.
     /// `http://10.0.0.5:8460`. Default: `http://MEDIA_ADDRESS:PORT` from `[engine]
-    /// media_address` and the listen port.
+    /// media_address` and the listen port. Plain `http://` only: the phones' Notify callbacks
+    /// cannot be HTTPS (see [`crate::xsi::uri::NotifyBase`]), so an `https://` URL is refused.
     pub public_url: Option<String>,
     /// The API token's source; `None` means the file has no `[server]` table or no token key,
     /// and `zonecast serve` refuses to start.
@@ -135,16 +136,10 @@ pub(super) fn check(src: &Source, raw: Option<RawServer>, base: &Path) -> Result
     }
     if let Some(v) = &r.public_url {
         let u = v.get_ref().trim_end_matches('/');
-        if !(u.starts_with("http://") || u.starts_with("https://"))
-            || u.contains(char::is_whitespace)
-        {
-            return Err(src.invalid(
-                v.span(),
-                "[server] public_url",
-                v.get_ref(),
-                "must be an http:// or https:// URL, e.g. http://10.0.0.5:8460",
-            ));
-        }
+        // It is where phones make their Notify callbacks: plain HTTP, a host and port a
+        // Notify URI can carry.
+        crate::xsi::uri::NotifyBase::from_url("[server] public_url", u)
+            .map_err(|e| src.invalid(v.span(), "[server] public_url", v.get_ref(), e.rule))?;
         s.public_url = Some(u.to_owned());
     }
     s.token = match (&r.token_env, &r.token_file) {

@@ -862,6 +862,14 @@ fn server_table_errors_name_the_key_and_never_echo_a_token() {
     assert!(e.rule.contains("not both"), "{e}");
     let e = err("[server]\npublic_url = \"10.0.0.5:8460\"\n");
     assert!(e.field.ends_with("[server] public_url"), "{e}");
+    // The phones' Notify callbacks are plain HTTP: an https:// public URL cannot give them an
+    // address (it used to become `Notify:http:HOST:443:...`).
+    let e = err("[server]\npublic_url = \"https://paging.example\"\n");
+    assert!(e.field.ends_with("[server] public_url"), "{e}");
+    assert_eq!(e.value, "https://paging.example");
+    assert!(e.rule.contains("plain HTTP"), "{e}");
+    let e = err("[server]\npublic_url = \"http://[::1]:8460\"\n");
+    assert!(e.field.ends_with("[server] public_url"), "{e}");
     let e = err("[server]\nlisten_on = \"x\"\n");
     assert!(e.to_string().contains("listen_on"), "{e}");
 }

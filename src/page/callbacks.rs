@@ -1,6 +1,9 @@
 //! The callback listener of `--via media`: a small HTTP server the phones POST
 //! `DATA=<notifyMediaEvent ...>` to when their user hangs up a stream (the `onStopped` Notify URI
 //! of startMedia). Each callback is handed to the page it names by its path.
+//!
+//! The Notify URIs are built from a checked [`NotifyBase`] (plain HTTP, a host and port a
+//! Notify URI can carry), never formatted by hand.
 
 use std::net::{Ipv4Addr, SocketAddr};
 
@@ -12,7 +15,9 @@ use axum::routing::post;
 use tokio::sync::mpsc;
 use tokio::task::JoinHandle;
 
+use crate::error::Invalid;
 use crate::xsi::response::{Callback, parse_callback};
+use crate::xsi::uri::{Notify, NotifyBase};
 
 /// Path prefix of the callbacks (`/zonecast/notify/PAGE`).
 pub const PREFIX: &str = "zonecast/notify";
@@ -20,8 +25,8 @@ pub const PREFIX: &str = "zonecast/notify";
 /// A running callback listener.
 #[derive(Debug)]
 pub struct Callbacks {
-    /// `HOST:PORT` the phones call.
-    host_port: String,
+    /// Where the phones call.
+    base: NotifyBase,
     addr: Option<SocketAddr>,
     rx: mpsc::UnboundedReceiver<(String, Callback)>,
     task: Option<JoinHandle<()>>,
@@ -32,6 +37,8 @@ impl Callbacks {
     pub async fn bind(ip: Ipv4Addr) -> std::io::Result<Callbacks> {
         let listener = tokio::net::TcpListener::bind((ip, 0)).await?;
         let addr = listener.local_addr()?;
+        let base = NotifyBase::from_socket(addr)
+            .map_err(|e| std::io::Error::new(std::io::ErrorKind::InvalidInput, e.to_string()))?;
         let (tx, rx) = mpsc::unbounded_channel();
         let app = Router::new()
             .route(&format!("/{PREFIX}/{{page}}"), post(notify))
@@ -40,18 +47,18 @@ impl Callbacks {
             let _ = axum::serve(listener, app).await;
         });
         Ok(Callbacks {
-            host_port: format!("{}:{}", addr.ip(), addr.port()),
+            base,
             addr: Some(addr),
             rx,
             task: Some(task),
         })
     }
 
-    /// Callbacks that another server receives (at `host_port`, under [`PREFIX`]) and hands to
-    /// this page through `rx` (see [`accept`]).
-    pub fn routed(host_port: String, rx: mpsc::UnboundedReceiver<(String, Callback)>) -> Callbacks {
+    /// Callbacks that another server receives (at `base`, under [`PREFIX`]) and hands to this
+    /// page through `rx` (see [`accept`]).
+    pub fn routed(base: NotifyBase, rx: mpsc::UnboundedReceiver<(String, Callback)>) -> Callbacks {
         Callbacks {
-            host_port,
+            base,
             addr: None,
             rx,
             task: None,
@@ -63,9 +70,10 @@ impl Callbacks {
         self.addr
     }
 
-    /// The `Notify:` URI that makes a phone call back here for `page`.
-    pub fn notify_uri(&self, page: &str) -> String {
-        format!("Notify:http:{}:{PREFIX}/{page}", self.host_port)
+    /// The `Notify:` URI that makes a phone call back here for `page` (refused when `page`
+    /// cannot be in a Notify path: a colon, semicolon or whitespace).
+    pub fn notify_uri(&self, page: &str) -> Result<Notify, Invalid> {
+        self.base.notify(&format!("{PREFIX}/{page}"))
     }
 
     /// The next callback: (page id, what the phone said).

@@ -20,7 +20,7 @@ use crate::xsi::object::{
     Bitmap, Codec, Execute, ExecuteItem, ExecuteUrl, MediaMode, MediaType, StartMedia, Status,
     StopMedia, Text, XmlObject,
 };
-use crate::xsi::uri::{Init, Uri};
+use crate::xsi::uri::{Init, Notify, Uri};
 
 /// One phone of the zone, as the shell found it.
 #[derive(Debug, Clone)]
@@ -63,8 +63,8 @@ pub enum Via {
     /// The RTP Streaming API: `startMedia` (the phone answers with a stream id) and `stopMedia`;
     /// the phone calls `on_stopped` (a `Notify:` URI) when its user hangs up.
     Media {
-        /// `Notify:http:HOST:PORT:PATH` of our callback listener.
-        on_stopped: String,
+        /// `Notify:http:HOST:PORT:PATH` of our callback listener, checked.
+        on_stopped: Notify,
     },
 }
 
@@ -359,7 +359,7 @@ pub fn talker_plan(t: ZoneMember, dest: SocketAddrV4, banner: Option<&str>) -> P
 }
 
 /// The startMedia object for the stream `uri` describes (its address, port and volume).
-fn media_start(uri: &Uri, on_stopped: &str) -> Result<String, String> {
+fn media_start(uri: &Uri, on_stopped: &Notify) -> Result<String, String> {
     let (addr, port, volume) = match uri {
         Uri::RtpMRx(s) => (s.addr(), s.port(), s.volume()),
         Uri::RtpRx(s) => (s.addr(), s.port(), s.volume()),
@@ -367,7 +367,7 @@ fn media_start(uri: &Uri, on_stopped: &str) -> Result<String, String> {
     };
     let mut m = StartMedia::new(MediaType::Audio, Codec::G711, MediaMode::Receive, addr)
         .port(port)
-        .on_stopped(on_stopped)
+        .on_stopped_notify(on_stopped)
         .map_err(|e| e.to_string())?;
     if let Some(v) = volume {
         m = m

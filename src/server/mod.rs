@@ -47,19 +47,23 @@ pub const DB_FILE: &str = "zonecast.db";
 /// How long shutdown waits for pages to push their stops.
 const SHUTDOWN_GRACE: Duration = Duration::from_secs(30);
 
-/// `HOST:PORT` of an `http://HOST:PORT/...` URL (port 80/443 by default).
-fn host_port(url: &str) -> String {
-    let (rest, default) = match url.split_once("://") {
-        Some(("https", r)) => (r, 443),
-        Some((_, r)) => (r, 80),
-        None => (url, 80),
+/// The URL phones reach the server at (`[server] public_url`, or `http://MEDIA_ADDRESS:PORT`)
+/// and the plain-HTTP address of their Notify callbacks built from it (the config check already
+/// refused a public URL that cannot give one).
+fn public_address(
+    config: &Config,
+    port: u16,
+) -> anyhow::Result<(String, crate::xsi::uri::NotifyBase)> {
+    let (public, key) = match &config.server.public_url {
+        Some(u) => (u.clone(), "[server] public_url"),
+        None => (
+            format!("http://{}:{port}", config.engine.media_address),
+            "[engine] media_address",
+        ),
     };
-    let authority = rest.split('/').next().unwrap_or(rest);
-    if authority.contains(':') {
-        authority.to_owned()
-    } else {
-        format!("{authority}:{default}")
-    }
+    let base =
+        crate::xsi::uri::NotifyBase::from_url(key, &public).map_err(|e| anyhow::anyhow!("{e}"))?;
+    Ok((public, base))
 }
 
 /// Run the server until `shutdown` resolves (SIGTERM, Ctrl-C): bind, recover what a killed
@@ -109,10 +113,7 @@ pub async fn serve(
         .await
         .with_context(|| format!("listening on {}", server.listen))?;
     let addr = listener.local_addr()?;
-    let public = server
-        .public_url
-        .clone()
-        .unwrap_or_else(|| format!("http://{}:{}", config.engine.media_address, addr.port()));
+    let (public, notify_base) = public_address(&config, addr.port())?;
     let pacer = Arc::new(Pacer::start(PacerOptions::default()).context("starting the pacer")?);
     let metrics = Arc::new(metrics::Metrics::default());
     let uploads = server.data_dir.join("sounds");
@@ -123,7 +124,7 @@ pub async fn serve(
         store: store.clone(),
         metrics: metrics.clone(),
         uploads: uploads.clone(),
-        notify_host_port: host_port(&public),
+        notify_base,
     });
     let (quit_tx, quit_rx) = watch::channel(false);
     let scheduler = match &config.schedule {
@@ -204,21 +205,5 @@ pub async fn terminated() {
     #[cfg(not(unix))]
     {
         let _ = tokio::signal::ctrl_c().await;
-    }
-}
-
-#[cfg(test)]
-mod tests {
-    #[test]
-    fn host_port_of_public_urls() {
-        assert_eq!(super::host_port("http://10.0.0.5:8460"), "10.0.0.5:8460");
-        assert_eq!(
-            super::host_port("http://paging.example/x"),
-            "paging.example:80"
-        );
-        assert_eq!(
-            super::host_port("https://paging.example"),
-            "paging.example:443"
-        );
     }
 }

@@ -27,6 +27,7 @@ use crate::push::PushClient;
 use crate::rtp::Pacer;
 use crate::source::{self, Trust};
 use crate::xsi::response::Callback;
+use crate::xsi::uri::{Notify, NotifyBase};
 
 /// What to page.
 #[derive(Debug, Clone)]
@@ -93,8 +94,8 @@ pub struct ActivePage {
 
 struct Running {
     start: PageStart,
-    /// `Notify:http:HOST:PORT:zonecast/notify/KEY`.
-    notify: String,
+    /// Its callback key: its Notify URIs' paths are `zonecast/notify/KEY[~PHONE]`.
+    key: String,
     stop: watch::Sender<Option<String>>,
     live: watch::Receiver<DeliveryReport>,
     done: tokio::task::JoinHandle<()>,
@@ -107,8 +108,8 @@ struct Inner {
     journal: Journal,
     metrics: Arc<Metrics>,
     uploads: PathBuf,
-    /// `HOST:PORT` phones call back (from the public URL).
-    notify_host_port: String,
+    /// Where phones call back (from the public URL, checked to be plain HTTP).
+    notify_base: NotifyBase,
     active: std::sync::Mutex<BTreeMap<String, Running>>,
     /// Callback key → the page's callback channel.
     routes: std::sync::Mutex<HashMap<String, CallbackRoute>>,
@@ -150,8 +151,8 @@ pub struct PagesSetup {
     pub metrics: Arc<Metrics>,
     /// Directory of uploaded sounds.
     pub uploads: PathBuf,
-    /// `HOST:PORT` of the server as phones reach it.
-    pub notify_host_port: String,
+    /// Where phones reach the server's callbacks (plain HTTP: see [`NotifyBase::from_url`]).
+    pub notify_base: NotifyBase,
 }
 
 fn unix_ms() -> i64 {
@@ -179,7 +180,7 @@ impl Pages {
                 journal,
                 metrics: s.metrics,
                 uploads: s.uploads,
-                notify_host_port: s.notify_host_port,
+                notify_base: s.notify_base,
                 active: Default::default(),
                 routes: Default::default(),
                 closing: Default::default(),
@@ -204,9 +205,9 @@ impl Pages {
         let (cb_tx, cb_rx) = mpsc::unbounded_channel();
         // Every page listens: media events (a user hanging up) and application events of its
         // screens (`KEY~PHONE`).
-        let callbacks = Callbacks::routed(inner.notify_host_port.clone(), cb_rx);
-        let notify_base = callbacks.notify_uri(&key);
-        let order = self.order(&req, callbacks, &notify_base)?;
+        let callbacks = Callbacks::routed(inner.notify_base.clone(), cb_rx);
+        let on_stopped = callbacks.notify_uri(&key)?;
+        let order = self.order(&req, callbacks, on_stopped)?;
         inner.routes().insert(key.clone(), cb_tx);
         let handle = match inner.pager.page(order).await {
             Ok(h) => h,
@@ -235,10 +236,13 @@ impl Pages {
         let task = handle.into_task();
         // The task waits until the page is listed, so its removal always comes after.
         let (listed_tx, listed_rx) = tokio::sync::oneshot::channel::<()>();
-        let done = tokio::spawn(self.clone().follow(id.clone(), key, task, listed_rx));
+        let done = tokio::spawn(
+            self.clone()
+                .follow(id.clone(), key.clone(), task, listed_rx),
+        );
         let running = Running {
             start,
-            notify: notify_base,
+            key,
             stop,
             live,
             done,
@@ -255,7 +259,7 @@ impl Pages {
         &self,
         req: &StartPage,
         callbacks: Callbacks,
-        notify_base: &str,
+        on_stopped: Notify,
     ) -> Result<PageOrder, StartError> {
         let inner = &self.inner;
         let config = &inner.config;
@@ -272,9 +276,7 @@ impl Pages {
         order.banner = req.banner.clone();
         order.duration = req.duration;
         order.via = if req.via_media {
-            Via::Media {
-                on_stopped: notify_base.to_owned(),
-            }
+            Via::Media { on_stopped }
         } else {
             Via::Uri
         };
@@ -344,10 +346,13 @@ impl Pages {
     }
 
     /// The Notify URI whose callbacks reach page `id` as phone `phone`'s (application events
-    /// of a screen shown to it).
-    pub fn notify_uri(&self, id: &str, phone: &str) -> Option<String> {
+    /// of a screen shown to it). `None` when no such page runs, or `phone` cannot be in a
+    /// Notify path (give it URL-encoded).
+    pub fn notify_uri(&self, id: &str, phone: &str) -> Option<Notify> {
         let active = self.inner.active();
-        active.get(id).map(|r| format!("{}~{phone}", r.notify))
+        let key = &active.get(id)?.key;
+        let path = format!("{}/{key}~{phone}", callbacks::PREFIX);
+        self.inner.notify_base.notify(&path).ok()
     }
 
     /// Ask a page to end (its phones get their stops). `false` if no such page runs.

@@ -383,7 +383,7 @@ fn status_screen(
     let encoded: String = form_urlencoded::byte_serialize(c.phone.name.as_bytes()).collect();
     let app = s.pages.notify_uri(id, &encoded).and_then(|uri| {
         crate::xsi::object::AppEvents::new(APP_ID)
-            .and_then(|a| a.all(&uri))
+            .and_then(|a| a.all(&uri.to_uri()))
             .ok()
     });
     served(render::page_status_app(

@@ -4,6 +4,7 @@ use std::fmt;
 use std::str::FromStr;
 
 use crate::error::Invalid;
+use crate::xsi::uri::Notify;
 
 use super::common::{Header, SoftKeyItem, SoftKeys, display_setters};
 use super::document::XmlObject;
@@ -39,13 +40,7 @@ impl AppEvents {
 
     fn on(mut self, attr: &'static str, uri: &str) -> Result<AppEvents, Invalid> {
         let uri = xml::url(attr, uri)?;
-        if !uri.starts_with("Notify:") {
-            return Err(Invalid::new(
-                attr,
-                &uri,
-                "an event handler is a Notify: URI",
-            ));
-        }
+        Notify::handler(attr, &uri)?;
         self.handlers.retain(|(a, _)| *a != attr);
         self.handlers.push((attr, uri));
         Ok(self)
@@ -349,6 +344,29 @@ impl XmlObject for Input {
 mod tests {
     use super::*;
     use crate::xsi::object::DECLARATION;
+
+    #[test]
+    fn app_event_handlers_are_checked_as_notify_uris_not_by_prefix() {
+        let app = || AppEvents::new("Zonecast/Paging").unwrap();
+        for bad in [
+            "Notify:https:h:443:p",
+            "Notify:http:h:99999:p",
+            "Notify:http:h:80:p;q",
+            "Notify:http:h",
+            "App:Close:0:60:Zonecast/Paging",
+        ] {
+            let e = app().on_closed(bad).unwrap_err();
+            assert_eq!((e.field.as_str(), e.value.as_str()), ("onAppClosed", bad));
+            assert!(e.rule.contains("Notify:http:HOST:PORT:PATH"), "{bad}: {e}");
+            assert!(app().all(bad).is_err(), "{bad}");
+        }
+        let ok = app().all("Notify:http:h:80:p/q~desk").unwrap();
+        let xml = Text::new().app_events(ok).to_xml();
+        assert!(
+            xml.contains("onAppMinimized=\"Notify:http:h:80:p/q~desk\""),
+            "{xml}"
+        );
+    }
 
     fn field(i: usize) -> InputItem {
         InputItem::new(

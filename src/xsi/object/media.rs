@@ -10,6 +10,7 @@ use std::net::Ipv4Addr;
 
 use crate::error::Invalid;
 use crate::rtp::RtpPort;
+use crate::xsi::uri::Notify;
 
 use super::document::XmlObject;
 use super::xml::{self, Doc};
@@ -116,10 +117,19 @@ impl StartMedia {
         Ok(self.port(port))
     }
 
-    /// The URI the phone calls when the stream stops (e.g. `Notify:http:server:80:path`).
+    /// The Notify URI the phone calls when the stream stops (e.g.
+    /// `Notify:http:server:80:path`): refused unless it is one (see [`Notify::handler`]).
     pub fn on_stopped(mut self, uri: &str) -> Result<StartMedia, Invalid> {
-        self.on_stopped = Some(xml::url("startMedia mediaStream onStopped", uri)?);
+        let field = "startMedia mediaStream onStopped";
+        let uri = xml::url(field, uri)?;
+        Notify::handler(field, &uri)?;
+        self.on_stopped = Some(uri);
         Ok(self)
+    }
+
+    /// [`StartMedia::on_stopped`] from a checked [`Notify`].
+    pub fn on_stopped_notify(self, notify: &Notify) -> Result<StartMedia, Invalid> {
+        self.on_stopped(&notify.to_uri())
     }
 
     /// Playback volume, 0..=100 percent of the maximum.
@@ -237,6 +247,36 @@ mod tests {
                  <type>audio</type><codec>G.729</codec><mode>sendReceive</mode>\
                  <address>239.1.2.3</address><port>20480</port></mediaStream></startMedia>"
             )
+        );
+    }
+
+    #[test]
+    fn on_stopped_is_checked_as_a_notify_uri_not_by_prefix() {
+        let s = || {
+            StartMedia::new(
+                MediaType::Audio,
+                Codec::G711,
+                MediaMode::Receive,
+                Ipv4Addr::new(239, 1, 2, 3),
+            )
+        };
+        for bad in [
+            "Notify:https:server:443:path",
+            "Notify:http:server:0:path",
+            "Notify:http:server:80:a;b",
+            "Notify:",
+            "Key:Services",
+            "http://server/path",
+        ] {
+            let e = s().on_stopped(bad).unwrap_err();
+            assert_eq!(e.field, "startMedia mediaStream onStopped", "{bad}");
+            assert!(e.rule.contains("Notify:http:HOST:PORT:PATH"), "{bad}: {e}");
+        }
+        let n = Notify::new("10.0.0.5", 8460, "zonecast/notify/pg-1", None, None).unwrap();
+        let xml = s().on_stopped_notify(&n).unwrap().to_xml();
+        assert!(
+            xml.contains("onStopped=\"Notify:http:10.0.0.5:8460:zonecast/notify/pg-1::\""),
+            "{xml}"
         );
     }
 

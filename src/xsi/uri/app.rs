@@ -187,6 +187,32 @@ impl Notify {
         self.data.as_deref()
     }
 
+    /// The whole URI, `Notify:http:...` (what goes in an event handler).
+    pub fn to_uri(&self) -> String {
+        format!("Notify:{self}")
+    }
+
+    /// `uri`, the value of an event handler `field` (`onStopped`, `onAppClosed` ...), read as
+    /// the whole `Notify:` URI it must be: any other family, or a Notify URI breaking a rule,
+    /// is refused naming `field`.
+    pub fn handler(field: &str, uri: &str) -> Result<Notify, Invalid> {
+        const RULE: &str =
+            "an event handler is a Notify:http:HOST:PORT:PATH[:CREDENTIALS[:DATA]] URI";
+        match uri.parse::<super::Uri>() {
+            Ok(super::Uri::Notify(n)) => Ok(n),
+            Ok(other) => Err(Invalid::new(
+                field,
+                uri,
+                format!("{RULE}, not {}:", other.family()),
+            )),
+            Err(e) => Err(Invalid::new(
+                field,
+                uri,
+                format!("{RULE}: {} {:?} {}", e.field, e.value, e.rule),
+            )),
+        }
+    }
+
     pub(super) fn parse(rest: &str) -> Result<Self, Invalid> {
         let f: Vec<&str> = rest.splitn(6, ':').collect();
         if f.len() < 4 {

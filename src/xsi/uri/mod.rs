@@ -15,7 +15,8 @@
 //! Files: `key` (the `Key:` names, per model), `names` (the URI arguments that are a fixed set
 //! of names), `fields` (checked building blocks: numbers, DTMF, file names, addresses),
 //! `payload` (payloads with several fields: `Display:`, `Dial:`, `RTPRx:` ...), `app` (`App:`
-//! and `Notify:`), `tests` (round trips and the spec's examples).
+//! and `Notify:`), `callback` (the plain-HTTP address every zonecast `Notify:` URI starts with,
+//! [`NotifyBase`]), `tests` (round trips and the spec's examples).
 
 use std::fmt;
 use std::net::Ipv4Addr;
@@ -25,6 +26,7 @@ use crate::error::Invalid;
 use crate::rtp::RtpPort;
 
 mod app;
+mod callback;
 mod fields;
 mod key;
 mod names;
@@ -33,6 +35,7 @@ mod payload;
 mod tests;
 
 pub use app::{App, Notify};
+pub use callback::NotifyBase;
 pub use fields::{
     DialString, FileName, MenuName, Multicast, QueryString, Ranged, StreamAddr, Unicast,
 };
