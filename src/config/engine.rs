@@ -1,15 +1,18 @@
 //! The `[engine]` table: the addresses the engine's media uses, its pools, push limits and
-//! timeouts, the journal, and page defaults. Every key has a default (see [`Engine::default`]).
+//! timeouts, the journal, page defaults and the loudness sounds are levelled to. Every key has a default (see [`Engine::default`]).
 
 use std::net::Ipv4Addr;
 use std::path::{Path, PathBuf};
 use std::time::Duration;
 
 use serde::Deserialize;
+use toml::Spanned;
 
 use super::pool::{GroupPool, PortPool};
 use super::source::Source;
 use super::value::{Int, Text, duration, int, ipv4, relative};
+use crate::audio::LoudnessTarget;
+use crate::audio::loudness::LUFS_RANGE;
 use crate::error::Invalid;
 use crate::push::PushConfig;
 
@@ -91,6 +94,10 @@ pub struct Engine {
     /// Largest unicast zone unless the zone says otherwise; more phones need multicast.
     /// Default 50.
     pub max_unicast: usize,
+    /// The integrated loudness every prepared sound (file, upload, bundled sound, speech) is
+    /// levelled to, and live sources are steered toward: `loudness = -18` (LUFS, -30..=-10).
+    /// Default -18.
+    pub loudness: LoudnessTarget,
 }
 
 impl Engine {
@@ -124,6 +131,7 @@ impl Default for Engine {
             verify_grace: Duration::from_secs(2),
             pre_tone: None,
             max_unicast: 50,
+            loudness: LoudnessTarget::default(),
         }
     }
 }
@@ -146,6 +154,7 @@ pub(super) struct RawEngine {
     verify_grace: Option<Text>,
     pre_tone: Option<Text>,
     max_unicast: Option<Int>,
+    loudness: Option<Spanned<f64>>,
 }
 
 /// `[engine]`: defaults for every key the file leaves out.
@@ -224,6 +233,18 @@ pub(super) fn check(src: &Source, r: RawEngine, base: &Path) -> Result<Engine, I
     }
     if let Some(v) = &r.max_unicast {
         e.max_unicast = int(src, v, "[engine] max_unicast", 1..=100_000)?;
+    }
+    if let Some(v) = &r.loudness {
+        let lufs = *v.get_ref();
+        if !LUFS_RANGE.contains(&lufs) {
+            return Err(src.invalid(
+                v.span(),
+                "[engine] loudness",
+                lufs,
+                "must be an integrated loudness in LUFS, -30..=-10 (the default is -18)",
+            ));
+        }
+        e.loudness = LoudnessTarget { lufs };
     }
     Ok(e)
 }

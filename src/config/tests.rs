@@ -83,6 +83,7 @@ fn the_example_config_loads_and_says_what_it_says() {
     assert_eq!(e.verify_grace, Duration::from_secs(2));
     assert_eq!(e.pre_tone, Some(PreTone::Chime));
     assert_eq!(e.max_unicast, 50);
+    assert_eq!(e.loudness.lufs, -18.0);
     assert_eq!(c.priorities, Priorities::default());
 
     let hall = c.phone("hall").unwrap();
@@ -626,10 +627,20 @@ fn engine_value_errors_name_the_key() {
         ("push_retries = 11", "push_retries", "0..=10"),
         ("pre_tone = \"9000\"", "pre_tone", "3900"),
         ("max_unicast = -1", "max_unicast", "1..="),
+        ("loudness = -5", "loudness", "-30..=-10"),
+        ("loudness = -30.5", "loudness", "LUFS"),
     ];
     for (line, key, says) in cases {
         let text = format!("[engine]\n{line}\n");
         assert_at(&err(&text), &text, line, &format!("[engine] {key}"), says);
+    }
+}
+
+#[test]
+fn engine_loudness_takes_whole_or_fractional_lufs() {
+    for (line, lufs) in [("loudness = -23", -23.0), ("loudness = -16.5", -16.5)] {
+        let c = load(&format!("[engine]\n{line}\n")).unwrap();
+        assert_eq!(c.engine.loudness.lufs, lufs, "{line}");
     }
 }
 
