@@ -20,12 +20,12 @@ use crate::page::{Origin, PageError, PageOrder, Pager, PagerSetup, PhoneTable, V
 use crate::push::PushClient;
 use crate::rtp::Pacer;
 use crate::rtp::pacer::{Encode, PacerOptions, PayloadSource};
-use crate::source::{Segment, segment_source, sequence};
+use crate::source::{Levelling, Segment, Voice, segment_source, sequence, speech};
 use std::sync::Arc;
 
 /// Arguments of `zonecast page`.
 #[derive(Debug, Args)]
-#[command(group(clap::ArgGroup::new("source").required(true).args(["file", "tone", "mic", "sequence"])))]
+#[command(group(clap::ArgGroup::new("source").required(true).args(["file", "tone", "mic", "sequence", "say"])))]
 pub struct PageArgs {
     /// The configuration (phones, zones, pools, priorities).
     #[arg(long)]
@@ -46,6 +46,10 @@ pub struct PageArgs {
     /// silence:SECS, mic:SECS, mic:DEVICE:SECS (e.g. `chime,mic:30,chime`).
     #[arg(long, value_name = "ITEMS")]
     sequence: Option<String>,
+    /// Speak TEXT (espeak-ng; 1..=500 characters; the voice of the config's `[speech]`). Also
+    /// `say:TEXT` as the last item of `--sequence`. The banner defaults to the text.
+    #[arg(long, value_name = "TEXT")]
+    say: Option<String>,
     /// Banner on the phones (≤ 32 characters; default: the zone's).
     #[arg(long, value_name = "BANNER")]
     text: Option<String>,
@@ -83,14 +87,28 @@ pub struct RecoverArgs {
 
 const TONE_DBFS: f32 = -10.0;
 
-fn source(a: &PageArgs) -> Result<Box<dyn PayloadSource>, CliError> {
+/// What `a` names as a payload: sounds levelled by `level` (the mic under its automatic gain).
+fn source(
+    a: &PageArgs,
+    level: &Levelling,
+    voice: &Voice,
+) -> Result<Box<dyn PayloadSource>, CliError> {
     let law = Law::Ulaw;
     let invalid = |e: crate::error::Invalid| CliError::Invalid(e.to_string());
-    let main: Box<dyn PayloadSource> = if let Some(path) = &a.file {
-        segment_source(&Segment::File(path.clone()), law).map_err(invalid)?
+    // Speech in the config's voice; every other segment as it is.
+    let play = |seg: Segment| match seg {
+        Segment::Say(text) => speech::shared()
+            .speak(&text, voice)
+            .map(|s| level.clip(&format!("say:{text}"), &s, law)),
+        seg => segment_source(&seg, law, level),
+    };
+    let main: Box<dyn PayloadSource> = if let Some(text) = &a.say {
+        play(Segment::Say(text.trim().to_owned())).map_err(invalid)?
+    } else if let Some(path) = &a.file {
+        segment_source(&Segment::File(path.clone()), law, level).map_err(invalid)?
     } else if let Some(t) = &a.tone {
         if t.eq_ignore_ascii_case("chime") {
-            segment_source(&Segment::Chime, law).map_err(invalid)?
+            segment_source(&Segment::Chime, law, level).map_err(invalid)?
         } else {
             let hz: f32 = t
                 .parse()
@@ -109,24 +127,34 @@ fn source(a: &PageArgs) -> Result<Box<dyn PayloadSource>, CliError> {
     } else if let Some(device) = &a.mic {
         let name = (!device.is_empty()).then_some(device.as_str());
         let mic = audio::mic::Mic::open(name).map_err(|e| CliError::Invalid(e.to_string()))?;
-        Box::new(Encode::new(mic, law))
+        level.live(mic, law)
     } else if let Some(items) = &a.sequence {
-        let parts = items
-            .split(',')
-            .map(|item| {
-                item.parse::<Segment>()
-                    .and_then(|s| segment_source(&s, law))
-            })
+        let parts = crate::source::items(items)
+            .into_iter()
+            .map(|item| item.parse::<Segment>().and_then(play))
             .collect::<Result<Vec<_>, _>>()
             .map_err(invalid)?;
         sequence(parts)
     } else {
         return Err(CliError::Invalid(
-            "no source: give --file, --tone, --mic or --sequence".into(),
+            "no source: give --file, --tone, --mic, --sequence or --say".into(),
         ));
     };
     // The configured pre-tone is put before it by the pager.
     Ok(main)
+}
+
+/// The banner: `--text`, or what the page says (cut to a banner's length), or None (the zone's).
+fn banner(a: &PageArgs) -> Option<String> {
+    let said = match (&a.say, &a.sequence) {
+        (Some(t), _) => Some(t.as_str()),
+        (None, Some(items)) => crate::source::said(items),
+        (None, None) => None,
+    };
+    a.text.clone().or_else(|| {
+        said.filter(|t| !t.trim().is_empty())
+            .map(|t| speech::default_banner(t, crate::config::MAX_BANNER_CHARS))
+    })
 }
 
 /// Stop what earlier, killed pages left playing. Returns (stopped, failed, what was done).
@@ -145,7 +173,7 @@ pub(super) fn run_page(a: PageArgs) -> Result<i32, CliError> {
     let request = PageRequest {
         zone: a.zone.clone(),
         priority: a.priority.clone(),
-        banner: a.text.clone(),
+        banner: banner(&a),
         via: if a.via == "media" {
             Via::Media {
                 // Replaced by the listener's real address when the page runs.
@@ -179,7 +207,8 @@ pub(super) fn run_page(a: PageArgs) -> Result<i32, CliError> {
         }
         return Ok(0);
     }
-    let payload = source(&a)?;
+    let level = Levelling::new(config.engine.loudness);
+    let payload = source(&a, &level, &config.speech)?;
     let client = push_client(&config)?;
     let interrupted = interrupted_flag();
     let rt = runtime()?;
@@ -194,7 +223,7 @@ pub(super) fn run_page(a: PageArgs) -> Result<i32, CliError> {
         });
         let mut order = PageOrder::new(Origin::Command, &a.zone, payload);
         order.priority = a.priority.clone();
-        order.banner = a.text.clone();
+        order.banner = banner(&a);
         order.duration = a.duration;
         order.verify = a.verify.then_some(config.engine.verify_grace);
         if a.via == "media" {
@@ -234,12 +263,32 @@ pub(super) fn run_page(a: PageArgs) -> Result<i32, CliError> {
         watcher.abort();
         let report = report.map_err(|e| CliError::Failed(e.into()))?;
         if a.json {
-            println!("{}", serde_json::to_string_pretty(&report).context("writing JSON")?);
+            let json = with_loudness(serde_json::to_value(&report), &level);
+            println!("{}", serde_json::to_string_pretty(&json).context("writing JSON")?);
         } else {
             print!("{}", report.prose());
         }
         Ok(report.exit_code())
     })
+}
+
+/// The report with `"loudness"` added: the target and, per levelled item, what was measured
+/// and the gain applied (tones are not levelled and not listed).
+pub(super) fn with_loudness(
+    report: serde_json::Result<serde_json::Value>,
+    level: &Levelling,
+) -> serde_json::Value {
+    let mut json = report.unwrap_or_default();
+    if let Some(map) = json.as_object_mut() {
+        map.insert(
+            "loudness".into(),
+            serde_json::json!({
+                "target_lufs": level.target.lufs,
+                "items": level.notes(),
+            }),
+        );
+    }
+    json
 }
 
 /// The `onStopped` URI a dry run shows: the callback listener's address on port 80 (the real

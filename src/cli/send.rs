@@ -10,14 +10,16 @@ use anyhow::Context;
 use clap::Args;
 
 use super::common::{CliError, interrupted_flag, parse_seconds};
-use crate::audio::{self, Clip};
+use crate::audio::loudness::LUFS_RANGE;
+use crate::audio::{self, Clip, LoudnessTarget};
 use crate::g711::Law;
 use crate::rtp::pacer::{Encode, EncodedClip, PacerOptions, PayloadSource};
 use crate::rtp::{Destination, Pacer, Packetizer, SenderOptions, StreamSpec};
+use crate::source::Levelling;
 
 /// Arguments of `zonecast send`.
 #[derive(Debug, Args)]
-#[command(group(clap::ArgGroup::new("source").required(true).args(["file", "tone", "mic"])))]
+#[command(group(clap::ArgGroup::new("source").required(true).args(["file", "tone", "mic", "say"])))]
 pub struct SendArgs {
     /// Audio file: WAV (any rate/channels/bits), MP3, FLAC, Ogg Vorbis, or raw µ-law `.raw`.
     #[arg(long, value_name = "PATH")]
@@ -25,6 +27,9 @@ pub struct SendArgs {
     /// A sine tone of HZ hertz (20..=3900), or `chime` for the two-tone chime.
     #[arg(long, value_name = "HZ|chime")]
     tone: Option<ToneArg>,
+    /// Speak TEXT (espeak-ng, English at 150 words per minute; 1..=500 characters).
+    #[arg(long, value_name = "TEXT")]
+    say: Option<String>,
     /// Live microphone: the default input device, or the named one.
     #[arg(long, value_name = "DEVICE", num_args = 0..=1, default_missing_value = "")]
     mic: Option<String>,
@@ -49,6 +54,19 @@ pub struct SendArgs {
     /// Print a JSON summary instead of prose.
     #[arg(long)]
     json: bool,
+    /// Loudness a file or the chime is levelled to (and the microphone steered toward), LUFS
+    /// integrated (-30..=-10). Tones play at their stated level.
+    #[arg(long, value_name = "LUFS", default_value_t = crate::audio::loudness::DEFAULT_LUFS,
+          allow_negative_numbers = true, value_parser = parse_lufs)]
+    loudness: f64,
+}
+
+fn parse_lufs(s: &str) -> Result<f64, String> {
+    s.trim()
+        .parse::<f64>()
+        .ok()
+        .filter(|l| LUFS_RANGE.contains(l))
+        .ok_or_else(|| format!("{s:?}: a loudness in LUFS, -30..=-10"))
 }
 
 /// `--tone` value.
@@ -102,35 +120,8 @@ pub(super) fn run(a: SendArgs) -> Result<i32, CliError> {
             "interface {iface:?}: must be the unicast address of a local interface"
         )));
     }
-    let payload: Box<dyn PayloadSource> = match (&a.file, a.tone, &a.mic) {
-        (Some(path), _, _) => {
-            let clip = Clip::load(path).map_err(|e| CliError::Invalid(e.to_string()))?;
-            if clip.samples().is_empty() {
-                return Err(CliError::Invalid(format!(
-                    "file {:?}: contains no audio",
-                    path.display().to_string()
-                )));
-            }
-            Box::new(EncodedClip::new(clip.samples(), law, a.looped))
-        }
-        (_, Some(ToneArg::Hz(hz)), _) => {
-            Box::new(Encode::new(audio::Tone::new(hz, TONE_DBFS), law))
-        }
-        (_, Some(ToneArg::Chime), _) => {
-            let chime = audio::render(audio::Chime::new(), Duration::from_secs(10));
-            Box::new(EncodedClip::new(&chime, law, a.looped))
-        }
-        (_, _, Some(device)) => {
-            let name = (!device.is_empty()).then_some(device.as_str());
-            let mic = audio::mic::Mic::open(name).map_err(|e| CliError::Invalid(e.to_string()))?;
-            Box::new(Encode::new(mic, law))
-        }
-        _ => {
-            return Err(CliError::Invalid(
-                "no source: give --file, --tone or --mic".into(),
-            ));
-        }
-    };
+    let level = Levelling::new(LoudnessTarget { lufs: a.loudness });
+    let payload = payload(&a, law, &level)?;
     let pacer = Pacer::start(PacerOptions::default()).context("starting the pacer thread")?;
     let max_packets = a
         .duration
@@ -177,7 +168,11 @@ pub(super) fn run(a: SendArgs) -> Result<i32, CliError> {
     if a.json {
         println!(
             "{}",
-            serde_json::to_string(&summary).context("writing JSON")?
+            serde_json::to_string(&super::page::with_loudness(
+                serde_json::to_value(&summary),
+                &level
+            ))
+            .context("writing JSON")?
         );
     } else {
         let dests: Vec<String> = a.to.iter().map(ToString::to_string).collect();
@@ -193,4 +188,49 @@ pub(super) fn run(a: SendArgs) -> Result<i32, CliError> {
         );
     }
     Ok(if s.packets > 0 { 0 } else { 1 })
+}
+
+/// The payload `a` names: a file or the chime levelled by `level`, a tone as stated, the
+/// microphone under automatic gain.
+fn payload(a: &SendArgs, law: Law, level: &Levelling) -> Result<Box<dyn PayloadSource>, CliError> {
+    if let Some(text) = &a.say {
+        let voice = crate::source::Voice::default();
+        let speech = crate::source::speech::shared()
+            .speak(text, &voice)
+            .map_err(|e| CliError::Invalid(e.to_string()))?;
+        let levelled = level.samples(&format!("say:{}", text.trim()), &speech, law);
+        return Ok(Box::new(EncodedClip::new(&levelled, law, a.looped)));
+    }
+    Ok(match (&a.file, a.tone, &a.mic) {
+        (Some(path), _, _) => {
+            let clip = Clip::load(path).map_err(|e| CliError::Invalid(e.to_string()))?;
+            if clip.samples().is_empty() {
+                return Err(CliError::Invalid(format!(
+                    "file {:?}: contains no audio",
+                    path.display().to_string()
+                )));
+            }
+            let item = format!("file:{}", path.display());
+            let levelled = level.samples(&item, clip.samples(), law);
+            Box::new(EncodedClip::new(&levelled, law, a.looped))
+        }
+        (_, Some(ToneArg::Hz(hz)), _) => {
+            Box::new(Encode::new(audio::Tone::new(hz, TONE_DBFS), law))
+        }
+        (_, Some(ToneArg::Chime), _) => {
+            let chime = audio::render(audio::Chime::new(), Duration::from_secs(10));
+            let levelled = level.samples("chime", &chime, law);
+            Box::new(EncodedClip::new(&levelled, law, a.looped))
+        }
+        (_, _, Some(device)) => {
+            let name = (!device.is_empty()).then_some(device.as_str());
+            let mic = audio::mic::Mic::open(name).map_err(|e| CliError::Invalid(e.to_string()))?;
+            level.live(mic, law)
+        }
+        _ => {
+            return Err(CliError::Invalid(
+                "no source: give --file, --tone, --mic or --say".into(),
+            ));
+        }
+    })
 }

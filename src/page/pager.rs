@@ -309,7 +309,7 @@ impl Pager {
             relay = Some(seated.relay);
         }
         if order.pre_tone
-            && let Some(pre) = pre_tone(site.pre_tone.as_ref(), order.law)?
+            && let Some(pre) = pre_tone(site.pre_tone.as_ref(), order.law, site.loudness)?
         {
             sound = crate::source::sequence(vec![pre, sound]);
         }
@@ -461,13 +461,17 @@ fn journal_failed(journal: &Journal, e: impl std::fmt::Display) -> PageError {
 }
 
 /// The site's pre-tone as a source.
-fn pre_tone(pre: Option<&PreTone>, law: Law) -> Result<Option<Box<dyn PayloadSource>>, Invalid> {
-    use crate::source::{Segment, segment_source};
+fn pre_tone(
+    pre: Option<&PreTone>,
+    law: Law,
+    loudness: crate::audio::LoudnessTarget,
+) -> Result<Option<Box<dyn PayloadSource>>, Invalid> {
+    use crate::source::{Levelling, Segment, segment_source};
     let seg = match pre {
         None => return Ok(None),
         Some(PreTone::Chime) => Segment::Chime,
         Some(PreTone::Tone(hz)) => Segment::Tone { hz: *hz, secs: 1.0 },
         Some(PreTone::File(p)) => Segment::File(p.clone()),
     };
-    segment_source(&seg, law).map(Some)
+    segment_source(&seg, law, &Levelling::new(loudness)).map(Some)
 }

@@ -11,6 +11,7 @@ use std::collections::HashSet;
 use std::net::{Ipv4Addr, ToSocketAddrs};
 
 use super::plan::ZoneMember;
+use crate::audio::LoudnessTarget;
 use crate::config::{Config, GroupPool, PortPool, PreTone, Priorities, ZoneMode};
 use crate::error::Invalid;
 use crate::rtp::SenderOptions;
@@ -49,6 +50,8 @@ pub struct Site {
     pub reserved_groups: HashSet<Ipv4Addr>,
     /// Played before every page's sound.
     pub pre_tone: Option<PreTone>,
+    /// The loudness prepared sounds (the pre-tone too) are levelled to.
+    pub loudness: LoudnessTarget,
 }
 
 impl Default for Site {
@@ -63,6 +66,7 @@ impl Default for Site {
             reserved_ports: HashSet::new(),
             reserved_groups: HashSet::new(),
             pre_tone: None,
+            loudness: LoudnessTarget::default(),
         }
     }
 }
@@ -114,6 +118,7 @@ impl PhoneTable for Config {
             reserved_ports: self.reserved_ports(),
             reserved_groups: self.reserved_groups(),
             pre_tone: self.engine.pre_tone.clone(),
+            loudness: self.engine.loudness,
         }
     }
 

@@ -51,6 +51,8 @@ pub struct StartPage {
     /// Spoken from this phone's microphone (`source` is then only a description): the phone is
     /// told `RTPTx` to the engine, which relays it to the zone; it gets its stop at the end.
     pub talker: Option<String>,
+    /// The voice a `say:` source speaks in (a bell's or message's own; None: `[speech]`).
+    pub voice: Option<source::Voice>,
 }
 
 /// Why a page did not start.
@@ -269,11 +271,25 @@ impl Pages {
                 crate::audio::Silence::default(),
                 Law::Ulaw,
             )) as Box<dyn crate::rtp::pacer::PayloadSource>,
-            None => source::source(&req.source, &inner.uploads, req.trust, Law::Ulaw)?,
+            None => source::source_voiced(
+                &req.source,
+                &inner.uploads,
+                req.trust,
+                Law::Ulaw,
+                req.voice.as_ref().unwrap_or(&config.speech),
+                &source::Levelling::new(config.engine.loudness),
+            )?,
         };
         let mut order = PageOrder::new(req.origin.clone(), &req.zone, sound);
         order.priority = req.priority.clone();
-        order.banner = req.banner.clone();
+        // Speech without a banner shows what it says.
+        order.banner = req.banner.clone().or_else(|| {
+            let said = req.talker.is_none().then(|| source::said(&req.source))??;
+            Some(source::speech::default_banner(
+                said,
+                crate::config::MAX_BANNER_CHARS,
+            ))
+        });
         order.duration = req.duration;
         order.via = if req.via_media {
             Via::Media { on_stopped }

@@ -1,14 +1,20 @@
 //! What a page plays: one source, or a sequence of them (a pre-tone, the live microphone for a
 //! while, a post-tone), as one stream of 20 ms G.711 payloads.
 //!
-//! Segments are written `chime`, `tone:HZ:SECS`, `file:PATH`, `silence:SECS`, `mic:SECS` or
+//! Segments are written `chime`, `tone:HZ:SECS`, `file:PATH`, `silence:SECS`, `mic:SECS`,
 //! `mic:DEVICE:SECS` (a microphone segment in a sequence needs its length, so the segments
-//! after it know when to start).
+//! after it know when to start) or `say:TEXT` (speech, see [`super::speech`]).
+//!
+//! A sequence is comma-separated ([`items`]), but speech may hold commas: `say:` is therefore
+//! the last item of a sequence, and everything after it (commas and colons included) is its text,
+//! e.g. `chime,say:Fire drill, building B` is the chime, then "Fire drill, building B".
 
 use std::path::PathBuf;
 use std::str::FromStr;
 use std::time::Duration;
 
+use super::level::Levelling;
+use super::speech;
 use crate::audio::{self, Clip};
 use crate::error::Invalid;
 use crate::g711::Law;
@@ -38,6 +44,39 @@ pub enum Segment {
         /// Length, s.
         secs: f64,
     },
+    /// Speech of this text (checked by [`speech::text_rule`]), in the page's voice.
+    Say(String),
+}
+
+/// The items of a comma-separated sequence, untrimmed: split at each comma up to the first item
+/// that starts with `say:`, which takes the rest of `spec`, commas included.
+pub fn items(spec: &str) -> Vec<&str> {
+    let mut out = Vec::new();
+    let mut rest = spec;
+    loop {
+        if rest.trim_start().starts_with("say:") {
+            out.push(rest);
+            return out;
+        }
+        match rest.split_once(',') {
+            Some((item, more)) => {
+                out.push(item);
+                rest = more;
+            }
+            None => {
+                out.push(rest);
+                return out;
+            }
+        }
+    }
+}
+
+/// The text the sequence `spec` speaks, if it has a `say:` item.
+pub fn said(spec: &str) -> Option<&str> {
+    items(spec)
+        .last()
+        .and_then(|i| i.trim_start().strip_prefix("say:"))
+        .map(str::trim)
 }
 
 fn secs(field: &str, s: &str) -> Result<f64, Invalid> {
@@ -52,6 +91,11 @@ impl FromStr for Segment {
 
     fn from_str(s: &str) -> Result<Segment, Invalid> {
         let f = "sequence";
+        if let Some(text) = s.trim_start().strip_prefix("say:") {
+            let text = text.trim();
+            speech::text_rule(text).map_err(|rule| Invalid::new(f, s, rule))?;
+            return Ok(Segment::Say(text.to_owned()));
+        }
         let parts: Vec<&str> = s.trim().split(':').collect();
         match parts.as_slice() {
             ["chime"] => Ok(Segment::Chime),
@@ -84,7 +128,8 @@ impl FromStr for Segment {
             _ => Err(Invalid::new(
                 f,
                 s,
-                "each item is chime, tone:HZ:SECS, file:PATH, silence:SECS, mic:SECS or mic:DEVICE:SECS",
+                "each item is chime, tone:HZ:SECS, file:PATH, silence:SECS, mic:SECS, mic:DEVICE:SECS \
+                 or say:TEXT (last)",
             )),
         }
     }
@@ -133,10 +178,17 @@ impl PayloadSource for Sequence {
     }
 }
 
-/// The payload source of one segment.
-pub fn segment_source(seg: &Segment, law: Law) -> Result<Box<dyn PayloadSource>, Invalid> {
+/// The payload source of one segment (speech in the default [`speech::Voice`]).
+///
+/// Files, the chime and speech are levelled by `level` (and noted there); tones and silence play
+/// at their stated level; the microphone gets slow automatic gain toward the same target.
+pub fn segment_source(
+    seg: &Segment,
+    law: Law,
+    level: &Levelling,
+) -> Result<Box<dyn PayloadSource>, Invalid> {
     Ok(match seg {
-        Segment::Chime => Box::new(EncodedClip::new(&chime_samples(), law, false)),
+        Segment::Chime => level.clip("chime", &chime_samples(), law),
         Segment::Tone { hz, secs } => Box::new(Limited {
             inner: Box::new(Encode::new(audio::Tone::new(*hz, -10.0), law)),
             left: packets(*secs),
@@ -151,17 +203,22 @@ pub fn segment_source(seg: &Segment, law: Law) -> Result<Box<dyn PayloadSource>,
             if clip.samples().is_empty() {
                 return Err(Invalid::new("file", path.display(), "contains no audio"));
             }
-            Box::new(EncodedClip::new(clip.samples(), law, false))
+            level.clip(&format!("file:{}", path.display()), clip.samples(), law)
         }
         Segment::Mic { device, secs } => {
             let mic = audio::mic::Mic::open(device.as_deref()).map_err(|e| {
                 Invalid::new("mic", device.as_deref().unwrap_or("default"), e.to_string())
             })?;
             Box::new(Limited {
-                inner: Box::new(Encode::new(mic, law)),
+                inner: level.live(mic, law),
                 left: packets(*secs),
             })
         }
+        Segment::Say(text) => level.clip(
+            &format!("say:{text}"),
+            &speech::shared().speak(text, &speech::Voice::default())?,
+            law,
+        ),
     })
 }
 
@@ -202,6 +259,51 @@ mod tests {
     }
 
     #[test]
+    fn say_is_the_last_item_and_keeps_its_commas_and_colons() {
+        assert_eq!(
+            items("chime, tone:800:1,say: Fire drill, building B: now"),
+            vec!["chime", " tone:800:1", "say: Fire drill, building B: now"]
+        );
+        assert_eq!(said("chime,say:Fire, drill"), Some("Fire, drill"));
+        assert_eq!(said("chime,tone:800:1"), None);
+        assert_eq!(items("a,,b"), vec!["a", "", "b"]);
+        assert_eq!(
+            " say:  Fire drill, building B ".parse::<Segment>().unwrap(),
+            Segment::Say("Fire drill, building B".into())
+        );
+        for bad in ["say:", "say:   ", "say:bell\u{7}"] {
+            assert!(bad.parse::<Segment>().is_err(), "{bad:?}");
+        }
+        let long = format!("say:{}", "x".repeat(501));
+        assert!(
+            long.parse::<Segment>()
+                .unwrap_err()
+                .rule
+                .contains("1..=500")
+        );
+    }
+
+    proptest::proptest! {
+        /// Any sequence ending in `say:TEXT` splits into its items and the whole text, commas
+        /// and colons included; parsing never panics.
+        #[test]
+        fn say_text_survives_the_sequence_grammar(
+            before in proptest::collection::vec("(chime|tone:800:1|silence:0.5)", 0..4),
+            text in "[^\\p{Cc}\\x{FFFE}\\x{FFFF}]{0,80}",
+        ) {
+            let spec = before.iter().map(|b| format!("{b},")).collect::<String>() + "say:" + &text;
+            let got = items(&spec);
+            proptest::prop_assert_eq!(got.len(), before.len() + 1);
+            proptest::prop_assert_eq!(said(&spec), Some(text.trim()));
+            match got.last().unwrap().parse::<Segment>() {
+                Ok(Segment::Say(t)) => proptest::prop_assert_eq!(t, text.trim()),
+                Ok(other) => proptest::prop_assert!(false, "{other:?}"),
+                Err(e) => proptest::prop_assert!(text.trim().is_empty(), "{e}"),
+            }
+        }
+    }
+
+    #[test]
     fn segments_parse_and_refuse_with_the_rule() {
         assert_eq!("chime".parse::<Segment>().unwrap(), Segment::Chime);
         assert_eq!(
@@ -231,6 +333,7 @@ mod tests {
     #[test]
     fn a_sequence_plays_its_parts_in_order_and_ends() {
         let law = Law::Ulaw;
+        let lv = Levelling::default();
         let parts = vec![
             segment_source(
                 &Segment::Tone {
@@ -238,15 +341,17 @@ mod tests {
                     secs: 0.2,
                 },
                 law,
+                &lv,
             )
             .unwrap(),
-            segment_source(&Segment::Silence(0.1), law).unwrap(),
+            segment_source(&Segment::Silence(0.1), law, &lv).unwrap(),
             segment_source(
                 &Segment::Tone {
                     hz: 500.0,
                     secs: 0.3,
                 },
                 law,
+                &lv,
             )
             .unwrap(),
         ];
@@ -257,7 +362,13 @@ mod tests {
                 .iter()
                 .all(|&b| b == law.silence() || b == 0xFF)
         );
-        let (chime, _) = count(segment_source(&Segment::Chime, law).unwrap());
+        let (chime, _) = count(segment_source(&Segment::Chime, law, &lv).unwrap());
         assert!(chime > 25, "the chime lasts {chime} packets");
+        // Only the chime was levelled: tones and silence play at their stated level.
+        let notes = lv.notes();
+        assert_eq!(notes.len(), 1, "{notes:?}");
+        assert_eq!(notes[0].item, "chime");
+        let out = notes[0].levelled.result.lufs.unwrap();
+        assert!((out + 18.0).abs() < 0.5, "the chime plays at {out} LUFS");
     }
 }

@@ -5,11 +5,14 @@
 
 use std::path::Path;
 
-use super::segment::{Segment, segment_source, sequence};
+use super::level::Levelling;
+use super::segment::{Segment, items, segment_source, sequence};
+use super::speech::{self, Voice};
 use super::upload::uploaded;
+use crate::audio::Clip;
 use crate::error::Invalid;
 use crate::g711::Law;
-use crate::rtp::pacer::{EncodedClip, PayloadSource};
+use crate::rtp::pacer::PayloadSource;
 
 /// Bundled sounds by name (see `audio/README.md`): raw 8 kHz µ-law ring files, and the demo
 /// announcement.
@@ -25,23 +28,42 @@ pub const BUNDLED: [&str; 5] = ["chime", "bell", "alert", "evacuation", "announc
 
 /// The grammar, for error messages.
 const RULE: &str = "each comma-separated item is a bundled sound (chime, bell, alert, evacuation, \
-                    announcement), tone:HZ:SECS, silence:SECS or upload:NAME";
+                    announcement), tone:HZ:SECS, silence:SECS, upload:NAME or say:TEXT (last: \
+                    its text may hold commas)";
 
-fn bundled(name: &str, law: Law) -> Result<Option<Box<dyn PayloadSource>>, Invalid> {
+fn bundled(
+    name: &str,
+    law: Law,
+    level: &Levelling,
+) -> Result<Option<Box<dyn PayloadSource>>, Invalid> {
     if name == "chime" {
-        return segment_source(&Segment::Chime, law).map(Some);
+        return segment_source(&Segment::Chime, law, level).map(Some);
     }
     if let Some((_, raw)) = BUNDLED_RAW.iter().find(|(n, _)| *n == name) {
         let samples: Vec<i16> = raw.iter().map(|&b| Law::Ulaw.decode(b)).collect();
-        return Ok(Some(Box::new(EncodedClip::new(&samples, law, false))));
+        return Ok(Some(level.clip(name, &samples, law)));
     }
     if name == "announcement" {
         let reader = hound::WavReader::new(std::io::Cursor::new(ANNOUNCEMENT_WAV))
             .map_err(|e| Invalid::new("source", name, format!("bundled sound: {e}")))?;
         let samples: Vec<i16> = reader.into_samples::<i16>().map_while(Result::ok).collect();
-        return Ok(Some(Box::new(EncodedClip::new(&samples, law, false))));
+        return Ok(Some(level.clip(name, &samples, law)));
     }
     Ok(None)
+}
+
+/// An uploaded sound, levelled and noted as `item` (`upload:NAME`).
+fn upload_source(
+    item: &str,
+    path: &Path,
+    law: Law,
+    level: &Levelling,
+) -> Result<Box<dyn PayloadSource>, Invalid> {
+    let clip = Clip::load(path).map_err(|e| Invalid::new("source", item, e.to_string()))?;
+    if clip.samples().is_empty() {
+        return Err(Invalid::new("source", item, "contains no audio"));
+    }
+    Ok(level.clip(item, clip.samples(), law))
 }
 
 /// Who is asking: an API caller may not name files on the server; the config may.
@@ -53,20 +75,34 @@ pub enum Trust {
     Config,
 }
 
-/// The payload of `spec` (comma-separated items). `uploads` is the directory of uploaded sounds.
+/// The payload of `spec` (comma-separated items, see [`items`]). `uploads` is the directory of
+/// uploaded sounds. Speech is in the default [`Voice`].
 pub fn source(
     spec: &str,
     uploads: &Path,
     trust: Trust,
     law: Law,
+    level: &Levelling,
 ) -> Result<Box<dyn PayloadSource>, Invalid> {
-    let items: Vec<&str> = spec.split(',').map(str::trim).collect();
+    source_voiced(spec, uploads, trust, law, &Voice::default(), level)
+}
+
+/// [`source`], speaking a `say:` item with `voice`.
+pub fn source_voiced(
+    spec: &str,
+    uploads: &Path,
+    trust: Trust,
+    law: Law,
+    voice: &Voice,
+    level: &Levelling,
+) -> Result<Box<dyn PayloadSource>, Invalid> {
+    let items: Vec<&str> = items(spec).into_iter().map(str::trim).collect();
     if spec.trim().is_empty() || items.iter().any(|i| i.is_empty()) {
         return Err(Invalid::new("source", spec, RULE));
     }
     let mut parts = Vec::with_capacity(items.len());
     for item in items {
-        if let Some(p) = bundled(item, law)? {
+        if let Some(p) = bundled(item, law, level)? {
             parts.push(p);
             continue;
         }
@@ -78,12 +114,18 @@ pub fn source(
                     "no uploaded sound of that name (PUT /api/sounds/NAME first)",
                 )
             })?;
-            parts.push(segment_source(&Segment::File(path), law)?);
+            parts.push(upload_source(item, &path, law, level)?);
             continue;
         }
-        let seg: Segment = item
-            .parse()
-            .map_err(|_| Invalid::new("source", item, RULE))?;
+        let seg: Segment = item.parse().map_err(|e: Invalid| {
+            // A bad text breaks the speech rule, not the grammar: say which.
+            let rule = if item.starts_with("say:") {
+                e.rule
+            } else {
+                RULE.to_owned()
+            };
+            Invalid::new("source", item, rule)
+        })?;
         match (&seg, trust) {
             (Segment::Mic { .. }, _) => {
                 return Err(Invalid::new(
@@ -91,6 +133,10 @@ pub fn source(
                     item,
                     "the server has no microphone to page from",
                 ));
+            }
+            (Segment::Say(text), _) => {
+                let speech = speech::shared().speak(text, voice)?;
+                parts.push(level.clip(item, &speech, law));
             }
             (Segment::File(_), Trust::Api) => {
                 return Err(Invalid::new(
@@ -100,7 +146,7 @@ pub fn source(
                      (PUT /api/sounds/NAME) and use upload:NAME",
                 ));
             }
-            _ => parts.push(segment_source(&seg, law)?),
+            _ => parts.push(segment_source(&seg, law, level)?),
         }
     }
     Ok(if parts.len() == 1 {
@@ -114,6 +160,10 @@ pub fn source(
 mod tests {
     use super::*;
     use crate::rtp::packet::PAYLOAD_LEN;
+
+    fn lv() -> Levelling {
+        Levelling::default()
+    }
 
     fn packets(mut s: Box<dyn PayloadSource>) -> usize {
         let mut out = [0u8; PAYLOAD_LEN];
@@ -130,32 +180,44 @@ mod tests {
         let dir = tempfile::tempdir().unwrap();
         // bell.raw is 16080 samples: 100.5 frames, the last one padded.
         assert_eq!(
-            packets(source("bell", dir.path(), Trust::Api, Law::Ulaw).unwrap()),
+            packets(source("bell", dir.path(), Trust::Api, Law::Ulaw, &lv()).unwrap()),
             101
         );
-        let both = packets(source("chime, tone:800:1", dir.path(), Trust::Api, Law::Ulaw).unwrap());
-        let chime = packets(source("chime", dir.path(), Trust::Api, Law::Ulaw).unwrap());
+        let both = packets(
+            source(
+                "chime, tone:800:1",
+                dir.path(),
+                Trust::Api,
+                Law::Ulaw,
+                &lv(),
+            )
+            .unwrap(),
+        );
+        let chime = packets(source("chime", dir.path(), Trust::Api, Law::Ulaw, &lv()).unwrap());
         assert_eq!(both, chime + 50);
-        assert!(packets(source("announcement", dir.path(), Trust::Api, Law::Ulaw).unwrap()) > 100);
+        assert!(
+            packets(source("announcement", dir.path(), Trust::Api, Law::Ulaw, &lv()).unwrap())
+                > 100
+        );
     }
 
     #[test]
     fn api_callers_cannot_name_files_or_the_mic() {
         let dir = tempfile::tempdir().unwrap();
-        let e = source("file:/etc/passwd", dir.path(), Trust::Api, Law::Ulaw)
+        let e = source("file:/etc/passwd", dir.path(), Trust::Api, Law::Ulaw, &lv())
             .err()
             .unwrap();
         assert!(e.rule.contains("cannot name files"), "{e}");
-        let e = source("mic:5", dir.path(), Trust::Config, Law::Ulaw)
+        let e = source("mic:5", dir.path(), Trust::Config, Law::Ulaw, &lv())
             .err()
             .unwrap();
         assert!(e.rule.contains("microphone"), "{e}");
-        let e = source("upload:../x", dir.path(), Trust::Api, Law::Ulaw)
+        let e = source("upload:../x", dir.path(), Trust::Api, Law::Ulaw, &lv())
             .err()
             .unwrap();
         assert!(e.rule.contains("no uploaded sound"), "{e}");
-        assert!(source("", dir.path(), Trust::Api, Law::Ulaw).is_err());
-        assert!(source("chime,", dir.path(), Trust::Api, Law::Ulaw).is_err());
+        assert!(source("", dir.path(), Trust::Api, Law::Ulaw, &lv()).is_err());
+        assert!(source("chime,", dir.path(), Trust::Api, Law::Ulaw, &lv()).is_err());
     }
 
     #[test]
@@ -166,7 +228,7 @@ mod tests {
         let raw = vec![0xFFu8; 4000];
         store_upload(dir.path(), "lobby-msg", &raw, UploadFormat::Ulaw).unwrap();
         assert_eq!(
-            packets(source("upload:lobby-msg", dir.path(), Trust::Api, Law::Ulaw).unwrap()),
+            packets(source("upload:lobby-msg", dir.path(), Trust::Api, Law::Ulaw, &lv()).unwrap()),
             25
         );
     }

@@ -34,6 +34,8 @@ pub struct Spec<'a> {
     /// The phones ask this Authentication URL instead of checking their own password, and the
     /// config lists them with `auth = "minted"` and their device names.
     pub auth_url: Option<String>,
+    /// The phones write a WAV of every stream they hear here (`NAME-NNN.wav`).
+    pub record_dir: Option<PathBuf>,
 }
 
 /// A `[zone.NAME]` of the config.
@@ -63,6 +65,7 @@ impl Setup {
             .unwrap();
         let mut cfg = addressed(spec.phones, "CP-8851");
         cfg.auth_url = spec.auth_url.clone();
+        cfg.record_dir = spec.record_dir.clone();
         if let Some(hz) = spec.mic_tone_hz {
             cfg.mic_tone_hz = hz;
         }
