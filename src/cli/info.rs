@@ -1,5 +1,5 @@
-//! `zonecast info` (a device page as `name: value` lines) and `zonecast screenshot` (the
-//! phone's display as an image file): plain GETs to one phone.
+//! `zonecast info` (a device page as `name: value` lines, or its HTML twin with `--html`) and
+//! `zonecast screenshot` (the phone's display as an image file): plain GETs to one phone.
 
 use std::path::PathBuf;
 
@@ -26,6 +26,45 @@ pub struct InfoArgs {
     /// Print a JSON object of the fields instead of lines.
     #[arg(long)]
     json: bool,
+    /// Fetch the page's HTML twin instead (DeviceInformation for DeviceInformationX,
+    /// StreamingStatistics?N for StreamingStatisticsX:N ...) and print it as the phone sent it.
+    #[arg(long, conflicts_with = "json")]
+    html: bool,
+}
+
+/// The HTML twin of an `...X` page's path: `/PortInformationX?1` is `/PortInformation?1`.
+fn html_path(xml_path: &str) -> String {
+    let (name, query) = xml_path.split_once('?').unwrap_or((xml_path, ""));
+    let name = name.strip_suffix('X').unwrap_or(name);
+    if query.is_empty() {
+        name.to_owned()
+    } else {
+        format!("{name}?{query}")
+    }
+}
+
+/// `zonecast info --html`: GET the HTML page and print its body unchanged.
+fn html(a: &InfoArgs) -> Result<i32, CliError> {
+    let path = html_path(&a.page.path());
+    if a.phone.dry_run() {
+        for host in a.phone.hosts() {
+            println!("# phone {host}");
+            println!("GET {path}");
+        }
+        return Ok(0);
+    }
+    let phones = a.phone.phones()?;
+    let p = &phones[0];
+    let client = a.phone.client(a.phone.timeout())?;
+    let reply = phone::runtime()?
+        .block_on(client.get(p, &path))
+        .map_err(|e| get_error(&p.host, &path, e))?;
+    if !(200..300).contains(&reply.status) {
+        return Err(status_error(&p.host, &path, reply.status));
+    }
+    let mut out = std::io::stdout().lock();
+    std::io::Write::write_all(&mut out, &reply.body).context("writing the page")?;
+    Ok(0)
 }
 
 /// `--page`, checked (a page number outside the spec's range is refused: exit 2).
@@ -54,6 +93,9 @@ fn status_error(host: &str, what: &str, status: u16) -> CliError {
 
 pub(super) fn run(a: InfoArgs) -> Result<i32, CliError> {
     a.phone.require_single("info")?;
+    if a.html {
+        return html(&a);
+    }
     if a.phone.dry_run() {
         for host in a.phone.hosts() {
             println!("# phone {host}");
