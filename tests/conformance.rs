@@ -10,7 +10,7 @@
 //!   module's files (`struct`/`enum`/`fn` ...), or a variant or method of the named type;
 //! - each of `tests` (`FILE::FN`) is a file of this repository that defines `fn FN`;
 //! - each of `commands` runs: `--phone PHONE` becomes `--phone 192.0.2.1 --dry-run`, the word
-//!   `PNG` a 10×10 picture, and the built binary must exit 0; for an action its output must carry the spec's wire form (the
+//!   `PNG` (or `N=PNG`) a 10×10 picture, and the built binary must exit 0; for an action its output must carry the spec's wire form (the
 //!   URI up to its first `{placeholder}`, XML-escaped, as a URL value; the root element of an
 //!   XML object; the `GET` path of a device page). A command without `PHONE` must have a
 //!   subcommand whose `--help` exits 0.
@@ -77,8 +77,10 @@ struct Row {
     emulator: String,
 }
 
+/// The repository: cargo names it to the running test (the compile-time value is the fallback).
 fn root() -> PathBuf {
-    PathBuf::from(env!("CARGO_MANIFEST_DIR"))
+    std::env::var_os("CARGO_MANIFEST_DIR")
+        .map_or_else(|| PathBuf::from(env!("CARGO_MANIFEST_DIR")), PathBuf::from)
 }
 
 /// The ids of the spec, in order, with the wire form of each action.
@@ -281,8 +283,10 @@ impl Runner {
         let png = self.dir.path().join("picture.png");
         let mut args: Vec<String> = words[1..]
             .iter()
-            .map(|w| match w.as_str() {
-                "PNG" => png.display().to_string(),
+            .map(|w| match w.strip_suffix("PNG") {
+                Some(before @ ("" | "0=" | "1=" | "2=" | "3=" | "4=" | "5=")) => {
+                    format!("{before}{}", png.display())
+                }
                 _ => w.clone(),
             })
             .collect();
