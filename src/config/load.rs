@@ -10,7 +10,6 @@ use std::path::Path;
 use serde::Deserialize;
 use toml::Spanned;
 
-use super::Config;
 use super::engine::{self, RawEngine};
 use super::graph;
 use super::phone_check::{self, RawPhone};
@@ -22,6 +21,7 @@ use super::source::Source;
 use super::speech::{self, RawSpeech};
 use super::value::Text;
 use super::zone_check::{self, RawZone};
+use super::{Config, Services};
 use crate::error::Invalid;
 
 /// The whole file as written: each table is checked by the module that owns it.
@@ -62,16 +62,17 @@ pub(super) fn load(text: &str, path: &Path) -> Result<Config, Invalid> {
     })?;
     let schedule = schedule::check(&src, raw.schedule, raw.bell, &zones, &priorities, &voice)?;
     let server = server::check(&src, raw.server, base)?;
-    let services = services::check(
+    let mut services = Services::default();
+    services::check_messages(
         &src,
-        raw.permission,
         raw.message,
-        &phones,
         &zones,
         &priorities,
         &voice,
-        schedule.as_ref().map_or(&[][..], |s| &s.bells[..]),
+        &mut services,
     )?;
+    let bells = schedule.as_ref().map_or(&[][..], |s| &s.bells[..]);
+    services::check_permissions(&src, raw.permission, &phones, &zones, bells, &mut services)?;
     let config = Config {
         path: path.to_path_buf(),
         engine,

@@ -127,25 +127,10 @@ pub(super) struct RawMessage {
     rate: Option<Int>,
 }
 
-/// `[[message]]`s and `[[permission]]`s, checked against the phones, zones and levels.
-pub(super) fn check(
-    src: &Source,
-    permissions: Vec<RawPermission>,
-    messages: Vec<RawMessage>,
-    phones: &[PhoneEntry],
-    zones: &[Zone],
-    priorities: &Priorities,
-    speech: &crate::source::Voice,
-    bells: &[Bell],
-) -> Result<Services, Invalid> {
-    let mut out = Services::default();
-    check_messages(src, messages, zones, priorities, speech, &mut out)?;
-    check_permissions(src, permissions, phones, zones, bells, &mut out)?;
-    Ok(out)
-}
-
-/// The `[[message]]`s: unique names, what they play, a title that fits the phone's menu.
-fn check_messages(
+/// The `[[message]]`s: unique names, what they play (speech in `speech` unless the message
+/// sets its own voice), a title that fits the phone's menu. Checked before the permissions,
+/// which name them ([`check_permissions`]).
+pub(super) fn check_messages(
     src: &Source,
     messages: Vec<RawMessage>,
     zones: &[Zone],
@@ -202,7 +187,7 @@ fn check_messages(
 
 /// The `[[permission]]`s: their phones, zones and messages exist; a bell they name becomes a
 /// message of its own.
-fn check_permissions(
+pub(super) fn check_permissions(
     src: &Source,
     permissions: Vec<RawPermission>,
     phones: &[PhoneEntry],

@@ -288,7 +288,7 @@ mod tests {
         /// and colons included; parsing never panics.
         #[test]
         fn say_text_survives_the_sequence_grammar(
-            before in proptest::collection::vec("(chime|tone:800:1|silence:0.5)", 0..4),
+            before in proptest::collection::vec("(chime|tone:800:1|silence:0\\.5)", 0..4),
             text in "[^\\p{Cc}\\x{FFFE}\\x{FFFF}]{0,80}",
         ) {
             let spec = before.iter().map(|b| format!("{b},")).collect::<String>() + "say:" + &text;

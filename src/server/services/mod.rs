@@ -447,6 +447,7 @@ async fn talk_start(State(s): State<ServicesState>, c: Caller) -> Response {
         via_media: false,
         origin: crate::page::Origin::Phone(p.name.clone()),
         talker: Some(p.name.clone()),
+        voice: None,
     };
     match s.pages.start(req).await {
         Ok(id) => {
@@ -509,6 +510,7 @@ async fn message(State(s): State<ServicesState>, c: Caller) -> Response {
             via_media: false,
             origin: crate::page::Origin::Phone(p.name.clone()),
             talker: None,
+            voice: Some(m.voice.clone()),
         };
         match s.pages.start(req).await {
             Ok(id) => ids.push(id),
