@@ -1,8 +1,11 @@
-//! RTP for G.711 paging: the wire format, the clock, the sockets, and the receiving end.
+//! RTP for G.711 and G.722 paging: the wire format, the clock, the sockets, and the receiving end.
 //!
 //! Sans-IO parts (no sockets, no clock; time comes in as an argument):
 //! - [`port`]: [`RtpPort`] (even, 20480..=32768) and [`Destination`] (`ADDR:PORT`).
-//! - [`packet`]: [`Packetizer`] builds 172-byte PCMU/PCMA packets; [`RtpHeader`] parses them.
+//! - [`packet`]: [`Packetizer`] builds 172-byte PCMU/PCMA/G.722 packets; [`RtpHeader`] parses them.
+//! - [`g722`]: [`G722Encoder`] / [`G722Decoder`], one stream's G.722 codec state (payload type
+//!   9, 16 kHz audio on the 8 kHz RTP clock).
+//! - [`g722_encode`]: [`G722Encode`], a 16 kHz sample source encoded to G.722 packet by packet.
 //! - [`schedule`]: [`Schedule`] decides which stream sends at which absolute instant, spreading
 //!   streams across the 20 ms period.
 //! - [`receiver`]: [`ReceiverState`] reorders arriving packets per SSRC and counts loss,
@@ -17,6 +20,8 @@
 //! Not here: what a phone is told to do (that is the control plane) or where audio comes from
 //! ([`crate::audio`]).
 
+pub mod g722;
+pub mod g722_encode;
 pub mod listener;
 pub mod pacer;
 pub mod packet;
@@ -26,6 +31,8 @@ pub mod recorder;
 pub mod schedule;
 pub mod sender;
 
+pub use g722::{G722Decoder, G722Encoder};
+pub use g722_encode::G722Encode;
 pub use listener::{Listen, Listener};
 pub use pacer::{
     Encode, EncodedClip, Pacer, PacerCore, PacerOptions, PacerStats, PayloadSource, SendStats,

@@ -66,6 +66,17 @@ impl EncodedClip {
         }
     }
 
+    /// Payloads encoded by the caller (e.g. [`crate::rtp::g722::G722Encoder::encode_clip`]):
+    /// `bytes` is consecutive 160-byte payloads; a partial last one is dropped.
+    pub fn from_payloads(mut bytes: Vec<u8>, looped: bool) -> Self {
+        bytes.truncate(bytes.len() / PAYLOAD_LEN * PAYLOAD_LEN);
+        EncodedClip {
+            bytes: bytes.into(),
+            pos: 0,
+            looped,
+        }
+    }
+
     /// Length in 20 ms packets.
     pub fn packets(&self) -> usize {
         self.bytes.len() / PAYLOAD_LEN

@@ -25,6 +25,7 @@ pub const TIMESTAMP_STEP: u32 = 160;
 #[derive(Debug, Clone)]
 pub struct Packetizer {
     law: Law,
+    payload_type: u8,
     ssrc: u32,
     sequence: u16,
     timestamp: u32,
@@ -36,6 +37,7 @@ impl Packetizer {
     pub fn new(law: Law, ssrc: u32, sequence: u16, timestamp: u32) -> Self {
         Packetizer {
             law,
+            payload_type: law.payload_type(),
             ssrc,
             sequence,
             timestamp,
@@ -46,6 +48,25 @@ impl Packetizer {
     /// A packetizer with random SSRC, initial sequence number and timestamp, as RFC 3550 asks.
     pub fn random(law: Law) -> Self {
         Packetizer::new(law, rand::random(), rand::random(), rand::random())
+    }
+
+    /// A G.722 packetizer (payload type 9; the timestamp still steps by 160 per packet, the
+    /// 8 kHz RTP clock RFC 3551 fixes for G.722). Its [`Packetizer::law`] is meaningless.
+    pub fn g722(ssrc: u32, sequence: u16, timestamp: u32) -> Self {
+        Packetizer {
+            payload_type: crate::rtp::g722::G722_PAYLOAD_TYPE,
+            ..Packetizer::new(Law::Ulaw, ssrc, sequence, timestamp)
+        }
+    }
+
+    /// [`Packetizer::g722`] with random SSRC, sequence number and timestamp.
+    pub fn random_g722() -> Self {
+        Packetizer::g722(rand::random(), rand::random(), rand::random())
+    }
+
+    /// The payload type every packet carries.
+    pub fn payload_type(&self) -> u8 {
+        self.payload_type
     }
 
     /// The stream's SSRC.
@@ -73,7 +94,7 @@ impl Packetizer {
     pub fn write_header(&mut self, packet: &mut [u8; PACKET_LEN]) {
         let marker = if self.first { 0x80 } else { 0 };
         packet[0] = 0x80; // V=2, P=0, X=0, CC=0
-        packet[1] = marker | self.law.payload_type();
+        packet[1] = marker | self.payload_type;
         packet[2..4].copy_from_slice(&self.sequence.to_be_bytes());
         packet[4..8].copy_from_slice(&self.timestamp.to_be_bytes());
         packet[8..12].copy_from_slice(&self.ssrc.to_be_bytes());
@@ -218,6 +239,17 @@ mod tests {
         assert_eq!(h.payload_type, 8);
         assert!(h.marker);
         assert_eq!(payload.len(), 160);
+    }
+
+    #[test]
+    fn g722_uses_payload_type_9_on_the_8_khz_clock() {
+        let mut p = Packetizer::g722(7, 0, 1000);
+        let mut buf = [0u8; PACKET_LEN];
+        p.write_header(&mut buf);
+        p.write_header(&mut buf);
+        let (h, payload) = RtpHeader::parse(&buf).unwrap();
+        assert_eq!((h.payload_type, h.timestamp, payload.len()), (9, 1160, 160));
+        assert_eq!(p.payload_type(), 9);
     }
 
     #[test]
