@@ -1,4 +1,5 @@
-//! `zonecast record`: receive one RTP port or group and write what arrives to a file.
+//! `zonecast record`: receive one RTP port or group and write what arrives to a file. G.711 to an
+//! 8 kHz file by default; `--codec g722` also accepts payload type 9 and writes a 16 kHz WAV.
 
 use std::path::PathBuf;
 use std::sync::atomic::Ordering;
@@ -29,6 +30,10 @@ pub struct RecordArgs {
     /// File format (default: from the file's extension, else WAV).
     #[arg(long, value_name = "wav|opus")]
     format: Option<RecordFormat>,
+    /// `g711` (8 kHz file, the default) or `g722`: also decode G.722 (payload type 9) into a
+    /// 16 kHz WAV (G.711 packets in it are repeated to 16 kHz).
+    #[arg(long, value_name = "g711|g722", default_value = "g711", value_parser = ["g711", "g722"])]
+    codec: String,
     /// Print a JSON summary instead of prose.
     #[arg(long)]
     json: bool,
@@ -55,9 +60,21 @@ pub(super) fn run(a: RecordArgs) -> Result<i32, CliError> {
         .format
         .or_else(|| RecordFormat::from_path(&a.out))
         .unwrap_or(RecordFormat::Wav);
+    let g722 = a.codec == "g722";
+    if g722 && format != RecordFormat::Wav {
+        return Err(CliError::Invalid(format!(
+            "--codec g722 records 16 kHz WAV only, not {format}"
+        )));
+    }
     let mut listener = Listener::bind(&a.listen, ReorderConfig::default())
         .with_context(|| format!("listening on {}", a.listen))?;
-    let mut recorder = Recorder::create(&a.out, format).map_err(anyhow::Error::from)?;
+    let mut recorder = if g722 {
+        listener.state.accept_g722();
+        Recorder::create_g722(&a.out)
+    } else {
+        Recorder::create(&a.out, format)
+    }
+    .map_err(anyhow::Error::from)?;
     // Said on stderr so scripts (and tests) know when it is safe to start sending.
     eprintln!(
         "zonecast: listening on {} -> {} ({format})",

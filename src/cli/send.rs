@@ -1,5 +1,6 @@
 //! `zonecast send`: stream a file, a tone or the microphone to destinations until the source
-//! ends, the duration passes, or Ctrl-C.
+//! ends, the duration passes, or Ctrl-C. In G.711 (8 kHz) by default; `--codec g722` sends a file
+//! resampled once from its own rate to 16 kHz, or a tone generated at 16 kHz, as G.722.
 
 use std::net::Ipv4Addr;
 use std::path::PathBuf;
@@ -13,8 +14,10 @@ use super::common::{CliError, interrupted_flag, parse_seconds};
 use crate::audio::loudness::LUFS_RANGE;
 use crate::audio::{self, Clip, LoudnessTarget};
 use crate::g711::Law;
+use crate::rtp::g722::G722_SAMPLE_RATE;
 use crate::rtp::pacer::{Encode, EncodedClip, PacerOptions, PayloadSource};
 use crate::rtp::{Destination, Pacer, Packetizer, SenderOptions, StreamSpec};
+use crate::rtp::{G722Encode, G722Encoder};
 use crate::source::Levelling;
 
 /// Arguments of `zonecast send`.
@@ -24,7 +27,8 @@ pub struct SendArgs {
     /// Audio file: WAV (any rate/channels/bits), MP3, FLAC, Ogg Vorbis, or raw µ-law `.raw`.
     #[arg(long, value_name = "PATH")]
     file: Option<PathBuf>,
-    /// A sine tone of HZ hertz (20..=3900), or `chime` for the two-tone chime.
+    /// A sine tone of HZ hertz (20..=3900; up to 7900 with --codec g722), or `chime` for the
+    /// two-tone chime.
     #[arg(long, value_name = "HZ|chime")]
     tone: Option<ToneArg>,
     /// Speak TEXT (espeak-ng, English at 150 words per minute; 1..=500 characters).
@@ -51,6 +55,10 @@ pub struct SendArgs {
     /// Send A-law (PCMA, payload type 8) instead of µ-law.
     #[arg(long)]
     alaw: bool,
+    /// `g711` (8 kHz, the default) or `g722` (16 kHz wideband, payload type 9; a --file or a
+    /// --tone, sent at its own level: loudness levelling is 8 kHz only).
+    #[arg(long, value_enum, default_value_t = CodecArg::G711, conflicts_with_all = ["alaw", "mic", "say"])]
+    codec: CodecArg,
     /// Print a JSON summary instead of prose.
     #[arg(long)]
     json: bool,
@@ -69,6 +77,13 @@ fn parse_lufs(s: &str) -> Result<f64, String> {
         .ok_or_else(|| format!("{s:?}: a loudness in LUFS, -30..=-10"))
 }
 
+/// `--codec` value.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, clap::ValueEnum)]
+enum CodecArg {
+    G711,
+    G722,
+}
+
 /// `--tone` value.
 #[derive(Debug, Clone, Copy)]
 enum ToneArg {
@@ -85,9 +100,10 @@ impl std::str::FromStr for ToneArg {
         let hz: f32 = s
             .parse()
             .map_err(|_| format!("{s:?}: expected a frequency in Hz or `chime`"))?;
-        if !(20.0..=3900.0).contains(&hz) {
+        if !(20.0..=7900.0).contains(&hz) {
             return Err(format!(
-                "{s:?}: tone frequency must be 20..=3900 Hz (8 kHz audio carries up to 4 kHz)"
+                "{s:?}: tone frequency must be 20..=3900 Hz (8 kHz audio carries up to 4 kHz), \
+                 or up to 7900 Hz with --codec g722"
             ));
         }
         Ok(ToneArg::Hz(hz))
@@ -101,7 +117,9 @@ const TONE_DBFS: f32 = -10.0;
 struct Summary {
     destinations: usize,
     ssrc: u32,
-    law: Law,
+    codec: &'static str,
+    #[serde(skip_serializing_if = "Option::is_none")]
+    law: Option<Law>,
     packets: u64,
     datagrams: u64,
     send_errors: u64,
@@ -120,8 +138,20 @@ pub(super) fn run(a: SendArgs) -> Result<i32, CliError> {
             "interface {iface:?}: must be the unicast address of a local interface"
         )));
     }
+    let g722 = a.codec == CodecArg::G722;
+    if let (false, Some(ToneArg::Hz(hz))) = (g722, a.tone)
+        && hz > 3900.0
+    {
+        return Err(CliError::Invalid(format!(
+            "tone {hz} Hz: G.711 (8 kHz audio) carries up to 3900 Hz; use --codec g722 for up to 7900"
+        )));
+    }
     let level = Levelling::new(LoudnessTarget { lufs: a.loudness });
-    let payload = payload(&a, law, &level)?;
+    let payload = if g722 {
+        payload_g722(&a)?
+    } else {
+        payload(&a, law, &level)?
+    };
     let pacer = Pacer::start(PacerOptions::default()).context("starting the pacer thread")?;
     let max_packets = a
         .duration
@@ -133,7 +163,11 @@ pub(super) fn run(a: SendArgs) -> Result<i32, CliError> {
             interface: a.interface,
             ..SenderOptions::default()
         },
-        packetizer: Packetizer::random(law),
+        packetizer: if g722 {
+            Packetizer::random_g722()
+        } else {
+            Packetizer::random(law)
+        },
         payload,
         max_packets,
     };
@@ -156,7 +190,8 @@ pub(super) fn run(a: SendArgs) -> Result<i32, CliError> {
     let summary = Summary {
         destinations: a.to.len(),
         ssrc: stream.ssrc(),
-        law,
+        codec: if g722 { "g722" } else { "g711" },
+        law: (!g722).then_some(law),
         packets: s.packets,
         datagrams: s.datagrams,
         send_errors: s.send_errors,
@@ -188,6 +223,38 @@ pub(super) fn run(a: SendArgs) -> Result<i32, CliError> {
         );
     }
     Ok(if s.packets > 0 { 0 } else { 1 })
+}
+
+/// The G.722 payload `a` names: a file resampled once from its own rate to 16 kHz and encoded
+/// once, or a tone generated at 16 kHz and encoded packet by packet.
+fn payload_g722(a: &SendArgs) -> Result<Box<dyn PayloadSource>, CliError> {
+    let invalid = |e: audio::AudioError| CliError::Invalid(e.to_string());
+    match (&a.file, a.tone) {
+        (Some(path), _) => {
+            let (mono, rate) = audio::load_mono(path).map_err(invalid)?;
+            if mono.is_empty() {
+                return Err(CliError::Invalid(format!(
+                    "file {:?}: contains no audio",
+                    path.display().to_string()
+                )));
+            }
+            let wide = audio::resample(&mono, rate, G722_SAMPLE_RATE).map_err(invalid)?;
+            // `as` saturates: resampling can overshoot full scale.
+            let pcm: Vec<i16> = wide.iter().map(|&x| (x * 32768.0).round() as i16).collect();
+            let bytes = G722Encoder::new().encode_clip(&pcm);
+            Ok(Box::new(EncodedClip::from_payloads(bytes, a.looped)))
+        }
+        (_, Some(ToneArg::Hz(hz))) => {
+            let amplitude = 32767.0 * f64::from(audio::db_to_factor(TONE_DBFS));
+            let step = f64::from(hz) / f64::from(G722_SAMPLE_RATE);
+            let samples = std::iter::successors(Some(0.0f64), move |p| Some((p + step).fract()))
+                .map(move |p| (amplitude * (std::f64::consts::TAU * p).sin()).round() as i16);
+            Ok(Box::new(G722Encode::new(samples)))
+        }
+        _ => Err(CliError::Invalid(
+            "--codec g722 sends a --file or a --tone HZ (the chime is 8 kHz only)".into(),
+        )),
+    }
 }
 
 /// The payload `a` names: a file or the chime levelled by `level`, a tone as stated, the

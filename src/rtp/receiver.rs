@@ -65,8 +65,11 @@ pub enum ReceiverEvent<'a> {
     Audio {
         /// Stream.
         ssrc: u32,
-        /// G.711 law from the payload type.
+        /// G.711 law from the payload type (meaningless when `payload_type` is 9, G.722).
         law: Law,
+        /// The payload type: 0 or 8 (G.711), or 9 (G.722) once
+        /// [`ReceiverState::accept_g722`] was called.
+        payload_type: u8,
         /// Sequence number.
         sequence: u16,
         /// The G.711 bytes.
@@ -157,7 +160,7 @@ impl Timeline {
 struct Slot {
     ext_seq: u64,
     timestamp: u32,
-    law: Law,
+    payload_type: u8,
     arrived_ns: u64,
     len: usize,
     data: [u8; MAX_PAYLOAD],
@@ -188,6 +191,7 @@ pub struct ReceiverState {
     active: Option<u32>,
     counters: ReceiverCounters,
     timeline: Timeline,
+    g722: bool,
 }
 
 impl ReceiverState {
@@ -200,7 +204,15 @@ impl ReceiverState {
             active: None,
             counters: ReceiverCounters::default(),
             timeline: Timeline::default(),
+            g722: false,
         }
+    }
+
+    /// Also accept G.722 (payload type 9) from now on. Its RTP clock is 8 kHz like G.711's and a
+    /// 20 ms packet is 160 bytes, so gaps, loss and jitter are counted the same way; only a
+    /// consumer that decodes G.722 should call this (the others would play its bytes as G.711).
+    pub fn accept_g722(&mut self) {
+        self.g722 = true;
     }
 
     /// Counters across all sources.
@@ -223,10 +235,11 @@ impl ReceiverState {
             self.counters.malformed += 1;
             return;
         };
-        let Some(law) = Law::from_payload_type(h.payload_type) else {
+        let g722 = self.g722 && h.payload_type == crate::rtp::g722::G722_PAYLOAD_TYPE;
+        if Law::from_payload_type(h.payload_type).is_none() && !g722 {
             self.counters.unsupported += 1;
             return;
-        };
+        }
         if payload.len() > MAX_PAYLOAD || payload.is_empty() {
             self.counters.unsupported += 1;
             return;
@@ -288,7 +301,7 @@ impl ReceiverState {
         let mut slot = Slot {
             ext_seq: ext,
             timestamp: h.timestamp,
-            law,
+            payload_type: h.payload_type,
             arrived_ns: now_ns,
             len: payload.len(),
             data: [0; MAX_PAYLOAD],
@@ -430,7 +443,8 @@ impl Source {
             self.stats.payload_bytes += slot.len as u64;
             out(ReceiverEvent::Audio {
                 ssrc: self.stats.ssrc,
-                law: slot.law,
+                law: Law::from_payload_type(slot.payload_type).unwrap_or_default(),
+                payload_type: slot.payload_type,
                 sequence: slot.ext_seq as u16,
                 payload: &slot.data[..slot.len],
             });

@@ -1,5 +1,6 @@
 //! Writing files of received audio: decoded phone-microphone audio (8 kHz mono `i16`) goes to a
-//! WAV or an Ogg Opus file that stays readable if the process is killed outright.
+//! WAV or an Ogg Opus file that stays readable if the process is killed outright. A G.722
+//! recording ([`Recorder::create_g722`]) decodes payload type 9 to a 16 kHz WAV instead.
 //!
 //! Owns the file formats, gap filling with silence (so the file's timeline matches the
 //! stream's), and durability: every second of audio ([`CHECKPOINT_SAMPLES`], silence included)
@@ -19,6 +20,7 @@ use std::time::Duration;
 
 use crate::audio::SAMPLE_RATE;
 use crate::error::Invalid;
+use crate::rtp::g722::{G722_PAYLOAD_TYPE, G722_SAMPLE_RATE, G722Decoder};
 use crate::rtp::receiver::{MAX_PAYLOAD, ReceiverEvent};
 
 mod opus;
@@ -145,6 +147,10 @@ pub struct Recorder {
     samples: u64,
     /// [`WAV_MAX_SAMPLES`] for WAV, unlimited for Opus; a field so tests can lower it.
     max_samples: u64,
+    /// Samples per second of the file: 8000, or 16000 for G.722.
+    rate: u32,
+    /// The G.722 decoder of the current stream, in a G.722 recording.
+    g722: Option<G722Decoder>,
 }
 
 impl Recorder {
@@ -157,7 +163,7 @@ impl Recorder {
         })?;
         let (sink, max_samples) = match format {
             RecordFormat::Wav => {
-                let sink = WavSink::new(file).map_err(|cause| RecordError::Wav {
+                let sink = WavSink::new(file, SAMPLE_RATE).map_err(|cause| RecordError::Wav {
                     path: path.to_path_buf(),
                     cause,
                 })?;
@@ -173,47 +179,99 @@ impl Recorder {
             sink,
             samples: 0,
             max_samples,
+            rate: SAMPLE_RATE,
+            g722: None,
         })
     }
 
-    /// Append 8 kHz mono samples (any length, including partial 20 ms frames).
+    /// Create a 16 kHz WAV recording of a G.722 stream (payload type 9; give the receiver
+    /// [`crate::rtp::ReceiverState::accept_g722`]). G.711 packets in it are written at 16 kHz by
+    /// repeating each sample, so the timeline stays true. WAV only: the Opus sink is 8 kHz.
+    pub fn create_g722(path: &Path) -> Result<Recorder, RecordError> {
+        let file = File::create(path).map_err(|cause| RecordError::Create {
+            path: path.to_path_buf(),
+            cause,
+        })?;
+        let sink = WavSink::new(file, G722_SAMPLE_RATE).map_err(|cause| RecordError::Wav {
+            path: path.to_path_buf(),
+            cause,
+        })?;
+        Ok(Recorder {
+            path: path.to_path_buf(),
+            sink: Sink::Wav(sink),
+            samples: 0,
+            max_samples: WAV_MAX_SAMPLES,
+            rate: G722_SAMPLE_RATE,
+            g722: Some(G722Decoder::new()),
+        })
+    }
+
+    /// Append mono samples at the file's rate (any length, including partial 20 ms frames).
     pub fn write(&mut self, pcm: &[i16]) -> Result<(), RecordError> {
         self.check_room(pcm.len() as u64)?;
         self.push(pcm)
     }
 
-    /// Record what a receiver played out: audio is decoded (G.711) and appended, a gap becomes
-    /// silence of its length, anything else is ignored. Allocates nothing.
+    /// Record what a receiver played out: audio is decoded (G.711, or G.722 in a G.722
+    /// recording) and appended, a gap becomes silence of its length, anything else is ignored.
+    /// Allocates nothing.
     pub fn record(&mut self, event: &ReceiverEvent) -> Result<(), RecordError> {
+        // Gaps are counted on the 8 kHz RTP clock, which G.722 shares with G.711.
+        let per_tick = u64::from(self.rate / SAMPLE_RATE);
         match event {
-            ReceiverEvent::Audio { law, payload, .. } => {
-                let mut pcm = [0i16; MAX_PAYLOAD];
-                let pcm = &mut pcm[..payload.len().min(MAX_PAYLOAD)];
-                law.decode_into(&payload[..pcm.len()], pcm);
-                self.write(pcm)
+            ReceiverEvent::Audio {
+                law,
+                payload,
+                payload_type,
+                ..
+            } => {
+                let mut pcm = [0i16; 2 * MAX_PAYLOAD];
+                let bytes = payload.len().min(MAX_PAYLOAD);
+                if let (Some(dec), G722_PAYLOAD_TYPE) = (&mut self.g722, *payload_type) {
+                    let n = dec.decode_into(&payload[..bytes], &mut pcm);
+                    return self.write(&pcm[..n]);
+                }
+                let (narrow, wide) = pcm.split_at_mut(MAX_PAYLOAD);
+                law.decode_into(&payload[..bytes], &mut narrow[..bytes]);
+                if per_tick == 1 {
+                    return self.write(&narrow[..bytes]);
+                }
+                for (pair, &s) in wide.chunks_exact_mut(2).zip(&narrow[..bytes]) {
+                    pair.fill(s);
+                }
+                self.write(&wide[..2 * bytes])
             }
-            ReceiverEvent::Gap { samples, .. } => self.write_silence(u64::from(*samples)),
-            ReceiverEvent::NewSource { .. } => Ok(()),
+            ReceiverEvent::Gap { samples, .. } => {
+                self.write_silence(u64::from(*samples) * per_tick)
+            }
+            ReceiverEvent::NewSource { .. } => {
+                // A new stream starts with fresh ADPCM state.
+                if let Some(dec) = &mut self.g722 {
+                    *dec = G722Decoder::new();
+                }
+                Ok(())
+            }
         }
     }
 
     /// Append `samples` of silence for lost or missing packets, so the file's timeline stays
-    /// true to the stream's. One call fills at most [`MAX_GAP_SAMPLES`] (10 minutes); a longer
-    /// gap is cut to that, with a warning.
+    /// true to the stream's. One call fills at most 10 minutes ([`MAX_GAP_SAMPLES`] at 8 kHz);
+    /// a longer gap is cut to that, with a warning.
     pub fn write_silence(&mut self, samples: u64) -> Result<(), RecordError> {
-        let mut left = if samples > MAX_GAP_SAMPLES {
+        let max_gap = MAX_GAP_SAMPLES * u64::from(self.rate / SAMPLE_RATE);
+        let mut left = if samples > max_gap {
             tracing::warn!(
                 path = %self.path.display(),
                 samples,
                 "gap longer than 10 minutes cut to 10 minutes"
             );
-            MAX_GAP_SAMPLES
+            max_gap
         } else {
             samples
         };
         self.check_room(left)?;
         // Short gaps (a lost packet or two) are not worth switching the encoder for.
-        let long = left >= CHECKPOINT_SAMPLES;
+        let long = left >= self.checkpoint_samples();
         if long {
             self.sink_filling_gap(true)?;
         }
@@ -238,10 +296,10 @@ impl Recorder {
         self.samples
     }
 
-    /// [`Self::samples_written`] as time at 8 kHz.
+    /// [`Self::samples_written`] as time at the file's rate.
     pub fn duration(&self) -> Duration {
-        let rate = u64::from(SAMPLE_RATE);
-        // One sample is exactly 125 µs at 8 kHz; split to avoid overflowing the nanoseconds.
+        let rate = u64::from(self.rate);
+        // Split to avoid overflowing the nanoseconds.
         Duration::from_secs(self.samples / rate)
             + Duration::from_nanos((self.samples % rate) * 1_000_000_000 / rate)
     }
@@ -280,20 +338,26 @@ impl Recorder {
     }
 
     /// Hand samples to the sink, split so that a checkpoint happens exactly at every multiple of
-    /// [`CHECKPOINT_SAMPLES`] however the caller slices its writes.
+    /// [`CHECKPOINT_SAMPLES`] (one second at the file's rate) however the caller slices its writes.
     fn push(&mut self, mut pcm: &[i16]) -> Result<(), RecordError> {
+        let every = self.checkpoint_samples();
         while !pcm.is_empty() {
-            // At most CHECKPOINT_SAMPLES (8000), so it fits usize.
-            let room = (CHECKPOINT_SAMPLES - self.samples % CHECKPOINT_SAMPLES) as usize;
+            // At most one second of samples, so it fits usize.
+            let room = (every - self.samples % every) as usize;
             let (now, rest) = pcm.split_at(room.min(pcm.len()));
             self.sink_write(now)?;
             self.samples += now.len() as u64;
-            if self.samples.is_multiple_of(CHECKPOINT_SAMPLES) {
+            if self.samples.is_multiple_of(every) {
                 self.sink_checkpoint()?;
             }
             pcm = rest;
         }
         Ok(())
+    }
+
+    /// One second of samples at the file's rate ([`CHECKPOINT_SAMPLES`] at 8 kHz).
+    fn checkpoint_samples(&self) -> u64 {
+        u64::from(self.rate)
     }
 
     fn sink_write(&mut self, pcm: &[i16]) -> Result<(), RecordError> {
@@ -422,6 +486,7 @@ mod tests {
             ReceiverEvent::Audio {
                 ssrc: 7,
                 law: Law::Alaw,
+                payload_type: 8,
                 sequence: 1,
                 payload: &payload,
             },
@@ -432,6 +497,7 @@ mod tests {
             ReceiverEvent::Audio {
                 ssrc: 7,
                 law: Law::Alaw,
+                payload_type: 8,
                 sequence: 3,
                 payload: &payload[..40],
             },
@@ -445,6 +511,41 @@ mod tests {
         assert!(samples[..160].iter().all(|&s| s == level));
         assert!(samples[160..240].iter().all(|&s| s == 0));
         assert!(samples[240..].iter().all(|&s| s == level));
+    }
+
+    #[test]
+    fn a_g722_recording_is_16_khz_with_gaps_doubled_and_g711_repeated() {
+        use crate::g711::Law;
+        use crate::rtp::g722::G722Encoder;
+        use crate::rtp::receiver::ReceiverEvent;
+        let dir = tempfile::tempdir().unwrap();
+        let path = dir.path().join("wide.wav");
+        let mut rec = Recorder::create_g722(&path).unwrap();
+        let g722 = G722Encoder::new().encode_clip(&[3000; 320]);
+        let pcmu = [Law::Ulaw.encode(2000); 160];
+        let audio = |payload_type, payload| ReceiverEvent::Audio {
+            ssrc: 1,
+            law: Law::Ulaw,
+            payload_type,
+            sequence: 0,
+            payload,
+        };
+        rec.record(&audio(9, &g722)).unwrap();
+        rec.record(&ReceiverEvent::Gap {
+            ssrc: 1,
+            samples: 160,
+        })
+        .unwrap();
+        rec.record(&audio(0, &pcmu)).unwrap();
+        assert_eq!(rec.duration(), Duration::from_millis(60));
+        assert_eq!(rec.finish().unwrap(), 960);
+        let reader = hound::WavReader::open(&path).unwrap();
+        assert_eq!(reader.spec().sample_rate, 16_000);
+        let samples: Vec<i16> = reader.into_samples().collect::<Result<_, _>>().unwrap();
+        assert_eq!(samples.len(), 960);
+        assert!(samples[320..640].iter().all(|&s| s == 0));
+        let level = Law::Ulaw.decode(Law::Ulaw.encode(2000));
+        assert!(samples[640..].iter().all(|&s| s == level));
     }
 
     #[test]

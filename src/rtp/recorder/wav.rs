@@ -1,4 +1,4 @@
-//! WAV sink: 8 kHz 16-bit mono PCM through `hound`, with a header that is rewritten at every
+//! WAV sink: 8 kHz (16 kHz for G.722) 16-bit mono PCM through `hound`, with a header that is rewritten at every
 //! checkpoint so that a killed process leaves a file whose sizes cover everything up to the last
 //! checkpoint.
 
@@ -6,8 +6,6 @@ use std::fs::File;
 use std::io::BufWriter;
 
 use hound::{SampleFormat, WavSpec, WavWriter};
-
-use crate::audio::SAMPLE_RATE;
 
 /// The largest number of samples a WAV file can hold: its RIFF and data sizes are 32-bit byte
 /// counts, and hound adds to them without checking (an overflow would panic in debug builds and
@@ -21,10 +19,10 @@ pub(super) struct WavSink {
 impl WavSink {
     /// Write the header and make it durable at once, so that even a recording killed before its
     /// first second is a valid (empty) WAV file.
-    pub(super) fn new(file: File) -> Result<WavSink, hound::Error> {
+    pub(super) fn new(file: File, sample_rate: u32) -> Result<WavSink, hound::Error> {
         let spec = WavSpec {
             channels: 1,
-            sample_rate: SAMPLE_RATE,
+            sample_rate,
             bits_per_sample: 16,
             sample_format: SampleFormat::Int,
         };
