@@ -1,6 +1,6 @@
-//! Equal loudness at the phones (issue 20): a quiet WAV, a loud WAV and the bundled chime,
-//! paged in turn with the real `zonecast page` to emulated phones that record what they hear,
-//! arrive within 1 LU of each other. The judge is the phones' own recordings measured with
+//! Equal loudness at the phones (issue 20): a quiet WAV, a loud WAV, the bundled chime and
+//! speech (`--say`, espeak-ng), paged in turn with the real `zonecast page` to emulated phones
+//! that record what they hear, arrive within 1 LU of each other. The judge is the phones' own recordings measured with
 //! ITU-R BS.1770 integrated loudness (the `ebur128` crate directly, not zonecast's wrapper).
 
 mod common;
@@ -80,7 +80,7 @@ fn new_recordings(dir: &Path, seen: &mut Vec<PathBuf>, want: usize) -> Vec<PathB
 }
 
 #[test]
-fn a_quiet_wav_a_loud_wav_and_the_chime_arrive_within_one_lu_of_each_other() {
+fn a_quiet_wav_a_loud_wav_the_chime_and_speech_arrive_within_one_lu_of_each_other() {
     let rec = tempfile::tempdir().unwrap();
     let engine = format!(
         "multicast_pool = \"239.255.{}.0/24\"\n",
@@ -109,10 +109,15 @@ fn a_quiet_wav_a_loud_wav_and_the_chime_arrive_within_one_lu_of_each_other() {
 
     let mut seen = Vec::new();
     let mut heard = Vec::new();
-    let pages: [(&str, &[&str]); 3] = [
+    common::require("espeak-ng");
+    let pages: [(&str, &[&str]); 4] = [
         ("quiet WAV", &["--file", quiet.to_str().unwrap()]),
         ("loud WAV", &["--file", loud.to_str().unwrap()]),
         ("bundled chime", &["--tone", "chime"]),
+        (
+            "speech",
+            &["--say", "Fire drill in building B. Please leave now."],
+        ),
     ];
     for (what, source) in pages {
         let mut args = vec!["page", "--zone", "all", "--json"];
@@ -141,7 +146,7 @@ fn a_quiet_wav_a_loud_wav_and_the_chime_arrive_within_one_lu_of_each_other() {
             heard.push((what, at_phone));
         }
     }
-    assert_eq!(heard.len(), 6);
+    assert_eq!(heard.len(), 8);
     let lo = heard.iter().map(|h| h.1).fold(f64::MAX, f64::min);
     let hi = heard.iter().map(|h| h.1).fold(f64::MIN, f64::max);
     assert!(hi - lo <= 1.0, "spread {:.2} LU: {heard:?}", hi - lo);
