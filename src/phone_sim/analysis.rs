@@ -3,10 +3,11 @@
 //!
 //! [`RxAnalysis`] wraps the shared RTP receiver ([`ReceiverState`]: reordering, loss, duplicates,
 //! RFC 3550 jitter) and adds what a Cisco phone checks on its own, packet by packet in arrival
-//! order: the payload type (G.711 only; anything else is dropped and counted), the payload size
-//! (160 bytes, 20 ms), the sequence step (+1) and the timestamp step (160 per sequence step).
-//! The audio the receiver plays out is decoded and measured: RMS and peak level over the whole
-//! stream, and the dominant frequency of the most recent half second, computed on demand by
+//! order: the payload type (G.711 or G.722; anything else is dropped and counted), the payload
+//! size (160 bytes, 20 ms), the sequence step (+1) and the timestamp step (160 per sequence step;
+//! G.722's RTP clock is 8 kHz too). The audio the receiver plays out is decoded (G.722 to 16 kHz)
+//! and measured: RMS and peak level over the whole stream, and the dominant frequency of the most
+//! recent audio (up to just below half the decoded rate), computed on demand by
 //! [`RxAnalysis::summary`].
 //!
 //! It does no I/O and reads no clock; [`super::media`] feeds it from a socket. Memory is fixed
@@ -18,12 +19,14 @@ use std::fmt;
 use serde::Serialize;
 
 use crate::g711::Law;
+use crate::rtp::g722::{G722_PAYLOAD_TYPE, G722_SAMPLE_RATE, G722Decoder};
 use crate::rtp::packet::{PAYLOAD_LEN, RtpHeader, TIMESTAMP_STEP};
 use crate::rtp::receiver::{
     MAX_PAYLOAD, MAX_SOURCES, ReceiveStats, ReceiverEvent, ReceiverState, ReorderConfig,
 };
 
-/// Samples of recent audio kept for the frequency estimate (about half a second at 8 kHz).
+/// Samples of recent audio kept for the frequency estimate (about half a second at 8 kHz, a
+/// quarter at G.722's 16 kHz).
 pub const RECENT_SAMPLES: usize = 4096;
 /// Recent audio quieter than this (RMS, dBFS) has no dominant frequency.
 pub const SILENCE_DBFS: f64 = -60.0;
@@ -31,7 +34,8 @@ pub const SILENCE_DBFS: f64 = -60.0;
 pub const LEVEL_FLOOR_DBFS: f64 = -120.0;
 /// Range scanned for the dominant frequency, Hz.
 const SCAN_LOW_HZ: f64 = 50.0;
-const SCAN_HIGH_HZ: f64 = 3950.0;
+/// The scan stops this far below half the sample rate (3950 Hz at 8 kHz, 7950 at 16 kHz).
+const SCAN_MARGIN_HZ: f64 = 50.0;
 /// Coarse scan: step and the length of the (most recent) window it looks at. A 512-sample Hann
 /// window's main lobe is ±31 Hz wide, so a 10 Hz grid cannot step over a tone.
 const COARSE_STEP_HZ: f64 = 20.0;
@@ -43,6 +47,7 @@ const FINE_STEP_HZ: f64 = 2.0;
 /// Samples the fine search looks at (the most recent quarter second).
 const FINE_WINDOW: usize = 2048;
 const SAMPLE_RATE_HZ: f64 = 8000.0;
+const WIDE_RATE_HZ: f64 = G722_SAMPLE_RATE as f64;
 const FULL_SCALE: f64 = 32768.0;
 
 /// Everything a receiving phone knows about one stream, as the fleet report and
@@ -101,7 +106,8 @@ struct Checks {
     timestamp_errors: u64,
     /// SSRC, sequence and timestamp of the previous G.711 packet.
     last: Option<(u32, u16, u32)>,
-    law: Option<Law>,
+    /// `G.711u`, `G.711a` or `G.722`: the codec of the last valid packet.
+    codec: Option<&'static str>,
     first_ns: Option<u64>,
     last_ns: Option<u64>,
     /// RFC 3550 jitter of the current SSRC (timestamp units), mirrored here so its maximum can be
@@ -156,6 +162,11 @@ struct Audio {
     /// The most recent [`RECENT_SAMPLES`] samples; `pos` is where the next one goes.
     recent: Box<[i16; RECENT_SAMPLES]>,
     pos: usize,
+    /// Sample rate of the audio last pushed: 8000, or 16000 for G.722.
+    rate: f64,
+    /// The current stream's G.722 decoder (ADPCM state, boxed like the ring: a fleet holds a
+    /// thousand of these), reset on a new SSRC.
+    g722: Box<G722Decoder>,
 }
 
 impl Audio {
@@ -166,6 +177,8 @@ impl Audio {
             decoded: 0,
             recent: Box::new([0; RECENT_SAMPLES]),
             pos: 0,
+            rate: SAMPLE_RATE_HZ,
+            g722: Box::default(),
         }
     }
 
@@ -251,8 +264,10 @@ impl fmt::Debug for RxAnalysis {
 impl RxAnalysis {
     /// A fresh analysis.
     pub fn new() -> Self {
+        let mut receiver = ReceiverState::new(ReorderConfig::default());
+        receiver.accept_g722();
         RxAnalysis {
-            receiver: ReceiverState::new(ReorderConfig::default()),
+            receiver,
             checks: Checks::default(),
             audio: Audio::new(),
             tracked: [0; MAX_SOURCES],
@@ -270,13 +285,14 @@ impl RxAnalysis {
         {
             return f;
         }
-        let f = dominant_frequency(&self.audio.recent());
+        let f = dominant_frequency(&self.audio.recent(), self.audio.rate);
         self.frequency_cache.set(Some((decoded, f)));
         f
     }
 
     /// Feed one datagram that arrived at `now_ns`; `pcm` gets the decoded audio in play-out
-    /// order (for a WAV of what the phone heard), silence not included.
+    /// order (for a WAV of what the phone heard), silence not included: 8 kHz, or 16 kHz for
+    /// G.722.
     pub fn on_datagram(&mut self, now_ns: u64, data: &[u8], mut pcm: impl FnMut(&[i16])) {
         self.feed(now_ns, data, |_, audio| {
             if let Some(audio) = audio {
@@ -344,13 +360,7 @@ impl RxAnalysis {
             sequence_errors: self.checks.sequence_errors,
             timestamp_errors: self.checks.timestamp_errors,
             ssrc_changes: counters.ssrc_changes,
-            codec: self.checks.law.map(|law| {
-                match law {
-                    Law::Ulaw => "G.711u",
-                    Law::Alaw => "G.711a",
-                }
-                .to_string()
-            }),
+            codec: self.checks.codec.map(str::to_string),
             avg_jitter_ms,
             max_jitter_ms: self.checks.max_jitter_ms.max(avg_jitter_ms),
             level_dbfs,
@@ -373,15 +383,20 @@ impl RxAnalysis {
             self.checks.malformed += 1;
             return;
         };
-        let Some(law) = Law::from_payload_type(h.payload_type) else {
-            // A phone drops what it cannot decode; it touches no other counter.
-            self.checks.bad_payload_type += 1;
-            return;
+        let codec = match (Law::from_payload_type(h.payload_type), h.payload_type) {
+            (Some(Law::Ulaw), _) => "G.711u",
+            (Some(Law::Alaw), _) => "G.711a",
+            (None, G722_PAYLOAD_TYPE) => "G.722",
+            (None, _) => {
+                // A phone drops what it cannot decode; it touches no other counter.
+                self.checks.bad_payload_type += 1;
+                return;
+            }
         };
         let c = &mut self.checks;
         c.first_ns.get_or_insert(now_ns);
         c.last_ns = Some(now_ns);
-        c.law = Some(law);
+        c.codec = Some(codec);
         c.on_g711(now_ns, &h, payload.len());
 
         // Rare path: a new SSRC while the receiver is full makes it forget one; keep its totals.
@@ -412,14 +427,33 @@ impl RxAnalysis {
         e: &ReceiverEvent,
         out: &mut impl FnMut(&ReceiverEvent, Option<&[i16]>),
     ) {
-        if let ReceiverEvent::Audio { law, payload, .. } = e {
-            let mut pcm = [0i16; MAX_PAYLOAD];
-            let pcm = &mut pcm[..payload.len().min(MAX_PAYLOAD)];
-            law.decode_into(&payload[..pcm.len()], pcm);
-            audio.push(pcm);
-            out(e, Some(pcm));
-        } else {
-            out(e, None);
+        match e {
+            ReceiverEvent::Audio {
+                law,
+                payload,
+                payload_type,
+                ..
+            } => {
+                let mut pcm = [0i16; 2 * MAX_PAYLOAD];
+                let bytes = payload.len().min(MAX_PAYLOAD);
+                let (n, rate) = if *payload_type == G722_PAYLOAD_TYPE {
+                    (
+                        audio.g722.decode_into(&payload[..bytes], &mut pcm),
+                        WIDE_RATE_HZ,
+                    )
+                } else {
+                    law.decode_into(&payload[..bytes], &mut pcm[..bytes]);
+                    (bytes, SAMPLE_RATE_HZ)
+                };
+                audio.rate = rate;
+                audio.push(&pcm[..n]);
+                out(e, Some(&pcm[..n]));
+            }
+            ReceiverEvent::NewSource { .. } => {
+                *audio.g722 = G722Decoder::new();
+                out(e, None);
+            }
+            ReceiverEvent::Gap { .. } => out(e, None),
         }
     }
 }
@@ -443,7 +477,7 @@ fn dbfs(amplitude: f64) -> f64 {
 /// A Goertzel scan of the last 512 samples every 10 Hz finds the region; a 1 Hz scan of the
 /// whole (Hann-windowed) buffer around it and a parabola through the log powers of the best
 /// three points place the peak to a fraction of a hertz for a pure tone.
-fn dominant_frequency(samples: &[f64]) -> Option<f64> {
+fn dominant_frequency(samples: &[f64], rate: f64) -> Option<f64> {
     if samples.len() < 64 {
         return None;
     }
@@ -461,8 +495,8 @@ fn dominant_frequency(samples: &[f64]) -> Option<f64> {
 
     let mut best = (SCAN_LOW_HZ, f64::MIN);
     let mut f = SCAN_LOW_HZ;
-    while f <= SCAN_HIGH_HZ {
-        let p = goertzel_power(&coarse, f);
+    while f <= rate / 2.0 - SCAN_MARGIN_HZ {
+        let p = goertzel_power(&coarse, f, rate);
         if p > best.1 {
             best = (f, p);
         }
@@ -470,19 +504,19 @@ fn dominant_frequency(samples: &[f64]) -> Option<f64> {
     }
 
     let low = (best.0 - FINE_SPAN_HZ).max(FINE_STEP_HZ);
-    let high = (best.0 + FINE_SPAN_HZ).min(SAMPLE_RATE_HZ / 2.0 - FINE_STEP_HZ);
+    let high = (best.0 + FINE_SPAN_HZ).min(rate / 2.0 - FINE_STEP_HZ);
     let mut fine = (best.0, f64::MIN);
     let mut f = low;
     while f <= high {
-        let p = goertzel_power(&full, f);
+        let p = goertzel_power(&full, f, rate);
         if p > fine.1 {
             fine = (f, p);
         }
         f += FINE_STEP_HZ;
     }
     let (f1, p1) = fine;
-    let p0 = goertzel_power(&full, f1 - FINE_STEP_HZ);
-    let p2 = goertzel_power(&full, f1 + FINE_STEP_HZ);
+    let p0 = goertzel_power(&full, f1 - FINE_STEP_HZ, rate);
+    let p2 = goertzel_power(&full, f1 + FINE_STEP_HZ, rate);
     let (a, b, c) = (p0.max(1e-30).ln(), p1.max(1e-30).ln(), p2.max(1e-30).ln());
     let denom = a - 2.0 * b + c;
     let delta = if denom < 0.0 {
@@ -505,8 +539,8 @@ fn hann(samples: &[f64], mean: f64) -> Vec<f64> {
 }
 
 /// Power of `x` at `hz` (Goertzel; any frequency, not only bin centres).
-fn goertzel_power(x: &[f64], hz: f64) -> f64 {
-    let coeff = 2.0 * (std::f64::consts::TAU * hz / SAMPLE_RATE_HZ).cos();
+fn goertzel_power(x: &[f64], hz: f64, rate: f64) -> f64 {
+    let coeff = 2.0 * (std::f64::consts::TAU * hz / rate).cos();
     let (mut s1, mut s2) = (0.0, 0.0);
     for &v in x {
         let s = v + coeff * s1 - s2;
@@ -543,6 +577,49 @@ mod tests {
         for (i, pkt) in packets.into_iter().enumerate() {
             rx.on_datagram(1_000 * MS + i as u64 * 20 * MS, pkt, |_| {});
         }
+    }
+
+    #[test]
+    fn a_g722_stream_is_decoded_at_16_khz_and_measured_like_g711() {
+        use crate::rtp::G722Encode;
+        use crate::rtp::pacer::PayloadSource;
+        // -10 dBFS at 6 kHz: above what G.711 can carry at all.
+        let amplitude = 32767.0 * 10f64.powf(-10.0 / 20.0);
+        let tone = (0u32..).map(move |i| {
+            (amplitude * (std::f64::consts::TAU * 6000.0 * f64::from(i) / 16_000.0).sin()) as i16
+        });
+        let mut enc = G722Encode::new(tone);
+        let mut p = Packetizer::g722(9, 100, 5_000);
+        let packets: Vec<[u8; PACKET_LEN]> = (0..50)
+            .map(|_| {
+                let mut pkt = [0u8; PACKET_LEN];
+                assert!(enc.next_payload(Packetizer::payload_mut(&mut pkt)));
+                p.write_header(&mut pkt);
+                pkt
+            })
+            .collect();
+        let mut rx = RxAnalysis::new();
+        let mut heard = 0;
+        for (i, pkt) in packets.iter().enumerate() {
+            rx.on_datagram(1_000 * MS + i as u64 * 20 * MS, pkt, |pcm| {
+                heard += pcm.len()
+            });
+        }
+        let s = rx.summary();
+        assert_eq!(heard, 50 * 320, "16 kHz samples");
+        assert_eq!(s.codec.as_deref(), Some("G.722"));
+        assert_eq!((s.packets, s.lost, s.bad_payload_type), (50, 0, 0));
+        assert_eq!(
+            (s.sequence_errors, s.timestamp_errors, s.bad_payload_size),
+            (0, 0, 0)
+        );
+        let f = s.frequency_hz.unwrap();
+        assert!((f - 6000.0).abs() < 5.0, "6 kHz measured as {f}");
+        let level = s.level_dbfs.unwrap();
+        assert!(
+            (-13.5..-10.0).contains(&level),
+            "level {level} dBFS (sine RMS: -13)"
+        );
     }
 
     #[test]

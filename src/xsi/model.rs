@@ -197,6 +197,7 @@ impl ModelFamily {
             fixed_feature_keys: matches!(self, F::Phone9800 | F::Phone9800Entry),
             dial_app_ui: series_8800,
             input_post: series_8800 || matches!(self, F::Phone78xx | F::Conference7832),
+            g722: !mpp && !matches!(self, F::Legacy79xx | F::Phone69xx | F::Other),
             max_object_bytes: MAX_POST_BYTES,
         }
     }
@@ -283,6 +284,17 @@ pub struct Capabilities {
     /// firmware; chosen: [`ModelFamily::Mpp88xx`] has it (it is "8800"), [`ModelFamily::Mpp`]
     /// does not (that family mixes in the 6800, which the list leaves out).
     pub input_post: bool,
+    /// `startMedia` with `<codec>G.722</codec>` (wideband RTP, payload type 9). Not stated in
+    /// the spec: it lists G.711, G.729 and G.722 as the `startMedia` codecs ("Only these codecs
+    /// supported"; Notes: "G.711/G.722/G.729 for startMedia") and says per-model support
+    /// "varies significantly" without the tables. Chosen (the project's reading of which
+    /// families are wideband phones throughout): the 7800, 7832, 8800 series (88x1/88x5, 8821,
+    /// 8831, 8832, 8875), 8900/9900, 9821 and 9800 take it; the 7900 and 6900 families do not,
+    /// because they mix in narrowband-only models (CP-7940/7960/7905, CP-6901/6911) and the
+    /// model name alone cannot tell them apart; an unrecognised model gets the common subset
+    /// (G.711); Multiplatform firmware has no `startMedia` at all. A phone refuses what it cannot play as the RTP Streaming API's error table says
+    /// for a media resource it lacks: 400, `UnavailableResource`.
+    pub g722: bool,
     /// Largest object a push may carry.
     pub max_object_bytes: usize,
 }
@@ -298,6 +310,26 @@ impl Capabilities {
 mod tests {
     use super::ModelFamily as F;
     use super::*;
+
+    #[test]
+    fn g722_on_wideband_families_only() {
+        let g722 = |m: &str| Capabilities::for_model_name(m).g722;
+        for m in [
+            "CP-8845", "CP-8861", "CP-8821", "CP-7841", "CP-8832", "CP-9871", "CP-8875",
+        ] {
+            assert!(g722(m), "{m}");
+        }
+        for m in [
+            "CP-7940",
+            "CP-7965G",
+            "CP-6941",
+            "CP-8845-3PCC",
+            "CP-6851",
+            "Unknown",
+        ] {
+            assert!(!g722(m), "{m}");
+        }
+    }
 
     #[test]
     fn families_from_model_names() {

@@ -107,6 +107,15 @@ impl PhoneCore {
         if req.kind == MediaType::Video {
             return media_error(400, "InvalidResource", "video streams are not supported");
         }
+        // A codec the model cannot play is a media resource it lacks (the RTP Streaming API's
+        // error table: 400, Unavailable Resource). Which models take G.722: `xsi::model`.
+        if req.codec == crate::xsi::object::Codec::G722 && !self.profile.caps.g722 {
+            return media_error(
+                400,
+                "UnavailableResource",
+                "No Media Resource Available (G.722 is not supported on this model)",
+            );
+        }
         let wants_rx = matches!(req.mode, MediaMode::Receive | MediaMode::SendReceive);
         let wants_tx = matches!(req.mode, MediaMode::Send | MediaMode::SendReceive);
         if (wants_rx && self.state.rx.is_some()) || (wants_tx && self.state.tx.is_some()) {

@@ -1150,3 +1150,44 @@ fn init_messages_and_directories_close_only_their_own_application() {
     );
     assert_eq!(title(&p).as_deref(), Some("Drill"));
 }
+
+#[test]
+fn start_media_g722_is_taken_by_wideband_models_and_refused_by_the_others() {
+    use crate::xsi::object::{Codec, MediaMode, MediaType, StartMedia, XmlObject};
+    let start = StartMedia::new(
+        MediaType::Audio,
+        Codec::G722,
+        MediaMode::Receive,
+        Ipv4Addr::LOCALHOST,
+    )
+    .port_number(20480)
+    .unwrap()
+    .to_xml();
+    assert!(start.contains("<codec>G.722</codec>"), "{start}");
+    let mut hw = FakeHw::default();
+    let o = push(&mut phone("CP-8851"), &mut hw, 0, &start);
+    assert!(
+        matches!(
+            parse_media_reply(o.reply.body.as_bytes()),
+            Ok(MediaReply::Started(_))
+        ),
+        "{}",
+        o.reply.body
+    );
+    assert_eq!(hw.rx.unwrap().port, 20480);
+    for model in ["CP-7965G", "CP-6941"] {
+        let mut hw = FakeHw::default();
+        let o = push(&mut phone(model), &mut hw, 0, &start);
+        assert_eq!(o.reply.status, 400, "{model}");
+        let Ok(MediaReply::Error(e)) = parse_media_reply(o.reply.body.as_bytes()) else {
+            panic!("{model}: {}", o.reply.body)
+        };
+        assert_eq!(
+            e.kind,
+            crate::xsi::response::MediaErrorType::UnavailableResource,
+            "{model}"
+        );
+        assert!(e.data.contains("G.722"), "{model}: {}", e.data);
+        assert!(hw.rx.is_none(), "{model}: nothing opened");
+    }
+}

@@ -213,8 +213,8 @@ impl Recorder {
     }
 
     /// Record what a receiver played out: audio is decoded (G.711, or G.722 in a G.722
-    /// recording) and appended, a gap becomes silence of its length, anything else is ignored.
-    /// Allocates nothing.
+    /// recording; G.722 in an 8 kHz recording becomes silence of its length) and appended, a gap
+    /// becomes silence of its length, anything else is ignored. Allocates nothing.
     pub fn record(&mut self, event: &ReceiverEvent) -> Result<(), RecordError> {
         // Gaps are counted on the 8 kHz RTP clock, which G.722 shares with G.711.
         let per_tick = u64::from(self.rate / SAMPLE_RATE);
@@ -227,9 +227,15 @@ impl Recorder {
             } => {
                 let mut pcm = [0i16; 2 * MAX_PAYLOAD];
                 let bytes = payload.len().min(MAX_PAYLOAD);
-                if let (Some(dec), G722_PAYLOAD_TYPE) = (&mut self.g722, *payload_type) {
-                    let n = dec.decode_into(&payload[..bytes], &mut pcm);
-                    return self.write(&pcm[..n]);
+                match (&mut self.g722, *payload_type) {
+                    (Some(dec), G722_PAYLOAD_TYPE) => {
+                        let n = dec.decode_into(&payload[..bytes], &mut pcm);
+                        return self.write(&pcm[..n]);
+                    }
+                    // An 8 kHz file cannot hold G.722 (a receiver that accepts it feeds one only
+                    // if asked to): its packets keep their place as silence.
+                    (None, G722_PAYLOAD_TYPE) => return self.write_silence(bytes as u64),
+                    _ => {}
                 }
                 let (narrow, wide) = pcm.split_at_mut(MAX_PAYLOAD);
                 law.decode_into(&payload[..bytes], &mut narrow[..bytes]);
