@@ -153,3 +153,57 @@ fn g722_recordings_are_wav_only_and_g711_tones_stay_below_4_khz() {
     assert_eq!(out.status.code(), Some(2));
     assert!(String::from_utf8_lossy(&out.stderr).contains("--codec g722"));
 }
+
+#[test]
+fn a_44_1_khz_file_is_resampled_once_to_16_khz_and_ffmpeg_hears_its_6_khz_tone() {
+    require("ffmpeg");
+    let dir = tempfile::tempdir().unwrap();
+    let file = dir.path().join("tone44k.wav");
+    let spec = hound::WavSpec {
+        channels: 2,
+        sample_rate: 44_100,
+        bits_per_sample: 16,
+        sample_format: hound::SampleFormat::Int,
+    };
+    let mut w = hound::WavWriter::create(&file, spec).unwrap();
+    for i in 0..44_100 {
+        let s =
+            (10_000.0 * (std::f64::consts::TAU * 6000.0 * f64::from(i) / 44_100.0).sin()) as i16;
+        w.write_sample(s).unwrap();
+        w.write_sample(s).unwrap();
+    }
+    w.finalize().unwrap();
+    let (sock, port) = bound_even_socket();
+    sock.set_read_timeout(Some(Duration::from_millis(500)))
+        .unwrap();
+    let sender = zonecast()
+        .args(["send", "--codec", "g722", "--file"])
+        .arg(&file)
+        .args(["--to", &format!("127.0.0.1:{port}")])
+        .stdout(Stdio::null())
+        .spawn()
+        .unwrap();
+    let mut payloads = Vec::new();
+    let mut buf = [0u8; 2048];
+    while let Ok(n) = sock.recv(&mut buf) {
+        assert_eq!((n, buf[1] & 0x7F), (172, 9));
+        payloads.extend_from_slice(&buf[12..n]);
+    }
+    assert!(sender.wait_with_output().unwrap().status.success());
+    assert_eq!(payloads.len(), 50 * 160, "1 s: 50 packets");
+    let raw = dir.path().join("capture.g722");
+    let wav = dir.path().join("decoded.wav");
+    std::fs::write(&raw, &payloads).unwrap();
+    let ff = Command::new("ffmpeg")
+        .args(["-hide_banner", "-loglevel", "error", "-f", "g722", "-i"])
+        .arg(&raw)
+        .args(["-c:a", "pcm_s16le"])
+        .arg(&wav)
+        .output()
+        .unwrap();
+    assert!(ff.status.success());
+    let (rate, samples) = read_wav(&wav);
+    assert_eq!((rate, samples.len()), (16_000, 16_000));
+    let share = power_share_at(&samples[800..15_200], 6000.0);
+    assert!(share > 0.9, "{share} of the power at 6 kHz");
+}
