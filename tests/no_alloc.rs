@@ -5,7 +5,6 @@
 use std::alloc::{GlobalAlloc, Layout, System};
 use std::cell::Cell;
 use std::net::Ipv4Addr;
-use std::sync::atomic::{AtomicU64, Ordering};
 
 use zonecast::g711::Law;
 use zonecast::rtp::pacer::mono_now_ns;
@@ -15,13 +14,15 @@ use zonecast::rtp::{
 };
 
 struct Counting;
-static ALLOCATIONS: AtomicU64 = AtomicU64::new(0);
+// Per thread, like the switch: tests run in parallel, and one thread's allocations while it counts
+// (the counter's own self-check) must not show up in another's count.
+thread_local!(static ALLOCATIONS: Cell<u64> = const { Cell::new(0) });
 thread_local!(static COUNTING: Cell<bool> = const { Cell::new(false) });
 
 unsafe impl GlobalAlloc for Counting {
     unsafe fn alloc(&self, layout: Layout) -> *mut u8 {
         if COUNTING.with(Cell::get) {
-            ALLOCATIONS.fetch_add(1, Ordering::Relaxed);
+            ALLOCATIONS.with(|a| a.set(a.get() + 1));
         }
         unsafe { System.alloc(layout) }
     }
@@ -30,7 +31,7 @@ unsafe impl GlobalAlloc for Counting {
     }
     unsafe fn realloc(&self, ptr: *mut u8, layout: Layout, new: usize) -> *mut u8 {
         if COUNTING.with(Cell::get) {
-            ALLOCATIONS.fetch_add(1, Ordering::Relaxed);
+            ALLOCATIONS.with(|a| a.set(a.get() + 1));
         }
         unsafe { System.realloc(ptr, layout, new) }
     }
@@ -40,11 +41,11 @@ unsafe impl GlobalAlloc for Counting {
 static GLOBAL: Counting = Counting;
 
 fn count<R>(f: impl FnOnce() -> R) -> (R, u64) {
-    let before = ALLOCATIONS.load(Ordering::Relaxed);
+    let before = ALLOCATIONS.with(Cell::get);
     COUNTING.with(|c| c.set(true));
     let r = f();
     COUNTING.with(|c| c.set(false));
-    (r, ALLOCATIONS.load(Ordering::Relaxed) - before)
+    (r, ALLOCATIONS.with(Cell::get) - before)
 }
 
 #[test]
@@ -131,4 +132,49 @@ fn an_emulated_phone_receiving_rtp_allocates_nothing_per_packet() {
     let s = rx.summary();
     assert_eq!(s.packets, 200);
     assert!(heard >= 190 * 160);
+}
+
+#[test]
+fn g722_encoding_receiving_and_recording_allocate_nothing_per_packet() {
+    use zonecast::phone_sim::analysis::RxAnalysis;
+    use zonecast::rtp::pacer::PayloadSource;
+    use zonecast::rtp::receiver::ReorderConfig;
+    use zonecast::rtp::{G722Encode, ReceiverState, Recorder};
+    let tone = (0u32..).map(|i| {
+        (8000.0 * (f64::from(i) * std::f64::consts::TAU * 6000.0 / 16_000.0).sin()) as i16
+    });
+    let mut enc = G722Encode::new(tone);
+    let mut p = Packetizer::g722(7, 100, 1000);
+    let mut packets = vec![[0u8; 172]; 200];
+    let mut encode = |pkt: &mut [u8; 172]| {
+        let payload: &mut [u8; 160] = (&mut pkt[12..]).try_into().unwrap();
+        let more = enc.next_payload(payload);
+        p.write_header(pkt);
+        more
+    };
+    // Warm up, as above: the first call of anything may set up process-wide state.
+    assert!(encode(&mut packets[0]));
+    let (ok, n) = count(|| packets[1..].iter_mut().all(&mut encode));
+    assert!(ok);
+    assert_eq!(n, 0, "encoding 199 G.722 packets allocated");
+
+    let mut rx = RxAnalysis::new();
+    let dir = tempfile::tempdir().unwrap();
+    let mut rec = Recorder::create_g722(&dir.path().join("g722.wav")).unwrap();
+    let mut receiver = ReceiverState::new(ReorderConfig::default());
+    receiver.accept_g722();
+    let mut heard = 0usize;
+    let mut feed = |from: usize, to: usize, heard: &mut usize| {
+        for (i, pkt) in packets[from..to].iter().enumerate() {
+            let now = (from + i) as u64 * 20_000_000;
+            rx.on_datagram(now, pkt, |s| *heard += s.len());
+            receiver.on_packet(now, pkt, |e| rec.record(&e).unwrap());
+        }
+    };
+    // Warm up: the first packets create the sources and their reorder buffers.
+    feed(0, 10, &mut heard);
+    let (_, n) = count(|| feed(10, 200, &mut heard));
+    assert_eq!(n, 0, "receiving and recording 190 G.722 packets allocated");
+    assert_eq!(rx.summary().codec.as_deref(), Some("G.722"));
+    assert!(heard >= 190 * 320);
 }
