@@ -201,12 +201,7 @@ fn a_call_ends_rx_and_rx_during_a_call_is_whisper_without_volume() {
     let rx = p.state().rx.as_ref().unwrap();
     assert!(rx.whisper);
     assert_eq!(rx.volume, None);
-    let o = push(
-        &mut p,
-        &mut hw,
-        3,
-        &execute(&["SendDigits:12#:1::"]),
-    );
+    let o = push(&mut p, &mut hw, 3, &execute(&["SendDigits:12#:1::"]));
     assert_eq!(status_of(&o, "SendDigits:12#:1::").0, 0);
 }
 
