@@ -37,6 +37,17 @@ impl PhoneNode {
         self.browser.lock().unwrap_or_else(|e| e.into_inner())
     }
 
+    /// Take the service's object off the screen and carry out what that sends (its
+    /// `onAppClosed` notify ...).
+    fn close_service_object(self: &Arc<Self>) {
+        let effects = self
+            .core
+            .lock()
+            .unwrap_or_else(|e| e.into_inner())
+            .close_object();
+        self.run_effects(effects);
+    }
+
     /// The `Accept-Language` this phone sends.
     pub fn set_language(&self, language: &str) {
         self.browser_lock().language = language.to_owned();
@@ -114,24 +125,14 @@ impl PhoneNode {
                     }
                     BackStep::Fetch(req) => self.fetch(req, HistoryStep::InPlace).await.map(Some),
                     BackStep::Closed => {
-                        let effects = self
-                            .core
-                            .lock()
-                            .unwrap_or_else(|e| e.into_inner())
-                            .close_object();
-                        self.run_effects(effects);
+                        self.close_service_object();
                         Ok(None)
                     }
                 }
             }
             Action::Exit => {
                 self.browser_lock().close();
-                let effects = self
-                    .core
-                    .lock()
-                    .unwrap_or_else(|e| e.into_inner())
-                    .close_object();
-                self.run_effects(effects);
+                self.close_service_object();
                 Ok(None)
             }
             Action::Ignored(note) => {
