@@ -151,10 +151,10 @@ pub fn prepare(
 /// Refuse a banner the phones could not show, by the rule every edge applies
 /// ([`crate::config::banner_rule`]): before anything is journaled or pushed.
 fn check_banner(banner: Option<&str>) -> Result<(), Invalid> {
-    match banner.map(|b| (b, crate::config::banner_rule(b))) {
-        Some((b, Err(rule))) => Err(Invalid::new("banner", b, rule)),
-        _ => Ok(()),
+    if let Some(b) = banner {
+        crate::config::banner_rule(b).map_err(|rule| Invalid::new("banner", b, rule))?;
     }
+    Ok(())
 }
 
 /// What the live pages hold of the zone's phones, judged by priority against the new page.
