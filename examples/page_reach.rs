@@ -301,6 +301,7 @@ fn target(name: &str, model: &str, addr: std::net::SocketAddrV4, push: Phone) ->
         name: name.to_owned(),
         model: model.to_owned(),
         ip: Some(*addr.ip()),
+        g722: false,
         push: Ok(push),
     }
 }

@@ -156,6 +156,7 @@ async fn a_500_phone_page_with_every_fault_reaches_the_healthy_names_the_rest_an
             name: format!("gone{:02}", i + 1),
             model: "CP-8851".into(),
             ip: Some(Ipv4Addr::LOCALHOST),
+            g722: false,
             push: Ok(Phone {
                 name: format!("gone{:02}", i + 1),
                 host,

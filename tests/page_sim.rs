@@ -197,6 +197,7 @@ async fn recover_stops_the_phones_of_a_page_whose_process_died() {
             delivery,
             volume: None,
             banner: Some("Cut off".into()),
+            wide: None,
         },
         targets(&fleet),
     );
@@ -283,6 +284,7 @@ async fn via_media_a_user_hang_up_ends_that_phone_and_shows_in_the_report() {
             via: Via::Media {
                 on_stopped: callbacks.notify_uri("pgm").unwrap(),
             },
+            wide: None,
         },
         targets(&fleet),
     );

@@ -64,6 +64,8 @@ fn report(page: &str, phones: &[&str]) -> DeliveryReport {
                 stop_failure: None,
                 receiving: None,
                 fallback_unicast: false,
+                codec: "g711",
+                g722_refused: None,
                 app_events: Vec::new(),
             })
             .collect(),

@@ -75,7 +75,12 @@ fn to_db(linear: f64) -> Option<f64> {
 
 /// Integrated loudness and true peak of 8 kHz mono samples.
 pub fn measure(samples: &[i16]) -> Loudness {
-    let Ok(mut m) = EbuR128::new(1, SAMPLE_RATE, Mode::I | Mode::TRUE_PEAK) else {
+    measure_at(samples, SAMPLE_RATE)
+}
+
+/// Integrated loudness and true peak of mono samples at `rate` Hz.
+pub fn measure_at(samples: &[i16], rate: u32) -> Loudness {
+    let Ok(mut m) = EbuR128::new(1, rate, Mode::I | Mode::TRUE_PEAK) else {
         return Loudness {
             lufs: None,
             true_peak_dbtp: None,
@@ -104,7 +109,18 @@ pub fn gain_to(measured: &Loudness, target: LoudnessTarget) -> f64 {
 /// `samples` gained to `target`, limited so that no true peak exceeds [`CEILING_DBTP`] once
 /// encoded with `law`, and what was done.
 pub fn normalise(samples: &[i16], target: LoudnessTarget, law: Law) -> (Vec<i16>, Levelled) {
-    let measured = measure(samples);
+    normalise_at(samples, SAMPLE_RATE, target, &|s| through_codec(s, law))
+}
+
+/// [`normalise`] for samples at `rate` Hz whose codec turns a clip into `through(clip)` (what
+/// a phone plays: G.711 of 8 kHz audio, G.722 of 16 kHz audio).
+pub fn normalise_at(
+    samples: &[i16],
+    rate: u32,
+    target: LoudnessTarget,
+    through: &dyn Fn(&[i16]) -> Vec<i16>,
+) -> (Vec<i16>, Levelled) {
+    let measured = measure_at(samples, rate);
     let gain_db = gain_to(&measured, target);
     let factor = 10f64.powf(gain_db / 20.0) as f32;
     let gained: Vec<f32> = samples
@@ -120,7 +136,7 @@ pub fn normalise(samples: &[i16], target: LoudnessTarget, law: Law) -> (Vec<i16>
             .iter()
             .map(|&v| (v * 32768.0).round().clamp(-32768.0, 32767.0) as i16)
             .collect();
-        let result = measure(&through_codec(&out, law));
+        let result = measure_at(&through(&out), rate);
         let over = result.true_peak_dbtp.map_or(0.0, |p| p - CEILING_DBTP);
         best = Some((out, limited_db, result));
         if over <= 0.0 {

@@ -176,8 +176,22 @@ impl Chime {
         Duration::from_millis(1500)
     }
 
+    /// The whole chime at its default level, mono at `rate` Hz (16 kHz for a G.722 stream: the
+    /// same notes, computed at that rate, not an 8 kHz chime upsampled).
+    pub fn render_at(rate: u32) -> Vec<i16> {
+        let chime = Chime::new();
+        let len = u64::from(rate) * 3 / 2;
+        (0..len)
+            .map(|n| chime.at(n as f64 / f64::from(rate)).round() as i16)
+            .collect()
+    }
+
     fn sample(&self, n: u32) -> f64 {
-        let t = f64::from(n) / f64::from(SAMPLE_RATE);
+        self.at(f64::from(n) / f64::from(SAMPLE_RATE))
+    }
+
+    /// The chime's value `t` seconds in.
+    fn at(&self, t: f64) -> f64 {
         let mut v = 0.0;
         for note in &NOTES {
             let local = t - note.start_s;
@@ -187,7 +201,7 @@ impl Chime {
             let attack = (local / ATTACK_S).min(1.0);
             v += attack * (-local / note.decay_s).exp() * (TAU * note.freq_hz * local).sin();
         }
-        let left = f64::from(CHIME_SAMPLES - n) / f64::from(SAMPLE_RATE);
+        let left = f64::from(CHIME_SAMPLES) / f64::from(SAMPLE_RATE) - t;
         v * (left / RELEASE_S).min(1.0) * self.amplitude
     }
 }

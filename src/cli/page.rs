@@ -19,8 +19,9 @@ use crate::page::prepare::{PageRequest, PrepareError, new_page_id, prepare};
 use crate::page::{Origin, PageError, PageOrder, Pager, PagerSetup, PhoneTable, Via};
 use crate::push::PushClient;
 use crate::rtp::Pacer;
-use crate::rtp::pacer::{Encode, PacerOptions, PayloadSource};
-use crate::source::{Levelling, Segment, Voice, segment_source, sequence, speech};
+use crate::rtp::StreamCodec;
+use crate::rtp::pacer::{PacerOptions, PayloadSource};
+use crate::source::{Levelling, Segment, Voice, segment_source_as, sequence, speech};
 use std::sync::Arc;
 
 /// Arguments of `zonecast page`.
@@ -85,30 +86,29 @@ pub struct RecoverArgs {
     json: bool,
 }
 
-const TONE_DBFS: f32 = -10.0;
-
-/// What `a` names as a payload: sounds levelled by `level` (the mic under its automatic gain).
+/// What `a` names as a payload for a stream of `codec`: sounds levelled by `level` (the mic
+/// under its automatic gain; G.711 only).
 fn source(
     a: &PageArgs,
+    codec: StreamCodec,
     level: &Levelling,
     voice: &Voice,
 ) -> Result<Box<dyn PayloadSource>, CliError> {
-    let law = Law::Ulaw;
     let invalid = |e: crate::error::Invalid| CliError::Invalid(e.to_string());
     // Speech in the config's voice; every other segment as it is.
     let play = |seg: Segment| match seg {
         Segment::Say(text) => speech::shared()
-            .speak(&text, voice)
-            .map(|s| level.clip(&format!("say:{text}"), &s, law)),
-        seg => segment_source(&seg, law, level),
+            .speak_at(&text, voice, codec.sample_rate())
+            .map(|s| level.clip_as(&format!("say:{text}"), &s, codec)),
+        seg => segment_source_as(&seg, codec, level),
     };
     let main: Box<dyn PayloadSource> = if let Some(text) = &a.say {
         play(Segment::Say(text.trim().to_owned())).map_err(invalid)?
     } else if let Some(path) = &a.file {
-        segment_source(&Segment::File(path.clone()), law, level).map_err(invalid)?
+        play(Segment::File(path.clone())).map_err(invalid)?
     } else if let Some(t) = &a.tone {
         if t.eq_ignore_ascii_case("chime") {
-            segment_source(&Segment::Chime, law, level).map_err(invalid)?
+            play(Segment::Chime).map_err(invalid)?
         } else {
             let hz: f32 = t
                 .parse()
@@ -117,14 +117,24 @@ fn source(
                 .ok_or_else(|| {
                     CliError::Invalid(format!("tone {t:?}: a frequency 20..=3900 Hz or `chime`"))
                 })?;
-            if a.duration.is_none() {
+            let Some(d) = a.duration else {
                 return Err(CliError::Invalid(
                     "tone: give --duration (a tone never ends by itself)".into(),
                 ));
-            }
-            Box::new(Encode::new(audio::Tone::new(hz, TONE_DBFS), law))
+            };
+            // Played at its stated level; the page's duration ends it.
+            play(Segment::Tone {
+                hz,
+                secs: d.as_secs_f64().clamp(0.02, 3600.0),
+            })
+            .map_err(invalid)?
         }
     } else if let Some(device) = &a.mic {
+        let StreamCodec::G711(law) = codec else {
+            return Err(CliError::Invalid(
+                "the microphone is captured for G.711 only".into(),
+            ));
+        };
         let name = (!device.is_empty()).then_some(device.as_str());
         let mic = audio::mic::Mic::open(name).map_err(|e| CliError::Invalid(e.to_string()))?;
         level.live(mic, law)
@@ -142,6 +152,23 @@ fn source(
     };
     // The configured pre-tone is put before it by the pager.
     Ok(main)
+}
+
+/// The page's sound for a G.722 stream, when the zone asks for G.722 and the source has a
+/// wideband version (the microphone has none: such a page is G.711 throughout).
+fn wide_source(
+    a: &PageArgs,
+    config: &Config,
+    level: &Levelling,
+) -> Result<Option<crate::page::WideSound>, CliError> {
+    let g722 = config
+        .zone(&a.zone)
+        .is_some_and(|z| z.codec == crate::config::ZoneCodec::G722);
+    if !g722 || a.mic.is_some() {
+        return Ok(None);
+    }
+    let wide = source(a, StreamCodec::G722, level, &config.speech)?;
+    Ok(Some(Box::new(move || Ok(wide))))
 }
 
 /// The banner: `--text`, or what the page says (cut to a banner's length), or None (the zone's).
@@ -182,6 +209,7 @@ pub(super) fn run_page(a: PageArgs) -> Result<i32, CliError> {
         } else {
             Via::Uri
         },
+        wideband: true,
     };
     if a.dry_run {
         let pages = journal.pages().unwrap_or_default();
@@ -208,7 +236,8 @@ pub(super) fn run_page(a: PageArgs) -> Result<i32, CliError> {
         return Ok(0);
     }
     let level = Levelling::new(config.engine.loudness);
-    let payload = source(&a, &level, &config.speech)?;
+    let payload = source(&a, Law::Ulaw.into(), &level, &config.speech)?;
+    let wide = wide_source(&a, &config, &level)?;
     let client = push_client(&config)?;
     let interrupted = interrupted_flag();
     let rt = runtime()?;
@@ -222,6 +251,7 @@ pub(super) fn run_page(a: PageArgs) -> Result<i32, CliError> {
             recovered: false,
         });
         let mut order = PageOrder::new(Origin::Command, &a.zone, payload);
+        order.wide = wide;
         order.priority = a.priority.clone();
         order.banner = banner(&a);
         order.duration = a.duration;

@@ -59,7 +59,7 @@ pub use priority::{EqualPolicy, Priorities};
 pub use screen_text::{MAX_BANNER_CHARS, MAX_TITLE_CHARS, banner_rule, title_rule};
 pub use server::{DEFAULT_PORT, Server, TokenSource};
 pub use services::{Message, Permission, Services};
-pub use zone::{Zone, ZoneMode};
+pub use zone::{Zone, ZoneCodec, ZoneMode};
 
 use crate::error::Invalid;
 

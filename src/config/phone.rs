@@ -39,12 +39,21 @@ pub struct PhoneEntry {
     /// Authentication URL: minted credentials are bound to it. Checked at load (`SEP` and the
     /// MAC's 12 hex digits, or another Cisco device name).
     pub device: Option<String>,
+    /// `g722 = true | false`: whether the phone takes G.722 through startMedia, overriding the
+    /// model table's reading ([`crate::xsi::model::Capabilities::g722`]); `None`: the table's.
+    pub g722: Option<bool>,
 }
 
 impl PhoneEntry {
     /// The model's family, for capabilities (unknown models are [`ModelFamily::Other`]).
     pub fn family(&self) -> ModelFamily {
         ModelFamily::from_model_name(&self.model)
+    }
+
+    /// Whether the phone takes G.722: its `g722` setting, else the model table's reading.
+    pub fn takes_g722(&self) -> bool {
+        self.g722
+            .unwrap_or_else(|| crate::xsi::model::Capabilities::for_model_name(&self.model).g722)
     }
 
     /// Read the password now. Errors name the phone and the variable or file.
@@ -181,6 +190,7 @@ mod tests {
             password: PasswordSource::Env("ZONECAST_CONFIG_TEST_SURELY_UNSET".into()),
             https: false,
             device: None,
+            g722: None,
         };
         let e = p.secret().unwrap_err();
         assert_eq!(e.field, "phone \"lobby\" password_env");
@@ -204,6 +214,7 @@ mod tests {
             password: PasswordSource::Minted,
             https: false,
             device: None,
+            g722: None,
         };
         let s = p.secret().unwrap();
         assert!(s.is_minted());

@@ -30,6 +30,8 @@ pub(super) struct RawPhone {
     /// The phone's device name (`SEP` + MAC), the `devicename` minted credentials are bound to.
     device: Option<Text>,
     https: Option<bool>,
+    /// Takes G.722 through startMedia (true) or not (false), overriding the model table.
+    g722: Option<bool>,
 }
 
 /// The phones, and each name's byte offset (for "already used on line N" and zone checks).
@@ -64,6 +66,7 @@ pub(super) fn check(
             password,
             https: r.https.unwrap_or(false),
             device,
+            g722: r.g722,
         });
     }
     Ok((out, names))

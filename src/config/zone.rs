@@ -48,6 +48,20 @@ pub struct Zone {
     /// Largest number of phones served by unicast (the zone itself in unicast mode, or phones
     /// falling back from multicast); `None`: the engine's `max_unicast`.
     pub max_unicast: Option<usize>,
+    /// The codec its pages offer (`codec = "g722"`: wideband to the phones that take it).
+    pub codec: ZoneCodec,
+}
+
+/// The codec a zone's pages offer.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Default, serde::Serialize)]
+#[serde(rename_all = "lowercase")]
+pub enum ZoneCodec {
+    /// G.711 to every phone (RTP URIs or startMedia), the default.
+    #[default]
+    G711,
+    /// G.722 through startMedia to the phones whose model (or `g722 = true`) takes it, G.711
+    /// to the others, and G.711 again to a phone that refuses G.722.
+    G722,
 }
 
 impl Zone {

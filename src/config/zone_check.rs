@@ -13,7 +13,7 @@ use super::graph::ZoneSpans;
 use super::screen_text::banner_rule;
 use super::source::Source;
 use super::value::{Int, Text, check_name, int, ipv4};
-use super::zone::{Zone, ZoneMode};
+use super::zone::{Zone, ZoneCodec, ZoneMode};
 use crate::error::Invalid;
 use crate::rtp::RtpPort;
 
@@ -30,6 +30,7 @@ pub(super) struct RawZone {
     volume: Option<Int>,
     banner: Option<Text>,
     max_unicast: Option<Int>,
+    codec: Option<Text>,
 }
 
 /// The zones in file order, and where each one's values are. `phones` maps each phone's name
@@ -75,6 +76,7 @@ pub(super) fn check(
             Some(v) => Some(int(src, v, &what("max_unicast"), 1..=100_000)?),
             None => None,
         };
+        let codec = codec(src, r, &what)?;
         spans.push(ZoneSpans {
             name: name_s.span(),
             members: r.members.get_ref().iter().map(|m| m.span()).collect(),
@@ -87,9 +89,30 @@ pub(super) fn check(
             volume,
             banner,
             max_unicast,
+            codec,
         });
     }
     Ok((zones, spans))
+}
+
+/// `codec = "g711"` (the default) or `"g722"`.
+fn codec(src: &Source, r: &RawZone, what: &dyn Fn(&str) -> String) -> Result<ZoneCodec, Invalid> {
+    Ok(match r.codec.as_ref() {
+        None => ZoneCodec::G711,
+        Some(c) => match c.get_ref().as_str() {
+            "g711" => ZoneCodec::G711,
+            "g722" => ZoneCodec::G722,
+            other => {
+                return Err(src.invalid(
+                    c.span(),
+                    what("codec"),
+                    other,
+                    "must be \"g711\" or \"g722\" (wideband, through the RTP Streaming API, to \
+                     the phones that take it; G.711 to the others)",
+                ));
+            }
+        },
+    })
 }
 
 /// At least one member, each a phone or a zone.

@@ -36,8 +36,12 @@ pub mod session;
 mod shell;
 pub mod table;
 
-pub use pager::{Origin, PageError, PageHandle, PageOrder, Pager, PagerSetup, Talker, TalkerRelay};
-pub use plan::{Banner, BannerKind, Delivery, PageSpec, PhonePlan, Via, ZoneMember, plan};
+pub use pager::{
+    Origin, PageError, PageHandle, PageOrder, Pager, PagerSetup, Talker, TalkerRelay, WideSound,
+};
+pub use plan::{
+    Banner, BannerKind, Delivery, NarrowRetry, PageSpec, PhonePlan, Via, ZoneMember, plan,
+};
 pub use report::{DeliveryReport, Failure, FailureKind, PhoneReport, PhoneState};
 pub use session::{Output, PageTarget, PushStep, Session, TalkerLimits, Timer, Timing};
 pub use table::{PhoneTable, Roster, Site, ZonePhones};

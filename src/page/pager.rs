@@ -26,15 +26,15 @@ use super::plan::{Via, talker_plan};
 use super::prepare::{PageRequest, PrepareError, Prepared, new_page_id, prepare, take_over};
 use super::recover::{Recovered, recover};
 use super::report::DeliveryReport;
-use super::run::{Job, LastPacket, RunError, run};
+use super::run::{Job, LastPacket, RunError, WideStream, run};
 use super::session::{TalkerLimits, Timing};
 use super::table::{PhoneTable, Site, ZonePhones};
-use crate::config::PreTone;
+use crate::config::{PreTone, ZoneCodec};
 use crate::error::Invalid;
 use crate::g711::Law;
 use crate::push::PushClient;
-use crate::rtp::Pacer;
 use crate::rtp::pacer::PayloadSource;
+use crate::rtp::{Pacer, StreamCodec};
 
 /// Who or what started a page (kept in the history as `requested_by`).
 #[derive(Debug, Clone, PartialEq, Eq)]
@@ -98,6 +98,10 @@ pub struct Talker {
 }
 
 /// Told, once, why a page waits for the zone.
+/// Makes the page's sound as G.722 payloads (16 kHz audio): called only when the zone's codec
+/// asks for G.722.
+pub type WideSound = Box<dyn FnOnce() -> Result<Box<dyn PayloadSource>, Invalid> + Send>;
+
 pub type OnWait = Box<dyn FnOnce(&str) + Send>;
 
 /// What to page.
@@ -115,6 +119,9 @@ pub struct PageOrder {
     /// G.711 law of the sound.
     pub law: Law,
     /// Spoken live from a phone instead.
+    /// The same sound for a G.722 stream, made if the zone's codec is G.722 (`None`: the
+    /// source has no wideband version, e.g. a live one; such a page is G.711 throughout).
+    pub wide: Option<WideSound>,
     pub talker: Option<Talker>,
     /// Play the site's pre-tone first.
     pub pre_tone: bool,
@@ -147,6 +154,7 @@ impl PageOrder {
             sound,
             law: Law::Ulaw,
             talker: None,
+            wide: None,
             pre_tone: true,
             duration: None,
             via: Via::Uri,
@@ -290,7 +298,10 @@ impl Pager {
         let zone = s.table.zone(&order.zone)?;
         let site = s.table.site();
         let planning = self.inner.planning.lock().await;
-        let (mut prepared, pages) = self.prepare_or_wait(&zone, &site, &mut order).await?;
+        let mut wide = wide_sound(&zone, &mut order)?;
+        let (mut prepared, pages) = self
+            .prepare_or_wait(&zone, &site, &mut order, wide.is_some())
+            .await?;
         let mut sound = std::mem::replace(&mut order.sound, Box::new(super::shell::Silence));
         let mut timing = Timing {
             duration: order.duration,
@@ -309,10 +320,16 @@ impl Pager {
             relay = Some(seated.relay);
         }
         if order.pre_tone
-            && let Some(pre) = pre_tone(site.pre_tone.as_ref(), order.law, site.loudness)?
+            && let Some(pre) = pre_tone(site.pre_tone.as_ref(), order.law.into(), site.loudness)?
         {
             sound = crate::source::sequence(vec![pre, sound]);
         }
+            if let Some(w) = wide.take() {
+                let pre = pre_tone(site.pre_tone.as_ref(), StreamCodec::G722, site.loudness)?;
+                wide = Some(crate::source::sequence(
+                    pre.into_iter().chain([w]).collect(),
+                ));
+            }
         take_over(&prepared, &pages, &s.journal, &s.client)
             .await
             .map_err(|e| PageError::Failed(format!("journal: {e}")))?;
@@ -345,6 +362,10 @@ impl Pager {
             live: order.live.then_some(live_tx),
             talker: talker_clock,
             begun: Some(begun_tx),
+            wide: prepared
+                .wide
+                .zip(wide.take())
+                .map(|(delivery, source)| WideStream { source, delivery }),
         };
         let pacer = s.pacer.clone();
         let done = tokio::spawn(async move {
@@ -375,6 +396,7 @@ impl Pager {
         site: &Site,
         order: &mut PageOrder,
     ) -> Result<(Prepared, Vec<JournalPage>), PageError> {
+        wideband: bool,
         let s = &self.inner.setup;
         let request = PageRequest {
             zone: order.zone.clone(),
@@ -382,6 +404,7 @@ impl Pager {
             banner: order.banner.clone(),
             via: order.via.clone(),
         };
+            wideband,
         let mut waited = Duration::ZERO;
         loop {
             let pages = s
@@ -460,18 +483,41 @@ fn journal_failed(journal: &Journal, e: impl std::fmt::Display) -> PageError {
     PageError::Failed(format!("journal {}: {e}", journal.path().display()))
 }
 
-/// The site's pre-tone as a source.
+/// The page's sound for a G.722 stream: made when the zone's codec is G.722, one of its phones
+/// takes it, and the order can make it (a live talker cannot). A sound that cannot be made
+/// wideband leaves the page G.711 throughout, and the log says why.
+fn wide_sound(
+    zone: &ZonePhones,
+    order: &mut PageOrder,
+) -> Result<Option<Box<dyn PayloadSource>>, PageError> {
+    if zone.codec != ZoneCodec::G722
+        || order.talker.is_some()
+        || !zone.targets.iter().any(|t| t.g722)
+    {
+        return Ok(None);
+    }
+    let Some(make) = order.wide.take() else {
+        tracing::info!(
+            "zone {} asks for G.722 but this sound has no wideband version: G.711 to all",
+            zone.name
+        );
+        return Ok(None);
+    };
+    Ok(Some(make()?))
+}
+
+/// The site's pre-tone as a source for a stream of `codec`.
 fn pre_tone(
     pre: Option<&PreTone>,
-    law: Law,
+    codec: StreamCodec,
     loudness: crate::audio::LoudnessTarget,
 ) -> Result<Option<Box<dyn PayloadSource>>, Invalid> {
-    use crate::source::{Levelling, Segment, segment_source};
+    use crate::source::{Levelling, Segment, segment_source_as};
     let seg = match pre {
         None => return Ok(None),
         Some(PreTone::Chime) => Segment::Chime,
         Some(PreTone::Tone(hz)) => Segment::Tone { hz: *hz, secs: 1.0 },
         Some(PreTone::File(p)) => Segment::File(p.clone()),
     };
-    segment_source(&seg, law, &Levelling::new(loudness)).map(Some)
+    segment_source_as(&seg, codec, &Levelling::new(loudness)).map(Some)
 }

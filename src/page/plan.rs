@@ -31,6 +31,8 @@ pub struct ZoneMember {
     pub model: String,
     /// Its IPv4 address (for unicast RTP), if known.
     pub ip: Option<Ipv4Addr>,
+    /// It takes G.722 through startMedia (its `g722` setting, else the model table).
+    pub g722: bool,
     /// How to push to it, or why it cannot be pushed to (no password ...).
     pub push: Result<Phone, String>,
 }
@@ -79,6 +81,9 @@ pub struct PageSpec {
     pub volume: Option<u32>,
     /// Banner text (≤ 32 characters).
     pub banner: Option<String>,
+    /// The page's G.722 stream, when it carries one: the phones that take G.722 are started on
+    /// it through startMedia, each with a G.711 start to retry if it refuses.
+    pub wide: Option<Delivery>,
 }
 
 /// The kind of banner a phone gets.
@@ -133,6 +138,21 @@ pub struct PhonePlan {
     pub dest: Option<SocketAddrV4>,
     /// The phone's address (for a unicast fallback of a multicast page).
     pub ip: Option<Ipv4Addr>,
+    /// Started on the page's G.722 stream.
+    pub wideband: bool,
+    /// For a phone started on G.722: the G.711 startMedia it is retried with if it refuses,
+    /// and (unicast) where its G.711 copy then goes.
+    pub narrow: Option<NarrowRetry>,
+}
+
+/// The G.711 start a phone that refuses G.722 is retried with.
+#[derive(Debug, Clone)]
+pub struct NarrowRetry {
+    /// The startMedia object (G.711, the page's G.711 stream).
+    pub start_xml: String,
+    /// Unicast: where the G.711 copy is sent once the phone took it (`None`: multicast, the
+    /// G.711 stream already goes to the group).
+    pub dest: Option<SocketAddrV4>,
 }
 
 fn execute_of(uris: &[Uri]) -> String {
@@ -202,6 +222,8 @@ fn refused(t: &ZoneMember, expect_reply: bool, why: String) -> PhonePlan {
         banner_clear_xml: None,
         dest: None,
         ip: t.ip,
+        wideband: false,
+        narrow: None,
     }
 }
 
@@ -225,6 +247,39 @@ fn clear_of(banner: Option<&Banner>) -> Option<Uri> {
     })
 }
 
+/// The stream URI of `delivery` for phone `t`, its Stop URI and (unicast) where its copy goes:
+/// the first even port from the delivery's that no other phone at the phone's address uses.
+fn stream_of(
+    delivery: Delivery,
+    volume: Option<u32>,
+    t: &ZoneMember,
+    ports_taken: &mut Vec<(Ipv4Addr, u16)>,
+) -> Result<(Uri, Uri, Option<SocketAddrV4>), String> {
+    Ok(match delivery {
+        Delivery::Multicast { group, port } => (
+            Uri::rtp_mrx(group, port, volume, None).map_err(|e| e.to_string())?,
+            Uri::RtpMRxStop,
+            None,
+        ),
+        Delivery::Unicast { source, port } => {
+            let ip = t.ip.ok_or(
+                "unicast needs the phone's IPv4 address (its host did not resolve)".to_owned(),
+            )?;
+            let mut p = port.get();
+            while ports_taken.contains(&(ip, p)) {
+                p += 2;
+            }
+            let p = RtpPort::new(p).map_err(|_| format!("no free RTP port left for {ip}"))?;
+            ports_taken.push((ip, p.get()));
+            (
+                Uri::rtp_rx(source, p, volume, None).map_err(|e| e.to_string())?,
+                Uri::RtpRxStop,
+                Some(SocketAddrV4::new(ip, p.get())),
+            )
+        }
+    })
+}
+
 fn plan_one(spec: &PageSpec, t: ZoneMember, ports_taken: &mut Vec<(Ipv4Addr, u16)>) -> PhonePlan {
     let caps = Capabilities::for_model_name(&t.model);
     let expect_reply = caps.execute_response;
@@ -232,59 +287,61 @@ fn plan_one(spec: &PageSpec, t: ZoneMember, ports_taken: &mut Vec<(Ipv4Addr, u16
         Ok(p) => p,
         Err(why) => return refused(&t, expect_reply, why),
     };
-    let (start, stop, dest) = match spec.delivery {
-        Delivery::Multicast { group, port } => (
-            Uri::rtp_mrx(group, port, spec.volume, None),
-            Uri::RtpMRxStop,
-            None,
-        ),
-        Delivery::Unicast { source, port } => {
-            let Some(ip) = t.ip else {
-                return refused(
-                    &t,
-                    expect_reply,
-                    "unicast needs the phone's IPv4 address (its host did not resolve)".into(),
-                );
-            };
-            // The first even port from `port` that no other phone at this address uses.
-            let mut p = port.get();
-            while ports_taken.contains(&(ip, p)) {
-                p += 2;
-            }
-            let Ok(p) = RtpPort::new(p) else {
-                return refused(&t, expect_reply, format!("no free RTP port left for {ip}"));
-            };
-            ports_taken.push((ip, p.get()));
-            (
-                Uri::rtp_rx(source, p, spec.volume, None),
-                Uri::RtpRxStop,
-                Some(SocketAddrV4::new(ip, p.get())),
-            )
-        }
-    };
-    let start = match start {
-        Ok(u) => u,
-        Err(e) => return refused(&t, expect_reply, e.to_string()),
+    let (start, stop, dest) = match stream_of(spec.delivery, spec.volume, &t, ports_taken) {
+        Ok(s) => s,
+        Err(why) => return refused(&t, expect_reply, why),
     };
     let (banner, banner_refused) = banner_or_why(&caps, spec.banner.as_deref());
     let clear = clear_of(banner.as_ref());
-    if let Via::Media { on_stopped } = &spec.via {
-        return match media_start(&start, on_stopped) {
+    let on_stopped = match &spec.via {
+        Via::Media { on_stopped } => Some(on_stopped),
+        Via::Uri => None,
+    };
+    let plan = PhonePlan {
+        name: t.name.clone(),
+        model: t.model.clone(),
+        target: Some(phone),
+        refused: None,
+        expect_reply,
+        start_uri: start.to_string(),
+        start_xml: String::new(),
+        banner,
+        banner_refused,
+        stop_xml: StopMedia::new().to_xml(),
+        via_media: true,
+        banner_clear_xml: clear.clone().map(|u| execute_of(&[u])),
+        dest,
+        ip: t.ip,
+        wideband: false,
+        narrow: None,
+    };
+    // A G.722 page starts the phones that take it on its wideband stream (startMedia: the RTP
+    // URIs are G.711 only), keeping the G.711 start to retry with if the phone refuses.
+    if let Some(wide) = spec.wide.filter(|_| t.g722) {
+        let narrow = media_start(&start, on_stopped, Codec::G711);
+        let wide = stream_of(wide, spec.volume, &t, ports_taken)
+            .and_then(|(u, _, d)| Ok((media_start(&u, on_stopped, Codec::G722)?, d)));
+        return match (wide, narrow) {
+            (Ok((start_xml, wide_dest)), Ok(narrow_xml)) => PhonePlan {
+                start_uri: "startMedia G.722".into(),
+                start_xml,
+                dest: wide_dest,
+                wideband: true,
+                narrow: Some(NarrowRetry {
+                    start_xml: narrow_xml,
+                    dest,
+                }),
+                ..plan
+            },
+            (Err(e), _) | (_, Err(e)) => refused(&t, expect_reply, e),
+        };
+    }
+    if on_stopped.is_some() {
+        return match media_start(&start, on_stopped, Codec::G711) {
             Ok(start_xml) => PhonePlan {
-                name: t.name.clone(),
-                model: t.model.clone(),
-                target: Some(phone),
-                refused: None,
-                expect_reply,
                 start_uri: "startMedia".into(),
                 start_xml,
-                banner,
-                banner_refused,
-                stop_xml: StopMedia::new().to_xml(),
-                via_media: true,
-                banner_clear_xml: clear.map(|u| execute_of(&[u])),
-                dest,
-                ip: t.ip,
+                ..plan
             },
             Err(e) => refused(&t, expect_reply, e),
         };
@@ -297,20 +354,11 @@ fn plan_one(spec: &PageSpec, t: ZoneMember, ports_taken: &mut Vec<(Ipv4Addr, u16
     }
     stop_uris.extend(clear);
     PhonePlan {
-        name: t.name.clone(),
-        model: t.model.clone(),
-        target: Some(phone),
-        refused: None,
-        expect_reply,
-        start_uri: start.to_string(),
         start_xml: execute_of(&[start]),
-        banner,
-        banner_refused,
         stop_xml: execute_of(&stop_uris),
         via_media: false,
         banner_clear_xml: None,
-        dest,
-        ip: t.ip,
+        ..plan
     }
 }
 
@@ -355,20 +403,23 @@ pub fn talker_plan(t: ZoneMember, dest: SocketAddrV4, banner: Option<&str>) -> P
         banner_clear_xml: None,
         dest: None,
         ip: t.ip,
+        wideband: false,
+        narrow: None,
     }
 }
 
-/// The startMedia object for the stream `uri` describes (its address, port and volume).
-fn media_start(uri: &Uri, on_stopped: &Notify) -> Result<String, String> {
+/// The startMedia object for the stream `uri` describes (its address, port and volume) in
+/// `codec`, with the Notify URI the phone calls when its user stops it, if the page listens.
+fn media_start(uri: &Uri, on_stopped: Option<&Notify>, codec: Codec) -> Result<String, String> {
     let (addr, port, volume) = match uri {
         Uri::RtpMRx(s) => (s.addr(), s.port(), s.volume()),
         Uri::RtpRx(s) => (s.addr(), s.port(), s.volume()),
         _ => return Err("not a receive stream".into()),
     };
-    let mut m = StartMedia::new(MediaType::Audio, Codec::G711, MediaMode::Receive, addr)
-        .port(port)
-        .on_stopped_notify(on_stopped)
-        .map_err(|e| e.to_string())?;
+    let mut m = StartMedia::new(MediaType::Audio, codec, MediaMode::Receive, addr).port(port);
+    if let Some(n) = on_stopped {
+        m = m.on_stopped_notify(n).map_err(|e| e.to_string())?;
+    }
     if let Some(v) = volume {
         m = m
             .receive_volume(u8::try_from(v).unwrap_or(100))
@@ -388,6 +439,7 @@ mod tests {
             name: name.into(),
             model: model.into(),
             ip: Some(ip),
+            g722: false,
             push: Ok(Phone {
                 name: name.into(),
                 host: ip.to_string(),
@@ -408,6 +460,7 @@ mod tests {
             volume: Some(80),
             banner: Some("Fire drill".into()),
             via: Via::Uri,
+            wide: None,
         };
         let plans = plan(&spec, vec![target("a", "CP-8851", [127, 0, 0, 2])]);
         let p = &plans[0];
@@ -431,6 +484,7 @@ mod tests {
             volume: None,
             banner: Some("Lunch".into()),
             via: Via::Uri,
+            wide: None,
         };
         let plans = plan(
             &spec,
@@ -461,6 +515,7 @@ mod tests {
             volume: None,
             banner: None,
             via: Via::Uri,
+            wide: None,
         };
         let plans = plan(
             &spec,
@@ -490,6 +545,7 @@ mod tests {
             volume: None,
             banner: None,
             via: Via::Uri,
+            wide: None,
         };
         let mut t = target("a", "CP-8851", [127, 0, 0, 1]);
         t.push = Err("no password: environment variable X is not set".into());

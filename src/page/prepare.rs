@@ -10,7 +10,7 @@ use std::net::Ipv4Addr;
 use super::journal::{Journal, JournalOp, JournalPage};
 use super::plan::{Delivery, PageSpec, PhonePlan, ZoneMember, plan};
 use super::table::{Site, ZonePhones};
-use crate::config::ZoneMode;
+use crate::config::{ZoneCodec, ZoneMode};
 use crate::error::Invalid;
 use crate::push::PushClient;
 use crate::rtp::RtpPort;
@@ -26,6 +26,8 @@ pub struct PageRequest {
     pub banner: Option<String>,
     /// URIs, or the RTP Streaming API with this callback (`Notify:...`).
     pub via: crate::page::plan::Via,
+    /// The page's sound also comes at 16 kHz: a zone with `codec = "g722"` gets a G.722 stream.
+    pub wideband: bool,
 }
 
 /// A page ready to run.
@@ -46,6 +48,8 @@ pub struct Prepared {
     /// For a multicast page: a port for the unicast copy that phones hearing nothing are
     /// switched to (`--verify`).
     pub fallback: Option<(Ipv4Addr, RtpPort)>,
+    /// The G.722 stream's delivery, when the page carries one (see [`PageSpec::wide`]).
+    pub wide: Option<Delivery>,
 }
 
 /// A new page id: time, process and a counter, unique across processes and restarts, and
@@ -128,17 +132,23 @@ pub fn prepare(
             ..ph.clone()
         })
         .collect();
+    let wide =
+        (req.wideband && zone.codec == ZoneCodec::G722 && zone.targets.iter().any(|t| t.g722))
+            .then(|| media.wide(delivery, site))
+            .transpose()?;
     let plans = plan(
         &PageSpec {
             via: req.via.clone(),
             delivery,
             volume,
             banner,
+            wide,
         },
         targets,
     );
     Ok(Prepared {
-        fallback: media.fallback(delivery, site),
+        fallback: media.fallback(delivery, wide, site),
+        wide,
         id,
         zone: zone.name.clone(),
         priority: (level, rank),
@@ -246,13 +256,46 @@ impl MediaInUse {
         })
     }
 
+    /// The G.722 stream of a page delivered by `delivery`: multicast to the same group on a
+    /// second free port from the pool; unicast from the same base port (each phone gets a port
+    /// of its own at its address either way).
+    fn wide(&self, delivery: Delivery, site: &Site) -> Result<Delivery, Invalid> {
+        Ok(match delivery {
+            Delivery::Multicast { group, port } => {
+                let mut used = self.ports.clone();
+                used.insert(port.get());
+                let port = site
+                    .port_pool
+                    .allocate(1, &used)
+                    .map(|v| v[0])
+                    .map_err(|e| {
+                        Invalid::new(
+                            "port_pool",
+                            site.port_pool,
+                            format!("no port left for the G.722 stream: {e}"),
+                        )
+                    })?;
+                Delivery::Multicast { group, port }
+            }
+            unicast @ Delivery::Unicast { .. } => unicast,
+        })
+    }
+
     /// The unicast port a multicast page falls back to for phones that do not join the group
-    /// (a second free port, not the page's own); none for a unicast page.
-    fn fallback(&self, delivery: Delivery, site: &Site) -> Option<(Ipv4Addr, RtpPort)> {
+    /// (a free port, not the page's own nor its G.722 stream's); none for a unicast page.
+    fn fallback(
+        &self,
+        delivery: Delivery,
+        wide: Option<Delivery>,
+        site: &Site,
+    ) -> Option<(Ipv4Addr, RtpPort)> {
         match delivery {
             Delivery::Multicast { port, .. } => {
                 let mut used = self.ports.clone();
                 used.insert(port.get());
+                if let Some(Delivery::Multicast { port, .. }) = wide {
+                    used.insert(port.get());
+                }
                 site.port_pool
                     .allocate(1, &used)
                     .ok()

@@ -139,6 +139,11 @@ pub struct PhoneReport {
     pub receiving: Option<bool>,
     /// Switched from multicast to unicast because nothing arrived.
     pub fallback_unicast: bool,
+    /// The codec of the stream it was started on: `g711`, or `g722` (a wideband page).
+    pub codec: &'static str,
+    /// It refused G.722 (the phone's answer) and was started again on G.711.
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub g722_refused: Option<String>,
     /// Application events of its paging screen (`focusLost`, `focusGained`, `minimized`,
     /// `closed`), in order.
     #[serde(skip_serializing_if = "Vec::is_empty")]
@@ -260,7 +265,8 @@ impl DeliveryReport {
                 && p.failure.is_none()
                 && p.receiving != Some(false)
                 && matches!(p.state, PhoneState::Stopped | PhoneState::Accepted)
-                && p.banner.as_deref().is_none_or(|b| b == "ok");
+                && p.banner.as_deref().is_none_or(|b| b == "ok")
+                && p.g722_refused.is_none();
             if compact && nominal {
                 fine += 1;
                 continue;
@@ -284,6 +290,13 @@ impl DeliveryReport {
             }
             if p.fallback_unicast {
                 line.push_str(", switched to unicast");
+            }
+            match (&p.g722_refused, p.codec) {
+                (Some(why), _) => {
+                    let _ = write!(line, ", G.711 (refused G.722: {why})");
+                }
+                (None, "g722") => line.push_str(", G.722"),
+                _ => {}
             }
             match p.state {
                 PhoneState::Preempted => line.push_str(", taken over by a higher page"),

@@ -20,7 +20,7 @@ use crate::g711::Law;
 use crate::push::PushClient;
 use crate::rtp::pacer::PayloadSource;
 use crate::rtp::{
-    Destination, Pacer, Packetizer, RtpPort, SenderOptions, StreamHandle, StreamSpec,
+    Destination, Pacer, Packetizer, RtpPort, SenderOptions, StreamCodec, StreamHandle, StreamSpec,
 };
 
 /// When the talker's last packet came (`None`: none yet), for a page spoken from a phone.
@@ -44,9 +44,19 @@ pub(crate) struct Job {
     pub fallback: Option<(std::net::Ipv4Addr, RtpPort)>,
     pub live: Option<watch::Sender<DeliveryReport>>,
     pub talker: Option<LastPacket>,
+    /// The page's G.722 stream, when it carries one.
+    pub wide: Option<WideStream>,
     /// Told once the page's phones are in the journal and its first live state is out (dropped
     /// unsent when it could not start).
     pub begun: Option<oneshot::Sender<()>>,
+}
+
+/// A page's second stream: its sound in G.722 for the phones that take it.
+pub(crate) struct WideStream {
+    /// The sound as G.722 payloads (16 kHz audio), as long as the G.711 one.
+    pub source: Box<dyn PayloadSource>,
+    /// Where it goes (multicast: the zone's group on a port of its own).
+    pub delivery: Delivery,
 }
 
 /// Why a page could not run at all.
@@ -73,9 +83,14 @@ struct Shell<'a> {
     gate: Arc<AtomicBool>,
     tee: Arc<std::sync::Mutex<TeeSlot>>,
     source: Option<Box<dyn PayloadSource>>,
+    /// The G.722 stream's gated source, until its stream starts.
+    wide_source: Option<Box<dyn PayloadSource>>,
     ended: Option<oneshot::Receiver<()>>,
     stream: Option<StreamHandle>,
+    wide_stream: Option<StreamHandle>,
     follower: Option<StreamHandle>,
+    /// Unicast G.711 copies for phones that refused G.722.
+    narrowed: Vec<StreamHandle>,
     media_error: Option<std::io::Error>,
     delivery: String,
 }
@@ -159,14 +174,29 @@ impl<'a> Shell<'a> {
         let (end_tx, end_rx) = oneshot::channel();
         let inner = std::mem::replace(&mut job.source, Box::new(shell::Silence));
         let source: Box<dyn PayloadSource> = Box::new(Tee::new(
-            Box::new(Gated::new(gate.clone(), inner, job.law.silence())),
+            Box::new(Gated::new(
+                gate.clone(),
+                inner,
+                StreamCodec::G711(job.law).silence(),
+            )),
             tee.clone(),
             end_tx,
         ));
-        let delivery = match &job.delivery {
+        let wide_source = job.wide.as_mut().map(|w| {
+            let inner = std::mem::replace(&mut w.source, Box::new(shell::Silence));
+            Box::new(Gated::new(gate.clone(), inner, StreamCodec::G722.silence()))
+                as Box<dyn PayloadSource>
+        });
+        let mut delivery = match &job.delivery {
             Delivery::Multicast { group, port } => format!("multicast {group}:{port}"),
             Delivery::Unicast { port, .. } => format!("unicast from port {port}"),
         };
+        if let Some(w) = &job.wide {
+            delivery.push_str(&match w.delivery {
+                Delivery::Multicast { group, port } => format!(", G.722 on {group}:{port}"),
+                Delivery::Unicast { .. } => ", G.722 to the phones that take it".to_owned(),
+            });
+        }
         Shell {
             job,
             pacer,
@@ -175,9 +205,12 @@ impl<'a> Shell<'a> {
             gate,
             tee,
             source: Some(source),
+            wide_source,
             ended: Some(end_rx),
             stream: None,
+            wide_stream: None,
             follower: None,
+            narrowed: Vec::new(),
             media_error: None,
             delivery,
         }
@@ -195,7 +228,11 @@ impl<'a> Shell<'a> {
     }
 
     fn stop_media(&self) {
-        for s in [&self.stream, &self.follower].into_iter().flatten() {
+        for s in [&self.stream, &self.wide_stream, &self.follower]
+            .into_iter()
+            .flatten()
+            .chain(&self.narrowed)
+        {
             s.stop();
         }
     }
@@ -218,24 +255,12 @@ impl<'a> Shell<'a> {
                 }
             }
             Output::StartMedia => {
-                let spec = StreamSpec {
-                    destinations: self.destinations(),
-                    sender: self.job.sender,
-                    packetizer: Packetizer::random(self.job.law),
-                    payload: self
-                        .source
-                        .take()
-                        .unwrap_or_else(|| Box::new(shell::Silence)),
-                    max_packets: None,
-                };
-                match self.pacer.add(spec) {
-                    Ok(h) => self.stream = Some(h),
-                    Err(e) => {
-                        self.media_error = Some(e);
-                        session.handle_media_failed(Instant::now());
-                    }
+                if let Err(e) = self.start_media() {
+                    self.media_error = Some(e);
+                    session.handle_media_failed(Instant::now());
                 }
             }
+            Output::Narrow { phone } => self.narrow(phone),
             Output::OpenGate => self.gate.store(true, Ordering::Release),
             Output::Push { phone, step } => {
                 let media_id = match step {
@@ -281,6 +306,57 @@ impl<'a> Shell<'a> {
         Ok(())
     }
 
+    /// The page's streams: G.711 to the group or the G.711 phones, and G.722 (when the page
+    /// carries it) to its group port or the G.722 phones.
+    fn start_media(&mut self) -> std::io::Result<()> {
+        let narrow = StreamSpec {
+            destinations: self.destinations(self.job.delivery, false),
+            sender: self.job.sender,
+            packetizer: Packetizer::random(self.job.law),
+            payload: self
+                .source
+                .take()
+                .unwrap_or_else(|| Box::new(shell::Silence)),
+            max_packets: None,
+        };
+        self.stream = Some(self.pacer.add(narrow)?);
+        if let (Some(wide), Some(payload)) = (&self.job.wide, self.wide_source.take()) {
+            let spec = StreamSpec {
+                destinations: self.destinations(wide.delivery, true),
+                sender: self.job.sender,
+                packetizer: StreamCodec::G722.packetizer(),
+                payload,
+                max_packets: None,
+            };
+            self.wide_stream = Some(self.pacer.add(spec)?);
+        }
+        Ok(())
+    }
+
+    /// A phone that refused G.722 is started on G.711: on a unicast page it gets a G.711 copy
+    /// at its own port (a multicast page's G.711 stream already goes to the group).
+    fn narrow(&mut self, phone: usize) {
+        let Some(dest) = self.plans[phone].narrow.as_ref().and_then(|n| n.dest) else {
+            return;
+        };
+        let Ok(port) = RtpPort::new(dest.port()) else {
+            return;
+        };
+        match self.pacer.add(StreamSpec {
+            destinations: vec![Destination::new(*dest.ip(), port)],
+            sender: self.job.sender,
+            packetizer: Packetizer::random(self.job.law),
+            payload: Box::new(Follower::new(
+                self.tee.clone(),
+                StreamCodec::G711(self.job.law).silence(),
+            )),
+            max_packets: None,
+        }) {
+            Ok(h) => self.narrowed.push(h),
+            Err(e) => tracing::warn!("G.711 copy for {}: {e}", self.plans[phone].name),
+        }
+    }
+
     /// The unicast copy for phones silent on multicast, and the pushes that switch them to it.
     fn fall_back(&mut self, phones: Vec<usize>) {
         let Some((source_ip, port)) = self.job.fallback else {
@@ -294,7 +370,10 @@ impl<'a> Shell<'a> {
             destinations: dests,
             sender: self.job.sender,
             packetizer: Packetizer::random(self.job.law),
-            payload: Box::new(Follower::new(self.tee.clone(), self.job.law.silence())),
+            payload: Box::new(Follower::new(
+                self.tee.clone(),
+                StreamCodec::G711(self.job.law).silence(),
+            )),
             max_packets: None,
         }) {
             Ok(h) => self.follower = Some(h),
@@ -310,13 +389,15 @@ impl<'a> Shell<'a> {
         );
     }
 
-    fn destinations(&self) -> Vec<Destination> {
-        match self.job.delivery {
+    /// Where a stream delivered by `delivery` goes: its group, or the unicast phones started
+    /// on it (`wideband`: the G.722 ones, else the others).
+    fn destinations(&self, delivery: Delivery, wideband: bool) -> Vec<Destination> {
+        match delivery {
             Delivery::Multicast { group, port } => vec![Destination::new(group, port)],
             Delivery::Unicast { .. } => self
                 .plans
                 .iter()
-                .filter(|p| p.refused.is_none())
+                .filter(|p| p.refused.is_none() && p.wideband == wideband)
                 .filter_map(|p| p.dest)
                 .filter_map(|d| {
                     RtpPort::new(d.port())

@@ -77,6 +77,14 @@ pub trait PageTarget {
     fn can_fall_back(&self) -> bool {
         false
     }
+    /// Whether it is started on the page's G.722 stream.
+    fn wideband(&self) -> bool {
+        false
+    }
+    /// Whether a refused G.722 start is retried with G.711 ([`PushStep::StartNarrow`]).
+    fn can_narrow(&self) -> bool {
+        false
+    }
 }
 
 /// Which push.
@@ -88,6 +96,8 @@ pub enum PushStep {
     Banner,
     /// The stop (stream Stop URI or stopMedia, and banner clearing).
     Stop,
+    /// The start again, on the page's G.711 stream, after the phone refused G.722.
+    StartNarrow,
 }
 
 /// The timers of a page.
@@ -196,6 +206,12 @@ pub enum Output {
     ReadTalker,
     /// The live report changed: publish [`Session::report`].
     Publish,
+    /// A phone that refused G.722 is started again on G.711 (the push follows): a unicast
+    /// page sends it a G.711 copy.
+    Narrow {
+        /// Target index.
+        phone: usize,
+    },
     /// Stop the media stream (and any unicast copy).
     StopMedia,
     /// The page is over: [`Session::report`] is final.
@@ -239,6 +255,8 @@ struct Run {
     fallback: bool,
     /// The stream id startMedia answered with.
     media_id: Option<String>,
+    /// It refused G.722 (its answer) and was started again on G.711.
+    g722_refused: Option<String>,
 }
 
 #[derive(Debug, Clone, Copy, Default)]
@@ -423,7 +441,7 @@ impl<T: PageTarget> Session<T> {
         }
         self.changed = true;
         match step {
-            PushStep::Start => self.start_done(now, phone, outcome),
+            PushStep::Start | PushStep::StartNarrow => self.start_done(now, phone, outcome),
             PushStep::Banner => {
                 let r = &mut self.runs[phone];
                 if !r.banner_in_flight {
@@ -480,6 +498,22 @@ impl<T: PageTarget> Session<T> {
                     self.first_accept = Some(now);
                     self.set(Timer::Gate, Some(now + self.timing.gate));
                 }
+            }
+            // The phone answered that it will not play G.722: start it on G.711 instead.
+            Some(f)
+                if matches!(outcome, PushOutcome::Rejected { .. })
+                    && self.targets[i].can_narrow()
+                    && r.g722_refused.is_none()
+                    && !ending =>
+            {
+                r.g722_refused = Some(f.reason);
+                self.in_flight.starts += 1;
+                self.out.push_back(Output::Narrow { phone: i });
+                self.out.push_back(Output::Push {
+                    phone: i,
+                    step: PushStep::StartNarrow,
+                });
+                return;
             }
             Some(f) => {
                 // Doubt only when the request may have reached the phone.
@@ -866,6 +900,12 @@ impl<T: PageTarget> Session<T> {
                 stop_failure: r.stop_failure.clone(),
                 receiving: r.receiving,
                 fallback_unicast: r.fallback,
+                codec: if t.wideband() && r.g722_refused.is_none() {
+                    "g722"
+                } else {
+                    "g711"
+                },
+                g722_refused: r.g722_refused.clone(),
                 app_events: r.app_events.clone(),
             })
             .collect();
@@ -909,6 +949,12 @@ impl PageTarget for super::plan::PhonePlan {
     }
     fn can_fall_back(&self) -> bool {
         self.ip.is_some()
+    }
+    fn wideband(&self) -> bool {
+        self.wideband
+    }
+    fn can_narrow(&self) -> bool {
+        self.narrow.is_some()
     }
 }
 

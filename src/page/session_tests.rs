@@ -15,6 +15,7 @@ fn plans(n: usize, models: impl Fn(usize) -> &'static str, banner: bool) -> Vec<
             name: format!("p{i:04}"),
             model: models(i).into(),
             ip: Some(Ipv4Addr::new(127, 1, (i / 250) as u8, (i % 250) as u8 + 1)),
+            g722: false,
             push: Ok(Phone {
                 name: format!("p{i:04}"),
                 host: "127.0.0.1".into(),
@@ -33,6 +34,7 @@ fn plans(n: usize, models: impl Fn(usize) -> &'static str, banner: bool) -> Vec<
             },
             volume: Some(70),
             banner: banner.then(|| "Page".to_string()),
+            wide: None,
         },
         targets,
     )
@@ -191,7 +193,7 @@ fn a_1000_phone_page_through_every_failure_stops_exactly_the_phones_that_may_pla
         },
     };
     let answer = move |i: usize, step: PushStep| match step {
-        PushStep::Start => start_answer(i),
+        PushStep::Start | PushStep::StartNarrow => start_answer(i),
         PushStep::Banner => ok(),
         PushStep::Stop if i.is_multiple_of(50) => PushOutcome::Timeout,
         PushStep::Stop => ok(),
@@ -413,6 +415,7 @@ fn a_banner_no_phone_can_show_is_dropped_and_the_audio_still_goes_out() {
             name: format!("p{i}"),
             model: (*model).into(),
             ip: Some(Ipv4Addr::new(127, 0, 0, 2 + i as u8)),
+            g722: false,
             push: Ok(Phone {
                 name: format!("p{i}"),
                 host: "127.0.0.1".into(),
@@ -431,6 +434,7 @@ fn a_banner_no_phone_can_show_is_dropped_and_the_audio_still_goes_out() {
             },
             volume: None,
             banner: Some("a\u{0}b\u{7}c".into()),
+            wide: None,
         },
         members,
     );

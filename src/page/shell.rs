@@ -110,7 +110,7 @@ pub(crate) fn push(
             }
             Some(t) => {
                 let xml = match step {
-                    PushStep::Start => p.start_xml.as_str(),
+                    PushStep::Start | PushStep::StartNarrow => p.start_xml.as_str(),
                     PushStep::Banner => p.banner.as_ref().map_or("", |b| b.xml.as_str()),
                     PushStep::Stop => p.stop_xml.as_str(),
                 };
@@ -144,14 +144,19 @@ async fn media_push(
 ) -> (PushOutcome, Option<String>) {
     use crate::xsi::object::{StopMedia, XmlObject};
     use crate::xsi::response::{MediaErrorType, MediaReply, PhoneError, parse_media_reply};
+    let start = matches!(step, PushStep::Start | PushStep::StartNarrow);
     let xml = match step {
         PushStep::Start => p.start_xml.clone(),
+        PushStep::StartNarrow => p
+            .narrow
+            .as_ref()
+            .map_or_else(|| p.start_xml.clone(), |n| n.start_xml.clone()),
         _ => media_id
             .and_then(|id| StopMedia::id(&id).ok())
             .unwrap_or_default()
             .to_xml(),
     };
-    let sent = if step == PushStep::Start {
+    let sent = if start {
         client.post_execute_once(target, &xml, None).await
     } else {
         client.post_execute(target, &xml, None).await
@@ -165,7 +170,11 @@ async fn media_push(
     }
     let ok = PushOutcome::Ok { items: Vec::new() };
     let (outcome, id) = match (step, parse_media_reply(&reply.body)) {
-        (PushStep::Start, Ok(MediaReply::Started(s))) if reply.status == 200 => (ok, Some(s.id)),
+        (PushStep::Start | PushStep::StartNarrow, Ok(MediaReply::Started(s)))
+            if reply.status == 200 =>
+        {
+            (ok, Some(s.id))
+        }
         (_, Ok(MediaReply::PhoneError(PhoneError::Authentication))) => {
             (PushOutcome::AuthFailed, None)
         }
@@ -288,6 +297,9 @@ impl PayloadSource for Silence {
     }
 }
 
+/// The payload of 20 ms of silence in a stream's codec.
+pub(crate) type SilenceFrame = [u8; PAYLOAD_LEN];
+
 /// The frame the main stream sent last, for a unicast copy that follows it.
 #[derive(Debug, Default)]
 pub(crate) struct TeeSlot {
@@ -335,11 +347,11 @@ impl PayloadSource for Tee {
 /// A copy of the main stream: sends whatever frame the main stream sent last, and ends with it.
 pub(crate) struct Follower {
     slot: Arc<std::sync::Mutex<TeeSlot>>,
-    silence: u8,
+    silence: SilenceFrame,
 }
 
 impl Follower {
-    pub(crate) fn new(slot: Arc<std::sync::Mutex<TeeSlot>>, silence: u8) -> Follower {
+    pub(crate) fn new(slot: Arc<std::sync::Mutex<TeeSlot>>, silence: SilenceFrame) -> Follower {
         Follower { slot, silence }
     }
 }
@@ -352,7 +364,7 @@ impl PayloadSource for Follower {
         }
         match &s.frame {
             Some(f) => out.copy_from_slice(f),
-            None => out.fill(self.silence),
+            None => *out = self.silence,
         }
         true
     }
@@ -362,11 +374,15 @@ impl PayloadSource for Follower {
 pub(crate) struct Gated {
     open: Arc<AtomicBool>,
     inner: Box<dyn PayloadSource>,
-    silence: u8,
+    silence: SilenceFrame,
 }
 
 impl Gated {
-    pub(crate) fn new(open: Arc<AtomicBool>, inner: Box<dyn PayloadSource>, silence: u8) -> Gated {
+    pub(crate) fn new(
+        open: Arc<AtomicBool>,
+        inner: Box<dyn PayloadSource>,
+        silence: SilenceFrame,
+    ) -> Gated {
         Gated {
             open,
             inner,
@@ -380,7 +396,7 @@ impl PayloadSource for Gated {
         if self.open.load(Ordering::Acquire) {
             self.inner.next_payload(out)
         } else {
-            out.fill(self.silence);
+            *out = self.silence;
             true
         }
     }

@@ -12,7 +12,7 @@ use std::net::{Ipv4Addr, ToSocketAddrs};
 
 use super::plan::ZoneMember;
 use crate::audio::LoudnessTarget;
-use crate::config::{Config, GroupPool, PortPool, PreTone, Priorities, ZoneMode};
+use crate::config::{Config, GroupPool, PortPool, PreTone, Priorities, ZoneCodec, ZoneMode};
 use crate::error::Invalid;
 use crate::rtp::SenderOptions;
 
@@ -31,6 +31,8 @@ pub struct ZonePhones {
     pub banner: Option<String>,
     /// How its stream is sent (multicast TTL and interface).
     pub sender: SenderOptions,
+    /// The codec its pages offer (G.722 to the members that take it).
+    pub codec: ZoneCodec,
 }
 
 /// The rules every page of a site is planned with.
@@ -101,6 +103,7 @@ fn target_of(p: &crate::config::PhoneEntry) -> ZoneMember {
         name: p.name.clone(),
         model: p.model.clone(),
         ip: phone_ip(&p.host),
+        g722: p.takes_g722(),
         push: p
             .secret()
             .map(|s| p.push_target(s))
@@ -133,6 +136,7 @@ impl PhoneTable for Config {
             volume: zone.volume,
             banner: zone.banner.clone(),
             sender: self.sender_options(name),
+            codec: zone.codec,
         })
     }
 
@@ -180,6 +184,7 @@ impl Roster {
                     interface: Some(interface),
                     ..SenderOptions::default()
                 },
+                codec: ZoneCodec::G711,
             },
             site: Site {
                 media_address: interface,

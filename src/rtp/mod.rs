@@ -5,6 +5,8 @@
 //! - [`packet`]: [`Packetizer`] builds 172-byte PCMU/PCMA/G.722 packets; [`RtpHeader`] parses them.
 //! - [`g722`]: [`G722Encoder`] / [`G722Decoder`], one stream's G.722 codec state (payload type
 //!   9, 16 kHz audio on the 8 kHz RTP clock).
+//! - [`codec`]: [`StreamCodec`], what differs between a G.711 and a G.722 stream (audio rate,
+//!   header, silence, the sound after the codec).
 //! - [`g722_encode`]: [`G722Encode`], a 16 kHz sample source encoded to G.722 packet by packet.
 //! - [`schedule`]: [`Schedule`] decides which stream sends at which absolute instant, spreading
 //!   streams across the 20 ms period.
@@ -20,6 +22,7 @@
 //! Not here: what a phone is told to do (that is the control plane) or where audio comes from
 //! ([`crate::audio`]).
 
+pub mod codec;
 pub mod g722;
 pub mod g722_encode;
 pub mod listener;
@@ -31,6 +34,7 @@ pub mod recorder;
 pub mod schedule;
 pub mod sender;
 
+pub use codec::StreamCodec;
 pub use g722::{G722Decoder, G722Encoder};
 pub use g722_encode::G722Encode;
 pub use listener::{Listen, Listener};

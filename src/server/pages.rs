@@ -336,6 +336,7 @@ impl Pages {
         let inner = &self.inner;
         let report = match task.await {
             Ok(Ok(r)) => {
+        order.wide = wide_sound(config, req, &inner.uploads, false);
                 if let Err(e) = inner.store.page_finished(&r, unix_ms()) {
                     tracing::error!("page {id}: {e}");
                 }
@@ -460,4 +461,34 @@ impl Pages {
             );
         }
     }
+}
+
+/// The page's sound for a G.722 stream, made by the pager only if it is needed: for a zone
+/// with `codec = "g722"` paged with a prepared sound (a talker or the browser's microphone is
+/// G.711 only).
+fn wide_sound(
+    config: &crate::config::Config,
+    req: &StartPage,
+    uploads: &std::path::Path,
+    live: bool,
+) -> Option<crate::page::WideSound> {
+    let g722 = config
+        .zone(&req.zone)
+        .is_some_and(|z| z.codec == crate::config::ZoneCodec::G722);
+    if !g722 || live || req.talker.is_some() {
+        return None;
+    }
+    let (spec, uploads, trust) = (req.source.clone(), uploads.to_path_buf(), req.trust);
+    let voice = req.voice.clone().unwrap_or_else(|| config.speech.clone());
+    let level = source::Levelling::new(config.engine.loudness);
+    Some(Box::new(move || {
+        source::source_voiced_as(
+            &spec,
+            &uploads,
+            trust,
+            crate::rtp::StreamCodec::G722,
+            &voice,
+            &level,
+        )
+    }))
 }

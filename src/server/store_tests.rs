@@ -38,6 +38,8 @@ fn phone(name: &str, state: PhoneState, failure: Option<&str>, stop: Option<&str
         stop_failure: stop.map(f),
         receiving: None,
         fallback_unicast: false,
+        codec: "g711",
+        g722_refused: None,
         app_events: Vec::new(),
     }
 }

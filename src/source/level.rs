@@ -11,16 +11,19 @@
 
 use std::sync::{Arc, Mutex};
 
-use crate::audio::loudness::normalise;
+use crate::audio::loudness::normalise_at;
 use crate::audio::{AutoGain, Levelled, LoudnessTarget, Source};
 use crate::g711::Law;
-use crate::rtp::pacer::{Encode, EncodedClip, PayloadSource};
+use crate::rtp::StreamCodec;
+use crate::rtp::pacer::{Encode, PayloadSource};
 
 /// What was done to one item of a page's sound.
 #[derive(Debug, Clone, PartialEq, serde::Serialize)]
 pub struct LevelNote {
     /// The item as named (`chime`, `bell`, `file:PATH`, `upload:NAME`, `say:TEXT`).
     pub item: String,
+    /// The stream it was levelled for (`g711`, or `g722` for a wideband page's 16 kHz copy).
+    pub codec: &'static str,
     /// Measured and applied.
     #[serde(flatten)]
     pub levelled: Levelled,
@@ -45,21 +48,36 @@ impl Levelling {
 
     /// `samples` (8 kHz mono) levelled, noted as `item`, and encoded with `law`, played once.
     pub fn clip(&self, item: &str, samples: &[i16], law: Law) -> Box<dyn PayloadSource> {
-        Box::new(EncodedClip::new(
-            &self.samples(item, samples, law),
-            law,
-            false,
-        ))
+        self.clip_as(item, samples, law.into())
+    }
+
+    /// `samples` (mono at the codec's rate) levelled, noted as `item`, and encoded with
+    /// `codec`, played once.
+    pub fn clip_as(
+        &self,
+        item: &str,
+        samples: &[i16],
+        codec: StreamCodec,
+    ) -> Box<dyn PayloadSource> {
+        Box::new(codec.clip(&self.samples_as(item, samples, codec), false))
     }
 
     /// `samples` (8 kHz mono) levelled for encoding with `law`, noted as `item`.
     pub fn samples(&self, item: &str, samples: &[i16], law: Law) -> Vec<i16> {
-        let (levelled, what) = normalise(samples, self.target, law);
+        self.samples_as(item, samples, law.into())
+    }
+
+    /// `samples` (mono at the codec's rate) levelled for encoding with `codec`, noted as `item`.
+    pub fn samples_as(&self, item: &str, samples: &[i16], codec: StreamCodec) -> Vec<i16> {
+        let (levelled, what) = normalise_at(samples, codec.sample_rate(), self.target, &|s| {
+            codec.through(s)
+        });
         self.notes
             .lock()
             .unwrap_or_else(|e| e.into_inner())
             .push(LevelNote {
                 item: item.to_owned(),
+                codec: codec.name(),
                 levelled: what,
             });
         levelled

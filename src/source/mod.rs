@@ -24,7 +24,9 @@ pub mod speech;
 pub mod upload;
 
 pub use level::{LevelNote, Levelling};
-pub use segment::{Segment, chime_samples, items, said, segment_source, sequence};
-pub use sounds::{BUNDLED, Trust, source, source_voiced};
+pub use segment::{
+    Segment, chime_samples, file_at, items, said, segment_source, segment_source_as, sequence,
+};
+pub use sounds::{BUNDLED, Trust, source, source_voiced, source_voiced_as};
 pub use speech::{SpeechCache, Voice};
 pub use upload::{UploadFormat, UploadRefused, check_upload_name, sniff, store_upload, uploaded};

@@ -18,8 +18,9 @@ use super::speech;
 use crate::audio::{self, Clip};
 use crate::error::Invalid;
 use crate::g711::Law;
-use crate::rtp::pacer::{Encode, EncodedClip, PayloadSource};
+use crate::rtp::pacer::{Encode, PayloadSource};
 use crate::rtp::packet::PAYLOAD_LEN;
+use crate::rtp::{G722Encode, StreamCodec};
 
 /// One part of what a page plays.
 #[derive(Debug, Clone, PartialEq)]
@@ -187,25 +188,40 @@ pub fn segment_source(
     law: Law,
     level: &Levelling,
 ) -> Result<Box<dyn PayloadSource>, Invalid> {
+    segment_source_as(seg, law.into(), level)
+}
+
+/// [`segment_source`] for a stream of `codec`: its audio made at the codec's rate (a file
+/// resampled once from its own rate, the chime, tones and speech computed at 16 kHz for G.722,
+/// not 8 kHz audio upsampled). The microphone is G.711 only.
+pub fn segment_source_as(
+    seg: &Segment,
+    codec: StreamCodec,
+    level: &Levelling,
+) -> Result<Box<dyn PayloadSource>, Invalid> {
+    let rate = codec.sample_rate();
     Ok(match seg {
-        Segment::Chime => level.clip("chime", &chime_samples(), law),
+        Segment::Chime => level.clip_as("chime", &chime_at(rate), codec),
         Segment::Tone { hz, secs } => Box::new(Limited {
-            inner: Box::new(Encode::new(audio::Tone::new(*hz, -10.0), law)),
+            inner: tone(*hz, codec),
             left: packets(*secs),
         }),
         Segment::Silence(secs) => Box::new(Limited {
-            inner: Box::new(EncodedClip::new(&[0i16; 160], law, true)),
+            inner: Box::new(codec.clip(&vec![0i16; codec.frame_samples()], true)),
             left: packets(*secs),
         }),
         Segment::File(path) => {
-            let clip = Clip::load(path)
-                .map_err(|e| Invalid::new("file", path.display(), e.to_string()))?;
-            if clip.samples().is_empty() {
-                return Err(Invalid::new("file", path.display(), "contains no audio"));
-            }
-            level.clip(&format!("file:{}", path.display()), clip.samples(), law)
+            let samples = file_at(path, rate)?;
+            level.clip_as(&format!("file:{}", path.display()), &samples, codec)
         }
         Segment::Mic { device, secs } => {
+            let StreamCodec::G711(law) = codec else {
+                return Err(Invalid::new(
+                    "mic",
+                    device.as_deref().unwrap_or("default"),
+                    "the live microphone is captured for G.711 (8 kHz) streams only",
+                ));
+            };
             let mic = audio::mic::Mic::open(device.as_deref()).map_err(|e| {
                 Invalid::new("mic", device.as_deref().unwrap_or("default"), e.to_string())
             })?;
@@ -214,12 +230,58 @@ pub fn segment_source(
                 left: packets(*secs),
             })
         }
-        Segment::Say(text) => level.clip(
+        Segment::Say(text) => level.clip_as(
             &format!("say:{text}"),
-            &speech::shared().speak(text, &speech::Voice::default())?,
-            law,
+            &speech::shared().speak_at(text, &speech::Voice::default(), rate)?,
+            codec,
         ),
     })
+}
+
+/// The bundled chime at `rate` Hz.
+fn chime_at(rate: u32) -> Vec<i16> {
+    if rate == audio::SAMPLE_RATE {
+        chime_samples()
+    } else {
+        audio::Chime::render_at(rate)
+    }
+}
+
+/// A tone at -10 dBFS for a stream of `codec`, computed at the codec's rate.
+fn tone(hz: f32, codec: StreamCodec) -> Box<dyn PayloadSource> {
+    match codec {
+        StreamCodec::G711(law) => Box::new(Encode::new(audio::Tone::new(hz, -10.0), law)),
+        StreamCodec::G722 => {
+            let amplitude = 32767.0 * f64::from(audio::db_to_factor(-10.0));
+            let step = f64::from(hz) / f64::from(codec.sample_rate());
+            let samples = std::iter::successors(Some(0.0f64), move |p| Some((p + step).fract()))
+                .map(move |p| (amplitude * (std::f64::consts::TAU * p).sin()).round() as i16);
+            Box::new(G722Encode::new(samples))
+        }
+    }
+}
+
+/// A sound file decoded to mono at `rate` Hz (resampled once from its own rate); a file with
+/// no audio is refused.
+pub fn file_at(path: &std::path::Path, rate: u32) -> Result<Vec<i16>, Invalid> {
+    let bad = |e: String| Invalid::new("file", path.display(), e);
+    let samples: Vec<i16> = if rate == audio::SAMPLE_RATE {
+        Clip::load(path)
+            .map_err(|e| bad(e.to_string()))?
+            .samples()
+            .to_vec()
+    } else {
+        let (mono, from) = audio::load_mono(path).map_err(|e| bad(e.to_string()))?;
+        audio::resample(&mono, from, rate)
+            .map_err(|e| bad(e.to_string()))?
+            .iter()
+            .map(|x| (x * 32768.0).round().clamp(-32768.0, 32767.0) as i16)
+            .collect()
+    };
+    if samples.is_empty() {
+        return Err(bad("contains no audio".into()));
+    }
+    Ok(samples)
 }
 
 /// `first` (a pre-tone, if any), then `main`.

@@ -6,12 +6,12 @@
 use std::path::Path;
 
 use super::level::Levelling;
-use super::segment::{Segment, items, segment_source, sequence};
+use super::segment::{Segment, file_at, items, segment_source_as, sequence};
 use super::speech::{self, Voice};
 use super::upload::uploaded;
-use crate::audio::Clip;
 use crate::error::Invalid;
 use crate::g711::Law;
+use crate::rtp::StreamCodec;
 use crate::rtp::pacer::PayloadSource;
 
 /// Bundled sounds by name (see `audio/README.md`): raw 8 kHz µ-law ring files, and the demo
@@ -33,37 +33,50 @@ const RULE: &str = "each comma-separated item is a bundled sound (chime, bell, a
 
 fn bundled(
     name: &str,
-    law: Law,
+    codec: StreamCodec,
     level: &Levelling,
 ) -> Result<Option<Box<dyn PayloadSource>>, Invalid> {
     if name == "chime" {
-        return segment_source(&Segment::Chime, law, level).map(Some);
+        return segment_source_as(&Segment::Chime, codec, level).map(Some);
     }
-    if let Some((_, raw)) = BUNDLED_RAW.iter().find(|(n, _)| *n == name) {
-        let samples: Vec<i16> = raw.iter().map(|&b| Law::Ulaw.decode(b)).collect();
-        return Ok(Some(level.clip(name, &samples, law)));
-    }
-    if name == "announcement" {
+    let narrow: Vec<i16> = if let Some((_, raw)) = BUNDLED_RAW.iter().find(|(n, _)| *n == name) {
+        raw.iter().map(|&b| Law::Ulaw.decode(b)).collect()
+    } else if name == "announcement" {
         let reader = hound::WavReader::new(std::io::Cursor::new(ANNOUNCEMENT_WAV))
             .map_err(|e| Invalid::new("source", name, format!("bundled sound: {e}")))?;
-        let samples: Vec<i16> = reader.into_samples::<i16>().map_while(Result::ok).collect();
-        return Ok(Some(level.clip(name, &samples, law)));
+        reader.into_samples::<i16>().map_while(Result::ok).collect()
+    } else {
+        return Ok(None);
+    };
+    // The ring files and the announcement are 8 kHz recordings: a G.722 stream carries them
+    // resampled (nothing above 4 kHz to add).
+    let samples = at_rate(&narrow, codec.sample_rate())
+        .map_err(|e| Invalid::new("source", name, e.to_string()))?;
+    Ok(Some(level.clip_as(name, &samples, codec)))
+}
+
+/// 8 kHz samples at `rate`.
+fn at_rate(samples: &[i16], rate: u32) -> Result<Vec<i16>, crate::audio::AudioError> {
+    if rate == crate::audio::SAMPLE_RATE {
+        return Ok(samples.to_vec());
     }
-    Ok(None)
+    let f: Vec<f32> = samples.iter().map(|&s| f32::from(s) / 32768.0).collect();
+    Ok(crate::audio::resample(&f, crate::audio::SAMPLE_RATE, rate)?
+        .iter()
+        .map(|x| (x * 32768.0).round().clamp(-32768.0, 32767.0) as i16)
+        .collect())
 }
 
 /// An uploaded sound, levelled and noted as `item` (`upload:NAME`).
 fn upload_source(
     item: &str,
     path: &Path,
-    law: Law,
+    codec: StreamCodec,
     level: &Levelling,
 ) -> Result<Box<dyn PayloadSource>, Invalid> {
-    let clip = Clip::load(path).map_err(|e| Invalid::new("source", item, e.to_string()))?;
-    if clip.samples().is_empty() {
-        return Err(Invalid::new("source", item, "contains no audio"));
-    }
-    Ok(level.clip(item, clip.samples(), law))
+    let samples =
+        file_at(path, codec.sample_rate()).map_err(|e| Invalid::new("source", item, e.rule))?;
+    Ok(level.clip_as(item, &samples, codec))
 }
 
 /// Who is asking: an API caller may not name files on the server; the config may.
@@ -96,13 +109,25 @@ pub fn source_voiced(
     voice: &Voice,
     level: &Levelling,
 ) -> Result<Box<dyn PayloadSource>, Invalid> {
+    source_voiced_as(spec, uploads, trust, law.into(), voice, level)
+}
+
+/// [`source_voiced`] for a stream of `codec` (16 kHz audio for G.722).
+pub fn source_voiced_as(
+    spec: &str,
+    uploads: &Path,
+    trust: Trust,
+    codec: StreamCodec,
+    voice: &Voice,
+    level: &Levelling,
+) -> Result<Box<dyn PayloadSource>, Invalid> {
     let items: Vec<&str> = items(spec).into_iter().map(str::trim).collect();
     if spec.trim().is_empty() || items.iter().any(|i| i.is_empty()) {
         return Err(Invalid::new("source", spec, RULE));
     }
     let mut parts = Vec::with_capacity(items.len());
     for item in items {
-        if let Some(p) = bundled(item, law, level)? {
+        if let Some(p) = bundled(item, codec, level)? {
             parts.push(p);
             continue;
         }
@@ -114,7 +139,7 @@ pub fn source_voiced(
                     "no uploaded sound of that name (PUT /api/sounds/NAME first)",
                 )
             })?;
-            parts.push(upload_source(item, &path, law, level)?);
+            parts.push(upload_source(item, &path, codec, level)?);
             continue;
         }
         let seg: Segment = item.parse().map_err(|e: Invalid| {
@@ -135,8 +160,8 @@ pub fn source_voiced(
                 ));
             }
             (Segment::Say(text), _) => {
-                let speech = speech::shared().speak(text, voice)?;
-                parts.push(level.clip(item, &speech, law));
+                let speech = speech::shared().speak_at(text, voice, codec.sample_rate())?;
+                parts.push(level.clip_as(item, &speech, codec));
             }
             (Segment::File(_), Trust::Api) => {
                 return Err(Invalid::new(
@@ -146,7 +171,7 @@ pub fn source_voiced(
                      (PUT /api/sounds/NAME) and use upload:NAME",
                 ));
             }
-            _ => parts.push(segment_source(&seg, law, level)?),
+            _ => parts.push(segment_source_as(&seg, codec, level)?),
         }
     }
     Ok(if parts.len() == 1 {

@@ -124,8 +124,8 @@ pub fn default_banner(text: &str, max: usize) -> String {
     format!("{}…", cut.trim_end())
 }
 
-/// Key of the cache: the text and the voice speaking it.
-type Key = (String, Voice);
+/// Key of the cache: the text, the voice speaking it, and the rate it was resampled to.
+type Key = (String, Voice, u32);
 
 /// Speech already made, oldest first, bounded by [`CACHE_SAMPLES`].
 #[derive(Default)]
@@ -184,14 +184,20 @@ impl SpeechCache {
 
     /// `text` spoken by `voice`, 8 kHz mono: from the cache, or made now.
     pub fn speak(&self, text: &str, voice: &Voice) -> Result<Arc<[i16]>, Invalid> {
+        self.speak_at(text, voice, SAMPLE_RATE)
+    }
+
+    /// `text` spoken by `voice`, mono at `rate` Hz (16 kHz for a G.722 stream): from the
+    /// cache, or made now.
+    pub fn speak_at(&self, text: &str, voice: &Voice, rate: u32) -> Result<Arc<[i16]>, Invalid> {
         let text = text.trim();
         text_rule(text).map_err(|rule| Invalid::new("say", text, rule))?;
-        let key = (text.to_owned(), voice.clone());
+        let key = (text.to_owned(), voice.clone(), rate);
         if let Some(s) = self.lock().map.get(&key) {
             return Ok(s.clone());
         }
         let wav = self.run(&["--stdout", "--stdin"], voice, text)?;
-        let speech: Arc<[i16]> = to_8k(&wav)
+        let speech: Arc<[i16]> = to_rate(&wav, rate)
             .map_err(|e| Invalid::new("say", text, e))?
             .into();
         self.lock().insert(key, speech.clone());
@@ -307,8 +313,8 @@ fn bounded(
     Ok((status, bytes, err))
 }
 
-/// espeak-ng's WAV (mono 16-bit, its header claiming an unknown length) as 8 kHz samples.
-fn to_8k(wav: &[u8]) -> Result<Vec<i16>, String> {
+/// espeak-ng's WAV (mono 16-bit, its header claiming an unknown length) as samples at `rate`.
+fn to_rate(wav: &[u8], rate: u32) -> Result<Vec<i16>, String> {
     let reader = hound::WavReader::new(std::io::Cursor::new(wav))
         .map_err(|e| format!("espeak-ng wrote no WAV: {e}"))?;
     let spec = reader.spec();
@@ -327,8 +333,7 @@ fn to_8k(wav: &[u8]) -> Result<Vec<i16>, String> {
     if samples.is_empty() {
         return Err("espeak-ng spoke nothing".into());
     }
-    let out =
-        audio::resample(&samples, spec.sample_rate, SAMPLE_RATE).map_err(|e| e.to_string())?;
+    let out = audio::resample(&samples, spec.sample_rate, rate).map_err(|e| e.to_string())?;
     Ok(out
         .iter()
         .map(|x| (x * 32768.0).round().clamp(-32768.0, 32767.0) as i16)
@@ -484,7 +489,7 @@ mod tests {
         let e = bounded(&mut spawn("sleep", "20"), "", Duration::from_millis(200)).unwrap_err();
         assert!(e.contains("ran over"), "{e}");
         assert!(t.elapsed() < Duration::from_secs(10), "{:?}", t.elapsed());
-        assert!(to_8k(b"not a wav").is_err());
+        assert!(to_rate(b"not a wav", SAMPLE_RATE).is_err());
     }
 
     #[test]
@@ -492,10 +497,16 @@ mod tests {
         let mut e = Entries::default();
         let big: Arc<[i16]> = vec![0i16; CACHE_SAMPLES / 2 + 1].into();
         for text in ["a", "b", "c"] {
-            e.insert((text.into(), Voice::default()), big.clone());
+            e.insert((text.into(), Voice::default(), SAMPLE_RATE), big.clone());
         }
         assert!(e.samples <= CACHE_SAMPLES);
-        assert!(!e.map.contains_key(&("a".to_owned(), Voice::default())));
-        assert!(e.map.contains_key(&("c".to_owned(), Voice::default())));
+        assert!(
+            !e.map
+                .contains_key(&("a".to_owned(), Voice::default(), SAMPLE_RATE))
+        );
+        assert!(
+            e.map
+                .contains_key(&("c".to_owned(), Voice::default(), SAMPLE_RATE))
+        );
     }
 }

@@ -35,6 +35,7 @@ pub fn targets(fleet: &Fleet) -> Vec<zonecast::page::ZoneMember> {
                 name: p.name.clone(),
                 model: p.model.clone(),
                 ip: Some(*p.addr.ip()),
+                g722: false,
                 push: Ok(push),
             }
         })
