@@ -16,6 +16,7 @@
 //! - `schedule`: the next firings of the config's bells.
 //! - `serve`: the paging server; it composes the server with the web layer.
 //! - `sim`: a fleet of emulated phones.
+//! - `user`: the console's users (add, list, remove, password) in the server's database.
 //! - `demo_page` (`zonecast demo`) and `demo` (`zonecast demo --media`): the whole job on this
 //!   machine.
 //! - `common`: what every command shares (the exit-code error, runtime, Ctrl-C, push client).
@@ -38,6 +39,7 @@ mod schedule;
 mod send;
 mod serve;
 mod sim;
+mod user;
 
 use clap::{Parser, Subcommand};
 
@@ -96,6 +98,10 @@ enum Command {
     /// Multi-step sequences: problem report (8821), TFTP server (8875).
     #[command(subcommand)]
     Macro(macros::MacroCommand),
+    /// The web console's users: add (password from ZONECAST_USER_PASSWORD or standard input),
+    /// list, remove, password.
+    #[command(subcommand)]
+    User(user::UserCommand),
 }
 
 /// Run the command line and return the exit code.
@@ -141,6 +147,7 @@ pub fn main() -> i32 {
         Command::Serve(a) => serve::run(a),
         Command::Ringtone(c) => ringtone::run(c),
         Command::Macro(c) => macros::run(c),
+        Command::User(c) => user::run(c),
     };
     match result {
         Ok(code) => code,

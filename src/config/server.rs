@@ -10,7 +10,7 @@ use serde::Deserialize;
 use toml::Spanned;
 
 use super::source::Source;
-use super::value::{Text, duration, relative};
+use super::value::{Int, Text, duration, int, relative};
 use crate::error::Invalid;
 use crate::push::Secret;
 
@@ -46,6 +46,10 @@ pub struct Server {
     pub auth_ttl: Duration,
     /// Where credentials zonecast did not mint are checked (CUCM's authentication URL).
     pub upstream_auth_url: Option<String>,
+    /// How long a console sign-in lasts at most (`session_minutes`). Default 12 h.
+    pub session_lifetime: Duration,
+    /// How long a console session may go unused (`session_idle_minutes`). Default 1 h.
+    pub session_idle: Duration,
 }
 
 /// Default port of `zonecast serve`.
@@ -62,6 +66,8 @@ impl Server {
             upload_limit: 16 << 20,
             auth_ttl: Duration::from_secs(10),
             upstream_auth_url: None,
+            session_lifetime: Duration::from_secs(12 * 3600),
+            session_idle: Duration::from_secs(3600),
         }
     }
 
@@ -109,6 +115,8 @@ pub(super) struct RawServer {
     upload_limit: Option<Text>,
     auth_ttl: Option<Text>,
     upstream_auth_url: Option<Text>,
+    session_minutes: Option<Int>,
+    session_idle_minutes: Option<Int>,
 }
 
 /// `[server]`: defaults for every key the file leaves out.
@@ -176,6 +184,14 @@ pub(super) fn check(src: &Source, raw: Option<RawServer>, base: &Path) -> Result
             ));
         }
         s.upstream_auth_url = Some(u.clone());
+    }
+    if let Some(v) = &r.session_minutes {
+        let m: u64 = int(src, v, "[server] session_minutes", 1..=30 * 24 * 60)?;
+        s.session_lifetime = Duration::from_secs(m * 60);
+    }
+    if let Some(v) = &r.session_idle_minutes {
+        let m: u64 = int(src, v, "[server] session_idle_minutes", 1..=30 * 24 * 60)?;
+        s.session_idle = Duration::from_secs(m * 60);
     }
     Ok(s)
 }

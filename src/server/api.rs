@@ -9,9 +9,9 @@ use std::time::Duration;
 use axum::Router;
 use axum::body::Bytes;
 use axum::extract::rejection::{BytesRejection, JsonRejection};
-use axum::extract::{DefaultBodyLimit, Path, Query, Request, State};
+use axum::extract::{DefaultBodyLimit, Extension, Path, Query, State};
 use axum::http::{HeaderMap, StatusCode, header};
-use axum::middleware::{self, Next};
+use axum::middleware;
 use axum::response::{IntoResponse, Response};
 use axum::routing::{get, post, put};
 use serde::Deserialize;
@@ -20,6 +20,7 @@ use serde_json::{Value, json};
 use super::metrics::Metrics;
 use super::pages::{Pages, StartPage};
 use super::store::Store;
+use super::users::Actor;
 use crate::config::Config;
 use crate::push::Secret;
 use crate::rtp::Pacer;
@@ -55,6 +56,8 @@ pub struct AppState {
     pub upload_limit: usize,
     /// Minted credentials so far, for `/metrics`.
     pub minted: Arc<dyn Fn() -> u64 + Send + Sync>,
+    /// Console users and sessions: the guard in front of every API route.
+    pub signin: super::signin::Signin,
 }
 
 /// A JSON error.
@@ -101,8 +104,12 @@ pub fn router(state: AppState, phone_routes: Router) -> Router {
             "/api/sounds/{name}",
             put(upload).layer(DefaultBodyLimit::max(state.upload_limit)),
         )
+        .merge(super::signin::router(state.signin.clone()))
         .layer(DefaultBodyLimit::max(JSON_LIMIT))
-        .route_layer(middleware::from_fn_with_state(state.clone(), require_token));
+        .route_layer(middleware::from_fn_with_state(
+            state.signin.clone(),
+            super::signin::guard,
+        ));
     Router::new()
         .merge(api)
         .route("/healthz", get(|| async { "ok" }))
@@ -121,33 +128,6 @@ pub fn router(state: AppState, phone_routes: Router) -> Router {
         })
         .with_state(state)
         .merge(phone_routes)
-}
-
-/// Compare without leaking where the first difference is.
-fn same(a: &[u8], b: &[u8]) -> bool {
-    a.len() == b.len() && a.iter().zip(b).fold(0u8, |acc, (x, y)| acc | (x ^ y)) == 0
-}
-
-async fn require_token(State(s): State<AppState>, req: Request, next: Next) -> Response {
-    let given = req
-        .headers()
-        .get(header::AUTHORIZATION)
-        .and_then(|v| v.to_str().ok())
-        .and_then(|v| {
-            v.split_once(' ')
-                .filter(|(scheme, _)| scheme.eq_ignore_ascii_case("bearer"))
-                .map(|(_, t)| t.trim().to_owned())
-        });
-    match given {
-        Some(t) if same(t.as_bytes(), s.token.expose().as_bytes()) => next.run(req).await,
-        Some(_) => ApiError(StatusCode::UNAUTHORIZED, "wrong bearer token".into()).into_response(),
-        None => ApiError(
-            StatusCode::UNAUTHORIZED,
-            "this API needs `Authorization: Bearer TOKEN` (the token named by [server] token_env or token_file)"
-                .into(),
-        )
-        .into_response(),
-    }
 }
 
 /// `POST /api/pages`.
@@ -169,10 +149,15 @@ struct PageBody {
 
 async fn start_page(
     State(s): State<AppState>,
+    Extension(actor): Extension<Actor>,
     body: Result<axum::Json<PageBody>, JsonRejection>,
 ) -> ApiResult {
     let axum::Json(b) = body.map_err(json_rejection)?;
-    let req = page_request(b)?;
+    let mut req = page_request(b)?;
+    if !actor.may_page(&req.zone) {
+        return Err(not_granted(&actor, &req.zone));
+    }
+    req.origin = actor.origin();
     let id = s
         .pages
         .start(req)
@@ -279,8 +264,35 @@ async fn get_page(State(s): State<AppState>, Path(id): Path<String>) -> ApiResul
     }
 }
 
-async fn stop_page(State(s): State<AppState>, Path(id): Path<String>) -> ApiResult {
-    if s.pages.stop(&id, "stopped by api") {
+/// 403 for a user who may not page `zone`.
+fn not_granted(actor: &Actor, zone: &str) -> ApiError {
+    ApiError(
+        StatusCode::FORBIDDEN,
+        format!(
+            "{} may not page or stop zone {zone:?} (not among the zones granted to them)",
+            actor.name()
+        ),
+    )
+}
+
+async fn stop_page(
+    State(s): State<AppState>,
+    Extension(actor): Extension<Actor>,
+    Path(id): Path<String>,
+) -> ApiResult {
+    if let Some(p) = s.pages.get(&id)
+        && !actor.may_page(&p.start.zone)
+    {
+        return Err(not_granted(&actor, &p.start.zone));
+    }
+    let reason = match &actor {
+        Actor::Token => "stopped by api".to_owned(),
+        Actor::User(_) => format!("stopped by user {}", actor.name()),
+    };
+    if s.pages.stop(&id, &reason) {
+        if let Err(e) = s.store.page_stopped_by(&id, actor.name()) {
+            tracing::error!("page {id}: {e}");
+        }
         ok(StatusCode::ACCEPTED, json!({ "id": id, "stopping": true }))
     } else {
         Err(ApiError(

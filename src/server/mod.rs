@@ -14,20 +14,33 @@
 //!   pages a user starts from them.
 //! - [`talk`]: the relay of a page spoken from a phone's microphone.
 //! - [`scheduler`]: the bell loop around [`crate::schedule::Scheduler`].
+//! - [`users`]: who may do what: roles, zone grants, the policy table, Argon2id passwords,
+//!   session rules (pure); [`throttle`]: failed sign-ins per account and address (pure);
+//!   [`csrf`]: the session cookie and the cross-site and CSRF checks (pure).
+//! - [`accounts`]: users, sessions and the audit log in the SQLite database.
+//! - [`signin`]: `/api/session`, `/api/users`, `/api/audit`, and the guard in front of every
+//!   API route (bearer token or session cookie, policy, CSRF).
+//! - [`https_flag`]: the request extension that marks a request arrived over HTTPS.
 //! - [`api`]: the HTTP API (bearer token, JSON errors) and `/openapi.json`.
 //! - [`http`]: the HTTP/1 accept loop, with the timeouts that keep slow clients from holding
 //!   connections (10 s for a request's head, 30 s for its body).
 //! - [`serve`]: wiring it all together, and graceful SIGTERM.
 
+pub mod accounts;
 pub mod api;
 pub mod auth;
+pub mod csrf;
 pub mod http;
+pub mod https_flag;
 pub mod metrics;
 pub mod pages;
 pub mod scheduler;
 pub mod services;
+pub mod signin;
 pub mod store;
 pub mod talk;
+pub mod throttle;
+pub mod users;
 
 use std::net::SocketAddr;
 use std::sync::Arc;
@@ -148,13 +161,22 @@ pub async fn serve(
         pages: pages.clone(),
         store: store.clone(),
         config: config.clone(),
-        token,
+        token: token.clone(),
         metrics,
         pacer: pacer.clone(),
         scheduler: scheduler.map(Arc::new),
         uploads,
         upload_limit: server.upload_limit,
         minted: Arc::new(move || auth_for_metrics.minted()),
+        signin: signin::Signin::new(signin::SigninSetup {
+            store: store.clone(),
+            token: token.clone(),
+            limits: users::SessionLimits {
+                lifetime: server.session_lifetime,
+                idle: server.session_idle,
+            },
+            zones: config.zones.iter().map(|z| z.name.clone()).collect(),
+        }),
     };
     let services = services::router(services::ServicesState {
         pages: pages.clone(),

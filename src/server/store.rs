@@ -80,6 +80,12 @@ pub struct PageSummary {
     pub failed: usize,
     /// Phones planned.
     pub phones: usize,
+    /// Who started it: a console user's name, `api-token`, or as `requested_by` says
+    /// (`bell:NAME` ...).
+    pub started_by: String,
+    /// Who stopped it through the API (a user's name or `api-token`); `None` when it ended by
+    /// itself or otherwise.
+    pub stopped_by: Option<String>,
 }
 
 /// One phone's outcome in one page.
@@ -217,6 +223,38 @@ const MIGRATIONS: &[&str] = &[
         key      TEXT PRIMARY KEY NOT NULL,
         value    TEXT NOT NULL
     );",
+    // 3: console users (Argon2id PHC strings, never a password), their sessions (keyed by a
+    // digest of the cookie), the audit log of admin changes, and who stopped each page.
+    "CREATE TABLE users (
+        name        TEXT PRIMARY KEY NOT NULL,
+        role        TEXT NOT NULL,
+        -- JSON array of granted zones (operators), NULL: every zone
+        zones       TEXT,
+        hash        TEXT NOT NULL,
+        created_ms  INTEGER NOT NULL,
+        updated_ms  INTEGER NOT NULL
+    );
+    CREATE TABLE sessions (
+        id_digest   TEXT PRIMARY KEY NOT NULL,
+        user        TEXT NOT NULL REFERENCES users(name) ON DELETE CASCADE,
+        csrf        TEXT NOT NULL,
+        created_ms  INTEGER NOT NULL,
+        last_ms     INTEGER NOT NULL,
+        expires_ms  INTEGER NOT NULL,
+        address     TEXT
+    );
+    CREATE INDEX sessions_user ON sessions(user);
+    CREATE INDEX sessions_expires ON sessions(expires_ms);
+    CREATE TABLE audit (
+        id          INTEGER PRIMARY KEY AUTOINCREMENT,
+        at_ms       INTEGER NOT NULL,
+        actor       TEXT NOT NULL,
+        action      TEXT NOT NULL,
+        target      TEXT NOT NULL,
+        detail      TEXT
+    );
+    CREATE INDEX audit_at ON audit(at_ms);
+    ALTER TABLE pages ADD COLUMN stopped_by TEXT;",
 ];
 
 /// The connection, shared by the store's clones and its journal.
@@ -366,17 +404,20 @@ fn open_at(path: &Path, target: usize) -> Result<Store, StoreError> {
 }
 
 const SUMMARY_COLUMNS: &str = "id, zone, priority, source, banner, requested_by, started_ms, \
-     ended_ms, ended_by, accepted, failed, phones_total";
+     ended_ms, ended_by, accepted, failed, phones_total, stopped_by";
 
 fn summary(r: &rusqlite::Row<'_>) -> rusqlite::Result<PageSummary> {
+    let requested_by: String = r.get(5)?;
     Ok(PageSummary {
+        started_by: super::users::started_by(&requested_by),
+        stopped_by: r.get(12)?,
         start: PageStart {
             page: r.get(0)?,
             zone: r.get(1)?,
             priority: r.get(2)?,
             source: r.get(3)?,
             banner: r.get(4)?,
-            requested_by: r.get(5)?,
+            requested_by,
             started_ms: r.get(6)?,
         },
         ended_ms: r.get(7)?,
@@ -448,6 +489,33 @@ impl Store {
             )?;
             Ok(())
         })
+    }
+
+    /// Who stopped page `id` (a user's name or `api-token`), kept beside its end.
+    pub fn page_stopped_by(&self, id: &str, who: &str) -> Result<(), StoreError> {
+        self.inner.write(|tx| {
+            tx.execute(
+                "UPDATE pages SET stopped_by = ?2 WHERE id = ?1",
+                params![id, who],
+            )?;
+            Ok(())
+        })
+    }
+
+    /// Read with the connection, for the tables another file owns ([`super::accounts`]).
+    pub(crate) fn read_with<T>(
+        &self,
+        f: impl FnOnce(&Connection) -> rusqlite::Result<T>,
+    ) -> Result<T, StoreError> {
+        self.inner.run(|c| f(c))
+    }
+
+    /// `f` in one write transaction, for the tables another file owns ([`super::accounts`]).
+    pub(crate) fn write_with<T>(
+        &self,
+        f: impl FnOnce(&rusqlite::Transaction<'_>) -> rusqlite::Result<T>,
+    ) -> Result<T, StoreError> {
+        self.inner.write(f)
     }
 
     /// A page's end with per-phone outcomes.
