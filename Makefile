@@ -10,7 +10,8 @@ BUILD_PACKAGES := libasound2-dev libopus-dev pkg-config
 # and validate our XML against Cisco's XSD (xmllint from libxml2-utils); python3-venv for the
 # virtual environment schemathesis runs in (Debian's pip refuses installs outside one).
 # espeak-ng speaks say:TEXT sources (a separate program: its GPL code stays outside our binary).
-TEST_PACKAGES := ffmpeg sox tshark libxml2-utils python3-venv espeak-ng
+# chromium and chromium-driver: tests/console_browser.rs drives the web console in a real browser.
+TEST_PACKAGES := ffmpeg sox tshark libxml2-utils python3-venv espeak-ng chromium chromium-driver
 CARGO ?= cargo
 
 # Install the Debian packages given as $(1) that are not installed yet; `apt-get update` only

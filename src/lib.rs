@@ -46,6 +46,8 @@
 //!   faults, fleets of thousands) for tests, demos and benchmarks; only the CLI and tests use it.
 //! - [`server`]: `zonecast serve`: pages on request, bells, phone services, the SQLite journal,
 //!   one-time credentials, metrics, the HTTP API.
+//! - [`web`]: the browser console (server-rendered HTML and one script, a client of the API);
+//!   the server does not import it, the CLI merges its routes in.
 //! - [`cli`]: the `zonecast` command line (`send`, `record`, `page`, `recover`, `listen`,
 //!   `intercom`, `serve`, `sim`, `demo`, `schedule`, `ringtone`; `push`, `display`, `media`,
 //!   `info`, `screenshot`, `macro`): the one room that composes the others.
@@ -67,4 +69,5 @@ pub mod server;
 #[doc(hidden)]
 pub mod shared;
 pub mod source;
+pub mod web;
 pub mod xsi;

@@ -1,5 +1,5 @@
 //! `zonecast serve`: the paging server (bells, HTTP API, journal, callbacks, Authentication
-//! URL, metrics) until SIGTERM.
+//! URL, metrics) and the web console beside it, until SIGTERM.
 
 use std::net::SocketAddr;
 use std::path::PathBuf;
@@ -25,10 +25,19 @@ pub(super) fn run(a: ServeArgs) -> Result<i32, CliError> {
     if let Some(l) = a.listen {
         config.server.listen = l;
     }
+    // The console is composed here: the server does not import the web layer.
+    let console = crate::web::router(crate::web::ConsoleOptions {
+        config_path: Some(std::path::absolute(&a.config).unwrap_or(a.config.clone())),
+    });
     runtime()?.block_on(async {
-        crate::server::serve(config, crate::server::terminated(), |addr, public| {
-            eprintln!("zonecast serve: listening on http://{addr} (phones use {public})");
-        })
+        crate::server::serve_with(
+            config,
+            console,
+            crate::server::terminated(),
+            |addr, public| {
+                eprintln!("zonecast serve: listening on http://{addr} (phones use {public})");
+            },
+        )
         .await
         .map_err(CliError::Failed)?;
         Ok(0)

@@ -87,6 +87,18 @@ pub async fn serve(
     shutdown: impl std::future::Future<Output = ()> + Send + 'static,
     ready: impl FnOnce(SocketAddr, &str),
 ) -> anyhow::Result<()> {
+    serve_with(config, axum::Router::new(), shutdown, ready).await
+}
+
+/// [`serve`], with `extra` routes merged beside the API's (the CLI adds the web console this
+/// way, so the server never imports it). `extra` must not set a fallback: the API's JSON 404
+/// answers every path neither names.
+pub async fn serve_with(
+    config: Config,
+    extra: axum::Router,
+    shutdown: impl std::future::Future<Output = ()> + Send + 'static,
+    ready: impl FnOnce(SocketAddr, &str),
+) -> anyhow::Result<()> {
     let config = Arc::new(config);
     let server = &config.server;
     let token = Arc::new(server.token().map_err(|e| anyhow::anyhow!("{e}"))?);
@@ -184,7 +196,7 @@ pub async fn serve(
         base: public.clone(),
         client: client.clone(),
     });
-    let app = api::router(state, auth.router().merge(services));
+    let app = api::router(state, auth.router().merge(services)).merge(extra);
     ready(addr, &public);
     tracing::info!(
         "listening on http://{addr} (phones reach it as {public}); {} phones, {} zones, {bells} bells; journal {}",

@@ -1,0 +1,755 @@
+//! The web console in a real browser: Debian's Chromium driven headless through chromedriver
+//! (WebDriver, with fantoccini) against a real `zonecast serve` and a fleet of emulated phones
+//! on loopback. Each test has its own server, fleet, browser and profile.
+//!
+//! Covered: signing in; uploading a sound (with its progress bar) and paging it; each phone
+//! turning "receiving" on the live screen as the phones take the page; the big Stop; the page
+//! in the history with each phone's outcome; names and banners holding HTML shown as text; a
+//! page and its stop by keyboard alone; a 375-pixel-wide screen without sideways scrolling.
+//! Screenshots of the main screens go to `target/console-screenshots/`.
+//!
+//! Without /usr/bin/chromium or /usr/bin/chromedriver each test prints one line and passes
+//! (`make test` installs both).
+
+mod common;
+
+use std::net::TcpListener;
+use std::path::{Path, PathBuf};
+use std::process::{Child, Command, Stdio};
+use std::time::{Duration, Instant};
+
+use common::cli_setup::Setup;
+use common::server::*;
+use fantoccini::actions::{InputSource, KeyAction, KeyActions};
+use fantoccini::{Client, ClientBuilder, Locator};
+use serde_json::{Value, json};
+
+const CHROMIUM: &str = "/usr/bin/chromium";
+const CHROMEDRIVER: &str = "/usr/bin/chromedriver";
+const TAB: char = '\u{e004}';
+const ENTER: char = '\u{e007}';
+
+/// Whether the browser is installed; else one line saying the test is skipped.
+fn browser_installed(test: &str) -> bool {
+    let ok = Path::new(CHROMIUM).exists() && Path::new(CHROMEDRIVER).exists();
+    if !ok {
+        eprintln!(
+            "{test}: skipped: {CHROMIUM} or {CHROMEDRIVER} is missing (make test installs chromium chromium-driver)"
+        );
+    }
+    ok
+}
+
+/// A port free on 127.0.0.1 right now (chromedriver cannot pick its own: no `--port=0`).
+fn free_tcp_port() -> u16 {
+    let l = TcpListener::bind("127.0.0.1:0").expect("bind 127.0.0.1:0");
+    l.local_addr().expect("local address").port()
+}
+
+/// One headless Chromium with a fresh profile, driven through its own chromedriver.
+struct Browser {
+    rt: tokio::runtime::Runtime,
+    client: Option<Client>,
+    driver: Child,
+    _profile: tempfile::TempDir,
+    base: String,
+}
+
+impl Browser {
+    fn start(base: &str, (width, height): (u32, u32), extra_args: &[String]) -> Browser {
+        let rt = tokio::runtime::Builder::new_current_thread()
+            .enable_all()
+            .build()
+            .unwrap();
+        let profile = tempfile::tempdir().unwrap();
+        let mut args: Vec<String> = [
+            "--headless=new",
+            "--no-sandbox",
+            "--disable-gpu",
+            "--disable-quic",
+            "--no-first-run",
+            "--disable-background-networking",
+            "--disable-component-update",
+            "--disable-sync",
+            "--disable-dev-shm-usage",
+        ]
+        .iter()
+        .map(|s| s.to_string())
+        .collect();
+        args.push(format!("--user-data-dir={}", profile.path().display()));
+        args.push(format!("--window-size={width},{height}"));
+        args.extend(extra_args.iter().cloned());
+        let mut caps = serde_json::Map::new();
+        caps.insert(
+            "goog:chromeOptions".into(),
+            json!({ "binary": CHROMIUM, "args": args }),
+        );
+        // A port taken between our check and chromedriver's bind: try another.
+        for _ in 0..5 {
+            let port = free_tcp_port();
+            let mut driver = Command::new(CHROMEDRIVER)
+                .arg(format!("--port={port}"))
+                .stdout(Stdio::null())
+                .stderr(Stdio::null())
+                .spawn()
+                .expect("start chromedriver");
+            let deadline = Instant::now() + Duration::from_secs(20);
+            let client = loop {
+                if driver.try_wait().ok().flatten().is_some() {
+                    break None;
+                }
+                let connected = rt.block_on(
+                    ClientBuilder::new(hyper_util::client::legacy::connect::HttpConnector::new())
+                        .capabilities(caps.clone())
+                        .connect(&format!("http://127.0.0.1:{port}")),
+                );
+                match connected {
+                    Ok(c) => break Some(c),
+                    Err(e) if Instant::now() > deadline => {
+                        panic!("chromedriver on port {port} gave no session: {e}")
+                    }
+                    Err(_) => std::thread::sleep(Duration::from_millis(200)),
+                }
+            };
+            match client {
+                Some(client) => {
+                    let b = Browser {
+                        rt,
+                        client: Some(client),
+                        driver,
+                        _profile: profile,
+                        base: base.to_owned(),
+                    };
+                    b.run(b.c().set_window_size(width, height)).unwrap();
+                    return b;
+                }
+                None => {
+                    let _ = driver.wait();
+                }
+            }
+        }
+        panic!("chromedriver did not start on any of 5 free ports");
+    }
+
+    fn c(&self) -> &Client {
+        self.client.as_ref().unwrap()
+    }
+
+    fn run<T>(&self, f: impl std::future::Future<Output = T>) -> T {
+        self.rt.block_on(f)
+    }
+
+    fn goto(&self, path: &str) {
+        let url = format!("{}{path}", self.base);
+        self.run(self.c().goto(&url))
+            .unwrap_or_else(|e| panic!("{url}: {e}"));
+    }
+
+    /// Run `script` (a function body: `return ...`) in the page.
+    fn js(&self, script: &str) -> Value {
+        self.run(self.c().execute(script, vec![]))
+            .unwrap_or_else(|e| panic!("{script}: {e}"))
+    }
+
+    /// Wait up to `secs` until `script` returns something `ok` accepts; fail naming `what`
+    /// with the page's status line and toast.
+    fn wait_js(&self, what: &str, secs: u64, script: &str, ok: impl Fn(&Value) -> bool) -> Value {
+        let deadline = Instant::now() + Duration::from_secs(secs);
+        loop {
+            let v = self.js(script);
+            if ok(&v) {
+                return v;
+            }
+            if Instant::now() > deadline {
+                let seen = self.js(
+                    "return [location.href, (document.getElementById('toast')||{}).textContent, \
+                     document.querySelector('main') && document.querySelector('main').innerText]",
+                );
+                panic!("timed out waiting for {what}: last {v}; page {seen}");
+            }
+            std::thread::sleep(Duration::from_millis(100));
+        }
+    }
+
+    /// Wait until the screen's script has filled it (`<body data-ready>`).
+    fn ready(&self) {
+        self.wait_js(
+            "the screen to load",
+            15,
+            "return document.body.dataset.ready === '1'",
+            |v| v == true,
+        );
+    }
+
+    fn click(&self, css: &str) {
+        let e = self
+            .run(self.c().find(Locator::Css(css)))
+            .unwrap_or_else(|e| panic!("{css}: {e}"));
+        self.run(e.click())
+            .unwrap_or_else(|e| panic!("click {css}: {e}"));
+    }
+
+    fn type_in(&self, css: &str, text: &str) {
+        let e = self
+            .run(self.c().find(Locator::Css(css)))
+            .unwrap_or_else(|e| panic!("{css}: {e}"));
+        self.run(e.send_keys(text))
+            .unwrap_or_else(|e| panic!("type into {css}: {e}"));
+    }
+
+    /// Press `key` as a keyboard would (down, up) wherever the focus is.
+    fn press(&self, key: char) {
+        let keys = KeyActions::new("keyboard".into())
+            .then(KeyAction::Down { value: key })
+            .then(KeyAction::Up { value: key });
+        self.run(self.c().perform_actions(keys)).unwrap();
+    }
+
+    fn focused_id(&self) -> String {
+        self.js("return document.activeElement ? document.activeElement.id : ''")
+            .as_str()
+            .unwrap_or("")
+            .to_owned()
+    }
+
+    /// A PNG of the window at `target/console-screenshots/NAME.png`.
+    fn shot(&self, name: &str) -> PathBuf {
+        let png = self.run(self.c().screenshot()).unwrap();
+        assert!(png.starts_with(b"\x89PNG"), "a screenshot is a PNG");
+        let dir = Path::new(env!("CARGO_MANIFEST_DIR")).join("target/console-screenshots");
+        std::fs::create_dir_all(&dir).unwrap();
+        let path = dir.join(format!("{name}.png"));
+        std::fs::write(&path, png).unwrap();
+        path
+    }
+}
+
+impl Drop for Browser {
+    fn drop(&mut self) {
+        if let Some(c) = self.client.take() {
+            let _ = self.rt.block_on(c.close());
+        }
+        let _ = self.driver.kill();
+        let _ = self.driver.wait();
+    }
+}
+
+/// A fleet of `n` phones and its config, with uploads up to 4 MB (a 30 s WAV), edited by
+/// `edit` before the server reads it.
+fn fleet(n: usize, edit: impl Fn(String) -> String) -> Setup {
+    let s = setup(n, "");
+    let path = s.path("zonecast.toml");
+    let text = std::fs::read_to_string(&path).unwrap();
+    let text = text.replace("upload_limit = \"64K\"", "upload_limit = \"4M\"");
+    std::fs::write(&path, edit(text)).unwrap();
+    s
+}
+
+const USER: &str = "amira";
+const PASSWORD: &str = "correct horse battery 7";
+
+/// How the browser signs in: a console user made with `zonecast user add` when that command
+/// exists, else the API token.
+#[derive(Debug, PartialEq)]
+enum SignIn {
+    User,
+    Token,
+}
+
+/// Make the admin user the tests sign in as (before the server starts).
+fn add_user(s: &Setup) -> SignIn {
+    let out = s
+        .cmd(&["user", "add", USER, "--role", "admin"])
+        .env("ZONECAST_USER_PASSWORD", PASSWORD)
+        .output()
+        .unwrap();
+    let err = String::from_utf8_lossy(&out.stderr);
+    if out.status.success() {
+        SignIn::User
+    } else {
+        assert!(err.contains("unrecognized subcommand"), "zonecast user add: {err}");
+        eprintln!(
+            "zonecast user add is not available ({}): signing in with the API token",
+            String::from_utf8_lossy(&out.stderr).trim()
+        );
+        SignIn::Token
+    }
+}
+
+/// Sign in on `/signin` by typing, as a person would; land on the page-now screen.
+fn sign_in(b: &Browser, how: &SignIn) {
+    b.goto("/");
+    b.wait_js(
+        "the redirect to sign in",
+        10,
+        "return location.pathname",
+        |v| v == "/signin",
+    );
+    b.ready();
+    match how {
+        SignIn::User => {
+            // A wrong password first: refused, and said so.
+            b.type_in("#signin-user", USER);
+            b.type_in("#signin-password", "not the password");
+            b.click("#signin-form button[type=submit]");
+            b.wait_js(
+                "the wrong-password message",
+                10,
+                "return document.getElementById('signin-error').textContent",
+                |v| v.as_str().is_some_and(|t| t.contains("Wrong")),
+            );
+            b.js("document.getElementById('signin-password').value = ''; return 0");
+            b.type_in("#signin-password", PASSWORD);
+            b.click("#signin-form button[type=submit]");
+        }
+        SignIn::Token => {
+            b.click("details summary");
+            b.type_in("#token", TOKEN);
+            b.click("#token-form button[type=submit]");
+        }
+    }
+    b.wait_js("the page-now screen", 15, "return location.pathname", |v| {
+        v == "/"
+    });
+    b.ready();
+    let who = b.js("return document.getElementById('whoami').textContent");
+    let expected = if *how == SignIn::User {
+        USER
+    } else {
+        "API token"
+    };
+    assert!(
+        who.as_str()
+            .is_some_and(|w| w.contains(expected) && w.contains("admin")),
+        "{who}"
+    );
+}
+
+/// A 16-bit 8 kHz mono WAV of `secs` seconds of `hz`.
+fn tone_wav(path: &Path, hz: f64, secs: f64, rate: u32) {
+    let spec = hound::WavSpec {
+        channels: 1,
+        sample_rate: rate,
+        bits_per_sample: 16,
+        sample_format: hound::SampleFormat::Int,
+    };
+    let mut w = hound::WavWriter::create(path, spec).unwrap();
+    for i in 0..(secs * rate as f64) as usize {
+        let t = i as f64 / rate as f64;
+        w.write_sample((8000.0 * (2.0 * std::f64::consts::PI * hz * t).sin()) as i16)
+            .unwrap();
+    }
+    w.finalize().unwrap();
+}
+
+fn states_of(b: &Browser, state: &str) -> usize {
+    let v = b.js(&format!(
+        "return [...document.querySelectorAll('#live-groups li[data-state={state}]')].length"
+    ));
+    v.as_u64().unwrap_or(0) as usize
+}
+
+fn all_hearing(r: &zonecast::phone_sim::FleetReport) -> bool {
+    r.phones
+        .iter()
+        .all(|p| p.heard.last().is_some_and(|h| h.active))
+}
+
+#[test]
+fn sign_in_upload_a_sound_page_it_watch_it_live_stop_it_and_find_it_in_history() {
+    if !browser_installed("console_browser") {
+        return;
+    }
+    let s = fleet(4, |t| t);
+    let how = add_user(&s);
+    let srv = Server::start(&s);
+    let b = Browser::start(&srv.url, (1280, 900), &[]);
+    b.goto("/signin");
+    b.ready();
+    b.shot("signin");
+    sign_in(&b, &how);
+
+    // Upload a 30 s sound on the sounds screen: the progress bar fills, the server says how
+    // long it is, and it is listed with a player.
+    let wav = s.path("lobby-tone.wav");
+    tone_wav(&wav, 440.0, 30.0, 8000);
+    b.click("a[data-nav=sounds]");
+    b.ready();
+    b.type_in("#upload-name", "lobby_tone");
+    b.type_in("#upload-file", wav.to_str().unwrap());
+    b.click("#upload-form button[type=submit]");
+    b.wait_js(
+        "the upload to be stored",
+        20,
+        "return document.getElementById('upload-status').textContent",
+        |v| v.as_str().is_some_and(|t| t.contains("Stored")),
+    );
+    let status = b.js("return document.getElementById('upload-status').textContent");
+    assert!(
+        status.as_str().unwrap().contains("30.0 s"),
+        "the server measured the upload: {status}"
+    );
+    assert_eq!(
+        b.js("return document.getElementById('upload-progress').value"),
+        100
+    );
+    b.wait_js(
+        "the sound listed with a player",
+        10,
+        "return !!document.querySelector('li[data-sound=lobby_tone] audio')",
+        |v| v == true,
+    );
+    b.shot("sounds");
+    let (_, sounds) = api(&srv, "GET", "/api/sounds", None);
+    assert!(
+        sounds["uploaded"]
+            .as_array()
+            .unwrap()
+            .contains(&json!("lobby_tone")),
+        "{sounds}"
+    );
+
+    // Page it: "Page it" preselects the sound on the page-now screen.
+    b.click("li[data-sound=lobby_tone] a");
+    b.ready();
+    assert_eq!(
+        b.js("return document.getElementById('sound').value"),
+        "upload:lobby_tone"
+    );
+    b.click("#zone-list .choice[data-zone=all] label");
+    b.type_in("#banner", "Fire drill");
+    b.shot("page-now");
+    assert_eq!(s.report().totals.pushes, 0, "nothing sent before Page");
+    b.click("#page-start");
+
+    // Live: every phone turns "receiving" as it takes the page, while the emulated phones
+    // really hear the stream.
+    b.wait_js(
+        "4 phones receiving on the live panel",
+        20,
+        "return document.querySelectorAll('#live-groups li[data-state=accepted]').length",
+        |v| v == 4,
+    );
+    s.wait_until("all 4 phones hearing the stream", all_hearing);
+    let rows =
+        b.js("return [...document.querySelectorAll('#live-groups li')].map(li => li.textContent)");
+    let rows: Vec<&str> = rows
+        .as_array()
+        .unwrap()
+        .iter()
+        .filter_map(Value::as_str)
+        .collect();
+    assert_eq!(rows.len(), 4, "{rows:?}");
+    let names: Vec<String> = s.report().phones.iter().map(|p| p.name.clone()).collect();
+    for name in &names {
+        assert!(
+            rows.iter()
+                .any(|r| r.starts_with(name.as_str()) && r.ends_with("receiving")),
+            "{name} receiving: {rows:?}"
+        );
+    }
+    assert!(
+        s.report()
+            .phones
+            .iter()
+            .all(|p| p.status_banner.as_deref() == Some("Fire drill"))
+    );
+    let totals = b.js("return document.getElementById('live-totals').innerText");
+    assert!(totals.as_str().unwrap().contains("Receiving"), "{totals}");
+    b.shot("live");
+    let (_, active) = api(&srv, "GET", "/api/pages", None);
+    let id = active["pages"][0]["page"].as_str().unwrap().to_owned();
+    assert_eq!(active["pages"][0]["source"], "upload:lobby_tone");
+
+    // The one big Stop: the phones are released and the panel says it ended.
+    b.click("#page-stop");
+    b.wait_js(
+        "the live panel to say the page ended",
+        20,
+        "return document.getElementById('live-status').textContent",
+        |v| v.as_str().is_some_and(|t| t.starts_with("Ended")),
+    );
+    s.wait_until("no phone listening", |r| listening(r) == 0);
+    b.wait_js(
+        "4 phones stopped on the live panel",
+        10,
+        "return document.querySelectorAll('#live-groups li[data-state=stopped]').length",
+        |v| v == 4,
+    );
+
+    // History: the page is there, and its per-phone outcomes.
+    b.click("a[data-nav=history]");
+    b.ready();
+    let row = format!("#history-rows tr[data-page=\"{id}\"]");
+    b.wait_js(
+        "the page in the history",
+        10,
+        &format!("return !!document.querySelector('{row}')"),
+        |v| v == true,
+    );
+    b.click(&format!("{row} button"));
+    b.wait_js(
+        "4 phones stopped in the page's outcomes",
+        10,
+        "return document.querySelectorAll('#history-outcomes tr[data-state=stopped]').length",
+        |v| v == 4,
+    );
+    let text = b.js("return document.getElementById('history-detail').innerText");
+    for name in &names {
+        assert!(text.as_str().unwrap().contains(name.as_str()), "{text}");
+    }
+    // The filters narrow the list: another zone hides it, its own shows it.
+    b.run(async {
+        let sel = b.c().find(Locator::Id("f-zone")).await.unwrap();
+        sel.select_by_value("first").await.unwrap();
+    });
+    assert_eq!(
+        b.js(&format!("return !!document.querySelector('{row}')")),
+        false
+    );
+    b.run(async {
+        let sel = b.c().find(Locator::Id("f-zone")).await.unwrap();
+        sel.select_by_value("all").await.unwrap();
+    });
+    assert_eq!(
+        b.js(&format!("return !!document.querySelector('{row}')")),
+        true
+    );
+    b.shot("history");
+
+    // The other screens load and show the server's data.
+    b.click("a[data-nav=zones]");
+    b.ready();
+    let zones = b.js("return document.getElementById('zones-rows').innerText");
+    assert!(zones.as_str().unwrap().contains("all"), "{zones}");
+    let config = b.js("return document.getElementById('config-path').textContent");
+    assert!(
+        config.as_str().unwrap().ends_with("zonecast.toml"),
+        "{config}"
+    );
+    assert_eq!(
+        b.js("return document.querySelectorAll('#phones-rows tr[data-phone]').length"),
+        4
+    );
+    b.shot("zones");
+    for screen in ["bells", "health", "users", "recordings"] {
+        b.click(&format!("a[data-nav={screen}]"));
+        b.ready();
+        b.shot(screen);
+    }
+}
+
+#[test]
+fn names_and_banners_holding_html_show_as_text() {
+    if !browser_installed("console_browser") {
+        return;
+    }
+    const ZONE: &str = "<img/src=x/onerror=window.__xss=1>";
+    const PHONE: &str = "<script>window.__xss=2</script>";
+    const BANNER: &str = "<b>x</b><svg/onload=__xss=3>";
+    let s = fleet(2, |t| {
+        let first = t
+            .split("name = \"")
+            .nth(1)
+            .unwrap()
+            .split('"')
+            .next()
+            .unwrap();
+        let first = format!("\"{first}\"");
+        t.replace(&first, &format!("{PHONE:?}"))
+            .replace("[zone.first]", &format!("[zone.{ZONE:?}]"))
+            .replace("banner = \"Announcement\"", &format!("banner = {BANNER:?}"))
+    });
+    let how = add_user(&s);
+    let srv = Server::start(&s);
+    let b = Browser::start(&srv.url, (1280, 900), &[]);
+    sign_in(&b, &how);
+
+    let texts = |script: &str| -> Vec<String> {
+        b.js(script)
+            .as_array()
+            .unwrap()
+            .iter()
+            .filter_map(|v| v.as_str().map(str::to_owned))
+            .collect()
+    };
+    let safe = |b: &Browser| {
+        let v = b.js(
+            "return [window.__xss === undefined, document.querySelectorAll('main script, main img, main svg, main b').length]",
+        );
+        assert_eq!(v, json!([true, 0]), "markup from the API ran or was built");
+    };
+    // The zone picker lists the zone by its name, as text.
+    let zones =
+        texts("return [...document.querySelectorAll('#zone-list label')].map(l => l.textContent)");
+    assert!(zones.iter().any(|z| z == ZONE), "{zones:?}");
+    safe(&b);
+
+    // Zones and phones: the phone's and the zone's names and the banner, as text.
+    b.click("a[data-nav=zones]");
+    b.ready();
+    let zone_rows =
+        texts("return [...document.querySelectorAll('#zones-rows td')].map(td => td.textContent)");
+    assert!(zone_rows.iter().any(|t| t == ZONE), "{zone_rows:?}");
+    assert!(zone_rows.iter().any(|t| t == BANNER), "{zone_rows:?}");
+    assert!(zone_rows.iter().any(|t| t.contains(PHONE)), "{zone_rows:?}");
+    let phones = texts(
+        "return [...document.querySelectorAll('#phones-rows tr')].map(tr => tr.dataset.phone)",
+    );
+    assert!(phones.iter().any(|p| p == PHONE), "{phones:?}");
+    safe(&b);
+
+    // Page the zone: the live panel names the phone as text, whatever became of its page.
+    b.click("a[data-nav=page]");
+    b.ready();
+    b.click(&format!(
+        "#zone-list .choice[data-zone={}] input",
+        serde_json::to_string(ZONE).unwrap()
+    ));
+    b.click("#page-start");
+    b.wait_js(
+        "the phone on the live panel",
+        20,
+        "return [...document.querySelectorAll('#live-groups .phone')].map(s => s.textContent)",
+        |v| v.as_array().is_some_and(|a| a.iter().any(|p| p == PHONE)),
+    );
+    safe(&b);
+    b.click("#page-stop");
+    b.wait_js(
+        "the page to end",
+        20,
+        "return document.getElementById('live-status').textContent",
+        |v| v.as_str().is_some_and(|t| t.starts_with("Ended")),
+    );
+    b.click("a[data-nav=history]");
+    b.ready();
+    b.click("#history-rows tr[data-page] button");
+    b.wait_js(
+        "the page's outcomes",
+        10,
+        "return document.querySelectorAll('#history-outcomes tr[data-phone]').length",
+        |v| v.as_u64().is_some_and(|n| n >= 1),
+    );
+    let detail = b.js("return document.getElementById('history-detail').innerText");
+    assert!(detail.as_str().unwrap().contains(ZONE), "{detail}");
+    safe(&b);
+
+    // A page id in the path is text too.
+    b.goto("/live/%3Cscript%3Ewindow.__xss=4%3C%2Fscript%3E");
+    b.ready();
+    assert_eq!(
+        b.js("return document.getElementById('live-id').textContent"),
+        "<script>window.__xss=4</script>"
+    );
+    safe(&b);
+}
+
+#[test]
+fn a_page_and_its_stop_by_keyboard_alone() {
+    if !browser_installed("console_browser") {
+        return;
+    }
+    let s = fleet(3, |t| t);
+    let how = add_user(&s);
+    let srv = Server::start(&s);
+    let b = Browser::start(&srv.url, (1280, 900), &[]);
+    sign_in(&b, &how);
+
+    // From the top of the page, Tab walks through real controls, each with a visible focus
+    // ring, to the Page button: the zone search, a zone, the sound, the banner, the priority.
+    b.js(
+        "document.activeElement && document.activeElement.blur(); window.scrollTo(0, 0); return 0",
+    );
+    let mut visited = Vec::new();
+    for _ in 0..40 {
+        b.press(TAB);
+        let id = b.focused_id();
+        let outline = b.js("return getComputedStyle(document.activeElement).outlineStyle");
+        assert_ne!(outline, "none", "the focus on #{id} is visible");
+        visited.push(id.clone());
+        if id == "page-start" {
+            break;
+        }
+    }
+    assert_eq!(
+        visited.last().map(String::as_str),
+        Some("page-start"),
+        "{visited:?}"
+    );
+    for control in ["zone-search", "sound", "banner", "priority"] {
+        assert!(
+            visited.iter().any(|v| v == control),
+            "{control}: {visited:?}"
+        );
+    }
+    assert!(
+        visited
+            .iter()
+            .any(|v| v.starts_with("zone-") && v != "zone-search"),
+        "a zone radio: {visited:?}"
+    );
+    assert_eq!(s.report().totals.pushes, 0);
+
+    // Enter pages the zone; the focus moves to Stop, and Enter stops it.
+    b.press(ENTER);
+    b.wait_js(
+        "3 phones receiving",
+        20,
+        "return document.querySelectorAll('#live-groups li[data-state=accepted]').length",
+        |v| v == 3,
+    );
+    s.wait_until("all 3 phones hearing", all_hearing);
+    assert_eq!(b.focused_id(), "page-stop");
+    assert_eq!(states_of(&b, "accepted"), 3);
+    b.press(ENTER);
+    b.wait_js(
+        "the page to end",
+        20,
+        "return document.getElementById('live-status').textContent",
+        |v| v.as_str().is_some_and(|t| t.starts_with("Ended")),
+    );
+    s.wait_until("no phone listening", |r| listening(r) == 0);
+    let (_, hist) = api(&srv, "GET", "/api/history", None);
+    assert!(
+        hist["pages"][0]["ended_by"]
+            .as_str()
+            .is_some_and(|e| e.contains("stopped")),
+        "{hist}"
+    );
+}
+
+#[test]
+fn the_console_fits_a_phone_sized_screen() {
+    if !browser_installed("console_browser") {
+        return;
+    }
+    let s = fleet(2, |t| t);
+    let how = add_user(&s);
+    let srv = Server::start(&s);
+    let b = Browser::start(&srv.url, (375, 800), &[]);
+    sign_in(&b, &how);
+    for (path, name) in [
+        ("/", "page-now-375px"),
+        ("/history", "history-375px"),
+        ("/zones", "zones-375px"),
+    ] {
+        b.goto(path);
+        b.ready();
+        // Nothing but wide tables (which scroll inside their own box) is wider than the screen.
+        let width = b.js("return [document.documentElement.scrollWidth, window.innerWidth]");
+        assert!(
+            width[0].as_u64() <= width[1].as_u64(),
+            "{path} scrolls sideways at 375 px: {width}"
+        );
+        b.shot(name);
+    }
+    let big = b.js("return document.getElementById('page-start') === null ? 0 : 1");
+    assert_eq!(big, 0, "the last screen is the zones screen");
+    b.goto("/");
+    b.ready();
+    let button = b.js("const r = document.getElementById('page-start').getBoundingClientRect(); return [r.width, r.height]");
+    assert!(
+        button[0].as_f64().unwrap() >= 300.0 && button[1].as_f64().unwrap() >= 44.0,
+        "the Page button is big enough to tap: {button}"
+    );
+}
