@@ -105,6 +105,38 @@ pub fn router(state: AppState, phone_routes: Router) -> Router {
             put(upload).layer(DefaultBodyLimit::max(state.upload_limit)),
         )
         .merge(super::signin::router(state.signin.clone()))
+        .merge(super::events::router(super::events::PageEvents::new(
+            state.pages.clone(),
+            state.store.clone(),
+        )))
+        .merge(super::bells::router(
+            super::bells::BellRinger {
+                pages: state.pages.clone(),
+                store: state.store.clone(),
+                metrics: state.metrics.clone(),
+            },
+            state.scheduler.clone(),
+        ))
+        .merge(super::sounds::router(super::sounds::SoundShelf {
+            config: state.config.clone(),
+            uploads: state.uploads.clone(),
+        }))
+        .merge(super::recordings::router(super::recordings::Recordings::new(
+            state.config.clone(),
+            state.pages.clone(),
+            state.store.journal(),
+        )))
+        .merge(super::ringtones::router(super::ringtones::RingtoneShelf {
+            dir: state.config.server.data_dir.join("ringtones"),
+            upload_limit: state.upload_limit,
+        }))
+        .merge(super::health::router(super::health::HealthSources {
+            config: state.config.clone(),
+            pages: state.pages.clone(),
+            store: state.store.clone(),
+            pacer: state.pacer.clone(),
+        }))
+        .merge(super::signin::router(state.signin.clone()))
         .layer(DefaultBodyLimit::max(JSON_LIMIT))
         .route_layer(middleware::from_fn_with_state(
             state.signin.clone(),

@@ -14,6 +14,14 @@
 //!   pages a user starts from them.
 //! - [`talk`]: the relay of a page spoken from a phone's microphone.
 //! - [`scheduler`]: the bell loop around [`crate::schedule::Scheduler`].
+//! - [`bells`]: ringing a bell (the bell loop's path), and `POST /api/bells/{name}/ring`.
+//! - [`events`]: Server-Sent Events of the running pages' live state, coalesced per client.
+//! - [`sounds`]: listening to a prepared sound as WAV, and deleting uploaded sounds.
+//! - [`listen`]: the server's shell of a listen session (a phone's microphone to a WAV file).
+//! - [`recordings`]: recordings started from the API, listed, downloaded and deleted.
+//! - [`ringtones`]: any sound converted into legal ring files, and the ring lists naming them.
+//! - [`health`]: `GET /api/health` (pacer lateness, pages, failing phones, journal and disk).
+//! - [`refusal`]: the JSON refusal those console routes answer with.
 //! - [`users`]: who may do what: roles, zone grants, the policy table, Argon2id passwords,
 //!   session rules (pure); [`throttle`]: failed sign-ins per account and address (pure);
 //!   [`csrf`]: the session cookie and the cross-site and CSRF checks (pure).
@@ -29,14 +37,22 @@
 pub mod accounts;
 pub mod api;
 pub mod auth;
+pub mod bells;
 pub mod csrf;
+pub mod events;
+pub mod health;
 pub mod http;
 pub mod https_flag;
+pub mod listen;
 pub mod metrics;
 pub mod pages;
+pub mod recordings;
+pub mod refusal;
+pub mod ringtones;
 pub mod scheduler;
 pub mod services;
 pub mod signin;
+pub mod sounds;
 pub mod store;
 pub mod talk;
 pub mod throttle;

@@ -116,6 +116,11 @@ struct Inner {
     /// Callback key → the page's callback channel.
     routes: std::sync::Mutex<HashMap<String, CallbackRoute>>,
     closing: std::sync::atomic::AtomicBool,
+    /// Counts every page that starts or ends, and the shutdown (what the live event streams wait
+    /// on, see [`Pages::roster`]).
+    roster: watch::Sender<u64>,
+    /// The push client, for the server's other pushes (listen sessions).
+    client: PushClient,
 }
 
 impl Inner {
@@ -170,7 +175,7 @@ impl Pages {
         let pager = Pager::new(PagerSetup {
             table: s.config.clone(),
             journal: journal.clone(),
-            client: s.client,
+            client: s.client.clone(),
             pacer: s.pacer,
             recovered: true,
         });
@@ -186,6 +191,8 @@ impl Pages {
                 active: Default::default(),
                 routes: Default::default(),
                 closing: Default::default(),
+                roster: watch::channel(0).0,
+                client: s.client,
             }),
         }
     }
@@ -250,6 +257,7 @@ impl Pages {
             done,
         };
         inner.active().insert(id.clone(), running);
+        inner.roster.send_modify(|n| *n += 1);
         let _ = listed_tx.send(());
         tracing::info!("page {id} started: zone {} by {}", req.zone, req.origin);
         Ok(id)
@@ -360,6 +368,7 @@ impl Pages {
         inner.metrics.page_ended(report.as_ref());
         inner.routes().remove(&key);
         inner.active().remove(&id);
+        inner.roster.send_modify(|n| *n += 1);
     }
 
     /// The Notify URI whose callbacks reach page `id` as phone `phone`'s (application events
@@ -405,6 +414,35 @@ impl Pages {
         })
     }
 
+    /// Page `id`'s start and its live state, to follow it change by change (the sender side
+    /// closes when the page has ended).
+    pub fn watch(&self, id: &str) -> Option<(PageStart, watch::Receiver<DeliveryReport>)> {
+        let active = self.inner.active();
+        active.get(id).map(|r| (r.start.clone(), r.live.clone()))
+    }
+
+    /// The ids of the running pages.
+    pub fn ids(&self) -> Vec<String> {
+        self.inner.active().keys().cloned().collect()
+    }
+
+    /// Changes each time a page starts or ends, and at shutdown.
+    pub fn roster(&self) -> watch::Receiver<u64> {
+        self.inner.roster.subscribe()
+    }
+
+    /// Whether the server is shutting down (no page starts any more).
+    pub fn closing(&self) -> bool {
+        self.inner
+            .closing
+            .load(std::sync::atomic::Ordering::SeqCst)
+    }
+
+    /// The push client pages use (with the minted-credentials source).
+    pub fn client(&self) -> &PushClient {
+        &self.inner.client
+    }
+
     /// Wait until page `id` has ended (at most `timeout`). `true` if it ended.
     pub async fn wait(&self, id: &str, timeout: Duration) -> bool {
         let deadline = tokio::time::Instant::now() + timeout;
@@ -440,6 +478,7 @@ impl Pages {
         self.inner
             .closing
             .store(true, std::sync::atomic::Ordering::SeqCst);
+        self.inner.roster.send_modify(|n| *n += 1);
         let handles: Vec<_> = {
             let mut active = self.inner.active();
             for r in active.values() {

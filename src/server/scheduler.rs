@@ -1,7 +1,8 @@
 //! The bell loop: every quarter second, ask [`Scheduler::due`] what came due on the wall clock
-//! and ring it (a page per zone) or log it as missed. The scheduler's last run is kept in the
-//! journal, so a restart resumes from it: a bell whose time passed while the server was down
-//! rings if it is still within the grace, and is logged as missed otherwise — never rung twice.
+//! and ring it (a page per zone, through [`super::bells::ring`]) or log it as missed. The
+//! scheduler's last run is kept in the journal, so a restart resumes from it: a bell whose time
+//! passed while the server was down rings if it is still within the grace, and is logged as
+//! missed otherwise — never rung twice.
 
 use std::sync::Arc;
 use std::time::Duration;
@@ -9,11 +10,11 @@ use std::time::Duration;
 use chrono::{DateTime, Utc};
 use tokio::sync::watch;
 
+use super::bells::{BellRinger, Ringing, ring};
 use super::metrics::Metrics;
-use super::pages::{Pages, StartPage};
+use super::pages::Pages;
 use super::store::{BellEvent, Store};
 use crate::schedule::{Decision, Scheduler};
-use crate::source::Trust;
 
 /// Key of the scheduler's last run in the journal's state table.
 pub const LAST_RUN_KEY: &str = "scheduler.last_run";
@@ -61,40 +62,12 @@ pub async fn run(
                         continue;
                     };
                     tracing::info!("bell {bell} due {} rings", scheduler.local(at));
-                    let mut started = Vec::new();
-                    let mut failures = Vec::new();
-                    for zone in &b.zones {
-                        let req = StartPage {
-                            zone: zone.clone(),
-                            source: b.source.clone(),
-                            trust: Trust::Config,
-                            banner: None,
-                            priority: b.priority.clone(),
-                            duration: None,
-                            via_media: false,
-                            origin: crate::page::Origin::Bell(bell.to_string()),
-                            talker: None,
-                            voice: Some(b.voice.clone()),
-                        };
-                        match pages.start(req).await {
-                            Ok(id) => started.push(id),
-                            Err(e) => {
-                                tracing::error!("bell {bell}: zone {zone}: {e}");
-                                failures.push(format!("zone {zone}: {e}"));
-                            }
-                        }
-                    }
-                    metrics.bell(true);
-                    let event = BellEvent {
-                        bell: bell.clone(),
-                        due_ms: at.timestamp_millis(),
-                        outcome: "fired".into(),
-                        pages: started,
-                        detail: (!failures.is_empty()).then(|| failures.join("; ")),
+                    let ringer = BellRinger {
+                        pages: pages.clone(),
+                        store: store.clone(),
+                        metrics: metrics.clone(),
                     };
-                    if let Err(e) = store.bell(&event) {
-                        tracing::warn!("journal: {e}");
-                    }
+                    ring(&ringer, &b, at, Ringing::Due).await;
                 }
                 Decision::Missed { bell, at, late_by } => {
                     tracing::warn!(

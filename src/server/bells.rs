@@ -1,0 +1,133 @@
+//! Ringing a bell: a page per zone of the bell, journaled as a bell event. The bell loop
+//! ([`super::scheduler`]) rings what came due through [`ring`]; `POST /api/bells/{name}/ring`
+//! rings a configured bell now through the same function, journaled as rung by hand
+//! (`outcome: "rung"`).
+
+use std::sync::Arc;
+
+use axum::Router;
+use axum::extract::{Path, State};
+use axum::http::StatusCode;
+use axum::response::IntoResponse;
+use axum::routing::post;
+use chrono::{DateTime, Utc};
+use serde_json::json;
+
+use super::metrics::Metrics;
+use super::pages::{Pages, StartPage};
+use super::refusal::{Answered, refuse};
+use super::store::{BellEvent, Store};
+use crate::schedule::{Bell, Scheduler};
+use crate::source::Trust;
+
+/// Why a bell rings.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum Ringing {
+    /// Its time came (journaled `fired`).
+    Due,
+    /// Someone rang it now (journaled `rung`).
+    ByHand,
+}
+
+/// What ringing needs: the pages to start, the journal, the counters.
+#[derive(Clone)]
+pub struct BellRinger {
+    /// Running pages.
+    pub pages: Pages,
+    /// The journal of bell events.
+    pub store: Store,
+    /// Bells fired.
+    pub metrics: Arc<Metrics>,
+}
+
+/// Ring `bell` (due at `at`): one page per zone, then its bell event in the journal (the pages
+/// it started, and every zone that could not be paged, with why). Returns that event.
+pub async fn ring(r: &BellRinger, bell: &Bell, at: DateTime<Utc>, why: Ringing) -> BellEvent {
+    let mut started = Vec::new();
+    let mut failures = Vec::new();
+    for zone in &bell.zones {
+        let req = StartPage {
+            zone: zone.clone(),
+            source: bell.source.clone(),
+            trust: Trust::Config,
+            banner: None,
+            priority: bell.priority.clone(),
+            duration: None,
+            via_media: false,
+            origin: crate::page::Origin::Bell(bell.name.clone()),
+            talker: None,
+            voice: Some(bell.voice.clone()),
+        };
+        match r.pages.start(req).await {
+            Ok(id) => started.push(id),
+            Err(e) => {
+                tracing::error!("bell {}: zone {zone}: {e}", bell.name);
+                failures.push(format!("zone {zone}: {e}"));
+            }
+        }
+    }
+    r.metrics.bell(true);
+    let (outcome, note) = match why {
+        Ringing::Due => ("fired", None),
+        Ringing::ByHand => ("rung", Some("rung by hand".to_owned())),
+    };
+    let detail = match (note, failures.is_empty()) {
+        (note, true) => note,
+        (None, false) => Some(failures.join("; ")),
+        (Some(n), false) => Some(format!("{n}; {}", failures.join("; "))),
+    };
+    let event = BellEvent {
+        bell: bell.name.clone(),
+        due_ms: at.timestamp_millis(),
+        outcome: outcome.into(),
+        pages: started,
+        detail,
+    };
+    if let Err(e) = r.store.bell(&event) {
+        tracing::warn!("journal: {e}");
+    }
+    event
+}
+
+/// The state of `POST /api/bells/{name}/ring`.
+#[derive(Clone)]
+struct BellsNow {
+    ringer: BellRinger,
+    scheduler: Option<Arc<Scheduler>>,
+}
+
+/// The route `POST /api/bells/{name}/ring` over the config's bells (`scheduler`).
+pub fn router<S: Clone + Send + Sync + 'static>(
+    ringer: BellRinger,
+    scheduler: Option<Arc<Scheduler>>,
+) -> Router<S> {
+    Router::new()
+        .route("/api/bells/{name}/ring", post(ring_now))
+        .with_state(BellsNow { ringer, scheduler })
+}
+
+async fn ring_now(State(s): State<BellsNow>, Path(name): Path<String>) -> Answered {
+    let Some(bell) = s
+        .scheduler
+        .as_ref()
+        .and_then(|sch| sch.bell(&name))
+        .cloned()
+    else {
+        return Err(refuse(
+            StatusCode::NOT_FOUND,
+            format!("no bell {name:?} in the config's schedule (see GET /api/bells)"),
+        ));
+    };
+    tracing::info!("bell {name} rung by hand");
+    let event = ring(&s.ringer, &bell, Utc::now(), Ringing::ByHand).await;
+    if event.pages.is_empty() {
+        return Err(refuse(
+            StatusCode::CONFLICT,
+            format!(
+                "bell {name:?} paged none of its zones: {}",
+                event.detail.as_deref().unwrap_or("no zones")
+            ),
+        ));
+    }
+    Ok((StatusCode::CREATED, axum::Json(json!(event))).into_response())
+}

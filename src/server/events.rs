@@ -1,0 +1,287 @@
+//! Server-Sent Events of the running pages, for the console's live screen:
+//! `GET /api/pages/{id}/events` follows one page and `GET /api/events` every page.
+//!
+//! Each change of a page's live state is an `event: page` whose data is the page's JSON in the
+//! shape of `GET /api/pages/{id}` (`{"active": true, "page": ...}`); when the page ends, one
+//! last `event: page` with its final live state (`"active": false`) and then `event: end` with
+//! `{"id", "active": false, "page": ...}` (the journal's record of the page, as
+//! `GET /api/pages/{id}` shows an ended page). Only a request with `Accept: text/event-stream`
+//! gets a stream (others 406). A comment line every 15 s keeps proxies from
+//! closing a quiet stream.
+//!
+//! Changes are coalesced: a client gets at most one event per page every [`MIN_GAP`], carrying
+//! the latest state, however fast the page changes (a 1,000-phone page changes thousands of
+//! times a second while it starts). A slow client holds back only its own stream. At most
+//! [`MAX_CLIENTS`] streams are open at once; beyond that the answer is 503. At shutdown, the
+//! streams end once their pages have (so graceful shutdown is not held open by a browser).
+
+use std::collections::HashSet;
+use std::convert::Infallible;
+use std::pin::Pin;
+use std::sync::Arc;
+use std::task::{Context, Poll};
+use std::time::Duration;
+
+use axum::Router;
+use axum::extract::{Path, State};
+use axum::http::{HeaderMap, StatusCode, header};
+use axum::response::sse::{Event, KeepAlive, Sse};
+use axum::response::{IntoResponse, Response};
+use axum::routing::get;
+use serde_json::{Value, json};
+use tokio::sync::{OwnedSemaphorePermit, Semaphore, mpsc, watch};
+
+use super::pages::{ActivePage, Pages};
+use super::refusal::{Answered, Refusal, failed, refuse};
+use super::store::{PageStart, Store};
+use crate::page::DeliveryReport;
+
+/// Event streams open at once, all clients together.
+pub const MAX_CLIENTS: usize = 200;
+
+/// Least time between two events of one page to one client.
+pub const MIN_GAP: Duration = Duration::from_millis(100);
+
+/// How often a quiet stream gets a comment line.
+pub const KEEP_ALIVE: Duration = Duration::from_secs(15);
+
+/// How long the end waits for the journal to hold the page's outcome.
+const FINAL_WAIT: Duration = Duration::from_secs(5);
+
+/// Events queued for one client before its producers wait for it.
+const QUEUE: usize = 16;
+
+/// What the event routes share (cheap to clone).
+#[derive(Clone)]
+pub struct PageEvents {
+    pages: Pages,
+    store: Store,
+    clients: Arc<Semaphore>,
+}
+
+impl PageEvents {
+    /// Streams of `pages`' changes; ended pages are read from `store`.
+    pub fn new(pages: Pages, store: Store) -> PageEvents {
+        PageEvents {
+            pages,
+            store,
+            clients: Arc::new(Semaphore::new(MAX_CLIENTS)),
+        }
+    }
+
+    /// A place among the open streams, or the 503 saying there is none.
+    fn admit(&self) -> Result<OwnedSemaphorePermit, Refusal> {
+        self.clients.clone().try_acquire_owned().map_err(|_| {
+            refuse(
+                StatusCode::SERVICE_UNAVAILABLE,
+                format!(
+                    "{MAX_CLIENTS} event streams are open already: close one, or poll \
+                     GET /api/pages instead"
+                ),
+            )
+        })
+    }
+}
+
+/// The routes `GET /api/pages/{id}/events` and `GET /api/events`.
+pub fn router<S: Clone + Send + Sync + 'static>(events: PageEvents) -> Router<S> {
+    Router::new()
+        .route("/api/pages/{id}/events", get(one_page))
+        .route("/api/events", get(all_pages))
+        .with_state(events)
+}
+
+/// The events a client's producers queue, as the body streams them; holds the client's place
+/// among the open streams until the body is dropped.
+struct Outgoing {
+    events: mpsc::Receiver<Event>,
+    _place: OwnedSemaphorePermit,
+}
+
+impl futures_core::Stream for Outgoing {
+    type Item = Result<Event, Infallible>;
+
+    fn poll_next(mut self: Pin<&mut Self>, cx: &mut Context<'_>) -> Poll<Option<Self::Item>> {
+        self.events.poll_recv(cx).map(|e| e.map(Ok))
+    }
+}
+
+fn stream(events: mpsc::Receiver<Event>, place: OwnedSemaphorePermit) -> Response {
+    let out = Outgoing {
+        events,
+        _place: place,
+    };
+    Sse::new(out)
+        .keep_alive(KeepAlive::new().interval(KEEP_ALIVE))
+        .into_response()
+}
+
+fn event(kind: &str, data: &Value) -> Event {
+    Event::default().event(kind).data(data.to_string())
+}
+
+/// The `page` event of a live state.
+fn page_event(start: &PageStart, report: DeliveryReport, active: bool) -> Event {
+    let page = ActivePage {
+        start: start.clone(),
+        report,
+    };
+    event("page", &json!({ "active": active, "page": page }))
+}
+
+/// The `end` event: the journal's record of the page (null if it has none).
+fn end_event(store: &Store, id: &str) -> Event {
+    let page = store.page(id).ok().flatten();
+    event("end", &json!({ "id": id, "active": false, "page": page }))
+}
+
+/// Only a client that asks for an event stream gets one (a browser's `EventSource` sends
+/// `Accept: text/event-stream`): anything else gets 406 at once rather than a response that
+/// never ends.
+fn wants_events(headers: &HeaderMap) -> Result<(), Refusal> {
+    let accepts = headers
+        .get_all(header::ACCEPT)
+        .iter()
+        .filter_map(|v| v.to_str().ok())
+        .flat_map(|v| v.split(','))
+        .any(|t| {
+            t.split(';')
+                .next()
+                .is_some_and(|m| m.trim().eq_ignore_ascii_case("text/event-stream"))
+        });
+    if accepts {
+        Ok(())
+    } else {
+        Err(refuse(
+            StatusCode::NOT_ACCEPTABLE,
+            "this is a Server-Sent Events stream: send Accept: text/event-stream (as EventSource \
+             does)",
+        ))
+    }
+}
+
+async fn one_page(
+    State(e): State<PageEvents>,
+    Path(id): Path<String>,
+    headers: HeaderMap,
+) -> Answered {
+    wants_events(&headers)?;
+    let (tx, rx) = mpsc::channel(QUEUE);
+    if let Some((start, live)) = e.pages.watch(&id) {
+        let place = e.admit()?;
+        tokio::spawn(follow(e.pages.clone(), e.store.clone(), start, live, tx));
+        return Ok(stream(rx, place));
+    }
+    // An ended page: its record, then the end.
+    let Some(detail) = e.store.page(&id).map_err(failed)? else {
+        return Err(refuse(StatusCode::NOT_FOUND, format!("no page {id:?}")));
+    };
+    let place = e.admit()?;
+    let _ = tx.try_send(event("page", &json!({ "active": false, "page": detail })));
+    let _ = tx.try_send(end_event(&e.store, &id));
+    Ok(stream(rx, place))
+}
+
+async fn all_pages(State(e): State<PageEvents>, headers: HeaderMap) -> Answered {
+    wants_events(&headers)?;
+    let place = e.admit()?;
+    let (tx, rx) = mpsc::channel(QUEUE);
+    tokio::spawn(follow_all(e.pages.clone(), e.store.clone(), tx));
+    Ok(stream(rx, place))
+}
+
+/// Follow one page to `tx` until it ends (then its last state and `end`) or the client goes.
+async fn follow(
+    pages: Pages,
+    store: Store,
+    start: PageStart,
+    mut live: watch::Receiver<DeliveryReport>,
+    tx: mpsc::Sender<Event>,
+) {
+    let id = start.page.clone();
+    let mut roster = pages.roster();
+    loop {
+        let report = live.borrow_and_update().clone();
+        if tx.send(page_event(&start, report, true)).await.is_err() {
+            return;
+        }
+        tokio::select! {
+            () = tokio::time::sleep(MIN_GAP) => {}
+            () = tx.closed() => return,
+        }
+        let Some(ended) = next_change(&pages, &id, &mut live, &mut roster, &tx).await else {
+            return;
+        };
+        if ended {
+            break;
+        }
+    }
+    let last = live.borrow().clone();
+    if tx.send(page_event(&start, last, false)).await.is_err() {
+        return;
+    }
+    // The journal has the outcome once the page has left the running list.
+    let _ = tokio::time::timeout(FINAL_WAIT, async {
+        while pages.watch(&id).is_some() && roster.changed().await.is_ok() {}
+    })
+    .await;
+    let _ = tx.send(end_event(&store, &id)).await;
+}
+
+/// Wait for page `id`'s next change: `Some(false)` a new state, `Some(true)` its end, `None`
+/// the client went away.
+async fn next_change(
+    pages: &Pages,
+    id: &str,
+    live: &mut watch::Receiver<DeliveryReport>,
+    roster: &mut watch::Receiver<u64>,
+    tx: &mpsc::Sender<Event>,
+) -> Option<bool> {
+    loop {
+        tokio::select! {
+            r = live.changed() => return Some(r.is_err()),
+            r = roster.changed() => {
+                if r.is_err() || pages.watch(id).is_none() {
+                    return Some(true);
+                }
+            }
+            () = tx.closed() => return None,
+        }
+    }
+}
+
+/// Follow every page, those running now and those that start, until the client goes or the
+/// server shuts down (then once the last page's `end` is out).
+async fn follow_all(pages: Pages, store: Store, tx: mpsc::Sender<Event>) {
+    let mut roster = pages.roster();
+    let mut followed: HashSet<String> = HashSet::new();
+    let mut tasks = tokio::task::JoinSet::new();
+    loop {
+        roster.borrow_and_update();
+        let ids = pages.ids();
+        for id in &ids {
+            if followed.insert(id.clone())
+                && let Some((start, live)) = pages.watch(id)
+            {
+                tasks.spawn(follow(
+                    pages.clone(),
+                    store.clone(),
+                    start,
+                    live,
+                    tx.clone(),
+                ));
+            }
+        }
+        followed.retain(|id| ids.contains(id));
+        if pages.closing() && ids.is_empty() {
+            break;
+        }
+        tokio::select! {
+            r = roster.changed() => if r.is_err() { break },
+            () = tx.closed() => return,
+            Some(_) = tasks.join_next() => {}
+        }
+    }
+    // Shutting down: the pages' last events, then the stream ends.
+    while tasks.join_next().await.is_some() {}
+}
