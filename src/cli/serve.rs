@@ -34,8 +34,16 @@ pub(super) fn run(a: ServeArgs) -> Result<i32, CliError> {
             config,
             console,
             crate::server::terminated(),
-            |addr, public| {
-                eprintln!("zonecast serve: listening on http://{addr} (phones use {public})");
+            |l| {
+                eprintln!(
+                    "zonecast serve: listening on http://{} (phones use {})",
+                    l.http, l.public
+                );
+                if let Some((addr, fingerprint)) = l.https {
+                    eprintln!(
+                        "zonecast serve: console over HTTPS on https://{addr} (certificate SHA-256 {fingerprint})"
+                    );
+                }
             },
         )
         .await

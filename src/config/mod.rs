@@ -57,7 +57,7 @@ pub use phone::{PasswordSource, PhoneEntry};
 pub use pool::{GroupPool, PoolExhausted, PortPool};
 pub use priority::{EqualPolicy, Priorities};
 pub use screen_text::{MAX_BANNER_CHARS, MAX_TITLE_CHARS, banner_rule, title_rule};
-pub use server::{DEFAULT_PORT, Server, TokenSource};
+pub use server::{DEFAULT_PORT, HttpsListen, Server, TlsIdentity, TokenSource};
 pub use services::{Message, Permission, Services};
 pub use zone::{Zone, ZoneCodec, ZoneMode};
 

@@ -50,6 +50,35 @@ pub struct Server {
     pub session_lifetime: Duration,
     /// How long a console session may go unused (`session_idle_minutes`). Default 1 h.
     pub session_idle: Duration,
+    /// The console's HTTPS listener beside `listen` (`https_listen` with `tls_cert` + `tls_key`
+    /// or `tls_self_signed = true`); `None`: plain HTTP only. Phones keep using `listen`.
+    pub https: Option<HttpsListen>,
+}
+
+/// `[server] https_listen` and its certificate: where the console is served over TLS
+/// (browsers give the microphone only to secure pages).
+#[derive(Debug, Clone, PartialEq)]
+pub struct HttpsListen {
+    /// Address and port of the HTTPS listener.
+    pub listen: SocketAddr,
+    /// Its certificate and key.
+    pub identity: TlsIdentity,
+}
+
+/// Where the HTTPS listener's certificate comes from.
+#[derive(Debug, Clone, PartialEq)]
+pub enum TlsIdentity {
+    /// PEM files (`tls_cert`, `tls_key`; relative to the config file), checked at load to hold
+    /// a certificate and a private key.
+    Files {
+        /// The certificate chain, leaf first.
+        cert: PathBuf,
+        /// Its private key (PKCS#8, PKCS#1 or SEC1).
+        key: PathBuf,
+    },
+    /// `tls_self_signed = true`: made at first start under the data directory for the names
+    /// of `public_url`, `localhost` and `127.0.0.1`, and reused at later starts.
+    SelfSigned,
 }
 
 /// Default port of `zonecast serve`.
@@ -68,6 +97,7 @@ impl Server {
             upstream_auth_url: None,
             session_lifetime: Duration::from_secs(12 * 3600),
             session_idle: Duration::from_secs(3600),
+            https: None,
         }
     }
 
@@ -117,6 +147,10 @@ pub(super) struct RawServer {
     upstream_auth_url: Option<Text>,
     session_minutes: Option<Int>,
     session_idle_minutes: Option<Int>,
+    https_listen: Option<Text>,
+    tls_cert: Option<Text>,
+    tls_key: Option<Text>,
+    tls_self_signed: Option<Spanned<bool>>,
 }
 
 /// `[server]`: defaults for every key the file leaves out.
@@ -193,7 +227,142 @@ pub(super) fn check(src: &Source, raw: Option<RawServer>, base: &Path) -> Result
         let m: u64 = int(src, v, "[server] session_idle_minutes", 1..=30 * 24 * 60)?;
         s.session_idle = Duration::from_secs(m * 60);
     }
+    s.https = check_https(src, &r, base)?;
+    if let Some(h) = &s.https
+        && h.listen == s.listen
+        && h.listen.port() != 0
+    {
+        let v = r.https_listen.as_ref().map_or(0..0, |v| v.span());
+        return Err(src.invalid(
+            v,
+            "[server] https_listen",
+            h.listen,
+            "must differ from listen (the phones' plain-HTTP listener)",
+        ));
+    }
     Ok(s)
+}
+
+/// `https_listen` with `tls_cert` + `tls_key` or `tls_self_signed`: every combination but
+/// those two refused, and the files read now so a bad one stops the load, not the first
+/// browser.
+fn check_https(src: &Source, r: &RawServer, base: &Path) -> Result<Option<HttpsListen>, Invalid> {
+    let self_signed = r.tls_self_signed.as_ref().filter(|v| *v.get_ref());
+    let Some(v) = &r.https_listen else {
+        let stray = [("tls_cert", &r.tls_cert), ("tls_key", &r.tls_key)]
+            .into_iter()
+            .find_map(|(k, t)| t.as_ref().map(|t| (k, t.span(), t.get_ref().as_str())))
+            .or(self_signed.map(|b| ("tls_self_signed", b.span(), "true")));
+        return match stray {
+            Some((key, span, value)) => Err(src.invalid(
+                span,
+                format!("[server] {key}"),
+                value,
+                "is only read with https_listen = \"ADDR:PORT\" (the HTTPS listener it is for)",
+            )),
+            None => Ok(None),
+        };
+    };
+    let listen: SocketAddr = v.get_ref().parse().map_err(|_| {
+        src.invalid(
+            v.span(),
+            "[server] https_listen",
+            v.get_ref(),
+            "must be ADDRESS:PORT, e.g. 0.0.0.0:8443",
+        )
+    })?;
+    if !cfg!(feature = "tls") {
+        return Err(src.invalid(
+            v.span(),
+            "[server] https_listen",
+            v.get_ref(),
+            "this zonecast was built without the `tls` feature: no HTTPS listener",
+        ));
+    }
+    let identity = match (&r.tls_cert, &r.tls_key, self_signed) {
+        (Some(c), Some(k), None) => {
+            let (cert, key) = (relative(base, c.get_ref()), relative(base, k.get_ref()));
+            pem_check(&cert, &key).map_err(|(which, path, rule)| {
+                let span = if which == "tls_cert" {
+                    c.span()
+                } else {
+                    k.span()
+                };
+                src.invalid(span, format!("[server] {which}"), path.display(), rule)
+            })?;
+            TlsIdentity::Files { cert, key }
+        }
+        (None, None, Some(_)) => TlsIdentity::SelfSigned,
+        (Some(_), Some(_), Some(b)) => {
+            return Err(src.invalid(
+                b.span(),
+                "[server] tls_self_signed",
+                "true",
+                "give tls_cert + tls_key or tls_self_signed = true, not both",
+            ));
+        }
+        (Some(c), None, _) => {
+            return Err(src.invalid(
+                c.span(),
+                "[server] tls_cert",
+                c.get_ref(),
+                "needs tls_key, the certificate's private key (PEM)",
+            ));
+        }
+        (None, Some(k), _) => {
+            return Err(src.invalid(
+                k.span(),
+                "[server] tls_key",
+                k.get_ref(),
+                "needs tls_cert, the certificate it is the key of (PEM)",
+            ));
+        }
+        (None, None, None) => {
+            return Err(src.invalid(
+                v.span(),
+                "[server] https_listen",
+                v.get_ref(),
+                "needs a certificate: tls_cert = \"PATH\" and tls_key = \"PATH\" (PEM), or \
+                 tls_self_signed = true",
+            ));
+        }
+    };
+    Ok(Some(HttpsListen { listen, identity }))
+}
+
+/// Which key, which file and what is wrong with it.
+type PemFault<'a> = (&'static str, &'a Path, String);
+
+/// `cert` holds at least one PEM certificate and `key` a PEM private key, both readable.
+#[cfg(feature = "tls")]
+fn pem_check<'a>(cert: &'a Path, key: &'a Path) -> Result<(), PemFault<'a>> {
+    use rustls::pki_types::pem::{self, PemObject};
+    use rustls::pki_types::{CertificateDer, PrivateKeyDer};
+    let fault = |which, path, e: pem::Error| {
+        let rule = match e {
+            pem::Error::Io(e) => format!("cannot be read: {e}"),
+            pem::Error::NoItemsFound => match which {
+                "tls_cert" => "holds no PEM certificate (-----BEGIN CERTIFICATE-----)".into(),
+                _ => "holds no PEM private key (-----BEGIN PRIVATE KEY-----)".into(),
+            },
+            other => format!("is not valid PEM: {other}"),
+        };
+        (which, path, rule)
+    };
+    let mut certs = CertificateDer::pem_file_iter(cert).map_err(|e| fault("tls_cert", cert, e))?;
+    match certs.next() {
+        Some(Ok(_)) => {}
+        Some(Err(e)) => return Err(fault("tls_cert", cert, e)),
+        None => return Err(fault("tls_cert", cert, pem::Error::NoItemsFound)),
+    }
+    PrivateKeyDer::from_pem_file(key).map_err(|e| fault("tls_key", key, e))?;
+    Ok(())
+}
+
+/// Without TLS no HTTPS listener is configured (refused above); nothing to read.
+#[cfg(not(feature = "tls"))]
+fn pem_check<'a>(_: &'a Path, _: &'a Path) -> Result<(), PemFault<'a>> {
+    Ok(())
 }
 
 #[cfg(test)]
@@ -208,5 +377,120 @@ mod tests {
         assert!(parse_size("0").is_err());
         assert!(parse_size("lots").is_err());
         assert!(parse_size("").is_err());
+    }
+
+    fn load(server: &str, dir: &Path) -> Result<Server, Invalid> {
+        let text = format!("[server]\n{server}");
+        crate::config::Config::from_toml(&text, dir.join("zonecast.toml")).map(|c| c.server)
+    }
+
+    #[test]
+    fn https_needs_exactly_one_certificate_source() {
+        let dir = tempfile::tempdir().unwrap();
+        let d = dir.path();
+        let refused = |t: &str, field: &str, rule: &str| {
+            let e = load(t, d).unwrap_err();
+            assert!(e.field.ends_with(field), "{t}: {e}");
+            assert!(e.rule.contains(rule), "{t}: {e}");
+        };
+        refused(
+            "https_listen = \"127.0.0.1:8443\"\n",
+            "https_listen",
+            "needs a certificate",
+        );
+        refused(
+            "https_listen = \"here\"\ntls_self_signed = true\n",
+            "https_listen",
+            "ADDRESS:PORT",
+        );
+        refused(
+            "tls_cert = \"c.pem\"\n",
+            "tls_cert",
+            "only read with https_listen",
+        );
+        refused(
+            "tls_self_signed = true\n",
+            "tls_self_signed",
+            "only read with https_listen",
+        );
+        refused(
+            "https_listen = \"127.0.0.1:8443\"\ntls_cert = \"c.pem\"\n",
+            "tls_cert",
+            "needs tls_key",
+        );
+        refused(
+            "https_listen = \"127.0.0.1:8443\"\ntls_key = \"k.pem\"\n",
+            "tls_key",
+            "needs tls_cert",
+        );
+        refused(
+            "https_listen = \"127.0.0.1:8443\"\ntls_cert = \"c.pem\"\ntls_key = \"k.pem\"\ntls_self_signed = true\n",
+            "tls_self_signed",
+            "not both",
+        );
+        refused(
+            "listen = \"127.0.0.1:8443\"\nhttps_listen = \"127.0.0.1:8443\"\ntls_self_signed = true\n",
+            "https_listen",
+            "must differ from listen",
+        );
+        // `false` asks for nothing.
+        let s = load("tls_self_signed = false\n", d).unwrap();
+        assert_eq!(s.https, None);
+    }
+
+    #[cfg(feature = "tls")]
+    #[test]
+    fn certificate_files_are_read_and_must_be_pem() {
+        let dir = tempfile::tempdir().unwrap();
+        let d = dir.path();
+        let made = rcgen::generate_simple_self_signed(vec!["localhost".to_owned()]).unwrap();
+        std::fs::write(d.join("c.pem"), made.cert.pem()).unwrap();
+        std::fs::write(d.join("k.pem"), made.signing_key.serialize_pem()).unwrap();
+        std::fs::write(d.join("text.pem"), "not a certificate\n").unwrap();
+        let files = |c: &str, k: &str| {
+            load(
+                &format!("https_listen = \"127.0.0.1:0\"\ntls_cert = \"{c}\"\ntls_key = \"{k}\"\n"),
+                d,
+            )
+        };
+        let s = files("c.pem", "k.pem").unwrap();
+        let h = s.https.unwrap();
+        assert_eq!(
+            h.identity,
+            TlsIdentity::Files {
+                cert: d.join("c.pem"),
+                key: d.join("k.pem")
+            }
+        );
+        let e = files("missing.pem", "k.pem").unwrap_err();
+        assert!(e.field.ends_with("[server] tls_cert"), "{e}");
+        assert!(e.value.contains("missing.pem"), "{e}");
+        assert!(e.rule.contains("cannot be read"), "{e}");
+        let e = files("text.pem", "k.pem").unwrap_err();
+        assert!(e.rule.contains("no PEM certificate"), "{e}");
+        let e = files("c.pem", "text.pem").unwrap_err();
+        assert!(e.field.ends_with("[server] tls_key"), "{e}");
+        assert!(e.rule.contains("no PEM private key"), "{e}");
+        // A certificate is not a key.
+        let e = files("c.pem", "c.pem").unwrap_err();
+        assert!(e.rule.contains("no PEM private key"), "{e}");
+        let s = load(
+            "https_listen = \"0.0.0.0:8443\"\ntls_self_signed = true\n",
+            d,
+        )
+        .unwrap();
+        assert_eq!(s.https.unwrap().identity, TlsIdentity::SelfSigned);
+    }
+
+    #[cfg(not(feature = "tls"))]
+    #[test]
+    fn without_tls_there_is_no_https_listener() {
+        let dir = tempfile::tempdir().unwrap();
+        let e = load(
+            "https_listen = \"127.0.0.1:8443\"\ntls_self_signed = true\n",
+            dir.path(),
+        )
+        .unwrap_err();
+        assert!(e.rule.contains("without the `tls` feature"), "{e}");
     }
 }

@@ -87,10 +87,11 @@ pub trait TalkerRelay: Send {
     ) -> std::io::Result<(SocketAddrV4, Box<dyn PayloadSource>, LastPacket)>;
 }
 
-/// A page spoken from a phone: it is told `RTPTx` to the relay, and the relay plays to the zone.
+/// A page spoken live: a phone is told `RTPTx` to the relay, and the relay plays to the zone.
 pub struct Talker {
-    /// The talking phone (in the phone table).
-    pub phone: String,
+    /// The talking phone (in the phone table); `None` for a talker without one (the browser's
+    /// microphone, whose relay is fed by the server): nothing is pushed to start it.
+    pub phone: Option<String>,
     /// Where its microphone arrives.
     pub relay: Box<dyn TalkerRelay>,
     /// How long it may stay silent.
@@ -428,8 +429,8 @@ impl Pager {
         }
     }
 
-    /// Make the talking phone the page's source: open the relay on a free port, plan the
-    /// phone's `RTPTx` to it (with a "Paging ZONE" banner), and take it out of the listeners.
+    /// Make the talker the page's source: open the relay on a free port and, for a phone, plan
+    /// its `RTPTx` to it (with a "Paging ZONE" banner) and take it out of the listeners.
     fn seat_talker(
         &self,
         mut talker: Talker,
@@ -437,32 +438,51 @@ impl Pager {
         pages: &[JournalPage],
         site: &Site,
     ) -> Result<SeatedTalker, PageError> {
-        let target = (self.inner.setup.table)
-            .phone(&talker.phone)
-            .map_err(|why| Invalid::new("talker", &talker.phone, why))?;
+        let target = match &talker.phone {
+            Some(name) => Some(
+                (self.inner.setup.table)
+                    .phone(name)
+                    .map_err(|why| Invalid::new("talker", name, why))?,
+            ),
+            None => None,
+        };
         let mut in_use: HashSet<u16> = pages.iter().filter_map(|p| p.record.port).collect();
         in_use.extend(site.reserved_ports.iter().copied());
         let (dest, source, clock) = talker
             .relay
             .open(&mut in_use)
             .map_err(|e| PageError::Failed(format!("a port for the talker's microphone: {e}")))?;
-        let banner: String = format!("Paging {}", prepared.zone)
-            .chars()
-            .take(crate::config::MAX_BANNER_CHARS)
-            .collect();
-        let plan = talker_plan(target, dest, Some(&banner));
-        if let Some(why) = &plan.refused {
-            return Err(Invalid::new("talker", &talker.phone, why.clone()).into());
+        if let (Some(target), Some(name)) = (target, &talker.phone) {
+            Self::plan_talker(target, name, dest, prepared)?;
         }
-        // The talker speaks; it does not also listen to itself.
-        prepared.plans.retain(|p| p.name != talker.phone);
-        prepared.plans.push(plan);
         Ok(SeatedTalker {
             source,
             limits: talker.limits,
             clock,
             relay: talker.relay,
         })
+    }
+
+    /// The talking phone's `RTPTx` to `dest` (with a "Paging ZONE" banner), in place of its part
+    /// as a listener.
+    fn plan_talker(
+        target: super::plan::ZoneMember,
+        name: &str,
+        dest: SocketAddrV4,
+        prepared: &mut Prepared,
+    ) -> Result<(), PageError> {
+        let banner: String = format!("Paging {}", prepared.zone)
+            .chars()
+            .take(crate::config::MAX_BANNER_CHARS)
+            .collect();
+        let plan = talker_plan(target, dest, Some(&banner));
+        if let Some(why) = &plan.refused {
+            return Err(Invalid::new("talker", name, why.clone()).into());
+        }
+        // The talker speaks; it does not also listen to itself.
+        prepared.plans.retain(|p| p.name != name);
+        prepared.plans.push(plan);
+        Ok(())
     }
 }
 

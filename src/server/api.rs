@@ -92,6 +92,7 @@ pub fn router(state: AppState, phone_routes: Router) -> Router {
     let api = Router::new()
         .route("/api/pages", post(start_page).get(list_pages))
         .route("/api/pages/{id}", get(get_page).delete(stop_page))
+        .route("/api/pages/{id}/mic", get(mic_socket))
         .route("/api/history", get(history))
         .route("/api/history/{id}", get(history_page))
         .route("/api/zones", get(zones))
@@ -333,6 +334,39 @@ async fn stop_page(
         ))
     }
 }
+/// `GET /api/pages/{id}/mic?rate=R`: the browser microphone's WebSocket (see [`super::mic`]),
+/// opened by whoever may stop the page.
+async fn mic_socket(
+    State(s): State<AppState>,
+    Extension(actor): Extension<Actor>,
+    Path(id): Path<String>,
+    q: Result<Query<MicRate>, axum::extract::rejection::QueryRejection>,
+    headers: HeaderMap,
+    ws: Result<
+        axum::extract::ws::WebSocketUpgrade,
+        axum::extract::ws::rejection::WebSocketUpgradeRejection,
+    >,
+) -> ApiResult {
+    let q = query(q)?;
+    if let Some(p) = s.pages.get(&id)
+        && !actor.may_page(&p.start.zone)
+    {
+        return Err(not_granted(&actor, &p.start.zone));
+    }
+    let req = super::mic::MicRequest {
+        id,
+        rate: q.rate,
+        target: s.config.engine.loudness,
+    };
+    super::mic::open(&s.pages, req, &headers, ws).map_err(|(status, why)| ApiError(status, why))
+}
+
+/// `?rate=` of the microphone's socket.
+#[derive(Debug, Deserialize)]
+struct MicRate {
+    rate: Option<u32>,
+}
+
 
 /// A query string, or a JSON 400 saying what is wrong with it.
 fn query<T>(q: Result<Query<T>, axum::extract::rejection::QueryRejection>) -> Result<T, ApiError> {

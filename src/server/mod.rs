@@ -12,7 +12,8 @@
 //!   callbacks routed to their page.
 //! - [`services`]: phone services: the XML screens a phone's Services button shows, and the
 //!   pages a user starts from them.
-//! - [`talk`]: the relay of a page spoken from a phone's microphone.
+//! - [`talk`]: the relay of a page spoken live (a phone's microphone, the browser's).
+//! - [`mic`]: the browser microphone's WebSocket feeding that relay.
 //! - [`scheduler`]: the bell loop around [`crate::schedule::Scheduler`].
 //! - [`bells`]: ringing a bell (the bell loop's path), and `POST /api/bells/{name}/ring`.
 //! - [`events`]: Server-Sent Events of the running pages' live state, coalesced per client.
@@ -32,6 +33,7 @@
 //! - [`api`]: the HTTP API (bearer token, JSON errors) and `/openapi.json`.
 //! - [`http`]: the HTTP/1 accept loop, with the timeouts that keep slow clients from holding
 //!   connections (10 s for a request's head, 30 s for its body).
+//! - [`https`]: the console's HTTPS listener beside it (certificate files or a self-signed one).
 //! - [`serve`]: wiring it all together, and graceful SIGTERM.
 
 pub mod accounts;
@@ -42,9 +44,11 @@ pub mod csrf;
 pub mod events;
 pub mod health;
 pub mod http;
+pub mod https;
 pub mod https_flag;
 pub mod listen;
 pub mod metrics;
+pub mod mic;
 pub mod pages;
 pub mod recordings;
 pub mod refusal;
@@ -95,13 +99,35 @@ fn public_address(
     Ok((public, base))
 }
 
+/// Where `zonecast serve` listens, told to `ready` once bound.
+#[derive(Debug, Clone, Copy)]
+pub struct Listening<'a> {
+    /// The plain-HTTP listener (API, phones' callbacks, console).
+    pub http: SocketAddr,
+    /// The URL phones reach it at.
+    pub public: &'a str,
+    /// The HTTPS listener and its certificate's SHA-256 fingerprint (`AB:CD:...`), if any.
+    pub https: Option<(SocketAddr, &'a str)>,
+}
+
+impl<'a> Listening<'a> {
+    fn new(http: SocketAddr, public: &'a str, tls: Option<&'a https::HttpsBound>) -> Self {
+        let https = tls.map(|t| (t.addr, t.fingerprint.as_str()));
+        Listening {
+            http,
+            public,
+            https,
+        }
+    }
+}
+
 /// Run the server until `shutdown` resolves (SIGTERM, Ctrl-C): bind, recover what a killed
 /// server left playing, ring bells, serve the API. On shutdown every running page ends with its
-/// stops before this returns. `ready` gets the bound address once the server listens.
+/// stops before this returns. `ready` gets the bound addresses once the server listens.
 pub async fn serve(
     config: Config,
     shutdown: impl std::future::Future<Output = ()> + Send + 'static,
-    ready: impl FnOnce(SocketAddr, &str),
+    ready: impl FnOnce(&Listening<'_>),
 ) -> anyhow::Result<()> {
     serve_with(config, axum::Router::new(), shutdown, ready).await
 }
@@ -113,7 +139,7 @@ pub async fn serve_with(
     config: Config,
     extra: axum::Router,
     shutdown: impl std::future::Future<Output = ()> + Send + 'static,
-    ready: impl FnOnce(SocketAddr, &str),
+    ready: impl FnOnce(&Listening<'_>),
 ) -> anyhow::Result<()> {
     let config = Arc::new(config);
     let server = &config.server;
@@ -213,7 +239,8 @@ pub async fn serve_with(
         client: client.clone(),
     });
     let app = api::router(state, auth.router().merge(services)).merge(extra);
-    ready(addr, &public);
+    let tls = https::bind_configured(server, &public).await?;
+    ready(&Listening::new(addr, &public, tls.as_ref()));
     tracing::info!(
         "listening on http://{addr} (phones reach it as {public}); {} phones, {} zones, {bells} bells; journal {}",
         config.phones.len(),
@@ -221,7 +248,7 @@ pub async fn serve_with(
         journal.path().display()
     );
     let closing = pages.clone();
-    http::serve(listener, app, async move {
+    https::serve_beside(listener, tls, app, async move {
         shutdown.await;
         tracing::info!("stopping: ending running pages");
         let _ = quit_tx.send(true);

@@ -13,7 +13,7 @@ use tokio::sync::{mpsc, watch};
 
 use super::metrics::Metrics;
 use super::store::{PageStart, Store};
-use super::talk::TalkRelay;
+use super::talk::{BrowserRelay, RelayFeed, TalkRelay};
 use crate::config::{Config, EqualPolicy};
 use crate::error::Invalid;
 use crate::g711::Law;
@@ -54,6 +54,10 @@ pub struct StartPage {
     /// The voice a `say:` source speaks in (a bell's or message's own; None: `[speech]`).
     pub voice: Option<source::Voice>,
 }
+
+/// The `source` of a page spoken from the browser's microphone (`POST /api/pages` with
+/// `"source": "mic"`): its audio comes through the page's WebSocket ([`super::mic`]).
+pub const BROWSER_MIC: &str = "mic";
 
 /// Why a page did not start.
 #[derive(Debug, thiserror::Error)]
@@ -101,6 +105,41 @@ struct Running {
     stop: watch::Sender<Option<String>>,
     live: watch::Receiver<DeliveryReport>,
     done: tokio::task::JoinHandle<()>,
+    /// A browser-microphone page's queue, and whether its one socket is open.
+    mic: Option<(RelayFeed, bool)>,
+}
+
+/// Why a browser's microphone cannot be connected to a page.
+#[derive(Debug, thiserror::Error)]
+pub enum MicRefused {
+    /// No such page runs.
+    #[error("no running page {0:?} (it may have ended: see /api/history/{0})")]
+    NoPage(String),
+    /// The page plays something else.
+    #[error("page {0:?} does not take a microphone (start it with \"source\": \"mic\")")]
+    NotMic(String),
+    /// Its socket is already open.
+    #[error("page {0:?} already has its microphone connected (one socket per page)")]
+    Taken(String),
+}
+
+impl MicRefused {
+    /// The HTTP status the WebSocket's opener gets.
+    pub fn status(&self) -> StatusCode {
+        match self {
+            MicRefused::NoPage(_) => StatusCode::NOT_FOUND,
+            MicRefused::NotMic(_) | MicRefused::Taken(_) => StatusCode::CONFLICT,
+        }
+    }
+}
+
+/// A browser microphone's hold on its page: the queue it feeds, and the page's live state,
+/// whose channel closes when the page ends.
+pub struct MicLink {
+    /// Where its encoded frames go.
+    pub feed: RelayFeed,
+    /// Changes with the page; closed once it has ended.
+    pub live: watch::Receiver<DeliveryReport>,
 }
 
 struct Inner {
@@ -216,7 +255,8 @@ impl Pages {
         // screens (`KEY~PHONE`).
         let callbacks = Callbacks::routed(inner.notify_base.clone(), cb_rx);
         let on_stopped = callbacks.notify_uri(&key)?;
-        let order = self.order(&req, callbacks, on_stopped)?;
+        let mic = (req.talker.is_none() && req.source == BROWSER_MIC).then(RelayFeed::new);
+        let order = self.order(&req, callbacks, on_stopped, mic.as_ref())?;
         inner.routes().insert(key.clone(), cb_tx);
         let handle = match inner.pager.page(order).await {
             Ok(h) => h,
@@ -255,6 +295,7 @@ impl Pages {
             stop,
             live,
             done,
+            mic: mic.map(|feed| (feed, false)),
         };
         inner.active().insert(id.clone(), running);
         inner.roster.send_modify(|n| *n += 1);
@@ -263,18 +304,24 @@ impl Pages {
         Ok(id)
     }
 
-    /// The Pager's order for a page asked through the API: its sound (or the talker's relay),
-    /// callbacks, delivery and how long it waits for a zone held at equal priority.
+    /// The Pager's order for a page asked through the API: its sound (or the talker's relay,
+    /// or the browser microphone's `mic`), callbacks, delivery and how long it waits for a zone
+    /// held at equal priority.
     fn order(
         &self,
         req: &StartPage,
         callbacks: Callbacks,
         on_stopped: Notify,
+        mic: Option<&RelayFeed>,
     ) -> Result<PageOrder, StartError> {
         let inner = &self.inner;
         let config = &inner.config;
         let sound = match &req.talker {
             // A talker's page plays the talker (the pager opens the relay).
+            _ if mic.is_some() => Box::new(crate::rtp::pacer::Encode::new(
+                crate::audio::Silence::default(),
+                Law::Ulaw,
+            )) as Box<dyn crate::rtp::pacer::PayloadSource>,
             Some(_) => Box::new(crate::rtp::pacer::Encode::new(
                 crate::audio::Silence::default(),
                 Law::Ulaw,
@@ -289,6 +336,7 @@ impl Pages {
             )?,
         };
         let mut order = PageOrder::new(req.origin.clone(), &req.zone, sound);
+        order.wide = wide_sound(config, req, &inner.uploads, mic.is_some());
         order.priority = req.priority.clone();
         // Speech without a banner shows what it says.
         order.banner = req.banner.clone().or_else(|| {
@@ -313,7 +361,7 @@ impl Pages {
         };
         order.live = true;
         order.talker = req.talker.as_ref().map(|name| Talker {
-            phone: name.clone(),
+            phone: Some(name.clone()),
             relay: Box::new(TalkRelay::new(
                 config.engine.media_address,
                 config.engine.port_pool,
@@ -323,6 +371,16 @@ impl Pages {
                 idle: super::talk::IDLE_END,
             },
         });
+        if let Some(feed) = mic {
+            order.talker = Some(Talker {
+                phone: None,
+                relay: Box::new(BrowserRelay::new(feed.clone())),
+                limits: TalkerLimits {
+                    first_packet: super::talk::BROWSER_START_WAIT,
+                    idle: super::talk::IDLE_END,
+                },
+            });
+        }
         if let Some(name) = &req.talker
             && config.phone(name).is_none()
         {
@@ -344,7 +402,6 @@ impl Pages {
         let inner = &self.inner;
         let report = match task.await {
             Ok(Ok(r)) => {
-        order.wide = wide_sound(config, req, &inner.uploads, false);
                 if let Err(e) = inner.store.page_finished(&r, unix_ms()) {
                     tracing::error!("page {id}: {e}");
                 }
@@ -379,6 +436,27 @@ impl Pages {
         let key = &active.get(id)?.key;
         let path = format!("{}/{key}~{phone}", callbacks::PREFIX);
         self.inner.notify_base.notify(&path).ok()
+    }
+
+    /// Connect a browser's microphone to page `id` (started with [`BROWSER_MIC`]): at most one
+    /// socket per page, ever.
+    pub fn open_mic(&self, id: &str) -> Result<MicLink, MicRefused> {
+        let mut active = self.inner.active();
+        let r = active
+            .get_mut(id)
+            .ok_or_else(|| MicRefused::NoPage(id.to_owned()))?;
+        let live = r.live.clone();
+        match &mut r.mic {
+            None => Err(MicRefused::NotMic(id.to_owned())),
+            Some((_, true)) => Err(MicRefused::Taken(id.to_owned())),
+            Some((feed, open)) => {
+                *open = true;
+                Ok(MicLink {
+                    feed: feed.clone(),
+                    live,
+                })
+            }
+        }
     }
 
     /// Ask a page to end (its phones get their stops). `false` if no such page runs.

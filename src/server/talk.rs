@@ -1,10 +1,13 @@
-//! The relay of a page spoken from a phone: the talking phone sends its microphone (`RTPTx`) to
-//! a port of ours; a receiver thread puts each payload in a small queue, and the page's stream
-//! takes one 20 ms frame from it per period. The queue holds at most two frames, so the relay
-//! adds at most 40 ms; a talker whose clock runs fast loses its oldest bytes, one whose clock runs
-//! slow gets a frame of silence now and then. The page ends when the talker stops sending
-//! (on-hook, `RTPTx:Stop`) for [`IDLE_END`], or never starts within [`START_WAIT`]: the page's
-//! session owns that rule as a timer, reading [`Relay::last_packet`].
+//! The relay of a page spoken live: a talker's G.711 frames go into a small queue
+//! ([`RelayFeed`]), and the page's stream takes one 20 ms frame from it per period
+//! ([`RelaySource`]). Two talkers feed it: a phone, which sends its microphone (`RTPTx`) to a port
+//! of ours where a receiver thread ([`Relay`]) pushes each payload, and the browser's microphone,
+//! whose WebSocket ([`super::mic`]) pushes what it encoded. The queue holds at most two frames,
+//! so the relay adds at most 40 ms; a talker whose clock runs fast loses its oldest bytes, one
+//! whose clock runs slow gets a frame of silence now and then. The page ends when the talker
+//! stops sending (on-hook, `RTPTx:Stop`, a browser gone quiet) for [`IDLE_END`], or never starts
+//! within [`START_WAIT`] ([`BROWSER_START_WAIT`] for a browser): the page's session owns that
+//! rule as a timer, reading [`RelayFeed::last_packet`].
 
 use std::collections::VecDeque;
 use std::io;
@@ -25,6 +28,9 @@ pub const IDLE_END: Duration = Duration::from_millis(1500);
 /// Longest the talker may take to send its first packet (a talker who hangs up before a word,
 /// or whose start was refused, ends the page this long after it began).
 pub const START_WAIT: Duration = Duration::from_secs(5);
+/// Longest a browser may take to open the microphone's WebSocket and send its first audio after
+/// its page started (the page is started first: the socket names its id).
+pub const BROWSER_START_WAIT: Duration = Duration::from_secs(10);
 /// Frames kept waiting at most (each 20 ms).
 const MAX_FRAMES: usize = 2;
 
@@ -37,10 +43,75 @@ struct Shared {
     stop: AtomicBool,
 }
 
+/// The writing end of a relay's queue (cheap to clone): one talker's G.711 frames, in the
+/// page's law, go in here; the page's [`RelaySource`] takes them out.
+#[derive(Clone, Debug)]
+pub struct RelayFeed {
+    shared: Arc<Shared>,
+}
+
+impl RelayFeed {
+    /// An empty queue.
+    pub fn new() -> RelayFeed {
+        RelayFeed {
+            shared: Arc::new(Shared::default()),
+        }
+    }
+
+    /// The page's source reading this queue: silence of `law` when no frame waits.
+    pub fn source(&self, law: Law) -> RelaySource {
+        RelaySource {
+            shared: self.shared.clone(),
+            silence: law.silence(),
+        }
+    }
+
+    /// Queue one packet's G.711 bytes; beyond two frames the oldest bytes are dropped (the
+    /// delay stays bounded). Counts the packet and stamps its arrival.
+    pub fn push(&self, payload: impl IntoIterator<Item = u8>) {
+        let s = &self.shared;
+        let mut q = s.queue.lock().unwrap_or_else(|e| e.into_inner());
+        q.extend(payload);
+        let excess = q.len().saturating_sub(MAX_FRAMES * PAYLOAD_LEN);
+        if excess > 0 {
+            q.drain(..excess);
+            s.dropped_bytes.fetch_add(excess as u64, Ordering::Relaxed);
+        }
+        drop(q);
+        s.packets.fetch_add(1, Ordering::Relaxed);
+        s.last_packet_ns.store(mono_now_ns(), Ordering::Relaxed);
+    }
+
+    /// When the talker's last packet arrived (`None`: none yet).
+    pub fn last_packet(&self) -> Option<std::time::Instant> {
+        last_packet_of(&self.shared)
+    }
+
+    /// [`RelayFeed::last_packet`] as the page's session reads it.
+    pub fn clock(&self) -> crate::page::run::LastPacket {
+        let shared = self.shared.clone();
+        Arc::new(move || last_packet_of(&shared))
+    }
+
+    /// What arrived so far.
+    pub fn stats(&self) -> RelayStats {
+        RelayStats {
+            packets: self.shared.packets.load(Ordering::Relaxed),
+            dropped_bytes: self.shared.dropped_bytes.load(Ordering::Relaxed),
+        }
+    }
+}
+
+impl Default for RelayFeed {
+    fn default() -> Self {
+        RelayFeed::new()
+    }
+}
+
 /// A receiving port and the thread behind it.
 pub struct Relay {
     port: RtpPort,
-    shared: Arc<Shared>,
+    feed: RelayFeed,
     thread: Option<std::thread::JoinHandle<()>>,
 }
 
@@ -67,8 +138,8 @@ impl Relay {
     }
 
     fn spawn(mut listener: Listener, port: RtpPort, law: Law) -> io::Result<(Relay, RelaySource)> {
-        let shared = Arc::new(Shared::default());
-        let s = shared.clone();
+        let feed = RelayFeed::new();
+        let f = feed.clone();
         let thread = std::thread::Builder::new()
             .name(format!("talk-{}", port.get()))
             .spawn(move || {
@@ -77,34 +148,23 @@ impl Relay {
                         law: from, payload, ..
                     } = ev
                     {
-                        let mut q = s.queue.lock().unwrap_or_else(|e| e.into_inner());
                         if from == law {
-                            q.extend(payload.iter().copied());
+                            f.push(payload.iter().copied());
                         } else {
-                            q.extend(payload.iter().map(|&b| law.encode(from.decode(b))));
+                            f.push(payload.iter().map(|&b| law.encode(from.decode(b))));
                         }
-                        let excess = q.len().saturating_sub(MAX_FRAMES * PAYLOAD_LEN);
-                        if excess > 0 {
-                            q.drain(..excess);
-                            s.dropped_bytes.fetch_add(excess as u64, Ordering::Relaxed);
-                        }
-                        drop(q);
-                        s.packets.fetch_add(1, Ordering::Relaxed);
-                        s.last_packet_ns.store(mono_now_ns(), Ordering::Relaxed);
                     }
                 };
-                if let Err(e) = listener.run(|_, _| s.stop.load(Ordering::Relaxed), sink) {
+                let stop = |_, _| f.shared.stop.load(Ordering::Relaxed);
+                if let Err(e) = listener.run(stop, sink) {
                     tracing::warn!("talk relay on port {}: {e}", port.get());
                 }
             })?;
-        let source = RelaySource {
-            shared: shared.clone(),
-            silence: law.silence(),
-        };
+        let source = feed.source(law);
         Ok((
             Relay {
                 port,
-                shared,
+                feed,
                 thread: Some(thread),
             },
             source,
@@ -118,15 +178,12 @@ impl Relay {
 
     /// When the talker's last packet arrived (`None`: none yet).
     pub fn last_packet(&self) -> Option<std::time::Instant> {
-        last_packet_of(&self.shared)
+        self.feed.last_packet()
     }
 
     /// What arrived so far.
     pub fn stats(&self) -> RelayStats {
-        RelayStats {
-            packets: self.shared.packets.load(Ordering::Relaxed),
-            dropped_bytes: self.shared.dropped_bytes.load(Ordering::Relaxed),
-        }
+        self.feed.stats()
     }
 }
 
@@ -170,12 +227,40 @@ impl crate::page::TalkerRelay for TalkRelay {
     )> {
         let (relay, source) = Relay::start(self.addr, self.pool.iter(), in_use, Law::Ulaw)?;
         let dest = std::net::SocketAddrV4::new(self.addr, relay.port().get());
-        let shared = relay.shared.clone();
+        let clock = relay.feed.clock();
         self.relay = Some(relay);
+        Ok((dest, Box::new(source), clock))
+    }
+}
+
+/// The pager's side of a page spoken from a browser: no port to open (its WebSocket pushes
+/// into `feed`); the page plays what waits in it.
+pub struct BrowserRelay {
+    feed: RelayFeed,
+}
+
+impl BrowserRelay {
+    /// A relay of what is pushed into `feed`.
+    pub fn new(feed: RelayFeed) -> BrowserRelay {
+        BrowserRelay { feed }
+    }
+}
+
+impl crate::page::TalkerRelay for BrowserRelay {
+    /// The address is unused: no phone sends here (the talker has no phone).
+    fn open(
+        &mut self,
+        _in_use: &mut std::collections::HashSet<u16>,
+    ) -> io::Result<(
+        std::net::SocketAddrV4,
+        Box<dyn PayloadSource>,
+        crate::page::run::LastPacket,
+    )> {
+        let dest = std::net::SocketAddrV4::new(Ipv4Addr::UNSPECIFIED, 0);
         Ok((
             dest,
-            Box::new(source),
-            Arc::new(move || last_packet_of(&shared)),
+            Box::new(self.feed.source(Law::Ulaw)),
+            self.feed.clock(),
         ))
     }
 }
@@ -195,7 +280,7 @@ impl Drop for TalkRelay {
 
 impl Drop for Relay {
     fn drop(&mut self) {
-        self.shared.stop.store(true, Ordering::Relaxed);
+        self.feed.shared.stop.store(true, Ordering::Relaxed);
         if let Some(t) = self.thread.take() {
             let _ = t.join();
         }
