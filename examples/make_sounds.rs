@@ -1,7 +1,9 @@
 //! Make the bundled ring sounds in `audio/`: render bell, alert and evacuation tone with
 //! zonecast's tone generator as 8 kHz WAV, then convert them (and the existing `chime.wav`)
 //! into Cisco ring files with the same conversion as `zonecast ringtone convert`, and write the
-//! ring list that names them.
+//! ring list that names them. Then draw the same three sounds at 16 kHz for G.722 pages into
+//! `audio/wide/`, with the upper partials and harmonics (4–7 kHz) that 8 kHz cannot carry:
+//! the bell's bright strike, the alert's odd harmonics, the whoop's fifth harmonic.
 //!
 //! ```sh
 //! cargo run --example make_sounds -- audio
@@ -117,10 +119,111 @@ fn evacuation() -> Vec<f64> {
     out
 }
 
+/// The wideband rate of `audio/wide/`.
+const WIDE: f64 = 16_000.0;
+
+/// `secs` of a sine of `hz` at amplitude `amp`, drawn at 16 kHz by accumulating its phase.
+fn wide_sine(hz: f64, amp: f64, secs: f64) -> Vec<f64> {
+    let n = (secs * WIDE).round() as usize;
+    (0..n)
+        .map(|i| amp * (std::f64::consts::TAU * hz * i as f64 / WIDE).sin())
+        .collect()
+}
+
+/// The bell at 16 kHz: the narrowband bell's seven partials plus three upper partials of the
+/// strike (4.2, 5.3 and 6.6 kHz) that die within a tenth of a second.
+fn wide_bell() -> Vec<f64> {
+    const PARTIALS: [(f64, f64, f64); 10] = [
+        (0.5, 0.35, 0.90),
+        (1.0, 0.55, 0.70),
+        (1.2, 0.40, 0.50),
+        (1.5, 0.25, 0.40),
+        (2.0, 0.50, 0.35),
+        (2.5, 0.20, 0.22),
+        (3.0, 0.15, 0.15),
+        (9.6, 0.30, 0.12),
+        (12.1, 0.25, 0.09),
+        (14.9, 0.20, 0.07),
+    ];
+    let n = (RING_SECS * WIDE) as usize;
+    let mut out = vec![0.0; n];
+    for strike in [0usize, WIDE as usize] {
+        for &(ratio, level, decay) in &PARTIALS {
+            let len = n - strike;
+            let s = wide_sine(440.0 * ratio, 1.0, len as f64 / WIDE);
+            for (i, v) in s.iter().enumerate().take(len) {
+                let t = i as f64 / WIDE;
+                let attack = (t / 0.002).min(1.0);
+                out[strike + i] += v * level * attack * (-t / decay).exp();
+            }
+        }
+    }
+    let peak = out.iter().fold(0.0f64, |m, v| m.max(v.abs()));
+    out.iter_mut().for_each(|v| *v *= 0.9 / peak);
+    out
+}
+
+/// The alert at 16 kHz: its two tones with their odd harmonics above 4 kHz (960 Hz: the 5th
+/// and 7th; 770 Hz: the 7th and 9th) at 1/n, as a square wave has them.
+fn wide_alert() -> Vec<f64> {
+    let mut out = Vec::new();
+    for i in 0..8 {
+        let (hz, harmonics): (f64, &[f64]) = if i % 2 == 0 {
+            (960.0, &[5.0, 7.0])
+        } else {
+            (770.0, &[7.0, 9.0])
+        };
+        let mut seg = wide_sine(hz, 0.7, 0.25);
+        for &k in harmonics {
+            for (v, h) in seg.iter_mut().zip(wide_sine(hz * k, 0.7 / k, 0.25)) {
+                *v += h;
+            }
+        }
+        let k = (0.005 * WIDE) as usize;
+        let len = seg.len();
+        for j in 0..k {
+            let g = j as f64 / k as f64;
+            seg[j] *= g;
+            seg[len - 1 - j] *= g;
+        }
+        out.extend(seg);
+    }
+    out
+}
+
+/// The whoop at 16 kHz: the glide from 500 to 1200 Hz with its fifth harmonic faded in as it
+/// passes 4 kHz (the glide's last two thirds: 4 to 6 kHz).
+fn wide_evacuation() -> Vec<f64> {
+    let sweep = (1.75 * WIDE) as usize;
+    let mut phase = 0.0f64;
+    let mut out: Vec<f64> = (0..sweep)
+        .map(|i| {
+            let hz = 500.0 + 700.0 * i as f64 / sweep as f64;
+            let fifth = ((5.0 * hz - 4000.0) / 500.0).clamp(0.0, 1.0) * 0.2;
+            let v = phase.sin() * 0.7 + (5.0 * phase).sin() * fifth;
+            phase = (phase + std::f64::consts::TAU * hz / WIDE) % std::f64::consts::TAU;
+            v
+        })
+        .collect();
+    let k = (0.010 * WIDE) as usize;
+    let len = out.len();
+    for j in 0..k {
+        let g = j as f64 / k as f64;
+        out[j] *= g;
+        out[len - 1 - j] *= g;
+    }
+    out.resize(2 * WIDE as usize, 0.0);
+    out
+}
+
 fn write_wav(path: &Path, samples: &[f64]) -> Result<(), Box<dyn std::error::Error>> {
+    write_wav_at(path, samples, RATE)
+}
+
+fn write_wav_at(path: &Path, samples: &[f64], rate: u32) -> Result<(), Box<dyn std::error::Error>> {
     let spec = hound::WavSpec {
         channels: 1,
-        sample_rate: RATE,
+        sample_rate: rate,
         bits_per_sample: 16,
         sample_format: hound::SampleFormat::Int,
     };
@@ -179,5 +282,17 @@ fn main() -> Result<(), Box<dyn std::error::Error>> {
     let list = dir.join("RingList.xml");
     std::fs::write(&list, xml)?;
     println!("wrote {}", list.display());
+    let wide_dir = dir.join("wide");
+    std::fs::create_dir_all(&wide_dir)?;
+    let wide: [(&str, Sound); 3] = [
+        ("bell", wide_bell),
+        ("alert", wide_alert),
+        ("evacuation", wide_evacuation),
+    ];
+    for (name, make) in wide {
+        let path = wide_dir.join(format!("{name}.wav"));
+        write_wav_at(&path, &make(), WIDE as u32)?;
+        println!("wrote {}", path.display());
+    }
     Ok(())
 }

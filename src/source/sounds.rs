@@ -22,6 +22,21 @@ const BUNDLED_RAW: [(&str, &[u8]); 3] = [
     ("evacuation", include_bytes!("../../audio/evacuation.raw")),
 ];
 const ANNOUNCEMENT_WAV: &[u8] = include_bytes!("../../audio/announcement.wav");
+/// The same sounds made at 16 kHz for G.722 pages, with the content above 4 kHz that 8 kHz
+/// cannot carry (see `audio/README.md`: drawn by `examples/make_sounds.rs`, the announcement
+/// spoken by espeak-ng at 16 kHz).
+const BUNDLED_WIDE: [(&str, &[u8]); 4] = [
+    ("bell", include_bytes!("../../audio/wide/bell.wav")),
+    ("alert", include_bytes!("../../audio/wide/alert.wav")),
+    (
+        "evacuation",
+        include_bytes!("../../audio/wide/evacuation.wav"),
+    ),
+    (
+        "announcement",
+        include_bytes!("../../audio/wide/announcement.wav"),
+    ),
+];
 
 /// Names of the bundled sounds (`chime` is the generated two-tone chime).
 pub const BUNDLED: [&str; 5] = ["chime", "bell", "alert", "evacuation", "announcement"];
@@ -39,32 +54,27 @@ fn bundled(
     if name == "chime" {
         return segment_source_as(&Segment::Chime, codec, level).map(Some);
     }
-    let narrow: Vec<i16> = if let Some((_, raw)) = BUNDLED_RAW.iter().find(|(n, _)| *n == name) {
+    if codec == StreamCodec::G722
+        && let Some((_, wav)) = BUNDLED_WIDE.iter().find(|(n, _)| *n == name)
+    {
+        let samples = wav_samples(name, wav)?;
+        return Ok(Some(level.clip_as(name, &samples, codec)));
+    }
+    let samples: Vec<i16> = if let Some((_, raw)) = BUNDLED_RAW.iter().find(|(n, _)| *n == name) {
         raw.iter().map(|&b| Law::Ulaw.decode(b)).collect()
     } else if name == "announcement" {
-        let reader = hound::WavReader::new(std::io::Cursor::new(ANNOUNCEMENT_WAV))
-            .map_err(|e| Invalid::new("source", name, format!("bundled sound: {e}")))?;
-        reader.into_samples::<i16>().map_while(Result::ok).collect()
+        wav_samples(name, ANNOUNCEMENT_WAV)?
     } else {
         return Ok(None);
     };
-    // The ring files and the announcement are 8 kHz recordings: a G.722 stream carries them
-    // resampled (nothing above 4 kHz to add).
-    let samples = at_rate(&narrow, codec.sample_rate())
-        .map_err(|e| Invalid::new("source", name, e.to_string()))?;
     Ok(Some(level.clip_as(name, &samples, codec)))
 }
 
-/// 8 kHz samples at `rate`.
-fn at_rate(samples: &[i16], rate: u32) -> Result<Vec<i16>, crate::audio::AudioError> {
-    if rate == crate::audio::SAMPLE_RATE {
-        return Ok(samples.to_vec());
-    }
-    let f: Vec<f32> = samples.iter().map(|&s| f32::from(s) / 32768.0).collect();
-    Ok(crate::audio::resample(&f, crate::audio::SAMPLE_RATE, rate)?
-        .iter()
-        .map(|x| (x * 32768.0).round().clamp(-32768.0, 32767.0) as i16)
-        .collect())
+/// The samples of a bundled WAV (mono 16-bit, at the rate it was made for).
+fn wav_samples(name: &str, wav: &[u8]) -> Result<Vec<i16>, Invalid> {
+    let reader = hound::WavReader::new(std::io::Cursor::new(wav))
+        .map_err(|e| Invalid::new("source", name, format!("bundled sound: {e}")))?;
+    Ok(reader.into_samples::<i16>().map_while(Result::ok).collect())
 }
 
 /// An uploaded sound, levelled and noted as `item` (`upload:NAME`).
@@ -256,5 +266,64 @@ mod tests {
             packets(source("upload:lobby-msg", dir.path(), Trust::Api, Law::Ulaw, &lv()).unwrap()),
             25
         );
+    }
+
+    /// The G.722 version of `spec`, decoded as a phone would play it (16 kHz).
+    fn decoded_wide(spec: &str) -> Vec<i16> {
+        let dir = tempfile::tempdir().unwrap();
+        let mut s = source_voiced_as(
+            spec,
+            dir.path(),
+            Trust::Api,
+            StreamCodec::G722,
+            &Voice::default(),
+            &lv(),
+        )
+        .unwrap();
+        let mut dec = crate::rtp::G722Decoder::new();
+        let (mut out, mut pcm) = ([0u8; PAYLOAD_LEN], [0i16; 320]);
+        let mut all = Vec::new();
+        while s.next_payload(&mut out) {
+            let n = dec.decode_into(&out, &mut pcm);
+            all.extend_from_slice(&pcm[..n]);
+        }
+        all
+    }
+
+    /// The share of `x`'s energy above 4 kHz (16 kHz audio): what is left once the band G.711
+    /// carries (through 8 kHz and back) is taken away.
+    fn share_above_4k(x: &[i16]) -> f64 {
+        let f: Vec<f32> = x.iter().map(|&v| f32::from(v) / 32768.0).collect();
+        let narrow = crate::audio::resample(
+            &crate::audio::resample(&f, 16_000, 8_000).unwrap(),
+            8_000,
+            16_000,
+        )
+        .unwrap();
+        let energy = |v: &mut dyn Iterator<Item = f64>| v.map(|a| a * a).sum::<f64>();
+        let total = energy(&mut f.iter().map(|&a| f64::from(a)));
+        let high = energy(&mut f.iter().zip(&narrow).map(|(&a, &b)| f64::from(a - b)));
+        high / total
+    }
+
+    #[test]
+    fn bundled_sounds_for_g722_carry_what_g711_cannot() {
+        for name in ["bell", "alert", "evacuation", "announcement"] {
+            let wide = decoded_wide(name);
+            let share = share_above_4k(&wide);
+            assert!(
+                share > 0.005,
+                "{name}: {:.4}% of its energy above 4 kHz",
+                share * 100.0
+            );
+            // As long as the G.711 version (16 kHz samples are twice as many).
+            let dir = tempfile::tempdir().unwrap();
+            let narrow = packets(source(name, dir.path(), Trust::Api, Law::Ulaw, &lv()).unwrap());
+            assert!(
+                (wide.len() / 320).abs_diff(narrow) <= 1,
+                "{name}: {} vs {narrow}",
+                wide.len() / 320
+            );
+        }
     }
 }
