@@ -12,8 +12,17 @@
 //!   callbacks routed to their page.
 //! - [`services`]: phone services: the XML screens a phone's Services button shows, and the
 //!   pages a user starts from them.
-//! - [`talk`]: the relay of a page spoken from a phone's microphone.
+//! - [`talk`]: the relay of a page spoken live (a phone's microphone, the browser's).
+//! - [`mic`]: the browser microphone's WebSocket feeding that relay.
 //! - [`scheduler`]: the bell loop around [`crate::schedule::Scheduler`].
+//! - [`bells`]: ringing a bell (the bell loop's path), and `POST /api/bells/{name}/ring`.
+//! - [`events`]: Server-Sent Events of the running pages' live state, coalesced per client.
+//! - [`sounds`]: listening to a prepared sound as WAV, and deleting uploaded sounds.
+//! - [`listen`]: the server's shell of a listen session (a phone's microphone to a WAV file).
+//! - [`recordings`]: recordings started from the API, listed, downloaded and deleted.
+//! - [`ringtones`]: any sound converted into legal ring files, and the ring lists naming them.
+//! - [`health`]: `GET /api/health` (pacer lateness, pages, failing phones, journal and disk).
+//! - [`refusal`]: the JSON refusal those console routes answer with.
 //! - [`users`]: who may do what: roles, zone grants, the policy table, Argon2id passwords,
 //!   session rules (pure); [`throttle`]: failed sign-ins per account and address (pure);
 //!   [`csrf`]: the session cookie and the cross-site and CSRF checks (pure).
@@ -24,19 +33,30 @@
 //! - [`api`]: the HTTP API (bearer token, JSON errors) and `/openapi.json`.
 //! - [`http`]: the HTTP/1 accept loop, with the timeouts that keep slow clients from holding
 //!   connections (10 s for a request's head, 30 s for its body).
+//! - [`https`]: the console's HTTPS listener beside it (certificate files or a self-signed one).
 //! - [`serve`]: wiring it all together, and graceful SIGTERM.
 
 pub mod accounts;
 pub mod api;
 pub mod auth;
+pub mod bells;
 pub mod csrf;
+pub mod events;
+pub mod health;
 pub mod http;
+pub mod https;
 pub mod https_flag;
+pub mod listen;
 pub mod metrics;
+pub mod mic;
 pub mod pages;
+pub mod recordings;
+pub mod refusal;
+pub mod ringtones;
 pub mod scheduler;
 pub mod services;
 pub mod signin;
+pub mod sounds;
 pub mod store;
 pub mod talk;
 pub mod throttle;
@@ -79,13 +99,35 @@ fn public_address(
     Ok((public, base))
 }
 
+/// Where `zonecast serve` listens, told to `ready` once bound.
+#[derive(Debug, Clone, Copy)]
+pub struct Listening<'a> {
+    /// The plain-HTTP listener (API, phones' callbacks, console).
+    pub http: SocketAddr,
+    /// The URL phones reach it at.
+    pub public: &'a str,
+    /// The HTTPS listener and its certificate's SHA-256 fingerprint (`AB:CD:...`), if any.
+    pub https: Option<(SocketAddr, &'a str)>,
+}
+
+impl<'a> Listening<'a> {
+    fn new(http: SocketAddr, public: &'a str, tls: Option<&'a https::HttpsBound>) -> Self {
+        let https = tls.map(|t| (t.addr, t.fingerprint.as_str()));
+        Listening {
+            http,
+            public,
+            https,
+        }
+    }
+}
+
 /// Run the server until `shutdown` resolves (SIGTERM, Ctrl-C): bind, recover what a killed
 /// server left playing, ring bells, serve the API. On shutdown every running page ends with its
-/// stops before this returns. `ready` gets the bound address once the server listens.
+/// stops before this returns. `ready` gets the bound addresses once the server listens.
 pub async fn serve(
     config: Config,
     shutdown: impl std::future::Future<Output = ()> + Send + 'static,
-    ready: impl FnOnce(SocketAddr, &str),
+    ready: impl FnOnce(&Listening<'_>),
 ) -> anyhow::Result<()> {
     serve_with(config, axum::Router::new(), shutdown, ready).await
 }
@@ -98,7 +140,7 @@ pub async fn serve_with(
     config: Config,
     extra: axum::Router,
     shutdown: impl std::future::Future<Output = ()> + Send + 'static,
-    ready: impl FnOnce(SocketAddr, &str),
+    ready: impl FnOnce(&Listening<'_>),
 ) -> anyhow::Result<()> {
     let config = Arc::new(config);
     let server = &config.server;
@@ -198,7 +240,8 @@ pub async fn serve_with(
         client: client.clone(),
     });
     let app = api::router(state, auth.router().merge(services)).merge(extra);
-    ready(addr, &public);
+    let tls = https::bind_configured(server, &public).await?;
+    ready(&Listening::new(addr, &public, tls.as_ref()));
     tracing::info!(
         "listening on http://{addr} (phones reach it as {public}); {} phones, {} zones, {bells} bells; journal {}",
         config.phones.len(),
@@ -206,7 +249,7 @@ pub async fn serve_with(
         journal.path().display()
     );
     let closing = pages.clone();
-    http::serve(listener, app, async move {
+    https::serve_beside(listener, tls, app, async move {
         shutdown.await;
         tracing::info!("stopping: ending running pages");
         let _ = quit_tx.send(true);
