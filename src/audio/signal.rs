@@ -121,6 +121,13 @@ struct Note {
     decay_s: f64,
 }
 
+/// The strike partials of each note: (ratio to the note, level, decay time constant in s).
+/// All lie above 3.6 kHz, so the 8 kHz chime has none of them.
+const STRIKE: [(f64, f64, f64); 2] = [(6.1, 0.25, 0.08), (7.3, 0.18, 0.06)];
+/// Partials are drawn up to this share of the rate (under the Nyquist frequency, with room
+/// for the codec's filters).
+const BAND: f64 = 0.45;
+
 /// "Ding" (G5) then "dong" (E5), the classic two-tone door chime; the ding rings on under the dong.
 const NOTES: [Note; 2] = [
     Note {
@@ -177,21 +184,26 @@ impl Chime {
     }
 
     /// The whole chime at its default level, mono at `rate` Hz (16 kHz for a G.722 stream: the
-    /// same notes, computed at that rate, not an 8 kHz chime upsampled).
+    /// same notes computed at that rate, with the strike partials that fit under its band, not
+    /// an 8 kHz chime upsampled).
     pub fn render_at(rate: u32) -> Vec<i16> {
         let chime = Chime::new();
         let len = u64::from(rate) * 3 / 2;
+        let band = f64::from(rate) * BAND;
         (0..len)
-            .map(|n| chime.at(n as f64 / f64::from(rate)).round() as i16)
+            .map(|n| chime.at(n as f64 / f64::from(rate), band).round() as i16)
             .collect()
     }
 
     fn sample(&self, n: u32) -> f64 {
-        self.at(f64::from(n) / f64::from(SAMPLE_RATE))
+        self.at(
+            f64::from(n) / f64::from(SAMPLE_RATE),
+            f64::from(SAMPLE_RATE) * BAND,
+        )
     }
 
-    /// The chime's value `t` seconds in.
-    fn at(&self, t: f64) -> f64 {
+    /// The chime's value `t` seconds in, with the partials below `band` Hz.
+    fn at(&self, t: f64, band: f64) -> f64 {
         let mut v = 0.0;
         for note in &NOTES {
             let local = t - note.start_s;
@@ -200,6 +212,14 @@ impl Chime {
             }
             let attack = (local / ATTACK_S).min(1.0);
             v += attack * (-local / note.decay_s).exp() * (TAU * note.freq_hz * local).sin();
+            // The metal's bright strike: upper partials that die within a tenth of a second,
+            // heard only where the rate carries them (never at 8 kHz).
+            for &(ratio, level, decay) in &STRIKE {
+                let hz = note.freq_hz * ratio;
+                if hz < band {
+                    v += attack * level * (-local / decay).exp() * (TAU * hz * local).sin();
+                }
+            }
         }
         let left = f64::from(CHIME_SAMPLES) / f64::from(SAMPLE_RATE) - t;
         v * (left / RELEASE_S).min(1.0) * self.amplitude

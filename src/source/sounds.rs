@@ -308,7 +308,7 @@ mod tests {
 
     #[test]
     fn bundled_sounds_for_g722_carry_what_g711_cannot() {
-        for name in ["bell", "alert", "evacuation", "announcement"] {
+        for name in ["chime", "bell", "alert", "evacuation", "announcement"] {
             let wide = decoded_wide(name);
             let share = share_above_4k(&wide);
             assert!(
