@@ -267,7 +267,10 @@ fn add_user(s: &Setup) -> SignIn {
     if out.status.success() {
         SignIn::User
     } else {
-        assert!(err.contains("unrecognized subcommand"), "zonecast user add: {err}");
+        assert!(
+            err.contains("unrecognized subcommand"),
+            "zonecast user add: {err}"
+        );
         eprintln!(
             "zonecast user add is not available ({}): signing in with the API token",
             String::from_utf8_lossy(&out.stderr).trim()
@@ -752,4 +755,101 @@ fn the_console_fits_a_phone_sized_screen() {
         button[0].as_f64().unwrap() >= 300.0 && button[1].as_f64().unwrap() >= 44.0,
         "the Page button is big enough to tap: {button}"
     );
+}
+
+#[test]
+fn an_operator_pages_only_granted_zones_and_changes_need_the_csrf_token() {
+    if !browser_installed("console_browser") {
+        return;
+    }
+    let s = fleet(3, |t| t);
+    let out = s
+        .cmd(&[
+            "user", "add", "omar", "--role", "operator", "--zones", "first",
+        ])
+        .env("ZONECAST_USER_PASSWORD", PASSWORD)
+        .output()
+        .unwrap();
+    if !out.status.success() {
+        let err = String::from_utf8_lossy(&out.stderr);
+        assert!(err.contains("unrecognized subcommand"), "{err}");
+        eprintln!("console_browser: operator test skipped: no `zonecast user` yet");
+        return;
+    }
+    let srv = Server::start(&s);
+    let b = Browser::start(&srv.url, (1280, 900), &[]);
+    b.goto("/signin");
+    b.ready();
+    b.type_in("#signin-user", "omar");
+    b.type_in("#signin-password", PASSWORD);
+    b.click("#signin-form button[type=submit]");
+    b.wait_js("the page-now screen", 15, "return location.pathname", |v| {
+        v == "/"
+    });
+    b.ready();
+
+    // The UI offers only the granted zone.
+    let zones = b.js("return [...document.querySelectorAll('#zone-list input')].map(i => i.value)");
+    assert_eq!(zones, json!(["first"]));
+
+    // Crafted requests from the signed-in page: a zone not granted (with the right CSRF
+    // token), and the granted zone without a token or with a wrong one: each refused with a
+    // reason, and nothing reaches a phone.
+    let crafted = |zone: &str, csrf: &str| -> Value {
+        let script = format!(
+            "const done = arguments[0]; \
+             fetch('/api/session').then(r => r.json()).then(s => {{ \
+               const h = {{'Content-Type': 'application/json'}}; \
+               const t = {csrf:?} === 'session' ? s.csrf : {csrf:?}; \
+               if (t) h['X-CSRF-Token'] = t; \
+               return fetch('/api/pages', {{method: 'POST', headers: h, body: JSON.stringify({{zone: {zone:?}, source: 'chime'}})}}); \
+             }}).then(async r => done([r.status, await r.text()])).catch(e => done([0, String(e)]));"
+        );
+        b.run(b.c().execute_async(&script, vec![])).unwrap()
+    };
+    let v = crafted("all", "session");
+    assert_eq!(v[0], 403, "{v}");
+    assert!(v[1].as_str().unwrap().contains("granted"), "{v}");
+    let v = crafted("first", "");
+    assert_eq!(v[0], 403, "{v}");
+    assert!(v[1].as_str().unwrap().contains("CSRF"), "{v}");
+    let v = crafted("first", "not-the-token");
+    assert_eq!(v[0], 403, "{v}");
+    assert_eq!(s.report().totals.pushes, 0, "nothing was sent to a phone");
+
+    // A site elsewhere (here: the same server under another name, a different site for the
+    // browser) posting to the console: its SameSite=Strict cookie does not go along.
+    let other = srv.url.replace("127.0.0.1", "localhost");
+    b.run(b.c().goto(&format!("{other}/signin"))).unwrap();
+    let script = format!(
+        "const done = arguments[0]; fetch('{}/api/pages', {{method: 'POST', mode: 'no-cors', credentials: 'include', \
+         headers: {{'Content-Type': 'text/plain'}}, body: JSON.stringify({{zone: 'first', source: 'chime'}})}}) \
+         .then(() => done('sent')).catch(e => done(String(e)));",
+        srv.url
+    );
+    let _ = b.run(b.c().execute_async(&script, vec![])).unwrap();
+    std::thread::sleep(Duration::from_millis(500));
+    let (_, hist) = api(&srv, "GET", "/api/history", None);
+    assert_eq!(hist["pages"].as_array().map(Vec::len), Some(0), "{hist}");
+    assert_eq!(s.report().totals.pushes, 0);
+
+    // The granted zone pages from the UI and stops.
+    b.goto("/");
+    b.ready();
+    b.click("#page-start");
+    b.wait_js(
+        "2 phones receiving",
+        20,
+        "return document.querySelectorAll('#live-groups li[data-state=accepted]').length",
+        |v| v == 2,
+    );
+    b.click("#page-stop");
+    b.wait_js(
+        "the page to end",
+        20,
+        "return document.getElementById('live-status').textContent",
+        |v| v.as_str().is_some_and(|t| t.starts_with("Ended")),
+    );
+    let (_, hist) = api(&srv, "GET", "/api/history", None);
+    assert_eq!(hist["pages"][0]["zone"], "first", "{hist}");
 }

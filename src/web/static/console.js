@@ -239,6 +239,10 @@
     if (wanted && [...sel.options].some((o) => o.value === wanted)) sel.value = wanted;
     sel.addEventListener('change', () => { $('mic-note').hidden = sel.value !== 'mic'; });
 
+    if (session.role === 'viewer') {
+      $('page-start').disabled = true;
+      $('zone-empty').textContent = 'You may read only: paging needs an operator or an administrator.';
+    }
     $('page-form').addEventListener('submit', (ev) => { ev.preventDefault(); startPage().catch(fail); });
     $('page-stop').addEventListener('click', () => stopPage().catch(fail));
   }
@@ -282,6 +286,7 @@
       $('page-stop').textContent = 'Stop';
       watch(r.id, { active: true, page: r.page });
       $('page-stop').focus();
+      $('live-panel').scrollIntoView({ block: 'start' });
     } catch (e) {
       if (mic) mic.close();
       throw e;
