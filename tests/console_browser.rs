@@ -853,3 +853,66 @@ fn an_operator_pages_only_granted_zones_and_changes_need_the_csrf_token() {
     let (_, hist) = api(&srv, "GET", "/api/history", None);
     assert_eq!(hist["pages"][0]["zone"], "first", "{hist}");
 }
+
+#[test]
+fn the_browser_microphone_pages_a_zone_heard_at_440_hz() {
+    if !browser_installed("console_browser") {
+        return;
+    }
+    let s = fleet(3, |t| t);
+    if add_user(&s) != SignIn::User {
+        eprintln!("console_browser: microphone test skipped: the WebSocket needs a session cookie");
+        return;
+    }
+    // Chromium's fake capture device plays this file (looped) as the microphone.
+    let wav = s.path("mic-440.wav");
+    tone_wav(&wav, 440.0, 5.0, 48000);
+    let srv = Server::start(&s);
+    let args = [
+        "--use-fake-ui-for-media-stream".to_owned(),
+        "--use-fake-device-for-media-stream".to_owned(),
+        format!("--use-file-for-fake-audio-capture={}", wav.display()),
+        "--autoplay-policy=no-user-gesture-required".to_owned(),
+    ];
+    let b = Browser::start(&srv.url, (1280, 900), &args);
+    sign_in(&b, &SignIn::User);
+    b.run(async {
+        let sel = b.c().find(Locator::Id("sound")).await.unwrap();
+        sel.select_by_value("mic").await.unwrap();
+    });
+    assert_eq!(
+        b.js("return document.getElementById('mic-note').hidden"),
+        false
+    );
+    b.click("#zone-list .choice[data-zone=all] label");
+    b.click("#page-start");
+    b.wait_js(
+        "3 phones receiving the microphone",
+        20,
+        "return document.querySelectorAll('#live-groups li[data-state=accepted]').length",
+        |v| v == 3,
+    );
+    s.wait_until("every phone hears 440 Hz from the browser", |r| {
+        r.phones.len() == 3
+            && r.phones.iter().all(|p| {
+                p.heard.last().is_some_and(|h| {
+                    h.active
+                        && h.rx.summary.packets > 50
+                        && h.rx
+                            .summary
+                            .frequency_hz
+                            .is_some_and(|f| (f - 440.0).abs() < 10.0)
+                })
+            })
+    });
+    let (_, active) = api(&srv, "GET", "/api/pages", None);
+    assert_eq!(active["pages"][0]["source"], "mic", "{active}");
+    b.click("#page-stop");
+    b.wait_js(
+        "the page to end",
+        20,
+        "return document.getElementById('live-status').textContent",
+        |v| v.as_str().is_some_and(|t| t.starts_with("Ended")),
+    );
+    s.wait_until("no phone listening", |r| listening(r) == 0);
+}
