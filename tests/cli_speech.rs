@@ -17,9 +17,15 @@ const TEXT: &str = "Fire drill in building B";
 /// Seconds of speech espeak-ng makes of `text` in zonecast's default voice (English, 150 words
 /// per minute): the independent judge of how long the phones should hear it.
 fn espeak_seconds(text: &str) -> f64 {
+    espeak_seconds_at(text, 150)
+}
+
+/// [`espeak_seconds`] at `rate` words per minute.
+fn espeak_seconds_at(text: &str, rate: u16) -> f64 {
     common::require("espeak-ng");
+    let rate = rate.to_string();
     let out = Command::new("espeak-ng")
-        .args(["--stdout", "-v", "en", "-s", "150", "--", text])
+        .args(["--stdout", "-v", "en", "-s", &rate, "--", text])
         .stderr(Stdio::inherit())
         .output()
         .unwrap();
@@ -189,4 +195,40 @@ fn a_bell_that_speaks_without_espeak_ng_fails_at_load_naming_the_package() {
     common::require("espeak-ng");
     let out = s.run(&["page", "--zone", "all", "--tone", "chime", "--dry-run"]);
     assert_exit(&out, 0);
+}
+
+#[test]
+fn the_api_speaks_in_the_voice_a_message_asks_for() {
+    let (slow, fast) = (espeak_seconds_at(TEXT, 150), espeak_seconds_at(TEXT, 300));
+    assert!(slow - fast > 0.5, "{slow} vs {fast}");
+    let s = server_setup(2, "");
+    let srv = Server::start(&s);
+    let (st, body) = api(
+        &srv,
+        "POST",
+        "/api/pages",
+        Some(json!({"zone": "all", "source": format!("say:{TEXT}"), "voice": {"rate": 300}})),
+    );
+    assert_eq!(st, 201, "{body}");
+    s.wait_until("the page to end by itself", |r| {
+        r.phones
+            .iter()
+            .all(|p| p.heard.last().is_some_and(|h| !h.active))
+    });
+    assert_heard_speech(&s.report(), 2, fast);
+    for (voice, field) in [
+        (json!({"rate": 20}), "voice.rate"),
+        (json!({"language": "../etc"}), "voice.language"),
+        (json!({"variant": "a b"}), "voice.variant"),
+        (json!({"speed": 2}), "speed"),
+    ] {
+        let (st, body) = api(
+            &srv,
+            "POST",
+            "/api/pages",
+            Some(json!({"zone": "all", "source": "say:Hello", "voice": voice})),
+        );
+        assert_eq!(st, 400, "{body}");
+        assert!(body["error"].as_str().unwrap().contains(field), "{body}");
+    }
 }

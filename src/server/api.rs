@@ -177,6 +177,8 @@ struct PageBody {
     /// Seconds.
     duration: Option<f64>,
     /// `uri` (default) or `media`.
+    /// The voice a `say:` item speaks in, over the configured `[speech]` voice.
+    voice: Option<crate::source::VoiceChange>,
     via: Option<String>,
 }
 
@@ -185,7 +187,9 @@ async fn start_page(
     Extension(actor): Extension<Actor>,
     body: Result<axum::Json<PageBody>, JsonRejection>,
 ) -> ApiResult {
+    let voice = b.voice.clone();
     let axum::Json(b) = body.map_err(json_rejection)?;
+    req.voice = voice.map(|v| v.apply(&s.config.speech));
     let mut req = page_request(b)?;
     if !actor.may_page(&req.zone) {
         return Err(not_granted(&actor, &req.zone));
@@ -252,6 +256,10 @@ fn page_request(b: PageBody) -> Result<StartPage, ApiError> {
                 format!("via {other:?}: must be \"uri\" or \"media\""),
             ));
         }
+    if let Some(v) = &b.voice {
+        v.check()
+            .map_err(|e| ApiError(StatusCode::BAD_REQUEST, e.to_string()))?;
+    }
     };
     let source = match (&b.talker, b.source) {
         (Some(t), None) => format!("mic:{t}"),

@@ -28,5 +28,5 @@ pub use segment::{
     Segment, chime_samples, file_at, items, said, segment_source, segment_source_as, sequence,
 };
 pub use sounds::{BUNDLED, Trust, source, source_voiced, source_voiced_as};
-pub use speech::{SpeechCache, Voice};
+pub use speech::{SpeechCache, Voice, VoiceChange};
 pub use upload::{UploadFormat, UploadRefused, check_upload_name, sniff, store_upload, uploaded};

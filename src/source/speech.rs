@@ -70,6 +70,53 @@ impl Voice {
     }
 }
 
+/// The voice one message asks for (the API's `voice` object): each part given replaces the
+/// configured voice's, the others stay.
+#[derive(Debug, Clone, Default, PartialEq, Eq, serde::Deserialize)]
+#[serde(deny_unknown_fields)]
+pub struct VoiceChange {
+    /// espeak-ng language ([`language_rule`]).
+    pub language: Option<String>,
+    /// Voice variant ([`variant_rule`]).
+    pub variant: Option<String>,
+    /// Words per minute, within [`RATES`].
+    pub rate: Option<u16>,
+}
+
+impl VoiceChange {
+    /// `Ok` when every part given keeps its rule; the error names the part and the rule.
+    pub fn check(&self) -> Result<(), Invalid> {
+        if let Some(l) = &self.language {
+            language_rule(l).map_err(|r| Invalid::new("voice.language", l, r))?;
+        }
+        if let Some(v) = &self.variant {
+            variant_rule(v).map_err(|r| Invalid::new("voice.variant", v, r))?;
+        }
+        if let Some(r) = self.rate
+            && !RATES.contains(&r)
+        {
+            return Err(Invalid::new(
+                "voice.rate",
+                r,
+                format!("words per minute, {}..={}", RATES.start(), RATES.end()),
+            ));
+        }
+        Ok(())
+    }
+
+    /// `base` with the parts given replaced.
+    pub fn apply(&self, base: &Voice) -> Voice {
+        Voice {
+            language: self
+                .language
+                .clone()
+                .unwrap_or_else(|| base.language.clone()),
+            variant: self.variant.clone().or_else(|| base.variant.clone()),
+            rate: self.rate.unwrap_or(base.rate),
+        }
+    }
+}
+
 /// `Ok` when `s` can be an espeak-ng language: 1..=32 of `a-z 0-9 -`, starting with a letter.
 pub fn language_rule(s: &str) -> Result<(), String> {
     let ok = (1..=32).contains(&s.len())
@@ -508,5 +555,49 @@ mod tests {
             e.map
                 .contains_key(&("c".to_owned(), Voice::default(), SAMPLE_RATE))
         );
+    }
+
+    #[test]
+    fn a_voice_change_replaces_the_parts_it_gives_and_checks_them() {
+        let base = Voice {
+            language: "de".into(),
+            variant: Some("f3".into()),
+            rate: 150,
+        };
+        let faster = VoiceChange {
+            rate: Some(200),
+            ..VoiceChange::default()
+        };
+        assert!(faster.check().is_ok());
+        assert_eq!(
+            faster.apply(&base),
+            Voice {
+                rate: 200,
+                ..base.clone()
+            }
+        );
+        let english = VoiceChange {
+            language: Some("en-us".into()),
+            ..VoiceChange::default()
+        };
+        assert_eq!(english.apply(&base).language, "en-us");
+        assert_eq!(english.apply(&base).variant.as_deref(), Some("f3"));
+        for bad in [
+            VoiceChange {
+                rate: Some(20),
+                ..VoiceChange::default()
+            },
+            VoiceChange {
+                language: Some("../x".into()),
+                ..VoiceChange::default()
+            },
+            VoiceChange {
+                variant: Some("a b".into()),
+                ..VoiceChange::default()
+            },
+        ] {
+            let e = bad.check().unwrap_err();
+            assert!(e.field.starts_with("voice."), "{e}");
+        }
     }
 }
