@@ -566,3 +566,28 @@ fn health_reports_the_pacer_pages_phones_journal_disk_and_version() {
     let (st, h) = call("GET", &format!("{}/api/health", srv.url), None, None);
     assert_eq!(st, 401, "{h}");
 }
+
+#[test]
+fn deleting_a_running_recording_stops_the_phone_and_keeps_nothing() {
+    let s = setup(2);
+    let srv = Server::start(&s);
+    let (st, body) = api(
+        &srv,
+        "POST",
+        "/api/recordings",
+        Some(json!({"phone": "p002", "seconds": 600})),
+    );
+    assert_eq!(st, 201, "{body}");
+    let id = body["id"].as_str().unwrap().to_owned();
+    s.wait_until("p002 transmitting", |r| r.totals.transmitting == 1);
+    let (st, v) = api(&srv, "DELETE", &format!("/api/recordings/{id}"), None);
+    assert_eq!(st, 202, "{v}");
+    assert_eq!(v["stopping"], true);
+    s.wait_until("p002 stops transmitting", |r| r.totals.transmitting == 0);
+    wait_for(&srv, "the recording gone", 10, || {
+        let (_, v) = api(&srv, "GET", "/api/recordings", None);
+        (v["recordings"] == json!([])).then_some(())
+    });
+    assert!(!s.path(&format!("data/recordings/{id}.wav")).exists());
+    assert!(!s.path(&format!("data/recordings/{id}.json")).exists());
+}

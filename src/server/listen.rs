@@ -83,9 +83,15 @@ pub fn bind(config: &Config, journal: &Journal, order: ListenOrder) -> Result<Bo
     })
 }
 
-/// Run a bound listen to its end (the duration, every push answered, or the server shutting
-/// down): the phone's report, its file kept only if the phone sent something.
-pub async fn run(bound: BoundListen, journal: Journal, pages: Pages) -> ListenPhone {
+/// Run a bound listen to its end (the duration, every push answered, `stop` turning true or
+/// dropped, or the server shutting down): the phone's report, its file kept only if the phone
+/// sent something.
+pub async fn run(
+    bound: BoundListen,
+    journal: Journal,
+    pages: Pages,
+    mut stop: tokio::sync::watch::Receiver<bool>,
+) -> ListenPhone {
     let p = &bound.order.phone;
     let id = new_id("ls", &p.name);
     let expect_reply = crate::xsi::model::Capabilities::for_model_name(&p.model).execute_response;
@@ -102,6 +108,7 @@ pub async fn run(bound: BoundListen, journal: Journal, pages: Pages) -> ListenPh
     if pages.closing() {
         session.handle_stop(StopReason::Sigterm);
     }
+    let mut stopped = false;
     'run: loop {
         while let Some(output) = session.poll_output() {
             match output {
@@ -158,6 +165,12 @@ pub async fn run(bound: BoundListen, journal: Journal, pages: Pages) -> ListenPh
             r = roster.changed(), if !pages.closing() => {
                 if r.is_err() || pages.closing() {
                     session.handle_stop(StopReason::Sigterm);
+                }
+            }
+            r = stop.changed(), if !stopped => {
+                if r.is_err() || *stop.borrow() {
+                    stopped = true;
+                    session.handle_stop(StopReason::User);
                 }
             }
             () = until(timeout) => session.handle_timeout(Instant::now()),

@@ -2,7 +2,7 @@
 //! `POST /api/recordings` `{"phone", "seconds"}` starts a listen session on the phone (through
 //! [`super::listen`]) writing `[server] data_dir/recordings/ID.wav`; `GET /api/recordings` lists
 //! them, `GET /api/recordings/{id}` downloads one (audio/wav), `DELETE /api/recordings/{id}`
-//! removes one.
+//! removes one (a running one is ended early, its phone stopped, and then removed).
 //!
 //! Bounded: at most [`MAX_SECONDS`] per recording, [`MAX_RUNNING`] at once, [`MAX_KEPT`] kept
 //! (delete some to record more), one at a time per phone. Each recording's facts are kept beside
@@ -22,12 +22,14 @@ use axum::response::IntoResponse;
 use axum::routing::get;
 use serde::{Deserialize, Serialize};
 use serde_json::json;
+use tokio::sync::watch;
 
 use super::listen::{ListenOrder, bind};
 use super::pages::Pages;
 use super::refusal::{Answered, Refusal, failed, refuse};
 use crate::config::Config;
 use crate::page::journal::Journal;
+use crate::page::listen::ListenPhone;
 
 /// Longest recording, seconds.
 pub const MAX_SECONDS: f64 = 600.0;
@@ -65,6 +67,8 @@ struct Shelf {
     journal: Journal,
     dir: PathBuf,
     list: Mutex<BTreeMap<String, RecordingEntry>>,
+    /// The running recordings' stops: `true` ends one early and discards it.
+    stops: Mutex<BTreeMap<String, watch::Sender<bool>>>,
 }
 
 /// The recordings (cheap to clone).
@@ -119,12 +123,62 @@ impl Recordings {
                 journal,
                 dir,
                 list: Mutex::new(list),
+                stops: Mutex::default(),
             }),
         }
     }
 
     fn list(&self) -> MutexGuard<'_, BTreeMap<String, RecordingEntry>> {
         self.shelf.list.lock().unwrap_or_else(|e| e.into_inner())
+    }
+
+    fn stops(&self) -> MutexGuard<'_, BTreeMap<String, watch::Sender<bool>>> {
+        self.shelf.stops.lock().unwrap_or_else(|e| e.into_inner())
+    }
+
+    /// Forget recording `id`: its files and its entry.
+    fn discard(&self, id: &str) -> Result<(), Refusal> {
+        for ext in ["wav", "json"] {
+            let path = self.shelf.dir.join(format!("{id}.{ext}"));
+            if let Err(e) = std::fs::remove_file(&path)
+                && e.kind() != std::io::ErrorKind::NotFound
+            {
+                return Err(failed(format!("deleting recording {id:?}: {e}")));
+            }
+        }
+        self.list().remove(id);
+        Ok(())
+    }
+
+    /// A recording's end: kept with what was heard, or discarded when a delete ended it. Under
+    /// the stops' lock, so a delete sees either a running recording or an ended one.
+    fn finished(&self, entry: RecordingEntry, report: &ListenPhone) {
+        let mut stops = self.stops();
+        if stops.remove(&entry.id).is_some_and(|s| *s.borrow()) {
+            drop(stops);
+            tracing::info!("recording {} of phone {} deleted", entry.id, entry.phone);
+            if let Err(e) = self.discard(&entry.id) {
+                tracing::warn!("{}", e.why);
+            }
+            return;
+        }
+        let mut done = entry;
+        done.recorded_seconds = Some(report.received.seconds_recorded);
+        done.packets = Some(report.received.packets);
+        let kept = report.file.is_some();
+        done.state = if kept { "done" } else { "failed" }.into();
+        done.failure = report
+            .failure
+            .clone()
+            .or(report.received.error.clone())
+            .or_else(|| (!kept).then(|| "the phone sent nothing".into()));
+        tracing::info!(
+            "recording {} of phone {} {}",
+            done.id,
+            done.phone,
+            done.state
+        );
+        self.keep(done);
     }
 
     fn wav(&self, id: &str) -> PathBuf {
@@ -252,34 +306,14 @@ async fn start(
         packets: None,
         failure: None,
     };
+    let (stop_tx, stop_rx) = watch::channel(false);
+    r.stops().insert(id.clone(), stop_tx);
     r.keep(entry.clone());
     let rec = r.clone();
     tokio::spawn(async move {
-        let report =
-            super::listen::run(bound, rec.shelf.journal.clone(), rec.shelf.pages.clone()).await;
-        let mut done = entry;
-        done.recorded_seconds = Some(report.received.seconds_recorded);
-        done.packets = Some(report.received.packets);
-        let why = report.failure.clone().or(report.received.error.clone());
-        done.state = if report.file.is_some() {
-            "done"
-        } else {
-            "failed"
-        }
-        .into();
-        done.failure = why.or_else(|| {
-            report
-                .file
-                .is_none()
-                .then(|| "the phone sent nothing".into())
-        });
-        tracing::info!(
-            "recording {} of phone {} {}",
-            done.id,
-            done.phone,
-            done.state
-        );
-        rec.keep(done);
+        let (journal, pages) = (rec.shelf.journal.clone(), rec.shelf.pages.clone());
+        let report = super::listen::run(bound, journal, pages, stop_rx).await;
+        rec.finished(entry, &report);
     });
     Ok((
         StatusCode::CREATED,
@@ -339,21 +373,16 @@ async fn download(State(r): State<Recordings>, Path(id): Path<String>) -> Answer
 }
 
 async fn remove(State(r): State<Recordings>, Path(id): Path<String>) -> Answered {
-    let entry = entry_of(&r, &id)?;
-    if entry.state == "recording" {
-        return Err(refuse(
-            StatusCode::CONFLICT,
-            format!("recording {id:?} is still running: delete it once it has ended"),
-        ));
+    entry_of(&r, &id)?;
+    if let Some(stop) = r.stops().get(&id) {
+        // Running: ended early (the phone gets its stop), then discarded.
+        stop.send_replace(true);
+        return Ok((
+            StatusCode::ACCEPTED,
+            axum::Json(json!({ "id": id, "deleted": false, "stopping": true })),
+        )
+            .into_response());
     }
-    for ext in ["wav", "json"] {
-        let path = r.shelf.dir.join(format!("{id}.{ext}"));
-        if let Err(e) = std::fs::remove_file(&path)
-            && e.kind() != std::io::ErrorKind::NotFound
-        {
-            return Err(failed(format!("deleting recording {id:?}: {e}")));
-        }
-    }
-    r.list().remove(&id);
-    Ok(axum::Json(json!({ "id": id, "deleted": true })).into_response())
+    r.discard(&id)?;
+    Ok(axum::Json(json!({ "id": id, "deleted": true, "stopping": false })).into_response())
 }

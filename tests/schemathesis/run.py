@@ -27,10 +27,13 @@ through the API (GET /api/pages, DELETE /api/pages/ID) and has ended, and the em
 report (/fleet) shows no phone still receiving or transmitting a stream and no banner left on a
 screen. Any failure exits non-zero. Everything started is stopped on exit, whatever happens.
 
-Routes not fuzzed: none of the document's 18 operations is excluded. None stops the server
+Routes not fuzzed: none of the document's operations is excluded. None stops the server
 (SIGTERM does, and there is no shutdown route) and none waits without bound: a page with a long
 duration, or spoken from a phone (`talker`, which runs until stopped), runs in the background and
-POST /api/pages answers once its pushes are out; the stops at the end end such pages. The phone
+POST /api/pages answers once its pushes are out; the stops at the end end such pages. Recordings
+(POST /api/recordings) run in the background too and are ended by DELETE at the end. The event
+streams (GET /api/events, /api/pages/{id}/events) stream only to `Accept: text/event-stream`, which
+schemathesis does not send (it sends */*), so they answer 406 at once. The phone
 services (/services/...) are not in the OpenAPI document (they answer phones in XML) and so are
 not fuzzed here; tests/server_services.rs and tests/edges.rs cover them.
 
@@ -204,6 +207,39 @@ def stop(proc, name):
         proc.wait()
 
 
+def running_recordings(url, token):
+    """Ids of the recordings still running (None when the list cannot be read)."""
+    s, b = http("GET", f"{url}/api/recordings", token)
+    if s != 200:
+        return None
+    return [r["id"] for r in b.get("recordings", []) if r.get("state") == "recording"]
+
+
+def end_recordings(url, token, seconds):
+    """End the recordings the fuzzing started (POST /api/recordings keeps a phone transmitting
+    for up to 600 s): DELETE ends a running one early, with its phone's stop. Returns problems."""
+    running = running_recordings(url, token)
+    if running is None:
+        return ["GET /api/recordings failed"]
+    log(f"{len(running)} recordings still running: ending them")
+    problems = []
+    for rid in running:
+        s, b = http("DELETE", f"{url}/api/recordings/{urllib.request.quote(rid, safe='')}", token)
+        # 404: it ended and was deleted meanwhile; 200: it ended and is deleted now.
+        if s not in (200, 202, 404):
+            problems.append(f"DELETE /api/recordings/{rid} answered {s}: {b}")
+    deadline = time.monotonic() + seconds
+    while running:
+        if time.monotonic() > deadline:
+            problems.append(f"recordings still running {seconds} s after their delete: {running}")
+            break
+        time.sleep(0.2)
+        running = running_recordings(url, token)
+        if running is None:
+            return problems + ["GET /api/recordings failed"]
+    return problems
+
+
 def release_everything(url, token, control, seconds=30):
     """Stop every running page through the API, wait for them to end, then check that the
     emulated phones are released. Returns a list of problems (empty: all good)."""
@@ -236,6 +272,7 @@ def release_everything(url, token, control, seconds=30):
             problems.append(f"pages still running {seconds} s after their stop: {left}")
             break
         time.sleep(0.2)
+    problems += end_recordings(url, token, seconds)
     # The phones: the stops were pushed before the pages ended, so this holds at once; a short
     # wait covers a stop the emulator is still executing.
     deadline = time.monotonic() + 5
