@@ -25,19 +25,19 @@ const ACTOR: &str = "cli";
 #[derive(Debug, Subcommand)]
 pub enum UserCommand {
     /// Add a console user; the password comes from ZONECAST_USER_PASSWORD or standard input.
-    Add(AddArgs),
+    Add(UserAddArgs),
     /// List the console's users.
-    List(ListArgs),
+    List(UserListArgs),
     /// Remove a user (and end their sessions).
-    Remove(NameArgs),
+    Remove(UserNameArgs),
     /// Set a user's password (from ZONECAST_USER_PASSWORD or standard input); ends their
     /// sessions.
-    Password(NameArgs),
+    Password(UserNameArgs),
 }
 
 /// `zonecast user add`.
 #[derive(Debug, Args)]
-pub struct AddArgs {
+pub struct UserAddArgs {
     /// The sign-in name: letters, digits, '.', '_', '-'.
     name: String,
     /// admin (everything), operator (page and stop its zones), viewer (read only).
@@ -53,7 +53,7 @@ pub struct AddArgs {
 
 /// `zonecast user list`.
 #[derive(Debug, Args)]
-pub struct ListArgs {
+pub struct UserListArgs {
     /// The configuration (its `[server] data_dir` holds the database).
     #[arg(long)]
     config: PathBuf,
@@ -64,7 +64,7 @@ pub struct ListArgs {
 
 /// `zonecast user remove|password NAME`.
 #[derive(Debug, Args)]
-pub struct NameArgs {
+pub struct UserNameArgs {
     /// The user.
     name: String,
     /// The configuration (its `[server] data_dir` holds the database).
@@ -129,7 +129,7 @@ fn hash(pw: &str) -> Result<String, CliError> {
     users::hash_password(pw).map_err(|e| CliError::Failed(anyhow::anyhow!(e)))
 }
 
-fn add(a: AddArgs) -> Result<i32, CliError> {
+fn add(a: UserAddArgs) -> Result<i32, CliError> {
     users::check_name(&a.name)?;
     let role = Role::parse(&a.role)?;
     let (config, accounts) = open(&a.config)?;
@@ -154,7 +154,7 @@ fn add(a: AddArgs) -> Result<i32, CliError> {
     Ok(0)
 }
 
-fn list(a: ListArgs) -> Result<i32, CliError> {
+fn list(a: UserListArgs) -> Result<i32, CliError> {
     let (_, accounts) = open(&a.config)?;
     let list = accounts.list().map_err(|e| CliError::Failed(e.into()))?;
     if a.json {
@@ -178,7 +178,7 @@ fn list(a: ListArgs) -> Result<i32, CliError> {
     Ok(0)
 }
 
-fn remove(a: NameArgs) -> Result<i32, CliError> {
+fn remove(a: UserNameArgs) -> Result<i32, CliError> {
     let (_, accounts) = open(&a.config)?;
     if accounts
         .remove(&a.name, ACTOR, now_ms())
@@ -191,7 +191,7 @@ fn remove(a: NameArgs) -> Result<i32, CliError> {
     }
 }
 
-fn password(a: NameArgs) -> Result<i32, CliError> {
+fn password(a: UserNameArgs) -> Result<i32, CliError> {
     let (_, accounts) = open(&a.config)?;
     if accounts
         .get(&a.name)

@@ -338,19 +338,19 @@ pub struct SessionLimits {
 
 /// Why a session no longer signs anyone in.
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
-pub enum Ended {
+pub enum SessionEnded {
     /// Its lifetime is over.
     Expired,
     /// It was not used for longer than the idle limit.
     Idle,
 }
 
-impl Ended {
+impl SessionEnded {
     /// What the 401 says.
     pub fn reason(self) -> &'static str {
         match self {
-            Ended::Expired => "your session expired: sign in again",
-            Ended::Idle => "your session ended after a time without use: sign in again",
+            SessionEnded::Expired => "your session expired: sign in again",
+            SessionEnded::Idle => "your session ended after a time without use: sign in again",
         }
     }
 }
@@ -366,11 +366,11 @@ impl SessionLimits {
     }
 
     /// Is a session made at `created_ms` and last used at `last_ms` still good at `now_ms`?
-    pub fn check(&self, created_ms: i64, last_ms: i64, now_ms: i64) -> Result<(), Ended> {
+    pub fn check(&self, created_ms: i64, last_ms: i64, now_ms: i64) -> Result<(), SessionEnded> {
         if now_ms >= self.expires_ms(created_ms) {
-            Err(Ended::Expired)
+            Err(SessionEnded::Expired)
         } else if now_ms >= last_ms.saturating_add(ms(self.idle)) {
-            Err(Ended::Idle)
+            Err(SessionEnded::Idle)
         } else {
             Ok(())
         }
@@ -502,12 +502,12 @@ mod tests {
         let h = 3_600_000;
         assert_eq!(l.check(t0, t0, t0), Ok(()));
         assert_eq!(l.check(t0, t0, t0 + h - 1), Ok(()));
-        assert_eq!(l.check(t0, t0, t0 + h), Err(Ended::Idle));
+        assert_eq!(l.check(t0, t0, t0 + h), Err(SessionEnded::Idle));
         // Used every half hour: good until the lifetime.
         assert_eq!(l.check(t0, t0 + 11 * h, t0 + 11 * h + h / 2), Ok(()));
         assert_eq!(
             l.check(t0, t0 + 12 * h - 1, t0 + 12 * h),
-            Err(Ended::Expired)
+            Err(SessionEnded::Expired)
         );
         assert!(!l.touch_due(t0, t0 + 59_999));
         assert!(l.touch_due(t0, t0 + 60_000));
