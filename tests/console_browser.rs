@@ -205,6 +205,30 @@ impl Browser {
         self.run(self.c().perform_actions(keys)).unwrap();
     }
 
+    /// Click `css`, whose action asks `confirm()`, and answer OK.
+    fn click_and_confirm(&self, css: &str) -> String {
+        self.click(css);
+        let deadline = Instant::now() + Duration::from_secs(5);
+        loop {
+            if let Ok(text) = self.run(self.c().get_alert_text()) {
+                self.run(self.c().accept_alert()).unwrap();
+                return text;
+            }
+            assert!(
+                Instant::now() < deadline,
+                "no confirm() after clicking {css}"
+            );
+            std::thread::sleep(Duration::from_millis(50));
+        }
+    }
+
+    /// Run `script` (a function body that calls `done(value)`) and wait for its value.
+    fn js_async(&self, script: &str) -> Value {
+        let body = format!("const done = arguments[0]; {script}");
+        self.run(self.c().execute_async(&body, vec![]))
+            .unwrap_or_else(|e| panic!("{script}: {e}"))
+    }
+
     fn focused_id(&self) -> String {
         self.js("return document.activeElement ? document.activeElement.id : ''")
             .as_str()
@@ -237,7 +261,12 @@ impl Drop for Browser {
 /// A fleet of `n` phones and its config, with uploads up to 4 MB (a 30 s WAV), edited by
 /// `edit` before the server reads it.
 fn fleet(n: usize, edit: impl Fn(String) -> String) -> Setup {
-    let s = setup(n, "");
+    fleet_with(n, "", edit)
+}
+
+/// [`fleet`] with `extra` tables (bells).
+fn fleet_with(n: usize, extra: &str, edit: impl Fn(String) -> String) -> Setup {
+    let s = setup(n, extra);
     let path = s.path("zonecast.toml");
     let text = std::fs::read_to_string(&path).unwrap();
     let text = text.replace("upload_limit = \"64K\"", "upload_limit = \"4M\"");
@@ -535,11 +564,6 @@ fn sign_in_upload_a_sound_page_it_watch_it_live_stop_it_and_find_it_in_history()
         4
     );
     b.shot("zones");
-    for screen in ["bells", "health", "users", "recordings"] {
-        b.click(&format!("a[data-nav={screen}]"));
-        b.ready();
-        b.shot(screen);
-    }
 }
 
 #[test]
@@ -915,4 +939,158 @@ fn the_browser_microphone_pages_a_zone_heard_at_440_hz() {
         |v| v.as_str().is_some_and(|t| t.starts_with("Ended")),
     );
     s.wait_until("no phone listening", |r| listening(r) == 0);
+}
+
+#[test]
+fn the_administrators_screens_ring_a_bell_play_and_delete_sounds_make_ringtones_record_and_add_users()
+ {
+    if !browser_installed("console_browser") {
+        return;
+    }
+    let bells = "[schedule]\ntimezone = \"UTC\"\n\n[[bell]]\nname = \"lunch\"\n\
+                 cron = \"0 0 12 * * *\"\nzones = [\"first\"]\nsource = \"chime\"\n\n";
+    let s = fleet_with(3, bells, |t| t);
+    if add_user(&s) != SignIn::User {
+        eprintln!("console_browser: administrator screens skipped: no `zonecast user` yet");
+        return;
+    }
+    let srv = Server::start(&s);
+    let b = Browser::start(&srv.url, (1280, 900), &[]);
+    sign_in(&b, &SignIn::User);
+
+    // Bells: the next firings, the week ahead, and "ring now" (asks first) pages its zone.
+    b.click("a[data-nav=bells]");
+    b.ready();
+    let next = b.js("return document.getElementById('bells-next').innerText");
+    assert!(next.as_str().unwrap().contains("lunch"), "{next}");
+    assert!(
+        b.js("return document.querySelectorAll('#bells-week section').length")
+            .as_u64()
+            >= Some(6)
+    );
+    let asked = b.click_and_confirm("#bells-ring button[data-bell=lunch]");
+    assert!(asked.contains("lunch"), "{asked}");
+    s.wait_until("the 2 phones of zone first hear the bell", |r| {
+        r.phones.iter().filter(|p| !p.heard.is_empty()).count() == 2
+    });
+    let (_, hist) = api(&srv, "GET", "/api/bells/history", None);
+    assert_eq!(hist["bells"][0]["outcome"], "rung", "{hist}");
+    b.shot("bells");
+
+    // Sounds: a bundled sound plays in the browser's own <audio> (it decodes the WAV).
+    b.click("a[data-nav=sounds]");
+    b.ready();
+    let duration = b.js_async(
+        "const a = document.querySelector('li[data-sound=chime] audio'); \
+         a.addEventListener('loadedmetadata', () => done(a.duration)); \
+         a.addEventListener('error', () => done(-1)); a.preload = 'auto'; a.load();",
+    );
+    assert!(
+        duration.as_f64().is_some_and(|d| d > 0.2),
+        "chime duration {duration}"
+    );
+    // Delete an uploaded sound (asks first): gone from the list and from the API.
+    let (st, _) = call_raw(
+        "PUT",
+        &format!("{}/api/sounds/old_jingle", srv.url),
+        Some(TOKEN),
+        Some(vec![0xFF; 8000]),
+        "audio/basic",
+    );
+    assert_eq!(st, 201);
+    b.goto("/sounds");
+    b.ready();
+    b.click_and_confirm("li[data-sound=old_jingle] button");
+    b.wait_js(
+        "the sound to leave the list",
+        10,
+        "return !document.querySelector('li[data-sound=old_jingle]')",
+        |v| v == true,
+    );
+    let (_, sounds) = api(&srv, "GET", "/api/sounds", None);
+    assert!(
+        !sounds["uploaded"]
+            .as_array()
+            .unwrap()
+            .contains(&json!("old_jingle")),
+        "{sounds}"
+    );
+
+    // Ringtones: a WAV becomes ring files and a ring list, each a link that downloads.
+    let wav = s.path("ring.wav");
+    tone_wav(&wav, 880.0, 2.0, 8000);
+    b.type_in("#ringtone-name", "front_desk");
+    b.type_in("#ringtone-file", wav.to_str().unwrap());
+    b.click("#ringtone-form button[type=submit]");
+    b.wait_js(
+        "the ring files",
+        20,
+        "return document.querySelectorAll('#ringtone-files a').length",
+        |v| v.as_u64() >= Some(1),
+    );
+    let fetched = b.js_async(
+        "Promise.all([...document.querySelectorAll('#ringtone-result a')].map(a => fetch(a.href).then(r => [a.textContent, r.status]))).then(done);",
+    );
+    let fetched = fetched.as_array().unwrap();
+    assert!(
+        fetched
+            .iter()
+            .any(|f| f[0].as_str().unwrap().ends_with(".raw")),
+        "{fetched:?}"
+    );
+    assert!(fetched.iter().all(|f| f[1] == 200), "{fetched:?}");
+    b.shot("sounds-ringtone");
+
+    // Recordings: one second of a phone's microphone, then a player and a download.
+    b.click("a[data-nav=recordings]");
+    b.ready();
+    b.js("document.getElementById('record-seconds').value = '1'; return 0");
+    b.click("#record-form button[type=submit]");
+    let done = wait_for(&srv, "the recording to finish", 15, || {
+        let (_, r) = api(&srv, "GET", "/api/recordings", None);
+        (r["recordings"][0]["state"] != "recording" && r["recordings"][0]["state"].is_string())
+            .then_some(r)
+    });
+    assert_eq!(done["recordings"][0]["state"], "done", "{done}");
+    b.goto("/recordings");
+    b.ready();
+    let wav_status = b.js_async(
+        "const a = document.querySelector('#recordings-rows tr[data-state=done] a[download]'); \
+         fetch(a.href).then(r => done([r.status, r.headers.get('content-type')]));",
+    );
+    assert_eq!(wav_status[0], 200, "{wav_status}");
+    assert!(
+        wav_status[1].as_str().unwrap().contains("wav"),
+        "{wav_status}"
+    );
+    b.shot("recordings");
+
+    // Users: add a viewer; the table and the audit log show it.
+    b.click("a[data-nav=users]");
+    b.ready();
+    b.type_in("#nu-name", "vera");
+    b.run(async {
+        let sel = b.c().find(Locator::Id("nu-role")).await.unwrap();
+        sel.select_by_value("viewer").await.unwrap();
+    });
+    b.type_in("#nu-password", "a long enough password");
+    b.click("#user-form button[type=submit]");
+    b.wait_js(
+        "vera in the users table",
+        10,
+        "return !!document.querySelector('#users-rows tr[data-user=vera]')",
+        |v| v == true,
+    );
+    let audit = b.js("return document.getElementById('audit-rows').innerText");
+    assert!(audit.as_str().unwrap().contains("vera"), "{audit}");
+    let (_, users) = api(&srv, "GET", "/api/users", None);
+    assert!(users.to_string().contains("\"vera\""), "{users}");
+    b.shot("users");
+
+    // Health: the server's own figures.
+    b.click("a[data-nav=health]");
+    b.ready();
+    let health = b.js("return document.getElementById('health-list').innerText");
+    assert!(health.as_str().unwrap().contains("version"), "{health}");
+    b.shot("health");
 }

@@ -337,8 +337,8 @@ fn sounds() -> Markup {
             h2 { "Make a ringtone" }
             p.muted { "Upload a sound; get Cisco ring files and the ring list, with the rules applied." }
             div.field {
-                label for="ringtone-name" { "Name" }
-                input #ringtone-name type="text" required pattern="[A-Za-z0-9_\\-]{1,64}" maxlength="64" autocomplete="off";
+                label for="ringtone-name" { "Name (up to 21 letters, digits, - and _)" }
+                input #ringtone-name type="text" required pattern="[A-Za-z0-9_\\-]{1,21}" maxlength="21" autocomplete="off";
             }
             div.field {
                 label for="ringtone-file" { "File" }
@@ -361,7 +361,7 @@ fn recordings() -> Markup {
             }
             div.field {
                 label for="record-seconds" { "Seconds" }
-                input #record-seconds type="number" min="1" max="3600" value="10" required;
+                input #record-seconds type="number" min="1" max="600" value="10" required;
             }
             button.primary type="submit" { "Record" }
             p #record-status role="status" {}

@@ -735,8 +735,11 @@
     try {
       const r = await upload('POST', '/api/ringtones?name=' + encodeURIComponent(name), file, bar);
       out.append(el('p', { text: `Made “${r.name}”:` }),
-        el('ul', null, list(r.files || []).map((f) => el('li', null, el('a', { href: f.url, download: f.name, text: f.name })))),
-        r.ringlist_url ? el('p', null, el('a', { href: r.ringlist_url, download: 'ringlist.xml', text: 'The ring list' })) : null,
+        el('ul', { id: 'ringtone-files' }, list(r.files || []).map((f) => el('li', null,
+          el('a', { href: f.url, download: f.name, text: f.name }),
+          ` (${f.format || ''}, ${Number(f.seconds || 0).toFixed(1)} s, ${f.bytes || 0} bytes)`))),
+        r.ringlist_url ? el('p', null, el('a', { href: r.ringlist_url, download: 'RingList.xml', text: 'The ring list (RingList.xml)' })) : null,
+        r.ringlist_wb_url ? el('p', null, el('a', { href: r.ringlist_wb_url, download: 'Ringlist-wb.xml', text: 'The wideband ring list (Ringlist-wb.xml)' })) : null,
         list(r.rules || []).length ? el('div', null, el('p', { text: 'Rules applied:' }), el('ul', null, r.rules.map((x) => el('li', { text: x })))) : null);
     } catch (e) {
       out.append(el('p', { class: 'error', text: 'Not converted: ' + e.message }));
@@ -766,9 +769,14 @@
     for (const r of recs) {
       const id = String(r.id);
       const src = '/api/recordings/' + encodeURIComponent(id);
-      tb.append(row(`${id}${r.started_ms ? ' · ' + when(r.started_ms) : ''}`, r.phone || '',
-        el('td', null, el('audio', { controls: true, preload: 'none', src, 'aria-label': 'Listen to recording ' + id })),
-        el('td', null, el('a', { href: src, download: id + '.wav', text: 'Download' }))));
+      const done = r.state === 'done';
+      const secs = r.recorded_seconds === null || r.recorded_seconds === undefined ? '' : ` · ${Number(r.recorded_seconds).toFixed(1)} s`;
+      const tr = row(`${when(r.started_ms)} · ${r.state || ''}${secs}${r.failure ? ': ' + r.failure : ''}`, r.phone || '',
+        el('td', null, done ? el('audio', { controls: true, preload: 'none', src, 'aria-label': 'Listen to recording ' + id }) : '—'),
+        el('td', null, done ? el('a', { href: src, download: id + '.wav', text: 'Download' }) : '—'));
+      tr.dataset.recording = id;
+      tr.dataset.state = r.state || '';
+      tb.append(tr);
     }
     if (!tb.firstChild) emptyRow(tb, 4, 'No recording yet.');
   }
@@ -777,7 +785,7 @@
     const phone = $('record-phone').value;
     const seconds = Number($('record-seconds').value);
     const r = await api('POST', '/api/recordings', { phone, seconds });
-    $('record-status').textContent = `Listening to ${phone} for ${seconds} s${r && r.id ? ' (recording ' + r.id + ')' : ''}.`;
+    $('record-status').textContent = `Recording ${phone} for ${seconds} s${r && r.id ? ' (' + r.id + ')' : ''}.`;
     setTimeout(() => loadRecordings().catch(fail), (seconds + 2) * 1000);
     await loadRecordings();
   }
@@ -807,7 +815,7 @@
     const tb = clear($('users-rows'));
     const [users, audit] = await Promise.all([
       api('GET', '/api/users').catch((e) => ({ error: e.message })),
-      api('GET', '/api/audit').catch(() => []),
+      api('GET', '/api/audit?limit=200').catch(() => ({ entries: [] })),
     ]);
     if (users.error) return emptyRow(tb, 4, 'Users are not available: ' + users.error);
     for (const u of list(users, 'users')) {
@@ -825,9 +833,8 @@
       tb.append(tr);
     }
     const ab = clear($('audit-rows'));
-    for (const a of list(audit, 'audit').slice(0, 200)) {
-      const what = a.action || a.what || a.change || JSON.stringify(a);
-      ab.append(row(when(a.at_ms || a.ms), a.user || a.by || '', typeof what === 'string' ? what : JSON.stringify(what)));
+    for (const a of list(audit, 'entries').slice(0, 200)) {
+      ab.append(row(when(a.at_ms), a.actor || '', `${a.action || ''} ${a.target || ''}${a.detail ? ': ' + a.detail : ''}`));
     }
     if (!ab.firstChild) emptyRow(ab, 3, 'No change recorded.');
   }
