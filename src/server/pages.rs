@@ -365,6 +365,7 @@ impl Pages {
             relay: Box::new(TalkRelay::new(
                 config.engine.media_address,
                 config.engine.port_pool,
+                config.engine.loudness,
             )),
             limits: TalkerLimits {
                 first_packet: super::talk::START_WAIT,

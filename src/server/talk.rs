@@ -16,6 +16,7 @@ use std::sync::atomic::{AtomicBool, AtomicU64, Ordering};
 use std::sync::{Arc, Mutex};
 use std::time::Duration;
 
+use crate::audio::{FRAME_SAMPLES, Frame, LiveLevel, LoudnessTarget};
 use crate::g711::Law;
 use crate::page::listen::bind_from_pool;
 use crate::rtp::pacer::{PayloadSource, mono_now_ns};
@@ -126,7 +127,7 @@ pub struct RelayStats {
 
 impl Relay {
     /// Bind `addr` at a pool port not in `in_use` and start receiving; frames are converted to
-    /// `law` (the page's).
+    /// `law` (the page's) and passed on as they came.
     pub fn start(
         addr: Ipv4Addr,
         pool: impl IntoIterator<Item = RtpPort>,
@@ -134,24 +135,44 @@ impl Relay {
         law: Law,
     ) -> io::Result<(Relay, RelaySource)> {
         let (listener, port) = bind_from_pool(addr, pool, in_use)?;
-        Relay::spawn(listener, port, law)
+        Relay::spawn(listener, port, law, None)
     }
 
-    fn spawn(mut listener: Listener, port: RtpPort, law: Law) -> io::Result<(Relay, RelaySource)> {
+    /// [`Relay::start`], the talker's voice under the slow automatic gain and limiter of live
+    /// sources ([`LiveLevel`]) toward `target`, so a soft-spoken or shouting talker reaches the
+    /// zone as loud as every prepared sound (the limiter's look-ahead adds 2 ms).
+    pub fn start_levelled(
+        addr: Ipv4Addr,
+        pool: impl IntoIterator<Item = RtpPort>,
+        in_use: &mut std::collections::HashSet<u16>,
+        law: Law,
+        target: LoudnessTarget,
+    ) -> io::Result<(Relay, RelaySource)> {
+        let (listener, port) = bind_from_pool(addr, pool, in_use)?;
+        Relay::spawn(listener, port, law, Some(target))
+    }
+
+    fn spawn(
+        mut listener: Listener,
+        port: RtpPort,
+        law: Law,
+        level: Option<LoudnessTarget>,
+    ) -> io::Result<(Relay, RelaySource)> {
         let feed = RelayFeed::new();
         let f = feed.clone();
         let thread = std::thread::Builder::new()
             .name(format!("talk-{}", port.get()))
             .spawn(move || {
+                let mut levelled = level.map(|t| Levelled::new(t, law));
                 let sink = |ev: ReceiverEvent| {
                     if let ReceiverEvent::Audio {
                         law: from, payload, ..
                     } = ev
                     {
-                        if from == law {
-                            f.push(payload.iter().copied());
-                        } else {
-                            f.push(payload.iter().map(|&b| law.encode(from.decode(b))));
+                        match &mut levelled {
+                            Some(l) => l.push(from, payload, &f),
+                            None if from == law => f.push(payload.iter().copied()),
+                            None => f.push(payload.iter().map(|&b| law.encode(from.decode(b)))),
                         }
                     }
                 };
@@ -187,6 +208,40 @@ impl Relay {
     }
 }
 
+/// A talker's audio on its way into the queue under [`LiveLevel`]: decoded, gathered into
+/// 20 ms frames, levelled, and encoded in the page's law.
+struct Levelled {
+    level: LiveLevel,
+    law: Law,
+    frame: Frame,
+    filled: usize,
+}
+
+impl Levelled {
+    fn new(target: LoudnessTarget, law: Law) -> Levelled {
+        Levelled {
+            level: LiveLevel::new(target),
+            law,
+            frame: [0; FRAME_SAMPLES],
+            filled: 0,
+        }
+    }
+
+    /// Take one packet's payload in `from`'s law; each whole frame goes into `feed`.
+    fn push(&mut self, from: Law, payload: &[u8], feed: &RelayFeed) {
+        for &b in payload {
+            self.frame[self.filled] = from.decode(b);
+            self.filled += 1;
+            if self.filled == FRAME_SAMPLES {
+                self.filled = 0;
+                self.level.process(&mut self.frame);
+                let law = self.law;
+                feed.push(self.frame.iter().map(|&s| law.encode(s)));
+            }
+        }
+    }
+}
+
 fn last_packet_of(shared: &Shared) -> Option<std::time::Instant> {
     match shared.last_packet_ns.load(Ordering::Relaxed) {
         0 => None,
@@ -202,15 +257,18 @@ fn last_packet_of(shared: &Shared) -> Option<std::time::Instant> {
 pub struct TalkRelay {
     addr: Ipv4Addr,
     pool: crate::config::PortPool,
+    target: LoudnessTarget,
     relay: Option<Relay>,
 }
 
 impl TalkRelay {
-    /// A relay on `addr` (the engine's media address), its port from `pool`.
-    pub fn new(addr: Ipv4Addr, pool: crate::config::PortPool) -> TalkRelay {
+    /// A relay on `addr` (the engine's media address), its port from `pool`, the talker
+    /// levelled toward `target`.
+    pub fn new(addr: Ipv4Addr, pool: crate::config::PortPool, target: LoudnessTarget) -> TalkRelay {
         TalkRelay {
             addr,
             pool,
+            target,
             relay: None,
         }
     }
@@ -225,7 +283,8 @@ impl crate::page::TalkerRelay for TalkRelay {
         Box<dyn PayloadSource>,
         crate::page::run::LastPacket,
     )> {
-        let (relay, source) = Relay::start(self.addr, self.pool.iter(), in_use, Law::Ulaw)?;
+        let (relay, source) =
+            Relay::start_levelled(self.addr, self.pool.iter(), in_use, Law::Ulaw, self.target)?;
         let dest = std::net::SocketAddrV4::new(self.addr, relay.port().get());
         let clock = relay.feed.clock();
         self.relay = Some(relay);
@@ -349,5 +408,60 @@ mod tests {
             "silence when none waits"
         );
         assert_eq!(relay.stats().dropped_bytes, 3 * PAYLOAD_LEN as u64);
+    }
+
+    #[test]
+    fn a_quiet_talker_is_raised_toward_the_target_and_a_loud_one_kept_under_the_ceiling() {
+        let rms_db = |x: &[u8]| {
+            let e: f64 = x
+                .iter()
+                .map(|&b| f64::from(Law::Ulaw.decode(b)).powi(2))
+                .sum::<f64>()
+                / x.len() as f64;
+            10.0 * (e / 32768f64.powi(2)).log10()
+        };
+        for (amplitude, check) in [(300.0, "quiet"), (32000.0, "loud")] {
+            let feed = RelayFeed::new();
+            let mut source = feed.source(Law::Ulaw);
+            let mut lv = Levelled::new(LoudnessTarget::default(), Law::Ulaw);
+            let mut n = 0u64;
+            let (mut first, mut last) = (Vec::new(), Vec::new());
+            // 20 s of a 400 Hz voice-band tone, a packet at a time, taken out as it comes.
+            for k in 0..1000 {
+                let payload: Vec<u8> = (0..PAYLOAD_LEN)
+                    .map(|_| {
+                        n += 1;
+                        let t = n as f64 / 8000.0;
+                        let v = amplitude * (std::f64::consts::TAU * 400.0 * t).sin();
+                        Law::Ulaw.encode(v as i16)
+                    })
+                    .collect();
+                lv.push(Law::Ulaw, &payload, &feed);
+                let mut out = [0u8; PAYLOAD_LEN];
+                assert!(source.next_payload(&mut out));
+                if k < 25 {
+                    first.extend_from_slice(&payload);
+                }
+                if k >= 950 {
+                    last.extend_from_slice(&out);
+                }
+            }
+            let (before, after) = (rms_db(&first), rms_db(&last));
+            let peak = last
+                .iter()
+                .map(|&b| i32::from(Law::Ulaw.decode(b)).abs())
+                .max()
+                .unwrap();
+            match check {
+                "quiet" => assert!(
+                    after - before > 10.0,
+                    "a quiet talker went from {before:.1} to {after:.1} dBFS"
+                ),
+                _ => assert!(
+                    after < before - 3.0 && f64::from(peak) < 32768.0 * 0.9,
+                    "a loud talker went from {before:.1} to {after:.1} dBFS, peak {peak}"
+                ),
+            }
+        }
     }
 }
