@@ -80,6 +80,7 @@ impl Browser {
         args.push(format!("--window-size={width},{height}"));
         args.extend(extra_args.iter().cloned());
         let mut caps = serde_json::Map::new();
+        caps.insert("acceptInsecureCerts".into(), json!(true));
         caps.insert(
             "goog:chromeOptions".into(),
             json!({ "binary": CHROMIUM, "args": args }),
@@ -880,10 +881,26 @@ fn an_operator_pages_only_granted_zones_and_changes_need_the_csrf_token() {
 
 #[test]
 fn the_browser_microphone_pages_a_zone_heard_at_440_hz() {
+    browser_microphone(false);
+}
+
+#[test]
+fn over_the_https_listener_the_browser_microphone_pages_a_zone_heard_at_440_hz() {
+    browser_microphone(true);
+}
+
+/// The console's microphone page, from `http://127.0.0.1` (a secure context by being
+/// loopback) or from the HTTPS listener with its self-signed certificate.
+fn browser_microphone(https: bool) {
     if !browser_installed("console_browser") {
         return;
     }
-    let s = fleet(3, |t| t);
+    let extra = if https {
+        "https_listen = \"127.0.0.1:0\"\ntls_self_signed = true\n"
+    } else {
+        ""
+    };
+    let s = fleet_with(3, extra, |t| t);
     if add_user(&s) != SignIn::User {
         eprintln!("console_browser: microphone test skipped: the WebSocket needs a session cookie");
         return;
@@ -892,14 +909,36 @@ fn the_browser_microphone_pages_a_zone_heard_at_440_hz() {
     let wav = s.path("mic-440.wav");
     tone_wav(&wav, 440.0, 5.0, 48000);
     let srv = Server::start(&s);
+    let base = if https {
+        let addr = wait_for(&srv, "the HTTPS line", 10, || {
+            let log = srv.log();
+            let line = log.lines().find(|l| l.contains("console over HTTPS on"))?;
+            Some(
+                line.split("https://")
+                    .nth(1)?
+                    .split_whitespace()
+                    .next()?
+                    .to_owned(),
+            )
+        });
+        format!("https://{addr}")
+    } else {
+        srv.url.clone()
+    };
     let args = [
+        // The self-signed certificate: a person accepts it once; the test browser is told to.
+        "--ignore-certificate-errors".to_owned(),
         "--use-fake-ui-for-media-stream".to_owned(),
         "--use-fake-device-for-media-stream".to_owned(),
         format!("--use-file-for-fake-audio-capture={}", wav.display()),
         "--autoplay-policy=no-user-gesture-required".to_owned(),
     ];
-    let b = Browser::start(&srv.url, (1280, 900), &args);
+    let b = Browser::start(&base, (1280, 900), &args);
     sign_in(&b, &SignIn::User);
+    assert_eq!(
+        b.js("return [location.protocol, window.isSecureContext]"),
+        json!([if https { "https:" } else { "http:" }, true])
+    );
     b.run(async {
         let sel = b.c().find(Locator::Id("sound")).await.unwrap();
         sel.select_by_value("mic").await.unwrap();
