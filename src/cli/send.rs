@@ -12,12 +12,10 @@ use clap::Args;
 
 use super::common::{CliError, interrupted_flag, parse_seconds};
 use crate::audio::loudness::LUFS_RANGE;
-use crate::audio::{self, Clip, LoudnessTarget};
+use crate::audio::{self, LoudnessTarget};
 use crate::g711::Law;
-use crate::rtp::g722::G722_SAMPLE_RATE;
-use crate::rtp::pacer::{Encode, EncodedClip, PacerOptions, PayloadSource};
-use crate::rtp::{Destination, Pacer, Packetizer, SenderOptions, StreamSpec};
-use crate::rtp::{G722Encode, G722Encoder};
+use crate::rtp::pacer::{PacerOptions, PayloadSource};
+use crate::rtp::{Destination, Pacer, SenderOptions, StreamCodec, StreamSpec};
 use crate::source::Levelling;
 
 /// Arguments of `zonecast send`.
@@ -110,9 +108,6 @@ impl std::str::FromStr for ToneArg {
     }
 }
 
-/// Level of generated tones: loud enough to hear clearly, far from clipping.
-const TONE_DBFS: f32 = -10.0;
-
 #[derive(serde::Serialize)]
 struct Summary {
     destinations: usize,
@@ -147,11 +142,12 @@ pub(super) fn run(a: SendArgs) -> Result<i32, CliError> {
         )));
     }
     let level = Levelling::new(LoudnessTarget { lufs: a.loudness });
-    let payload = if g722 {
-        payload_g722(&a)?
+    let codec = if g722 {
+        StreamCodec::G722
     } else {
-        payload(&a, law, &level)?
+        StreamCodec::G711(law)
     };
+    let payload = payload(&a, codec, &level)?;
     let pacer = Pacer::start(PacerOptions::default()).context("starting the pacer thread")?;
     let max_packets = a
         .duration
@@ -163,11 +159,7 @@ pub(super) fn run(a: SendArgs) -> Result<i32, CliError> {
             interface: a.interface,
             ..SenderOptions::default()
         },
-        packetizer: if g722 {
-            Packetizer::random_g722()
-        } else {
-            Packetizer::random(law)
-        },
+        packetizer: codec.packetizer(),
         payload,
         max_packets,
     };
@@ -225,71 +217,39 @@ pub(super) fn run(a: SendArgs) -> Result<i32, CliError> {
     Ok(if s.packets > 0 { 0 } else { 1 })
 }
 
-/// The G.722 payload `a` names: a file resampled once from its own rate to 16 kHz and encoded
-/// once, or a tone generated at 16 kHz and encoded packet by packet.
-fn payload_g722(a: &SendArgs) -> Result<Box<dyn PayloadSource>, CliError> {
-    let invalid = |e: audio::AudioError| CliError::Invalid(e.to_string());
-    match (&a.file, a.tone) {
-        (Some(path), _) => {
-            let (mono, rate) = audio::load_mono(path).map_err(invalid)?;
-            if mono.is_empty() {
-                return Err(CliError::Invalid(format!(
-                    "file {:?}: contains no audio",
-                    path.display().to_string()
-                )));
-            }
-            let wide = audio::resample(&mono, rate, G722_SAMPLE_RATE).map_err(invalid)?;
-            // `as` saturates: resampling can overshoot full scale.
-            let pcm: Vec<i16> = wide.iter().map(|&x| (x * 32768.0).round() as i16).collect();
-            let bytes = G722Encoder::new().encode_clip(&pcm);
-            Ok(Box::new(EncodedClip::from_payloads(bytes, a.looped)))
-        }
-        (_, Some(ToneArg::Hz(hz))) => {
-            let amplitude = 32767.0 * f64::from(audio::db_to_factor(TONE_DBFS));
-            let step = f64::from(hz) / f64::from(G722_SAMPLE_RATE);
-            let samples = std::iter::successors(Some(0.0f64), move |p| Some((p + step).fract()))
-                .map(move |p| (amplitude * (std::f64::consts::TAU * p).sin()).round() as i16);
-            Ok(Box::new(G722Encode::new(samples)))
-        }
-        _ => Err(CliError::Invalid(
-            "--codec g722 sends a --file or a --tone HZ (the chime is 8 kHz only)".into(),
-        )),
-    }
-}
-
-/// The payload `a` names: a file or the chime levelled by `level`, a tone as stated, the
-/// microphone under automatic gain.
-fn payload(a: &SendArgs, law: Law, level: &Levelling) -> Result<Box<dyn PayloadSource>, CliError> {
+/// The payload `a` names for a stream of `codec` (its audio made at the codec's rate: 16 kHz
+/// for G.722, a file resampled once from its own rate): a file, the chime or speech levelled
+/// by `level`, a tone as stated, the microphone (G.711 only) under automatic gain.
+fn payload(
+    a: &SendArgs,
+    codec: StreamCodec,
+    level: &Levelling,
+) -> Result<Box<dyn PayloadSource>, CliError> {
+    let invalid = |e: crate::error::Invalid| CliError::Invalid(e.to_string());
+    let rate = codec.sample_rate();
+    let clip = |item: &str, samples: &[i16]| -> Box<dyn PayloadSource> {
+        Box::new(codec.clip(&level.samples_as(item, samples, codec), a.looped))
+    };
     if let Some(text) = &a.say {
         let voice = crate::source::Voice::default();
         let speech = crate::source::speech::shared()
-            .speak(text, &voice)
-            .map_err(|e| CliError::Invalid(e.to_string()))?;
-        let levelled = level.samples(&format!("say:{}", text.trim()), &speech, law);
-        return Ok(Box::new(EncodedClip::new(&levelled, law, a.looped)));
+            .speak_at(text, &voice, rate)
+            .map_err(invalid)?;
+        return Ok(clip(&format!("say:{}", text.trim()), &speech));
     }
     Ok(match (&a.file, a.tone, &a.mic) {
         (Some(path), _, _) => {
-            let clip = Clip::load(path).map_err(|e| CliError::Invalid(e.to_string()))?;
-            if clip.samples().is_empty() {
-                return Err(CliError::Invalid(format!(
-                    "file {:?}: contains no audio",
-                    path.display().to_string()
-                )));
-            }
-            let item = format!("file:{}", path.display());
-            let levelled = level.samples(&item, clip.samples(), law);
-            Box::new(EncodedClip::new(&levelled, law, a.looped))
+            let samples = crate::source::file_at(path, rate).map_err(invalid)?;
+            clip(&format!("file:{}", path.display()), &samples)
         }
-        (_, Some(ToneArg::Hz(hz)), _) => {
-            Box::new(Encode::new(audio::Tone::new(hz, TONE_DBFS), law))
-        }
-        (_, Some(ToneArg::Chime), _) => {
-            let chime = audio::render(audio::Chime::new(), Duration::from_secs(10));
-            let levelled = level.samples("chime", &chime, law);
-            Box::new(EncodedClip::new(&levelled, law, a.looped))
-        }
+        (_, Some(ToneArg::Hz(hz)), _) => crate::source::tone_source(hz, codec),
+        (_, Some(ToneArg::Chime), _) => clip("chime", &audio::Chime::render_at(rate)),
         (_, _, Some(device)) => {
+            let StreamCodec::G711(law) = codec else {
+                return Err(CliError::Invalid(
+                    "--mic sends G.711 only (the microphone is captured at 8 kHz)".into(),
+                ));
+            };
             let name = (!device.is_empty()).then_some(device.as_str());
             let mic = audio::mic::Mic::open(name).map_err(|e| CliError::Invalid(e.to_string()))?;
             level.live(mic, law)

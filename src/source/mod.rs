@@ -26,6 +26,7 @@ pub mod upload;
 pub use level::{LevelNote, Levelling};
 pub use segment::{
     Segment, chime_samples, file_at, items, said, segment_source, segment_source_as, sequence,
+    tone_source,
 };
 pub use sounds::{BUNDLED, Trust, source, source_voiced, source_voiced_as};
 pub use speech::{SpeechCache, Voice, VoiceChange};

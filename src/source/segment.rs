@@ -203,7 +203,7 @@ pub fn segment_source_as(
     Ok(match seg {
         Segment::Chime => level.clip_as("chime", &chime_at(rate), codec),
         Segment::Tone { hz, secs } => Box::new(Limited {
-            inner: tone(*hz, codec),
+            inner: tone_source(*hz, codec),
             left: packets(*secs),
         }),
         Segment::Silence(secs) => Box::new(Limited {
@@ -247,8 +247,8 @@ fn chime_at(rate: u32) -> Vec<i16> {
     }
 }
 
-/// A tone at -10 dBFS for a stream of `codec`, computed at the codec's rate.
-fn tone(hz: f32, codec: StreamCodec) -> Box<dyn PayloadSource> {
+/// A tone at -10 dBFS for a stream of `codec`, computed at the codec's rate, never ending.
+pub fn tone_source(hz: f32, codec: StreamCodec) -> Box<dyn PayloadSource> {
     match codec {
         StreamCodec::G711(law) => Box::new(Encode::new(audio::Tone::new(hz, -10.0), law)),
         StreamCodec::G722 => {
