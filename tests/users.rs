@@ -535,6 +535,14 @@ fn operators_page_only_their_zones_with_csrf_and_the_history_names_who_started_a
     let a = olga.call("GET", "/api/session", None);
     assert_eq!(a.status, 401, "{}", a.body);
     assert_eq!(olga2.call("GET", "/api/session", None).status, 200);
+    // The ended session's cookie does not stand in the way of signing in again.
+    let a = olga.call_with(
+        "POST",
+        "/api/session",
+        Some(json!({"user": "olga", "password": OLGA_PW2})),
+        &[],
+    );
+    assert_eq!(a.status, 200, "{}", a.body);
 
     // A session past its lifetime signs no one in (its sign-in moved 13 hours back).
     {

@@ -186,12 +186,13 @@ fn authorize(s: &Signin, req: &Request) -> Result<Option<Actor>, Refusal> {
             ))
         };
     }
+    if need == Need::Public {
+        // Signing in: a cookie left from an ended session must not stand in the way.
+        return Ok(None);
+    }
     let cookie = header(h, header::COOKIE).and_then(csrf::session_cookie);
     let Some(cookie) = cookie else {
-        return match need {
-            Need::Public => Ok(None),
-            _ => Err(Refusal(StatusCode::UNAUTHORIZED, NO_CREDENTIALS.into())),
-        };
+        return Err(Refusal(StatusCode::UNAUTHORIZED, NO_CREDENTIALS.into()));
     };
     let digest = users::token_digest(cookie);
     let now = now_ms();
@@ -213,7 +214,7 @@ fn authorize(s: &Signin, req: &Request) -> Result<Option<Actor>, Refusal> {
     if mutation || h.contains_key(header::UPGRADE) {
         refuse_cross_site(h)?;
     }
-    if mutation && need != Need::Public && !csrf::csrf_ok(header(h, csrf::CSRF_HEADER), &row.csrf) {
+    if mutation && !csrf::csrf_ok(header(h, csrf::CSRF_HEADER), &row.csrf) {
         return Err(Refusal(
             StatusCode::FORBIDDEN,
             "refused: a change from the console must carry the session's X-CSRF-Token header \
