@@ -31,7 +31,7 @@ fn write_wideband(path: &Path) {
 
 /// A fleet of two CP-8851 and two CP-7942G (`extra1` claimed to take G.722), zones `wide`
 /// (multicast) and `wideu` (unicast) of all four with `codec = "g722"`.
-fn setup() -> Setup {
+fn setup(record: Option<&Path>) -> Setup {
     let engine = format!(
         "multicast_pool = \"239.255.{}.0/24\"\n",
         rand::random::<u8>()
@@ -41,6 +41,7 @@ fn setup() -> Setup {
         extra_models: &["CP-7942G", "CP-7942G"],
         engine: &engine,
         zones: &[],
+        record_dir: record.map(Path::to_path_buf),
         ..Spec::default()
     });
     let path = s.path("zonecast.toml");
@@ -117,10 +118,31 @@ fn page_and_check(s: &Setup, zone: &str, wav: &Path) {
 
 #[test]
 fn a_g722_zone_is_wideband_to_the_8800s_and_g711_to_the_7900s_multicast_and_unicast() {
-    let s = setup();
+    let rec = tempfile::tempdir().unwrap();
+    let s = setup(Some(rec.path()));
     let wav = s.path("wide.wav");
     write_wideband(&wav);
     page_and_check(&s, "wide", &wav);
+    // What the phones recorded of that first page: 16 kHz audio with the 6 kHz tone at the
+    // 8800s, 8 kHz audio with the 1 kHz tone at the 7900s.
+    for (name, rate, hz) in [
+        ("p001", 16_000, 6000.0),
+        ("p002", 16_000, 6000.0),
+        ("extra0", 8_000, 1000.0),
+        ("extra1", 8_000, 1000.0),
+    ] {
+        let path = rec.path().join(format!("{name}-001.wav"));
+        let r = hound::WavReader::open(&path).unwrap_or_else(|e| panic!("{name}: {e}"));
+        assert_eq!(r.spec().sample_rate, rate, "{name}");
+        let x: Vec<i16> = r.into_samples().map(Result::unwrap).collect();
+        let tail = &x[x.len() - rate as usize..];
+        let crossings = tail.windows(2).filter(|w| (w[0] < 0) != (w[1] < 0)).count();
+        let f = crossings as f64 / 2.0;
+        assert!(
+            (f - hz).abs() < hz * 0.05,
+            "{name} recorded {f:.0} Hz, not {hz}"
+        );
+    }
     page_and_check(&s, "wideu", &wav);
     // The prose report names the codec of each phone and who fell back.
     let out = s.run(&["page", "--zone", "wide", "--file", wav.to_str().unwrap()]);
@@ -134,7 +156,7 @@ fn a_g722_zone_is_wideband_to_the_8800s_and_g711_to_the_7900s_multicast_and_unic
 
 #[test]
 fn a_g722_zone_rejects_an_unknown_codec_at_load() {
-    let s = setup();
+    let s = setup(None);
     let path = s.path("zonecast.toml");
     let text =
         std::fs::read_to_string(&path)

@@ -62,6 +62,8 @@ pub struct RxSpec {
     /// Light receiving: note the first packet's arrival, then only count datagrams, draining the
     /// socket twice a second (no decoding, analysis or WAV; `drop_share` still applies).
     pub light: bool,
+    /// The stream is G.722 (startMedia with that codec): the recording is a 16 kHz WAV.
+    pub wideband: bool,
 }
 
 /// A receive stream's state as the phone reports it.
@@ -269,7 +271,12 @@ impl RxHandle {
         let (socket, local) = bind_socket(spec.bind, reuse, spec.group, spec.interface, &runtime)?;
         let recorder = match &spec.wav {
             Some(path) => {
-                Some(Recorder::create(path, RecordFormat::Wav).map_err(io::Error::other)?)
+                let rec = if spec.wideband {
+                    Recorder::create_g722(path)
+                } else {
+                    Recorder::create(path, RecordFormat::Wav)
+                };
+                Some(rec.map_err(io::Error::other)?)
             }
             None => None,
         };
@@ -821,6 +828,7 @@ mod tests {
             seed: 1,
             wav: None,
             light: false,
+            wideband: false,
         }
     }
 

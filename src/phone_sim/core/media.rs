@@ -156,6 +156,7 @@ impl PhoneCore {
                         addr: req.address,
                         port,
                         multicast,
+                        wideband: req.codec == crate::xsi::object::Codec::G722,
                     },
                     volume,
                     hw,

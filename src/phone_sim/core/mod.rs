@@ -169,6 +169,8 @@ pub struct RxRequest {
     pub port: u16,
     /// Multicast group.
     pub multicast: bool,
+    /// Started with G.722 (startMedia): heard, and recorded, at 16 kHz.
+    pub wideband: bool,
 }
 
 /// A stream the core asks the hardware to send.

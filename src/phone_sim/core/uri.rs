@@ -75,6 +75,7 @@ impl PhoneCore {
             addr,
             port: port.get(),
             multicast,
+            wideband: false,
         };
         self.open_rx(now_ms, StreamOrigin::Uri, req, volume, hw)
     }

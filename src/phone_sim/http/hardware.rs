@@ -41,6 +41,7 @@ impl Hardware for Hw<'_> {
             seed: self.node.ctx.seed ^ self.node.index.rotate_left(17) ^ self.media.rx_count,
             wav,
             light: self.node.ctx.light_receive,
+            wideband: req.wideband,
         };
         let handle =
             RxHandle::open(spec).map_err(|e| format!("Port {} unavailable: {e}", req.port))?;
