@@ -143,12 +143,7 @@ fn wants_events(headers: &HeaderMap) -> Result<(), Refusal> {
         .get_all(header::ACCEPT)
         .iter()
         .filter_map(|v| v.to_str().ok())
-        .flat_map(|v| v.split(','))
-        .any(|t| {
-            t.split(';')
-                .next()
-                .is_some_and(|m| m.trim().eq_ignore_ascii_case("text/event-stream"))
-        });
+        .any(accepts_events);
     if accepts {
         Ok(())
     } else {
@@ -158,6 +153,16 @@ fn wants_events(headers: &HeaderMap) -> Result<(), Refusal> {
              does)",
         ))
     }
+}
+
+/// Whether an `Accept` header's value names `text/event-stream` (any case, with or without
+/// parameters). Wildcards do not count: the stream never ends, so it must be asked for.
+pub fn accepts_events(accept: &str) -> bool {
+    accept.split(',').any(|t| {
+        t.split(';')
+            .next()
+            .is_some_and(|m| m.trim().eq_ignore_ascii_case("text/event-stream"))
+    })
 }
 
 async fn one_page(

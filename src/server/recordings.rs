@@ -229,8 +229,9 @@ struct StartBody {
     seconds: f64,
 }
 
-/// A checked request: the phone's entry and how long.
-fn order_of(r: &Recordings, body: &[u8]) -> Result<(crate::config::PhoneEntry, Duration), Refusal> {
+/// The body of `POST /api/recordings` checked, without a server (for the fuzzer,
+/// `fuzz/fuzz_targets/console_inputs.rs`): the phone's name and how long.
+pub fn parse_start(body: &[u8]) -> Result<(String, Duration), Refusal> {
     let b: StartBody = serde_json::from_slice(body).map_err(|e| {
         refuse(
             StatusCode::BAD_REQUEST,
@@ -243,13 +244,19 @@ fn order_of(r: &Recordings, body: &[u8]) -> Result<(crate::config::PhoneEntry, D
             format!("seconds {}: must be 1..={MAX_SECONDS}", b.seconds),
         ));
     }
-    let Some(phone) = r.shelf.config.phone(&b.phone).cloned() else {
+    Ok((b.phone, Duration::from_secs_f64(b.seconds)))
+}
+
+/// A checked request: the phone's entry and how long.
+fn order_of(r: &Recordings, body: &[u8]) -> Result<(crate::config::PhoneEntry, Duration), Refusal> {
+    let (name, duration) = parse_start(body)?;
+    let Some(phone) = r.shelf.config.phone(&name).cloned() else {
         return Err(refuse(
             StatusCode::BAD_REQUEST,
-            format!("phone {:?}: no such phone in the config", b.phone),
+            format!("phone {name:?}: no such phone in the config"),
         ));
     };
-    Ok((phone, Duration::from_secs_f64(b.seconds)))
+    Ok((phone, duration))
 }
 
 /// Room for one more recording of `phone`, or the 409 saying why not.

@@ -53,7 +53,8 @@ pub fn router<S: Clone + Send + Sync + 'static>(shelf: RingtoneShelf) -> Router<
 }
 
 /// A ring tone's name: 1..=21 of `A-Z a-z 0-9 _ -` (no path characters, fits a ring list).
-fn check_name(name: &str) -> Result<(), Refusal> {
+/// Also what a ring file's name (`NAME.raw`) is checked by.
+pub fn check_name(name: &str) -> Result<(), Refusal> {
     let ok = !name.is_empty()
         && name.len() <= MAX_TONE_NAME
         && name
