@@ -1133,3 +1133,106 @@ fn the_administrators_screens_ring_a_bell_play_and_delete_sounds_make_ringtones_
     assert!(health.as_str().unwrap().contains("version"), "{health}");
     b.shot("health");
 }
+
+#[test]
+fn a_thousand_phone_page_stays_readable_failures_first_and_large_groups_folded() {
+    if !browser_installed("console_browser") {
+        return;
+    }
+    const PHONES: usize = 1000;
+    const UNREACHABLE: usize = 3;
+    // Three phones whose address answers nothing (a closed port on loopback): they fail.
+    let s = fleet(PHONES, |t| {
+        // A machine busy with 1,000 emulated phones answers slower than one phone does.
+        let t = t.replace("push_timeout = \"3s\"", "push_timeout = \"20s\"");
+        let mut out = String::new();
+        let mut moved = 0;
+        for line in t.lines() {
+            if line.starts_with("host = ") && moved < UNREACHABLE {
+                moved += 1;
+                out.push_str("host = \"127.0.0.1:9\"\n");
+            } else {
+                out.push_str(line);
+                out.push('\n');
+            }
+        }
+        out
+    });
+    let how = add_user(&s);
+    let srv = Server::start(&s);
+    // A minute of silence to page (µ-law, declared), so the page outlasts the checks.
+    let (st, body) = call_raw(
+        "PUT",
+        &format!("{}/api/sounds/long_quiet", srv.url),
+        Some(TOKEN),
+        Some(vec![0xFF; 8000 * 60]),
+        "audio/basic",
+    );
+    assert_eq!(st, 201, "{body}");
+    let b = Browser::start(&srv.url, (1280, 900), &[]);
+    sign_in(&b, &how);
+    b.goto("/?sound=upload:long_quiet");
+    b.ready();
+    b.click("#zone-list .choice[data-zone=all] label");
+    b.click("#page-start");
+    // Every phone settled: receiving, or failed (the unreachable ones at least).
+    let groups = b.wait_js(
+        "every phone receiving or failed",
+        90,
+        "return [...document.querySelectorAll('#live-groups details')]\
+           .map(d => [d.dataset.state, d.querySelectorAll('li').length, d.open])",
+        |v| {
+            v.as_array().is_some_and(|a| {
+                a.len() == 2
+                    && a[0][0] == "failed"
+                    && a[1][0] == "accepted"
+                    && a[0][1].as_u64().unwrap_or(0) + a[1][1].as_u64().unwrap_or(0)
+                        == PHONES as u64
+            })
+        },
+    );
+    let groups = groups.as_array().unwrap();
+    let failed_n = groups[0][1].as_u64().unwrap() as usize;
+    assert!(failed_n >= UNREACHABLE && failed_n < 50, "{groups:?}");
+    // Failures first and open; the receiving ones folded under one line with their count.
+    assert_eq!(groups[0], json!(["failed", failed_n, true]));
+    assert_eq!(groups[1], json!(["accepted", PHONES - failed_n, false]));
+    let summaries = b.js(
+        "return [...document.querySelectorAll('#live-groups summary')].map(s => s.textContent)",
+    );
+    assert_eq!(
+        summaries,
+        json!([
+            format!("failed ({failed_n})"),
+            format!("receiving ({})", PHONES - failed_n)
+        ])
+    );
+    let failed = b.js(
+        "return [...document.querySelectorAll('#live-groups li[data-state=failed]')].map(li => li.textContent)",
+    );
+    assert!(
+        failed
+            .as_array()
+            .unwrap()
+            .iter()
+            .all(|f| f.as_str().unwrap().contains(": ")),
+        "each failure says why: {failed}"
+    );
+    let totals = b.js("return document.getElementById('live-totals').innerText");
+    assert!(totals.as_str().unwrap().contains("1000"), "{totals}");
+    b.shot("live-1000-phones");
+    // The folded group opens by keyboard (its summary is a real control).
+    b.js("document.querySelector('#live-groups details[data-state=accepted] summary').focus(); return 0");
+    b.press(ENTER);
+    assert_eq!(
+        b.js("return document.querySelector('#live-groups details[data-state=accepted]').open"),
+        true
+    );
+    b.click("#page-stop");
+    b.wait_js(
+        "the page to end",
+        90,
+        "return document.getElementById('live-status').textContent",
+        |v| v.as_str().is_some_and(|t| t.starts_with("Ended")),
+    );
+}

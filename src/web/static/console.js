@@ -505,7 +505,9 @@
             el('span', { class: 'phone', text: ph.name }), ' — ',
             el('span', { class: 'state', text: LABEL[ph.state] || ph.state }),
             ph.reason ? el('span', { class: 'reason', text: ': ' + ph.reason }) : null))));
-        d.addEventListener('toggle', () => { this.opened[s] = d.open; });
+        // Only a person's toggle is remembered: the browser also fires one for the open the
+        // render itself set, which must not pin a group open once it grows past the limit.
+        d.addEventListener('toggle', () => { if (d.open !== open) this.opened[s] = d.open; });
         box.append(d);
       }
     }
