@@ -246,6 +246,91 @@ fn convert_refuses_bad_input_with_exit_2() {
     assert_exit(&run(&[&"convert", &input, &raw, &"--normalize", &"-6"]), 0);
 }
 
+/// Integrated loudness of a ring file as sox decodes it, LUFS (the `ebur128` crate, not
+/// zonecast's wrapper).
+fn ring_lufs(file: &Path, dir: &Path) -> f64 {
+    let wav = dir.join("decoded.wav");
+    peer(
+        "sox",
+        &[
+            "-t",
+            "raw",
+            "-r",
+            "8000",
+            "-e",
+            "u-law",
+            "-c",
+            "1",
+            p(file),
+            "-b",
+            "16",
+            p(&wav),
+        ],
+    );
+    let samples: Vec<i16> = hound::WavReader::open(&wav)
+        .unwrap()
+        .into_samples::<i16>()
+        .map(Result::unwrap)
+        .collect();
+    let mut m = ebur128::EbuR128::new(1, 8000, ebur128::Mode::I).unwrap();
+    m.add_frames_i16(&samples).unwrap();
+    m.loudness_global().unwrap()
+}
+
+#[test]
+fn convert_loudness_levels_a_quiet_and_a_loud_sound_alike() {
+    let dir = tempfile::tempdir().unwrap();
+    let mut got = Vec::new();
+    for (name, gain) in [("quiet", "-35"), ("loud", "-1")] {
+        let input = dir.path().join(format!("{name}.wav"));
+        // A 2 s chord at very different levels.
+        peer(
+            "sox",
+            &[
+                "-n",
+                "-r",
+                "16000",
+                p(&input),
+                "synth",
+                "2",
+                "sine",
+                "440",
+                "sine",
+                "660",
+                "remix",
+                "-",
+                "gain",
+                "-n",
+                gain,
+            ],
+        );
+        let raw = dir.path().join(format!("{name}.raw"));
+        let o = run(&[&"convert", &input, &raw, &"--loudness", &"-18", &"--json"]);
+        assert_exit(&o, 0);
+        let report = json(&o);
+        let said = report["warnings"].to_string();
+        assert!(said.contains("levelled from"), "{said}");
+        got.push(ring_lufs(&raw, dir.path()));
+    }
+    for l in &got {
+        assert!((l + 18.0).abs() < 1.0, "rings at {got:?} LUFS");
+    }
+    // The range and the peak option are refused together and out of range.
+    let input = dir.path().join("quiet.wav");
+    let raw = dir.path().join("x.raw");
+    assert_exit(&run(&[&"convert", &input, &raw, &"--loudness", &"-5"]), 2);
+    let o = run(&[
+        &"convert",
+        &input,
+        &raw,
+        &"--loudness",
+        &"-18",
+        &"--normalize",
+        &"-3",
+    ]);
+    assert_exit(&o, 2);
+}
+
 /// Ring files that break one rule each, and the rule named in the report.
 fn rule_breakers(dir: &Path) -> Vec<(PathBuf, &'static str)> {
     let zero = 0xFFu8; // µ-law +0

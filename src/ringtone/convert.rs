@@ -19,6 +19,9 @@ pub struct ConvertOptions {
     pub normalize_dbfs: f64,
     /// Fade at both ends, ms (default 5), so the loop point is silent.
     pub fade_ms: f64,
+    /// Level the ring to this integrated loudness, LUFS (ITU-R BS.1770, as pages are levelled,
+    /// with the true-peak limiter), instead of normalising its peak; `None`: the peak.
+    pub loudness: Option<f64>,
 }
 
 impl Default for ConvertOptions {
@@ -29,6 +32,7 @@ impl Default for ConvertOptions {
             length: None,
             normalize_dbfs: -1.0,
             fade_ms: 5.0,
+            loudness: None,
         }
     }
 }
@@ -126,11 +130,13 @@ pub fn convert_samples(
         ));
     }
 
-    // Normalise the peak.
+    // Normalise the peak, or level the loudness.
     let peak = y.iter().fold(0.0f32, |m, &s| m.max(s.abs()));
     if peak <= SILENT_PEAK {
         warnings.push("input is silent: the ring is silence".to_owned());
         y.iter_mut().for_each(|s| *s = 0.0);
+    } else if let Some(lufs) = opts.loudness {
+        warnings.extend(level(&mut y, format, lufs));
     } else {
         let gain = (10f64.powf(opts.normalize_dbfs / 20.0) / f64::from(peak)) as f32;
         y.iter_mut().for_each(|s| *s *= gain);
@@ -193,6 +199,31 @@ pub fn convert_file(path: &Path, opts: &ConvertOptions) -> Result<Converted, Inv
         .map_err(|e| Invalid::new(format!("{}: {}", path.display(), e.field), e.value, e.rule))
 }
 
+/// Level `y` (at the format's rate) to `lufs` as a page's sounds are levelled, judged after the
+/// ring's encoding (µ-law for narrowband); the note of what was done, when it did something.
+fn level(y: &mut [f32], format: Format, lufs: f64) -> Option<String> {
+    use crate::audio::loudness::{LoudnessTarget, normalise_at, through_codec};
+    let pcm: Vec<i16> = y.iter().map(|&s| to_i16(s)).collect();
+    let through = |s: &[i16]| match format {
+        Format::Narrowband => through_codec(s, crate::g711::Law::Ulaw),
+        Format::Wideband => s.to_vec(),
+    };
+    let (out, what) = normalise_at(&pcm, format.rate(), LoudnessTarget { lufs }, &through);
+    for (d, s) in y.iter_mut().zip(out) {
+        *d = f32::from(s) / 32768.0;
+    }
+    let measured = what.measured.lufs?;
+    Some(format!(
+        "levelled from {measured:.1} to {lufs:.1} LUFS (gain {:+.1} dB{})",
+        what.gain_db,
+        if what.limited_db > 0.05 {
+            format!(", peaks limited by {:.1} dB", what.limited_db)
+        } else {
+            String::new()
+        }
+    ))
+}
+
 fn check_options(rate: u32, opts: &ConvertOptions) -> Result<(), Invalid> {
     if rate == 0 {
         return Err(Invalid::new(
@@ -216,6 +247,15 @@ fn check_options(rate: u32, opts: &ConvertOptions) -> Result<(), Invalid> {
             "normalize",
             opts.normalize_dbfs,
             "must be a peak level of 0 dBFS or below",
+        ));
+    }
+    if let Some(l) = opts.loudness
+        && !crate::audio::loudness::LUFS_RANGE.contains(&l)
+    {
+        return Err(Invalid::new(
+            "loudness",
+            l,
+            "must be -30..=-10 LUFS (the range [engine] loudness takes)",
         ));
     }
     if !(opts.fade_ms.is_finite() && (0.0..=1000.0).contains(&opts.fade_ms)) {

@@ -77,6 +77,17 @@ fn convert_options(a: &ConvertArgs) -> Result<ConvertOptions, CliError> {
             })
             .transpose()?
             .unwrap_or(defaults.fade_ms),
+        loudness: a
+            .loudness
+            .map(|v| {
+                in_range(
+                    "loudness",
+                    v,
+                    |v| crate::audio::loudness::LUFS_RANGE.contains(&v),
+                    "must be -30..=-10 LUFS",
+                )
+            })
+            .transpose()?,
     })
 }
 

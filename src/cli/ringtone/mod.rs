@@ -67,6 +67,15 @@ pub struct ConvertArgs {
     /// Peak level after normalisation, in dBFS [default: -1].
     #[arg(long, value_name = "DBFS", allow_negative_numbers = true)]
     normalize: Option<f64>,
+    /// Level the ring to this integrated loudness instead (LUFS, -30..=-10; -18 is what pages
+    /// are levelled to by default), with a true-peak limiter.
+    #[arg(
+        long,
+        value_name = "LUFS",
+        allow_negative_numbers = true,
+        conflicts_with = "normalize"
+    )]
+    loudness: Option<f64>,
     /// Fade in and out over this many milliseconds [default: 5].
     #[arg(long, value_name = "MS")]
     fade: Option<f64>,
