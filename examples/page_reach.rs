@@ -836,6 +836,7 @@ fn one_page(cx: &Ctx<'_>, mode: &str, concurrency: usize, run_no: usize) -> Resu
             volume: None,
             banner: roster.zone.banner.clone(),
             via: Default::default(),
+            wide: None,
         },
         roster.zone.targets.clone(),
     );
