@@ -621,3 +621,31 @@ fn failed_sign_ins_are_throttled_then_even_the_right_password_waits() {
     let (st, v) = api(&srv, "GET", "/api/session", None);
     assert_eq!((st, &v["user"]), (200, &json!("api-token")));
 }
+
+#[test]
+fn a_burst_of_parallel_guesses_is_throttled_like_one_after_another() {
+    let s = setup(2, "");
+    add_user(&s, "olga", "operator", None, OLGA_PW);
+    let srv = Server::start(&s);
+    let url = format!("{}/api/session", srv.url);
+    let statuses: Vec<u16> = std::thread::scope(|scope| {
+        let tries: Vec<_> = (0..20)
+            .map(|i| {
+                let url = url.clone();
+                scope.spawn(move || {
+                    let body = json!({"user": "olga", "password": format!("guess-number-{i}")});
+                    send("POST", &url, &[], Some(body)).status
+                })
+            })
+            .collect();
+        tries.into_iter().map(|t| t.join().unwrap()).collect()
+    });
+    let wrong = statuses.iter().filter(|&&s| s == 401).count();
+    let waited = statuses.iter().filter(|&&s| s == 429).count();
+    assert_eq!(wrong + waited, 20, "{statuses:?}");
+    // Five free failures, and at most one more that was being checked beside the fifth.
+    assert!(
+        (5..=6).contains(&wrong),
+        "{wrong} guesses were checked: {statuses:?}"
+    );
+}

@@ -98,6 +98,56 @@ impl Signin {
     }
 }
 
+impl Signin {
+    /// `user`'s account if `password` is theirs; `Err(Some(wait))` while a throttle key
+    /// (`keys`: the address's, and the user's) must wait, `Err(None)` for a wrong user or
+    /// password (counted against every key). The keys are checked, the password verified and
+    /// a failure counted while one hashing permit is held, so a burst of parallel guesses
+    /// cannot all pass the check before the first failure counts. An unknown user costs what a
+    /// wrong password does.
+    async fn check_password(
+        &self,
+        keys: &[String],
+        user: Option<&str>,
+        password: String,
+    ) -> Result<Result<Account, Option<std::time::Duration>>, Refusal> {
+        let _permit = self.inner.hashing.acquire().await.map_err(internal)?;
+        {
+            let mut t = self.throttle();
+            let now = Instant::now();
+            if let Some(wait) = keys.iter().filter_map(|k| t.check(k, now).err()).max() {
+                return Ok(Err(Some(wait)));
+            }
+        }
+        let stored = match user {
+            Some(u) => self.inner.accounts.get(u).map_err(internal)?,
+            None => None,
+        };
+        let hash = stored
+            .as_ref()
+            .map_or_else(|| dummy_hash().to_owned(), |(_, h)| h.clone());
+        let good = tokio::task::spawn_blocking(move || users::verify_password(&password, &hash))
+            .await
+            .map_err(internal)?;
+        let mut t = self.throttle();
+        match stored {
+            Some((account, _)) if good => {
+                for k in keys {
+                    t.succeeded(k);
+                }
+                Ok(Ok(account))
+            }
+            _ => {
+                let now = Instant::now();
+                for k in keys {
+                    t.failed(k, now);
+                }
+                Ok(Err(None))
+            }
+        }
+    }
+}
+
 /// A JSON error, as the API answers them (`{"error": "..."}`).
 struct Refusal(StatusCode, String);
 
@@ -316,15 +366,11 @@ async fn sign_in(
         .ok()
         .map(|()| format!("user:{}", b.user));
     let addr_key = format!("addr:{address}");
-    {
-        let mut t = s.throttle();
-        let now = Instant::now();
-        let wait = [Some(&addr_key), user_key.as_ref()]
-            .into_iter()
-            .flatten()
-            .filter_map(|k| t.check(k, now).err())
-            .max();
-        if let Some(wait) = wait {
+    let keys: Vec<String> = [Some(addr_key), user_key].into_iter().flatten().collect();
+    let user = (keys.len() == 2).then_some(b.user.as_str());
+    let account = match s.check_password(&keys, user, b.password).await? {
+        Ok(account) => account,
+        Err(Some(wait)) => {
             let secs = wait.as_secs().max(1);
             let mut r = Refusal(
                 StatusCode::TOO_MANY_REQUESTS,
@@ -336,37 +382,11 @@ async fn sign_in(
             }
             return Ok(r);
         }
-    }
-    let stored = match &user_key {
-        Some(_) => s.inner.accounts.get(&b.user).map_err(internal)?,
-        None => None,
-    };
-    let hash = stored
-        .as_ref()
-        .map_or_else(|| dummy_hash().to_owned(), |(_, h)| h.clone());
-    let password = b.password;
-    let good = s
-        .hashing(move || users::verify_password(&password, &hash))
-        .await?;
-    let account = match stored {
-        Some((account, _)) if good => account,
-        _ => {
-            let mut t = s.throttle();
-            let now = Instant::now();
-            for k in [Some(&addr_key), user_key.as_ref()].into_iter().flatten() {
-                t.failed(k, now);
-            }
+        Err(None) => {
             tracing::warn!("sign-in refused from {address}");
             return Err(Refusal(StatusCode::UNAUTHORIZED, WRONG.into()));
         }
     };
-    {
-        let mut t = s.throttle();
-        t.succeeded(&addr_key);
-        if let Some(k) = &user_key {
-            t.succeeded(k);
-        }
-    }
     let cookie = users::new_token();
     let csrf_token = users::new_token();
     let now = now_ms();
