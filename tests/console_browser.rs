@@ -1236,3 +1236,74 @@ fn a_thousand_phone_page_stays_readable_failures_first_and_large_groups_folded()
         |v| v.as_str().is_some_and(|t| t.starts_with("Ended")),
     );
 }
+
+#[test]
+fn a_user_changes_their_password_signs_out_and_an_ended_session_goes_back_to_sign_in() {
+    if !browser_installed("console_browser") {
+        return;
+    }
+    let s = fleet(2, |t| t);
+    if add_user(&s) != SignIn::User {
+        eprintln!("console_browser: password test skipped: no `zonecast user` yet");
+        return;
+    }
+    let srv = Server::start(&s);
+    let b = Browser::start(&srv.url, (1280, 900), &[]);
+    sign_in(&b, &SignIn::User);
+    b.click("a[data-nav=users]");
+    b.ready();
+    // A wrong current password is refused and said so; the right one changes it.
+    b.type_in("#pw-old", "not my password");
+    b.type_in("#pw-new", "a brand new password 9");
+    b.click("#password-form button[type=submit]");
+    b.wait_js(
+        "the refusal",
+        10,
+        "return document.getElementById('pw-status').textContent",
+        |v| v.as_str().is_some_and(|t| t.starts_with("Not changed")),
+    );
+    b.js("document.getElementById('pw-old').value = ''; return 0");
+    b.type_in("#pw-old", PASSWORD);
+    b.click("#password-form button[type=submit]");
+    b.wait_js(
+        "the change",
+        10,
+        "return document.getElementById('pw-status').textContent",
+        |v| v == "Password changed.",
+    );
+    // Changing the password may end this session; either way signing out lands on sign-in,
+    // and the console's screens send an ended session back there.
+    b.goto("/");
+    if b.js("return location.pathname") == "/" {
+        b.ready();
+        b.click("#signout");
+    }
+    b.wait_js("the sign-in screen", 10, "return location.pathname", |v| {
+        v == "/signin"
+    });
+    b.goto("/history");
+    b.wait_js(
+        "back to sign-in",
+        10,
+        "return location.pathname + location.search",
+        |v| v == "/signin?next=%2Fhistory",
+    );
+    b.ready();
+    // The old password no longer works; the new one does, and returns to the screen asked for.
+    b.type_in("#signin-user", USER);
+    b.type_in("#signin-password", PASSWORD);
+    b.click("#signin-form button[type=submit]");
+    b.wait_js(
+        "the wrong-password message",
+        10,
+        "return document.getElementById('signin-error').textContent",
+        |v| v.as_str().is_some_and(|t| t.contains("Wrong")),
+    );
+    b.js("document.getElementById('signin-password').value = ''; return 0");
+    b.type_in("#signin-password", "a brand new password 9");
+    b.click("#signin-form button[type=submit]");
+    b.wait_js("the history screen", 10, "return location.pathname", |v| {
+        v == "/history"
+    });
+    b.ready();
+}
