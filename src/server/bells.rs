@@ -1,12 +1,12 @@
 //! Ringing a bell: a page per zone of the bell, journaled as a bell event. The bell loop
 //! ([`super::scheduler`]) rings what came due through [`ring`]; `POST /api/bells/{name}/ring`
 //! rings a configured bell now through the same function, journaled as rung by hand
-//! (`outcome: "rung"`).
+//! (`outcome: "rung"`, the detail naming who: the signed-in user, or `api-token`).
 
 use std::sync::Arc;
 
 use axum::Router;
-use axum::extract::{Path, State};
+use axum::extract::{Extension, Path, State};
 use axum::http::StatusCode;
 use axum::response::IntoResponse;
 use axum::routing::post;
@@ -17,16 +17,17 @@ use super::metrics::Metrics;
 use super::pages::{Pages, StartPage};
 use super::refusal::{Answered, refuse};
 use super::store::{BellEvent, Store};
+use super::users::{Actor, TOKEN_ACTOR};
 use crate::schedule::{Bell, Scheduler};
 use crate::source::Trust;
 
 /// Why a bell rings.
-#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+#[derive(Debug, Clone, PartialEq, Eq)]
 pub enum Ringing {
     /// Its time came (journaled `fired`).
     Due,
-    /// Someone rang it now (journaled `rung`).
-    ByHand,
+    /// Someone rang it now (journaled `rung`, with who: a user's name or `api-token`).
+    ByHand(String),
 }
 
 /// What ringing needs: the pages to start, the journal, the counters.
@@ -42,7 +43,7 @@ pub struct BellRinger {
 
 /// Ring `bell` (due at `at`): one page per zone, then its bell event in the journal (the pages
 /// it started, and every zone that could not be paged, with why). Returns that event.
-pub async fn ring(r: &BellRinger, bell: &Bell, at: DateTime<Utc>, why: Ringing) -> BellEvent {
+pub async fn ring(r: &BellRinger, bell: &Bell, at: DateTime<Utc>, why: &Ringing) -> BellEvent {
     let mut started = Vec::new();
     let mut failures = Vec::new();
     for zone in &bell.zones {
@@ -69,7 +70,7 @@ pub async fn ring(r: &BellRinger, bell: &Bell, at: DateTime<Utc>, why: Ringing) 
     r.metrics.bell(true);
     let (outcome, note) = match why {
         Ringing::Due => ("fired", None),
-        Ringing::ByHand => ("rung", Some("rung by hand".to_owned())),
+        Ringing::ByHand(who) => ("rung", Some(format!("rung by hand by {who}"))),
     };
     let detail = match (note, failures.is_empty()) {
         (note, true) => note,
@@ -106,7 +107,11 @@ pub fn router<S: Clone + Send + Sync + 'static>(
         .with_state(BellsNow { ringer, scheduler })
 }
 
-async fn ring_now(State(s): State<BellsNow>, Path(name): Path<String>) -> Answered {
+async fn ring_now(
+    State(s): State<BellsNow>,
+    Path(name): Path<String>,
+    actor: Option<Extension<Actor>>,
+) -> Answered {
     let Some(bell) = s
         .scheduler
         .as_ref()
@@ -118,8 +123,12 @@ async fn ring_now(State(s): State<BellsNow>, Path(name): Path<String>) -> Answer
             format!("no bell {name:?} in the config's schedule (see GET /api/bells)"),
         ));
     };
-    tracing::info!("bell {name} rung by hand");
-    let event = ring(&s.ringer, &bell, Utc::now(), Ringing::ByHand).await;
+    let who = actor.map_or_else(
+        || TOKEN_ACTOR.to_owned(),
+        |Extension(a)| a.name().to_owned(),
+    );
+    tracing::info!("bell {name} rung by hand by {who}");
+    let event = ring(&s.ringer, &bell, Utc::now(), &Ringing::ByHand(who)).await;
     if event.pages.is_empty() {
         return Err(refuse(
             StatusCode::CONFLICT,

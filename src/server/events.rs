@@ -290,3 +290,29 @@ async fn follow_all(pages: Pages, store: Store, tx: mpsc::Sender<Event>) {
     // Shutting down: the pages' last events, then the stream ends.
     while tasks.join_next().await.is_some() {}
 }
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn only_an_explicit_event_stream_is_accepted() {
+        for yes in [
+            "text/event-stream",
+            "Text/Event-Stream",
+            "text/html, text/event-stream;q=0.9",
+            " text/event-stream ; charset=utf-8",
+        ] {
+            assert!(accepts_events(yes), "{yes}");
+        }
+        for no in [
+            "*/*",
+            "text/*",
+            "",
+            "application/json",
+            "text/event-streamx",
+        ] {
+            assert!(!accepts_events(no), "{no}");
+        }
+    }
+}

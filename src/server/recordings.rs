@@ -393,3 +393,46 @@ async fn remove(State(r): State<Recordings>, Path(id): Path<String>) -> Answered
     r.discard(&id)?;
     Ok(axum::Json(json!({ "id": id, "deleted": true, "stopping": false })).into_response())
 }
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn a_start_is_a_phone_and_1_to_600_seconds() {
+        let (phone, d) = parse_start(br#"{"phone":"p001","seconds":2.5}"#).unwrap();
+        assert_eq!((phone.as_str(), d), ("p001", Duration::from_millis(2500)));
+        for bad in [
+            &br#"{"phone":"p001","seconds":0.5}"#[..],
+            br#"{"phone":"p001","seconds":600.5}"#,
+            br#"{"phone":"p001"}"#,
+            br#"{"phone":"p001","seconds":2,"x":1}"#,
+            br#"{"phone":1,"seconds":2}"#,
+            b"not json",
+        ] {
+            let e = parse_start(bad).unwrap_err();
+            assert_eq!(
+                e.status,
+                StatusCode::BAD_REQUEST,
+                "{}",
+                String::from_utf8_lossy(bad)
+            );
+        }
+    }
+
+    #[test]
+    fn ids_are_r_and_lowercase_hex() {
+        assert!(valid_id("r1a23b35f63e946f"));
+        for bad in [
+            "",
+            "r",
+            "R12",
+            "r12G",
+            "r../x",
+            "1234",
+            &format!("r{}", "a".repeat(25)),
+        ] {
+            assert!(!valid_id(bad), "{bad}");
+        }
+    }
+}

@@ -304,3 +304,36 @@ async fn download(State(shelf): State<RingtoneShelf>, Path(file): Path<String>) 
     )
         .into_response())
 }
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn names_fit_a_ring_list_and_hold_no_path() {
+        assert!(check_name("door-bell_2").is_ok());
+        assert!(check_name(&"a".repeat(21)).is_ok());
+        for bad in ["", "../x", "a/b", "a.b", "a b", "é", &"a".repeat(22)] {
+            assert_eq!(
+                check_name(bad).unwrap_err().status,
+                StatusCode::BAD_REQUEST,
+                "{bad}"
+            );
+        }
+    }
+
+    #[test]
+    fn the_rules_say_what_the_conversion_did() {
+        // 3 s at 16 kHz into a .raw: resampled, cut to its maximum, levelled, encoded.
+        let input: Vec<f32> = (0..48_000).map(|i| (i as f32 * 0.3).sin() * 0.2).collect();
+        let opts = ConvertOptions::default();
+        let done = convert_samples(&input, 16_000, &opts).unwrap();
+        let rules = rules_of(&done, &opts, input.len(), 16_000);
+        let said = |what: &str| rules.iter().any(|r| r.contains(what));
+        assert!(said("resampled from 16000 Hz to 8000 Hz"), "{rules:?}");
+        assert!(said("cut to the"), "{rules:?}");
+        assert!(said("levelled"), "{rules:?}");
+        assert!(said("µ-law"), "{rules:?}");
+        assert!(rules.iter().all(|r| r.starts_with(".raw: ")), "{rules:?}");
+    }
+}

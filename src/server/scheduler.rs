@@ -67,7 +67,7 @@ pub async fn run(
                         store: store.clone(),
                         metrics: metrics.clone(),
                     };
-                    ring(&ringer, &b, at, Ringing::Due).await;
+                    ring(&ringer, &b, at, &Ringing::Due).await;
                 }
                 Decision::Missed { bell, at, late_by } => {
                     tracing::warn!(

@@ -180,3 +180,34 @@ async fn remove(State(shelf): State<SoundShelf>, Path(name): Path<String>) -> An
     )
         .into_response())
 }
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn a_wav_of_samples_reads_back() {
+        let samples: Vec<i16> = (0..800).map(|i| (i * 37 % 2000) as i16 - 1000).collect();
+        let bytes = wav_bytes(&samples, 8000).unwrap();
+        let mut r = hound::WavReader::new(std::io::Cursor::new(bytes)).unwrap();
+        assert_eq!(r.spec().sample_rate, 8000);
+        let back: Vec<i16> = r.samples::<i16>().map(Result::unwrap).collect();
+        assert_eq!(back, samples);
+    }
+
+    #[test]
+    fn a_source_plays_an_upload_by_name_or_by_its_file() {
+        let dir = tempfile::tempdir().unwrap();
+        let stored = dir.path().join("jingle.wav");
+        std::fs::write(&stored, b"x").unwrap();
+        let by_path = format!("chime,file:{}", stored.display());
+        assert!(plays(&by_path, "jingle", &stored));
+        assert!(plays("chime, upload:jingle", "jingle", &stored));
+        assert!(!plays("chime,upload:jingle2", "jingle", &stored));
+        assert!(!plays(
+            "chime,file:/nonexistent/jingle.wav",
+            "jingle",
+            &stored
+        ));
+    }
+}
