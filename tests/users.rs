@@ -4,8 +4,8 @@
 //! cookie; changes made with the cookie need the session's CSRF token and the same origin; an
 //! operator pages and stops only its granted zones (a crafted request included), a viewer only
 //! reads; the history names who started and stopped each page; the audit log records every
-//! change to users; sign-ins are throttled (429); an ended session signs no one in; no password
-//! reaches the server's log.
+//! change to users; sign-ins are throttled (429); an ended session signs no one in; the cookie
+//! is `Secure` over the HTTPS listener; no password reaches the server's log.
 
 mod common;
 
@@ -648,4 +648,74 @@ fn a_burst_of_parallel_guesses_is_throttled_like_one_after_another() {
         (5..=6).contains(&wrong),
         "{wrong} guesses were checked: {statuses:?}"
     );
+}
+
+#[cfg(feature = "tls")]
+#[test]
+fn over_https_the_session_cookie_is_secure() {
+    use rustls::pki_types::pem::PemObject;
+    use rustls::pki_types::{CertificateDer, ServerName};
+    use std::sync::Arc;
+    use tokio::io::{AsyncReadExt, AsyncWriteExt};
+
+    let s = setup(
+        2,
+        "https_listen = \"127.0.0.1:0\"\ntls_self_signed = true\n",
+    );
+    add_user(&s, "olga", "operator", None, OLGA_PW);
+    let srv = Server::start(&s);
+    let addr = wait_for(&srv, "the HTTPS listener", 10, || {
+        let log = srv.log();
+        let line = log.lines().find(|l| l.contains("console over HTTPS on"))?;
+        let addr = line.split("https://").nth(1)?.split_whitespace().next()?;
+        Some(addr.to_owned())
+    });
+    let cert = std::fs::read(s.path("data/tls/self-signed-cert.pem")).unwrap();
+    let mut roots = rustls::RootCertStore::empty();
+    for c in CertificateDer::pem_slice_iter(&cert) {
+        roots.add(c.unwrap()).unwrap();
+    }
+    let config = rustls::ClientConfig::builder_with_provider(Arc::new(
+        rustls::crypto::ring::default_provider(),
+    ))
+    .with_safe_default_protocol_versions()
+    .unwrap()
+    .with_root_certificates(roots)
+    .with_no_client_auth();
+    let connector = tokio_rustls::TlsConnector::from(Arc::new(config));
+    let body = json!({"user": "olga", "password": OLGA_PW}).to_string();
+    let request = format!(
+        "POST /api/session HTTP/1.1\r\nHost: localhost\r\nContent-Type: application/json\r\n\
+         Content-Length: {}\r\nConnection: close\r\n\r\n{body}",
+        body.len()
+    );
+    let rt = tokio::runtime::Builder::new_current_thread()
+        .enable_all()
+        .build()
+        .unwrap();
+    let answer = rt.block_on(async {
+        let tcp = tokio::net::TcpStream::connect(&addr).await.unwrap();
+        let name = ServerName::try_from("localhost").unwrap();
+        let mut tls = connector.connect(name, tcp).await.unwrap();
+        tls.write_all(request.as_bytes()).await.unwrap();
+        let mut out = String::new();
+        tls.read_to_string(&mut out).await.unwrap_or_default();
+        out
+    });
+    assert!(answer.starts_with("HTTP/1.1 200"), "{answer}");
+    let cookie = answer
+        .lines()
+        .find(|l| {
+            l.to_ascii_lowercase()
+                .starts_with("set-cookie: zonecast_session=")
+        })
+        .unwrap_or_else(|| panic!("no session cookie: {answer}"));
+    assert!(cookie.trim_end().ends_with("; Secure"), "{cookie}");
+    assert!(
+        cookie.contains("HttpOnly") && cookie.contains("SameSite=Strict"),
+        "{cookie}"
+    );
+    // Over plain HTTP the same sign-in's cookie is not Secure (a browser would drop it).
+    let plain = sign_in(&srv, "olga", OLGA_PW);
+    assert!(!plain.set_cookie.unwrap().contains("Secure"));
 }
