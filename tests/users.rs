@@ -440,6 +440,28 @@ fn operators_page_only_their_zones_with_csrf_and_the_history_names_who_started_a
     assert_eq!(vic.call("GET", "/api/history", None).status, 200);
     assert_eq!(vic.call("GET", "/api/zones", None).status, 200);
     assert_eq!(vic.call("GET", "/api/users", None).status, 403);
+    // The microphone's socket is paging: not for a viewer, and not from another site's page
+    // (a WebSocket is a GET the browser sends with the cookie).
+    let a = vic.call("GET", "/api/pages/pg-x/mic?rate=48000", None);
+    assert_eq!(a.status, 403, "{}", a.body);
+    let a = olga.call_with(
+        "GET",
+        "/api/pages/pg-x/mic?rate=48000",
+        None,
+        &[
+            ("connection", "upgrade"),
+            ("upgrade", "websocket"),
+            ("sec-websocket-version", "13"),
+            ("sec-websocket-key", "dGhlIHNhbXBsZSBub25jZQ=="),
+            ("origin", "http://evil.example"),
+        ],
+    );
+    assert_eq!(a.status, 403, "{}", a.body);
+    assert!(
+        a.body["error"].as_str().unwrap().contains("another origin"),
+        "{}",
+        a.body
+    );
     assert_eq!(olga.call("GET", "/api/users", None).status, 403);
     assert_eq!(olga.call("GET", "/api/audit", None).status, 403);
     let a = olga.call(
