@@ -243,7 +243,9 @@ impl SpeechCache {
         if let Some(s) = self.lock().map.get(&key) {
             return Ok(s.clone());
         }
-        let wav = self.run(&["--stdout", "--stdin"], voice, text)?;
+        // espeak-ng takes a fraction of a second: on a server's worker thread, tell tokio so
+        // its other tasks (pages' pushes, the API) move to another worker meanwhile.
+        let wav = off_the_runtime(|| self.run(&["--stdout", "--stdin"], voice, text))?;
         let speech: Arc<[i16]> = to_rate(&wav, rate)
             .map_err(|e| Invalid::new("say", text, e))?
             .into();
@@ -358,6 +360,18 @@ fn bounded(
     }
     let err = err.join().unwrap_or_default();
     Ok((status, bytes, err))
+}
+
+/// Run `f` (blocking), first handing the current worker's other tasks to the rest of tokio's
+/// pool when called on a multi-thread runtime's worker; elsewhere (a plain thread, a
+/// current-thread runtime) just run it.
+fn off_the_runtime<T>(f: impl FnOnce() -> T) -> T {
+    match tokio::runtime::Handle::try_current() {
+        Ok(h) if h.runtime_flavor() == tokio::runtime::RuntimeFlavor::MultiThread => {
+            tokio::task::block_in_place(f)
+        }
+        _ => f(),
+    }
 }
 
 /// espeak-ng's WAV (mono 16-bit, its header claiming an unknown length) as samples at `rate`.
@@ -599,5 +613,22 @@ mod tests {
             let e = bad.check().unwrap_err();
             assert!(e.field.starts_with("voice."), "{e}");
         }
+    }
+
+    #[test]
+    fn blocking_work_runs_on_any_runtime_and_outside_one() {
+        // block_in_place panics on a current-thread runtime: only a multi-thread worker uses it.
+        assert_eq!(off_the_runtime(|| 1), 1);
+        let current = tokio::runtime::Builder::new_current_thread()
+            .build()
+            .unwrap();
+        assert_eq!(current.block_on(async { off_the_runtime(|| 2) }), 2);
+        let multi = tokio::runtime::Builder::new_multi_thread()
+            .worker_threads(2)
+            .build()
+            .unwrap();
+        let got =
+            multi.block_on(async { tokio::spawn(async { off_the_runtime(|| 3) }).await.unwrap() });
+        assert_eq!(got, 3);
     }
 }
