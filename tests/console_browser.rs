@@ -824,7 +824,7 @@ fn the_console_fits_a_phone_sized_screen() {
 }
 
 #[test]
-fn an_operator_pages_only_granted_zones_and_changes_need_the_csrf_token() {
+fn an_operator_pages_only_granted_zones_a_viewer_none_and_changes_need_the_csrf_token() {
     if !browser_installed("console_browser") {
         return;
     }
@@ -842,6 +842,16 @@ fn an_operator_pages_only_granted_zones_and_changes_need_the_csrf_token() {
         eprintln!("console_browser: operator test skipped: no `zonecast user` yet");
         return;
     }
+    let out = s
+        .cmd(&["user", "add", "vera", "--role", "viewer"])
+        .env("ZONECAST_USER_PASSWORD", PASSWORD)
+        .output()
+        .unwrap();
+    assert!(
+        out.status.success(),
+        "{}",
+        String::from_utf8_lossy(&out.stderr)
+    );
     let srv = Server::start(&s);
     let b = Browser::start(&srv.url, (1280, 900), &[]);
     b.goto("/signin");
@@ -918,6 +928,32 @@ fn an_operator_pages_only_granted_zones_and_changes_need_the_csrf_token() {
     );
     let (_, hist) = api(&srv, "GET", "/api/history", None);
     assert_eq!(hist["pages"][0]["zone"], "first", "{hist}");
+
+    // A viewer reads only: the Page button is disabled with the reason, and a crafted page
+    // (with the right CSRF token) is refused.
+    b.click("#signout");
+    b.wait_js("the sign-in screen", 10, "return location.pathname", |v| {
+        v == "/signin"
+    });
+    b.ready();
+    b.type_in("#signin-user", "vera");
+    b.type_in("#signin-password", PASSWORD);
+    b.click("#signin-form button[type=submit]");
+    b.wait_js("the page-now screen", 15, "return location.pathname", |v| {
+        v == "/"
+    });
+    b.ready();
+    assert_eq!(
+        b.js("return [document.getElementById('page-start').disabled, \
+              document.querySelector('a[data-nav=users]').textContent]"),
+        json!([true, "My password"])
+    );
+    let empty = b.js("return document.getElementById('zone-empty').textContent");
+    assert!(empty.as_str().unwrap().contains("read only"), "{empty}");
+    let v = crafted("first", "session");
+    assert_eq!(v[0], 403, "{v}");
+    let (_, hist) = api(&srv, "GET", "/api/history", None);
+    assert_eq!(hist["pages"].as_array().map(Vec::len), Some(1), "{hist}");
 }
 
 #[test]
