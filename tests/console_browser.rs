@@ -2,11 +2,18 @@
 //! (WebDriver, with fantoccini) against a real `zonecast serve` and a fleet of emulated phones
 //! on loopback. Each test has its own server, fleet, browser and profile.
 //!
-//! Covered: signing in; uploading a sound (with its progress bar) and paging it; each phone
-//! turning "receiving" on the live screen as the phones take the page; the big Stop; the page
-//! in the history with each phone's outcome; names and banners holding HTML shown as text; a
-//! page and its stop by keyboard alone; a 375-pixel-wide screen without sideways scrolling.
-//! Screenshots of the main screens go to `target/console-screenshots/`.
+//! Covered: signing in (a wrong password refused); uploading a sound (with its progress bar)
+//! and paging it; each phone turning "receiving" on the live screen as the phones take the
+//! page; the big Stop; the page in the history (filters, each phone's outcome, its own live
+//! screen); a 1,000-phone page with failures first and the rest folded; names and banners
+//! holding HTML shown as text; a page and its stop by keyboard alone (zone search, recent zones
+//! first); an operator offered and allowed only its zones, a viewer none, changes without the
+//! CSRF token or from another site refused; the browser's microphone (Chromium's fake capture
+//! device playing a 440 Hz WAV) heard at 440 Hz by the phones, over loopback HTTP and over the
+//! HTTPS listener; ring a bell now, play and delete sounds, ringtones, recordings, users and
+//! the audit log, health; changing one's password, signing out, an ended session sent back to
+//! sign-in; a 375-pixel-wide screen without sideways scrolling. Screenshots of the main
+//! screens go to `target/console-screenshots/`.
 //!
 //! Without /usr/bin/chromium or /usr/bin/chromedriver each test prints one line and passes
 //! (`make test` installs both).
