@@ -583,6 +583,7 @@ fn operators_page_only_their_zones_with_csrf_and_the_history_names_who_started_a
         "{}",
         a.body
     );
+    assert!(did_audit(&root, "olga", "session.ended", "olga"));
     let a = olga2.call(
         "POST",
         "/api/pages",

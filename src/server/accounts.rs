@@ -22,7 +22,7 @@ pub struct AuditEntry {
     /// Who did it: a user's name or `api-token` (`cli` for `zonecast user`).
     pub actor: String,
     /// What: `user.add`, `user.update`, `user.remove`, `user.password`, `session.signin`,
-    /// `session.signout`.
+    /// `session.signout`, `session.ended` (its lifetime or idle limit).
     pub action: String,
     /// The user it was done to.
     pub target: String,
@@ -301,11 +301,23 @@ impl Accounts {
         })
     }
 
-    /// End the session under `digest` (signing out; `user` for the audit log).
-    pub fn end_session(&self, digest: &str, user: &str, now_ms: i64) -> Result<(), StoreError> {
+    /// End the session under `digest` of `user`: `signed_out` by them (audited as
+    /// `session.signout`), else past its lifetime or idle limit (`session.ended`).
+    pub fn end_session(
+        &self,
+        digest: &str,
+        user: &str,
+        signed_out: bool,
+        now_ms: i64,
+    ) -> Result<(), StoreError> {
+        let action = if signed_out {
+            "session.signout"
+        } else {
+            "session.ended"
+        };
         self.store.write_with(|tx| {
             if tx.execute("DELETE FROM sessions WHERE id_digest = ?1", [digest])? == 1 {
-                audit_in(tx, now_ms, user, "session.signout", user, None)?;
+                audit_in(tx, now_ms, user, action, user, None)?;
             }
             Ok(())
         })
@@ -414,7 +426,7 @@ mod tests {
             "the session that changed it stays"
         );
         assert!(a.session("d2").unwrap().is_none());
-        a.end_session("d1", "olga", 70).unwrap();
+        a.end_session("d1", "olga", true, 70).unwrap();
         assert!(a.session("d1").unwrap().is_none());
         a.start_session("d3", "olga", "c3", 80, 1000, "127.0.0.1")
             .unwrap();

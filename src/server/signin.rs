@@ -257,7 +257,7 @@ fn authorize(s: &Signin, req: &Request) -> Result<Option<Actor>, Refusal> {
         let _ = s
             .inner
             .accounts
-            .end_session(&digest, &row.account.name, now);
+            .end_session(&digest, &row.account.name, false, now);
         return Err(Refusal(StatusCode::UNAUTHORIZED, ended.reason().into()));
     }
     let mutation = csrf::is_mutation(method);
@@ -436,7 +436,7 @@ async fn sign_out(
     if let Actor::User(u) = &actor {
         s.inner
             .accounts
-            .end_session(&u.session, &u.account.name, now_ms())
+            .end_session(&u.session, &u.account.name, true, now_ms())
             .map_err(internal)?;
     }
     let clear = csrf::clear_cookie(https.is_some());
