@@ -105,7 +105,6 @@ pub fn router(state: AppState, phone_routes: Router) -> Router {
             "/api/sounds/{name}",
             put(upload).layer(DefaultBodyLimit::max(state.upload_limit)),
         )
-        .merge(super::signin::router(state.signin.clone()))
         .merge(super::events::router(super::events::PageEvents::new(
             state.pages.clone(),
             state.store.clone(),
