@@ -112,7 +112,9 @@ mod tests {
         let mut dec = G722Decoder::new();
         for _ in 0..5 {
             assert_eq!(dec.decode_into(&s, &mut pcm), G722_FRAME_SAMPLES);
-            assert!(pcm.iter().all(|x| x.abs() < 64), "{:?}", &pcm[..8]);
+            // Below -48 dBFS: the quantiser's idle noise, not a sound.
+            let peak = pcm.iter().map(|x| x.unsigned_abs()).max().unwrap();
+            assert!(peak < 128, "peak {peak}");
         }
     }
 
