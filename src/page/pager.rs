@@ -98,11 +98,11 @@ pub struct Talker {
     pub limits: TalkerLimits,
 }
 
-/// Told, once, why a page waits for the zone.
 /// Makes the page's sound as G.722 payloads (16 kHz audio): called only when the zone's codec
 /// asks for G.722.
 pub type WideSound = Box<dyn FnOnce() -> Result<Box<dyn PayloadSource>, Invalid> + Send>;
 
+/// Told, once, why a page waits for the zone.
 pub type OnWait = Box<dyn FnOnce(&str) + Send>;
 
 /// What to page.
@@ -119,10 +119,10 @@ pub struct PageOrder {
     pub sound: Box<dyn PayloadSource>,
     /// G.711 law of the sound.
     pub law: Law,
-    /// Spoken live from a phone instead.
     /// The same sound for a G.722 stream, made if the zone's codec is G.722 (`None`: the
     /// source has no wideband version, e.g. a live one; such a page is G.711 throughout).
     pub wide: Option<WideSound>,
+    /// Spoken live from a phone instead.
     pub talker: Option<Talker>,
     /// Play the site's pre-tone first.
     pub pre_tone: bool,
@@ -154,8 +154,8 @@ impl PageOrder {
             banner: None,
             sound,
             law: Law::Ulaw,
-            talker: None,
             wide: None,
+            talker: None,
             pre_tone: true,
             duration: None,
             via: Via::Uri,
@@ -298,8 +298,8 @@ impl Pager {
         };
         let zone = s.table.zone(&order.zone)?;
         let site = s.table.site();
-        let planning = self.inner.planning.lock().await;
         let mut wide = wide_sound(&zone, &mut order)?;
+        let planning = self.inner.planning.lock().await;
         let (mut prepared, pages) = self
             .prepare_or_wait(&zone, &site, &mut order, wide.is_some())
             .await?;
@@ -324,13 +324,13 @@ impl Pager {
             && let Some(pre) = pre_tone(site.pre_tone.as_ref(), order.law.into(), site.loudness)?
         {
             sound = crate::source::sequence(vec![pre, sound]);
-        }
             if let Some(w) = wide.take() {
                 let pre = pre_tone(site.pre_tone.as_ref(), StreamCodec::G722, site.loudness)?;
                 wide = Some(crate::source::sequence(
                     pre.into_iter().chain([w]).collect(),
                 ));
             }
+        }
         take_over(&prepared, &pages, &s.journal, &s.client)
             .await
             .map_err(|e| PageError::Failed(format!("journal: {e}")))?;
@@ -362,11 +362,11 @@ impl Pager {
             fallback: order.verify.and(prepared.fallback),
             live: order.live.then_some(live_tx),
             talker: talker_clock,
-            begun: Some(begun_tx),
             wide: prepared
                 .wide
                 .zip(wide.take())
                 .map(|(delivery, source)| WideStream { source, delivery }),
+            begun: Some(begun_tx),
         };
         let pacer = s.pacer.clone();
         let done = tokio::spawn(async move {
@@ -396,16 +396,16 @@ impl Pager {
         zone: &ZonePhones,
         site: &Site,
         order: &mut PageOrder,
-    ) -> Result<(Prepared, Vec<JournalPage>), PageError> {
         wideband: bool,
+    ) -> Result<(Prepared, Vec<JournalPage>), PageError> {
         let s = &self.inner.setup;
         let request = PageRequest {
             zone: order.zone.clone(),
             priority: order.priority.clone(),
             banner: order.banner.clone(),
             via: order.via.clone(),
-        };
             wideband,
+        };
         let mut waited = Duration::ZERO;
         loop {
             let pages = s

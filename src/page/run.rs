@@ -348,7 +348,7 @@ impl<'a> Shell<'a> {
             packetizer: Packetizer::random(self.job.law),
             payload: Box::new(Follower::new(
                 self.tee.clone(),
-                StreamCodec::G711(self.job.law).silence(),
+                [self.job.law.silence(); crate::rtp::packet::PAYLOAD_LEN],
             )),
             max_packets: None,
         }) {
@@ -372,7 +372,7 @@ impl<'a> Shell<'a> {
             packetizer: Packetizer::random(self.job.law),
             payload: Box::new(Follower::new(
                 self.tee.clone(),
-                StreamCodec::G711(self.job.law).silence(),
+                [self.job.law.silence(); crate::rtp::packet::PAYLOAD_LEN],
             )),
             max_packets: None,
         }) {

@@ -374,14 +374,15 @@ impl PayloadSource for Follower {
 pub(crate) struct Gated {
     open: Arc<AtomicBool>,
     inner: Box<dyn PayloadSource>,
-    silence: SilenceFrame,
+    silence: Box<dyn PayloadSource>,
 }
 
 impl Gated {
+    /// `silence` plays (in the stream's codec) until the gate opens.
     pub(crate) fn new(
         open: Arc<AtomicBool>,
         inner: Box<dyn PayloadSource>,
-        silence: SilenceFrame,
+        silence: Box<dyn PayloadSource>,
     ) -> Gated {
         Gated {
             open,
@@ -396,8 +397,7 @@ impl PayloadSource for Gated {
         if self.open.load(Ordering::Acquire) {
             self.inner.next_payload(out)
         } else {
-            *out = self.silence;
-            true
+            self.silence.next_payload(out)
         }
     }
 }

@@ -5,7 +5,8 @@
 //! header, the payload that means silence, and what a phone hears of a clip after the codec.
 
 use super::g722::{G722_FRAME_SAMPLES, G722_SAMPLE_RATE, G722Decoder, G722Encoder};
-use super::pacer::EncodedClip;
+use super::g722_encode::G722Encode;
+use super::pacer::{EncodedClip, PayloadSource};
 use super::packet::{PAYLOAD_LEN, Packetizer};
 use crate::audio::SAMPLE_RATE;
 use crate::g711::Law;
@@ -58,16 +59,13 @@ impl StreamCodec {
         }
     }
 
-    /// The payload of 20 ms of silence (for G.722: digital silence encoded by a fresh encoder,
-    /// which a decoder plays as silence).
-    pub fn silence(self) -> [u8; PAYLOAD_LEN] {
+    /// Silence, forever. For G.722 that is digital silence encoded continuously (one encoder
+    /// whose state runs on): a fixed encoded frame repeated would put the decoder's state out of
+    /// step at every frame and play as noise.
+    pub fn silence(self) -> Box<dyn PayloadSource> {
         match self {
-            StreamCodec::G711(law) => [law.silence(); PAYLOAD_LEN],
-            StreamCodec::G722 => {
-                let mut out = [0u8; PAYLOAD_LEN];
-                G722Encoder::new().encode_frame(&[0i16; G722_FRAME_SAMPLES], &mut out);
-                out
-            }
+            StreamCodec::G711(law) => Box::new(EncodedClip::new(&[0i16; PAYLOAD_LEN], law, true)),
+            StreamCodec::G722 => Box::new(G722Encode::new(std::iter::repeat(0i16))),
         }
     }
 
@@ -106,12 +104,18 @@ mod tests {
 
     #[test]
     fn g722_silence_decodes_to_silence_and_g711_is_the_law_byte() {
-        assert_eq!(StreamCodec::G711(Law::Ulaw).silence(), [0xFF; PAYLOAD_LEN]);
-        let s = StreamCodec::G722.silence();
+        let mut out = [0u8; PAYLOAD_LEN];
+        let mut g711 = StreamCodec::G711(Law::Ulaw).silence();
+        for _ in 0..3 {
+            assert!(g711.next_payload(&mut out));
+            assert_eq!(out, [0xFF; PAYLOAD_LEN]);
+        }
+        let mut s = StreamCodec::G722.silence();
         let mut pcm = [0i16; G722_FRAME_SAMPLES];
         let mut dec = G722Decoder::new();
-        for _ in 0..5 {
-            assert_eq!(dec.decode_into(&s, &mut pcm), G722_FRAME_SAMPLES);
+        for _ in 0..50 {
+            assert!(s.next_payload(&mut out));
+            assert_eq!(dec.decode_into(&out, &mut pcm), G722_FRAME_SAMPLES);
             // Below -48 dBFS: the quantiser's idle noise, not a sound.
             let peak = pcm.iter().map(|x| x.unsigned_abs()).max().unwrap();
             assert!(peak < 128, "peak {peak}");
