@@ -17,6 +17,7 @@ use super::priority::{self, RawPriorities};
 use super::schedule::{self, RawBell, RawSchedule};
 use super::server::{self, RawServer};
 use super::services::{self, RawMessage, RawPermission};
+use super::sip::{self, RawSip};
 use super::source::Source;
 use super::speech::{self, RawSpeech};
 use super::value::Text;
@@ -46,6 +47,7 @@ struct RawFile {
     message: Vec<RawMessage>,
     #[serde(default)]
     speech: RawSpeech,
+    sip: Option<Spanned<RawSip>>,
 }
 
 pub(super) fn load(text: &str, path: &Path) -> Result<Config, Invalid> {
@@ -62,6 +64,7 @@ pub(super) fn load(text: &str, path: &Path) -> Result<Config, Invalid> {
     })?;
     let schedule = schedule::check(&src, raw.schedule, raw.bell, &zones, &priorities, &voice)?;
     let server = server::check(&src, raw.server, base)?;
+    let sip = sip::check(&src, raw.sip, &zones, &priorities)?;
     let mut services = Services::default();
     services::check_messages(
         &src,
@@ -83,6 +86,7 @@ pub(super) fn load(text: &str, path: &Path) -> Result<Config, Invalid> {
         server,
         services,
         speech: voice,
+        sip,
     };
     graph::check_unicast_limits(&src, &config, &spans)?;
     Ok(config)

@@ -24,8 +24,10 @@
 //! zones and levels), `speech` (`[speech]`, a bell's or message's own voice, and that espeak-ng
 //! runs when one speaks), `value` (single values every table checks alike: names, addresses,
 //! numbers, durations, paths), `pool` (ports and groups pages draw from), `graph` (checks on
-//! zones as a whole), `source` (`file:line:col` of a problem), `screen_text` (the rules for a
-//! banner and a message title, which every edge that takes one applies).
+//! zones as a whole), `sip` (`[sip]` and its `[[sip.route]]`s: the SIP user agent's listener,
+//! trunks allowed to call, limits, dialled numbers), `source` (`file:line:col` of a problem),
+//! `screen_text` (the rules for a banner and a message title, which every edge that takes one
+//! applies).
 
 mod engine;
 mod graph;
@@ -39,6 +41,7 @@ mod schedule;
 mod screen_text;
 mod server;
 mod services;
+mod sip;
 mod source;
 mod speech;
 mod value;
@@ -59,6 +62,7 @@ pub use priority::{EqualPolicy, Priorities};
 pub use screen_text::{MAX_BANNER_CHARS, MAX_TITLE_CHARS, banner_rule, title_rule};
 pub use server::{DEFAULT_PORT, HttpsListen, Server, TlsIdentity, TokenSource};
 pub use services::{Message, Permission, Services};
+pub use sip::{Cidr, MAX_NUMBER_CHARS, SIP_PORT, Sip, SipRoute};
 pub use zone::{Zone, ZoneCodec, ZoneMode};
 
 use crate::error::Invalid;
@@ -84,6 +88,8 @@ pub struct Config {
     pub services: Services,
     /// The voice `say:TEXT` speaks in (`[speech]`; bells and messages may set their own).
     pub speech: crate::source::Voice,
+    /// The SIP user agent's settings and dialled numbers (`[sip]`; none: no SIP).
+    pub sip: Option<Sip>,
 }
 
 impl Config {

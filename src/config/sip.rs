@@ -1,0 +1,374 @@
+//! The `[sip]` table and its `[[sip.route]]` entries: where zonecast's SIP user agent listens,
+//! which trunks may call it, how many calls it takes and how long a silent caller is kept, and
+//! which dialled number pages which zone. Read and checked here; `crate::sip` runs the agent.
+//!
+//! ```toml
+//! [sip]
+//! listen = "10.0.0.5:5060"     # ADDR or ADDR:PORT; default port 5060
+//! allow = ["10.1.0.0/24"]      # source addresses of the trunks allowed to call
+//! max_calls = 20               # calls at once (default 20)
+//! no_rtp = "10s"               # a caller silent this long is hung up (default 10 s)
+//!
+//! [[sip.route]]
+//! number = "7001"              # the Request-URI's user part
+//! zone = "lobby"
+//! priority = "urgent"          # default: the default level
+//! mode = "live"                # the only mode built so far
+//! ```
+
+use std::collections::HashSet;
+use std::net::{Ipv4Addr, SocketAddrV4};
+use std::time::Duration;
+
+use serde::Deserialize;
+
+use super::priority::Priorities;
+use super::source::Source;
+use super::value::{Int, Text, duration, int};
+use super::zone::Zone;
+use crate::error::Invalid;
+
+/// Default SIP port.
+pub const SIP_PORT: u16 = 5060;
+/// Longest dialled number a route may name (E.164 is 15 digits; room for prefixes).
+pub const MAX_NUMBER_CHARS: usize = 32;
+
+/// The `[sip]` table, checked.
+#[derive(Debug, Clone, PartialEq)]
+pub struct Sip {
+    /// Where the user agent listens (UDP).
+    pub listen: SocketAddrV4,
+    /// Source networks of the trunks allowed to call; anything else gets 403.
+    pub allow: Vec<Cidr>,
+    /// Calls at once; one more gets 486.
+    pub max_calls: usize,
+    /// A caller that sends no RTP this long (after the answer) is hung up.
+    pub no_rtp: Duration,
+    /// Dialled number → zone, in file order; numbers are unique.
+    pub routes: Vec<SipRoute>,
+}
+
+impl Sip {
+    /// Whether `ip` may call.
+    pub fn allows(&self, ip: Ipv4Addr) -> bool {
+        self.allow.iter().any(|c| c.contains(ip))
+    }
+
+    /// The route of dialled number `number`.
+    pub fn route(&self, number: &str) -> Option<&SipRoute> {
+        self.routes.iter().find(|r| r.number == number)
+    }
+}
+
+/// An IPv4 network (`10.1.0.0/24`; a bare address is a /32).
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub struct Cidr {
+    net: Ipv4Addr,
+    bits: u8,
+}
+
+impl Cidr {
+    /// `ADDR` or `ADDR/BITS`; the error is the rule it breaks. Host bits must be zero, so a
+    /// typo like `10.1.0.5/24` is not silently widened.
+    pub fn parse(s: &str) -> Result<Cidr, String> {
+        let rule = "must be an IPv4 address or network such as 10.1.0.7 or 10.1.0.0/24";
+        let (addr, bits) = match s.trim().split_once('/') {
+            Some((a, b)) => (a, b.parse::<u8>().map_err(|_| rule.to_owned())?),
+            None => (s.trim(), 32),
+        };
+        let net: Ipv4Addr = addr.parse().map_err(|_| rule.to_owned())?;
+        if bits > 32 {
+            return Err(rule.to_owned());
+        }
+        let c = Cidr { net, bits };
+        if u32::from(net) & !c.mask() != 0 {
+            return Err(format!(
+                "has host bits set: the network is {}/{bits}",
+                Ipv4Addr::from(u32::from(net) & c.mask())
+            ));
+        }
+        Ok(c)
+    }
+
+    fn mask(self) -> u32 {
+        u32::MAX.checked_shl(32 - u32::from(self.bits)).unwrap_or(0)
+    }
+
+    /// Whether `ip` is in this network.
+    pub fn contains(self, ip: Ipv4Addr) -> bool {
+        u32::from(ip) & self.mask() == u32::from(self.net)
+    }
+}
+
+impl std::fmt::Display for Cidr {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        write!(f, "{}/{}", self.net, self.bits)
+    }
+}
+
+/// A `[[sip.route]]`: a dialled number that pages a zone.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct SipRoute {
+    /// The Request-URI's user part that selects it (`7001`, `+4930123`, `*55`).
+    pub number: String,
+    /// The zone it pages.
+    pub zone: String,
+    /// The page's priority level (`None`: the default level).
+    pub priority: Option<String>,
+}
+
+/// `[sip]` as written.
+#[derive(Deserialize)]
+#[serde(deny_unknown_fields)]
+pub(super) struct RawSip {
+    listen: Option<Text>,
+    #[serde(default)]
+    allow: Vec<Text>,
+    max_calls: Option<Int>,
+    no_rtp: Option<Text>,
+    #[serde(default)]
+    route: Vec<RawRoute>,
+}
+
+/// `[[sip.route]]` as written.
+#[derive(Deserialize)]
+#[serde(deny_unknown_fields)]
+struct RawRoute {
+    number: Text,
+    zone: Text,
+    priority: Option<Text>,
+    mode: Option<Text>,
+}
+
+/// Check `[sip]` against the zones and levels already loaded.
+pub(super) fn check(
+    src: &Source,
+    raw: Option<toml::Spanned<RawSip>>,
+    zones: &[Zone],
+    priorities: &Priorities,
+) -> Result<Option<Sip>, Invalid> {
+    let Some(raw) = raw else { return Ok(None) };
+    let span = raw.span();
+    let raw = raw.into_inner();
+    let listen = match &raw.listen {
+        None => SocketAddrV4::new(Ipv4Addr::UNSPECIFIED, SIP_PORT),
+        Some(v) => listen(v.get_ref())
+            .map_err(|rule| src.invalid(v.span(), "[sip] listen", v.get_ref(), rule))?,
+    };
+    if raw.allow.is_empty() {
+        return Err(src.invalid(
+            span,
+            "[sip] allow",
+            "(none)",
+            "list the trunks allowed to call, e.g. allow = [\"10.1.0.0/24\"] (no caller could page)",
+        ));
+    }
+    let allow = raw
+        .allow
+        .iter()
+        .map(|v| {
+            Cidr::parse(v.get_ref())
+                .map_err(|rule| src.invalid(v.span(), "[sip] allow", v.get_ref(), rule))
+        })
+        .collect::<Result<Vec<_>, _>>()?;
+    let max_calls = match &raw.max_calls {
+        Some(v) => int(src, v, "[sip] max_calls", 1..=200)?,
+        None => 20,
+    };
+    let no_rtp = match &raw.no_rtp {
+        Some(v) => duration(src, v, "[sip] no_rtp", false)?,
+        None => Duration::from_secs(10),
+    };
+    let routes = check_routes(src, raw.route, zones, priorities)?;
+    Ok(Some(Sip {
+        listen,
+        allow,
+        max_calls,
+        no_rtp,
+        routes,
+    }))
+}
+
+/// `ADDR` or `ADDR:PORT` (IPv4).
+fn listen(s: &str) -> Result<SocketAddrV4, String> {
+    let rule = "must be ADDR or ADDR:PORT with an IPv4 address, e.g. 10.0.0.5:5060";
+    let s = s.trim();
+    if let Ok(a) = s.parse::<SocketAddrV4>() {
+        return Ok(a);
+    }
+    s.parse::<Ipv4Addr>()
+        .map(|ip| SocketAddrV4::new(ip, SIP_PORT))
+        .map_err(|_| rule.to_owned())
+}
+
+/// A dialled number: 1..=32 of `0-9 * # +` and letters (some trunks route by name).
+fn number_rule(n: &str) -> Result<(), String> {
+    let ok = |c: char| c.is_ascii_alphanumeric() || matches!(c, '*' | '#' | '+' | '-' | '.' | '_');
+    if n.is_empty() || n.chars().count() > MAX_NUMBER_CHARS || !n.chars().all(ok) {
+        return Err(format!(
+            "must be 1..={MAX_NUMBER_CHARS} characters of 0-9, letters and * # + - . _"
+        ));
+    }
+    Ok(())
+}
+
+fn check_routes(
+    src: &Source,
+    raw: Vec<RawRoute>,
+    zones: &[Zone],
+    priorities: &Priorities,
+) -> Result<Vec<SipRoute>, Invalid> {
+    let mut seen = HashSet::new();
+    let mut out = Vec::with_capacity(raw.len());
+    for r in raw {
+        let n = r.number.get_ref();
+        number_rule(n)
+            .map_err(|rule| src.invalid(r.number.span(), "[[sip.route]] number", n, rule))?;
+        if !seen.insert(n.clone()) {
+            return Err(src.invalid(
+                r.number.span(),
+                "[[sip.route]] number",
+                n,
+                "is routed twice: each number pages one zone",
+            ));
+        }
+        let what = |k: &str| format!("[[sip.route]] {n:?} {k}");
+        let z = r.zone.get_ref();
+        if !zones.iter().any(|zone| &zone.name == z) {
+            return Err(src.invalid(
+                r.zone.span(),
+                what("zone"),
+                z,
+                "is not a zone in the config",
+            ));
+        }
+        if let Some(p) = &r.priority
+            && priorities.rank(p.get_ref()).is_none()
+        {
+            let rule = format!("is not a priority level ({})", priorities.levels.join(", "));
+            return Err(src.invalid(p.span(), what("priority"), p.get_ref(), rule));
+        }
+        match r.mode.as_ref().map(|m| (m, m.get_ref().as_str())) {
+            None | Some((_, "live")) => {}
+            Some((m, "delayed")) => {
+                return Err(src.invalid(
+                    m.span(),
+                    what("mode"),
+                    "delayed",
+                    "is not built yet (record-then-play comes later): use mode = \"live\"",
+                ));
+            }
+            Some((m, other)) => {
+                return Err(src.invalid(m.span(), what("mode"), other, "must be \"live\""));
+            }
+        }
+        out.push(SipRoute {
+            number: n.clone(),
+            zone: z.clone(),
+            priority: r.priority.map(|p| p.into_inner()),
+        });
+    }
+    Ok(out)
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use crate::config::Config;
+
+    const HEAD: &str = "[[phone]]\nname = \"p1\"\nhost = \"10.0.0.1\"\nmodel = \"CP-8851\"\n\
+                        user = \"u\"\npassword_env = \"ZC_PW\"\n\n[zone.all]\nmembers = [\"p1\"]\n\n";
+
+    fn load(tail: &str) -> Result<Config, Invalid> {
+        Config::from_toml(&format!("{HEAD}{tail}"), "/etc/zonecast/zonecast.toml")
+    }
+
+    #[test]
+    fn a_sip_table_with_defaults_and_routes_loads() {
+        let c = load(
+            "[sip]\nallow = [\"10.1.0.0/24\", \"10.2.0.9\"]\n\n[[sip.route]]\nnumber = \"7001\"\n\
+             zone = \"all\"\npriority = \"urgent\"\nmode = \"live\"\n",
+        )
+        .unwrap();
+        let s = c.sip.unwrap();
+        assert_eq!(s.listen, "0.0.0.0:5060".parse().unwrap());
+        assert_eq!((s.max_calls, s.no_rtp), (20, Duration::from_secs(10)));
+        assert!(s.allows("10.1.0.77".parse().unwrap()));
+        assert!(s.allows("10.2.0.9".parse().unwrap()));
+        assert!(!s.allows("10.2.0.8".parse().unwrap()));
+        let r = s.route("7001").unwrap();
+        assert_eq!(
+            (r.zone.as_str(), r.priority.as_deref()),
+            ("all", Some("urgent"))
+        );
+        assert!(s.route("7002").is_none());
+        assert!(load("").unwrap().sip.is_none());
+    }
+
+    #[test]
+    fn cidrs_contain_what_they_say() {
+        let c = Cidr::parse("0.0.0.0/0").unwrap();
+        assert!(c.contains(Ipv4Addr::new(203, 0, 113, 9)));
+        let c = Cidr::parse("127.0.0.1").unwrap();
+        assert!(c.contains(Ipv4Addr::LOCALHOST));
+        assert!(!c.contains(Ipv4Addr::new(127, 0, 0, 2)));
+        for bad in [
+            "10.1.0.5/24",
+            "10.1.0.0/33",
+            "10.1.0/24",
+            "",
+            "::1",
+            "10.0.0.0/x",
+        ] {
+            assert!(Cidr::parse(bad).is_err(), "{bad}");
+        }
+    }
+
+    #[test]
+    fn bad_values_are_refused_at_their_line() {
+        for (tail, says) in [
+            (
+                "[sip]\nallow = [\"10.0.0.0/8\"]\nlisten = \"nowhere\"\n",
+                "zonecast.toml:13:10",
+            ),
+            ("[sip]\nlisten = \"127.0.0.1:5070\"\n", "allow"),
+            ("[sip]\nallow = [\"10.1.0.5/24\"]\n", "host bits"),
+            (
+                "[sip]\nallow = [\"10.0.0.0/8\"]\nmax_calls = 0\n",
+                "1..=200",
+            ),
+            (
+                "[sip]\nallow = [\"10.0.0.0/8\"]\nno_rtp = \"0s\"\n",
+                "more than 0",
+            ),
+            ("[sip]\nallow = [\"10.0.0.0/8\"]\nport = 5\n", "port"),
+            (
+                "[sip]\nallow = [\"10.0.0.0/8\"]\n[[sip.route]]\nnumber = \"70 01\"\nzone = \"all\"\n",
+                "0-9",
+            ),
+            (
+                "[sip]\nallow = [\"10.0.0.0/8\"]\n[[sip.route]]\nnumber = \"1\"\nzone = \"nope\"\n",
+                "not a zone",
+            ),
+            (
+                "[sip]\nallow = [\"10.0.0.0/8\"]\n[[sip.route]]\nnumber = \"1\"\nzone = \"all\"\n\
+                 priority = \"loud\"\n",
+                "priority level",
+            ),
+            (
+                "[sip]\nallow = [\"10.0.0.0/8\"]\n[[sip.route]]\nnumber = \"1\"\nzone = \"all\"\n\
+                 mode = \"delayed\"\n",
+                "not built yet",
+            ),
+            (
+                "[sip]\nallow = [\"10.0.0.0/8\"]\n[[sip.route]]\nnumber = \"1\"\nzone = \"all\"\n\
+                 [[sip.route]]\nnumber = \"1\"\nzone = \"all\"\n",
+                "routed twice",
+            ),
+        ] {
+            let e = load(tail).unwrap_err().to_string();
+            assert!(e.contains(says), "{tail}: {e}");
+            assert!(e.contains("zonecast.toml:"), "{e}");
+        }
+    }
+}
