@@ -120,6 +120,11 @@ fn tone_wav(hz: f64, secs: f64, rate: u32) -> Vec<u8> {
 /// Server-Sent Events read from `path` until an `end` event (or `limit` passes): each event's
 /// name and its data as JSON, from the server at `base`.
 fn read_events(base: &str, path: &str, limit: Duration) -> Vec<(String, Value)> {
+    read_some_events(base, path, limit, usize::MAX)
+}
+
+/// [`read_events`], hanging up after `most` events.
+fn read_some_events(base: &str, path: &str, limit: Duration, most: usize) -> Vec<(String, Value)> {
     runtime().block_on(async {
         let mut r = common::sim::http()
             .get(format!("{base}{path}"))
@@ -164,7 +169,7 @@ fn read_events(base: &str, path: &str, limit: Duration) -> Vec<(String, Value)> 
                 let v: Value = serde_json::from_str(&data).unwrap();
                 let end = name == "end";
                 events.push((name, v));
-                if end {
+                if end || events.len() >= most {
                     return events;
                 }
             }
@@ -192,7 +197,7 @@ fn a_page_streams_its_phones_turning_accepted_then_its_end() {
         &srv,
         "POST",
         "/api/pages",
-        Some(json!({"zone": "all", "source": "tone:800:3", "duration": 3})),
+        Some(json!({"zone": "all", "source": "tone:800:30", "duration": 3})),
     );
     assert_eq!(st, 201, "{body}");
     let id = body["id"].as_str().unwrap().to_owned();
@@ -587,4 +592,76 @@ fn deleting_a_running_recording_stops_the_phone_and_keeps_nothing() {
     });
     assert!(!s.path(&format!("data/recordings/{id}.wav")).exists());
     assert!(!s.path(&format!("data/recordings/{id}.json")).exists());
+}
+
+#[test]
+fn sigterm_with_event_streams_open_ends_them_and_the_server() {
+    let s = setup(2);
+    let mut srv = Server::start(&s);
+    let (st, body) = api(
+        &srv,
+        "POST",
+        "/api/pages",
+        Some(json!({"zone": "all", "source": "silence:60"})),
+    );
+    assert_eq!(st, 201, "{body}");
+    let id = body["id"].as_str().unwrap().to_owned();
+    // One stream of every page and one of this page, both open when the server is told to stop.
+    let readers: Vec<_> = [
+        String::from("/api/events"),
+        format!("/api/pages/{id}/events"),
+    ]
+    .into_iter()
+    .map(|path| {
+        let url = srv.url.clone();
+        std::thread::spawn(move || read_events(&url, &path, Duration::from_secs(40)))
+    })
+    .collect();
+    std::thread::sleep(Duration::from_millis(500));
+    // SAFETY: signalling our own child.
+    unsafe { libc::kill(srv.child.id() as i32, libc::SIGTERM) };
+    let status = srv.child.wait().unwrap();
+    assert!(status.success(), "{status:?}: {}", srv.log());
+    for r in readers {
+        let events = r.join().unwrap();
+        let (last, _) = events.split_last().unwrap();
+        assert_eq!(last.0, "end", "{events:?}");
+        assert_eq!(last.1["id"], id.as_str());
+        assert_eq!(last.1["page"]["ended_by"], "server stopping", "{}", last.1);
+    }
+}
+
+#[test]
+fn clients_that_come_and_go_share_a_page_and_each_sees_its_end() {
+    let s = setup(2);
+    let srv = Server::start(&s);
+    let (st, body) = api(
+        &srv,
+        "POST",
+        "/api/pages",
+        Some(json!({"zone": "all", "source": "silence:60"})),
+    );
+    assert_eq!(st, 201, "{body}");
+    let id = body["id"].as_str().unwrap().to_owned();
+    let path = format!("/api/pages/{id}/events");
+    // A client that hangs up after the first event, then others that stay.
+    let first = read_some_events(&srv.url, &path, Duration::from_secs(10), 1);
+    assert_eq!(first[0].0, "page");
+    assert_eq!(first[0].1["page"]["page"], id.as_str());
+    let readers: Vec<_> = (0..3)
+        .map(|_| {
+            let (url, path) = (srv.url.clone(), path.clone());
+            std::thread::spawn(move || read_events(&url, &path, Duration::from_secs(30)))
+        })
+        .collect();
+    std::thread::sleep(Duration::from_millis(500));
+    let (st, _) = api(&srv, "DELETE", &format!("/api/pages/{id}"), None);
+    assert_eq!(st, 202);
+    for r in readers {
+        let events = r.join().unwrap();
+        let (last, rest) = events.split_last().unwrap();
+        assert_eq!(last.0, "end", "{events:?}");
+        assert_eq!(last.1["page"]["ended_by"], "stopped by api", "{}", last.1);
+        assert_eq!(rest.last().unwrap().1["active"], false, "{events:?}");
+    }
 }

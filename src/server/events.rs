@@ -11,14 +11,17 @@
 //!
 //! Changes are coalesced: a client gets at most one event per page every [`MIN_GAP`], carrying
 //! the latest state, however fast the page changes (a 1,000-phone page changes thousands of
-//! times a second while it starts). A slow client holds back only its own stream. At most
+//! times a second while it starts). Each page followed has one publisher that serializes its
+//! state at most that often for all its clients (50 clients cost one serialization, not 50),
+//! started by the first client and retired with the last. A slow client holds back only its
+//! own stream, and gets the latest state when ready, never a backlog. At most
 //! [`MAX_CLIENTS`] streams are open at once; beyond that the answer is 503. At shutdown, the
 //! streams end once their pages have (so graceful shutdown is not held open by a browser).
 
-use std::collections::HashSet;
+use std::collections::{HashMap, HashSet};
 use std::convert::Infallible;
 use std::pin::Pin;
-use std::sync::Arc;
+use std::sync::{Arc, Mutex, MutexGuard};
 use std::task::{Context, Poll};
 use std::time::Duration;
 
@@ -51,12 +54,22 @@ const FINAL_WAIT: Duration = Duration::from_secs(5);
 /// Events queued for one client before its producers wait for it.
 const QUEUE: usize = 16;
 
+/// One page's feed, shared by every client following it: the data of its latest `page` event
+/// and, once it has ended, of its `end` event. Serialized once per change for all clients.
+#[derive(Debug, Clone, Default)]
+struct Feed {
+    page: Option<Arc<str>>,
+    end: Option<Arc<str>>,
+}
+
 /// What the event routes share (cheap to clone).
 #[derive(Clone)]
 pub struct PageEvents {
     pages: Pages,
     store: Store,
     clients: Arc<Semaphore>,
+    /// The feeds of the pages someone follows, by page id.
+    feeds: Arc<Mutex<HashMap<String, watch::Sender<Feed>>>>,
 }
 
 impl PageEvents {
@@ -66,7 +79,38 @@ impl PageEvents {
             pages,
             store,
             clients: Arc::new(Semaphore::new(MAX_CLIENTS)),
+            feeds: Arc::default(),
         }
+    }
+
+    fn feeds(&self) -> MutexGuard<'_, HashMap<String, watch::Sender<Feed>>> {
+        self.feeds.lock().unwrap_or_else(|e| e.into_inner())
+    }
+
+    /// Page `id`'s feed, its publisher started by the first client; `None` when it does not
+    /// run.
+    fn subscribe(&self, id: &str) -> Option<watch::Receiver<Feed>> {
+        let mut feeds = self.feeds();
+        if let Some(tx) = feeds.get(id) {
+            return Some(tx.subscribe());
+        }
+        let (start, live) = self.pages.watch(id)?;
+        let (tx, rx) = watch::channel(Feed::default());
+        feeds.insert(id.to_owned(), tx.clone());
+        tokio::spawn(publish(self.clone(), start, live, tx));
+        Some(rx)
+    }
+
+    /// Forget page `id`'s feed if nobody follows it (`force`: in any case). `true` if forgotten.
+    fn retire(&self, id: &str, tx: &watch::Sender<Feed>, force: bool) -> bool {
+        let mut feeds = self.feeds();
+        let ours = feeds.get(id).is_some_and(|t| t.same_channel(tx));
+        // The map's sender is one receiver-less handle; only clients hold receivers.
+        if ours && (force || tx.receiver_count() == 0) {
+            feeds.remove(id);
+            return true;
+        }
+        !ours
     }
 
     /// A place among the open streams, or the 503 saying there is none.
@@ -120,19 +164,21 @@ fn event(kind: &str, data: &Value) -> Event {
     Event::default().event(kind).data(data.to_string())
 }
 
-/// The `page` event of a live state.
-fn page_event(start: &PageStart, report: DeliveryReport, active: bool) -> Event {
+/// The data of a `page` event of a live state.
+fn page_data(start: &PageStart, report: DeliveryReport, active: bool) -> Arc<str> {
     let page = ActivePage {
         start: start.clone(),
         report,
     };
-    event("page", &json!({ "active": active, "page": page }))
+    json!({ "active": active, "page": page }).to_string().into()
 }
 
-/// The `end` event: the journal's record of the page (null if it has none).
-fn end_event(store: &Store, id: &str) -> Event {
+/// The data of the `end` event: the journal's record of the page (null if it has none).
+fn end_data(store: &Store, id: &str) -> Arc<str> {
     let page = store.page(id).ok().flatten();
-    event("end", &json!({ "id": id, "active": false, "page": page }))
+    json!({ "id": id, "active": false, "page": page })
+        .to_string()
+        .into()
 }
 
 /// Only a client that asks for an event stream gets one (a browser's `EventSource` sends
@@ -172,9 +218,9 @@ async fn one_page(
 ) -> Answered {
     wants_events(&headers)?;
     let (tx, rx) = mpsc::channel(QUEUE);
-    if let Some((start, live)) = e.pages.watch(&id) {
+    if let Some(feed) = e.subscribe(&id) {
         let place = e.admit()?;
-        tokio::spawn(follow(e.pages.clone(), e.store.clone(), start, live, tx));
+        tokio::spawn(forward(feed, tx));
         return Ok(stream(rx, place));
     }
     // An ended page: its record, then the end.
@@ -183,7 +229,11 @@ async fn one_page(
     };
     let place = e.admit()?;
     let _ = tx.try_send(event("page", &json!({ "active": false, "page": detail })));
-    let _ = tx.try_send(end_event(&e.store, &id));
+    let _ = tx.try_send(
+        Event::default()
+            .event("end")
+            .data(&*end_data(&e.store, &id)),
+    );
     Ok(stream(rx, place))
 }
 
@@ -191,94 +241,127 @@ async fn all_pages(State(e): State<PageEvents>, headers: HeaderMap) -> Answered 
     wants_events(&headers)?;
     let place = e.admit()?;
     let (tx, rx) = mpsc::channel(QUEUE);
-    tokio::spawn(follow_all(e.pages.clone(), e.store.clone(), tx));
+    tokio::spawn(follow_all(e.clone(), tx));
     Ok(stream(rx, place))
 }
 
-/// Follow one page to `tx` until it ends (then its last state and `end`) or the client goes.
-async fn follow(
-    pages: Pages,
-    store: Store,
+/// Publish page `start.page`'s changes to its feed, at most one every [`MIN_GAP`], until it
+/// ends (then its final state, and `end` once the journal has its outcome) or nobody follows
+/// it any more.
+async fn publish(
+    e: PageEvents,
     start: PageStart,
     mut live: watch::Receiver<DeliveryReport>,
-    tx: mpsc::Sender<Event>,
+    tx: watch::Sender<Feed>,
 ) {
     let id = start.page.clone();
-    let mut roster = pages.roster();
+    let mut roster = e.pages.roster();
     loop {
-        let report = live.borrow_and_update().clone();
-        if tx.send(page_event(&start, report, true)).await.is_err() {
-            return;
-        }
-        tokio::select! {
-            () = tokio::time::sleep(MIN_GAP) => {}
-            () = tx.closed() => return,
-        }
-        let Some(ended) = next_change(&pages, &id, &mut live, &mut roster, &tx).await else {
-            return;
-        };
-        if ended {
-            break;
+        let data = page_data(&start, live.borrow_and_update().clone(), true);
+        tx.send_modify(|f| f.page = Some(data));
+        tokio::time::sleep(MIN_GAP).await;
+        match next_change(&e, &id, &mut live, &mut roster, &tx).await {
+            Change::State => {}
+            Change::End => break,
+            Change::Unfollowed => return,
         }
     }
-    let last = live.borrow().clone();
-    if tx.send(page_event(&start, last, false)).await.is_err() {
-        return;
-    }
+    let last = page_data(&start, live.borrow().clone(), false);
+    tx.send_modify(|f| f.page = Some(last));
     // The journal has the outcome once the page has left the running list.
     let _ = tokio::time::timeout(FINAL_WAIT, async {
-        while pages.watch(&id).is_some() && roster.changed().await.is_ok() {}
+        while e.pages.watch(&id).is_some() && roster.changed().await.is_ok() {}
     })
     .await;
-    let _ = tx.send(end_event(&store, &id)).await;
+    let end = end_data(&e.store, &id);
+    tx.send_modify(|f| f.end = Some(end));
+    e.retire(&id, &tx, true);
 }
 
-/// Wait for page `id`'s next change: `Some(false)` a new state, `Some(true)` its end, `None`
-/// the client went away.
+/// What became of a followed page.
+enum Change {
+    /// A new live state.
+    State,
+    /// It ended.
+    End,
+    /// Nobody follows it any more (its feed is retired).
+    Unfollowed,
+}
+
+/// Wait for page `id`'s next change.
 async fn next_change(
-    pages: &Pages,
+    e: &PageEvents,
     id: &str,
     live: &mut watch::Receiver<DeliveryReport>,
     roster: &mut watch::Receiver<u64>,
-    tx: &mpsc::Sender<Event>,
-) -> Option<bool> {
+    tx: &watch::Sender<Feed>,
+) -> Change {
     loop {
         tokio::select! {
-            r = live.changed() => return Some(r.is_err()),
+            r = live.changed() => return if r.is_err() { Change::End } else { Change::State },
             r = roster.changed() => {
-                if r.is_err() || pages.watch(id).is_none() {
-                    return Some(true);
+                if r.is_err() || e.pages.watch(id).is_none() {
+                    return Change::End;
                 }
             }
-            () = tx.closed() => return None,
+            () = tx.closed() => {
+                if e.retire(id, tx, false) {
+                    return Change::Unfollowed;
+                }
+                // Someone subscribed meanwhile: wait for them to go too.
+                tokio::time::sleep(MIN_GAP).await;
+            }
+        }
+    }
+}
+
+/// Send one client a page's feed: each new `page` state, then `end`; until the end or the
+/// client goes. A slow client gets the latest state when it is ready, never a backlog.
+async fn forward(mut feed: watch::Receiver<Feed>, tx: mpsc::Sender<Event>) {
+    let mut sent: Option<Arc<str>> = None;
+    loop {
+        let now = feed.borrow_and_update().clone();
+        if let Some(page) = now.page
+            && !sent.as_ref().is_some_and(|s| Arc::ptr_eq(s, &page))
+        {
+            if tx
+                .send(Event::default().event("page").data(&*page))
+                .await
+                .is_err()
+            {
+                return;
+            }
+            sent = Some(page);
+        }
+        if let Some(end) = now.end {
+            let _ = tx.send(Event::default().event("end").data(&*end)).await;
+            return;
+        }
+        tokio::select! {
+            r = feed.changed() => if r.is_err() { return },
+            () = tx.closed() => return,
         }
     }
 }
 
 /// Follow every page, those running now and those that start, until the client goes or the
 /// server shuts down (then once the last page's `end` is out).
-async fn follow_all(pages: Pages, store: Store, tx: mpsc::Sender<Event>) {
-    let mut roster = pages.roster();
+async fn follow_all(e: PageEvents, tx: mpsc::Sender<Event>) {
+    let mut roster = e.pages.roster();
     let mut followed: HashSet<String> = HashSet::new();
     let mut tasks = tokio::task::JoinSet::new();
     loop {
         roster.borrow_and_update();
-        let ids = pages.ids();
+        let ids = e.pages.ids();
         for id in &ids {
             if followed.insert(id.clone())
-                && let Some((start, live)) = pages.watch(id)
+                && let Some(feed) = e.subscribe(id)
             {
-                tasks.spawn(follow(
-                    pages.clone(),
-                    store.clone(),
-                    start,
-                    live,
-                    tx.clone(),
-                ));
+                tasks.spawn(forward(feed, tx.clone()));
             }
         }
         followed.retain(|id| ids.contains(id));
-        if pages.closing() && ids.is_empty() {
+        if e.pages.closing() && ids.is_empty() {
             break;
         }
         tokio::select! {
