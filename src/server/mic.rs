@@ -67,7 +67,8 @@ impl MicPipeline {
         if !(MIN_RATE..=MAX_RATE).contains(&rate) {
             return Err(MicInputError::Rate(rate));
         }
-        let resampler = StreamResampler::new(rate).map_err(|_| MicInputError::Rate(rate))?;
+        let mut resampler = StreamResampler::new(rate).map_err(|_| MicInputError::Rate(rate))?;
+        prime(&mut resampler, rate);
         Ok(MicPipeline {
             resampler,
             level: LiveLevel::new(target),
@@ -91,7 +92,7 @@ impl MicPipeline {
         message: &[u8],
         mut emit: impl FnMut(&[u8; PAYLOAD_LEN]),
     ) -> Result<(), MicInputError> {
-        if message.len() % 2 != 0 {
+        if !message.len().is_multiple_of(2) {
             return Err(MicInputError::OddLength(message.len()));
         }
         if message.len() > self.max_bytes {
@@ -117,6 +118,20 @@ impl MicPipeline {
             });
         }
         Ok(())
+    }
+}
+
+/// Feed `resampler` silence up to the frame it emits first, and drop that frame: from then on
+/// it emits a frame as soon as the last input sample of that frame arrives. Fresh, it waits
+/// for one sample more than a frame's worth, so a browser's 20 ms messages each completed their
+/// frame only with the next message's first sample: 20 ms of delay for nothing.
+fn prime(resampler: &mut StreamResampler, rate: u32) {
+    let mut emitted = false;
+    for _ in 0..rate {
+        resampler.push(0.0, &mut |_: &[i16]| emitted = true);
+        if emitted {
+            return;
+        }
     }
 }
 
@@ -295,6 +310,28 @@ mod tests {
         let crossings = tail.windows(2).filter(|w| (w[0] < 0) != (w[1] < 0)).count();
         let hz = crossings as f64 / 2.0 / (tail.len() as f64 / 8000.0);
         assert!((hz - 440.0).abs() < 5.0, "{hz} Hz");
+    }
+
+    #[test]
+    fn each_20_ms_message_completes_its_own_frame() {
+        for rate in [48_000, 32_000, 16_000, 8_000] {
+            let mut p = MicPipeline::new(rate, LoudnessTarget::default(), Law::Ulaw).unwrap();
+            let msg = tone(rate, 440.0, rate as usize / 50);
+            for n in 0..50 {
+                let mut frames = 0;
+                p.push(&msg, |_| frames += 1).unwrap();
+                assert_eq!(frames, 1, "message {n} at {rate} Hz");
+            }
+        }
+        // 44.1 kHz is 5.5125 input samples per output sample: a frame's input does not end on
+        // a message's end, so now and then a message completes none or two; never more late.
+        let mut p = MicPipeline::new(44_100, LoudnessTarget::default(), Law::Ulaw).unwrap();
+        let msg = tone(44_100, 440.0, 882);
+        let mut frames = 0;
+        for n in 1..=50 {
+            p.push(&msg, |_| frames += 1).unwrap();
+            assert!(frames + 1 >= n && frames <= n, "{frames} frames after {n} messages");
+        }
     }
 
     #[test]
