@@ -323,7 +323,7 @@ fn sockets_and_messages_that_may_not_be_are_refused() {
         });
         // The odd count is refused by the relay (1007); the oversized message already by the
         // WebSocket layer's bound (the socket ends, with 1009 or without a frame).
-        if bytes % 2 == 1 {
+        if !bytes.is_multiple_of(2) {
             assert_eq!(end, Some(CloseCode::Invalid));
         } else {
             assert!(matches!(end, None | Some(CloseCode::Size)), "{end:?}");
