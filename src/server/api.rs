@@ -176,9 +176,9 @@ struct PageBody {
     /// Seconds.
     duration: Option<f64>,
     /// `uri` (default) or `media`.
+    via: Option<String>,
     /// The voice a `say:` item speaks in, over the configured `[speech]` voice.
     voice: Option<crate::source::VoiceChange>,
-    via: Option<String>,
 }
 
 async fn start_page(
@@ -186,10 +186,10 @@ async fn start_page(
     Extension(actor): Extension<Actor>,
     body: Result<axum::Json<PageBody>, JsonRejection>,
 ) -> ApiResult {
-    let voice = b.voice.clone();
     let axum::Json(b) = body.map_err(json_rejection)?;
-    req.voice = voice.map(|v| v.apply(&s.config.speech));
+    let voice = b.voice.clone();
     let mut req = page_request(b)?;
+    req.voice = voice.map(|v| v.apply(&s.config.speech));
     if !actor.may_page(&req.zone) {
         return Err(not_granted(&actor, &req.zone));
     }
@@ -255,11 +255,11 @@ fn page_request(b: PageBody) -> Result<StartPage, ApiError> {
                 format!("via {other:?}: must be \"uri\" or \"media\""),
             ));
         }
+    };
     if let Some(v) = &b.voice {
         v.check()
             .map_err(|e| ApiError(StatusCode::BAD_REQUEST, e.to_string()))?;
     }
-    };
     let source = match (&b.talker, b.source) {
         (Some(t), None) => format!("mic:{t}"),
         (None, Some(s)) => s,
@@ -341,6 +341,7 @@ async fn stop_page(
         ))
     }
 }
+
 /// `GET /api/pages/{id}/mic?rate=R`: the browser microphone's WebSocket (see [`super::mic`]),
 /// opened by whoever may stop the page.
 async fn mic_socket(
@@ -373,7 +374,6 @@ async fn mic_socket(
 struct MicRate {
     rate: Option<u32>,
 }
-
 
 /// A query string, or a JSON 400 saying what is wrong with it.
 fn query<T>(q: Result<Query<T>, axum::extract::rejection::QueryRejection>) -> Result<T, ApiError> {
