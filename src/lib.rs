@@ -42,6 +42,9 @@
 //!   (`handle_*`, `handle_timeout(now)`, `poll_output`, `poll_timeout`), and `page::run` the one
 //!   `select!` loop that carries it out; the journal that guarantees every stop; listen and
 //!   intercom ([`page::listen::ListenSession`]).
+//! - [`sip`]: zonecast as a SIP user agent: a trunk dials a number and the caller speaks live
+//!   to its zone (rsipstack for the SIP, SDP offer/answer, the caller's RTP levelled into the
+//!   page's talker queue); the server gives it the pages.
 //! - [`phone_sim`]: emulated Cisco phones (a pure per-phone core, axum and UDP shells, seeded
 //!   faults, fleets of thousands) for tests, demos and benchmarks; only the CLI and tests use it.
 //! - [`server`]: `zonecast serve`: pages on request, bells, phone services, the SQLite journal,
@@ -65,6 +68,7 @@ pub mod ringtone;
 pub mod rtp;
 pub mod schedule;
 pub mod server;
+pub mod sip;
 /// For tests: the reference material beside the repository (`../shared`).
 #[doc(hidden)]
 pub mod shared;

@@ -124,7 +124,11 @@ pub fn main() -> i32 {
         .with_env_filter(
             tracing_subscriber::EnvFilter::try_from_env("ZONECAST_LOG")
                 // Decoders' own probing messages would repeat, less clearly, the error we print.
-                .unwrap_or_else(|_| format!("{level},symphonia_core=off,symphonia=off").into()),
+                // The SIP stack logs every datagram whole at info (a trunk's Authorization
+                // header too): only its warnings.
+                .unwrap_or_else(|_| {
+                    format!("{level},symphonia_core=off,symphonia=off,rsipstack=warn").into()
+                }),
         )
         .with_writer(std::io::stderr)
         .try_init();

@@ -14,6 +14,7 @@
 //!   pages a user starts from them.
 //! - [`talk`]: the relay of a page spoken live (a phone's microphone, the browser's).
 //! - [`mic`]: the browser microphone's WebSocket feeding that relay.
+//! - [`calls`]: SIP calls' pages ([`crate::sip::Desk`]): a caller's audio into that relay.
 //! - [`scheduler`]: the bell loop around [`crate::schedule::Scheduler`].
 //! - [`bells`]: ringing a bell (the bell loop's path), and `POST /api/bells/{name}/ring`.
 //! - [`events`]: Server-Sent Events of the running pages' live state, coalesced per client.
@@ -40,6 +41,7 @@ pub mod accounts;
 pub mod api;
 pub mod auth;
 pub mod bells;
+pub mod calls;
 pub mod csrf;
 pub mod events;
 pub mod health;
@@ -248,6 +250,7 @@ pub async fn serve_with(
         config.zones.len(),
         journal.path().display()
     );
+    let sip_task = start_sip(&config, &pages, quit_rx.clone()).await?;
     let closing = pages.clone();
     https::serve_beside(listener, tls, app, async move {
         shutdown.await;
@@ -259,8 +262,37 @@ pub async fn serve_with(
     if let Some(t) = bell_task {
         let _ = t.await;
     }
+    if let Some(t) = sip_task {
+        let _ = t.await;
+    }
     tracing::info!("stopped");
     Ok(())
+}
+
+/// The SIP user agent of `[sip]`, if the config has one: bound now (a taken port fails the
+/// start), run until `quit`.
+async fn start_sip(
+    config: &Config,
+    pages: &pages::Pages,
+    quit: watch::Receiver<bool>,
+) -> anyhow::Result<Option<tokio::task::JoinHandle<()>>> {
+    let Some(sip) = &config.sip else {
+        return Ok(None);
+    };
+    let desk = calls::CallDesk::new(pages.clone());
+    let agent = crate::sip::Agent::bind(
+        sip,
+        config.engine.media_address,
+        config.engine.loudness,
+        desk,
+    )
+    .await?;
+    tracing::info!(
+        "SIP listening on udp:{} ({} numbers)",
+        agent.local(),
+        sip.routes.len()
+    );
+    Ok(Some(tokio::spawn(agent.run(quit))))
 }
 
 /// SIGTERM or Ctrl-C.

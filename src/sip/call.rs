@@ -1,0 +1,249 @@
+//! One dial-in call, from its INVITE to its end (the shell): admitted or refused
+//! ([`super::admit`]), the offer answered or 488 ([`super::answer`]), a dialog opened (rsipstack
+//! sends 100 Trying, answers CANCEL with 487 and takes the ACK), the page started through the
+//! [`Desk`], 200 OK with our SDP, then the caller's audio relayed ([`super::media`]) until the
+//! caller hangs up (BYE), falls silent for `[sip] no_rtp`, or the page ends (we send BYE). Every
+//! way out ends the page, so every phone gets its stop.
+
+use std::net::{IpAddr, Ipv4Addr};
+use std::sync::Arc;
+use std::sync::atomic::{AtomicUsize, Ordering};
+use std::time::Duration;
+
+use rsipstack::dialog::dialog::{DialogState, DialogStateReceiver, TerminatedReason};
+use rsipstack::dialog::dialog_layer::DialogLayer;
+use rsipstack::dialog::invite_dialog::InviteDialog;
+use rsipstack::sip::prelude::{HeadersExt, ToTypedHeader};
+use rsipstack::sip::{Header, Request, StatusCode};
+use rsipstack::transaction::transaction::Transaction;
+
+use super::admit::{Turned, admit};
+use super::answer::{answer_sdp, choose, parse_offer};
+use super::audio::CallerAudio;
+use super::desk::{CallLink, CallPage, Desk, DeskRefusal};
+use super::media::CallMedia;
+use crate::audio::LoudnessTarget;
+use crate::config::Sip;
+
+/// Longest a refused request's transaction is kept to absorb retransmissions and the ACK.
+const LINGER: Duration = Duration::from_secs(40);
+/// Longest a caller's From is kept for the history.
+const MAX_CALLER_CHARS: usize = 128;
+
+/// What every call shares.
+pub(super) struct Line {
+    pub(super) sip: Sip,
+    pub(super) desk: Arc<dyn Desk>,
+    pub(super) media_ip: Ipv4Addr,
+    pub(super) loudness: LoudnessTarget,
+    pub(super) layer: Arc<DialogLayer>,
+    pub(super) calls: AtomicUsize,
+}
+
+/// One call counted while it lives.
+struct Counted<'a>(&'a AtomicUsize);
+
+impl Drop for Counted<'_> {
+    fn drop(&mut self) {
+        self.0.fetch_sub(1, Ordering::SeqCst);
+    }
+}
+
+/// Where the request came from: the Via's `received` (set by the transport when the sent-by
+/// differs from the packet's source), else its sent-by, which then is the source.
+pub(super) fn source_ip(req: &Request) -> Option<Ipv4Addr> {
+    let via = req.via_header().ok()?.typed().ok()?;
+    let ip = match via.received() {
+        Some(r) => r.ok()?,
+        None => match &via.sent_by().host {
+            rsipstack::sip::Host::IpAddr(ip) => *ip,
+            rsipstack::sip::Host::Domain(_) => return None,
+        },
+    };
+    match ip {
+        IpAddr::V4(v4) => Some(v4),
+        IpAddr::V6(_) => None,
+    }
+}
+
+/// Answer `tx` with a final `status` and keep it until retransmissions and the ACK are absorbed.
+pub(super) async fn final_reply(mut tx: Transaction, status: StatusCode) {
+    if let Err(e) = tx.reply(status).await {
+        tracing::debug!("sip: replying: {e}");
+        return;
+    }
+    let _ = tokio::time::timeout(LINGER, async { while tx.receive().await.is_some() {} }).await;
+}
+
+/// The caller as the history shows it: the From URI, bounded.
+fn caller_of(req: &Request) -> String {
+    let from = req.header_value("From").unwrap_or_default();
+    let uri = match (from.find('<'), from.find('>')) {
+        (Some(a), Some(b)) if a < b => &from[a + 1..b],
+        _ => from.split(';').next().unwrap_or(""),
+    };
+    // `sip:` is the history's prefix for callers already (`sip:alice@pbx`).
+    let uri = uri.trim();
+    let uri = uri
+        .strip_prefix("sip:")
+        .or_else(|| uri.strip_prefix("sips:"))
+        .unwrap_or(uri);
+    uri.chars().take(MAX_CALLER_CHARS).collect()
+}
+
+/// Take a new INVITE to its end.
+pub(super) async fn answer(line: Arc<Line>, tx: Transaction) {
+    let req = &tx.original;
+    let source = source_ip(req);
+    let number = req.uri.user().map(str::to_owned);
+    let calls = line.calls.fetch_add(1, Ordering::SeqCst);
+    let _counted = Counted(&line.calls);
+    let route = match admit(&line.sip, source, number.as_deref(), calls) {
+        Ok(r) => r.clone(),
+        Err(t) => {
+            let status = match t {
+                Turned::NotAllowed => StatusCode::Forbidden,
+                Turned::NoRoute => StatusCode::NotFound,
+                Turned::Full => StatusCode::BusyHere,
+            };
+            tracing::info!(
+                "sip: INVITE from {source:?} to {number:?} refused {}",
+                t.status()
+            );
+            return final_reply(tx, status).await;
+        }
+    };
+    let offer = std::str::from_utf8(&req.body)
+        .map_err(|_| "SDP is not UTF-8".to_owned())
+        .and_then(|s| {
+            parse_offer(s)
+                .and_then(|o| choose(&o))
+                .map_err(|e| e.to_string())
+        });
+    let negotiated = match offer {
+        Ok(n) => n,
+        Err(why) => {
+            tracing::info!("sip: call to {} refused 488: {why}", route.number);
+            return final_reply(tx, StatusCode::NotAcceptableHere).await;
+        }
+    };
+    let caller = caller_of(req);
+    let (state_tx, states) = line.layer.new_dialog_state_channel();
+    let dialog = match line
+        .layer
+        .get_or_create_server_invite(&tx, state_tx, None, None)
+    {
+        Ok(d) => d,
+        Err(e) => {
+            tracing::warn!("sip: call to {}: no dialog: {e}", route.number);
+            return final_reply(tx, StatusCode::ServerInternalError).await;
+        }
+    };
+    let mut handler = dialog.clone();
+    let mut tx = tx;
+    tokio::spawn(async move {
+        let _ = handler.handle(&mut tx).await;
+    });
+    let id = dialog.id();
+    run_dialog(&line, &dialog, states, negotiated, route, caller).await;
+    line.layer.remove_dialog(&id);
+}
+
+/// The answered part of a call: page, 200 OK, relay, end.
+async fn run_dialog(
+    line: &Line,
+    dialog: &InviteDialog,
+    states: DialogStateReceiver,
+    negotiated: super::answer::Negotiated,
+    route: crate::config::SipRoute,
+    caller: String,
+) {
+    let media = match CallMedia::bind(line.media_ip).await {
+        Ok(m) => m,
+        Err(e) => {
+            tracing::warn!("sip: call to {}: RTP socket: {e}", route.number);
+            let _ = dialog.reject(Some(StatusCode::ServiceUnavailable), None);
+            return;
+        }
+    };
+    let call = CallPage {
+        zone: route.zone.clone(),
+        priority: route.priority.clone(),
+        caller: caller.clone(),
+    };
+    // Started to the end even when the caller cancels meanwhile: a page is never left half
+    // started; a cancelled call's page is stopped at once below.
+    let link = match line.desk.start(call).await {
+        Ok(l) => l,
+        Err(e) => {
+            let status = match e {
+                DeskRefusal::Busy(_) => StatusCode::BusyHere,
+                DeskRefusal::Unavailable(_) => StatusCode::ServiceUnavailable,
+            };
+            tracing::info!("sip: call from {caller} to {}: {e}", route.number);
+            let _ = dialog.reject(Some(status), None);
+            return;
+        }
+    };
+    if matches!(dialog.state(), DialogState::Terminated(..)) {
+        (link.stop)("the caller hung up before the answer (CANCEL)");
+        return;
+    }
+    let version = rand::random::<u32>().into();
+    let sdp = answer_sdp(&negotiated, media.local(), version);
+    let headers = vec![Header::ContentType("application/sdp".into())];
+    if let Err(e) = dialog.accept(Some(headers), Some(sdp.into_bytes())) {
+        tracing::warn!("sip: call to {}: answering: {e}", route.number);
+        (link.stop)("the call could not be answered");
+        return;
+    }
+    tracing::info!(
+        "sip: call from {caller} to {} pages zone {} as page {} ({:?})",
+        route.number,
+        route.zone,
+        link.page,
+        negotiated.codec
+    );
+    let audio = CallerAudio::new(&negotiated, line.loudness);
+    let end = follow(line, &media, audio, &link, states, *negotiated.remote.ip()).await;
+    tracing::info!("sip: call to {} ended: {end}", route.number);
+    (link.stop)(end);
+    if end != HUNG_UP {
+        let _ = dialog.hangup().await;
+    }
+}
+
+const HUNG_UP: &str = "the caller hung up";
+
+/// Relay until one side ends; returns why (the page's `ended_by`).
+async fn follow(
+    line: &Line,
+    media: &CallMedia,
+    audio: CallerAudio,
+    link: &CallLink,
+    mut states: DialogStateReceiver,
+    from: Ipv4Addr,
+) -> &'static str {
+    let mut live = link.live.clone();
+    let relay = media.relay(audio, from, &*link.feed, line.sip.no_rtp);
+    tokio::pin!(relay);
+    loop {
+        tokio::select! {
+            _ = &mut relay => return "no audio from the caller",
+            changed = live.changed() => if changed.is_err() {
+                return "the page ended";
+            },
+            state = states.recv() => match state {
+                None | Some(DialogState::Terminated(_, TerminatedReason::UacBye)) => return HUNG_UP,
+                Some(DialogState::Terminated(..)) => return "the call ended",
+                // In-dialog requests we have nothing to say to: accepted as they are.
+                Some(DialogState::Options(_, _, h))
+                | Some(DialogState::Info(_, _, h))
+                | Some(DialogState::Updated(_, _, h)) => {
+                    let _ = h.reply(StatusCode::OK).await;
+                }
+                Some(_) => {}
+            },
+        }
+    }
+}

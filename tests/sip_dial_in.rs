@@ -1,0 +1,237 @@
+//! Dial-in live paging (issue 22), end to end: a real `zonecast serve` with `[sip]` and an
+//! emulated fleet on loopback, called by Debian's sipp (package `sip-tester`) with the UAC
+//! scenarios in `tests/sip/`: a call to a routed number streams a 1 kHz µ-law tone
+//! (`rtp_stream`, ordinary UDP sockets: no root needed) and every phone of the zone hears
+//! 1 kHz; the caller's BYE ends the page and every phone gets its stop. Refused: a number not
+//! routed (404), a caller not allowed (403, from 127.0.0.2), a zone held by a higher page
+//! (486). A trunk's OPTIONS gets 200.
+//! Without sipp each test prints one line and passes.
+
+mod common;
+
+use std::path::{Path, PathBuf};
+use std::process::{Command, Output, Stdio};
+use std::time::Duration;
+
+use common::server::{Server, api, listening, setup, wait_for};
+
+const TONE_HZ: f64 = 1000.0;
+const NUMBER: &str = "7001";
+
+fn sipp() -> Option<PathBuf> {
+    let found = Command::new("sipp")
+        .arg("-v")
+        .stdout(Stdio::null())
+        .stderr(Stdio::null())
+        .status()
+        .is_ok();
+    if !found {
+        println!("skipped: sipp is not installed (apt-get install sip-tester)");
+    }
+    found.then(|| PathBuf::from("sipp"))
+}
+
+/// A free UDP port on `ip` (even, for sipp's RTP).
+fn free_port(ip: &str, even: bool) -> u16 {
+    loop {
+        let s = std::net::UdpSocket::bind((ip, 0)).unwrap();
+        let p = s.local_addr().unwrap().port();
+        if !even || (p % 2 == 0 && p < 65000) {
+            return p;
+        }
+    }
+}
+
+fn scenario(name: &str) -> PathBuf {
+    Path::new(env!("CARGO_MANIFEST_DIR"))
+        .join("tests/sip")
+        .join(name)
+}
+
+/// The `[sip]` table: listening on `port`, callers from 127.0.0.1 only, `7001` → zone `all`.
+fn sip_table(port: u16) -> String {
+    format!(
+        "[sip]\nlisten = \"127.0.0.1:{port}\"\nallow = [\"127.0.0.1/32\"]\nno_rtp = \"3s\"\n\n\
+         [[sip.route]]\nnumber = \"{NUMBER}\"\nzone = \"all\"\npriority = \"urgent\"\n\
+         mode = \"live\"\n\n"
+    )
+}
+
+/// Run sipp once: `scenario` from `from` to the agent, dialling `number`, in `dir`.
+fn run_sipp(dir: &Path, scenario: &Path, from: &str, sip_port: u16, number: &str) -> Output {
+    let remote = format!("127.0.0.1:{sip_port}");
+    let local_port = free_port(from, false).to_string();
+    let media_port = free_port(from, true).to_string();
+    Command::new("sipp")
+        .current_dir(dir)
+        .args([remote.as_str(), "-sf"])
+        .arg(scenario)
+        .args(["-s", number, "-i", from, "-p", local_port.as_str()])
+        .args([
+            "-mi",
+            from,
+            "-mp",
+            media_port.as_str(),
+            "-m",
+            "1",
+            "-l",
+            "1",
+        ])
+        .args([
+            "-timeout",
+            "40s",
+            "-timeout_error",
+            "-nostdin",
+            "-trace_err",
+        ])
+        .stdin(Stdio::null())
+        .output()
+        .unwrap()
+}
+
+fn log_of(dir: &Path, out: &Output) -> String {
+    let mut errors = String::new();
+    for entry in std::fs::read_dir(dir).unwrap().flatten() {
+        if entry.file_name().to_string_lossy().contains("errors") {
+            errors.push_str(&std::fs::read_to_string(entry.path()).unwrap_or_default());
+        }
+    }
+    format!(
+        "sipp exit {:?}\nstdout: {}\nstderr: {}\nerrors: {errors}",
+        out.status.code(),
+        String::from_utf8_lossy(&out.stdout)
+            .lines()
+            .rev()
+            .take(30)
+            .collect::<Vec<_>>()
+            .join("\n"),
+        String::from_utf8_lossy(&out.stderr)
+    )
+}
+
+/// Ten seconds of a 1 kHz tone in raw µ-law at 8 kHz (sipp's `rtp_stream` input for PCMU).
+fn write_tone(dir: &Path) {
+    let bytes: Vec<u8> = (0..80_000)
+        .map(|i| {
+            let s = 12000.0 * (2.0 * std::f64::consts::PI * TONE_HZ * f64::from(i) / 8000.0).sin();
+            zonecast::g711::Law::Ulaw.encode(s as i16)
+        })
+        .collect();
+    std::fs::write(dir.join("tone.ulaw"), bytes).unwrap();
+}
+
+#[test]
+fn a_call_pages_the_zone_with_the_callers_audio_and_bye_stops_every_phone() {
+    if sipp().is_none() {
+        return;
+    }
+    let port = free_port("127.0.0.1", false);
+    let s = setup(3, &sip_table(port));
+    let srv = Server::start(&s);
+    wait_for(&srv, "the SIP agent to listen", 20, || {
+        srv.log().contains("SIP listening on udp:").then_some(())
+    });
+    let dir = tempfile::tempdir().unwrap();
+    write_tone(dir.path());
+    let call = {
+        let dir = dir.path().to_owned();
+        std::thread::spawn(move || {
+            let out = run_sipp(&dir, &scenario("uac_tone.xml"), "127.0.0.1", port, NUMBER);
+            let log = log_of(&dir, &out);
+            (out.status.success(), log)
+        })
+    };
+    s.wait_until("every phone hears the caller's 1 kHz", |r| {
+        r.phones.len() == 3
+            && r.phones.iter().all(|p| {
+                p.heard.last().is_some_and(|h| {
+                    h.active
+                        && h.rx.summary.packets > 50
+                        && h.rx
+                            .summary
+                            .frequency_hz
+                            .is_some_and(|f| (f - TONE_HZ).abs() < 15.0)
+                })
+            })
+    });
+    // The page is in the history as the caller's, at the route's priority.
+    let (_, pages) = api(&srv, "GET", "/api/pages", None);
+    let text = pages.to_string();
+    assert!(text.contains("\"sip:sipp@127.0.0.1:"), "{text}");
+    assert!(text.contains("urgent"), "{text}");
+
+    let (ok, log) = call.join().unwrap();
+    assert!(ok, "the call failed: {log}\nserver: {}", srv.log());
+    // The SIP stack's datagrams are not in the log (a trunk's Authorization would be).
+    assert!(!srv.log().contains("raw_message"), "{}", srv.log());
+    s.wait_until("every phone stopped after the BYE", |r| listening(r) == 0);
+    let r = s.report();
+    assert!(r.phones.iter().all(|p| !p.heard.is_empty()), "{r:?}");
+    let (_, history) = api(&srv, "GET", "/api/history", None);
+    assert!(
+        history.to_string().contains("the caller hung up"),
+        "{history}\n{}",
+        srv.log()
+    );
+}
+
+#[test]
+fn unknown_numbers_get_404_callers_not_allowed_403_and_options_200() {
+    if sipp().is_none() {
+        return;
+    }
+    let port = free_port("127.0.0.1", false);
+    let s = setup(2, &sip_table(port));
+    let srv = Server::start(&s);
+    wait_for(&srv, "the SIP agent to listen", 20, || {
+        srv.log().contains("SIP listening on udp:").then_some(())
+    });
+    let dir = tempfile::tempdir().unwrap();
+    let template = std::fs::read_to_string(scenario("uac_refused.xml")).unwrap();
+    for (status, from, number) in [("404", "127.0.0.1", "9999"), ("403", "127.0.0.2", NUMBER)] {
+        let path = dir.path().join(format!("refused_{status}.xml"));
+        std::fs::write(&path, template.replace("EXPECTED_STATUS", status)).unwrap();
+        let out = run_sipp(dir.path(), &path, from, port, number);
+        assert!(
+            out.status.success(),
+            "expected {status}: {}\nserver: {}",
+            log_of(dir.path(), &out),
+            srv.log()
+        );
+    }
+    let out = run_sipp(
+        dir.path(),
+        &scenario("options.xml"),
+        "127.0.0.1",
+        port,
+        NUMBER,
+    );
+    assert!(
+        out.status.success(),
+        "OPTIONS: {}",
+        log_of(dir.path(), &out)
+    );
+    // Nothing was paged.
+    std::thread::sleep(Duration::from_millis(300));
+    let r = s.report();
+    assert!(r.phones.iter().all(|p| p.heard.is_empty()), "{r:?}");
+
+    // The zone held by a higher page (emergency over the route's urgent): 486 Busy Here.
+    let (st, body) = api(
+        &srv,
+        "POST",
+        "/api/pages",
+        Some(serde_json::json!({"zone": "all", "source": "silence:30", "priority": "emergency"})),
+    );
+    assert_eq!(st, 201, "{body}");
+    s.wait_until("the emergency page plays", |r| listening(r) == 2);
+    let path = dir.path().join("refused_486.xml");
+    std::fs::write(&path, template.replace("EXPECTED_STATUS", "486")).unwrap();
+    let out = run_sipp(dir.path(), &path, "127.0.0.1", port, NUMBER);
+    assert!(
+        out.status.success(),
+        "expected 486: {}\nserver: {}",
+        log_of(dir.path(), &out),
+        srv.log()
+    );
+}
