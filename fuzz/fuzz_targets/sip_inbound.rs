@@ -1,0 +1,58 @@
+//! What a SIP caller sends us (issue 22): whole SIP messages through rsipstack's parser and the
+//! SDP they carry ([`zonecast::sip::parse_inbound`]), bare SDP offers through the offer/answer
+//! ([`parse_offer`], [`choose`], [`answer_sdp`]: an answer to any offer must parse back with the
+//! codec chosen), and RTP datagrams through the caller's decoder ([`CallerAudio`]: frames only
+//! of whole 160 bytes, counters that add up). Byte 0 picks the entry; the rest is the input.
+#![no_main]
+
+use libfuzzer_sys::fuzz_target;
+use zonecast::audio::LoudnessTarget;
+use zonecast::sip::{
+    CallCodec, CallerAudio, Negotiated, answer_sdp, choose, parse_inbound, parse_offer,
+};
+
+fuzz_target!(|data: &[u8]| {
+    let Some((&pick, rest)) = data.split_first() else {
+        return;
+    };
+    match pick % 3 {
+        0 => {
+            let _ = parse_inbound(rest);
+        }
+        1 => {
+            let Ok(text) = std::str::from_utf8(rest) else {
+                return;
+            };
+            let Ok(offer) = parse_offer(text) else {
+                return;
+            };
+            if let Ok(n) = choose(&offer) {
+                let answer = answer_sdp(&n, "10.0.0.5:30000".parse().unwrap(), 1);
+                let back = parse_offer(&answer).expect("our answer parses");
+                assert_eq!(back.codecs.first(), Some(&(n.payload_type, n.codec)));
+            }
+        }
+        _ => {
+            let codec =
+                [CallCodec::Pcmu, CallCodec::Pcma, CallCodec::G722][usize::from(pick / 3) % 3];
+            let n = Negotiated {
+                codec,
+                payload_type: pick / 9,
+                telephone_event: None,
+                remote: "127.0.0.1:6000".parse().unwrap(),
+            };
+            let mut audio = CallerAudio::new(&n, LoudnessTarget::default());
+            let mut frames = 0u64;
+            let mut taken = 0u64;
+            for datagram in rest.split(|&b| b == 0xA5) {
+                if audio.push(datagram, &mut |f| {
+                    assert_eq!(f.len(), 160);
+                    frames += 1;
+                }) {
+                    taken += 1;
+                }
+            }
+            assert_eq!(audio.audio_packets, taken);
+        }
+    }
+});
