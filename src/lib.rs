@@ -37,6 +37,9 @@
 //!   priorities, bells, services; checked at load so every error names the file, line and key.
 //!   [`schedule`]: bells: cron expressions on an IANA zone's wall clock (daylight saving neither
 //!   skips nor doubles), holidays and terms, and which due bells ring or count as missed.
+//! - [`cucm`]: phones from Cisco Unified CM: AXL and RisPort70 requests and parsers, a
+//!   discovery as a sans-IO state machine (pages, RIS batches, the rate limit), its HTTPS
+//!   shell, and the table cached between runs.
 //! - [`page`]: paging. [`page::Pager`] is the one way in (every entry point builds a
 //!   [`page::PageOrder`]); [`page::Session`] is one page's rules and timers as a sans-IO core
 //!   (`handle_*`, `handle_timeout(now)`, `poll_output`, `poll_timeout`), and `page::run` the one
@@ -59,6 +62,7 @@
 pub mod audio;
 pub mod cli;
 pub mod config;
+pub mod cucm;
 pub mod error;
 pub mod g711;
 pub mod page;

@@ -16,6 +16,7 @@
 //! - `schedule`: the next firings of the config's bells.
 //! - `serve`: the paging server; it composes the server with the web layer.
 //! - `sim`: a fleet of emulated phones.
+//! - `cucm`: `cucm discover`: the phones of the `[cucm]` cluster, and what changed.
 //! - `user`: the console's users (add, list, remove, password) in the server's database.
 //! - `demo_page` (`zonecast demo`) and `demo` (`zonecast demo --media`): the whole job on this
 //!   machine.
@@ -23,6 +24,7 @@
 
 mod caps;
 mod common;
+mod cucm;
 mod demo;
 mod demo_page;
 mod display;
@@ -102,6 +104,9 @@ enum Command {
     /// list, remove, password.
     #[command(subcommand)]
     User(user::UserCommand),
+    /// Phones from Cisco Unified CM (AXL and RisPort70): discover them, with what changed.
+    #[command(subcommand)]
+    Cucm(cucm::CucmCommand),
 }
 
 /// Run the command line and return the exit code.
@@ -152,6 +157,7 @@ pub fn main() -> i32 {
         Command::Ringtone(c) => ringtone::run(c),
         Command::Macro(c) => macros::run(c),
         Command::User(c) => user::run(c),
+        Command::Cucm(c) => cucm::run(c),
     };
     match result {
         Ok(code) => code,

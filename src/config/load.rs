@@ -10,6 +10,7 @@ use std::path::Path;
 use serde::Deserialize;
 use toml::Spanned;
 
+use super::cucm::{self, RawCucm};
 use super::engine::{self, RawEngine};
 use super::graph;
 use super::phone_check::{self, RawPhone};
@@ -48,6 +49,7 @@ struct RawFile {
     #[serde(default)]
     speech: RawSpeech,
     sip: Option<Spanned<RawSip>>,
+    cucm: Option<Spanned<RawCucm>>,
 }
 
 pub(super) fn load(text: &str, path: &Path) -> Result<Config, Invalid> {
@@ -65,6 +67,7 @@ pub(super) fn load(text: &str, path: &Path) -> Result<Config, Invalid> {
     let schedule = schedule::check(&src, raw.schedule, raw.bell, &zones, &priorities, &voice)?;
     let server = server::check(&src, raw.server, base)?;
     let sip = sip::check(&src, raw.sip, &zones, &priorities)?;
+    let cucm = cucm::check(&src, raw.cucm, base)?;
     let mut services = Services::default();
     services::check_messages(
         &src,
@@ -87,6 +90,7 @@ pub(super) fn load(text: &str, path: &Path) -> Result<Config, Invalid> {
         services,
         speech: voice,
         sip,
+        cucm,
     };
     graph::check_unicast_limits(&src, &config, &spans)?;
     Ok(config)

@@ -27,8 +27,10 @@
 //! zones as a whole), `sip` (`[sip]` and its `[[sip.route]]`s: the SIP user agent's listener,
 //! trunks allowed to call, limits, dialled numbers), `source` (`file:line:col` of a problem),
 //! `screen_text` (the rules for a banner and a message title, which every edge that takes one
-//! applies).
+//! applies), `cucm` (`[cucm]`: the CUCM publisher phones are discovered from, its certificate,
+//! filters, push credentials and refresh).
 
+mod cucm;
 mod engine;
 mod graph;
 mod load;
@@ -55,6 +57,7 @@ use std::collections::{HashMap, HashSet};
 use std::net::Ipv4Addr;
 use std::path::{Path, PathBuf};
 
+pub use cucm::{CUCM_PORT, Cucm, CucmFilter, CucmTrust, NamePattern, parse_fingerprint};
 pub use engine::{Engine, PreTone};
 pub use phone::{PasswordSource, PhoneEntry};
 pub use pool::{GroupPool, PoolExhausted, PortPool};
@@ -90,6 +93,8 @@ pub struct Config {
     pub speech: crate::source::Voice,
     /// The SIP user agent's settings and dialled numbers (`[sip]`; none: no SIP).
     pub sip: Option<Sip>,
+    /// Where phones are discovered from (`[cucm]`; none: only `[[phone]]`).
+    pub cucm: Option<Cucm>,
 }
 
 impl Config {

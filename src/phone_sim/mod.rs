@@ -23,11 +23,14 @@
 //! - [`browser`]: the phone's XML services browser (cookies, `#DEVICENAME#`, the objects it
 //!   reads, what its keys do). Pure; [`http`] sends its requests.
 //! - [`fleet`]: start N phones from a [`config::SimConfig`], read their counters, stop them.
+//! - [`cucm`]: an emulated Cisco Unified CM serving AXL and RisPort70 over HTTPS for a cluster
+//!   of phones (issue 23).
 
 pub mod analysis;
 pub mod browser;
 pub mod config;
 pub mod core;
+pub mod cucm;
 pub mod faults;
 pub mod fleet;
 pub mod http;
