@@ -7,12 +7,11 @@
 
 mod common;
 
-use std::sync::Arc;
 use std::time::Duration;
 
 use futures_util::{SinkExt, StreamExt};
 use serde_json::{Value, json};
-use tokio::io::{AsyncRead, AsyncReadExt, AsyncWrite, AsyncWriteExt};
+use tokio::io::{AsyncRead, AsyncWrite};
 use tokio::net::TcpStream;
 use tokio_tungstenite::WebSocketStream;
 use tokio_tungstenite::tungstenite::client::IntoClientRequest;
@@ -336,6 +335,10 @@ fn sockets_and_messages_that_may_not_be_are_refused() {
 /// Over the HTTPS listener (built with the `tls` feature).
 #[cfg(feature = "tls")]
 mod over_tls {
+    use std::sync::Arc;
+
+    use tokio::io::{AsyncReadExt, AsyncWriteExt};
+
     use super::*;
 
     /// A TLS client trusting exactly `cert_pem` (the server's saved self-signed certificate).
@@ -448,6 +451,34 @@ mod over_tls {
     }
 }
 
+/// `zonecast serve` with `server` in its `[server]` table exits 2 naming `rule`, before
+/// listening.
+fn refused_at_load(server: &str, rule: &str) {
+    let s = setup(2, server);
+    std::fs::write(s.path("notes.txt"), "just some text\n").unwrap();
+    let out = s
+        .cmd(&["serve", "--listen", "127.0.0.1:0"])
+        .env(TOKEN_ENV, TOKEN)
+        .output()
+        .unwrap();
+    assert_exit(&out, 2);
+    let err = stderr(&out);
+    assert!(
+        err.contains("[server] ") && err.contains(rule),
+        "{server}: {err}"
+    );
+    assert!(!err.contains("listening on"), "{err}");
+}
+
+#[cfg(not(feature = "tls"))]
+#[test]
+fn without_tls_serve_refuses_an_https_listener() {
+    refused_at_load(
+        "https_listen = \"127.0.0.1:0\"\ntls_self_signed = true\n",
+        "without the `tls` feature",
+    );
+}
+
 #[cfg(feature = "tls")]
 #[test]
 fn serve_refuses_bad_certificate_settings_at_load() {
@@ -467,19 +498,6 @@ fn serve_refuses_bad_certificate_settings_at_load() {
         ("https_listen = \"127.0.0.1:0\"\n", "needs a certificate"),
     ];
     for (server, rule) in cases {
-        let s = setup(2, server);
-        std::fs::write(s.path("notes.txt"), "just some text\n").unwrap();
-        let out = s
-            .cmd(&["serve", "--listen", "127.0.0.1:0"])
-            .env(TOKEN_ENV, TOKEN)
-            .output()
-            .unwrap();
-        assert_exit(&out, 2);
-        let err = stderr(&out);
-        assert!(
-            err.contains("[server] ") && err.contains(rule),
-            "{server}: {err}"
-        );
-        assert!(!err.contains("listening on"), "{err}");
+        refused_at_load(server, rule);
     }
 }
