@@ -326,7 +326,9 @@
     });
     const ctx = new AudioContext();
     const input = ctx.createMediaStreamSource(stream);
-    const proc = ctx.createScriptProcessor(2048, 1, 1);
+    // 512 samples (about 11 ms at 48 kHz) per message: the engine's relay keeps at most two
+    // 20 ms frames waiting, so larger blocks (2048 = 43 ms) arrive as bursts it must trim.
+    const proc = ctx.createScriptProcessor(512, 1, 1);
     let ws = null;
     let closed = false;
     proc.addEventListener('audioprocess', (e) => {
