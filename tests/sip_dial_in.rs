@@ -36,7 +36,7 @@ fn free_port(ip: &str, even: bool) -> u16 {
     loop {
         let s = std::net::UdpSocket::bind((ip, 0)).unwrap();
         let p = s.local_addr().unwrap().port();
-        if !even || (p % 2 == 0 && p < 65000) {
+        if !even || (p.is_multiple_of(2) && p < 65000) {
             return p;
         }
     }
@@ -167,12 +167,10 @@ fn a_call_pages_the_zone_with_the_callers_audio_and_bye_stops_every_phone() {
     s.wait_until("every phone stopped after the BYE", |r| listening(r) == 0);
     let r = s.report();
     assert!(r.phones.iter().all(|p| !p.heard.is_empty()), "{r:?}");
-    let (_, history) = api(&srv, "GET", "/api/history", None);
-    assert!(
-        history.to_string().contains("the caller hung up"),
-        "{history}\n{}",
-        srv.log()
-    );
+    wait_for(&srv, "the page's end in the history", 20, || {
+        let (_, h) = api(&srv, "GET", "/api/history", None);
+        h.to_string().contains("the caller hung up").then_some(())
+    });
 }
 
 #[test]
@@ -234,4 +232,91 @@ fn unknown_numbers_get_404_callers_not_allowed_403_and_options_200() {
         log_of(dir.path(), &out),
         srv.log()
     );
+}
+
+#[test]
+fn a_silent_caller_is_hung_up_after_no_rtp_and_its_page_ends() {
+    if sipp().is_none() {
+        return;
+    }
+    let port = free_port("127.0.0.1", false);
+    let s = setup(2, &sip_table(port));
+    let srv = Server::start(&s);
+    wait_for(&srv, "the SIP agent to listen", 20, || {
+        srv.log().contains("SIP listening on udp:").then_some(())
+    });
+    let dir = tempfile::tempdir().unwrap();
+    let started = std::time::Instant::now();
+    // The scenario ends only once zonecast's BYE came and was answered.
+    let out = run_sipp(
+        dir.path(),
+        &scenario("uac_silent.xml"),
+        "127.0.0.1",
+        port,
+        NUMBER,
+    );
+    assert!(
+        out.status.success(),
+        "{}\nserver: {}",
+        log_of(dir.path(), &out),
+        srv.log()
+    );
+    assert!(
+        started.elapsed() >= Duration::from_secs(3),
+        "BYE before no_rtp"
+    );
+    s.wait_until("every phone stopped", |r| listening(r) == 0);
+    wait_for(&srv, "the page's end in the history", 20, || {
+        let (_, h) = api(&srv, "GET", "/api/history", None);
+        h.to_string()
+            .contains("no audio from the caller")
+            .then_some(())
+    });
+}
+
+#[test]
+fn a_call_cancelled_before_the_answer_gets_487_and_leaves_no_page() {
+    if sipp().is_none() {
+        return;
+    }
+    let port = free_port("127.0.0.1", false);
+    // Equal priorities wait: the call's page waits behind the API's, so no answer comes first.
+    let tables = format!("[priorities]\nequal = \"wait\"\n\n{}", sip_table(port));
+    let s = setup(2, &tables);
+    let srv = Server::start(&s);
+    wait_for(&srv, "the SIP agent to listen", 20, || {
+        srv.log().contains("SIP listening on udp:").then_some(())
+    });
+    let (st, body) = api(
+        &srv,
+        "POST",
+        "/api/pages",
+        Some(serde_json::json!({"zone": "all", "source": "silence:30", "priority": "urgent"})),
+    );
+    assert_eq!(st, 201, "{body}");
+    let holder = body["id"].as_str().unwrap().to_owned();
+    s.wait_until("the API page plays", |r| listening(r) == 2);
+    let dir = tempfile::tempdir().unwrap();
+    let out = run_sipp(
+        dir.path(),
+        &scenario("uac_cancel.xml"),
+        "127.0.0.1",
+        port,
+        NUMBER,
+    );
+    assert!(
+        out.status.success(),
+        "{}\nserver: {}",
+        log_of(dir.path(), &out),
+        srv.log()
+    );
+    // The zone frees up: the cancelled call's page, planned meanwhile, ends at once.
+    let (st, _) = api(&srv, "DELETE", &format!("/api/pages/{holder}"), None);
+    assert!(st < 300, "{st}");
+    wait_for(&srv, "the cancelled call's page to end", 20, || {
+        let (_, h) = api(&srv, "GET", "/api/history", None);
+        let h = h.to_string();
+        (h.contains("CANCEL") && !h.contains("\"active\":true")).then_some(())
+    });
+    s.wait_until("every phone stopped", |r| listening(r) == 0);
 }

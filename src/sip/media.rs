@@ -31,7 +31,7 @@ impl CallMedia {
         for _ in 0..BIND_TRIES {
             let socket = UdpSocket::bind(SocketAddrV4::new(ip, 0)).await?;
             if let std::net::SocketAddr::V4(local) = socket.local_addr()?
-                && local.port() % 2 == 0
+                && local.port().is_multiple_of(2)
             {
                 return Ok(CallMedia { socket, local });
             }

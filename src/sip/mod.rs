@@ -45,3 +45,57 @@ pub fn parse_inbound(datagram: &[u8]) -> Result<Option<Offer>, String> {
     let sdp = std::str::from_utf8(body).map_err(|e| e.to_string())?;
     parse_offer(sdp).map(Some).map_err(|e| e.to_string())
 }
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    const INVITE: &str = "INVITE sip:7001@127.0.0.1:5060 SIP/2.0\r\n\
+        Via: SIP/2.0/UDP 127.0.0.1:5061;branch=z9hG4bK-1\r\n\
+        From: sipp <sip:sipp@127.0.0.1:5061>;tag=1\r\nTo: <sip:7001@127.0.0.1:5060>\r\n\
+        Call-ID: 1@127.0.0.1\r\nCSeq: 1 INVITE\r\nContact: sip:sipp@127.0.0.1:5061\r\n\
+        Max-Forwards: 70\r\nContent-Type: application/sdp\r\nContent-Length: 113\r\n\r\n\
+        v=0\r\no=user1 1 1 IN IP4 127.0.0.1\r\ns=-\r\nc=IN IP4 127.0.0.1\r\nt=0 0\r\n\
+        m=audio 6000 RTP/AVP 8\r\na=rtpmap:8 PCMA/8000\r\n";
+
+    #[test]
+    fn an_invite_with_sdp_parses_to_its_offer() {
+        let offer = parse_inbound(INVITE.as_bytes()).unwrap().unwrap();
+        assert_eq!(offer.codecs, vec![(8, CallCodec::Pcma)]);
+        assert_eq!(offer.media, "127.0.0.1:6000".parse().unwrap());
+        let bye = INVITE
+            .split("Content-Type")
+            .next()
+            .unwrap()
+            .replacen("INVITE", "BYE", 1);
+        assert_eq!(parse_inbound(format!("{bye}\r\n").as_bytes()), Ok(None));
+    }
+
+    /// Bytes cut, flipped and made up never panic (the fuzz target goes further).
+    #[test]
+    fn mangled_messages_are_errors_not_panics() {
+        let bytes = INVITE.as_bytes();
+        let mut seed = 0x9E37_79B9_u32;
+        let mut next = || {
+            seed ^= seed << 13;
+            seed ^= seed >> 17;
+            seed ^= seed << 5;
+            seed as usize
+        };
+        for cut in 0..bytes.len() {
+            let _ = parse_inbound(&bytes[..cut]);
+        }
+        for _ in 0..2000 {
+            let mut m = bytes.to_vec();
+            for _ in 0..1 + next() % 4 {
+                let i = next() % m.len();
+                m[i] = (next() % 256) as u8;
+            }
+            let _ = parse_inbound(&m);
+            if let Ok(text) = std::str::from_utf8(&m) {
+                let _ = text.split("\r\n\r\n").nth(1).map(parse_offer);
+            }
+        }
+        assert!(parse_inbound(&[0xFF, 0xFE]).is_err());
+    }
+}
