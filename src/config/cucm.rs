@@ -214,43 +214,7 @@ pub(super) fn check(
     };
     let trust = trust(src, &r, span, base)?;
     let filter = filter(src, &r)?;
-    let push = match &r.push_user {
-        None => {
-            if let Some(v) = r
-                .push_password_env
-                .as_ref()
-                .or(r.push_password_file.as_ref())
-                .or(r.push_auth.as_ref())
-            {
-                return Err(src.invalid(
-                    v.span(),
-                    "[cucm] push_user",
-                    "(none)",
-                    "a push password needs push_user",
-                ));
-            }
-            None
-        }
-        Some(u) => {
-            let pw = secret_source(
-                src,
-                "[cucm] push_password",
-                r.push_password_env.as_ref(),
-                r.push_password_file.as_ref(),
-                r.push_auth.as_ref(),
-                base,
-            )?
-            .ok_or_else(|| {
-                src.invalid(
-                    u.span(),
-                    "[cucm] push_user",
-                    u.get_ref(),
-                    "give push_password_env, push_password_file or push_auth = \"minted\"",
-                )
-            })?;
-            Some((u.get_ref().clone(), pw))
-        }
-    };
+    let push = push(src, &r, base)?;
     let web_port = match &r.web_port {
         Some(v) => int(src, v, "[cucm] web_port", 1..=65535)?,
         None => 80,
@@ -295,6 +259,51 @@ pub(super) fn check(
         ris_window,
         timeout,
     }))
+}
+
+/// `push_user` and its password source (`None`: discovery only).
+fn push(
+    src: &Source,
+    r: &RawCucm,
+    base: &Path,
+) -> Result<Option<(String, PasswordSource)>, Invalid> {
+    Ok(match &r.push_user {
+        None => {
+            if let Some(v) = r
+                .push_password_env
+                .as_ref()
+                .or(r.push_password_file.as_ref())
+                .or(r.push_auth.as_ref())
+            {
+                return Err(src.invalid(
+                    v.span(),
+                    "[cucm] push_user",
+                    "(none)",
+                    "a push password needs push_user",
+                ));
+            }
+            None
+        }
+        Some(u) => {
+            let pw = secret_source(
+                src,
+                "[cucm] push_password",
+                r.push_password_env.as_ref(),
+                r.push_password_file.as_ref(),
+                r.push_auth.as_ref(),
+                base,
+            )?
+            .ok_or_else(|| {
+                src.invalid(
+                    u.span(),
+                    "[cucm] push_user",
+                    u.get_ref(),
+                    "give push_password_env, push_password_file or push_auth = \"minted\"",
+                )
+            })?;
+            Some((u.get_ref().clone(), pw))
+        }
+    })
 }
 
 /// `HOST` or `HOST:PORT`: a DNS name or IPv4 address.

@@ -73,7 +73,11 @@ pub struct SimCucm {
     sessions: HashSet<String>,
     ris_sent: VecDeque<Instant>,
     counters: SimCucmCounters,
+    axl_log: Vec<String>,
 }
+
+/// AXL operation elements kept for tests (the first ones).
+const MAX_LOGGED: usize = 1000;
 
 impl SimCucm {
     /// A cluster of `devices` (sorted by name, as CUCM lists them) under `cfg`.
@@ -86,12 +90,19 @@ impl SimCucm {
             sessions: HashSet::new(),
             ris_sent: VecDeque::new(),
             counters: SimCucmCounters::default(),
+            axl_log: Vec::new(),
         }
     }
 
     /// Its counters.
     pub fn counters(&self) -> &SimCucmCounters {
         &self.counters
+    }
+
+    /// The operation elements of the AXL requests received (the first [`MAX_LOGGED`]), as
+    /// sent: what a test validates against Cisco's schema.
+    pub fn axl_requests(&self) -> &[String] {
+        &self.axl_log
     }
 
     /// Its rules.
@@ -154,6 +165,11 @@ impl SimCucm {
     }
 
     fn axl(&mut self, req: &SimCucmRequest) -> SimCucmReply {
+        if self.axl_log.len() < MAX_LOGGED
+            && let Some(op) = operation_element(&req.body)
+        {
+            self.axl_log.push(op.to_owned());
+        }
         let Some((op, fields)) = read_request(&req.body) else {
             return fault("soapenv:Client", "Unable to parse the request", None);
         };
@@ -377,6 +393,17 @@ fn read_request(body: &str) -> Option<(String, HashMap<String, String>)> {
     })
     .ok()?;
     Some((op?, fields))
+}
+
+/// The text of the request's operation element: what lies between the envelope's `Body` tags.
+fn operation_element(body: &str) -> Option<&str> {
+    let open = body.find(":Body>").or_else(|| body.find("<Body>"))?;
+    let start = open + body[open..].find('>')? + 1;
+    let end = body.rfind("</")?;
+    let end = body[..end].rfind("</").filter(|&e| e >= start)?;
+    let inner = &body[start..end];
+    // The envelope's close: </soapenv:Body></soapenv:Envelope>; `end` is </soapenv:Body>.
+    Some(inner.trim())
 }
 
 /// The AXL version of the request's namespace.
