@@ -109,15 +109,41 @@ fn log_of(dir: &Path, out: &Output) -> String {
     )
 }
 
-/// Ten seconds of a 1 kHz tone in raw µ-law at 8 kHz (sipp's `rtp_stream` input for PCMU).
-fn write_tone(dir: &Path) {
-    let bytes: Vec<u8> = (0..80_000)
+fn tone(rate: f64, n: u32) -> Vec<i16> {
+    (0..n)
         .map(|i| {
-            let s = 12000.0 * (2.0 * std::f64::consts::PI * TONE_HZ * f64::from(i) / 8000.0).sin();
-            zonecast::g711::Law::Ulaw.encode(s as i16)
+            (12000.0 * (2.0 * std::f64::consts::PI * TONE_HZ * f64::from(i) / rate).sin()) as i16
         })
+        .collect()
+}
+
+/// Ten seconds of a 1 kHz tone as sipp's `rtp_stream` inputs: raw µ-law at 8 kHz
+/// (`tone.ulaw`, PCMU) and raw G.722 of 16 kHz audio (`tone.g722`).
+fn write_tone(dir: &Path) {
+    let ulaw: Vec<u8> = tone(8000.0, 80_000)
+        .into_iter()
+        .map(|s| zonecast::g711::Law::Ulaw.encode(s))
         .collect();
-    std::fs::write(dir.join("tone.ulaw"), bytes).unwrap();
+    std::fs::write(dir.join("tone.ulaw"), ulaw).unwrap();
+    let g722 = zonecast::rtp::G722Encoder::new().encode_clip(&tone(16000.0, 160_000));
+    std::fs::write(dir.join("tone.g722"), g722).unwrap();
+}
+
+/// Every one of the `n` phones plays the caller's tone.
+fn all_hear_the_tone(s: &common::cli_setup::Setup, n: usize) {
+    s.wait_until("every phone hears the caller's 1 kHz", |r| {
+        r.phones.len() == n
+            && r.phones.iter().all(|p| {
+                p.heard.last().is_some_and(|h| {
+                    h.active
+                        && h.rx.summary.packets > 50
+                        && h.rx
+                            .summary
+                            .frequency_hz
+                            .is_some_and(|f| (f - TONE_HZ).abs() < 15.0)
+                })
+            })
+    });
 }
 
 #[test]
@@ -141,19 +167,7 @@ fn a_call_pages_the_zone_with_the_callers_audio_and_bye_stops_every_phone() {
             (out.status.success(), log)
         })
     };
-    s.wait_until("every phone hears the caller's 1 kHz", |r| {
-        r.phones.len() == 3
-            && r.phones.iter().all(|p| {
-                p.heard.last().is_some_and(|h| {
-                    h.active
-                        && h.rx.summary.packets > 50
-                        && h.rx
-                            .summary
-                            .frequency_hz
-                            .is_some_and(|f| (f - TONE_HZ).abs() < 15.0)
-                })
-            })
-    });
+    all_hear_the_tone(&s, 3);
     // The page is in the history as the caller's, at the route's priority.
     let (_, pages) = api(&srv, "GET", "/api/pages", None);
     let text = pages.to_string();
@@ -319,4 +333,39 @@ fn a_call_cancelled_before_the_answer_gets_487_and_leaves_no_page() {
         (h.contains("CANCEL") && !h.contains("\"active\":true")).then_some(())
     });
     s.wait_until("every phone stopped", |r| listening(r) == 0);
+}
+
+#[test]
+fn a_g722_caller_is_decoded_and_heard_at_its_frequency() {
+    if sipp().is_none() {
+        return;
+    }
+    let port = free_port("127.0.0.1", false);
+    let s = setup(2, &sip_table(port));
+    let srv = Server::start(&s);
+    wait_for(&srv, "the SIP agent to listen", 20, || {
+        srv.log().contains("SIP listening on udp:").then_some(())
+    });
+    let dir = tempfile::tempdir().unwrap();
+    write_tone(dir.path());
+    // The tone call, offering only G.722 and streaming it as payload type 9.
+    let g722 = std::fs::read_to_string(scenario("uac_tone.xml"))
+        .unwrap()
+        .replace("RTP/AVP 0 101", "RTP/AVP 9 101")
+        .replace("a=rtpmap:0 PCMU/8000", "a=rtpmap:9 G722/8000")
+        .replace("tone.ulaw,-1,0", "tone.g722,-1,9");
+    let path = dir.path().join("uac_tone_g722.xml");
+    std::fs::write(&path, g722).unwrap();
+    let call = {
+        let dir = dir.path().to_owned();
+        std::thread::spawn(move || {
+            let out = run_sipp(&dir, &path, "127.0.0.1", port, NUMBER);
+            (out.status.success(), log_of(&dir, &out))
+        })
+    };
+    all_hear_the_tone(&s, 2);
+    assert!(srv.log().contains("(G722)"), "{}", srv.log());
+    let (ok, log) = call.join().unwrap();
+    assert!(ok, "the call failed: {log}\nserver: {}", srv.log());
+    s.wait_until("every phone stopped after the BYE", |r| listening(r) == 0);
 }

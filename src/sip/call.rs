@@ -27,6 +27,8 @@ use crate::config::Sip;
 
 /// Longest a refused request's transaction is kept to absorb retransmissions and the ACK.
 const LINGER: Duration = Duration::from_secs(40);
+/// Refused requests kept at once to absorb their retransmissions.
+const MAX_LINGERING: usize = 512;
 /// Longest a caller's From is kept for the history.
 const MAX_CALLER_CHARS: usize = 128;
 
@@ -38,6 +40,8 @@ pub(super) struct Line {
     pub(super) loudness: LoudnessTarget,
     pub(super) layer: Arc<DialogLayer>,
     pub(super) calls: AtomicUsize,
+    /// Refused requests' transactions still kept ([`final_reply`]).
+    pub(super) lingering: AtomicUsize,
 }
 
 /// One call counted while it lives.
@@ -66,13 +70,18 @@ pub(super) fn source_ip(req: &Request) -> Option<Ipv4Addr> {
     }
 }
 
-/// Answer `tx` with a final `status` and keep it until retransmissions and the ACK are absorbed.
-pub(super) async fn final_reply(mut tx: Transaction, status: StatusCode) {
+/// Answer `tx` with a final `status` and keep it until retransmissions and the ACK are absorbed
+/// (at most [`MAX_LINGERING`] at once: a flood of refused requests is answered once each and
+/// not kept).
+pub(super) async fn final_reply(line: Arc<Line>, mut tx: Transaction, status: StatusCode) {
     if let Err(e) = tx.reply(status).await {
         tracing::debug!("sip: replying: {e}");
         return;
     }
-    let _ = tokio::time::timeout(LINGER, async { while tx.receive().await.is_some() {} }).await;
+    if line.lingering.fetch_add(1, Ordering::SeqCst) < MAX_LINGERING {
+        let _ = tokio::time::timeout(LINGER, async { while tx.receive().await.is_some() {} }).await;
+    }
+    line.lingering.fetch_sub(1, Ordering::SeqCst);
 }
 
 /// The caller as the history shows it: the From URI, bounded.
@@ -96,8 +105,7 @@ pub(super) async fn answer(line: Arc<Line>, tx: Transaction) {
     let req = &tx.original;
     let source = source_ip(req);
     let number = req.uri.user().map(str::to_owned);
-    let calls = line.calls.fetch_add(1, Ordering::SeqCst);
-    let _counted = Counted(&line.calls);
+    let calls = line.calls.load(Ordering::SeqCst);
     let route = match admit(&line.sip, source, number.as_deref(), calls) {
         Ok(r) => r.clone(),
         Err(t) => {
@@ -110,7 +118,7 @@ pub(super) async fn answer(line: Arc<Line>, tx: Transaction) {
                 "sip: INVITE from {source:?} to {number:?} refused {}",
                 t.status()
             );
-            return final_reply(tx, status).await;
+            return final_reply(line.clone(), tx, status).await;
         }
     };
     let offer = std::str::from_utf8(&req.body)
@@ -124,9 +132,13 @@ pub(super) async fn answer(line: Arc<Line>, tx: Transaction) {
         Ok(n) => n,
         Err(why) => {
             tracing::info!("sip: call to {} refused 488: {why}", route.number);
-            return final_reply(tx, StatusCode::NotAcceptableHere).await;
+            return final_reply(line.clone(), tx, StatusCode::NotAcceptableHere).await;
         }
     };
+    // Counted from here (not while a refusal lingers): two INVITEs racing past the limit by
+    // one is harmless.
+    line.calls.fetch_add(1, Ordering::SeqCst);
+    let _counted = Counted(&line.calls);
     let caller = caller_of(req);
     let (state_tx, states) = line.layer.new_dialog_state_channel();
     let dialog = match line
@@ -136,7 +148,7 @@ pub(super) async fn answer(line: Arc<Line>, tx: Transaction) {
         Ok(d) => d,
         Err(e) => {
             tracing::warn!("sip: call to {}: no dialog: {e}", route.number);
-            return final_reply(tx, StatusCode::ServerInternalError).await;
+            return final_reply(line.clone(), tx, StatusCode::ServerInternalError).await;
         }
     };
     let mut handler = dialog.clone();

@@ -86,6 +86,7 @@ impl Agent {
             loudness,
             layer: Arc::new(DialogLayer::new(endpoint.inner.clone())),
             calls: Default::default(),
+            lingering: Default::default(),
         });
         Ok(Agent {
             line,
@@ -143,10 +144,10 @@ impl Agent {
                 } else {
                     StatusCode::Forbidden
                 };
-                tokio::spawn(final_reply(tx, status));
+                tokio::spawn(final_reply(line, tx, status));
             }
             (_, false) => {
-                tokio::spawn(final_reply(tx, StatusCode::MethodNotAllowed));
+                tokio::spawn(final_reply(line, tx, StatusCode::MethodNotAllowed));
             }
             (_, true) => match line.layer.match_dialog(&tx) {
                 Some(Dialog::Invite(mut d)) => {
@@ -155,7 +156,11 @@ impl Agent {
                     });
                 }
                 _ => {
-                    tokio::spawn(final_reply(tx, StatusCode::CallTransactionDoesNotExist));
+                    tokio::spawn(final_reply(
+                        line,
+                        tx,
+                        StatusCode::CallTransactionDoesNotExist,
+                    ));
                 }
             },
         }
