@@ -471,3 +471,140 @@ fn fault(code: &str, msg: &str, axl: Option<(i64, &str)>) -> SimCucmReply {
         set_session: None,
     }
 }
+
+#[cfg(test)]
+mod tests {
+    use std::time::Duration;
+
+    use super::*;
+    use crate::cucm::axl::{list_phone_request, parse_list_phone};
+    use crate::cucm::ris::select_request;
+    use crate::phone_sim::cucm::cluster::fleet;
+
+    fn sim(cfg: SimCucmConfig) -> SimCucm {
+        SimCucm::new(cfg, fleet(30))
+    }
+
+    fn axl(body: String, action: &str) -> SimCucmRequest {
+        SimCucmRequest {
+            path: "/axl/".into(),
+            method: "POST".into(),
+            soap_action: Some(action.into()),
+            basic: Some(("axl".into(), "axl-secret".into())),
+            session: None,
+            body,
+        }
+    }
+
+    #[test]
+    fn credentials_path_and_soap_action_are_checked() {
+        let mut s = sim(SimCucmConfig::default());
+        let now = Instant::now();
+        let ok = axl(
+            list_phone_request("14.0", 0, 5),
+            "\"CUCM:DB ver=14.0 listPhone\"",
+        );
+        let r = s.handle(now, &ok);
+        assert_eq!(r.status, 200);
+        assert_eq!(parse_list_phone(&r.body).unwrap().len(), 5);
+        let session = r.set_session.unwrap();
+        // The cookie alone is enough, and opens no new session.
+        let by_cookie = SimCucmRequest {
+            basic: None,
+            session: Some(session),
+            ..ok.clone()
+        };
+        let r = s.handle(now, &by_cookie);
+        assert_eq!((r.status, r.set_session), (200, None));
+        let wrong = SimCucmRequest {
+            basic: Some(("axl".into(), "nope".into())),
+            ..ok.clone()
+        };
+        assert_eq!(s.handle(now, &wrong).status, 401);
+        let no_slash = SimCucmRequest {
+            path: "/axl".into(),
+            ..ok.clone()
+        };
+        assert_eq!(s.handle(now, &no_slash).status, 404);
+        let get = SimCucmRequest {
+            method: "GET".into(),
+            ..ok.clone()
+        };
+        assert_eq!(s.handle(now, &get).status, 405);
+        let action = axl(
+            list_phone_request("14.0", 0, 5),
+            "\"CUCM:DB ver=14.0 getPhone\"",
+        );
+        let r = s.handle(now, &action);
+        assert_eq!(r.status, 500);
+        assert!(r.body.contains("does not match"), "{}", r.body);
+        let version = axl(
+            list_phone_request("12.5", 0, 5),
+            "\"CUCM:DB ver=12.5 listPhone\"",
+        );
+        assert_eq!(s.handle(now, &version).status, 500);
+        // Each request with Basic auth and no cookie opens a session.
+        assert_eq!(s.counters().sessions, 3);
+        assert_eq!(s.axl_requests().len(), 4);
+        assert!(s.axl_requests()[0].starts_with("<ns:listPhone "));
+    }
+
+    #[test]
+    fn the_row_budget_and_the_rate_are_refused_with_ciscos_text() {
+        let mut s = sim(SimCucmConfig {
+            row_budget: 10,
+            ris_per_window: 2,
+            ris_window: Duration::from_secs(60),
+            ..SimCucmConfig::default()
+        });
+        let now = Instant::now();
+        let r = s.handle(
+            now,
+            &axl(
+                list_phone_request("14.0", 0, 11),
+                "CUCM:DB ver=14.0 listPhone",
+            ),
+        );
+        assert_eq!(r.status, 500);
+        assert!(r.body.contains(
+            "Query request too large. Total rows matched: 30 rows. Suggestive Row Fetch: less \
+             than 11 rows"
+        ));
+        let ris = SimCucmRequest {
+            path: RIS_PATH.into(),
+            soap_action: Some(RIS_SOAP_ACTION.into()),
+            body: select_request(&[crate::phone_sim::cucm::fleet_name(1)], ""),
+            ..axl(String::new(), "")
+        };
+        assert_eq!(s.handle(now, &ris).status, 200);
+        assert_eq!(s.handle(now, &ris).status, 200);
+        let r = s.handle(now, &ris);
+        assert_eq!(r.status, 500);
+        assert!(r.body.contains(
+            "Exceeded allowed rate for Reatime information. Current allowed rate for realtime \
+             information is 2 requests per minute."
+        ));
+        assert_eq!(s.handle(now + Duration::from_secs(60), &ris).status, 200);
+        let too_many = SimCucmRequest {
+            body: select_request(&vec!["SEP000000000000".to_owned(); 1001], ""),
+            ..ris.clone()
+        };
+        let r = s.handle(now + Duration::from_secs(60), &too_many);
+        assert!(r.body.contains("maximum of 1000"), "{}", r.body);
+    }
+
+    #[test]
+    fn only_the_fixed_sql_is_answered() {
+        let mut s = sim(SimCucmConfig::default());
+        let body = envelope(
+            "<ns:executeSQLQuery xmlns:ns=\"http://www.cisco.com/AXL/API/14.0\"><sql>select * \
+             from device</sql></ns:executeSQLQuery>",
+        );
+        let r = s.handle(
+            Instant::now(),
+            &axl(body, "CUCM:DB ver=14.0 executeSQLQuery"),
+        );
+        assert_eq!(r.status, 500);
+        assert!(r.body.contains("answers only zonecast"), "{}", r.body);
+    }
+}
