@@ -627,6 +627,43 @@ fn zonecast_recover_stops_what_a_killed_server_left_playing() {
 }
 
 #[test]
+fn a_restarted_server_stops_what_it_left_playing_and_lists_the_recoveries() {
+    let s = setup(3, "");
+    let mut srv = Server::start(&s);
+    let (st, levels) = api(&srv, "GET", "/api/priorities", None);
+    assert_eq!(st, 200, "{levels}");
+    assert_eq!(levels["default"], "normal", "{levels}");
+    assert!(levels["levels"].as_array().unwrap().len() >= 2, "{levels}");
+    let (st, body) = api(&srv, "GET", "/api/recoveries", None);
+    assert_eq!(st, 200, "{body}");
+    assert!(body["recoveries"].as_array().unwrap().is_empty(), "{body}");
+    let (st, started) = api(
+        &srv,
+        "POST",
+        "/api/pages",
+        Some(json!({"zone": "all", "source": "tone:600:60"})),
+    );
+    assert_eq!(st, 201, "{started}");
+    let page = started["id"].as_str().unwrap().to_owned();
+    s.wait_until("all 3 phones listening", |r| listening(r) == 3);
+    srv.child.kill().unwrap();
+    srv.child.wait().unwrap();
+    let srv = Server::start(&s);
+    s.wait_until("the restarted server to stop them", |r| listening(r) == 0);
+    let (st, body) = api(&srv, "GET", "/api/recoveries", None);
+    assert_eq!(st, 200, "{body}");
+    let recs = body["recoveries"].as_array().unwrap();
+    assert_eq!(recs.len(), 3, "{body}");
+    assert!(
+        recs.iter()
+            .all(|r| r["page"] == page.as_str() && r["stopped"] == true),
+        "{body}"
+    );
+    let (st, _) = api(&srv, "GET", "/api/recoveries?limit=0", None);
+    assert_eq!(st, 400);
+}
+
+#[test]
 fn a_bell_that_came_due_while_the_server_was_down_is_logged_as_missed_not_rung() {
     use chrono::Timelike;
     let at = chrono::Utc::now() + chrono::Duration::seconds(5);

@@ -100,6 +100,8 @@ pub fn router(state: AppState, phone_routes: Router) -> Router {
         .route("/api/phones/{name}", get(phone))
         .route("/api/bells", get(bells_next))
         .route("/api/bells/history", get(bells_history))
+        .route("/api/priorities", get(priorities))
+        .route("/api/recoveries", get(recoveries))
         .route("/api/sounds", get(sounds))
         .route(
             "/api/sounds/{name}",
@@ -121,11 +123,13 @@ pub fn router(state: AppState, phone_routes: Router) -> Router {
             config: state.config.clone(),
             uploads: state.uploads.clone(),
         }))
-        .merge(super::recordings::router(super::recordings::Recordings::new(
-            state.config.clone(),
-            state.pages.clone(),
-            state.store.journal(),
-        )))
+        .merge(super::recordings::router(
+            super::recordings::Recordings::new(
+                state.config.clone(),
+                state.pages.clone(),
+                state.store.journal(),
+            ),
+        ))
         .merge(super::ringtones::router(super::ringtones::RingtoneShelf {
             dir: state.config.server.data_dir.join("ringtones"),
             upload_limit: state.upload_limit,
@@ -438,6 +442,7 @@ async fn zones(State(s): State<AppState>) -> ApiResult {
             "phones": phones,
             "mode": mode,
             "banner": z.banner,
+            "codec": z.codec,
         }));
     }
     ok(StatusCode::OK, json!({ "zones": out }))
@@ -553,6 +558,29 @@ async fn bells_history(
     ok(
         StatusCode::OK,
         json!({ "bells": s.store.bells(limit).map_err(internal)? }),
+    )
+}
+
+/// The priority levels a page may name, lowest first, the default, and those that play at the
+/// phones' loudest volume.
+async fn priorities(State(s): State<AppState>) -> ApiResult {
+    let p = &s.config.priorities;
+    ok(
+        StatusCode::OK,
+        json!({ "levels": p.levels, "default": p.default, "loudest": p.loudest }),
+    )
+}
+
+/// What recoveries did (phones a killed page left listening, stopped at a start), newest first.
+async fn recoveries(
+    State(s): State<AppState>,
+    q: Result<Query<Limit>, axum::extract::rejection::QueryRejection>,
+) -> ApiResult {
+    let q = query(q)?;
+    let limit = count("limit", q.limit, 50, 1000)?;
+    ok(
+        StatusCode::OK,
+        json!({ "recoveries": s.store.recoveries(limit).map_err(internal)? }),
     )
 }
 

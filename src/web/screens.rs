@@ -262,6 +262,14 @@ fn history() -> Markup {
                 tbody #bells-history {}
             }
         }
+        h2 { "Recoveries" }
+        p.hint { "Phones a page left listening when its process was killed, stopped at the next start." }
+        div.scroll {
+            table {
+                thead { tr { th { "When" } th { "Phone" } th { "Page" } th { "Outcome" } } }
+                tbody #recoveries {}
+            }
+        }
     }
 }
 

@@ -212,7 +212,21 @@
   }
 
   async function pageNow() {
-    const [zones, sounds] = await Promise.all([api('GET', '/api/zones'), api('GET', '/api/sounds')]);
+    const [zones, sounds, prios] = await Promise.all([
+      api('GET', '/api/zones'),
+      api('GET', '/api/sounds'),
+      api('GET', '/api/priorities').catch(() => null),
+    ]);
+    if (prios && Array.isArray(prios.levels) && prios.levels.length) {
+      // The config's levels, highest first; the default chosen; the loudest ones ask first.
+      loudest = Array.isArray(prios.loudest) ? prios.loudest : [];
+      const psel = clear($('priority'));
+      for (const l of [...prios.levels].reverse()) {
+        const label = l.charAt(0).toUpperCase() + l.slice(1) + (loudest.includes(l) ? ' (loudest, overrides lower pages)' : '');
+        psel.append(el('option', { value: l, text: label, selected: l === prios.default }));
+      }
+      psel.value = prios.default;
+    }
     let all = list(zones, 'zones');
     if (Array.isArray(session.zones)) all = all.filter((z) => session.zones.includes(z.name));
     const recent = recentZones();
@@ -261,6 +275,8 @@
   }
 
   let onAir = null; // {id, mic}
+  // Priority levels that play at the phones' loudest volume (from /api/priorities).
+  let loudest = ['emergency'];
 
   async function startPage() {
     const checked = document.querySelector('#zone-list .choice:not([hidden]) input:checked');
@@ -268,7 +284,7 @@
     const zone = checked.value;
     const sound = $('sound').value;
     const priority = $('priority').value;
-    if (priority === 'emergency' && !confirm(`Page "${zone}" as an EMERGENCY? It takes over every other page.`)) return;
+    if (loudest.includes(priority) && !confirm(`Page "${zone}" at ${priority.toUpperCase()} priority? It plays at full volume and takes over every lower page.`)) return;
     const body = { zone, priority, source: sound };
     const banner = $('banner').value.trim();
     if (banner) body.banner = banner;
@@ -496,6 +512,10 @@
       const by = {};
       for (const ph of phones) (by[ph.state] = by[ph.state] || []).push(ph);
       const states = ORDER.filter((s) => by[s]).concat(Object.keys(by).filter((s) => !ORDER.includes(s)));
+      // A keyboard user's focus survives the re-render: back on the same group's summary.
+      const active = document.activeElement;
+      const focusedGroup = active && active.closest ? active.closest('#live-groups details') : null;
+      const focusState = focusedGroup ? focusedGroup.dataset.state : null;
       const box = clear($('live-groups'));
       for (const s of states) {
         const members = by[s].sort((a, b) => a.name.localeCompare(b.name));
@@ -511,6 +531,7 @@
         // render itself set, which must not pin a group open once it grows past the limit.
         d.addEventListener('toggle', () => { if (d.open !== open) this.opened[s] = d.open; });
         box.append(d);
+        if (s === focusState) d.querySelector('summary').focus();
       }
     }
   }
@@ -544,10 +565,11 @@
   }
 
   async function historyScreen() {
-    const [h, bells, zones] = await Promise.all([
+    const [h, bells, zones, recs] = await Promise.all([
       api('GET', '/api/history?limit=1000'),
       api('GET', '/api/bells/history?limit=200').catch(() => ({ bells: [] })),
       api('GET', '/api/zones'),
+      api('GET', '/api/recoveries?limit=200').catch(() => ({ recoveries: [] })),
     ]);
     const pages = list(h, 'pages');
     const zsel = $('f-zone');
@@ -582,6 +604,11 @@
     const b = clear($('bells-history'));
     for (const e of list(bells, 'bells')) b.append(row(when(e.due_ms), e.bell, e.outcome, e.detail || ''));
     if (!b.firstChild) emptyRow(b, 4, 'No bell has come due yet.');
+    const r = clear($('recoveries'));
+    for (const e of list(recs, 'recoveries')) {
+      r.append(row(when(e.at_ms), e.phone, e.page, e.stopped ? 'stopped' : 'NOT STOPPED: ' + (e.error || 'no answer')));
+    }
+    if (!r.firstChild) emptyRow(r, 4, 'No recovery was needed.');
   }
 
   async function historyDetail(id) {
