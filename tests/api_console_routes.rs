@@ -422,6 +422,7 @@ fn a_recording_of_a_phones_microphone_downloads_as_a_wav_of_its_tone() {
     });
     assert_eq!(done["state"], "done", "{done}");
     assert_eq!(done["phone"], "p001");
+    assert_eq!(done["started_by"], "api-token", "{done}");
     assert_eq!(done["id"], id.as_str());
     // The phone was told to stop sending.
     s.wait_until("p001 stops transmitting", |r| r.totals.transmitting == 0);

@@ -59,6 +59,10 @@ pub struct RecordingEntry {
     pub packets: Option<u64>,
     /// Why it failed (or what went wrong along the way).
     pub failure: Option<String>,
+    /// Who started it (a user's name, or `api-token`): listening to a phone's microphone is
+    /// somebody's act. Absent in entries kept before it was recorded.
+    #[serde(default)]
+    pub started_by: Option<String>,
 }
 
 struct Shelf {
@@ -286,6 +290,7 @@ fn room_for(r: &Recordings, phone: &str) -> Result<(), Refusal> {
 
 async fn start(
     State(r): State<Recordings>,
+    actor: Option<axum::Extension<super::users::Actor>>,
     body: Result<Bytes, axum::extract::rejection::BytesRejection>,
 ) -> Answered {
     let body = body.map_err(|e| refuse(e.status(), e.body_text()))?;
@@ -312,7 +317,13 @@ async fn start(
         recorded_seconds: None,
         packets: None,
         failure: None,
+        started_by: actor.map(|a| a.name().to_owned()),
     };
+    tracing::info!(
+        "recording {id} of phone {} started by {}",
+        phone.name,
+        entry.started_by.as_deref().unwrap_or("?")
+    );
     let (stop_tx, stop_rx) = watch::channel(false);
     r.stops().insert(id.clone(), stop_tx);
     r.keep(entry.clone());
