@@ -4,7 +4,9 @@
 //! (`rtp_stream`, ordinary UDP sockets: no root needed) and every phone of the zone hears
 //! 1 kHz; the caller's BYE ends the page and every phone gets its stop. Refused: a number not
 //! routed (404), a caller not allowed (403, from 127.0.0.2), a zone held by a higher page
-//! (486). A trunk's OPTIONS gets 200.
+//! (486). G.722 callers, and an INVITE without SDP (our offer in the 200 OK, the answer in
+//! the ACK, as CUCM without a media resource calls), are heard too; a silent caller is hung up
+//! after `no_rtp`; a CANCEL before the answer gets 487. A trunk's OPTIONS gets 200.
 //! Without sipp each test prints one line and passes.
 
 mod common;
@@ -356,15 +358,43 @@ fn a_g722_caller_is_decoded_and_heard_at_its_frequency() {
         .replace("tone.ulaw,-1,0", "tone.g722,-1,9");
     let path = dir.path().join("uac_tone_g722.xml");
     std::fs::write(&path, g722).unwrap();
+    call_and_hear(&s, &srv, dir.path(), path, port);
+    assert!(srv.log().contains("(G722)"), "{}", srv.log());
+}
+
+#[test]
+fn an_invite_without_sdp_gets_our_offer_and_the_ack_answers_it() {
+    if sipp().is_none() {
+        return;
+    }
+    let port = free_port("127.0.0.1", false);
+    let s = setup(2, &sip_table(port));
+    let srv = Server::start(&s);
+    wait_for(&srv, "the SIP agent to listen", 20, || {
+        srv.log().contains("SIP listening on udp:").then_some(())
+    });
+    let dir = tempfile::tempdir().unwrap();
+    write_tone(dir.path());
+    call_and_hear(
+        &s,
+        &srv,
+        dir.path(),
+        scenario("uac_delayed_offer.xml"),
+        port,
+    );
+    assert!(srv.log().contains("(Pcmu)"), "{}", srv.log());
+}
+
+/// Call with `scenario` (a tone, then BYE): both phones hear 1 kHz, and stop after the BYE.
+fn call_and_hear(s: &common::cli_setup::Setup, srv: &Server, dir: &Path, path: PathBuf, port: u16) {
     let call = {
-        let dir = dir.path().to_owned();
+        let dir = dir.to_owned();
         std::thread::spawn(move || {
             let out = run_sipp(&dir, &path, "127.0.0.1", port, NUMBER);
             (out.status.success(), log_of(&dir, &out))
         })
     };
-    all_hear_the_tone(&s, 2);
-    assert!(srv.log().contains("(G722)"), "{}", srv.log());
+    all_hear_the_tone(s, 2);
     let (ok, log) = call.join().unwrap();
     assert!(ok, "the call failed: {log}\nserver: {}", srv.log());
     s.wait_until("every phone stopped after the BYE", |r| listening(r) == 0);

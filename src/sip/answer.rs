@@ -2,7 +2,9 @@
 //! ([`parse_offer`]: where its RTP comes from, which codecs it offers), one codec is chosen
 //! ([`choose`]: PCMU, PCMA or G.722, in the offer's order, plus telephone-event when offered;
 //! none in common is a 488), and our answer is written ([`answer_sdp`]: one audio stream we only
-//! receive). Parsing is Mozilla's webrtc-sdp; an offer over [`MAX_SDP_BYTES`] is refused before it.
+//! receive). An INVITE without SDP gets our offer ([`offer_sdp`]) and the caller's ACK answers
+//! it, read the same way. Parsing is Mozilla's webrtc-sdp; SDP over [`MAX_SDP_BYTES`] is refused
+//! before it.
 
 use std::net::{IpAddr, Ipv4Addr, SocketAddrV4};
 
@@ -181,6 +183,20 @@ pub fn answer_sdp(n: &Negotiated, local: SocketAddrV4, version: u64) -> String {
     )
 }
 
+/// Our offer, for an INVITE that came without one (a trunk without a media resource: the
+/// offer goes in our 200 OK, the caller answers in its ACK): every codec we decode, and
+/// telephone-event as 101, at `local`, receive only.
+pub fn offer_sdp(local: SocketAddrV4, version: u64) -> String {
+    let ip: Ipv4Addr = *local.ip();
+    format!(
+        "v=0\r\no=zonecast {version} {version} IN IP4 {ip}\r\ns=zonecast\r\nc=IN IP4 {ip}\r\n\
+         t=0 0\r\nm=audio {port} RTP/AVP 0 8 9 101\r\na=rtpmap:0 PCMU/8000\r\n\
+         a=rtpmap:8 PCMA/8000\r\na=rtpmap:9 G722/8000\r\na=rtpmap:101 telephone-event/8000\r\n\
+         a=fmtp:101 0-15\r\na=ptime:20\r\na=recvonly\r\n",
+        port = local.port()
+    )
+}
+
 #[cfg(test)]
 mod tests {
     use super::*;
@@ -229,6 +245,16 @@ mod tests {
         // Our answer is itself SDP webrtc-sdp reads back.
         let back = parse_offer(&a).unwrap();
         assert_eq!(back.codecs, vec![(9, CallCodec::G722)]);
+    }
+
+    #[test]
+    fn our_offer_lists_every_codec_and_an_answer_to_it_is_read_like_an_offer() {
+        let o = parse_offer(&offer_sdp("10.0.0.5:30000".parse().unwrap(), 3)).unwrap();
+        let pts: Vec<u8> = o.codecs.iter().map(|c| c.0).collect();
+        assert_eq!((pts, o.telephone_event), (vec![0, 8, 9], Some(101)));
+        // The caller's answer in its ACK picks one.
+        let n = choose(&parse_offer(SIPP).unwrap()).unwrap();
+        assert_eq!(n.codec, CallCodec::Pcmu);
     }
 
     #[test]

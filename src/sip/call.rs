@@ -1,7 +1,7 @@
 //! One dial-in call, from its INVITE to its end (the shell): admitted or refused
 //! ([`super::admit`]), the offer answered or 488 ([`super::answer`]), a dialog opened (rsipstack
 //! sends 100 Trying, answers CANCEL with 487 and takes the ACK), the page started through the
-//! [`Desk`], 200 OK with our SDP, then the caller's audio relayed ([`super::media`]) until the
+//! [`Desk`], 200 OK with our SDP (our offer when the INVITE had none: the ACK answers it), then the caller's audio relayed ([`super::media`]) until the
 //! caller hangs up (BYE), falls silent for `[sip] no_rtp`, or the page ends (we send BYE). Every
 //! way out ends the page, so every phone gets its stop.
 
@@ -18,7 +18,7 @@ use rsipstack::sip::{Header, Request, StatusCode};
 use rsipstack::transaction::transaction::Transaction;
 
 use super::admit::{Turned, admit};
-use super::answer::{answer_sdp, choose, parse_offer};
+use super::answer::{Negotiated, answer_sdp, choose, offer_sdp, parse_offer};
 use super::audio::CallerAudio;
 use super::desk::{CallLink, CallPage, Desk, DeskRefusal};
 use super::media::CallMedia;
@@ -100,6 +100,14 @@ fn caller_of(req: &Request) -> String {
     uri.chars().take(MAX_CALLER_CHARS).collect()
 }
 
+/// The media an SDP body (an offer, or the answer to ours) settles on.
+fn sdp_of(body: &[u8]) -> Result<Negotiated, String> {
+    let text = std::str::from_utf8(body).map_err(|_| "SDP is not UTF-8".to_owned())?;
+    parse_offer(text)
+        .and_then(|o| choose(&o))
+        .map_err(|e| e.to_string())
+}
+
 /// Take a new INVITE to its end.
 pub(super) async fn answer(line: Arc<Line>, tx: Transaction) {
     let req = &tx.original;
@@ -121,18 +129,16 @@ pub(super) async fn answer(line: Arc<Line>, tx: Transaction) {
             return final_reply(line.clone(), tx, status).await;
         }
     };
-    let offer = std::str::from_utf8(&req.body)
-        .map_err(|_| "SDP is not UTF-8".to_owned())
-        .and_then(|s| {
-            parse_offer(s)
-                .and_then(|o| choose(&o))
-                .map_err(|e| e.to_string())
-        });
-    let negotiated = match offer {
-        Ok(n) => n,
-        Err(why) => {
-            tracing::info!("sip: call to {} refused 488: {why}", route.number);
-            return final_reply(line.clone(), tx, StatusCode::NotAcceptableHere).await;
+    // No SDP: the offer is ours, in the 200 OK, and the caller answers in its ACK.
+    let negotiated = if req.body.is_empty() {
+        None
+    } else {
+        match sdp_of(&req.body) {
+            Ok(n) => Some(n),
+            Err(why) => {
+                tracing::info!("sip: call to {} refused 488: {why}", route.number);
+                return final_reply(line.clone(), tx, StatusCode::NotAcceptableHere).await;
+            }
         }
     };
     // Counted from here (not while a refusal lingers): two INVITEs racing past the limit by
@@ -165,8 +171,8 @@ pub(super) async fn answer(line: Arc<Line>, tx: Transaction) {
 async fn run_dialog(
     line: &Line,
     dialog: &InviteDialog,
-    states: DialogStateReceiver,
-    negotiated: super::answer::Negotiated,
+    mut states: DialogStateReceiver,
+    negotiated: Option<Negotiated>,
     route: crate::config::SipRoute,
     caller: String,
 ) {
@@ -202,13 +208,28 @@ async fn run_dialog(
         return;
     }
     let version = rand::random::<u32>().into();
-    let sdp = answer_sdp(&negotiated, media.local(), version);
+    let sdp = match &negotiated {
+        Some(n) => answer_sdp(n, media.local(), version),
+        None => offer_sdp(media.local(), version),
+    };
     let headers = vec![Header::ContentType("application/sdp".into())];
     if let Err(e) = dialog.accept(Some(headers), Some(sdp.into_bytes())) {
         tracing::warn!("sip: call to {}: answering: {e}", route.number);
         (link.stop)("the call could not be answered");
         return;
     }
+    let negotiated = match negotiated {
+        Some(n) => n,
+        None => match answer_in_ack(dialog, &mut states).await {
+            Ok(n) => n,
+            Err(why) => {
+                tracing::info!("sip: call to {}: {why}", route.number);
+                (link.stop)(why);
+                let _ = dialog.hangup().await;
+                return;
+            }
+        },
+    };
     tracing::info!(
         "sip: call from {caller} to {} pages zone {} as page {} ({:?})",
         route.number,
@@ -226,6 +247,25 @@ async fn run_dialog(
 }
 
 const HUNG_UP: &str = "the caller hung up";
+
+/// The caller's answer to our offer, in its ACK (RFC 3261 §13.2.1: an INVITE without an offer
+/// gets one in the 2xx and the answer comes in the ACK).
+async fn answer_in_ack(
+    dialog: &InviteDialog,
+    states: &mut DialogStateReceiver,
+) -> Result<Negotiated, &'static str> {
+    loop {
+        match states.recv().await {
+            Some(DialogState::Confirmed(..)) => break,
+            None | Some(DialogState::Terminated(..)) => return Err(HUNG_UP),
+            Some(_) => {}
+        }
+    }
+    let ack = dialog
+        .last_remote_ack()
+        .ok_or("the caller's ACK is missing")?;
+    sdp_of(&ack.body).map_err(|_| "the caller's ACK has no usable SDP answer")
+}
 
 /// Relay until one side ends; returns why (the page's `ended_by`).
 async fn follow(
