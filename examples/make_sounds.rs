@@ -43,9 +43,12 @@ fn tone(hz: f32, dbfs: f32, secs: f64) -> Vec<f64> {
 
 /// Linear fade-in and fade-out of `ms` milliseconds, so segments start and end silent.
 fn fade(s: &mut [f64], ms: f64) {
-    let k = ((ms / 1000.0 * f64::from(RATE)) as usize)
-        .min(s.len() / 2)
-        .max(1);
+    fade_at(s, ms, f64::from(RATE));
+}
+
+/// [`fade`] for samples at `rate` Hz.
+fn fade_at(s: &mut [f64], ms: f64, rate: f64) {
+    let k = ((ms / 1000.0 * rate) as usize).min(s.len() / 2).max(1);
     let len = s.len();
     for i in 0..k {
         let g = i as f64 / k as f64;
@@ -179,13 +182,7 @@ fn wide_alert() -> Vec<f64> {
                 *v += h;
             }
         }
-        let k = (0.005 * WIDE) as usize;
-        let len = seg.len();
-        for j in 0..k {
-            let g = j as f64 / k as f64;
-            seg[j] *= g;
-            seg[len - 1 - j] *= g;
-        }
+        fade_at(&mut seg, 5.0, WIDE);
         out.extend(seg);
     }
     out
@@ -205,13 +202,7 @@ fn wide_evacuation() -> Vec<f64> {
             v
         })
         .collect();
-    let k = (0.010 * WIDE) as usize;
-    let len = out.len();
-    for j in 0..k {
-        let g = j as f64 / k as f64;
-        out[j] *= g;
-        out[len - 1 - j] *= g;
-    }
+    fade_at(&mut out, 10.0, WIDE);
     out.resize(2 * WIDE as usize, 0.0);
     out
 }

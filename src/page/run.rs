@@ -333,6 +333,20 @@ impl<'a> Shell<'a> {
         Ok(())
     }
 
+    /// A unicast copy of the G.711 stream to `dests` (it sends what the main stream sent last).
+    fn copy_to(&self, dests: Vec<Destination>) -> std::io::Result<StreamHandle> {
+        self.pacer.add(StreamSpec {
+            destinations: dests,
+            sender: self.job.sender,
+            packetizer: Packetizer::random(self.job.law),
+            payload: Box::new(Follower::new(
+                self.tee.clone(),
+                [self.job.law.silence(); crate::rtp::packet::PAYLOAD_LEN],
+            )),
+            max_packets: None,
+        })
+    }
+
     /// A phone that refused G.722 is started on G.711: on a unicast page it gets a G.711 copy
     /// at its own port (a multicast page's G.711 stream already goes to the group).
     fn narrow(&mut self, phone: usize) {
@@ -342,16 +356,7 @@ impl<'a> Shell<'a> {
         let Ok(port) = RtpPort::new(dest.port()) else {
             return;
         };
-        match self.pacer.add(StreamSpec {
-            destinations: vec![Destination::new(*dest.ip(), port)],
-            sender: self.job.sender,
-            packetizer: Packetizer::random(self.job.law),
-            payload: Box::new(Follower::new(
-                self.tee.clone(),
-                [self.job.law.silence(); crate::rtp::packet::PAYLOAD_LEN],
-            )),
-            max_packets: None,
-        }) {
+        match self.copy_to(vec![Destination::new(*dest.ip(), port)]) {
             Ok(h) => self.narrowed.push(h),
             Err(e) => tracing::warn!("G.711 copy for {}: {e}", self.plans[phone].name),
         }
@@ -366,16 +371,7 @@ impl<'a> Shell<'a> {
             .iter()
             .filter_map(|&i| self.plans[i].ip.map(|ip| Destination::new(ip, port)))
             .collect();
-        match self.pacer.add(StreamSpec {
-            destinations: dests,
-            sender: self.job.sender,
-            packetizer: Packetizer::random(self.job.law),
-            payload: Box::new(Follower::new(
-                self.tee.clone(),
-                [self.job.law.silence(); crate::rtp::packet::PAYLOAD_LEN],
-            )),
-            max_packets: None,
-        }) {
+        match self.copy_to(dests) {
             Ok(h) => self.follower = Some(h),
             Err(e) => tracing::warn!("unicast fallback stream: {e}"),
         }
