@@ -62,6 +62,10 @@ pub struct SimCucmCounters {
     pub rate_faults: u32,
     /// RIS answers with `NoChange`.
     pub no_change: u32,
+    /// Request body bytes received.
+    pub bytes_in: u64,
+    /// Answer body bytes sent.
+    pub bytes_out: u64,
 }
 
 /// The emulated cluster (see the module doc).
@@ -122,6 +126,13 @@ impl SimCucm {
 
     /// Answer `req` at `now`.
     pub fn handle(&mut self, now: Instant, req: &SimCucmRequest) -> SimCucmReply {
+        let reply = self.answer(now, req);
+        self.counters.bytes_in += req.body.len() as u64;
+        self.counters.bytes_out += reply.body.len() as u64;
+        reply
+    }
+
+    fn answer(&mut self, now: Instant, req: &SimCucmRequest) -> SimCucmReply {
         let ris = req.path == RIS_PATH;
         if !ris && req.path != AXL_PATH {
             return plain(404, "Not Found");
@@ -288,7 +299,8 @@ impl SimCucm {
         {
             self.ris_sent.pop_front();
         }
-        if self.ris_sent.len() >= self.cfg.ris_per_window as usize {
+        let forced = self.cfg.ris_fault_at == Some(self.counters.ris);
+        if forced || self.ris_sent.len() >= self.cfg.ris_per_window as usize {
             self.counters.rate_faults += 1;
             return fault(
                 "soapenv:Server",

@@ -51,6 +51,9 @@ pub struct SimCucmConfig {
     pub ris_window: Duration,
     /// Time added to every answer.
     pub slow: Duration,
+    /// Answer the Nth RIS request (from 1) with the rate fault whatever the rate (a node's
+    /// fault forced mid-way, for benchmarks).
+    pub ris_fault_at: Option<u32>,
 }
 
 impl Default for SimCucmConfig {
@@ -64,6 +67,37 @@ impl Default for SimCucmConfig {
             ris_per_window: 15,
             ris_window: Duration::from_secs(60),
             slow: Duration::ZERO,
+            ris_fault_at: None,
+        }
+    }
+}
+
+impl SimCucmDevice {
+    /// A running emulated phone as CUCM would list it: its device name, its model as an AXL
+    /// product (`CP-8851` → `Cisco 8851`, `CP-8851-3PCC` → `Cisco 8851 3PCC`), its address,
+    /// registered, web access on, in `device_pool` with directory number `dn`. CUCM reports no
+    /// port: the fleet must give every phone its own address on one port (`[cucm] web_port`).
+    pub fn from_phone(
+        p: &crate::phone_sim::PhoneInfo,
+        device_pool: &str,
+        dn: &str,
+    ) -> SimCucmDevice {
+        let model = p.model.strip_prefix("CP-").unwrap_or(&p.model);
+        let product = match model.strip_suffix("-3PCC") {
+            Some(m) => format!("Cisco {m} 3PCC"),
+            None => format!("Cisco {model}"),
+        };
+        SimCucmDevice {
+            name: p.device.clone(),
+            product,
+            description: p.name.clone(),
+            device_pool: device_pool.to_owned(),
+            location: "Hub_None".into(),
+            owner: String::new(),
+            lines: vec![dn.to_owned()],
+            address: *p.addr.ip(),
+            state: RegState::Registered,
+            web_access: true,
         }
     }
 }
@@ -114,4 +148,32 @@ pub fn fleet(n: usize) -> Vec<SimCucmDevice> {
 /// The device name of a generated fleet's phone `i`.
 pub fn fleet_name(i: usize) -> String {
     format!("SEP{:012X}", 0x0011_2200_0000_u64 + i as u64)
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use crate::cucm::product::model_for_product;
+
+    #[test]
+    fn an_emulated_phone_is_listed_as_cucm_would() {
+        let p = crate::phone_sim::PhoneInfo {
+            name: "desk1".into(),
+            model: "CP-8851-3PCC".into(),
+            addr: "127.0.1.7:8080".parse().unwrap(),
+            url: "http://127.0.1.7:8080".into(),
+            device: "SEP001122334455".into(),
+            user: "admin".into(),
+            password: crate::push::Secret::new("x"),
+            faults: Default::default(),
+        };
+        let d = SimCucmDevice::from_phone(&p, "DP-1", "1001");
+        assert_eq!(d.product, "Cisco 8851 3PCC");
+        assert_eq!(model_for_product(&d.product), "CP-8851-3PCC");
+        assert_eq!(d.address, Ipv4Addr::new(127, 0, 1, 7));
+        let fleet = fleet(60);
+        assert_eq!(fleet[50].state, RegState::Unknown);
+        assert_eq!(fleet[10].state, RegState::Unregistered);
+        assert!(!fleet[7].web_access && fleet[0].lines.is_empty());
+    }
 }
