@@ -298,22 +298,11 @@ fn plan_one(spec: &PageSpec, t: ZoneMember, ports_taken: &mut Vec<(Ipv4Addr, u16
         Via::Uri => None,
     };
     let plan = PhonePlan {
-        name: t.name.clone(),
-        model: t.model.clone(),
-        target: Some(phone),
-        refused: None,
-        expect_reply,
-        start_uri: start.to_string(),
-        start_xml: String::new(),
-        banner,
-        banner_refused,
         stop_xml: StopMedia::new().to_xml(),
         via_media: true,
         banner_clear_xml: clear.clone().map(|u| execute_of(&[u])),
         dest,
-        ip: t.ip,
-        wideband: false,
-        narrow: None,
+        ..taking_part(&t, phone, expect_reply, &start, (banner, banner_refused))
     };
     // A G.722 page starts the phones that take it on its wideband stream (startMedia: the RTP
     // URIs are G.711 only), keeping the G.711 start to retry with if the phone refuses.
@@ -354,7 +343,6 @@ fn plan_one(spec: &PageSpec, t: ZoneMember, ports_taken: &mut Vec<(Ipv4Addr, u16
     }
     stop_uris.extend(clear);
     PhonePlan {
-        start_xml: execute_of(&[start]),
         stop_xml: execute_of(&stop_uris),
         via_media: false,
         banner_clear_xml: None,
@@ -389,16 +377,31 @@ pub fn talker_plan(t: ZoneMember, dest: SocketAddrV4, banner: Option<&str>) -> P
     let mut stop_uris = vec![stop];
     stop_uris.extend(clear_of(banner.as_ref()));
     PhonePlan {
+        stop_xml: execute_of(&stop_uris),
+        ..taking_part(&t, phone, expect_reply, &start, (banner, banner_refused))
+    }
+}
+
+/// The plan of a phone that takes part, started by the push of `start` (an RTP URI), with its
+/// banner (or why it has none); no stop yet, no unicast destination, G.711.
+fn taking_part(
+    t: &ZoneMember,
+    phone: Phone,
+    expect_reply: bool,
+    start: &Uri,
+    (banner, banner_refused): (Option<Banner>, Option<String>),
+) -> PhonePlan {
+    PhonePlan {
         name: t.name.clone(),
         model: t.model.clone(),
         target: Some(phone),
         refused: None,
         expect_reply,
         start_uri: start.to_string(),
-        start_xml: execute_of(&[start]),
+        start_xml: execute_of(std::slice::from_ref(start)),
         banner,
         banner_refused,
-        stop_xml: execute_of(&stop_uris),
+        stop_xml: String::new(),
         via_media: false,
         banner_clear_xml: None,
         dest: None,
