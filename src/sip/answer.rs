@@ -3,7 +3,8 @@
 //! ([`choose`]: PCMU, PCMA or G.722, in the offer's order, plus telephone-event when offered;
 //! none in common is a 488), and our answer is written ([`answer_sdp`]: one audio stream we only
 //! receive). An INVITE without SDP gets our offer ([`offer_sdp`]) and the caller's ACK answers
-//! it, read the same way. Parsing is Mozilla's webrtc-sdp; SDP over [`MAX_SDP_BYTES`] is refused
+//! it, read the same way; a re-INVITE in the call is answered with the same media
+//! ([`reanswer`]). Parsing is Mozilla's webrtc-sdp; SDP over [`MAX_SDP_BYTES`] is refused
 //! before it.
 
 use std::net::{IpAddr, Ipv4Addr, SocketAddrV4};
@@ -183,6 +184,24 @@ pub fn answer_sdp(n: &Negotiated, local: SocketAddrV4, version: u64) -> String {
     )
 }
 
+/// Our answer to a re-INVITE or UPDATE in the call (hold, a refreshed session): the media stay
+/// as negotiated, so an offer must still carry the call's codec at its payload type (a codec
+/// change is a 488 and the call goes on as it was); one without SDP gets the same description.
+pub fn reanswer(
+    body: &str,
+    n: &Negotiated,
+    local: SocketAddrV4,
+    version: u64,
+) -> Result<String, OfferError> {
+    if !body.trim().is_empty() {
+        let offer = parse_offer(body)?;
+        if !offer.codecs.contains(&(n.payload_type, n.codec)) {
+            return Err(OfferError::NoCommonCodec);
+        }
+    }
+    Ok(answer_sdp(n, local, version))
+}
+
 /// Our offer, for an INVITE that came without one (a trunk without a media resource: the
 /// offer goes in our 200 OK, the caller answers in its ACK): every codec we decode, and
 /// telephone-event as 101, at `local`, receive only.
@@ -255,6 +274,27 @@ mod tests {
         // The caller's answer in its ACK picks one.
         let n = choose(&parse_offer(SIPP).unwrap()).unwrap();
         assert_eq!(n.codec, CallCodec::Pcmu);
+    }
+
+    #[test]
+    fn a_reinvite_keeps_the_calls_codec_or_is_488() {
+        let n = choose(&parse_offer(TRUNK).unwrap()).unwrap();
+        let local = "10.0.0.5:30000".parse().unwrap();
+        let hold = TRUNK.replace("a=sendrecv", "a=sendonly");
+        let a = reanswer(&hold, &n, local, 8).unwrap();
+        assert!(
+            a.contains("m=audio 30000 RTP/AVP 9 101\r\n") && a.contains(" 8 8 IN IP4"),
+            "{a}"
+        );
+        assert!(
+            reanswer("", &n, local, 9).is_ok(),
+            "no offer: the same description"
+        );
+        let pcmu_only = TRUNK.replace("RTP/AVP 18 9 8 0 101", "RTP/AVP 0");
+        assert_eq!(
+            reanswer(&pcmu_only, &n, local, 9),
+            Err(OfferError::NoCommonCodec)
+        );
     }
 
     #[test]

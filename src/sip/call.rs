@@ -10,7 +10,9 @@ use std::sync::Arc;
 use std::sync::atomic::{AtomicUsize, Ordering};
 use std::time::Duration;
 
-use rsipstack::dialog::dialog::{DialogState, DialogStateReceiver, TerminatedReason};
+use rsipstack::dialog::dialog::{
+    DialogState, DialogStateReceiver, TerminatedReason, TransactionHandle,
+};
 use rsipstack::dialog::dialog_layer::DialogLayer;
 use rsipstack::dialog::invite_dialog::InviteDialog;
 use rsipstack::sip::prelude::{HeadersExt, ToTypedHeader};
@@ -18,7 +20,7 @@ use rsipstack::sip::{Header, Request, StatusCode};
 use rsipstack::transaction::transaction::Transaction;
 
 use super::admit::{Turned, admit};
-use super::answer::{Negotiated, answer_sdp, choose, offer_sdp, parse_offer};
+use super::answer::{Negotiated, answer_sdp, choose, offer_sdp, parse_offer, reanswer};
 use super::audio::CallerAudio;
 use super::desk::{CallLink, CallPage, Desk, DeskRefusal};
 use super::media::CallMedia;
@@ -207,7 +209,7 @@ async fn run_dialog(
         (link.stop)("the caller hung up before the answer (CANCEL)");
         return;
     }
-    let version = rand::random::<u32>().into();
+    let version: u64 = rand::random::<u32>().into();
     let sdp = match &negotiated {
         Some(n) => answer_sdp(n, media.local(), version),
         None => offer_sdp(media.local(), version),
@@ -238,7 +240,12 @@ async fn run_dialog(
         negotiated.codec
     );
     let audio = CallerAudio::new(&negotiated, line.loudness);
-    let end = follow(line, &media, audio, &link, states, *negotiated.remote.ip()).await;
+    let session = Session {
+        negotiated,
+        local: media.local(),
+        version,
+    };
+    let end = follow(line, &media, audio, &link, states, session).await;
     tracing::info!("sip: call to {} ended: {end}", route.number);
     (link.stop)(end);
     if end != HUNG_UP {
@@ -267,6 +274,33 @@ async fn answer_in_ack(
     sdp_of(&ack.body).map_err(|_| "the caller's ACK has no usable SDP answer")
 }
 
+/// The call's media as answered, for answering again (re-INVITE, UPDATE).
+struct Session {
+    negotiated: Negotiated,
+    local: std::net::SocketAddrV4,
+    version: u64,
+}
+
+impl Session {
+    /// Answer an in-dialog offer `req` (200 with the same media, or 488).
+    async fn reanswer(&mut self, req: &Request, h: &TransactionHandle) {
+        self.version += 1;
+        let body = std::str::from_utf8(&req.body).unwrap_or("\0");
+        match reanswer(body, &self.negotiated, self.local, self.version) {
+            Ok(sdp) => {
+                let headers = vec![Header::ContentType("application/sdp".into())];
+                let _ = h
+                    .respond(StatusCode::OK, Some(headers), Some(sdp.into_bytes()))
+                    .await;
+            }
+            Err(e) => {
+                tracing::info!("sip: in-dialog offer refused 488: {e}");
+                let _ = h.reply(StatusCode::NotAcceptableHere).await;
+            }
+        }
+    }
+}
+
 /// Relay until one side ends; returns why (the page's `ended_by`).
 async fn follow(
     line: &Line,
@@ -274,9 +308,10 @@ async fn follow(
     audio: CallerAudio,
     link: &CallLink,
     mut states: DialogStateReceiver,
-    from: Ipv4Addr,
+    mut session: Session,
 ) -> &'static str {
     let mut live = link.live.clone();
+    let from = *session.negotiated.remote.ip();
     let relay = media.relay(audio, from, &*link.feed, line.sip.no_rtp);
     tokio::pin!(relay);
     loop {
@@ -288,10 +323,11 @@ async fn follow(
             state = states.recv() => match state {
                 None | Some(DialogState::Terminated(_, TerminatedReason::UacBye)) => return HUNG_UP,
                 Some(DialogState::Terminated(..)) => return "the call ended",
+                // A re-INVITE (hold, a session refresh) or UPDATE: the same media again. A
+                // caller on hold sends nothing and is ended after `no_rtp`.
+                Some(DialogState::Updated(_, req, h)) => session.reanswer(&req, &h).await,
                 // In-dialog requests we have nothing to say to: accepted as they are.
-                Some(DialogState::Options(_, _, h))
-                | Some(DialogState::Info(_, _, h))
-                | Some(DialogState::Updated(_, _, h)) => {
+                Some(DialogState::Options(_, _, h)) | Some(DialogState::Info(_, _, h)) => {
                     let _ = h.reply(StatusCode::OK).await;
                 }
                 Some(_) => {}

@@ -23,7 +23,8 @@ mod ua;
 
 pub use admit::{Turned, admit};
 pub use answer::{
-    CallCodec, MAX_SDP_BYTES, Negotiated, Offer, OfferError, answer_sdp, choose, parse_offer,
+    CallCodec, MAX_SDP_BYTES, Negotiated, Offer, OfferError, answer_sdp, choose, offer_sdp,
+    parse_offer, reanswer,
 };
 pub use audio::CallerAudio;
 pub use desk::{CallLink, CallPage, Desk, DeskRefusal, FrameSink, Starting};
