@@ -72,10 +72,10 @@ pub mod ringtone;
 pub mod rtp;
 pub mod schedule;
 pub mod server;
-pub mod sip;
 /// For tests: the reference material beside the repository (`../shared`).
 #[doc(hidden)]
 pub mod shared;
+pub mod sip;
 pub mod source;
 pub mod web;
 pub mod xsi;

@@ -145,11 +145,17 @@ fn the_example_config_loads_and_says_what_it_says() {
     assert_eq!(offices.mode, ZoneMode::Unicast);
     assert_eq!(offices.volume, Some(60));
     assert_eq!(offices.codec, crate::config::ZoneCodec::G722);
-    assert_eq!(c.zone("floor1").unwrap().codec, crate::config::ZoneCodec::G711);
+    assert_eq!(
+        c.zone("floor1").unwrap().codec,
+        crate::config::ZoneCodec::G711
+    );
     let phone = |n: &str| c.phones.iter().find(|p| p.name == n).unwrap();
     assert_eq!(phone("office-1").g722, Some(true));
     assert!(phone("office-2").takes_g722(), "an 8865 by the model table");
-    assert!(phone("hall").takes_g722(), "a 7841 (enterprise 7800 series)");
+    assert!(
+        phone("hall").takes_g722(),
+        "a 7841 (enterprise 7800 series)"
+    );
     assert_eq!(offices.banner.as_deref(), Some("Office announcement"));
     assert_eq!(offices.unicast_limit(e), 10);
     let floor1 = c.zone("floor1").unwrap();

@@ -330,7 +330,10 @@ mod tests {
         let mut frames = 0;
         for n in 1..=50 {
             p.push(&msg, |_| frames += 1).unwrap();
-            assert!(frames + 1 >= n && frames <= n, "{frames} frames after {n} messages");
+            assert!(
+                frames + 1 >= n && frames <= n,
+                "{frames} frames after {n} messages"
+            );
         }
     }
 

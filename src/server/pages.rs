@@ -512,9 +512,7 @@ impl Pages {
 
     /// Whether the server is shutting down (no page starts any more).
     pub fn closing(&self) -> bool {
-        self.inner
-            .closing
-            .load(std::sync::atomic::Ordering::SeqCst)
+        self.inner.closing.load(std::sync::atomic::Ordering::SeqCst)
     }
 
     /// The push client pages use (with the minted-credentials source).
