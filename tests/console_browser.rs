@@ -285,39 +285,23 @@ fn fleet_with(n: usize, extra: &str, edit: impl Fn(String) -> String) -> Setup {
 const USER: &str = "amira";
 const PASSWORD: &str = "correct horse battery 7";
 
-/// How the browser signs in: a console user made with `zonecast user add` when that command
-/// exists, else the API token.
-#[derive(Debug, PartialEq)]
-enum SignIn {
-    User,
-    Token,
-}
-
 /// Make the admin user the tests sign in as (before the server starts).
-fn add_user(s: &Setup) -> SignIn {
+fn add_user(s: &Setup) {
     let out = s
         .cmd(&["user", "add", USER, "--role", "admin"])
         .env("ZONECAST_USER_PASSWORD", PASSWORD)
         .output()
         .unwrap();
-    let err = String::from_utf8_lossy(&out.stderr);
-    if out.status.success() {
-        SignIn::User
-    } else {
-        assert!(
-            err.contains("unrecognized subcommand"),
-            "zonecast user add: {err}"
-        );
-        eprintln!(
-            "zonecast user add is not available ({}): signing in with the API token",
-            String::from_utf8_lossy(&out.stderr).trim()
-        );
-        SignIn::Token
-    }
+    assert!(
+        out.status.success(),
+        "zonecast user add: {}",
+        String::from_utf8_lossy(&out.stderr)
+    );
 }
 
-/// Sign in on `/signin` by typing, as a person would; land on the page-now screen.
-fn sign_in(b: &Browser, how: &SignIn) {
+/// Sign in on `/signin` by typing, as a person would, a wrong password first (refused, and
+/// said so); land on the page-now screen as the admin.
+fn sign_in(b: &Browser) {
     b.goto("/");
     b.wait_js(
         "the redirect to sign in",
@@ -326,41 +310,26 @@ fn sign_in(b: &Browser, how: &SignIn) {
         |v| v == "/signin",
     );
     b.ready();
-    match how {
-        SignIn::User => {
-            // A wrong password first: refused, and said so.
-            b.type_in("#signin-user", USER);
-            b.type_in("#signin-password", "not the password");
-            b.click("#signin-form button[type=submit]");
-            b.wait_js(
-                "the wrong-password message",
-                10,
-                "return document.getElementById('signin-error').textContent",
-                |v| v.as_str().is_some_and(|t| t.contains("Wrong")),
-            );
-            b.js("document.getElementById('signin-password').value = ''; return 0");
-            b.type_in("#signin-password", PASSWORD);
-            b.click("#signin-form button[type=submit]");
-        }
-        SignIn::Token => {
-            b.click("details summary");
-            b.type_in("#token", TOKEN);
-            b.click("#token-form button[type=submit]");
-        }
-    }
+    b.type_in("#signin-user", USER);
+    b.type_in("#signin-password", "not the password");
+    b.click("#signin-form button[type=submit]");
+    b.wait_js(
+        "the wrong-password message",
+        10,
+        "return document.getElementById('signin-error').textContent",
+        |v| v.as_str().is_some_and(|t| t.contains("Wrong")),
+    );
+    b.js("document.getElementById('signin-password').value = ''; return 0");
+    b.type_in("#signin-password", PASSWORD);
+    b.click("#signin-form button[type=submit]");
     b.wait_js("the page-now screen", 15, "return location.pathname", |v| {
         v == "/"
     });
     b.ready();
     let who = b.js("return document.getElementById('whoami').textContent");
-    let expected = if *how == SignIn::User {
-        USER
-    } else {
-        "API token"
-    };
     assert!(
         who.as_str()
-            .is_some_and(|w| w.contains(expected) && w.contains("admin")),
+            .is_some_and(|w| w.contains(USER) && w.contains("admin")),
         "{who}"
     );
 }
@@ -382,6 +351,24 @@ fn tone_wav(path: &Path, hz: f64, secs: f64, rate: u32) {
     w.finalize().unwrap();
 }
 
+/// A minute of silence uploaded (µ-law, declared: a page of it lasts until it is stopped, or
+/// outlasts the checks), and a browser signed in on Page now with it chosen.
+fn on_page_now_with_a_long_sound(srv: &Server) -> Browser {
+    let (st, body) = call_raw(
+        "PUT",
+        &format!("{}/api/sounds/long_quiet", srv.url),
+        Some(TOKEN),
+        Some(vec![0xFF; 8000 * 60]),
+        "audio/basic",
+    );
+    assert_eq!(st, 201, "{body}");
+    let b = Browser::start(&srv.url, (1280, 900), &[]);
+    sign_in(&b);
+    b.goto("/?sound=upload:long_quiet");
+    b.ready();
+    b
+}
+
 fn states_of(b: &Browser, state: &str) -> usize {
     let v = b.js(&format!(
         "return [...document.querySelectorAll('#live-groups li[data-state={state}]')].length"
@@ -401,13 +388,13 @@ fn sign_in_upload_a_sound_page_it_watch_it_live_stop_it_and_find_it_in_history()
         return;
     }
     let s = fleet(4, |t| t);
-    let how = add_user(&s);
+    add_user(&s);
     let srv = Server::start(&s);
     let b = Browser::start(&srv.url, (1280, 900), &[]);
     b.goto("/signin");
     b.ready();
     b.shot("signin");
-    sign_in(&b, &how);
+    sign_in(&b);
 
     // Upload a 30 s sound on the sounds screen: the progress bar fills, the server says how
     // long it is, and it is listed with a player.
@@ -607,10 +594,10 @@ fn names_and_banners_holding_html_show_as_text() {
             .replace("[zone.first]", &format!("[zone.{ZONE:?}]"))
             .replace("banner = \"Announcement\"", &format!("banner = {BANNER:?}"))
     });
-    let how = add_user(&s);
+    add_user(&s);
     let srv = Server::start(&s);
     let b = Browser::start(&srv.url, (1280, 900), &[]);
-    sign_in(&b, &how);
+    sign_in(&b);
 
     let texts = |script: &str| -> Vec<String> {
         b.js(script)
@@ -697,21 +684,9 @@ fn a_page_and_its_stop_by_keyboard_alone() {
         return;
     }
     let s = fleet(3, |t| t);
-    let how = add_user(&s);
+    add_user(&s);
     let srv = Server::start(&s);
-    // A minute of silence (µ-law, declared): the page lasts until it is stopped.
-    let (st, body) = call_raw(
-        "PUT",
-        &format!("{}/api/sounds/long_quiet", srv.url),
-        Some(TOKEN),
-        Some(vec![0xFF; 8000 * 60]),
-        "audio/basic",
-    );
-    assert_eq!(st, 201, "{body}");
-    let b = Browser::start(&srv.url, (1280, 900), &[]);
-    sign_in(&b, &how);
-    b.goto("/?sound=upload:long_quiet");
-    b.ready();
+    let b = on_page_now_with_a_long_sound(&srv);
 
     // From the top of the page, Tab walks through real controls, each with a visible focus
     // ring, to the Page button: the zone search (typing in it picks the zone), the zone, the
@@ -800,10 +775,10 @@ fn the_console_fits_a_phone_sized_screen() {
         return;
     }
     let s = fleet(2, |t| t);
-    let how = add_user(&s);
+    add_user(&s);
     let srv = Server::start(&s);
     let b = Browser::start(&srv.url, (375, 800), &[]);
-    sign_in(&b, &how);
+    sign_in(&b);
     for (path, name) in [
         ("/", "page-now-375px"),
         ("/history", "history-375px"),
@@ -985,10 +960,7 @@ fn browser_microphone(https: bool) {
         ""
     };
     let s = fleet_with(3, extra, |t| t);
-    if add_user(&s) != SignIn::User {
-        eprintln!("console_browser: microphone test skipped: the WebSocket needs a session cookie");
-        return;
-    }
+    add_user(&s);
     // Chromium's fake capture device plays this file (looped) as the microphone.
     let wav = s.path("mic-440.wav");
     tone_wav(&wav, 440.0, 5.0, 48000);
@@ -1018,7 +990,7 @@ fn browser_microphone(https: bool) {
         "--autoplay-policy=no-user-gesture-required".to_owned(),
     ];
     let b = Browser::start(&base, (1280, 900), &args);
-    sign_in(&b, &SignIn::User);
+    sign_in(&b);
     assert_eq!(
         b.js("return [location.protocol, window.isSecureContext]"),
         json!([if https { "https:" } else { "http:" }, true])
@@ -1073,13 +1045,10 @@ fn the_administrators_screens_ring_a_bell_play_and_delete_sounds_make_ringtones_
     let bells = "[schedule]\ntimezone = \"UTC\"\n\n[[bell]]\nname = \"lunch\"\n\
                  cron = \"0 0 12 * * *\"\nzones = [\"first\"]\nsource = \"chime\"\n\n";
     let s = fleet_with(3, bells, |t| t);
-    if add_user(&s) != SignIn::User {
-        eprintln!("console_browser: administrator screens skipped: no `zonecast user` yet");
-        return;
-    }
+    add_user(&s);
     let srv = Server::start(&s);
     let b = Browser::start(&srv.url, (1280, 900), &[]);
-    sign_in(&b, &SignIn::User);
+    sign_in(&b);
 
     // Bells: the next firings, the week ahead, and "ring now" (asks first) pages its zone.
     b.click("a[data-nav=bells]");
@@ -1242,21 +1211,9 @@ fn a_thousand_phone_page_stays_readable_failures_first_and_large_groups_folded()
         }
         out
     });
-    let how = add_user(&s);
+    add_user(&s);
     let srv = Server::start(&s);
-    // A minute of silence to page (µ-law, declared), so the page outlasts the checks.
-    let (st, body) = call_raw(
-        "PUT",
-        &format!("{}/api/sounds/long_quiet", srv.url),
-        Some(TOKEN),
-        Some(vec![0xFF; 8000 * 60]),
-        "audio/basic",
-    );
-    assert_eq!(st, 201, "{body}");
-    let b = Browser::start(&srv.url, (1280, 900), &[]);
-    sign_in(&b, &how);
-    b.goto("/?sound=upload:long_quiet");
-    b.ready();
+    let b = on_page_now_with_a_long_sound(&srv);
     b.click("#zone-list .choice[data-zone=all] label");
     b.click("#page-start");
     // Every phone settled: receiving, or failed (the unreachable ones at least).
@@ -1327,13 +1284,10 @@ fn a_user_changes_their_password_signs_out_and_an_ended_session_goes_back_to_sig
         return;
     }
     let s = fleet(2, |t| t);
-    if add_user(&s) != SignIn::User {
-        eprintln!("console_browser: password test skipped: no `zonecast user` yet");
-        return;
-    }
+    add_user(&s);
     let srv = Server::start(&s);
     let b = Browser::start(&srv.url, (1280, 900), &[]);
-    sign_in(&b, &SignIn::User);
+    sign_in(&b);
     b.click("a[data-nav=users]");
     b.ready();
     // A wrong current password is refused and said so; the right one changes it.

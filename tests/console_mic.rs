@@ -177,6 +177,8 @@ fn a_browser_microphone_pages_the_zone_and_closing_the_socket_ends_the_page() {
     let page = ended(&srv, &id);
     let by = page["page"]["ended_by"].as_str().unwrap_or_default();
     assert!(by.contains("microphone"), "{page}");
+    // Whoever opened the socket ended the page (the API token here; a user in the console).
+    assert_eq!(page["page"]["stopped_by"], "api-token", "{page}");
     s.wait_until("every phone stopped", |r| listening(r) == 0);
     let r = s.report();
     assert!(r.phones.iter().all(|p| !p.heard.is_empty()), "{r:?}");

@@ -333,10 +333,7 @@ async fn stop_page(
         Actor::Token => "stopped by api".to_owned(),
         Actor::User(_) => format!("stopped by user {}", actor.name()),
     };
-    if s.pages.stop(&id, &reason) {
-        if let Err(e) = s.store.page_stopped_by(&id, actor.name()) {
-            tracing::error!("page {id}: {e}");
-        }
+    if s.pages.stop_by(&id, &reason, actor.name()) {
         ok(StatusCode::ACCEPTED, json!({ "id": id, "stopping": true }))
     } else {
         Err(ApiError(
@@ -367,6 +364,7 @@ async fn mic_socket(
     }
     let req = super::mic::MicRequest {
         id,
+        by: actor.name().to_owned(),
         rate: q.rate,
         target: s.config.engine.loudness,
     };

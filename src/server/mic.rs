@@ -139,6 +139,9 @@ fn prime(resampler: &mut StreamResampler, rate: u32) {
 pub struct MicRequest {
     /// The page.
     pub id: String,
+    /// Who opened the socket (a user's name or `api-token`): who stopped the page when the
+    /// microphone closes.
+    pub by: String,
     /// `?rate=`.
     pub rate: Option<u32>,
     /// The live loudness target (`[engine] loudness`).
@@ -170,11 +173,11 @@ pub fn open(
         .map_err(|e| (e.status(), e.to_string()))?;
     let max = pipeline.max_message_bytes();
     let pages = pages.clone();
-    let id = req.id;
+    let (id, by) = (req.id, req.by);
     Ok(ws
         .max_message_size(max)
         .max_frame_size(max)
-        .on_upgrade(move |socket| relay(socket, pipeline, link, pages, id)))
+        .on_upgrade(move |socket| relay(socket, pipeline, link, pages, (id, by))))
 }
 
 /// A browser's `Origin`, when it sends one, names the host it asked (`Host`): a page of
@@ -202,7 +205,7 @@ async fn relay(
     mut pipeline: MicPipeline,
     link: MicLink,
     pages: Pages,
-    id: String,
+    (id, by): (String, String),
 ) {
     let MicLink { feed, mut live } = link;
     tracing::info!("page {id}: the browser's microphone is connected");
@@ -224,7 +227,7 @@ async fn relay(
         }
     };
     if !why.is_empty() {
-        pages.stop(&id, &why);
+        pages.stop_by(&id, &why, &by);
     }
     let stats = feed.stats();
     tracing::info!(

@@ -472,6 +472,16 @@ impl Pages {
         }
     }
 
+    /// Stop page `id` as [`Pages::stop`] does, and journal `who` stopped it (a user's name or
+    /// `api-token`).
+    pub fn stop_by(&self, id: &str, reason: &str, who: &str) -> bool {
+        let stopping = self.stop(id, reason);
+        if stopping && let Err(e) = self.inner.store.page_stopped_by(id, who) {
+            tracing::error!("page {id}: {e}");
+        }
+        stopping
+    }
+
     /// The running pages with their live state.
     pub fn active(&self) -> Vec<ActivePage> {
         let active = self.inner.active();
