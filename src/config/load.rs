@@ -10,6 +10,7 @@ use std::path::Path;
 use serde::Deserialize;
 use toml::Spanned;
 
+use super::cluster::{self, RawCluster};
 use super::cucm::{self, RawCucm};
 use super::engine::{self, RawEngine};
 use super::graph;
@@ -50,6 +51,7 @@ struct RawFile {
     speech: RawSpeech,
     sip: Option<Spanned<RawSip>>,
     cucm: Option<Spanned<RawCucm>>,
+    cluster: Option<Spanned<RawCluster>>,
 }
 
 pub(super) fn load(text: &str, path: &Path) -> Result<Config, Invalid> {
@@ -91,6 +93,7 @@ pub(super) fn load(text: &str, path: &Path) -> Result<Config, Invalid> {
         speech: voice,
         sip,
         cucm,
+        cluster: cluster::check(&src, raw.cluster, base)?,
     };
     graph::check_unicast_limits(&src, &config, &spans)?;
     Ok(config)

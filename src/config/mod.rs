@@ -28,8 +28,10 @@
 //! trunks allowed to call, limits, dialled numbers), `source` (`file:line:col` of a problem),
 //! `screen_text` (the rules for a banner and a message title, which every edge that takes one
 //! applies), `cucm` (`[cucm]`: the CUCM publisher phones are discovered from, its certificate,
-//! filters, push credentials and refresh).
+//! filters, push credentials and refresh), `cluster` (`[cluster]`: NATS servers, credentials'
+//! source, site, node, pair, lease timings, district zones).
 
+mod cluster;
 mod cucm;
 mod engine;
 mod graph;
@@ -57,6 +59,7 @@ use std::collections::{HashMap, HashSet};
 use std::net::Ipv4Addr;
 use std::path::{Path, PathBuf};
 
+pub use cluster::{Cluster, ClusterAuth, DistrictZone};
 pub use cucm::{CUCM_PORT, Cucm, CucmFilter, CucmTrust, NamePattern, parse_fingerprint};
 pub use engine::{Engine, PreTone};
 pub use phone::{PasswordSource, PhoneEntry};
@@ -95,6 +98,8 @@ pub struct Config {
     pub sip: Option<Sip>,
     /// Where phones are discovered from (`[cucm]`; none: only `[[phone]]`).
     pub cucm: Option<Cucm>,
+    /// This node's site and district over NATS (`[cluster]`; none: a lone server).
+    pub cluster: Option<Cluster>,
 }
 
 impl Config {
