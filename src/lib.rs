@@ -48,6 +48,8 @@
 //! - [`sip`]: zonecast as a SIP user agent: a trunk dials a number and the caller speaks live
 //!   to its zone (rsipstack for the SIP, SDP offer/answer, the caller's RTP levelled into the
 //!   page's talker queue); the server gives it the pages.
+//! - [`cluster`]: a site's standby pair over NATS JetStream (`docs/cluster.md`): the leader
+//!   lease and each bell occurrence's claim as sans-IO state machines, and their shell.
 //! - [`phone_sim`]: emulated Cisco phones (a pure per-phone core, axum and UDP shells, seeded
 //!   faults, fleets of thousands) for tests, demos and benchmarks; only the CLI and tests use it.
 //! - [`server`]: `zonecast serve`: pages on request, bells, phone services, the SQLite journal,
@@ -61,6 +63,7 @@
 
 pub mod audio;
 pub mod cli;
+pub mod cluster;
 pub mod config;
 pub mod cucm;
 pub mod error;

@@ -1,0 +1,27 @@
+//! The cluster (issue 24, `docs/cluster.md`): a site's standby pair and the district over NATS
+//! JetStream. This module owns the leader lease of a site and the claim of each bell occurrence,
+//! as sans-IO state machines, and the shell that carries them out against the site's buckets. It
+//! does not ring bells or page phones: the server gives it an occurrence and a way to ring it.
+//!
+//! Submodules: `lease` (the leader lease: create, compare-and-set renewal, expiry, the revision
+//! as fencing token; property-tested in `lease_tests`), `claim` (one occurrence's claimed →
+//! ringing → done, and its key; tested in `claim_tests`), `store` (the async shell: connecting
+//! with the configured credentials and TLS, the buckets, the lease's loop and an occurrence's
+//! claim carried out).
+//!
+//! Not built yet (see the design note): the LAN heartbeat, district pages, the journal stream.
+
+mod claim;
+mod lease;
+mod store;
+
+#[cfg(test)]
+mod claim_tests;
+#[cfg(test)]
+mod lease_tests;
+
+pub use claim::{
+    BellClaim, ClaimEnd, ClaimOp, ClaimOutput, ClaimRecord, ClaimReply, ClaimStep, Occurrence,
+};
+pub use lease::{Lease, LeaseEvent, LeaseOp, LeaseReply, LeaseTerms};
+pub use store::{ClusterError, LeaseHandle, SiteStore};

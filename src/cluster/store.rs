@@ -1,0 +1,320 @@
+//! The async shell of the lease and the claims: it connects to the site's NATS servers with the
+//! configured credentials (read here, when connecting, and never logged) and TLS, opens the site's
+//! two KV buckets (`zc_lease_<site>` with `max_age` = the lease time, `zc_claims_<site>` for a
+//! day), and carries out what [`Lease`] and [`BellClaim`] return, each op bounded by a timeout
+//! whose expiry is their `Failed`. It decides nothing itself.
+
+use std::future::Future;
+use std::time::{Duration, Instant};
+
+use async_nats::jetstream::{self, kv};
+use bytes::Bytes;
+use tokio::sync::watch;
+use tokio::task::JoinHandle;
+
+use super::claim::Occurrence;
+use super::claim::{BellClaim, ClaimEnd, ClaimOp, ClaimOutput, ClaimRecord, ClaimReply, ClaimStep};
+use super::lease::{Lease, LeaseEvent, LeaseOp, LeaseReply, LeaseTerms};
+use crate::config::{Cluster, ClusterAuth, PasswordSource};
+use crate::error::Invalid;
+use crate::push::Secret;
+
+/// Why the cluster could not start.
+#[derive(Debug, thiserror::Error)]
+pub enum ClusterError {
+    /// A credential could not be read (the error names its source, never its value).
+    #[error("{0}")]
+    Credentials(#[from] Invalid),
+    /// No server answered, or it refused us.
+    #[error("cannot connect to NATS {urls}: {reason}")]
+    Connect {
+        /// The URLs tried.
+        urls: String,
+        /// What went wrong.
+        reason: String,
+    },
+    /// A bucket could not be opened or created.
+    #[error("cannot open the JetStream bucket {bucket}: {reason}")]
+    Bucket {
+        /// The bucket's name.
+        bucket: String,
+        /// What went wrong.
+        reason: String,
+    },
+}
+
+/// One site's buckets, as this node reaches them.
+#[derive(Clone)]
+pub struct SiteStore {
+    node: String,
+    lease_ttl: Duration,
+    claim_wait: Duration,
+    lease_kv: kv::Store,
+    claims_kv: kv::Store,
+}
+
+/// The lease's loop as the rest of the node sees it: whether it leads now, with which token.
+/// Dropping it stops the loop (renewals stop; the key expires).
+pub struct LeaseHandle {
+    held: watch::Receiver<Option<(u64, Instant)>>,
+    task: JoinHandle<()>,
+}
+
+impl LeaseHandle {
+    /// The fencing token if this node leads at this instant.
+    pub fn token(&self) -> Option<u64> {
+        let now = Instant::now();
+        self.held
+            .borrow()
+            .filter(|&(_, until)| now < until)
+            .map(|(t, _)| t)
+    }
+
+    /// Wait until the lease's state changes.
+    pub async fn changed(&mut self) {
+        let _ = self.held.changed().await;
+    }
+}
+
+impl Drop for LeaseHandle {
+    fn drop(&mut self) {
+        self.task.abort();
+    }
+}
+
+impl SiteStore {
+    /// Connect as `[cluster]` says and open (or create) the site's buckets.
+    pub async fn connect(c: &Cluster) -> Result<SiteStore, ClusterError> {
+        let mut opts = async_nats::ConnectOptions::new()
+            .name(format!("zonecast {}/{}", c.site, c.node))
+            .connection_timeout(Duration::from_secs(5))
+            .require_tls(c.tls);
+        match &c.auth {
+            ClusterAuth::None => {}
+            ClusterAuth::Password(user, source) => {
+                let secret = match source {
+                    PasswordSource::Env(var) => Secret::from_env(var)?,
+                    PasswordSource::File(path) => Secret::from_file(path)?,
+                    PasswordSource::Minted => {
+                        return Err(Invalid::new(
+                            "[cluster] password",
+                            "minted",
+                            "NATS needs a password from password_env or password_file",
+                        )
+                        .into());
+                    }
+                };
+                opts = opts.user_and_password(user.clone(), secret.expose().to_owned());
+            }
+            ClusterAuth::NKey(path) => {
+                let seed = Secret::from_file(path)?;
+                opts = opts.nkey(seed.expose().trim().to_owned());
+            }
+        }
+        if let Some(ca) = &c.ca_file {
+            opts = opts.add_root_certificates(ca.clone());
+        }
+        let client = opts
+            .connect(c.urls.clone())
+            .await
+            .map_err(|e| ClusterError::Connect {
+                urls: c.urls.join(","),
+                reason: e.to_string(),
+            })?;
+        let js = jetstream::new(client);
+        let lease_kv = bucket(&js, format!("zc_lease_{}", c.site), c.lease).await?;
+        let day = Duration::from_secs(86_400);
+        let claims_kv = bucket(&js, format!("zc_claims_{}", c.site), day).await?;
+        Ok(SiteStore {
+            node: c.node.clone(),
+            lease_ttl: c.lease,
+            claim_wait: c.claim_wait,
+            lease_kv,
+            claims_kv,
+        })
+    }
+
+    /// Start the lease's loop.
+    pub fn start_lease(&self) -> LeaseHandle {
+        let (tx, held) = watch::channel(None);
+        let store = self.clone();
+        let task = tokio::spawn(async move { store.lease_loop(tx).await });
+        LeaseHandle { held, task }
+    }
+
+    /// Carry out the lease: the short loop of `lease.rs`'s call order.
+    async fn lease_loop(self, tx: watch::Sender<Option<(u64, Instant)>>) {
+        let mut lease = Lease::new(LeaseTerms::new(self.lease_ttl), Instant::now());
+        loop {
+            let now = Instant::now();
+            lease.handle_timeout(now);
+            let held = lease.token(now).zip(lease.until());
+            tx.send_if_modified(|v| std::mem::replace(v, held) != held);
+            while let Some(e) = lease.poll_event() {
+                match e {
+                    LeaseEvent::Acquired { token } => {
+                        tracing::info!(node = %self.node, token, "cluster: leading the site")
+                    }
+                    LeaseEvent::Lost { token } => {
+                        tracing::warn!(node = %self.node, token, "cluster: no longer leading")
+                    }
+                }
+            }
+            if let Some(op) = lease.poll_op(now) {
+                let reply = self.lease_op(op).await;
+                lease.handle_reply(Instant::now(), reply);
+                continue;
+            }
+            tokio::time::sleep_until(lease.poll_timeout().into()).await;
+        }
+    }
+
+    /// One write to the lease key, bounded by half the lease time.
+    async fn lease_op(&self, op: LeaseOp) -> LeaseReply {
+        let value = Bytes::from(format!("{{\"node\":{:?}}}", self.node));
+        let kv = &self.lease_kv;
+        let limit = self.lease_ttl / 2;
+        let done = tokio::time::timeout(limit, async {
+            match op {
+                LeaseOp::Create => match kv.create("leader", value).await {
+                    Ok(revision) => LeaseReply::Written { revision },
+                    Err(e) if e.kind() == kv::CreateErrorKind::AlreadyExists => LeaseReply::Refused,
+                    Err(_) => LeaseReply::Failed,
+                },
+                LeaseOp::Renew { revision } => match kv.update("leader", value, revision).await {
+                    Ok(revision) => LeaseReply::Written { revision },
+                    Err(e) if e.kind() == kv::UpdateErrorKind::WrongLastRevision => {
+                        LeaseReply::Refused
+                    }
+                    Err(_) => LeaseReply::Failed,
+                },
+                // Stepping down: if the delete is refused, the key expires anyway.
+                LeaseOp::Release { revision } => {
+                    match kv.delete_expect_revision("leader", Some(revision)).await {
+                        Ok(()) => LeaseReply::Written { revision },
+                        Err(_) => LeaseReply::Refused,
+                    }
+                }
+            }
+        });
+        done.await.unwrap_or(LeaseReply::Failed)
+    }
+
+    /// Ring `occ` at most once across the site: `instance` is drawn at process start, `due` is
+    /// now or past, and `ring` is awaited only if this node wins the occurrence. Past
+    /// `give_up_at` an occurrence not yet ringing is missed rather than rung late.
+    pub async fn ring_once<F, Fut>(
+        &self,
+        lease: &LeaseHandle,
+        instance: u64,
+        occ: &Occurrence,
+        (due, give_up_at): (Instant, Instant),
+        ring: F,
+    ) -> ClaimEnd
+    where
+        F: FnOnce() -> Fut,
+        Fut: Future<Output = ()>,
+    {
+        let token = lease.token();
+        let start = if token.is_some() {
+            due
+        } else {
+            due + self.claim_wait
+        };
+        let me = (self.node.as_str(), instance);
+        let mut claim = BellClaim::new(me, token.unwrap_or(0), start, self.claim_wait, give_up_at);
+        let mut ring = Some(ring);
+        loop {
+            match claim.poll_output(Instant::now()) {
+                Some(ClaimOutput::End(end)) => return end,
+                Some(ClaimOutput::Op(op)) => {
+                    let reply = self.claim_op(occ, &op).await;
+                    claim.handle_reply(Instant::now(), reply);
+                }
+                Some(ClaimOutput::Ring) => {
+                    if let Some(ring) = ring.take() {
+                        ring().await;
+                    }
+                    claim.handle_rung(Instant::now());
+                }
+                None => {
+                    let at = claim.poll_timeout().unwrap_or_else(Instant::now);
+                    tokio::time::sleep_until(at.into()).await;
+                }
+            }
+        }
+    }
+
+    /// One op on an occurrence's key, bounded by a quarter of the claim wait (public for the
+    /// tests and for reading a claim's state).
+    pub async fn claim_op(&self, occ: &Occurrence, op: &ClaimOp) -> ClaimReply {
+        let kv = &self.claims_kv;
+        let key = occ.key();
+        let key = key.as_str();
+        let encode = |r: &ClaimRecord| Bytes::from(serde_json::to_vec(r).unwrap_or_default());
+        let done = tokio::time::timeout(self.claim_wait / 4, async {
+            match op {
+                ClaimOp::Create(r) => match kv.create(key, encode(r)).await {
+                    Ok(rev) => ClaimReply::Written(rev),
+                    Err(e) if e.kind() == kv::CreateErrorKind::AlreadyExists => ClaimReply::Refused,
+                    Err(_) => ClaimReply::Failed,
+                },
+                ClaimOp::Cas { revision, record } => {
+                    match kv.update(key, encode(record), *revision).await {
+                        Ok(rev) => ClaimReply::Written(rev),
+                        Err(e) if e.kind() == kv::UpdateErrorKind::WrongLastRevision => {
+                            ClaimReply::Refused
+                        }
+                        Err(_) => ClaimReply::Failed,
+                    }
+                }
+                ClaimOp::Read => match kv.entry(key).await {
+                    Ok(Some(e)) if e.operation == kv::Operation::Put => {
+                        ClaimReply::Found(Some((e.revision, decode(&e.value))))
+                    }
+                    Ok(_) => ClaimReply::Found(None),
+                    Err(_) => ClaimReply::Failed,
+                },
+            }
+        });
+        done.await.unwrap_or(ClaimReply::Failed)
+    }
+}
+
+/// A claim we cannot read counts as rung elsewhere: ringing twice is worse than not at all.
+fn decode(value: &[u8]) -> ClaimRecord {
+    serde_json::from_slice(value).unwrap_or(ClaimRecord {
+        step: ClaimStep::Done,
+        node: "(unreadable)".into(),
+        instance: 0,
+        token: 0,
+    })
+}
+
+/// Open the bucket `name`, or create it (history 1, file storage, `max_age`).
+async fn bucket(
+    js: &jetstream::Context,
+    name: String,
+    max_age: Duration,
+) -> Result<kv::Store, ClusterError> {
+    if let Ok(kv) = js.get_key_value(&name).await {
+        return Ok(kv);
+    }
+    let config = kv::Config {
+        bucket: name.clone(),
+        history: 1,
+        max_age,
+        ..Default::default()
+    };
+    match js.create_key_value(config).await {
+        Ok(kv) => Ok(kv),
+        // The other node of the pair created it at the same moment.
+        Err(first) => js
+            .get_key_value(&name)
+            .await
+            .map_err(|_| ClusterError::Bucket {
+                bucket: name,
+                reason: first.to_string(),
+            }),
+    }
+}
