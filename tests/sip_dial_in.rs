@@ -6,7 +6,11 @@
 //! routed (404), a caller not allowed (403, from 127.0.0.2), a zone held by a higher page
 //! (486). G.722 callers, and an INVITE without SDP (our offer in the 200 OK, the answer in
 //! the ACK, as CUCM without a media resource calls), are heard too; a silent caller is hung up
-//! after `no_rtp`; a CANCEL before the answer gets 487. A trunk's OPTIONS gets 200.
+//! after `no_rtp`; a CANCEL before the answer gets 487. A trunk's OPTIONS gets 200. The caller
+//! hears the wait tone and then the "go ahead" beep (its SDP names a port this test listens on,
+//! while sipp streams from its own). A delayed route (`7002`) records the caller until BYE or
+//! `#` (RFC 4733 packets from `tests/sip/send_pound.py`) and then plays the recording to the
+//! zone; the recording is kept under `data_dir/calls`, and `GET /api/calls` lists every call.
 //! Without sipp each test prints one line and passes.
 
 mod common;
@@ -19,6 +23,7 @@ use common::server::{Server, api, listening, setup, wait_for};
 
 const TONE_HZ: f64 = 1000.0;
 const NUMBER: &str = "7001";
+const DELAYED: &str = "7002";
 
 fn sipp() -> Option<PathBuf> {
     let found = Command::new("sipp")
@@ -55,7 +60,8 @@ fn sip_table(port: u16) -> String {
     format!(
         "[sip]\nlisten = \"127.0.0.1:{port}\"\nallow = [\"127.0.0.1/32\"]\nno_rtp = \"3s\"\n\n\
          [[sip.route]]\nnumber = \"{NUMBER}\"\nzone = \"all\"\npriority = \"urgent\"\n\
-         mode = \"live\"\n\n"
+         mode = \"live\"\n\n[[sip.route]]\nnumber = \"{DELAYED}\"\nzone = \"all\"\n\
+         mode = \"delayed\"\n\n"
     )
 }
 
@@ -398,4 +404,208 @@ fn call_and_hear(s: &common::cli_setup::Setup, srv: &Server, dir: &Path, path: P
     let (ok, log) = call.join().unwrap();
     assert!(ok, "the call failed: {log}\nserver: {}", srv.log());
     s.wait_until("every phone stopped after the BYE", |r| listening(r) == 0);
+}
+
+/// What the caller was sent: µ-law frames in arrival order, read by a socket the caller's SDP
+/// named, for `secs` seconds.
+fn hear_as_caller(socket: std::net::UdpSocket, secs: u64) -> Vec<Vec<i16>> {
+    socket
+        .set_read_timeout(Some(Duration::from_millis(200)))
+        .unwrap();
+    let until = std::time::Instant::now() + Duration::from_secs(secs);
+    let mut frames = Vec::new();
+    let mut buf = [0u8; 2048];
+    while std::time::Instant::now() < until {
+        if let Ok(n) = socket.recv(&mut buf) {
+            let (h, payload) = zonecast::rtp::RtpHeader::parse(&buf[..n]).unwrap();
+            assert_eq!(h.payload_type, 0, "PCMU, as offered");
+            let pcm = payload
+                .iter()
+                .map(|&b| zonecast::g711::Law::Ulaw.decode(b))
+                .collect();
+            frames.push(pcm);
+        }
+    }
+    frames
+}
+
+/// A frame's pitch (zero crossings, halved), or `None` when it is silent.
+fn pitch(frame: &[i16]) -> Option<f64> {
+    if frame.iter().all(|s| s.unsigned_abs() < 100) {
+        return None;
+    }
+    let crossings = frame
+        .windows(2)
+        .filter(|w| (w[0] < 0) != (w[1] < 0))
+        .count();
+    Some(crossings as f64 / 2.0 / (frame.len() as f64 / 8000.0))
+}
+
+/// What each frame was: 'w' the wait tone, 'b' the beep, '.' silence, '?' anything else.
+fn cue_of(frames: &[Vec<i16>]) -> String {
+    let near = |f: f64, hz: f32| (f - f64::from(hz)).abs() < 60.0;
+    frames
+        .iter()
+        .map(|f| match pitch(f) {
+            None => '.',
+            Some(p) if near(p, zonecast::sip::WAIT_HZ) => 'w',
+            Some(p) if near(p, zonecast::sip::BEEP_HZ) => 'b',
+            Some(_) => '?',
+        })
+        .collect()
+}
+
+#[test]
+fn the_caller_hears_the_wait_tone_then_the_go_ahead_beep_once_the_phones_are_ready() {
+    if sipp().is_none() {
+        return;
+    }
+    let port = free_port("127.0.0.1", false);
+    let s = setup(2, &sip_table(port));
+    let srv = Server::start(&s);
+    wait_for(&srv, "the SIP agent to listen", 20, || {
+        srv.log().contains("SIP listening on udp:").then_some(())
+    });
+    let dir = tempfile::tempdir().unwrap();
+    write_tone(dir.path());
+    // The caller's SDP names this socket: what zonecast sends the caller comes here.
+    let ear = std::net::UdpSocket::bind("127.0.0.1:0").unwrap();
+    let ear_port = ear.local_addr().unwrap().port();
+    let listened = std::thread::spawn(move || hear_as_caller(ear, 6));
+    let path = dir.path().join("uac_tone_heard.xml");
+    let xml = std::fs::read_to_string(scenario("uac_tone.xml"))
+        .unwrap()
+        .replace("m=audio [media_port]", &format!("m=audio {ear_port}"));
+    std::fs::write(&path, xml).unwrap();
+    call_and_hear(&s, &srv, dir.path(), path, port);
+    let frames = listened.join().unwrap();
+    let cue = cue_of(&frames);
+    // A whole wait burst (300 ms = 15 frames), the beep (10 frames), then silence.
+    let first_beep = cue.find('b').unwrap_or_else(|| panic!("no beep: {cue}"));
+    assert!(cue[..first_beep].matches('w').count() >= 14, "{cue}");
+    assert!(!cue[..first_beep].contains('?'), "{cue}");
+    let beep = cue[first_beep..].chars().take_while(|&c| c == 'b').count();
+    assert!((8..=11).contains(&beep), "{cue}");
+    let after = &cue[first_beep + beep..];
+    assert!(after.len() > 50 && after.chars().all(|c| c == '.'), "{cue}");
+    // The call's page is the caller's.
+    let (_, pages) = api(&srv, "GET", "/api/history", None);
+    assert!(pages.to_string().contains("sip:sipp@"), "{pages}");
+}
+
+/// The calls `GET /api/calls` lists as ended, once `n` have.
+fn ended_calls(srv: &Server, n: usize) -> Vec<serde_json::Value> {
+    wait_for(srv, "the calls in GET /api/calls", 20, || {
+        let (st, body) = api(srv, "GET", "/api/calls", None);
+        assert_eq!(st, 200, "{body}");
+        let recent = body["recent"].as_array().cloned().unwrap_or_default();
+        (recent.len() >= n && body["in_progress"].as_array().is_some_and(|a| a.is_empty()))
+            .then_some(recent)
+    })
+}
+
+#[test]
+fn a_delayed_route_records_until_bye_then_plays_the_recording_to_the_zone() {
+    if sipp().is_none() {
+        return;
+    }
+    let port = free_port("127.0.0.1", false);
+    let s = setup(2, &sip_table(port));
+    let srv = Server::start(&s);
+    wait_for(&srv, "the SIP agent to listen", 20, || {
+        srv.log().contains("SIP listening on udp:").then_some(())
+    });
+    let dir = tempfile::tempdir().unwrap();
+    write_tone(dir.path());
+    let call = {
+        let dir = dir.path().to_owned();
+        std::thread::spawn(move || {
+            let out = run_sipp(&dir, &scenario("uac_tone.xml"), "127.0.0.1", port, DELAYED);
+            (out.status.success(), log_of(&dir, &out))
+        })
+    };
+    // While the caller speaks, nothing is paged; the calls list shows it in progress.
+    wait_for(&srv, "the call in progress", 20, || {
+        let (_, body) = api(&srv, "GET", "/api/calls", None);
+        let live = body["in_progress"].as_array().cloned().unwrap_or_default();
+        live.first().map(|c| {
+            assert_eq!(c["number"], DELAYED, "{body}");
+            assert_eq!(c["mode"], "delayed", "{body}");
+            assert!(c.get("outcome").is_none(), "{body}");
+        })
+    });
+    std::thread::sleep(Duration::from_secs(2));
+    assert!(s.report().phones.iter().all(|p| p.heard.is_empty()));
+    let (ok, log) = call.join().unwrap();
+    assert!(ok, "the call failed: {log}\nserver: {}", srv.log());
+    // After the BYE, the recording (the caller's 1 kHz) plays to the zone, then ends.
+    all_hear_the_tone(&s, 2);
+    s.wait_until("every phone stopped after the recording", |r| {
+        listening(r) == 0
+    });
+    let calls = ended_calls(&srv, 1);
+    let c = &calls[0];
+    assert_eq!(
+        c["caller"].as_str().map(|c| c.starts_with("sipp@")),
+        Some(true)
+    );
+    let outcome = c["outcome"].as_str().unwrap();
+    assert!(outcome.starts_with("the caller hung up: recorded"), "{c}");
+    assert!(c["duration_ms"].as_u64().unwrap() >= 7000, "{c}");
+    let recording = c["recording"].as_str().unwrap();
+    let file = s.path("data").join("calls").join(recording);
+    let wav = hound::WavReader::open(&file).unwrap();
+    // About 8 s of the caller (the scenario streams for 8 s, with a re-INVITE in between).
+    let secs = wav.duration() as f64 / 8000.0;
+    assert!((6.0..=9.0).contains(&secs), "{secs} s");
+    // The page that played it names the file, and is the caller's.
+    let page = c["page"].as_str().unwrap();
+    let (_, h) = api(&srv, "GET", &format!("/api/history/{page}"), None);
+    assert!(h.to_string().contains(recording), "{h}");
+    assert!(h.to_string().contains("sip:sipp@"), "{h}");
+}
+
+#[test]
+fn a_delayed_route_ends_the_recording_at_the_pound_key_and_every_call_is_journaled() {
+    if sipp().is_none() {
+        return;
+    }
+    let port = free_port("127.0.0.1", false);
+    let s = setup(2, &sip_table(port));
+    let srv = Server::start(&s);
+    wait_for(&srv, "the SIP agent to listen", 20, || {
+        srv.log().contains("SIP listening on udp:").then_some(())
+    });
+    let dir = tempfile::tempdir().unwrap();
+    write_tone(dir.path());
+    let sender = scenario("send_pound.py");
+    let xml = std::fs::read_to_string(scenario("uac_record_pound.xml"))
+        .unwrap()
+        .replace("SEND_POUND", sender.to_str().unwrap());
+    let path = dir.path().join("uac_record_pound.xml");
+    std::fs::write(&path, xml).unwrap();
+    // The scenario ends once zonecast's BYE (after the '#') came and was answered.
+    let out = run_sipp(dir.path(), &path, "127.0.0.1", port, DELAYED);
+    assert!(
+        out.status.success(),
+        "{}\nserver: {}",
+        log_of(dir.path(), &out),
+        srv.log()
+    );
+    all_hear_the_tone(&s, 2);
+    s.wait_until("every phone stopped after the recording", |r| {
+        listening(r) == 0
+    });
+    let calls = ended_calls(&srv, 1);
+    let outcome = calls[0]["outcome"].as_str().unwrap();
+    assert!(
+        outcome.starts_with("the caller pressed #: recorded"),
+        "{outcome}"
+    );
+    let file = s
+        .path("data")
+        .join("calls")
+        .join(calls[0]["recording"].as_str().unwrap());
+    let secs = hound::WavReader::open(&file).unwrap().duration() as f64 / 8000.0;
+    assert!((2.0..=4.0).contains(&secs), "{secs} s: only up to the '#'");
 }

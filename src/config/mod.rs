@@ -68,7 +68,7 @@ pub use priority::{EqualPolicy, Priorities};
 pub use screen_text::{MAX_BANNER_CHARS, MAX_TITLE_CHARS, banner_rule, title_rule};
 pub use server::{DEFAULT_PORT, HttpsListen, Server, TlsIdentity, TokenSource};
 pub use services::{Message, Permission, Services};
-pub use sip::{Cidr, MAX_NUMBER_CHARS, SIP_PORT, Sip, SipRoute};
+pub use sip::{Cidr, MAX_NUMBER_CHARS, RouteMode, SIP_PORT, Sip, SipRoute};
 pub use zone::{Zone, ZoneCodec, ZoneMode};
 
 use crate::error::Invalid;

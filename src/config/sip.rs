@@ -13,7 +13,7 @@
 //! number = "7001"              # the Request-URI's user part
 //! zone = "lobby"
 //! priority = "urgent"          # default: the default level
-//! mode = "live"                # the only mode built so far
+//! mode = "live"                # or "delayed": record the caller, then play it
 //! ```
 
 use std::collections::HashSet;
@@ -115,6 +115,29 @@ pub struct SipRoute {
     pub zone: String,
     /// The page's priority level (`None`: the default level).
     pub priority: Option<String>,
+    /// Live, or recorded and then played.
+    pub mode: RouteMode,
+}
+
+/// How a route's caller reaches the zone.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Default)]
+pub enum RouteMode {
+    /// The caller's audio is relayed to the zone as it speaks.
+    #[default]
+    Live,
+    /// The caller is recorded (beep, speak, hang up or press `#`), then the recording plays to
+    /// the zone: no howl from a caller standing near a speaker.
+    Delayed,
+}
+
+impl RouteMode {
+    /// Its name in the config (`live`, `delayed`).
+    pub fn name(self) -> &'static str {
+        match self {
+            RouteMode::Live => "live",
+            RouteMode::Delayed => "delayed",
+        }
+    }
 }
 
 /// `[sip]` as written.
@@ -248,24 +271,19 @@ fn check_routes(
             let rule = format!("is not a priority level ({})", priorities.levels.join(", "));
             return Err(src.invalid(p.span(), what("priority"), p.get_ref(), rule));
         }
-        match r.mode.as_ref().map(|m| (m, m.get_ref().as_str())) {
-            None | Some((_, "live")) => {}
-            Some((m, "delayed")) => {
-                return Err(src.invalid(
-                    m.span(),
-                    what("mode"),
-                    "delayed",
-                    "is not built yet (record-then-play comes later): use mode = \"live\"",
-                ));
-            }
+        let mode = match r.mode.as_ref().map(|m| (m, m.get_ref().as_str())) {
+            None | Some((_, "live")) => RouteMode::Live,
+            Some((_, "delayed")) => RouteMode::Delayed,
             Some((m, other)) => {
-                return Err(src.invalid(m.span(), what("mode"), other, "must be \"live\""));
+                let rule = "must be \"live\" or \"delayed\"";
+                return Err(src.invalid(m.span(), what("mode"), other, rule));
             }
-        }
+        };
         out.push(SipRoute {
             number: n.clone(),
             zone: z.clone(),
             priority: r.priority.map(|p| p.into_inner()),
+            mode,
         });
     }
     Ok(out)
@@ -301,7 +319,14 @@ mod tests {
             (r.zone.as_str(), r.priority.as_deref()),
             ("all", Some("urgent"))
         );
+        assert_eq!(r.mode, RouteMode::Live);
         assert!(s.route("7002").is_none());
+        let c = load(
+            "[sip]\nallow = [\"10.1.0.0/24\"]\n\n[[sip.route]]\nnumber = \"7002\"\n\
+             zone = \"all\"\nmode = \"delayed\"\n",
+        )
+        .unwrap();
+        assert_eq!(c.sip.unwrap().routes[0].mode, RouteMode::Delayed);
         assert!(load("").unwrap().sip.is_none());
     }
 
@@ -357,8 +382,8 @@ mod tests {
             ),
             (
                 "[sip]\nallow = [\"10.0.0.0/8\"]\n[[sip.route]]\nnumber = \"1\"\nzone = \"all\"\n\
-                 mode = \"delayed\"\n",
-                "not built yet",
+                 mode = \"later\"\n",
+                "\"live\" or \"delayed\"",
             ),
             (
                 "[sip]\nallow = [\"10.0.0.0/8\"]\n[[sip.route]]\nnumber = \"1\"\nzone = \"all\"\n\

@@ -130,6 +130,9 @@ pub fn router(state: AppState, phone_routes: Router) -> Router {
                 state.store.journal(),
             ),
         ))
+        .merge(super::calls::router(
+            state.config.server.data_dir.join(super::calls::CALLS_DIR),
+        ))
         .merge(super::ringtones::router(super::ringtones::RingtoneShelf {
             dir: state.config.server.data_dir.join("ringtones"),
             upload_limit: state.upload_limit,

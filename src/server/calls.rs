@@ -1,29 +1,95 @@
-//! SIP calls' pages: the server's [`crate::sip::Desk`]. A call's page starts like a browser
-//! microphone's (`POST /api/pages` with `"source": "mic"`, through [`super::pages::Pages`] and
-//! so the [`crate::page::Pager`]): a talker with no phone whose relay reads the queue
-//! ([`super::talk::RelayFeed`]) the SIP agent pushes the caller's frames into. The page is in the
-//! history as requested by `sip:CALLER`, and ends with the server like every other. A zone
-//! whose every phone is held by higher pages is a busy one (486).
+//! SIP calls on the server: the [`crate::sip::Desk`], the journal of calls and
+//! `GET /api/calls`. A live call's page starts like a browser microphone's (`POST /api/pages`
+//! with `"source": "mic"`, through [`super::pages::Pages`] and so the [`crate::page::Pager`]): a
+//! talker with no phone whose relay reads the queue ([`super::talk::RelayFeed`]) the SIP agent
+//! pushes the caller's frames into. The page is in the history as requested by `sip:CALLER`,
+//! and ends with the server like every other. A zone whose every phone is held by higher pages
+//! is a busy one (486). A delayed call's recording is kept as `calls/CALL.wav` under
+//! `data_dir` and played as a page whose source names that file, so the history links the page
+//! to it.
+//!
+//! The journal of calls is `calls/calls.jsonl`: one line per call when it begins (with its page
+//! once started) and one when it ends ([`CallRecord`]), appended; the last line of a call is its
+//! state. A call a killed server left open is closed when the next one starts.
 
-use std::sync::Arc;
+use std::io::{Read, Seek, SeekFrom, Write};
+use std::path::{Path, PathBuf};
+use std::sync::{Arc, Mutex};
 use std::time::Duration;
 
+use axum::Router;
+use axum::extract::State;
+use axum::routing::get;
+use serde::Serialize;
 use tokio::sync::watch;
 
 use super::pages::{BROWSER_MIC, Pages, StartError, StartPage};
+use crate::g711::Law;
 use crate::page::{DeliveryReport, Origin, PageError};
-use crate::sip::{CallLink, CallPage, Desk, DeskRefusal, Starting};
+use crate::sip::{
+    CallLink, CallPage, CallRecord, CallRecording, Desk, DeskRefusal, Played, Playing, Starting,
+};
 use crate::source::Trust;
 
-/// Starts the pages of SIP calls on the server's running pages.
+/// The directory under `data_dir` of the journal of calls and their recordings.
+pub const CALLS_DIR: &str = "calls";
+/// The journal of calls in [`CALLS_DIR`].
+const JOURNAL_FILE: &str = "calls.jsonl";
+/// Ended calls `GET /api/calls` lists, newest first.
+const RECENT_CALLS: usize = 100;
+/// The end of the journal read for the list (older calls stay in the file).
+const TAIL_BYTES: u64 = 1 << 20;
+/// The outcome of a call a stopped server left open.
+const LEFT_OPEN: &str = "the server stopped during the call";
+
+/// Starts the pages of SIP calls on the server's running pages and keeps their journal.
 pub struct CallDesk {
     pages: Pages,
+    dir: PathBuf,
+    /// One writer at a time, so lines never interleave.
+    writing: Mutex<()>,
 }
 
 impl CallDesk {
-    /// A desk on `pages`.
+    /// A desk on `pages`; its files go beside the page journal's (in `data_dir`). Calls a
+    /// killed server left open are closed.
     pub fn new(pages: Pages) -> Arc<CallDesk> {
-        Arc::new(CallDesk { pages })
+        let data_dir = pages
+            .journal()
+            .path()
+            .parent()
+            .map_or_else(|| PathBuf::from("."), Path::to_path_buf);
+        let dir = data_dir.join(CALLS_DIR);
+        if let Err(e) = std::fs::create_dir_all(&dir) {
+            tracing::error!("calls: {}: {e}", dir.display());
+        }
+        let desk = CallDesk {
+            pages,
+            dir,
+            writing: Mutex::new(()),
+        };
+        for mut open in listed(&desk.dir).in_progress {
+            open.outcome = Some(LEFT_OPEN.to_owned());
+            desk.append(&open);
+        }
+        Arc::new(desk)
+    }
+
+    fn append(&self, record: &CallRecord) {
+        let Ok(mut line) = serde_json::to_string(record) else {
+            return;
+        };
+        line.push('\n');
+        let _guard = self.writing.lock();
+        let path = self.dir.join(JOURNAL_FILE);
+        let written = std::fs::OpenOptions::new()
+            .create(true)
+            .append(true)
+            .open(&path)
+            .and_then(|mut f| f.write_all(line.as_bytes()));
+        if let Err(e) = written {
+            tracing::error!("calls: {}: {e}", path.display());
+        }
     }
 
     async fn start_call(&self, call: CallPage) -> Result<CallLink, DeskRefusal> {
@@ -39,10 +105,7 @@ impl CallDesk {
             talker: None,
             voice: None,
         };
-        let id = self.pages.start(req).await.map_err(|e| match e {
-            StartError::Page(PageError::Busy(why)) => DeskRefusal::Busy(why),
-            other => DeskRefusal::Unavailable(other.to_string()),
-        })?;
+        let id = self.pages.start(req).await.map_err(refusal)?;
         let link = self.pages.open_mic(&id).map_err(|e| {
             self.pages
                 .stop(&id, "the call's audio could not be connected");
@@ -64,6 +127,57 @@ impl CallDesk {
             live: link.live,
         })
     }
+
+    async fn play_recording(
+        &self,
+        call: CallPage,
+        recording: CallRecording,
+    ) -> Result<Played, DeskRefusal> {
+        let name = format!("{}.wav", recording.call);
+        let path = self.dir.join(&name);
+        write_wav(&path, &recording.ulaw)
+            .map_err(|e| DeskRefusal::Unavailable(format!("{}: {e}", path.display())))?;
+        let req = StartPage {
+            zone: call.zone,
+            source: format!("file:{}", path.display()),
+            // The server's own file: named by us, not by the caller.
+            trust: Trust::Config,
+            banner: None,
+            priority: call.priority,
+            duration: None,
+            via_media: false,
+            origin: Origin::Caller(call.caller),
+            talker: None,
+            voice: None,
+        };
+        let page = self.pages.start(req).await.map_err(refusal)?;
+        Ok(Played {
+            page,
+            recording: name,
+        })
+    }
+}
+
+fn refusal(e: StartError) -> DeskRefusal {
+    match e {
+        StartError::Page(PageError::Busy(why)) => DeskRefusal::Busy(why),
+        other => DeskRefusal::Unavailable(other.to_string()),
+    }
+}
+
+/// A recording as a WAV file: 8 kHz mono 16-bit, what every page source reads.
+fn write_wav(path: &Path, ulaw: &[u8]) -> Result<(), hound::Error> {
+    let spec = hound::WavSpec {
+        channels: 1,
+        sample_rate: 8000,
+        bits_per_sample: 16,
+        sample_format: hound::SampleFormat::Int,
+    };
+    let mut w = hound::WavWriter::create(path, spec)?;
+    for &b in ulaw {
+        w.write_sample(Law::Ulaw.decode(b))?;
+    }
+    w.finalize()
 }
 
 /// Longest a call's answer waits for its page's first push.
@@ -97,5 +211,142 @@ async fn ended_at_once(live: &mut watch::Receiver<DeliveryReport>) -> Option<Str
 impl Desk for CallDesk {
     fn start(&self, call: CallPage) -> Starting<'_> {
         Box::pin(self.start_call(call))
+    }
+
+    fn play(&self, call: CallPage, recording: CallRecording) -> Playing<'_> {
+        Box::pin(self.play_recording(call, recording))
+    }
+
+    fn journal(&self, record: &CallRecord) {
+        self.append(record);
+    }
+}
+
+/// What `GET /api/calls` answers.
+#[derive(Debug, Clone, Default, Serialize)]
+pub struct CallList {
+    /// Calls not ended yet, oldest first.
+    pub in_progress: Vec<CallRecord>,
+    /// Ended calls, newest first (at most [`RECENT_CALLS`]).
+    pub recent: Vec<CallRecord>,
+}
+
+/// The calls of the journal in `dir`: each call's last line is its state.
+pub fn listed(dir: &Path) -> CallList {
+    let text = tail(&dir.join(JOURNAL_FILE)).unwrap_or_default();
+    calls_of(&text)
+}
+
+/// The journal's last [`TAIL_BYTES`], from its first whole line.
+fn tail(path: &Path) -> std::io::Result<String> {
+    let mut f = std::fs::File::open(path)?;
+    let len = f.metadata()?.len();
+    let from = len.saturating_sub(TAIL_BYTES);
+    f.seek(SeekFrom::Start(from))?;
+    let mut bytes = Vec::new();
+    f.read_to_end(&mut bytes)?;
+    let text = String::from_utf8_lossy(&bytes).into_owned();
+    Ok(match (from > 0, text.find('\n')) {
+        (true, Some(i)) => text[i + 1..].to_owned(),
+        _ => text,
+    })
+}
+
+/// Fold journal lines into calls (lines that do not parse, a torn last one, are skipped).
+fn calls_of(text: &str) -> CallList {
+    let mut order: Vec<String> = Vec::new();
+    let mut last: std::collections::HashMap<String, CallRecord> = Default::default();
+    for line in text.lines() {
+        let Ok(r) = serde_json::from_str::<CallRecord>(line) else {
+            continue;
+        };
+        if !last.contains_key(&r.call) {
+            order.push(r.call.clone());
+        }
+        last.insert(r.call.clone(), r);
+    }
+    let mut list = CallList::default();
+    for id in order {
+        let Some(r) = last.remove(&id) else { continue };
+        if r.outcome.is_some() {
+            list.recent.push(r);
+        } else {
+            list.in_progress.push(r);
+        }
+    }
+    list.recent.reverse();
+    list.recent.truncate(RECENT_CALLS);
+    list
+}
+
+/// `GET /api/calls`: calls in progress and recent ones, from the journal in `dir`
+/// (`data_dir/calls`).
+pub fn router<S: Clone + Send + Sync + 'static>(dir: PathBuf) -> Router<S> {
+    Router::new()
+        .route("/api/calls", get(list))
+        .with_state(Arc::new(dir))
+}
+
+async fn list(State(dir): State<Arc<PathBuf>>) -> axum::Json<CallList> {
+    let dir = (*dir).clone();
+    let list = tokio::task::spawn_blocking(move || listed(&dir))
+        .await
+        .unwrap_or_default();
+    axum::Json(list)
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    fn record(call: &str, outcome: Option<&str>) -> CallRecord {
+        CallRecord {
+            call: call.into(),
+            caller: "alice@pbx".into(),
+            number: "7001".into(),
+            zone: "lobby".into(),
+            mode: "live".into(),
+            started_ms: 1,
+            duration_ms: outcome.map(|_| 1500),
+            outcome: outcome.map(str::to_owned),
+            page: None,
+            recording: None,
+        }
+    }
+
+    #[test]
+    fn each_calls_last_line_is_its_state_and_torn_lines_are_skipped() {
+        let lines: Vec<String> = [
+            record("a", None),
+            record("b", None),
+            record("a", Some("the caller hung up")),
+            record("c", None),
+            record("c", Some("refused 486: busy")),
+        ]
+        .iter()
+        .map(|r| serde_json::to_string(r).unwrap())
+        .collect();
+        let text = format!("{}\n{{\"call\":\"torn", lines.join("\n"));
+        let list = calls_of(&text);
+        let ids = |v: &[CallRecord]| v.iter().map(|r| r.call.clone()).collect::<Vec<_>>();
+        assert_eq!(ids(&list.in_progress), ["b"]);
+        assert_eq!(ids(&list.recent), ["c", "a"]);
+        assert_eq!(list.recent[1].duration_ms, Some(1500));
+    }
+
+    #[test]
+    fn the_journal_is_read_from_its_tail_at_a_whole_line() {
+        let dir = tempfile::tempdir().unwrap();
+        let line = serde_json::to_string(&record("x", Some("done"))).unwrap();
+        let n = (TAIL_BYTES as usize / line.len()) + 50;
+        let mut f = std::fs::File::create(dir.path().join(JOURNAL_FILE)).unwrap();
+        for i in 0..n {
+            let r = record(&format!("x{i}"), Some("done"));
+            writeln!(f, "{}", serde_json::to_string(&r).unwrap()).unwrap();
+        }
+        let list = listed(dir.path());
+        assert_eq!(list.recent.len(), RECENT_CALLS);
+        assert_eq!(list.recent[0].call, format!("x{}", n - 1));
+        assert!(listed(&dir.path().join("none")).recent.is_empty());
     }
 }

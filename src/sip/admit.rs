@@ -60,6 +60,7 @@ mod tests {
                 number: "7001".into(),
                 zone: "lobby".into(),
                 priority: None,
+                mode: crate::config::RouteMode::Live,
             }],
         }
     }

@@ -3,7 +3,11 @@
 //! sends 100 Trying, answers CANCEL with 487 and takes the ACK), the page started through the
 //! [`Desk`], 200 OK with our SDP (our offer when the INVITE had none: the ACK answers it), then the caller's audio relayed ([`super::media`]) until the
 //! caller hangs up (BYE), falls silent for `[sip] no_rtp`, or the page ends (we send BYE). Every
-//! way out ends the page, so every phone gets its stop.
+//! way out ends the page, so every phone gets its stop. The caller hears a wait tone until the
+//! phones are ready, then the "go ahead" beep ([`super::cue`]). A delayed route answers at once,
+//! beeps, records the caller until BYE, `#`, silence or [`MAX_RECORDING`], and hands the
+//! recording to the [`Desk`] to play as a page. Every admitted call is journaled through the
+//! desk when it begins and when it ends ([`CallRecord`]).
 
 use std::net::{IpAddr, Ipv4Addr};
 use std::sync::Arc;
@@ -20,12 +24,16 @@ use rsipstack::sip::{Header, Request, StatusCode};
 use rsipstack::transaction::transaction::Transaction;
 
 use super::admit::{Turned, admit};
-use super::answer::{Negotiated, answer_sdp, choose, offer_sdp, parse_offer, reanswer};
+use super::answer::{CallCodec, Negotiated, answer_sdp, choose, offer_sdp, parse_offer, reanswer};
 use super::audio::CallerAudio;
-use super::desk::{CallLink, CallPage, Desk, DeskRefusal};
-use super::media::CallMedia;
+use super::cue::Cue;
+use super::desk::{CallPage, CallRecord, CallRecording, Desk, DeskRefusal};
+use super::media::{CallMedia, Leg, LegEnd};
 use crate::audio::LoudnessTarget;
-use crate::config::Sip;
+use crate::config::{RouteMode, Sip, SipRoute};
+use crate::page::DeliveryReport;
+use crate::rtp::packet::PAYLOAD_LEN;
+use tokio::sync::watch;
 
 /// Longest a refused request's transaction is kept to absorb retransmissions and the ACK.
 const LINGER: Duration = Duration::from_secs(40);
@@ -33,6 +41,10 @@ const LINGER: Duration = Duration::from_secs(40);
 const MAX_LINGERING: usize = 512;
 /// Longest a caller's From is kept for the history.
 const MAX_CALLER_CHARS: usize = 128;
+/// Longest a delayed route records (then the call is ended and the recording played).
+pub const MAX_RECORDING: Duration = Duration::from_secs(120);
+/// A recording shorter than this (a caller who hung up at the beep) is not played.
+const MIN_RECORDING: Duration = Duration::from_millis(500);
 
 /// What every call shares.
 pub(super) struct Line {
@@ -110,7 +122,8 @@ fn sdp_of(body: &[u8]) -> Result<Negotiated, String> {
         .map_err(|e| e.to_string())
 }
 
-/// Take a new INVITE to its end.
+/// Take a new INVITE to its end: refused before a route is found (not journaled: a flood of
+/// strangers must not fill the disk), or journaled from here to its end.
 pub(super) async fn answer(line: Arc<Line>, tx: Transaction) {
     let req = &tx.original;
     let source = source_ip(req);
@@ -131,6 +144,40 @@ pub(super) async fn answer(line: Arc<Line>, tx: Transaction) {
             return final_reply(line.clone(), tx, status).await;
         }
     };
+    let mut record = CallRecord {
+        call: format!("c{:016x}", rand::random::<u64>()),
+        caller: caller_of(req),
+        number: route.number.clone(),
+        zone: route.zone.clone(),
+        mode: route.mode.name().to_owned(),
+        started_ms: unix_ms(),
+        duration_ms: None,
+        outcome: None,
+        page: None,
+        recording: None,
+    };
+    line.desk.journal(&record);
+    let began = tokio::time::Instant::now();
+    let outcome = take(&line, tx, &route, &mut record).await;
+    record.duration_ms = Some(began.elapsed().as_millis() as u64);
+    record.outcome = Some(outcome);
+    line.desk.journal(&record);
+}
+
+fn unix_ms() -> i64 {
+    std::time::SystemTime::now()
+        .duration_since(std::time::UNIX_EPOCH)
+        .map_or(0, |d| d.as_millis() as i64)
+}
+
+/// Answer (or refuse) an admitted INVITE and follow its call; returns its outcome.
+async fn take(
+    line: &Arc<Line>,
+    tx: Transaction,
+    route: &SipRoute,
+    record: &mut CallRecord,
+) -> String {
+    let req = &tx.original;
     // No SDP: the offer is ours, in the 200 OK, and the caller answers in its ACK.
     let negotiated = if req.body.is_empty() {
         None
@@ -139,7 +186,8 @@ pub(super) async fn answer(line: Arc<Line>, tx: Transaction) {
             Ok(n) => Some(n),
             Err(why) => {
                 tracing::info!("sip: call to {} refused 488: {why}", route.number);
-                return final_reply(line.clone(), tx, StatusCode::NotAcceptableHere).await;
+                tokio::spawn(final_reply(line.clone(), tx, StatusCode::NotAcceptableHere));
+                return format!("refused 488: {why}");
             }
         }
     };
@@ -147,7 +195,6 @@ pub(super) async fn answer(line: Arc<Line>, tx: Transaction) {
     // one is harmless.
     line.calls.fetch_add(1, Ordering::SeqCst);
     let _counted = Counted(&line.calls);
-    let caller = caller_of(req);
     let (state_tx, states) = line.layer.new_dialog_state_channel();
     let dialog = match line
         .layer
@@ -156,7 +203,12 @@ pub(super) async fn answer(line: Arc<Line>, tx: Transaction) {
         Ok(d) => d,
         Err(e) => {
             tracing::warn!("sip: call to {}: no dialog: {e}", route.number);
-            return final_reply(line.clone(), tx, StatusCode::ServerInternalError).await;
+            tokio::spawn(final_reply(
+                line.clone(),
+                tx,
+                StatusCode::ServerInternalError,
+            ));
+            return "refused 500: no dialog".to_owned();
         }
     };
     let mut handler = dialog.clone();
@@ -165,95 +217,247 @@ pub(super) async fn answer(line: Arc<Line>, tx: Transaction) {
         let _ = handler.handle(&mut tx).await;
     });
     let id = dialog.id();
-    run_dialog(&line, &dialog, states, negotiated, route, caller).await;
+    let call = Call {
+        line,
+        dialog: &dialog,
+        route,
+    };
+    let outcome = match route.mode {
+        RouteMode::Live => call.live(states, negotiated, record).await,
+        RouteMode::Delayed => call.delayed(states, negotiated, record).await,
+    };
     line.layer.remove_dialog(&id);
+    outcome
 }
 
-/// The answered part of a call: page, 200 OK, relay, end.
-async fn run_dialog(
-    line: &Line,
-    dialog: &InviteDialog,
-    mut states: DialogStateReceiver,
-    negotiated: Option<Negotiated>,
-    route: crate::config::SipRoute,
-    caller: String,
-) {
-    let media = match CallMedia::bind(line.media_ip).await {
-        Ok(m) => m,
-        Err(e) => {
-            tracing::warn!("sip: call to {}: RTP socket: {e}", route.number);
-            let _ = dialog.reject(Some(StatusCode::ServiceUnavailable), None);
-            return;
+/// An answered (or being answered) call.
+struct Call<'a> {
+    line: &'a Line,
+    dialog: &'a InviteDialog,
+    route: &'a SipRoute,
+}
+
+impl Call<'_> {
+    fn page(&self, caller: &str) -> CallPage {
+        CallPage {
+            zone: self.route.zone.clone(),
+            priority: self.route.priority.clone(),
+            caller: caller.to_owned(),
         }
-    };
-    let call = CallPage {
-        zone: route.zone.clone(),
-        priority: route.priority.clone(),
-        caller: caller.clone(),
-    };
-    // Started to the end even when the caller cancels meanwhile: a page is never left half
-    // started; a cancelled call's page is stopped at once below.
-    let link = match line.desk.start(call).await {
-        Ok(l) => l,
-        Err(e) => {
-            let status = match e {
-                DeskRefusal::Busy(_) => StatusCode::BusyHere,
-                DeskRefusal::Unavailable(_) => StatusCode::ServiceUnavailable,
-            };
-            tracing::info!("sip: call from {caller} to {}: {e}", route.number);
-            let _ = dialog.reject(Some(status), None);
-            return;
+    }
+
+    /// Our RTP socket, or 503.
+    async fn media(&self) -> Result<CallMedia, String> {
+        CallMedia::bind(self.line.media_ip).await.map_err(|e| {
+            tracing::warn!("sip: call to {}: RTP socket: {e}", self.route.number);
+            let _ = self
+                .dialog
+                .reject(Some(StatusCode::ServiceUnavailable), None);
+            "refused 503: no RTP socket".to_owned()
+        })
+    }
+
+    /// Send the 200 OK (our answer, or our offer) and settle the media (the ACK's answer to
+    /// our offer).
+    async fn accept(
+        &self,
+        media: &CallMedia,
+        negotiated: Option<Negotiated>,
+        states: &mut DialogStateReceiver,
+    ) -> Result<Session, &'static str> {
+        let version: u64 = rand::random::<u32>().into();
+        let sdp = match &negotiated {
+            Some(n) => answer_sdp(n, media.local(), version),
+            None => offer_sdp(media.local(), version),
+        };
+        let headers = vec![Header::ContentType("application/sdp".into())];
+        if let Err(e) = self.dialog.accept(Some(headers), Some(sdp.into_bytes())) {
+            tracing::warn!("sip: call to {}: answering: {e}", self.route.number);
+            return Err("the call could not be answered");
         }
-    };
-    if matches!(dialog.state(), DialogState::Terminated(..)) {
-        (link.stop)("the caller hung up before the answer (CANCEL)");
-        return;
+        let negotiated = match negotiated {
+            Some(n) => n,
+            None => match answer_in_ack(self.dialog, states).await {
+                Ok(n) => n,
+                Err(why) => {
+                    if why != HUNG_UP {
+                        let _ = self.dialog.hangup().await;
+                    }
+                    return Err(why);
+                }
+            },
+        };
+        Ok(Session {
+            negotiated,
+            local: media.local(),
+            version,
+        })
     }
-    let version: u64 = rand::random::<u32>().into();
-    let sdp = match &negotiated {
-        Some(n) => answer_sdp(n, media.local(), version),
-        None => offer_sdp(media.local(), version),
-    };
-    let headers = vec![Header::ContentType("application/sdp".into())];
-    if let Err(e) = dialog.accept(Some(headers), Some(sdp.into_bytes())) {
-        tracing::warn!("sip: call to {}: answering: {e}", route.number);
-        (link.stop)("the call could not be answered");
-        return;
+
+    /// The caller's side of the relay.
+    fn leg(&self, session: &Session, cue: Cue, pound_ends: bool) -> Leg {
+        Leg {
+            remote: session.negotiated.remote,
+            codec: session.negotiated.codec,
+            telephone_event: session.negotiated.telephone_event,
+            cue,
+            no_rtp: self.line.sip.no_rtp,
+            pound_ends,
+        }
     }
-    let negotiated = match negotiated {
-        Some(n) => n,
-        None => match answer_in_ack(dialog, &mut states).await {
-            Ok(n) => n,
+
+    /// A live route: page, 200 OK, wait tone, beep, relay, end.
+    async fn live(
+        &self,
+        mut states: DialogStateReceiver,
+        negotiated: Option<Negotiated>,
+        record: &mut CallRecord,
+    ) -> String {
+        let media = match self.media().await {
+            Ok(m) => m,
+            Err(why) => return why,
+        };
+        // Started to the end even when the caller cancels meanwhile: a page is never left half
+        // started; a cancelled call's page is stopped at once below.
+        let link = match self.line.desk.start(self.page(&record.caller)).await {
+            Ok(l) => l,
+            Err(e) => return self.refuse(e),
+        };
+        record.page = Some(link.page.clone());
+        self.line.desk.journal(record);
+        if matches!(self.dialog.state(), DialogState::Terminated(..)) {
+            (link.stop)(CANCELLED);
+            return CANCELLED.to_owned();
+        }
+        let session = match self.accept(&media, negotiated, &mut states).await {
+            Ok(s) => s,
             Err(why) => {
-                tracing::info!("sip: call to {}: {why}", route.number);
                 (link.stop)(why);
-                let _ = dialog.hangup().await;
-                return;
+                return why.to_owned();
             }
-        },
-    };
-    tracing::info!(
-        "sip: call from {caller} to {} pages zone {} as page {} ({:?})",
-        route.number,
-        route.zone,
-        link.page,
-        negotiated.codec
-    );
-    let audio = CallerAudio::new(&negotiated, line.loudness);
-    let session = Session {
-        negotiated,
-        local: media.local(),
-        version,
-    };
-    let end = follow(line, &media, audio, &link, states, session).await;
-    tracing::info!("sip: call to {} ended: {end}", route.number);
-    (link.stop)(end);
-    if end != HUNG_UP {
-        let _ = dialog.hangup().await;
+        };
+        tracing::info!(
+            "sip: call from {} to {} pages zone {} as page {} ({:?})",
+            record.caller,
+            self.route.number,
+            self.route.zone,
+            link.page,
+            session.negotiated.codec
+        );
+        let audio = CallerAudio::new(&session.negotiated, self.line.loudness);
+        let leg = self.leg(&session, Cue::new(rate(&session)), false);
+        let live = link.live.clone();
+        let ready = move || phones_ready(&live.borrow());
+        let relay = media.relay(audio, leg, &*link.feed, &ready);
+        let end = follow(relay, Some(link.live.clone()), None, states, session).await;
+        let end = end.why();
+        tracing::info!("sip: call to {} ended: {end}", self.route.number);
+        (link.stop)(end);
+        if end != HUNG_UP {
+            let _ = self.dialog.hangup().await;
+        }
+        end.to_owned()
+    }
+
+    /// The caller's final answer when its page did not start.
+    fn refuse(&self, e: DeskRefusal) -> String {
+        let (status, code) = match e {
+            DeskRefusal::Busy(_) => (StatusCode::BusyHere, 486),
+            DeskRefusal::Unavailable(_) => (StatusCode::ServiceUnavailable, 503),
+        };
+        tracing::info!("sip: call to {}: {e}", self.route.number);
+        let _ = self.dialog.reject(Some(status), None);
+        format!("refused {code}: {e}")
+    }
+
+    /// A delayed route: 200 OK, beep, record until BYE, `#`, silence or [`MAX_RECORDING`],
+    /// then the recording plays to the zone as a page.
+    async fn delayed(
+        &self,
+        mut states: DialogStateReceiver,
+        negotiated: Option<Negotiated>,
+        record: &mut CallRecord,
+    ) -> String {
+        let media = match self.media().await {
+            Ok(m) => m,
+            Err(why) => return why,
+        };
+        let session = match self.accept(&media, negotiated, &mut states).await {
+            Ok(s) => s,
+            Err(why) => return why.to_owned(),
+        };
+        let audio = CallerAudio::new(&session.negotiated, self.line.loudness);
+        let leg = self.leg(&session, Cue::beep_first(rate(&session)), true);
+        let most = (MAX_RECORDING.as_millis() / 20) as usize * PAYLOAD_LEN;
+        let taken = std::sync::Mutex::new(Vec::<u8>::new());
+        let feed = |f: &[u8; PAYLOAD_LEN]| {
+            if let Ok(mut t) = taken.lock()
+                && t.len() < most
+            {
+                t.extend_from_slice(f);
+            }
+        };
+        let relay = media.relay(audio, leg, &feed, &|| true);
+        let end = follow(relay, None, Some(MAX_RECORDING), states, session).await;
+        if end != End::HungUp {
+            let _ = self.dialog.hangup().await;
+        }
+        let ulaw = taken.into_inner().unwrap_or_default();
+        let secs = ulaw.len() as f64 / 8000.0;
+        tracing::info!(
+            "sip: delayed call to {}: recorded {secs:.1} s, ended: {}",
+            self.route.number,
+            end.why()
+        );
+        if secs < MIN_RECORDING.as_secs_f64() {
+            return format!("{}: nothing recorded", end.why());
+        }
+        let recording = CallRecording {
+            call: record.call.clone(),
+            ulaw,
+        };
+        match self
+            .line
+            .desk
+            .play(self.page(&record.caller), recording)
+            .await
+        {
+            Ok(played) => {
+                record.page = Some(played.page.clone());
+                record.recording = Some(played.recording);
+                format!(
+                    "{}: recorded {secs:.1} s, played as page {}",
+                    end.why(),
+                    played.page
+                )
+            }
+            Err(e) => {
+                tracing::info!(
+                    "sip: delayed call to {}: not played: {e}",
+                    self.route.number
+                );
+                format!("{}: recorded {secs:.1} s, not played: {e}", end.why())
+            }
+        }
     }
 }
 
 const HUNG_UP: &str = "the caller hung up";
+const CANCELLED: &str = "the caller hung up before the answer (CANCEL)";
+
+/// The cue's sample rate for the call's codec.
+fn rate(session: &Session) -> u32 {
+    match session.negotiated.codec {
+        CallCodec::G722 => 16_000,
+        CallCodec::Pcmu | CallCodec::Pcma => 8_000,
+    }
+}
+
+/// A page's phones are ready for the caller: every push answered (or the page over, which
+/// ends the call anyway).
+fn phones_ready(r: &DeliveryReport) -> bool {
+    (r.totals.pushed > 0 && r.totals.starting == 0) || !r.ended_by.is_empty()
+}
 
 /// The caller's answer to our offer, in its ACK (RFC 3261 §13.2.1: an INVITE without an offer
 /// gets one in the 2xx and the answer comes in the ACK).
@@ -301,28 +505,60 @@ impl Session {
     }
 }
 
-/// Relay until one side ends; returns why (the page's `ended_by`).
+/// Why a call's relay ended.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+enum End {
+    HungUp,
+    Silent,
+    Pound,
+    PageEnded,
+    TooLong,
+    Other,
+}
+
+impl End {
+    /// As the page's `ended_by` and the call's outcome.
+    fn why(self) -> &'static str {
+        match self {
+            End::HungUp => HUNG_UP,
+            End::Silent => "no audio from the caller",
+            End::Pound => "the caller pressed #",
+            End::PageEnded => "the page ended",
+            End::TooLong => "the recording reached its longest",
+            End::Other => "the call ended",
+        }
+    }
+}
+
+/// Follow the call until one side ends: the `relay`, the page (`live`), the dialog, `limit`.
 async fn follow(
-    line: &Line,
-    media: &CallMedia,
-    audio: CallerAudio,
-    link: &CallLink,
+    relay: impl std::future::Future<Output = LegEnd>,
+    live: Option<watch::Receiver<DeliveryReport>>,
+    limit: Option<Duration>,
     mut states: DialogStateReceiver,
     mut session: Session,
-) -> &'static str {
-    let mut live = link.live.clone();
-    let from = *session.negotiated.remote.ip();
-    let relay = media.relay(audio, from, &*link.feed, line.sip.no_rtp);
+) -> End {
     tokio::pin!(relay);
+    let page_ended = async {
+        match live {
+            Some(mut live) => while live.changed().await.is_ok() {},
+            None => std::future::pending().await,
+        }
+    };
+    tokio::pin!(page_ended);
+    let too_long = tokio::time::sleep(limit.unwrap_or(Duration::from_secs(u32::MAX.into())));
+    tokio::pin!(too_long);
     loop {
         tokio::select! {
-            _ = &mut relay => return "no audio from the caller",
-            changed = live.changed() => if changed.is_err() {
-                return "the page ended";
+            end = &mut relay => return match end {
+                LegEnd::Silent => End::Silent,
+                LegEnd::Pound => End::Pound,
             },
+            _ = &mut page_ended => return End::PageEnded,
+            _ = &mut too_long => return End::TooLong,
             state = states.recv() => match state {
-                None | Some(DialogState::Terminated(_, TerminatedReason::UacBye)) => return HUNG_UP,
-                Some(DialogState::Terminated(..)) => return "the call ended",
+                None | Some(DialogState::Terminated(_, TerminatedReason::UacBye)) => return End::HungUp,
+                Some(DialogState::Terminated(..)) => return End::Other,
                 // A re-INVITE (hold, a session refresh) or UPDATE: the same media again. A
                 // caller on hold sends nothing and is ended after `no_rtp`.
                 Some(DialogState::Updated(_, req, h)) => session.reanswer(&req, &h).await,

@@ -1,12 +1,16 @@
 //! Where a call's page is started: the [`Desk`] the user agent is given. The server implements
 //! it with its running pages (so a call's page goes through [`crate::page::Pager`] like every
 //! other entry point, is kept in the history and ends with the server), and feeds the caller's
-//! frames into the talker relay's queue the browser microphone uses. This module only names
-//! the hand-off: the SIP side never reaches up into the server.
+//! frames into the talker relay's queue the browser microphone uses. A delayed route's
+//! recording is handed over whole ([`Desk::play`]): the server keeps it with the page and plays
+//! it like a sound. Every call is handed to [`Desk::journal`] when it begins and when it ends
+//! ([`CallRecord`]). This module only names the hand-off: the SIP side never reaches up into
+//! the server.
 
 use std::future::Future;
 use std::pin::Pin;
 
+use serde::{Deserialize, Serialize};
 use tokio::sync::watch;
 
 use crate::page::DeliveryReport;
@@ -52,8 +56,64 @@ pub enum DeskRefusal {
 /// The future [`Desk::start`] returns.
 pub type Starting<'a> = Pin<Box<dyn Future<Output = Result<CallLink, DeskRefusal>> + Send + 'a>>;
 
-/// Starts the live page of a call.
+/// The future [`Desk::play`] returns.
+pub type Playing<'a> = Pin<Box<dyn Future<Output = Result<Played, DeskRefusal>> + Send + 'a>>;
+
+/// A recording kept and playing.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct Played {
+    /// The page that plays it.
+    pub page: String,
+    /// Where it is kept (its file name beside the journal of calls).
+    pub recording: String,
+}
+
+/// What a delayed route recorded: the caller from the beep to `#` or the hang-up.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct CallRecording {
+    /// The call's id ([`CallRecord::call`]): the recording's name.
+    pub call: String,
+    /// The caller's audio, 8 kHz µ-law, levelled.
+    pub ulaw: Vec<u8>,
+}
+
+/// A call as the journal keeps it and `GET /api/calls` lists it.
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+pub struct CallRecord {
+    /// Our id of the call (not the SIP Call-ID, which is the trunk's).
+    pub call: String,
+    /// Who called (the From URI).
+    pub caller: String,
+    /// The number dialled.
+    pub number: String,
+    /// The zone its route pages.
+    pub zone: String,
+    /// `live` or `delayed`.
+    pub mode: String,
+    /// When the INVITE came (Unix ms).
+    pub started_ms: i64,
+    /// From the INVITE to the end (absent while in progress).
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub duration_ms: Option<u64>,
+    /// How it ended (`the caller hung up`, `refused 486: ...`; absent while in progress).
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub outcome: Option<String>,
+    /// The page it started, once started.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub page: Option<String>,
+    /// A delayed call's recording (its file name, kept beside the journal).
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub recording: Option<String>,
+}
+
+/// Starts the pages of calls and keeps their journal.
 pub trait Desk: Send + Sync + 'static {
     /// Start `call`'s page; it waits on its talker's queue ([`CallLink::feed`]).
     fn start(&self, call: CallPage) -> Starting<'_>;
+
+    /// Keep `recording` with a new page of `call` that plays it.
+    fn play(&self, call: CallPage, recording: CallRecording) -> Playing<'_>;
+
+    /// Write `record` to the journal of calls: when the call begins, and when it ends.
+    fn journal(&self, record: &CallRecord);
 }

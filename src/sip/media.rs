@@ -1,8 +1,11 @@
-//! A call's RTP socket and the loop that relays it (the shell around [`super::audio`]): bound
-//! on an even port of the media address before the answer names it; only packets from the
-//! caller's media address are taken; each 20 ms after a gap of 60 ms the page's queue gets a frame of
-//! silence (a caller that suppresses silence keeps its page), and a caller that
-//! sends no audio for `[sip] no_rtp` ends the loop.
+//! A call's RTP socket and the loop that relays it (the shell around [`super::audio`] and
+//! [`super::cue`]): bound on an even port of the media address before the answer names it;
+//! every 20 ms the caller is sent the cue's next frame in the call's codec (the wait tone, the
+//! "go ahead" beep, then silence); only packets from the caller's media address are taken, and
+//! its audio counts only once the beep has played; each 20 ms after a gap of 60 ms the page's
+//! queue gets a frame of silence (a caller that suppresses silence keeps its page); a caller
+//! that sends no audio for `[sip] no_rtp` ends the loop, and so does `#` (RFC 4733) where the
+//! call says so (a delayed route's recording).
 
 use std::net::{Ipv4Addr, SocketAddrV4};
 use std::time::Duration;
@@ -10,9 +13,14 @@ use std::time::Duration;
 use tokio::net::UdpSocket;
 use tokio::time::Instant;
 
+use super::answer::CallCodec;
 use super::audio::CallerAudio;
+use super::cue::Cue;
+use super::dtmf::Keys;
 use crate::g711::Law;
-use crate::rtp::packet::PAYLOAD_LEN;
+use crate::rtp::g722::{G722_FRAME_BYTES, G722_FRAME_SAMPLES};
+use crate::rtp::packet::{PACKET_LEN, PAYLOAD_LEN};
+use crate::rtp::{G722Encoder, Packetizer};
 
 /// Tries at an even port before giving up (the OS hands out odd and even ones alike).
 const BIND_TRIES: usize = 32;
@@ -23,6 +31,78 @@ const MAX_DATAGRAM: usize = 2048;
 pub struct CallMedia {
     socket: UdpSocket,
     local: SocketAddrV4,
+}
+
+/// The caller's side of the relay: where its audio comes from, what it is sent back, and what
+/// ends its part.
+pub(super) struct Leg {
+    /// The caller's media address (from its SDP): its packets are taken, ours go there.
+    pub remote: SocketAddrV4,
+    /// The call's codec, for what we send.
+    pub codec: CallCodec,
+    /// The call's telephone-event payload type, when negotiated.
+    pub telephone_event: Option<u8>,
+    /// What the caller hears.
+    pub cue: Cue,
+    /// A caller that sends no audio this long is ended.
+    pub no_rtp: Duration,
+    /// Whether `#` ends the caller's part.
+    pub pound_ends: bool,
+}
+
+/// Why the relay stopped.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub(super) enum LegEnd {
+    /// No audio for `no_rtp`.
+    Silent,
+    /// The caller pressed `#`.
+    Pound,
+}
+
+/// Our RTP to the caller: one stream, the cue's frames in the call's codec.
+struct Outgoing {
+    packetizer: Packetizer,
+    law: Law,
+    g722: Option<G722Encoder>,
+    pcm: [i16; G722_FRAME_SAMPLES],
+    packet: [u8; PACKET_LEN],
+}
+
+impl Outgoing {
+    fn new(codec: CallCodec) -> Outgoing {
+        let (packetizer, law, g722) = match codec {
+            CallCodec::Pcmu => (Packetizer::random(Law::Ulaw), Law::Ulaw, None),
+            CallCodec::Pcma => (Packetizer::random(Law::Alaw), Law::Alaw, None),
+            CallCodec::G722 => (
+                Packetizer::random_g722(),
+                Law::Ulaw,
+                Some(G722Encoder::new()),
+            ),
+        };
+        Outgoing {
+            packetizer,
+            law,
+            g722,
+            pcm: [0; G722_FRAME_SAMPLES],
+            packet: [0; PACKET_LEN],
+        }
+    }
+
+    /// The next packet: `cue`'s next frame, encoded.
+    fn next(&mut self, cue: &mut Cue, ready: bool) -> &[u8] {
+        let n = cue.frame_samples().min(G722_FRAME_SAMPLES);
+        cue.next_frame(ready, &mut self.pcm[..n]);
+        let payload = Packetizer::payload_mut(&mut self.packet);
+        match &mut self.g722 {
+            Some(enc) => {
+                let out: &mut [u8; G722_FRAME_BYTES] = payload;
+                enc.encode_frame(&self.pcm, out);
+            }
+            None => self.law.encode_into(&self.pcm[..PAYLOAD_LEN], payload),
+        }
+        self.packetizer.write_header(&mut self.packet);
+        &self.packet
+    }
 }
 
 impl CallMedia {
@@ -47,41 +127,58 @@ impl CallMedia {
         self.local
     }
 
-    /// Relay the caller's audio from `from` into `feed` until it sends none for `no_rtp`
-    /// (counted from the start for a caller that never sends). Returns the audio packets seen.
+    /// Relay the caller's audio into `feed` once its cue says go ahead, sending it the cue
+    /// meanwhile (`ready` says whether the phones are), until it sends no audio for `no_rtp`
+    /// (counted from the start for a caller that never sends) or presses `#` where that ends it.
     pub async fn relay(
         &self,
         mut audio: CallerAudio,
-        from: Ipv4Addr,
+        mut leg: Leg,
         feed: &(dyn Fn(&[u8; PAYLOAD_LEN]) + Send + Sync),
-        no_rtp: Duration,
-    ) -> u64 {
+        ready: &(dyn Fn() -> bool + Send + Sync),
+    ) -> LegEnd {
         let silence = [Law::Ulaw.silence(); PAYLOAD_LEN];
         let mut buf = vec![0u8; MAX_DATAGRAM];
+        let mut out = Outgoing::new(leg.codec);
+        let mut keys = Keys::default();
         let mut tick = tokio::time::interval(Duration::from_millis(20));
         tick.set_missed_tick_behavior(tokio::time::MissedTickBehavior::Skip);
         let mut last_audio = Instant::now();
         // Ticks since the caller's last frame: only a gap longer than the relay's jitter
         // allowance (two frames wait at most) is filled, so late packets are not pushed aside.
         let mut quiet: u32 = 0;
+        let from = std::net::IpAddr::V4(*leg.remote.ip());
         loop {
             tokio::select! {
                 got = self.socket.recv_from(&mut buf) => {
                     let Ok((n, src)) = got else { continue };
-                    if src.ip() != std::net::IpAddr::V4(from) {
+                    if src.ip() != from {
                         continue;
                     }
-                    if audio.push(&buf[..n], &mut |f| { feed(f); quiet = 0; }) {
+                    let datagram = &buf[..n];
+                    if let Some(pt) = leg.telephone_event
+                        && keys.push(pt, datagram) == Some('#')
+                        && leg.pound_ends
+                        && leg.cue.go_ahead()
+                    {
+                        return LegEnd::Pound;
+                    }
+                    let open = leg.cue.go_ahead();
+                    if audio.push(datagram, &mut |f| if open { feed(f); quiet = 0; }) {
                         last_audio = Instant::now();
                     }
                 }
                 _ = tick.tick() => {
-                    if last_audio.elapsed() >= no_rtp {
-                        return audio.audio_packets;
+                    if last_audio.elapsed() >= leg.no_rtp {
+                        return LegEnd::Silent;
                     }
-                    quiet += 1;
-                    if quiet > 3 {
-                        feed(&silence);
+                    let packet = out.next(&mut leg.cue, ready());
+                    let _ = self.socket.send_to(packet, leg.remote).await;
+                    if leg.cue.go_ahead() {
+                        quiet += 1;
+                        if quiet > 3 {
+                            feed(&silence);
+                        }
                     }
                 }
             }

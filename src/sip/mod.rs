@@ -1,11 +1,13 @@
 //! zonecast as a SIP user agent (issue 22): a trunk (CUCM, a PBX) calls a configured number and
-//! the caller speaks live to a zone. This first slice is dial-in (UAS) live paging over UDP;
-//! delayed (record-then-play) routes, digit prompts, digest auth, TCP, SIP speakers as page
-//! targets (UAC) and TLS/SRTP are not here.
+//! the caller speaks to a zone. Built: dial-in (UAS) over UDP, live routes (the caller relayed
+//! to the zone) and delayed ones (recorded, then played as a page), every call journaled. Not
+//! here: digit prompts, PINs, digest auth, TCP, SIP speakers as page targets (UAC), TLS/SRTP.
 //!
 //! Pure parts, tested without sockets: `admit` (who may call which number: 403, 404, 486),
 //! `answer` (SDP offer in, codec chosen, SDP answer out, 488 when none is common), `audio` (a
-//! caller's RTP decoded, framed, levelled, in the page's µ-law). The shell: `ua` (rsipstack's
+//! caller's RTP decoded, framed, levelled, in the page's µ-law), `cue` (what the caller hears:
+//! the wait tone, the "go ahead" beep, counted in frames), `dtmf` (RFC 4733 telephone-events:
+//! the caller's keys). The shell: `ua` (rsipstack's
 //! endpoint and the dispatch of requests), `call` (one call from INVITE to BYE), `media` (a
 //! call's RTP socket and relay loop). `desk` names the hand-off to the server, which starts the
 //! page through [`crate::page::Pager`] and owns the talker queue the caller's frames go into.
@@ -17,7 +19,9 @@ mod admit;
 mod answer;
 mod audio;
 mod call;
+mod cue;
 mod desk;
+mod dtmf;
 mod media;
 mod ua;
 
@@ -27,7 +31,13 @@ pub use answer::{
     parse_offer, reanswer,
 };
 pub use audio::CallerAudio;
-pub use desk::{CallLink, CallPage, Desk, DeskRefusal, FrameSink, Starting};
+pub use call::MAX_RECORDING;
+pub use cue::{BEEP_HZ, Cue, Heard, WAIT_HZ};
+pub use desk::{
+    CallLink, CallPage, CallRecord, CallRecording, Desk, DeskRefusal, FrameSink, Played, Playing,
+    Starting,
+};
+pub use dtmf::{Keys, TelephoneEvent};
 pub use ua::{Agent, AgentError};
 
 /// Parse one SIP message as the agent's transport does (rsipstack's parser), and, when it
