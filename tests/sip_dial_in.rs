@@ -193,6 +193,11 @@ fn a_call_pages_the_zone_with_the_callers_audio_and_bye_stops_every_phone() {
         let (_, h) = api(&srv, "GET", "/api/history", None);
         h.to_string().contains("the caller hung up").then_some(())
     });
+    // The call is journaled with its page and outcome.
+    let calls = ended_calls(&srv, 1);
+    assert_eq!(calls[0]["outcome"], "the caller hung up", "{calls:?}");
+    assert_eq!(calls[0]["mode"], "live");
+    assert!(calls[0]["page"].as_str().is_some(), "{calls:?}");
 }
 
 #[test]
@@ -254,6 +259,11 @@ fn unknown_numbers_get_404_callers_not_allowed_403_and_options_200() {
         log_of(dir.path(), &out),
         srv.log()
     );
+    // Only the busy call is journaled: 404 and 403 were refused before the journal.
+    let calls = ended_calls(&srv, 1);
+    assert_eq!(calls.len(), 1, "{calls:?}");
+    let outcome = calls[0]["outcome"].as_str().unwrap();
+    assert!(outcome.starts_with("refused 486"), "{outcome}");
 }
 
 #[test]

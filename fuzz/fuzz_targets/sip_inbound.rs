@@ -2,20 +2,23 @@
 //! SDP they carry ([`zonecast::sip::parse_inbound`]), bare SDP offers through the offer/answer
 //! ([`parse_offer`], [`choose`], [`answer_sdp`]: an answer to any offer must parse back with the
 //! codec chosen), and RTP datagrams through the caller's decoder ([`CallerAudio`]: frames only
-//! of whole 160 bytes, counters that add up). Byte 0 picks the entry; the rest is the input.
+//! of whole 160 bytes, counters that add up), and RTP datagrams as a caller's keys (RFC 4733
+//! telephone-events: [`TelephoneEvent::parse`] and [`Keys`], one key per timestamp). Byte 0
+//! picks the entry; the rest is the input.
 #![no_main]
 
 use libfuzzer_sys::fuzz_target;
 use zonecast::audio::LoudnessTarget;
 use zonecast::sip::{
-    CallCodec, CallerAudio, Negotiated, answer_sdp, choose, parse_inbound, parse_offer,
+    CallCodec, CallerAudio, Keys, Negotiated, TelephoneEvent, answer_sdp, choose, parse_inbound,
+    parse_offer,
 };
 
 fuzz_target!(|data: &[u8]| {
     let Some((&pick, rest)) = data.split_first() else {
         return;
     };
-    match pick % 3 {
+    match pick % 4 {
         0 => {
             let _ = parse_inbound(rest);
         }
@@ -30,6 +33,22 @@ fuzz_target!(|data: &[u8]| {
                 let answer = answer_sdp(&n, "10.0.0.5:30000".parse().unwrap(), 1);
                 let back = parse_offer(&answer).expect("our answer parses");
                 assert_eq!(back.codecs.first(), Some(&(n.payload_type, n.codec)));
+            }
+        }
+        3 => {
+            if let Some(e) = TelephoneEvent::parse(rest) {
+                assert!(e.volume < 64);
+                assert_eq!(e.key().is_some(), e.event < 16);
+            }
+            let mut keys = Keys::default();
+            let mut last = None;
+            for datagram in rest.split(|&b| b == 0xA5) {
+                if keys.push(pick / 4, datagram).is_some() {
+                    // A key is taken once per timestamp: never twice in a row from one.
+                    let ts = datagram.get(4..8).map(|t| t.to_vec());
+                    assert!(ts.is_some() && ts != last);
+                    last = ts;
+                }
             }
         }
         _ => {
