@@ -61,7 +61,8 @@ pub(super) fn load(text: &str, path: &Path) -> Result<Config, Invalid> {
     let engine = engine::check(&src, raw.engine, base)?;
     let priorities = priority::check(&src, raw.priorities)?;
     let (phones, phone_lines) = phone_check::check(&src, raw.phone, base)?;
-    let (zones, spans) = zone_check::check(&src, raw.zone, &engine, &phone_lines)?;
+    let (zones, spans) =
+        zone_check::check(&src, raw.zone, &engine, &phone_lines, raw.cucm.is_some())?;
     graph::check_cycles(&src, &zones, &spans)?;
     let voice = speech::voice(&src, &raw.speech, &crate::source::Voice::default(), &|k| {
         format!("[speech] {k}")

@@ -29,7 +29,8 @@
 //! `screen_text` (the rules for a banner and a message title, which every edge that takes one
 //! applies), `cucm` (`[cucm]`: the CUCM publisher phones are discovered from, its certificate,
 //! filters, push credentials and refresh), `cluster` (`[cluster]`: NATS servers, credentials'
-//! source, site, node, pair, lease timings, district zones).
+//! source, site, node, pair, lease timings, district zones), `zone_rule` (a zone's `from_cucm`
+//! rule over the discovered phones).
 
 mod cluster;
 mod cucm;
@@ -51,6 +52,7 @@ mod speech;
 mod value;
 mod zone;
 mod zone_check;
+mod zone_rule;
 
 #[cfg(test)]
 mod tests;
@@ -70,6 +72,7 @@ pub use server::{DEFAULT_PORT, HttpsListen, Server, TlsIdentity, TokenSource};
 pub use services::{Message, Permission, Services};
 pub use sip::{Cidr, MAX_NUMBER_CHARS, RouteMode, SIP_PORT, Sip, SipRoute};
 pub use zone::{Zone, ZoneCodec, ZoneMode};
+pub use zone_rule::{DescriptionRegex, DnPattern, ZoneRule};
 
 use crate::error::Invalid;
 

@@ -50,6 +50,9 @@ pub struct Zone {
     pub max_unicast: Option<usize>,
     /// The codec its pages offer (`codec = "g722"`: wideband to the phones that take it).
     pub codec: ZoneCodec,
+    /// `from_cucm = { ... }`: the discovered phones it also takes, resolved by `crate::cucm`
+    /// at every refresh and at page time.
+    pub from_cucm: Option<super::zone_rule::ZoneRule>,
 }
 
 /// The codec a zone's pages offer.

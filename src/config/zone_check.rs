@@ -14,6 +14,7 @@ use super::screen_text::banner_rule;
 use super::source::Source;
 use super::value::{Int, Text, check_name, int, ipv4};
 use super::zone::{Zone, ZoneCodec, ZoneMode};
+use super::zone_rule::{self, RawCucmRule};
 use crate::error::Invalid;
 use crate::rtp::RtpPort;
 
@@ -21,7 +22,8 @@ use crate::rtp::RtpPort;
 #[derive(Deserialize)]
 #[serde(deny_unknown_fields)]
 pub(super) struct RawZone {
-    members: Spanned<Vec<Text>>,
+    members: Option<Spanned<Vec<Text>>>,
+    from_cucm: Option<Spanned<RawCucmRule>>,
     mode: Option<Text>,
     group: Option<Text>,
     port: Option<Int>,
@@ -40,6 +42,7 @@ pub(super) fn check(
     raw: BTreeMap<Text, RawZone>,
     engine: &Engine,
     phones: &HashMap<String, usize>,
+    has_cucm: bool,
 ) -> Result<(Vec<Zone>, Vec<ZoneSpans>), Invalid> {
     let mut raw: Vec<(Text, RawZone)> = raw.into_iter().collect();
     raw.sort_by_key(|(name, _)| name.span().start);
@@ -65,7 +68,11 @@ pub(super) fn check(
                 ),
             ));
         }
-        let members = members(src, r, &what, phones, &zone_names)?;
+        let from_cucm = match &r.from_cucm {
+            Some(rule) => Some(zone_rule::check(src, rule, &what, has_cucm)?),
+            None => None,
+        };
+        let members = members(src, r, name_s, &what, phones, &zone_names)?;
         let mode = mode(src, r, engine, &what)?;
         let volume = match &r.volume {
             Some(v) => Some(int(src, v, &what("volume"), 0..=100)?),
@@ -79,7 +86,11 @@ pub(super) fn check(
         let codec = codec(src, r, &what)?;
         spans.push(ZoneSpans {
             name: name_s.span(),
-            members: r.members.get_ref().iter().map(|m| m.span()).collect(),
+            members: r
+                .members
+                .iter()
+                .flat_map(|ms| ms.get_ref().iter().map(|m| m.span()))
+                .collect(),
             mode: r.mode.as_ref().map(|m| m.span()),
         });
         zones.push(Zone {
@@ -90,6 +101,7 @@ pub(super) fn check(
             banner,
             max_unicast,
             codec,
+            from_cucm,
         });
     }
     Ok((zones, spans))
@@ -115,24 +127,29 @@ fn codec(src: &Source, r: &RawZone, what: &dyn Fn(&str) -> String) -> Result<Zon
     })
 }
 
-/// At least one member, each a phone or a zone.
+/// At least one member, each a phone or a zone (none needed beside a `from_cucm` rule).
 fn members(
     src: &Source,
     r: &RawZone,
+    name: &Text,
     what: &dyn Fn(&str) -> String,
     phones: &HashMap<String, usize>,
     zone_names: &HashMap<&str, usize>,
 ) -> Result<Vec<String>, Invalid> {
-    if r.members.get_ref().is_empty() {
+    let listed = r
+        .members
+        .as_ref()
+        .map_or(&[][..], |m| m.get_ref().as_slice());
+    if listed.is_empty() && r.from_cucm.is_none() {
         return Err(src.invalid(
-            r.members.span(),
+            r.members.as_ref().map_or(name.span(), |m| m.span()),
             what("members"),
             "[]",
-            "a zone needs at least one member (a phone or a zone)",
+            "a zone needs at least one member (a phone or a zone) or a from_cucm rule",
         ));
     }
-    let mut members = Vec::with_capacity(r.members.get_ref().len());
-    for m in r.members.get_ref() {
+    let mut members = Vec::with_capacity(listed.len());
+    for m in listed {
         let n = m.get_ref();
         if !phones.contains_key(n) && !zone_names.contains_key(n.as_str()) {
             return Err(src.invalid(
