@@ -16,7 +16,7 @@ use crate::config::{Config, EqualPolicy};
 use crate::g711::Law;
 use crate::page::callbacks::Callbacks;
 use crate::page::prepare::{PageRequest, PrepareError, new_page_id, prepare};
-use crate::page::{Origin, PageError, PageOrder, Pager, PagerSetup, PhoneTable, Via};
+use crate::page::{Origin, PageError, PageOrder, Pager, PagerSetup, Via};
 use crate::push::PushClient;
 use crate::rtp::Pacer;
 use crate::rtp::StreamCodec;
@@ -196,6 +196,12 @@ async fn recover_with(
 
 pub(super) fn run_page(a: PageArgs) -> Result<i32, CliError> {
     let config = Config::load(&a.config)?;
+    let rt = runtime()?;
+    // With [cucm], the discovered phones too (cached, or refreshed when old); said on stderr.
+    let (table, notes) = rt.block_on(super::cucm::page_table(&config))?;
+    for n in notes {
+        eprintln!("zonecast: {n}");
+    }
     let journal = journal_of(&config);
     let request = PageRequest {
         zone: a.zone.clone(),
@@ -213,9 +219,10 @@ pub(super) fn run_page(a: PageArgs) -> Result<i32, CliError> {
     };
     if a.dry_run {
         let pages = journal.pages().unwrap_or_default();
-        let zone =
-            PhoneTable::zone(&config, &a.zone).map_err(|e| CliError::Invalid(e.to_string()))?;
-        let prepared = prepare(&zone, &config.site(), &request, &pages, new_page_id())
+        let zone = table
+            .zone(&a.zone)
+            .map_err(|e| CliError::Invalid(e.to_string()))?;
+        let prepared = prepare(&zone, &table.site(), &request, &pages, new_page_id())
             .map_err(prepare_error)?;
         for p in &prepared.plans {
             println!("== {} ({})", p.name, p.model);
@@ -240,11 +247,10 @@ pub(super) fn run_page(a: PageArgs) -> Result<i32, CliError> {
     let wide = wide_source(&a, &config, &level)?;
     let client = push_client(&config)?;
     let interrupted = interrupted_flag();
-    let rt = runtime()?;
     rt.block_on(async {
         let pacer = Pacer::start(PacerOptions::default()).context("starting the pacer thread")?;
         let pager = Pager::new(PagerSetup {
-            table: Arc::new(config.clone()),
+            table,
             journal: journal.clone(),
             client,
             pacer: Arc::new(pacer),

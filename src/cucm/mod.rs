@@ -21,9 +21,12 @@
 //! - `tls`: how CUCM's certificate is trusted (CA file, pinned SHA-256, or loudly anything).
 //! - `client`: the HTTPS shell: Basic auth, the session cookie, the loop that drives a discovery.
 //! - `cache`: the last table in its own SQLite file under `[server] data_dir`.
+//! - `site`: the config's phones and the discovered ones as one page `PhoneTable`, zones'
+//!   `from_cucm` rules resolved over it.
+//! - `refresh`: a table for a page: the cache while it is fresh, else a discovery, else the
+//!   cache again, saying from when.
 //!
-//! Not here yet (issue 23): zones by rule (`from_cucm`), pages to discovered phones through
-//! the page room's `PhoneTable`, refreshes by `zonecast serve`, the console's view.
+//! Not here yet (issue 23): refreshes by `zonecast serve`, the console's view.
 
 pub mod axl;
 pub mod cache;
@@ -33,7 +36,9 @@ pub mod discovery;
 mod discovery_tests;
 pub mod product;
 pub mod rate;
+pub mod refresh;
 pub mod ris;
+pub mod site;
 pub mod soap;
 pub mod table;
 pub mod tls;
@@ -44,6 +49,8 @@ pub use discovery::{
     CucmCall, Discovered, Discovery, DiscoveryError, DiscoverySettings, DiscoveryStats,
     DiscoveryStep, RisBatchState,
 };
+pub use refresh::{FetchError, TableFetch, fetch_table};
 pub use ris::RegState;
+pub use site::{SiteTable, TableOrigin};
 pub use soap::{SoapError, SoapFault};
 pub use table::{CucmPhone, TableChanges};

@@ -1,0 +1,227 @@
+//! Pages to phones discovered from CUCM (issue 23): 5,000 phones listed by the emulated CUCM,
+//! nine of them running emulated phones (`SimCucmDevice::from_phone`) on their own loopback
+//! addresses and one web port; zones by device pool and by description (`from_cucm`), one
+//! of them also naming a phone listed by hand. Paging a zone through the one way in (`Pager`,
+//! over `cucm::SiteTable`): every registered phone in it hears the page, the unregistered one
+//! and the one with web access off are reported with that reason, the hand-listed phone is
+//! paged as written by hand. A phone's address changes between refreshes: the next page reaches
+//! it at the new address. CUCM down: the cached table pages, and says how old it is.
+
+use std::net::{Ipv4Addr, SocketAddr};
+use std::sync::Arc;
+use std::time::Duration;
+
+use zonecast::config::Config;
+use zonecast::cucm::{RegState, SiteTable, fetch_table};
+use zonecast::page::{DeliveryReport, PhoneTable};
+use zonecast::phone_sim::config::{Addressing, DEFAULT_PASSWORD};
+use zonecast::phone_sim::cucm::{SimCucm, SimCucmConfig, SimCucmDevice, SimCucmServer, fleet};
+use zonecast::phone_sim::{Fleet, PhoneInfo};
+
+mod common;
+
+const AXL_PASSWORD: &str = "page-test-AXL-pw";
+
+fn hex(b: &[u8; 32]) -> String {
+    b.iter()
+        .map(|b| format!("{b:02X}"))
+        .collect::<Vec<_>>()
+        .join(":")
+}
+
+/// The emulated cluster: the generated fleet, then the running phones as CUCM lists them.
+fn devices(phones: &[PhoneInfo], generated: usize) -> Vec<SimCucmDevice> {
+    let mut out = fleet(generated);
+    for (i, p) in phones.iter().enumerate().take(8) {
+        let mut d = match i {
+            0..=5 => SimCucmDevice::from_phone(p, "DP-LOBBY", &format!("{}", 2000 + i)),
+            _ => SimCucmDevice::from_phone(p, "DP-KITCHEN", &format!("{}", 3000 + i)),
+        };
+        match i {
+            4 => d.state = RegState::Unregistered,
+            5 => d.web_access = false,
+            6 | 7 => d.description = format!("Kitchen phone {i}"),
+            _ => {}
+        }
+        out.push(d);
+    }
+    out
+}
+
+fn config_text(dir: &std::path::Path, s: &SimCucmServer, phones: &[PhoneInfo]) -> String {
+    std::fs::write(dir.join("axl-pw"), AXL_PASSWORD).unwrap();
+    std::fs::write(dir.join("push-pw"), DEFAULT_PASSWORD).unwrap();
+    let port = common::free_even_port();
+    let hand = &phones[3];
+    format!(
+        "[engine]\nmedia_address = \"127.0.0.1\"\ninterface = \"127.0.0.1\"\n\
+         port_pool = \"{port}-{}\"\njournal = \"journal.jsonl\"\npush_timeout = \"3s\"\n\
+         push_retries = 1\n\n\
+         [server]\ndata_dir = \"{}\"\n\n\
+         [[phone]]\nname = \"desk-4\"\nhost = \"{}\"\nmodel = \"{}\"\nuser = \"{}\"\n\
+         password_file = \"push-pw\"\ndevice = \"{}\"\n\n\
+         [zone.lobby]\nmode = \"unicast\"\nfrom_cucm = {{ device_pool = \"DP-LOBBY\" }}\n\n\
+         [zone.kitchen]\nmode = \"unicast\"\nfrom_cucm = {{ description = \"(?i)kitchen\" }}\n\n\
+         [cucm]\nhost = \"127.0.0.1:{}\"\nuser = \"axl\"\npassword_file = \"axl-pw\"\n\
+         fingerprint = \"{}\"\npush_user = \"{}\"\npush_password_file = \"push-pw\"\n\
+         web_port = {}\nris_window = \"1s\"\nris_per_minute = 100\n",
+        port + 200,
+        dir.join("data").display(),
+        hand.addr,
+        hand.model,
+        hand.user,
+        hand.device,
+        s.addr.port(),
+        hex(&s.fingerprint),
+        phones[0].user,
+        phones[0].addr.port(),
+    )
+}
+
+/// Page `zone` for a second through the one way in, over `table`.
+async fn page(table: SiteTable, zone: &str, journal: &std::path::Path) -> DeliveryReport {
+    let client = zonecast::push::PushClient::new(zonecast::push::PushConfig {
+        timeout: Duration::from_secs(3),
+        retries: 0,
+        ..zonecast::push::PushConfig::default()
+    })
+    .unwrap();
+    let pacer = zonecast::rtp::Pacer::start(zonecast::rtp::pacer::PacerOptions::default())
+        .expect("the pacer starts");
+    let pager = zonecast::page::Pager::new(zonecast::page::PagerSetup {
+        table: Arc::new(table),
+        journal: zonecast::page::journal::Journal::new(journal.join("j.jsonl")),
+        client,
+        pacer: Arc::new(pacer),
+        recovered: false,
+    });
+    let mut order = common::sim::tone_order(1.0, 700.0);
+    order.zone = zone.into();
+    order.verify = None;
+    pager
+        .page(order)
+        .await
+        .expect("the page starts")
+        .finish()
+        .await
+        .expect("the page runs")
+}
+
+/// How many streams phone `i` of the fleet has heard with packets in them.
+fn heard(fleet: &Fleet, p: &PhoneInfo) -> usize {
+    fleet
+        .phone_report(&p.name)
+        .unwrap()
+        .heard
+        .iter()
+        .filter(|h| h.rx.summary.packets > 20)
+        .count()
+}
+
+fn failure<'a>(r: &'a DeliveryReport, name: &str) -> Option<&'a str> {
+    let p = r.phones.iter().find(|p| p.name == name);
+    let p = p.unwrap_or_else(|| panic!("{name} not in the report: {r:#?}"));
+    p.failure.as_ref().map(|f| f.reason.as_str())
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn discovered_phones_are_paged_by_rule_zones_and_moves_and_cucm_down_are_handled() {
+    let mut cfg = common::sim::addressed(9, "CP-8851");
+    cfg.addressing = Addressing::Addresses {
+        port: common::free_even_port(),
+    };
+    let phones_fleet = common::sim::start(cfg).await;
+    let phones = phones_fleet.phones();
+    let s = SimCucmServer::start(
+        SimCucm::new(
+            SimCucmConfig {
+                password: AXL_PASSWORD.into(),
+                ris_per_window: 100,
+                ..SimCucmConfig::default()
+            },
+            devices(&phones, 4992),
+        ),
+        SocketAddr::from((Ipv4Addr::LOCALHOST, 0)),
+    )
+    .await
+    .unwrap();
+    let dir = tempfile::tempdir().unwrap();
+    let path = dir.path().join("zonecast.toml");
+    std::fs::write(&path, config_text(dir.path(), &s, &phones)).unwrap();
+    let config = Config::load(&path).unwrap();
+
+    // Discover: 5,000 phones, cached.
+    let got = fetch_table(&config, Duration::ZERO, |_| {}).await.unwrap();
+    assert_eq!(got.table.phones.len(), 5000);
+    assert!(got.origin.refresh_failed.is_none());
+    let site = SiteTable::new(config.clone(), got.table.phones, got.origin);
+    let hand = site.hand_listed();
+    assert_eq!(hand.len(), 1, "{hand:?}");
+    assert!(hand[0].contains("desk-4"), "{hand:?}");
+    let lobby: Vec<String> = site.rule_members("lobby").unwrap();
+    assert_eq!(lobby.len(), 6, "{lobby:?}");
+    assert!(lobby.contains(&"desk-4".to_owned()), "{lobby:?}");
+    assert_eq!(site.rule_members("kitchen").unwrap().len(), 2);
+
+    // Page the lobby: the four registered phones hear it (desk-4 as listed by hand), the
+    // unregistered one and the one with web access off are reported with that reason.
+    let r = page(site.clone(), "lobby", dir.path()).await;
+    assert_eq!(r.totals.accepted, 4, "{r:#?}");
+    for p in &phones[..4] {
+        assert_eq!(heard(&phones_fleet, p), 1, "{} did not hear the page", p.name);
+    }
+    for p in &phones[4..] {
+        assert_eq!(heard(&phones_fleet, p), 0, "{} heard a page not for it", p.name);
+    }
+    assert!(failure(&r, "desk-4").is_none());
+    let unregistered = failure(&r, &phones[4].device).unwrap();
+    assert!(unregistered.contains("not registered"), "{unregistered}");
+    let web_off = failure(&r, &phones[5].device).unwrap();
+    assert!(web_off.contains("web access is off"), "{web_off}");
+
+    // The first kitchen phone moves (DHCP): its address in CUCM is now that of phone 9. After
+    // the next refresh, the kitchen's page reaches it there, not at the old address.
+    let moved = phones[6].device.clone();
+    let new_addr = *phones[8].addr.ip();
+    assert!(
+        s.cluster
+            .lock()
+            .unwrap()
+            .update(&moved, |d| d.address = new_addr)
+    );
+    let got = fetch_table(&config, Duration::ZERO, |_| {}).await.unwrap();
+    let changes = got.changes.clone().unwrap();
+    assert_eq!(changes.moved.len(), 1, "{changes:?}");
+    let site = SiteTable::new(config.clone(), got.table.phones, got.origin);
+    let r = page(site, "kitchen", dir.path()).await;
+    assert_eq!(r.totals.accepted, 2, "{r:#?}");
+    assert_eq!(heard(&phones_fleet, &phones[6]), 0, "the old address was paged");
+    assert_eq!(heard(&phones_fleet, &phones[8]), 1, "the new address was not paged");
+    assert_eq!(heard(&phones_fleet, &phones[7]), 1);
+
+    // CUCM goes down: the cached table pages, and says how old it is.
+    s.stop();
+    drop(s);
+    tokio::time::sleep(Duration::from_millis(100)).await;
+    let got = fetch_table(&config, Duration::ZERO, |_| {}).await.unwrap();
+    let why = got.origin.refresh_failed.clone().unwrap();
+    assert!(why.contains("cannot reach it"), "{why}");
+    assert!(!why.contains(AXL_PASSWORD) && !why.contains(DEFAULT_PASSWORD));
+    let said = got
+        .origin
+        .describe(chrono::Utc::now().timestamp_millis() + 5_000);
+    assert!(said.contains("using the cached table from"), "{said}");
+    assert!(said.contains(" s old)"), "{said}");
+    let site = SiteTable::new(config.clone(), got.table.phones, got.origin);
+    assert_eq!(
+        site.zone("lobby").unwrap().targets.len(),
+        6,
+        "the cached table still resolves the rule zone"
+    );
+    let r = page(site, "lobby", dir.path()).await;
+    assert_eq!(r.totals.accepted, 4, "{r:#?}");
+    for p in &phones[..4] {
+        assert_eq!(heard(&phones_fleet, p), 2, "{} missed the cached-table page", p.name);
+    }
+    phones_fleet.shutdown().await;
+}
