@@ -54,16 +54,20 @@ impl Nats {
 
     /// A node of site `north` with a 2 s lease (claim wait 3 s).
     async fn node(&self, node: &str) -> SiteStore {
-        let text = format!(
-            "[cluster]\nurls = [\"nats://127.0.0.1:{}\"]\nsite = \"north\"\nnode = \"{node}\"\n\
-             pair = [\"a\", \"b\"]\nlease = \"2s\"\n",
-            self.port
-        );
-        let config = Config::from_toml(&text, "cluster-test.toml").expect("config");
-        SiteStore::connect(config.cluster.as_ref().expect("[cluster]"))
-            .await
-            .expect("connect")
+        site_node(self.port, node).await
     }
+}
+
+/// A node of site `north` with a 2 s lease (claim wait 3 s), on the server at `port`.
+async fn site_node(port: u16, node: &str) -> SiteStore {
+    let text = format!(
+        "[cluster]\nurls = [\"nats://127.0.0.1:{port}\"]\nsite = \"north\"\nnode = \"{node}\"\n\
+         pair = [\"a\", \"b\"]\nlease = \"2s\"\n"
+    );
+    let config = Config::from_toml(&text, "cluster-test.toml").expect("config");
+    SiteStore::connect(config.cluster.as_ref().expect("[cluster]"))
+        .await
+        .expect("connect")
 }
 
 impl Drop for Nats {
@@ -219,4 +223,192 @@ async fn a_claim_left_before_ringing_is_taken_over_once() {
         other => panic!("{other:?}"),
     }
     drop(lease_a);
+}
+
+/// `CLOCK_MONOTONIC` in ms: one clock for every process on the machine, so the node processes'
+/// lease ends can be compared with each other.
+fn mono_ms() -> u64 {
+    let mut ts = libc::timespec {
+        tv_sec: 0,
+        tv_nsec: 0,
+    };
+    // SAFETY: clock_gettime writes the timespec it is given.
+    unsafe { libc::clock_gettime(libc::CLOCK_MONOTONIC, &mut ts) };
+    ts.tv_sec as u64 * 1000 + ts.tv_nsec as u64 / 1_000_000
+}
+
+/// Not a test on its own: the body of a node process that the test below starts from this same
+/// binary (`ZC_CLUSTER_NODE`, `ZC_CLUSTER_PORT`). It prints `lead TOKEN UNTIL_MS AT_MS` at every
+/// token change and `follow AT_MS` when it stops leading (times on [`mono_ms`]).
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+#[ignore = "run by node_processes_paused_and_killed_hand_over_the_lease as a child"]
+async fn node_process() {
+    let (Ok(node), Ok(port)) = (
+        std::env::var("ZC_CLUSTER_NODE"),
+        std::env::var("ZC_CLUSTER_PORT"),
+    ) else {
+        return;
+    };
+    let port: u16 = port.parse().expect("ZC_CLUSTER_PORT");
+    let store = site_node(port, &node).await;
+    let lease = store.start_lease();
+    let mut shown = None;
+    loop {
+        let token = lease.token();
+        if token != shown {
+            let left = |u: Instant| u.saturating_duration_since(Instant::now()).as_millis() as u64;
+            match (token, lease.until().map(|u| mono_ms() + left(u))) {
+                (Some(t), Some(until)) => println!("lead {t} {until} {}", mono_ms()),
+                _ => println!("follow {}", mono_ms()),
+            }
+            shown = token;
+        }
+        tokio::time::sleep(Duration::from_millis(5)).await;
+    }
+}
+
+/// One node process started from this test binary; its lines arrive on a channel.
+struct NodeProcess {
+    child: Child,
+    lines: std::sync::mpsc::Receiver<String>,
+}
+
+impl NodeProcess {
+    fn start(node: &str, port: u16) -> NodeProcess {
+        let mut child = Command::new(std::env::current_exe().expect("test binary"))
+            .args([
+                "node_process",
+                "--exact",
+                "--ignored",
+                "--nocapture",
+                "--quiet",
+            ])
+            .env("ZC_CLUSTER_NODE", node)
+            .env("ZC_CLUSTER_PORT", port.to_string())
+            .stdout(Stdio::piped())
+            .stderr(Stdio::null())
+            .spawn()
+            .expect("node process");
+        let out = child.stdout.take().expect("stdout");
+        let (tx, lines) = std::sync::mpsc::channel();
+        std::thread::spawn(move || {
+            use std::io::BufRead;
+            for line in std::io::BufReader::new(out).lines().map_while(Result::ok) {
+                if tx.send(line).is_err() {
+                    break;
+                }
+            }
+        });
+        NodeProcess { child, lines }
+    }
+
+    fn signal(&self, sig: libc::c_int) {
+        // SAFETY: a signal to our own child, by its pid.
+        unsafe { libc::kill(self.child.id() as libc::pid_t, sig) };
+    }
+
+    /// The next `lead`/`follow` line within `limit`, split in words.
+    fn next(&self, limit: Duration) -> Option<Vec<u64>> {
+        let deadline = Instant::now() + limit;
+        loop {
+            let left = deadline.checked_duration_since(Instant::now())?;
+            let line = self.lines.recv_timeout(left).ok()?;
+            let mut words = line.split_whitespace();
+            let tag = match words.next() {
+                Some("lead") => 1,
+                Some("follow") => 0,
+                _ => continue,
+            };
+            let mut v = vec![tag];
+            v.extend(words.filter_map(|w| w.parse::<u64>().ok()));
+            return Some(v);
+        }
+    }
+
+    /// Lines until it leads (`[token, until, at]`), within `limit`; the last lease end it
+    /// announced is kept in `until`.
+    fn until_lead(&self, limit: Duration) -> Option<[u64; 3]> {
+        let deadline = Instant::now() + limit;
+        while let Some(v) = self.next(deadline.saturating_duration_since(Instant::now())) {
+            if v[0] == 1 {
+                return Some([v[1], v[2], v[3]]);
+            }
+        }
+        None
+    }
+
+    /// Drain what it printed: the latest lease end it announced (0 if none).
+    fn last_until(&self, seen: u64) -> u64 {
+        let mut last = seen;
+        while let Ok(line) = self.lines.try_recv() {
+            let w: Vec<&str> = line.split_whitespace().collect();
+            if w.first() == Some(&"lead") {
+                last = w.get(2).and_then(|u| u.parse().ok()).unwrap_or(last);
+            }
+        }
+        last
+    }
+}
+
+impl Drop for NodeProcess {
+    fn drop(&mut self) {
+        let _ = self.child.kill();
+        let _ = self.child.wait();
+    }
+}
+
+/// Two node processes: the leader paused with SIGSTOP for longer than the lease, then killed
+/// with SIGKILL. Each time the other leads within the lease time, only after the announced end of
+/// the old leader's lease (one monotonic clock), with a higher token; the paused one wakes as a
+/// follower.
+#[test]
+fn node_processes_paused_and_killed_hand_over_the_lease() {
+    let nats = Nats::start();
+    let a = NodeProcess::start("a", nats.port);
+    let [token_a, mut until_a, _] = a.until_lead(Duration::from_secs(15)).expect("a leads");
+    let b = NodeProcess::start("b", nats.port);
+    assert_eq!(
+        b.next(Duration::from_secs(15)),
+        None,
+        "b printed a change while a leads"
+    );
+    until_a = a.last_until(until_a);
+    // Pause a past its lease.
+    a.signal(libc::SIGSTOP);
+    let paused = Instant::now();
+    let [token_b, until_b, at_b] = b
+        .until_lead(LEASE * 3)
+        .expect("b takes over from the paused a");
+    let took = paused.elapsed();
+    until_a = a.last_until(until_a);
+    assert!(
+        at_b > until_a,
+        "b led at {at_b} before a's lease ended at {until_a}"
+    );
+    assert!(took <= LEASE + Duration::from_millis(750), "took {took:?}");
+    assert!(token_b > token_a);
+    std::thread::sleep(LEASE * 2);
+    a.signal(libc::SIGCONT);
+    // On waking a sees its lease over by its own clock, and never leads beside b.
+    let woke = a.next(Duration::from_secs(2)).expect("a reports on waking");
+    assert_eq!(woke[0], 0, "a woke leading: {woke:?}");
+    assert_eq!(a.next(LEASE * 2), None, "a took the lease back from b");
+    // Kill b.
+    let until_b = b.last_until(until_b);
+    b.signal(libc::SIGKILL);
+    let killed = Instant::now();
+    let [token_a2, _, at_a2] = a
+        .until_lead(LEASE * 3)
+        .expect("a takes over from the killed b");
+    let took2 = killed.elapsed();
+    assert!(
+        at_a2 > until_b,
+        "a led at {at_a2} before b's lease ended at {until_b}"
+    );
+    assert!(
+        took2 <= LEASE + Duration::from_millis(750),
+        "took {took2:?}"
+    );
+    assert!(token_a2 > token_b);
+    eprintln!("paused: b led after {took:?}; killed: a led after {took2:?}");
 }

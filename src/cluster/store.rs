@@ -70,6 +70,15 @@ impl LeaseHandle {
             .map(|(t, _)| t)
     }
 
+    /// Until when the lease held counts (`None`: not leading).
+    pub fn until(&self) -> Option<Instant> {
+        let now = Instant::now();
+        self.held
+            .borrow()
+            .filter(|&(_, until)| now < until)
+            .map(|(_, u)| u)
+    }
+
     /// Wait until the lease's state changes.
     pub async fn changed(&mut self) {
         let _ = self.held.changed().await;
