@@ -21,6 +21,7 @@ use super::server::{self, RawServer};
 use super::services::{self, RawMessage, RawPermission};
 use super::sip::{self, RawSip};
 use super::source::Source;
+use super::speaker::{self, RawSpeaker};
 use super::speech::{self, RawSpeech};
 use super::value::Text;
 use super::zone_check::{self, RawZone};
@@ -52,6 +53,8 @@ struct RawFile {
     sip: Option<Spanned<RawSip>>,
     cucm: Option<Spanned<RawCucm>>,
     cluster: Option<Spanned<RawCluster>>,
+    #[serde(default)]
+    speaker: Vec<RawSpeaker>,
 }
 
 pub(super) fn load(text: &str, path: &Path) -> Result<Config, Invalid> {
@@ -71,6 +74,12 @@ pub(super) fn load(text: &str, path: &Path) -> Result<Config, Invalid> {
     let server = server::check(&src, raw.server, base)?;
     let sip = sip::check(&src, raw.sip, &zones, &priorities)?;
     let cucm = cucm::check(&src, raw.cucm, base)?;
+    let taken: std::collections::HashSet<&str> = phones
+        .iter()
+        .map(|p| p.name.as_str())
+        .chain(zones.iter().map(|z| z.name.as_str()))
+        .collect();
+    let speakers = speaker::check(&src, raw.speaker, &zones, &taken)?;
     let mut services = Services::default();
     services::check_messages(
         &src,
@@ -95,6 +104,7 @@ pub(super) fn load(text: &str, path: &Path) -> Result<Config, Invalid> {
         sip,
         cucm,
         cluster: cluster::check(&src, raw.cluster, base)?,
+        speakers,
     };
     graph::check_unicast_limits(&src, &config, &spans)?;
     Ok(config)

@@ -30,7 +30,8 @@
 //! applies), `cucm` (`[cucm]`: the CUCM publisher phones are discovered from, its certificate,
 //! filters, push credentials and refresh), `cluster` (`[cluster]`: NATS servers, credentials'
 //! source, site, node, pair, lease timings, district zones), `zone_rule` (a zone's `from_cucm`
-//! rule over the discovered phones).
+//! rule over the discovered phones), `speaker` (`[[speaker]]`: IP speakers that only take the
+//! stream).
 
 mod cluster;
 mod cucm;
@@ -48,6 +49,7 @@ mod server;
 mod services;
 mod sip;
 mod source;
+mod speaker;
 mod speech;
 mod value;
 mod zone;
@@ -71,6 +73,7 @@ pub use screen_text::{MAX_BANNER_CHARS, MAX_TITLE_CHARS, banner_rule, title_rule
 pub use server::{DEFAULT_PORT, HttpsListen, Server, TlsIdentity, TokenSource};
 pub use services::{Message, Permission, Services};
 pub use sip::{Cidr, MAX_NUMBER_CHARS, RouteMode, SIP_PORT, Sip, SipRoute};
+pub use speaker::{MAX_SPEAKERS, StreamSpeaker, speaker_address_rule};
 pub use zone::{Zone, ZoneCodec, ZoneMode};
 pub use zone_rule::{DescriptionRegex, DnPattern, ZoneRule};
 
@@ -103,6 +106,8 @@ pub struct Config {
     pub cucm: Option<Cucm>,
     /// This node's site and district over NATS (`[cluster]`; none: a lone server).
     pub cluster: Option<Cluster>,
+    /// IP speakers that pages send their stream to (`[[speaker]]`: no push, no answer).
+    pub speakers: Vec<StreamSpeaker>,
 }
 
 impl Config {
@@ -128,6 +133,24 @@ impl Config {
     /// The zone called `name`.
     pub fn zone(&self, name: &str) -> Option<&Zone> {
         self.zones.iter().find(|z| z.name == name)
+    }
+
+    /// The speakers a page to zone `name` reaches: those of the zone itself and of the zones
+    /// it holds, in file order.
+    pub fn speakers_of(&self, name: &str) -> Vec<&StreamSpeaker> {
+        let mut within = HashSet::from([name]);
+        let mut todo = vec![name];
+        while let Some(z) = todo.pop() {
+            for m in self.zone(z).map_or(&[][..], |z| &z.members[..]) {
+                if self.zone(m).is_some() && within.insert(m.as_str()) {
+                    todo.push(m);
+                }
+            }
+        }
+        self.speakers
+            .iter()
+            .filter(|s| s.zones.iter().any(|z| within.contains(z.as_str())))
+            .collect()
     }
 
     /// The phones zone `name` reaches: members in order, nested zones expanded where they are

@@ -64,6 +64,17 @@ fn shipped(name: &str) -> PathBuf {
 fn the_example_config_loads_and_says_what_it_says() {
     let path = shipped("zonecast.example.toml");
     let c = Config::load(&path).unwrap();
+    // The yard horn plays floor1's pages and, through it, all's; not the offices' alone.
+    let horn = |z: &str| {
+        c.speakers_of(z)
+            .iter()
+            .map(|s| s.name.clone())
+            .collect::<Vec<_>>()
+    };
+    assert_eq!(horn("floor1"), ["yard-horn"]);
+    assert_eq!(horn("all"), ["yard-horn"]);
+    assert!(horn("offices").is_empty());
+    assert_eq!(c.speakers[0].address.to_string(), "239.10.0.5:50001");
     let e = &c.engine;
     assert_eq!(e.media_address, Ipv4Addr::new(192, 0, 2, 10));
     assert_eq!(e.interface, Ipv4Addr::new(192, 0, 2, 10));

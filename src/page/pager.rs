@@ -303,6 +303,11 @@ impl Pager {
         let (mut prepared, pages) = self
             .prepare_or_wait(&zone, &site, &mut order, wide.is_some())
             .await?;
+        // The zone's IP speakers: no push, a copy of the stream (see `speaker_plan`).
+        let speakers = s.table.speakers(&order.zone).into_iter();
+        prepared
+            .plans
+            .extend(speakers.map(|(name, at)| super::plan::speaker_plan(&name, at)));
         let mut sound = std::mem::replace(&mut order.sound, Box::new(super::shell::Silence));
         let mut timing = Timing {
             duration: order.duration,

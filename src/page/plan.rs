@@ -143,6 +143,8 @@ pub struct PhonePlan {
     /// For a phone started on G.722: the G.711 startMedia it is retried with if it refuses,
     /// and (unicast) where its G.711 copy then goes.
     pub narrow: Option<NarrowRetry>,
+    /// An IP speaker (`[[speaker]]`): no push, its G.711 stream sent to `speaker_dest`.
+    pub speaker_dest: Option<SocketAddrV4>,
 }
 
 /// The G.711 start a phone that refuses G.722 is retried with.
@@ -224,6 +226,7 @@ fn refused(t: &ZoneMember, expect_reply: bool, why: String) -> PhonePlan {
         ip: t.ip,
         wideband: false,
         narrow: None,
+        speaker_dest: None,
     }
 }
 
@@ -408,8 +411,36 @@ fn taking_part(
         ip: t.ip,
         wideband: false,
         narrow: None,
+        speaker_dest: None,
     }
 }
+
+/// An IP speaker of the zone (`[[speaker]]`): no push and no answer; the page's G.711 stream
+/// is sent to `dest` (its group or its own address, any port) while the page plays.
+pub fn speaker_plan(name: &str, dest: SocketAddrV4) -> PhonePlan {
+    PhonePlan {
+        name: name.to_owned(),
+        model: SPEAKER_MODEL.to_owned(),
+        target: None,
+        refused: None,
+        expect_reply: false,
+        start_uri: format!("RTP to {dest}"),
+        start_xml: String::new(),
+        banner: None,
+        banner_refused: None,
+        stop_xml: String::new(),
+        via_media: false,
+        banner_clear_xml: None,
+        dest: None,
+        ip: None,
+        wideband: false,
+        narrow: None,
+        speaker_dest: Some(dest),
+    }
+}
+
+/// The model an IP speaker is reported as.
+pub const SPEAKER_MODEL: &str = "IP speaker";
 
 /// The startMedia object for the stream `uri` describes (its address, port and volume) in
 /// `codec`, with the Notify URI the phone calls when its user stops it, if the page listens.

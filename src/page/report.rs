@@ -276,6 +276,8 @@ impl DeliveryReport {
                 (Some(f), _) => {
                     let _ = write!(line, "NOT REACHED ({}): {}", f.kind, f.reason);
                 }
+                // A target without a push (an IP speaker): its stream went out, no answer exists.
+                (None, true) if !p.pushed => line.push_str("sent (no answer exists)"),
                 (None, true) => {
                     let _ = write!(
                         line,

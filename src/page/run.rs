@@ -89,7 +89,7 @@ struct Shell<'a> {
     stream: Option<StreamHandle>,
     wide_stream: Option<StreamHandle>,
     follower: Option<StreamHandle>,
-    /// Unicast G.711 copies for phones that refused G.722.
+    /// G.711 copies: for phones that refused G.722 (unicast), and to the zone's IP speakers.
     narrowed: Vec<StreamHandle>,
     media_error: Option<std::io::Error>,
     delivery: String,
@@ -330,7 +330,27 @@ impl<'a> Shell<'a> {
             };
             self.wide_stream = Some(self.pacer.add(spec)?);
         }
+        self.to_speakers();
         Ok(())
+    }
+
+    /// The zone's IP speakers get a copy of the G.711 stream at their own addresses.
+    fn to_speakers(&mut self) {
+        let dests: Vec<Destination> = self
+            .plans
+            .iter()
+            .filter_map(|p| p.speaker_dest)
+            .filter_map(|d| {
+                std::num::NonZeroU16::new(d.port()).map(|port| Destination::to_port(*d.ip(), port))
+            })
+            .collect();
+        if dests.is_empty() {
+            return;
+        }
+        match self.copy_to(dests) {
+            Ok(h) => self.narrowed.push(h),
+            Err(e) => tracing::warn!("the stream to the zone's speakers: {e}"),
+        }
     }
 
     /// A unicast copy of the G.711 stream to `dests` (it sends what the main stream sent last).
@@ -419,7 +439,7 @@ impl<'a> Shell<'a> {
             phones: self
                 .plans
                 .iter()
-                .filter(|p| p.refused.is_none())
+                .filter(|p| p.refused.is_none() && p.speaker_dest.is_none())
                 .map(|p| JournalPhone {
                     name: p.name.clone(),
                     stop_xml: p.stop_xml.clone(),

@@ -653,9 +653,11 @@ impl<T: PageTarget> Session<T> {
         if self.ending.is_some() || self.finished {
             return;
         }
+        // Targets without a push are not in the journal: nothing takes them over.
         let taken: Vec<usize> = self
             .active_phones()
             .into_iter()
+            .filter(|&i| self.targets[i].needs_push())
             .filter(|&i| !remaining.contains(self.targets[i].name()))
             .collect();
         self.preempt(now, &taken);
@@ -955,6 +957,9 @@ impl PageTarget for super::plan::PhonePlan {
     }
     fn can_narrow(&self) -> bool {
         self.narrow.is_some()
+    }
+    fn needs_push(&self) -> bool {
+        self.speaker_dest.is_none()
     }
 }
 

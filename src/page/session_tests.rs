@@ -1180,6 +1180,9 @@ fn a_target_kind_without_pushes_is_paged_by_the_same_core() {
     let out: Vec<Output> = std::iter::from_fn(|| s.poll_output()).collect();
     assert!(out.contains(&Output::StartMedia) && out.contains(&Output::OpenGate));
     assert!(!out.iter().any(|o| matches!(o, Output::Push { .. })));
+    // Not in the journal (nothing to stop after a crash), so not "taken over" by its absence.
+    s.handle_journal(at(500.0), Some(&std::collections::BTreeSet::new()));
+    assert_eq!(s.report("pg", "z", "normal", "m").totals.preempted, 0);
     s.handle_source_ended(at(3_000.0));
     let out: Vec<Output> = std::iter::from_fn(|| s.poll_output()).collect();
     assert_eq!(out.last(), Some(&Output::Finished));

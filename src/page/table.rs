@@ -81,6 +81,11 @@ pub trait PhoneTable: Send + Sync {
     fn zone(&self, name: &str) -> Result<ZonePhones, Invalid>;
     /// One phone by name (to stop it after a crash, or to talk from it).
     fn phone(&self, name: &str) -> Result<ZoneMember, String>;
+    /// The IP speakers a page to zone `name` also sends its stream to: (name, address).
+    fn speakers(&self, name: &str) -> Vec<(String, std::net::SocketAddrV4)> {
+        let _ = name;
+        Vec::new()
+    }
 }
 
 /// The phone's IPv4 address from its `host[:port]` (resolving a name).
@@ -144,6 +149,13 @@ impl PhoneTable for Config {
         Config::phone(self, name)
             .map(target_of)
             .ok_or_else(|| format!("phone {name} is no longer in the config"))
+    }
+
+    fn speakers(&self, name: &str) -> Vec<(String, std::net::SocketAddrV4)> {
+        self.speakers_of(name)
+            .into_iter()
+            .map(|s| (s.name.clone(), s.address))
+            .collect()
     }
 }
 

@@ -54,21 +54,34 @@ impl fmt::Display for RtpPort {
     }
 }
 
-/// Where a stream goes: an IPv4 address (unicast or multicast) and an [`RtpPort`].
+/// Where a stream goes: an IPv4 address (unicast or multicast) and a UDP port. A phone's is
+/// an [`RtpPort`] ([`Destination::new`]); an IP speaker's or a SIP peer's may be any port
+/// ([`Destination::to_port`]): the XSI rule is the phones', not the sender's.
 ///
 /// Phones speak IPv4 only for RTP streaming, so IPv6 is refused.
 #[derive(Debug, Clone, Copy, PartialEq, Eq, Hash)]
 pub struct Destination {
     /// Unicast host or multicast group.
     pub ip: Ipv4Addr,
-    /// Even port in the phones' range.
-    pub port: RtpPort,
+    /// The UDP port (a phone's: even, in the phones' range).
+    pub port: u16,
 }
 
 impl Destination {
-    /// A destination from its parts.
+    /// A phone's destination from its parts.
     pub const fn new(ip: Ipv4Addr, port: RtpPort) -> Self {
-        Destination { ip, port }
+        Destination {
+            ip,
+            port: port.get(),
+        }
+    }
+
+    /// A destination on any port but 0 (an IP speaker, a SIP peer).
+    pub fn to_port(ip: Ipv4Addr, port: std::num::NonZeroU16) -> Self {
+        Destination {
+            ip,
+            port: port.get(),
+        }
     }
 
     /// Whether the address is a multicast group (224.0.0.0/4).
@@ -78,7 +91,7 @@ impl Destination {
 
     /// As a socket address.
     pub fn socket_addr(&self) -> SocketAddr {
-        SocketAddr::new(IpAddr::V4(self.ip), self.port.get())
+        SocketAddr::new(IpAddr::V4(self.ip), self.port)
     }
 }
 
@@ -100,7 +113,7 @@ impl FromStr for Destination {
         let port = port
             .parse::<RtpPort>()
             .map_err(|e| Invalid::new("destination", s, e.to_string()))?;
-        Ok(Destination { ip, port })
+        Ok(Destination::new(ip, port))
     }
 }
 

@@ -169,7 +169,7 @@ fn sockaddr(d: &Destination) -> libc::sockaddr_in {
     // SAFETY: sockaddr_in is plain data; zero is a valid starting value.
     let mut sa: libc::sockaddr_in = unsafe { mem::zeroed() };
     sa.sin_family = libc::AF_INET as libc::sa_family_t;
-    sa.sin_port = d.port.get().to_be();
+    sa.sin_port = d.port.to_be();
     sa.sin_addr = libc::in_addr {
         s_addr: u32::from(d.ip).to_be(),
     };
