@@ -24,4 +24,4 @@ pub use claim::{
     BellClaim, ClaimEnd, ClaimOp, ClaimOutput, ClaimRecord, ClaimReply, ClaimStep, Occurrence,
 };
 pub use lease::{Lease, LeaseEvent, LeaseOp, LeaseReply, LeaseTerms};
-pub use store::{ClusterError, LeaseHandle, SiteStore};
+pub use store::{ClusterError, LeaseHandle, SiteBells, SiteStore};

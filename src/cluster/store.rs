@@ -2,7 +2,8 @@
 //! configured credentials (read here, when connecting, and never logged) and TLS, opens the site's
 //! two KV buckets (`zc_lease_<site>` with `max_age` = the lease time, `zc_claims_<site>` for a
 //! day), and carries out what [`Lease`] and [`BellClaim`] return, each op bounded by a timeout
-//! whose expiry is their `Failed`. It decides nothing itself.
+//! whose expiry is their `Failed`. It decides nothing itself. [`SiteBells`] is what the server's
+//! bell loop holds: the store, the running lease, and this process's instance number.
 
 use std::future::Future;
 use std::time::{Duration, Instant};
@@ -325,5 +326,54 @@ async fn bucket(
                 bucket: name,
                 reason: first.to_string(),
             }),
+    }
+}
+
+/// This node's part in its site's bells: the store, the lease it keeps running, and the
+/// instance number drawn at start (so a restarted node never takes its predecessor's claim for
+/// its own).
+pub struct SiteBells {
+    store: SiteStore,
+    lease: LeaseHandle,
+    instance: u64,
+}
+
+impl SiteBells {
+    /// Connect as `[cluster]` says and start the lease.
+    pub async fn start(c: &Cluster) -> Result<SiteBells, ClusterError> {
+        let store = SiteStore::connect(c).await?;
+        let lease = store.start_lease();
+        Ok(SiteBells {
+            store,
+            lease,
+            instance: rand::random::<u64>(),
+        })
+    }
+
+    /// Ring bell `bell` due at `at` (now or past) at most once across the site: `ring` is
+    /// awaited only if this node wins the occurrence. An occurrence not ringing a minute after
+    /// its instant (or three claim waits, if longer) is missed rather than rung that late.
+    pub async fn ring_once<F, Fut>(
+        &self,
+        bell: &str,
+        at: chrono::DateTime<chrono::Utc>,
+        ring: F,
+    ) -> ClaimEnd
+    where
+        F: FnOnce() -> Fut,
+        Fut: Future<Output = ()>,
+    {
+        let late = (chrono::Utc::now() - at).to_std().unwrap_or_default();
+        let now = Instant::now();
+        let due = now.checked_sub(late).unwrap_or(now);
+        let give_up = due + (self.store.claim_wait * 3).max(Duration::from_secs(60));
+        let occ = Occurrence {
+            bell: bell.to_owned(),
+            due_unix: u64::try_from(at.timestamp()).unwrap_or(0),
+        };
+        let window = (due, give_up);
+        self.store
+            .ring_once(&self.lease, self.instance, &occ, window, ring)
+            .await
     }
 }

@@ -204,6 +204,14 @@ pub async fn serve_with(
         None => None,
     };
     let bells = scheduler.as_ref().map_or(0, |s| s.bells().count());
+    let site_bells = match (&config.cluster, &scheduler) {
+        (Some(c), Some(_)) => Some(Arc::new(
+            crate::cluster::SiteBells::start(c)
+                .await
+                .context("joining the cluster")?,
+        )),
+        _ => None,
+    };
     let bell_task = scheduler.clone().map(|s| {
         tokio::spawn(scheduler::run(
             s,
@@ -211,6 +219,7 @@ pub async fn serve_with(
             store.clone(),
             metrics.clone(),
             quit_rx.clone(),
+            site_bells.clone(),
         ))
     });
     let auth_for_metrics = auth.clone();

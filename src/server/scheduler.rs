@@ -2,7 +2,8 @@
 //! and ring it (a page per zone, through [`super::bells::ring`]) or log it as missed. The
 //! scheduler's last run is kept in the journal, so a restart resumes from it: a bell whose time
 //! passed while the server was down rings if it is still within the grace, and is logged as
-//! missed otherwise — never rung twice.
+//! missed otherwise — never rung twice. With `[cluster]`, each occurrence goes through the site's
+//! claim ([`crate::cluster::SiteBells`]), so of a standby pair one node rings it.
 
 use std::sync::Arc;
 use std::time::Duration;
@@ -29,6 +30,7 @@ pub async fn run(
     store: Store,
     metrics: Arc<Metrics>,
     mut quit: watch::Receiver<bool>,
+    site: Option<Arc<crate::cluster::SiteBells>>,
 ) {
     match store.get_state(LAST_RUN_KEY) {
         Ok(Some(text)) => match DateTime::parse_from_rfc3339(&text) {
@@ -67,6 +69,17 @@ pub async fn run(
                         store: store.clone(),
                         metrics: metrics.clone(),
                     };
+                    if let Some(site) = site.clone() {
+                        // A standby pair: the site's claim decides which node rings it (issue 24).
+                        tokio::spawn(async move {
+                            let ring_it = || async {
+                                ring(&ringer, &b, at, &Ringing::Due).await;
+                            };
+                            let end = site.ring_once(&bell, at, ring_it).await;
+                            tracing::info!("bell {bell} due {at}: {end:?}");
+                        });
+                        continue;
+                    }
                     ring(&ringer, &b, at, &Ringing::Due).await;
                 }
                 Decision::Missed { bell, at, late_by } => {
