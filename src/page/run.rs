@@ -330,12 +330,12 @@ impl<'a> Shell<'a> {
             };
             self.wide_stream = Some(self.pacer.add(spec)?);
         }
-        self.to_speakers();
+        self.start_speakers();
         Ok(())
     }
 
     /// The zone's IP speakers get a copy of the G.711 stream at their own addresses.
-    fn to_speakers(&mut self) {
+    fn start_speakers(&mut self) {
         let dests: Vec<Destination> = self
             .plans
             .iter()
