@@ -389,6 +389,25 @@ fn sign_in_upload_a_sound_page_it_watch_it_live_stop_it_and_find_it_in_history()
     }
     let s = fleet(4, |t| t);
     add_user(&s);
+    // Two calls in the SIP agent's journal, as it writes them (the console reads GET /api/calls).
+    let calls = s.path("data/calls");
+    std::fs::create_dir_all(&calls).unwrap();
+    let now = std::time::SystemTime::now()
+        .duration_since(std::time::UNIX_EPOCH)
+        .unwrap()
+        .as_millis() as i64;
+    let journal = [
+        json!({"call": "c-1", "caller": "sip:4410@trunk", "number": "7002", "zone": "all",
+               "mode": "live", "started_ms": now - 60_000}),
+        json!({"call": "c-1", "caller": "sip:4410@trunk", "number": "7002", "zone": "all",
+               "mode": "live", "started_ms": now - 60_000, "duration_ms": 42_000,
+               "outcome": "the caller hung up"}),
+        json!({"call": "c-2", "caller": "sip:<b>desk</b>@trunk", "number": "7001", "zone": "all",
+               "mode": "delayed", "started_ms": now - 5_000}),
+    ]
+    .map(|r| r.to_string() + "\n")
+    .concat();
+    std::fs::write(calls.join("calls.jsonl"), journal).unwrap();
     let srv = Server::start(&s);
     let b = Browser::start(&srv.url, (1280, 900), &[]);
     b.goto("/signin");
@@ -543,6 +562,21 @@ fn sign_in_upload_a_sound_page_it_watch_it_live_stop_it_and_find_it_in_history()
         true
     );
     b.shot("history");
+    // Calls: one in progress and one ended, as the SIP agent journals them; the caller's text
+    // shows as text.
+    let calls = b.js("return document.getElementById('calls').innerText");
+    let calls = calls.as_str().unwrap();
+    assert!(
+        calls.contains("sip:<b>desk</b>@trunk") && calls.contains("in progress"),
+        "{calls}"
+    );
+    assert!(
+        calls.contains("7002") && calls.contains("the caller hung up") && calls.contains("42 s")
+    );
+    assert_eq!(
+        b.js("return document.querySelectorAll('#calls tr[data-call]').length"),
+        2
+    );
     // Its own screen, /live/ID, shows the ended page with each phone's outcome.
     b.click(&format!("{row} a"));
     b.ready();

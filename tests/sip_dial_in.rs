@@ -9,8 +9,9 @@
 //! after `no_rtp`; a CANCEL before the answer gets 487. A trunk's OPTIONS gets 200. The caller
 //! hears the wait tone and then the "go ahead" beep (its SDP names a port this test listens on,
 //! while sipp streams from its own). A delayed route (`7002`) records the caller until BYE or
-//! `#` (RFC 4733 packets from `tests/sip/send_pound.py`) and then plays the recording to the
-//! zone; the recording is kept under `data_dir/calls`, and `GET /api/calls` lists every call.
+//! `#` (RFC 4733 packets from `tests/sip/send_keys.py`) and then plays the recording to the
+//! zone; the recording is kept under `data_dir/calls`, and `GET /api/calls` lists every call. A
+//! route with a PIN (`7003`) pages once the caller keys it, and ends a wrong one unpaged.
 //! Without sipp each test prints one line and passes.
 
 mod common;
@@ -24,6 +25,8 @@ use common::server::{Server, api, listening, setup, wait_for};
 const TONE_HZ: f64 = 1000.0;
 const NUMBER: &str = "7001";
 const DELAYED: &str = "7002";
+const WITH_PIN: &str = "7003";
+const PIN: &str = "2468";
 
 fn sipp() -> Option<PathBuf> {
     let found = Command::new("sipp")
@@ -61,7 +64,8 @@ fn sip_table(port: u16) -> String {
         "[sip]\nlisten = \"127.0.0.1:{port}\"\nallow = [\"127.0.0.1/32\"]\nno_rtp = \"3s\"\n\n\
          [[sip.route]]\nnumber = \"{NUMBER}\"\nzone = \"all\"\npriority = \"urgent\"\n\
          mode = \"live\"\n\n[[sip.route]]\nnumber = \"{DELAYED}\"\nzone = \"all\"\n\
-         mode = \"delayed\"\n\n"
+         mode = \"delayed\"\n\n[[sip.route]]\nnumber = \"{WITH_PIN}\"\nzone = \"all\"\n\
+         pin = \"{PIN}\"\n\n"
     )
 }
 
@@ -588,12 +592,7 @@ fn a_delayed_route_ends_the_recording_at_the_pound_key_and_every_call_is_journal
     });
     let dir = tempfile::tempdir().unwrap();
     write_tone(dir.path());
-    let sender = scenario("send_pound.py");
-    let xml = std::fs::read_to_string(scenario("uac_record_pound.xml"))
-        .unwrap()
-        .replace("SEND_POUND", sender.to_str().unwrap());
-    let path = dir.path().join("uac_record_pound.xml");
-    std::fs::write(&path, xml).unwrap();
+    let path = with_keys(dir.path(), "uac_record_pound.xml", "#");
     // The scenario ends once zonecast's BYE (after the '#') came and was answered.
     let out = run_sipp(dir.path(), &path, "127.0.0.1", port, DELAYED);
     assert!(
@@ -618,4 +617,73 @@ fn a_delayed_route_ends_the_recording_at_the_pound_key_and_every_call_is_journal
         .join(calls[0]["recording"].as_str().unwrap());
     let secs = hound::WavReader::open(&file).unwrap().duration() as f64 / 8000.0;
     assert!((2.0..=4.0).contains(&secs), "{secs} s: only up to the '#'");
+}
+
+/// `name` from `tests/sip/` with the keys it presses, written into `dir`.
+fn with_keys(dir: &Path, name: &str, keys: &str) -> PathBuf {
+    let sender = scenario("send_keys.py");
+    let xml = std::fs::read_to_string(scenario(name))
+        .unwrap()
+        .replace("SEND_KEYS", sender.to_str().unwrap())
+        .replace("'KEYS'", &format!("'{keys}'"));
+    let path = dir.join(format!("keys_{name}"));
+    std::fs::write(&path, xml).unwrap();
+    path
+}
+
+#[test]
+fn a_route_with_a_pin_pages_once_the_caller_keys_it_and_a_wrong_one_pages_nothing() {
+    if sipp().is_none() {
+        return;
+    }
+    let port = free_port("127.0.0.1", false);
+    let s = setup(2, &sip_table(port));
+    let srv = Server::start(&s);
+    wait_for(&srv, "the SIP agent to listen", 20, || {
+        srv.log().contains("SIP listening on udp:").then_some(())
+    });
+    let dir = tempfile::tempdir().unwrap();
+    write_tone(dir.path());
+    // A wrong PIN (then #): the wrong tone, zonecast's BYE, nothing paged.
+    let path = with_keys(dir.path(), "uac_record_pound.xml", "1357#");
+    let started = std::time::Instant::now();
+    let out = run_sipp(dir.path(), &path, "127.0.0.1", port, WITH_PIN);
+    // Ended at the '#', not by the entry's 10 s time out.
+    assert!(
+        started.elapsed() < Duration::from_secs(9),
+        "{:?}",
+        started.elapsed()
+    );
+    assert!(
+        out.status.success(),
+        "{}\nserver: {}",
+        log_of(dir.path(), &out),
+        srv.log()
+    );
+    assert!(s.report().phones.iter().all(|p| p.heard.is_empty()));
+    let calls = ended_calls(&srv, 1);
+    assert_eq!(calls[0]["outcome"], "wrong PIN", "{calls:?}");
+    assert!(calls[0].get("page").is_none(), "{calls:?}");
+    // The right PIN: the caller's tone reaches the zone.
+    let path = with_keys(dir.path(), "uac_pin.xml", PIN);
+    let call = {
+        let dir = dir.path().to_owned();
+        std::thread::spawn(move || {
+            let out = run_sipp(&dir, &path, "127.0.0.1", port, WITH_PIN);
+            (out.status.success(), log_of(&dir, &out))
+        })
+    };
+    all_hear_the_tone(&s, 2);
+    let (ok, log) = call.join().unwrap();
+    assert!(ok, "the call failed: {log}\nserver: {}", srv.log());
+    s.wait_until("every phone stopped after the BYE", |r| listening(r) == 0);
+    let calls = ended_calls(&srv, 2);
+    assert_eq!(calls[0]["outcome"], "the caller hung up", "{calls:?}");
+    // The PIN is never logged, nor journaled.
+    assert!(!srv.log().contains(PIN), "{}", srv.log());
+    let journal = std::fs::read_to_string(s.path("data/calls/calls.jsonl")).unwrap();
+    assert!(
+        !journal.contains(PIN) && !journal.contains("1357"),
+        "{journal}"
+    );
 }

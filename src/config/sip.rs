@@ -14,6 +14,7 @@
 //! zone = "lobby"
 //! priority = "urgent"          # default: the default level
 //! mode = "live"                # or "delayed": record the caller, then play it
+//! pin = "2468"                 # optional: the caller keys it (and #) before anything is paged
 //! ```
 
 use std::collections::HashSet;
@@ -117,6 +118,48 @@ pub struct SipRoute {
     pub priority: Option<String>,
     /// Live, or recorded and then played.
     pub mode: RouteMode,
+    /// The digits a caller must key first, if any.
+    pub pin: Option<RoutePin>,
+}
+
+/// A route's PIN: 4..=12 digits. It never prints itself (logs, `Debug`).
+#[derive(Clone, PartialEq, Eq)]
+pub struct RoutePin(String);
+
+impl RoutePin {
+    /// Check `digits` (the rule it breaks, else the PIN).
+    pub fn parse(digits: &str) -> Result<RoutePin, String> {
+        if !(4..=12).contains(&digits.len()) || !digits.bytes().all(|b| b.is_ascii_digit()) {
+            return Err("must be 4..=12 digits 0-9".to_owned());
+        }
+        Ok(RoutePin(digits.to_owned()))
+    }
+
+    /// Its number of digits.
+    pub fn len(&self) -> usize {
+        self.0.len()
+    }
+
+    /// Never true: a PIN has at least four digits (for clippy's `len` rule).
+    pub fn is_empty(&self) -> bool {
+        self.0.is_empty()
+    }
+
+    /// Whether `entered` is the PIN (compared in full, not stopping at the first wrong digit).
+    pub fn matches(&self, entered: &str) -> bool {
+        entered.len() == self.0.len()
+            && entered
+                .bytes()
+                .zip(self.0.bytes())
+                .fold(0u8, |acc, (a, b)| acc | (a ^ b))
+                == 0
+    }
+}
+
+impl std::fmt::Debug for RoutePin {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        f.write_str("RoutePin(***)")
+    }
 }
 
 /// How a route's caller reaches the zone.
@@ -161,6 +204,7 @@ struct RawRoute {
     zone: Text,
     priority: Option<Text>,
     mode: Option<Text>,
+    pin: Option<Text>,
 }
 
 /// Check `[sip]` against the zones and levels already loaded.
@@ -279,11 +323,19 @@ fn check_routes(
                 return Err(src.invalid(m.span(), what("mode"), other, rule));
             }
         };
+        let pin = match &r.pin {
+            None => None,
+            Some(p) => Some(
+                RoutePin::parse(p.get_ref())
+                    .map_err(|rule| src.invalid(p.span(), what("pin"), "(hidden)", rule))?,
+            ),
+        };
         out.push(SipRoute {
             number: n.clone(),
             zone: z.clone(),
             priority: r.priority.map(|p| p.into_inner()),
             mode,
+            pin,
         });
     }
     Ok(out)
@@ -327,6 +379,21 @@ mod tests {
         )
         .unwrap();
         assert_eq!(c.sip.unwrap().routes[0].mode, RouteMode::Delayed);
+        let c = load(
+            "[sip]\nallow = [\"10.1.0.0/24\"]\n\n[[sip.route]]\nnumber = \"7003\"\n\
+             zone = \"all\"\npin = \"2468\"\n",
+        )
+        .unwrap();
+        let pin = c.sip.unwrap().routes[0].pin.clone().unwrap();
+        assert!(pin.matches("2468") && !pin.matches("2469") && !pin.matches("24680"));
+        assert_eq!(format!("{pin:?}"), "RoutePin(***)");
+        let e = load(
+            "[sip]\nallow = [\"10.1.0.0/24\"]\n\n[[sip.route]]\nnumber = \"7003\"\n\
+             zone = \"all\"\npin = \"12a4\"\n",
+        )
+        .unwrap_err()
+        .to_string();
+        assert!(e.contains("4..=12 digits") && !e.contains("12a4"), "{e}");
         assert!(load("").unwrap().sip.is_none());
     }
 

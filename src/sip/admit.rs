@@ -61,6 +61,7 @@ mod tests {
                 zone: "lobby".into(),
                 priority: None,
                 mode: crate::config::RouteMode::Live,
+                pin: None,
             }],
         }
     }

@@ -7,7 +7,8 @@
 //! phones are ready, then the "go ahead" beep ([`super::cue`]). A delayed route answers at once,
 //! beeps, records the caller until BYE, `#`, silence or [`MAX_RECORDING`], and hands the
 //! recording to the [`Desk`] to play as a page. Every admitted call is journaled through the
-//! desk when it begins and when it ends ([`CallRecord`]).
+//! desk when it begins and when it ends ([`CallRecord`]). A route with a PIN answers first and
+//! takes the caller's keys ([`super::pin`]) before anything is paged or recorded.
 
 use std::net::{IpAddr, Ipv4Addr};
 use std::sync::Arc;
@@ -29,8 +30,9 @@ use super::audio::CallerAudio;
 use super::cue::Cue;
 use super::desk::{CallPage, CallRecord, CallRecording, Desk, DeskRefusal};
 use super::media::{CallMedia, Leg, LegEnd};
+use super::pin::PinEntry;
 use crate::audio::LoudnessTarget;
-use crate::config::{RouteMode, Sip, SipRoute};
+use crate::config::{RouteMode, RoutePin, Sip, SipRoute};
 use crate::page::DeliveryReport;
 use crate::rtp::packet::PAYLOAD_LEN;
 use tokio::sync::watch;
@@ -317,24 +319,47 @@ impl Call<'_> {
             Ok(m) => m,
             Err(why) => return why,
         };
+        // A route with a PIN answers first and pages only once the PIN is right.
+        let mut negotiated = negotiated;
+        let early = match &self.route.pin {
+            Some(pin) => match self
+                .keyed(&media, negotiated.take(), &mut states, pin)
+                .await
+            {
+                Ok(s) => Some(s),
+                Err(why) => return why,
+            },
+            None => None,
+        };
         // Started to the end even when the caller cancels meanwhile: a page is never left half
         // started; a cancelled call's page is stopped at once below.
-        let link = match self.line.desk.start(self.page(&record.caller)).await {
-            Ok(l) => l,
-            Err(e) => return self.refuse(e),
+        let link = match (
+            self.line.desk.start(self.page(&record.caller)).await,
+            &early,
+        ) {
+            (Ok(l), _) => l,
+            (Err(e), None) => return self.refuse(e),
+            (Err(e), Some(_)) => {
+                tracing::info!("sip: call to {}: {e}", self.route.number);
+                let _ = self.dialog.hangup().await;
+                return format!("not paged: {e}");
+            }
         };
         record.page = Some(link.page.clone());
         self.line.desk.journal(record);
-        if matches!(self.dialog.state(), DialogState::Terminated(..)) {
+        if early.is_none() && matches!(self.dialog.state(), DialogState::Terminated(..)) {
             (link.stop)(CANCELLED);
             return CANCELLED.to_owned();
         }
-        let session = match self.accept(&media, negotiated, &mut states).await {
-            Ok(s) => s,
-            Err(why) => {
-                (link.stop)(why);
-                return why.to_owned();
-            }
+        let session = match early {
+            Some(s) => s,
+            None => match self.accept(&media, negotiated, &mut states).await {
+                Ok(s) => s,
+                Err(why) => {
+                    (link.stop)(why);
+                    return why.to_owned();
+                }
+            },
         };
         tracing::info!(
             "sip: call from {} to {} pages zone {} as page {} ({:?})",
@@ -357,6 +382,41 @@ impl Call<'_> {
             let _ = self.dialog.hangup().await;
         }
         end.to_owned()
+    }
+
+    /// Answer, then take the caller's PIN ([`super::pin`]); a wrong one (or none in time) is
+    /// told by its tone and the call ended.
+    async fn keyed(
+        &self,
+        media: &CallMedia,
+        negotiated: Option<Negotiated>,
+        states: &mut DialogStateReceiver,
+        pin: &RoutePin,
+    ) -> Result<Session, String> {
+        let mut session = self
+            .accept(media, negotiated, states)
+            .await
+            .map_err(str::to_owned)?;
+        let leg = self.leg(&session, Cue::new(rate(&session)), false);
+        let keyed = media.pin(&leg, PinEntry::new(pin.clone(), rate(&session)));
+        tokio::pin!(keyed);
+        loop {
+            tokio::select! {
+                right = &mut keyed => {
+                    if right {
+                        return Ok(session);
+                    }
+                    tracing::info!("sip: call to {}: wrong PIN", self.route.number);
+                    let _ = self.dialog.hangup().await;
+                    return Err(WRONG_PIN.to_owned());
+                }
+                state = states.recv() => match state {
+                    None | Some(DialogState::Terminated(..)) => return Err(HUNG_UP.to_owned()),
+                    Some(DialogState::Updated(_, req, h)) => session.reanswer(&req, &h).await,
+                    Some(_) => {}
+                },
+            }
+        }
     }
 
     /// The caller's final answer when its page did not start.
@@ -382,9 +442,15 @@ impl Call<'_> {
             Ok(m) => m,
             Err(why) => return why,
         };
-        let session = match self.accept(&media, negotiated, &mut states).await {
-            Ok(s) => s,
-            Err(why) => return why.to_owned(),
+        let session = match &self.route.pin {
+            Some(pin) => match self.keyed(&media, negotiated, &mut states, pin).await {
+                Ok(s) => s,
+                Err(why) => return why,
+            },
+            None => match self.accept(&media, negotiated, &mut states).await {
+                Ok(s) => s,
+                Err(why) => return why.to_owned(),
+            },
         };
         let audio = CallerAudio::new(&session.negotiated, self.line.loudness);
         let leg = self.leg(&session, Cue::beep_first(rate(&session)), true);
@@ -443,6 +509,7 @@ impl Call<'_> {
 }
 
 const HUNG_UP: &str = "the caller hung up";
+const WRONG_PIN: &str = "wrong PIN";
 const CANCELLED: &str = "the caller hung up before the answer (CANCEL)";
 
 /// The cue's sample rate for the call's codec.

@@ -5,7 +5,8 @@
 //! its audio counts only once the beep has played; each 20 ms after a gap of 60 ms the page's
 //! queue gets a frame of silence (a caller that suppresses silence keeps its page); a caller
 //! that sends no audio for `[sip] no_rtp` ends the loop, and so does `#` (RFC 4733) where the
-//! call says so (a delayed route's recording).
+//! call says so (a delayed route's recording). A route with a PIN first takes the caller's
+//! keys ([`CallMedia::pin`], [`super::pin`]).
 
 use std::net::{Ipv4Addr, SocketAddrV4};
 use std::time::Duration;
@@ -17,6 +18,7 @@ use super::answer::CallCodec;
 use super::audio::CallerAudio;
 use super::cue::Cue;
 use super::dtmf::Keys;
+use super::pin::{PinEntry, PinStep};
 use crate::g711::Law;
 use crate::rtp::g722::{G722_FRAME_BYTES, G722_FRAME_SAMPLES};
 use crate::rtp::packet::{PACKET_LEN, PAYLOAD_LEN};
@@ -88,10 +90,14 @@ impl Outgoing {
         }
     }
 
-    /// The next packet: `cue`'s next frame, encoded.
-    fn next(&mut self, cue: &mut Cue, ready: bool) -> &[u8] {
-        let n = cue.frame_samples().min(G722_FRAME_SAMPLES);
-        cue.next_frame(ready, &mut self.pcm[..n]);
+    /// The next packet: the frame `fill` writes (`rate / 50` samples), encoded.
+    fn next(&mut self, fill: impl FnOnce(&mut [i16])) -> &[u8] {
+        let n = if self.g722.is_some() {
+            G722_FRAME_SAMPLES
+        } else {
+            PAYLOAD_LEN
+        };
+        fill(&mut self.pcm[..n]);
         let payload = Packetizer::payload_mut(&mut self.packet);
         match &mut self.g722 {
             Some(enc) => {
@@ -172,7 +178,10 @@ impl CallMedia {
                     if last_audio.elapsed() >= leg.no_rtp {
                         return LegEnd::Silent;
                     }
-                    let packet = out.next(&mut leg.cue, ready());
+                    let ready = ready();
+                    let packet = out.next(|pcm| {
+                        leg.cue.next_frame(ready, pcm);
+                    });
                     let _ = self.socket.send_to(packet, leg.remote).await;
                     if leg.cue.go_ahead() {
                         quiet += 1;
@@ -180,6 +189,41 @@ impl CallMedia {
                             feed(&silence);
                         }
                     }
+                }
+            }
+        }
+    }
+
+    /// Take the caller's PIN: the prompt and the keys, until it is right (`true`), or wrong or
+    /// timed out and the wrong tone has played (`false`). Its audio is dropped meanwhile.
+    pub(super) async fn pin(&self, leg: &Leg, mut entry: PinEntry) -> bool {
+        let mut buf = vec![0u8; MAX_DATAGRAM];
+        let mut out = Outgoing::new(leg.codec);
+        let mut keys = Keys::default();
+        let mut tick = tokio::time::interval(Duration::from_millis(20));
+        tick.set_missed_tick_behavior(tokio::time::MissedTickBehavior::Skip);
+        let from = std::net::IpAddr::V4(*leg.remote.ip());
+        loop {
+            if entry.finished() {
+                return entry.step() == PinStep::Right;
+            }
+            tokio::select! {
+                got = self.socket.recv_from(&mut buf) => {
+                    let Ok((n, src)) = got else { continue };
+                    if src.ip() != from {
+                        continue;
+                    }
+                    if let Some(pt) = leg.telephone_event
+                        && let Some(key) = keys.push(pt, &buf[..n])
+                    {
+                        entry.key(key);
+                    }
+                }
+                _ = tick.tick() => {
+                    let packet = out.next(|pcm| {
+                        entry.next_frame(pcm);
+                    });
+                    let _ = self.socket.send_to(packet, leg.remote).await;
                 }
             }
         }

@@ -1,13 +1,15 @@
 //! zonecast as a SIP user agent (issue 22): a trunk (CUCM, a PBX) calls a configured number and
 //! the caller speaks to a zone. Built: dial-in (UAS) over UDP, live routes (the caller relayed
-//! to the zone) and delayed ones (recorded, then played as a page), every call journaled. Not
-//! here: digit prompts, PINs, digest auth, TCP, SIP speakers as page targets (UAC), TLS/SRTP.
+//! to the zone) and delayed ones (recorded, then played as a page), a route's PIN, every call
+//! journaled. Not here: digit prompts choosing the zone, digest auth, TCP, SIP speakers as page
+//! targets (UAC), TLS/SRTP.
 //!
 //! Pure parts, tested without sockets: `admit` (who may call which number: 403, 404, 486),
 //! `answer` (SDP offer in, codec chosen, SDP answer out, 488 when none is common), `audio` (a
 //! caller's RTP decoded, framed, levelled, in the page's µ-law), `cue` (what the caller hears:
 //! the wait tone, the "go ahead" beep, counted in frames), `dtmf` (RFC 4733 telephone-events:
-//! the caller's keys). The shell: `ua` (rsipstack's
+//! the caller's keys), `pin` (a route's PIN keyed by the caller, its prompt and time out). The
+//! shell: `ua` (rsipstack's
 //! endpoint and the dispatch of requests), `call` (one call from INVITE to BYE), `media` (a
 //! call's RTP socket and relay loop). `desk` names the hand-off to the server, which starts the
 //! page through [`crate::page::Pager`] and owns the talker queue the caller's frames go into.
@@ -23,6 +25,7 @@ mod cue;
 mod desk;
 mod dtmf;
 mod media;
+mod pin;
 mod ua;
 
 pub use admit::{Turned, admit};
@@ -38,6 +41,7 @@ pub use desk::{
     Starting,
 };
 pub use dtmf::{Keys, TelephoneEvent};
+pub use pin::{PROMPT_HZ, PinEntry, PinStep, WRONG_HZ};
 pub use ua::{Agent, AgentError};
 
 /// Parse one SIP message as the agent's transport does (rsipstack's parser), and, when it

@@ -255,6 +255,14 @@ fn history() -> Markup {
             }
         }
         section #history-detail.card hidden aria-live="polite" {}
+        h2 { "Calls" }
+        p.hint { "Dialled-in pages ([sip]): calls in progress first, then the last ended ones." }
+        div.scroll {
+            table {
+                thead { tr { th { "When" } th { "Caller" } th { "Number" } th { "Zone" } th { "Mode" } th { "Duration" } th { "Outcome" } } }
+                tbody #calls {}
+            }
+        }
         h2 { "Bells fired and missed" }
         div.scroll {
             table {

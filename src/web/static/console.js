@@ -565,11 +565,12 @@
   }
 
   async function historyScreen() {
-    const [h, bells, zones, recs] = await Promise.all([
+    const [h, bells, zones, recs, calls] = await Promise.all([
       api('GET', '/api/history?limit=1000'),
       api('GET', '/api/bells/history?limit=200').catch(() => ({ bells: [] })),
       api('GET', '/api/zones'),
       api('GET', '/api/recoveries?limit=200').catch(() => ({ recoveries: [] })),
+      api('GET', '/api/calls').catch(() => ({ in_progress: [], recent: [] })),
     ]);
     const pages = list(h, 'pages');
     const zsel = $('f-zone');
@@ -609,6 +610,14 @@
       r.append(row(when(e.at_ms), e.phone, e.page, e.stopped ? 'stopped' : 'NOT STOPPED: ' + (e.error || 'no answer')));
     }
     if (!r.firstChild) emptyRow(r, 4, 'No recovery was needed.');
+    const c = clear($('calls'));
+    for (const k of [...list(calls, 'in_progress'), ...list(calls, 'recent')]) {
+      const secs = k.duration_ms === undefined ? 'in progress' : `${Math.round(k.duration_ms / 1000)} s`;
+      const tr = row(when(k.started_ms), k.caller, k.number, k.zone, k.mode, secs, k.outcome || 'in progress');
+      tr.dataset.call = k.call;
+      c.append(tr);
+    }
+    if (!c.firstChild) emptyRow(c, 7, 'No call yet.');
   }
 
   async function historyDetail(id) {
