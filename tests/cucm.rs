@@ -7,7 +7,7 @@
 //! - RIS's rate limit hit (the emulator's window shortened): discovery waits and completes;
 //! - a wrong password: 401 in words, the password nowhere; a wrong pinned certificate refused;
 //! - `zonecast cucm discover` as a process: the table and the cache, then CUCM down: the cached
-//!   table, its age, exit 3.
+//!   table, its age, exit 3; `--zones` lists a rule zone's members.
 
 use std::net::{Ipv4Addr, SocketAddr};
 use std::path::Path;
@@ -325,12 +325,13 @@ fn the_cli_prints_the_table_and_falls_back_to_the_cache_when_cucm_is_down() {
     let rt = tokio::runtime::Runtime::new().unwrap();
     let s = rt.block_on(start(40, SimCucmConfig::default()));
     let dir = tempfile::tempdir().unwrap();
-    let cfg = config_file(dir.path(), &s, PASSWORD, "");
+    let rule = "\n[zone.dp1]\nfrom_cucm = { device_pool = \"DP-1\" }\n";
+    let cfg = config_file(dir.path(), &s, PASSWORD, rule);
     let run = |json: bool| {
         let mut c = std::process::Command::new(env!("CARGO_BIN_EXE_zonecast"));
         c.args(["cucm", "discover", "--config"]).arg(&cfg);
         if json {
-            c.arg("--json");
+            c.args(["--json", "--zones"]);
         }
         c.output().unwrap()
     };
@@ -354,6 +355,10 @@ fn the_cli_prints_the_table_and_falls_back_to_the_cache_when_cucm_is_down() {
     assert_eq!(v["source"], "cucm");
     assert_eq!(v["phones"].as_array().unwrap().len(), 40);
     assert!(v["changes"]["added"].as_array().unwrap().is_empty());
+    // The rule zone's members: the fleet's DP-1 phones (every 4th of 40).
+    let dp1 = v["zones"]["dp1"].as_array().unwrap();
+    assert_eq!(dp1.len(), 10, "{dp1:?}");
+    assert!(dp1.contains(&serde_json::json!(fleet_name(1))), "{dp1:?}");
     let all =
         String::from_utf8_lossy(&out.stdout).to_string() + &String::from_utf8_lossy(&out.stderr);
     assert!(!all.contains(PASSWORD));

@@ -5,7 +5,8 @@
 //! over `cucm::SiteTable`): every registered phone in it hears the page, the unregistered one
 //! and the one with web access off are reported with that reason, the hand-listed phone is
 //! paged as written by hand. A phone's address changes between refreshes: the next page reaches
-//! it at the new address. CUCM down: the cached table pages, and says how old it is.
+//! it at the new address. CUCM down: the cached table pages, and says how old it is. And
+//! `zonecast page` as a process: the rule zone paged, the refused phones in its JSON report.
 
 use std::net::{Ipv4Addr, SocketAddr};
 use std::sync::Arc;
@@ -124,8 +125,17 @@ fn failure<'a>(r: &'a DeliveryReport, name: &str) -> Option<&'a str> {
     p.failure.as_ref().map(|f| f.reason.as_str())
 }
 
-#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
-async fn discovered_phones_are_paged_by_rule_zones_and_moves_and_cucm_down_are_handled() {
+/// Nine emulated phones on their own addresses and one web port, the emulated CUCM listing
+/// `generated` phones and eight of them, and a config file for both.
+async fn setup(
+    generated: usize,
+) -> (
+    Fleet,
+    Vec<PhoneInfo>,
+    SimCucmServer,
+    tempfile::TempDir,
+    std::path::PathBuf,
+) {
     let mut cfg = common::sim::addressed(9, "CP-8851");
     cfg.addressing = Addressing::Addresses {
         port: common::free_even_port(),
@@ -139,7 +149,7 @@ async fn discovered_phones_are_paged_by_rule_zones_and_moves_and_cucm_down_are_h
                 ris_per_window: 100,
                 ..SimCucmConfig::default()
             },
-            devices(&phones, 4992),
+            devices(&phones, generated),
         ),
         SocketAddr::from((Ipv4Addr::LOCALHOST, 0)),
     )
@@ -148,6 +158,12 @@ async fn discovered_phones_are_paged_by_rule_zones_and_moves_and_cucm_down_are_h
     let dir = tempfile::tempdir().unwrap();
     let path = dir.path().join("zonecast.toml");
     std::fs::write(&path, config_text(dir.path(), &s, &phones)).unwrap();
+    (phones_fleet, phones, s, dir, path)
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn discovered_phones_are_paged_by_rule_zones_and_moves_and_cucm_down_are_handled() {
+    let (phones_fleet, phones, s, dir, path) = setup(4992).await;
     let config = Config::load(&path).unwrap();
 
     // Discover: 5,000 phones, cached.
@@ -168,10 +184,20 @@ async fn discovered_phones_are_paged_by_rule_zones_and_moves_and_cucm_down_are_h
     let r = page(site.clone(), "lobby", dir.path()).await;
     assert_eq!(r.totals.accepted, 4, "{r:#?}");
     for p in &phones[..4] {
-        assert_eq!(heard(&phones_fleet, p), 1, "{} did not hear the page", p.name);
+        assert_eq!(
+            heard(&phones_fleet, p),
+            1,
+            "{} did not hear the page",
+            p.name
+        );
     }
     for p in &phones[4..] {
-        assert_eq!(heard(&phones_fleet, p), 0, "{} heard a page not for it", p.name);
+        assert_eq!(
+            heard(&phones_fleet, p),
+            0,
+            "{} heard a page not for it",
+            p.name
+        );
     }
     assert!(failure(&r, "desk-4").is_none());
     let unregistered = failure(&r, &phones[4].device).unwrap();
@@ -195,8 +221,16 @@ async fn discovered_phones_are_paged_by_rule_zones_and_moves_and_cucm_down_are_h
     let site = SiteTable::new(config.clone(), got.table.phones, got.origin);
     let r = page(site, "kitchen", dir.path()).await;
     assert_eq!(r.totals.accepted, 2, "{r:#?}");
-    assert_eq!(heard(&phones_fleet, &phones[6]), 0, "the old address was paged");
-    assert_eq!(heard(&phones_fleet, &phones[8]), 1, "the new address was not paged");
+    assert_eq!(
+        heard(&phones_fleet, &phones[6]),
+        0,
+        "the old address was paged"
+    );
+    assert_eq!(
+        heard(&phones_fleet, &phones[8]),
+        1,
+        "the new address was not paged"
+    );
     assert_eq!(heard(&phones_fleet, &phones[7]), 1);
 
     // CUCM goes down: the cached table pages, and says how old it is.
@@ -221,7 +255,69 @@ async fn discovered_phones_are_paged_by_rule_zones_and_moves_and_cucm_down_are_h
     let r = page(site, "lobby", dir.path()).await;
     assert_eq!(r.totals.accepted, 4, "{r:#?}");
     for p in &phones[..4] {
-        assert_eq!(heard(&phones_fleet, p), 2, "{} missed the cached-table page", p.name);
+        assert_eq!(
+            heard(&phones_fleet, p),
+            2,
+            "{} missed the cached-table page",
+            p.name
+        );
     }
+    phones_fleet.shutdown().await;
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn zonecast_page_pages_a_rule_zone_of_discovered_phones() {
+    let (phones_fleet, phones, s, _dir, path) = setup(100).await;
+    let out = tokio::task::spawn_blocking(move || {
+        std::process::Command::new(env!("CARGO_BIN_EXE_zonecast"))
+            .args([
+                "page",
+                "--zone",
+                "lobby",
+                "--tone",
+                "700",
+                "--duration",
+                "1",
+                "--json",
+            ])
+            .arg("--config")
+            .arg(&path)
+            .output()
+            .unwrap()
+    })
+    .await
+    .unwrap();
+    let stdout = String::from_utf8_lossy(&out.stdout);
+    let stderr = String::from_utf8_lossy(&out.stderr);
+    // Two of the six are refused (unregistered, web access off): a partial page, exit 3.
+    assert_eq!(out.status.code(), Some(3), "{stdout}\n{stderr}");
+    assert!(
+        stderr.contains("phones from CUCM as discovered at"),
+        "{stderr}"
+    );
+    assert!(stderr.contains("listed by hand"), "{stderr}");
+    assert!(!format!("{stdout}{stderr}").contains(AXL_PASSWORD));
+    let v: serde_json::Value = serde_json::from_str(&stdout).unwrap();
+    let reported = v["phones"].as_array().unwrap();
+    assert_eq!(reported.len(), 6, "{stdout}");
+    let reason = |name: &str| {
+        reported
+            .iter()
+            .find(|p| p["name"] == name)
+            .and_then(|p| p["failure"]["reason"].as_str())
+            .unwrap_or("")
+            .to_owned()
+    };
+    assert!(reason(&phones[4].device).contains("not registered"));
+    assert!(reason(&phones[5].device).contains("web access is off"));
+    for p in &phones[..4] {
+        assert_eq!(
+            heard(&phones_fleet, p),
+            1,
+            "{} did not hear the page",
+            p.name
+        );
+    }
+    s.stop();
     phones_fleet.shutdown().await;
 }
