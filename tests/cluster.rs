@@ -412,3 +412,42 @@ fn node_processes_paused_and_killed_hand_over_the_lease() {
     assert!(token_a2 > token_b);
     eprintln!("paused: b led after {took:?}; killed: a led after {took2:?}");
 }
+
+/// `zonecast cluster status` names the leader, its token and the pair (exit 0), and says there
+/// is none once the leader is gone and its lease expired (exit 3).
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn cluster_status_names_the_leader() {
+    let nats = Nats::start();
+    let a = nats.node("a").await;
+    let lease_a = a.start_lease();
+    let token = leads(&lease_a, LEASE * 2).await.expect("a leads");
+    let dir = tempfile::tempdir().expect("tempdir");
+    let config = dir.path().join("zonecast.toml");
+    let text = format!(
+        "[cluster]\nurls = [\"nats://127.0.0.1:{}\"]\nsite = \"north\"\nnode = \"b\"\n\
+         pair = [\"a\", \"b\"]\nlease = \"2s\"\n",
+        nats.port
+    );
+    std::fs::write(&config, text).expect("config");
+    let status = |json: bool| {
+        let mut c = Command::new(env!("CARGO_BIN_EXE_zonecast"));
+        c.args(["cluster", "status", "--config"]).arg(&config);
+        if json {
+            c.arg("--json");
+        }
+        c.output().expect("zonecast cluster status")
+    };
+    let out = tokio::task::block_in_place(|| status(true));
+    assert_eq!(out.status.code(), Some(0), "{out:?}");
+    let v: serde_json::Value = serde_json::from_slice(&out.stdout).expect("json");
+    assert_eq!(v["leader"]["node"], "a", "{v}");
+    assert!(v["leader"]["token"].as_u64() >= Some(token), "{v}");
+    assert_eq!(v["pair"], serde_json::json!(["a", "b"]));
+    drop(lease_a);
+    drop(a);
+    tokio::time::sleep(LEASE + Duration::from_millis(500)).await;
+    let out = tokio::task::block_in_place(|| status(false));
+    assert_eq!(out.status.code(), Some(3), "{out:?}");
+    let text = String::from_utf8_lossy(&out.stdout);
+    assert!(text.contains("site north: no leader"), "{text}");
+}

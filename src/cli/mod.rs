@@ -17,12 +17,14 @@
 //! - `serve`: the paging server; it composes the server with the web layer.
 //! - `sim`: a fleet of emulated phones.
 //! - `cucm`: `cucm discover`: the phones of the `[cucm]` cluster, and what changed.
+//! - `cluster`: `cluster status`: who leads this node's site over NATS (issue 24).
 //! - `user`: the console's users (add, list, remove, password) in the server's database.
 //! - `demo_page` (`zonecast demo`) and `demo` (`zonecast demo --media`): the whole job on this
 //!   machine.
 //! - `common`: what every command shares (the exit-code error, runtime, Ctrl-C, push client).
 
 mod caps;
+mod cluster;
 mod common;
 mod cucm;
 mod demo;
@@ -107,6 +109,9 @@ enum Command {
     /// Phones from Cisco Unified CM (AXL and RisPort70): discover them, with what changed.
     #[command(subcommand)]
     Cucm(cucm::CucmCommand),
+    /// The site's standby pair over NATS JetStream: who leads.
+    #[command(subcommand)]
+    Cluster(cluster::ClusterCommand),
 }
 
 /// Run the command line and return the exit code.
@@ -158,6 +163,7 @@ pub fn main() -> i32 {
         Command::Macro(c) => macros::run(c),
         Command::User(c) => user::run(c),
         Command::Cucm(c) => cucm::run(c),
+        Command::Cluster(c) => cluster::run(c),
     };
     match result {
         Ok(code) => code,

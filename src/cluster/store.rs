@@ -144,6 +144,30 @@ impl SiteStore {
         })
     }
 
+    /// Who holds the site's lease as the bucket says: `(node, token, ms since it was written)`;
+    /// `None` when the key is absent (expired, released or never taken). For `cluster status`.
+    pub async fn leader(&self) -> Result<Option<(String, u64, i64)>, ClusterError> {
+        let entry = self
+            .lease_kv
+            .entry("leader")
+            .await
+            .map_err(|e| ClusterError::Bucket {
+                bucket: "lease".into(),
+                reason: e.to_string(),
+            })?;
+        Ok(entry
+            .filter(|e| e.operation == kv::Operation::Put)
+            .map(|e| {
+                let node = serde_json::from_slice::<serde_json::Value>(&e.value)
+                    .ok()
+                    .and_then(|v| v["node"].as_str().map(str::to_owned))
+                    .unwrap_or_else(|| "(unreadable)".into());
+                let written_ms = (e.created.unix_timestamp_nanos() / 1_000_000) as i64;
+                let age = chrono::Utc::now().timestamp_millis() - written_ms;
+                (node, e.revision, age)
+            }))
+    }
+
     /// Start the lease's loop.
     pub fn start_lease(&self) -> LeaseHandle {
         let (tx, held) = watch::channel(None);
