@@ -11,7 +11,8 @@
 //! while sipp streams from its own). A delayed route (`7002`) records the caller until BYE or
 //! `#` (RFC 4733 packets from `tests/sip/send_keys.py`) and then plays the recording to the
 //! zone; the recording is kept under `data_dir/calls`, and `GET /api/calls` lists every call. A
-//! route with a PIN (`7003`) pages once the caller keys it, and ends a wrong one unpaged.
+//! route with a PIN (`7003`) pages once the caller keys it, and ends a wrong one unpaged. A
+//! trunk without telephone-events sends `#` as SIP INFO (`application/dtmf-relay`).
 //! Without sipp each test prints one line and passes.
 
 mod common;
@@ -685,5 +686,41 @@ fn a_route_with_a_pin_pages_once_the_caller_keys_it_and_a_wrong_one_pages_nothin
     assert!(
         !journal.contains(PIN) && !journal.contains("1357"),
         "{journal}"
+    );
+}
+
+#[test]
+fn a_delayed_route_ends_the_recording_at_a_pound_sent_as_sip_info() {
+    if sipp().is_none() {
+        return;
+    }
+    let port = free_port("127.0.0.1", false);
+    let s = setup(2, &sip_table(port));
+    let srv = Server::start(&s);
+    wait_for(&srv, "the SIP agent to listen", 20, || {
+        srv.log().contains("SIP listening on udp:").then_some(())
+    });
+    let dir = tempfile::tempdir().unwrap();
+    write_tone(dir.path());
+    // The scenario ends once the INFO got its 200 and zonecast's BYE came and was answered.
+    let out = run_sipp(
+        dir.path(),
+        &scenario("uac_record_info.xml"),
+        "127.0.0.1",
+        port,
+        DELAYED,
+    );
+    assert!(
+        out.status.success(),
+        "{}\nserver: {}",
+        log_of(dir.path(), &out),
+        srv.log()
+    );
+    all_hear_the_tone(&s, 2);
+    let calls = ended_calls(&srv, 1);
+    let outcome = calls[0]["outcome"].as_str().unwrap();
+    assert!(
+        outcome.starts_with("the caller pressed #: recorded"),
+        "{outcome}"
     );
 }

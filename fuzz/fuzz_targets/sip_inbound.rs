@@ -3,22 +3,23 @@
 //! ([`parse_offer`], [`choose`], [`answer_sdp`]: an answer to any offer must parse back with the
 //! codec chosen), and RTP datagrams through the caller's decoder ([`CallerAudio`]: frames only
 //! of whole 160 bytes, counters that add up), and RTP datagrams as a caller's keys (RFC 4733
-//! telephone-events: [`TelephoneEvent::parse`] and [`Keys`], one key per timestamp). Byte 0
-//! picks the entry; the rest is the input.
+//! telephone-events: [`TelephoneEvent::parse`] and [`Keys`], one key per timestamp), and SIP
+//! INFO bodies as keys ([`info_key`]: at most one keypad key). Byte 0 picks the entry; the rest
+//! is the input.
 #![no_main]
 
 use libfuzzer_sys::fuzz_target;
 use zonecast::audio::LoudnessTarget;
 use zonecast::sip::{
-    CallCodec, CallerAudio, Keys, Negotiated, TelephoneEvent, answer_sdp, choose, parse_inbound,
-    parse_offer,
+    CallCodec, CallerAudio, Keys, Negotiated, TelephoneEvent, answer_sdp, choose, info_key,
+    parse_inbound, parse_offer,
 };
 
 fuzz_target!(|data: &[u8]| {
     let Some((&pick, rest)) = data.split_first() else {
         return;
     };
-    match pick % 4 {
+    match pick % 5 {
         0 => {
             let _ = parse_inbound(rest);
         }
@@ -33,6 +34,13 @@ fuzz_target!(|data: &[u8]| {
                 let answer = answer_sdp(&n, "10.0.0.5:30000".parse().unwrap(), 1);
                 let back = parse_offer(&answer).expect("our answer parses");
                 assert_eq!(back.codecs.first(), Some(&(n.payload_type, n.codec)));
+            }
+        }
+        4 => {
+            let kind = ["application/dtmf-relay", "application/dtmf", "text/plain"]
+                [usize::from(pick / 5) % 3];
+            if let Some(k) = info_key(kind, rest) {
+                assert!("0123456789*#ABCD".contains(k));
             }
         }
         3 => {

@@ -29,6 +29,7 @@ use super::answer::{CallCodec, Negotiated, answer_sdp, choose, offer_sdp, parse_
 use super::audio::CallerAudio;
 use super::cue::Cue;
 use super::desk::{CallPage, CallRecord, CallRecording, Desk, DeskRefusal};
+use super::dtmf::info_key;
 use super::media::{CallMedia, Leg, LegEnd};
 use super::pin::PinEntry;
 use crate::audio::LoudnessTarget;
@@ -374,7 +375,7 @@ impl Call<'_> {
         let live = link.live.clone();
         let ready = move || phones_ready(&live.borrow());
         let relay = media.relay(audio, leg, &*link.feed, &ready);
-        let end = follow(relay, Some(link.live.clone()), None, states, session).await;
+        let end = follow(relay, Some(link.live.clone()), None, states, session, false).await;
         let end = end.why();
         tracing::info!("sip: call to {} ended: {end}", self.route.number);
         (link.stop)(end);
@@ -398,7 +399,12 @@ impl Call<'_> {
             .await
             .map_err(str::to_owned)?;
         let leg = self.leg(&session, Cue::new(rate(&session)), false);
-        let keyed = media.pin(&leg, PinEntry::new(pin.clone(), rate(&session)));
+        let (info_tx, mut info_rx) = tokio::sync::mpsc::unbounded_channel();
+        let keyed = media.pin(
+            &leg,
+            PinEntry::new(pin.clone(), rate(&session)),
+            &mut info_rx,
+        );
         tokio::pin!(keyed);
         loop {
             tokio::select! {
@@ -413,6 +419,12 @@ impl Call<'_> {
                 state = states.recv() => match state {
                     None | Some(DialogState::Terminated(..)) => return Err(HUNG_UP.to_owned()),
                     Some(DialogState::Updated(_, req, h)) => session.reanswer(&req, &h).await,
+                    Some(DialogState::Info(_, req, h)) => {
+                        let _ = h.reply(StatusCode::OK).await;
+                        if let Some(key) = key_in_info(&req) {
+                            let _ = info_tx.send(key);
+                        }
+                    }
                     Some(_) => {}
                 },
             }
@@ -464,7 +476,7 @@ impl Call<'_> {
             }
         };
         let relay = media.relay(audio, leg, &feed, &|| true);
-        let end = follow(relay, None, Some(MAX_RECORDING), states, session).await;
+        let end = follow(relay, None, Some(MAX_RECORDING), states, session, true).await;
         if end != End::HungUp {
             let _ = self.dialog.hangup().await;
         }
@@ -510,6 +522,8 @@ impl Call<'_> {
 
 const HUNG_UP: &str = "the caller hung up";
 const WRONG_PIN: &str = "wrong PIN";
+/// Time for an INFO's 200 to leave before the BYE that follows it.
+const INFO_ANSWERED: Duration = Duration::from_millis(100);
 const CANCELLED: &str = "the caller hung up before the answer (CANCEL)";
 
 /// The cue's sample rate for the call's codec.
@@ -597,13 +611,21 @@ impl End {
     }
 }
 
-/// Follow the call until one side ends: the `relay`, the page (`live`), the dialog, `limit`.
+/// The key a SIP INFO carries (the fallback of trunks without telephone-events).
+fn key_in_info(req: &Request) -> Option<char> {
+    let kind = req.header_value("Content-Type").unwrap_or_default();
+    info_key(&kind, &req.body)
+}
+
+/// Follow the call until one side ends: the `relay`, the page (`live`), the dialog, `limit`;
+/// `#` in a SIP INFO ends it where `pound_ends`.
 async fn follow(
     relay: impl std::future::Future<Output = LegEnd>,
     live: Option<watch::Receiver<DeliveryReport>>,
     limit: Option<Duration>,
     mut states: DialogStateReceiver,
     mut session: Session,
+    pound_ends: bool,
 ) -> End {
     tokio::pin!(relay);
     let page_ended = async {
@@ -630,8 +652,18 @@ async fn follow(
                 // caller on hold sends nothing and is ended after `no_rtp`.
                 Some(DialogState::Updated(_, req, h)) => session.reanswer(&req, &h).await,
                 // In-dialog requests we have nothing to say to: accepted as they are.
-                Some(DialogState::Options(_, _, h)) | Some(DialogState::Info(_, _, h)) => {
+                Some(DialogState::Options(_, _, h)) => {
                     let _ = h.reply(StatusCode::OK).await;
+                }
+                // A key as SIP INFO: `#` ends a recording.
+                Some(DialogState::Info(_, req, h)) => {
+                    let _ = h.reply(StatusCode::OK).await;
+                    if pound_ends && key_in_info(&req) == Some('#') {
+                        // The INFO's 200 goes out from its transaction's task: let it leave
+                        // before our BYE, which a caller would otherwise see first.
+                        tokio::time::sleep(INFO_ANSWERED).await;
+                        return End::Pound;
+                    }
                 }
                 Some(_) => {}
             },

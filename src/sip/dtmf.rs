@@ -3,7 +3,9 @@
 //! key it names. A key's packets repeat (every 50 ms while held, its end three times), all with
 //! the RTP timestamp of the key's start, so one key is one timestamp ([`Keys`]). No crate for
 //! telephone-event fits (the RTP crates parse the header only); this is small and fuzzed
-//! (`fuzz/fuzz_targets/sip_inbound.rs`).
+//! (`fuzz/fuzz_targets/sip_inbound.rs`). A trunk that cannot send telephone-events sends each
+//! key in a SIP INFO instead ([`info_key`]: `application/dtmf-relay`, `Signal=5`, or
+//! `application/dtmf`, `5`).
 
 use crate::rtp::packet::RtpHeader;
 
@@ -71,6 +73,40 @@ impl Keys {
     }
 }
 
+/// Longest INFO body read for a key (a real one is about 30 bytes).
+const MAX_INFO_BODY: usize = 256;
+
+/// The key a SIP INFO carries, from its Content-Type and body.
+pub fn info_key(content_type: &str, body: &[u8]) -> Option<char> {
+    let kind = content_type.split(';').next()?.trim().to_ascii_lowercase();
+    let text = std::str::from_utf8(body.get(..body.len().min(MAX_INFO_BODY))?).ok()?;
+    let signal = match kind.as_str() {
+        "application/dtmf-relay" => text.lines().find_map(|line| {
+            let (name, value) = line.split_once('=')?;
+            name.trim()
+                .eq_ignore_ascii_case("signal")
+                .then(|| value.trim())
+        })?,
+        "application/dtmf" => text.trim(),
+        _ => return None,
+    };
+    let mut chars = signal.chars();
+    match (chars.next()?, chars.next()) {
+        (c @ ('0'..='9' | '*' | '#'), None) => Some(c),
+        (c @ ('A'..='D' | 'a'..='d'), None) => Some(c.to_ascii_uppercase()),
+        // Some trunks send the event number (`Signal=11` for #).
+        _ => signal.parse::<u8>().ok().and_then(|event| {
+            TelephoneEvent {
+                event,
+                end: false,
+                volume: 0,
+                duration: 0,
+            }
+            .key()
+        }),
+    }
+}
+
 #[cfg(test)]
 mod tests {
     use super::*;
@@ -125,5 +161,28 @@ mod tests {
         assert_eq!(keys.push(101, &packet(0, 7, 5000, &[11, 0, 0, 0])), None);
         assert_eq!(keys.push(101, b"nope"), None);
         assert_eq!(keys.push(101, &packet(101, 8, 6000, &[200, 0, 0, 0])), None);
+    }
+
+    #[test]
+    fn info_bodies_of_both_kinds_name_their_key() {
+        let relay = "application/dtmf-relay";
+        assert_eq!(info_key(relay, b"Signal=#\r\nDuration=160\r\n"), Some('#'));
+        assert_eq!(
+            info_key("Application/DTMF-Relay; x=1", b"signal= 5\n"),
+            Some('5')
+        );
+        assert_eq!(info_key(relay, b"Signal=11\r\nDuration=160"), Some('#'));
+        assert_eq!(info_key(relay, b"Signal=d"), Some('D'));
+        assert_eq!(info_key("application/dtmf", b"*\r\n"), Some('*'));
+        for (kind, body) in [
+            (relay, &b"Duration=160"[..]),
+            (relay, b"Signal=##"),
+            (relay, b"Signal=99"),
+            (relay, b"\xFF"),
+            ("text/plain", b"Signal=#"),
+            ("application/dtmf", b""),
+        ] {
+            assert_eq!(info_key(kind, body), None, "{kind} {body:?}");
+        }
     }
 }

@@ -196,7 +196,13 @@ impl CallMedia {
 
     /// Take the caller's PIN: the prompt and the keys, until it is right (`true`), or wrong or
     /// timed out and the wrong tone has played (`false`). Its audio is dropped meanwhile.
-    pub(super) async fn pin(&self, leg: &Leg, mut entry: PinEntry) -> bool {
+    /// Keys may also come from the dialog (SIP INFO): `info_keys`.
+    pub(super) async fn pin(
+        &self,
+        leg: &Leg,
+        mut entry: PinEntry,
+        info_keys: &mut tokio::sync::mpsc::UnboundedReceiver<char>,
+    ) -> bool {
         let mut buf = vec![0u8; MAX_DATAGRAM];
         let mut out = Outgoing::new(leg.codec);
         let mut keys = Keys::default();
@@ -218,6 +224,9 @@ impl CallMedia {
                     {
                         entry.key(key);
                     }
+                }
+                Some(key) = info_keys.recv() => {
+                    entry.key(key);
                 }
                 _ = tick.tick() => {
                     let packet = out.next(|pcm| {

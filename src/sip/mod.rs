@@ -40,7 +40,7 @@ pub use desk::{
     CallLink, CallPage, CallRecord, CallRecording, Desk, DeskRefusal, FrameSink, Played, Playing,
     Starting,
 };
-pub use dtmf::{Keys, TelephoneEvent};
+pub use dtmf::{Keys, TelephoneEvent, info_key};
 pub use pin::{PROMPT_HZ, PinEntry, PinStep, WRONG_HZ};
 pub use ua::{Agent, AgentError};
 
