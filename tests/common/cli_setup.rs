@@ -36,6 +36,8 @@ pub struct Spec<'a> {
     pub auth_url: Option<String>,
     /// The phones write a WAV of every stream they hear here (`NAME-NNN.wav`).
     pub record_dir: Option<PathBuf>,
+    /// Every phone answers pushes after this long (the emulator's `latency` fault: `200ms`).
+    pub latency: Option<&'a str>,
 }
 
 /// A `[zone.NAME]` of the config.
@@ -68,6 +70,11 @@ impl Setup {
         cfg.record_dir = spec.record_dir.clone();
         if let Some(hz) = spec.mic_tone_hz {
             cfg.mic_tone_hz = hz;
+        }
+        if let Some(l) = spec.latency {
+            for g in &mut cfg.groups {
+                g.faults.latency = Some(l.parse().unwrap());
+            }
         }
         for (i, m) in spec.extra_models.iter().enumerate() {
             cfg.groups.push(PhoneGroup {
