@@ -265,6 +265,11 @@ impl PhoneTable for SiteTable {
             .map(|p| self.member(p))
             .ok_or_else(|| format!("phone {name} is neither in the config nor in CUCM's table"))
     }
+
+    /// The config's `[[speaker]]`s: CUCM knows no IP speaker.
+    fn speakers(&self, name: &str) -> Vec<(String, std::net::SocketAddrV4)> {
+        PhoneTable::speakers(&self.config, name)
+    }
 }
 
 #[cfg(test)]
