@@ -72,7 +72,7 @@ pub use priority::{EqualPolicy, Priorities};
 pub use screen_text::{MAX_BANNER_CHARS, MAX_TITLE_CHARS, banner_rule, title_rule};
 pub use server::{DEFAULT_PORT, HttpsListen, Server, TlsIdentity, TokenSource};
 pub use services::{Message, Permission, Services};
-pub use sip::{Cidr, MAX_NUMBER_CHARS, RoutePin, RouteMode, SIP_PORT, Sip, SipRoute};
+pub use sip::{Cidr, MAX_NUMBER_CHARS, RouteMode, RoutePin, SIP_PORT, Sip, SipRoute};
 pub use speaker::{MAX_SPEAKERS, StreamSpeaker, speaker_address_rule};
 pub use zone::{Zone, ZoneCodec, ZoneMode};
 pub use zone_rule::{DescriptionRegex, DnPattern, ZoneRule};
