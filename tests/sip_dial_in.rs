@@ -142,6 +142,53 @@ fn write_tone(dir: &Path) {
     std::fs::write(dir.join("tone.g722"), g722).unwrap();
 }
 
+/// A `zonecast serve` whose `[sip]` listens on `port` (the tables `before` ahead of it), its
+/// `n` phones, and a folder for sipp with the tone in it.
+struct Agent {
+    port: u16,
+    s: common::cli_setup::Setup,
+    srv: Server,
+    dir: tempfile::TempDir,
+}
+
+/// The [`Agent`] listening, or `None` (said in one line) without sipp.
+fn agent(n: usize, before: &str) -> Option<Agent> {
+    sipp()?;
+    let port = free_port("127.0.0.1", false);
+    let s = setup(n, &format!("{before}{}", sip_table(port)));
+    let srv = Server::start(&s);
+    wait_for(&srv, "the SIP agent to listen", 20, || {
+        srv.log().contains("SIP listening on udp:").then_some(())
+    });
+    let dir = tempfile::tempdir().unwrap();
+    write_tone(dir.path());
+    Some(Agent { port, s, srv, dir })
+}
+
+/// Run sipp's `scenario` dialling `number` on a thread: (whether the call succeeded, its log).
+fn call_in_background(
+    dir: &Path,
+    scenario: PathBuf,
+    port: u16,
+    number: &'static str,
+) -> std::thread::JoinHandle<(bool, String)> {
+    let dir = dir.to_owned();
+    std::thread::spawn(move || {
+        let out = run_sipp(&dir, &scenario, "127.0.0.1", port, number);
+        (out.status.success(), log_of(&dir, &out))
+    })
+}
+
+/// sipp's call `out` succeeded, or the test fails with its log and the server's.
+fn assert_called(dir: &Path, out: &Output, srv: &Server) {
+    assert!(
+        out.status.success(),
+        "{}\nserver: {}",
+        log_of(dir, out),
+        srv.log()
+    );
+}
+
 /// Every one of the `n` phones plays the caller's tone.
 fn all_hear_the_tone(s: &common::cli_setup::Setup, n: usize) {
     s.wait_until("every phone hears the caller's 1 kHz", |r| {
@@ -161,25 +208,10 @@ fn all_hear_the_tone(s: &common::cli_setup::Setup, n: usize) {
 
 #[test]
 fn a_call_pages_the_zone_with_the_callers_audio_and_bye_stops_every_phone() {
-    if sipp().is_none() {
+    let Some(Agent { port, s, srv, dir }) = agent(3, "") else {
         return;
-    }
-    let port = free_port("127.0.0.1", false);
-    let s = setup(3, &sip_table(port));
-    let srv = Server::start(&s);
-    wait_for(&srv, "the SIP agent to listen", 20, || {
-        srv.log().contains("SIP listening on udp:").then_some(())
-    });
-    let dir = tempfile::tempdir().unwrap();
-    write_tone(dir.path());
-    let call = {
-        let dir = dir.path().to_owned();
-        std::thread::spawn(move || {
-            let out = run_sipp(&dir, &scenario("uac_tone.xml"), "127.0.0.1", port, NUMBER);
-            let log = log_of(&dir, &out);
-            (out.status.success(), log)
-        })
     };
+    let call = call_in_background(dir.path(), scenario("uac_tone.xml"), port, NUMBER);
     all_hear_the_tone(&s, 3);
     // The page is in the history as the caller's, at the route's priority.
     let (_, pages) = api(&srv, "GET", "/api/pages", None);
@@ -207,16 +239,9 @@ fn a_call_pages_the_zone_with_the_callers_audio_and_bye_stops_every_phone() {
 
 #[test]
 fn unknown_numbers_get_404_callers_not_allowed_403_and_options_200() {
-    if sipp().is_none() {
+    let Some(Agent { port, s, srv, dir }) = agent(2, "") else {
         return;
-    }
-    let port = free_port("127.0.0.1", false);
-    let s = setup(2, &sip_table(port));
-    let srv = Server::start(&s);
-    wait_for(&srv, "the SIP agent to listen", 20, || {
-        srv.log().contains("SIP listening on udp:").then_some(())
-    });
-    let dir = tempfile::tempdir().unwrap();
+    };
     let template = std::fs::read_to_string(scenario("uac_refused.xml")).unwrap();
     for (status, from, number) in [("404", "127.0.0.1", "9999"), ("403", "127.0.0.2", NUMBER)] {
         let path = dir.path().join(format!("refused_{status}.xml"));
@@ -273,16 +298,9 @@ fn unknown_numbers_get_404_callers_not_allowed_403_and_options_200() {
 
 #[test]
 fn a_silent_caller_is_hung_up_after_no_rtp_and_its_page_ends() {
-    if sipp().is_none() {
+    let Some(Agent { port, s, srv, dir }) = agent(2, "") else {
         return;
-    }
-    let port = free_port("127.0.0.1", false);
-    let s = setup(2, &sip_table(port));
-    let srv = Server::start(&s);
-    wait_for(&srv, "the SIP agent to listen", 20, || {
-        srv.log().contains("SIP listening on udp:").then_some(())
-    });
-    let dir = tempfile::tempdir().unwrap();
+    };
     let started = std::time::Instant::now();
     // The scenario ends only once zonecast's BYE came and was answered.
     let out = run_sipp(
@@ -292,12 +310,7 @@ fn a_silent_caller_is_hung_up_after_no_rtp_and_its_page_ends() {
         port,
         NUMBER,
     );
-    assert!(
-        out.status.success(),
-        "{}\nserver: {}",
-        log_of(dir.path(), &out),
-        srv.log()
-    );
+    assert_called(dir.path(), &out, &srv);
     assert!(
         started.elapsed() >= Duration::from_secs(3),
         "BYE before no_rtp"
@@ -313,17 +326,10 @@ fn a_silent_caller_is_hung_up_after_no_rtp_and_its_page_ends() {
 
 #[test]
 fn a_call_cancelled_before_the_answer_gets_487_and_leaves_no_page() {
-    if sipp().is_none() {
-        return;
-    }
-    let port = free_port("127.0.0.1", false);
     // Equal priorities wait: the call's page waits behind the API's, so no answer comes first.
-    let tables = format!("[priorities]\nequal = \"wait\"\n\n{}", sip_table(port));
-    let s = setup(2, &tables);
-    let srv = Server::start(&s);
-    wait_for(&srv, "the SIP agent to listen", 20, || {
-        srv.log().contains("SIP listening on udp:").then_some(())
-    });
+    let Some(Agent { port, s, srv, dir }) = agent(2, "[priorities]\nequal = \"wait\"\n\n") else {
+        return;
+    };
     let (st, body) = api(
         &srv,
         "POST",
@@ -333,7 +339,6 @@ fn a_call_cancelled_before_the_answer_gets_487_and_leaves_no_page() {
     assert_eq!(st, 201, "{body}");
     let holder = body["id"].as_str().unwrap().to_owned();
     s.wait_until("the API page plays", |r| listening(r) == 2);
-    let dir = tempfile::tempdir().unwrap();
     let out = run_sipp(
         dir.path(),
         &scenario("uac_cancel.xml"),
@@ -341,12 +346,7 @@ fn a_call_cancelled_before_the_answer_gets_487_and_leaves_no_page() {
         port,
         NUMBER,
     );
-    assert!(
-        out.status.success(),
-        "{}\nserver: {}",
-        log_of(dir.path(), &out),
-        srv.log()
-    );
+    assert_called(dir.path(), &out, &srv);
     // The zone frees up: the cancelled call's page, planned meanwhile, ends at once.
     let (st, _) = api(&srv, "DELETE", &format!("/api/pages/{holder}"), None);
     assert!(st < 300, "{st}");
@@ -360,17 +360,9 @@ fn a_call_cancelled_before_the_answer_gets_487_and_leaves_no_page() {
 
 #[test]
 fn a_g722_caller_is_decoded_and_heard_at_its_frequency() {
-    if sipp().is_none() {
+    let Some(Agent { port, s, srv, dir }) = agent(2, "") else {
         return;
-    }
-    let port = free_port("127.0.0.1", false);
-    let s = setup(2, &sip_table(port));
-    let srv = Server::start(&s);
-    wait_for(&srv, "the SIP agent to listen", 20, || {
-        srv.log().contains("SIP listening on udp:").then_some(())
-    });
-    let dir = tempfile::tempdir().unwrap();
-    write_tone(dir.path());
+    };
     // The tone call, offering only G.722 and streaming it as payload type 9.
     let g722 = std::fs::read_to_string(scenario("uac_tone.xml"))
         .unwrap()
@@ -385,17 +377,9 @@ fn a_g722_caller_is_decoded_and_heard_at_its_frequency() {
 
 #[test]
 fn an_invite_without_sdp_gets_our_offer_and_the_ack_answers_it() {
-    if sipp().is_none() {
+    let Some(Agent { port, s, srv, dir }) = agent(2, "") else {
         return;
-    }
-    let port = free_port("127.0.0.1", false);
-    let s = setup(2, &sip_table(port));
-    let srv = Server::start(&s);
-    wait_for(&srv, "the SIP agent to listen", 20, || {
-        srv.log().contains("SIP listening on udp:").then_some(())
-    });
-    let dir = tempfile::tempdir().unwrap();
-    write_tone(dir.path());
+    };
     call_and_hear(
         &s,
         &srv,
@@ -408,13 +392,7 @@ fn an_invite_without_sdp_gets_our_offer_and_the_ack_answers_it() {
 
 /// Call with `scenario` (a tone, then BYE): both phones hear 1 kHz, and stop after the BYE.
 fn call_and_hear(s: &common::cli_setup::Setup, srv: &Server, dir: &Path, path: PathBuf, port: u16) {
-    let call = {
-        let dir = dir.to_owned();
-        std::thread::spawn(move || {
-            let out = run_sipp(&dir, &path, "127.0.0.1", port, NUMBER);
-            (out.status.success(), log_of(&dir, &out))
-        })
-    };
+    let call = call_in_background(dir, path, port, NUMBER);
     all_hear_the_tone(s, 2);
     let (ok, log) = call.join().unwrap();
     assert!(ok, "the call failed: {log}\nserver: {}", srv.log());
@@ -472,17 +450,9 @@ fn cue_of(frames: &[Vec<i16>]) -> String {
 
 #[test]
 fn the_caller_hears_the_wait_tone_then_the_go_ahead_beep_once_the_phones_are_ready() {
-    if sipp().is_none() {
+    let Some(Agent { port, s, srv, dir }) = agent(2, "") else {
         return;
-    }
-    let port = free_port("127.0.0.1", false);
-    let s = setup(2, &sip_table(port));
-    let srv = Server::start(&s);
-    wait_for(&srv, "the SIP agent to listen", 20, || {
-        srv.log().contains("SIP listening on udp:").then_some(())
-    });
-    let dir = tempfile::tempdir().unwrap();
-    write_tone(dir.path());
+    };
     // The caller's SDP names this socket: what zonecast sends the caller comes here.
     let ear = std::net::UdpSocket::bind("127.0.0.1:0").unwrap();
     let ear_port = ear.local_addr().unwrap().port();
@@ -521,24 +491,10 @@ fn ended_calls(srv: &Server, n: usize) -> Vec<serde_json::Value> {
 
 #[test]
 fn a_delayed_route_records_until_bye_then_plays_the_recording_to_the_zone() {
-    if sipp().is_none() {
+    let Some(Agent { port, s, srv, dir }) = agent(2, "") else {
         return;
-    }
-    let port = free_port("127.0.0.1", false);
-    let s = setup(2, &sip_table(port));
-    let srv = Server::start(&s);
-    wait_for(&srv, "the SIP agent to listen", 20, || {
-        srv.log().contains("SIP listening on udp:").then_some(())
-    });
-    let dir = tempfile::tempdir().unwrap();
-    write_tone(dir.path());
-    let call = {
-        let dir = dir.path().to_owned();
-        std::thread::spawn(move || {
-            let out = run_sipp(&dir, &scenario("uac_tone.xml"), "127.0.0.1", port, DELAYED);
-            (out.status.success(), log_of(&dir, &out))
-        })
     };
+    let call = call_in_background(dir.path(), scenario("uac_tone.xml"), port, DELAYED);
     // While the caller speaks, nothing is paged; the calls list shows it in progress.
     wait_for(&srv, "the call in progress", 20, || {
         let (_, body) = api(&srv, "GET", "/api/calls", None);
@@ -582,26 +538,13 @@ fn a_delayed_route_records_until_bye_then_plays_the_recording_to_the_zone() {
 
 #[test]
 fn a_delayed_route_ends_the_recording_at_the_pound_key_and_every_call_is_journaled() {
-    if sipp().is_none() {
+    let Some(Agent { port, s, srv, dir }) = agent(2, "") else {
         return;
-    }
-    let port = free_port("127.0.0.1", false);
-    let s = setup(2, &sip_table(port));
-    let srv = Server::start(&s);
-    wait_for(&srv, "the SIP agent to listen", 20, || {
-        srv.log().contains("SIP listening on udp:").then_some(())
-    });
-    let dir = tempfile::tempdir().unwrap();
-    write_tone(dir.path());
+    };
     let path = with_keys(dir.path(), "uac_record_pound.xml", "#");
     // The scenario ends once zonecast's BYE (after the '#') came and was answered.
     let out = run_sipp(dir.path(), &path, "127.0.0.1", port, DELAYED);
-    assert!(
-        out.status.success(),
-        "{}\nserver: {}",
-        log_of(dir.path(), &out),
-        srv.log()
-    );
+    assert_called(dir.path(), &out, &srv);
     all_hear_the_tone(&s, 2);
     s.wait_until("every phone stopped after the recording", |r| {
         listening(r) == 0
@@ -634,17 +577,9 @@ fn with_keys(dir: &Path, name: &str, keys: &str) -> PathBuf {
 
 #[test]
 fn a_route_with_a_pin_pages_once_the_caller_keys_it_and_a_wrong_one_pages_nothing() {
-    if sipp().is_none() {
+    let Some(Agent { port, s, srv, dir }) = agent(2, "") else {
         return;
-    }
-    let port = free_port("127.0.0.1", false);
-    let s = setup(2, &sip_table(port));
-    let srv = Server::start(&s);
-    wait_for(&srv, "the SIP agent to listen", 20, || {
-        srv.log().contains("SIP listening on udp:").then_some(())
-    });
-    let dir = tempfile::tempdir().unwrap();
-    write_tone(dir.path());
+    };
     // A wrong PIN (then #): the wrong tone, zonecast's BYE, nothing paged.
     let path = with_keys(dir.path(), "uac_record_pound.xml", "1357#");
     let started = std::time::Instant::now();
@@ -655,25 +590,14 @@ fn a_route_with_a_pin_pages_once_the_caller_keys_it_and_a_wrong_one_pages_nothin
         "{:?}",
         started.elapsed()
     );
-    assert!(
-        out.status.success(),
-        "{}\nserver: {}",
-        log_of(dir.path(), &out),
-        srv.log()
-    );
+    assert_called(dir.path(), &out, &srv);
     assert!(s.report().phones.iter().all(|p| p.heard.is_empty()));
     let calls = ended_calls(&srv, 1);
     assert_eq!(calls[0]["outcome"], "wrong PIN", "{calls:?}");
     assert!(calls[0].get("page").is_none(), "{calls:?}");
     // The right PIN: the caller's tone reaches the zone.
     let path = with_keys(dir.path(), "uac_pin.xml", PIN);
-    let call = {
-        let dir = dir.path().to_owned();
-        std::thread::spawn(move || {
-            let out = run_sipp(&dir, &path, "127.0.0.1", port, WITH_PIN);
-            (out.status.success(), log_of(&dir, &out))
-        })
-    };
+    let call = call_in_background(dir.path(), path, port, WITH_PIN);
     all_hear_the_tone(&s, 2);
     let (ok, log) = call.join().unwrap();
     assert!(ok, "the call failed: {log}\nserver: {}", srv.log());
@@ -691,17 +615,9 @@ fn a_route_with_a_pin_pages_once_the_caller_keys_it_and_a_wrong_one_pages_nothin
 
 #[test]
 fn a_delayed_route_ends_the_recording_at_a_pound_sent_as_sip_info() {
-    if sipp().is_none() {
+    let Some(Agent { port, s, srv, dir }) = agent(2, "") else {
         return;
-    }
-    let port = free_port("127.0.0.1", false);
-    let s = setup(2, &sip_table(port));
-    let srv = Server::start(&s);
-    wait_for(&srv, "the SIP agent to listen", 20, || {
-        srv.log().contains("SIP listening on udp:").then_some(())
-    });
-    let dir = tempfile::tempdir().unwrap();
-    write_tone(dir.path());
+    };
     // The scenario ends once the INFO got its 200 and zonecast's BYE came and was answered.
     let out = run_sipp(
         dir.path(),
@@ -710,12 +626,7 @@ fn a_delayed_route_ends_the_recording_at_a_pound_sent_as_sip_info() {
         port,
         DELAYED,
     );
-    assert!(
-        out.status.success(),
-        "{}\nserver: {}",
-        log_of(dir.path(), &out),
-        srv.log()
-    );
+    assert_called(dir.path(), &out, &srv);
     all_hear_the_tone(&s, 2);
     let calls = ended_calls(&srv, 1);
     let outcome = calls[0]["outcome"].as_str().unwrap();
