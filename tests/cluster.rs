@@ -3,55 +3,20 @@
 //! killed (its task and connection dropped, no release) is replaced within the lease time, and a
 //! bell occurrence is rung once by the pair, taken over when its claimer stalls before ringing.
 
-use std::net::TcpListener;
+mod common;
+
 use std::process::{Child, Command, Stdio};
 use std::sync::Arc;
 use std::sync::atomic::{AtomicUsize, Ordering};
 use std::time::{Duration, Instant, SystemTime, UNIX_EPOCH};
 
+use common::nats::Nats;
 use zonecast::cluster::{
     ClaimEnd, ClaimOp, ClaimRecord, ClaimReply, ClaimStep, LeaseHandle, Occurrence, SiteStore,
 };
 use zonecast::config::Config;
 
-/// A nats-server with JetStream in a temporary directory, killed on drop.
-struct Nats {
-    child: Child,
-    port: u16,
-    _dir: tempfile::TempDir,
-}
-
 impl Nats {
-    fn start() -> Nats {
-        let dir = tempfile::tempdir().expect("temporary directory");
-        let port = TcpListener::bind("127.0.0.1:0")
-            .and_then(|l| l.local_addr())
-            .expect("a free loopback port")
-            .port();
-        let child = Command::new("nats-server")
-            .args(["-js", "-a", "127.0.0.1", "-p", &port.to_string(), "-sd"])
-            .arg(dir.path())
-            .stdout(Stdio::null())
-            .stderr(Stdio::null())
-            .spawn()
-            .expect(
-                "nats-server is not installed: run `make test-deps` (Debian package nats-server)",
-            );
-        let deadline = Instant::now() + Duration::from_secs(10);
-        while std::net::TcpStream::connect(("127.0.0.1", port)).is_err() {
-            assert!(
-                Instant::now() < deadline,
-                "nats-server did not listen on {port}"
-            );
-            std::thread::sleep(Duration::from_millis(20));
-        }
-        Nats {
-            child,
-            port,
-            _dir: dir,
-        }
-    }
-
     /// A node of site `north` with a 2 s lease (claim wait 3 s).
     async fn node(&self, node: &str) -> SiteStore {
         site_node(self.port, node).await
@@ -68,13 +33,6 @@ async fn site_node(port: u16, node: &str) -> SiteStore {
     SiteStore::connect(config.cluster.as_ref().expect("[cluster]"))
         .await
         .expect("connect")
-}
-
-impl Drop for Nats {
-    fn drop(&mut self) {
-        let _ = self.child.kill();
-        let _ = self.child.wait();
-    }
 }
 
 const LEASE: Duration = Duration::from_secs(2);

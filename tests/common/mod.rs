@@ -4,6 +4,7 @@
 
 pub mod cli_setup;
 pub mod fake_phone;
+pub mod nats;
 pub mod server;
 pub mod sim;
 
