@@ -75,6 +75,16 @@ fn the_example_config_loads_and_says_what_it_says() {
     assert_eq!(horn("all"), ["yard-horn"]);
     assert!(horn("offices").is_empty());
     assert_eq!(c.speakers[0].address.to_string(), "239.10.0.5:50001");
+    let sip = c.sip.as_ref().expect("[sip]");
+    assert_eq!(sip.listen.to_string(), "192.0.2.10:5060");
+    assert!(sip.allows(Ipv4Addr::new(192, 0, 2, 1)) && !sip.allows(Ipv4Addr::new(192, 0, 2, 2)));
+    let delayed = sip.route("7002").expect("route 7002");
+    assert_eq!(
+        (delayed.zone.as_str(), delayed.mode.name()),
+        ("floor1", "delayed")
+    );
+    assert!(sip.route("7001").is_some() && sip.route("7003").is_none());
+    assert!(c.cucm.is_none() && c.cluster.is_none());
     let e = &c.engine;
     assert_eq!(e.media_address, Ipv4Addr::new(192, 0, 2, 10));
     assert_eq!(e.interface, Ipv4Addr::new(192, 0, 2, 10));
