@@ -351,6 +351,15 @@ fn tone_wav(path: &Path, hz: f64, secs: f64, rate: u32) {
     w.finalize().unwrap();
 }
 
+/// The admin user made, `zonecast serve` started, and a browser of `size` signed in.
+fn signed_in(s: &Setup, size: (u32, u32)) -> (Server, Browser) {
+    add_user(s);
+    let srv = Server::start(s);
+    let b = Browser::start(&srv.url, size, &[]);
+    sign_in(&b);
+    (srv, b)
+}
+
 /// A minute of silence uploaded (µ-law, declared: a page of it lasts until it is stopped, or
 /// outlasts the checks), and a browser signed in on Page now with it chosen.
 fn on_page_now_with_a_long_sound(srv: &Server) -> Browser {
@@ -628,10 +637,7 @@ fn names_and_banners_holding_html_show_as_text() {
             .replace("[zone.first]", &format!("[zone.{ZONE:?}]"))
             .replace("banner = \"Announcement\"", &format!("banner = {BANNER:?}"))
     });
-    add_user(&s);
-    let srv = Server::start(&s);
-    let b = Browser::start(&srv.url, (1280, 900), &[]);
-    sign_in(&b);
+    let (_srv, b) = signed_in(&s, (1280, 900));
 
     let texts = |script: &str| -> Vec<String> {
         b.js(script)
@@ -809,10 +815,7 @@ fn the_console_fits_a_phone_sized_screen() {
         return;
     }
     let s = fleet(2, |t| t);
-    add_user(&s);
-    let srv = Server::start(&s);
-    let b = Browser::start(&srv.url, (375, 800), &[]);
-    sign_in(&b);
+    let (_srv, b) = signed_in(&s, (375, 800));
     for (path, name) in [
         ("/", "page-now-375px"),
         ("/history", "history-375px"),
@@ -1079,10 +1082,7 @@ fn the_administrators_screens_ring_a_bell_play_and_delete_sounds_make_ringtones_
     let bells = "[schedule]\ntimezone = \"UTC\"\n\n[[bell]]\nname = \"lunch\"\n\
                  cron = \"0 0 12 * * *\"\nzones = [\"first\"]\nsource = \"chime\"\n\n";
     let s = fleet_with(3, bells, |t| t);
-    add_user(&s);
-    let srv = Server::start(&s);
-    let b = Browser::start(&srv.url, (1280, 900), &[]);
-    sign_in(&b);
+    let (srv, b) = signed_in(&s, (1280, 900));
 
     // Bells: the next firings, the week ahead, and "ring now" (asks first) pages its zone.
     b.click("a[data-nav=bells]");
@@ -1318,10 +1318,7 @@ fn a_user_changes_their_password_signs_out_and_an_ended_session_goes_back_to_sig
         return;
     }
     let s = fleet(2, |t| t);
-    add_user(&s);
-    let srv = Server::start(&s);
-    let b = Browser::start(&srv.url, (1280, 900), &[]);
-    sign_in(&b);
+    let (_srv, b) = signed_in(&s, (1280, 900));
     b.click("a[data-nav=users]");
     b.ready();
     // A wrong current password is refused and said so; the right one changes it.
