@@ -321,3 +321,95 @@ async fn zonecast_page_pages_a_rule_zone_of_discovered_phones() {
     s.stop();
     phones_fleet.shutdown().await;
 }
+
+/// `zonecast serve` with `[cucm]`: its pages plan from the discovered table (fetched at start),
+/// so an API page to a rule zone reaches the registered phones CUCM lists in it.
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn zonecast_serve_pages_a_rule_zone_of_discovered_phones() {
+    const TOKEN: &str = "cucm-serve-token-3c9e";
+    let (phones_fleet, phones, s, _dir, path) = setup(100).await;
+    let text = std::fs::read_to_string(&path).unwrap().replace(
+        "[server]\n",
+        "[server]\ntoken_env = \"ZC_CUCM_SERVE_TOKEN\"\n",
+    );
+    std::fs::write(&path, text).unwrap();
+    let port = std::net::TcpListener::bind("127.0.0.1:0")
+        .unwrap()
+        .local_addr()
+        .unwrap()
+        .port();
+    let mut child = std::process::Command::new(env!("CARGO_BIN_EXE_zonecast"))
+        .args(["serve", "--listen", &format!("127.0.0.1:{port}")])
+        .arg("--config")
+        .arg(&path)
+        .env("ZC_CUCM_SERVE_TOKEN", TOKEN)
+        .stdout(std::process::Stdio::null())
+        .stderr(std::process::Stdio::null())
+        .spawn()
+        .unwrap();
+    let url = format!("http://127.0.0.1:{port}/api/pages");
+    let client = reqwest::Client::new();
+    // Until the table is in (the zone has no member before the first discovery), a page of the
+    // rule zone is refused; then it starts.
+    let deadline = std::time::Instant::now() + Duration::from_secs(30);
+    let id = loop {
+        let answer = client
+            .post(&url)
+            .bearer_auth(TOKEN)
+            .header("content-type", "application/json")
+            .body(serde_json::json!({"zone": "lobby", "source": "tone:700:1"}).to_string())
+            .send()
+            .await;
+        if let Ok(r) = answer
+            && r.status() == 201
+        {
+            let v: serde_json::Value = serde_json::from_slice(&r.bytes().await.unwrap()).unwrap();
+            break v["id"].as_str().unwrap().to_owned();
+        }
+        assert!(
+            std::time::Instant::now() < deadline,
+            "no page of the rule zone started"
+        );
+        tokio::time::sleep(Duration::from_millis(200)).await;
+    };
+    let history = format!("http://127.0.0.1:{port}/api/history/{id}");
+    let deadline = std::time::Instant::now() + Duration::from_secs(20);
+    let page = loop {
+        let body = client
+            .get(&history)
+            .bearer_auth(TOKEN)
+            .send()
+            .await
+            .unwrap()
+            .bytes()
+            .await
+            .unwrap();
+        let v: serde_json::Value = serde_json::from_slice(&body).unwrap();
+        if v["ended_ms"].as_i64().is_some() {
+            break v;
+        }
+        assert!(
+            std::time::Instant::now() < deadline,
+            "the page did not end: {v}"
+        );
+        tokio::time::sleep(Duration::from_millis(200)).await;
+    };
+    let _ = child.kill();
+    let _ = child.wait();
+    // Six in the zone: four reached, the unregistered one and the one with web access off not.
+    assert_eq!(
+        (page["phones"].as_i64(), page["accepted"].as_i64()),
+        (Some(6), Some(4)),
+        "{page}"
+    );
+    for p in &phones[..4] {
+        assert_eq!(
+            heard(&phones_fleet, p),
+            1,
+            "{} did not hear the page",
+            p.name
+        );
+    }
+    s.stop();
+    phones_fleet.shutdown().await;
+}

@@ -44,4 +44,4 @@ pub use plan::{
 };
 pub use report::{DeliveryReport, Failure, FailureKind, PhoneReport, PhoneState};
 pub use session::{Output, PageTarget, PushStep, Session, TalkerLimits, Timer, Timing};
-pub use table::{PhoneTable, Roster, Site, ZonePhones};
+pub use table::{LiveTable, PhoneTable, Roster, Site, ZonePhones};

@@ -88,6 +88,48 @@ pub trait PhoneTable: Send + Sync {
     }
 }
 
+/// A table replaced while pages plan from it (the server's, refreshed from CUCM): each question
+/// goes to the table in place at that moment.
+pub struct LiveTable {
+    current: std::sync::RwLock<std::sync::Arc<dyn PhoneTable>>,
+}
+
+impl LiveTable {
+    /// Starting with `table`.
+    pub fn new(table: std::sync::Arc<dyn PhoneTable>) -> LiveTable {
+        LiveTable {
+            current: std::sync::RwLock::new(table),
+        }
+    }
+
+    /// Plan the next pages from `table`.
+    pub fn replace(&self, table: std::sync::Arc<dyn PhoneTable>) {
+        *self.current.write().unwrap_or_else(|e| e.into_inner()) = table;
+    }
+
+    fn now(&self) -> std::sync::Arc<dyn PhoneTable> {
+        self.current
+            .read()
+            .unwrap_or_else(|e| e.into_inner())
+            .clone()
+    }
+}
+
+impl PhoneTable for LiveTable {
+    fn site(&self) -> Site {
+        self.now().site()
+    }
+    fn zone(&self, name: &str) -> Result<ZonePhones, Invalid> {
+        self.now().zone(name)
+    }
+    fn phone(&self, name: &str) -> Result<ZoneMember, String> {
+        self.now().phone(name)
+    }
+    fn speakers(&self, name: &str) -> Vec<(String, std::net::SocketAddrV4)> {
+        self.now().speakers(name)
+    }
+}
+
 /// The phone's IPv4 address from its `host[:port]` (resolving a name).
 pub(crate) fn phone_ip(host: &str) -> Option<Ipv4Addr> {
     let bare = host.rsplit_once(':').map_or(host, |(h, _)| h);

@@ -27,6 +27,7 @@
 //! - [`users`]: who may do what: roles, zone grants, the policy table, Argon2id passwords,
 //!   session rules (pure); [`throttle`]: failed sign-ins per account and address (pure);
 //!   [`csrf`]: the session cookie and the cross-site and CSRF checks (pure).
+//! - [`cucm_table`]: with `[cucm]`, the phones pages plan from, refreshed from CUCM.
 //! - [`accounts`]: users, sessions and the audit log in the SQLite database.
 //! - [`signin`]: `/api/session`, `/api/users`, `/api/audit`, and the guard in front of every
 //!   API route (bearer token or session cookie, policy, CSRF).
@@ -43,6 +44,7 @@ pub mod auth;
 pub mod bells;
 pub mod calls;
 pub mod csrf;
+pub mod cucm_table;
 pub mod events;
 pub mod health;
 pub mod http;
@@ -187,6 +189,7 @@ pub async fn serve_with(
     let pacer = Arc::new(Pacer::start(PacerOptions::default()).context("starting the pacer")?);
     let metrics = Arc::new(metrics::Metrics::default());
     let uploads = server.data_dir.join("sounds");
+    let (quit_tx, quit_rx) = watch::channel(false);
     let pages = pages::Pages::new(pages::PagesSetup {
         config: config.clone(),
         client: client.clone(),
@@ -195,8 +198,8 @@ pub async fn serve_with(
         metrics: metrics.clone(),
         uploads: uploads.clone(),
         notify_base,
+        table: cucm_table::phone_table(&config, quit_rx.clone()),
     });
-    let (quit_tx, quit_rx) = watch::channel(false);
     let scheduler = match &config.schedule {
         Some(s) => {
             Some(crate::schedule::Scheduler::from_config(s).map_err(|e| anyhow::anyhow!("{e}"))?)

@@ -197,6 +197,8 @@ pub struct PagesSetup {
     pub metrics: Arc<Metrics>,
     /// Directory of uploaded sounds.
     pub uploads: PathBuf,
+    /// The phones pages are planned from (the config's, or refreshed from CUCM).
+    pub table: Arc<dyn crate::page::PhoneTable>,
     /// Where phones reach the server's callbacks (plain HTTP: see [`NotifyBase::from_url`]).
     pub notify_base: NotifyBase,
 }
@@ -212,7 +214,7 @@ impl Pages {
     pub fn new(s: PagesSetup) -> Pages {
         let journal = s.store.journal();
         let pager = Pager::new(PagerSetup {
-            table: s.config.clone(),
+            table: s.table.clone(),
             journal: journal.clone(),
             client: s.client.clone(),
             pacer: s.pacer,
