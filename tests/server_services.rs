@@ -204,9 +204,16 @@ fn messages_start_from_the_phone_emergency_ones_after_confirmation() {
             .iter()
             .all(|p| p.heard.last().is_some_and(|h| h.rx.summary.packets > 10))
     });
-    // A plain message starts at once.
-    let (_, _) = api(&srv, "GET", "/api/pages", None);
+    // A plain message starts at once (once the drill has ended at the server too: while a page
+    // runs, the menu offers its End first and the items move down).
     s.wait_until("the drill ended by itself", |r| listening(r) == 0);
+    wait_for(&srv, "no page running at the server", 10, || {
+        let (_, v) = api(&srv, "GET", "/api/pages", None);
+        v["pages"]
+            .as_array()
+            .is_some_and(|p| p.is_empty())
+            .then_some(())
+    });
     open(&s, &srv, "p001");
     let started = select(&s, "p001", 4);
     assert!(
