@@ -347,50 +347,18 @@ async fn zonecast_serve_pages_a_rule_zone_of_discovered_phones() {
         .stderr(std::process::Stdio::null())
         .spawn()
         .unwrap();
-    let url = format!("http://127.0.0.1:{port}/api/pages");
     let client = reqwest::Client::new();
-    // Until the table is in (the zone has no member before the first discovery), a page of the
-    // rule zone is refused; then it starts.
+    // Until the table is in, the rule zone has no member and its page ends at once ("no phone
+    // can take part"); page again until the discovered phones are in it.
     let deadline = std::time::Instant::now() + Duration::from_secs(30);
-    let id = loop {
-        let answer = client
-            .post(&url)
-            .bearer_auth(TOKEN)
-            .header("content-type", "application/json")
-            .body(serde_json::json!({"zone": "lobby", "source": "tone:700:1"}).to_string())
-            .send()
-            .await;
-        if let Ok(r) = answer
-            && r.status() == 201
-        {
-            let v: serde_json::Value = serde_json::from_slice(&r.bytes().await.unwrap()).unwrap();
-            break v["id"].as_str().unwrap().to_owned();
-        }
-        assert!(
-            std::time::Instant::now() < deadline,
-            "no page of the rule zone started"
-        );
-        tokio::time::sleep(Duration::from_millis(200)).await;
-    };
-    let history = format!("http://127.0.0.1:{port}/api/history/{id}");
-    let deadline = std::time::Instant::now() + Duration::from_secs(20);
     let page = loop {
-        let body = client
-            .get(&history)
-            .bearer_auth(TOKEN)
-            .send()
-            .await
-            .unwrap()
-            .bytes()
-            .await
-            .unwrap();
-        let v: serde_json::Value = serde_json::from_slice(&body).unwrap();
-        if v["ended_ms"].as_i64().is_some() {
-            break v;
+        let page = page_through_api(&client, port, TOKEN).await;
+        if page["phones"].as_i64() != Some(0) {
+            break page;
         }
         assert!(
             std::time::Instant::now() < deadline,
-            "the page did not end: {v}"
+            "the rule zone stayed empty: {page}"
         );
         tokio::time::sleep(Duration::from_millis(200)).await;
     };
@@ -412,4 +380,50 @@ async fn zonecast_serve_pages_a_rule_zone_of_discovered_phones() {
     }
     s.stop();
     phones_fleet.shutdown().await;
+}
+
+/// Page zone `lobby` through `zonecast serve`'s API on `port` and wait for its record to end.
+async fn page_through_api(client: &reqwest::Client, port: u16, token: &str) -> serde_json::Value {
+    let deadline = std::time::Instant::now() + Duration::from_secs(20);
+    let id = loop {
+        let answer = client
+            .post(format!("http://127.0.0.1:{port}/api/pages"))
+            .bearer_auth(token)
+            .header("content-type", "application/json")
+            .body(serde_json::json!({"zone": "lobby", "source": "tone:700:1"}).to_string())
+            .send()
+            .await;
+        if let Ok(r) = answer
+            && r.status() == 201
+        {
+            let v: serde_json::Value = serde_json::from_slice(&r.bytes().await.unwrap()).unwrap();
+            break v["id"].as_str().unwrap().to_owned();
+        }
+        assert!(
+            std::time::Instant::now() < deadline,
+            "the server took no page"
+        );
+        tokio::time::sleep(Duration::from_millis(200)).await;
+    };
+    let history = format!("http://127.0.0.1:{port}/api/history/{id}");
+    loop {
+        let body = client
+            .get(&history)
+            .bearer_auth(token)
+            .send()
+            .await
+            .unwrap()
+            .bytes()
+            .await
+            .unwrap();
+        let v: serde_json::Value = serde_json::from_slice(&body).unwrap();
+        if v["ended_ms"].as_i64().is_some() {
+            return v;
+        }
+        assert!(
+            std::time::Instant::now() < deadline,
+            "the page did not end: {v}"
+        );
+        tokio::time::sleep(Duration::from_millis(200)).await;
+    }
 }
