@@ -106,21 +106,28 @@ impl Cue {
             Heard::Beep => Some(BEEP_HZ),
             Heard::Waiting | Heard::GoAhead => None,
         };
-        match hz {
-            Some(hz) => {
-                let step = hz / self.rate as f32;
-                for s in out.iter_mut() {
-                    *s = (AMPLITUDE * (std::f32::consts::TAU * self.phase).sin()) as i16;
-                    self.phase = (self.phase + step).fract();
-                }
-            }
-            None => {
-                out.fill(0);
-                self.phase = 0.0;
-            }
-        }
+        tone_frame(out, hz, self.rate, &mut self.phase);
         self.frame = self.frame.saturating_add(1);
         heard
+    }
+}
+
+/// One frame of `out`: a sine of `hz` at the call's `rate` continuing from `phase` (in cycles),
+/// or silence (`None`, the phase reset so the next tone starts at zero). The caller's cues and
+/// the PIN prompt play through it.
+pub(super) fn tone_frame(out: &mut [i16], hz: Option<f32>, rate: u32, phase: &mut f32) {
+    match hz {
+        Some(hz) => {
+            let step = hz / rate as f32;
+            for s in out.iter_mut() {
+                *s = (AMPLITUDE * (std::f32::consts::TAU * *phase).sin()) as i16;
+                *phase = (*phase + step).fract();
+            }
+        }
+        None => {
+            out.fill(0);
+            *phase = 0.0;
+        }
     }
 }
 

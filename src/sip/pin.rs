@@ -5,6 +5,7 @@
 //! wrong entry is answered by a low tone (400 Hz, 500 ms) before the call is ended, so the
 //! caller knows it was the PIN and not the line. The digits entered are never shown.
 
+use super::cue::tone_frame;
 use crate::config::RoutePin;
 
 /// The prompt's pitch.
@@ -17,7 +18,6 @@ pub const PIN_TIMEOUT_FRAMES: u32 = 500;
 pub const WRONG_FRAMES: u32 = 25;
 /// Most digits kept (a caller leaning on the keypad).
 const MAX_ENTERED: usize = 16;
-const AMPLITUDE: f32 = 8000.0;
 
 /// Where an entry is.
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
@@ -121,19 +121,7 @@ impl PinEntry {
             None if self.frame < 15 && (self.frame / 5).is_multiple_of(2) => Some(PROMPT_HZ),
             None => None,
         };
-        match hz {
-            Some(hz) => {
-                let step = hz / self.rate as f32;
-                for s in out.iter_mut() {
-                    *s = (AMPLITUDE * (std::f32::consts::TAU * self.phase).sin()) as i16;
-                    self.phase = (self.phase + step).fract();
-                }
-            }
-            None => {
-                out.fill(0);
-                self.phase = 0.0;
-            }
-        }
+        tone_frame(out, hz, self.rate, &mut self.phase);
         self.frame = self.frame.saturating_add(1);
         self.step()
     }
