@@ -26,31 +26,19 @@
 mod common;
 
 use std::collections::HashMap;
-use std::net::TcpListener;
 use std::path::Path;
-use std::process::{Child, Command, Stdio};
 use std::sync::atomic::{AtomicBool, AtomicU64, Ordering};
 use std::sync::{Arc, Mutex};
 use std::time::{Duration, Instant, SystemTime, UNIX_EPOCH};
 
+use common::browser::{Browser, browser_installed};
 use common::cli_setup::{Setup, Spec, Zone};
 use common::server::*;
-use fantoccini::{Client, ClientBuilder, Locator};
 use serde_json::{Value, json};
 use zonecast::rtp::pacer::mono_now_ns;
 
-const CHROMIUM: &str = "/usr/bin/chromium";
-const CHROMEDRIVER: &str = "/usr/bin/chromedriver";
 const USER: &str = "bench";
 const PASSWORD: &str = "correct horse battery 7";
-
-fn browser_installed() -> bool {
-    let ok = Path::new(CHROMIUM).exists() && Path::new(CHROMEDRIVER).exists();
-    if !ok {
-        eprintln!("skipped: {CHROMIUM} or {CHROMEDRIVER} is missing (make test installs them)");
-    }
-    ok
-}
 
 /// The system clock minus `CLOCK_MONOTONIC`, in ns (the smallest of a few reads).
 fn epoch_minus_mono_ns() -> i128 {
@@ -105,161 +93,6 @@ fn cpu_secs(pid: u32) -> f64 {
     // SAFETY: sysconf has no preconditions.
     let hz = unsafe { libc::sysconf(libc::_SC_CLK_TCK) } as f64;
     ticks as f64 / hz
-}
-
-/// One headless Chromium with a fresh profile, driven through its own chromedriver (the
-/// harness of `tests/console_browser.rs`, trimmed).
-struct Browser {
-    rt: tokio::runtime::Runtime,
-    client: Option<Client>,
-    driver: Child,
-    _profile: tempfile::TempDir,
-    base: String,
-}
-
-impl Browser {
-    fn start(base: &str) -> Browser {
-        let rt = tokio::runtime::Builder::new_current_thread()
-            .enable_all()
-            .build()
-            .unwrap();
-        let profile = tempfile::tempdir().unwrap();
-        let mut args: Vec<String> = [
-            "--headless=new",
-            "--no-sandbox",
-            "--disable-gpu",
-            "--disable-quic",
-            "--no-first-run",
-            "--disable-background-networking",
-            "--disable-component-update",
-            "--disable-sync",
-            "--disable-dev-shm-usage",
-            "--window-size=1280,900",
-        ]
-        .iter()
-        .map(|s| s.to_string())
-        .collect();
-        args.push(format!("--user-data-dir={}", profile.path().display()));
-        let mut caps = serde_json::Map::new();
-        caps.insert(
-            "goog:chromeOptions".into(),
-            json!({ "binary": CHROMIUM, "args": args }),
-        );
-        for _ in 0..5 {
-            let port = TcpListener::bind("127.0.0.1:0")
-                .unwrap()
-                .local_addr()
-                .unwrap()
-                .port();
-            let mut driver = Command::new(CHROMEDRIVER)
-                .arg(format!("--port={port}"))
-                .stdout(Stdio::null())
-                .stderr(Stdio::null())
-                .spawn()
-                .expect("start chromedriver");
-            let deadline = Instant::now() + Duration::from_secs(20);
-            let client = loop {
-                if driver.try_wait().ok().flatten().is_some() {
-                    break None;
-                }
-                let connected = rt.block_on(
-                    ClientBuilder::new(hyper_util::client::legacy::connect::HttpConnector::new())
-                        .capabilities(caps.clone())
-                        .connect(&format!("http://127.0.0.1:{port}")),
-                );
-                match connected {
-                    Ok(c) => break Some(c),
-                    Err(e) if Instant::now() > deadline => panic!("chromedriver: {e}"),
-                    Err(_) => std::thread::sleep(Duration::from_millis(200)),
-                }
-            };
-            if let Some(client) = client {
-                return Browser {
-                    rt,
-                    client: Some(client),
-                    driver,
-                    _profile: profile,
-                    base: base.to_owned(),
-                };
-            }
-            let _ = driver.wait();
-        }
-        panic!("chromedriver did not start");
-    }
-
-    fn c(&self) -> &Client {
-        self.client.as_ref().unwrap()
-    }
-
-    fn goto(&self, path: &str) {
-        let url = format!("{}{path}", self.base);
-        self.rt.block_on(self.c().goto(&url)).unwrap();
-    }
-
-    fn js(&self, script: &str) -> Value {
-        self.rt
-            .block_on(self.c().execute(script, vec![]))
-            .unwrap_or_else(|e| panic!("{script}: {e}"))
-    }
-
-    fn wait_js(&self, what: &str, secs: u64, script: &str, ok: impl Fn(&Value) -> bool) -> Value {
-        let deadline = Instant::now() + Duration::from_secs(secs);
-        loop {
-            let v = self.js(script);
-            if ok(&v) {
-                return v;
-            }
-            assert!(
-                Instant::now() < deadline,
-                "timed out waiting for {what}: {v}"
-            );
-            std::thread::sleep(Duration::from_millis(50));
-        }
-    }
-
-    fn ready(&self) {
-        self.wait_js(
-            "the screen",
-            15,
-            "return document.body.dataset.ready === '1'",
-            |v| v == true,
-        );
-    }
-
-    fn click(&self, css: &str) {
-        let e = self
-            .rt
-            .block_on(self.c().find(Locator::Css(css)))
-            .unwrap_or_else(|e| panic!("{css}: {e}"));
-        self.rt.block_on(e.click()).unwrap();
-    }
-
-    fn type_in(&self, css: &str, text: &str) {
-        let e = self.rt.block_on(self.c().find(Locator::Css(css))).unwrap();
-        self.rt.block_on(e.send_keys(text)).unwrap();
-    }
-
-    fn sign_in(&self) {
-        self.goto("/signin");
-        self.ready();
-        self.type_in("#signin-user", USER);
-        self.type_in("#signin-password", PASSWORD);
-        self.click("#signin-form button[type=submit]");
-        self.wait_js("the page-now screen", 15, "return location.pathname", |v| {
-            v == "/"
-        });
-        self.ready();
-    }
-}
-
-impl Drop for Browser {
-    fn drop(&mut self) {
-        if let Some(c) = self.client.take() {
-            let _ = self.rt.block_on(c.close());
-        }
-        let _ = self.driver.kill();
-        let _ = self.driver.wait();
-    }
 }
 
 /// `n` phones in zone `all`, a `[server]` with uploads up to 4 MB and a 20 s push timeout (a
@@ -407,7 +240,7 @@ fn api_page_to_first_packet(s: &Setup, srv: &Server, phones: usize) -> f64 {
 #[test]
 #[ignore = "benchmark: cargo test --release --test console_bench -- --ignored"]
 fn click_page_to_first_rtp_packet() {
-    if !browser_installed() {
+    if !browser_installed("console_bench") {
         return;
     }
     const PHONES: usize = 10;
@@ -416,8 +249,8 @@ fn click_page_to_first_rtp_packet() {
     let s = bench_setup(PHONES, Some(rec.path()));
     let srv = Server::start(&s);
     upload(&srv, "bench_tone", 10, true);
-    let b = Browser::start(&srv.url);
-    b.sign_in();
+    let b = Browser::start(&srv.url, (1280, 900), &[]);
+    b.sign_in(USER, PASSWORD);
     println!("load at start: {}", loadavg());
     let (mut first, mut last, mut sent, mut answered, mut audio) =
         (vec![], vec![], vec![], vec![], vec![]);
@@ -616,7 +449,7 @@ return 0;
 #[test]
 #[ignore = "benchmark: cargo test --release --test console_bench -- --ignored"]
 fn a_thousand_phones_state_changes_to_the_browser() {
-    if !browser_installed() {
+    if !browser_installed("console_bench") {
         return;
     }
     const PHONES: usize = 1000;
@@ -624,8 +457,8 @@ fn a_thousand_phones_state_changes_to_the_browser() {
     let s = bench_setup(PHONES, None);
     let srv = Server::start(&s);
     upload(&srv, "long_quiet", 60, false);
-    let b = Browser::start(&srv.url);
-    b.sign_in();
+    let b = Browser::start(&srv.url, (1280, 900), &[]);
+    b.sign_in(USER, PASSWORD);
     let mut all: [Vec<f64>; 5] = Default::default();
     for run in 0..RUNS {
         let v = one_thousand_phone_page(&s, &srv, &b);

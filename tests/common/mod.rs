@@ -2,6 +2,7 @@
 //! measuring pitch and level. Everything here talks to real sockets, processes and files.
 #![allow(dead_code)]
 
+pub mod browser;
 pub mod cli_setup;
 pub mod fake_phone;
 pub mod nats;
