@@ -149,10 +149,13 @@ impl DistrictNet {
     /// until every leaf is connected to the hub.
     pub fn start(sites: &[&str], one_way: Duration) -> DistrictNet {
         let leaf_port = free_port();
+        // The hub tells each leaf its leaf port (`leafnode_urls`; 2.9.10 does so even with
+        // `no_advertise`), and a leaf whose link is cut would reconnect there directly, past
+        // the proxy: it is told port 1 instead, which refuses.
         let hub = NatsNode::start("hub", |js| {
             format!(
                 "jetstream {{ store_dir: {js:?}, domain: hub }}\n\
-                 leafnodes {{ listen: 127.0.0.1:{leaf_port} }}\n"
+                 leafnodes {{ listen: 127.0.0.1:{leaf_port}, advertise: \"127.0.0.1:1\" }}\n"
             )
         });
         let hub_leaf: SocketAddr = ([127, 0, 0, 1], leaf_port).into();
