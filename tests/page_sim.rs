@@ -238,12 +238,17 @@ async fn recover_stops_the_phones_of_a_page_whose_process_died() {
         .iter()
         .map(|p| (p.name.clone(), p.target.clone().unwrap()))
         .collect();
-    let done = zonecast::page::recover::recover(&journal, &client, |n| {
-        by_name
-            .get(n)
-            .cloned()
-            .ok_or_else(|| format!("no phone {n}"))
-    })
+    let done = zonecast::page::recover::recover(
+        &journal,
+        &client,
+        |n| {
+            by_name
+                .get(n)
+                .cloned()
+                .ok_or_else(|| format!("no phone {n}"))
+        },
+        None,
+    )
     .await
     .unwrap();
     assert_eq!(done.len(), 5);

@@ -108,13 +108,20 @@ pub(super) async fn recover_journal(
     journal: &Journal,
     client: &PushClient,
 ) -> Result<Vec<Recovered>, CliError> {
-    Ok(recover(journal, client, |name| {
-        let p = config
-            .phone(name)
-            .ok_or_else(|| format!("phone {name} is no longer in the config"))?;
-        let secret = p.secret().map_err(|e| e.to_string())?;
-        Ok(p.push_target(secret))
-    })
+    // SIP endpoints still in a call are hung up by the SIP user agent (BYE, or CANCEL).
+    let sip = crate::sip::Dialer::new(&config.sip_endpoints);
+    Ok(recover(
+        journal,
+        client,
+        |name| {
+            let p = config
+                .phone(name)
+                .ok_or_else(|| format!("phone {name} is no longer in the config"))?;
+            let secret = p.secret().map_err(|e| e.to_string())?;
+            Ok(p.push_target(secret))
+        },
+        Some(&*sip as &dyn crate::page::SipDialer),
+    )
     .await
     .with_context(|| format!("journal {}", journal.path().display()))?)
 }

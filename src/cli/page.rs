@@ -249,13 +249,17 @@ pub(super) fn run_page(a: PageArgs) -> Result<i32, CliError> {
     let interrupted = interrupted_flag();
     rt.block_on(async {
         let pacer = Pacer::start(PacerOptions::default()).context("starting the pacer thread")?;
-        let pager = Pager::new(PagerSetup {
-            table,
-            journal: journal.clone(),
-            client,
-            pacer: Arc::new(pacer),
-            recovered: false,
-        });
+        let sip: Arc<dyn crate::page::SipDialer> = crate::sip::Dialer::new(&config.sip_endpoints);
+        let pager = Pager::with_sip(
+            PagerSetup {
+                table,
+                journal: journal.clone(),
+                client,
+                pacer: Arc::new(pacer),
+                recovered: false,
+            },
+            Some(sip),
+        );
         let mut order = PageOrder::new(Origin::Command, &a.zone, payload);
         order.wide = wide;
         order.priority = a.priority.clone();

@@ -20,6 +20,7 @@ use super::schedule::{self, RawBell, RawSchedule};
 use super::server::{self, RawServer};
 use super::services::{self, RawMessage, RawPermission};
 use super::sip::{self, RawSip};
+use super::sip_endpoint::{self, RawSipEndpoint};
 use super::source::Source;
 use super::speaker::{self, RawSpeaker};
 use super::speech::{self, RawSpeech};
@@ -55,6 +56,8 @@ struct RawFile {
     cluster: Option<Spanned<RawCluster>>,
     #[serde(default)]
     speaker: Vec<RawSpeaker>,
+    #[serde(default)]
+    sip_endpoint: Vec<RawSipEndpoint>,
 }
 
 pub(super) fn load(text: &str, path: &Path) -> Result<Config, Invalid> {
@@ -80,6 +83,9 @@ pub(super) fn load(text: &str, path: &Path) -> Result<Config, Invalid> {
         .chain(zones.iter().map(|z| z.name.as_str()))
         .collect();
     let speakers = speaker::check(&src, raw.speaker, &zones, &taken)?;
+    let mut taken = taken;
+    taken.extend(speakers.iter().map(|s| s.name.as_str()));
+    let sip_endpoints = sip_endpoint::check(&src, raw.sip_endpoint, &zones, &taken, base)?;
     let mut services = Services::default();
     services::check_messages(
         &src,
@@ -105,6 +111,7 @@ pub(super) fn load(text: &str, path: &Path) -> Result<Config, Invalid> {
         cucm,
         cluster: cluster::check(&src, raw.cluster, base)?,
         speakers,
+        sip_endpoints,
     };
     graph::check_unicast_limits(&src, &config, &spans)?;
     Ok(config)

@@ -31,7 +31,8 @@
 //! filters, push credentials and refresh), `cluster` (`[cluster]`: NATS servers, credentials'
 //! source, site, node, pair, lease timings, district zones), `zone_rule` (a zone's `from_cucm`
 //! rule over the discovered phones), `speaker` (`[[speaker]]`: IP speakers that only take the
-//! stream).
+//! stream), `sip_endpoint` (`[[sip_endpoint]]`: SIP speakers and auto-answering phones a page
+//! calls).
 
 mod cluster;
 mod cucm;
@@ -48,6 +49,7 @@ mod screen_text;
 mod server;
 mod services;
 mod sip;
+mod sip_endpoint;
 mod source;
 mod speaker;
 mod speech;
@@ -73,6 +75,7 @@ pub use screen_text::{MAX_BANNER_CHARS, MAX_TITLE_CHARS, banner_rule, title_rule
 pub use server::{DEFAULT_PORT, HttpsListen, Server, TlsIdentity, TokenSource};
 pub use services::{Message, Permission, Services};
 pub use sip::{Cidr, MAX_NUMBER_CHARS, RouteMode, RoutePin, SIP_PORT, Sip, SipRoute};
+pub use sip_endpoint::{AutoAnswer, MAX_SIP_ENDPOINTS, SipAuth, SipEndpoint, sip_uri_rule};
 pub use speaker::{MAX_SPEAKERS, StreamSpeaker, speaker_address_rule};
 pub use zone::{Zone, ZoneCodec, ZoneMode};
 pub use zone_rule::{DescriptionRegex, DnPattern, ZoneRule};
@@ -108,6 +111,8 @@ pub struct Config {
     pub cluster: Option<Cluster>,
     /// IP speakers that pages send their stream to (`[[speaker]]`: no push, no answer).
     pub speakers: Vec<StreamSpeaker>,
+    /// SIP speakers and auto-answering phones that pages call (`[[sip_endpoint]]`).
+    pub sip_endpoints: Vec<SipEndpoint>,
 }
 
 impl Config {
@@ -138,6 +143,29 @@ impl Config {
     /// The speakers a page to zone `name` reaches: those of the zone itself and of the zones
     /// it holds, in file order.
     pub fn speakers_of(&self, name: &str) -> Vec<&StreamSpeaker> {
+        let within = self.zones_within(name);
+        self.speakers
+            .iter()
+            .filter(|s| s.zones.iter().any(|z| within.contains(z.as_str())))
+            .collect()
+    }
+
+    /// The SIP endpoints a page to zone `name` calls (as [`Config::speakers_of`]).
+    pub fn sip_endpoints_of(&self, name: &str) -> Vec<&SipEndpoint> {
+        let within = self.zones_within(name);
+        self.sip_endpoints
+            .iter()
+            .filter(|s| s.zones.iter().any(|z| within.contains(z.as_str())))
+            .collect()
+    }
+
+    /// The SIP endpoint called `name`.
+    pub fn sip_endpoint(&self, name: &str) -> Option<&SipEndpoint> {
+        self.sip_endpoints.iter().find(|e| e.name == name)
+    }
+
+    /// Zone `name` and every zone it holds.
+    fn zones_within<'a>(&'a self, name: &'a str) -> HashSet<&'a str> {
         let mut within = HashSet::from([name]);
         let mut todo = vec![name];
         while let Some(z) = todo.pop() {
@@ -147,10 +175,7 @@ impl Config {
                 }
             }
         }
-        self.speakers
-            .iter()
-            .filter(|s| s.zones.iter().any(|z| within.contains(z.as_str())))
-            .collect()
+        within
     }
 
     /// The phones zone `name` reaches: members in order, nested zones expanded where they are

@@ -270,6 +270,11 @@ impl PhoneTable for SiteTable {
     fn speakers(&self, name: &str) -> Vec<(String, std::net::SocketAddrV4)> {
         PhoneTable::speakers(&self.config, name)
     }
+
+    /// The config's `[[sip_endpoint]]`s, likewise.
+    fn sip_endpoints(&self, name: &str) -> Vec<String> {
+        PhoneTable::sip_endpoints(&self.config, name)
+    }
 }
 
 #[cfg(test)]

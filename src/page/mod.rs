@@ -19,11 +19,14 @@
 //!   up); [`listen`]: listen and intercom ([`listen::ListenSession`]).
 //! - [`run`](mod@run) and `shell`: the `select!` loop that feeds the session and carries out what it
 //!   returns (journal, media stream, pushes).
+//! - [`dial`]: SIP endpoints as targets: their dialogs as plain data, and the [`dial::SipDialer`]
+//!   the SIP layer above hands down to make the calls.
 //! - [`report`]: the delivery report (per phone and totals) and the exit code it implies.
 //! - [`journal`]: the small file that outlives a killed process: pages in flight and their
 //!   phones, so `zonecast recover` (and the next `page`) can stop what was cut off.
 
 pub mod callbacks;
+pub mod dial;
 pub mod journal;
 pub mod listen;
 pub mod pager;
@@ -36,6 +39,7 @@ pub mod session;
 mod shell;
 pub mod table;
 
+pub use dial::{CallEnd, SipCall, SipDialer, SipDialog};
 pub use pager::{
     Origin, PageError, PageHandle, PageOrder, Pager, PagerSetup, Talker, TalkerRelay, WideSound,
 };

@@ -245,6 +245,8 @@ pub struct PagerSetup {
 
 struct Inner {
     setup: PagerSetup,
+    /// Calls the zones' SIP endpoints (none: they are planned out, with the reason).
+    sip: Option<Arc<dyn super::dial::SipDialer>>,
     recovered: AtomicBool,
     planning: tokio::sync::Mutex<()>,
 }
@@ -261,8 +263,14 @@ const EQUAL_RETRY: Duration = Duration::from_millis(250);
 impl Pager {
     /// A pager over this table, journal, client and pacer.
     pub fn new(setup: PagerSetup) -> Pager {
+        Pager::with_sip(setup, None)
+    }
+
+    /// A pager whose pages call their zones' SIP endpoints through `sip`.
+    pub fn with_sip(setup: PagerSetup, sip: Option<Arc<dyn super::dial::SipDialer>>) -> Pager {
         Pager {
             inner: Arc::new(Inner {
+                sip,
                 recovered: AtomicBool::new(setup.recovered),
                 setup,
                 planning: tokio::sync::Mutex::new(()),
@@ -280,9 +288,12 @@ impl Pager {
     pub async fn recover(&self) -> std::io::Result<Vec<Recovered>> {
         self.inner.recovered.store(true, Ordering::SeqCst);
         let s = &self.inner.setup;
-        recover(&s.journal, &s.client, |name| {
-            s.table.phone(name).and_then(|t| t.push)
-        })
+        recover(
+            &s.journal,
+            &s.client,
+            |name| s.table.phone(name).and_then(|t| t.push),
+            self.inner.sip.as_deref(),
+        )
         .await
     }
 
@@ -303,11 +314,7 @@ impl Pager {
         let (mut prepared, pages) = self
             .prepare_or_wait(&zone, &site, &mut order, wide.is_some())
             .await?;
-        // The zone's IP speakers: no push, a copy of the stream (see `speaker_plan`).
-        let speakers = s.table.speakers(&order.zone).into_iter();
-        prepared
-            .plans
-            .extend(speakers.map(|(name, at)| super::plan::speaker_plan(&name, at)));
+        self.plan_unpushed(&order.zone, &site, &mut prepared);
         let mut sound = std::mem::replace(&mut order.sound, Box::new(super::shell::Silence));
         let mut timing = Timing {
             duration: order.duration,
@@ -372,6 +379,7 @@ impl Pager {
                 .zip(wide.take())
                 .map(|(delivery, source)| WideStream { source, delivery }),
             begun: Some(begun_tx),
+            sip: self.inner.sip.clone(),
         };
         let pacer = s.pacer.clone();
         let done = tokio::spawn(async move {
@@ -392,6 +400,32 @@ impl Pager {
             live: live_rx,
             done,
         })
+    }
+
+    /// The zone's targets that take no push: its IP speakers (a copy of the stream, see
+    /// `speaker_plan`) and its SIP endpoints (a call, its dialog journaled before the INVITE).
+    fn plan_unpushed(&self, zone: &str, site: &Site, prepared: &mut Prepared) {
+        let s = &self.inner.setup;
+        let speakers = s.table.speakers(zone).into_iter();
+        prepared
+            .plans
+            .extend(speakers.map(|(name, at)| super::plan::speaker_plan(&name, at)));
+        let offer = SocketAddrV4::new(
+            site.media_address,
+            match prepared.delivery {
+                super::plan::Delivery::Multicast { port, .. }
+                | super::plan::Delivery::Unicast { port, .. } => port.get(),
+            },
+        );
+        for name in s.table.sip_endpoints(zone) {
+            let dialog = match &self.inner.sip {
+                Some(d) => d.dialog(&name),
+                None => Err("no SIP user agent runs in this process".to_owned()),
+            };
+            prepared
+                .plans
+                .push(super::plan::sip_plan(&name, dialog, offer));
+        }
     }
 
     /// Plan the page against the journal; while pages of equal priority hold the zone, wait

@@ -145,6 +145,8 @@ pub struct PhonePlan {
     pub narrow: Option<NarrowRetry>,
     /// An IP speaker (`[[speaker]]`): no push, its G.711 stream sent to `speaker_dest`.
     pub speaker_dest: Option<SocketAddrV4>,
+    /// A SIP endpoint (`[[sip_endpoint]]`): started by a call, stopped by its hang-up.
+    pub sip: Option<Box<super::dial::SipTarget>>,
 }
 
 /// The G.711 start a phone that refuses G.722 is retried with.
@@ -227,6 +229,7 @@ fn refused(t: &ZoneMember, expect_reply: bool, why: String) -> PhonePlan {
         wideband: false,
         narrow: None,
         speaker_dest: None,
+        sip: None,
     }
 }
 
@@ -412,6 +415,7 @@ fn taking_part(
         wideband: false,
         narrow: None,
         speaker_dest: None,
+        sip: None,
     }
 }
 
@@ -436,6 +440,44 @@ pub fn speaker_plan(name: &str, dest: SocketAddrV4) -> PhonePlan {
         wideband: false,
         narrow: None,
         speaker_dest: Some(dest),
+        sip: None,
+    }
+}
+
+/// A SIP endpoint of the zone (`[[sip_endpoint]]`): its start is a call with `dialog` (or,
+/// `Err`, why it cannot be called), its stop the hang-up; the page's G.711 stream goes to
+/// the media address its answer gives. Our media is `offer` in the INVITE's SDP.
+pub fn sip_plan(
+    name: &str,
+    dialog: Result<super::dial::SipDialog, String>,
+    offer: SocketAddrV4,
+) -> PhonePlan {
+    let (refused, sip) = match dialog {
+        Ok(dialog) => (
+            None,
+            Some(Box::new(super::dial::SipTarget { dialog, offer })),
+        ),
+        Err(why) => (Some(why), None),
+    };
+    PhonePlan {
+        name: name.to_owned(),
+        model: super::dial::SIP_MODEL.to_owned(),
+        target: None,
+        refused,
+        expect_reply: false,
+        start_uri: "INVITE".into(),
+        start_xml: String::new(),
+        banner: None,
+        banner_refused: None,
+        stop_xml: String::new(),
+        via_media: false,
+        banner_clear_xml: None,
+        dest: None,
+        ip: None,
+        wideband: false,
+        narrow: None,
+        speaker_dest: None,
+        sip,
     }
 }
 

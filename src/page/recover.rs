@@ -1,8 +1,10 @@
 //! `zonecast recover`: stop the phones of pages that were cut off (their process was killed) or
-//! that ended with failed stops, as the journal lists them.
+//! that ended with failed stops, as the journal lists them. A SIP endpoint still in a call
+//! is hung up (BYE, or CANCEL of an INVITE never answered) through the SIP user agent.
 
 use serde::Serialize;
 
+use super::dial::SipDialer;
 use super::journal::{Journal, JournalOp};
 use crate::push::{Phone, PushClient};
 
@@ -21,11 +23,13 @@ pub struct Recovered {
 
 /// Stop every phone the journal says may still be playing a page nobody runs any more.
 /// `resolve` turns a phone name into a push target (from the config); a phone the config no
-/// longer knows is reported and left in the journal.
+/// longer knows is reported and left in the journal. `sip` hangs up SIP endpoints (without
+/// one they are reported and left in the journal).
 pub async fn recover(
     journal: &Journal,
     client: &PushClient,
     resolve: impl Fn(&str) -> Result<Phone, String>,
+    sip: Option<&dyn SipDialer>,
 ) -> std::io::Result<Vec<Recovered>> {
     let mut out = Vec::new();
     for page in journal.pages()? {
@@ -35,6 +39,16 @@ pub async fn recover(
         let mut set = tokio::task::JoinSet::new();
         for p in page.remaining_phones() {
             let name = p.name.clone();
+            if let Some(dialog) = p.dialog() {
+                let hang_up = sip.map(|d| d.hang_up(dialog));
+                set.spawn(async move {
+                    match hang_up {
+                        None => (name, Err("no SIP user agent to hang up with".to_owned())),
+                        Some(f) => (name, f.await),
+                    }
+                });
+                continue;
+            }
             let target = resolve(&name);
             let xml = p.stop_xml.clone();
             let expect = p.expect_reply;

@@ -49,6 +49,8 @@ pub(crate) struct Job {
     /// Told once the page's phones are in the journal and its first live state is out (dropped
     /// unsent when it could not start).
     pub begun: Option<oneshot::Sender<()>>,
+    /// Calls the page's SIP endpoints.
+    pub sip: Option<Arc<dyn super::dial::SipDialer>>,
 }
 
 /// A page's second stream: its sound in G.722 for the phones that take it.
@@ -93,6 +95,10 @@ struct Shell<'a> {
     narrowed: Vec<StreamHandle>,
     media_error: Option<std::io::Error>,
     delivery: String,
+    /// Turns true when the page starts ending: unanswered calls are cancelled.
+    ending: watch::Sender<bool>,
+    /// SIP endpoints that answered: their dialogs (for the BYE) and their streams.
+    answered: std::collections::HashMap<usize, (super::dial::SipDialog, StreamHandle)>,
 }
 
 /// Run one page to its end. `stop` carries a reason when the page must end early (Ctrl-C,
@@ -121,6 +127,9 @@ pub(crate) async fn run(
         while let Some(o) = session.poll_output() {
             sh.carry(o, &mut session)?;
         }
+        if session.is_ending() {
+            sh.ending.send_if_modified(|e| !std::mem::replace(e, true));
+        }
         if session.is_finished() {
             break;
         }
@@ -131,7 +140,10 @@ pub(crate) async fn run(
         }
         let ended = sh.ended.as_mut();
         tokio::select! {
-            Some(done) = rx.recv() => done.feed(&mut session, Instant::now()),
+            Some(done) = rx.recv() => match done {
+                Done::Answered { phone, media, law, dialog } => sh.answered(phone, media, law, dialog),
+                done => done.feed(&mut session, Instant::now()),
+            },
             Some((key, cb)) = shell::next_callback(callbacks.as_mut()) => {
                 // The key may name the phone after a '~' (the server's per-phone handlers).
                 let phone = key.split_once('~').map(|(_, name)| name);
@@ -213,6 +225,8 @@ impl<'a> Shell<'a> {
             narrowed: Vec::new(),
             media_error: None,
             delivery,
+            ending: watch::channel(false).0,
+            answered: std::collections::HashMap::new(),
         }
     }
 
@@ -232,6 +246,7 @@ impl<'a> Shell<'a> {
             .into_iter()
             .flatten()
             .chain(&self.narrowed)
+            .chain(self.answered.values().map(|(_, h)| h))
         {
             s.stop();
         }
@@ -262,6 +277,9 @@ impl<'a> Shell<'a> {
             }
             Output::Narrow { phone } => self.narrow(phone),
             Output::OpenGate => self.gate.store(true, Ordering::Release),
+            Output::Push { phone, step } if self.plans[phone].sip.is_some() => {
+                self.dial(phone, step);
+            }
             Output::Push { phone, step } => {
                 let media_id = match step {
                     PushStep::Stop => session.media_id(phone).map(str::to_owned),
@@ -353,6 +371,142 @@ impl<'a> Shell<'a> {
         }
     }
 
+    /// A SIP endpoint's start (the call) or stop (its hang-up), in a task; the outcome comes
+    /// back as a push's would (and, answered, a [`Done::Answered`] first).
+    fn dial(&mut self, phone: usize, step: PushStep) {
+        use super::dial::{CallEnd, SipCall};
+        use crate::push::PushOutcome;
+        let tx = self.tx.clone();
+        let Some(dialer) = self.job.sip.clone() else {
+            let _ = tx.send(Done::Push {
+                phone,
+                step,
+                outcome: PushOutcome::Unsupported {
+                    reason: "no SIP user agent".into(),
+                },
+                media_id: None,
+            });
+            return;
+        };
+        let Some(target) = self.plans[phone].sip.as_deref() else {
+            return;
+        };
+        let name = self.plans[phone].name.clone();
+        if step != PushStep::Start {
+            // Only an answered call has anything to end (an unanswered one was cancelled
+            // by the dialer itself before its start came back).
+            let dialog = self.answered.get(&phone).map(|(d, _)| d.clone());
+            tokio::spawn(async move {
+                let outcome = match dialog {
+                    None => PushOutcome::Ok { items: Vec::new() },
+                    Some(d) => match dialer.hang_up(d).await {
+                        Ok(()) => PushOutcome::Ok { items: Vec::new() },
+                        Err(reason) => PushOutcome::Unreachable {
+                            reason: format!("BYE: {reason}"),
+                            connected: true,
+                        },
+                    },
+                };
+                let _ = tx.send(Done::Push {
+                    phone,
+                    step,
+                    outcome,
+                    media_id: None,
+                });
+            });
+            return;
+        }
+        let call = SipCall {
+            endpoint: name.clone(),
+            dialog: target.dialog.clone(),
+            law: self.job.law,
+            offer: target.offer,
+        };
+        let (journal, page) = (self.job.journal.clone(), self.job.id.clone());
+        let on_dialog: super::dial::OnDialog = Box::new(move |d| {
+            let op = JournalOp::Dialog {
+                phone: name.clone(),
+                dialog: Box::new(d.clone()),
+            };
+            if let Err(e) = journal.record(&page, &op) {
+                tracing::warn!("journal {}: {e}", journal.path().display());
+            }
+        });
+        let ending = self.ending.subscribe();
+        tokio::spawn(async move {
+            let end = dialer.call(call, on_dialog, ending).await;
+            let outcome = match end {
+                CallEnd::Answered { media, law, dialog } => {
+                    let _ = tx.send(Done::Answered {
+                        phone,
+                        media,
+                        law,
+                        dialog,
+                    });
+                    PushOutcome::Ok { items: Vec::new() }
+                }
+                CallEnd::Refused { status, .. } => PushOutcome::Rejected {
+                    status: u32::from(status),
+                    data: end.words(),
+                    url: String::new(),
+                },
+                CallEnd::NoAnswer => PushOutcome::Rejected {
+                    status: 408,
+                    data: end.words(),
+                    url: String::new(),
+                },
+                CallEnd::Cancelled => PushOutcome::Rejected {
+                    status: 487,
+                    data: end.words(),
+                    url: String::new(),
+                },
+                CallEnd::Unreachable(ref why) => PushOutcome::Unreachable {
+                    reason: why.clone(),
+                    connected: false,
+                },
+            };
+            let _ = tx.send(Done::Push {
+                phone,
+                step,
+                outcome,
+                media_id: None,
+            });
+        });
+    }
+
+    /// A SIP endpoint answered: a copy of the G.711 stream to its media address.
+    fn answered(
+        &mut self,
+        phone: usize,
+        media: std::net::SocketAddrV4,
+        law: Law,
+        dialog: Box<super::dial::SipDialog>,
+    ) {
+        let Some(port) = std::num::NonZeroU16::new(media.port()) else {
+            return;
+        };
+        let spec = StreamSpec {
+            destinations: vec![Destination::to_port(*media.ip(), port)],
+            sender: self.job.sender,
+            packetizer: Packetizer::random(law),
+            payload: Box::new(shell::Recoded::new(
+                Box::new(Follower::new(
+                    self.tee.clone(),
+                    [self.job.law.silence(); crate::rtp::packet::PAYLOAD_LEN],
+                )),
+                self.job.law,
+                law,
+            )),
+            max_packets: None,
+        };
+        match self.pacer.add(spec) {
+            Ok(h) => {
+                self.answered.insert(phone, (*dialog, h));
+            }
+            Err(e) => tracing::warn!("the stream to {}: {e}", self.plans[phone].name),
+        }
+    }
+
     /// A unicast copy of the G.711 stream to `dests` (it sends what the main stream sent last).
     fn copy_to(&self, dests: Vec<Destination>) -> std::io::Result<StreamHandle> {
         self.pacer.add(StreamSpec {
@@ -440,10 +594,13 @@ impl<'a> Shell<'a> {
                 .plans
                 .iter()
                 .filter(|p| p.refused.is_none() && p.speaker_dest.is_none())
-                .map(|p| JournalPhone {
-                    name: p.name.clone(),
-                    stop_xml: p.stop_xml.clone(),
-                    expect_reply: p.expect_reply,
+                .map(|p| match &p.sip {
+                    Some(t) => JournalPhone::sip(&p.name, &t.dialog),
+                    None => JournalPhone {
+                        name: p.name.clone(),
+                        stop_xml: p.stop_xml.clone(),
+                        expect_reply: p.expect_reply,
+                    },
                 })
                 .collect(),
             group: match j.delivery {

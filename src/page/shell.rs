@@ -32,6 +32,14 @@ pub(crate) enum Done {
     Verified { phone: usize, receiving: bool },
     /// Whether a phone took the unicast copy.
     FellBack { phone: usize, accepted: bool },
+    /// A SIP endpoint answered (its start's [`Done::Push`] follows): the stream goes to
+    /// `media`, and its hang-up is built from `dialog`.
+    Answered {
+        phone: usize,
+        media: std::net::SocketAddrV4,
+        law: crate::g711::Law,
+        dialog: Box<super::dial::SipDialog>,
+    },
 }
 
 impl Done {
@@ -51,6 +59,7 @@ impl Done {
             }
             Done::Verified { phone, receiving } => session.handle_verified(now, phone, receiving),
             Done::FellBack { phone, accepted } => session.handle_fell_back(now, phone, accepted),
+            Done::Answered { .. } => {} // the shell's (the stream to the endpoint)
         }
     }
 }
@@ -365,6 +374,37 @@ impl PayloadSource for Follower {
         match &s.frame {
             Some(f) => out.copy_from_slice(f),
             None => *out = self.silence,
+        }
+        true
+    }
+}
+
+/// Another source's G.711 in the other law (a SIP endpoint that answered with it).
+pub(crate) struct Recoded {
+    inner: Box<dyn PayloadSource>,
+    from: crate::g711::Law,
+    to: crate::g711::Law,
+}
+
+impl Recoded {
+    pub(crate) fn new(
+        inner: Box<dyn PayloadSource>,
+        from: crate::g711::Law,
+        to: crate::g711::Law,
+    ) -> Recoded {
+        Recoded { inner, from, to }
+    }
+}
+
+impl PayloadSource for Recoded {
+    fn next_payload(&mut self, out: &mut [u8; PAYLOAD_LEN]) -> bool {
+        if !self.inner.next_payload(out) {
+            return false;
+        }
+        if self.from != self.to {
+            for b in out.iter_mut() {
+                *b = self.to.encode(self.from.decode(*b));
+            }
         }
         true
     }

@@ -86,6 +86,11 @@ pub trait PhoneTable: Send + Sync {
         let _ = name;
         Vec::new()
     }
+    /// The SIP endpoints a page to zone `name` calls, by name.
+    fn sip_endpoints(&self, name: &str) -> Vec<String> {
+        let _ = name;
+        Vec::new()
+    }
 }
 
 /// A table replaced while pages plan from it (the server's, refreshed from CUCM): each question
@@ -127,6 +132,9 @@ impl PhoneTable for LiveTable {
     }
     fn speakers(&self, name: &str) -> Vec<(String, std::net::SocketAddrV4)> {
         self.now().speakers(name)
+    }
+    fn sip_endpoints(&self, name: &str) -> Vec<String> {
+        self.now().sip_endpoints(name)
     }
 }
 
@@ -197,6 +205,13 @@ impl PhoneTable for Config {
         self.speakers_of(name)
             .into_iter()
             .map(|s| (s.name.clone(), s.address))
+            .collect()
+    }
+
+    fn sip_endpoints(&self, name: &str) -> Vec<String> {
+        self.sip_endpoints_of(name)
+            .into_iter()
+            .map(|e| e.name.clone())
             .collect()
     }
 }

@@ -166,7 +166,9 @@ pub async fn serve_with(
         let secret = p.secret().map_err(|e| e.to_string())?;
         Ok(p.push_target(secret))
     };
-    let recovered = crate::page::recover::recover(&journal, &client, resolve)
+    // SIP endpoints a killed server left in a call are hung up (BYE, or CANCEL).
+    let sip = crate::sip::Dialer::new(&config.sip_endpoints);
+    let recovered = crate::page::recover::recover(&journal, &client, resolve, Some(&*sip))
         .await
         .with_context(|| format!("recovering from {}", journal.path().display()))?;
     if !recovered.is_empty() {

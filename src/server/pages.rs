@@ -213,13 +213,17 @@ impl Pages {
     /// Ready to start pages.
     pub fn new(s: PagesSetup) -> Pages {
         let journal = s.store.journal();
-        let pager = Pager::new(PagerSetup {
-            table: s.table.clone(),
-            journal: journal.clone(),
-            client: s.client.clone(),
-            pacer: s.pacer,
-            recovered: true,
-        });
+        let sip: Arc<dyn crate::page::SipDialer> = crate::sip::Dialer::new(&s.config.sip_endpoints);
+        let pager = Pager::with_sip(
+            PagerSetup {
+                table: s.table.clone(),
+                journal: journal.clone(),
+                client: s.client.clone(),
+                pacer: s.pacer,
+                recovered: true,
+            },
+            Some(sip),
+        );
         Pages {
             inner: Arc::new(Inner {
                 config: s.config,

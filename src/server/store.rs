@@ -813,6 +813,14 @@ impl JournalBackend for SqliteJournal {
                 }
                 refresh_in_flight(tx, page)
             }),
+            // A SIP endpoint's dialog is its stop (see `JournalPhone::sip`).
+            JournalOp::Dialog { phone, dialog } => self.write(|tx| {
+                tx.execute(
+                    "UPDATE page_phones SET stop_xml = ?3 WHERE page = ?1 AND name = ?2",
+                    params![page, phone, crate::page::journal::sip_stop(dialog)],
+                )?;
+                Ok(())
+            }),
             JournalOp::End { unstopped } => self.write(|tx| {
                 let n = tx.execute(
                     "UPDATE pages SET journal_ended = 1, ended_ms = COALESCE(ended_ms, ?2)

@@ -1,8 +1,8 @@
 //! zonecast as a SIP user agent (issue 22): a trunk (CUCM, a PBX) calls a configured number and
 //! the caller speaks to a zone. Built: dial-in (UAS) over UDP, live routes (the caller relayed
 //! to the zone) and delayed ones (recorded, then played as a page), a route's PIN, every call
-//! journaled. Not here: digit prompts choosing the zone, digest auth, TCP, SIP speakers as page
-//! targets (UAC), TLS/SRTP.
+//! journaled; SIP endpoints called as page targets (UAC: `uac`, `uac_shell`'s [`Dialer`]). Not
+//! here: digit prompts choosing the zone, digest auth of callers, TCP, TLS/SRTP.
 //!
 //! Pure parts, tested without sockets: `admit` (who may call which number: 403, 404, 486),
 //! `answer` (SDP offer in, codec chosen, SDP answer out, 488 when none is common), `audio` (a
@@ -27,6 +27,8 @@ mod dtmf;
 mod media;
 mod pin;
 mod ua;
+mod uac;
+mod uac_shell;
 
 pub use admit::{Turned, admit};
 pub use answer::{
@@ -43,6 +45,8 @@ pub use desk::{
 pub use dtmf::{Keys, TelephoneEvent, info_key};
 pub use pin::{PROMPT_HZ, PinEntry, PinStep, WRONG_HZ};
 pub use ua::{Agent, AgentError};
+pub use uac::{Challenge, Inbound, Invite, SipReply, Step, parse_inbound_uac};
+pub use uac_shell::Dialer;
 
 /// Parse one SIP message as the agent's transport does (rsipstack's parser), and, when it
 /// carries SDP, the offer: the entry of the fuzz target for everything a caller sends us.

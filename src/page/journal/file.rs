@@ -11,7 +11,7 @@ use std::path::{Path, PathBuf};
 
 use serde::{Deserialize, Serialize};
 
-use super::record::{JournalBackend, JournalOp, JournalPage, PageRecord, pid_alive};
+use super::record::{JournalBackend, JournalOp, JournalPage, PageRecord, pid_alive, sip_stop};
 
 #[derive(Debug, Serialize, Deserialize)]
 #[serde(tag = "kind", rename_all = "snake_case")]
@@ -155,6 +155,11 @@ fn replay(reader: impl BufRead) -> Vec<JournalPage> {
                     JournalOp::Stopped { phones } | JournalOp::Released { phones } => {
                         for n in phones {
                             p.remaining.remove(&n);
+                        }
+                    }
+                    JournalOp::Dialog { phone, dialog } => {
+                        if let Some(j) = p.record.phones.iter_mut().find(|j| j.name == phone) {
+                            j.stop_xml = sip_stop(&dialog);
                         }
                     }
                     JournalOp::End { unstopped } => {

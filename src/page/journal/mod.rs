@@ -23,7 +23,10 @@ use std::path::{Path, PathBuf};
 use std::sync::Arc;
 
 pub use file::FileJournal;
-pub use record::{JournalBackend, JournalOp, JournalPage, JournalPhone, PageRecord, pid_alive};
+pub(crate) use record::sip_stop;
+pub use record::{
+    JournalBackend, JournalOp, JournalPage, JournalPhone, PageRecord, SipDialog, pid_alive,
+};
 
 /// The page journal (cheap to clone; clones share the backend).
 #[derive(Debug, Clone)]

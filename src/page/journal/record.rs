@@ -28,12 +28,55 @@ pub enum JournalOp {
         /// Phone names.
         phones: Vec<String>,
     },
+    /// A SIP endpoint's dialog changed (a new INVITE after a challenge, the answer's tag,
+    /// route set and target): its hang-up is built from this one now.
+    Dialog {
+        /// The endpoint's name.
+        phone: String,
+        /// The dialog as it stands.
+        dialog: Box<SipDialog>,
+    },
     /// The page ended; these phones' stops failed.
     End {
         /// Phone names still to stop.
         unstopped: Vec<String>,
     },
 }
+
+/// A SIP dialog a page opened with an endpoint (`[[sip_endpoint]]`), as plain data: what a
+/// later process needs to end it, a BYE once answered (`remote_tag` set), else a CANCEL of the
+/// INVITE (`branch`, `cseq`, `via`). Written before the INVITE goes out; no credentials.
+#[derive(Debug, Clone, PartialEq, Eq, Default, Serialize, Deserialize)]
+pub struct SipDialog {
+    /// Call-ID.
+    pub call_id: String,
+    /// Our From tag.
+    pub local_tag: String,
+    /// Our From URI.
+    pub local_uri: String,
+    /// The endpoint's URI (To, and the INVITE's Request-URI).
+    pub remote_uri: String,
+    /// Where requests are sent (`host:port`, before any route set).
+    pub peer: String,
+    /// The INVITE's Via sent-by (`host:port`): a CANCEL must carry the same.
+    pub via: String,
+    /// The INVITE's Via branch (a CANCEL reuses it).
+    pub branch: String,
+    /// The INVITE's CSeq number (a BYE takes the next).
+    pub cseq: u32,
+    /// The endpoint's To tag, once it answered.
+    #[serde(default)]
+    pub remote_tag: Option<String>,
+    /// The endpoint's Contact in its answer (the BYE's Request-URI).
+    #[serde(default)]
+    pub remote_target: Option<String>,
+    /// Record-Route of the answer, reversed (the BYE's Route headers).
+    #[serde(default)]
+    pub route_set: Vec<String>,
+}
+
+/// What marks a journaled phone as a SIP endpoint: its "stop" is its dialog (as JSON).
+const SIP_STOP: &str = "sip-dialog:";
 
 /// One phone of a page as the journal keeps it.
 #[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
@@ -44,6 +87,31 @@ pub struct JournalPhone {
     pub stop_xml: String,
     /// Whether it answers with CiscoIPPhoneResponse.
     pub expect_reply: bool,
+}
+
+impl JournalPhone {
+    /// A SIP endpoint of a page: what ends it is its dialog.
+    pub fn sip(name: &str, dialog: &SipDialog) -> JournalPhone {
+        JournalPhone {
+            name: name.to_owned(),
+            stop_xml: sip_stop(dialog),
+            expect_reply: false,
+        }
+    }
+
+    /// The SIP dialog that ends it, when it is a SIP endpoint.
+    pub fn dialog(&self) -> Option<SipDialog> {
+        let json = self.stop_xml.strip_prefix(SIP_STOP)?;
+        serde_json::from_str(json).ok()
+    }
+}
+
+/// The journal's "stop" of a SIP endpoint: its dialog, marked.
+pub(crate) fn sip_stop(dialog: &SipDialog) -> String {
+    format!(
+        "{SIP_STOP}{}",
+        serde_json::to_string(dialog).unwrap_or_default()
+    )
 }
 
 /// A page's first line.
