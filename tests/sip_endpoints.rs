@@ -350,3 +350,95 @@ fn a_busy_endpoint_is_reported_and_the_phones_are_still_paged() {
     let text = String::from_utf8_lossy(&prose.stdout);
     assert!(text.contains("horn"), "{text}");
 }
+
+#[test]
+fn a_digest_challenge_is_answered_with_the_configured_credentials() {
+    if !have_sipp() {
+        return;
+    }
+    let port = free_port();
+    let sink = UdpSocket::bind("127.0.0.1:0").unwrap();
+    let sink_port = sink.local_addr().unwrap().port();
+    let dir = tempfile::tempdir().unwrap();
+    let password = "horn-secret-4711";
+    let pw_file = dir.path().join("horn.pw");
+    std::fs::write(&pw_file, format!("{password}\n")).unwrap();
+    let s = setup(&endpoint(
+        port,
+        &format!(
+            "user = \"zonecast\"\npassword_file = \"{}\"\n",
+            pw_file.display()
+        ),
+    ));
+    let sc = scenario(
+        dir.path(),
+        "uas_endpoint_auth.xml",
+        sink_port,
+        &[("PASSWORD", password)],
+    );
+    let sipp = sipp_uas(dir.path(), &sc, port);
+    let heard = listen(sink, 20);
+    let out = s.run(&[
+        "page",
+        "--zone",
+        "all",
+        "--tone",
+        "900",
+        "--duration",
+        "2",
+        "--json",
+    ]);
+    let (code, log) = sipp_done(dir.path(), sipp, 20);
+    assert_eq!(code, Some(0), "{log}");
+    let r = json(&out);
+    let h = horn(&r);
+    assert_eq!(
+        h["accepted"].as_bool(),
+        Some(true),
+        "the credentials were refused: {h}"
+    );
+    let heard = heard.join().unwrap();
+    assert!(heard.packets >= 90, "{} packets", heard.packets);
+    assert!((heard.pitch() - 900.0).abs() < 25.0);
+    // The password is nowhere in what zonecast wrote.
+    for text in [
+        String::from_utf8_lossy(&out.stdout).into_owned(),
+        stderr(&out),
+        s.journal(),
+    ] {
+        assert!(!text.contains(password));
+    }
+}
+
+#[test]
+fn a_page_that_ends_before_the_answer_cancels_the_call() {
+    if !have_sipp() {
+        return;
+    }
+    let port = free_port();
+    let s = setup(&endpoint(port, ""));
+    let dir = tempfile::tempdir().unwrap();
+    let sc = scenario(dir.path(), "uas_endpoint_ringing.xml", 0, &[]);
+    let sipp = sipp_uas(dir.path(), &sc, port);
+    let out = s.run(&[
+        "page",
+        "--zone",
+        "all",
+        "--tone",
+        "700",
+        "--duration",
+        "1",
+        "--json",
+    ]);
+    let (code, log) = sipp_done(dir.path(), sipp, 20);
+    assert_eq!(
+        code,
+        Some(0),
+        "sipp did not get the CANCEL and the ACK of its 487: {log}"
+    );
+    let h = horn(&json(&out));
+    assert_eq!(h["accepted"].as_bool(), Some(false), "{h}");
+    let reason = h["failure"]["reason"].as_str().unwrap_or_default();
+    assert!(reason.contains("cancelled"), "{h}");
+    assert_eq!(listening(&s.report()), 0);
+}
