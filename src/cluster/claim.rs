@@ -101,6 +101,9 @@ pub enum ClaimEnd {
     RungElsewhere,
     /// Too late to ring (the store unreachable or the claim held until the limit).
     Missed,
+    /// This node rang it without a claim: the store was unreachable at both nodes of the pair
+    /// and this is the preferred one (decided by `pair`, not by this machine).
+    RungWithoutStore,
 }
 
 /// What the shell does next.

@@ -7,12 +7,16 @@
 //! as fencing token; property-tested in `lease_tests`), `claim` (one occurrence's claimed →
 //! ringing → done, and its key; tested in `claim_tests`), `store` (the async shell: connecting
 //! with the configured credentials and TLS, the buckets, the lease's loop and an occurrence's
-//! claim carried out).
-//!
-//! Not built yet (see the design note): the LAN heartbeat, district pages, the journal stream.
+//! claim carried out), `pair` (what a node knows of its peer over the LAN heartbeat and whether
+//! it rings without the store), `heartbeat` (the heartbeat's UDP shell), `site_bells` (what the
+//! server's bell loop holds: the store once reached, the lease, the heartbeat; one occurrence
+//! rung at most once across the pair).
 
 mod claim;
+mod heartbeat;
 mod lease;
+mod pair;
+mod site_bells;
 mod store;
 
 #[cfg(test)]
@@ -24,4 +28,6 @@ pub use claim::{
     BellClaim, ClaimEnd, ClaimOp, ClaimOutput, ClaimRecord, ClaimReply, ClaimStep, Occurrence,
 };
 pub use lease::{Lease, LeaseEvent, LeaseOp, LeaseReply, LeaseTerms};
-pub use store::{ClusterError, LeaseHandle, SiteBells, SiteStore};
+pub use pair::{Beat, PeerView};
+pub use site_bells::SiteBells;
+pub use store::{ClusterError, LeaseHandle, SiteStore};

@@ -2,8 +2,8 @@
 //! configured credentials (read here, when connecting, and never logged) and TLS, opens the site's
 //! two KV buckets (`zc_lease_<site>` with `max_age` = the lease time, `zc_claims_<site>` for a
 //! day), and carries out what [`Lease`] and [`BellClaim`] return, each op bounded by a timeout
-//! whose expiry is their `Failed`. It decides nothing itself. [`SiteBells`] is what the server's
-//! bell loop holds: the store, the running lease, and this process's instance number.
+//! whose expiry is their `Failed`. It decides nothing itself. (What the server's bell loop holds
+//! is `site_bells`' `SiteBells`.)
 
 use std::future::Future;
 use std::time::{Duration, Instant};
@@ -34,6 +34,9 @@ pub enum ClusterError {
         /// What went wrong.
         reason: String,
     },
+    /// The LAN heartbeat's socket could not be bound.
+    #[error("{0}")]
+    Lan(std::io::Error),
     /// A bucket could not be opened or created.
     #[error("cannot open the JetStream bucket {bucket}: {reason}")]
     Bucket {
@@ -47,11 +50,15 @@ pub enum ClusterError {
 /// One site's buckets, as this node reaches them.
 #[derive(Clone)]
 pub struct SiteStore {
+    client: async_nats::Client,
     node: String,
     lease_ttl: Duration,
     claim_wait: Duration,
     lease_kv: kv::Store,
     claims_kv: kv::Store,
+    /// When the store last answered a lease op (written or refused): the connection's own
+    /// state is no witness, since the client's pings stop while requests flow.
+    answered: std::sync::Arc<std::sync::Mutex<Option<Instant>>>,
 }
 
 /// The lease's loop as the rest of the node sees it: whether it leads now, with which token.
@@ -95,35 +102,7 @@ impl Drop for LeaseHandle {
 impl SiteStore {
     /// Connect as `[cluster]` says and open (or create) the site's buckets.
     pub async fn connect(c: &Cluster) -> Result<SiteStore, ClusterError> {
-        let mut opts = async_nats::ConnectOptions::new()
-            .name(format!("zonecast {}/{}", c.site, c.node))
-            .connection_timeout(Duration::from_secs(5))
-            .require_tls(c.tls);
-        match &c.auth {
-            ClusterAuth::None => {}
-            ClusterAuth::Password(user, source) => {
-                let secret = match source {
-                    PasswordSource::Env(var) => Secret::from_env(var)?,
-                    PasswordSource::File(path) => Secret::from_file(path)?,
-                    PasswordSource::Minted => {
-                        return Err(Invalid::new(
-                            "[cluster] password",
-                            "minted",
-                            "NATS needs a password from password_env or password_file",
-                        )
-                        .into());
-                    }
-                };
-                opts = opts.user_and_password(user.clone(), secret.expose().to_owned());
-            }
-            ClusterAuth::NKey(path) => {
-                let seed = Secret::from_file(path)?;
-                opts = opts.nkey(seed.expose().trim().to_owned());
-            }
-        }
-        if let Some(ca) = &c.ca_file {
-            opts = opts.add_root_certificates(ca.clone());
-        }
+        let opts = connect_options(c)?;
         let client = opts
             .connect(c.urls.clone())
             .await
@@ -131,17 +110,32 @@ impl SiteStore {
                 urls: c.urls.join(","),
                 reason: e.to_string(),
             })?;
-        let js = jetstream::new(client);
+        let js = jetstream::new(client.clone());
         let lease_kv = bucket(&js, format!("zc_lease_{}", c.site), c.lease).await?;
         let day = Duration::from_secs(86_400);
         let claims_kv = bucket(&js, format!("zc_claims_{}", c.site), day).await?;
         Ok(SiteStore {
+            client,
             node: c.node.clone(),
             lease_ttl: c.lease,
             claim_wait: c.claim_wait,
             lease_kv,
             claims_kv,
+            answered: Default::default(),
         })
+    }
+
+    /// Whether the store answers now: connected, and a lease op answered within the lease time
+    /// (the lease loop asks every quarter of it, leading or not).
+    pub fn reaches_store(&self) -> bool {
+        let answered = *self.answered.lock().unwrap_or_else(|p| p.into_inner());
+        self.client.connection_state() == async_nats::connection::State::Connected
+            && answered.is_some_and(|t| t.elapsed() <= self.lease_ttl)
+    }
+
+    /// How long the other node waits before claiming an occurrence.
+    pub fn claim_wait(&self) -> Duration {
+        self.claim_wait
     }
 
     /// Who holds the site's lease as the bucket says: `(node, token, ms since it was written)`;
@@ -231,7 +225,11 @@ impl SiteStore {
                 }
             }
         });
-        done.await.unwrap_or(LeaseReply::Failed)
+        let reply = done.await.unwrap_or(LeaseReply::Failed);
+        if reply != LeaseReply::Failed {
+            *self.answered.lock().unwrap_or_else(|p| p.into_inner()) = Some(Instant::now());
+        }
+        reply
     }
 
     /// Ring `occ` at most once across the site: `instance` is drawn at process start, `due` is
@@ -325,6 +323,43 @@ fn decode(value: &[u8]) -> ClaimRecord {
     })
 }
 
+/// How this node connects to its store as `[cluster]` says: its name, TLS, the credentials read
+/// now from their source (never logged). The journal's link connects with these too.
+pub(crate) fn connect_options(c: &Cluster) -> Result<async_nats::ConnectOptions, ClusterError> {
+    let mut opts = async_nats::ConnectOptions::new()
+        .name(format!("zonecast {}/{}", c.site, c.node))
+        .connection_timeout(Duration::from_secs(5))
+        // A store that stops answering is noticed within about three pings.
+        .ping_interval((c.lease / 2).max(Duration::from_secs(1)))
+        .require_tls(c.tls);
+    match &c.auth {
+        ClusterAuth::None => {}
+        ClusterAuth::Password(user, source) => {
+            let secret = match source {
+                PasswordSource::Env(var) => Secret::from_env(var)?,
+                PasswordSource::File(path) => Secret::from_file(path)?,
+                PasswordSource::Minted => {
+                    return Err(Invalid::new(
+                        "[cluster] password",
+                        "minted",
+                        "NATS needs a password from password_env or password_file",
+                    )
+                    .into());
+                }
+            };
+            opts = opts.user_and_password(user.clone(), secret.expose().to_owned());
+        }
+        ClusterAuth::NKey(path) => {
+            let seed = Secret::from_file(path)?;
+            opts = opts.nkey(seed.expose().trim().to_owned());
+        }
+    }
+    if let Some(ca) = &c.ca_file {
+        opts = opts.add_root_certificates(ca.clone());
+    }
+    Ok(opts)
+}
+
 /// Open the bucket `name`, or create it (history 1, file storage, `max_age`).
 async fn bucket(
     js: &jetstream::Context,
@@ -350,54 +385,5 @@ async fn bucket(
                 bucket: name,
                 reason: first.to_string(),
             }),
-    }
-}
-
-/// This node's part in its site's bells: the store, the lease it keeps running, and the
-/// instance number drawn at start (so a restarted node never takes its predecessor's claim for
-/// its own).
-pub struct SiteBells {
-    store: SiteStore,
-    lease: LeaseHandle,
-    instance: u64,
-}
-
-impl SiteBells {
-    /// Connect as `[cluster]` says and start the lease.
-    pub async fn start(c: &Cluster) -> Result<SiteBells, ClusterError> {
-        let store = SiteStore::connect(c).await?;
-        let lease = store.start_lease();
-        Ok(SiteBells {
-            store,
-            lease,
-            instance: rand::random::<u64>(),
-        })
-    }
-
-    /// Ring bell `bell` due at `at` (now or past) at most once across the site: `ring` is
-    /// awaited only if this node wins the occurrence. An occurrence not ringing a minute after
-    /// its instant (or three claim waits, if longer) is missed rather than rung that late.
-    pub async fn ring_once<F, Fut>(
-        &self,
-        bell: &str,
-        at: chrono::DateTime<chrono::Utc>,
-        ring: F,
-    ) -> ClaimEnd
-    where
-        F: FnOnce() -> Fut,
-        Fut: Future<Output = ()>,
-    {
-        let late = (chrono::Utc::now() - at).to_std().unwrap_or_default();
-        let now = Instant::now();
-        let due = now.checked_sub(late).unwrap_or(now);
-        let give_up = due + (self.store.claim_wait * 3).max(Duration::from_secs(60));
-        let occ = Occurrence {
-            bell: bell.to_owned(),
-            due_unix: u64::try_from(at.timestamp()).unwrap_or(0),
-        };
-        let window = (due, give_up);
-        self.store
-            .ring_once(&self.lease, self.instance, &occ, window, ring)
-            .await
     }
 }

@@ -16,6 +16,11 @@
 //! pair = ["a", "b"]                  # the site's nodes, the first preferred when the store is down
 //! lease = "4s"                       # the leader lease (the lease bucket's max_age), 1s..=60s
 //! claim_wait = "5s"                  # when the other node claims a bell occurrence (> lease)
+//! hub_domain = "hub"                 # the hub's JetStream domain, when the site's server is a
+//!                                    # leaf whose own domain is the site's name; absent: one
+//!                                    # JetStream holds the site's and the district's streams
+//! # The pair's LAN heartbeat (UDP, once a second): this node's address and its peer's.
+//! heartbeat = { listen = "10.0.0.21:7470", peer = "10.0.0.22:7470" }
 //!
 //! [cluster.district]                 # zones that span sites: each member is SITE:ZONE
 //! all-schools = ["north:all", "south:all"]
@@ -53,6 +58,15 @@ pub struct DistrictZone {
     pub members: Vec<(String, String)>,
 }
 
+/// The pair's LAN heartbeat: where this node listens and where its peer does (UDP).
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub struct PairHeartbeat {
+    /// This node's heartbeat socket.
+    pub listen: std::net::SocketAddr,
+    /// The other node's.
+    pub peer: std::net::SocketAddr,
+}
+
 /// The `[cluster]` table, checked.
 #[derive(Debug, Clone, PartialEq, Eq)]
 pub struct Cluster {
@@ -76,6 +90,12 @@ pub struct Cluster {
     pub claim_wait: Duration,
     /// The district's zones.
     pub district: Vec<DistrictZone>,
+    /// The hub's JetStream domain (the district's journal and the nodes' status), reached
+    /// through the site's leaf server, whose own domain is the site's name; `None`: the site's
+    /// JetStream is the hub's too.
+    pub hub_domain: Option<String>,
+    /// The pair's LAN heartbeat (a pair only; without it no bell rings while the store is down).
+    pub heartbeat: Option<PairHeartbeat>,
 }
 
 /// `[cluster]` as written.
@@ -97,6 +117,16 @@ pub(super) struct RawCluster {
     claim_wait: Option<Text>,
     #[serde(default)]
     district: BTreeMap<Text, Vec<Text>>,
+    hub_domain: Option<Text>,
+    heartbeat: Option<Spanned<RawHeartbeat>>,
+}
+
+/// `heartbeat = { listen, peer }` as written.
+#[derive(Deserialize)]
+#[serde(deny_unknown_fields)]
+pub(super) struct RawHeartbeat {
+    listen: Text,
+    peer: Text,
 }
 
 /// Check `[cluster]`; `base` anchors relative paths.
@@ -123,6 +153,7 @@ pub(super) fn check(
     let site = safe_name(src, &r.site, "[cluster] site")?;
     let node = safe_name(src, &r.node, "[cluster] node")?;
     let pair = pair(src, &r.pair, &r.node, &node)?;
+    let heartbeat = heartbeat(src, r.heartbeat, &pair)?;
     let lease = match &r.lease {
         Some(v) => ranged(src, v, "[cluster] lease", 1..=60)?,
         None => Duration::from_secs(4),
@@ -149,6 +180,11 @@ pub(super) fn check(
         lease,
         claim_wait,
         district: district(src, &r.district)?,
+        hub_domain: match &r.hub_domain {
+            Some(v) => Some(safe_name(src, v, "[cluster] hub_domain")?),
+            None => None,
+        },
+        heartbeat,
     }))
 }
 
@@ -269,6 +305,43 @@ fn pair(src: &Source, raw: &[Text], node_v: &Text, node: &str) -> Result<Vec<Str
     Ok(out)
 }
 
+/// `heartbeat`: two `IP:PORT` socket addresses (no names: the heartbeat must not wait on DNS),
+/// for a pair only. A pair without it rings nothing while its store is down (see
+/// `docs/cluster.md`).
+fn heartbeat(
+    src: &Source,
+    raw: Option<Spanned<RawHeartbeat>>,
+    pair: &[String],
+) -> Result<Option<PairHeartbeat>, Invalid> {
+    let Some(raw) = raw else { return Ok(None) };
+    let span = raw.span();
+    if pair.len() < 2 {
+        let rule = "a node alone has no peer: list both nodes in pair";
+        return Err(src.invalid(span, "[cluster] heartbeat", "(given)", rule));
+    }
+    let r = raw.into_inner();
+    let addr = |v: &Text, key: &str| {
+        v.get_ref()
+            .trim()
+            .parse::<std::net::SocketAddr>()
+            .map_err(|_| {
+                let what = format!("[cluster] heartbeat {key}");
+                src.invalid(v.span(), what, v.get_ref(), "must be IP:PORT")
+            })
+    };
+    let (listen, peer) = (addr(&r.listen, "listen")?, addr(&r.peer, "peer")?);
+    if peer.port() == 0 || listen == peer {
+        let rule = "must be the other node's own IP:PORT";
+        return Err(src.invalid(
+            r.peer.span(),
+            "[cluster] heartbeat peer",
+            r.peer.get_ref(),
+            rule,
+        ));
+    }
+    Ok(Some(PairHeartbeat { listen, peer }))
+}
+
 /// A duration in whole-second bounds (sub-second values allowed inside them).
 fn ranged(
     src: &Source,
@@ -353,6 +426,24 @@ mod tests {
         assert_eq!(c.lease.as_secs(), 2);
         assert_eq!(c.claim_wait.as_secs(), 3);
         assert_eq!(c.district[0].members[1], ("south".into(), "hall".into()));
+        assert_eq!(c.heartbeat, None);
+    }
+
+    #[test]
+    fn a_pair_reads_its_heartbeat_addresses_and_a_node_alone_has_none() {
+        let base = "urls = [\"nats://127.0.0.1:4222\"]\nsite = \"north\"\nnode = \"a\"\n";
+        let hb = "heartbeat = { listen = \"127.0.0.1:7470\", peer = \"127.0.0.1:7471\" }\n";
+        let c = load(&format!("{base}pair = [\"a\", \"b\"]\n{hb}")).unwrap();
+        let h = c.cluster.unwrap().heartbeat.unwrap();
+        assert_eq!((h.listen.port(), h.peer.port()), (7470, 7471));
+        let e = load(&format!("{base}{hb}")).unwrap_err();
+        assert!(e.contains("no peer"), "{e}");
+        let bad = "heartbeat = { listen = \"127.0.0.1:7470\", peer = \"b.local:7470\" }\n";
+        let e = load(&format!("{base}pair = [\"a\", \"b\"]\n{bad}")).unwrap_err();
+        assert!(e.contains("IP:PORT"), "{e}");
+        let same = "heartbeat = { listen = \"127.0.0.1:7470\", peer = \"127.0.0.1:7470\" }\n";
+        let e = load(&format!("{base}pair = [\"a\", \"b\"]\n{same}")).unwrap_err();
+        assert!(e.contains("other node"), "{e}");
     }
 
     #[test]

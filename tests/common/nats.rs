@@ -52,3 +52,15 @@ impl Drop for Nats {
         let _ = self.child.wait();
     }
 }
+
+impl Nats {
+    /// Send `sig` (`-STOP`, `-CONT`, ...) to the server: a store that stops answering.
+    pub fn signal(&self, sig: &str) {
+        let ok = Command::new("kill")
+            .args([sig, &self.child.id().to_string()])
+            .status()
+            .map(|s| s.success())
+            .unwrap_or(false);
+        assert!(ok, "kill {sig} nats-server");
+    }
+}

@@ -1,0 +1,264 @@
+//! What one node of a standby pair knows of the other over the LAN heartbeat (`docs/cluster.md`,
+//! "LAN heartbeat"), sans IO: the beat each node sends once a second (`site`, `node`, whether it
+//! reaches the store, whether it leads and with which token), its wire form (bounded JSON), and
+//! the one decision the store cannot make: with the store unreachable, does this node ring a bell
+//! occurrence without a claim? Only the pair's preferred node does, and only when it hears its
+//! peer say that the store is down there too (or it has no peer at all); anything else would risk
+//! a double when only this node lost the store. A node that rang without the store says so in its
+//! next beats (the occurrence's claim key), so that a peer whose store has just come back does
+//! not claim and ring it again.
+
+use std::time::{Duration, Instant};
+
+use serde::{Deserialize, Serialize};
+
+/// The most a beat may take on the wire; larger datagrams are refused unread.
+pub const BEAT_MAX_BYTES: usize = 1024;
+
+/// How many occurrences rung without the store a beat repeats (the latest).
+pub const STORELESS_KEPT: usize = 8;
+
+/// One heartbeat, as sent once a second to the peer.
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+#[serde(deny_unknown_fields)]
+pub struct Beat {
+    /// The sender's site.
+    pub site: String,
+    /// The sender.
+    pub node: String,
+    /// Whether the sender reaches the site's store now.
+    pub store_ok: bool,
+    /// Whether the sender leads the site now.
+    pub leader: bool,
+    /// Its fencing token when leading, else 0.
+    pub token: u64,
+    /// The claim keys of the occurrences it rang without the store, latest last.
+    #[serde(default)]
+    pub storeless: Vec<String>,
+}
+
+impl Beat {
+    /// The datagram.
+    pub fn encode(&self) -> Vec<u8> {
+        serde_json::to_vec(self).unwrap_or_default()
+    }
+
+    /// Read a datagram; the reason it is refused otherwise.
+    pub fn decode(bytes: &[u8]) -> Result<Beat, String> {
+        if bytes.len() > BEAT_MAX_BYTES {
+            return Err(format!(
+                "a heartbeat of {} bytes (at most {BEAT_MAX_BYTES})",
+                bytes.len()
+            ));
+        }
+        serde_json::from_slice(bytes).map_err(|e| format!("an unreadable heartbeat: {e}"))
+    }
+}
+
+/// This node's view of its pair.
+#[derive(Debug, Clone)]
+pub struct PeerView {
+    site: String,
+    me: String,
+    peer: Option<String>,
+    preferred: bool,
+    store_ok: bool,
+    heard: Option<(Instant, Beat)>,
+    fresh_for: Duration,
+    storeless: std::collections::VecDeque<String>,
+}
+
+impl PeerView {
+    /// `me` of `site`, whose pair is `pair` (the preferred node first); a beat counts for
+    /// `fresh_for` after it arrived (three missed beats, say).
+    pub fn new(site: &str, me: &str, pair: &[String], fresh_for: Duration) -> PeerView {
+        PeerView {
+            site: site.to_owned(),
+            me: me.to_owned(),
+            peer: pair.iter().find(|n| *n != me).cloned(),
+            preferred: pair.first().is_none_or(|n| n == me),
+            store_ok: false,
+            heard: None,
+            fresh_for,
+            storeless: Default::default(),
+        }
+    }
+
+    /// Whether this node reaches the store (the shell says so when it changes).
+    pub fn handle_store(&mut self, ok: bool) {
+        self.store_ok = ok;
+    }
+
+    /// A beat arrived at `now`; refused when it is not from this site's other node.
+    pub fn handle_beat(&mut self, now: Instant, beat: Beat) -> Result<(), String> {
+        if beat.site != self.site {
+            return Err(format!("a heartbeat from site {:?}", beat.site));
+        }
+        if self.peer.as_deref() != Some(beat.node.as_str()) {
+            return Err(format!(
+                "a heartbeat from node {:?}, not the peer",
+                beat.node
+            ));
+        }
+        self.heard = Some((now, beat));
+        Ok(())
+    }
+
+    /// The peer's last beat if it is fresh at `now`.
+    pub fn peer(&self, now: Instant) -> Option<&Beat> {
+        self.heard
+            .as_ref()
+            .filter(|(at, _)| now.saturating_duration_since(*at) <= self.fresh_for)
+            .map(|(_, b)| b)
+    }
+
+    /// The beat to send now.
+    /// (The oldest storeless keys are left out when they would not fit the datagram.)
+    pub fn beat(&self, leader: bool, token: u64) -> Beat {
+        let mut b = Beat {
+            site: self.site.clone(),
+            node: self.me.clone(),
+            store_ok: self.store_ok,
+            leader,
+            token: if leader { token } else { 0 },
+            storeless: self.storeless.iter().cloned().collect(),
+        };
+        while b.encode().len() > BEAT_MAX_BYTES && !b.storeless.is_empty() {
+            b.storeless.remove(0);
+        }
+        b
+    }
+
+    /// This node rang the occurrence `key` without the store.
+    pub fn handle_rang_storeless(&mut self, key: &str) {
+        if self.storeless.len() == STORELESS_KEPT {
+            self.storeless.pop_front();
+        }
+        self.storeless.push_back(key.to_owned());
+    }
+
+    /// Whether the peer's last beat (fresh or not: the ring happened) says it rang `key` without
+    /// the store.
+    pub fn peer_rang_storeless(&self, key: &str) -> bool {
+        self.heard
+            .as_ref()
+            .is_some_and(|(_, b)| b.storeless.iter().any(|k| k == key))
+    }
+
+    /// Whether this node rings an occurrence due at `now` without a claim: the store is
+    /// unreachable here, this is the preferred node, and either it has no peer or the peer's
+    /// fresh beat says the store is unreachable there too.
+    pub fn rings_without_store(&self, now: Instant) -> bool {
+        if self.store_ok || !self.preferred {
+            return false;
+        }
+        match &self.peer {
+            None => true,
+            Some(_) => self.peer(now).is_some_and(|b| !b.store_ok),
+        }
+    }
+
+    /// Whether the store is reachable here, as last told.
+    pub fn store_ok(&self) -> bool {
+        self.store_ok
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    const FRESH: Duration = Duration::from_secs(3);
+
+    fn pair() -> Vec<String> {
+        vec!["a".into(), "b".into()]
+    }
+
+    fn beat(node: &str, store_ok: bool) -> Beat {
+        Beat {
+            site: "north".into(),
+            node: node.into(),
+            store_ok,
+            leader: false,
+            token: 0,
+            storeless: Vec::new(),
+        }
+    }
+
+    #[test]
+    fn an_occurrence_rung_without_the_store_is_told_to_the_peer() {
+        let t0 = Instant::now();
+        let mut a = PeerView::new("north", "a", &pair(), FRESH);
+        let mut b = PeerView::new("north", "b", &pair(), FRESH);
+        for i in 0..(STORELESS_KEPT + 2) {
+            a.handle_rang_storeless(&format!("{i}.tick"));
+        }
+        let sent = a.beat(false, 0);
+        assert_eq!(sent.storeless.len(), STORELESS_KEPT);
+        assert!(Beat::decode(&sent.encode()).is_ok(), "a full beat fits");
+        b.handle_beat(t0, sent).unwrap();
+        assert!(b.peer_rang_storeless(&format!("{}.tick", STORELESS_KEPT + 1)));
+        assert!(!b.peer_rang_storeless("0.tick"));
+    }
+
+    #[test]
+    fn only_the_preferred_node_rings_without_the_store_and_only_when_the_peer_lost_it_too() {
+        let t0 = Instant::now();
+        let mut a = PeerView::new("north", "a", &pair(), FRESH);
+        let mut b = PeerView::new("north", "b", &pair(), FRESH);
+        // The store is up at both: the claim decides, nobody rings without it.
+        for v in [&mut a, &mut b] {
+            v.handle_store(true);
+        }
+        a.handle_beat(t0, beat("b", true)).unwrap();
+        b.handle_beat(t0, beat("a", true)).unwrap();
+        assert!(!a.rings_without_store(t0) && !b.rings_without_store(t0));
+        // Only A lost the store: B still claims, so A must not ring.
+        a.handle_store(false);
+        assert!(!a.rings_without_store(t0));
+        // Both lost it, and each hears the other say so: A rings, B does not.
+        b.handle_store(false);
+        a.handle_beat(t0, beat("b", false)).unwrap();
+        b.handle_beat(t0, beat("a", false)).unwrap();
+        assert!(a.rings_without_store(t0));
+        assert!(!b.rings_without_store(t0));
+        // The heartbeat cut as well (a double fault): A no longer knows, and misses.
+        assert!(!a.rings_without_store(t0 + FRESH + Duration::from_millis(1)));
+    }
+
+    #[test]
+    fn a_node_alone_rings_without_the_store() {
+        let t0 = Instant::now();
+        let mut v = PeerView::new("north", "a", &["a".into()], FRESH);
+        v.handle_store(false);
+        assert!(v.rings_without_store(t0));
+        v.handle_store(true);
+        assert!(!v.rings_without_store(t0));
+    }
+
+    #[test]
+    fn beats_from_elsewhere_or_oversized_are_refused() {
+        let t0 = Instant::now();
+        let mut a = PeerView::new("north", "a", &pair(), FRESH);
+        let mut other_site = beat("b", false);
+        other_site.site = "south".into();
+        assert!(a.handle_beat(t0, other_site).is_err());
+        assert!(a.handle_beat(t0, beat("a", false)).is_err());
+        assert!(a.handle_beat(t0, beat("c", false)).is_err());
+        assert!(a.peer(t0).is_none());
+        let big = vec![b' '; BEAT_MAX_BYTES + 1];
+        assert!(Beat::decode(&big).unwrap_err().contains("at most"));
+        assert!(Beat::decode(b"{\"site\":1}").is_err());
+        let b = beat("b", true);
+        assert_eq!(Beat::decode(&b.encode()).unwrap(), b);
+    }
+
+    #[test]
+    fn a_beat_says_the_token_only_while_leading() {
+        let mut a = PeerView::new("north", "a", &pair(), FRESH);
+        a.handle_store(true);
+        assert_eq!(a.beat(true, 7).token, 7);
+        assert_eq!(a.beat(false, 7).token, 0);
+        assert!(a.beat(false, 7).store_ok);
+    }
+}
