@@ -6,6 +6,8 @@ mod common;
 use std::time::{Duration, Instant};
 
 use common::district_net::DistrictNet;
+use common::server::*;
+use serde_json::{Value, json};
 
 /// A request/reply from one site's leaf to another's, through the hub: `Ok(round trip)` or the
 /// client's error.
@@ -72,6 +74,14 @@ async fn a_message_crosses_leaf_hub_leaf_with_the_links_delay_and_not_while_cut(
         );
         tokio::time::sleep(Duration::from_millis(100)).await;
     }
+    // And it stays cut: the leaf's reconnects (every second) find no way around the link.
+    tokio::time::sleep(Duration::from_millis(2500)).await;
+    assert_eq!(
+        net.linked(),
+        1,
+        "south's leaf reached the hub past its cut link"
+    );
+    assert!(ask(&north, "zc.south.ping").await.is_err());
     ask(&net.site("south").url(), "zc.south.ping")
         .await
         .expect("south's own leaf answers during the cut");
@@ -86,4 +96,167 @@ async fn a_message_crosses_leaf_hub_leaf_with_the_links_delay_and_not_while_cut(
         tokio::time::sleep(Duration::from_millis(200)).await;
     }
     assert_eq!(net.linked(), 2);
+}
+
+/// One site of the district test: its emulated phones, its config and its `zonecast serve`.
+struct Site {
+    name: String,
+    setup: common::cli_setup::Setup,
+    server: Server,
+}
+
+/// Per phone of `s`, how many streams it heard with packets in them.
+fn heard(s: &Site) -> Vec<usize> {
+    s.setup
+        .report()
+        .phones
+        .iter()
+        .map(|p| p.heard.iter().filter(|h| h.rx.summary.packets > 0).count())
+        .collect()
+}
+
+/// `[cluster]` of site `name` on its leaf, with the district zone `everyone` over `sites`.
+fn cluster_tables(net: &DistrictNet, name: &str, sites: &[&str]) -> String {
+    let members: Vec<String> = sites.iter().map(|s| format!("\"{s}:all\"")).collect();
+    format!(
+        "[cluster]\nurls = [\"{}\"]\nsite = \"{name}\"\nnode = \"a\"\n\n\
+         [cluster.district]\neveryone = [{}]\n\n",
+        net.site(name).url(),
+        members.join(", ")
+    )
+}
+
+/// Page `zone` at `srv`, then follow the district page until it is done; its last JSON.
+fn district_page(srv: &Server, body: Value, secs: u64) -> (String, Value) {
+    let (status, v) = api(srv, "POST", "/api/pages", Some(body));
+    assert_eq!(status, 201, "{v}");
+    let id = v["id"].as_str().expect("the district page's id").to_owned();
+    assert!(v["district"]["sites"].is_array(), "{v}");
+    let done = wait_for(srv, "the district page to end", secs, || {
+        let (status, v) = api(srv, "GET", &format!("/api/pages/{id}"), None);
+        assert_eq!(status, 200, "{v}");
+        (v["active"] == false).then_some(v)
+    });
+    (id, done["district"].clone())
+}
+
+/// Section `site` of a district report.
+fn section<'a>(report: &'a Value, site: &str) -> &'a Value {
+    report["sites"]
+        .as_array()
+        .and_then(|a| a.iter().find(|s| s["site"] == site))
+        .unwrap_or_else(|| panic!("no section for {site} in {report}"))
+}
+
+#[test]
+fn a_district_page_reaches_every_site_reports_a_cut_one_unreachable_and_stops_everywhere() {
+    const PHONES: usize = 3;
+    let names = ["s1", "s2", "s3", "s4", "s5"];
+    let net = DistrictNet::start(&names, Duration::from_millis(5));
+    let sites: Vec<Site> = names
+        .iter()
+        .map(|name| {
+            let setup = setup(PHONES, &cluster_tables(&net, name, &names));
+            let server = Server::start(&setup);
+            Site {
+                name: name.to_string(),
+                setup,
+                server,
+            }
+        })
+        .collect();
+    let first = &sites[0].server;
+    let tone = json!({"zone": "everyone", "source": "tone:800:2"});
+
+    // Every site pages its phones; the report has a section per site.
+    let (_, report) = district_page(first, tone.clone(), 30);
+    for s in &sites {
+        let sec = section(&report, &s.name);
+        assert_eq!(sec["status"], "ended", "{}: {sec}", s.name);
+        assert_eq!(sec["accepted"], PHONES, "{}: {sec}", s.name);
+        assert_eq!(
+            sec["phones"].as_array().map(Vec::len),
+            Some(PHONES),
+            "{sec}"
+        );
+        assert_eq!(heard(s), vec![1; PHONES], "{}'s phones", s.name);
+    }
+    assert_eq!(
+        report["totals"]["accepted"],
+        PHONES * names.len(),
+        "{report}"
+    );
+    assert_eq!(report["totals"]["unreachable"], 0, "{report}");
+
+    // s3's WAN cut: s3 is reported unreachable, the others page; s3 still pages itself.
+    net.site("s3").link.cut();
+    std::thread::sleep(Duration::from_millis(500));
+    let (_, report) = district_page(first, tone.clone(), 30);
+    for s in &sites {
+        let sec = section(&report, &s.name);
+        if s.name == "s3" {
+            assert_eq!(sec["status"], "unreachable", "{sec}");
+            assert_eq!(
+                heard(s),
+                vec![1; PHONES],
+                "s3's phones heard the district page"
+            );
+        } else {
+            assert_eq!(sec["status"], "ended", "{}: {sec}", s.name);
+            assert_eq!(heard(s), vec![2; PHONES], "{}'s phones", s.name);
+        }
+    }
+    assert_eq!(report["totals"]["unreachable"], 1, "{report}");
+    let s3 = &sites[2];
+    let (status, v) = api(
+        &s3.server,
+        "POST",
+        "/api/pages",
+        Some(json!({"zone": "all", "source": "tone:600:1"})),
+    );
+    assert_eq!(status, 201, "a local page at the cut site: {v}");
+    s3.setup.wait_until("s3's local page heard", |r| {
+        r.phones
+            .iter()
+            .all(|p| p.heard.iter().filter(|h| h.rx.summary.packets > 0).count() == 2)
+    });
+    let (_, v) = api(
+        &s3.server,
+        "GET",
+        &format!("/api/pages/{}", v["id"].as_str().unwrap()),
+        None,
+    );
+    assert!(v["page"].is_object(), "{v}");
+
+    // Link back: a long district page stopped from the first site stops at every site.
+    net.site("s3").link.restore();
+    net.wait_linked(names.len(), 20);
+    std::thread::sleep(Duration::from_secs(1));
+    let long = json!({"zone": "everyone", "source": "tone:700:60"});
+    let (status, v) = api(first, "POST", "/api/pages", Some(long));
+    assert_eq!(status, 201, "{v}");
+    let id = v["id"].as_str().unwrap().to_owned();
+    for s in &sites {
+        s.setup
+            .wait_until("every phone listening", |r| listening(r) == PHONES);
+    }
+    let (status, v) = api(first, "DELETE", &format!("/api/pages/{id}"), None);
+    assert_eq!(status, 202, "{v}");
+    let done = wait_for(first, "the stopped district page to end", 30, || {
+        let (_, v) = api(first, "GET", &format!("/api/pages/{id}"), None);
+        (v["active"] == false).then_some(v)
+    });
+    for s in &sites {
+        let sec = section(&done["district"], &s.name);
+        assert_eq!(sec["status"], "ended", "{}: {sec}", s.name);
+        assert!(
+            sec["ended_by"]
+                .as_str()
+                .is_some_and(|e| e.contains("stopped")),
+            "{}: {sec}",
+            s.name
+        );
+        s.setup
+            .wait_until("no phone listening", |r| listening(r) == 0);
+    }
 }

@@ -10,9 +10,16 @@
 //! claim carried out), `pair` (what a node knows of its peer over the LAN heartbeat and whether
 //! it rings without the store), `heartbeat` (the heartbeat's UDP shell), `site_bells` (what the
 //! server's bell loop holds: the store once reached, the lease, the heartbeat; one occurrence
-//! rung at most once across the pair).
+//! rung at most once across the pair), `district` (a district page as its initiator sees it,
+//! sans-IO: the split per site, the deadline per site, the merged report, what counts as done;
+//! tested in `district_tests`), `district_wire` (its messages and subjects, and a site's memory
+//! of the parts it paged and the report lines it sent), `district_bus` (its NATS shell: a site's
+//! desk answering `zc.<site>.page` and `zc.<site>.stop`, and the initiator's loop).
 
 mod claim;
+mod district;
+mod district_bus;
+mod district_wire;
 mod heartbeat;
 mod lease;
 mod pair;
@@ -22,12 +29,26 @@ mod store;
 #[cfg(test)]
 mod claim_tests;
 #[cfg(test)]
+mod district_tests;
+#[cfg(test)]
 mod lease_tests;
 
 pub use claim::{
     BellClaim, ClaimEnd, ClaimOp, ClaimOutput, ClaimRecord, ClaimReply, ClaimStep, Occurrence,
 };
+pub use district::{
+    DistrictOp, DistrictPage, DistrictReport, DistrictTerms, DistrictTotals, Part, PartAnswer,
+    SectionStatus, SiteSection, split,
+};
+pub use district_bus::{
+    AnswersForSite, LocalPager, PartStart, PartTemplate, SiteDesk, run_district_page,
+};
+pub use district_wire::{
+    PartEvent, PartReply, PartRequest, PartStop, PhoneLine, page_subject, report_subject,
+    stop_subject,
+};
 pub use lease::{Lease, LeaseEvent, LeaseOp, LeaseReply, LeaseTerms};
 pub use pair::{Beat, PeerView};
 pub use site_bells::SiteBells;
+pub(crate) use store::connect_options;
 pub use store::{ClusterError, LeaseHandle, SiteStore};

@@ -58,6 +58,8 @@ pub struct AppState {
     pub minted: Arc<dyn Fn() -> u64 + Send + Sync>,
     /// Console users and sessions: the guard in front of every API route.
     pub signin: super::signin::Signin,
+    /// With `[cluster]`: district pages (a zone of `[cluster.district]`, paged at every site).
+    pub district: Option<super::district_pages::DistrictPages>,
 }
 
 /// A JSON error.
@@ -201,6 +203,13 @@ async fn start_page(
         return Err(not_granted(&actor, &req.zone));
     }
     req.origin = actor.origin();
+    if let Some(d) = s.district.as_ref().filter(|d| d.zone(&req.zone).is_some()) {
+        let id = d
+            .start_page(&req)
+            .map_err(|e| ApiError(StatusCode::BAD_REQUEST, e.to_string()))?;
+        let report = d.get(&id).map(|(_, r)| r);
+        return ok(StatusCode::CREATED, json!({ "id": id, "district": report }));
+    }
     let id = s
         .pages
         .start(req)
@@ -302,6 +311,9 @@ async fn list_pages(State(s): State<AppState>) -> ApiResult {
 }
 
 async fn get_page(State(s): State<AppState>, Path(id): Path<String>) -> ApiResult {
+    if let Some((active, r)) = s.district.as_ref().and_then(|d| d.get(&id)) {
+        return ok(StatusCode::OK, json!({ "active": active, "district": r }));
+    }
     if let Some(p) = s.pages.get(&id) {
         return ok(StatusCode::OK, json!({ "active": true, "page": p }));
     }
@@ -327,6 +339,15 @@ async fn stop_page(
     Extension(actor): Extension<Actor>,
     Path(id): Path<String>,
 ) -> ApiResult {
+    if let Some(d) = &s.district
+        && let Some(zone) = d.running_zone(&id)
+    {
+        if !actor.may_page(&zone) {
+            return Err(not_granted(&actor, &zone));
+        }
+        d.stop(&id, &format!("stopped by {}", actor.name()));
+        return ok(StatusCode::ACCEPTED, json!({ "id": id, "stopping": true }));
+    }
     if let Some(p) = s.pages.get(&id)
         && !actor.may_page(&p.start.zone)
     {

@@ -27,6 +27,8 @@
 //! - [`users`]: who may do what: roles, zone grants, the policy table, Argon2id passwords,
 //!   session rules (pure); [`throttle`]: failed sign-ins per account and address (pure);
 //!   [`csrf`]: the session cookie and the cross-site and CSRF checks (pure).
+//! - [`district_pages`]: with `[cluster]`, this site's part of district pages (answered on the
+//!   bus through [`pages`]) and the district pages this node starts (issue 24).
 //! - [`cucm_table`]: with `[cucm]`, the phones pages plan from, refreshed from CUCM.
 //! - [`accounts`]: users, sessions and the audit log in the SQLite database.
 //! - [`signin`]: `/api/session`, `/api/users`, `/api/audit`, and the guard in front of every
@@ -45,6 +47,7 @@ pub mod bells;
 pub mod calls;
 pub mod csrf;
 pub mod cucm_table;
+pub mod district_pages;
 pub mod events;
 pub mod health;
 pub mod http;
@@ -227,6 +230,14 @@ pub async fn serve_with(
             site_bells.clone(),
         ))
     });
+    let district = match &config.cluster {
+        Some(c) => Some(
+            district_pages::DistrictPages::start(c, pages.clone(), site_bells.clone())
+                .await
+                .context("district pages")?,
+        ),
+        None => None,
+    };
     let auth_for_metrics = auth.clone();
     let state = api::AppState {
         pages: pages.clone(),
@@ -239,6 +250,7 @@ pub async fn serve_with(
         uploads,
         upload_limit: server.upload_limit,
         minted: Arc::new(move || auth_for_metrics.minted()),
+        district,
         signin: signin::Signin::new(signin::SigninSetup {
             store: store.clone(),
             token: token.clone(),

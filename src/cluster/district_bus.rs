@@ -1,0 +1,377 @@
+//! The NATS shell of district pages; it decides nothing itself.
+//!
+//! - [`SiteDesk`]: a site's node answering `zc.<site>.page` (only while it leads its site: of a
+//!   pair, the follower stays silent and the initiator's next ask finds the leader) and
+//!   `zc.<site>.stop`. A request is checked, looked up in [`SeenParts`] (a duplicate is answered
+//!   as before and never paged twice), paged through the node's [`LocalPager`] (the server's
+//!   pages: the same Pager as a local page), answered, and its report streamed on
+//!   `zc.<site>.report.<part>`: the phone lines that changed, `running` every
+//!   [`RUNNING_EVERY`], then `end`.
+//! - [`run_district_page`]: the initiator's loop around [`DistrictPage`]: it subscribes to every
+//!   part's report subject before asking, asks each site (core request with the part id as
+//!   `Nats-Msg-Id`, bounded by the core's deadline), publishes stops, and feeds the core the
+//!   answers, the events and the time, publishing the merged report after each.
+
+use std::future::Future;
+use std::pin::Pin;
+use std::sync::{Arc, Mutex};
+use std::time::{Duration, Instant};
+
+use async_nats::{Client, HeaderMap, Message, Subscriber};
+use bytes::Bytes;
+use tokio::sync::{mpsc, watch};
+use tokio::task::JoinHandle;
+
+use super::district::{DistrictOp, DistrictPage, DistrictReport, PartAnswer};
+use super::district_wire::{
+    Admit, PartEvent, PartReply, PartRequest, PartStop, ReportDiff, SeenParts, page_subject,
+    report_subject, stop_subject,
+};
+use super::store::ClusterError;
+use crate::page::DeliveryReport;
+
+/// How often a running part says it still runs.
+pub const RUNNING_EVERY: Duration = Duration::from_secs(2);
+
+/// How long a site's report events wait to gather phone changes into one message.
+const GATHER: Duration = Duration::from_millis(50);
+
+/// A part's page started at this site: its page id and its live report (the sender closes when
+/// the page has ended, its last value the final report), or why it was not paged.
+pub type PartStart =
+    Pin<Box<dyn Future<Output = Result<(String, watch::Receiver<DeliveryReport>), String>> + Send>>;
+
+/// How a site's node pages its own zone for a part (the server implements it with its pages).
+pub trait LocalPager: Send + Sync + 'static {
+    /// Start a page for `req` (origin: the asking site).
+    fn start_part(&self, req: PartRequest) -> PartStart;
+    /// Stop the site's page `page`; `false` if it no longer runs.
+    fn stop_part(&self, page: &str, reason: &str) -> bool;
+}
+
+/// Whether this node answers for its site now (its lease, or always for a single node).
+pub type AnswersForSite = Arc<dyn Fn() -> bool + Send + Sync>;
+
+/// The next message of a subscription.
+async fn next(sub: &mut Subscriber) -> Option<Message> {
+    std::future::poll_fn(|cx| futures_core::Stream::poll_next(Pin::new(&mut *sub), cx)).await
+}
+
+fn bus_error(what: &str, e: impl std::fmt::Display) -> ClusterError {
+    ClusterError::Connect {
+        urls: what.to_owned(),
+        reason: e.to_string(),
+    }
+}
+
+/// A site's node answering district requests; dropping it stops answering.
+pub struct SiteDesk {
+    task: JoinHandle<()>,
+}
+
+impl Drop for SiteDesk {
+    fn drop(&mut self) {
+        self.task.abort();
+    }
+}
+
+impl SiteDesk {
+    /// Subscribe to `site`'s page and stop subjects and answer them with `pager`.
+    pub async fn start(
+        client: Client,
+        site: &str,
+        leading: AnswersForSite,
+        pager: Arc<dyn LocalPager>,
+    ) -> Result<SiteDesk, ClusterError> {
+        let subject = page_subject(site);
+        let pages = client
+            .subscribe(subject.clone())
+            .await
+            .map_err(|e| bus_error(&subject, e))?;
+        let subject = stop_subject(site);
+        let stops = client
+            .subscribe(subject.clone())
+            .await
+            .map_err(|e| bus_error(&subject, e))?;
+        client.flush().await.map_err(|e| bus_error("flush", e))?;
+        let desk = Desk {
+            client,
+            site: site.to_owned(),
+            leading,
+            pager,
+            seen: Arc::new(Mutex::new(SeenParts::default())),
+        };
+        let task = tokio::spawn(desk.run(pages, stops));
+        Ok(SiteDesk { task })
+    }
+}
+
+#[derive(Clone)]
+struct Desk {
+    client: Client,
+    site: String,
+    leading: AnswersForSite,
+    pager: Arc<dyn LocalPager>,
+    seen: Arc<Mutex<SeenParts>>,
+}
+
+impl Desk {
+    async fn run(self, mut pages: Subscriber, mut stops: Subscriber) {
+        loop {
+            tokio::select! {
+                Some(m) = next(&mut pages) => self.request(m).await,
+                Some(m) = next(&mut stops) => self.stop(m),
+                else => return,
+            }
+        }
+    }
+
+    fn seen(&self) -> std::sync::MutexGuard<'_, SeenParts> {
+        self.seen.lock().unwrap_or_else(|p| p.into_inner())
+    }
+
+    async fn reply(&self, to: Option<&async_nats::Subject>, r: &PartReply) {
+        if let Some(to) = to {
+            let body = serde_json::to_vec(r).unwrap_or_default();
+            let _ = self.client.publish(to.clone(), body.into()).await;
+        }
+    }
+
+    /// One request: refused if unreadable, answered again if seen, else paged in a task of its
+    /// own (a page waiting for a busy zone must not hold up the next request).
+    async fn request(&self, m: Message) {
+        if !(self.leading)() {
+            return;
+        }
+        let req = match PartRequest::parse(&m.payload) {
+            Ok(r) => r,
+            Err(e) => {
+                tracing::warn!("district: request on {} refused: {e}", m.subject);
+                let reason = e.to_string();
+                self.reply(m.reply.as_ref(), &PartReply::Refused { reason })
+                    .await;
+                return;
+            }
+        };
+        let admit = self.seen().request(&req.part);
+        match admit {
+            Admit::Again(r) => self.reply(m.reply.as_ref(), &r).await,
+            Admit::Quiet => {}
+            Admit::Page => {
+                let desk = self.clone();
+                tokio::spawn(async move { desk.page(req, m.reply).await });
+            }
+        }
+    }
+
+    async fn page(self, req: PartRequest, reply_to: Option<async_nats::Subject>) {
+        let part = req.part.clone();
+        tracing::info!(
+            "district: part {part} from site {}: zone {} (district zone {})",
+            req.from,
+            req.zone,
+            req.district_zone
+        );
+        let started = self.pager.start_part(req).await;
+        let reply = match &started {
+            Ok((page, _)) => PartReply::Accepted { page: page.clone() },
+            Err(reason) => PartReply::Refused {
+                reason: reason.clone(),
+            },
+        };
+        let pending_stop = self.seen().answered(&part, reply.clone());
+        self.reply(reply_to.as_ref(), &reply).await;
+        let Ok((page, live)) = started else { return };
+        if let Some(reason) = pending_stop {
+            self.pager.stop_part(&page, &reason);
+        }
+        self.stream(&part, live).await;
+    }
+
+    /// Publish the part's report: changed lines, `running` while quiet, `end` at its end.
+    async fn stream(&self, part: &str, mut live: watch::Receiver<DeliveryReport>) {
+        let subject = report_subject(&self.site, part);
+        let mut diff = ReportDiff::default();
+        let publish = |e: &PartEvent| {
+            let body = Bytes::from(serde_json::to_vec(e).unwrap_or_default());
+            let (client, subject) = (self.client.clone(), subject.clone());
+            async move {
+                let _ = client.publish(subject, body).await;
+            }
+        };
+        loop {
+            let report = live.borrow_and_update().clone();
+            for e in diff.changes(&report) {
+                publish(&e).await;
+            }
+            let changed = tokio::time::timeout(RUNNING_EVERY, live.changed()).await;
+            match changed {
+                Ok(Ok(())) => tokio::time::sleep(GATHER).await,
+                Ok(Err(_)) => break,
+                Err(_) => publish(&PartEvent::Running).await,
+            }
+        }
+        let last = live.borrow().clone();
+        for e in diff.changes(&last) {
+            publish(&e).await;
+        }
+        publish(&PartEvent::end_of(&last)).await;
+        let _ = self.client.flush().await;
+    }
+
+    fn stop(&self, m: Message) {
+        let stop = match PartStop::parse(&m.payload) {
+            Ok(s) => s,
+            Err(e) => {
+                tracing::warn!("district: stop on {} refused: {e}", m.subject);
+                return;
+            }
+        };
+        let page = self.seen().stop(&stop.part, &stop.reason);
+        if let Some(page) = page {
+            tracing::info!("district: part {} stopped: {}", stop.part, stop.reason);
+            self.pager.stop_part(&page, &stop.reason);
+        }
+    }
+}
+
+/// What a part's request carries beyond its site and zone (the same for every part).
+#[derive(Debug, Clone)]
+pub struct PartTemplate {
+    /// The asking site.
+    pub from: String,
+    /// What plays.
+    pub source: String,
+    /// Banner.
+    pub banner: Option<String>,
+    /// Priority level.
+    pub priority: Option<String>,
+    /// End after this long.
+    pub duration: Option<Duration>,
+}
+
+enum Input {
+    PartAnswer(usize, PartAnswer),
+    Event(usize, PartEvent),
+}
+
+/// Run a district page to its end: ask the sites, merge their reports into `out`, stop every
+/// part when `stop` says why. Returns the final report.
+pub async fn run_district_page(
+    client: Client,
+    mut page: DistrictPage,
+    template: PartTemplate,
+    mut stop: watch::Receiver<Option<String>>,
+    out: watch::Sender<DistrictReport>,
+) -> Result<DistrictReport, ClusterError> {
+    let (tx, mut rx) = mpsc::unbounded_channel::<Input>();
+    let mut forwarders = Vec::new();
+    for (n, part) in page.parts().iter().enumerate() {
+        let subject = report_subject(&part.site, &part.id);
+        let mut sub = client
+            .subscribe(subject.clone())
+            .await
+            .map_err(|e| bus_error(&subject, e))?;
+        let tx = tx.clone();
+        forwarders.push(tokio::spawn(async move {
+            while let Some(m) = next(&mut sub).await {
+                match PartEvent::parse(&m.payload) {
+                    Ok(e) => {
+                        if tx.send(Input::Event(n, e)).is_err() {
+                            return;
+                        }
+                    }
+                    Err(e) => tracing::warn!("district: event on {} refused: {e}", m.subject),
+                }
+            }
+        }));
+    }
+    client.flush().await.map_err(|e| bus_error("flush", e))?;
+    let mut stop_open = true;
+    loop {
+        while let Some(op) = page.poll_op() {
+            carry(&client, &page, &template, op, &tx).await;
+        }
+        out.send_replace(page.report().clone());
+        if page.is_done() {
+            break;
+        }
+        let wake = page
+            .poll_timeout()
+            .unwrap_or_else(|| Instant::now() + Duration::from_secs(3600));
+        tokio::select! {
+            Some(input) = rx.recv() => match input {
+                Input::PartAnswer(n, a) => page.handle_answer(n, a, Instant::now()),
+                Input::Event(n, e) => page.handle_event(n, e, Instant::now()),
+            },
+            changed = stop.changed(), if stop_open => match changed {
+                Ok(()) => {
+                    let why = stop.borrow().clone().unwrap_or_else(|| "stopped".into());
+                    page.stop(&why);
+                }
+                Err(_) => stop_open = false,
+            },
+            () = tokio::time::sleep_until(wake.into()) => page.handle_timeout(Instant::now()),
+        }
+    }
+    for f in forwarders {
+        f.abort();
+    }
+    Ok(page.report().clone())
+}
+
+/// Carry out one op: a request in a task of its own (its answer comes back on `tx`), or a stop
+/// published.
+async fn carry(
+    client: &Client,
+    page: &DistrictPage,
+    template: &PartTemplate,
+    op: DistrictOp,
+    tx: &mpsc::UnboundedSender<Input>,
+) {
+    match op {
+        DistrictOp::Ask(n, wait) => {
+            let part = &page.parts()[n];
+            let req = PartRequest {
+                part: part.id.clone(),
+                from: template.from.clone(),
+                district_zone: page.report().zone.clone(),
+                zone: part.zone.clone(),
+                source: template.source.clone(),
+                banner: template.banner.clone(),
+                priority: template.priority.clone(),
+                duration_ms: template.duration.map(|d| d.as_millis().max(1) as u64),
+            };
+            let mut headers = HeaderMap::new();
+            headers.insert("Nats-Msg-Id", part.id.as_str());
+            let request = async_nats::Request::new()
+                .payload(serde_json::to_vec(&req).unwrap_or_default().into())
+                .headers(headers)
+                .timeout(Some(wait.max(Duration::from_millis(1))));
+            let (client, subject, tx) = (client.clone(), page_subject(&part.site), tx.clone());
+            tokio::spawn(async move {
+                use async_nats::client::RequestErrorKind as K;
+                let answer = match client.send_request(subject, request).await {
+                    Ok(m) => match PartReply::parse(&m.payload) {
+                        Ok(r) => PartAnswer::Replied(r),
+                        Err(e) => PartAnswer::Replied(PartReply::Refused {
+                            reason: e.to_string(),
+                        }),
+                    },
+                    Err(e) if e.kind() == K::NoResponders => PartAnswer::NoListener,
+                    Err(_) => PartAnswer::TimedOut,
+                };
+                let _ = tx.send(Input::PartAnswer(n, answer));
+            });
+        }
+        DistrictOp::Stop(n, reason) => {
+            let part = &page.parts()[n];
+            let stop = PartStop {
+                part: part.id.clone(),
+                reason,
+            };
+            let body = serde_json::to_vec(&stop).unwrap_or_default();
+            let _ = client.publish(stop_subject(&part.site), body.into()).await;
+        }
+    }
+}

@@ -1,0 +1,428 @@
+//! Unit tests of the district page's core and its wire (virtual time: instants made up, no
+//! sockets).
+
+use std::time::{Duration, Instant};
+
+use super::district::{
+    DistrictOp, DistrictPage, DistrictTerms, Part, PartAnswer, SectionStatus, split,
+};
+use super::district_wire::{
+    Admit, PartEvent, PartReply, PartRequest, PartStop, PhoneLine, ReportDiff, SeenParts,
+};
+use crate::config::DistrictZone;
+
+fn zone() -> DistrictZone {
+    DistrictZone {
+        name: "all-schools".into(),
+        members: vec![
+            ("north".into(), "all".into()),
+            ("south".into(), "hall".into()),
+            ("east".into(), "all".into()),
+        ],
+    }
+}
+
+fn page(now: Instant) -> DistrictPage {
+    let parts = split("dp-1", &zone());
+    DistrictPage::new("dp-1", "all-schools", parts, DistrictTerms::default(), now)
+}
+
+fn ops(p: &mut DistrictPage) -> Vec<DistrictOp> {
+    std::iter::from_fn(|| p.poll_op()).collect()
+}
+
+fn line(name: &str, accepted: bool) -> PhoneLine {
+    PhoneLine {
+        name: name.into(),
+        model: "CP-8851".into(),
+        state: if accepted { "accepted" } else { "failed" }.into(),
+        accepted,
+        failure: (!accepted).then(|| "unreachable: refused".into()),
+        accept_ms: accepted.then_some(20),
+    }
+}
+
+fn accepted(page: &str) -> PartAnswer {
+    PartAnswer::Replied(PartReply::Accepted { page: page.into() })
+}
+
+fn end(phones: usize, accepted: usize) -> PartEvent {
+    PartEvent::End {
+        ended_by: "source ended".into(),
+        phones,
+        accepted,
+        failed: phones - accepted,
+    }
+}
+
+#[test]
+fn a_district_zone_splits_into_one_part_per_member_with_subject_safe_ids() {
+    let parts = split("dp-1a", &zone());
+    assert_eq!(
+        parts,
+        vec![
+            Part {
+                id: "dp-1a-0".into(),
+                site: "north".into(),
+                zone: "all".into()
+            },
+            Part {
+                id: "dp-1a-1".into(),
+                site: "south".into(),
+                zone: "hall".into()
+            },
+            Part {
+                id: "dp-1a-2".into(),
+                site: "east".into(),
+                zone: "all".into()
+            },
+        ]
+    );
+}
+
+#[test]
+fn every_site_is_asked_at_once_with_the_answer_deadline() {
+    let t0 = Instant::now();
+    let mut p = page(t0);
+    let wait = DistrictTerms::default().answer_within;
+    assert_eq!(
+        ops(&mut p),
+        vec![
+            DistrictOp::Ask(0, wait),
+            DistrictOp::Ask(1, wait),
+            DistrictOp::Ask(2, wait)
+        ]
+    );
+    assert!(!p.is_done());
+    assert_eq!(p.poll_timeout(), Some(t0 + wait));
+}
+
+#[test]
+fn reports_merge_into_sections_and_the_page_is_done_when_every_site_ended() {
+    let t0 = Instant::now();
+    let mut p = page(t0);
+    ops(&mut p);
+    let t1 = t0 + Duration::from_millis(100);
+    for n in 0..3 {
+        p.handle_answer(n, accepted(&format!("pg-{n}")), t1);
+    }
+    p.handle_event(
+        0,
+        PartEvent::Phones {
+            phones: vec![line("a1", true), line("a2", false)],
+        },
+        t1,
+    );
+    p.handle_event(
+        1,
+        PartEvent::Phones {
+            phones: vec![line("b1", true)],
+        },
+        t1,
+    );
+    // A later line for the same phone replaces the earlier.
+    p.handle_event(
+        0,
+        PartEvent::Phones {
+            phones: vec![line("a2", true)],
+        },
+        t1,
+    );
+    let r = p.report();
+    assert_eq!(r.sites[0].phones.len(), 2);
+    assert_eq!(r.sites[0].accepted, 2);
+    assert_eq!(r.totals.accepted, 3);
+    assert_eq!(r.totals.paged, 3);
+    assert!(!p.is_done());
+    p.handle_event(0, end(2, 2), t1);
+    p.handle_event(1, end(1, 1), t1);
+    assert!(!p.is_done(), "east has not ended");
+    p.handle_event(2, end(5, 4), t1);
+    assert!(p.is_done());
+    let r = p.report();
+    assert_eq!(
+        (r.totals.phones, r.totals.accepted, r.totals.failed),
+        (8, 7, 1)
+    );
+    assert_eq!(
+        r.sites[2].status,
+        SectionStatus::Ended {
+            ended_by: "source ended".into()
+        }
+    );
+    assert_eq!(p.poll_timeout(), None);
+    assert!(ops(&mut p).is_empty());
+}
+
+#[test]
+fn a_site_that_does_not_answer_in_time_is_unreachable_and_sent_a_stop() {
+    let t0 = Instant::now();
+    let mut p = page(t0);
+    ops(&mut p);
+    let t1 = t0 + Duration::from_millis(50);
+    p.handle_answer(0, accepted("pg-0"), t1);
+    p.handle_answer(
+        1,
+        PartAnswer::Replied(PartReply::Refused {
+            reason: "no zone hall".into(),
+        }),
+        t1,
+    );
+    // East: no answer at all; the deadline passes.
+    let deadline = p.poll_timeout().unwrap();
+    assert_eq!(deadline, t0 + DistrictTerms::default().answer_within);
+    p.handle_timeout(deadline);
+    let r = p.report();
+    assert!(matches!(
+        r.sites[2].status,
+        SectionStatus::Unreachable { .. }
+    ));
+    assert_eq!(
+        r.sites[1].status,
+        SectionStatus::Refused {
+            reason: "no zone hall".into()
+        }
+    );
+    assert_eq!(
+        (r.totals.unreachable, r.totals.refused, r.totals.paged),
+        (1, 1, 1)
+    );
+    assert!(matches!(ops(&mut p)[..], [DistrictOp::Stop(2, _)]));
+    // Not done: north still pages; its end finishes it.
+    assert!(!p.is_done());
+    p.handle_event(0, end(1, 1), deadline);
+    assert!(p.is_done());
+    // Late events of an unreachable site change nothing.
+    p.handle_event(2, end(3, 3), deadline);
+    assert!(matches!(
+        p.report().sites[2].status,
+        SectionStatus::Unreachable { .. }
+    ));
+}
+
+#[test]
+fn a_site_with_no_listener_is_asked_again_until_the_deadline_and_named_so() {
+    let t0 = Instant::now();
+    let mut p = page(t0);
+    ops(&mut p);
+    let again = DistrictTerms::default().ask_again;
+    let mut now = t0;
+    let mut asks = 0;
+    loop {
+        p.handle_answer(2, PartAnswer::NoListener, now);
+        let Some(next) = p.poll_timeout() else { break };
+        now = next;
+        p.handle_timeout(now);
+        let o = ops(&mut p);
+        if o.iter().any(|o| matches!(o, DistrictOp::Stop(2, _))) {
+            break;
+        }
+        assert!(matches!(o[..], [DistrictOp::Ask(2, _)]), "{o:?}");
+        asks += 1;
+        assert!(asks < 100);
+    }
+    let expected = (DistrictTerms::default().answer_within.as_millis() / again.as_millis()) as i32;
+    assert!(
+        (expected - 2..=expected).contains(&asks),
+        "asked again {asks} times"
+    );
+    match &p.report().sites[2].status {
+        SectionStatus::Unreachable { reason } => assert!(reason.contains("listens"), "{reason}"),
+        s => panic!("{s:?}"),
+    }
+}
+
+#[test]
+fn events_before_the_answer_count_as_accepted_and_a_silent_site_is_lost() {
+    let t0 = Instant::now();
+    let mut p = page(t0);
+    ops(&mut p);
+    for n in [1, 2] {
+        let no = PartReply::Refused {
+            reason: "no".into(),
+        };
+        p.handle_answer(n, PartAnswer::Replied(no), t0);
+    }
+    p.handle_event(0, PartEvent::Running, t0);
+    assert_eq!(
+        p.report().sites[0].status,
+        SectionStatus::Accepted {
+            page: String::new()
+        }
+    );
+    p.handle_answer(0, accepted("pg-9"), t0);
+    assert_eq!(
+        p.report().sites[0].status,
+        SectionStatus::Accepted {
+            page: "pg-9".into()
+        }
+    );
+    let limit = DistrictTerms::default().silence_limit;
+    p.handle_event(0, PartEvent::Running, t0 + limit / 2);
+    p.handle_timeout(t0 + limit);
+    assert!(matches!(
+        p.report().sites[0].status,
+        SectionStatus::Accepted { .. }
+    ));
+    p.handle_timeout(t0 + limit / 2 + limit);
+    assert_eq!(p.report().sites[0].status, SectionStatus::Lost);
+    assert_eq!(p.report().totals.unreachable, 1);
+    assert!(p.is_done());
+}
+
+#[test]
+fn stopping_stops_every_site_still_paging_and_one_accepting_later() {
+    let t0 = Instant::now();
+    let mut p = page(t0);
+    ops(&mut p);
+    p.handle_answer(0, accepted("pg-0"), t0);
+    p.handle_answer(
+        1,
+        PartAnswer::Replied(PartReply::Refused {
+            reason: "busy".into(),
+        }),
+        t0,
+    );
+    p.stop("stopped by api");
+    assert_eq!(
+        ops(&mut p),
+        vec![
+            DistrictOp::Stop(0, "stopped by api".into()),
+            DistrictOp::Stop(2, "stopped by api".into())
+        ]
+    );
+    p.stop("again");
+    assert!(ops(&mut p).is_empty(), "a second stop sends nothing");
+    p.handle_answer(2, accepted("pg-2"), t0);
+    assert!(matches!(ops(&mut p)[..], [DistrictOp::Stop(2, _)]));
+}
+
+#[test]
+fn a_site_pages_a_part_once_whatever_the_duplicates_and_stops() {
+    let mut seen = SeenParts::default();
+    assert_eq!(seen.request("dp-1-0"), Admit::Page);
+    assert_eq!(seen.request("dp-1-0"), Admit::Quiet, "still starting");
+    let ok = PartReply::Accepted {
+        page: "pg-7".into(),
+    };
+    assert_eq!(seen.answered("dp-1-0", ok.clone()), None);
+    assert_eq!(seen.request("dp-1-0"), Admit::Again(ok));
+    assert_eq!(seen.stop("dp-1-0", "api"), Some("pg-7".into()));
+    // A stop before the request: the request is refused when it comes.
+    assert_eq!(seen.stop("dp-2-0", "api"), None);
+    assert!(matches!(
+        seen.request("dp-2-0"),
+        Admit::Again(PartReply::Refused { .. })
+    ));
+    // A stop while starting is carried out once started.
+    assert_eq!(seen.request("dp-3-0"), Admit::Page);
+    assert_eq!(seen.stop("dp-3-0", "api"), None);
+    let ok3 = PartReply::Accepted {
+        page: "pg-8".into(),
+    };
+    assert_eq!(seen.answered("dp-3-0", ok3), Some("api".into()));
+    // Bounded memory: the oldest are forgotten.
+    for n in 0..SeenParts::KEEP {
+        seen.request(&format!("x-{n}"));
+    }
+    assert_eq!(seen.request("dp-1-0"), Admit::Page);
+}
+
+#[test]
+fn requests_from_the_bus_are_bounded_and_checked() {
+    let good = PartRequest {
+        part: "dp-1-0".into(),
+        from: "north".into(),
+        district_zone: "all-schools".into(),
+        zone: "all".into(),
+        source: "tone:1000:1".into(),
+        banner: None,
+        priority: None,
+        duration_ms: Some(2000),
+    };
+    let bytes = serde_json::to_vec(&good).unwrap();
+    assert_eq!(PartRequest::parse(&bytes).unwrap(), good);
+    let bad = [
+        PartRequest {
+            part: "dp.1.*".into(),
+            ..good.clone()
+        },
+        PartRequest {
+            zone: String::new(),
+            ..good.clone()
+        },
+        PartRequest {
+            source: "a\u{0}b".into(),
+            ..good.clone()
+        },
+        PartRequest {
+            duration_ms: Some(0),
+            ..good.clone()
+        },
+        PartRequest {
+            from: "North Site".into(),
+            ..good.clone()
+        },
+    ];
+    for b in bad {
+        let e = PartRequest::parse(&serde_json::to_vec(&b).unwrap()).unwrap_err();
+        assert!(e.to_string().contains("district request"), "{e}");
+    }
+    let huge = vec![b' '; 70_000];
+    assert!(
+        PartRequest::parse(&huge)
+            .unwrap_err()
+            .to_string()
+            .contains("64 KiB")
+    );
+    assert!(PartRequest::parse(b"{\"part\":\"x\",\"extra\":1}").is_err());
+    assert!(PartStop::parse(b"{\"part\":\"dp-1-0\",\"reason\":\"api\"}").is_ok());
+    assert!(PartStop::parse(b"{\"part\":\"dp 1\",\"reason\":\"api\"}").is_err());
+    let many = PartEvent::Phones {
+        phones: vec![line("x", true); 201],
+    };
+    assert!(PartEvent::parse(&serde_json::to_vec(&many).unwrap()).is_err());
+}
+
+#[test]
+fn a_report_is_sent_as_the_lines_that_changed() {
+    use crate::page::{DeliveryReport, PhoneReport, PhoneState};
+    let phone = |name: &str, state: PhoneState| PhoneReport {
+        name: name.into(),
+        model: "CP-8851".into(),
+        state,
+        planned: true,
+        pushed: true,
+        accepted: state == PhoneState::Accepted,
+        failure: None,
+        accept: None,
+        banner: None,
+        stopped: false,
+        stop_failure: None,
+        receiving: None,
+        fallback_unicast: false,
+        codec: "g711",
+        g722_refused: None,
+        app_events: Vec::new(),
+    };
+    let mut r = DeliveryReport::empty("pg-1", "all", "normal");
+    r.phones = (0..250)
+        .map(|n| phone(&format!("p{n}"), PhoneState::Starting))
+        .collect();
+    let mut diff = ReportDiff::default();
+    let first = diff.changes(&r);
+    assert_eq!(first.len(), 2, "250 lines in events of at most 200");
+    assert!(diff.changes(&r).is_empty(), "nothing changed");
+    r.phones[7].state = PhoneState::Accepted;
+    r.phones[7].accepted = true;
+    match &diff.changes(&r)[..] {
+        [PartEvent::Phones { phones }] => {
+            assert_eq!(phones.len(), 1);
+            assert_eq!(
+                (phones[0].name.as_str(), phones[0].state.as_str()),
+                ("p7", "accepted")
+            );
+        }
+        other => panic!("{other:?}"),
+    }
+}

@@ -1,0 +1,414 @@
+//! What a district page says on the bus (`docs/cluster.md`, "How things travel"): the subjects,
+//! the request a site gets for its part ([`PartRequest`]) and its answer ([`PartReply`]), the
+//! events of its report ([`PartEvent`], one [`PhoneLine`] per phone outcome), and the stop. Also
+//! the two pieces of memory a site keeps for them, both pure: which parts it has seen
+//! ([`SeenParts`]: a duplicate request is answered as before, never paged twice) and which phone
+//! lines it has already sent ([`ReportDiff`]). Messages from the bus are outside input: bounded
+//! ([`MAX_MESSAGE`]) and checked, refused with a reason.
+
+use std::collections::{HashMap, VecDeque};
+
+use serde::{Deserialize, Serialize};
+
+use crate::error::Invalid;
+use crate::page::DeliveryReport;
+
+/// The largest message read from the bus (a request is a few hundred bytes; a batch of phone
+/// lines is cut to fit).
+pub const MAX_MESSAGE: usize = 64 * 1024;
+
+/// Phone lines per `phones` event (about 150 bytes each: well under [`MAX_MESSAGE`]).
+pub const LINES_PER_EVENT: usize = 200;
+
+/// The subject a site's node answers page requests on.
+pub fn page_subject(site: &str) -> String {
+    format!("zc.{site}.page")
+}
+
+/// The subject a site's node takes stops on.
+pub fn stop_subject(site: &str) -> String {
+    format!("zc.{site}.stop")
+}
+
+/// The subject a site streams one part's report on.
+pub fn report_subject(site: &str, part: &str) -> String {
+    format!("zc.{site}.report.{part}")
+}
+
+/// One site's part of a district page: page `zone` of that site.
+#[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
+#[serde(deny_unknown_fields)]
+pub struct PartRequest {
+    /// The part's id (`<district page id>-<n>`): a subject token, and what duplicates share.
+    pub part: String,
+    /// The site that asked.
+    pub from: String,
+    /// The district zone paged.
+    pub district_zone: String,
+    /// The site's own zone.
+    pub zone: String,
+    /// What plays (an API source: a tone, speech, an uploaded sound; never a file path).
+    pub source: String,
+    /// Banner (none: the zone's).
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub banner: Option<String>,
+    /// Priority level (none: the site's default).
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub priority: Option<String>,
+    /// End after this long, in milliseconds.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub duration_ms: Option<u64>,
+}
+
+/// A token of a subject or an id: `[A-Za-z0-9-]`, 1..=`max`.
+fn token_ok(s: &str, max: usize) -> bool {
+    !s.is_empty() && s.len() <= max && s.chars().all(|c| c.is_ascii_alphanumeric() || c == '-')
+}
+
+/// Text without control characters, 1..=`max` bytes.
+fn text_ok(s: &str, max: usize) -> bool {
+    !s.is_empty() && s.len() <= max && !s.chars().any(char::is_control)
+}
+
+impl PartRequest {
+    /// Read a request from the bus: at most [`MAX_MESSAGE`] bytes of JSON, every field checked.
+    pub fn parse(bytes: &[u8]) -> Result<PartRequest, Invalid> {
+        if bytes.len() > MAX_MESSAGE {
+            let n = bytes.len().to_string();
+            return Err(Invalid::new("district request", n, "is over 64 KiB"));
+        }
+        let r: PartRequest = serde_json::from_slice(bytes)
+            .map_err(|e| Invalid::new("district request", "(JSON)", e.to_string()))?;
+        r.check()?;
+        Ok(r)
+    }
+
+    /// Every field within its rule.
+    pub fn check(&self) -> Result<(), Invalid> {
+        let bad = |field: &str, v: &str, rule: &str| {
+            let shown: String = v.chars().take(80).collect();
+            Err(Invalid::new(
+                format!("district request {field}"),
+                shown,
+                rule,
+            ))
+        };
+        if !token_ok(&self.part, 96) {
+            return bad(
+                "part",
+                &self.part,
+                "must be 1..=96 of A-Z, a-z, 0-9 and '-'",
+            );
+        }
+        if !token_ok(&self.from, 32) {
+            return bad("from", &self.from, "must be a site name");
+        }
+        for (field, v) in [("district_zone", &self.district_zone), ("zone", &self.zone)] {
+            if !text_ok(v, 128) {
+                return bad(
+                    field,
+                    v,
+                    "must be a zone name (1..=128 bytes, no control characters)",
+                );
+            }
+        }
+        if !text_ok(&self.source, 4096) {
+            return bad(
+                "source",
+                &self.source,
+                "must be 1..=4096 bytes, no control characters",
+            );
+        }
+        if let Some(b) = &self.banner
+            && b.len() > 1024
+        {
+            return bad("banner", b, "must be at most 1024 bytes");
+        }
+        if let Some(p) = &self.priority
+            && !text_ok(p, 64)
+        {
+            return bad("priority", p, "must be a priority level's name");
+        }
+        if let Some(ms) = self.duration_ms
+            && !(1..=86_400_000).contains(&ms)
+        {
+            return bad("duration_ms", &ms.to_string(), "must be 1..=86400000");
+        }
+        Ok(())
+    }
+}
+
+/// A site's answer to a part.
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+#[serde(tag = "answer", rename_all = "snake_case")]
+pub enum PartReply {
+    /// Paging: the site's own page id.
+    Accepted {
+        /// The page's id at that site.
+        page: String,
+    },
+    /// Not paged, and why (an unknown zone, a busy zone, stopped before it started ...).
+    Refused {
+        /// Why.
+        reason: String,
+    },
+}
+
+impl PartReply {
+    /// Read an answer from the bus (bounded).
+    pub fn parse(bytes: &[u8]) -> Result<PartReply, Invalid> {
+        if bytes.len() > MAX_MESSAGE {
+            return Err(Invalid::new(
+                "district answer",
+                "(too long)",
+                "is over 64 KiB",
+            ));
+        }
+        serde_json::from_slice(bytes)
+            .map_err(|e| Invalid::new("district answer", "(JSON)", e.to_string()))
+    }
+}
+
+/// A stop for one part (published on [`stop_subject`]).
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+#[serde(deny_unknown_fields)]
+pub struct PartStop {
+    /// The part to stop.
+    pub part: String,
+    /// Why (shown in the site's history as how the page ended).
+    pub reason: String,
+}
+
+impl PartStop {
+    /// Read a stop from the bus (bounded, checked).
+    pub fn parse(bytes: &[u8]) -> Result<PartStop, Invalid> {
+        if bytes.len() > 4096 {
+            return Err(Invalid::new("district stop", "(too long)", "is over 4 KiB"));
+        }
+        let s: PartStop = serde_json::from_slice(bytes)
+            .map_err(|e| Invalid::new("district stop", "(JSON)", e.to_string()))?;
+        if !token_ok(&s.part, 96) || !text_ok(&s.reason, 256) {
+            return Err(Invalid::new(
+                "district stop",
+                "(fields)",
+                "part or reason out of rule",
+            ));
+        }
+        Ok(s)
+    }
+}
+
+/// One phone's outcome as a site reports it.
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+pub struct PhoneLine {
+    /// The phone's name.
+    pub name: String,
+    /// Its model.
+    pub model: String,
+    /// Its state (`accepted`, `failed`, `stopped` ... as in a delivery report).
+    pub state: String,
+    /// It accepted the stream.
+    pub accepted: bool,
+    /// Why it was not reached.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub failure: Option<String>,
+    /// From the site's page start to its acceptance, in milliseconds.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub accept_ms: Option<u64>,
+}
+
+/// An event of a part's report.
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+#[serde(tag = "event", rename_all = "snake_case")]
+pub enum PartEvent {
+    /// Phones whose outcome changed since the last event.
+    Phones {
+        /// Their lines.
+        phones: Vec<PhoneLine>,
+    },
+    /// Still running (sent every few seconds while nothing else is).
+    Running,
+    /// The site's page ended.
+    End {
+        /// Why it ended.
+        ended_by: String,
+        /// Phones in the zone.
+        phones: usize,
+        /// Phones that accepted.
+        accepted: usize,
+        /// Phones not reached.
+        failed: usize,
+    },
+}
+
+impl PartEvent {
+    /// Read an event from the bus (bounded; phone lines past [`LINES_PER_EVENT`] refused).
+    pub fn parse(bytes: &[u8]) -> Result<PartEvent, Invalid> {
+        if bytes.len() > MAX_MESSAGE {
+            return Err(Invalid::new(
+                "district event",
+                "(too long)",
+                "is over 64 KiB",
+            ));
+        }
+        let e: PartEvent = serde_json::from_slice(bytes)
+            .map_err(|e| Invalid::new("district event", "(JSON)", e.to_string()))?;
+        if let PartEvent::Phones { phones } = &e
+            && phones.len() > LINES_PER_EVENT
+        {
+            let n = phones.len().to_string();
+            return Err(Invalid::new("district event", n, "too many phone lines"));
+        }
+        Ok(e)
+    }
+
+    /// The `end` event of a final report.
+    pub fn end_of(report: &DeliveryReport) -> PartEvent {
+        let t = &report.totals;
+        PartEvent::End {
+            ended_by: report.ended_by.clone(),
+            phones: t.phones,
+            accepted: t.accepted,
+            failed: t.failed,
+        }
+    }
+}
+
+/// The lines of a report, one per phone.
+pub fn phone_lines(report: &DeliveryReport) -> Vec<PhoneLine> {
+    report
+        .phones
+        .iter()
+        .map(|p| PhoneLine {
+            name: p.name.clone(),
+            model: p.model.clone(),
+            state: serde_json::to_value(p.state)
+                .ok()
+                .and_then(|v| v.as_str().map(str::to_owned))
+                .unwrap_or_default(),
+            accepted: p.accepted,
+            failure: p
+                .failure
+                .as_ref()
+                .map(|f| format!("{}: {}", f.kind, f.reason)),
+            accept_ms: p.accept.map(|d| d.as_millis() as u64),
+        })
+        .collect()
+}
+
+/// What a site has sent of one part's report: each new state of the report gives only the
+/// lines that changed, cut into events of at most [`LINES_PER_EVENT`].
+#[derive(Debug, Default)]
+pub struct ReportDiff {
+    sent: HashMap<String, PhoneLine>,
+}
+
+impl ReportDiff {
+    /// The `phones` events for what changed in `report` since the last call.
+    pub fn changes(&mut self, report: &DeliveryReport) -> Vec<PartEvent> {
+        let changed: Vec<PhoneLine> = phone_lines(report)
+            .into_iter()
+            .filter(|l| self.sent.get(&l.name) != Some(l))
+            .collect();
+        for l in &changed {
+            self.sent.insert(l.name.clone(), l.clone());
+        }
+        changed
+            .chunks(LINES_PER_EVENT)
+            .map(|c| PartEvent::Phones { phones: c.to_vec() })
+            .collect()
+    }
+}
+
+/// What a site remembers of a part.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub enum PartMemo {
+    /// Its page is being started (a duplicate now gets no answer: the first one's is coming).
+    Starting {
+        /// A stop arrived meanwhile: stop it once started.
+        stop: Option<String>,
+    },
+    /// Answered: the same answer for a duplicate.
+    Answered(PartReply),
+    /// A stop came before any request: a request arriving later is refused.
+    StoppedBefore,
+}
+
+/// What to do with a request for a part.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub enum Admit {
+    /// First time: page it.
+    Page,
+    /// Seen: answer this again, page nothing.
+    Again(PartReply),
+    /// Seen and still starting: say nothing (the first answer is on its way).
+    Quiet,
+}
+
+/// The parts a site has seen, the last [`SeenParts::KEEP`] of them (a duplicate comes within
+/// seconds; a day of district pages is far fewer).
+#[derive(Debug, Default)]
+pub struct SeenParts {
+    order: VecDeque<String>,
+    memo: HashMap<String, PartMemo>,
+}
+
+impl SeenParts {
+    /// Parts remembered.
+    pub const KEEP: usize = 4096;
+
+    /// A request for `part` arrived.
+    pub fn request(&mut self, part: &str) -> Admit {
+        match self.memo.get(part) {
+            Some(PartMemo::Answered(r)) => Admit::Again(r.clone()),
+            Some(PartMemo::Starting { .. }) => Admit::Quiet,
+            Some(PartMemo::StoppedBefore) => Admit::Again(PartReply::Refused {
+                reason: "stopped before it started".into(),
+            }),
+            None => {
+                self.remember(part, PartMemo::Starting { stop: None });
+                Admit::Page
+            }
+        }
+    }
+
+    /// `part`'s page started (or was refused): the answer to send, and a stop to carry out at
+    /// once if one came while it was starting.
+    pub fn answered(&mut self, part: &str, reply: PartReply) -> Option<String> {
+        let stop = match self.memo.get(part) {
+            Some(PartMemo::Starting { stop }) => stop.clone(),
+            _ => None,
+        };
+        self.remember(part, PartMemo::Answered(reply));
+        stop
+    }
+
+    /// A stop for `part` arrived: the site's page id to stop now, if it runs.
+    pub fn stop(&mut self, part: &str, reason: &str) -> Option<String> {
+        match self.memo.get_mut(part) {
+            Some(PartMemo::Answered(PartReply::Accepted { page })) => Some(page.clone()),
+            Some(PartMemo::Answered(PartReply::Refused { .. })) | Some(PartMemo::StoppedBefore) => {
+                None
+            }
+            Some(PartMemo::Starting { stop }) => {
+                *stop = Some(reason.to_owned());
+                None
+            }
+            None => {
+                self.remember(part, PartMemo::StoppedBefore);
+                None
+            }
+        }
+    }
+
+    fn remember(&mut self, part: &str, memo: PartMemo) {
+        if self.memo.insert(part.to_owned(), memo).is_none() {
+            self.order.push_back(part.to_owned());
+            while self.order.len() > Self::KEEP {
+                if let Some(old) = self.order.pop_front() {
+                    self.memo.remove(&old);
+                }
+            }
+        }
+    }
+}

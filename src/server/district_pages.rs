@@ -1,0 +1,239 @@
+//! District pages at the server (issue 24, `docs/cluster.md`): with `[cluster]`, this node
+//! answers its site's part of other nodes' district pages (a [`SiteDesk`] paging through the
+//! server's own [`Pages`], so a remote part is a local page like any other, journaled with
+//! origin `site:<from>`), and starts district pages itself when `POST /api/pages` names a zone
+//! of `[cluster.district]`: split per site, asked over the bus, merged into one report that
+//! `GET /api/pages/{id}` shows and `DELETE /api/pages/{id}` stops at every site.
+//!
+//! Its own site's part goes over the bus like the others (to its own leaf): one path for every
+//! part (the same duplicate check, report and stop), and with a pair it reaches whichever node
+//! leads, which need not be this one.
+
+use std::collections::{HashMap, VecDeque};
+use std::sync::{Arc, Mutex};
+use std::time::Instant;
+
+use tokio::sync::watch;
+
+use super::pages::{Pages, StartPage};
+use crate::cluster::{
+    AnswersForSite, DistrictPage, DistrictReport, DistrictTerms, LocalPager, PartRequest,
+    PartStart, PartTemplate, SiteBells, SiteDesk, SiteStore, run_district_page, split,
+};
+use crate::config::{Cluster, DistrictZone};
+use crate::page::Origin;
+use crate::source::Trust;
+
+/// Ended district pages kept for `GET /api/pages/{id}`.
+const KEEP_ENDED: usize = 100;
+
+/// The server's pages as a site's [`LocalPager`].
+struct SitePages(Pages);
+
+impl LocalPager for SitePages {
+    fn start_part(&self, req: PartRequest) -> PartStart {
+        let pages = self.0.clone();
+        Box::pin(async move {
+            let start = StartPage {
+                zone: req.zone,
+                source: req.source,
+                trust: Trust::Api,
+                banner: req.banner,
+                priority: req.priority,
+                duration: req.duration_ms.map(std::time::Duration::from_millis),
+                via_media: false,
+                origin: Origin::RemoteSite(req.from),
+                talker: None,
+                voice: None,
+            };
+            let id = pages.start(start).await.map_err(|e| e.to_string())?;
+            match pages.watch(&id) {
+                Some((_, live)) => Ok((id, live)),
+                // Ended before it could be followed (a zone without phones): an empty report.
+                None => {
+                    let mut r = crate::page::DeliveryReport::empty(&id, "", "");
+                    r.ended_by = "ended at once".into();
+                    Ok((id, watch::channel(r).1))
+                }
+            }
+        })
+    }
+
+    fn stop_part(&self, page: &str, reason: &str) -> bool {
+        self.0.stop(page, reason)
+    }
+}
+
+struct Running {
+    stop: watch::Sender<Option<String>>,
+    report: watch::Receiver<DistrictReport>,
+}
+
+struct Inner {
+    client: async_nats::Client,
+    site: String,
+    zones: Vec<DistrictZone>,
+    running: Mutex<HashMap<String, Running>>,
+    ended: Mutex<VecDeque<DistrictReport>>,
+    _desk: SiteDesk,
+}
+
+/// District pages at this node: the site's desk, and the district pages it started.
+#[derive(Clone)]
+pub struct DistrictPages {
+    inner: Arc<Inner>,
+}
+
+/// Why a district page did not start.
+#[derive(Debug, thiserror::Error)]
+#[error("{0}")]
+pub struct DistrictRefused(pub String);
+
+impl DistrictPages {
+    /// Connect as `[cluster]` says and answer the site's subjects. Of a pair, only the node
+    /// that leads answers: through the bells' lease when the server rings bells, else through a
+    /// lease of its own; a single node always answers.
+    pub async fn start(
+        c: &Cluster,
+        pages: Pages,
+        bells: Option<Arc<SiteBells>>,
+    ) -> anyhow::Result<DistrictPages> {
+        let opts = crate::cluster::connect_options(c)?.retry_on_initial_connect();
+        let client = opts.connect(c.urls.clone()).await?;
+        let answers: AnswersForSite = match (c.pair.len() > 1, bells) {
+            (false, _) => Arc::new(|| true),
+            (true, Some(b)) => Arc::new(move || b.token().is_some()),
+            (true, None) => {
+                // Kept by the closure: dropping the handle would stop the lease.
+                let lease = SiteStore::connect(c).await?.start_lease();
+                Arc::new(move || lease.token().is_some())
+            }
+        };
+        let desk =
+            SiteDesk::start(client.clone(), &c.site, answers, Arc::new(SitePages(pages))).await?;
+        Ok(DistrictPages {
+            inner: Arc::new(Inner {
+                client,
+                site: c.site.clone(),
+                zones: c.district.clone(),
+                running: Mutex::default(),
+                ended: Mutex::default(),
+                _desk: desk,
+            }),
+        })
+    }
+
+    /// The district zone named `name`, if there is one.
+    pub fn zone(&self, name: &str) -> Option<&DistrictZone> {
+        self.inner.zones.iter().find(|z| z.name == name)
+    }
+
+    /// Start a district page of `req.zone` (a district zone); its id.
+    pub fn start_page(&self, req: &StartPage) -> Result<String, DistrictRefused> {
+        let zone = self
+            .zone(&req.zone)
+            .ok_or_else(|| DistrictRefused(format!("no district zone {:?}", req.zone)))?;
+        if req.talker.is_some() || req.source == super::pages::BROWSER_MIC {
+            return Err(DistrictRefused(
+                "a district page plays a sound, a tone or speech: a talker or the browser's \
+                 microphone pages only this site's zones"
+                    .into(),
+            ));
+        }
+        let id = district_page_id();
+        let page = DistrictPage::new(
+            &id,
+            &zone.name,
+            split(&id, zone),
+            DistrictTerms::default(),
+            Instant::now(),
+        );
+        let template = PartTemplate {
+            from: self.inner.site.clone(),
+            source: req.source.clone(),
+            banner: req.banner.clone(),
+            priority: req.priority.clone(),
+            duration: req.duration,
+        };
+        let (stop, stop_rx) = watch::channel(None);
+        let (out, report) = watch::channel(page.report().clone());
+        self.running().insert(id.clone(), Running { stop, report });
+        let me = self.clone();
+        let client = self.inner.client.clone();
+        let page_id = id.clone();
+        tokio::spawn(async move {
+            let end = run_district_page(client, page, template, stop_rx, out).await;
+            let report = match end {
+                Ok(r) => r,
+                Err(e) => {
+                    tracing::error!("district page {page_id}: {e}");
+                    let r = me
+                        .running()
+                        .get(&page_id)
+                        .map(|r| r.report.borrow().clone());
+                    let Some(r) = r else { return };
+                    r
+                }
+            };
+            tracing::info!(
+                "district page {page_id} ended: {} of {} sites paged, {} unreachable; {} of {} \
+                 phones reached",
+                report.totals.paged,
+                report.totals.sites,
+                report.totals.unreachable,
+                report.totals.accepted,
+                report.totals.phones
+            );
+            me.running().remove(&page_id);
+            let mut ended = me.inner.ended.lock().unwrap_or_else(|p| p.into_inner());
+            ended.push_back(report);
+            while ended.len() > KEEP_ENDED {
+                ended.pop_front();
+            }
+        });
+        tracing::info!("district page {id} started: zone {}", zone.name);
+        Ok(id)
+    }
+
+    /// A district page's report, and whether it still runs.
+    pub fn get(&self, id: &str) -> Option<(bool, DistrictReport)> {
+        if let Some(r) = self.running().get(id) {
+            return Some((true, r.report.borrow().clone()));
+        }
+        let ended = self.inner.ended.lock().unwrap_or_else(|p| p.into_inner());
+        ended
+            .iter()
+            .find(|r| r.id == id)
+            .map(|r| (false, r.clone()))
+    }
+
+    /// The zone of district page `id`, if it runs.
+    pub fn running_zone(&self, id: &str) -> Option<String> {
+        self.running()
+            .get(id)
+            .map(|r| r.report.borrow().zone.clone())
+    }
+
+    /// Stop district page `id` at every site; `false` if it does not run.
+    pub fn stop(&self, id: &str, reason: &str) -> bool {
+        match self.running().get(id) {
+            Some(r) => {
+                r.stop.send_replace(Some(reason.to_owned()));
+                true
+            }
+            None => false,
+        }
+    }
+
+    fn running(&self) -> std::sync::MutexGuard<'_, HashMap<String, Running>> {
+        self.inner.running.lock().unwrap_or_else(|p| p.into_inner())
+    }
+}
+
+/// `dp-<ms hex>-<random>`: a subject token, unique across the district.
+fn district_page_id() -> String {
+    let ms = std::time::SystemTime::now()
+        .duration_since(std::time::UNIX_EPOCH)
+        .map_or(0, |d| d.as_millis());
+    format!("dp-{ms:x}-{:08x}", rand::random::<u32>())
+}
