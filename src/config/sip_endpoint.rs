@@ -289,4 +289,109 @@ mod tests {
             assert!(sip_uri_rule(bad).is_err(), "{bad}");
         }
     }
+
+    const BASE: &str = "[[phone]]\nname = \"p1\"\nhost = \"10.1.1.1\"\nmodel = \"CP-8851\"\n\
+                        user = \"u\"\npassword_env = \"X\"\n\n[zone.gym]\nmembers = [\"p1\"]\n\n\
+                        [zone.all]\nmembers = [\"gym\"]\n\n";
+
+    fn load(tables: &str) -> Result<crate::config::Config, Invalid> {
+        crate::config::Config::from_toml(&format!("{BASE}{tables}"), "z.toml")
+    }
+
+    #[test]
+    fn an_endpoint_is_read_with_its_defaults_and_reached_through_holding_zones() {
+        let c = load(
+            "[[sip_endpoint]]\nname = \"horn\"\nuri = \"sip:horn@10.1.0.40\"\nzones = [\"gym\"]\n",
+        )
+        .unwrap();
+        let e = c.sip_endpoint("horn").unwrap();
+        assert_eq!((e.host.as_str(), e.port), ("10.1.0.40", 5060));
+        assert_eq!(e.auto_answer, AutoAnswer::CallInfo);
+        assert_eq!(e.answer_timeout, Duration::from_secs(10));
+        assert!(e.auth.is_none() && e.secret().unwrap().is_none());
+        let names = |z: &str| -> Vec<String> {
+            c.sip_endpoints_of(z)
+                .iter()
+                .map(|e| e.name.clone())
+                .collect()
+        };
+        assert_eq!(names("all"), ["horn"]);
+        assert_eq!(names("gym"), ["horn"]);
+    }
+
+    #[test]
+    fn bad_tables_are_refused_naming_the_key() {
+        let cases = [
+            (
+                "name = \"p1\"\nuri = \"sip:a@h\"\nzones = [\"gym\"]",
+                "[[sip_endpoint]] name",
+            ),
+            (
+                "name = \"h\"\nuri = \"tel:123\"\nzones = [\"gym\"]",
+                "sip_endpoint \"h\" uri",
+            ),
+            (
+                "name = \"h\"\nuri = \"sip:a@h\"\nzones = []",
+                "sip_endpoint \"h\" zones",
+            ),
+            (
+                "name = \"h\"\nuri = \"sip:a@h\"\nzones = [\"nope\"]",
+                "sip_endpoint \"h\" zones",
+            ),
+            (
+                "name = \"h\"\nuri = \"sip:a@h\"\nzones = [\"gym\"]\nauto_answer = \"yes\"",
+                "sip_endpoint \"h\" auto_answer",
+            ),
+            (
+                "name = \"h\"\nuri = \"sip:a@h\"\nzones = [\"gym\"]\nanswer_timeout = \"0s\"",
+                "sip_endpoint \"h\" answer_timeout",
+            ),
+            (
+                "name = \"h\"\nuri = \"sip:a@h\"\nzones = [\"gym\"]\nuser = \"u\"",
+                "sip_endpoint \"h\" user",
+            ),
+            (
+                "name = \"h\"\nuri = \"sip:a@h\"\nzones = [\"gym\"]\npassword_env = \"P\"",
+                "sip_endpoint \"h\" user",
+            ),
+            (
+                "name = \"h\"\nuri = \"sip:a@h\"\nzones = [\"gym\"]\nuser = \"u\"\n\
+                 password_env = \"P\"\npassword_file = \"f\"",
+                "sip_endpoint \"h\" password_env",
+            ),
+        ];
+        for (table, field) in cases {
+            let e = load(&format!("[[sip_endpoint]]\n{table}\n")).unwrap_err();
+            assert!(e.field.ends_with(field), "{table}: {e}");
+        }
+    }
+
+    #[test]
+    fn a_missing_password_names_the_key_not_a_value() {
+        let c = load(
+            "[[sip_endpoint]]\nname = \"h\"\nuri = \"sip:a@h\"\nzones = [\"gym\"]\n\
+             user = \"u\"\npassword_env = \"ZC_SIP_ENDPOINT_TEST_SURELY_UNSET\"\n",
+        )
+        .unwrap();
+        let e = c.sip_endpoints[0].secret().unwrap_err();
+        assert_eq!(e.field, "sip_endpoint \"h\" password_env");
+    }
+
+    #[test]
+    fn the_example_config_has_one() {
+        let path =
+            std::path::Path::new(env!("CARGO_MANIFEST_DIR")).join("config/zonecast.example.toml");
+        let c = crate::config::Config::load(path).unwrap();
+        let e = c
+            .sip_endpoint("lobby-sip-horn")
+            .expect("the example's endpoint");
+        assert_eq!(e.zones, ["floor1"]);
+        assert_eq!(
+            c.sip_endpoints_of("all")
+                .iter()
+                .map(|e| e.name.as_str())
+                .collect::<Vec<_>>(),
+            ["lobby-sip-horn"]
+        );
+    }
 }

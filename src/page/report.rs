@@ -278,6 +278,14 @@ impl DeliveryReport {
                 }
                 // A target without a push (an IP speaker): its stream went out, no answer exists.
                 (None, true) if !p.pushed => line.push_str("sent (no answer exists)"),
+                // A SIP endpoint: its call was answered.
+                (None, true) if p.model == super::dial::SIP_MODEL => {
+                    let _ = write!(
+                        line,
+                        "answered in {:.0} ms",
+                        ms::of(p.accept.unwrap_or_default())
+                    );
+                }
                 (None, true) => {
                     let _ = write!(
                         line,
