@@ -4,24 +4,48 @@
 //! codec chosen), and RTP datagrams through the caller's decoder ([`CallerAudio`]: frames only
 //! of whole 160 bytes, counters that add up), and RTP datagrams as a caller's keys (RFC 4733
 //! telephone-events: [`TelephoneEvent::parse`] and [`Keys`], one key per timestamp), and SIP
-//! INFO bodies as keys ([`info_key`]: at most one keypad key). Byte 0 picks the entry; the rest
-//! is the input.
+//! INFO bodies as keys ([`info_key`]: at most one keypad key), and what a SIP endpoint we call
+//! answers (`parse_inbound_uac`: responses and in-dialog requests, through rsipstack's parser,
+//! an INVITE's transitions on them, digest challenges read by [`Challenge::parse`]). Byte 0
+//! picks the entry; the rest is the input.
 #![no_main]
 
 use libfuzzer_sys::fuzz_target;
 use zonecast::audio::LoudnessTarget;
 use zonecast::sip::{
-    CallCodec, CallerAudio, Keys, Negotiated, TelephoneEvent, answer_sdp, choose, info_key,
-    parse_inbound, parse_offer,
+    CallCodec, CallerAudio, Challenge, Inbound, Invite, Keys, Negotiated, TelephoneEvent,
+    answer_sdp, choose, info_key, parse_inbound, parse_inbound_uac, parse_offer,
 };
 
 fuzz_target!(|data: &[u8]| {
     let Some((&pick, rest)) = data.split_first() else {
         return;
     };
-    match pick % 5 {
+    match pick % 6 {
         0 => {
             let _ = parse_inbound(rest);
+        }
+        5 => {
+            if let Ok(Inbound::SipReply(r)) = parse_inbound_uac(rest) {
+                // Whatever it says, an INVITE taking it never panics, and a dialog it
+                // confirms has the tag it carried.
+                let mut inv = Invite::new(zonecast::page::SipDialog {
+                    call_id: r.call_id.clone(),
+                    branch: r.branch.clone(),
+                    cseq: r.cseq.0,
+                    ..Default::default()
+                });
+                let _ = inv.on_reply(&r, pick & 64 != 0);
+                if (200..300).contains(&r.status) && r.cseq.1 == "INVITE" {
+                    assert_eq!(inv.dialog.remote_tag, r.to_tag);
+                }
+            }
+            if let Ok(text) = std::str::from_utf8(rest)
+                && let Some(c) = Challenge::parse(text, pick & 128 != 0)
+            {
+                assert!(!c.nonce.is_empty() || text.contains("nonce"));
+                let _ = c.answer("u", "p", "INVITE", "sip:a@b");
+            }
         }
         1 => {
             let Ok(text) = std::str::from_utf8(rest) else {
