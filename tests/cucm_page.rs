@@ -8,76 +8,18 @@
 //! it at the new address. CUCM down: the cached table pages, and says how old it is. And
 //! `zonecast page` as a process: the rule zone paged, the refused phones in its JSON report.
 
-use std::net::{Ipv4Addr, SocketAddr};
 use std::sync::Arc;
 use std::time::Duration;
 
 use zonecast::config::Config;
-use zonecast::cucm::{RegState, SiteTable, fetch_table};
+use zonecast::cucm::{SiteTable, fetch_table};
 use zonecast::page::{DeliveryReport, PhoneTable};
-use zonecast::phone_sim::config::{Addressing, DEFAULT_PASSWORD};
-use zonecast::phone_sim::cucm::{SimCucm, SimCucmConfig, SimCucmDevice, SimCucmServer, fleet};
+use zonecast::phone_sim::config::DEFAULT_PASSWORD;
 use zonecast::phone_sim::{Fleet, PhoneInfo};
 
 mod common;
 
-const AXL_PASSWORD: &str = "page-test-AXL-pw";
-
-fn hex(b: &[u8; 32]) -> String {
-    b.iter()
-        .map(|b| format!("{b:02X}"))
-        .collect::<Vec<_>>()
-        .join(":")
-}
-
-/// The emulated cluster: the generated fleet, then the running phones as CUCM lists them.
-fn devices(phones: &[PhoneInfo], generated: usize) -> Vec<SimCucmDevice> {
-    let mut out = fleet(generated);
-    for (i, p) in phones.iter().enumerate().take(8) {
-        let mut d = match i {
-            0..=5 => SimCucmDevice::from_phone(p, "DP-LOBBY", &format!("{}", 2000 + i)),
-            _ => SimCucmDevice::from_phone(p, "DP-KITCHEN", &format!("{}", 3000 + i)),
-        };
-        match i {
-            4 => d.state = RegState::Unregistered,
-            5 => d.web_access = false,
-            6 | 7 => d.description = format!("Kitchen phone {i}"),
-            _ => {}
-        }
-        out.push(d);
-    }
-    out
-}
-
-fn config_text(dir: &std::path::Path, s: &SimCucmServer, phones: &[PhoneInfo]) -> String {
-    std::fs::write(dir.join("axl-pw"), AXL_PASSWORD).unwrap();
-    std::fs::write(dir.join("push-pw"), DEFAULT_PASSWORD).unwrap();
-    let port = common::free_even_port();
-    let hand = &phones[3];
-    format!(
-        "[engine]\nmedia_address = \"127.0.0.1\"\ninterface = \"127.0.0.1\"\n\
-         port_pool = \"{port}-{}\"\njournal = \"journal.jsonl\"\npush_timeout = \"3s\"\n\
-         push_retries = 1\n\n\
-         [server]\ndata_dir = \"{}\"\n\n\
-         [[phone]]\nname = \"desk-4\"\nhost = \"{}\"\nmodel = \"{}\"\nuser = \"{}\"\n\
-         password_file = \"push-pw\"\ndevice = \"{}\"\n\n\
-         [zone.lobby]\nmode = \"unicast\"\nfrom_cucm = {{ device_pool = \"DP-LOBBY\" }}\n\n\
-         [zone.kitchen]\nmode = \"unicast\"\nfrom_cucm = {{ description = \"(?i)kitchen\" }}\n\n\
-         [cucm]\nhost = \"127.0.0.1:{}\"\nuser = \"axl\"\npassword_file = \"axl-pw\"\n\
-         fingerprint = \"{}\"\npush_user = \"{}\"\npush_password_file = \"push-pw\"\n\
-         web_port = {}\nris_window = \"1s\"\nris_per_minute = 100\n",
-        port + 200,
-        dir.join("data").display(),
-        hand.addr,
-        hand.model,
-        hand.user,
-        hand.device,
-        s.addr.port(),
-        hex(&s.fingerprint),
-        phones[0].user,
-        phones[0].addr.port(),
-    )
-}
+use common::cucm::{AXL_PASSWORD, CucmSite, setup};
 
 /// Page `zone` for a second through the one way in, over `table`.
 async fn page(table: SiteTable, zone: &str, journal: &std::path::Path) -> DeliveryReport {
@@ -125,45 +67,15 @@ fn failure<'a>(r: &'a DeliveryReport, name: &str) -> Option<&'a str> {
     p.failure.as_ref().map(|f| f.reason.as_str())
 }
 
-/// Nine emulated phones on their own addresses and one web port, the emulated CUCM listing
-/// `generated` phones and eight of them, and a config file for both.
-async fn setup(
-    generated: usize,
-) -> (
-    Fleet,
-    Vec<PhoneInfo>,
-    SimCucmServer,
-    tempfile::TempDir,
-    std::path::PathBuf,
-) {
-    let mut cfg = common::sim::addressed(9, "CP-8851");
-    cfg.addressing = Addressing::Addresses {
-        port: common::free_even_port(),
-    };
-    let phones_fleet = common::sim::start(cfg).await;
-    let phones = phones_fleet.phones();
-    let s = SimCucmServer::start(
-        SimCucm::new(
-            SimCucmConfig {
-                password: AXL_PASSWORD.into(),
-                ris_per_window: 100,
-                ..SimCucmConfig::default()
-            },
-            devices(&phones, generated),
-        ),
-        SocketAddr::from((Ipv4Addr::LOCALHOST, 0)),
-    )
-    .await
-    .unwrap();
-    let dir = tempfile::tempdir().unwrap();
-    let path = dir.path().join("zonecast.toml");
-    std::fs::write(&path, config_text(dir.path(), &s, &phones)).unwrap();
-    (phones_fleet, phones, s, dir, path)
-}
-
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
 async fn discovered_phones_are_paged_by_rule_zones_and_moves_and_cucm_down_are_handled() {
-    let (phones_fleet, phones, s, dir, path) = setup(4992).await;
+    let CucmSite {
+        fleet: phones_fleet,
+        phones,
+        cucm: s,
+        dir,
+        path,
+    } = setup(4992).await;
     let config = Config::load(&path).unwrap();
 
     // Discover: 5,000 phones, cached.
@@ -267,7 +179,13 @@ async fn discovered_phones_are_paged_by_rule_zones_and_moves_and_cucm_down_are_h
 
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
 async fn zonecast_page_pages_a_rule_zone_of_discovered_phones() {
-    let (phones_fleet, phones, s, _dir, path) = setup(100).await;
+    let CucmSite {
+        fleet: phones_fleet,
+        phones,
+        cucm: s,
+        dir: _dir,
+        path,
+    } = setup(100).await;
     let out = tokio::task::spawn_blocking(move || {
         std::process::Command::new(env!("CARGO_BIN_EXE_zonecast"))
             .args([
@@ -326,13 +244,14 @@ async fn zonecast_page_pages_a_rule_zone_of_discovered_phones() {
 /// so an API page to a rule zone reaches the registered phones CUCM lists in it.
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
 async fn zonecast_serve_pages_a_rule_zone_of_discovered_phones() {
-    const TOKEN: &str = "cucm-serve-token-3c9e";
-    let (phones_fleet, phones, s, _dir, path) = setup(100).await;
-    let text = std::fs::read_to_string(&path).unwrap().replace(
-        "[server]\n",
-        "[server]\ntoken_env = \"ZC_CUCM_SERVE_TOKEN\"\n",
-    );
-    std::fs::write(&path, text).unwrap();
+    use common::server::{TOKEN, TOKEN_ENV};
+    let CucmSite {
+        fleet: phones_fleet,
+        phones,
+        cucm: s,
+        dir: _dir,
+        path,
+    } = setup(100).await;
     let port = std::net::TcpListener::bind("127.0.0.1:0")
         .unwrap()
         .local_addr()
@@ -342,7 +261,7 @@ async fn zonecast_serve_pages_a_rule_zone_of_discovered_phones() {
         .args(["serve", "--listen", &format!("127.0.0.1:{port}")])
         .arg("--config")
         .arg(&path)
-        .env("ZC_CUCM_SERVE_TOKEN", TOKEN)
+        .env(TOKEN_ENV, TOKEN)
         .stdout(std::process::Stdio::null())
         .stderr(std::process::Stdio::null())
         .spawn()

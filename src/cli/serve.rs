@@ -28,6 +28,7 @@ pub(super) fn run(a: ServeArgs) -> Result<i32, CliError> {
     // The console is composed here: the server does not import the web layer.
     let console = crate::web::router(crate::web::ConsoleOptions {
         config_path: Some(std::path::absolute(&a.config).unwrap_or(a.config.clone())),
+        cucm: config.cucm.is_some(),
     });
     runtime()?.block_on(async {
         crate::server::serve_with(

@@ -26,7 +26,8 @@
 //! - `refresh`: a table for a page: the cache while it is fresh, else a discovery, else the
 //!   cache again, saying from when.
 //!
-//! Not here yet (issue 23): refreshes by `zonecast serve`, the console's view.
+//! `zonecast serve` refreshes the table through `crate::server::cucm_table` (on its interval and
+//! on `POST /api/cucm/refresh`) and shows it at `GET /api/cucm` and in the console.
 
 pub mod axl;
 pub mod cache;

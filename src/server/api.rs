@@ -60,6 +60,8 @@ pub struct AppState {
     pub signin: super::signin::Signin,
     /// With `[cluster]`: district pages (a zone of `[cluster.district]`, paged at every site).
     pub district: Option<super::district_pages::DistrictPages>,
+    /// With `[cucm]`, the discovered phones and their refreshes (rule zones' members).
+    pub cucm: Option<Arc<super::cucm_table::CucmTable>>,
 }
 
 /// A JSON error.
@@ -146,6 +148,7 @@ pub fn router(state: AppState, phone_routes: Router) -> Router {
             pacer: state.pacer.clone(),
         }))
         .merge(super::signin::router(state.signin.clone()))
+        .merge(super::cucm_api::router(state.cucm.clone()))
         .layer(DefaultBodyLimit::max(JSON_LIMIT))
         .route_layer(middleware::from_fn_with_state(
             state.signin.clone(),
@@ -447,17 +450,34 @@ async fn history_page(State(s): State<AppState>, Path(id): Path<String>) -> ApiR
 }
 
 async fn zones(State(s): State<AppState>) -> ApiResult {
+    // A rule zone's members are resolved against the table in use now.
+    let site = s.cucm.as_ref().and_then(|c| c.facts().site);
     let mut out = Vec::new();
     for z in &s.config.zones {
-        let phones: Vec<&str> = s
+        let mut phones: Vec<String> = s
             .config
             .resolve_zone(&z.name)
-            .map(|v| v.into_iter().map(|p| p.name.as_str()).collect())
+            .map(|v| v.into_iter().map(|p| p.name.clone()).collect())
             .unwrap_or_default();
+        if let Some(site) = &site {
+            for name in site.rule_members(&z.name).unwrap_or_default() {
+                if !phones.contains(&name) {
+                    phones.push(name);
+                }
+            }
+        }
         let mode = match &z.mode {
             crate::config::ZoneMode::Multicast { .. } => "multicast",
             crate::config::ZoneMode::Unicast => "unicast",
         };
+        let rule = z.from_cucm.as_ref().map(|r| {
+            json!({
+                "device_pool": r.device_pool,
+                "description": r.description.as_ref().map(|d| d.as_str()),
+                "directory_number": r.directory_number.as_ref().map(|d| d.as_str()),
+                "location": r.location,
+            })
+        });
         out.push(json!({
             "name": z.name,
             "members": z.members,
@@ -465,6 +485,7 @@ async fn zones(State(s): State<AppState>) -> ApiResult {
             "mode": mode,
             "banner": z.banner,
             "codec": z.codec,
+            "from_cucm": rule,
         }));
     }
     ok(StatusCode::OK, json!({ "zones": out }))

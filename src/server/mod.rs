@@ -29,7 +29,8 @@
 //!   [`csrf`]: the session cookie and the cross-site and CSRF checks (pure).
 //! - [`district_pages`]: with `[cluster]`, this site's part of district pages (answered on the
 //!   bus through [`pages`]) and the district pages this node starts (issue 24).
-//! - [`cucm_table`]: with `[cucm]`, the phones pages plan from, refreshed from CUCM.
+//! - [`cucm_table`]: with `[cucm]`, the phones pages plan from, refreshed from CUCM on its
+//!   interval and when asked; [`cucm_api`]: `GET /api/cucm` and `POST /api/cucm/refresh`.
 //! - [`accounts`]: users, sessions and the audit log in the SQLite database.
 //! - [`signin`]: `/api/session`, `/api/users`, `/api/audit`, and the guard in front of every
 //!   API route (bearer token or session cookie, policy, CSRF).
@@ -46,6 +47,7 @@ pub mod auth;
 pub mod bells;
 pub mod calls;
 pub mod csrf;
+pub mod cucm_api;
 pub mod cucm_table;
 pub mod district_pages;
 pub mod events;
@@ -195,6 +197,7 @@ pub async fn serve_with(
     let metrics = Arc::new(metrics::Metrics::default());
     let uploads = server.data_dir.join("sounds");
     let (quit_tx, quit_rx) = watch::channel(false);
+    let table = cucm_table::phone_table(&config, quit_rx.clone());
     let pages = pages::Pages::new(pages::PagesSetup {
         config: config.clone(),
         client: client.clone(),
@@ -203,7 +206,7 @@ pub async fn serve_with(
         metrics: metrics.clone(),
         uploads: uploads.clone(),
         notify_base,
-        table: cucm_table::phone_table(&config, quit_rx.clone()),
+        table: table.table,
     });
     let scheduler = match &config.schedule {
         Some(s) => {
@@ -251,6 +254,7 @@ pub async fn serve_with(
         upload_limit: server.upload_limit,
         minted: Arc::new(move || auth_for_metrics.minted()),
         district,
+        cucm: table.cucm,
         signin: signin::Signin::new(signin::SigninSetup {
             store: store.clone(),
             token: token.clone(),

@@ -7,8 +7,9 @@
 //! (sign-in, roles, CSRF, bounds) are the console's checks, and the API tests cover it. The
 //! server does not import this module; the CLI merges [`router`] into the server's router.
 //!
-//! - [`screens`]: each screen's markup (`/`, `/live/{id}`, `/history`, `/zones`, `/bells`,
-//!   `/sounds`, `/recordings`, `/users`, `/health`, `/signin`) inside one layout.
+//! - [`screens`]: each screen's markup (`/`, `/live/{id}`, `/history`, `/zones`, `/cucm` (linked
+//!   only with `[cucm]`), `/bells`, `/sounds`, `/recordings`, `/users`, `/health`, `/signin`)
+//!   inside one layout.
 //! - [`assets`]: the hand-written `static/console.js` and `static/console.css`, compiled in,
 //!   and the headers every console response carries (a strict Content-Security-Policy).
 
@@ -29,6 +30,8 @@ pub struct ConsoleOptions {
     /// The configuration file `zonecast serve` loaded (shown on the zones screen, which is
     /// read-only: the file stays the source of truth).
     pub config_path: Option<PathBuf>,
+    /// The config has `[cucm]`: the navigation links the CUCM screen.
+    pub cucm: bool,
 }
 
 /// The console's routes: its HTML screens and its two static files. Every route is a GET that
@@ -36,33 +39,43 @@ pub struct ConsoleOptions {
 /// fallback: the server's own (a JSON 404) answers everything else.
 pub fn router(options: ConsoleOptions) -> Router {
     let options = Arc::new(options);
+    let plain = |s: screens::Screen<'static>| {
+        move |State(o): State<Arc<ConsoleOptions>>| {
+            let s = s.clone();
+            async move { render(&o, &s) }
+        }
+    };
     Router::new()
-        .route("/", get(|| screen(screens::Screen::PageNow)))
-        .route("/signin", get(|| screen(screens::Screen::SignIn)))
+        .route("/", get(plain(screens::Screen::PageNow)))
+        .route("/signin", get(plain(screens::Screen::SignIn)))
         .route("/live/{id}", get(live))
-        .route("/history", get(|| screen(screens::Screen::History)))
+        .route("/history", get(plain(screens::Screen::History)))
         .route("/zones", get(zones))
-        .route("/bells", get(|| screen(screens::Screen::Bells)))
-        .route("/sounds", get(|| screen(screens::Screen::Sounds)))
-        .route("/recordings", get(|| screen(screens::Screen::Recordings)))
-        .route("/users", get(|| screen(screens::Screen::Users)))
-        .route("/health", get(|| screen(screens::Screen::Health)))
+        .route("/cucm", get(plain(screens::Screen::Cucm)))
+        .route("/bells", get(plain(screens::Screen::Bells)))
+        .route("/sounds", get(plain(screens::Screen::Sounds)))
+        .route("/recordings", get(plain(screens::Screen::Recordings)))
+        .route("/users", get(plain(screens::Screen::Users)))
+        .route("/health", get(plain(screens::Screen::Health)))
         .route("/static/console.js", get(|| async { assets::script() }))
         .route("/static/console.css", get(|| async { assets::style() }))
         .with_state(options)
 }
 
-async fn screen(s: screens::Screen<'static>) -> Response {
-    assets::html(screens::render(&s))
+fn render(o: &ConsoleOptions, s: &screens::Screen) -> Response {
+    assets::html(screens::render_in(s, screens::Layout { cucm: o.cucm }))
 }
 
-async fn live(Path(id): Path<String>) -> Response {
-    assets::html(screens::render(&screens::Screen::Live { page: &id }))
+async fn live(State(o): State<Arc<ConsoleOptions>>, Path(id): Path<String>) -> Response {
+    render(&o, &screens::Screen::Live { page: &id })
 }
 
 async fn zones(State(o): State<Arc<ConsoleOptions>>) -> Response {
     let path = o.config_path.as_ref().map(|p| p.display().to_string());
-    assets::html(screens::render(&screens::Screen::Zones {
-        config_path: path.as_deref(),
-    }))
+    render(
+        &o,
+        &screens::Screen::Zones {
+            config_path: path.as_deref(),
+        },
+    )
 }

@@ -34,6 +34,8 @@ pub enum Screen<'a> {
     Users,
     /// `/health`.
     Health,
+    /// `/cucm`: the phones discovered from CUCM, their last refresh, a refresh now for admins.
+    Cucm,
 }
 
 /// The navigation: path, label, the screen key it marks current.
@@ -41,6 +43,7 @@ const NAV: &[(&str, &str, &str)] = &[
     ("/", "Page now", "page"),
     ("/history", "History", "history"),
     ("/zones", "Zones & phones", "zones"),
+    ("/cucm", "CUCM", "cucm"),
     ("/bells", "Bells", "bells"),
     ("/sounds", "Sounds", "sounds"),
     ("/recordings", "Recordings", "recordings"),
@@ -62,12 +65,25 @@ impl Screen<'_> {
             Screen::Recordings => ("recordings", "Recordings"),
             Screen::Users => ("users", "Users"),
             Screen::Health => ("health", "Health"),
+            Screen::Cucm => ("cucm", "Phones from CUCM"),
         }
     }
 }
 
-/// The whole HTML document of `screen`.
+/// What the layout shows beyond the screen: the CUCM link only when the config has `[cucm]`.
+#[derive(Debug, Clone, Copy, Default)]
+pub struct Layout {
+    /// The config has `[cucm]`: the navigation links the CUCM screen.
+    pub cucm: bool,
+}
+
+/// The whole HTML document of `screen`, in a layout without the CUCM link.
 pub fn render(screen: &Screen) -> String {
+    render_in(screen, Layout::default())
+}
+
+/// The whole HTML document of `screen` in `layout`.
+pub fn render_in(screen: &Screen, layout_options: Layout) -> String {
     let (key, title) = screen.key_and_title();
     let body = match screen {
         Screen::SignIn => sign_in(),
@@ -80,11 +96,13 @@ pub fn render(screen: &Screen) -> String {
         Screen::Recordings => recordings(),
         Screen::Users => users(),
         Screen::Health => health(),
+        Screen::Cucm => cucm(),
     };
-    layout(key, title, body).into_string()
+    layout(key, title, body, layout_options).into_string()
 }
 
-fn layout(key: &str, title: &str, body: Markup) -> Markup {
+fn layout(key: &str, title: &str, body: Markup, options: Layout) -> Markup {
+    let shown = |k: &str| k != "cucm" || options.cucm || key == "cucm";
     html! {
         (DOCTYPE)
         html lang="en" {
@@ -102,7 +120,7 @@ fn layout(key: &str, title: &str, body: Markup) -> Markup {
                     @if key != "signin" {
                         nav aria-label="Screens" {
                             ul {
-                                @for (href, label, k) in NAV {
+                                @for (href, label, k) in NAV.iter().filter(|(_, _, k)| shown(k)) {
                                     li {
                                         @if *k == key {
                                             a href=(href) aria-current="page" data-nav=(k) { (label) }
@@ -441,6 +459,31 @@ fn users() -> Markup {
     }
 }
 
+fn cucm() -> Markup {
+    html! {
+        section.card aria-labelledby="cucm-refresh-heading" {
+            h2 #cucm-refresh-heading { "The table" }
+            dl #cucm-summary.totals {}
+            p #cucm-error.error role="alert" {}
+            button #cucm-refresh.primary type="button" hidden { "Refresh now" }
+            p #cucm-status role="status" {}
+            p.muted { "Phones are rediscovered on the [cucm] refresh interval; unregistered phones and those with web access off stay listed and are reported as such when paged." }
+        }
+        div.field {
+            label for="cucm-filter" { "Find a phone (name, number, address, pool, model)" }
+            input #cucm-filter type="search" autocomplete="off";
+        }
+        p #cucm-count.muted {}
+        div.scroll {
+            table #cucm-table {
+                caption { "Phones as CUCM lists them" }
+                thead { tr { th { "Phone" } th { "Model" } th { "Address" } th { "Numbers" } th { "Device pool" } th { "Registered" } th { "Web access" } } }
+                tbody #cucm-rows {}
+            }
+        }
+    }
+}
+
 fn health() -> Markup {
     html! {
         dl #health-list.card {}
@@ -477,6 +520,16 @@ mod tests {
             "{html}"
         );
         assert_eq!(html.matches("aria-current").count(), 1);
+        // The CUCM screen is linked only when the config has [cucm].
+        assert!(!html.contains("href=\"/cucm\""), "{html}");
+        let with = render_in(&Screen::Bells, Layout { cucm: true });
+        assert!(with.contains("href=\"/cucm\" data-nav=\"cucm\""), "{with}");
+        let html = render(&Screen::Cucm);
+        assert!(
+            html.contains("href=\"/cucm\" aria-current=\"page\""),
+            "{html}"
+        );
+        assert!(html.contains("id=\"cucm-refresh\""));
         // The sign-in screen has no navigation to screens that need a session.
         let html = render(&Screen::SignIn);
         assert!(!html.contains("aria-current"));

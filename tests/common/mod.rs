@@ -4,6 +4,7 @@
 
 pub mod browser;
 pub mod cli_setup;
+pub mod cucm;
 pub mod district_net;
 pub mod fake_phone;
 pub mod nats;

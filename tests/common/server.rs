@@ -70,8 +70,12 @@ impl Server {
     }
 
     pub fn start_on(s: &Setup, listen: &str) -> Server {
-        let mut child = s
-            .cmd(&["serve", "--listen", listen])
+        Server::spawn(s.cmd(&["serve", "--listen", listen]))
+    }
+
+    /// Run `cmd` (a `zonecast serve ...`) with the test token, and wait until it listens.
+    pub fn spawn(mut cmd: std::process::Command) -> Server {
+        let mut child = cmd
             .env(TOKEN_ENV, TOKEN)
             .stdout(std::process::Stdio::null())
             .stderr(std::process::Stdio::piped())
@@ -187,4 +191,88 @@ pub fn phone_states(page: &Value) -> Vec<(String, String)> {
                 .collect()
         })
         .unwrap_or_default()
+}
+
+/// Add console user `name` with `role` to the database of the config at `config` (the
+/// password through the environment, as `zonecast user add` reads it).
+pub fn add_user(config: &std::path::Path, name: &str, role: &str, password: &str) {
+    let out = super::zonecast()
+        .args(["user", "add", name, "--role", role])
+        .arg("--config")
+        .arg(config)
+        .env("ZONECAST_USER_PASSWORD", password)
+        .output()
+        .unwrap();
+    assert!(
+        out.status.success(),
+        "zonecast user add {name}: {}",
+        String::from_utf8_lossy(&out.stderr)
+    );
+}
+
+/// A console user signed in: the session cookie and its CSRF token.
+pub struct Session {
+    pub base: String,
+    pub cookie: String,
+    pub csrf: String,
+}
+
+/// Sign `user` in (`POST /api/session`); panics if refused.
+pub fn sign_in(srv: &Server, user: &str, password: &str) -> Session {
+    let body = serde_json::json!({ "user": user, "password": password });
+    let (status, set_cookie, v) =
+        send("POST", &format!("{}/api/session", srv.url), &[], Some(body));
+    assert_eq!(status, 200, "signing {user} in: {v}");
+    let cookie = set_cookie.expect("a session cookie");
+    Session {
+        base: srv.url.clone(),
+        cookie: cookie.split(';').next().unwrap_or_default().to_owned(),
+        csrf: v["csrf"].as_str().unwrap_or_default().to_owned(),
+    }
+}
+
+impl Session {
+    /// A request as the console makes it: the cookie, and the CSRF token.
+    pub fn call(&self, method: &str, path: &str, body: Option<Value>) -> (u16, Value) {
+        let headers = [
+            ("cookie", self.cookie.as_str()),
+            ("x-csrf-token", self.csrf.as_str()),
+        ];
+        let (status, _, v) = send(method, &format!("{}{path}", self.base), &headers, body);
+        (status, v)
+    }
+}
+
+/// One request with `headers`: (status, `Set-Cookie`, JSON body or the text as a string).
+fn send(
+    method: &str,
+    url: &str,
+    headers: &[(&str, &str)],
+    body: Option<Value>,
+) -> (u16, Option<String>, Value) {
+    let rt = tokio::runtime::Builder::new_current_thread()
+        .enable_all()
+        .build()
+        .unwrap();
+    rt.block_on(async {
+        let mut r = super::sim::http().request(method.parse().unwrap(), url);
+        for (k, v) in headers {
+            r = r.header(*k, *v);
+        }
+        if let Some(b) = body {
+            r = r
+                .header("content-type", "application/json")
+                .body(b.to_string());
+        }
+        let resp = r.send().await.expect("server answers");
+        let set_cookie = resp
+            .headers()
+            .get("set-cookie")
+            .and_then(|v| v.to_str().ok())
+            .map(str::to_owned);
+        let status = resp.status().as_u16();
+        let text = resp.text().await.unwrap();
+        let v = serde_json::from_str(&text).unwrap_or(Value::String(text));
+        (status, set_cookie, v)
+    })
 }

@@ -650,7 +650,9 @@
     const [zones, phones] = await Promise.all([api('GET', '/api/zones'), api('GET', '/api/phones')]);
     const zb = clear($('zones-rows'));
     for (const z of list(zones, 'zones')) {
-      const tr = row(z.name, z.mode, list(z.phones || []).length, z.banner || '', list(z.members || []).join(', '));
+      const members = list(z.members || []).join(', ');
+      const rule = z.from_cucm ? 'from CUCM: ' + ruleText(z.from_cucm) : '';
+      const tr = row(z.name, z.mode, list(z.phones || []).length, z.banner || '', [members, rule].filter(Boolean).join(' · '));
       tr.dataset.zone = z.name;
       zb.append(tr);
     }
@@ -666,6 +668,104 @@
       pb.append(tr);
     }
     if (!pb.firstChild) emptyRow(pb, 6, 'The configuration has no phone.');
+  }
+
+  // A zone's from_cucm rule in words: `device pool DP-HQ, description (?i)lobby`.
+  function ruleText(r) {
+    return Object.entries(r).filter(([, v]) => v !== null && v !== undefined)
+      .map(([k, v]) => `${k.replace(/_/g, ' ')} ${v}`).join(', ');
+  }
+
+  // ---------------------------------------------------------------------------------------------
+  // Phones from CUCM: the table as discovered, its last refresh, Refresh now (admins).
+
+  const CUCM_ROWS = 500;
+  let cucmTable = null;
+
+  function ago(ms) {
+    if (ms === null || ms === undefined) return '—';
+    const s = Math.max(0, Math.round(ms / 1000));
+    if (s < 120) return `${s} s`;
+    if (s < 7200) return `${Math.round(s / 60)} min`;
+    return `${Math.round(s / 3600)} h`;
+  }
+
+  function changesText(r) {
+    if (!r.changes) return r.from_cache ? 'the cached table (young enough: CUCM not asked)' : 'the first table';
+    const c = r.changes.counts;
+    const moved = r.changes.moved.slice(0, 3).map((m) => `${m.name} ${m.from || '—'} → ${m.to || '—'}`);
+    return `${c.added} added, ${c.removed} removed, ${c.moved} moved, ${c.model_changed} model changed` +
+      (moved.length ? ` (${moved.join('; ')}${c.moved > moved.length ? '; …' : ''})` : '');
+  }
+
+  function paintCucmSummary(t) {
+    const dl = clear($('cucm-summary'));
+    const item = (k, v) => dl.append(el('div', null, el('dt', { text: k }), el('dd', { text: v })));
+    item('Phones', t.phones.length);
+    item('Discovered', t.discovered_ms ? `${when(t.discovered_ms)} (${ago(t.age_ms)} ago)` : 'not yet');
+    item('From', t.discovered_ms === null ? '—' : t.from_cache ? 'the cache' : 'CUCM ' + t.host);
+    item('Next refresh', t.refreshing ? 'running now' : when(t.next_refresh_ms));
+    const last = t.last_refresh;
+    item('Last refresh', last ? `${when(last.finished_ms)}: ${last.error ? 'failed' : changesText(last)}` : '—');
+    $('cucm-error').textContent = last && last.error
+      ? `The last refresh failed: ${last.error}. Pages use the table from ${when(t.discovered_ms)}.` : '';
+  }
+
+  function paintCucmRows() {
+    const q = $('cucm-filter').value.trim().toLowerCase();
+    const all = cucmTable ? cucmTable.phones : [];
+    const hit = (p) => !q || [p.name, p.model, p.address || '', p.device_pool, p.description || '', ...p.directory_numbers]
+      .some((v) => String(v).toLowerCase().includes(q));
+    const rows = all.filter(hit);
+    const tb = clear($('cucm-rows'));
+    for (const p of rows.slice(0, CUCM_ROWS)) {
+      const reg = p.registered ? 'yes' : 'no (' + p.state + ')';
+      const web = p.web_access === null ? '—' : p.web_access ? 'on' : 'off';
+      const tr = row(p.name, p.model, p.address || '—', p.directory_numbers.join(', '), p.device_pool, reg, web);
+      tr.dataset.phone = p.name;
+      if (!p.registered || p.web_access === false) tr.className = 'unreachable';
+      tb.append(tr);
+    }
+    if (!rows.length) emptyRow(tb, 7, all.length ? 'No phone matches.' : 'No phone discovered yet.');
+    $('cucm-count').textContent = rows.length > CUCM_ROWS
+      ? `${rows.length} phones match; the first ${CUCM_ROWS} are shown: narrow the search.`
+      : `${rows.length} of ${all.length} phones.`;
+  }
+
+  async function loadCucm() {
+    cucmTable = await api('GET', '/api/cucm');
+    if (!cucmTable.configured) {
+      $('cucm-error').textContent = 'The configuration has no [cucm]: its phones are the ones it lists.';
+      return;
+    }
+    paintCucmSummary(cucmTable);
+    paintCucmRows();
+  }
+
+  async function refreshCucm() {
+    const button = $('cucm-refresh');
+    const status = $('cucm-status');
+    button.disabled = true;
+    status.textContent = 'Refreshing from CUCM…';
+    try {
+      const r = await api('POST', '/api/cucm/refresh');
+      status.textContent = `Refreshed${r.joined ? ' (joined the refresh already running)' : ''}: ${r.phones} phones; ${changesText(r)}.`;
+    } catch (e) {
+      status.textContent = 'The refresh failed: ' + e.message;
+    } finally {
+      button.disabled = false;
+      await loadCucm().catch(fail);
+    }
+  }
+
+  async function cucmScreen() {
+    if (session.role === 'admin') {
+      const button = $('cucm-refresh');
+      button.hidden = false;
+      button.addEventListener('click', () => refreshCucm().catch(fail));
+    }
+    $('cucm-filter').addEventListener('input', paintCucmRows);
+    await loadCucm();
   }
 
   // ---------------------------------------------------------------------------------------------
@@ -933,7 +1033,7 @@
   // Start.
 
   const SCREENS = {
-    page: pageNow, live: liveScreen, history: historyScreen, zones: zonesScreen, bells: bellsScreen,
+    page: pageNow, live: liveScreen, history: historyScreen, zones: zonesScreen, cucm: cucmScreen, bells: bellsScreen,
     sounds: soundsScreen, recordings: recordingsScreen, users: usersScreen, health: healthScreen,
   };
 
