@@ -447,3 +447,40 @@ fn a_page_that_ends_before_the_answer_cancels_the_call() {
     assert!(reason.contains("cancelled"), "{h}");
     assert_eq!(listening(&s.report()), 0);
 }
+
+#[test]
+fn after_sigkill_before_the_answer_recover_cancels_the_invite() {
+    if !have_sipp() {
+        return;
+    }
+    let port = free_port();
+    let s = setup(&format!(
+        "[[sip_endpoint]]\nname = \"horn\"\nuri = \"sip:horn@127.0.0.1:{port}\"\n\
+         zones = [\"all\"]\nanswer_timeout = \"60s\"\n\n"
+    ));
+    let dir = tempfile::tempdir().unwrap();
+    let sc = scenario(dir.path(), "uas_endpoint_ringing.xml", 0, &[]);
+    let sipp = sipp_uas(dir.path(), &sc, port);
+    let mut page = s.spawn(&["page", "--zone", "all", "--tone", "600", "--duration", "60"]);
+    s.wait_until("both phones listening", |r| listening(r) == 2);
+    // The dialog was journaled before the INVITE, unanswered (no remote tag).
+    let journal = s.journal();
+    assert!(
+        journal.contains("sip-dialog:") && journal.contains("\\\"remote_tag\\\":null"),
+        "{journal}"
+    );
+    // Let the INVITE ring (its 180 in), then kill.
+    std::thread::sleep(Duration::from_millis(500));
+    page.kill().unwrap();
+    page.wait().unwrap();
+    let rec = s.run(&["recover"]);
+    let (code, log) = sipp_done(dir.path(), sipp, 20);
+    assert_eq!(
+        code,
+        Some(0),
+        "sipp did not get the CANCEL and the ACK of its 487: {log}\n{}",
+        String::from_utf8_lossy(&rec.stdout)
+    );
+    assert_exit(&rec, 0);
+    assert_eq!(listening(&s.report()), 0, "a phone is still listening");
+}

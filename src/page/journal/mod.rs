@@ -144,7 +144,7 @@ pub(crate) mod tests {
 
     /// Every semantic check, each on a fresh journal made by `make` in an empty directory.
     pub(crate) fn semantics(make: Make<'_>) {
-        let checks: [(&str, Check); 10] = [
+        let checks: [(&str, Check); 11] = [
             ("a live page", a_live_page_is_listed_and_needs_nothing),
             ("a clean end", a_clean_end_lists_nothing),
             ("a dead process", a_dead_process_page_needs_recovery),
@@ -161,6 +161,7 @@ pub(crate) mod tests {
             ("the record", the_record_comes_back_whole),
             ("ops without a page", ops_for_an_unknown_page_are_ignored),
             ("clones", clones_share_the_journal),
+            ("a SIP dialog", a_sip_dialog_is_kept_and_updated),
         ];
         for (name, check) in checks {
             eprintln!("journal semantics: {name}");
@@ -300,6 +301,35 @@ pub(crate) mod tests {
         j.record("ghost", &stopped(&["p1"])).unwrap();
         j.record("ghost", &end(&["p1"])).unwrap();
         assert!(j.pages().unwrap().is_empty());
+    }
+
+    fn a_sip_dialog_is_kept_and_updated(make: Make<'_>) {
+        let (_d, j) = fresh(make);
+        let mut r = record("a", 0x7FFF_FFF0, &["p1"]);
+        let mut dialog = SipDialog {
+            call_id: "c1@127.0.0.1".into(),
+            local_tag: "t1".into(),
+            branch: "z9hG4bK1".into(),
+            cseq: 1,
+            ..SipDialog::default()
+        };
+        r.phones.push(JournalPhone::sip("horn", &dialog));
+        j.begin(&r).unwrap();
+        let pages = j.pages().unwrap();
+        let horn = &pages[0].remaining_phones()[1];
+        assert_eq!(horn.dialog(), Some(dialog.clone()));
+        assert_eq!(pages[0].remaining_phones()[0].dialog(), None);
+        // Answered: the remote tag replaces what recovery would send (a BYE, not a CANCEL).
+        dialog.remote_tag = Some("r1".into());
+        dialog.route_set = vec!["<sip:p1;lr>".into()];
+        let op = JournalOp::Dialog {
+            phone: "horn".into(),
+            dialog: Box::new(dialog.clone()),
+        };
+        j.record("a", &op).unwrap();
+        let pages = j.pages().unwrap();
+        assert_eq!(pages[0].remaining_phones()[1].dialog(), Some(dialog));
+        assert_eq!(names(&pages[0]), ["horn", "p1"]);
     }
 
     fn clones_share_the_journal(make: Make<'_>) {
