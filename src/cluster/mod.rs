@@ -14,16 +14,26 @@
 //! sans-IO: the split per site, the deadline per site, the merged report, what counts as done;
 //! tested in `district_tests`), `district_wire` (its messages and subjects, and a site's memory
 //! of the parts it paged and the report lines it sent), `district_bus` (its NATS shell: a site's
-//! desk answering `zc.<site>.page` and `zc.<site>.stop`, and the initiator's loop).
+//! desk answering `zc.<site>.page` and `zc.<site>.stop`, and the initiator's loop); `journal`
+//! (a journal record as it travels: its shape, names, message id and bounds), `outbox` (which
+//! records to send when, sans-IO; tested in `outbox_tests`), `outbox_shell` (its loop between
+//! the server's durable store and the site's stream), `journal_stream` (the journal's NATS side:
+//! the site's stream, the hub's sourcing of it, publishing, reading the district's records),
+//! `status` (each node's entry in the hub's `zc_nodes`, written and read back).
 
 mod claim;
 mod district;
 mod district_bus;
 mod district_wire;
 mod heartbeat;
+mod journal;
+mod journal_stream;
 mod lease;
+mod outbox;
+mod outbox_shell;
 mod pair;
 mod site_bells;
+mod status;
 mod store;
 
 #[cfg(test)]
@@ -32,6 +42,8 @@ mod claim_tests;
 mod district_tests;
 #[cfg(test)]
 mod lease_tests;
+#[cfg(test)]
+mod outbox_tests;
 
 pub use claim::{
     BellClaim, ClaimEnd, ClaimOp, ClaimOutput, ClaimRecord, ClaimReply, ClaimStep, Occurrence,
@@ -47,8 +59,13 @@ pub use district_wire::{
     PartEvent, PartReply, PartRequest, PartStop, PhoneLine, page_subject, report_subject,
     stop_subject,
 };
+pub use journal::{HUB_STREAM, JournalRecord, RECORD_LIMIT, RecordKind, RecordRefused};
+pub use journal_stream::{DistrictRecords, JournalLink, SCAN_LIMIT};
 pub use lease::{Lease, LeaseEvent, LeaseOp, LeaseReply, LeaseTerms};
+pub use outbox::{OutRecord, Outbox, OutboxTerms};
+pub use outbox_shell::{OutboxState, OutboxStore, start_outbox};
 pub use pair::{Beat, PeerView};
 pub use site_bells::SiteBells;
+pub use status::{LeadingNow, NodeStatus, STATUS_BUCKET, STATUS_EVERY, start_status};
 pub(crate) use store::connect_options;
 pub use store::{ClusterError, LeaseHandle, SiteStore};
