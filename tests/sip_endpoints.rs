@@ -6,7 +6,9 @@
 //!   PCMA), its answer's media address (a socket of this test) receives the page's stream at the
 //!   page's pitch, and the page's end sends the BYE sipp expects (sipp exits 0).
 //! - SIGKILL mid-page: the journal holds the answered dialog; `zonecast recover` sends its
-//!   BYE (sipp exits 0) and stops the emulated phones of the same zone.
+//!   BYE (sipp exits 0) and stops the emulated phones of the same zone; a killed server does
+//!   the same when it restarts; killed while the INVITE rings, recover CANCELs it.
+//! - A page that ends before the answer CANCELs the INVITE (487 ACKed).
 //! - An endpoint that answers 486: reported "busy 486", the phones still paged.
 //! - A challenge (401): answered with the configured digest credentials, then answered.
 //!
@@ -483,4 +485,54 @@ fn after_sigkill_before_the_answer_recover_cancels_the_invite() {
     );
     assert_exit(&rec, 0);
     assert_eq!(listening(&s.report()), 0, "a phone is still listening");
+}
+
+#[test]
+fn a_server_killed_mid_page_hangs_up_the_sip_speaker_when_it_restarts() {
+    if !have_sipp() {
+        return;
+    }
+    use common::server::{Server, api};
+    let port = free_port();
+    let sink = UdpSocket::bind("127.0.0.1:0").unwrap();
+    let sink_port = sink.local_addr().unwrap().port();
+    let s = common::server::setup(2, &endpoint(port, ""));
+    let dir = tempfile::tempdir().unwrap();
+    let sc = scenario(dir.path(), "uas_endpoint.xml", sink_port, &[]);
+    let sipp = sipp_uas(dir.path(), &sc, port);
+    let mut srv = Server::start(&s);
+    let (st, started) = api(
+        &srv,
+        "POST",
+        "/api/pages",
+        Some(serde_json::json!({"zone": "all", "source": "tone:600:60"})),
+    );
+    assert_eq!(st, 201, "{started}");
+    s.wait_until("both phones listening", |r| listening(r) == 2);
+    sink.set_read_timeout(Some(Duration::from_secs(10)))
+        .unwrap();
+    let mut buf = [0u8; 2048];
+    assert!(
+        sink.recv(&mut buf).is_ok(),
+        "the speaker's stream never came"
+    );
+    srv.child.kill().unwrap(); // SIGKILL: no BYE was sent
+    srv.child.wait().unwrap();
+    assert_eq!(
+        listening(&s.report()),
+        2,
+        "the killed server left them playing"
+    );
+
+    // The restarted server hangs up the speaker and stops the phones before it listens.
+    let srv = Server::start(&s);
+    let (code, log) = sipp_done(dir.path(), sipp, 20);
+    assert_eq!(
+        code,
+        Some(0),
+        "no BYE from the restarted server: {log}\n{}",
+        srv.log()
+    );
+    assert_eq!(listening(&s.report()), 0, "{}", srv.log());
+    assert!(srv.log().contains("recovered 3 of 3"), "{}", srv.log());
 }

@@ -62,6 +62,8 @@ pub struct AppState {
     pub district: Option<super::district_pages::DistrictPages>,
     /// With `[cucm]`, the discovered phones and their refreshes (rule zones' members).
     pub cucm: Option<Arc<super::cucm_table::CucmTable>>,
+    /// With `[cluster]`: this node's journal link (the district's history, the nodes' status).
+    pub journal: Option<Arc<super::district_history::DistrictJournal>>,
 }
 
 /// A JSON error.
@@ -149,6 +151,7 @@ pub fn router(state: AppState, phone_routes: Router) -> Router {
         }))
         .merge(super::signin::router(state.signin.clone()))
         .merge(super::cucm_api::router(state.cucm.clone()))
+        .merge(super::district_history::router(state.journal.clone()))
         .layer(DefaultBodyLimit::max(JSON_LIMIT))
         .route_layer(middleware::from_fn_with_state(
             state.signin.clone(),
@@ -427,12 +430,35 @@ struct Limit {
     limit: Option<usize>,
 }
 
+/// `GET /api/history`: `scope` is `local` (this server's journal, the default) or `district`.
+#[derive(Debug, Deserialize)]
+struct HistoryQuery {
+    limit: Option<usize>,
+    scope: Option<String>,
+}
+
 async fn history(
     State(s): State<AppState>,
-    q: Result<Query<Limit>, axum::extract::rejection::QueryRejection>,
+    q: Result<Query<HistoryQuery>, axum::extract::rejection::QueryRejection>,
 ) -> ApiResult {
     let q = query(q)?;
     let limit = count("limit", q.limit, 50, 1000)?;
+    match q.scope.as_deref() {
+        None | Some("local") => {}
+        Some("district") => {
+            let answer = super::district_history::answer_history(s.journal.as_deref(), limit);
+            return Ok(answer.await.unwrap_or_else(IntoResponse::into_response));
+        }
+        Some(other) => {
+            return Err(ApiError(
+                StatusCode::BAD_REQUEST,
+                format!(
+                    "scope {:?}: must be local or district",
+                    other.chars().take(40).collect::<String>()
+                ),
+            ));
+        }
+    }
     ok(
         StatusCode::OK,
         json!({ "pages": s.store.pages(limit).map_err(internal)? }),

@@ -28,6 +28,9 @@ pub enum Ringing {
     Due,
     /// Someone rang it now (journaled `rung`, with who: a user's name or `api-token`).
     ByHand(String),
+    /// Its time came and this node rang it through the site's claim (`[cluster]`) while leading
+    /// the site with this lease revision, the fencing token journaled with it (`fired`).
+    Fenced(u64),
 }
 
 /// What ringing needs: the pages to start, the journal, the counters.
@@ -69,7 +72,7 @@ pub async fn ring(r: &BellRinger, bell: &Bell, at: DateTime<Utc>, why: &Ringing)
     }
     r.metrics.bell(true);
     let (outcome, note) = match why {
-        Ringing::Due => ("fired", None),
+        Ringing::Due | Ringing::Fenced(_) => ("fired", None),
         Ringing::ByHand(who) => ("rung", Some(format!("rung by hand by {who}"))),
     };
     let detail = match (note, failures.is_empty()) {
@@ -83,6 +86,10 @@ pub async fn ring(r: &BellRinger, bell: &Bell, at: DateTime<Utc>, why: &Ringing)
         outcome: outcome.into(),
         pages: started,
         detail,
+        token: match why {
+            Ringing::Fenced(token) => Some(*token),
+            _ => None,
+        },
     };
     if let Err(e) = r.store.bell(&event) {
         tracing::warn!("journal: {e}");

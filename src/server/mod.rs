@@ -29,6 +29,9 @@
 //!   [`csrf`]: the session cookie and the cross-site and CSRF checks (pure).
 //! - [`district_pages`]: with `[cluster]`, this site's part of district pages (answered on the
 //!   bus through [`pages`]) and the district pages this node starts (issue 24).
+//! - [`district_history`]: with `[cluster]`, this node's journal published to its site's stream
+//!   and its status to the hub; `GET /api/history?scope=district` and `GET /api/cluster`;
+//!   [`history_outbox`]: the SQLite history as that journal's durable outbox (issue 24).
 //! - [`cucm_table`]: with `[cucm]`, the phones pages plan from, refreshed from CUCM on its
 //!   interval and when asked; [`cucm_api`]: `GET /api/cucm` and `POST /api/cucm/refresh`.
 //! - [`accounts`]: users, sessions and the audit log in the SQLite database.
@@ -49,9 +52,11 @@ pub mod calls;
 pub mod csrf;
 pub mod cucm_api;
 pub mod cucm_table;
+pub mod district_history;
 pub mod district_pages;
 pub mod events;
 pub mod health;
+pub mod history_outbox;
 pub mod http;
 pub mod https;
 pub mod https_flag;
@@ -241,6 +246,9 @@ pub async fn serve_with(
         ),
         None => None,
     };
+    // With [cluster]: the history published to the site's stream, the node's status to the hub.
+    let site_journal =
+        district_history::DistrictJournal::from_config(&config, &store, site_bells.clone()).await?;
     let auth_for_metrics = auth.clone();
     let state = api::AppState {
         pages: pages.clone(),
@@ -254,6 +262,7 @@ pub async fn serve_with(
         upload_limit: server.upload_limit,
         minted: Arc::new(move || auth_for_metrics.minted()),
         district,
+        journal: site_journal,
         cucm: table.cucm,
         signin: signin::Signin::new(signin::SigninSetup {
             store: store.clone(),

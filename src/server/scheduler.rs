@@ -71,9 +71,12 @@ pub async fn run(
                     };
                     if let Some(site) = site.clone() {
                         // A standby pair: the site's claim decides which node rings it (issue 24).
+                        let fence = site.clone();
                         tokio::spawn(async move {
-                            let ring_it = || async {
-                                ring(&ringer, &b, at, &Ringing::Due).await;
+                            // The token journaled is the lease this node holds as it rings.
+                            let ring_it = || async move {
+                                let why = fence.token().map_or(Ringing::Due, Ringing::Fenced);
+                                ring(&ringer, &b, at, &why).await;
                             };
                             let end = site.ring_once(&bell, at, ring_it).await;
                             tracing::info!("bell {bell} due {at}: {end:?}");
@@ -98,6 +101,7 @@ pub async fn run(
                             "{:.0} s late (the server was not running)",
                             late_by.as_secs_f64()
                         )),
+                        token: None,
                     };
                     if let Err(e) = store.bell(&event) {
                         tracing::warn!("journal: {e}");

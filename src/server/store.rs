@@ -126,6 +126,9 @@ pub struct BellEvent {
     pub pages: Vec<String>,
     /// Why missed / failed, or how late.
     pub detail: Option<String>,
+    /// The site's lease revision (fencing token) this node held when it rang the bell through
+    /// the site's claim (`[cluster]`); `None` otherwise.
+    pub token: Option<u64>,
 }
 
 /// A phone's last known state, from its latest page outcome.
@@ -255,6 +258,16 @@ const MIGRATIONS: &[&str] = &[
     );
     CREATE INDEX audit_at ON audit(at_ms);
     ALTER TABLE pages ADD COLUMN stopped_by TEXT;",
+    // 4: the district journal (issue 24, `super::history_outbox`): whether the site's stream
+    // acknowledged a page's or a bell's record, and the fencing token a bell was rung under.
+    // What was journaled before this version counts as sent: the district starts from here.
+    "ALTER TABLE pages ADD COLUMN published INTEGER NOT NULL DEFAULT 0;
+    ALTER TABLE bells ADD COLUMN published INTEGER NOT NULL DEFAULT 0;
+    ALTER TABLE bells ADD COLUMN token INTEGER;
+    UPDATE pages SET published = 1;
+    UPDATE bells SET published = 1;
+    CREATE INDEX pages_unpublished ON pages(ended_ms) WHERE published = 0;
+    CREATE INDEX bells_unpublished ON bells(id) WHERE published = 0;",
 ];
 
 /// The connection, shared by the store's clones and its journal.
@@ -403,10 +416,12 @@ fn open_at(path: &Path, target: usize) -> Result<Store, StoreError> {
     })
 }
 
-const SUMMARY_COLUMNS: &str = "id, zone, priority, source, banner, requested_by, started_ms, \
+/// The columns [`summary`] reads, in its order.
+pub(crate) const SUMMARY_COLUMNS: &str = "id, zone, priority, source, banner, requested_by, started_ms, \
      ended_ms, ended_by, accepted, failed, phones_total, stopped_by";
 
-fn summary(r: &rusqlite::Row<'_>) -> rusqlite::Result<PageSummary> {
+/// A `pages` row (the [`SUMMARY_COLUMNS`]) as [`PageSummary`].
+pub(crate) fn summary(r: &rusqlite::Row<'_>) -> rusqlite::Result<PageSummary> {
     let requested_by: String = r.get(5)?;
     Ok(PageSummary {
         started_by: super::users::started_by(&requested_by),
@@ -428,7 +443,8 @@ fn summary(r: &rusqlite::Row<'_>) -> rusqlite::Result<PageSummary> {
     })
 }
 
-fn bell_event(r: &rusqlite::Row<'_>) -> rusqlite::Result<BellEvent> {
+/// A bell row as [`BellEvent`]: columns `bell, due_ms, outcome, pages, detail, token`.
+pub(crate) fn bell_event(r: &rusqlite::Row<'_>) -> rusqlite::Result<BellEvent> {
     let pages: String = r.get(3)?;
     Ok(BellEvent {
         bell: r.get(0)?,
@@ -436,6 +452,9 @@ fn bell_event(r: &rusqlite::Row<'_>) -> rusqlite::Result<BellEvent> {
         outcome: r.get(2)?,
         pages: serde_json::from_str(&pages).unwrap_or_default(),
         detail: r.get(4)?,
+        token: r
+            .get::<_, Option<i64>>(5)?
+            .and_then(|t| u64::try_from(t).ok()),
     })
 }
 
@@ -616,9 +635,16 @@ impl Store {
         let pages = serde_json::to_string(&e.pages).map_err(|err| self.inner.sqlite(err))?;
         self.inner.write(|tx| {
             tx.execute(
-                "INSERT INTO bells (bell, due_ms, outcome, pages, detail)
-                 VALUES (?1, ?2, ?3, ?4, ?5)",
-                params![e.bell, e.due_ms, e.outcome, pages, e.detail],
+                "INSERT INTO bells (bell, due_ms, outcome, pages, detail, token)
+                 VALUES (?1, ?2, ?3, ?4, ?5, ?6)",
+                params![
+                    e.bell,
+                    e.due_ms,
+                    e.outcome,
+                    pages,
+                    e.detail,
+                    e.token.map(to_i64)
+                ],
             )?;
             Ok(())
         })
@@ -628,7 +654,7 @@ impl Store {
     pub fn bells(&self, limit: usize) -> Result<Vec<BellEvent>, StoreError> {
         self.inner.run(|c| {
             let mut q = c.prepare_cached(
-                "SELECT bell, due_ms, outcome, pages, detail FROM bells
+                "SELECT bell, due_ms, outcome, pages, detail, token FROM bells
                  ORDER BY due_ms DESC, id DESC LIMIT ?1",
             )?;
             q.query_map([to_i64(limit)], bell_event)?.collect()

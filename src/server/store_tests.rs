@@ -109,6 +109,15 @@ fn a_version_1_database_upgrades_keeping_its_pages() {
     let pages = s.journal().pages().unwrap();
     assert_eq!(pages.len(), 1);
     assert!(pages[0].needs_recovery());
+    // Version 4: history from before the district journal counts as sent.
+    let published: i64 = s
+        .read_with(|c| {
+            c.query_row("SELECT published FROM pages WHERE id = 'old'", [], |r| {
+                r.get(0)
+            })
+        })
+        .unwrap();
+    assert_eq!(published, 1);
     s.set_state("k", "v").unwrap();
     s.bell(&BellEvent {
         bell: "lunch".into(),
@@ -116,6 +125,7 @@ fn a_version_1_database_upgrades_keeping_its_pages() {
         outcome: "fired".into(),
         pages: vec!["old".into()],
         detail: None,
+        token: None,
     })
     .unwrap();
     assert!(s.integrity_ok().unwrap());
@@ -322,6 +332,7 @@ fn bells_recoveries_and_state() {
                 vec![]
             },
             detail: (outcome == "missed").then(|| "server was down".into()),
+            token: (outcome == "fired").then_some(due as u64),
         })
         .unwrap();
     }
@@ -330,6 +341,11 @@ fn bells_recoveries_and_state() {
     assert_eq!((b[0].due_ms, b[0].outcome.as_str()), (30, "missed"));
     assert_eq!(b[0].detail.as_deref(), Some("server was down"));
     assert_eq!(b[1].pages, ["page-20", "x"]);
+    assert_eq!(
+        (b[0].token, b[1].token),
+        (None, Some(20)),
+        "the fencing token kept"
+    );
 
     s.recovered(&[], 1).unwrap();
     s.recovered(
