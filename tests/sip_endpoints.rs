@@ -65,11 +65,17 @@ fn scenario(dir: &Path, name: &str, sink: u16, extra: &[(&str, &str)]) -> PathBu
 
 /// sipp as a UAS on 127.0.0.1:`port`, one call, in `dir`.
 fn sipp_uas(dir: &Path, scenario: &Path, port: u16) -> Child {
+    sipp_uas_calls(dir, scenario, port, 1)
+}
+
+/// sipp as a UAS on 127.0.0.1:`port`, ending after `calls` calls, in `dir`.
+fn sipp_uas_calls(dir: &Path, scenario: &Path, port: u16, calls: u32) -> Child {
     let child = Command::new("sipp")
         .current_dir(dir)
         .arg("-sf")
         .arg(scenario)
-        .args(["-i", "127.0.0.1", "-p", &port.to_string(), "-m", "1"])
+        .args(["-i", "127.0.0.1", "-p", &port.to_string()])
+        .args(["-m", &calls.to_string()])
         .args([
             "-timeout",
             "60s",
@@ -535,4 +541,64 @@ fn a_server_killed_mid_page_hangs_up_the_sip_speaker_when_it_restarts() {
     );
     assert_eq!(listening(&s.report()), 0, "{}", srv.log());
     assert!(srv.log().contains("recovered 3 of 3"), "{}", srv.log());
+}
+
+#[test]
+fn a_higher_page_takes_the_sip_speaker_over_hanging_up_the_lower_pages_call() {
+    if !have_sipp() {
+        return;
+    }
+    let port = free_port();
+    let sink = UdpSocket::bind("127.0.0.1:0").unwrap();
+    let sink_port = sink.local_addr().unwrap().port();
+    let s = setup(&endpoint(port, ""));
+    let dir = tempfile::tempdir().unwrap();
+    let sc = scenario(dir.path(), "uas_endpoint.xml", sink_port, &[]);
+    // Two calls: the low page's (hung up by the high page) and the high page's.
+    let sipp = sipp_uas_calls(dir.path(), &sc, port, 2);
+    let mut low = s.spawn(&["page", "--zone", "all", "--tone", "600", "--duration", "60"]);
+    s.wait_until("both phones listening", |r| listening(r) == 2);
+    sink.set_read_timeout(Some(Duration::from_secs(10)))
+        .unwrap();
+    let mut buf = [0u8; 2048];
+    assert!(
+        sink.recv(&mut buf).is_ok(),
+        "the low page's stream never came"
+    );
+    let high = s.run(&[
+        "page",
+        "--zone",
+        "all",
+        "--priority",
+        "emergency",
+        "--tone",
+        "900",
+        "--duration",
+        "2",
+        "--json",
+    ]);
+    assert_exit(&high, 0);
+    let h = horn(&json(&high));
+    assert_eq!(h["accepted"].as_bool(), Some(true), "{h}");
+    let (code, log) = sipp_done(dir.path(), sipp, 20);
+    assert_eq!(code, Some(0), "both calls must end with a BYE: {log}");
+    // The low page still runs, but sends the speaker nothing any more.
+    std::thread::sleep(Duration::from_millis(300));
+    sink.set_read_timeout(Some(Duration::from_millis(100)))
+        .unwrap();
+    while sink.recv(&mut buf).is_ok() {}
+    sink.set_read_timeout(Some(Duration::from_secs(1))).unwrap();
+    assert!(
+        sink.recv(&mut buf).is_err(),
+        "the low page still streams to the speaker it lost"
+    );
+    low.kill().unwrap();
+    low.wait().unwrap();
+    let rec = s.run(&["recover"]);
+    assert_exit(&rec, 0);
+    let text = String::from_utf8_lossy(&rec.stdout);
+    assert!(
+        !text.contains("horn"),
+        "the released speaker was hung up again: {text}"
+    );
 }

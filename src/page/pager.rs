@@ -314,7 +314,9 @@ impl Pager {
         let (mut prepared, pages) = self
             .prepare_or_wait(&zone, &site, &mut order, wide.is_some())
             .await?;
-        self.plan_unpushed(&order.zone, &site, &mut prepared);
+        self.plan_unpushed(&order.zone, &site, &mut prepared, &pages)
+            .await
+            .map_err(|e| journal_failed(&s.journal, e))?;
         let mut sound = std::mem::replace(&mut order.sound, Box::new(super::shell::Silence));
         let mut timing = Timing {
             duration: order.duration,
@@ -404,7 +406,13 @@ impl Pager {
 
     /// The zone's targets that take no push: its IP speakers (a copy of the stream, see
     /// `speaker_plan`) and its SIP endpoints (a call, its dialog journaled before the INVITE).
-    fn plan_unpushed(&self, zone: &str, site: &Site, prepared: &mut Prepared) {
+    async fn plan_unpushed(
+        &self,
+        zone: &str,
+        site: &Site,
+        prepared: &mut Prepared,
+        pages: &[JournalPage],
+    ) -> std::io::Result<()> {
         let s = &self.inner.setup;
         let speakers = s.table.speakers(zone).into_iter();
         prepared
@@ -418,14 +426,59 @@ impl Pager {
             },
         );
         for name in s.table.sip_endpoints(zone) {
-            let dialog = match &self.inner.sip {
-                Some(d) => d.dialog(&name),
-                None => Err("no SIP user agent runs in this process".to_owned()),
+            let dialog = match (
+                &self.inner.sip,
+                self.hold_endpoint(&name, prepared, pages).await?,
+            ) {
+                (_, Some(why)) => Err(why),
+                (Some(d), None) => d.dialog(&name),
+                (None, None) => Err("no SIP user agent runs in this process".to_owned()),
             };
             prepared
                 .plans
                 .push(super::plan::sip_plan(&name, dialog, offer));
         }
+        Ok(())
+    }
+
+    /// Take SIP endpoint `name` for this page: a page of lower priority in a call with it is
+    /// hung up (BYE or CANCEL, then the endpoint is released from it in the journal); one of
+    /// equal or higher priority keeps it (the reason is returned: it is not called).
+    async fn hold_endpoint(
+        &self,
+        name: &str,
+        prepared: &Prepared,
+        pages: &[JournalPage],
+    ) -> std::io::Result<Option<String>> {
+        for page in pages.iter().filter(|p| p.remaining.contains(name)) {
+            if page.needs_recovery() {
+                continue; // recovery hangs it up
+            }
+            if page.record.rank >= prepared.priority.1 {
+                return Ok(Some(format!(
+                    "in a call of page {} ({})",
+                    page.record.page, page.record.priority
+                )));
+            }
+            let dialog = page
+                .record
+                .phones
+                .iter()
+                .find(|p| p.name == name)
+                .and_then(super::journal::JournalPhone::dialog);
+            if let (Some(d), Some(sip)) = (dialog, &self.inner.sip)
+                && let Err(e) = sip.hang_up(d).await
+            {
+                tracing::warn!("hanging up {name} for a higher page: {e}");
+            }
+            self.inner.setup.journal.record(
+                &page.record.page,
+                &super::journal::JournalOp::Released {
+                    phones: vec![name.to_owned()],
+                },
+            )?;
+        }
+        Ok(None)
     }
 
     /// Plan the page against the journal; while pages of equal priority hold the zone, wait

@@ -265,6 +265,9 @@ impl<'a> Shell<'a> {
                     })?;
             }
             Output::Journal(op) => {
+                if let JournalOp::Released { phones } = &op {
+                    self.released(phones);
+                }
                 if let Err(e) = self.job.journal.record(&self.job.id, &op) {
                     tracing::warn!("journal {}: {e}", self.job.journal.path().display());
                 }
@@ -471,6 +474,18 @@ impl<'a> Shell<'a> {
                 outcome,
                 media_id: None,
             });
+        });
+    }
+
+    /// SIP endpoints taken over by a higher page (which hung up our call): their streams stop.
+    fn released(&mut self, names: &[String]) {
+        let plans = &self.plans;
+        self.answered.retain(|&i, (_, h)| {
+            let gone = names.contains(&plans[i].name);
+            if gone {
+                h.stop();
+            }
+            !gone
         });
     }
 
