@@ -57,11 +57,12 @@ fn the_table_is_shown_refreshed_on_request_joined_and_kept_when_cucm_goes_down()
         .enable_all()
         .build()
         .unwrap();
-    // Every CUCM answer takes 150 ms, so a refresh lasts long enough to be joined.
+    // Every CUCM answer takes 300 ms, so a refresh (three requests) lasts long enough to be
+    // joined by a second request sent at the same time, even on a loaded machine.
     let site: CucmSite = rt.block_on(setup_with(
         100,
         SimCucmConfig {
-            slow: Duration::from_millis(150),
+            slow: Duration::from_millis(300),
             ..SimCucmConfig::default()
         },
     ));
