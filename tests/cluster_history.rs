@@ -168,3 +168,46 @@ fn every_sites_pages_reach_the_district_history_once_across_cuts() {
     assert_eq!(v["here"]["site"], "south", "{v}");
     drop(south);
 }
+
+/// A bell of a site with `[cluster]` rings through the site's claim: its local bell history and
+/// its record at the hub carry the lease revision it was rung under (the fencing token), no
+/// higher than the lease's revision now.
+#[test]
+fn a_bell_rung_through_the_claim_journals_its_fencing_token() {
+    let net = DistrictNet::start(&["north"], Duration::from_millis(5));
+    let bells = "[schedule]\ntimezone = \"UTC\"\n\n[[bell]]\nname = \"tick\"\n\
+                 cron = \"*/3 * * * * *\"\nzones = [\"first\"]\nsource = \"tone:1000:0.3\"\n\n";
+    let s = setup(2, &format!("{bells}{}", cluster_table(&net, "north")));
+    let north = Server::start(&s);
+    let fired = wait_for(&north, "a bell fired with a token", 30, || {
+        let (status, v) = api(&north, "GET", "/api/bells/history", None);
+        assert_eq!(status, 200, "{v}");
+        v["bells"]
+            .as_array()?
+            .iter()
+            .find(|b| b["outcome"] == "fired" && b["token"].is_u64())
+            .cloned()
+    });
+    let token = fired["token"].as_u64().unwrap();
+    let at_hub = wait_for(&north, "the bell's record at the hub", 30, || {
+        let h = district(&north);
+        h["bells"]
+            .as_array()?
+            .iter()
+            .find(|b| b["due_ms"] == fired["due_ms"] && b["bell"] == "tick")
+            .cloned()
+    });
+    assert_eq!(at_hub["token"], token, "{at_hub}");
+    assert_eq!(
+        (at_hub["site"].as_str(), at_hub["node"].as_str()),
+        (Some("north"), Some("a"))
+    );
+    let out = s.run(&["cluster", "status", "--json"]);
+    let v: Value = serde_json::from_slice(&out.stdout).expect("cluster status --json");
+    let now = v["leader"]["token"].as_u64().expect("north leads");
+    assert!(
+        0 < token && token <= now,
+        "token {token}, lease revision now {now}"
+    );
+    assert_eq!(v["leader"]["node"], "a", "{v}");
+}

@@ -2,10 +2,10 @@
 //! shows of it. With `[cluster]`, `zonecast serve` starts a [`DistrictJournal`]: the outbox
 //! publishing the server's history ([`super::history_outbox`]) to the site's stream, and the
 //! node's status written to the hub every two seconds. It answers
-//! `GET /api/history?scope=district` (every site's pages, as the hub's `ZC_JOURNAL` holds them,
-//! each with its site and node, newest first) and `GET /api/cluster` (this node, and every
-//! node's status as the hub has it). Without `[cluster]` both answer 409: the history of a
-//! server alone is `GET /api/history`.
+//! `GET /api/history?scope=district` (every site's pages and bell events, as the hub's
+//! `ZC_JOURNAL` holds them, each with its site and node, newest first) and `GET /api/cluster`
+//! (this node, and every node's status as the hub has it). Without `[cluster]` both answer 409:
+//! the history of a server alone is `GET /api/history`.
 
 use std::sync::Arc;
 
@@ -106,23 +106,26 @@ impl DistrictJournal {
         }
     }
 
-    /// The district's latest `limit` pages from the hub, newest first, each with its site and
-    /// node (and its fencing token, if it had one).
+    /// The district's latest `limit` pages and bell events from the hub, newest first, each with
+    /// its site and node (and its fencing token, if it had one).
     pub async fn pages(&self, limit: usize) -> Result<Value, ClusterError> {
         let read = self
             .link
             .district(limit.saturating_mul(SCAN_PER_PAGE))
             .await?;
-        let mut pages: Vec<&JournalRecord> = read
-            .records
-            .iter()
-            .filter(|r| r.kind == RecordKind::Page)
-            .collect();
-        pages.sort_by_key(|r| std::cmp::Reverse(r.at_ms));
-        let pages: Vec<Value> = pages.into_iter().take(limit).map(entry).collect();
+        let latest = |kind: RecordKind| {
+            let mut of: Vec<&JournalRecord> =
+                read.records.iter().filter(|r| r.kind == kind).collect();
+            of.sort_by_key(|r| std::cmp::Reverse(r.at_ms));
+            of.into_iter()
+                .take(limit)
+                .map(entry)
+                .collect::<Vec<Value>>()
+        };
         Ok(json!({
             "scope": "district",
-            "pages": pages,
+            "pages": latest(RecordKind::Page),
+            "bells": latest(RecordKind::Bell),
             "held": read.held,
             "refused": read.refused,
         }))
