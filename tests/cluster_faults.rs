@@ -3,9 +3,10 @@
 //! 100 occurrences while the faults of `docs/cluster.md`'s table are made one after another:
 //! the leader killed (`SIGKILL`, then restarted), the leader paused 15 s (`SIGSTOP`/`SIGCONT`),
 //! the leader cut from the store (its TCP link to nats-server broken), the LAN heartbeat cut
-//! (a UDP relay between the two dropping everything), and the store down (nats-server paused
-//! 15 s). Each node reaches nats-server through a link of its own and its peer's heartbeat
-//! through the relay, so each fault hits one thing only.
+//! (a UDP relay between the two dropping everything), the store down (nats-server paused 15 s),
+//! and the leader cut from its LAN (its links to the phones and the heartbeat cut; the store
+//! kept). Each node reaches nats-server through a link of its own, each phone through a link of
+//! its own, and its peer's heartbeat through the relay, so each fault hits what it names only.
 //!
 //! Counted at the phones: every occurrence is heard once. The nodes' logs say who rang what
 //! (`bell tick due DUE: RungHere | RungElsewhere | RungWithoutStore | Missed`): no occurrence is
@@ -153,6 +154,31 @@ impl LanRelay {
     }
 }
 
+/// `text` with each phone's `host = "127.0.0.1:PORT"` replaced by a link of its own to it.
+fn through_links(text: &str) -> (String, Vec<WanLink>) {
+    let mut links = Vec::new();
+    let mut out = String::new();
+    for line in text.lines() {
+        match line
+            .strip_prefix("host = \"")
+            .and_then(|r| r.strip_suffix('"'))
+            .and_then(|a| a.parse::<std::net::SocketAddr>().ok())
+        {
+            Some(addr) => {
+                let link = WanLink::start(addr, Duration::ZERO);
+                out.push_str(&format!("host = \"127.0.0.1:{}\"\n", link.port));
+                links.push(link);
+            }
+            None => {
+                out.push_str(line);
+                out.push('\n');
+            }
+        }
+    }
+    assert!(!links.is_empty(), "no phone in the config");
+    (out, links)
+}
+
 fn free_udp_port() -> u16 {
     UdpSocket::bind("127.0.0.1:0")
         .and_then(|s| s.local_addr())
@@ -219,6 +245,10 @@ fn a_standby_pair_rings_every_occurrence_once_through_every_single_fault() {
         )
         .replace("data_dir = \"data\"", "data_dir = \"data-b\"");
     assert_ne!(text, text_b);
+    // Each node reaches each phone through a link of its own (pushes and the LAN probe).
+    let (text_a, phones_a) = through_links(&text);
+    let (text_b, phones_b) = through_links(&text_b);
+    std::fs::write(s.path("zonecast.toml"), text_a).expect("config a");
     std::fs::write(s.path("zonecast-b.toml"), text_b).expect("config b");
     let mut a = Node::new(s.path("zonecast.toml"));
     let mut b = Node::new(s.path("zonecast-b.toml"));
@@ -272,6 +302,19 @@ fn a_standby_pair_rings_every_occurrence_once_through_every_single_fault() {
     nats.signal("-STOP");
     at(start, 150);
     nats.signal("-CONT");
+
+    // The leader cut from its LAN 15 s: its phones and its peer (the store kept).
+    at(start, 165);
+    let lan_cut = if leader(&a, &b) == "b" {
+        &phones_b
+    } else {
+        &phones_a
+    };
+    lan.cut.store(true, Ordering::SeqCst);
+    lan_cut.iter().for_each(WanLink::cut);
+    at(start, 180);
+    lan_cut.iter().for_each(WanLink::restore);
+    lan.cut.store(false, Ordering::SeqCst);
 
     // Quiet until at least 100 occurrences have come, then stop between two of them (1.5 s
     // after one: rung and heard, the next not due).

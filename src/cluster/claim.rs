@@ -36,6 +36,26 @@ impl Occurrence {
         }
         k
     }
+
+    /// The occurrence a [`Occurrence::key`] names (`None` for any other text).
+    pub fn from_key(key: &str) -> Option<Occurrence> {
+        let (due, name) = key.split_once('.')?;
+        let due_unix = due.parse().ok()?;
+        let mut bytes = Vec::new();
+        let mut rest = name.bytes();
+        while let Some(b) = rest.next() {
+            if b == b'_' {
+                let hex = [rest.next()?, rest.next()?];
+                bytes.push(u8::from_str_radix(std::str::from_utf8(&hex).ok()?, 16).ok()?);
+            } else {
+                bytes.push(b);
+            }
+        }
+        Some(Occurrence {
+            bell: String::from_utf8(bytes).ok()?,
+            due_unix,
+        })
+    }
 }
 
 /// Where an occurrence is.
@@ -104,6 +124,9 @@ pub enum ClaimEnd {
     /// This node rang it without a claim: the store was unreachable at both nodes of the pair
     /// and this is the preferred one (decided by `pair`, not by this machine).
     RungWithoutStore,
+    /// This node of a pair reached no phone at the due instant: it neither claimed nor rang (the
+    /// other node, which sees the phones, does).
+    Ineligible,
 }
 
 /// What the shell does next.

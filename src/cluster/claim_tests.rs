@@ -11,6 +11,19 @@ use super::claim::{
     BellClaim, ClaimEnd, ClaimOp, ClaimOutput, ClaimRecord, ClaimReply, ClaimStep, Occurrence,
 };
 
+#[test]
+fn a_key_names_its_occurrence_back() {
+    for bell in ["tick", "Période 1 — fin", "a_b.c", ""] {
+        let occ = Occurrence {
+            bell: bell.into(),
+            due_unix: 1_790_000_000,
+        };
+        assert_eq!(Occurrence::from_key(&occ.key()), Some(occ));
+    }
+    assert_eq!(Occurrence::from_key("x.tick"), None);
+    assert_eq!(Occurrence::from_key("17.ab_4"), None);
+}
+
 const STEP: Duration = Duration::from_millis(10);
 const WAIT: Duration = Duration::from_secs(5);
 

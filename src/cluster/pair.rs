@@ -6,7 +6,9 @@
 //! peer say that the store is down there too (or it has no peer at all); anything else would risk
 //! a double when only this node lost the store. A node that rang without the store says so in its
 //! next beats (the occurrence's claim key), so that a peer whose store has just come back does
-//! not claim and ring it again.
+//! not claim and ring it again. And whether this node sees its LAN at all (a fresh beat from the
+//! peer, or a phone that answered a probe): a node that sees neither is *ineligible* and neither
+//! leads nor claims, so the node that reaches the phones rings.
 
 use std::time::{Duration, Instant};
 
@@ -66,6 +68,7 @@ pub struct PeerView {
     heard: Option<(Instant, Beat)>,
     fresh_for: Duration,
     storeless: std::collections::VecDeque<String>,
+    probed: Option<Instant>,
 }
 
 impl PeerView {
@@ -81,6 +84,7 @@ impl PeerView {
             heard: None,
             fresh_for,
             storeless: Default::default(),
+            probed: None,
         }
     }
 
@@ -158,6 +162,22 @@ impl PeerView {
         }
     }
 
+    /// A phone answered a probe at `now` (`ok`), or none did.
+    pub fn handle_probe(&mut self, now: Instant, ok: bool) {
+        if ok {
+            self.probed = Some(now);
+        }
+    }
+
+    /// Whether this node sees its LAN at `now`: it has no peer, or it heard the peer, or a phone
+    /// answered, recently. An ineligible node neither leads nor claims.
+    pub fn eligible(&self, now: Instant) -> bool {
+        let phone = self
+            .probed
+            .is_some_and(|t| now.saturating_duration_since(t) <= self.fresh_for);
+        self.peer.is_none() || phone || self.peer(now).is_some()
+    }
+
     /// Whether the store is reachable here, as last told.
     pub fn store_ok(&self) -> bool {
         self.store_ok
@@ -224,6 +244,22 @@ mod tests {
         assert!(!b.rings_without_store(t0));
         // The heartbeat cut as well (a double fault): A no longer knows, and misses.
         assert!(!a.rings_without_store(t0 + FRESH + Duration::from_millis(1)));
+    }
+
+    #[test]
+    fn a_node_that_hears_neither_its_peer_nor_a_phone_is_ineligible() {
+        let t0 = Instant::now();
+        let mut a = PeerView::new("north", "a", &pair(), FRESH);
+        assert!(!a.eligible(t0), "nothing heard yet");
+        a.handle_probe(t0, true);
+        assert!(a.eligible(t0));
+        let later = t0 + FRESH + Duration::from_millis(1);
+        a.handle_probe(later, false);
+        assert!(!a.eligible(later), "the phones went quiet");
+        a.handle_beat(later, beat("b", true)).unwrap();
+        assert!(a.eligible(later), "the peer is heard");
+        let alone = PeerView::new("north", "a", &["a".into()], FRESH);
+        assert!(alone.eligible(later), "a node alone is always eligible");
     }
 
     #[test]

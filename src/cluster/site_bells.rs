@@ -1,14 +1,21 @@
 //! This node's part in its site's bells, what the server's bell loop holds: the store (once
 //! reached: a node starts, and rings as the heartbeat allows, while its store is down, and joins
 //! when it comes), the lease it keeps running, the pair's LAN heartbeat and this process's instance
-//! number. [`SiteBells::ring_once`] rings an occurrence at most once across the pair: through the
-//! claim while the store is reachable, else only on the preferred node and only when the peer
-//! says the store is down there too (`docs/cluster.md`, "Fault table").
+//! number, and the probe of a few phones that tells whether this node sees its LAN.
+//! [`SiteBells::ring_once`] rings an occurrence at most once across the pair: through the claim
+//! while the store is reachable, else only on the preferred node and only when the peer says the
+//! store is down there too (`docs/cluster.md`, "Fault table"); a node of a pair that reaches no
+//! phone neither leads nor claims, so the other node, which does, rings. Before it rings, a node
+//! whose peer is silent closes the claims the peer left `ringing` (it died or was cut off
+//! mid-page) and has the server stop those bells' phones, which would otherwise stay tuned to a
+//! stream that no longer comes and refuse the next page as "already active".
 
 use std::future::Future;
+use std::net::SocketAddr;
 use std::sync::{Arc, Mutex, OnceLock};
 use std::time::{Duration, Instant};
 
+use tokio::sync::watch;
 use tokio::task::JoinHandle;
 
 use super::claim::{ClaimEnd, Occurrence};
@@ -20,6 +27,19 @@ use crate::config::Cluster;
 /// How often an unreachable store is tried again.
 const RETRY_EVERY: Duration = Duration::from_secs(2);
 
+/// How long a phone has to accept the probe's TCP connection.
+const PROBE_WAIT: Duration = Duration::from_millis(500);
+
+/// How many phones the probe tries (the first that answers is enough).
+pub const PROBE_PHONES: usize = 3;
+
+/// Stops the phones of the bells named (their zones'), which a silent peer left ringing.
+pub type OrphanStop =
+    Arc<dyn Fn(Vec<String>) -> std::pin::Pin<Box<dyn Future<Output = ()> + Send>> + Send + Sync>;
+
+/// How far back a claim left ringing is looked for.
+const ORPHANS_SINCE: Duration = Duration::from_secs(3600);
+
 /// The store and the lease, once the store was reached.
 struct Joined {
     store: SiteStore,
@@ -30,6 +50,11 @@ struct Joined {
 pub struct SiteBells {
     joined: Arc<OnceLock<Joined>>,
     view: Arc<Mutex<PeerView>>,
+    /// Phones' web addresses the probe connects to (a pair only).
+    probe: Vec<SocketAddr>,
+    pair: bool,
+    heartbeat: bool,
+    orphans: Option<OrphanStop>,
     instance: u64,
     claim_wait: Duration,
     tasks: Vec<JoinHandle<()>>,
@@ -46,13 +71,28 @@ impl Drop for SiteBells {
 impl SiteBells {
     /// Join as `[cluster]` says: credentials that cannot be read or a heartbeat address that
     /// cannot be bound stop the start; a store that cannot be reached does not (it is tried
-    /// again every two seconds, and the lease starts when it answers).
-    pub async fn start(c: &Cluster) -> Result<SiteBells, ClusterError> {
+    /// again every two seconds, and the lease starts when it answers). `probe`: the web
+    /// addresses of a few of the site's phones (up to [`PROBE_PHONES`] are used), which a node of
+    /// a pair connects to, to know it sees its LAN.
+    /// `orphans` stops the phones of bells a silent peer left ringing.
+    pub async fn start(
+        c: &Cluster,
+        probe: Vec<SocketAddr>,
+        orphans: Option<OrphanStop>,
+    ) -> Result<SiteBells, ClusterError> {
+        let pair = c.pair.len() > 1;
+        let probe: Vec<SocketAddr> = probe.into_iter().take(PROBE_PHONES).collect();
+        let fresh_for = BEAT_EVERY * 3 + BEAT_EVERY / 2;
+        let view = Arc::new(Mutex::new(PeerView::new(
+            &c.site, &c.node, &c.pair, fresh_for,
+        )));
+        let (eligible_tx, eligible_rx) = watch::channel(!pair);
+        let gate = pair.then_some(eligible_rx);
         let joined = Arc::new(OnceLock::new());
         let mut tasks = Vec::new();
         match SiteStore::connect(c).await {
             Ok(store) => {
-                let lease = store.start_lease();
+                let lease = store.start_lease_gated(gate);
                 let _ = joined.set(Joined { store, lease });
             }
             Err(e @ ClusterError::Credentials(_)) => return Err(e),
@@ -60,28 +100,20 @@ impl SiteBells {
                 tracing::warn!(
                     "cluster: {e}; until it answers, bells ring only as the pair's heartbeat allows"
                 );
-                tasks.push(tokio::spawn(join_later(c.clone(), joined.clone())));
+                tasks.push(tokio::spawn(join_later(c.clone(), joined.clone(), gate)));
             }
         }
-        let fresh_for = BEAT_EVERY * 3 + BEAT_EVERY / 2;
-        let view = Arc::new(Mutex::new(PeerView::new(
-            &c.site, &c.node, &c.pair, fresh_for,
-        )));
         let j = joined.clone();
         let leading: Leading = Arc::new(move || {
             let j: &OnceLock<Joined> = &j;
             j.get().and_then(|j| j.lease.token())
         });
-        let j = joined.clone();
-        let v = view.clone();
-        tasks.push(tokio::spawn(async move {
-            // The view's idea of the store, kept current for the beats.
-            loop {
-                let ok = j.get().is_some_and(|j| j.store.reaches_store());
-                lock(&v).handle_store(ok);
-                tokio::time::sleep(BEAT_EVERY / 4).await;
-            }
-        }));
+        tasks.push(tokio::spawn(watch_lan(
+            joined.clone(),
+            view.clone(),
+            probe.clone(),
+            eligible_tx,
+        )));
         if let Some(t) = start_heartbeat(c, view.clone(), leading)
             .await
             .map_err(ClusterError::Lan)?
@@ -91,6 +123,10 @@ impl SiteBells {
         Ok(SiteBells {
             joined,
             view,
+            probe,
+            pair,
+            heartbeat: c.heartbeat.is_some(),
+            orphans,
             instance: rand::random::<u64>(),
             claim_wait: c.claim_wait,
             tasks,
@@ -125,6 +161,9 @@ impl SiteBells {
         };
         let key = occ.key();
         let reached = |j: &Joined| j.store.reaches_store();
+        if !self.sees_lan().await {
+            return ClaimEnd::Ineligible;
+        }
         if let Some(j) = self.joined.get().filter(|j| reached(j)) {
             if j.lease.token().is_none() {
                 // A follower claims at due + W; by then the peer's beats say whether it rang
@@ -132,6 +171,9 @@ impl SiteBells {
                 tokio::time::sleep_until((due + self.claim_wait).into()).await;
                 if lock(&self.view).peer_rang_storeless(&key) {
                     return ClaimEnd::RungElsewhere;
+                }
+                if !self.sees_lan().await {
+                    return ClaimEnd::Ineligible;
                 }
             }
             return self.through_claim(j, &occ, (due, give_up), ring).await;
@@ -157,6 +199,53 @@ impl SiteBells {
 }
 
 impl SiteBells {
+    /// Whether this node sees its LAN now: a node alone always; a node of a pair if one of the
+    /// probed phones accepts a connection now (or, with none to probe, the peer is heard).
+    async fn sees_lan(&self) -> bool {
+        if !self.pair {
+            return true;
+        }
+        if self.probe.is_empty() {
+            return lock(&self.view).eligible(Instant::now());
+        }
+        let ok = any_answers(&self.probe).await;
+        lock(&self.view).handle_probe(Instant::now(), ok);
+        ok
+    }
+
+    /// With a heartbeat and a silent peer: close the claims it left `ringing` (done, by
+    /// compare-and-set, so one node does it once) and stop those bells' phones.
+    async fn stop_orphans(&self, j: &Joined) {
+        let Some(stop) = &self.orphans else { return };
+        if !self.pair || !self.heartbeat || lock(&self.view).peer(Instant::now()).is_some() {
+            return;
+        }
+        let since = chrono::Utc::now().timestamp() as u64 - ORPHANS_SINCE.as_secs();
+        let mut bells = Vec::new();
+        for (occ, revision, mut record) in j.store.left_ringing(self.instance, since).await {
+            let left_by = record.node.clone();
+            record.step = super::claim::ClaimStep::Done;
+            let op = super::claim::ClaimOp::Cas { revision, record };
+            if matches!(
+                j.store.claim_op(&occ, &op).await,
+                super::claim::ClaimReply::Written(_)
+            ) {
+                tracing::warn!(
+                    "cluster: bell {} due {} was left ringing by {left_by}, which is silent: \
+                     stopping its phones",
+                    occ.bell,
+                    occ.due_unix
+                );
+                if !bells.contains(&occ.bell) {
+                    bells.push(occ.bell);
+                }
+            }
+        }
+        if !bells.is_empty() {
+            stop(bells).await;
+        }
+    }
+
     /// Ring through the occurrence's claim; a claim won only after the store came back is not
     /// rung if the peer rang the occurrence without the store meanwhile (its beats say so).
     async fn through_claim<F, Fut>(
@@ -173,6 +262,7 @@ impl SiteBells {
         let key = occ.key();
         let skipped = std::sync::atomic::AtomicBool::new(false);
         let guarded = || async {
+            self.stop_orphans(j).await;
             if lock(&self.view).peer_rang_storeless(&key) {
                 skipped.store(true, std::sync::atomic::Ordering::Relaxed);
             } else {
@@ -190,14 +280,59 @@ impl SiteBells {
     }
 }
 
+/// Keep the view current twice a second: whether the store answers, whether a phone does, and
+/// from both and the peer's beats, whether this node may lead.
+async fn watch_lan(
+    joined: Arc<OnceLock<Joined>>,
+    view: Arc<Mutex<PeerView>>,
+    probe: Vec<SocketAddr>,
+    eligible: watch::Sender<bool>,
+) {
+    loop {
+        let store_ok = joined.get().is_some_and(|j| j.store.reaches_store());
+        let phone_ok = !probe.is_empty() && any_answers(&probe).await;
+        let now = Instant::now();
+        let may_lead = {
+            let mut v = lock(&view);
+            v.handle_store(store_ok);
+            v.handle_probe(now, phone_ok);
+            v.eligible(now)
+        };
+        eligible.send_if_modified(|e| std::mem::replace(e, may_lead) != may_lead);
+        tokio::time::sleep(BEAT_EVERY / 2).await;
+    }
+}
+
+/// Whether one of `phones` answers an HTTP `HEAD /` (any bytes back) within [`PROBE_WAIT`]: a
+/// connection alone is no proof, a proxy or a firewall may accept and drop it.
+async fn any_answers(phones: &[SocketAddr]) -> bool {
+    use tokio::io::{AsyncReadExt, AsyncWriteExt};
+    for p in phones {
+        let ask = async {
+            let mut s = tokio::net::TcpStream::connect(p).await?;
+            s.write_all(b"HEAD / HTTP/1.0\r\n\r\n").await?;
+            let mut byte = [0u8; 1];
+            s.read(&mut byte).await
+        };
+        if let Ok(Ok(1)) = tokio::time::timeout(PROBE_WAIT, ask).await {
+            return true;
+        }
+    }
+    false
+}
+
 /// Try the store every [`RETRY_EVERY`] until it answers, then start the lease.
-async fn join_later(c: Cluster, joined: Arc<OnceLock<Joined>>) {
+async fn join_later(
+    c: Cluster,
+    joined: Arc<OnceLock<Joined>>,
+    gate: Option<watch::Receiver<bool>>,
+) {
     loop {
         tokio::time::sleep(RETRY_EVERY).await;
         match SiteStore::connect(&c).await {
             Ok(store) => {
                 tracing::info!("cluster: the store answers; joining the site's lease");
-                let lease = store.start_lease();
+                let lease = store.start_lease_gated(gate);
                 let _ = joined.set(Joined { store, lease });
                 return;
             }

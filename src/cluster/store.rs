@@ -164,17 +164,30 @@ impl SiteStore {
 
     /// Start the lease's loop.
     pub fn start_lease(&self) -> LeaseHandle {
+        self.start_lease_gated(None)
+    }
+
+    /// Start the lease's loop, seeking and keeping the lease only while `eligible` says this node
+    /// sees its LAN (`None`: always).
+    pub fn start_lease_gated(&self, eligible: Option<watch::Receiver<bool>>) -> LeaseHandle {
         let (tx, held) = watch::channel(None);
         let store = self.clone();
-        let task = tokio::spawn(async move { store.lease_loop(tx).await });
+        let task = tokio::spawn(async move { store.lease_loop(tx, eligible).await });
         LeaseHandle { held, task }
     }
 
     /// Carry out the lease: the short loop of `lease.rs`'s call order.
-    async fn lease_loop(self, tx: watch::Sender<Option<(u64, Instant)>>) {
+    async fn lease_loop(
+        self,
+        tx: watch::Sender<Option<(u64, Instant)>>,
+        mut eligible: Option<watch::Receiver<bool>>,
+    ) {
         let mut lease = Lease::new(LeaseTerms::new(self.lease_ttl), Instant::now());
         loop {
             let now = Instant::now();
+            if let Some(rx) = &eligible {
+                lease.handle_eligible(now, *rx.borrow());
+            }
             lease.handle_timeout(now);
             let held = lease.token(now).zip(lease.until());
             tx.send_if_modified(|v| std::mem::replace(v, held) != held);
@@ -193,7 +206,16 @@ impl SiteStore {
                 lease.handle_reply(Instant::now(), reply);
                 continue;
             }
-            tokio::time::sleep_until(lease.poll_timeout().into()).await;
+            let sleep = tokio::time::sleep_until(lease.poll_timeout().into());
+            match &mut eligible {
+                Some(rx) => {
+                    tokio::select! {
+                        _ = sleep => {}
+                        r = rx.changed() => if r.is_err() { eligible = None },
+                    }
+                }
+                None => sleep.await,
+            }
         }
     }
 
@@ -310,6 +332,40 @@ impl SiteStore {
             }
         });
         done.await.unwrap_or(ClaimReply::Failed)
+    }
+}
+
+impl SiteStore {
+    /// The occurrences due since `since_unix` whose claim another process left `ringing`, with
+    /// the claim's revision (the claims of a node that died or was cut off while ringing).
+    pub async fn left_ringing(
+        &self,
+        instance: u64,
+        since_unix: u64,
+    ) -> Vec<(Occurrence, u64, ClaimRecord)> {
+        let Ok(Ok(keys)) = tokio::time::timeout(self.claim_wait, self.claims_kv.keys()).await
+        else {
+            return Vec::new();
+        };
+        let mut keys = Box::pin(keys);
+        let mut out = Vec::new();
+        loop {
+            let next =
+                std::future::poll_fn(|cx| futures_core::Stream::poll_next(keys.as_mut(), cx));
+            let Ok(Some(Ok(key))) = tokio::time::timeout(self.claim_wait, next).await else {
+                break;
+            };
+            let Some(occ) = Occurrence::from_key(&key).filter(|o| o.due_unix >= since_unix) else {
+                continue;
+            };
+            if let ClaimReply::Found(Some((rev, r))) = self.claim_op(&occ, &ClaimOp::Read).await
+                && r.step == ClaimStep::Ringing
+                && r.instance != instance
+            {
+                out.push((occ, rev, r));
+            }
+        }
+        out
     }
 }
 

@@ -32,6 +32,8 @@
 //! - [`district_history`]: with `[cluster]`, this node's journal published to its site's stream
 //!   and its status to the hub; `GET /api/history?scope=district` and `GET /api/cluster`;
 //!   [`history_outbox`]: the SQLite history as that journal's durable outbox (issue 24).
+//! - [`orphans`]: with `[cluster]`, the phones of bells a silent peer left ringing, stopped
+//!   before this node rings (issue 24).
 //! - [`cucm_table`]: with `[cucm]`, the phones pages plan from, refreshed from CUCM on its
 //!   interval and when asked; [`cucm_api`]: `GET /api/cucm` and `POST /api/cucm/refresh`.
 //! - [`accounts`]: users, sessions and the audit log in the SQLite database.
@@ -63,6 +65,7 @@ pub mod https_flag;
 pub mod listen;
 pub mod metrics;
 pub mod mic;
+pub mod orphans;
 pub mod pages;
 pub mod recordings;
 pub mod refusal;
@@ -222,8 +225,12 @@ pub async fn serve_with(
     let bells = scheduler.as_ref().map_or(0, |s| s.bells().count());
     let site_bells = match (&config.cluster, &scheduler) {
         (Some(c), Some(_)) => Some(Arc::new(
-            crate::cluster::SiteBells::start(c)
-                .await
+            crate::cluster::SiteBells::start(
+                c,
+                probe_targets(&config),
+                Some(orphans::orphan_stop(config.clone(), client.clone())),
+            )
+            .await
                 .context("joining the cluster")?,
         )),
         _ => None,
@@ -261,9 +268,9 @@ pub async fn serve_with(
         uploads,
         upload_limit: server.upload_limit,
         minted: Arc::new(move || auth_for_metrics.minted()),
+        cucm: table.cucm,
         district,
         journal: site_journal,
-        cucm: table.cucm,
         signin: signin::Signin::new(signin::SigninSetup {
             store: store.clone(),
             token: token.clone(),
@@ -355,4 +362,24 @@ pub async fn terminated() {
     {
         let _ = tokio::signal::ctrl_c().await;
     }
+}
+
+/// The web addresses of the config's first phones, which a node of a standby pair probes to know
+/// it sees its LAN (names that do not resolve are left out).
+fn probe_targets(config: &Config) -> Vec<std::net::SocketAddr> {
+    use std::net::ToSocketAddrs;
+    config
+        .phones
+        .iter()
+        .filter_map(|p| {
+            let port = if p.https { 443 } else { 80 };
+            let with_port = if p.host.contains(':') {
+                p.host.clone()
+            } else {
+                format!("{}:{port}", p.host)
+            };
+            with_port.to_socket_addrs().ok()?.next()
+        })
+        .take(crate::cluster::PROBE_PHONES)
+        .collect()
 }
