@@ -77,6 +77,11 @@ pub trait PageTarget {
     fn can_fall_back(&self) -> bool {
         false
     }
+    /// Whether it can be asked if packets arrive (`--verify`): an XSI phone, not an IP speaker
+    /// or a SIP endpoint.
+    fn can_verify(&self) -> bool {
+        true
+    }
     /// Whether it is started on the page's G.722 stream.
     fn wideband(&self) -> bool {
         false
@@ -769,7 +774,11 @@ impl<T: PageTarget> Session<T> {
             self.set(Timer::Verify, None);
             if self.ending.is_none() && self.starting() == 0 && !self.verified {
                 self.verified = true;
-                let phones = self.active_phones();
+                let phones: Vec<usize> = self
+                    .active_phones()
+                    .into_iter()
+                    .filter(|&i| self.targets[i].can_verify())
+                    .collect();
                 self.verifying = phones.iter().copied().collect();
                 if !phones.is_empty() {
                     self.out.push_back(Output::Verify { phones });
@@ -960,6 +969,9 @@ impl PageTarget for super::plan::PhonePlan {
     }
     fn needs_push(&self) -> bool {
         self.speaker_dest.is_none()
+    }
+    fn can_verify(&self) -> bool {
+        self.target.is_some()
     }
 }
 
