@@ -33,6 +33,9 @@ use crate::page::DeliveryReport;
 /// How often a running part says it still runs.
 pub const RUNNING_EVERY: Duration = Duration::from_secs(2);
 
+/// How long subscribing waits for the server to confirm.
+const FLUSH_WAIT: Duration = Duration::from_secs(1);
+
 /// How long a site's report events wait to gather phone changes into one message.
 const GATHER: Duration = Duration::from_millis(50);
 
@@ -93,7 +96,9 @@ impl SiteDesk {
             .subscribe(subject.clone())
             .await
             .map_err(|e| bus_error(&subject, e))?;
-        client.flush().await.map_err(|e| bus_error("flush", e))?;
+        // Not waited for: with the site's NATS server down the node starts all the same, pages
+        // locally, and the client subscribes once it connects.
+        let _ = tokio::time::timeout(FLUSH_WAIT, client.flush()).await;
         let desk = Desk {
             client,
             site: site.to_owned(),
@@ -286,7 +291,8 @@ pub async fn run_district_page(
             }
         }));
     }
-    client.flush().await.map_err(|e| bus_error("flush", e))?;
+    // Bounded: with this node's NATS server down the asks fail and the deadline ends the page.
+    let _ = tokio::time::timeout(FLUSH_WAIT, client.flush()).await;
     let mut stop_open = true;
     loop {
         while let Some(op) = page.poll_op() {
