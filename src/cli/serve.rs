@@ -29,6 +29,7 @@ pub(super) fn run(a: ServeArgs) -> Result<i32, CliError> {
     let console = crate::web::router(crate::web::ConsoleOptions {
         config_path: Some(std::path::absolute(&a.config).unwrap_or(a.config.clone())),
         cucm: config.cucm.is_some(),
+        cluster: config.cluster.is_some(),
     });
     runtime()?.block_on(async {
         crate::server::serve_with(

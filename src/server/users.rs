@@ -167,6 +167,7 @@ pub enum Need {
 pub const POLICY: &[(&str, &str, Need)] = &[
     ("POST", "/api/session", Need::Public),
     ("GET", "/api/session", Need::SignedIn),
+    ("GET", "/api/cluster", Need::SignedIn),
     ("DELETE", "/api/session", Need::SignedIn),
     ("POST", "/api/session/password", Need::SignedIn),
     ("GET", "/api/users", Need::Admin),

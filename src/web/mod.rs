@@ -32,6 +32,8 @@ pub struct ConsoleOptions {
     pub config_path: Option<PathBuf>,
     /// The config has `[cucm]`: the navigation links the CUCM screen.
     pub cucm: bool,
+    /// The config has `[cluster]`: the navigation links the district screen.
+    pub cluster: bool,
 }
 
 /// The console's routes: its HTML screens and its two static files. Every route is a GET that
@@ -52,6 +54,7 @@ pub fn router(options: ConsoleOptions) -> Router {
         .route("/history", get(plain(screens::Screen::History)))
         .route("/zones", get(zones))
         .route("/cucm", get(plain(screens::Screen::Cucm)))
+        .route("/cluster", get(plain(screens::Screen::Cluster)))
         .route("/bells", get(plain(screens::Screen::Bells)))
         .route("/sounds", get(plain(screens::Screen::Sounds)))
         .route("/recordings", get(plain(screens::Screen::Recordings)))
@@ -63,7 +66,13 @@ pub fn router(options: ConsoleOptions) -> Router {
 }
 
 fn render(o: &ConsoleOptions, s: &screens::Screen) -> Response {
-    assets::html(screens::render_in(s, screens::Layout { cucm: o.cucm }))
+    assets::html(screens::render_in(
+        s,
+        screens::Layout {
+            cucm: o.cucm,
+            cluster: o.cluster,
+        },
+    ))
 }
 
 async fn live(State(o): State<Arc<ConsoleOptions>>, Path(id): Path<String>) -> Response {

@@ -36,6 +36,8 @@ pub enum Screen<'a> {
     Health,
     /// `/cucm`: the phones discovered from CUCM, their last refresh, a refresh now for admins.
     Cucm,
+    /// `/cluster`: the district's nodes (leader, token, lag, last contact) and its history.
+    Cluster,
 }
 
 /// The navigation: path, label, the screen key it marks current.
@@ -44,6 +46,7 @@ const NAV: &[(&str, &str, &str)] = &[
     ("/history", "History", "history"),
     ("/zones", "Zones & phones", "zones"),
     ("/cucm", "CUCM", "cucm"),
+    ("/cluster", "District", "cluster"),
     ("/bells", "Bells", "bells"),
     ("/sounds", "Sounds", "sounds"),
     ("/recordings", "Recordings", "recordings"),
@@ -66,15 +69,19 @@ impl Screen<'_> {
             Screen::Users => ("users", "Users"),
             Screen::Health => ("health", "Health"),
             Screen::Cucm => ("cucm", "Phones from CUCM"),
+            Screen::Cluster => ("cluster", "District"),
         }
     }
 }
 
-/// What the layout shows beyond the screen: the CUCM link only when the config has `[cucm]`.
+/// What the layout shows beyond the screen: the CUCM link only when the config has `[cucm]`,
+/// the district's only with `[cluster]`.
 #[derive(Debug, Clone, Copy, Default)]
 pub struct Layout {
     /// The config has `[cucm]`: the navigation links the CUCM screen.
     pub cucm: bool,
+    /// The config has `[cluster]`: the navigation links the district screen.
+    pub cluster: bool,
 }
 
 /// The whole HTML document of `screen`, in a layout without the CUCM link.
@@ -97,12 +104,17 @@ pub fn render_in(screen: &Screen, layout_options: Layout) -> String {
         Screen::Users => users(),
         Screen::Health => health(),
         Screen::Cucm => cucm(),
+        Screen::Cluster => cluster(),
     };
     layout(key, title, body, layout_options).into_string()
 }
 
 fn layout(key: &str, title: &str, body: Markup, options: Layout) -> Markup {
-    let shown = |k: &str| k != "cucm" || options.cucm || key == "cucm";
+    let shown = |k: &str| match k {
+        "cucm" => options.cucm || key == k,
+        "cluster" => options.cluster || key == k,
+        _ => true,
+    };
     html! {
         (DOCTYPE)
         html lang="en" {
@@ -484,6 +496,33 @@ fn cucm() -> Markup {
     }
 }
 
+fn cluster() -> Markup {
+    html! {
+        section.card aria-labelledby="cluster-nodes-heading" {
+            h2 #cluster-nodes-heading { "Sites and nodes" }
+            p #cluster-error.error role="alert" {}
+            div.scroll {
+                table #cluster-table {
+                    caption { "Every node's last status at the hub" }
+                    thead { tr { th { "Site" } th { "Node" } th { "Leader" } th { "Token" } th { "Lag (records)" } th { "Last contact" } } }
+                    tbody #cluster-rows {}
+                }
+            }
+            p.muted { "A node writes its status every 2 seconds; lag counts the journal records it has not yet had acknowledged by its site's stream." }
+        }
+        section.card aria-labelledby="cluster-history-heading" {
+            h2 #cluster-history-heading { "The district's history" }
+            div.scroll {
+                table #district-table {
+                    caption { "Pages and bells of every site, newest first" }
+                    thead { tr { th { "When" } th { "Site" } th { "Node" } th { "What" } th { "Zone or bell" } th { "Outcome" } } }
+                    tbody #district-rows {}
+                }
+            }
+        }
+    }
+}
+
 fn health() -> Markup {
     html! {
         dl #health-list.card {}
@@ -522,7 +561,18 @@ mod tests {
         assert_eq!(html.matches("aria-current").count(), 1);
         // The CUCM screen is linked only when the config has [cucm].
         assert!(!html.contains("href=\"/cucm\""), "{html}");
-        let with = render_in(&Screen::Bells, Layout { cucm: true });
+        assert!(!html.contains("href=\"/cluster\""), "{html}");
+        let with = render_in(
+            &Screen::Bells,
+            Layout {
+                cucm: true,
+                cluster: true,
+            },
+        );
+        assert!(
+            with.contains("href=\"/cluster\" data-nav=\"cluster\""),
+            "{with}"
+        );
         assert!(with.contains("href=\"/cucm\" data-nav=\"cucm\""), "{with}");
         let html = render(&Screen::Cucm);
         assert!(

@@ -769,6 +769,42 @@
   }
 
   // ---------------------------------------------------------------------------------------------
+  // The district: every node's status at the hub, and the district's history.
+
+  async function loadCluster() {
+    const [st, hist] = await Promise.all([
+      api('GET', '/api/cluster'),
+      api('GET', '/api/history?scope=district&limit=50').catch((e) => ({ error: e.message })),
+    ]);
+    $('cluster-error').textContent = st.district_error
+      ? `The hub does not answer (${st.district_error}): this node only.` : (hist.error || '');
+    const tb = clear($('cluster-rows'));
+    for (const n of st.nodes || [st.here]) {
+      const tr = row(n.site, n.node, n.leader ? 'yes' : 'no', n.leader ? n.token : '—', n.lag,
+        `${ago(n.last_contact_ms_ago)} ago`);
+      tr.dataset.node = `${n.site}/${n.node}`;
+      if (n.last_contact_ms_ago > 3 * st.status_every_ms) tr.className = 'unreachable';
+      tb.append(tr);
+    }
+    const hb = clear($('district-rows'));
+    const items = [
+      ...(hist.pages || []).map((p) => ({ at: p.started_ms, what: 'page', target: p.zone, outcome: p.ended_by || 'running', p })),
+      ...(hist.bells || []).map((b) => ({ at: b.due_ms, what: 'bell', target: b.bell, outcome: b.outcome, p: b })),
+    ].sort((x, y) => y.at - x.at).slice(0, 50);
+    for (const i of items) {
+      const tr = row(when(i.at), i.p.site, i.p.node, i.what, i.target || '—', i.outcome || '—');
+      if (i.p.page) tr.dataset.page = i.p.page;
+      hb.append(tr);
+    }
+    if (!items.length) emptyRow(hb, 6, hist.error ? 'Not available.' : 'Nothing yet.');
+  }
+
+  async function clusterScreen() {
+    await loadCluster();
+    setInterval(() => loadCluster().catch(fail), 2000);
+  }
+
+  // ---------------------------------------------------------------------------------------------
   // Bells.
 
   async function bellsScreen() {
@@ -1033,7 +1069,7 @@
   // Start.
 
   const SCREENS = {
-    page: pageNow, live: liveScreen, history: historyScreen, zones: zonesScreen, cucm: cucmScreen, bells: bellsScreen,
+    page: pageNow, live: liveScreen, history: historyScreen, zones: zonesScreen, cucm: cucmScreen, cluster: clusterScreen, bells: bellsScreen,
     sounds: soundsScreen, recordings: recordingsScreen, users: usersScreen, health: healthScreen,
   };
 
