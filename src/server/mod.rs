@@ -231,7 +231,7 @@ pub async fn serve_with(
                 Some(orphans::orphan_stop(config.clone(), client.clone())),
             )
             .await
-                .context("joining the cluster")?,
+            .context("joining the cluster")?,
         )),
         _ => None,
     };
