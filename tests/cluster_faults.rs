@@ -16,111 +16,18 @@
 mod common;
 
 use std::collections::BTreeMap;
-use std::io::{BufRead, BufReader};
 use std::net::UdpSocket;
-use std::process::{Child, Stdio};
+use std::sync::Arc;
 use std::sync::atomic::{AtomicBool, Ordering};
-use std::sync::{Arc, Mutex};
 use std::time::{Duration, Instant};
 
-use common::cli_setup::PW_ENV;
 use common::district_net::WanLink;
 use common::nats::Nats;
+use common::serve_node::Node;
 use common::server::*;
-use zonecast::phone_sim::config::DEFAULT_PASSWORD;
 
 /// Seconds between two occurrences of the bell.
 const EVERY: i64 = 3;
-
-/// One node: its config and every process run from it, their logs in one.
-struct Node {
-    config: std::path::PathBuf,
-    child: Option<Child>,
-    log: Arc<Mutex<String>>,
-    /// Where the running process's log begins.
-    since: usize,
-}
-
-impl Node {
-    fn new(config: std::path::PathBuf) -> Node {
-        let mut n = Node {
-            config,
-            child: None,
-            log: Arc::new(Mutex::new(String::new())),
-            since: 0,
-        };
-        n.start();
-        n
-    }
-
-    fn start(&mut self) {
-        self.since = self.log.lock().unwrap().len();
-        let mut child = common::zonecast()
-            .args(["serve", "--listen", "127.0.0.1:0", "--config"])
-            .arg(&self.config)
-            .env(PW_ENV, DEFAULT_PASSWORD)
-            .env(TOKEN_ENV, TOKEN)
-            .env("RUST_LOG", "info")
-            .stdout(Stdio::null())
-            .stderr(Stdio::piped())
-            .spawn()
-            .expect("zonecast serve");
-        let stderr = child.stderr.take().expect("stderr");
-        let log = self.log.clone();
-        std::thread::spawn(move || {
-            for line in BufReader::new(stderr).lines().map_while(Result::ok) {
-                let mut g = log.lock().unwrap();
-                g.push_str(&line);
-                g.push('\n');
-            }
-        });
-        self.child = Some(child);
-    }
-
-    fn signal(&self, sig: &str) {
-        let pid = self.child.as_ref().expect("running").id();
-        let ok = std::process::Command::new("kill")
-            .args([sig, &pid.to_string()])
-            .status()
-            .map(|s| s.success())
-            .unwrap_or(false);
-        assert!(ok, "kill {sig} {pid}");
-    }
-
-    fn kill(&mut self) {
-        if let Some(mut c) = self.child.take() {
-            let _ = c.kill();
-            let _ = c.wait();
-        }
-    }
-
-    fn log(&self) -> String {
-        self.log.lock().unwrap().clone()
-    }
-
-    /// Whether the running process's last lease event says it leads.
-    fn leads(&self) -> bool {
-        let log = self.log()[self.since..].to_owned();
-        let lead = log.rfind("cluster: leading the site");
-        let lost = log.rfind("cluster: no longer leading");
-        match (lead, lost) {
-            (Some(a), Some(b)) => a > b,
-            (Some(_), None) => true,
-            _ => false,
-        }
-    }
-}
-
-impl Drop for Node {
-    fn drop(&mut self) {
-        if let Some(c) = self.child.as_ref() {
-            let _ = std::process::Command::new("kill")
-                .args(["-CONT", &c.id().to_string()])
-                .status();
-        }
-        self.kill();
-    }
-}
 
 /// A UDP relay carrying the pair's heartbeat: one socket per direction, dropping everything
 /// while cut.

@@ -8,6 +8,7 @@ pub mod cucm;
 pub mod district_net;
 pub mod fake_phone;
 pub mod nats;
+pub mod serve_node;
 pub mod server;
 pub mod sim;
 
