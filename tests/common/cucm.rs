@@ -50,7 +50,8 @@ pub fn devices(phones: &[PhoneInfo], generated: usize) -> Vec<SimCucmDevice> {
 pub fn config_text(dir: &std::path::Path, s: &SimCucmServer, phones: &[PhoneInfo]) -> String {
     std::fs::write(dir.join("axl-pw"), AXL_PASSWORD).unwrap();
     std::fs::write(dir.join("push-pw"), DEFAULT_PASSWORD).unwrap();
-    let port = super::free_even_port();
+    // The pool's 200 ports must end within the phones' range (20480..=32768).
+    let port = super::free_even_port().min(32_568);
     let hand = &phones[3];
     format!(
         "[engine]\nmedia_address = \"127.0.0.1\"\ninterface = \"127.0.0.1\"\n\

@@ -30,13 +30,15 @@ impl Nats {
             .expect(
                 "nats-server is not installed: run `make test-deps` (Debian package nats-server)",
             );
-        let deadline = Instant::now() + Duration::from_secs(10);
-        while std::net::TcpStream::connect(("127.0.0.1", port)).is_err() {
+        // Ready when a client gets its INFO line: a port that accepts is not yet a server that
+        // answers (early connections are reset while it starts, more so on a loaded machine).
+        let deadline = Instant::now() + Duration::from_secs(20);
+        while !greets(port) {
             assert!(
                 Instant::now() < deadline,
-                "nats-server did not listen on {port}"
+                "nats-server did not answer on {port}"
             );
-            std::thread::sleep(Duration::from_millis(20));
+            std::thread::sleep(Duration::from_millis(50));
         }
         Nats {
             child,
@@ -63,4 +65,15 @@ impl Nats {
             .unwrap_or(false);
         assert!(ok, "kill {sig} nats-server");
     }
+}
+
+/// Whether a nats-server on `port` greets a new connection with its `INFO` line.
+fn greets(port: u16) -> bool {
+    use std::io::Read;
+    let Ok(mut c) = std::net::TcpStream::connect(("127.0.0.1", port)) else {
+        return false;
+    };
+    let _ = c.set_read_timeout(Some(Duration::from_secs(1)));
+    let mut buf = [0u8; 4];
+    c.read_exact(&mut buf).is_ok() && &buf == b"INFO"
 }
