@@ -140,6 +140,22 @@ fn district_page(srv: &Server, body: Value, secs: u64) -> (String, Value) {
     (id, done["district"].clone())
 }
 
+/// Each of `names` with `phones` emulated phones and its `zonecast serve` on its leaf.
+fn start_sites(net: &DistrictNet, names: &[&str], phones: usize) -> Vec<Site> {
+    names
+        .iter()
+        .map(|name| {
+            let setup = setup(phones, &cluster_tables(net, name, names));
+            let server = Server::start(&setup);
+            Site {
+                name: name.to_string(),
+                setup,
+                server,
+            }
+        })
+        .collect()
+}
+
 /// Section `site` of a district report.
 fn section<'a>(report: &'a Value, site: &str) -> &'a Value {
     report["sites"]
@@ -153,18 +169,7 @@ fn a_district_page_reaches_every_site_reports_a_cut_one_unreachable_and_stops_ev
     const PHONES: usize = 3;
     let names = ["s1", "s2", "s3", "s4", "s5"];
     let net = DistrictNet::start(&names, Duration::from_millis(5));
-    let sites: Vec<Site> = names
-        .iter()
-        .map(|name| {
-            let setup = setup(PHONES, &cluster_tables(&net, name, &names));
-            let server = Server::start(&setup);
-            Site {
-                name: name.to_string(),
-                setup,
-                server,
-            }
-        })
-        .collect();
+    let sites = start_sites(&net, &names, PHONES);
     let first = &sites[0].server;
     let tone = json!({"zone": "everyone", "source": "tone:800:2"});
 
@@ -259,4 +264,60 @@ fn a_district_page_reaches_every_site_reports_a_cut_one_unreachable_and_stops_ev
         s.setup
             .wait_until("no phone listening", |r| listening(r) == 0);
     }
+}
+
+#[test]
+fn zonecast_page_of_a_district_zone_pages_every_site_and_prints_a_section_per_site() {
+    const PHONES: usize = 2;
+    let names = ["n1", "n2"];
+    let net = DistrictNet::start(&names, Duration::from_millis(5));
+    let sites = start_sites(&net, &names, PHONES);
+    // The command line at site n1, with n1's config: its parts go over the bus to each
+    // site's serve (n1's own too).
+    let out = sites[0].setup.run(&[
+        "page",
+        "--zone",
+        "everyone",
+        "--tone",
+        "800",
+        "--duration",
+        "1",
+    ]);
+    let text = String::from_utf8_lossy(&out.stdout);
+    assert_eq!(
+        out.status.code(),
+        Some(0),
+        "{text}{}",
+        String::from_utf8_lossy(&out.stderr)
+    );
+    for s in &sites {
+        assert!(
+            text.contains(&format!("{}:all  paged, ended", s.name)),
+            "{}: {text}",
+            s.name
+        );
+        assert_eq!(heard(s), vec![1; PHONES], "{}'s phones", s.name);
+    }
+    assert!(
+        text.contains(&format!(
+            "2 of 2 sites paged, 0 unreachable; {0} of {0}",
+            PHONES * 2
+        )),
+        "{text}"
+    );
+    // A file of this machine cannot play at the other sites: refused before anything is sent.
+    let out = sites[0]
+        .setup
+        .run(&["page", "--zone", "everyone", "--file", "/etc/hostname"]);
+    assert_eq!(out.status.code(), Some(2));
+    assert!(String::from_utf8_lossy(&out.stderr).contains("cannot page a district zone"));
+    // With n2's link cut, n2 is reported unreachable and the exit code says so.
+    net.site("n2").link.cut();
+    std::thread::sleep(Duration::from_millis(500));
+    let out = sites[0]
+        .setup
+        .run(&["page", "--zone", "everyone", "--tone", "chime"]);
+    let text = String::from_utf8_lossy(&out.stdout);
+    assert_eq!(out.status.code(), Some(3), "{text}");
+    assert!(text.contains("n2:all  UNREACHABLE"), "{text}");
 }

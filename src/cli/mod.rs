@@ -4,7 +4,8 @@
 //!
 //! The commands, one file each:
 //! - `send`, `record`: stream a sound as RTP; receive RTP into a file.
-//! - `page` (and `recover`): page a zone from the config through the Pager.
+//! - `page` (and `recover`): page a zone from the config through the Pager;
+//!   `district_page`: `page` of a `[cluster.district]` zone, its parts over the bus.
 //! - `listen` (and `intercom`): a phone's microphone to us, and both ways with one phone.
 //! - `push`, `display`, `macros`, `media`: push URIs, display objects, the spec's macros and
 //!   the RTP Streaming API to phones.
@@ -30,6 +31,7 @@ mod cucm;
 mod demo;
 mod demo_page;
 mod display;
+mod district_page;
 mod info;
 mod listen;
 mod macros;

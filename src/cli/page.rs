@@ -196,6 +196,9 @@ async fn recover_with(
 
 pub(super) fn run_page(a: PageArgs) -> Result<i32, CliError> {
     let config = Config::load(&a.config)?;
+    if let Some((c, zone)) = super::district_page::district_zone(&config, &a.zone) {
+        return super::district_page::run(c, zone, district_order(&a)?);
+    }
     let rt = runtime()?;
     // With [cucm], the discovered phones too (cached, or refreshed when old); said on stderr.
     let (table, notes) = rt.block_on(super::cucm::page_table(&config))?;
@@ -374,4 +377,52 @@ pub(super) fn run_recover(a: RecoverArgs) -> Result<i32, CliError> {
             _ => 3,
         })
     })
+}
+
+/// What a district page plays and prints, from the command's arguments.
+fn district_order(a: &PageArgs) -> Result<super::district_page::DistrictOrder, CliError> {
+    Ok(super::district_page::DistrictOrder {
+        source: district_source(a)?,
+        banner: a.text.clone(),
+        priority: a.priority.clone(),
+        duration: a.duration,
+        json: a.json,
+    })
+}
+
+/// A district page's source as every site takes it (the API's form): the chime, a tone, speech
+/// or a sequence of those; a file of this machine or its microphone cannot play at other sites.
+fn district_source(a: &PageArgs) -> Result<String, CliError> {
+    let refuse = |what: &str| {
+        CliError::Invalid(format!(
+            "{what} cannot page a district zone: the sites play a tone, the chime or speech \
+             (--tone, --say, or --sequence of chime, tone:HZ:SECS, silence:SECS and say:TEXT)"
+        ))
+    };
+    if a.file.is_some() {
+        return Err(refuse("--file"));
+    }
+    if a.mic.is_some() {
+        return Err(refuse("--mic"));
+    }
+    if let Some(text) = &a.say {
+        return Ok(format!("say:{}", text.trim()));
+    }
+    if let Some(t) = &a.tone {
+        if t.eq_ignore_ascii_case("chime") {
+            return Ok("chime".into());
+        }
+        let secs = a.duration.map_or(5.0, |d| d.as_secs_f64());
+        return Ok(format!("tone:{t}:{secs}"));
+    }
+    match &a.sequence {
+        Some(s)
+            if s.split(',')
+                .any(|i| i.starts_with("file:") || i.starts_with("mic")) =>
+        {
+            Err(refuse("a sequence with file: or mic:"))
+        }
+        Some(s) => Ok(s.clone()),
+        None => Err(refuse("this source")),
+    }
 }

@@ -56,6 +56,14 @@ pub struct Part {
     pub zone: String,
 }
 
+/// A new district page's id, `dp-<ms hex>-<random>`: a subject token, unique across the district.
+pub fn district_page_id() -> String {
+    let ms = std::time::SystemTime::now()
+        .duration_since(std::time::UNIX_EPOCH)
+        .map_or(0, |d| d.as_millis());
+    format!("dp-{ms:x}-{:08x}", rand::random::<u32>())
+}
+
 /// The parts of a page of `zone` with id `page`: one per member, in the config's order.
 pub fn split(page: &str, zone: &DistrictZone) -> Vec<Part> {
     zone.members

@@ -140,7 +140,7 @@ impl DistrictPages {
                     .into(),
             ));
         }
-        let id = district_page_id();
+        let id = crate::cluster::district_page_id();
         let page = DistrictPage::new(
             &id,
             &zone.name,
@@ -228,12 +228,4 @@ impl DistrictPages {
     fn running(&self) -> std::sync::MutexGuard<'_, HashMap<String, Running>> {
         self.inner.running.lock().unwrap_or_else(|p| p.into_inner())
     }
-}
-
-/// `dp-<ms hex>-<random>`: a subject token, unique across the district.
-fn district_page_id() -> String {
-    let ms = std::time::SystemTime::now()
-        .duration_since(std::time::UNIX_EPOCH)
-        .map_or(0, |d| d.as_millis());
-    format!("dp-{ms:x}-{:08x}", rand::random::<u32>())
 }
