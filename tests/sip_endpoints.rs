@@ -208,6 +208,28 @@ fn endpoint(port: u16, extra: &str) -> String {
     )
 }
 
+/// Page zone `all` for a second (a 700 Hz tone, `--json`) with sipp answering as `scenario_file`
+/// on a free port: the setup, the page's output, and sipp's exit code and log.
+fn page_against(scenario_file: &str) -> (Setup, Output, Option<i32>, String) {
+    let port = free_port();
+    let s = setup(&endpoint(port, ""));
+    let dir = tempfile::tempdir().unwrap();
+    let sc = scenario(dir.path(), scenario_file, 0, &[]);
+    let sipp = sipp_uas(dir.path(), &sc, port);
+    let out = s.run(&[
+        "page",
+        "--zone",
+        "all",
+        "--tone",
+        "700",
+        "--duration",
+        "1",
+        "--json",
+    ]);
+    let (code, log) = sipp_done(dir.path(), sipp, 20);
+    (s, out, code, log)
+}
+
 fn horn(report: &serde_json::Value) -> serde_json::Value {
     report["phones"]
         .as_array()
@@ -331,22 +353,7 @@ fn a_busy_endpoint_is_reported_and_the_phones_are_still_paged() {
     if !have_sipp() {
         return;
     }
-    let port = free_port();
-    let s = setup(&endpoint(port, ""));
-    let dir = tempfile::tempdir().unwrap();
-    let sc = scenario(dir.path(), "uas_endpoint_busy.xml", 0, &[]);
-    let sipp = sipp_uas(dir.path(), &sc, port);
-    let out = s.run(&[
-        "page",
-        "--zone",
-        "all",
-        "--tone",
-        "700",
-        "--duration",
-        "1",
-        "--json",
-    ]);
-    let (code, log) = sipp_done(dir.path(), sipp, 20);
+    let (s, out, code, log) = page_against("uas_endpoint_busy.xml");
     assert_eq!(code, Some(0), "sipp did not get the ACK of its 486: {log}");
     let r = json(&out);
     let h = horn(&r);
@@ -428,22 +435,7 @@ fn a_page_that_ends_before_the_answer_cancels_the_call() {
     if !have_sipp() {
         return;
     }
-    let port = free_port();
-    let s = setup(&endpoint(port, ""));
-    let dir = tempfile::tempdir().unwrap();
-    let sc = scenario(dir.path(), "uas_endpoint_ringing.xml", 0, &[]);
-    let sipp = sipp_uas(dir.path(), &sc, port);
-    let out = s.run(&[
-        "page",
-        "--zone",
-        "all",
-        "--tone",
-        "700",
-        "--duration",
-        "1",
-        "--json",
-    ]);
-    let (code, log) = sipp_done(dir.path(), sipp, 20);
+    let (s, out, code, log) = page_against("uas_endpoint_ringing.xml");
     assert_eq!(
         code,
         Some(0),
