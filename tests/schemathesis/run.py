@@ -303,7 +303,7 @@ def main():
     ap.add_argument("--zonecast", required=True, help="the zonecast binary")
     ap.add_argument("--schemathesis", required=True, help="the schemathesis executable")
     ap.add_argument("--max-examples", type=int, default=100)
-    ap.add_argument("--max-seconds", type=int, default=150)
+    ap.add_argument("--max-seconds", type=int, default=360)
     ap.add_argument(
         "--seed",
         type=int,
