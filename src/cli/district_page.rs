@@ -12,8 +12,8 @@ use tokio::sync::watch;
 
 use super::common::{CliError, runtime};
 use crate::cluster::{
-    DistrictPage, DistrictReport, DistrictTerms, PartTemplate, SectionStatus, connect_options,
-    district_page_id, run_district_page, split,
+    ClusterError, DistrictPage, DistrictReport, DistrictTerms, PartTemplate, SectionStatus,
+    connect_client, district_page_id, run_district_page, split,
 };
 use crate::config::{Cluster, DistrictZone};
 
@@ -44,12 +44,9 @@ pub(super) fn district_zone<'a>(
 /// one refused or could not be reached.
 pub(super) fn run(c: &Cluster, zone: &DistrictZone, order: DistrictOrder) -> Result<i32, CliError> {
     let report = runtime()?.block_on(async {
-        let opts = connect_options(c).map_err(|e| CliError::Invalid(e.to_string()))?;
-        let client = opts.connect(c.urls.clone()).await.map_err(|e| {
-            CliError::Failed(anyhow::anyhow!(
-                "cannot connect to NATS {}: {e}",
-                c.urls.join(",")
-            ))
+        let client = connect_client(c, false).await.map_err(|e| match e {
+            ClusterError::Credentials(_) => CliError::Invalid(e.to_string()),
+            e => CliError::Failed(e.into()),
         })?;
         let id = district_page_id();
         let terms = DistrictTerms::default();

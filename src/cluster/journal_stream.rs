@@ -14,7 +14,7 @@ use futures_core::Stream;
 
 use super::journal::{HUB_STREAM, JournalRecord, site_stream, site_subject};
 use super::outbox::OutRecord;
-use super::store::{ClusterError, connect_options};
+use super::store::{ClusterError, connect_client};
 use crate::config::Cluster;
 
 /// How long the site's stream remembers a message id: a record sent again within this time
@@ -60,14 +60,7 @@ impl JournalLink {
     /// Connect as `[cluster]` says. Unreadable credentials fail now; a store that does not
     /// answer does not (the client keeps trying, and the outbox waits for it).
     pub async fn connect(c: &Cluster) -> Result<JournalLink, ClusterError> {
-        let client = connect_options(c)?
-            .retry_on_initial_connect()
-            .connect(c.urls.clone())
-            .await
-            .map_err(|e| ClusterError::Connect {
-                urls: c.urls.join(","),
-                reason: e.to_string(),
-            })?;
+        let client = connect_client(c, true).await?;
         let site_js = jetstream::new(client.clone());
         let hub_js = match &c.hub_domain {
             Some(d) => jetstream::with_domain(client.clone(), d),

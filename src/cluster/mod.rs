@@ -67,5 +67,5 @@ pub use outbox_shell::{OutboxState, OutboxStore, start_outbox};
 pub use pair::{BEAT_MAX_BYTES, Beat, PeerView};
 pub use site_bells::{OrphanStop, PROBE_PHONES, SiteBells};
 pub use status::{LeadingNow, NodeStatus, STATUS_BUCKET, STATUS_EVERY, start_status};
-pub(crate) use store::connect_options;
+pub(crate) use store::connect_client;
 pub use store::{ClusterError, LeaseHandle, SiteStore};

@@ -102,14 +102,7 @@ impl Drop for LeaseHandle {
 impl SiteStore {
     /// Connect as `[cluster]` says and open (or create) the site's buckets.
     pub async fn connect(c: &Cluster) -> Result<SiteStore, ClusterError> {
-        let opts = connect_options(c)?;
-        let client = opts
-            .connect(c.urls.clone())
-            .await
-            .map_err(|e| ClusterError::Connect {
-                urls: c.urls.join(","),
-                reason: e.to_string(),
-            })?;
+        let client = connect_client(c, false).await?;
         let js = jetstream::new(client.clone());
         let lease_kv = bucket(&js, format!("zc_lease_{}", c.site), c.lease).await?;
         let day = Duration::from_secs(86_400);
@@ -377,6 +370,24 @@ fn decode(value: &[u8]) -> ClaimRecord {
         instance: 0,
         token: 0,
     })
+}
+
+/// A client connected as `[cluster]` says (`retry`: one whose servers do not answer yet is
+/// returned all the same and keeps trying); what failed names the URLs, never a credential.
+pub(crate) async fn connect_client(
+    c: &Cluster,
+    retry: bool,
+) -> Result<async_nats::Client, ClusterError> {
+    let mut opts = connect_options(c)?;
+    if retry {
+        opts = opts.retry_on_initial_connect();
+    }
+    opts.connect(c.urls.clone())
+        .await
+        .map_err(|e| ClusterError::Connect {
+            urls: c.urls.join(","),
+            reason: e.to_string(),
+        })
 }
 
 /// How this node connects to its store as `[cluster]` says: its name, TLS, the credentials read

@@ -98,8 +98,7 @@ impl DistrictPages {
         pages: Pages,
         bells: Option<Arc<SiteBells>>,
     ) -> anyhow::Result<DistrictPages> {
-        let opts = crate::cluster::connect_options(c)?.retry_on_initial_connect();
-        let client = opts.connect(c.urls.clone()).await?;
+        let client = crate::cluster::connect_client(c, true).await?;
         let answers: AnswersForSite = match (c.pair.len() > 1, bells) {
             (false, _) => Arc::new(|| true),
             (true, Some(b)) => Arc::new(move || b.token().is_some()),
