@@ -4,8 +4,8 @@
 //! moment before an occurrence, and the survivor's log says when it took the lease and when it
 //! started the page of that occurrence. Two moments: 8.5 s before the due instant (the survivor
 //! leads by then and rings on time) and 0.5 s before (the worst case: the survivor is still a
-//! follower at the due instant and rings at due + claim wait). Three kills each, the killed node
-//! restarted between them.
+//! follower at the due instant and claims the moment it comes to lead). Three kills each, the
+//! killed node restarted between them.
 //!
 //! `cargo test --release --test cluster_failover_bench -- --ignored --nocapture`
 

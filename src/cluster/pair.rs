@@ -65,6 +65,8 @@ pub struct PeerView {
     peer: Option<String>,
     preferred: bool,
     store_ok: bool,
+    /// Since when the store has answered here without a break (`None`: not now).
+    store_ok_since: Option<Instant>,
     heard: Option<(Instant, Beat)>,
     fresh_for: Duration,
     storeless: std::collections::VecDeque<String>,
@@ -81,6 +83,7 @@ impl PeerView {
             peer: pair.iter().find(|n| *n != me).cloned(),
             preferred: pair.first().is_none_or(|n| n == me),
             store_ok: false,
+            store_ok_since: None,
             heard: None,
             fresh_for,
             storeless: Default::default(),
@@ -88,9 +91,23 @@ impl PeerView {
         }
     }
 
-    /// Whether this node reaches the store (the shell says so when it changes).
-    pub fn handle_store(&mut self, ok: bool) {
+    /// Whether this node reaches the store, as seen at `now` (the shell says so twice a second).
+    pub fn handle_store(&mut self, now: Instant, ok: bool) {
         self.store_ok = ok;
+        self.store_ok_since = match (ok, self.store_ok_since) {
+            (false, _) => None,
+            (true, None) => Some(now),
+            (true, since) => since,
+        };
+    }
+
+    /// Whether a follower that has come to lead at `now` may claim an occurrence at once rather
+    /// than at due + claim wait. Only when every beat of this node the peer may still count as
+    /// fresh said the store answers here: the peer rings without the store only on a fresh beat
+    /// of ours saying the store is down, so the early claim and a storeless ring never meet.
+    pub fn claims_early(&self, now: Instant) -> bool {
+        self.store_ok_since
+            .is_some_and(|since| now.saturating_duration_since(since) > self.fresh_for)
     }
 
     /// A beat arrived at `now`; refused when it is not from this site's other node.
@@ -228,16 +245,16 @@ mod tests {
         let mut b = PeerView::new("north", "b", &pair(), FRESH);
         // The store is up at both: the claim decides, nobody rings without it.
         for v in [&mut a, &mut b] {
-            v.handle_store(true);
+            v.handle_store(t0, true);
         }
         a.handle_beat(t0, beat("b", true)).unwrap();
         b.handle_beat(t0, beat("a", true)).unwrap();
         assert!(!a.rings_without_store(t0) && !b.rings_without_store(t0));
         // Only A lost the store: B still claims, so A must not ring.
-        a.handle_store(false);
+        a.handle_store(t0, false);
         assert!(!a.rings_without_store(t0));
         // Both lost it, and each hears the other say so: A rings, B does not.
-        b.handle_store(false);
+        b.handle_store(t0, false);
         a.handle_beat(t0, beat("b", false)).unwrap();
         b.handle_beat(t0, beat("a", false)).unwrap();
         assert!(a.rings_without_store(t0));
@@ -266,9 +283,9 @@ mod tests {
     fn a_node_alone_rings_without_the_store() {
         let t0 = Instant::now();
         let mut v = PeerView::new("north", "a", &["a".into()], FRESH);
-        v.handle_store(false);
+        v.handle_store(t0, false);
         assert!(v.rings_without_store(t0));
-        v.handle_store(true);
+        v.handle_store(t0, true);
         assert!(!v.rings_without_store(t0));
     }
 
@@ -291,10 +308,31 @@ mod tests {
 
     #[test]
     fn a_beat_says_the_token_only_while_leading() {
+        let t0 = Instant::now();
         let mut a = PeerView::new("north", "a", &pair(), FRESH);
-        a.handle_store(true);
+        a.handle_store(t0, true);
         assert_eq!(a.beat(true, 7).token, 7);
         assert_eq!(a.beat(false, 7).token, 0);
         assert!(a.beat(false, 7).store_ok);
+    }
+
+    #[test]
+    fn a_new_leader_claims_early_only_once_its_beats_all_said_the_store_answers() {
+        let t0 = Instant::now();
+        let mut a = PeerView::new("north", "a", &pair(), FRESH);
+        assert!(!a.claims_early(t0), "the store not seen yet");
+        a.handle_store(t0, true);
+        assert!(
+            !a.claims_early(t0 + FRESH),
+            "a beat saying 'down' may still be fresh"
+        );
+        let later = t0 + FRESH + Duration::from_millis(1);
+        assert!(a.claims_early(later));
+        a.handle_store(later, true);
+        assert!(a.claims_early(later), "answering again keeps the start");
+        a.handle_store(later, false);
+        a.handle_store(later, true);
+        assert!(!a.claims_early(later + FRESH), "a break starts over");
+        assert!(a.claims_early(later + FRESH + Duration::from_millis(1)));
     }
 }

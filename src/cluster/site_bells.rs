@@ -167,8 +167,14 @@ impl SiteBells {
         if let Some(j) = self.joined.get().filter(|j| reached(j)) {
             if j.lease.token().is_none() {
                 // A follower claims at due + W; by then the peer's beats say whether it rang
-                // this occurrence without the store (its store down, ours just back).
-                tokio::time::sleep_until((due + self.claim_wait).into()).await;
+                // this occurrence without the store (its store down, ours just back). One that
+                // comes to lead meanwhile claims then, if the peer cannot be ringing without
+                // the store (every beat of ours it may still count said the store answers).
+                let wait_until = due + self.claim_wait;
+                let leads = j.lease.leads_by(wait_until).await;
+                if !leads || !lock(&self.view).claims_early(Instant::now()) {
+                    tokio::time::sleep_until(wait_until.into()).await;
+                }
                 if lock(&self.view).peer_rang_storeless(&key) {
                     return ClaimEnd::RungElsewhere;
                 }
@@ -187,7 +193,7 @@ impl SiteBells {
         let now = Instant::now();
         {
             let mut view = lock(&self.view);
-            view.handle_store(false);
+            view.handle_store(now, false);
             if !view.rings_without_store(now) || now > give_up {
                 return ClaimEnd::Missed;
             }
@@ -294,7 +300,7 @@ async fn watch_lan(
         let now = Instant::now();
         let may_lead = {
             let mut v = lock(&view);
-            v.handle_store(store_ok);
+            v.handle_store(now, store_ok);
             v.handle_probe(now, phone_ok);
             v.eligible(now)
         };

@@ -91,6 +91,23 @@ impl LeaseHandle {
     pub async fn changed(&mut self) {
         let _ = self.held.changed().await;
     }
+
+    /// Wait until this node leads (true) or `deadline` passes (false, at the deadline).
+    pub async fn leads_by(&self, deadline: Instant) -> bool {
+        let mut held = self.held.clone();
+        loop {
+            if self.token().is_some() {
+                return true;
+            }
+            tokio::select! {
+                changed = held.changed() => if changed.is_err() {
+                    tokio::time::sleep_until(deadline.into()).await;
+                    return false;
+                },
+                () = tokio::time::sleep_until(deadline.into()) => return self.token().is_some(),
+            }
+        }
+    }
 }
 
 impl Drop for LeaseHandle {
