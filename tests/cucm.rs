@@ -14,19 +14,17 @@ use std::path::Path;
 use std::time::{Duration, Instant};
 
 use zonecast::config::Config;
-use zonecast::cucm::{CucmClient, CucmError, DiscoverySettings, RegState, TableChanges};
+use zonecast::config::Cucm;
+use zonecast::cucm::{
+    CucmClient, CucmError, Discovered, DiscoverySettings, RegState, TableChanges,
+};
 use zonecast::phone_sim::cucm::{SimCucm, SimCucmConfig, SimCucmServer, fleet, fleet_name};
 
 mod common;
 
 const PASSWORD: &str = "s3cret-AXL-pw";
 
-fn hex(b: &[u8; 32]) -> String {
-    b.iter()
-        .map(|b| format!("{b:02X}"))
-        .collect::<Vec<_>>()
-        .join(":")
-}
+use common::cucm::hex;
 
 async fn start(n: usize, cfg: SimCucmConfig) -> SimCucmServer {
     let cfg = SimCucmConfig {
@@ -61,6 +59,23 @@ fn client(dir: &Path, s: &SimCucmServer, extra: &str) -> (CucmClient, Config) {
     (CucmClient::new(c.cucm.as_ref().unwrap()).unwrap(), c)
 }
 
+/// One discovery by `client` as `cucm` says (after the run `previous`, if any).
+async fn discover(
+    client: &CucmClient,
+    cucm: &Cucm,
+    previous: Option<&Discovered>,
+) -> Result<Discovered, CucmError> {
+    let previous = previous.map(|d| (&d.phones[..], &d.ris_states[..]));
+    client
+        .discover(
+            DiscoverySettings::from_config(cucm),
+            cucm.filter.clone(),
+            previous,
+            |_| {},
+        )
+        .await
+}
+
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
 async fn every_axl_request_sent_is_valid_against_ciscos_schema() {
     let Some(xsd) = zonecast::shared::shared_file("cucm/AXLSoap.xsd") else {
@@ -78,15 +93,7 @@ async fn every_axl_request_sent_is_valid_against_ciscos_schema() {
     let dir = tempfile::tempdir().unwrap();
     let (client, config) = client(dir.path(), &s, "");
     let cucm = config.cucm.unwrap();
-    let found = client
-        .discover(
-            DiscoverySettings::from_config(&cucm),
-            cucm.filter,
-            None,
-            |_| {},
-        )
-        .await
-        .unwrap();
+    let found = discover(&client, &cucm, None).await.unwrap();
     assert_eq!(found.phones.len(), 30);
     assert!(found.stats.smaller_pages >= 2, "{:?}", found.stats);
     let sent = s.cluster.lock().unwrap().axl_requests().to_vec();
@@ -118,15 +125,7 @@ async fn five_thousand_phones_are_discovered_as_the_cluster_has_them() {
     let (client, config) = client(dir.path(), &s, "");
     let cucm = config.cucm.unwrap();
     let t0 = Instant::now();
-    let found = client
-        .discover(
-            DiscoverySettings::from_config(&cucm),
-            cucm.filter.clone(),
-            None,
-            |_| {},
-        )
-        .await
-        .unwrap();
+    let found = discover(&client, &cucm, None).await.unwrap();
     let took = t0.elapsed();
     let expected = fleet(5000);
     assert_eq!(found.phones.len(), 5000);
@@ -178,15 +177,7 @@ async fn five_thousand_phones_are_discovered_as_the_cluster_has_them() {
     assert!(took < Duration::from_secs(20), "{took:?}");
 
     // The next run passes StateInfo back: every batch NoChange, the same table.
-    let again = client
-        .discover(
-            DiscoverySettings::from_config(&cucm),
-            cucm.filter.clone(),
-            Some((&found.phones, &found.ris_states)),
-            |_| {},
-        )
-        .await
-        .unwrap();
+    let again = discover(&client, &cucm, Some(&found)).await.unwrap();
     assert_eq!(again.stats.unchanged_batches, 5);
     assert_eq!(again.phones, found.phones);
 
@@ -196,15 +187,7 @@ async fn five_thousand_phones_are_discovered_as_the_cluster_has_them() {
         .lock()
         .unwrap()
         .update(&moved, |d| d.address = Ipv4Addr::new(10, 9, 9, 9));
-    let third = client
-        .discover(
-            DiscoverySettings::from_config(&cucm),
-            cucm.filter,
-            Some((&again.phones, &again.ris_states)),
-            |_| {},
-        )
-        .await
-        .unwrap();
+    let third = discover(&client, &cucm, Some(&again)).await.unwrap();
     let c = TableChanges::between(&again.phones, &third.phones);
     assert_eq!(c.moved.len(), 1, "{c:?}");
     assert_eq!(c.moved[0].0, moved);
@@ -232,15 +215,7 @@ async fn the_rate_limit_hit_makes_discovery_wait_and_complete() {
     );
     let cucm = config.cucm.unwrap();
     let t0 = Instant::now();
-    let found = client
-        .discover(
-            DiscoverySettings::from_config(&cucm),
-            cucm.filter,
-            None,
-            |_| {},
-        )
-        .await
-        .unwrap();
+    let found = discover(&client, &cucm, None).await.unwrap();
     let took = t0.elapsed();
     assert_eq!(found.phones.len(), 3000);
     assert!(
@@ -265,14 +240,7 @@ async fn a_wrong_password_or_certificate_is_refused_in_words() {
     let dir = tempfile::tempdir().unwrap();
     let c = Config::load(config_file(dir.path(), &s, "wrong-password", "")).unwrap();
     let cucm = c.cucm.unwrap();
-    let e = CucmClient::new(&cucm)
-        .unwrap()
-        .discover(
-            DiscoverySettings::from_config(&cucm),
-            cucm.filter.clone(),
-            None,
-            |_| {},
-        )
+    let e = discover(&CucmClient::new(&cucm).unwrap(), &cucm, None)
         .await
         .err()
         .unwrap();
@@ -286,14 +254,7 @@ async fn a_wrong_password_or_certificate_is_refused_in_words() {
         trust: pinned_elsewhere,
         ..cucm
     };
-    let e = CucmClient::new(&cucm)
-        .unwrap()
-        .discover(
-            DiscoverySettings::from_config(&cucm),
-            cucm.filter.clone(),
-            None,
-            |_| {},
-        )
+    let e = discover(&CucmClient::new(&cucm).unwrap(), &cucm, None)
         .await
         .err()
         .unwrap();
@@ -307,14 +268,7 @@ async fn a_wrong_password_or_certificate_is_refused_in_words() {
         ..cucm
     };
     std::fs::write(dir.path().join("pw"), PASSWORD).unwrap();
-    let found = CucmClient::new(&cucm)
-        .unwrap()
-        .discover(
-            DiscoverySettings::from_config(&cucm),
-            cucm.filter.clone(),
-            None,
-            |_| {},
-        )
+    let found = discover(&CucmClient::new(&cucm).unwrap(), &cucm, None)
         .await
         .unwrap();
     assert_eq!(found.phones.len(), 5);
