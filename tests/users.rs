@@ -12,7 +12,7 @@ mod common;
 use std::time::Duration;
 
 use common::cli_setup::{Setup, assert_exit, json, stderr};
-use common::server::{Server, api, setup, wait_for};
+use common::server::{Answer, Server, api, send, setup, wait_for};
 use serde_json::{Value, json};
 
 const ADMIN_PW: &str = "admin-pass-7731";
@@ -20,48 +20,11 @@ const OLGA_PW: &str = "olga-pass-2290";
 const OLGA_PW2: &str = "olga-second-8812";
 const VIC_PW: &str = "viewer-pass-5521";
 
-/// One answer: status, `Set-Cookie`, `Retry-After`, body (JSON, or the text as a string).
-struct Answer {
-    status: u16,
-    set_cookie: Option<String>,
-    retry_after: Option<String>,
-    body: Value,
-}
-
-fn send(method: &str, url: &str, headers: &[(&str, &str)], body: Option<Value>) -> Answer {
-    let rt = tokio::runtime::Builder::new_current_thread()
-        .enable_all()
-        .build()
-        .unwrap();
-    rt.block_on(async {
-        let client = common::sim::http();
-        let mut r = client.request(method.parse().unwrap(), url);
-        for (k, v) in headers {
-            r = r.header(*k, *v);
-        }
-        if let Some(b) = body {
-            r = r
-                .header("content-type", "application/json")
-                .body(b.to_string());
-        }
-        let resp = r.send().await.expect("server answers");
-        let h = |name: &str| {
-            resp.headers()
-                .get(name)
-                .and_then(|v| v.to_str().ok())
-                .map(str::to_owned)
-        };
-        let (set_cookie, retry_after) = (h("set-cookie"), h("retry-after"));
-        let status = resp.status().as_u16();
-        let text = resp.text().await.unwrap();
-        let body = serde_json::from_str(&text).unwrap_or(Value::String(text));
-        Answer {
-            status,
-            set_cookie,
-            retry_after,
-            body,
-        }
-    })
+/// `a` was refused with `status`, its error saying `says`.
+fn refused(a: &Answer, status: u16, says: &str) {
+    assert_eq!(a.status, status, "{}", a.body);
+    let error = a.body["error"].as_str().unwrap_or_default();
+    assert!(error.contains(says), "{}", a.body);
 }
 
 /// A signed-in browser: its cookie and CSRF token.
@@ -322,21 +285,11 @@ fn operators_page_only_their_zones_with_csrf_and_the_history_names_who_started_a
         "/api/pages",
         Some(json!({"zone": "all", "source": "silence:60"})),
     );
-    assert_eq!(a.status, 403, "{}", a.body);
-    assert!(
-        a.body["error"].as_str().unwrap().contains("all"),
-        "{}",
-        a.body
-    );
+    refused(&a, 403, "all");
     // No CSRF token, or from another site: refused, nothing changes.
     let granted = json!({"zone": "first", "source": "silence:60"});
     let a = olga.call_with("POST", "/api/pages", Some(granted.clone()), &[]);
-    assert_eq!(a.status, 403, "{}", a.body);
-    assert!(
-        a.body["error"].as_str().unwrap().contains("X-CSRF-Token"),
-        "{}",
-        a.body
-    );
+    refused(&a, 403, "X-CSRF-Token");
     let a = olga.call_with(
         "POST",
         "/api/pages",
@@ -353,12 +306,7 @@ fn operators_page_only_their_zones_with_csrf_and_the_history_names_who_started_a
             ("origin", "http://evil.example"),
         ],
     );
-    assert_eq!(a.status, 403, "{}", a.body);
-    assert!(
-        a.body["error"].as_str().unwrap().contains("another origin"),
-        "{}",
-        a.body
-    );
+    refused(&a, 403, "another origin");
     let a = olga.call_with(
         "POST",
         "/api/pages",
@@ -431,12 +379,7 @@ fn operators_page_only_their_zones_with_csrf_and_the_history_names_who_started_a
         "/api/pages",
         Some(json!({"zone": "first", "source": "silence:60"})),
     );
-    assert_eq!(a.status, 403, "{}", a.body);
-    assert!(
-        a.body["error"].as_str().unwrap().contains("viewer"),
-        "{}",
-        a.body
-    );
+    refused(&a, 403, "viewer");
     assert_eq!(vic.call("GET", "/api/history", None).status, 200);
     assert_eq!(vic.call("GET", "/api/zones", None).status, 200);
     assert_eq!(vic.call("GET", "/api/users", None).status, 403);
@@ -456,12 +399,7 @@ fn operators_page_only_their_zones_with_csrf_and_the_history_names_who_started_a
             ("origin", "http://evil.example"),
         ],
     );
-    assert_eq!(a.status, 403, "{}", a.body);
-    assert!(
-        a.body["error"].as_str().unwrap().contains("another origin"),
-        "{}",
-        a.body
-    );
+    refused(&a, 403, "another origin");
     assert_eq!(olga.call("GET", "/api/users", None).status, 403);
     assert_eq!(olga.call("GET", "/api/audit", None).status, 403);
     let a = olga.call(
@@ -577,12 +515,7 @@ fn operators_page_only_their_zones_with_csrf_and_the_history_names_who_started_a
         .unwrap();
     }
     let a = olga2.call("GET", "/api/history", None);
-    assert_eq!(a.status, 401, "{}", a.body);
-    assert!(
-        a.body["error"].as_str().unwrap().contains("expired"),
-        "{}",
-        a.body
-    );
+    refused(&a, 401, "expired");
     assert!(did_audit(&root, "olga", "session.ended", "olga"));
     let a = olga2.call(
         "POST",

@@ -220,10 +220,10 @@ pub struct Session {
 /// Sign `user` in (`POST /api/session`); panics if refused.
 pub fn sign_in(srv: &Server, user: &str, password: &str) -> Session {
     let body = serde_json::json!({ "user": user, "password": password });
-    let (status, set_cookie, v) =
-        send("POST", &format!("{}/api/session", srv.url), &[], Some(body));
-    assert_eq!(status, 200, "signing {user} in: {v}");
-    let cookie = set_cookie.expect("a session cookie");
+    let a = send("POST", &format!("{}/api/session", srv.url), &[], Some(body));
+    let v = a.body;
+    assert_eq!(a.status, 200, "signing {user} in: {v}");
+    let cookie = a.set_cookie.expect("a session cookie");
     Session {
         base: srv.url.clone(),
         cookie: cookie.split(';').next().unwrap_or_default().to_owned(),
@@ -238,18 +238,21 @@ impl Session {
             ("cookie", self.cookie.as_str()),
             ("x-csrf-token", self.csrf.as_str()),
         ];
-        let (status, _, v) = send(method, &format!("{}{path}", self.base), &headers, body);
-        (status, v)
+        let a = send(method, &format!("{}{path}", self.base), &headers, body);
+        (a.status, a.body)
     }
 }
 
-/// One request with `headers`: (status, `Set-Cookie`, JSON body or the text as a string).
-fn send(
-    method: &str,
-    url: &str,
-    headers: &[(&str, &str)],
-    body: Option<Value>,
-) -> (u16, Option<String>, Value) {
+/// One answer: status, `Set-Cookie`, `Retry-After`, body (JSON, or the text as a string).
+pub struct Answer {
+    pub status: u16,
+    pub set_cookie: Option<String>,
+    pub retry_after: Option<String>,
+    pub body: Value,
+}
+
+/// One request with `headers` (and a JSON `body`, if any), on a runtime of its own.
+pub fn send(method: &str, url: &str, headers: &[(&str, &str)], body: Option<Value>) -> Answer {
     let rt = tokio::runtime::Builder::new_current_thread()
         .enable_all()
         .build()
@@ -265,14 +268,21 @@ fn send(
                 .body(b.to_string());
         }
         let resp = r.send().await.expect("server answers");
-        let set_cookie = resp
-            .headers()
-            .get("set-cookie")
-            .and_then(|v| v.to_str().ok())
-            .map(str::to_owned);
+        let h = |name: &str| {
+            resp.headers()
+                .get(name)
+                .and_then(|v| v.to_str().ok())
+                .map(str::to_owned)
+        };
+        let (set_cookie, retry_after) = (h("set-cookie"), h("retry-after"));
         let status = resp.status().as_u16();
         let text = resp.text().await.unwrap();
-        let v = serde_json::from_str(&text).unwrap_or(Value::String(text));
-        (status, set_cookie, v)
+        let body = serde_json::from_str(&text).unwrap_or(Value::String(text));
+        Answer {
+            status,
+            set_cookie,
+            retry_after,
+            body,
+        }
     })
 }
