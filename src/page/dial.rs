@@ -10,6 +10,13 @@
 //! INVITE once `ending` turns true); once answered, the page's G.711 stream is copied to the
 //! media address of the answer; the session's stop is [`SipDialer::hang_up`] (BYE); recovery
 //! hangs up what a killed process left (BYE, or CANCEL for a dialog never answered).
+//!
+//! While an answered call lasts, what the endpoint does by itself comes back through
+//! `on_event` ([`CallEvent`]): its media moved or was put on hold (a re-INVITE or UPDATE: the
+//! shell moves or pauses that endpoint's stream), or the call ended by its doing (its BYE, a
+//! session refresh that failed): the session hears it
+//! ([`Session::handle_target_ended`](super::session::Session::handle_target_ended)), stops
+//! that endpoint alone and marks it stopped in the journal, so nothing sends it a BYE.
 
 use std::future::Future;
 use std::net::SocketAddrV4;
@@ -85,6 +92,28 @@ impl CallEnd {
     }
 }
 
+/// What an answered call's endpoint did by itself, while the call lasts.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub enum CallEvent {
+    /// Its media changed (a re-INVITE or UPDATE): the stream goes to `media` in `law`, or
+    /// nowhere while `media` is `None` (on hold: it offered `sendonly` or `inactive`).
+    Media {
+        /// Where the stream goes now (`None`: nowhere, the call is kept).
+        media: Option<SocketAddrV4>,
+        /// The G.711 law it goes in.
+        law: Law,
+    },
+    /// The call is over by the endpoint's doing: its BYE (answered), or a session refresh that
+    /// failed (our BYE sent). Nothing is left to hang up.
+    Ended {
+        /// Why, in the report's words ("hung up", "session refresh failed: 408" ...).
+        why: String,
+    },
+}
+
+/// Told of what an answered call's endpoint does by itself ([`CallEvent`]).
+pub type OnCallEvent = Box<dyn Fn(CallEvent) + Send + Sync>;
+
 /// A boxed future the dialer returns.
 pub type DialFuture<T> = Pin<Box<dyn Future<Output = T> + Send>>;
 
@@ -98,11 +127,13 @@ pub trait SipDialer: Send + Sync {
     /// it cannot be called (unknown, unresolvable).
     fn dialog(&self, name: &str) -> Result<SipDialog, String>;
     /// Call: INVITE (answering a digest challenge when it has credentials), up to a final
-    /// answer; ACK it. `ending` turning true before the answer cancels the call.
+    /// answer; ACK it. `ending` turning true before the answer cancels the call. Once
+    /// answered, what the endpoint does by itself goes to `on_event` until the hang-up.
     fn call(
         &self,
         call: SipCall,
         on_dialog: OnDialog,
+        on_event: OnCallEvent,
         ending: watch::Receiver<bool>,
     ) -> DialFuture<CallEnd>;
     /// End a dialog: BYE when answered (`remote_tag` set), else CANCEL of its INVITE.

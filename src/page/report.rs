@@ -310,6 +310,10 @@ impl DeliveryReport {
             }
             match p.state {
                 PhoneState::Preempted => line.push_str(", taken over by a higher page"),
+                // A SIP endpoint that sent its own BYE (or let its session expire).
+                PhoneState::StoppedByUser if p.model == super::dial::SIP_MODEL => {
+                    line.push_str(", hung up by the endpoint");
+                }
                 PhoneState::StoppedByUser => line.push_str(", stopped by user"),
                 PhoneState::StopFailed => {
                     let why = p.stop_failure.as_ref().map_or("", |f| f.reason.as_str());

@@ -11,6 +11,7 @@ use std::time::Instant;
 
 use tokio::sync::{mpsc, oneshot, watch};
 
+use super::dial::CallEvent;
 use super::journal::{Journal, JournalOp, JournalPhone, PageRecord};
 use super::plan::{Delivery, PhonePlan};
 use super::report::DeliveryReport;
@@ -97,8 +98,13 @@ struct Shell<'a> {
     delivery: String,
     /// Turns true when the page starts ending: unanswered calls are cancelled.
     ending: watch::Sender<bool>,
-    /// SIP endpoints that answered: their dialogs (for the BYE) and their streams.
-    answered: std::collections::HashMap<usize, (super::dial::SipDialog, StreamHandle)>,
+    /// SIP endpoints that answered: their dialogs (for the BYE) and their streams (`None`
+    /// while the endpoint holds the call).
+    answered: std::collections::HashMap<usize, (super::dial::SipDialog, Option<StreamHandle>)>,
+    /// What answered calls' endpoints do by themselves, by target index.
+    call_events: mpsc::UnboundedSender<(usize, CallEvent)>,
+    /// A media change that came before its call's answer reached the shell.
+    early_media: std::collections::HashMap<usize, (Option<std::net::SocketAddrV4>, Law)>,
 }
 
 /// Run one page to its end. `stop` carries a reason when the page must end early (Ctrl-C,
@@ -109,11 +115,12 @@ pub(crate) async fn run(
     mut stop: watch::Receiver<Option<String>>,
 ) -> Result<DeliveryReport, RunError> {
     let (tx, mut rx) = mpsc::unbounded_channel();
+    let (events_tx, mut events) = mpsc::unbounded_channel();
     let mut job = job;
     let targets = std::mem::take(&mut job.plans);
     let plans = Arc::new(targets.clone());
     let mut session = Session::new(targets, job.timing);
-    let mut sh = Shell::new(job, pacer, plans, tx);
+    let mut sh = Shell::new(job, pacer, plans, tx, events_tx);
     let mut callbacks = sh.job.callbacks.take();
     session.start(Instant::now());
     // One timer, moved to each new deadline (a page of 10,000 phones goes round this loop
@@ -143,6 +150,13 @@ pub(crate) async fn run(
             Some(done) = rx.recv() => match done {
                 Done::Answered { phone, media, law, dialog } => sh.answered(phone, media, law, dialog),
                 done => done.feed(&mut session, Instant::now()),
+            },
+            Some((phone, event)) = events.recv() => match event {
+                CallEvent::Ended { why } => {
+                    tracing::info!("{}: {why}", sh.plans[phone].name);
+                    session.handle_target_ended(Instant::now(), phone);
+                }
+                CallEvent::Media { media, law } => sh.moved(phone, media, law),
             },
             Some((key, cb)) = shell::next_callback(callbacks.as_mut()) => {
                 // The key may name the phone after a '~' (the server's per-phone handlers).
@@ -180,6 +194,7 @@ impl<'a> Shell<'a> {
         pacer: &'a Pacer,
         plans: Arc<Vec<PhonePlan>>,
         tx: mpsc::UnboundedSender<Done>,
+        call_events: mpsc::UnboundedSender<(usize, CallEvent)>,
     ) -> Shell<'a> {
         let gate = Arc::new(AtomicBool::new(false));
         let tee = Arc::new(std::sync::Mutex::new(TeeSlot::default()));
@@ -227,6 +242,8 @@ impl<'a> Shell<'a> {
             delivery,
             ending: watch::channel(false).0,
             answered: std::collections::HashMap::new(),
+            call_events,
+            early_media: std::collections::HashMap::new(),
         }
     }
 
@@ -246,7 +263,7 @@ impl<'a> Shell<'a> {
             .into_iter()
             .flatten()
             .chain(&self.narrowed)
-            .chain(self.answered.values().map(|(_, h)| h))
+            .chain(self.answered.values().filter_map(|(_, h)| h.as_ref()))
         {
             s.stop();
         }
@@ -319,6 +336,12 @@ impl<'a> Shell<'a> {
                 // way): whoever started the page may go on.
                 if let Some(b) = self.job.begun.take() {
                     let _ = b.send(());
+                }
+            }
+            Output::Leave { phone } => {
+                // Its call is over: no stream, and nothing to hang up at the end.
+                if let Some((_, Some(h))) = self.answered.remove(&phone) {
+                    h.stop();
                 }
             }
             Output::StopMedia => self.stop_media(),
@@ -436,8 +459,12 @@ impl<'a> Shell<'a> {
             }
         });
         let ending = self.ending.subscribe();
+        let events = self.call_events.clone();
+        let on_event: super::dial::OnCallEvent = Box::new(move |e| {
+            let _ = events.send((phone, e));
+        });
         tokio::spawn(async move {
-            let end = dialer.call(call, on_dialog, ending).await;
+            let end = dialer.call(call, on_dialog, on_event, ending).await;
             let outcome = match end {
                 CallEnd::Answered { media, law, dialog } => {
                     let _ = tx.send(Done::Answered {
@@ -482,11 +509,33 @@ impl<'a> Shell<'a> {
         let plans = &self.plans;
         self.answered.retain(|&i, (_, h)| {
             let gone = names.contains(&plans[i].name);
-            if gone {
+            if gone && let Some(h) = h {
                 h.stop();
             }
             !gone
         });
+    }
+
+    /// An answered endpoint moved its media (a re-INVITE or UPDATE): its stream goes to the
+    /// new address in its law, or stops while it holds the call (`media` is `None`).
+    fn moved(&mut self, phone: usize, media: Option<std::net::SocketAddrV4>, law: Law) {
+        let Some((_, handle)) = self.answered.get_mut(&phone) else {
+            // The answer is still on its way to the shell: applied when it comes.
+            self.early_media.insert(phone, (media, law));
+            return;
+        };
+        if let Some(h) = handle.take() {
+            h.stop();
+        }
+        let Some(media) = media else { return };
+        match self.endpoint_stream(media, law) {
+            Ok(h) => {
+                if let Some((_, slot)) = self.answered.get_mut(&phone) {
+                    *slot = h;
+                }
+            }
+            Err(e) => tracing::warn!("the stream to {}: {e}", self.plans[phone].name),
+        }
     }
 
     /// A SIP endpoint answered: a copy of the G.711 stream to its media address.
@@ -497,8 +546,26 @@ impl<'a> Shell<'a> {
         law: Law,
         dialog: Box<super::dial::SipDialog>,
     ) {
+        match self.endpoint_stream(media, law) {
+            Ok(h) => {
+                self.answered.insert(phone, (*dialog, h));
+                if let Some((media, law)) = self.early_media.remove(&phone) {
+                    self.moved(phone, media, law);
+                }
+            }
+            Err(e) => tracing::warn!("the stream to {}: {e}", self.plans[phone].name),
+        }
+    }
+
+    /// A copy of the G.711 stream in `law` to an endpoint's media address (`None`: port 0,
+    /// a stream it declined).
+    fn endpoint_stream(
+        &self,
+        media: std::net::SocketAddrV4,
+        law: Law,
+    ) -> std::io::Result<Option<StreamHandle>> {
         let Some(port) = std::num::NonZeroU16::new(media.port()) else {
-            return;
+            return Ok(None);
         };
         let spec = StreamSpec {
             destinations: vec![Destination::to_port(*media.ip(), port)],
@@ -514,12 +581,7 @@ impl<'a> Shell<'a> {
             )),
             max_packets: None,
         };
-        match self.pacer.add(spec) {
-            Ok(h) => {
-                self.answered.insert(phone, (*dialog, h));
-            }
-            Err(e) => tracing::warn!("the stream to {}: {e}", self.plans[phone].name),
-        }
+        self.pacer.add(spec).map(Some)
     }
 
     /// A unicast copy of the G.711 stream to `dests` (it sends what the main stream sent last).

@@ -14,7 +14,7 @@
 //!   [`handle_media_failed`](Session::handle_media_failed), [`handle_stop`](Session::handle_stop),
 //!   [`handle_journal`](Session::handle_journal), [`handle_verified`](Session::handle_verified),
 //!   [`handle_fell_back`](Session::handle_fell_back), [`handle_talker`](Session::handle_talker),
-//!   and [`handle_timeout`](Session::handle_timeout) when the time [`poll_timeout`](Session::poll_timeout)
+//!   [`handle_target_ended`](Session::handle_target_ended), and [`handle_timeout`](Session::handle_timeout) when the time [`poll_timeout`](Session::poll_timeout)
 //!   named has come;
 //! - outputs: [`poll_output`](Session::poll_output) until it returns `None`, carrying out each
 //!   [`Output`] in order (a journal write comes before the push it guarantees), then
@@ -217,6 +217,12 @@ pub enum Output {
         /// Target index.
         phone: usize,
     },
+    /// A target left the page by itself (a SIP endpoint that hung up): stop sending to it
+    /// alone; it needs no stop (the journal already says so).
+    Leave {
+        /// Target index.
+        phone: usize,
+    },
     /// Stop the media stream (and any unicast copy).
     StopMedia,
     /// The page is over: [`Session::report`] is final.
@@ -250,6 +256,8 @@ struct Run {
     stop_failure: Option<Failure>,
     /// The user ended the page on this phone (hung up).
     by_user: bool,
+    /// It ended its part by itself before its start's answer was in (applied on acceptance).
+    left_early: bool,
     /// Application events its screens sent.
     app_events: Vec<String>,
     /// A page of higher priority took it.
@@ -541,6 +549,9 @@ impl<T: PageTarget> Session<T> {
         }
         self.stop_if_ready(i);
         self.after_start_answer(now);
+        if self.runs[i].left_early && self.runs[i].state == Some(PhoneState::Accepted) {
+            self.handle_target_ended(now, i);
+        }
     }
 
     /// Once every start has answered: open the gate, and arm the verification.
@@ -631,6 +642,36 @@ impl<T: PageTarget> Session<T> {
             r.by_user = true;
             self.changed = true;
         }
+        self.finish_if_done(now);
+    }
+
+    /// Target `phone` ended its part by itself (a SIP endpoint's BYE, or its session refresh
+    /// failing): it is reported stopped by its user, marked stopped in the journal (recovery
+    /// leaves it alone), and the shell stops sending to it ([`Output::Leave`]); the rest of
+    /// the page goes on. Ignored unless it is in the page (accepted, not being stopped).
+    pub fn handle_target_ended(&mut self, now: Instant, phone: usize) {
+        if self.finished {
+            return;
+        }
+        let Some(r) = self.runs.get_mut(phone) else {
+            return;
+        };
+        if r.state == Some(PhoneState::Starting) {
+            // Its answer and its end crossed: the end applies once the answer is in.
+            r.left_early = true;
+            return;
+        }
+        if r.state != Some(PhoneState::Accepted) || r.preempted || r.banner_in_flight {
+            return;
+        }
+        r.by_user = true;
+        r.stopped = true;
+        r.state = Some(PhoneState::StoppedByUser);
+        self.changed = true;
+        let name = self.targets[phone].name().to_owned();
+        self.out
+            .push_back(Output::Journal(JournalOp::Stopped { phones: vec![name] }));
+        self.out.push_back(Output::Leave { phone });
         self.finish_if_done(now);
     }
 
@@ -978,3 +1019,87 @@ impl PageTarget for super::plan::PhonePlan {
 #[cfg(test)]
 #[path = "session_tests.rs"]
 mod tests;
+
+/// A target that ends its part by itself (a SIP endpoint's BYE), with virtual time.
+#[cfg(test)]
+mod target_ended_tests {
+    use super::*;
+    use crate::page::plan::{sip_plan, speaker_plan};
+
+    fn sip(name: &str) -> super::super::plan::PhonePlan {
+        let dialog = super::super::dial::SipDialog {
+            call_id: format!("{name}@x"),
+            ..Default::default()
+        };
+        sip_plan(name, Ok(dialog), "127.0.0.1:40000".parse().unwrap())
+    }
+
+    fn drain(s: &mut Session) -> Vec<Output> {
+        std::iter::from_fn(|| s.poll_output()).collect()
+    }
+
+    const OK: PushOutcome = PushOutcome::Ok { items: Vec::new() };
+
+    #[test]
+    fn an_endpoint_that_hangs_up_leaves_alone_and_gets_no_stop() {
+        let t0 = Instant::now();
+        let speaker = speaker_plan("yard", "239.1.1.1:5000".parse().unwrap());
+        let mut s = Session::new(vec![sip("a"), sip("b"), speaker], Timing::default());
+        s.start(t0);
+        drain(&mut s);
+        for p in [0, 1] {
+            s.handle_push_done(t0, p, PushStep::Start, &OK);
+        }
+        drain(&mut s);
+        s.handle_target_ended(t0 + Duration::from_secs(1), 0);
+        assert_eq!(
+            drain(&mut s),
+            [
+                Output::Journal(JournalOp::Stopped {
+                    phones: vec!["a".into()]
+                }),
+                Output::Leave { phone: 0 },
+            ]
+        );
+        assert!(!s.is_ending(), "the rest of the page goes on");
+        assert_eq!(s.active_phones(), [1, 2]);
+        // Twice is once.
+        s.handle_target_ended(t0 + Duration::from_secs(1), 0);
+        assert!(drain(&mut s).is_empty());
+        // The page's end stops the others only.
+        s.handle_stop(t0 + Duration::from_secs(2), "stopped");
+        let out = drain(&mut s);
+        assert!(out.contains(&Output::Push {
+            phone: 1,
+            step: PushStep::Stop
+        }));
+        assert!(
+            !out.iter()
+                .any(|o| matches!(o, Output::Push { phone: 0, .. }))
+        );
+        s.handle_push_done(t0 + Duration::from_secs(2), 1, PushStep::Stop, &OK);
+        assert!(s.is_finished());
+        let r = s.report("pg", "z", "normal", "multicast");
+        assert_eq!(r.phones[0].state, PhoneState::StoppedByUser);
+        assert!(r.phones[0].accepted && r.phones[0].stopped);
+        assert_eq!(r.phones[1].state, PhoneState::Stopped);
+        assert_eq!((r.totals.stopped_by_user, r.exit_code()), (1, 0));
+    }
+
+    #[test]
+    fn an_end_that_crosses_the_answer_applies_once_it_is_in() {
+        let t0 = Instant::now();
+        let mut s = Session::new(vec![sip("a"), sip("b")], Timing::default());
+        s.start(t0);
+        drain(&mut s);
+        s.handle_target_ended(t0, 0);
+        assert!(drain(&mut s).is_empty());
+        s.handle_push_done(t0, 0, PushStep::Start, &OK);
+        let out = drain(&mut s);
+        assert!(out.contains(&Output::Leave { phone: 0 }), "{out:?}");
+        assert_eq!(
+            s.report("pg", "z", "n", "d").phones[0].state,
+            PhoneState::StoppedByUser
+        );
+    }
+}

@@ -7,6 +7,9 @@
 //!
 //! The dialog's ids are chosen before anything is sent ([`new_dialog`]), so the journal holds
 //! them before the INVITE goes out and another process can end the call ([`bye`], [`cancel`]).
+//!
+//! Once answered, the call's life (the endpoint's requests in the dialog, session timers) is
+//! [`confirmed`]'s.
 
 use std::net::SocketAddrV4;
 
@@ -16,8 +19,12 @@ use crate::page::SipDialog;
 
 use super::answer::{CallCodec, parse_offer};
 
+pub mod confirmed;
+
 /// What we say we are.
 const AGENT: &str = "zonecast";
+/// The methods we take in a call.
+const ALLOW: &str = "INVITE, ACK, BYE, CANCEL, OPTIONS, UPDATE";
 /// Largest response taken (a 200 with SDP is well under 2 KiB).
 pub const MAX_REPLY_BYTES: usize = 16 * 1024;
 
@@ -59,6 +66,23 @@ pub fn offer_sdp(local: SocketAddrV4, law: Law, version: u64) -> String {
     )
 }
 
+/// A description of the page's stream at `local` in `law` alone, with `direction`
+/// (`sendonly`, `recvonly`, `inactive`): our answer to an endpoint's re-offer, or our offer
+/// again in a session refresh.
+pub fn media_sdp(local: SocketAddrV4, law: Law, version: u64, direction: &str) -> String {
+    let (pt, name) = match law {
+        Law::Ulaw => (0, "PCMU"),
+        Law::Alaw => (8, "PCMA"),
+    };
+    let ip = local.ip();
+    format!(
+        "v=0\r\no=zonecast {version} {version} IN IP4 {ip}\r\ns=zonecast page\r\nc=IN IP4 {ip}\r\n\
+         t=0 0\r\nm=audio {port} RTP/AVP {pt}\r\na=rtpmap:{pt} {name}/8000\r\na=ptime:20\r\n\
+         a={direction}\r\n",
+        port = local.port()
+    )
+}
+
 fn from_to(d: &SipDialog, remote_tag: Option<&str>) -> String {
     let to_tag = remote_tag.map(|t| format!(";tag={t}")).unwrap_or_default();
     format!(
@@ -83,7 +107,7 @@ pub fn invite(d: &SipDialog, sdp: &str, hint: AutoAnswer, auth: Option<&str>) ->
     }
     format!(
         "INVITE {uri} SIP/2.0\r\nVia: SIP/2.0/UDP {via};branch={branch};rport\r\nMax-Forwards: 70\r\n\
-         {ft}CSeq: {cseq} INVITE\r\n{contact}{hints}{auth}Allow: INVITE, ACK, BYE, CANCEL, OPTIONS\r\n\
+         {ft}CSeq: {cseq} INVITE\r\n{contact}{hints}{auth}Allow: {ALLOW}\r\nSupported: timer\r\n\
          User-Agent: {AGENT}\r\nContent-Type: application/sdp\r\nContent-Length: {len}\r\n\r\n{sdp}",
         uri = d.remote_uri,
         via = d.via,
@@ -113,23 +137,54 @@ pub fn ack_failure(d: &SipDialog, to_tag: Option<&str>) -> String {
 /// An in-dialog request of a confirmed dialog: to its remote target, through its route set,
 /// sent from `via` (the dialog's own socket, or recovery's).
 fn in_dialog(d: &SipDialog, method: &str, cseq: u32, branch: &str, via: &str) -> String {
+    in_dialog_with(d, (method, cseq), branch, via, "", "")
+}
+
+/// An in-dialog request with `extra` header lines and an SDP `body` (empty: none).
+fn in_dialog_with(
+    d: &SipDialog,
+    (method, cseq): (&str, u32),
+    branch: &str,
+    via: &str,
+    extra: &str,
+    body: &str,
+) -> String {
     let target = d.remote_target.as_deref().unwrap_or(&d.remote_uri);
     let routes: String = d
         .route_set
         .iter()
         .map(|r| format!("Route: {r}\r\n"))
         .collect();
+    let typed = if body.is_empty() {
+        ""
+    } else {
+        "Content-Type: application/sdp\r\n"
+    };
     format!(
         "{method} {target} SIP/2.0\r\nVia: SIP/2.0/UDP {via};branch={branch};rport\r\n\
-         Max-Forwards: 70\r\n{routes}{ft}CSeq: {cseq} {method}\r\n{contact}User-Agent: {AGENT}\r\n\
-         Content-Length: 0\r\n\r\n",
+         Max-Forwards: 70\r\n{routes}{ft}CSeq: {cseq} {method}\r\n{contact}{extra}User-Agent: {AGENT}\r\n\
+         {typed}Content-Length: {len}\r\n\r\n{body}",
         ft = from_to(d, d.remote_tag.as_deref()),
         contact = if method == "ACK" {
             String::new()
         } else {
             contact(via)
         },
+        len = body.len(),
     )
+}
+
+/// A session refresh (RFC 4028): a re-INVITE of the dialog with CSeq `d.cseq` and branch
+/// `d.branch`, offering `sdp` again, asking `secs` with us refreshing.
+pub fn refresh_invite(d: &SipDialog, sdp: &str, secs: u32) -> String {
+    let extra =
+        format!("Allow: {ALLOW}\r\nSupported: timer\r\nSession-Expires: {secs};refresher=uac\r\n");
+    in_dialog_with(d, ("INVITE", d.cseq), &d.branch, &d.via, &extra, sdp)
+}
+
+/// The ACK of a re-INVITE's 2xx (its CSeq number `cseq`).
+pub fn ack_reinvite(d: &SipDialog, cseq: u32, branch: &str) -> String {
+    in_dialog(d, "ACK", cseq, branch, &d.via)
 }
 
 /// The ACK of a 2xx: a request of the dialog, with the INVITE's CSeq number.
@@ -318,7 +373,42 @@ pub enum Inbound {
         call_id: String,
         /// Via, From, To, Call-ID, CSeq lines, as received.
         echo: String,
+        /// Its CSeq number (0 when unreadable).
+        cseq: u32,
+        /// Its SDP body (a re-INVITE's or UPDATE's offer), if any.
+        sdp: Option<String>,
+        /// Its `Session-Expires` (a refresh asking for session timers).
+        session_expires: Option<SessionExpires>,
     },
+}
+
+/// A `Session-Expires` header (RFC 4028): the session's interval and who refreshes it.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub struct SessionExpires {
+    /// The interval in seconds.
+    pub secs: u32,
+    /// `refresher=uac` (`Some(true)`), `refresher=uas` (`Some(false)`), or not said.
+    pub by_uac: Option<bool>,
+}
+
+impl SessionExpires {
+    /// Read a header value (`1800;refresher=uac`); `None` when it is not one.
+    pub fn parse(value: &str) -> Option<SessionExpires> {
+        let mut parts = value.split(';');
+        let secs = parts.next()?.trim().parse::<u32>().ok()?;
+        let by_uac = parts.find_map(|p| {
+            let (k, v) = p.split_once('=')?;
+            if !k.trim().eq_ignore_ascii_case("refresher") {
+                return None;
+            }
+            match v.trim().to_ascii_lowercase().as_str() {
+                "uac" => Some(true),
+                "uas" => Some(false),
+                _ => None,
+            }
+        });
+        (secs > 0).then_some(SessionExpires { secs, by_uac })
+    }
 }
 
 /// A response, as far as a call needs it.
@@ -342,6 +432,8 @@ pub struct SipReply {
     pub challenge: Option<Challenge>,
     /// Its SDP body, if any.
     pub sdp: Option<String>,
+    /// Its `Session-Expires` (the endpoint took session timers up).
+    pub session_expires: Option<SessionExpires>,
 }
 
 /// The value of parameter `name` in a header value (`;tag=...`).
@@ -387,16 +479,28 @@ pub fn parse_inbound_uac(datagram: &[u8]) -> Result<Inbound, String> {
         .collect();
     let first = |n: &str| lines.iter().find(|(k, _)| k == n).map(|(_, v)| v.clone());
     let call_id = first("call-id").ok_or("no Call-ID")?;
+    let session_expires = first("session-expires")
+        .or_else(|| first("x"))
+        .and_then(|v| SessionExpires::parse(&v));
+    let sdp = (!body.is_empty())
+        .then(|| String::from_utf8_lossy(body).into_owned())
+        .filter(|b| b.len() <= super::MAX_SDP_BYTES);
     if let SipMessage::Request(r) = &msg {
         let echo: String = lines
             .iter()
             .filter(|(k, _)| ["via", "from", "to", "call-id", "cseq"].contains(&k.as_str()))
             .map(|(k, v)| format!("{}: {v}\r\n", header_name(k)))
             .collect();
+        let cseq = first("cseq")
+            .and_then(|c| c.split_whitespace().next()?.parse().ok())
+            .unwrap_or(0);
         return Ok(Inbound::Request {
             method: r.method.to_string(),
             call_id,
             echo,
+            cseq,
+            sdp,
+            session_expires,
         });
     }
     let SipMessage::Response(r) = &msg else {
@@ -424,9 +528,6 @@ pub fn parse_inbound_uac(datagram: &[u8]) -> Result<Inbound, String> {
     let challenge = first("www-authenticate")
         .and_then(|v| Challenge::parse(&v, false))
         .or_else(|| first("proxy-authenticate").and_then(|v| Challenge::parse(&v, true)));
-    let sdp = (!body.is_empty())
-        .then(|| String::from_utf8_lossy(body).into_owned())
-        .filter(|b| b.len() <= super::MAX_SDP_BYTES);
     Ok(Inbound::SipReply(Box::new(SipReply {
         status: r.status_code.code(),
         call_id,
@@ -437,6 +538,7 @@ pub fn parse_inbound_uac(datagram: &[u8]) -> Result<Inbound, String> {
         record_route,
         challenge,
         sdp,
+        session_expires,
     })))
 }
 
@@ -453,6 +555,22 @@ fn header_name(lower: &str) -> &'static str {
 /// Our response to a request the endpoint sent in the dialog.
 pub fn respond(echo: &str, status: u16, reason: &str) -> String {
     format!("SIP/2.0 {status} {reason}\r\n{echo}User-Agent: {AGENT}\r\nContent-Length: 0\r\n\r\n")
+}
+
+/// Our 200 to a re-INVITE or UPDATE of dialog `d` that carried an offer: our Contact,
+/// `extra` header lines (session timers) and our answer `sdp` (empty: none).
+pub fn respond_ok(echo: &str, d: &SipDialog, extra: &str, sdp: &str) -> String {
+    let typed = if sdp.is_empty() {
+        ""
+    } else {
+        "Content-Type: application/sdp\r\n"
+    };
+    format!(
+        "SIP/2.0 200 OK\r\n{echo}{contact}Allow: {ALLOW}\r\nSupported: timer\r\n{extra}\
+         User-Agent: {AGENT}\r\n{typed}Content-Length: {len}\r\n\r\n{sdp}",
+        contact = contact(&d.via),
+        len = sdp.len(),
+    )
 }
 
 /// The words a refusal is reported with.
@@ -823,6 +941,7 @@ mod tests {
             method,
             call_id,
             echo,
+            ..
         } = parse_inbound_uac(req.as_bytes()).unwrap()
         else {
             panic!()

@@ -3,8 +3,10 @@
 //! dialog is made (so the Via and Contact the journal keeps are the ones sent), the INVITE
 //! retransmitted (500 ms doubling, up to 4 s) until a provisional answer, cancelled when no final
 //! answer comes within the endpoint's `answer_timeout` or the page ends first, a digest challenge
-//! answered once; once answered, a task keeps the call's socket and answers what the endpoint
-//! sends in the dialog (its BYE, OPTIONS) until the page hangs up (BYE, retransmitted, up to 8 s).
+//! answered once; once answered, a task (`keep`) keeps the call's socket and carries out what
+//! the call's pure core ([`Confirmed`]) says to the endpoint's requests in the dialog (its BYE,
+//! re-INVITE, UPDATE, OPTIONS) and to the session timer, telling the page what the endpoint did
+//! (`on_event`), until the page hangs up (BYE, retransmitted, up to 8 s).
 //!
 //! Plain UDP and the pure [`super::uac`] rather than rsipstack's client dialogs: the dialog's
 //! ids (Call-ID, tags, the INVITE's branch and CSeq, the socket's address) must be chosen and
@@ -21,9 +23,12 @@ use tokio::net::UdpSocket;
 use tokio::sync::{oneshot, watch};
 use tokio::time::Instant;
 
-use super::uac::{self, Inbound, Invite, Step};
+use super::uac::confirmed::{Confirmed, DialogDeed};
+use super::uac::{self, Inbound, Invite, SessionExpires, Step};
 use crate::config::SipEndpoint;
-use crate::page::dial::{CallEnd, DialFuture, OnDialog, SipCall, SipDialer, SipDialog};
+use crate::page::dial::{
+    CallEnd, CallEvent, DialFuture, OnCallEvent, OnDialog, SipCall, SipDialer, SipDialog,
+};
 
 /// First retransmission interval (RFC 3261's T1).
 const T1: Duration = Duration::from_millis(500);
@@ -37,7 +42,8 @@ const CANCEL_WAIT: Duration = Duration::from_secs(4);
 /// An answered call's socket, kept by the task answering the endpoint's requests.
 struct Kept {
     stop: oneshot::Sender<()>,
-    task: tokio::task::JoinHandle<(UdpSocket, bool)>,
+    /// The socket and the dialog as it is now, for the BYE (`None`: the call is already over).
+    task: tokio::task::JoinHandle<Option<(UdpSocket, SipDialog)>>,
 }
 
 /// Calls the configured SIP endpoints (cheap to share).
@@ -124,6 +130,7 @@ impl SipDialer for Dialer {
         &self,
         call: SipCall,
         on_dialog: OnDialog,
+        on_event: OnCallEvent,
         ending: watch::Receiver<bool>,
     ) -> DialFuture<CallEnd> {
         let sock = self
@@ -149,12 +156,16 @@ impl SipDialer for Dialer {
                 endpoint,
                 on_dialog,
                 ending,
+                expires: None,
             };
             let end = c.run(&call).await;
-            if let CallEnd::Answered { dialog, .. } = &end {
+            if let CallEnd::Answered { dialog, media, law } = &end {
                 let (stop, stopped) = oneshot::channel();
                 let id = dialog.call_id.clone();
-                let task = tokio::spawn(keep(c.sock, c.invite, stopped));
+                let now = std::time::Instant::now();
+                let core = Confirmed::new(now, c.invite, (call.offer, *media, *law), c.expires);
+                let hooks = (c.on_dialog, on_event);
+                let task = tokio::spawn(keep(c.sock, core, stopped, hooks));
                 live.lock()
                     .unwrap_or_else(|p| p.into_inner())
                     .insert(id, Kept { stop, task });
@@ -170,12 +181,12 @@ impl SipDialer for Dialer {
             .unwrap_or_else(|p| p.into_inner())
             .remove(&dialog.call_id);
         Box::pin(async move {
-            let sock = match kept {
+            let (sock, dialog) = match kept {
                 Some(k) => {
                     let _ = k.stop.send(());
                     match k.task.await {
-                        Ok((_, true)) => return Ok(()), // the endpoint hung up itself
-                        Ok((sock, false)) => sock,
+                        Ok(None) => return Ok(()), // over already (the endpoint hung up)
+                        Ok(Some((sock, now))) => (sock, now),
                         Err(e) => return Err(e.to_string()),
                     }
                 }
@@ -195,7 +206,7 @@ impl SipDialer for Dialer {
                         Some(s) => s,
                         None => bind_towards(peer).map_err(|e| e.to_string())?,
                     };
-                    to_tokio(s).map_err(|e| e.to_string())?
+                    (to_tokio(s).map_err(|e| e.to_string())?, dialog)
                 }
             };
             let via = sock
@@ -231,6 +242,8 @@ struct Calling {
     endpoint: SipEndpoint,
     on_dialog: OnDialog,
     ending: watch::Receiver<bool>,
+    /// The answer's `Session-Expires`.
+    expires: Option<SessionExpires>,
 }
 
 impl Calling {
@@ -280,6 +293,7 @@ impl Calling {
                             Step::Wait => {}
                             Step::Proceeding => retx = None,
                             Step::Answered { ack, media, law } => {
+                                self.expires = reply.session_expires;
                                 // The journal learns the remote tag before the ACK goes.
                                 (self.on_dialog)(&self.invite.dialog);
                                 self.send(&ack).await;
@@ -438,42 +452,65 @@ async fn transact(
     }
 }
 
-/// An answered call's socket until the page hangs up: retransmitted 200s are ACKed again,
-/// the endpoint's BYE and OPTIONS answered 200 (its BYE ends the call: `true`).
+/// An answered call's socket until the page hangs up (then: the socket and the dialog as it
+/// is now, for the BYE) or the call is over (`None`): datagrams and timeouts go to the call's
+/// core, and its deeds are carried out in order.
 async fn keep(
     sock: UdpSocket,
-    mut invite: Invite,
+    mut core: Confirmed,
     mut stop: oneshot::Receiver<()>,
-) -> (UdpSocket, bool) {
+    (on_dialog, on_event): (OnDialog, OnCallEvent),
+) -> Option<(UdpSocket, SipDialog)> {
     let mut buf = vec![0u8; uac::MAX_REPLY_BYTES + 1];
+    // Where the endpoint's last request came from: our replies go there.
+    let mut reply_to: Option<SocketAddr> = None;
     loop {
-        tokio::select! {
-            _ = &mut stop => return (sock, false),
+        let wake = core.poll_timeout().map_or_else(
+            || Instant::now() + Duration::from_secs(3600),
+            Instant::from_std,
+        );
+        let deeds = tokio::select! {
+            _ = &mut stop => return Some((sock, core.dialog().clone())),
             got = sock.recv_from(&mut buf) => {
                 let Ok((n, from)) = got else { continue };
-                match uac::parse_inbound_uac(&buf[..n]) {
-                    Ok(Inbound::SipReply(r)) => {
-                        if let Step::Answered { ack, .. } = invite.on_reply(&r, false) {
-                            let _ = sock.send_to(ack.as_bytes(), from).await;
-                        }
+                let Ok(msg) = uac::parse_inbound_uac(&buf[..n]) else { continue };
+                if matches!(msg, Inbound::Request { .. }) {
+                    reply_to = Some(from);
+                }
+                core.handle_inbound(std::time::Instant::now(), msg)
+            }
+            () = tokio::time::sleep_until(wake) => core.handle_timeout(std::time::Instant::now()),
+        };
+        for deed in deeds {
+            match deed {
+                DialogDeed::Reply(text) => {
+                    if let Some(to) = reply_to {
+                        let _ = sock.send_to(text.as_bytes(), to).await;
                     }
-                    Ok(Inbound::Request { method, call_id, echo }) => {
-                        let ours = call_id == invite.dialog.call_id;
-                        let (status, reason) = match method.as_str() {
-                            "BYE" | "OPTIONS" if ours => (200, "OK"),
-                            "ACK" => continue,
-                            _ if ours => (501, "Not Implemented"),
-                            _ => (481, "Call/Transaction Does Not Exist"),
-                        };
-                        let _ = sock.send_to(uac::respond(&echo, status, reason).as_bytes(), from).await;
-                        if ours && method == "BYE" {
-                            tracing::info!("SIP endpoint {} hung up", invite.dialog.remote_uri);
-                            return (sock, true);
-                        }
+                }
+                DialogDeed::Send(text) => {
+                    if let Some(to) = next_hop(core.dialog()).await {
+                        let _ = sock.send_to(text.as_bytes(), to).await;
                     }
-                    Err(_) => {}
+                }
+                DialogDeed::Journal(d) => on_dialog(&d),
+                DialogDeed::Event(e) => on_event(e),
+                DialogDeed::HangUp { bye, why } => {
+                    let d = core.dialog();
+                    if bye && let Some(to) = next_hop(d).await {
+                        let branch = format!("z9hG4bK{}", uac::token());
+                        let _ = transact(&sock, to, &uac::bye(d, &branch, &d.via), &branch).await;
+                    }
+                    on_event(CallEvent::Ended { why });
                 }
             }
+        }
+        if core.is_over() {
+            tracing::info!(
+                "SIP endpoint {}: the call is over",
+                core.dialog().remote_uri
+            );
+            return None;
         }
     }
 }
