@@ -61,6 +61,13 @@ fn heard(fleet: &Fleet, p: &PhoneInfo) -> usize {
         .count()
 }
 
+/// Each of `phones` heard `times` pages (`what` says otherwise, if not).
+fn each_heard(fleet: &Fleet, phones: &[PhoneInfo], times: usize, what: &str) {
+    for p in phones {
+        assert_eq!(heard(fleet, p), times, "{} {what}", p.name);
+    }
+}
+
 fn failure<'a>(r: &'a DeliveryReport, name: &str) -> Option<&'a str> {
     let p = r.phones.iter().find(|p| p.name == name);
     let p = p.unwrap_or_else(|| panic!("{name} not in the report: {r:#?}"));
@@ -95,22 +102,8 @@ async fn discovered_phones_are_paged_by_rule_zones_and_moves_and_cucm_down_are_h
     // unregistered one and the one with web access off are reported with that reason.
     let r = page(site.clone(), "lobby", dir.path()).await;
     assert_eq!(r.totals.accepted, 4, "{r:#?}");
-    for p in &phones[..4] {
-        assert_eq!(
-            heard(&phones_fleet, p),
-            1,
-            "{} did not hear the page",
-            p.name
-        );
-    }
-    for p in &phones[4..] {
-        assert_eq!(
-            heard(&phones_fleet, p),
-            0,
-            "{} heard a page not for it",
-            p.name
-        );
-    }
+    each_heard(&phones_fleet, &phones[..4], 1, "did not hear the page");
+    each_heard(&phones_fleet, &phones[4..], 0, "heard a page not for it");
     assert!(failure(&r, "desk-4").is_none());
     let unregistered = failure(&r, &phones[4].device).unwrap();
     assert!(unregistered.contains("not registered"), "{unregistered}");
@@ -166,14 +159,12 @@ async fn discovered_phones_are_paged_by_rule_zones_and_moves_and_cucm_down_are_h
     );
     let r = page(site, "lobby", dir.path()).await;
     assert_eq!(r.totals.accepted, 4, "{r:#?}");
-    for p in &phones[..4] {
-        assert_eq!(
-            heard(&phones_fleet, p),
-            2,
-            "{} missed the cached-table page",
-            p.name
-        );
-    }
+    each_heard(
+        &phones_fleet,
+        &phones[..4],
+        2,
+        "missed the cached-table page",
+    );
     phones_fleet.shutdown().await;
 }
 
@@ -228,14 +219,7 @@ async fn zonecast_page_pages_a_rule_zone_of_discovered_phones() {
     };
     assert!(reason(&phones[4].device).contains("not registered"));
     assert!(reason(&phones[5].device).contains("web access is off"));
-    for p in &phones[..4] {
-        assert_eq!(
-            heard(&phones_fleet, p),
-            1,
-            "{} did not hear the page",
-            p.name
-        );
-    }
+    each_heard(&phones_fleet, &phones[..4], 1, "did not hear the page");
     s.stop();
     phones_fleet.shutdown().await;
 }
@@ -289,14 +273,7 @@ async fn zonecast_serve_pages_a_rule_zone_of_discovered_phones() {
         (Some(6), Some(4)),
         "{page}"
     );
-    for p in &phones[..4] {
-        assert_eq!(
-            heard(&phones_fleet, p),
-            1,
-            "{} did not hear the page",
-            p.name
-        );
-    }
+    each_heard(&phones_fleet, &phones[..4], 1, "did not hear the page");
     s.stop();
     phones_fleet.shutdown().await;
 }
