@@ -1,13 +1,21 @@
-//! The `[sip]` table and its `[[sip.route]]` entries: where zonecast's SIP user agent listens,
-//! which trunks may call it, how many calls it takes and how long a silent caller is kept, and
-//! which dialled number pages which zone. Read and checked here; `crate::sip` runs the agent.
+//! The `[sip]` table and its `[[sip.route]]` and `[[sip.caller]]` entries: where zonecast's SIP
+//! user agent listens (UDP and TCP on one port), which trunks may call it, which callers from
+//! elsewhere may call with digest credentials, how many calls it takes and how long a silent
+//! caller is kept, and which dialled number pages which zone. Read and checked here;
+//! `crate::sip` runs the agent. Callers' passwords are only located here (an environment
+//! variable or a file, as `[[sip_endpoint]]`'s); the agent reads them when it starts.
 //!
 //! ```toml
 //! [sip]
-//! listen = "10.0.0.5:5060"     # ADDR or ADDR:PORT; default port 5060
+//! listen = "10.0.0.5:5060"     # ADDR or ADDR:PORT; default port 5060 (UDP and TCP)
+//! transports = ["udp", "tcp"]  # default both, on the same port
 //! allow = ["10.1.0.0/24"]      # source addresses of the trunks allowed to call
 //! max_calls = 20               # calls at once (default 20)
 //! no_rtp = "10s"               # a caller silent this long is hung up (default 10 s)
+//!
+//! [[sip.caller]]               # anyone else: 401, then let in with these digest credentials
+//! user = "lobby-pbx"
+//! password_env = "ZONECAST_SIP_LOBBY_PASSWORD"   # or password_file
 //!
 //! [[sip.route]]
 //! number = "7001"              # the Request-URI's user part
@@ -24,6 +32,7 @@ use std::time::Duration;
 use serde::Deserialize;
 
 use super::priority::Priorities;
+use super::sip_endpoint::{SipAuth, auth_of};
 use super::source::Source;
 use super::value::{Int, Text, duration, int};
 use super::zone::Zone;
@@ -37,10 +46,15 @@ pub const MAX_NUMBER_CHARS: usize = 32;
 /// The `[sip]` table, checked.
 #[derive(Debug, Clone, PartialEq)]
 pub struct Sip {
-    /// Where the user agent listens (UDP).
+    /// Where the user agent listens (UDP and TCP, as `transports` says, on the same port).
     pub listen: SocketAddrV4,
-    /// Source networks of the trunks allowed to call; anything else gets 403.
+    /// The transports it listens on.
+    pub transports: SipTransports,
+    /// Source networks of the trunks allowed to call; anything else gets 403, or a digest
+    /// challenge when `callers` has entries.
     pub allow: Vec<Cidr>,
+    /// `[[sip.caller]]`: the digest credentials that let in a caller from outside `allow`.
+    pub callers: Vec<SipAuth>,
     /// Calls at once; one more gets 486.
     pub max_calls: usize,
     /// A caller that sends no RTP this long (after the answer) is hung up.
@@ -60,6 +74,27 @@ impl Sip {
         self.routes.iter().find(|r| r.number == number)
     }
 }
+
+/// `[sip] transports`: UDP, TCP or both (the default), on `listen`'s port.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub struct SipTransports {
+    /// Datagrams.
+    pub udp: bool,
+    /// A TCP listener (RFC 3261 §18: what CUCM trunks often use).
+    pub tcp: bool,
+}
+
+impl Default for SipTransports {
+    fn default() -> Self {
+        SipTransports {
+            udp: true,
+            tcp: true,
+        }
+    }
+}
+
+/// Most `[[sip.caller]]` entries.
+pub const MAX_SIP_CALLERS: usize = 1000;
 
 /// An IPv4 network (`10.1.0.0/24`; a bare address is a /32).
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
@@ -188,12 +223,24 @@ impl RouteMode {
 #[serde(deny_unknown_fields)]
 pub(super) struct RawSip {
     listen: Option<Text>,
+    transports: Option<Vec<Text>>,
     #[serde(default)]
     allow: Vec<Text>,
+    #[serde(default)]
+    caller: Vec<RawCaller>,
     max_calls: Option<Int>,
     no_rtp: Option<Text>,
     #[serde(default)]
     route: Vec<RawRoute>,
+}
+
+/// `[[sip.caller]]` as written.
+#[derive(Deserialize)]
+#[serde(deny_unknown_fields)]
+struct RawCaller {
+    user: Text,
+    password_env: Option<Text>,
+    password_file: Option<Text>,
 }
 
 /// `[[sip.route]]` as written.
@@ -222,14 +269,20 @@ pub(super) fn check(
         Some(v) => listen(v.get_ref())
             .map_err(|rule| src.invalid(v.span(), "[sip] listen", v.get_ref(), rule))?,
     };
-    if raw.allow.is_empty() {
+    if raw.allow.is_empty() && raw.caller.is_empty() {
         return Err(src.invalid(
             span,
             "[sip] allow",
             "(none)",
-            "list the trunks allowed to call, e.g. allow = [\"10.1.0.0/24\"] (no caller could page)",
+            "list the trunks allowed to call, e.g. allow = [\"10.1.0.0/24\"], or [[sip.caller]] \
+             credentials (no caller could page)",
         ));
     }
+    let transports = match &raw.transports {
+        None => SipTransports::default(),
+        Some(list) => transports(src, span.clone(), list)?,
+    };
+    let callers = check_callers(src, raw.caller)?;
     let allow = raw
         .allow
         .iter()
@@ -249,11 +302,78 @@ pub(super) fn check(
     let routes = check_routes(src, raw.route, zones, priorities)?;
     Ok(Some(Sip {
         listen,
+        transports,
         allow,
+        callers,
         max_calls,
         no_rtp,
         routes,
     }))
+}
+
+/// `transports = ["udp", "tcp"]`: one or both, each once.
+fn transports(
+    src: &Source,
+    span: std::ops::Range<usize>,
+    list: &[Text],
+) -> Result<SipTransports, Invalid> {
+    let mut t = SipTransports {
+        udp: false,
+        tcp: false,
+    };
+    for v in list {
+        let slot = match v.get_ref().to_ascii_lowercase().as_str() {
+            "udp" => &mut t.udp,
+            "tcp" => &mut t.tcp,
+            _ => {
+                let rule = "must be \"udp\" or \"tcp\" (TLS trunks are not supported)";
+                return Err(src.invalid(v.span(), "[sip] transports", v.get_ref(), rule));
+            }
+        };
+        if std::mem::replace(slot, true) {
+            return Err(src.invalid(v.span(), "[sip] transports", v.get_ref(), "is listed twice"));
+        }
+    }
+    if !t.udp && !t.tcp {
+        let rule = "must name \"udp\", \"tcp\" or both";
+        return Err(src.invalid(span, "[sip] transports", "[]", rule));
+    }
+    Ok(t)
+}
+
+/// `[[sip.caller]]`: unique user names that fit in a header, each with where its password is.
+fn check_callers(src: &Source, raw: Vec<RawCaller>) -> Result<Vec<SipAuth>, Invalid> {
+    if raw.len() > MAX_SIP_CALLERS {
+        let rule = format!("at most {MAX_SIP_CALLERS} callers");
+        return Err(src.invalid(0..0, "[[sip.caller]]", raw.len(), rule));
+    }
+    let base = src.path.parent().unwrap_or(std::path::Path::new(""));
+    let mut out: Vec<SipAuth> = Vec::with_capacity(raw.len());
+    for c in raw {
+        let user = c.user.get_ref().trim();
+        let what = |k: &str| format!("[[sip.caller]] {user:?} {k}");
+        let fits = |ch: char| !ch.is_control() && !matches!(ch, '"' | '\\');
+        if user.chars().count() > 64 || !user.chars().all(fits) {
+            let rule =
+                "must be 1..=64 characters without quotes, backslashes or control characters";
+            return Err(src.invalid(c.user.span(), what("user"), user, rule));
+        }
+        if out.iter().any(|a| a.user == user) {
+            let rule = "is listed twice: each user has one password";
+            return Err(src.invalid(c.user.span(), what("user"), user, rule));
+        }
+        let auth = auth_of(
+            src,
+            base,
+            &what,
+            Some(&c.user),
+            c.password_env.as_ref(),
+            c.password_file.as_ref(),
+        )?;
+        // `auth_of` refuses a user without a password, so there always is one here.
+        out.extend(auth);
+    }
+    Ok(out)
 }
 
 /// `ADDR` or `ADDR:PORT` (IPv4).
@@ -413,6 +533,56 @@ mod tests {
             "10.0.0.0/x",
         ] {
             assert!(Cidr::parse(bad).is_err(), "{bad}");
+        }
+    }
+
+    #[test]
+    fn transports_and_digest_callers_load_and_are_checked() {
+        let route = "[[sip.route]]\nnumber = \"1\"\nzone = \"all\"\n";
+        let c = load(&format!("[sip]\nallow = [\"10.0.0.0/8\"]\n{route}")).unwrap();
+        let s = c.sip.unwrap();
+        assert_eq!(s.transports, SipTransports::default());
+        assert!(s.transports.udp && s.transports.tcp && s.callers.is_empty());
+        // Callers alone (no allow) are enough; a password file is relative to the config.
+        let c = load(&format!(
+            "[sip]\ntransports = [\"TCP\"]\n\n[[sip.caller]]\nuser = \"pbx\"\n\
+             password_file = \"pbx.pw\"\n\n[[sip.caller]]\nuser = \"annex\"\n\
+             password_env = \"ZC_ANNEX\"\n\n{route}"
+        ))
+        .unwrap();
+        let s = c.sip.unwrap();
+        assert_eq!((s.transports.udp, s.transports.tcp), (false, true));
+        assert!(s.allow.is_empty());
+        assert_eq!(s.callers[0].user, "pbx");
+        assert_eq!(
+            s.callers[0].password,
+            crate::config::PasswordSource::File("/etc/zonecast/pbx.pw".into())
+        );
+        let e = s.callers[1].secret("[[sip.caller]] \"annex\"").unwrap_err();
+        assert_eq!(e.field, "[[sip.caller]] \"annex\" password_env");
+        for (tail, says) in [
+            ("transports = []\n", "\"udp\", \"tcp\" or both"),
+            ("transports = [\"tls\"]\n", "not supported"),
+            ("transports = [\"udp\", \"udp\"]\n", "listed twice"),
+            ("[[sip.caller]]\nuser = \"a\"\n", "needs password_env"),
+            (
+                "[[sip.caller]]\nuser = \"a\\\"b\"\npassword_env = \"X\"\n",
+                "without quotes",
+            ),
+            (
+                "[[sip.caller]]\nuser = \"a\"\npassword_env = \"X\"\n\
+                 [[sip.caller]]\nuser = \"a\"\npassword_env = \"Y\"\n",
+                "listed twice",
+            ),
+            (
+                "[[sip.caller]]\nuser = \"a\"\npassword = \"x\"\n",
+                "password",
+            ),
+        ] {
+            let e = load(&format!("[sip]\nallow = [\"10.0.0.0/8\"]\n{tail}"))
+                .unwrap_err()
+                .to_string();
+            assert!(e.contains(says), "{tail}: {e}");
         }
     }
 

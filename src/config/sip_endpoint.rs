@@ -71,24 +71,28 @@ pub struct SipEndpoint {
     pub auth: Option<SipAuth>,
 }
 
+impl SipAuth {
+    /// Read its password now; errors name `owner` and the key (`password_env`,
+    /// `password_file`), never the value. Shared by `[[sip_endpoint]]` and `[[sip.caller]]`.
+    pub fn secret(&self, owner: &str) -> Result<Option<crate::push::Secret>, Invalid> {
+        let (r, key) = match &self.password {
+            PasswordSource::Env(v) => (crate::push::Secret::from_env(v), "password_env"),
+            PasswordSource::File(p) => (crate::push::Secret::from_file(p), "password_file"),
+            PasswordSource::Minted => return Ok(None),
+        };
+        r.map(Some)
+            .map_err(|e| Invalid::new(format!("{owner} {key}"), e.value, e.rule))
+    }
+}
+
 impl SipEndpoint {
     /// Read its password now (errors name the endpoint and the key, never the value).
     pub fn secret(&self) -> Result<Option<(String, crate::push::Secret)>, Invalid> {
         let Some(a) = &self.auth else {
             return Ok(None);
         };
-        let (r, key) = match &a.password {
-            PasswordSource::Env(v) => (crate::push::Secret::from_env(v), "password_env"),
-            PasswordSource::File(p) => (crate::push::Secret::from_file(p), "password_file"),
-            PasswordSource::Minted => return Ok(None),
-        };
-        r.map(|s| Some((a.user.clone(), s))).map_err(|e| {
-            Invalid::new(
-                format!("sip_endpoint {:?} {key}", self.name),
-                e.value,
-                e.rule,
-            )
-        })
+        let owner = format!("sip_endpoint {:?}", self.name);
+        Ok(a.secret(&owner)?.map(|s| (a.user.clone(), s)))
     }
 }
 
@@ -207,46 +211,14 @@ pub(super) fn check(
             None => Duration::from_secs(10),
             Some(v) => duration(src, v, &what("answer_timeout"), false)?,
         };
-        if let Some(u) = &e.user
-            && u.get_ref().trim().is_empty()
-        {
-            return Err(src.invalid(u.span(), what("user"), "", "must not be empty"));
-        }
-        let auth = match (&e.user, &e.password_env, &e.password_file) {
-            (None, None, None) => None,
-            (Some(u), Some(v), None) => Some(SipAuth {
-                user: u.get_ref().trim().to_owned(),
-                password: PasswordSource::Env(v.get_ref().clone()),
-            }),
-            (Some(u), None, Some(f)) => Some(SipAuth {
-                user: u.get_ref().trim().to_owned(),
-                password: PasswordSource::File(relative(base, f.get_ref())),
-            }),
-            (Some(u), None, None) => {
-                return Err(src.invalid(
-                    u.span(),
-                    what("user"),
-                    u.get_ref(),
-                    "a user needs password_env or password_file",
-                ));
-            }
-            (Some(u), Some(_), Some(_)) => {
-                return Err(src.invalid(
-                    u.span(),
-                    what("password_env"),
-                    "both",
-                    "give one of password_env or password_file, not both",
-                ));
-            }
-            (None, Some(v), _) | (None, None, Some(v)) => {
-                return Err(src.invalid(
-                    v.span(),
-                    what("user"),
-                    "(none)",
-                    "a password needs the user it belongs to",
-                ));
-            }
-        };
+        let auth = auth_of(
+            src,
+            base,
+            &what,
+            e.user.as_ref(),
+            e.password_env.as_ref(),
+            e.password_file.as_ref(),
+        )?;
         out.push(SipEndpoint {
             name,
             uri: e.uri.get_ref().trim().to_owned(),
@@ -259,6 +231,59 @@ pub(super) fn check(
         });
     }
     Ok(out)
+}
+
+/// `user` with exactly one of `password_env` / `password_file`, or none of the three: the
+/// digest credentials of a `[[sip_endpoint]]` or a `[[sip.caller]]` (`what` names a key of the
+/// table in errors). Only where the password is: [`SipAuth::secret`] reads it.
+pub(super) fn auth_of(
+    src: &Source,
+    base: &std::path::Path,
+    what: &dyn Fn(&str) -> String,
+    user: Option<&Text>,
+    password_env: Option<&Text>,
+    password_file: Option<&Text>,
+) -> Result<Option<SipAuth>, Invalid> {
+    if let Some(u) = user
+        && u.get_ref().trim().is_empty()
+    {
+        return Err(src.invalid(u.span(), what("user"), "", "must not be empty"));
+    }
+    Ok(match (user, password_env, password_file) {
+        (None, None, None) => None,
+        (Some(u), Some(v), None) => Some(SipAuth {
+            user: u.get_ref().trim().to_owned(),
+            password: PasswordSource::Env(v.get_ref().clone()),
+        }),
+        (Some(u), None, Some(f)) => Some(SipAuth {
+            user: u.get_ref().trim().to_owned(),
+            password: PasswordSource::File(relative(base, f.get_ref())),
+        }),
+        (Some(u), None, None) => {
+            return Err(src.invalid(
+                u.span(),
+                what("user"),
+                u.get_ref(),
+                "a user needs password_env or password_file",
+            ));
+        }
+        (Some(u), Some(_), Some(_)) => {
+            return Err(src.invalid(
+                u.span(),
+                what("password_env"),
+                "both",
+                "give one of password_env or password_file, not both",
+            ));
+        }
+        (None, Some(v), _) | (None, None, Some(v)) => {
+            return Err(src.invalid(
+                v.span(),
+                what("user"),
+                "(none)",
+                "a password needs the user it belongs to",
+            ));
+        }
+    })
 }
 
 #[cfg(test)]

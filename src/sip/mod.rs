@@ -1,26 +1,31 @@
 //! zonecast as a SIP user agent (issue 22): a trunk (CUCM, a PBX) calls a configured number and
-//! the caller speaks to a zone. Built: dial-in (UAS) over UDP, live routes (the caller relayed
-//! to the zone) and delayed ones (recorded, then played as a page), a route's PIN, every call
-//! journaled; SIP endpoints called as page targets (UAC: `uac`, `uac_shell`'s [`Dialer`]). Not
-//! here: digit prompts choosing the zone, digest auth of callers, TCP, TLS/SRTP.
+//! the caller speaks to a zone. Built: dial-in (UAS) over UDP and TCP (one port), live routes
+//! (the caller relayed to the zone) and delayed ones (recorded, then played as a page), a
+//! route's PIN, callers from outside `[sip] allow` let in by digest credentials
+//! (`[[sip.caller]]`: 401 challenge, nonces that expire), every call journaled; SIP endpoints
+//! called as page targets (UAC: `uac`, `uac_shell`'s [`Dialer`]). Not here: digit prompts
+//! choosing the zone, TLS/SRTP.
 //!
 //! Pure parts, tested without sockets: `admit` (who may call which number: 403, 404, 486),
-//! `answer` (SDP offer in, codec chosen, SDP answer out, 488 when none is common), `audio` (a
-//! caller's RTP decoded, framed, levelled, in the page's µ-law), `cue` (what the caller hears:
-//! the wait tone, the "go ahead" beep, counted in frames), `dtmf` (RFC 4733 telephone-events:
-//! the caller's keys), `pin` (a route's PIN keyed by the caller, its prompt and time out). The
-//! shell: `ua` (rsipstack's
-//! endpoint and the dispatch of requests), `call` (one call from INVITE to BYE), `media` (a
-//! call's RTP socket and relay loop). `desk` names the hand-off to the server, which starts the
-//! page through [`crate::page::Pager`] and owns the talker queue the caller's frames go into.
+//! `challenge` (the digest server side: a nonce issued at a virtual time, an `Authorization`
+//! judged: 401, stale, 403 or let in), `answer` (SDP offer in, codec chosen, SDP answer out,
+//! 488 when none is common), `audio` (a caller's RTP decoded, framed, levelled, in the page's
+//! µ-law), `cue` (what the caller hears: the wait tone, the "go ahead" beep, counted in frames),
+//! `dtmf` (RFC 4733 telephone-events: the caller's keys), `pin` (a route's PIN keyed by the
+//! caller, its prompt and time out). The shell: `ua` (rsipstack's endpoint on UDP and TCP, the
+//! digest door, and the dispatch of requests), `call` (one call from INVITE to BYE), `media`
+//! (a call's RTP socket and relay loop). `desk` names the hand-off to the server, which starts
+//! the page through [`crate::page::Pager`] and owns the talker queue the caller's frames go
+//! into.
 //!
-//! rsipstack does the SIP itself: parsing, transactions and their retransmissions, dialogs,
-//! 100 Trying, CANCEL (487) and ACK.
+//! rsipstack does the SIP itself: parsing, transports (UDP datagrams, TCP connections and their
+//! framing), transactions and their retransmissions, dialogs, 100 Trying, CANCEL (487) and ACK.
 
 mod admit;
 mod answer;
 mod audio;
 mod call;
+mod challenge;
 mod cue;
 mod desk;
 mod dtmf;
@@ -30,13 +35,17 @@ mod ua;
 mod uac;
 mod uac_shell;
 
-pub use admit::{Turned, admit};
+pub use admit::{Turned, admit, admit_vouched};
 pub use answer::{
     CallCodec, MAX_SDP_BYTES, Negotiated, Offer, OfferError, answer_sdp, choose, offer_sdp,
     parse_offer, reanswer,
 };
 pub use audio::CallerAudio;
 pub use call::MAX_RECORDING;
+pub use challenge::{
+    DigestAnswer, Doorman, Knock, MAX_AUTHORIZATION_BYTES, NONCE_LIFETIME, REALM,
+    judge_authorization,
+};
 pub use cue::{BEEP_HZ, Cue, Heard, WAIT_HZ};
 pub use desk::{
     CallLink, CallPage, CallRecord, CallRecording, Desk, DeskRefusal, FrameSink, Played, Playing,
