@@ -395,6 +395,64 @@ fn district(src: &Source, raw: &BTreeMap<Text, Vec<Text>>) -> Result<Vec<Distric
     Ok(zones)
 }
 
+/// `[[sip.route]]` entries as far as [`refuse_district_routes`] reads them (every other key
+/// is `sip`'s to check).
+#[derive(Deserialize)]
+struct RoutesOnly {
+    sip: Option<SipRoutesOnly>,
+}
+
+#[derive(Deserialize)]
+struct SipRoutesOnly {
+    #[serde(default)]
+    route: Vec<RouteZoneOnly>,
+}
+
+#[derive(Deserialize)]
+struct RouteZoneOnly {
+    number: Option<Text>,
+    zone: Option<Text>,
+}
+
+/// A `[[sip.route]]` may not page a district zone: a call's audio (live, or its recording with
+/// `mode = "delayed"`) exists only at this node, and a district page's part carries a source
+/// that each site plays by itself (a tone, speech, a bundled or uploaded sound: see
+/// `crate::cluster::PartRequest`), never a stream or a file. Refused at load, naming the route,
+/// rather than as "not a zone" (a site zone of the same name is the route's zone, as before).
+/// The routes are read again from the file for their zone alone: `[sip]` itself is checked by
+/// its own module, after this.
+pub(super) fn refuse_district_routes(
+    src: &Source,
+    district: &[DistrictZone],
+    zones: &[super::zone::Zone],
+) -> Result<(), Invalid> {
+    if district.is_empty() {
+        return Ok(());
+    }
+    // The file has been read once already: a shape serde refuses here is refused there too.
+    let Ok(raw) = toml::from_str::<RoutesOnly>(src.text) else {
+        return Ok(());
+    };
+    for r in raw.sip.map(|s| s.route).unwrap_or_default() {
+        let Some(zone) = &r.zone else { continue };
+        let name = zone.get_ref();
+        if zones.iter().any(|z| &z.name == name) || !district.iter().any(|d| &d.name == name) {
+            continue;
+        }
+        let number = r.number.as_ref().map_or("?", |n| n.get_ref().as_str());
+        return Err(src.invalid(
+            zone.span(),
+            format!("[[sip.route]] {number:?} zone"),
+            name,
+            "is a district zone ([cluster.district]): a call cannot page other sites, since \
+             its audio (live, or recorded with mode = \"delayed\") exists only at this node \
+             and a district page carries only a source each site plays itself (a tone, speech, \
+             a sound); route the number to a zone of this site",
+        ));
+    }
+    Ok(())
+}
+
 #[cfg(test)]
 mod tests {
     use crate::config::{ClusterAuth, Config, PasswordSource};
@@ -444,6 +502,53 @@ mod tests {
         let same = "heartbeat = { listen = \"127.0.0.1:7470\", peer = \"127.0.0.1:7470\" }\n";
         let e = load(&format!("{base}pair = [\"a\", \"b\"]\n{same}")).unwrap_err();
         assert!(e.contains("other node"), "{e}");
+    }
+
+    /// A site with one phone and zone `all`, `tables` (bells, routes), then `[cluster]` with the
+    /// district zone `everyone` over north and south.
+    fn site(tables: &str) -> Result<Config, String> {
+        let text = format!(
+            "[[phone]]\nname = \"p1\"\nhost = \"10.0.0.1\"\nmodel = \"8865\"\nuser = \"u\"\n\
+             password_env = \"ZC_PW\"\n\n[zone.all]\nmembers = [\"p1\"]\n\n{tables}\
+             [cluster]\nurls = [\"nats://127.0.0.1:4222\"]\nsite = \"north\"\nnode = \"a\"\n\n\
+             [cluster.district]\neveryone = [\"north:all\", \"south:all\"]\n"
+        );
+        Config::from_toml(&text, "/etc/zc/zonecast.toml").map_err(|e| e.to_string())
+    }
+
+    #[test]
+    fn a_bell_may_ring_a_district_zone_with_a_source_every_site_can_play() {
+        let bell = |zones: &str, source: &str| {
+            format!(
+                "[schedule]\ntimezone = \"UTC\"\n\n[[bell]]\nname = \"b\"\n\
+                 cron = \"0 0 8 * * *\"\nzones = [{zones}]\nsource = \"{source}\"\n\n"
+            )
+        };
+        let c = site(&bell("\"everyone\", \"all\"", "bell,say:Good morning")).unwrap();
+        assert_eq!(c.schedule.unwrap().bells[0].zones, ["everyone", "all"]);
+        let e = site(&bell("\"everyone\"", "file:/srv/bell.wav")).unwrap_err();
+        assert!(e.contains("district zone \"everyone\""), "{e}");
+        assert!(e.contains("upload:NAME"), "{e}");
+        // A file still plays to the site's own zones.
+        assert!(site(&bell("\"all\"", "file:/srv/bell.wav")).is_ok());
+        let e = site(&bell("\"nowhere\"", "bell")).unwrap_err();
+        assert!(e.contains("all, everyone"), "{e}");
+    }
+
+    #[test]
+    fn a_sip_route_to_a_district_zone_is_refused_naming_the_route_and_why() {
+        let route = |zone: &str, mode: &str| {
+            format!(
+                "[sip]\nlisten = \"127.0.0.1:5060\"\nallow = [\"10.1.0.0/24\"]\n\n\
+                 [[sip.route]]\nnumber = \"100\"\nzone = \"{zone}\"\nmode = \"{mode}\"\n\n"
+            )
+        };
+        for mode in ["live", "delayed"] {
+            let e = site(&route("everyone", mode)).unwrap_err();
+            assert!(e.contains("[[sip.route]] \"100\" zone"), "{e}");
+            assert!(e.contains("is a district zone"), "{e}");
+        }
+        assert!(site(&route("all", "live")).is_ok());
     }
 
     #[test]

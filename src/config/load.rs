@@ -73,8 +73,20 @@ pub(super) fn load(text: &str, path: &Path) -> Result<Config, Invalid> {
     let voice = speech::voice(&src, &raw.speech, &crate::source::Voice::default(), &|k| {
         format!("[speech] {k}")
     })?;
-    let schedule = schedule::check(&src, raw.schedule, raw.bell, &zones, &priorities, &voice)?;
+    // Before the bells and the SIP routes: a bell may ring a district zone, a route may not.
+    let cluster = cluster::check(&src, raw.cluster, base)?;
+    let district = cluster.as_ref().map_or(&[][..], |c| &c.district[..]);
+    let schedule = schedule::check(
+        &src,
+        raw.schedule,
+        raw.bell,
+        &zones,
+        district,
+        &priorities,
+        &voice,
+    )?;
     let server = server::check(&src, raw.server, base)?;
+    cluster::refuse_district_routes(&src, district, &zones)?;
     let sip = sip::check(&src, raw.sip, &zones, &priorities)?;
     let cucm = cucm::check(&src, raw.cucm, base)?;
     let taken: std::collections::HashSet<&str> = phones
@@ -109,7 +121,7 @@ pub(super) fn load(text: &str, path: &Path) -> Result<Config, Invalid> {
         speech: voice,
         sip,
         cucm,
-        cluster: cluster::check(&src, raw.cluster, base)?,
+        cluster,
         speakers,
         sip_endpoints,
     };

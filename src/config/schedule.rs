@@ -1,6 +1,7 @@
 //! The `[schedule]` table and the `[[bell]]`s as the file writes them, checked into a
 //! [`crate::schedule::ScheduleConfig`]: the time zone, holidays and terms of the calendar, the
-//! grace period, and each bell's name, cron line and what it plays.
+//! grace period, and each bell's name, cron line and what it plays (its zones: the site's, or
+//! a district zone of `[cluster.district]`).
 
 use std::collections::HashMap;
 
@@ -8,6 +9,7 @@ use chrono::NaiveDate;
 use serde::Deserialize;
 use toml::Spanned;
 
+use super::cluster::DistrictZone;
 use super::play::{Play, check_play};
 use super::priority::Priorities;
 use super::source::Source;
@@ -60,6 +62,7 @@ pub(super) fn check(
     raw: Option<Spanned<RawSchedule>>,
     bells: Vec<RawBell>,
     zones: &[Zone],
+    district: &[DistrictZone],
     priorities: &Priorities,
     speech: &crate::source::Voice,
 ) -> Result<Option<ScheduleConfig>, Invalid> {
@@ -81,7 +84,8 @@ pub(super) fn check(
         Some(v) => duration(src, v, "[schedule] grace", true)?,
         None => DEFAULT_GRACE,
     };
-    let bells = check_bells(src, bells, zones, priorities, speech)?;
+    let known = bell_zones(zones, district);
+    let bells = check_bells(src, bells, (&known, district), priorities, speech)?;
     Ok(Some(ScheduleConfig {
         calendar,
         grace,
@@ -130,11 +134,70 @@ fn calendar(src: &Source, raw: &RawSchedule) -> Result<Calendar, Invalid> {
     Ok(calendar)
 }
 
+/// The zones a bell may name: the site's, and the district's zones (`[cluster.district]`),
+/// which the server rings as a district page (a part at every site; of a pair, the node that
+/// wins the bell's claim starts it). A district zone stands in as a zone with no members of
+/// this site: only its name matters to the checks (a name the site also uses is the district's
+/// for a bell, as for `POST /api/pages`).
+fn bell_zones(zones: &[Zone], district: &[DistrictZone]) -> Vec<Zone> {
+    let mut known: Vec<Zone> = zones
+        .iter()
+        .filter(|z| !district.iter().any(|d| d.name == z.name))
+        .cloned()
+        .collect();
+    known.extend(district.iter().map(|d| Zone {
+        name: d.name.clone(),
+        members: Vec::new(),
+        mode: super::zone::ZoneMode::Unicast,
+        volume: None,
+        banner: None,
+        max_unicast: None,
+        codec: super::zone::ZoneCodec::default(),
+        from_cucm: None,
+    }));
+    known
+}
+
+/// A bell that names a district zone plays at every site, each playing the source itself: a
+/// file of this machine cannot travel (the sites take a source as an API caller's).
+fn check_travels(
+    src: &Source,
+    r: &RawBell,
+    district: &[DistrictZone],
+    what: &dyn Fn(&str) -> String,
+) -> Result<(), Invalid> {
+    let named = r
+        .zones
+        .get_ref()
+        .iter()
+        .find(|z| district.iter().any(|d| &d.name == z.get_ref()));
+    let Some(zone) = named else {
+        return Ok(());
+    };
+    let file = crate::source::items(r.source.get_ref())
+        .into_iter()
+        .find(|i| matches!(i.parse(), Ok(crate::source::Segment::File(_))));
+    match file {
+        None => Ok(()),
+        Some(item) => Err(src.invalid(
+            r.source.span(),
+            what("source"),
+            item.trim(),
+            format!(
+                "a bell of the district zone {:?} plays at every site, and a file of this \
+                 machine cannot: upload the sound at each site and play upload:NAME, or use a \
+                 bundled sound, a tone or speech",
+                zone.get_ref()
+            ),
+        )),
+    }
+}
+
 /// The `[[bell]]`s: unique names, cron lines that parse, and what they play.
 fn check_bells(
     src: &Source,
     bells: Vec<RawBell>,
-    zones: &[Zone],
+    (zones, district): (&[Zone], &[DistrictZone]),
     priorities: &Priorities,
     speech: &crate::source::Voice,
 ) -> Result<Vec<Bell>, Invalid> {
@@ -162,6 +225,7 @@ fn check_bells(
             priority: r.priority.as_ref(),
         };
         check_play(src, &what, &play, zones, priorities)?;
+        check_travels(src, &r, district, &what)?;
         let own = RawSpeech::of(r.language, r.voice, r.rate);
         let voice = voice(src, &own, speech, &what)?;
         check_speaks(src, &r.source, &voice, &what)?;
