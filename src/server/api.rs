@@ -120,6 +120,7 @@ pub fn router(state: AppState, phone_routes: Router) -> Router {
         .merge(super::bells::router(
             super::bells::BellRinger {
                 pages: state.pages.clone(),
+                district: state.district.clone(),
                 store: state.store.clone(),
                 metrics: state.metrics.clone(),
             },
@@ -514,7 +515,25 @@ async fn zones(State(s): State<AppState>) -> ApiResult {
             "from_cucm": rule,
         }));
     }
-    ok(StatusCode::OK, json!({ "zones": out }))
+    ok(
+        StatusCode::OK,
+        json!({ "zones": out, "district_zones": district_zones(&s.config) }),
+    )
+}
+
+/// The district zones of `[cluster.district]` (none without it), as `GET /api/zones` lists
+/// them beside the site's: paged through `POST /api/pages` like a site's zone, a part per
+/// `SITE:ZONE` member.
+fn district_zones(config: &Config) -> Vec<Value> {
+    let zones = config.cluster.iter().flat_map(|c| &c.district);
+    zones
+        .map(|d| {
+            let mut sites: Vec<&str> = d.members.iter().map(|(site, _)| site.as_str()).collect();
+            sites.dedup();
+            let members: Vec<String> = d.members.iter().map(|(s, z)| format!("{s}:{z}")).collect();
+            json!({ "name": d.name, "district": true, "sites": sites, "members": members })
+        })
+        .collect()
 }
 
 fn phone_json(

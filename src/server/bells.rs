@@ -1,4 +1,7 @@
-//! Ringing a bell: a page per zone of the bell, journaled as a bell event. The bell loop
+//! Ringing a bell: a page per zone of the bell, journaled as a bell event; a zone of
+//! `[cluster.district]` rings as a district page started here (a part at every site, each
+//! site's leader paging its own zone: the sites get a district page's part, not a bell), its
+//! id among the event's pages. The bell loop
 //! ([`super::scheduler`]) rings what came due through [`ring`]; `POST /api/bells/{name}/ring`
 //! rings a configured bell now through the same function, journaled as rung by hand
 //! (`outcome: "rung"`, the detail naming who: the signed-in user, or `api-token`).
@@ -13,6 +16,7 @@ use axum::routing::post;
 use chrono::{DateTime, Utc};
 use serde_json::json;
 
+use super::district_pages::DistrictPages;
 use super::metrics::Metrics;
 use super::pages::{Pages, StartPage};
 use super::refusal::{Answered, refuse};
@@ -38,6 +42,8 @@ pub enum Ringing {
 pub struct BellRinger {
     /// Running pages.
     pub pages: Pages,
+    /// With `[cluster]`: district pages, for a bell of a district zone.
+    pub district: Option<DistrictPages>,
     /// The journal of bell events.
     pub store: Store,
     /// Bells fired.
@@ -49,6 +55,7 @@ pub struct BellRinger {
 pub async fn ring(r: &BellRinger, bell: &Bell, at: DateTime<Utc>, why: &Ringing) -> BellEvent {
     let mut started = Vec::new();
     let mut failures = Vec::new();
+    let mut notes = Vec::new();
     for zone in &bell.zones {
         let req = StartPage {
             zone: zone.clone(),
@@ -62,6 +69,20 @@ pub async fn ring(r: &BellRinger, bell: &Bell, at: DateTime<Utc>, why: &Ringing)
             talker: None,
             voice: Some(bell.voice.clone()),
         };
+        if let Some(d) = r.district.as_ref().filter(|d| d.zone(zone).is_some()) {
+            match d.start_page(&req) {
+                Ok(id) => {
+                    let sites = d.zone(zone).map_or(0, |z| z.members.len());
+                    notes.push(format!("zone {zone}: district page {id} ({sites} sites)"));
+                    started.push(id);
+                }
+                Err(e) => {
+                    tracing::error!("bell {}: district zone {zone}: {e}", bell.name);
+                    failures.push(format!("zone {zone}: {e}"));
+                }
+            }
+            continue;
+        }
         match r.pages.start(req).await {
             Ok(id) => started.push(id),
             Err(e) => {
@@ -71,15 +92,15 @@ pub async fn ring(r: &BellRinger, bell: &Bell, at: DateTime<Utc>, why: &Ringing)
         }
     }
     r.metrics.bell(true);
-    let (outcome, note) = match why {
-        Ringing::Due | Ringing::Fenced(_) => ("fired", None),
-        Ringing::ByHand(who) => ("rung", Some(format!("rung by hand by {who}"))),
+    let outcome = match why {
+        Ringing::Due | Ringing::Fenced(_) => "fired",
+        Ringing::ByHand(who) => {
+            notes.insert(0, format!("rung by hand by {who}"));
+            "rung"
+        }
     };
-    let detail = match (note, failures.is_empty()) {
-        (note, true) => note,
-        (None, false) => Some(failures.join("; ")),
-        (Some(n), false) => Some(format!("{n}; {}", failures.join("; "))),
-    };
+    notes.extend(failures);
+    let detail = (!notes.is_empty()).then(|| notes.join("; "));
     let event = BellEvent {
         bell: bell.name.clone(),
         due_ms: at.timestamp_millis(),

@@ -235,16 +235,7 @@ pub async fn serve_with(
         )),
         _ => None,
     };
-    let bell_task = scheduler.clone().map(|s| {
-        tokio::spawn(scheduler::run(
-            s,
-            pages.clone(),
-            store.clone(),
-            metrics.clone(),
-            quit_rx.clone(),
-            site_bells.clone(),
-        ))
-    });
+    // Before the bells: a bell of a district zone starts a district page.
     let district = match &config.cluster {
         Some(c) => Some(
             district_pages::DistrictPages::start(c, pages.clone(), site_bells.clone())
@@ -253,6 +244,17 @@ pub async fn serve_with(
         ),
         None => None,
     };
+    let bell_task = scheduler.clone().map(|s| {
+        tokio::spawn(scheduler::run(
+            s,
+            pages.clone(),
+            store.clone(),
+            metrics.clone(),
+            quit_rx.clone(),
+            site_bells.clone(),
+            district.clone(),
+        ))
+    });
     // With [cluster]: the history published to the site's stream, the node's status to the hub.
     let site_journal =
         district_history::DistrictJournal::from_config(&config, &store, site_bells.clone()).await?;
@@ -278,7 +280,7 @@ pub async fn serve_with(
                 lifetime: server.session_lifetime,
                 idle: server.session_idle,
             },
-            zones: config.zones.iter().map(|z| z.name.clone()).collect(),
+            zones: users::grantable_zones(&config),
         }),
     };
     let services = services::router(services::ServicesState {

@@ -3,7 +3,8 @@
 //! scheduler's last run is kept in the journal, so a restart resumes from it: a bell whose time
 //! passed while the server was down rings if it is still within the grace, and is logged as
 //! missed otherwise — never rung twice. With `[cluster]`, each occurrence goes through the site's
-//! claim ([`crate::cluster::SiteBells`]), so of a standby pair one node rings it.
+//! claim ([`crate::cluster::SiteBells`]), so of a standby pair one node rings it; a bell of a
+//! district zone starts its district page from that node alone ([`DistrictPages`]).
 
 use std::sync::Arc;
 use std::time::Duration;
@@ -12,6 +13,7 @@ use chrono::{DateTime, Utc};
 use tokio::sync::watch;
 
 use super::bells::{BellRinger, Ringing, ring};
+use super::district_pages::DistrictPages;
 use super::metrics::Metrics;
 use super::pages::Pages;
 use super::store::{BellEvent, Store};
@@ -31,6 +33,7 @@ pub async fn run(
     metrics: Arc<Metrics>,
     mut quit: watch::Receiver<bool>,
     site: Option<Arc<crate::cluster::SiteBells>>,
+    district: Option<DistrictPages>,
 ) {
     match store.get_state(LAST_RUN_KEY) {
         Ok(Some(text)) => match DateTime::parse_from_rfc3339(&text) {
@@ -66,6 +69,7 @@ pub async fn run(
                     tracing::info!("bell {bell} due {} rings", scheduler.local(at));
                     let ringer = BellRinger {
                         pages: pages.clone(),
+                        district: district.clone(),
                         store: store.clone(),
                         metrics: metrics.clone(),
                     };

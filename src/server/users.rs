@@ -7,6 +7,9 @@
 //! the zones granted to it ([`Account::zones`]; `None` is every zone); `viewer` may only read.
 //! A request authenticated by the API's bearer token acts as an admin ([`Actor::Token`]).
 //! A route the table does not name needs `admin` to change anything and any role to read.
+//! A district zone (`[cluster.district]`) is granted like any other, by its name: a grant of a
+//! site's zone that is one of its parts does not let an operator page the district zone, nor
+//! the other way round ([`grantable_zones`]).
 
 use std::time::Duration;
 
@@ -259,6 +262,19 @@ pub fn check_password(password: &str) -> Result<(), Invalid> {
     Err(Invalid::new("password", "***", rule))
 }
 
+/// The zones an operator may be granted: the config's, then its district zones (a name both
+/// use once).
+pub fn grantable_zones(config: &crate::config::Config) -> Vec<String> {
+    let mut known: Vec<String> = config.zones.iter().map(|z| z.name.clone()).collect();
+    let district = config.cluster.iter().flat_map(|c| &c.district);
+    for d in district {
+        if !known.contains(&d.name) {
+            known.push(d.name.clone());
+        }
+    }
+    known
+}
+
 /// An operator's zone grants, checked against the config's zones (`known`). Grants are for
 /// operators only: other roles get `None`.
 pub fn check_grants(
@@ -443,6 +459,23 @@ mod tests {
         assert!(!viewer.may_page("lobby"));
         assert!(Actor::Token.may_page("anything"));
         assert_eq!(Actor::Token.name(), "api-token");
+    }
+
+    #[test]
+    fn a_district_zone_is_granted_by_its_name_only() {
+        let toml = "[[phone]]\nname = \"p1\"\nhost = \"10.0.0.1\"\nmodel = \"8865\"\n\
+                    user = \"u\"\npassword_env = \"ZC_PW\"\n\n[zone.all]\nmembers = [\"p1\"]\n\n\
+                    [cluster]\nurls = [\"nats://127.0.0.1:4222\"]\nsite = \"north\"\n\
+                    node = \"a\"\n\n[cluster.district]\neveryone = [\"north:all\", \"south:all\"]\n";
+        let config = crate::config::Config::from_toml(toml, "/etc/zonecast/zonecast.toml")
+            .expect("the config");
+        let known = grantable_zones(&config);
+        assert_eq!(known, ["all", "everyone"]);
+        let grants = Some(vec!["everyone".to_owned()]);
+        assert!(check_grants(Role::Operator, grants, &known).is_ok());
+        assert!(op(Some(&["everyone"])).may_page("everyone"));
+        assert!(!op(Some(&["all"])).may_page("everyone"));
+        assert!(!op(Some(&["everyone"])).may_page("all"));
     }
 
     #[test]

@@ -186,6 +186,22 @@ impl DistrictNet {
         net
     }
 
+    /// `[cluster]` of node `a` of site `site` on its leaf, with the district zone `zone` made of
+    /// every site's zone `all` (the last table of a config: append nothing after it).
+    pub fn cluster_toml(&self, site: &str, zone: &str) -> String {
+        let members: Vec<String> = self
+            .sites
+            .iter()
+            .map(|s| format!("\"{}:all\"", s.site))
+            .collect();
+        format!(
+            "[cluster]\nurls = [\"{}\"]\nsite = \"{site}\"\nnode = \"a\"\n\n\
+             [cluster.district]\n{zone} = [{}]\n\n",
+            self.site(site).url(),
+            members.join(", ")
+        )
+    }
+
     /// The site named `site`.
     pub fn site(&self, site: &str) -> &SiteNet {
         self.sites

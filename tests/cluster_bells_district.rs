@@ -1,0 +1,117 @@
+//! A bell of a district zone (issue 24): defined at one site (`b1`, a standby pair), rung by the
+//! pair's node that wins the bell's claim as a district page, a part at every site (`b1` and
+//! `b2`, each on its own leaf behind a WAN link of the hub). Counted at the emulated phones:
+//! every phone of both sites hears the occurrence once; the other node of the pair does not
+//! ring it, `b2` gets a district page's part (a page asked by `site:b1`), not a bell; the bell's
+//! history entry names the district page, whose report has a section per site.
+
+mod common;
+
+use std::time::{Duration, Instant};
+
+use chrono::{Timelike, Utc};
+use common::district_net::DistrictNet;
+use common::serve_node::Node;
+use common::server::*;
+
+const PHONES: usize = 2;
+
+/// Per phone of `s`, how many streams it heard with packets in them.
+fn heard(s: &common::cli_setup::Setup) -> Vec<usize> {
+    s.report()
+        .phones
+        .iter()
+        .map(|p| p.heard.iter().filter(|h| h.rx.summary.packets > 0).count())
+        .collect()
+}
+
+#[test]
+fn a_bell_of_a_district_zone_rings_every_sites_phones_once() {
+    let net = DistrictNet::start(&["b1", "b2"], Duration::from_millis(5));
+    // b2: no bell, only its part of district pages.
+    let s2 = setup(PHONES, &net.cluster_toml("b2", "everyone"));
+    let srv2 = Server::start(&s2);
+    // b1: a pair with the bell, due 35 s from now (time to start, lead and link).
+    let due = Utc::now() + chrono::Duration::seconds(35);
+    let bell = format!(
+        "[schedule]\ntimezone = \"UTC\"\n\n[[bell]]\nname = \"assembly\"\n\
+         cron = \"{} {} {} * * *\"\nzones = [\"everyone\"]\nsource = \"tone:900:1\"\n\n",
+        due.second(),
+        due.minute(),
+        due.hour()
+    );
+    let cluster = net.cluster_toml("b1", "everyone").replace(
+        "node = \"a\"\n",
+        "node = \"a\"\npair = [\"a\", \"b\"]\nlease = \"2s\"\n",
+    );
+    let s1 = setup(PHONES, &format!("{bell}{cluster}"));
+    let a = Server::start(&s1);
+    wait_for(&a, "node a leading b1", 20, || {
+        a.log().contains("cluster: leading the site").then_some(())
+    });
+    let text = std::fs::read_to_string(s1.path("zonecast.toml")).expect("config");
+    let text_b = text
+        .replace("node = \"a\"", "node = \"b\"")
+        .replace("data_dir = \"data\"", "data_dir = \"data-b\"");
+    std::fs::write(s1.path("zonecast-b.toml"), &text_b).expect("config b");
+    let b = Node::new(s1.path("zonecast-b.toml"));
+
+    // Every phone of both sites hears the occurrence.
+    let deadline = Instant::now() + Duration::from_secs(75);
+    while heard(&s1).contains(&0) || heard(&s2).contains(&0) {
+        assert!(
+            Instant::now() < deadline,
+            "not every phone heard the bell: b1 {:?}, b2 {:?}\n--- a\n{}\n--- b\n{}",
+            heard(&s1),
+            heard(&s2),
+            a.log(),
+            b.log()
+        );
+        std::thread::sleep(Duration::from_millis(100));
+    }
+    // Once: the other node of the pair finds the claim taken (it claims at due + claim wait).
+    std::thread::sleep(Duration::from_secs(8));
+    assert_eq!(heard(&s1), vec![1; PHONES], "b1's phones\n{}", b.log());
+    assert_eq!(heard(&s2), vec![1; PHONES], "b2's phones");
+    assert!(
+        !b.log().contains("district page dp-"),
+        "node b started a district page too:\n{}",
+        b.log()
+    );
+
+    // The bell's history entry at the node that rang it names the district page.
+    let (_, v) = api(&a, "GET", "/api/bells/history", None);
+    let event = v["bells"]
+        .as_array()
+        .and_then(|e| e.iter().find(|e| e["bell"] == "assembly"))
+        .unwrap_or_else(|| panic!("no bell event: {v}"))
+        .clone();
+    assert_eq!(event["outcome"], "fired", "{event}");
+    let id = event["pages"][0].as_str().expect("a page id").to_owned();
+    assert!(id.starts_with("dp-"), "{event}");
+    assert!(
+        event["detail"]
+            .as_str()
+            .is_some_and(|d| d.contains(&format!("district page {id} (2 sites)"))),
+        "{event}"
+    );
+    let report = wait_for(&a, "the district page to end", 30, || {
+        let (_, v) = api(&a, "GET", &format!("/api/pages/{id}"), None);
+        (v["active"] == false).then_some(v)
+    });
+    for site in ["b1", "b2"] {
+        let sec = report["district"]["sites"]
+            .as_array()
+            .and_then(|s| s.iter().find(|s| s["site"] == site))
+            .unwrap_or_else(|| panic!("no section for {site}: {report}"));
+        assert_eq!(sec["status"], "ended", "{sec}");
+        assert_eq!(sec["accepted"], PHONES, "{sec}");
+    }
+    // b2 paged a part asked by b1, and rang no bell.
+    let (_, h) = api(&srv2, "GET", "/api/history", None);
+    let pages = h["pages"].as_array().expect("pages");
+    assert_eq!(pages.len(), 1, "{h}");
+    assert_eq!(pages[0]["requested_by"], "site:b1", "{h}");
+    let (_, bells) = api(&srv2, "GET", "/api/bells/history", None);
+    assert_eq!(bells["bells"].as_array().map(Vec::len), Some(0), "{bells}");
+}
