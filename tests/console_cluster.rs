@@ -3,18 +3,25 @@
 //! in the navigation, this node in the nodes' table (leader, token, lag, last contact) as the
 //! hub's `zc_nodes` has it, and a page made through the API in the district's history with its
 //! site and node, for a viewer. A screenshot goes to `target/console-screenshots/cluster.png`.
+//! And the Page-now screen paging a district zone: two sites on a hub, an admin at one picks
+//! the district zone (listed apart, as the district's), pages it, both sites' phones hear it,
+//! and the live view shows a section per site (`district-page.png`).
 //!
 //! Without /usr/bin/chromium or /usr/bin/chromedriver the test prints one line and passes
 //! (`make test` installs both).
 
 mod common;
 
+use std::time::Duration;
+
 use common::browser::{Browser, browser_installed};
+use common::district_net::DistrictNet;
 use common::nats::Nats;
 use common::server::*;
 use serde_json::{Value, json};
 
 const VIEWER_PW: &str = "district-viewer-5150";
+const ADMIN_PW: &str = "district-admin-8086";
 
 #[test]
 fn the_district_screen_shows_the_nodes_and_the_districts_history() {
@@ -86,4 +93,99 @@ fn the_district_screen_shows_the_nodes_and_the_districts_history() {
         Value::String(String::new())
     );
     b.shot("cluster");
+}
+
+/// Per phone of `s`, how many streams it heard with packets in them.
+fn heard(s: &common::cli_setup::Setup) -> Vec<usize> {
+    s.report()
+        .phones
+        .iter()
+        .map(|p| p.heard.iter().filter(|h| h.rx.summary.packets > 0).count())
+        .collect()
+}
+
+#[test]
+fn an_admin_pages_a_district_zone_from_page_now_and_sees_a_section_per_site() {
+    if !browser_installed("district_page_now") {
+        return;
+    }
+    const PHONES: usize = 2;
+    let names = ["east", "west"];
+    let net = DistrictNet::start(&names, Duration::from_millis(5));
+    let sites: Vec<(common::cli_setup::Setup, Server)> = names
+        .iter()
+        .map(|name| {
+            let s = setup(PHONES, &net.cluster_toml(name, "everyone"));
+            if *name == "east" {
+                add_user(&s.path("zonecast.toml"), "ada", "admin", ADMIN_PW);
+            }
+            let srv = Server::start(&s);
+            (s, srv)
+        })
+        .collect();
+    let srv = &sites[0].1;
+
+    let b = Browser::start(&srv.url, (1280, 1000), &[]);
+    b.sign_in("ada", ADMIN_PW);
+    // The district zone is listed apart from the site's zones, marked as the district's.
+    let listed = b.wait_js(
+        "the district zone on Page now",
+        15,
+        "const c = document.querySelector('#district-zones .choice[data-zone=everyone]'); \
+         return c ? c.innerText : ''",
+        |v| v.as_str().is_some_and(|t| !t.is_empty()),
+    );
+    let listed = listed.as_str().unwrap();
+    assert!(
+        listed.contains("district") && listed.contains("east, west"),
+        "{listed}"
+    );
+    assert_eq!(
+        b.js("return document.querySelector('.choice[data-zone=all]').dataset.district || ''"),
+        Value::String(String::new()),
+        "a site zone is not marked as the district's"
+    );
+    b.click("#district-zones input[value=everyone]");
+    b.js("document.getElementById('sound').value = 'bell'; return true");
+    b.click("#page-start");
+
+    // Both sites' phones hear it, once each.
+    for (s, name) in sites.iter().map(|(s, _)| s).zip(names) {
+        s.wait_until(&format!("{name}'s phones hearing the district page"), |r| {
+            r.phones
+                .iter()
+                .all(|p| p.heard.iter().any(|h| h.rx.summary.packets > 0))
+        });
+    }
+    // The live view: a section per site, each ended with its phones counted.
+    let sections = b.wait_js(
+        "a section per site, each ended",
+        40,
+        "return [...document.querySelectorAll('#live-groups section[data-site]')] \
+         .map((s) => [s.dataset.site, s.dataset.status, s.innerText])",
+        |v| {
+            v.as_array()
+                .is_some_and(|a| a.len() == 2 && a.iter().all(|s| s[1] == "ended"))
+        },
+    );
+    for (sec, name) in sections.as_array().unwrap().iter().zip(names) {
+        assert_eq!(sec[0], name, "{sections}");
+        let text = sec[2].as_str().unwrap();
+        assert!(text.contains(&format!("{name}:all")), "{text}");
+        assert!(text.contains("2 of 2 phones reached"), "{text}");
+    }
+    let status = b.wait_js(
+        "the page's end in the status line",
+        20,
+        "return document.getElementById('live-status').textContent",
+        |v| v.as_str().is_some_and(|t| t.starts_with("Ended")),
+    );
+    assert!(
+        status.as_str().unwrap().contains("2 of 2 sites paged"),
+        "{status}"
+    );
+    b.shot("district-page");
+    for (s, name) in sites.iter().map(|(s, _)| s).zip(names) {
+        assert_eq!(heard(s), vec![1; PHONES], "{name}'s phones");
+    }
 }

@@ -227,21 +227,39 @@
       }
       psel.value = prios.default;
     }
-    let all = list(zones, 'zones');
-    if (Array.isArray(session.zones)) all = all.filter((z) => session.zones.includes(z.name));
+    // The district's zones ([cluster.district]) are paged like the site's: a part per site.
+    const district = list(zones, 'district_zones');
+    const districtNames = new Set(district.map((z) => z.name));
+    let all = list(zones, 'zones').filter((z) => !districtNames.has(z.name));
+    let wide = district;
+    if (Array.isArray(session.zones)) {
+      all = all.filter((z) => session.zones.includes(z.name));
+      wide = wide.filter((z) => session.zones.includes(z.name));
+    }
     const recent = recentZones();
     const rank = (n) => (recent.includes(n) ? recent.indexOf(n) : recent.length);
-    all.sort((a, b) => rank(a.name) - rank(b.name) || a.name.localeCompare(b.name));
+    const byRank = (a, b) => rank(a.name) - rank(b.name) || a.name.localeCompare(b.name);
+    all.sort(byRank);
+    wide.sort(byRank);
     const box = $('zone-list');
-    $('zone-empty').textContent = all.length ? '' : 'No zone you may page.';
+    $('zone-empty').textContent = all.length || wide.length ? '' : 'No zone you may page.';
+    const choice = (z, id, checked, tag, isDistrict) => el('div', { class: 'choice', 'data-zone': z.name, 'data-district': isDistrict ? 'true' : null },
+      el('input', { type: 'radio', name: 'zone', id, value: z.name, checked }),
+      el('label', { for: id, text: z.name }),
+      el('span', { class: 'tag', text: tag + (recent.includes(z.name) ? ' · recent' : '') }));
     all.forEach((z, i) => {
-      const id = 'zone-' + i;
       const count = Array.isArray(z.phones) ? z.phones.length : 0;
-      box.append(el('div', { class: 'choice', 'data-zone': z.name },
-        el('input', { type: 'radio', name: 'zone', id, value: z.name, checked: i === 0 }),
-        el('label', { for: id, text: z.name }),
-        el('span', { class: 'tag', text: `${count} phone${count === 1 ? '' : 's'}${recent.includes(z.name) ? ' · recent' : ''}` })));
+      box.append(choice(z, 'zone-' + i, i === 0, `${count} phone${count === 1 ? '' : 's'}`, false));
     });
+    if (wide.length) {
+      const group = el('div', { class: 'choice-group', id: 'district-zones', role: 'group', 'aria-labelledby': 'district-zones-label' },
+        el('p', { class: 'group-label', id: 'district-zones-label', text: 'District (every site named)' }));
+      wide.forEach((z, i) => {
+        const sites = list(z.sites || []);
+        group.append(choice(z, 'dzone-' + i, !all.length && i === 0, `district · ${sites.length} site${sites.length === 1 ? '' : 's'}: ${sites.join(', ')}`, true));
+      });
+      box.append(group);
+    }
     $('zone-search').addEventListener('input', () => filterZones($('zone-search').value));
 
     const sel = clear($('sound'));
@@ -300,7 +318,7 @@
       $('live-panel').hidden = false;
       $('page-stop').disabled = false;
       $('page-stop').textContent = 'Stop';
-      watch(r.id, { active: true, page: r.page });
+      watch(r.id, { active: true, page: r.page, district: r.district });
       $('page-stop').focus();
       $('live-panel').scrollIntoView({ block: 'start' });
     } catch (e) {
@@ -393,6 +411,11 @@
     stopped_by_user: 'hung up by the user', stopped: 'stopped',
   };
   const GROUP_OPEN_LIMIT = 100;
+  // A district page's section per site.
+  const SITE_LABEL = {
+    asking: 'asking the site…', accepted: 'paging', ended: 'ended', refused: 'REFUSED',
+    unreachable: 'UNREACHABLE', lost: 'LOST (no news from the site; its page may go on there)',
+  };
 
   let watcher = null;
 
@@ -402,6 +425,11 @@
     watcher = ctl;
     const view = new LiveView(id);
     if (first) view.update(first);
+    // A district page (`dp-...`) has no event stream: its merged report is polled.
+    if ((first && first.district) || id.startsWith('dp-')) {
+      poll(id, ctl.signal, view);
+      return;
+    }
     follow(id, ctl.signal, view).catch((e) => {
       if (e && e.name === 'AbortError') return;
       poll(id, ctl.signal, view);
@@ -480,6 +508,7 @@
     }
 
     render(v) {
+      if (v && v.district) return this.district(v.active, v.district);
       if (!v || !v.page) return;
       const p = v.page;
       let phones;
@@ -506,6 +535,38 @@
         if (stop) { stop.disabled = true; stop.textContent = 'Ended'; }
       }
       this.groups(phones);
+    }
+
+    // A district page: its totals, then a section per site (status, why, counts, phones).
+    district(active, d) {
+      const t = d.totals || {};
+      $('live-title').textContent = `District zone ${d.zone} · ${t.sites} site${t.sites === 1 ? '' : 's'}`;
+      const dl = clear($('live-totals'));
+      const totals = [['Sites', t.sites], ['Paged', t.paged], ['Unreachable', t.unreachable], ['Refused', t.refused],
+        ['Phones', t.phones], ['Receiving', t.accepted], ['Failed', t.failed]];
+      for (const [k, n] of totals) dl.append(el('div', null, el('dt', { text: k }), el('dd', { text: n === undefined || n === null ? '—' : n })));
+      if (active) {
+        $('live-status').textContent = 'Live: updating as the sites report.';
+      } else {
+        $('live-status').textContent = `Ended: ${t.paged} of ${t.sites} sites paged, ${t.unreachable} unreachable, ${t.refused} refused; ${t.accepted} of ${t.phones} phones reached.`;
+        const stop = $('page-stop');
+        if (stop) { stop.disabled = true; stop.textContent = 'Ended'; }
+      }
+      const box = clear($('live-groups'));
+      for (const sec of list(d.sites || [])) {
+        const phones = list(sec.phones || []);
+        const why = sec.reason || sec.ended_by || '';
+        box.append(el('section', { class: 'site-section site-' + sec.status, 'data-site': sec.site, 'data-status': sec.status },
+          el('h3', null, `${sec.site}:${sec.zone} — `, el('span', { class: 'site-status', text: SITE_LABEL[sec.status] || sec.status })),
+          why ? el('p', { class: 'reason', text: why }) : null,
+          el('p', { class: 'site-counts', text: `${sec.accepted} of ${sec.phones_total} phones ${sec.status === 'ended' ? 'reached' : 'receiving'}${sec.failed ? `, ${sec.failed} failed` : ''}` }),
+          phones.length ? el('details', { class: 'group' },
+            el('summary', { text: `Phones (${phones.length})` }),
+            el('ul', null, phones.map((ph) => el('li', { 'data-phone': ph.name, 'data-state': ph.state },
+              el('span', { class: 'phone', text: ph.name }), ' — ',
+              el('span', { class: 'state', text: LABEL[ph.state] || ph.state }),
+              ph.failure ? el('span', { class: 'reason', text: ': ' + ph.failure }) : null)))) : null));
+      }
     }
 
     groups(phones) {
