@@ -11,248 +11,32 @@
 //! - A page that ends before the answer CANCELs the INVITE (487 ACKed).
 //! - An endpoint that answers 486: reported "busy 486", the phones still paged.
 //! - A challenge (401): answered with the configured digest credentials, then answered.
+//! - An endpoint that sends its own BYE mid-page: answered 200, reported `stopped_by_user`
+//!   ("hung up by the endpoint"), no more RTP reaches it, the phones go on hearing the page, and
+//!   nothing is left for recover.
+//! - A re-INVITE offering `sendonly` (hold): answered 200 `recvonly` in the call's codec, the
+//!   stream pauses, the call is kept; taken back with `sendrecv`, the stream resumes.
 //!
-//! Without sipp each test prints one line and passes.
+//! The setup (sipp on a free port, its media socket, the zone) is
+//! `common::sip_endpoint_harness`'s. Without sipp each test prints one line and passes.
 
 mod common;
 
-use std::net::UdpSocket;
-use std::path::{Path, PathBuf};
-use std::process::{Child, Command, Output, Stdio};
-use std::time::{Duration, Instant};
+use std::time::Duration;
 
-use common::cli_setup::{Setup, Spec, Zone, assert_exit, json, stderr};
+use common::cli_setup::{assert_exit, json, stderr};
 use common::server::listening;
-
-fn have_sipp() -> bool {
-    let found = Command::new("sipp")
-        .arg("-v")
-        .stdout(Stdio::null())
-        .stderr(Stdio::null())
-        .status()
-        .is_ok();
-    if !found {
-        println!("skipped: sipp is not installed (apt-get install sip-tester)");
-    }
-    found
-}
-
-/// A free UDP port on loopback.
-fn free_port() -> u16 {
-    UdpSocket::bind("127.0.0.1:0")
-        .unwrap()
-        .local_addr()
-        .unwrap()
-        .port()
-}
-
-/// Scenario `name` with its RTP sink port filled in, written into `dir`.
-fn scenario(dir: &Path, name: &str, sink: u16, extra: &[(&str, &str)]) -> PathBuf {
-    let text = std::fs::read_to_string(
-        Path::new(env!("CARGO_MANIFEST_DIR"))
-            .join("tests/sip")
-            .join(name),
-    )
-    .unwrap();
-    let mut text = text.replace("RTP_SINK_PORT", &sink.to_string());
-    for (k, v) in extra {
-        text = text.replace(k, v);
-    }
-    let path = dir.join(name);
-    std::fs::write(&path, text).unwrap();
-    path
-}
-
-/// sipp as a UAS on 127.0.0.1:`port`, one call, in `dir`.
-fn sipp_uas(dir: &Path, scenario: &Path, port: u16) -> Child {
-    sipp_uas_calls(dir, scenario, port, 1)
-}
-
-/// sipp as a UAS on 127.0.0.1:`port`, ending after `calls` calls, in `dir`.
-fn sipp_uas_calls(dir: &Path, scenario: &Path, port: u16, calls: u32) -> Child {
-    let child = Command::new("sipp")
-        .current_dir(dir)
-        .arg("-sf")
-        .arg(scenario)
-        .args(["-i", "127.0.0.1", "-p", &port.to_string()])
-        .args(["-m", &calls.to_string()])
-        .args([
-            "-timeout",
-            "60s",
-            "-timeout_error",
-            "-nostdin",
-            "-trace_err",
-        ])
-        .stdin(Stdio::null())
-        .stdout(Stdio::piped())
-        .stderr(Stdio::piped())
-        .spawn()
-        .unwrap();
-    // sipp binds its port before it reads; give it that moment.
-    let deadline = Instant::now() + Duration::from_secs(5);
-    while UdpSocket::bind(("127.0.0.1", port)).is_ok() && Instant::now() < deadline {
-        std::thread::sleep(Duration::from_millis(20));
-    }
-    child
-}
-
-/// Wait for sipp (up to `secs`): its exit code and what it said.
-fn sipp_done(dir: &Path, mut child: Child, secs: u64) -> (Option<i32>, String) {
-    let deadline = Instant::now() + Duration::from_secs(secs);
-    while child.try_wait().unwrap().is_none() {
-        if Instant::now() > deadline {
-            let _ = child.kill();
-            break;
-        }
-        std::thread::sleep(Duration::from_millis(50));
-    }
-    let out = child.wait_with_output().unwrap();
-    (out.status.code(), log_of(dir, &out))
-}
-
-fn log_of(dir: &Path, out: &Output) -> String {
-    let mut errors = String::new();
-    for entry in std::fs::read_dir(dir).unwrap().flatten() {
-        if entry.file_name().to_string_lossy().contains("errors") {
-            errors.push_str(&std::fs::read_to_string(entry.path()).unwrap_or_default());
-        }
-    }
-    format!(
-        "sipp exit {:?}\nstdout: {}\nstderr: {}\nerrors: {errors}",
-        out.status.code(),
-        String::from_utf8_lossy(&out.stdout)
-            .lines()
-            .rev()
-            .take(30)
-            .collect::<Vec<_>>()
-            .join("\n"),
-        String::from_utf8_lossy(&out.stderr)
-    )
-}
-
-/// What the endpoint's media socket received.
-struct Heard {
-    packets: usize,
-    payload_types: Vec<u8>,
-    samples: Vec<i16>,
-}
-
-impl Heard {
-    /// The tone's pitch from zero crossings of the loud part (the gate's silence left out).
-    fn pitch(&self) -> f64 {
-        let loud: Vec<i16> = self
-            .samples
-            .iter()
-            .copied()
-            .skip_while(|s| s.unsigned_abs() < 2000)
-            .collect();
-        let loud = &loud[..loud.len().saturating_sub(800)];
-        let crossings = loud.windows(2).filter(|w| (w[0] < 0) != (w[1] < 0)).count();
-        crossings as f64 / 2.0 / (loud.len() as f64 / 8000.0)
-    }
-}
-
-/// Receive µ-law RTP on `sock` for up to `secs` s, until nothing has come for a second.
-fn listen(sock: UdpSocket, secs: u64) -> std::thread::JoinHandle<Heard> {
-    std::thread::spawn(move || {
-        sock.set_read_timeout(Some(Duration::from_millis(200)))
-            .unwrap();
-        let mut heard = Heard {
-            packets: 0,
-            payload_types: Vec::new(),
-            samples: Vec::new(),
-        };
-        let mut buf = [0u8; 2048];
-        let start = Instant::now();
-        let mut last = Instant::now();
-        while start.elapsed() < Duration::from_secs(secs)
-            && (heard.packets == 0 || last.elapsed() < Duration::from_secs(1))
-        {
-            if let Ok(n) = sock.recv(&mut buf) {
-                if n < 12 {
-                    continue;
-                }
-                last = Instant::now();
-                heard.packets += 1;
-                let pt = buf[1] & 0x7f;
-                if !heard.payload_types.contains(&pt) {
-                    heard.payload_types.push(pt);
-                }
-                heard
-                    .samples
-                    .extend(buf[12..n].iter().map(|&b| zonecast::g711::decode_ulaw(b)));
-            }
-        }
-        heard
-    })
-}
-
-/// Two emulated phones in zone `all`, and `tables` (the `[[sip_endpoint]]`).
-fn setup(tables: &str) -> Setup {
-    Setup::new(&Spec {
-        phones: 2,
-        tables,
-        zones: &[Zone {
-            name: "all",
-            first: None,
-            banner: None,
-        }],
-        ..Spec::default()
-    })
-}
-
-fn endpoint(port: u16, extra: &str) -> String {
-    format!(
-        "[[sip_endpoint]]\nname = \"horn\"\nuri = \"sip:horn@127.0.0.1:{port}\"\n\
-         zones = [\"all\"]\nanswer_timeout = \"5s\"\n{extra}\n"
-    )
-}
-
-/// Page zone `all` for a second (a 700 Hz tone, `--json`) with sipp answering as `scenario_file`
-/// on a free port: the setup, the page's output, and sipp's exit code and log.
-fn page_against(scenario_file: &str) -> (Setup, Output, Option<i32>, String) {
-    let port = free_port();
-    let s = setup(&endpoint(port, ""));
-    let dir = tempfile::tempdir().unwrap();
-    let sc = scenario(dir.path(), scenario_file, 0, &[]);
-    let sipp = sipp_uas(dir.path(), &sc, port);
-    let out = s.run(&[
-        "page",
-        "--zone",
-        "all",
-        "--tone",
-        "700",
-        "--duration",
-        "1",
-        "--json",
-    ]);
-    let (code, log) = sipp_done(dir.path(), sipp, 20);
-    (s, out, code, log)
-}
-
-fn horn(report: &serde_json::Value) -> serde_json::Value {
-    report["phones"]
-        .as_array()
-        .unwrap()
-        .iter()
-        .find(|p| p["name"] == "horn")
-        .cloned()
-        .unwrap_or_else(|| panic!("no horn in {report}"))
-}
+use common::sip_endpoint_harness::{Speaker, have_sipp, horn, page_against};
 
 #[test]
 fn a_page_calls_the_sip_speaker_streams_to_its_answer_and_hangs_up_at_the_end() {
     if !have_sipp() {
         return;
     }
-    let port = free_port();
-    let sink = UdpSocket::bind("127.0.0.1:0").unwrap();
-    let sink_port = sink.local_addr().unwrap().port();
-    let s = setup(&endpoint(port, ""));
-    let dir = tempfile::tempdir().unwrap();
-    let sc = scenario(dir.path(), "uas_endpoint.xml", sink_port, &[]);
-    let sipp = sipp_uas(dir.path(), &sc, port);
-    let heard = listen(sink, 20);
+    let mut sp = Speaker::new();
+    let s = sp.setup("");
+    sp.answer("uas_endpoint.xml", &[], 1);
+    let heard = sp.listen(20);
     let out = s.run(&[
         "page",
         "--zone",
@@ -263,7 +47,7 @@ fn a_page_calls_the_sip_speaker_streams_to_its_answer_and_hangs_up_at_the_end() 
         "2",
         "--json",
     ]);
-    let (code, log) = sipp_done(dir.path(), sipp, 20);
+    let (code, log) = sp.done(20);
     assert_exit(&out, 0);
     let r = json(&out);
     let h = horn(&r);
@@ -289,26 +73,12 @@ fn after_sigkill_recover_hangs_up_the_sip_speaker_and_stops_the_phones() {
     if !have_sipp() {
         return;
     }
-    let port = free_port();
-    let sink = UdpSocket::bind("127.0.0.1:0").unwrap();
-    let sink_port = sink.local_addr().unwrap().port();
-    let s = setup(&endpoint(port, ""));
-    let dir = tempfile::tempdir().unwrap();
-    let sc = scenario(dir.path(), "uas_endpoint.xml", sink_port, &[]);
-    let sipp = sipp_uas(dir.path(), &sc, port);
-    sink.set_read_timeout(Some(Duration::from_secs(10)))
-        .unwrap();
+    let mut sp = Speaker::new();
+    let s = sp.setup("");
+    sp.answer("uas_endpoint.xml", &[], 1);
     let mut page = s.spawn(&["page", "--zone", "all", "--tone", "600", "--duration", "60"]);
     s.wait_until("both phones listening", |r| listening(r) == 2);
-    let mut buf = [0u8; 2048];
-    let deadline = Instant::now() + Duration::from_secs(10);
-    let mut packets = 0;
-    while packets < 10 && Instant::now() < deadline {
-        if sink.recv(&mut buf).is_ok() {
-            packets += 1;
-        }
-    }
-    assert!(packets >= 10, "the speaker's stream never came");
+    assert!(sp.await_packets(10), "the speaker's stream never came");
     // The journal holds the answered dialog before the SIGKILL.
     let journal = s.journal();
     assert!(
@@ -327,7 +97,7 @@ fn after_sigkill_recover_hangs_up_the_sip_speaker_and_stops_the_phones() {
         String::from_utf8_lossy(&rec.stdout),
         stderr(&rec)
     );
-    let (code, log) = sipp_done(dir.path(), sipp, 20);
+    let (code, log) = sp.done(20);
     assert_eq!(
         code,
         Some(0),
@@ -343,9 +113,7 @@ fn after_sigkill_recover_hangs_up_the_sip_speaker_and_stops_the_phones() {
         "a second recover found work"
     );
     // The stream stopped with the process.
-    sink.set_read_timeout(Some(Duration::from_millis(300)))
-        .unwrap();
-    while sink.recv(&mut buf).is_ok() {}
+    assert!(sp.stays_quiet(Duration::from_millis(300), Duration::from_millis(500)));
 }
 
 #[test]
@@ -376,28 +144,16 @@ fn a_digest_challenge_is_answered_with_the_configured_credentials() {
     if !have_sipp() {
         return;
     }
-    let port = free_port();
-    let sink = UdpSocket::bind("127.0.0.1:0").unwrap();
-    let sink_port = sink.local_addr().unwrap().port();
-    let dir = tempfile::tempdir().unwrap();
+    let mut sp = Speaker::new();
     let password = "horn-secret-4711";
-    let pw_file = dir.path().join("horn.pw");
+    let pw_file = sp.dir.path().join("horn.pw");
     std::fs::write(&pw_file, format!("{password}\n")).unwrap();
-    let s = setup(&endpoint(
-        port,
-        &format!(
-            "user = \"zonecast\"\npassword_file = \"{}\"\n",
-            pw_file.display()
-        ),
+    let s = sp.setup(&format!(
+        "user = \"zonecast\"\npassword_file = \"{}\"\n",
+        pw_file.display()
     ));
-    let sc = scenario(
-        dir.path(),
-        "uas_endpoint_auth.xml",
-        sink_port,
-        &[("PASSWORD", password)],
-    );
-    let sipp = sipp_uas(dir.path(), &sc, port);
-    let heard = listen(sink, 20);
+    sp.answer("uas_endpoint_auth.xml", &[("PASSWORD", password)], 1);
+    let heard = sp.listen(20);
     let out = s.run(&[
         "page",
         "--zone",
@@ -408,7 +164,7 @@ fn a_digest_challenge_is_answered_with_the_configured_credentials() {
         "2",
         "--json",
     ]);
-    let (code, log) = sipp_done(dir.path(), sipp, 20);
+    let (code, log) = sp.done(20);
     assert_eq!(code, Some(0), "{log}");
     let r = json(&out);
     let h = horn(&r);
@@ -453,14 +209,9 @@ fn after_sigkill_before_the_answer_recover_cancels_the_invite() {
     if !have_sipp() {
         return;
     }
-    let port = free_port();
-    let s = setup(&format!(
-        "[[sip_endpoint]]\nname = \"horn\"\nuri = \"sip:horn@127.0.0.1:{port}\"\n\
-         zones = [\"all\"]\nanswer_timeout = \"60s\"\n\n"
-    ));
-    let dir = tempfile::tempdir().unwrap();
-    let sc = scenario(dir.path(), "uas_endpoint_ringing.xml", 0, &[]);
-    let sipp = sipp_uas(dir.path(), &sc, port);
+    let mut sp = Speaker::new();
+    let s = sp.setup("answer_timeout = \"60s\"\n");
+    sp.answer("uas_endpoint_ringing.xml", &[], 1);
     let mut page = s.spawn(&["page", "--zone", "all", "--tone", "600", "--duration", "60"]);
     s.wait_until("both phones listening", |r| listening(r) == 2);
     // The dialog was journaled before the INVITE, unanswered (no remote tag).
@@ -474,7 +225,7 @@ fn after_sigkill_before_the_answer_recover_cancels_the_invite() {
     page.kill().unwrap();
     page.wait().unwrap();
     let rec = s.run(&["recover"]);
-    let (code, log) = sipp_done(dir.path(), sipp, 20);
+    let (code, log) = sp.done(20);
     assert_eq!(
         code,
         Some(0),
@@ -491,13 +242,9 @@ fn a_server_killed_mid_page_hangs_up_the_sip_speaker_when_it_restarts() {
         return;
     }
     use common::server::{Server, api};
-    let port = free_port();
-    let sink = UdpSocket::bind("127.0.0.1:0").unwrap();
-    let sink_port = sink.local_addr().unwrap().port();
-    let s = common::server::setup(2, &endpoint(port, ""));
-    let dir = tempfile::tempdir().unwrap();
-    let sc = scenario(dir.path(), "uas_endpoint.xml", sink_port, &[]);
-    let sipp = sipp_uas(dir.path(), &sc, port);
+    let mut sp = Speaker::new();
+    let s = common::server::setup(2, &sp.table(""));
+    sp.answer("uas_endpoint.xml", &[], 1);
     let mut srv = Server::start(&s);
     let (st, started) = api(
         &srv,
@@ -507,13 +254,7 @@ fn a_server_killed_mid_page_hangs_up_the_sip_speaker_when_it_restarts() {
     );
     assert_eq!(st, 201, "{started}");
     s.wait_until("both phones listening", |r| listening(r) == 2);
-    sink.set_read_timeout(Some(Duration::from_secs(10)))
-        .unwrap();
-    let mut buf = [0u8; 2048];
-    assert!(
-        sink.recv(&mut buf).is_ok(),
-        "the speaker's stream never came"
-    );
+    assert!(sp.await_packets(1), "the speaker's stream never came");
     srv.child.kill().unwrap(); // SIGKILL: no BYE was sent
     srv.child.wait().unwrap();
     assert_eq!(
@@ -524,7 +265,7 @@ fn a_server_killed_mid_page_hangs_up_the_sip_speaker_when_it_restarts() {
 
     // The restarted server hangs up the speaker and stops the phones before it listens.
     let srv = Server::start(&s);
-    let (code, log) = sipp_done(dir.path(), sipp, 20);
+    let (code, log) = sp.done(20);
     assert_eq!(
         code,
         Some(0),
@@ -540,23 +281,13 @@ fn a_higher_page_takes_the_sip_speaker_over_hanging_up_the_lower_pages_call() {
     if !have_sipp() {
         return;
     }
-    let port = free_port();
-    let sink = UdpSocket::bind("127.0.0.1:0").unwrap();
-    let sink_port = sink.local_addr().unwrap().port();
-    let s = setup(&endpoint(port, ""));
-    let dir = tempfile::tempdir().unwrap();
-    let sc = scenario(dir.path(), "uas_endpoint.xml", sink_port, &[]);
+    let mut sp = Speaker::new();
+    let s = sp.setup("");
     // Two calls: the low page's (hung up by the high page) and the high page's.
-    let sipp = sipp_uas_calls(dir.path(), &sc, port, 2);
+    sp.answer("uas_endpoint.xml", &[], 2);
     let mut low = s.spawn(&["page", "--zone", "all", "--tone", "600", "--duration", "60"]);
     s.wait_until("both phones listening", |r| listening(r) == 2);
-    sink.set_read_timeout(Some(Duration::from_secs(10)))
-        .unwrap();
-    let mut buf = [0u8; 2048];
-    assert!(
-        sink.recv(&mut buf).is_ok(),
-        "the low page's stream never came"
-    );
+    assert!(sp.await_packets(1), "the low page's stream never came");
     let high = s.run(&[
         "page",
         "--zone",
@@ -572,16 +303,11 @@ fn a_higher_page_takes_the_sip_speaker_over_hanging_up_the_lower_pages_call() {
     assert_exit(&high, 0);
     let h = horn(&json(&high));
     assert_eq!(h["accepted"].as_bool(), Some(true), "{h}");
-    let (code, log) = sipp_done(dir.path(), sipp, 20);
+    let (code, log) = sp.done(20);
     assert_eq!(code, Some(0), "both calls must end with a BYE: {log}");
     // The low page still runs, but sends the speaker nothing any more.
-    std::thread::sleep(Duration::from_millis(300));
-    sink.set_read_timeout(Some(Duration::from_millis(100)))
-        .unwrap();
-    while sink.recv(&mut buf).is_ok() {}
-    sink.set_read_timeout(Some(Duration::from_secs(1))).unwrap();
     assert!(
-        sink.recv(&mut buf).is_err(),
+        sp.stays_quiet(Duration::from_millis(300), Duration::from_secs(1)),
         "the low page still streams to the speaker it lost"
     );
     low.kill().unwrap();
@@ -593,4 +319,125 @@ fn a_higher_page_takes_the_sip_speaker_over_hanging_up_the_lower_pages_call() {
         !text.contains("horn"),
         "the released speaker was hung up again: {text}"
     );
+}
+
+/// Packets the zone's emulated phones have received so far, all streams together.
+fn phones_heard(s: &common::cli_setup::Setup) -> u64 {
+    s.report()
+        .phones
+        .iter()
+        .flat_map(|p| p.heard.iter())
+        .map(|h| h.rx.summary.packets)
+        .sum()
+}
+
+#[test]
+fn an_endpoint_that_hangs_up_gets_nothing_more_and_the_phones_go_on_hearing() {
+    if !have_sipp() {
+        return;
+    }
+    let mut sp = Speaker::new();
+    let s = sp.setup("");
+    sp.answer("uas_endpoint_hangup.xml", &[], 1);
+    let page = s.spawn(&[
+        "page",
+        "--zone",
+        "all",
+        "--tone",
+        "700",
+        "--duration",
+        "5",
+        "--json",
+    ]);
+    s.wait_until("both phones listening", |r| listening(r) == 2);
+    assert!(sp.await_packets(10), "the speaker's stream never came");
+    // sipp sends its BYE a second after the answer, gets its 200 and exits.
+    let (code, log) = sp.done(20);
+    assert_eq!(
+        code,
+        Some(0),
+        "the endpoint's BYE was not answered 200: {log}"
+    );
+    let before = phones_heard(&s);
+    assert!(
+        sp.stays_quiet(Duration::from_millis(200), Duration::from_secs(1)),
+        "RTP still reaches the endpoint that hung up"
+    );
+    assert_eq!(
+        listening(&s.report()),
+        2,
+        "the page must go on for the phones"
+    );
+    assert!(
+        phones_heard(&s) > before + 50,
+        "the phones stopped hearing the page"
+    );
+    let out = page.wait_with_output().unwrap();
+    assert_exit(&out, 0);
+    let r = json(&out);
+    let h = horn(&r);
+    assert_eq!(
+        (
+            h["accepted"].as_bool(),
+            h["state"].as_str(),
+            h["stopped"].as_bool()
+        ),
+        (Some(true), Some("stopped_by_user"), Some(true)),
+        "{h}"
+    );
+    assert!(h["stop_failure"].is_null(), "no BYE of ours was tried: {h}");
+    assert_eq!(r["totals"]["stopped_by_user"], 1, "{r}");
+    assert_eq!(listening(&s.report()), 0, "the phones got their stops");
+    // Its dialog is closed in the journal: recover has nothing to hang up.
+    assert!(s.journal().trim().is_empty(), "{}", s.journal());
+    assert!(
+        s.run(&["recover"])
+            .stdout
+            .starts_with(b"nothing to recover")
+    );
+}
+
+#[test]
+fn a_reinvite_offering_sendonly_is_answered_recvonly_and_the_stream_pauses() {
+    if !have_sipp() {
+        return;
+    }
+    let mut sp = Speaker::new();
+    let s = sp.setup("");
+    // The scenario checks our 200s: recvonly to its hold, sendonly when it takes the call
+    // back, the call's codec (PCMU) in both; its OPTIONS answered 200; then our BYE.
+    sp.answer("uas_endpoint_reinvite.xml", &[], 1);
+    let heard = sp.listen(20);
+    let out = s.run(&[
+        "page",
+        "--zone",
+        "all",
+        "--tone",
+        "700",
+        "--duration",
+        "4",
+        "--json",
+    ]);
+    let (code, log) = sp.done(20);
+    assert_exit(&out, 0);
+    assert_eq!(
+        code,
+        Some(0),
+        "the re-INVITEs were not answered as held and back: {log}"
+    );
+    let h = horn(&json(&out));
+    assert_eq!(h["state"].as_str(), Some("stopped"), "{h}");
+    let heard = heard.join().unwrap();
+    // Held for a second: a gap in the stream, which came back after it.
+    let gap = heard.longest_gap();
+    assert!(
+        gap >= Duration::from_millis(700) && gap < Duration::from_secs(2),
+        "the stream did not pause while held (longest gap {gap:?})"
+    );
+    let resumed = heard
+        .arrivals
+        .windows(2)
+        .position(|w| w[1] - w[0] == gap)
+        .map_or(0, |i| heard.arrivals.len() - i - 1);
+    assert!(resumed >= 50, "only {resumed} packets after the hold");
 }
