@@ -14,6 +14,10 @@
 //!   packet at each phone (the phones' own `CLOCK_MONOTONIC` stamps) and to the caller's tone at
 //!   the phones (its onset in what each phone recorded), every phone answering pushes after
 //!   200 ms.
+//! - `mouth_to_ear_added_by_the_relay`: the caller's media is this test's own socket (sipp
+//!   signals, its SDP naming that socket): after the "go ahead" beep it sends a 20 ms burst every
+//!   half second, stamped as it leaves; each burst's onset in what a phone recorded, at the
+//!   phone's own stamp of its first packet plus 20 ms a packet, less the stamp it left with.
 //! - `twenty_simultaneous_dial_in_pages`: 20 calls at once to 20 numbers routed to 20 zones
 //!   of 2 phones each: packets lost at the phones, and whether each heard its caller's tone.
 
@@ -363,5 +367,150 @@ fn twenty_simultaneous_dial_in_pages() {
          the callers' BYE, {heard} of {} phones heard their caller, {packets} packets at the \
          phones, {lost} lost (target 0)",
         r.phones.len()
+    );
+}
+
+/// Goertzel power of `hz` in `frame` (8 kHz), relative to the frame's energy.
+fn share_at(frame: &[i16], hz: f32) -> f64 {
+    let w = 2.0 * std::f64::consts::PI * f64::from(hz) / 8000.0;
+    let (mut s1, mut s2) = (0.0f64, 0.0f64);
+    for &x in frame {
+        let s0 = f64::from(x) + 2.0 * w.cos() * s1 - s2;
+        s2 = s1;
+        s1 = s0;
+    }
+    let power = s1 * s1 + s2 * s2 - 2.0 * w.cos() * s1 * s2;
+    let energy: f64 = frame.iter().map(|&x| f64::from(x).powi(2)).sum();
+    if energy < 1e3 {
+        0.0
+    } else {
+        power / (energy * frame.len() as f64 / 2.0)
+    }
+}
+
+/// The onsets (sample indexes) of bursts in `samples`: the first sample above a third of the
+/// loudest after at least 200 ms below it.
+fn onsets(samples: &[i16]) -> Vec<usize> {
+    let loudest = samples.iter().map(|s| s.unsigned_abs()).max().unwrap_or(0);
+    let threshold = (loudest / 3).max(500);
+    let mut out: Vec<usize> = Vec::new();
+    for (i, s) in samples.iter().enumerate() {
+        if s.unsigned_abs() >= threshold && out.last().is_none_or(|&last| i - last > 1600) {
+            out.push(i);
+        }
+    }
+    out
+}
+
+#[test]
+#[ignore]
+fn mouth_to_ear_added_by_the_relay() {
+    if !sipp_installed() {
+        return;
+    }
+    const BURSTS: usize = 12;
+    let port = free_udp_port(false);
+    let rec = tempfile::tempdir().unwrap();
+    let s = site(2, 2, port, None, Some(rec.path().to_owned()));
+    let srv = Server::start(&s);
+    started(&srv);
+    let (mouth, mouth_port) = common::bound_even_socket();
+    mouth
+        .set_read_timeout(Some(Duration::from_secs(10)))
+        .unwrap();
+    let dir = tempfile::tempdir().unwrap();
+    write_tone(dir.path());
+    // sipp signals only: its SDP names this test's socket, and it streams nothing.
+    let call = scenario()
+        .replace("m=audio [media_port]", &format!("m=audio {mouth_port}"))
+        .replace(
+            "<exec rtp_stream=\"tone.ulaw,-1,0\" />",
+            "<log message=\"up\" />",
+        )
+        .replace(
+            "<pause milliseconds=\"3000\" />",
+            "<pause milliseconds=\"10000\" />",
+        );
+    assert!(call.contains(&format!("m=audio {mouth_port}")));
+    let sipp_dir = dir.path().to_owned();
+    let caller =
+        std::thread::spawn(move || sipp(&sipp_dir, &call, port, &["7101".into()], (1, 1, 1)));
+    // What the engine sends the caller: the wait tone, then the beep once the phones are ready.
+    let mut buf = [0u8; 2048];
+    let mut beeped = 0;
+    let engine = loop {
+        let (n, from) = mouth.recv_from(&mut buf).expect("the engine's cue");
+        let pcm: Vec<i16> = buf[12..n]
+            .iter()
+            .map(|&b| zonecast::g711::Law::Ulaw.decode(b))
+            .collect();
+        if share_at(&pcm, zonecast::sip::BEEP_HZ) > 0.5 {
+            beeped += 1;
+        } else if beeped > 0 {
+            break from;
+        }
+    };
+    // The caller speaks: 20 ms packets on an absolute clock, a burst every 25th.
+    let packet = |k: usize, payload: &[u8]| {
+        let mut p = vec![0x80, 0];
+        p.extend_from_slice(&(k as u16).to_be_bytes());
+        p.extend_from_slice(&((k * 160) as u32).to_be_bytes());
+        p.extend_from_slice(&0x5EED_CA11u32.to_be_bytes());
+        p.extend_from_slice(payload);
+        p
+    };
+    let silence = [zonecast::g711::Law::Ulaw.encode(0); 160];
+    let burst: Vec<u8> = (0..160)
+        .map(|i| {
+            let x = (2.0 * std::f64::consts::PI * TONE_HZ * f64::from(i) / 8000.0).sin();
+            zonecast::g711::Law::Ulaw.encode((x * 16000.0) as i16)
+        })
+        .collect();
+    let start = mono_now_ns() + 20_000_000;
+    let mut sent_at = Vec::new();
+    for k in 0..BURSTS * 25 {
+        let due = start + k as u64 * 20_000_000;
+        while mono_now_ns() < due {
+            std::thread::sleep(Duration::from_micros(200));
+        }
+        let payload: &[u8] = if k % 25 == 5 { &burst } else { &silence };
+        if k % 25 == 5 {
+            sent_at.push(mono_now_ns());
+        }
+        mouth.send_to(&packet(k, payload), engine).unwrap();
+    }
+    let _ = caller.join();
+    wait_for(&srv, "the page to end", 20, || {
+        (common::server::listening(&s.report()) == 0).then_some(())
+    });
+    let mut added = Vec::new();
+    for p in s.report().phones {
+        let Some(first) = p.heard.last().and_then(|h| h.rx.summary.first_packet_ns) else {
+            continue;
+        };
+        let wav = rec.path().join(format!("{}-001.wav", p.name));
+        let (_, samples) = common::read_wav(&wav);
+        let heard = onsets(&samples);
+        assert_eq!(
+            heard.len(),
+            sent_at.len(),
+            "{}: bursts heard {heard:?}",
+            p.name
+        );
+        for (i, sent) in heard.iter().zip(&sent_at) {
+            let at = first + (*i as u64) * 125_000;
+            added.push(at.saturating_sub(*sent) as f64 / 1e6);
+        }
+    }
+    added.sort_by(f64::total_cmp);
+    println!(
+        "mouth-to-ear added by the relay on the SIP path ({} bursts at {} phones): p50 {:.1} ms, \
+         p99 {:.1} ms, max {:.1} ms (target 40 ms: {:.2}x at the max)",
+        added.len(),
+        added.len() / BURSTS.max(1),
+        pct(&added, 0.5),
+        pct(&added, 0.99),
+        pct(&added, 1.0),
+        pct(&added, 1.0) / 40.0,
     );
 }
