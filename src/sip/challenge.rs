@@ -234,13 +234,21 @@ fn expected(answer: &DigestAnswer, secret: &Secret, method: &Method) -> String {
     )
 }
 
-/// The digest's `uri` names the request's URI: as written, or equal once parsed.
+/// The digest's `uri` names the request's URI: as written, equal once parsed, or the same
+/// without its user part (sipp, and some trunks, hash `sip:host:port`).
 fn same_uri(digest_uri: &str, request_uri: &str) -> bool {
     if digest_uri == request_uri {
         return true;
     }
     let parse = |s: &str| rsipstack::sip::Uri::try_from(s).ok();
-    matches!((parse(digest_uri), parse(request_uri)), (Some(a), Some(b)) if a == b)
+    let (Some(d), Some(mut r)) = (parse(digest_uri), parse(request_uri)) else {
+        return false;
+    };
+    if d == r {
+        return true;
+    }
+    r.auth = None;
+    d == r
 }
 
 /// Equal, compared in full (not stopping at the first difference), case-insensitively for hex.
@@ -369,6 +377,10 @@ mod tests {
             other_uri,
             Knock::Refused("a digest for another request URI")
         );
+        // The request URI without its user part is taken (sipp hashes `sip:host:port`).
+        assert!(same_uri("sip:10.0.0.5:5060", URI));
+        assert!(!same_uri("sip:10.0.0.6:5060", URI));
+        assert!(!same_uri("sip:7001@10.0.0.5", URI));
         // The same answer for another method does not hash the same.
         let as_options = d.knock(
             Duration::from_secs(101),

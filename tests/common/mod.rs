@@ -11,6 +11,7 @@ pub mod nats;
 pub mod serve_node;
 pub mod server;
 pub mod sim;
+pub mod sip_call;
 pub mod sip_endpoint_harness;
 
 use std::io::{BufRead, BufReader};
