@@ -23,7 +23,17 @@
 //! priority = "urgent"          # default: the default level
 //! mode = "live"                # or "delayed": record the caller, then play it
 //! pin = "2468"                 # optional: the caller keys it (and #) before anything is paged
+//! busy = "queue"               # or "refuse" (default: 486 when a higher page holds the zone)
+//! queue_wait = "30s"           # with busy = "queue": longest wait for the zone (1 s..=5 min)
+//!
+//! [[sip.route]]
+//! number = "7010"
+//! menu = { "1" = "lobby", "2" = "gym", "9" = "all-call" }   # instead of zone: keyed by the caller
 //! ```
+//!
+//! A route names exactly one of `zone` (the zone it pages) and `menu` (1 to 4 digits keyed by
+//! the caller → a zone; at most [`MAX_MENU_CHOICES`]); every zone must exist, and a menu
+//! route reaches only its menu's zones. With a `pin`, the PIN is asked first.
 
 use std::collections::HashSet;
 use std::net::{Ipv4Addr, SocketAddrV4};
@@ -42,6 +52,12 @@ use crate::error::Invalid;
 pub const SIP_PORT: u16 = 5060;
 /// Longest dialled number a route may name (E.164 is 15 digits; room for prefixes).
 pub const MAX_NUMBER_CHARS: usize = 32;
+/// Most choices a route's `menu` may offer.
+pub const MAX_MENU_CHOICES: usize = 50;
+/// A menu key's most digits.
+pub const MAX_MENU_DIGITS: usize = 4;
+/// A queued call's default and longest wait for its zone (`queue_wait`).
+const QUEUE_WAIT: (Duration, Duration) = (Duration::from_secs(30), Duration::from_secs(300));
 
 /// The `[sip]` table, checked.
 #[derive(Debug, Clone, PartialEq)]
@@ -147,7 +163,7 @@ impl std::fmt::Display for Cidr {
 pub struct SipRoute {
     /// The Request-URI's user part that selects it (`7001`, `+4930123`, `*55`).
     pub number: String,
-    /// The zone it pages.
+    /// The zone it pages; empty for a menu route, whose caller chooses one of [`SipRoute::menu`].
     pub zone: String,
     /// The page's priority level (`None`: the default level).
     pub priority: Option<String>,
@@ -155,6 +171,12 @@ pub struct SipRoute {
     pub mode: RouteMode,
     /// The digits a caller must key first, if any.
     pub pin: Option<RoutePin>,
+    /// A menu route's choices: (the digits keyed, the zone they page), sorted by digits; empty
+    /// for a route of one zone.
+    pub menu: Vec<(String, String)>,
+    /// `busy = "queue"`: how long a call waits for its zone held by a higher page (answered,
+    /// hearing the queue tone); `None` (`busy = "refuse"`): 486 at once.
+    pub queue_wait: Option<Duration>,
 }
 
 /// A route's PIN: 4..=12 digits. It never prints itself (logs, `Debug`).
@@ -248,10 +270,13 @@ struct RawCaller {
 #[serde(deny_unknown_fields)]
 struct RawRoute {
     number: Text,
-    zone: Text,
+    zone: Option<Text>,
+    menu: Option<toml::Spanned<std::collections::BTreeMap<String, Text>>>,
     priority: Option<Text>,
     mode: Option<Text>,
     pin: Option<Text>,
+    busy: Option<Text>,
+    queue_wait: Option<Text>,
 }
 
 /// Check `[sip]` against the zones and levels already loaded.
@@ -420,15 +445,7 @@ fn check_routes(
             ));
         }
         let what = |k: &str| format!("[[sip.route]] {n:?} {k}");
-        let z = r.zone.get_ref();
-        if !zones.iter().any(|zone| &zone.name == z) {
-            return Err(src.invalid(
-                r.zone.span(),
-                what("zone"),
-                z,
-                "is not a zone in the config",
-            ));
-        }
+        let (zone, menu) = route_target(src, &r, zones)?;
         if let Some(p) = &r.priority
             && priorities.rank(p.get_ref()).is_none()
         {
@@ -450,15 +467,109 @@ fn check_routes(
                     .map_err(|rule| src.invalid(p.span(), what("pin"), "(hidden)", rule))?,
             ),
         };
+        let queue_wait = queue_wait(src, &r)?;
         out.push(SipRoute {
             number: n.clone(),
-            zone: z.clone(),
+            zone,
             priority: r.priority.map(|p| p.into_inner()),
             mode,
             pin,
+            menu,
+            queue_wait,
         });
     }
     Ok(out)
+}
+
+/// A route's zone, or its menu (exactly one of them), every zone checked to exist.
+#[allow(clippy::type_complexity)]
+fn route_target(
+    src: &Source,
+    r: &RawRoute,
+    zones: &[Zone],
+) -> Result<(String, Vec<(String, String)>), Invalid> {
+    let n = r.number.get_ref();
+    let what = |k: &str| format!("[[sip.route]] {n:?} {k}");
+    let known = |v: &Text, key: &str| {
+        if zones.iter().any(|zone| &zone.name == v.get_ref()) {
+            Ok(v.get_ref().clone())
+        } else {
+            Err(src.invalid(
+                v.span(),
+                what(key),
+                v.get_ref(),
+                "is not a zone in the config",
+            ))
+        }
+    };
+    match (&r.zone, &r.menu) {
+        (Some(z), None) => Ok((known(z, "zone")?, Vec::new())),
+        (None, Some(m)) => {
+            let rule = format!(
+                "must map 1..={MAX_MENU_CHOICES} keys of 1..={MAX_MENU_DIGITS} digits 0-9 to zones, \
+                 e.g. menu = {{ \"1\" = \"lobby\", \"2\" = \"gym\" }}"
+            );
+            let choices = m.get_ref();
+            if choices.is_empty() || choices.len() > MAX_MENU_CHOICES {
+                let shown = format!("({} choices)", choices.len());
+                return Err(src.invalid(m.span(), what("menu"), &shown, rule));
+            }
+            let mut menu = Vec::with_capacity(choices.len());
+            for (key, zone) in choices {
+                let digits = (1..=MAX_MENU_DIGITS).contains(&key.len())
+                    && key.bytes().all(|b| b.is_ascii_digit());
+                if !digits {
+                    return Err(src.invalid(m.span(), what("menu"), key, rule));
+                }
+                menu.push((key.clone(), known(zone, &format!("menu {key:?}"))?));
+            }
+            Ok((String::new(), menu))
+        }
+        (Some(z), Some(_)) => Err(src.invalid(
+            z.span(),
+            what("zone"),
+            z.get_ref(),
+            "a route names either zone or menu, not both",
+        )),
+        (None, None) => Err(src.invalid(
+            r.number.span(),
+            what("zone"),
+            "(none)",
+            "name the zone it pages, or a menu of zones the caller keys (menu = { \"1\" = \"lobby\" })",
+        )),
+    }
+}
+
+/// `busy` and `queue_wait`: how long a call waits for its busy zone (`None`: refused, 486).
+fn queue_wait(src: &Source, r: &RawRoute) -> Result<Option<Duration>, Invalid> {
+    let n = r.number.get_ref();
+    let what = |k: &str| format!("[[sip.route]] {n:?} {k}");
+    let queue = match r.busy.as_ref().map(|b| (b, b.get_ref().as_str())) {
+        None | Some((_, "refuse")) => false,
+        Some((_, "queue")) => true,
+        Some((b, other)) => {
+            let rule = "must be \"refuse\" (486 Busy Here) or \"queue\" (wait for the zone)";
+            return Err(src.invalid(b.span(), what("busy"), other, rule));
+        }
+    };
+    match (&r.queue_wait, queue) {
+        (None, true) => Ok(Some(QUEUE_WAIT.0)),
+        (None, false) => Ok(None),
+        (Some(w), false) => Err(src.invalid(
+            w.span(),
+            what("queue_wait"),
+            w.get_ref(),
+            "needs busy = \"queue\" (a refused call does not wait)",
+        )),
+        (Some(w), true) => {
+            let d = duration(src, w, &what("queue_wait"), false)?;
+            if d < Duration::from_secs(1) || d > QUEUE_WAIT.1 {
+                let rule = format!("must be 1s..={}s", QUEUE_WAIT.1.as_secs());
+                return Err(src.invalid(w.span(), what("queue_wait"), w.get_ref(), rule));
+            }
+            Ok(Some(d))
+        }
+    }
 }
 
 #[cfg(test)]
@@ -515,6 +626,61 @@ mod tests {
         .to_string();
         assert!(e.contains("4..=12 digits") && !e.contains("12a4"), "{e}");
         assert!(load("").unwrap().sip.is_none());
+    }
+
+    #[test]
+    fn a_menu_route_and_a_queue_load_and_their_mistakes_name_the_key() {
+        let zone_b = "[zone.b]\nmembers = [\"p1\"]\n\n[sip]\nallow = [\"10.0.0.0/8\"]\n";
+        let c = load(&format!(
+            "{zone_b}[[sip.route]]\nnumber = \"7010\"\nmenu = {{ \"1\" = \"all\", 2 = \"b\", \
+             \"21\" = \"all\" }}\npin = \"2468\"\nbusy = \"queue\"\n\n[[sip.route]]\n\
+             number = \"7011\"\nzone = \"b\"\nbusy = \"queue\"\nqueue_wait = \"2m\"\n"
+        ));
+        let e = c.unwrap_err().to_string();
+        assert!(e.contains("queue_wait") && e.contains("duration"), "{e}");
+        let c = load(&format!(
+            "{zone_b}[[sip.route]]\nnumber = \"7010\"\nmenu = {{ \"1\" = \"all\", 2 = \"b\", \
+             \"21\" = \"all\" }}\npin = \"2468\"\nbusy = \"queue\"\n\n[[sip.route]]\n\
+             number = \"7011\"\nzone = \"b\"\nbusy = \"queue\"\nqueue_wait = \"90s\"\n"
+        ))
+        .unwrap();
+        let s = c.sip.unwrap();
+        let m = s.route("7010").unwrap();
+        assert_eq!(m.zone, "");
+        let keys: Vec<(&str, &str)> = m.menu.iter().map(|(k, z)| (&k[..], &z[..])).collect();
+        assert_eq!(keys, [("1", "all"), ("2", "b"), ("21", "all")]);
+        assert_eq!(m.queue_wait, Some(Duration::from_secs(30)));
+        assert!(m.pin.is_some());
+        let z = s.route("7011").unwrap();
+        assert_eq!(
+            (z.menu.len(), z.queue_wait),
+            (0, Some(Duration::from_secs(90)))
+        );
+        for (route, says) in [
+            (
+                "zone = \"all\"\nmenu = { 1 = \"all\" }",
+                "either zone or menu",
+            ),
+            ("priority = \"urgent\"", "name the zone it pages"),
+            ("menu = {}", "1..=4 digits"),
+            ("menu = { 12345 = \"all\" }", "1..=4 digits"),
+            ("menu = { \"1*\" = \"all\" }", "1..=4 digits"),
+            ("menu = { 1 = \"nope\" }", "menu \"1\""),
+            ("zone = \"all\"\nbusy = \"wait\"", "\"refuse\""),
+            ("zone = \"all\"\nqueue_wait = \"5s\"", "needs busy"),
+            (
+                "zone = \"all\"\nbusy = \"queue\"\nqueue_wait = \"301s\"",
+                "1s..=300s",
+            ),
+        ] {
+            let e = load(&format!("{zone_b}[[sip.route]]\nnumber = \"9\"\n{route}\n"))
+                .unwrap_err()
+                .to_string();
+            assert!(
+                e.contains(says) && e.contains("[[sip.route]] \"9\""),
+                "{route}: {e}"
+            );
+        }
     }
 
     #[test]

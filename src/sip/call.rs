@@ -11,8 +11,8 @@
 //! takes the caller's keys ([`super::pin`]) before anything is paged or recorded.
 
 use std::net::{IpAddr, Ipv4Addr};
-use std::sync::Arc;
 use std::sync::atomic::{AtomicUsize, Ordering};
+use std::sync::{Arc, OnceLock};
 use std::time::Duration;
 
 use rsipstack::dialog::dialog::{
@@ -27,13 +27,14 @@ use rsipstack::transaction::transaction::Transaction;
 use super::admit::{Turned, admit};
 use super::answer::{CallCodec, Negotiated, answer_sdp, choose, offer_sdp, parse_offer, reanswer};
 use super::audio::CallerAudio;
-use super::cue::Cue;
-use super::desk::{CallPage, CallRecord, CallRecording, Desk, DeskRefusal};
+use super::cue::{Cue, MAX_WAIT_FRAMES};
+use super::desk::{CallLink, CallPage, CallRecord, CallRecording, Desk, DeskRefusal, Played};
 use super::dtmf::info_key;
-use super::media::{CallMedia, Leg, LegEnd};
-use super::pin::PinEntry;
+use super::media::{CallMedia, Keyed, Leg, LegEnd};
+use super::menu::{DialMenu, MenuOutcome};
+use super::pin::{PinEntry, PinStep};
 use crate::audio::LoudnessTarget;
-use crate::config::{RouteMode, RoutePin, Sip, SipRoute};
+use crate::config::{RouteMode, Sip, SipRoute};
 use crate::page::DeliveryReport;
 use crate::rtp::packet::PAYLOAD_LEN;
 use tokio::sync::watch;
@@ -241,9 +242,10 @@ struct Call<'a> {
 }
 
 impl Call<'_> {
-    fn page(&self, caller: &str) -> CallPage {
+    /// The page of `zone` (the route's, or the one its caller chose) for `caller`.
+    fn page(&self, zone: &str, caller: &str) -> CallPage {
         CallPage {
-            zone: self.route.zone.clone(),
+            zone: zone.to_owned(),
             priority: self.route.priority.clone(),
             caller: caller.to_owned(),
         }
@@ -309,7 +311,9 @@ impl Call<'_> {
         }
     }
 
-    /// A live route: page, 200 OK, wait tone, beep, relay, end.
+    /// A live route: page, 200 OK, wait tone, beep, relay, end. A route with a PIN or a menu
+    /// answers first and pages only once the PIN is right and the zone chosen; a zone held by
+    /// a higher page is refused (486) or, with `busy = "queue"`, waited for ([`Call::queued`]).
     async fn live(
         &self,
         mut states: DialogStateReceiver,
@@ -320,25 +324,28 @@ impl Call<'_> {
             Ok(m) => m,
             Err(why) => return why,
         };
-        // A route with a PIN answers first and pages only once the PIN is right.
         let mut negotiated = negotiated;
-        let early = match &self.route.pin {
-            Some(pin) => match self
-                .keyed(&media, negotiated.take(), &mut states, pin)
+        let early = if self.asks_keys() {
+            match self
+                .keyed(&media, negotiated.take(), &mut states, record)
                 .await
             {
                 Ok(s) => Some(s),
                 Err(why) => return why,
-            },
-            None => None,
+            }
+        } else {
+            None
         };
         // Started to the end even when the caller cancels meanwhile: a page is never left half
         // started; a cancelled call's page is stopped at once below.
-        let link = match (
-            self.line.desk.start(self.page(&record.caller)).await,
-            &early,
-        ) {
+        let page = self.page(&record.zone, &record.caller);
+        let link = match (self.line.desk.start(page).await, &early) {
             (Ok(l), _) => l,
+            (Err(DeskRefusal::Busy(why)), _) if self.route.queue_wait.is_some() => {
+                let wait = self.route.queue_wait.unwrap_or_default();
+                let call = (early, negotiated, states);
+                return self.queued(&media, call, record, wait, why).await;
+            }
             (Err(e), None) => return self.refuse(e),
             (Err(e), Some(_)) => {
                 tracing::info!("sip: call to {}: {e}", self.route.number);
@@ -346,6 +353,18 @@ impl Call<'_> {
                 return format!("not paged: {e}");
             }
         };
+        self.paged(&media, link, (early, negotiated, states), record)
+            .await
+    }
+
+    /// A live call whose page started: answered (unless it was), wait tone, beep, relay, end.
+    async fn paged(
+        &self,
+        media: &CallMedia,
+        link: CallLink,
+        (early, negotiated, mut states): Answering,
+        record: &mut CallRecord,
+    ) -> String {
         record.page = Some(link.page.clone());
         self.line.desk.journal(record);
         if early.is_none() && matches!(self.dialog.state(), DialogState::Terminated(..)) {
@@ -354,7 +373,7 @@ impl Call<'_> {
         }
         let session = match early {
             Some(s) => s,
-            None => match self.accept(&media, negotiated, &mut states).await {
+            None => match self.accept(media, negotiated, &mut states).await {
                 Ok(s) => s,
                 Err(why) => {
                     (link.stop)(why);
@@ -366,7 +385,7 @@ impl Call<'_> {
             "sip: call from {} to {} pages zone {} as page {} ({:?})",
             record.caller,
             self.route.number,
-            self.route.zone,
+            record.zone,
             link.page,
             session.negotiated.codec
         );
@@ -385,37 +404,206 @@ impl Call<'_> {
         end.to_owned()
     }
 
-    /// Answer, then take the caller's PIN ([`super::pin`]); a wrong one (or none in time) is
-    /// told by its tone and the call ended.
+    /// A live call whose zone is held by a higher page, on a route with `busy = "queue"`:
+    /// answered (unless it was), the queue tone while the page is tried again each time the
+    /// desk says the zone may be free, for at most `wait`; once it starts, the beep when the
+    /// phones are ready and the relay, as any call. A caller that hangs up (or falls silent)
+    /// while queued leaves nothing behind: a start under way is finished and its page stopped.
+    async fn queued(
+        &self,
+        media: &CallMedia,
+        (early, negotiated, mut states): Answering,
+        record: &mut CallRecord,
+        wait: Duration,
+        busy: String,
+    ) -> String {
+        tracing::info!(
+            "sip: call to {} queued for zone {} (up to {} s): {busy}",
+            self.route.number,
+            record.zone,
+            wait.as_secs()
+        );
+        let mut session = match early {
+            Some(s) => s,
+            None => match self.accept(media, negotiated, &mut states).await {
+                Ok(s) => s,
+                Err(why) => return why.to_owned(),
+            },
+        };
+        let queued_at = tokio::time::Instant::now();
+        // The page once started, and when: the relay's feed and readiness read it.
+        let started: OnceLock<(CallLink, tokio::time::Instant)> = OnceLock::new();
+        let feed = |f: &[u8; PAYLOAD_LEN]| {
+            if let Some((link, _)) = started.get() {
+                (link.feed)(f);
+            }
+        };
+        let ready = || {
+            started.get().is_some_and(|(link, at)| {
+                phones_ready(&link.live.borrow()) || at.elapsed() >= MAX_PHONES_WAIT
+            })
+        };
+        let audio = CallerAudio::new(&session.negotiated, self.line.loudness);
+        let leg = self.leg(&session, Cue::queued(rate(&session)), false);
+        let relay = media.relay(audio, leg, &feed, &ready);
+        tokio::pin!(relay);
+        let page = self.page(&record.zone, &record.caller);
+        let turn = self
+            .wait_turn(&page, relay.as_mut(), &mut states, &mut session, wait)
+            .await;
+        let waited = queued_at.elapsed().as_secs_f64();
+        let link = match turn {
+            Ok(link) => link,
+            Err(why) => {
+                tracing::info!("sip: queued call to {} ended: {why}", self.route.number);
+                if why != HUNG_UP_QUEUED {
+                    let _ = self.dialog.hangup().await;
+                }
+                return why;
+            }
+        };
+        record.page = Some(link.page.clone());
+        self.line.desk.journal(record);
+        let (link, _) = started.get_or_init(|| (link, tokio::time::Instant::now()));
+        tracing::info!(
+            "sip: queued call to {} pages zone {} as page {} after {waited:.1} s",
+            self.route.number,
+            record.zone,
+            link.page
+        );
+        let end = follow(relay, Some(link.live.clone()), None, states, session, false).await;
+        let end = end.why();
+        (link.stop)(end);
+        if end != HUNG_UP {
+            let _ = self.dialog.hangup().await;
+        }
+        format!("{end} (queued {waited:.1} s)")
+    }
+
+    /// Wait for the queued call's turn: its page started (`Ok`), or the caller hung up, fell
+    /// silent, or `wait` ran out (`Err`, the outcome). The `relay` (the queue tone) keeps going.
+    async fn wait_turn<R: std::future::Future<Output = LegEnd>>(
+        &self,
+        page: &CallPage,
+        mut relay: std::pin::Pin<&mut R>,
+        states: &mut DialogStateReceiver,
+        session: &mut Session,
+        wait: Duration,
+    ) -> Result<CallLink, String> {
+        let deadline = tokio::time::sleep(wait);
+        tokio::pin!(deadline);
+        loop {
+            tokio::select! {
+                end = relay.as_mut() => return Err(leg_end(end).why().to_owned()),
+                _ = &mut deadline => {
+                    return Err(format!("{QUEUE_TIMED_OUT}: queued {} s", wait.as_secs()));
+                }
+                state = states.recv() => match state {
+                    None | Some(DialogState::Terminated(..)) => return Err(HUNG_UP_QUEUED.to_owned()),
+                    Some(DialogState::Updated(_, req, h)) => session.reanswer(&req, &h).await,
+                    Some(DialogState::Options(_, _, h) | DialogState::Info(_, _, h)) => {
+                        let _ = h.reply(StatusCode::OK).await;
+                    }
+                    Some(_) => {}
+                },
+                _ = self.line.desk.until_free(page) => {
+                    // The start runs to its end (a page is never left half started) while the
+                    // queue tone keeps playing.
+                    let start = self.line.desk.start(page.clone());
+                    tokio::pin!(start);
+                    let tried = tokio::select! {
+                        tried = &mut start => tried,
+                        end = relay.as_mut() => {
+                            let why = leg_end(end).why();
+                            if let Ok(link) = start.await {
+                                (link.stop)(why);
+                            }
+                            return Err(why.to_owned());
+                        }
+                    };
+                    match tried {
+                        Ok(link) => return Ok(link),
+                        Err(DeskRefusal::Busy(_)) => {}
+                        Err(e) => return Err(format!("not paged: {e}")),
+                    }
+                }
+            }
+        }
+    }
+
+    /// Whether the route asks the caller for keys first (a PIN, a menu).
+    fn asks_keys(&self) -> bool {
+        self.route.pin.is_some() || !self.route.menu.is_empty()
+    }
+
+    /// Answer, then take the caller's keys: the PIN ([`super::pin`]), the menu's choice
+    /// ([`super::menu`]: the chosen zone goes into `record`), or the PIN and then the menu. A
+    /// wrong PIN, or no choice in three tries, is told by its tone and the call ended.
     async fn keyed(
         &self,
         media: &CallMedia,
         negotiated: Option<Negotiated>,
         states: &mut DialogStateReceiver,
-        pin: &RoutePin,
+        record: &mut CallRecord,
     ) -> Result<Session, String> {
         let mut session = self
             .accept(media, negotiated, states)
             .await
             .map_err(str::to_owned)?;
-        let leg = self.leg(&session, Cue::new(rate(&session)), false);
+        let rate = rate(&session);
+        if self.route.menu.is_empty() {
+            let Some(pin) = &self.route.pin else {
+                return Ok(session);
+            };
+            let mut entry = PinEntry::new(pin.clone(), rate);
+            self.take_keys(media, &mut session, states, &mut entry)
+                .await?;
+            if entry.step() == PinStep::Right {
+                return Ok(session);
+            }
+            return Err(self.hang_up(WRONG_PIN).await);
+        }
+        let mut menu = DialMenu::new(self.route.menu.clone(), rate);
+        if let Some(pin) = &self.route.pin {
+            menu = menu.after_pin(pin.clone());
+        }
+        self.take_keys(media, &mut session, states, &mut menu)
+            .await?;
+        match menu.outcome() {
+            Some(MenuOutcome::Chosen(zone)) => {
+                tracing::info!("sip: call to {}: zone {zone} chosen", self.route.number);
+                record.zone = zone.clone();
+                self.line.desk.journal(record);
+                Ok(session)
+            }
+            Some(MenuOutcome::WrongPin) => Err(self.hang_up(WRONG_PIN).await),
+            _ => Err(self.hang_up(NO_CHOICE).await),
+        }
+    }
+
+    /// End the call for `why` (we send BYE); `why` is its outcome.
+    async fn hang_up(&self, why: &str) -> String {
+        tracing::info!("sip: call to {}: {why}", self.route.number);
+        let _ = self.dialog.hangup().await;
+        why.to_owned()
+    }
+
+    /// Take the caller's keys into `entry` until it is done (`Err` when the caller hangs up
+    /// meanwhile), answering the dialog's requests; INFO keys go to `entry` too.
+    async fn take_keys(
+        &self,
+        media: &CallMedia,
+        session: &mut Session,
+        states: &mut DialogStateReceiver,
+        entry: &mut dyn Keyed,
+    ) -> Result<(), String> {
+        let leg = self.leg(session, Cue::new(rate(session)), false);
         let (info_tx, mut info_rx) = tokio::sync::mpsc::unbounded_channel();
-        let keyed = media.pin(
-            &leg,
-            PinEntry::new(pin.clone(), rate(&session)),
-            &mut info_rx,
-        );
+        let keyed = media.keys(&leg, entry, &mut info_rx);
         tokio::pin!(keyed);
         loop {
             tokio::select! {
-                right = &mut keyed => {
-                    if right {
-                        return Ok(session);
-                    }
-                    tracing::info!("sip: call to {}: wrong PIN", self.route.number);
-                    let _ = self.dialog.hangup().await;
-                    return Err(WRONG_PIN.to_owned());
-                }
+                () = &mut keyed => return Ok(()),
                 state = states.recv() => match state {
                     None | Some(DialogState::Terminated(..)) => return Err(HUNG_UP.to_owned()),
                     Some(DialogState::Updated(_, req, h)) => session.reanswer(&req, &h).await,
@@ -424,6 +612,9 @@ impl Call<'_> {
                         if let Some(key) = key_in_info(&req) {
                             let _ = info_tx.send(key);
                         }
+                    }
+                    Some(DialogState::Options(_, _, h)) => {
+                        let _ = h.reply(StatusCode::OK).await;
                     }
                     Some(_) => {}
                 },
@@ -454,15 +645,16 @@ impl Call<'_> {
             Ok(m) => m,
             Err(why) => return why,
         };
-        let session = match &self.route.pin {
-            Some(pin) => match self.keyed(&media, negotiated, &mut states, pin).await {
+        let session = if self.asks_keys() {
+            match self.keyed(&media, negotiated, &mut states, record).await {
                 Ok(s) => s,
                 Err(why) => return why,
-            },
-            None => match self.accept(&media, negotiated, &mut states).await {
+            }
+        } else {
+            match self.accept(&media, negotiated, &mut states).await {
                 Ok(s) => s,
                 Err(why) => return why.to_owned(),
-            },
+            }
         };
         let audio = CallerAudio::new(&session.negotiated, self.line.loudness);
         let leg = self.leg(&session, Cue::beep_first(rate(&session)), true);
@@ -495,9 +687,7 @@ impl Call<'_> {
             ulaw,
         };
         match self
-            .line
-            .desk
-            .play(self.page(&record.caller), recording)
+            .play(self.page(&record.zone, &record.caller), recording)
             .await
         {
             Ok(played) => {
@@ -520,8 +710,32 @@ impl Call<'_> {
     }
 }
 
+impl Call<'_> {
+    /// Hand a delayed call's recording to the desk to play; on a route with `busy = "queue"`
+    /// a busy zone is tried again (each time the desk says it may be free) for `queue_wait`.
+    async fn play(&self, page: CallPage, recording: CallRecording) -> Result<Played, DeskRefusal> {
+        let until = tokio::time::Instant::now() + self.route.queue_wait.unwrap_or_default();
+        loop {
+            match self.line.desk.play(page.clone(), recording.clone()).await {
+                Err(DeskRefusal::Busy(_)) if tokio::time::Instant::now() < until => {
+                    self.line.desk.until_free(&page).await;
+                }
+                played => return played,
+            }
+        }
+    }
+}
+
 const HUNG_UP: &str = "the caller hung up";
+const HUNG_UP_QUEUED: &str = "the caller hung up while queued";
+const QUEUE_TIMED_OUT: &str = "the zone stayed busy";
 const WRONG_PIN: &str = "wrong PIN";
+const NO_CHOICE: &str = "no menu choice";
+/// Longest a queued call's beep waits for its page's phones (the cue's own bound).
+const MAX_PHONES_WAIT: Duration = Duration::from_millis(MAX_WAIT_FRAMES as u64 * 20);
+
+/// A call not answered yet, or answered early (a PIN, a menu): what answering it takes.
+type Answering = (Option<Session>, Option<Negotiated>, DialogStateReceiver);
 /// Time for an INFO's 200 to leave before the BYE that follows it.
 const INFO_ANSWERED: Duration = Duration::from_millis(100);
 const CANCELLED: &str = "the caller hung up before the answer (CANCEL)";
@@ -586,6 +800,14 @@ impl Session {
     }
 }
 
+/// Why the relay ended, as a call's end.
+fn leg_end(end: LegEnd) -> End {
+    match end {
+        LegEnd::Silent => End::Silent,
+        LegEnd::Pound => End::Pound,
+    }
+}
+
 /// Why a call's relay ended.
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
 enum End {
@@ -639,10 +861,7 @@ async fn follow(
     tokio::pin!(too_long);
     loop {
         tokio::select! {
-            end = &mut relay => return match end {
-                LegEnd::Silent => End::Silent,
-                LegEnd::Pound => End::Pound,
-            },
+            end = &mut relay => return leg_end(end),
             _ = &mut page_ended => return End::PageEnded,
             _ = &mut too_long => return End::TooLong,
             state = states.recv() => match state {

@@ -7,7 +7,11 @@
 //! the beep comes anyway (a phone that never answers its push must not hold the caller).
 //! A delayed route's caller hears the beep at once ([`Cue::beep_first`]). Whether the caller's
 //! audio counts yet ([`Cue::go_ahead`]) is the relay's gate: words spoken into the wait tone
-//! would reach the zone before its phones play.
+//! would reach the zone before its phones play. A call queued for its busy zone
+//! ([`Cue::queued`]) hears the queue tone instead (520 Hz, two 160 ms pips every 2 s: slower
+//! and lower than the wait tone, so a caller can tell "waiting for a turn" from "connecting")
+//! until its page has started and the phones are ready, then the beep; the shell's `ready`
+//! bounds the phones' part there, so no [`MAX_WAIT_FRAMES`] applies to the queue.
 
 /// The wait tone's pitch.
 pub const WAIT_HZ: f32 = 425.0;
@@ -21,6 +25,12 @@ pub const WAIT_OFF_FRAMES: u32 = 35;
 pub const BEEP_FRAMES: u32 = 10;
 /// Longest wait before the beep comes anyway (8 s).
 pub const MAX_WAIT_FRAMES: u32 = 400;
+/// The queue tone's pitch.
+pub const QUEUE_HZ: f32 = 520.0;
+/// A queue tone cycle (2 s): pip (8 frames), pause (4), pip (8), then quiet.
+pub const QUEUE_CYCLE_FRAMES: u32 = 100;
+/// The frames of a queue cycle that sound end here.
+const QUEUE_PIPS_FRAMES: u32 = 20;
 /// The tones' amplitude (about -12 dBFS: clear, not shrill).
 const AMPLITUDE: f32 = 8000.0;
 
@@ -29,6 +39,8 @@ const AMPLITUDE: f32 = 8000.0;
 pub enum Heard {
     /// The wait tone (or its pause).
     Waiting,
+    /// The queue tone (or its pause): the zone is busy, the page not started yet.
+    Queued,
     /// The beep.
     Beep,
     /// Silence: the caller may speak.
@@ -45,6 +57,8 @@ pub struct Cue {
     beep_at: Option<u32>,
     /// The oscillator's phase, in cycles.
     phase: f32,
+    /// Queued for a busy zone: the queue tone instead of the wait tone.
+    queued: bool,
 }
 
 impl Cue {
@@ -55,6 +69,16 @@ impl Cue {
             frame: 0,
             beep_at: None,
             phase: 0.0,
+            queued: false,
+        }
+    }
+
+    /// A cue for a call queued for its busy zone: the queue tone until `ready` (the page
+    /// started and its phones ready), then the beep.
+    pub fn queued(rate: u32) -> Cue {
+        Cue {
+            queued: true,
+            ..Cue::new(rate)
         }
     }
 
@@ -74,6 +98,7 @@ impl Cue {
     /// Where the caller is now.
     pub fn heard(&self) -> Heard {
         match self.beep_at {
+            None if self.queued => Heard::Queued,
             None => Heard::Waiting,
             Some(at) if self.frame < at + BEEP_FRAMES => Heard::Beep,
             Some(_) => Heard::GoAhead,
@@ -88,6 +113,9 @@ impl Cue {
     /// Fill `out` ([`Cue::frame_samples`] long) with the next 20 ms; `ready` says whether the
     /// phones are ready. Returns what the frame is.
     pub fn next_frame(&mut self, ready: bool, out: &mut [i16]) -> Heard {
+        if self.queued {
+            return self.next_queued(ready, out);
+        }
         let first_burst_done = self.frame >= WAIT_ON_FRAMES;
         if self.beep_at.is_none() && ((ready && first_burst_done) || self.frame >= MAX_WAIT_FRAMES)
         {
@@ -104,7 +132,30 @@ impl Cue {
                 Some(WAIT_HZ)
             }
             Heard::Beep => Some(BEEP_HZ),
-            Heard::Waiting | Heard::GoAhead => None,
+            Heard::Waiting | Heard::Queued | Heard::GoAhead => None,
+        };
+        tone_frame(out, hz, self.rate, &mut self.phase);
+        self.frame = self.frame.saturating_add(1);
+        heard
+    }
+}
+
+impl Cue {
+    /// [`Cue::next_frame`] of a queued call: the queue tone's pips until `ready`, then the
+    /// beep once the pips under way have played.
+    fn next_queued(&mut self, ready: bool, out: &mut [i16]) -> Heard {
+        let in_cycle = self.frame % QUEUE_CYCLE_FRAMES;
+        if self.beep_at.is_none() && ready && in_cycle >= QUEUE_PIPS_FRAMES {
+            self.beep_at = Some(self.frame);
+            self.phase = 0.0;
+        }
+        let heard = self.heard();
+        let hz = match heard {
+            Heard::Queued if in_cycle < QUEUE_PIPS_FRAMES && !(8..12).contains(&in_cycle) => {
+                Some(QUEUE_HZ)
+            }
+            Heard::Beep => Some(BEEP_HZ),
+            _ => None,
         };
         tone_frame(out, hz, self.rate, &mut self.phase);
         self.frame = self.frame.saturating_add(1);
@@ -197,6 +248,29 @@ mod tests {
             .collect();
         assert_eq!(beep.len(), 3200);
         assert!((frequency(&beep, 16000.0) - BEEP_HZ).abs() < 10.0);
+    }
+
+    #[test]
+    fn a_queued_call_hears_two_pips_every_two_seconds_then_the_beep_when_ready() {
+        let mut cue = Cue::queued(8000);
+        // Never ready for 12 s: no beep (the queue's wait is the shell's), the pips repeat.
+        let got = play(&mut cue, 600, |_| false);
+        assert!(got.iter().all(|(h, _)| *h == Heard::Queued));
+        let sound: String = got[..100]
+            .iter()
+            .map(|(_, s)| if s.iter().any(|&x| x != 0) { 'x' } else { '.' })
+            .collect();
+        assert_eq!(&sound[..24], "xxxxxxxx....xxxxxxxx....");
+        assert!(sound[20..].chars().all(|c| c == '.'));
+        let pip: Vec<i16> = got[..8].iter().flat_map(|(_, s)| s.clone()).collect();
+        assert!((frequency(&pip, 8000.0) - QUEUE_HZ).abs() < 15.0);
+        // Ready during the pips (frame 605 of the cycle at 600): the beep after them.
+        let got = play(&mut cue, 40, |_| true);
+        let heard: Vec<Heard> = got.iter().map(|(h, _)| *h).collect();
+        assert!(heard[..20].iter().all(|h| *h == Heard::Queued), "{heard:?}");
+        assert!(heard[20..30].iter().all(|h| *h == Heard::Beep), "{heard:?}");
+        assert_eq!(heard[30], Heard::GoAhead);
+        assert!(cue.go_ahead());
     }
 
     #[test]

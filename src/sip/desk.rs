@@ -5,7 +5,9 @@
 //! recording is handed over whole ([`Desk::play`]): the server keeps it with the page and plays
 //! it like a sound. Every call is handed to [`Desk::journal`] when it begins and when it ends
 //! ([`CallRecord`]). This module only names the hand-off: the SIP side never reaches up into
-//! the server.
+//! the server. A route with `busy = "queue"` tries [`Desk::start`] again each time
+//! [`Desk::until_free`] resolves (by default every [`QUEUE_RETRY`]; a desk that knows when a
+//! zone frees up may say so sooner, and spare the history the refused tries).
 
 use std::future::Future;
 use std::pin::Pin;
@@ -55,6 +57,12 @@ pub enum DeskRefusal {
 
 /// The future [`Desk::start`] returns.
 pub type Starting<'a> = Pin<Box<dyn Future<Output = Result<CallLink, DeskRefusal>> + Send + 'a>>;
+
+/// The future [`Desk::until_free`] returns.
+pub type Freed<'a> = Pin<Box<dyn Future<Output = ()> + Send + 'a>>;
+
+/// How often a queued call tries its busy zone again when the desk has no sooner signal.
+pub const QUEUE_RETRY: std::time::Duration = std::time::Duration::from_secs(1);
 
 /// The future [`Desk::play`] returns.
 pub type Playing<'a> = Pin<Box<dyn Future<Output = Result<Played, DeskRefusal>> + Send + 'a>>;
@@ -116,4 +124,11 @@ pub trait Desk: Send + Sync + 'static {
 
     /// Write `record` to the journal of calls: when the call begins, and when it ends.
     fn journal(&self, record: &CallRecord);
+
+    /// Resolves when a queued `call`'s zone may be free (a page of it ended, say): its page is
+    /// then tried again. By default after [`QUEUE_RETRY`], whatever happened.
+    fn until_free<'a>(&'a self, call: &'a CallPage) -> Freed<'a> {
+        let _ = call;
+        Box::pin(tokio::time::sleep(QUEUE_RETRY))
+    }
 }

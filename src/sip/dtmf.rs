@@ -1,7 +1,8 @@
 //! A caller's keys as RFC 4733 telephone-events, pure: the four-byte payload (event, end bit,
 //! volume, duration) read from an RTP packet of the call's telephone-event payload type, and the
 //! key it names. A key's packets repeat (every 50 ms while held, its end three times), all with
-//! the RTP timestamp of the key's start, so one key is one timestamp ([`Keys`]). No crate for
+//! the RTP timestamp of the key's start, so one key is one timestamp and event ([`Keys`]; the
+//! event too, so a sender that starts its timestamps over still has each new key taken). No crate for
 //! telephone-event fits (the RTP crates parse the header only); this is small and fuzzed
 //! (`fuzz/fuzz_targets/sip_inbound.rs`). A trunk that cannot send telephone-events sends each
 //! key in a SIP INFO instead ([`info_key`]: `application/dtmf-relay`, `Signal=5`, or
@@ -52,8 +53,8 @@ impl TelephoneEvent {
 /// A caller's keys from the RTP it sends: each key once, however often its packets repeat.
 #[derive(Debug, Clone, Default)]
 pub struct Keys {
-    /// The timestamp of the last key taken.
-    last: Option<u32>,
+    /// The timestamp and event of the last key taken.
+    last: Option<(u32, u8)>,
 }
 
 impl Keys {
@@ -64,11 +65,12 @@ impl Keys {
         if h.payload_type != payload_type {
             return None;
         }
-        let key = TelephoneEvent::parse(payload)?.key()?;
-        if self.last == Some(h.timestamp) {
+        let event = TelephoneEvent::parse(payload)?;
+        let key = event.key()?;
+        if self.last == Some((h.timestamp, event.event)) {
             return None;
         }
-        self.last = Some(h.timestamp);
+        self.last = Some((h.timestamp, event.event));
         Some(key)
     }
 }
@@ -157,6 +159,11 @@ mod tests {
             got.extend(keys.push(101, &packet(101, seq, ts, &payload)));
         }
         assert_eq!(got, "5#");
+        // Another key at the same timestamp (a sender starting over) is a new key.
+        assert_eq!(
+            keys.push(101, &packet(101, 9, 3000, &[2, 10, 0, 160])),
+            Some('2')
+        );
         // Audio and garbage are not keys.
         assert_eq!(keys.push(101, &packet(0, 7, 5000, &[11, 0, 0, 0])), None);
         assert_eq!(keys.push(101, b"nope"), None);

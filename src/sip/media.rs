@@ -5,8 +5,8 @@
 //! its audio counts only once the beep has played; each 20 ms after a gap of 60 ms the page's
 //! queue gets a frame of silence (a caller that suppresses silence keeps its page); a caller
 //! that sends no audio for `[sip] no_rtp` ends the loop, and so does `#` (RFC 4733) where the
-//! call says so (a delayed route's recording). A route with a PIN first takes the caller's
-//! keys ([`CallMedia::pin`], [`super::pin`]).
+//! call says so (a delayed route's recording). A route with a PIN or a menu first takes the
+//! caller's keys ([`CallMedia::keys`], anything [`Keyed`]: [`super::pin`], [`super::menu`]).
 
 use std::net::{Ipv4Addr, SocketAddrV4};
 use std::time::Duration;
@@ -18,7 +18,6 @@ use super::answer::CallCodec;
 use super::audio::CallerAudio;
 use super::cue::Cue;
 use super::dtmf::Keys;
-use super::pin::{PinEntry, PinStep};
 use crate::g711::Law;
 use crate::rtp::g722::{G722_FRAME_BYTES, G722_FRAME_SAMPLES};
 use crate::rtp::packet::{PACKET_LEN, PAYLOAD_LEN};
@@ -50,6 +49,17 @@ pub(super) struct Leg {
     pub no_rtp: Duration,
     /// Whether `#` ends the caller's part.
     pub pound_ends: bool,
+}
+
+/// What a caller answers by keys before anything is paged (a PIN, a menu), heard frame by
+/// frame: the pure core [`CallMedia::keys`] drives.
+pub(super) trait Keyed: Send {
+    /// A key the caller pressed.
+    fn press(&mut self, key: char);
+    /// Fill the next 20 ms the caller hears (`rate / 50` samples).
+    fn fill(&mut self, out: &mut [i16]);
+    /// Whether it is over (the call goes on, or ends, as the core's outcome says).
+    fn done(&self) -> bool;
 }
 
 /// Why the relay stopped.
@@ -194,15 +204,15 @@ impl CallMedia {
         }
     }
 
-    /// Take the caller's PIN: the prompt and the keys, until it is right (`true`), or wrong or
-    /// timed out and the wrong tone has played (`false`). Its audio is dropped meanwhile.
-    /// Keys may also come from the dialog (SIP INFO): `info_keys`.
-    pub(super) async fn pin(
+    /// Take the caller's keys into `entry` (a PIN, a menu): its prompts and tones sent, until
+    /// it is [`Keyed::done`]. The caller's audio is dropped meanwhile. Keys may also come from
+    /// the dialog (SIP INFO): `info_keys`.
+    pub(super) async fn keys(
         &self,
         leg: &Leg,
-        mut entry: PinEntry,
+        entry: &mut dyn Keyed,
         info_keys: &mut tokio::sync::mpsc::UnboundedReceiver<char>,
-    ) -> bool {
+    ) {
         let mut buf = vec![0u8; MAX_DATAGRAM];
         let mut out = Outgoing::new(leg.codec);
         let mut keys = Keys::default();
@@ -210,8 +220,8 @@ impl CallMedia {
         tick.set_missed_tick_behavior(tokio::time::MissedTickBehavior::Skip);
         let from = std::net::IpAddr::V4(*leg.remote.ip());
         loop {
-            if entry.finished() {
-                return entry.step() == PinStep::Right;
+            if entry.done() {
+                return;
             }
             tokio::select! {
                 got = self.socket.recv_from(&mut buf) => {
@@ -222,16 +232,14 @@ impl CallMedia {
                     if let Some(pt) = leg.telephone_event
                         && let Some(key) = keys.push(pt, &buf[..n])
                     {
-                        entry.key(key);
+                        entry.press(key);
                     }
                 }
                 Some(key) = info_keys.recv() => {
-                    entry.key(key);
+                    entry.press(key);
                 }
                 _ = tick.tick() => {
-                    let packet = out.next(|pcm| {
-                        entry.next_frame(pcm);
-                    });
+                    let packet = out.next(|pcm| entry.fill(pcm));
                     let _ = self.socket.send_to(packet, leg.remote).await;
                 }
             }

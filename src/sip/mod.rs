@@ -30,6 +30,7 @@ mod cue;
 mod desk;
 mod dtmf;
 mod media;
+mod menu;
 mod pin;
 mod ua;
 mod uac;
@@ -46,12 +47,13 @@ pub use challenge::{
     DigestAnswer, Doorman, Knock, MAX_AUTHORIZATION_BYTES, NONCE_LIFETIME, REALM,
     judge_authorization,
 };
-pub use cue::{BEEP_HZ, Cue, Heard, WAIT_HZ};
+pub use cue::{BEEP_HZ, Cue, Heard, QUEUE_HZ, WAIT_HZ};
 pub use desk::{
     CallLink, CallPage, CallRecord, CallRecording, Desk, DeskRefusal, FrameSink, Played, Playing,
     Starting,
 };
 pub use dtmf::{Keys, TelephoneEvent, info_key};
+pub use menu::{DialMenu, MENU_HZ, MenuOutcome};
 pub use pin::{PROMPT_HZ, PinEntry, PinStep, WRONG_HZ};
 pub use ua::{Agent, AgentError};
 pub use uac::{Challenge, Inbound, Invite, SipReply, Step, parse_inbound_uac};

@@ -127,6 +127,20 @@ impl PinEntry {
     }
 }
 
+impl super::media::Keyed for PinEntry {
+    fn press(&mut self, key: char) {
+        self.key(key);
+    }
+
+    fn fill(&mut self, out: &mut [i16]) {
+        self.next_frame(out);
+    }
+
+    fn done(&self) -> bool {
+        self.finished()
+    }
+}
+
 #[cfg(test)]
 mod tests {
     use super::*;

@@ -1,0 +1,213 @@
+//! Dial-in menus and queues (issue 22), end to end with Debian's sipp (`sip-tester`) calling a
+//! real `zonecast serve` on loopback (`tests/common/sip_menu_harness.rs`). Three phones: zone
+//! `all` is every one, zone `first` the first two. A menu route (`7010`: `1` → all, `2` →
+//! first) keyed `2` as RFC 4733 telephone-events, or as SIP INFO, pages `first`: its phones hear
+//! the caller's 1 kHz and the third phone nothing, and the call is journaled with the zone it
+//! paged. A wrong key gets the wrong tone and the prompt again, and the right one then pages
+//! (the caller hears the menu's pips, the wrong tone, the pips, the wait tone and the beep). A
+//! route with `busy = "queue"` (`7020`) whose zone is held by an emergency page is answered, the
+//! caller hears the queue tone, and its page starts once the holder ends (the phones then hear
+//! the caller); a queue whose wait runs out (`7021`) ends with our BYE and a journal saying so.
+//! Without sipp each test prints one line and passes.
+
+mod common;
+
+use std::time::Duration;
+
+use common::server::{api, listening};
+use common::sip_menu_harness::{
+    MenuAgent, hear_as_caller, hears_the_tone, menu_agent, scenario, scenario_with, tones_of,
+};
+
+const MENU: &str = "7010";
+const QUEUED: &str = "7020";
+const QUEUE_SHORT: &str = "7021";
+
+const ROUTES: &str = "[[sip.route]]\nnumber = \"7010\"\nmenu = { \"1\" = \"all\", \"2\" = \"first\" }\n\n\
+     [[sip.route]]\nnumber = \"7020\"\nzone = \"all\"\nbusy = \"queue\"\nqueue_wait = \"40s\"\n\n\
+     [[sip.route]]\nnumber = \"7021\"\nzone = \"all\"\nbusy = \"queue\"\nqueue_wait = \"3s\"\n";
+
+fn agent() -> Option<MenuAgent> {
+    menu_agent(3, ROUTES)
+}
+
+/// The two phones of `first` hear the caller's tone, the third one hears nothing.
+fn first_hears_and_the_third_does_not(a: &MenuAgent) {
+    a.s.wait_until("the phones of `first` hear the caller's 1 kHz", |r| {
+        r.phones.len() == 3 && r.phones.iter().filter(|p| hears_the_tone(p)).count() == 2
+    });
+    let r = a.s.report();
+    let silent: Vec<&str> = r
+        .phones
+        .iter()
+        .filter(|p| p.heard.is_empty())
+        .map(|p| p.name.as_str())
+        .collect();
+    assert_eq!(silent.len(), 1, "{r:?}");
+}
+
+#[test]
+fn a_menu_call_pages_the_zone_its_key_chooses_and_no_other() {
+    let Some(a) = agent() else { return };
+    // RFC 4733: '2' at once.
+    let keys = [("'KEYS'", "'2'"), ("'LATER_KEYS'", "''")];
+    let path = scenario_with(a.dir.path(), "uac_menu.xml", "menu_2.xml", &keys);
+    let call = a.call_in_background(path, MENU);
+    first_hears_and_the_third_does_not(&a);
+    let (ok, log) = call.join().unwrap();
+    assert!(ok, "the call failed: {log}\nserver: {}", a.srv.log());
+    a.s.wait_until("every phone stopped after the BYE", |r| listening(r) == 0);
+    let calls = a.ended_calls(1);
+    assert_eq!(calls[0]["zone"], "first", "{calls:?}");
+    assert_eq!(calls[0]["number"], MENU);
+    assert_eq!(calls[0]["outcome"], "the caller hung up", "{calls:?}");
+    assert!(calls[0]["page"].as_str().is_some(), "{calls:?}");
+
+    // SIP INFO: Signal=2.
+    let path = scenario_with(
+        a.dir.path(),
+        "uac_menu_info.xml",
+        "menu_info.xml",
+        &[("Signal=KEY", "Signal=2")],
+    );
+    let call = a.call_in_background(path, MENU);
+    a.s.wait_until("the phones of `first` hear the second caller", |r| {
+        r.phones.iter().filter(|p| hears_the_tone(p)).count() == 2
+    });
+    let r = a.s.report();
+    let third = r.phones.iter().find(|p| p.heard.is_empty());
+    assert!(third.is_some(), "the third phone heard a call: {r:?}");
+    let (ok, log) = call.join().unwrap();
+    assert!(ok, "the INFO call failed: {log}\nserver: {}", a.srv.log());
+    let calls = a.ended_calls(2);
+    assert_eq!(calls[0]["zone"], "first", "{calls:?}");
+}
+
+#[test]
+fn a_wrong_key_gets_the_wrong_tone_and_the_prompt_again_then_the_right_one_pages() {
+    let Some(a) = agent() else { return };
+    // The caller's SDP names this socket: what zonecast sends the caller comes here.
+    let ear = std::net::UdpSocket::bind("127.0.0.1:0").unwrap();
+    let ear_port = ear.local_addr().unwrap().port();
+    let listened = std::thread::spawn(move || hear_as_caller(ear, 7));
+    let m = format!("m=audio {ear_port}");
+    let swaps = [
+        ("'KEYS'", "'5'"),
+        ("'LATER_KEYS'", "'2'"),
+        ("m=audio [media_port]", m.as_str()),
+    ];
+    let path = scenario_with(a.dir.path(), "uac_menu.xml", "menu_5_2.xml", &swaps);
+    let call = a.call_in_background(path, MENU);
+    first_hears_and_the_third_does_not(&a);
+    let (ok, log) = call.join().unwrap();
+    assert!(ok, "the call failed: {log}\nserver: {}", a.srv.log());
+    // The wrong tone (400 Hz) and the wait tone (425 Hz) are too near to tell apart in one
+    // frame: both are 'l', told apart by their lengths (500 ms whole, 300 ms bursts).
+    let heard = tones_of(
+        &listened.join().unwrap(),
+        &[
+            ('m', zonecast::sip::MENU_HZ),
+            ('l', zonecast::sip::WRONG_HZ),
+            ('l', zonecast::sip::WAIT_HZ),
+            ('b', zonecast::sip::BEEP_HZ),
+        ],
+    );
+    assert!(!heard.contains('?'), "{heard}");
+    // Menu pips, the wrong tone (25 frames), the pips again, then the wait tone and the beep.
+    let first_low = heard
+        .find('l')
+        .unwrap_or_else(|| panic!("no wrong tone: {heard}"));
+    assert!(heard[..first_low].contains("mmmmm"), "{heard}");
+    let wrong = heard[first_low..].chars().take_while(|&c| c == 'l').count();
+    assert!(
+        (23..=26).contains(&wrong),
+        "{wrong} frames of the wrong tone: {heard}"
+    );
+    let after = heard[first_low + wrong..].trim_start_matches('.');
+    assert!(after.starts_with("mmmm"), "no second prompt: {heard}");
+    let beep = heard
+        .find('b')
+        .unwrap_or_else(|| panic!("no beep: {heard}"));
+    assert!(
+        heard[..beep].trim_end_matches('.').ends_with("llll"),
+        "{heard}"
+    );
+    let calls = a.ended_calls(1);
+    assert_eq!(calls[0]["zone"], "first", "{calls:?}");
+}
+
+/// Start an emergency page of zone `all` over the API (it holds every phone): its id.
+fn hold_the_zone(a: &MenuAgent) -> String {
+    let (st, body) = api(
+        &a.srv,
+        "POST",
+        "/api/pages",
+        Some(serde_json::json!({"zone": "all", "source": "silence:60", "priority": "emergency"})),
+    );
+    assert_eq!(st, 201, "{body}");
+    a.s.wait_until("the emergency page plays", |r| listening(r) == 3);
+    body["id"].as_str().unwrap().to_owned()
+}
+
+#[test]
+fn a_queued_call_waits_for_the_higher_page_and_then_pages_the_zone() {
+    let Some(a) = agent() else { return };
+    let holder = hold_the_zone(&a);
+    let ear = std::net::UdpSocket::bind("127.0.0.1:0").unwrap();
+    let ear_port = ear.local_addr().unwrap().port();
+    let listened = std::thread::spawn(move || hear_as_caller(ear, 3));
+    let m = format!("m=audio {ear_port}");
+    let path = scenario_with(
+        a.dir.path(),
+        "uac_queue.xml",
+        "queue_ear.xml",
+        &[("m=audio [media_port]", m.as_str())],
+    );
+    let call = a.call_in_background(path, QUEUED);
+    // Answered and queued: the caller hears the queue tone, and nothing reaches the phones.
+    let heard = tones_of(&listened.join().unwrap(), &[('q', zonecast::sip::QUEUE_HZ)]);
+    assert!(heard.matches('q').count() >= 16, "no queue tone: {heard}");
+    assert!(!heard.contains('?'), "{heard}");
+    let (_, body) = api(&a.srv, "GET", "/api/calls", None);
+    let in_progress = body["in_progress"].as_array().cloned().unwrap_or_default();
+    assert_eq!(in_progress.len(), 1, "{body}");
+    assert!(in_progress[0].get("page").is_none(), "{body}");
+    // The holder ends: the queued call's page starts and the phones hear the caller.
+    let (st, _) = api(&a.srv, "DELETE", &format!("/api/pages/{holder}"), None);
+    assert!(st < 300, "{st}");
+    a.s.wait_until("every phone hears the queued caller", |r| {
+        r.phones.iter().filter(|p| hears_the_tone(p)).count() == 3
+    });
+    let (ok, log) = call.join().unwrap();
+    assert!(ok, "the call failed: {log}\nserver: {}", a.srv.log());
+    a.s.wait_until("every phone stopped after the BYE", |r| listening(r) == 0);
+    let calls = a.ended_calls(1);
+    let outcome = calls[0]["outcome"].as_str().unwrap();
+    assert!(
+        outcome.starts_with("the caller hung up (queued "),
+        "{outcome}"
+    );
+    assert!(calls[0]["page"].as_str().is_some(), "{calls:?}");
+}
+
+#[test]
+fn a_queue_whose_wait_runs_out_ends_with_bye_and_says_so() {
+    let Some(a) = agent() else { return };
+    let _holder = hold_the_zone(&a);
+    let started = std::time::Instant::now();
+    // The scenario ends once zonecast's BYE came and was answered.
+    let out = a.run_sipp(&scenario("uac_queue_timeout.xml"), QUEUE_SHORT);
+    a.assert_called(&out);
+    let took = started.elapsed();
+    assert!(
+        took >= Duration::from_secs(3),
+        "BYE before the wait: {took:?}"
+    );
+    let calls = a.ended_calls(1);
+    let outcome = calls[0]["outcome"].as_str().unwrap();
+    assert_eq!(outcome, "the zone stayed busy: queued 3 s", "{calls:?}");
+    assert!(calls[0].get("page").is_none(), "{calls:?}");
+    // Only the emergency page played: no phone heard the caller.
+    let r = a.s.report();
+    assert!(r.phones.iter().all(|p| !hears_the_tone(p)), "{r:?}");
+}
