@@ -11,6 +11,11 @@
 //! The journal of calls is `calls/calls.jsonl`: one line per call when it begins (with its page
 //! once started) and one when it ends ([`CallRecord`]), appended; the last line of a call is its
 //! state. A call a killed server left open is closed when the next one starts.
+//!
+//! Both are bounded: past [`ROTATE_BYTES`] the journal moves to `calls.1.jsonl` (replacing the
+//! one before) and starts again with the last line of every call in progress and of the recent
+//! ones, so nothing `GET /api/calls` shows is lost; only the newest [`KEPT_RECORDINGS`]
+//! recordings are kept (an older delayed page's history still names its file, which is gone).
 
 use std::io::{Read, Seek, SeekFrom, Write};
 use std::path::{Path, PathBuf};
@@ -39,6 +44,13 @@ const JOURNAL_FILE: &str = "calls.jsonl";
 const RECENT_CALLS: usize = 100;
 /// The end of the journal read for the list (older calls stay in the file).
 const TAIL_BYTES: u64 = 1 << 20;
+/// The journal's size past which it is rotated (a call writes two or three lines of ~300 bytes:
+/// some 20,000 calls a file).
+pub const ROTATE_BYTES: u64 = 16 << 20;
+/// The journal before the last rotation.
+const ROTATED_FILE: &str = "calls.1.jsonl";
+/// Recordings of delayed calls kept (each at most two minutes, 1.9 MB): the oldest go first.
+pub const KEPT_RECORDINGS: usize = 200;
 /// The outcome of a call a stopped server left open.
 const LEFT_OPEN: &str = "the server stopped during the call";
 
@@ -90,6 +102,9 @@ impl CallDesk {
         if let Err(e) = written {
             tracing::error!("calls: {}: {e}", path.display());
         }
+        if let Err(e) = rotate_past(&self.dir, ROTATE_BYTES) {
+            tracing::error!("calls: rotating {}: {e}", path.display());
+        }
     }
 
     async fn start_call(&self, call: CallPage) -> Result<CallLink, DeskRefusal> {
@@ -137,6 +152,9 @@ impl CallDesk {
         let path = self.dir.join(&name);
         write_wav(&path, &recording.ulaw)
             .map_err(|e| DeskRefusal::Unavailable(format!("{}: {e}", path.display())))?;
+        if let Err(e) = keep_newest_recordings(&self.dir, KEPT_RECORDINGS) {
+            tracing::error!("calls: pruning recordings in {}: {e}", self.dir.display());
+        }
         let req = StartPage {
             zone: call.zone,
             source: format!("file:{}", path.display()),
@@ -163,6 +181,47 @@ fn refusal(e: StartError) -> DeskRefusal {
         StartError::Page(PageError::Busy(why)) => DeskRefusal::Busy(why),
         other => DeskRefusal::Unavailable(other.to_string()),
     }
+}
+
+/// When the journal in `dir` is over `limit` bytes: move it to [`ROTATED_FILE`] and start a new
+/// one with the last line of each call in progress and of the recent ones (the caller holds the
+/// writing lock).
+fn rotate_past(dir: &Path, limit: u64) -> std::io::Result<()> {
+    let path = dir.join(JOURNAL_FILE);
+    if std::fs::metadata(&path)?.len() <= limit {
+        return Ok(());
+    }
+    let list = listed(dir);
+    let mut kept = String::new();
+    for r in list.recent.iter().rev().chain(&list.in_progress) {
+        if let Ok(line) = serde_json::to_string(r) {
+            kept.push_str(&line);
+            kept.push('\n');
+        }
+    }
+    let fresh = dir.join(format!("{JOURNAL_FILE}.new"));
+    std::fs::write(&fresh, kept)?;
+    std::fs::rename(&path, dir.join(ROTATED_FILE))?;
+    std::fs::rename(&fresh, &path)
+}
+
+/// Delete all but the `keep` newest recordings (`*.wav`) in `dir`.
+fn keep_newest_recordings(dir: &Path, keep: usize) -> std::io::Result<()> {
+    let mut wavs = Vec::new();
+    for e in std::fs::read_dir(dir)? {
+        let e = e?;
+        if e.path().extension().is_some_and(|x| x == "wav") {
+            wavs.push((e.metadata()?.modified()?, e.path()));
+        }
+    }
+    if wavs.len() <= keep {
+        return Ok(());
+    }
+    wavs.sort();
+    for (_, old) in &wavs[..wavs.len() - keep] {
+        std::fs::remove_file(old)?;
+    }
+    Ok(())
 }
 
 /// A recording as a WAV file: 8 kHz mono 16-bit, what every page source reads.
@@ -348,5 +407,50 @@ mod tests {
         assert_eq!(list.recent.len(), RECENT_CALLS);
         assert_eq!(list.recent[0].call, format!("x{}", n - 1));
         assert!(listed(&dir.path().join("none")).recent.is_empty());
+    }
+
+    #[test]
+    fn a_full_journal_rotates_keeping_calls_in_progress_and_the_recent_ones() {
+        let dir = tempfile::tempdir().unwrap();
+        let mut f = std::fs::File::create(dir.path().join(JOURNAL_FILE)).unwrap();
+        let mut write = |r: CallRecord| writeln!(f, "{}", serde_json::to_string(&r).unwrap());
+        write(record("open", None)).unwrap();
+        for i in 0..300 {
+            write(record(&format!("x{i}"), None)).unwrap();
+            write(record(&format!("x{i}"), Some("done"))).unwrap();
+        }
+        let before = listed(dir.path());
+        rotate_past(dir.path(), 1 << 30).unwrap();
+        assert!(
+            !dir.path().join(ROTATED_FILE).exists(),
+            "under the limit: untouched"
+        );
+        rotate_past(dir.path(), 1000).unwrap();
+        assert!(dir.path().join(ROTATED_FILE).exists());
+        let len = std::fs::metadata(dir.path().join(JOURNAL_FILE))
+            .unwrap()
+            .len();
+        assert!(len < 64 * 1024, "{len}");
+        let after = listed(dir.path());
+        assert_eq!(after.in_progress, before.in_progress);
+        assert_eq!(after.recent, before.recent);
+        assert_eq!(after.in_progress[0].call, "open");
+    }
+
+    #[test]
+    fn only_the_newest_recordings_are_kept() {
+        let dir = tempfile::tempdir().unwrap();
+        for i in 0..5 {
+            std::fs::write(dir.path().join(format!("c{i}.wav")), b"RIFF").unwrap();
+            std::thread::sleep(std::time::Duration::from_millis(20));
+        }
+        std::fs::write(dir.path().join(JOURNAL_FILE), b"").unwrap();
+        keep_newest_recordings(dir.path(), 3).unwrap();
+        let mut left: Vec<String> = std::fs::read_dir(dir.path())
+            .unwrap()
+            .map(|e| e.unwrap().file_name().to_string_lossy().into_owned())
+            .collect();
+        left.sort();
+        assert_eq!(left, ["c2.wav", "c3.wav", "c4.wav", JOURNAL_FILE]);
     }
 }
