@@ -188,4 +188,41 @@ fn an_admin_pages_a_district_zone_from_page_now_and_sees_a_section_per_site() {
     for (s, name) in sites.iter().map(|(s, _)| s).zip(names) {
         assert_eq!(heard(s), vec![1; PHONES], "{name}'s phones");
     }
+
+    // The Zones screen lists it too, with its members.
+    b.click("a[data-nav=zones]");
+    b.ready();
+    let row = b.wait_js(
+        "the district zone on the Zones screen",
+        15,
+        "const r = document.querySelector('#zones-rows tr[data-zone=everyone]'); \
+         return r ? r.innerText : ''",
+        |v| v.as_str().is_some_and(|t| !t.is_empty()),
+    );
+    let row = row.as_str().unwrap();
+    assert!(
+        row.contains("district") && row.contains("east:all, west:all"),
+        "{row}"
+    );
+
+    // Operators: a district zone is granted by its name, and only that grant pages it.
+    for (user, zones) in [("olga", json!(["everyone"])), ("otto", json!(["all"]))] {
+        let body = json!({"name": user, "role": "operator", "zones": zones, "password": ADMIN_PW});
+        let (status, v) = api(srv, "POST", "/api/users", Some(body));
+        assert_eq!(status, 201, "{user}: {v}");
+    }
+    let tone = json!({"zone": "everyone", "source": "tone:700:0.5"});
+    let otto = sign_in(srv, "otto", ADMIN_PW);
+    let (status, v) = otto.call("POST", "/api/pages", Some(tone.clone()));
+    assert_eq!(
+        status, 403,
+        "a grant of a site's zone pages no district zone: {v}"
+    );
+    let olga = sign_in(srv, "olga", ADMIN_PW);
+    let (status, v) = olga.call("POST", "/api/pages", Some(tone));
+    assert_eq!(status, 201, "{v}");
+    assert!(
+        v["id"].as_str().is_some_and(|id| id.starts_with("dp-")),
+        "{v}"
+    );
 }

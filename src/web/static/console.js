@@ -717,6 +717,13 @@
       tr.dataset.zone = z.name;
       zb.append(tr);
     }
+    // The district's zones: a part per SITE:ZONE member, the phones those sites' own.
+    for (const z of list(zones, 'district_zones')) {
+      const tr = row(z.name, 'district', '—', '', 'sites ' + list(z.members || []).join(', '));
+      tr.dataset.zone = z.name;
+      tr.dataset.district = 'true';
+      zb.append(tr);
+    }
     if (!zb.firstChild) emptyRow(zb, 5, 'The configuration has no zone.');
     const ps = list(phones, 'phones').slice();
     ps.sort((a, b) => Number(FAILED.has(b.last_outcome)) - Number(FAILED.has(a.last_outcome)) || a.name.localeCompare(b.name));
