@@ -1,10 +1,10 @@
 //! zonecast as a SIP user agent (issue 22): a trunk (CUCM, a PBX) calls a configured number and
 //! the caller speaks to a zone. Built: dial-in (UAS) over UDP and TCP (one port), live routes
 //! (the caller relayed to the zone) and delayed ones (recorded, then played as a page), a
-//! route's PIN, callers from outside `[sip] allow` let in by digest credentials
-//! (`[[sip.caller]]`: 401 challenge, nonces that expire), every call journaled; SIP endpoints
-//! called as page targets (UAC: `uac`, `uac_shell`'s [`Dialer`]). Not here: digit prompts
-//! choosing the zone, TLS/SRTP.
+//! route's PIN, menu routes (the caller keys the zone), a queue instead of 486, callers from
+//! outside `[sip] allow` let in by digest credentials (`[[sip.caller]]`: 401 challenge, nonces
+//! that expire), every call journaled; SIP endpoints called as page targets (UAC: `uac`,
+//! `uac_shell`'s [`Dialer`]). Not here: TLS/SRTP.
 //!
 //! Pure parts, tested without sockets: `admit` (who may call which number: 403, 404, 486),
 //! `challenge` (the digest server side: a nonce issued at a virtual time, an `Authorization`
@@ -12,7 +12,8 @@
 //! 488 when none is common), `audio` (a caller's RTP decoded, framed, levelled, in the page's
 //! µ-law), `cue` (what the caller hears: the wait tone, the "go ahead" beep, counted in frames),
 //! `dtmf` (RFC 4733 telephone-events: the caller's keys), `pin` (a route's PIN keyed by the
-//! caller, its prompt and time out). The shell: `ua` (rsipstack's endpoint on UDP and TCP, the
+//! caller, its prompt and time out), `menu` (a menu route's choice of zone keyed by the
+//! caller, its prompt, wrong tries and time outs). The shell: `ua` (rsipstack's endpoint on UDP and TCP, the
 //! digest door, and the dispatch of requests), `call` (one call from INVITE to BYE), `media`
 //! (a call's RTP socket and relay loop). `desk` names the hand-off to the server, which starts
 //! the page through [`crate::page::Pager`] and owns the talker queue the caller's frames go
