@@ -409,3 +409,35 @@ async fn cluster_status_names_the_leader() {
     let text = String::from_utf8_lossy(&out.stdout);
     assert!(text.contains("site north: no leader"), "{text}");
 }
+
+/// The site's journal stream remembers message ids for a week (a record sent again after a node
+/// was down for a weekend is stored once), and a stream an older version made with one hour is
+/// widened when the node starts.
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn the_journal_stream_remembers_ids_for_a_week_and_an_older_one_is_widened() {
+    use async_nats::jetstream::{self, stream};
+    let nats = Nats::start();
+    let url = format!("nats://127.0.0.1:{}", nats.port);
+    let js = jetstream::new(async_nats::connect(&url).await.expect("connect"));
+    let hour = Duration::from_secs(3600);
+    js.create_stream(stream::Config {
+        name: "ZC_JOURNAL_north".into(),
+        subjects: vec!["zc.north.journal".into()],
+        duplicate_window: hour,
+        ..Default::default()
+    })
+    .await
+    .expect("an older version's stream");
+    let text = format!(
+        "[cluster]\nurls = [\"{url}\"]\nsite = \"north\"\nnode = \"a\"\npair = [\"a\", \"b\"]\n"
+    );
+    let config = Config::from_toml(&text, "cluster-test.toml").expect("config");
+    let link = zonecast::cluster::JournalLink::connect(config.cluster.as_ref().unwrap())
+        .await
+        .expect("journal link");
+    link.ensure_site_stream().await.expect("the site's stream");
+    let mut s = js.get_stream("ZC_JOURNAL_north").await.expect("the stream");
+    let window = s.info().await.expect("info").config.duplicate_window;
+    assert_eq!(window, zonecast::cluster::DUPLICATE_WINDOW);
+    assert!(window >= Duration::from_secs(7 * 24 * 3600), "{window:?}");
+}

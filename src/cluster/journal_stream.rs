@@ -18,8 +18,10 @@ use super::store::{ClusterError, connect_client};
 use crate::config::Cluster;
 
 /// How long the site's stream remembers a message id: a record sent again within this time
-/// after its acknowledgement was lost is stored once (the outbox retries within seconds).
-const DUPLICATE_WINDOW: Duration = Duration::from_secs(3600);
+/// after its acknowledgement was lost is stored once. The outbox retries within seconds, but a
+/// node killed before the acknowledgement may stay down for a long weekend before it sends the
+/// record again; the ids of a week cost the server little (a site makes some thousands).
+pub const DUPLICATE_WINDOW: Duration = Duration::from_secs(7 * 24 * 3600);
 
 /// The bound on one request to JetStream.
 const ASK_LIMIT: Duration = Duration::from_secs(5);
@@ -106,7 +108,18 @@ impl JournalLink {
             ..Default::default()
         };
         let made = tokio::time::timeout(ASK_LIMIT, self.site_js.get_or_create_stream(config));
-        match made.await {
+        let made = match made.await {
+            Ok(Ok(s)) => s,
+            Ok(Err(e)) => return Err(js_err(&name, e)),
+            Err(_) => return Err(js_err(&name, "no answer")),
+        };
+        // A stream an older version made remembers ids for less: widen it.
+        let mut config = made.cached_info().config.clone();
+        if config.duplicate_window >= DUPLICATE_WINDOW {
+            return Ok(());
+        }
+        config.duplicate_window = DUPLICATE_WINDOW;
+        match tokio::time::timeout(ASK_LIMIT, self.site_js.update_stream(config)).await {
             Ok(Ok(_)) => Ok(()),
             Ok(Err(e)) => Err(js_err(&name, e)),
             Err(_) => Err(js_err(&name, "no answer")),

@@ -60,7 +60,7 @@ pub use district_wire::{
     stop_subject,
 };
 pub use journal::{HUB_STREAM, JournalRecord, RECORD_LIMIT, RecordKind, RecordRefused};
-pub use journal_stream::{DistrictRecords, JournalLink, SCAN_LIMIT};
+pub use journal_stream::{DUPLICATE_WINDOW, DistrictRecords, JournalLink, SCAN_LIMIT};
 pub use lease::{Lease, LeaseEvent, LeaseOp, LeaseReply, LeaseTerms};
 pub use outbox::{OutRecord, Outbox, OutboxTerms};
 pub use outbox_shell::{OutboxState, OutboxStore, start_outbox};
