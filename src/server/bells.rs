@@ -50,8 +50,10 @@ pub struct BellRinger {
     pub metrics: Arc<Metrics>,
 }
 
-/// Ring `bell` (due at `at`): one page per zone, then its bell event in the journal (the pages
-/// it started, and every zone that could not be paged, with why). Returns that event.
+/// Ring `bell` (due at `at`): one page per zone (a district page for a district zone, asked of
+/// every site and not waited for), then its bell event in the journal (the pages it started,
+/// each district page with its sites, and every zone that could not be paged, with why).
+/// Returns that event.
 pub async fn ring(r: &BellRinger, bell: &Bell, at: DateTime<Utc>, why: &Ringing) -> BellEvent {
     let mut started = Vec::new();
     let mut failures = Vec::new();
