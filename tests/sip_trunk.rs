@@ -1,16 +1,19 @@
-//! Dial-in as trunks call (issue 22): a real `zonecast serve` with `[sip]` and an emulated fleet
-//! on loopback, called by Debian's sipp (package `sip-tester`). Over TCP (`-t t1`, the agent
-//! listens on TCP at its UDP port): a call to a live route pages the zone, whose phones hear the
-//! caller's 1 kHz, and the BYE on that connection stops every phone; an OPTIONS keep-alive gets
-//! 200. A caller from outside `[sip] allow` (127.0.0.2 and 127.0.0.3, `allow` being 127.0.0.1)
-//! is challenged 401 (digest, `[[sip.caller]]`), answers with sipp's `[authentication]` and
-//! pages; a wrong password gets 403 and pages nothing; the password is nowhere in the server's
-//! stdout, stderr or data dir. Without sipp each test prints one line and passes.
+//! Dial-in as trunks call (issue 22): a real `zonecast serve` with `[sip]` and an emulated fleet on
+//! loopback, called by Debian's sipp (package `sip-tester`). Over TCP (`-t t1`, the agent listens
+//! on TCP at its UDP port): a call to a live route pages the zone, whose phones hear the caller's
+//! 1 kHz, and the BYE on that connection stops every phone; an OPTIONS keep-alive gets 200; a flood
+//! of idle connections from outside `allow` is bounded (256) while the trunk's OPTIONS still get
+//! through. A caller from outside `[sip] allow` (127.0.0.2 and 127.0.0.3, `allow` being 127.0.0.1)
+//! is challenged 401 (digest, `[[sip.caller]]`), answers with sipp's `[authentication]` and pages;
+//! a wrong password gets 403 and pages nothing; the password is nowhere in the server's stdout,
+//! stderr or data dir. Without sipp each test prints one line and passes.
 
 mod common;
 
+use std::io::{ErrorKind, Read};
 use std::path::Path;
 use std::process::Command;
+use std::time::Duration;
 
 use common::server::{Server, api, listening, setup, wait_for};
 use common::sip_call::{
@@ -158,6 +161,50 @@ fn options_over_tcp_get_200() {
 }
 
 #[test]
+fn a_flood_of_tcp_connections_is_bounded_and_the_trunks_still_get_through() {
+    let Some(t) = trunk(2) else {
+        return;
+    };
+    let target: std::net::SocketAddr = format!("127.0.0.1:{}", t.port).parse().unwrap();
+    let from = |ip: &str| {
+        let sock = socket2::Socket::new(socket2::Domain::IPV4, socket2::Type::STREAM, None);
+        let sock = sock.unwrap();
+        let at: std::net::SocketAddr = format!("{ip}:0").parse().unwrap();
+        sock.bind(&at.into()).unwrap();
+        sock.connect(&target.into()).unwrap();
+        let s = std::net::TcpStream::from(sock);
+        s.set_read_timeout(Some(Duration::from_millis(1500)))
+            .unwrap();
+        s
+    };
+    // Closed by the agent (EOF or reset), not merely quiet.
+    let closed = |s: &mut std::net::TcpStream| match s.read(&mut [0u8; 16]) {
+        Ok(0) => true,
+        Ok(_) => false,
+        Err(e) => !matches!(e.kind(), ErrorKind::WouldBlock | ErrorKind::TimedOut),
+    };
+    // 256 idle connections from outside `allow` (the agent's bound) are kept; one more is not.
+    let mut held: Vec<_> = (0..256).map(|_| from("127.0.0.3")).collect();
+    std::thread::sleep(Duration::from_secs(1));
+    assert!(
+        !closed(&mut held[255]),
+        "a connection under the bound was closed"
+    );
+    let mut extra = from("127.0.0.3");
+    assert!(
+        closed(&mut extra),
+        "the 257th connection from outside allow was kept"
+    );
+    // The trunk (127.0.0.1) still gets its OPTIONS answered over TCP.
+    let (ok, log) = t.call("options.xml", "127.0.0.1", "t1", &[]);
+    assert!(
+        ok,
+        "OPTIONS over TCP during the flood: {log}\nserver: {}",
+        t.srv.log()
+    );
+}
+
+#[test]
 fn a_caller_outside_allow_is_challenged_and_pages_with_the_right_password_only() {
     let Some(t) = trunk(2) else {
         return;
@@ -166,7 +213,7 @@ fn a_caller_outside_allow_is_challenged_and_pages_with_the_right_password_only()
     let wrong = ["-au", CALLER, "-ap", "not-the-password"];
     let (ok, log) = t.call("uac_trunk_auth_refused.xml", "127.0.0.3", "t1", &wrong);
     assert!(ok, "expected 401 then 403: {log}\nserver: {}", t.srv.log());
-    std::thread::sleep(std::time::Duration::from_millis(500));
+    std::thread::sleep(Duration::from_millis(500));
     let r = t.s.report();
     assert!(r.phones.iter().all(|p| p.heard.is_empty()), "{r:?}");
 

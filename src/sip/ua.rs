@@ -6,7 +6,8 @@
 //! credentials exist, judged by the digest [`Doorman`] ([`super::challenge`]): 401 with a
 //! challenge, 403, or taken as allowed. CANCEL and retransmissions are the transaction layer's;
 //! over TCP, responses go back on the caller's connection and our Via names the TCP listener
-//! (rsipstack's rules).
+//! (rsipstack's rules). Sources outside `allow` may hold at most [`MAX_STREAMS`] TCP
+//! connections between them; the trunks in `allow` always get through.
 
 use std::net::{IpAddr, Ipv4Addr, SocketAddr};
 use std::sync::Arc;
@@ -40,6 +41,9 @@ const TCP_START: Duration = Duration::from_secs(3);
 const CHALLENGE_LINGER: Duration = Duration::from_secs(40);
 /// Refused or challenged requests kept at once (as [`final_reply`] counts them).
 const MAX_CHALLENGES_KEPT: usize = 512;
+/// TCP connections open at once before sources outside `allow` are turned away (rsipstack
+/// keeps two 64 KiB buffers per connection: a flood of connections stays under 40 MiB).
+const MAX_STREAMS: usize = 256;
 
 /// A bound user agent, ready to [`Agent::run`].
 pub struct Agent {
@@ -85,6 +89,7 @@ impl Agent {
             on: format!("on udp:{}", sip.listen),
             reason: e.to_string(),
         })?;
+        guard_streams(&endpoint.inner, sip);
         let inner = endpoint.inner.clone();
         tokio::spawn(async move {
             let _ = inner.serve().await;
@@ -319,6 +324,22 @@ async fn listeners(
         tcp_at = Some(at);
     }
     Ok((udp_at, tcp_at))
+}
+
+/// Bound the TCP connections: the trunks in `allow` always get through (datagrams and
+/// connections), anyone else only while fewer than [`MAX_STREAMS`] connections are open.
+/// rsipstack asks this for every datagram and every accepted connection.
+fn guard_streams(endpoint: &Arc<rsipstack::transaction::endpoint::EndpointInner>, sip: &Sip) {
+    let weak = Arc::downgrade(endpoint);
+    let allow = sip.allow.clone();
+    let pass = move |ip: IpAddr| {
+        let trunk = matches!(ip, IpAddr::V4(v4) if allow.iter().any(|c| c.contains(v4)));
+        let room = weak
+            .upgrade()
+            .is_some_and(|e| e.transport_layer.connections_count() < MAX_STREAMS);
+        std::future::ready(trunk || room)
+    };
+    endpoint.transport_layer.set_whitelist(pass);
 }
 
 /// Wait until the TCP listener at `at` accepts (a connection opened and closed at once).
