@@ -6,22 +6,37 @@
 //! telephone-events: [`TelephoneEvent::parse`] and [`Keys`], one key per timestamp), and SIP
 //! INFO bodies as keys ([`info_key`]: at most one keypad key), and what a SIP endpoint we call
 //! answers (`parse_inbound_uac`: responses and in-dialog requests, through rsipstack's parser,
-//! an INVITE's transitions on them, digest challenges read by [`Challenge::parse`]). Byte 0
-//! picks the entry; the rest is the input.
+//! an INVITE's transitions on them, digest challenges read by [`Challenge::parse`]), and what a
+//! caller from outside `[sip] allow` answers our digest challenge with (the `Authorization`
+//! value: [`DigestAnswer::parse`] and the verdict of [`judge_authorization`]: never let in
+//! without the password). Byte 0 picks the entry; the rest is the input.
 #![no_main]
 
 use libfuzzer_sys::fuzz_target;
 use zonecast::audio::LoudnessTarget;
 use zonecast::sip::{
-    CallCodec, CallerAudio, Challenge, Inbound, Invite, Keys, Negotiated, TelephoneEvent,
-    answer_sdp, choose, info_key, parse_inbound, parse_inbound_uac, parse_offer,
+    CallCodec, CallerAudio, Challenge, DigestAnswer, Inbound, Invite, Keys, Knock,
+    MAX_AUTHORIZATION_BYTES, Negotiated, TelephoneEvent, answer_sdp, choose, info_key,
+    judge_authorization, parse_inbound, parse_inbound_uac, parse_offer,
 };
 
 fuzz_target!(|data: &[u8]| {
     let Some((&pick, rest)) = data.split_first() else {
         return;
     };
-    match pick % 6 {
+    match pick % 7 {
+        6 => {
+            let Ok(text) = std::str::from_utf8(rest) else {
+                return;
+            };
+            if let Some(a) = DigestAnswer::parse(text) {
+                assert!(text.len() <= MAX_AUTHORIZATION_BYTES);
+                assert!(a.qop.as_ref().is_none_or(|(nc, _)| nc.len() == 8));
+            }
+            // `NONCE` becomes one the judge issued; the password's hash cannot be guessed, so
+            // nothing gets in.
+            assert!(!matches!(judge_authorization(text), Knock::Admitted(_)));
+        }
         0 => {
             let _ = parse_inbound(rest);
         }
