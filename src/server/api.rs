@@ -528,8 +528,12 @@ fn district_zones(config: &Config) -> Vec<Value> {
     let zones = config.cluster.iter().flat_map(|c| &c.district);
     zones
         .map(|d| {
-            let mut sites: Vec<&str> = d.members.iter().map(|(site, _)| site.as_str()).collect();
-            sites.dedup();
+            let mut sites: Vec<&str> = Vec::new();
+            for (site, _) in &d.members {
+                if !sites.contains(&site.as_str()) {
+                    sites.push(site);
+                }
+            }
             let members: Vec<String> = d.members.iter().map(|(s, z)| format!("{s}:{z}")).collect();
             json!({ "name": d.name, "district": true, "sites": sites, "members": members })
         })
