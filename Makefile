@@ -11,7 +11,7 @@ BUILD_PACKAGES := libasound2-dev libopus-dev pkg-config
 # virtual environment schemathesis runs in (Debian's pip refuses installs outside one).
 # espeak-ng speaks say:TEXT sources (a separate program: its GPL code stays outside our binary).
 # chromium and chromium-driver: tests/console_browser.rs drives the web console in a real browser.
-TEST_PACKAGES := ffmpeg sox tshark libxml2-utils python3-venv espeak-ng chromium chromium-driver sip-tester nats-server
+TEST_PACKAGES := ffmpeg sox tshark libxml2-utils python3-venv espeak-ng chromium chromium-driver sip-tester baresip nats-server
 CARGO ?= cargo
 
 # Install the Debian packages given as $(1) that are not installed yet; `apt-get update` only

@@ -17,8 +17,14 @@
 //! - A re-INVITE offering `sendonly` (hold): answered 200 `recvonly` in the call's codec, the
 //!   stream pauses, the call is kept; taken back with `sendrecv`, the stream resumes.
 //!
-//! The setup (sipp on a free port, its media socket, the zone) is
-//! `common::sip_endpoint_harness`'s. Without sipp each test prints one line and passes.
+//! - baresip (Debian's `baresip`, a second outside peer) answering by itself on loopback: it
+//!   answers, the page's RTP reaches it (its log says so), and the page's BYE ends its call.
+//!   baresip 1.0's recording of what it receives stays empty here (its `sndfile` filter never
+//!   sees the decoded audio without a sound card), so the pitch is sipp's tests' to check.
+//!
+//! The setup (sipp or baresip on a free port, the media socket, the zone) is
+//! `common::sip_endpoint_harness`'s. Without sipp (or baresip) each test prints one line and
+//! passes.
 
 mod common;
 
@@ -26,7 +32,7 @@ use std::time::Duration;
 
 use common::cli_setup::{assert_exit, json, stderr};
 use common::server::listening;
-use common::sip_endpoint_harness::{Speaker, have_sipp, horn, page_against};
+use common::sip_endpoint_harness::{Speaker, have, have_sipp, horn, page_against};
 
 #[test]
 fn a_page_calls_the_sip_speaker_streams_to_its_answer_and_hangs_up_at_the_end() {
@@ -440,4 +446,47 @@ fn a_reinvite_offering_sendonly_is_answered_recvonly_and_the_stream_pauses() {
         .position(|w| w[1] - w[0] == gap)
         .map_or(0, |i| heard.arrivals.len() - i - 1);
     assert!(resumed >= 50, "only {resumed} packets after the hold");
+}
+
+#[test]
+fn baresip_answering_by_itself_is_paged_receives_the_stream_and_is_released_by_bye() {
+    if !have("baresip", "baresip") {
+        return;
+    }
+    let mut sp = Speaker::new();
+    sp.baresip();
+    let s = sp.setup("");
+    let out = s.run(&[
+        "page",
+        "--zone",
+        "all",
+        "--tone",
+        "700",
+        "--duration",
+        "2",
+        "--json",
+    ]);
+    // The page's BYE ends baresip's call ("terminated"), after which it is stopped.
+    let ended = sp.baresip_until("terminated", 10);
+    let log = sp.baresip_log();
+    let h = horn(&json(&out));
+    assert_eq!(out.status.code(), Some(0), "{h}\n{}\n{log}", stderr(&out));
+    assert_eq!(
+        (h["accepted"].as_bool(), h["state"].as_str()),
+        (Some(true), Some("stopped")),
+        "{h}\n{log}"
+    );
+    assert!(
+        log.contains("answering call") && log.contains("Call established"),
+        "baresip did not answer by itself:\n{log}"
+    );
+    assert!(
+        log.contains("incoming rtp for 'audio' established"),
+        "the page's stream never reached baresip:\n{log}"
+    );
+    assert!(ended, "baresip's call was not ended by our BYE:\n{log}");
+    assert!(
+        log.contains("session closed: Connection reset by peer"),
+        "the call ended otherwise than by our BYE:\n{log}"
+    );
 }

@@ -25,6 +25,18 @@ pub fn have(program: &str, package: &str) -> bool {
     found
 }
 
+impl Drop for Speaker {
+    fn drop(&mut self) {
+        for child in [self.sipp.as_mut(), self.baresip.as_mut()]
+            .into_iter()
+            .flatten()
+        {
+            let _ = child.kill();
+            let _ = child.wait();
+        }
+    }
+}
+
 /// Whether sipp is installed.
 pub fn have_sipp() -> bool {
     have("sipp", "sip-tester")
@@ -51,6 +63,7 @@ pub struct Speaker {
     /// Its scenario, logs and other files.
     pub dir: tempfile::TempDir,
     sipp: Option<Child>,
+    baresip: Option<Child>,
 }
 
 impl Default for Speaker {
@@ -70,6 +83,7 @@ impl Speaker {
             sink_port,
             dir: tempfile::tempdir().unwrap(),
             sipp: None,
+            baresip: None,
         }
     }
 
@@ -126,6 +140,76 @@ impl Speaker {
             .unwrap();
         self.sipp = Some(child);
         self.wait_bound();
+    }
+
+    /// baresip answers instead of sipp: a config of its own in our dir (`-f`), listening on
+    /// 127.0.0.1 at our port (UDP, and TCP too, so the port is taken again where both are
+    /// free), answering by itself (`answermode=auto`), its sound device a bridge of its player
+    /// to its source (`aubridge`: no sound card needed, paced, no busy loop); its verbose log
+    /// in `baresip.log` (which says when RTP came in and when the call ended).
+    pub fn baresip(&mut self) {
+        self.port = loop {
+            let p = free_port();
+            if std::net::TcpListener::bind(("127.0.0.1", p)).is_ok() {
+                break p;
+            }
+        };
+        let dir = self.dir.path();
+        let rtp = free_port().clamp(1024, 65000);
+        let config = format!(
+            "poll_method\tepoll\nsip_listen\t127.0.0.1:{port}\nnet_interface\t127.0.0.1\n\
+             audio_player\taubridge,horn\naudio_source\taubridge,horn\naudio_alert\taubridge,horn\n\
+             module_path\t/usr/lib/baresip/modules\nmodule\tg711.so\nmodule\taubridge.so\n\
+             module_app\taccount.so\n\
+             module_app\tmenu.so\nrtp_ports\t{rtp}-{end}\n",
+            port = self.port,
+            end = rtp + 40,
+        );
+        std::fs::write(dir.join("config"), config).unwrap();
+        let account = format!(
+            "<sip:horn@127.0.0.1:{}>;regint=0;answermode=auto\n",
+            self.port
+        );
+        std::fs::write(dir.join("accounts"), account).unwrap();
+        let log = std::fs::File::create(dir.join("baresip.log")).unwrap();
+        let child = Command::new("baresip")
+            .arg("-f")
+            .arg(dir)
+            .args(["-4", "-v"])
+            .stdin(Stdio::null())
+            .stdout(log.try_clone().unwrap())
+            .stderr(log)
+            .spawn()
+            .unwrap();
+        self.baresip = Some(child);
+        self.wait_bound();
+    }
+
+    /// What baresip logged so far.
+    pub fn baresip_log(&self) -> String {
+        std::fs::read_to_string(self.dir.path().join("baresip.log")).unwrap_or_default()
+    }
+
+    /// Wait up to `secs` for baresip to log `what`, then stop it either way (SIGTERM, so
+    /// that it closes its WAV files; SIGKILL after 3 s): whether it did.
+    pub fn baresip_until(&mut self, what: &str, secs: u64) -> bool {
+        let deadline = Instant::now() + Duration::from_secs(secs);
+        while !self.baresip_log().contains(what) && Instant::now() < deadline {
+            std::thread::sleep(Duration::from_millis(50));
+        }
+        let seen = self.baresip_log().contains(what);
+        if let Some(mut child) = self.baresip.take() {
+            let _ = Command::new("kill")
+                .args(["-TERM", &child.id().to_string()])
+                .status();
+            let deadline = Instant::now() + Duration::from_secs(3);
+            while child.try_wait().unwrap().is_none() && Instant::now() < deadline {
+                std::thread::sleep(Duration::from_millis(50));
+            }
+            let _ = child.kill();
+            let _ = child.wait();
+        }
+        seen
     }
 
     /// Wait (up to 5 s) until something holds the speaker's SIP port.
