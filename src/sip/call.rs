@@ -27,6 +27,7 @@ use rsipstack::transaction::transaction::Transaction;
 use super::admit::{Turned, admit};
 use super::answer::{CallCodec, Negotiated, answer_sdp, choose, offer_sdp, parse_offer, reanswer};
 use super::audio::CallerAudio;
+use super::contact::local_contact;
 use super::cue::{Cue, MAX_WAIT_FRAMES};
 use super::desk::{CallLink, CallPage, CallRecord, CallRecording, Desk, DeskRefusal, Played};
 use super::dtmf::info_key;
@@ -200,10 +201,12 @@ async fn take(
     line.calls.fetch_add(1, Ordering::SeqCst);
     let _counted = Counted(&line.calls);
     let (state_tx, states) = line.layer.new_dialog_state_channel();
-    let dialog = match line
-        .layer
-        .get_or_create_server_invite(&tx, state_tx, None, None)
-    {
+    let dialog = match line.layer.get_or_create_server_invite(
+        &tx,
+        state_tx,
+        None,
+        local_contact(&line.layer, &tx),
+    ) {
         Ok(d) => d,
         Err(e) => {
             tracing::warn!("sip: call to {}: no dialog: {e}", route.number);

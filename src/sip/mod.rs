@@ -8,16 +8,16 @@
 //!
 //! Pure parts, tested without sockets: `admit` (who may call which number: 403, 404, 486),
 //! `challenge` (the digest server side: a nonce issued at a virtual time, an `Authorization`
-//! judged: 401, stale, 403 or let in), `answer` (SDP offer in, codec chosen, SDP answer out,
-//! 488 when none is common), `audio` (a caller's RTP decoded, framed, levelled, in the page's
-//! µ-law), `cue` (what the caller hears: the wait tone, the "go ahead" beep, counted in frames),
-//! `dtmf` (RFC 4733 telephone-events: the caller's keys), `pin` (a route's PIN keyed by the
-//! caller, its prompt and time out), `menu` (a menu route's choice of zone keyed by the
-//! caller, its prompt, wrong tries and time outs). The shell: `ua` (rsipstack's endpoint on UDP and TCP, the
-//! digest door, and the dispatch of requests), `call` (one call from INVITE to BYE), `media`
-//! (a call's RTP socket and relay loop). `desk` names the hand-off to the server, which starts
-//! the page through [`crate::page::Pager`] and owns the talker queue the caller's frames go
-//! into.
+//! judged: 401, stale, 403 or let in), `answer` (SDP offer in, codec chosen, SDP answer out, 488
+//! when none is common), `audio` (a caller's RTP decoded, framed, levelled, in the page's µ-law),
+//! `cue` (what the caller hears: the wait tone, the "go ahead" beep, counted in frames), `dtmf`
+//! (RFC 4733 telephone-events: the caller's keys), `pin` (a route's PIN keyed by the caller, its
+//! prompt and time out), `menu` (a menu route's choice of zone keyed by the caller, its prompt,
+//! wrong tries and time outs). The shell: `ua` (rsipstack's endpoint on UDP and TCP, the digest
+//! door, and the dispatch of requests), `contact` (our Contact on a TCP caller's dialog), `call`
+//! (one call from INVITE to BYE), `media` (a call's RTP socket and relay loop). `desk` names the
+//! hand-off to the server, which starts the page through [`crate::page::Pager`] and owns the talker
+//! queue the caller's frames go into.
 //!
 //! rsipstack does the SIP itself: parsing, transports (UDP datagrams, TCP connections and their
 //! framing), transactions and their retransmissions, dialogs, 100 Trying, CANCEL (487) and ACK.
@@ -27,6 +27,7 @@ mod answer;
 mod audio;
 mod call;
 mod challenge;
+mod contact;
 mod cue;
 mod desk;
 mod dtmf;
