@@ -390,6 +390,26 @@ fn an_invite_without_sdp_gets_our_offer_and_the_ack_answers_it() {
     assert!(srv.log().contains("(Pcmu)"), "{}", srv.log());
 }
 
+/// A trunk that requires reliable provisional responses (RFC 3262, `Require: 100rel`, as CUCM
+/// may be set to) is answered: zonecast sends no provisional but 100 Trying, so there is nothing
+/// to PRACK and the 200 comes straight (a 420 would refuse the call).
+#[test]
+fn a_caller_requiring_100rel_is_answered_and_pages() {
+    let Some(Agent { port, s, srv, dir }) = agent(2, "") else {
+        return;
+    };
+    let xml = std::fs::read_to_string(scenario("uac_tone.xml")).unwrap();
+    let required = xml.replacen(
+        "Max-Forwards: 70",
+        "Max-Forwards: 70\n      Supported: 100rel, timer\n      Require: 100rel",
+        1,
+    );
+    assert_ne!(xml, required);
+    let path = dir.path().join("uac_tone_100rel.xml");
+    std::fs::write(&path, required).unwrap();
+    call_and_hear(&s, &srv, dir.path(), path, port);
+}
+
 /// Call with `scenario` (a tone, then BYE): both phones hear 1 kHz, and stop after the BYE.
 fn call_and_hear(s: &common::cli_setup::Setup, srv: &Server, dir: &Path, path: PathBuf, port: u16) {
     let call = call_in_background(dir, path, port, NUMBER);
