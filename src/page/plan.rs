@@ -212,24 +212,10 @@ pub fn plan(spec: &PageSpec, targets: Vec<ZoneMember>) -> Vec<PhonePlan> {
 
 fn refused(t: &ZoneMember, expect_reply: bool, why: String) -> PhonePlan {
     PhonePlan {
-        name: t.name.clone(),
-        model: t.model.clone(),
-        target: None,
         refused: Some(why),
         expect_reply,
-        start_xml: String::new(),
-        start_uri: String::new(),
-        banner: None,
-        banner_refused: None,
-        stop_xml: String::new(),
-        via_media: false,
-        banner_clear_xml: None,
-        dest: None,
         ip: t.ip,
-        wideband: false,
-        narrow: None,
-        speaker_dest: None,
-        sip: None,
+        ..pushless(&t.name, &t.model, String::new())
     }
 }
 
@@ -423,24 +409,8 @@ fn taking_part(
 /// is sent to `dest` (its group or its own address, any port) while the page plays.
 pub fn speaker_plan(name: &str, dest: SocketAddrV4) -> PhonePlan {
     PhonePlan {
-        name: name.to_owned(),
-        model: SPEAKER_MODEL.to_owned(),
-        target: None,
-        refused: None,
-        expect_reply: false,
-        start_uri: format!("RTP to {dest}"),
-        start_xml: String::new(),
-        banner: None,
-        banner_refused: None,
-        stop_xml: String::new(),
-        via_media: false,
-        banner_clear_xml: None,
-        dest: None,
-        ip: None,
-        wideband: false,
-        narrow: None,
         speaker_dest: Some(dest),
-        sip: None,
+        ..pushless(name, SPEAKER_MODEL, format!("RTP to {dest}"))
     }
 }
 
@@ -460,12 +430,23 @@ pub fn sip_plan(
         Err(why) => (Some(why), None),
     };
     PhonePlan {
-        name: name.to_owned(),
-        model: super::dial::SIP_MODEL.to_owned(),
-        target: None,
         refused,
+        sip,
+        ..pushless(name, super::dial::SIP_MODEL, "INVITE".into())
+    }
+}
+
+/// The plan of a target that takes no XSI push (an IP speaker, a SIP endpoint, a phone
+/// refused): reported as `model`, started as `start_uri` says, no push, banner or stop of a
+/// phone; the kind sets its own fields (`speaker_dest`, `sip`, `refused`).
+fn pushless(name: &str, model: &str, start_uri: String) -> PhonePlan {
+    PhonePlan {
+        name: name.to_owned(),
+        model: model.to_owned(),
+        target: None,
+        refused: None,
         expect_reply: false,
-        start_uri: "INVITE".into(),
+        start_uri,
         start_xml: String::new(),
         banner: None,
         banner_refused: None,
@@ -477,7 +458,7 @@ pub fn sip_plan(
         wideband: false,
         narrow: None,
         speaker_dest: None,
-        sip,
+        sip: None,
     }
 }
 
@@ -630,5 +611,34 @@ mod tests {
         let plans = plan(&spec, vec![t, u]);
         assert!(plans[0].refused.as_deref().unwrap().contains("no password"));
         assert!(plans[1].refused.as_deref().unwrap().contains("address"));
+    }
+
+    #[test]
+    fn speakers_and_sip_endpoints_take_no_push_and_carry_their_own_target() {
+        let at: SocketAddrV4 = "239.10.0.5:50001".parse().unwrap();
+        let sp = speaker_plan("yard", at);
+        assert_eq!(
+            (sp.model.as_str(), sp.start_uri.as_str()),
+            (SPEAKER_MODEL, "RTP to 239.10.0.5:50001")
+        );
+        assert_eq!(sp.speaker_dest, Some(at));
+        assert!(sp.target.is_none() && sp.refused.is_none() && sp.sip.is_none());
+        let offer: SocketAddrV4 = "127.0.0.1:40000".parse().unwrap();
+        let dialog = crate::page::SipDialog {
+            call_id: "c1".into(),
+            ..Default::default()
+        };
+        let horn = sip_plan("horn", Ok(dialog), offer);
+        assert_eq!(horn.model, crate::page::dial::SIP_MODEL);
+        assert_eq!(
+            horn.sip
+                .as_ref()
+                .map(|t| (t.dialog.call_id.as_str(), t.offer)),
+            Some(("c1", offer))
+        );
+        assert!(horn.speaker_dest.is_none() && horn.target.is_none() && horn.refused.is_none());
+        let lost = sip_plan("lost", Err("no IPv4 address".into()), offer);
+        assert_eq!(lost.refused.as_deref(), Some("no IPv4 address"));
+        assert!(lost.sip.is_none());
     }
 }
