@@ -335,8 +335,10 @@ async fn start_sip(
         desk,
     )
     .await?;
+    // (The agent itself logs its TCP listener.)
+    let kind = if sip.transports.udp { "udp" } else { "tcp" };
     tracing::info!(
-        "SIP listening on udp:{} ({} numbers)",
+        "SIP listening on {kind}:{} ({} numbers)",
         agent.local(),
         sip.routes.len()
     );
