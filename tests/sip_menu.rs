@@ -8,6 +8,8 @@
 //! route with `busy = "queue"` (`7020`) whose zone is held by an emergency page is answered, the
 //! caller hears the queue tone, and its page starts once the holder ends (the phones then hear
 //! the caller); a queue whose wait runs out (`7021`) ends with our BYE and a journal saying so.
+//! A caller asking for session timers (RFC 4028, `Session-Expires` with `Supported: timer`)
+//! is answered with its interval and `refresher=uac`; one under 90 s gets 422 with `Min-SE`.
 //! Without sipp each test prints one line and passes.
 
 mod common;
@@ -23,7 +25,10 @@ const MENU: &str = "7010";
 const QUEUED: &str = "7020";
 const QUEUE_SHORT: &str = "7021";
 
-const ROUTES: &str = "[[sip.route]]\nnumber = \"7010\"\nmenu = { \"1\" = \"all\", \"2\" = \"first\" }\n\n\
+const PLAIN: &str = "7001";
+
+const ROUTES: &str = "[[sip.route]]\nnumber = \"7001\"\nzone = \"all\"\n\n\
+     [[sip.route]]\nnumber = \"7010\"\nmenu = { \"1\" = \"all\", \"2\" = \"first\" }\n\n\
      [[sip.route]]\nnumber = \"7020\"\nzone = \"all\"\nbusy = \"queue\"\nqueue_wait = \"40s\"\n\n\
      [[sip.route]]\nnumber = \"7021\"\nzone = \"all\"\nbusy = \"queue\"\nqueue_wait = \"3s\"\n";
 
@@ -210,4 +215,62 @@ fn a_queue_whose_wait_runs_out_ends_with_bye_and_says_so() {
     // Only the emergency page played: no phone heard the caller.
     let r = a.s.report();
     assert!(r.phones.iter().all(|p| !hears_the_tone(p)), "{r:?}");
+}
+
+#[test]
+fn session_timers_are_answered_for_the_caller_to_refresh_and_too_short_ones_get_422() {
+    let Some(a) = agent() else { return };
+    let timer = "Supported: timer\n      Session-Expires: 90;refresher=uac\n      Min-SE: 90\n";
+    // Too short: 422 with our Min-SE, nothing paged.
+    let short = timer.replace("Expires: 90", "Expires: 60");
+    let invite_at = "Max-Forwards: 70\n      Content-Type: application/sdp\n";
+    let invite_short =
+        format!("Max-Forwards: 70\n      {short}      Content-Type: application/sdp\n");
+    let path = scenario_with(
+        a.dir.path(),
+        "uac_refused.xml",
+        "timer_422.xml",
+        &[
+            (invite_at, invite_short.as_str()),
+            (
+                "<recv response=\"EXPECTED_STATUS\" />",
+                "<recv response=\"422\"><action><ereg regexp=\"Min-SE: 90\" search_in=\"msg\" \
+             check_it=\"true\" assign_to=\"min\" /></action></recv><Reference variables=\"min\" />",
+            ),
+        ],
+    );
+    let out = a.run_sipp(&path, PLAIN);
+    a.assert_called(&out);
+    let calls = a.ended_calls(1);
+    let outcome = calls[0]["outcome"].as_str().unwrap();
+    assert!(outcome.starts_with("refused 422"), "{outcome}");
+    // 90 s: answered with it, the caller the refresher; the call pages as any.
+    let subject = "Subject: zonecast dial-in test\n";
+    let with_timer = format!("{subject}      {timer}");
+    let path = scenario_with(
+        a.dir.path(),
+        "uac_queue.xml",
+        "timer_90.xml",
+        &[
+            (subject, with_timer.as_str()),
+            (
+                "<Reference variables=\"m,mport\" />",
+                "<Reference variables=\"m,mport,se\" />",
+            ),
+            (
+                "search_in=\"body\" check_it=\"true\" assign_to=\"m,mport\" />",
+                "search_in=\"body\" check_it=\"true\" assign_to=\"m,mport\" />\n      \
+             <ereg regexp=\"Session-Expires: 90;refresher=uac\" search_in=\"msg\" \
+             check_it=\"true\" assign_to=\"se\" />",
+            ),
+        ],
+    );
+    let call = a.call_in_background(path, PLAIN);
+    a.s.wait_until("every phone hears the caller", |r| {
+        r.phones.iter().filter(|p| hears_the_tone(p)).count() == 3
+    });
+    let (ok, log) = call.join().unwrap();
+    assert!(ok, "the call failed: {log}\nserver: {}", a.srv.log());
+    let calls = a.ended_calls(2);
+    assert_eq!(calls[0]["outcome"], "the caller hung up", "{calls:?}");
 }

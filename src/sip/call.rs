@@ -1,14 +1,27 @@
 //! One dial-in call, from its INVITE to its end (the shell): admitted or refused
 //! ([`super::admit`]), the offer answered or 488 ([`super::answer`]), a dialog opened (rsipstack
 //! sends 100 Trying, answers CANCEL with 487 and takes the ACK), the page started through the
-//! [`Desk`], 200 OK with our SDP (our offer when the INVITE had none: the ACK answers it), then the caller's audio relayed ([`super::media`]) until the
-//! caller hangs up (BYE), falls silent for `[sip] no_rtp`, or the page ends (we send BYE). Every
-//! way out ends the page, so every phone gets its stop. The caller hears a wait tone until the
-//! phones are ready, then the "go ahead" beep ([`super::cue`]). A delayed route answers at once,
-//! beeps, records the caller until BYE, `#`, silence or [`MAX_RECORDING`], and hands the
-//! recording to the [`Desk`] to play as a page. Every admitted call is journaled through the
-//! desk when it begins and when it ends ([`CallRecord`]). A route with a PIN answers first and
-//! takes the caller's keys ([`super::pin`]) before anything is paged or recorded.
+//! [`Desk`], 200 OK with our SDP (our offer when the INVITE had none: the ACK answers it), then
+//! the caller's audio relayed ([`super::media`]) until the caller hangs up (BYE), falls silent
+//! for `[sip] no_rtp`, or the page ends (we send BYE). Every way out ends the page, so every
+//! phone gets its stop. The caller hears a wait tone until the phones are ready, then the "go
+//! ahead" beep ([`super::cue`]). A delayed route answers at once, beeps, records the caller
+//! until BYE, `#`, silence or [`MAX_RECORDING`], and hands the recording to the [`Desk`] to play
+//! as a page. Every admitted call is journaled through the desk when it begins and when it ends
+//! ([`CallRecord`]).
+//!
+//! A route with a PIN or a menu answers first and takes the caller's keys before anything is
+//! paged or recorded: the PIN ([`super::pin`]), the menu's choice of zone ([`super::menu`]: the
+//! chosen zone is the one paged and journaled), or the PIN and then the menu, in one run of
+//! keys. A zone held by a higher page gets 486, or, on a route with `busy = "queue"`, the call
+//! is answered and queued: the queue tone while its page is tried again each time
+//! [`Desk::until_free`] resolves, until it starts (then the beep and the relay) or
+//! `queue_wait` runs out (we send BYE); a start under way when the caller hangs up is finished
+//! and its page stopped, so nothing is left behind. Session timers (RFC 4028): an INVITE with
+//! `Session-Expires` (and `Supported: timer`) is answered with its interval, raised to its
+//! `Min-SE`, and `refresher=uac`; a re-INVITE or UPDATE refreshes it; an interval under 90 s
+//! gets 422 with our `Min-SE`; a session not refreshed in time is ended (BYE, the page
+//! stopped). Its timing is pure (`SessionTimer`, `timer_of`, unit-tested here).
 
 use std::net::{IpAddr, Ipv4Addr};
 use std::sync::atomic::{AtomicUsize, Ordering};
@@ -92,8 +105,18 @@ pub(super) fn source_ip(req: &Request) -> Option<Ipv4Addr> {
 /// Answer `tx` with a final `status` and keep it until retransmissions and the ACK are absorbed
 /// (at most [`MAX_LINGERING`] at once: a flood of refused requests is answered once each and
 /// not kept).
-pub(super) async fn final_reply(line: Arc<Line>, mut tx: Transaction, status: StatusCode) {
-    if let Err(e) = tx.reply(status).await {
+pub(super) async fn final_reply(line: Arc<Line>, tx: Transaction, status: StatusCode) {
+    final_reply_with(line, tx, status, Vec::new()).await;
+}
+
+/// [`final_reply`] with `headers` (a 422's Min-SE).
+async fn final_reply_with(
+    line: Arc<Line>,
+    mut tx: Transaction,
+    status: StatusCode,
+    headers: Vec<Header>,
+) {
+    if let Err(e) = tx.reply_with(status, headers, None).await {
         tracing::debug!("sip: replying: {e}");
         return;
     }
@@ -196,6 +219,20 @@ async fn take(
             }
         }
     };
+    // RFC 4028: an interval under ours is 422 with our Min-SE.
+    let refresh = match timer_asked(req) {
+        Ok(secs) => secs,
+        Err(min) => {
+            tracing::info!(
+                "sip: call to {} refused 422: session interval too small",
+                route.number
+            );
+            let min_se = vec![Header::Other("Min-SE".into(), min.to_string())];
+            let status = StatusCode::SessionIntervalTooSmall;
+            tokio::spawn(final_reply_with(line.clone(), tx, status, min_se));
+            return format!("refused 422: a session interval under {min} s");
+        }
+    };
     // Counted from here (not while a refusal lingers): two INVITEs racing past the limit by
     // one is harmless.
     line.calls.fetch_add(1, Ordering::SeqCst);
@@ -228,6 +265,7 @@ async fn take(
         line,
         dialog: &dialog,
         route,
+        refresh,
     };
     let outcome = match route.mode {
         RouteMode::Live => call.live(states, negotiated, record).await,
@@ -242,6 +280,8 @@ struct Call<'a> {
     line: &'a Line,
     dialog: &'a InviteDialog,
     route: &'a SipRoute,
+    /// The session interval the caller refreshes (RFC 4028), when it asked for one.
+    refresh: Option<u32>,
 }
 
 impl Call<'_> {
@@ -278,7 +318,11 @@ impl Call<'_> {
             Some(n) => answer_sdp(n, media.local(), version),
             None => offer_sdp(media.local(), version),
         };
-        let headers = vec![Header::ContentType("application/sdp".into())];
+        let timer = self
+            .refresh
+            .map(|secs| SessionTimer::new(secs, tokio::time::Instant::now()));
+        let mut headers = vec![Header::ContentType("application/sdp".into())];
+        headers.extend(timer.iter().flat_map(SessionTimer::headers));
         if let Err(e) = self.dialog.accept(Some(headers), Some(sdp.into_bytes())) {
             tracing::warn!("sip: call to {}: answering: {e}", self.route.number);
             return Err("the call could not be answered");
@@ -299,6 +343,7 @@ impl Call<'_> {
             negotiated,
             local: media.local(),
             version,
+            timer,
         })
     }
 
@@ -496,8 +541,10 @@ impl Call<'_> {
         let deadline = tokio::time::sleep(wait);
         tokio::pin!(deadline);
         loop {
+            let expires = session.expires_at();
             tokio::select! {
                 end = relay.as_mut() => return Err(leg_end(end).why().to_owned()),
+                () = tokio::time::sleep_until(expires) => return Err(End::Expired.why().to_owned()),
                 _ = &mut deadline => {
                     return Err(format!("{QUEUE_TIMED_OUT}: queued {} s", wait.as_secs()));
                 }
@@ -605,8 +652,14 @@ impl Call<'_> {
         let keyed = media.keys(&leg, entry, &mut info_rx);
         tokio::pin!(keyed);
         loop {
+            let expires = session.expires_at();
             tokio::select! {
                 () = &mut keyed => return Ok(()),
+                () = tokio::time::sleep_until(expires) => {
+                    let why = End::Expired.why();
+                    let _ = self.dialog.hangup().await;
+                    return Err(why.to_owned());
+                }
                 state = states.recv() => match state {
                     None | Some(DialogState::Terminated(..)) => return Err(HUNG_UP.to_owned()),
                     Some(DialogState::Updated(_, req, h)) => session.reanswer(&req, &h).await,
@@ -776,24 +829,57 @@ async fn answer_in_ack(
     sdp_of(&ack.body).map_err(|_| "the caller's ACK has no usable SDP answer")
 }
 
-/// The call's media as answered, for answering again (re-INVITE, UPDATE).
+/// The call's media as answered, for answering again (re-INVITE, UPDATE), and its session
+/// timer.
 struct Session {
     negotiated: Negotiated,
     local: std::net::SocketAddrV4,
     version: u64,
+    /// RFC 4028: when the caller must have refreshed the session by.
+    timer: Option<SessionTimer>,
 }
 
 impl Session {
-    /// Answer an in-dialog offer `req` (200 with the same media, or 488).
+    /// When the session ends unrefreshed (far away without session timers).
+    fn expires_at(&self) -> tokio::time::Instant {
+        match &self.timer {
+            Some(t) => t.ends_at(),
+            None => tokio::time::Instant::now() + Duration::from_secs(86_400 * 365),
+        }
+    }
+
+    /// Answer an in-dialog offer or refresh `req` (200 with the same media, or 488; an UPDATE
+    /// without SDP gets 200 without; an interval under ours 422). A 200 refreshes the session.
     async fn reanswer(&mut self, req: &Request, h: &TransactionHandle) {
+        let asked = match timer_asked(req) {
+            Err(min) => {
+                tracing::info!("sip: in-dialog refresh refused 422");
+                let min_se = vec![Header::Other("Min-SE".into(), min.to_string())];
+                let _ = h
+                    .respond(StatusCode::SessionIntervalTooSmall, Some(min_se), None)
+                    .await;
+                return;
+            }
+            Ok(asked) => asked,
+        };
         self.version += 1;
         let body = std::str::from_utf8(&req.body).unwrap_or("\0");
+        let update = req.method == rsipstack::sip::Method::Update;
         match reanswer(body, &self.negotiated, self.local, self.version) {
             Ok(sdp) => {
-                let headers = vec![Header::ContentType("application/sdp".into())];
-                let _ = h
-                    .respond(StatusCode::OK, Some(headers), Some(sdp.into_bytes()))
-                    .await;
+                let now = tokio::time::Instant::now();
+                if let Some(t) = &mut self.timer {
+                    t.refreshed(asked, now);
+                }
+                let mut headers: Vec<Header> =
+                    self.timer.iter().flat_map(SessionTimer::headers).collect();
+                let body = if update && req.body.is_empty() {
+                    None
+                } else {
+                    headers.push(Header::ContentType("application/sdp".into()));
+                    Some(sdp.into_bytes())
+                };
+                let _ = h.respond(StatusCode::OK, Some(headers), body).await;
             }
             Err(e) => {
                 tracing::info!("sip: in-dialog offer refused 488: {e}");
@@ -819,6 +905,7 @@ enum End {
     Pound,
     PageEnded,
     TooLong,
+    Expired,
     Other,
 }
 
@@ -831,6 +918,7 @@ impl End {
             End::Pound => "the caller pressed #",
             End::PageEnded => "the page ended",
             End::TooLong => "the recording reached its longest",
+            End::Expired => "the caller did not refresh the session (RFC 4028)",
             End::Other => "the call ended",
         }
     }
@@ -863,10 +951,12 @@ async fn follow(
     let too_long = tokio::time::sleep(limit.unwrap_or(Duration::from_secs(u32::MAX.into())));
     tokio::pin!(too_long);
     loop {
+        let expires = session.expires_at();
         tokio::select! {
             end = &mut relay => return leg_end(end),
             _ = &mut page_ended => return End::PageEnded,
             _ = &mut too_long => return End::TooLong,
+            () = tokio::time::sleep_until(expires) => return End::Expired,
             state = states.recv() => match state {
                 None | Some(DialogState::Terminated(_, TerminatedReason::UacBye)) => return End::HungUp,
                 Some(DialogState::Terminated(..)) => return End::Other,
@@ -890,5 +980,126 @@ async fn follow(
                 Some(_) => {}
             },
         }
+    }
+}
+
+/// Our shortest session interval (RFC 4028 §4: Min-SE is never under 90 s).
+const MIN_SE_SECS: u32 = 90;
+
+/// The session interval a request asks for (RFC 4028): its `Session-Expires` (`x`) raised to
+/// its own `Min-SE`, when the caller can refresh (`Supported: timer` or `Require: timer`;
+/// without, no timer is run). `Err(ours)` when the interval is under [`MIN_SE_SECS`]: 422.
+fn timer_asked(req: &Request) -> Result<Option<u32>, u32> {
+    let supports = ["Supported", "k", "Require"].iter().any(|name| {
+        req.headers.iter().any(|h| {
+            h.name().eq_ignore_ascii_case(name)
+                && h.value()
+                    .split(',')
+                    .any(|t| t.trim().eq_ignore_ascii_case("timer"))
+        })
+    });
+    timer_of(
+        req.header_value("Session-Expires").as_deref(),
+        req.header_value("Min-SE").as_deref(),
+        supports,
+    )
+}
+
+/// [`timer_asked`]'s rule on header values.
+fn timer_of(
+    session_expires: Option<&str>,
+    min_se: Option<&str>,
+    supports: bool,
+) -> Result<Option<u32>, u32> {
+    let secs = |v: &str| v.split(';').next()?.trim().parse::<u32>().ok();
+    let Some(asked) = session_expires.and_then(secs) else {
+        return Ok(None);
+    };
+    if !supports {
+        return Ok(None);
+    }
+    if asked < MIN_SE_SECS {
+        return Err(MIN_SE_SECS);
+    }
+    Ok(Some(asked.max(min_se.and_then(secs).unwrap_or(0))))
+}
+
+/// A dial-in call's session timer (RFC 4028), pure: the caller refreshes (`refresher=uac`) by
+/// a re-INVITE or UPDATE within the interval; without one the session ends
+/// min(32 s, interval / 3) before the interval runs out (§10), and we end the call.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+struct SessionTimer {
+    interval: Duration,
+    refreshed: tokio::time::Instant,
+}
+
+impl SessionTimer {
+    fn new(secs: u32, now: tokio::time::Instant) -> SessionTimer {
+        SessionTimer {
+            interval: Duration::from_secs(secs.into()),
+            refreshed: now,
+        }
+    }
+
+    /// A refresh answered 200 at `now`, with the interval it asked for, if any.
+    fn refreshed(&mut self, secs: Option<u32>, now: tokio::time::Instant) {
+        if let Some(secs) = secs {
+            self.interval = Duration::from_secs(secs.into());
+        }
+        self.refreshed = now;
+    }
+
+    /// When the session ends without another refresh.
+    fn ends_at(&self) -> tokio::time::Instant {
+        let early = (self.interval / 3).min(Duration::from_secs(32));
+        self.refreshed + self.interval - early
+    }
+
+    /// Our answer's headers: the interval, refreshed by the caller.
+    fn headers(&self) -> [Header; 2] {
+        [
+            Header::Other(
+                "Session-Expires".into(),
+                format!("{};refresher=uac", self.interval.as_secs()),
+            ),
+            Header::Other("Require".into(), "timer".into()),
+        ]
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn the_interval_asked_is_taken_raised_to_min_se_and_422_under_ours() {
+        assert_eq!(
+            timer_of(Some("1800;refresher=uac"), None, true),
+            Ok(Some(1800))
+        );
+        assert_eq!(timer_of(Some(" 600 "), Some("900"), true), Ok(Some(900)));
+        assert_eq!(timer_of(Some("89"), None, true), Err(MIN_SE_SECS));
+        assert_eq!(
+            timer_of(Some("1800"), None, false),
+            Ok(None),
+            "cannot refresh"
+        );
+        assert_eq!(timer_of(None, Some("90"), true), Ok(None));
+        assert_eq!(timer_of(Some("soon"), None, true), Ok(None));
+    }
+
+    #[test]
+    fn an_unrefreshed_session_ends_early_by_a_third_or_32_s_and_a_refresh_restarts_it() {
+        let t0 = tokio::time::Instant::now();
+        let mut t = SessionTimer::new(90, t0);
+        assert_eq!(t.ends_at(), t0 + Duration::from_secs(60));
+        let t1 = t0 + Duration::from_secs(50);
+        t.refreshed(None, t1);
+        assert_eq!(t.ends_at(), t1 + Duration::from_secs(60));
+        t.refreshed(Some(1800), t1);
+        assert_eq!(t.ends_at(), t1 + Duration::from_secs(1768));
+        let h = t.headers();
+        assert_eq!(h[0].to_string(), "Session-Expires: 1800;refresher=uac");
+        assert_eq!(h[1].to_string(), "Require: timer");
     }
 }
