@@ -7,7 +7,8 @@
 //! (the caller hears the menu's pips, the wrong tone, the pips, the wait tone and the beep). A
 //! route with `busy = "queue"` (`7020`) whose zone is held by an emergency page is answered, the
 //! caller hears the queue tone, and its page starts once the holder ends (the phones then hear
-//! the caller); a queue whose wait runs out (`7021`) ends with our BYE and a journal saying so.
+//! the caller); a queue whose wait runs out (`7021`) ends with our BYE and a journal saying so,
+//! and a caller who hangs up while queued leaves no page behind when the zone frees up.
 //! A caller asking for session timers (RFC 4028, `Session-Expires` with `Supported: timer`)
 //! is answered with its interval and `refresher=uac`; one under 90 s gets 422 with `Min-SE`.
 //! Without sipp each test prints one line and passes.
@@ -273,4 +274,39 @@ fn session_timers_are_answered_for_the_caller_to_refresh_and_too_short_ones_get_
     assert!(ok, "the call failed: {log}\nserver: {}", a.srv.log());
     let calls = a.ended_calls(2);
     assert_eq!(calls[0]["outcome"], "the caller hung up", "{calls:?}");
+}
+
+#[test]
+fn a_caller_who_hangs_up_while_queued_leaves_nothing_behind() {
+    let Some(a) = agent() else { return };
+    let holder = hold_the_zone(&a);
+    // Queued for 3 s, then BYE.
+    let path = scenario_with(
+        a.dir.path(),
+        "uac_queue.xml",
+        "queue_bye.xml",
+        &[(
+            "<pause milliseconds=\"14000\" />",
+            "<pause milliseconds=\"3000\" />",
+        )],
+    );
+    let out = a.run_sipp(&path, QUEUED);
+    a.assert_called(&out);
+    let calls = a.ended_calls(1);
+    assert_eq!(
+        calls[0]["outcome"], "the caller hung up while queued",
+        "{calls:?}"
+    );
+    assert!(calls[0].get("page").is_none(), "{calls:?}");
+    // The zone frees up: nothing of the call's starts.
+    let (st, _) = api(&a.srv, "DELETE", &format!("/api/pages/{holder}"), None);
+    assert!(st < 300, "{st}");
+    a.s.wait_until("every phone stopped", |r| listening(r) == 0);
+    std::thread::sleep(Duration::from_secs(3));
+    let r = a.s.report();
+    assert_eq!(listening(&r), 0, "{r:?}");
+    assert!(r.phones.iter().all(|p| !hears_the_tone(p)), "{r:?}");
+    let (_, pages) = api(&a.srv, "GET", "/api/pages", None);
+    let live = pages.to_string();
+    assert!(!live.contains("sip:sipp@"), "{live}");
 }
