@@ -16,6 +16,9 @@
 //!   nothing is left for recover.
 //! - A re-INVITE offering `sendonly` (hold): answered 200 `recvonly` in the call's codec, the
 //!   stream pauses, the call is kept; taken back with `sendrecv`, the stream resumes.
+//! - Session timers (RFC 4028): an answer making us the refresher of a 4 s session gets our
+//!   refresh re-INVITE 2 s later (the stream goes on, the BYE's CSeq follows it); a refresh
+//!   answered 481 ends that endpoint's call alone, without a BYE, reported like a hang-up.
 //!
 //! - baresip (Debian's `baresip`, a second outside peer) answering by itself on loopback: it
 //!   answers, the page's RTP reaches it (its log says so), and the page's BYE ends its call.
@@ -489,4 +492,83 @@ fn baresip_answering_by_itself_is_paged_receives_the_stream_and_is_released_by_b
         log.contains("session closed: Connection reset by peer"),
         "the call ended otherwise than by our BYE:\n{log}"
     );
+}
+
+#[test]
+fn session_timers_we_refresh_at_half_the_interval_and_the_bye_comes_after_the_refresh() {
+    if !have_sipp() {
+        return;
+    }
+    let mut sp = Speaker::new();
+    let s = sp.setup("");
+    // Session-Expires 4 s, us refreshing: the refresh comes about 2 s after the answer; the
+    // scenario checks it (CSeq 2, 4;refresher=uac) and the BYE's CSeq past it.
+    sp.answer("uas_endpoint_timer.xml", &[], 1);
+    let heard = sp.listen(20);
+    let out = s.run(&[
+        "page",
+        "--zone",
+        "all",
+        "--tone",
+        "700",
+        "--duration",
+        "3",
+        "--json",
+    ]);
+    let (code, log) = sp.done(20);
+    assert_exit(&out, 0);
+    assert_eq!(code, Some(0), "no refresh, or a BYE out of order: {log}");
+    let h = horn(&json(&out));
+    assert_eq!(h["state"].as_str(), Some("stopped"), "{h}");
+    let heard = heard.join().unwrap();
+    assert!(
+        heard.longest_gap() < Duration::from_millis(200),
+        "the refresh interrupted the stream"
+    );
+}
+
+#[test]
+fn a_session_refresh_answered_481_ends_that_endpoints_call_alone() {
+    if !have_sipp() {
+        return;
+    }
+    let mut sp = Speaker::new();
+    let s = sp.setup("");
+    sp.answer("uas_endpoint_timer_481.xml", &[], 1);
+    let page = s.spawn(&[
+        "page",
+        "--zone",
+        "all",
+        "--tone",
+        "700",
+        "--duration",
+        "5",
+        "--json",
+    ]);
+    let (code, log) = sp.done(20);
+    assert_eq!(
+        code,
+        Some(0),
+        "the refresh never came, or its 481 was not ACKed: {log}"
+    );
+    assert!(
+        sp.stays_quiet(Duration::from_millis(200), Duration::from_secs(1)),
+        "RTP still reaches an endpoint whose call is gone"
+    );
+    assert_eq!(
+        listening(&s.report()),
+        2,
+        "the page must go on for the phones"
+    );
+    let out = page.wait_with_output().unwrap();
+    assert_exit(&out, 0);
+    let r = json(&out);
+    let h = horn(&r);
+    assert_eq!(
+        (h["state"].as_str(), h["stopped"].as_bool()),
+        (Some("stopped_by_user"), Some(true)),
+        "{h}"
+    );
+    assert!(h["stop_failure"].is_null(), "a BYE was tried: {h}");
+    assert!(s.journal().trim().is_empty(), "{}", s.journal());
 }
