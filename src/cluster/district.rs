@@ -8,13 +8,27 @@
 //! happened (`handle_answer`, `handle_event`, `handle_timeout(now)`, `stop`), sleep until
 //! [`DistrictPage::poll_timeout`]; [`DistrictPage::is_done`] ends it.
 //!
-//! A section goes `asking` → `accepted` → `ended`, or ends `refused` (the site said no),
-//! `unreachable` (no answer by [`DistrictTerms::answer_within`]: a site behind a cut link, or
-//! whose node is down), or `lost` (accepted, then nothing heard for
-//! [`DistrictTerms::silence_limit`]). A site that answers "no one listens" is asked again every
-//! [`DistrictTerms::ask_again`] until the deadline (its leader may be changing hands); a
-//! duplicate is harmless, the site pages a part once. A site marked unreachable is also sent a
+//! A section goes `asking` → `accepted` → `ended`, or ends `refused` (the site said no: an
+//! unknown zone, `busy: ...` for a zone held at equal priority), `unreachable` (no answer by
+//! [`DistrictTerms::answer_within`]: a site behind a cut link, or whose nodes are down), or
+//! `lost` (accepted, then nothing heard for [`DistrictTerms::silence_limit`]). A site that
+//! answers "no one listens" is asked again every [`DistrictTerms::ask_again`] until the deadline;
+//! a duplicate is harmless, the site pages a part once. A site marked unreachable is also sent a
 //! stop, so that a request delivered late does not page a part the report called unreachable.
+//!
+//! Two interim answers move the deadline, because they prove the site is there:
+//! - `standby` (a node of a pair that does not lead): its leader is changing hands (killed: the
+//!   standby takes the lease within the lease time) or slow. The site is asked again every
+//!   `ask_again` until the page's start + [`DistrictTerms::leader_change`] (lease + margin), so a
+//!   leader killed just before the page costs a few seconds, not the site. A pair's standby
+//!   listens on the site's subject, so without this answer a leader change looks exactly like a
+//!   silent WAN link (a timeout, not "no one listens"): the site's own word is the only sound
+//!   distinction. A site that says nothing (a cut link, both nodes down) still ends unreachable
+//!   at `answer_within`.
+//! - `starting` (the leader has not started the page yet, sent every second while it lasts: a
+//!   zone held at equal priority that the site's policy waits for, speech being made): the
+//!   deadline rolls to `answer_within` after the last one, up to the page's start +
+//!   [`DistrictTerms::start_limit`]; the site's own wait ends in its final answer.
 
 use std::collections::{BTreeMap, VecDeque};
 use std::time::{Duration, Instant};
@@ -33,6 +47,12 @@ pub struct DistrictTerms {
     pub ask_again: Duration,
     /// How long an accepted part may stay silent (sites send `running` every few seconds).
     pub silence_limit: Duration,
+    /// From the page's start, how long a site whose standby answered is asked again: a pair's
+    /// leader change (the lease time, 4 s by default, and a margin).
+    pub leader_change: Duration,
+    /// From the page's start, how long a site that keeps saying it is starting is waited for
+    /// (a site's wait for a zone held at equal priority is a minute).
+    pub start_limit: Duration,
 }
 
 impl Default for DistrictTerms {
@@ -41,6 +61,8 @@ impl Default for DistrictTerms {
             answer_within: Duration::from_secs(3),
             ask_again: Duration::from_millis(250),
             silence_limit: Duration::from_secs(8),
+            leader_change: Duration::from_secs(6),
+            start_limit: Duration::from_secs(75),
         }
     }
 }
@@ -126,6 +148,9 @@ pub struct SiteSection {
     /// Where it is.
     #[serde(flatten)]
     pub status: SectionStatus,
+    /// While asking: what the site said so far (its standby answered, it is starting).
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub note: Option<String>,
     /// Phones in the zone (from the site's `end`, else the lines seen).
     pub phones_total: usize,
     /// Phones that accepted.
@@ -198,7 +223,7 @@ struct Timers {
     heard: Option<Instant>,
     lines: BTreeMap<String, PhoneLine>,
     /// What the last ask met, for an unreachable site's reason.
-    last: Option<&'static str>,
+    last: Option<String>,
     end_counts: Option<(usize, usize, usize)>,
 }
 
@@ -211,6 +236,7 @@ pub struct DistrictPage {
     timers: Vec<Timers>,
     ops: VecDeque<DistrictOp>,
     stopping: bool,
+    started: Instant,
 }
 
 impl DistrictPage {
@@ -223,6 +249,7 @@ impl DistrictPage {
                 zone: p.zone.clone(),
                 part: p.id.clone(),
                 status: SectionStatus::Asking,
+                note: None,
                 phones_total: 0,
                 accepted: 0,
                 failed: 0,
@@ -250,6 +277,7 @@ impl DistrictPage {
             timers,
             ops: VecDeque::new(),
             stopping: false,
+            started: now,
         };
         page.handle_timeout(now);
         page
@@ -319,20 +347,21 @@ impl DistrictPage {
                 _ => {}
             }
             if gone {
-                let why = self.timers[n].last.unwrap_or("no answer in time");
-                self.unreachable(n, why);
+                let why = self.timers[n].last.take();
+                self.unreachable(n, why.as_deref().unwrap_or("no answer in time"));
             }
         }
         self.settle();
     }
 
-    /// How asking part `n` went.
+    /// How asking part `n` went (a final answer, an interim one, or none).
     pub fn handle_answer(&mut self, n: usize, answer: PartAnswer, now: Instant) {
         let Some(t) = self.timers.get_mut(n) else {
             return;
         };
         t.in_flight = false;
         let section = &mut self.report.sites[n];
+        let asking = section.status == SectionStatus::Asking;
         match answer {
             PartAnswer::Replied(PartReply::Accepted { page }) => match &mut section.status {
                 SectionStatus::Asking => {
@@ -346,23 +375,49 @@ impl DistrictPage {
                 SectionStatus::Accepted { page: known } if known.is_empty() => *known = page,
                 _ => {}
             },
-            PartAnswer::Replied(PartReply::Refused { reason }) => {
-                if section.status == SectionStatus::Asking {
-                    section.status = SectionStatus::Refused { reason };
-                }
+            PartAnswer::Replied(PartReply::Refused { reason }) if asking => {
+                section.status = SectionStatus::Refused { reason };
             }
+            PartAnswer::Replied(PartReply::Standby { node }) if asking => {
+                let secs = self.terms.leader_change.as_secs_f32();
+                section.note = Some(format!(
+                    "its standby (node {node}) answered: no node leads the site now; asked \
+                     again for up to {secs} s"
+                ));
+                t.last = Some(format!(
+                    "only its standby (node {node}) answered: no node led the site within \
+                     {secs} s (a leader change that took longer, or its store is down)"
+                ));
+                let cap = self.started + self.terms.leader_change;
+                t.answer_by = t.answer_by.max(Some(cap));
+                t.ask_at = Some(now + self.terms.ask_again);
+            }
+            PartAnswer::Replied(PartReply::Starting { reason }) if asking => {
+                // The site works on it: no new ask, and its silence is measured from now.
+                t.in_flight = true;
+                section.note = Some(format!("starting: {reason}"));
+                t.last = Some(format!(
+                    "it was starting its page ({reason}) and then said nothing for {} s",
+                    self.terms.answer_within.as_secs_f32()
+                ));
+                let by =
+                    (now + self.terms.answer_within).min(self.started + self.terms.start_limit);
+                t.answer_by = t.answer_by.max(Some(by));
+            }
+            PartAnswer::Replied(_) => {}
             PartAnswer::NoListener | PartAnswer::TimedOut => {
-                t.last = Some(if answer == PartAnswer::NoListener {
-                    "no node of the site listens (its link or its node is down)"
+                let no_listener = answer == PartAnswer::NoListener;
+                t.last = Some(if no_listener {
+                    "no node of the site listens (its link or its nodes are down)".to_owned()
                 } else {
-                    "no answer in time"
+                    "no answer in time".to_owned()
                 });
-                if section.status == SectionStatus::Asking {
-                    let again = now + self.terms.ask_again;
-                    t.ask_at = Some(again);
-                    if answer == PartAnswer::TimedOut {
-                        t.ask_at = Some(now);
-                    }
+                if asking {
+                    t.ask_at = Some(if no_listener {
+                        now + self.terms.ask_again
+                    } else {
+                        now
+                    });
                 }
             }
         }
@@ -434,6 +489,9 @@ impl DistrictPage {
             ..DistrictTotals::default()
         };
         for (s, t) in self.report.sites.iter_mut().zip(&self.timers) {
+            if s.status != SectionStatus::Asking {
+                s.note = None;
+            }
             s.phones = t.lines.values().cloned().collect();
             let seen_ok = s.phones.iter().filter(|l| l.accepted).count();
             let seen_failed = s

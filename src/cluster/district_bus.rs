@@ -1,16 +1,20 @@
 //! The NATS shell of district pages; it decides nothing itself.
 //!
 //! - [`SiteDesk`]: a site's node answering `zc.<site>.page` (only while it leads its site: of a
-//!   pair, the follower stays silent and the initiator's next ask finds the leader) and
-//!   `zc.<site>.stop`. A request is checked, looked up in [`SeenParts`] (a duplicate is answered
+//!   pair, the follower answers `standby` to an asker that reads interim answers, and the
+//!   initiator's next ask finds the leader) and `zc.<site>.stop`. A request is checked, looked up in [`SeenParts`] (a duplicate is answered
 //!   as before and never paged twice), paged through the node's [`LocalPager`] (the server's
-//!   pages: the same Pager as a local page), answered, and its report streamed on
-//!   `zc.<site>.report.<part>`: the phone lines that changed, `running` every
+//!   pages: the same Pager as a local page), answered (`starting` every [`STARTING_EVERY`] while
+//!   its page has not started, to an asker that reads interim answers), and its report streamed
+//!   on `zc.<site>.report.<part>`: the phone lines that changed, `running` every
 //!   [`RUNNING_EVERY`], then `end`.
 //! - [`run_district_page`]: the initiator's loop around [`DistrictPage`]: it subscribes to every
-//!   part's report subject before asking, asks each site (core request with the part id as
-//!   `Nats-Msg-Id`, bounded by the core's deadline), publishes stops, and feeds the core the
-//!   answers, the events and the time, publishing the merged report after each.
+//!   part's report subject and a reply inbox of the part before asking, asks each site (a core
+//!   publish with that inbox as the reply subject, the part id as `Nats-Msg-Id` and
+//!   [`INTERIM_HEADER`]: every answer of every ask of a part, interim or final, and the
+//!   server's "no responders" arrive there; the core's deadline bounds the wait), publishes
+//!   stops, and feeds the core the answers, the events and the time, publishing the merged
+//!   report after each.
 
 use std::future::Future;
 use std::pin::Pin;
@@ -24,14 +28,18 @@ use tokio::task::JoinHandle;
 
 use super::district::{DistrictOp, DistrictPage, DistrictReport, PartAnswer};
 use super::district_wire::{
-    Admit, PartEvent, PartReply, PartRequest, PartStop, ReportDiff, SeenParts, page_subject,
-    report_subject, stop_subject,
+    Admit, INTERIM_HEADER, PartEvent, PartReply, PartRequest, PartStop, ReportDiff, SeenParts,
+    page_subject, report_subject, stop_subject,
 };
 use super::store::ClusterError;
 use crate::page::DeliveryReport;
 
 /// How often a running part says it still runs.
 pub const RUNNING_EVERY: Duration = Duration::from_secs(2);
+
+/// How often a part whose page has not started yet says so (well within the initiator's
+/// `answer_within`).
+pub const STARTING_EVERY: Duration = Duration::from_secs(1);
 
 /// How long subscribing waits for the server to confirm.
 const FLUSH_WAIT: Duration = Duration::from_secs(1);
@@ -50,6 +58,10 @@ pub trait LocalPager: Send + Sync + 'static {
     fn start_part(&self, req: PartRequest) -> PartStart;
     /// Stop the site's page `page`; `false` if it no longer runs.
     fn stop_part(&self, page: &str, reason: &str) -> bool;
+    /// Why a part's page is taking long to start (sent as `starting`).
+    fn why_starting(&self, req: &PartRequest) -> String {
+        format!("zone {} has not started yet", req.zone)
+    }
 }
 
 /// Whether this node answers for its site now (its lease, or always for a single node).
@@ -79,10 +91,11 @@ impl Drop for SiteDesk {
 }
 
 impl SiteDesk {
-    /// Subscribe to `site`'s page and stop subjects and answer them with `pager`.
+    /// Subscribe to `site`'s page and stop subjects and answer them with `pager`, as `node`.
     pub async fn start(
         client: Client,
         site: &str,
+        node: &str,
         leading: AnswersForSite,
         pager: Arc<dyn LocalPager>,
     ) -> Result<SiteDesk, ClusterError> {
@@ -102,6 +115,7 @@ impl SiteDesk {
         let desk = Desk {
             client,
             site: site.to_owned(),
+            node: node.to_owned(),
             leading,
             pager,
             seen: Arc::new(Mutex::new(SeenParts::default())),
@@ -115,6 +129,7 @@ impl SiteDesk {
 struct Desk {
     client: Client,
     site: String,
+    node: String,
     leading: AnswersForSite,
     pager: Arc<dyn LocalPager>,
     seen: Arc<Mutex<SeenParts>>,
@@ -145,7 +160,18 @@ impl Desk {
     /// One request: refused if unreadable, answered again if seen, else paged in a task of its
     /// own (a page waiting for a busy zone must not hold up the next request).
     async fn request(&self, m: Message) {
+        let interim = m
+            .headers
+            .as_ref()
+            .is_some_and(|h| h.get(INTERIM_HEADER).is_some());
         if !(self.leading)() {
+            // The site is here, its leader is not (or is another node): say so to an asker
+            // that waits on (it asks again, and the leader answers).
+            if interim {
+                let node = self.node.clone();
+                self.reply(m.reply.as_ref(), &PartReply::Standby { node })
+                    .await;
+            }
             return;
         }
         let req = match PartRequest::parse(&m.payload) {
@@ -164,12 +190,12 @@ impl Desk {
             Admit::Quiet => {}
             Admit::Page => {
                 let desk = self.clone();
-                tokio::spawn(async move { desk.page(req, m.reply).await });
+                tokio::spawn(async move { desk.page(req, m.reply, interim).await });
             }
         }
     }
 
-    async fn page(self, req: PartRequest, reply_to: Option<async_nats::Subject>) {
+    async fn page(self, req: PartRequest, reply_to: Option<async_nats::Subject>, interim: bool) {
         let part = req.part.clone();
         tracing::info!(
             "district: part {part} from site {}: zone {} (district zone {})",
@@ -177,7 +203,19 @@ impl Desk {
             req.zone,
             req.district_zone
         );
-        let started = self.pager.start_part(req).await;
+        let mut start = self.pager.start_part(req.clone());
+        let started = loop {
+            match tokio::time::timeout(STARTING_EVERY, &mut start).await {
+                Ok(s) => break s,
+                // Still starting: the asker hears why, and waits on.
+                Err(_) if interim => {
+                    let reason = self.pager.why_starting(&req);
+                    let r = PartReply::Starting { reason };
+                    self.reply(reply_to.as_ref(), &r).await;
+                }
+                Err(_) => {}
+            }
+        };
         let reply = match &started {
             Ok((page, _)) => PartReply::Accepted { page: page.clone() },
             Err(reason) => PartReply::Refused {
@@ -271,6 +309,23 @@ pub async fn run_district_page(
 ) -> Result<DistrictReport, ClusterError> {
     let (tx, mut rx) = mpsc::unbounded_channel::<Input>();
     let mut forwarders = Vec::new();
+    let mut inboxes = Vec::new();
+    for n in 0..page.parts().len() {
+        let inbox = client.new_inbox();
+        let mut sub = client
+            .subscribe(inbox.clone())
+            .await
+            .map_err(|e| bus_error(&inbox, e))?;
+        inboxes.push(inbox);
+        let tx = tx.clone();
+        forwarders.push(tokio::spawn(async move {
+            while let Some(m) = next(&mut sub).await {
+                if tx.send(Input::PartAnswer(n, answer_of(&m))).is_err() {
+                    return;
+                }
+            }
+        }));
+    }
     for (n, part) in page.parts().iter().enumerate() {
         let subject = report_subject(&part.site, &part.id);
         let mut sub = client
@@ -296,7 +351,7 @@ pub async fn run_district_page(
     let mut stop_open = true;
     loop {
         while let Some(op) = page.poll_op() {
-            carry(&client, &page, &template, op, &tx).await;
+            carry(&client, &page, &template, op, &inboxes, &tx).await;
         }
         out.send_replace(page.report().clone());
         if page.is_done() {
@@ -326,17 +381,32 @@ pub async fn run_district_page(
     Ok(page.report().clone())
 }
 
-/// Carry out one op: a request in a task of its own (its answer comes back on `tx`), or a stop
-/// published.
+/// What a message on a part's reply inbox says: the server's "no responders" (no node of the
+/// site subscribes: its link or its nodes are down), or the site's answer.
+fn answer_of(m: &Message) -> PartAnswer {
+    if m.status == Some(async_nats::StatusCode::NO_RESPONDERS) {
+        return PartAnswer::NoListener;
+    }
+    match PartReply::parse(&m.payload) {
+        Ok(r) => PartAnswer::Replied(r),
+        Err(e) => PartAnswer::Replied(PartReply::Refused {
+            reason: e.to_string(),
+        }),
+    }
+}
+
+/// Carry out one op: a request published with the part's inbox as its reply subject (its
+/// answers come back there, see [`answer_of`]), or a stop published.
 async fn carry(
     client: &Client,
     page: &DistrictPage,
     template: &PartTemplate,
     op: DistrictOp,
+    inboxes: &[String],
     tx: &mpsc::UnboundedSender<Input>,
 ) {
     match op {
-        DistrictOp::Ask(n, wait) => {
+        DistrictOp::Ask(n, _) => {
             let part = &page.parts()[n];
             let req = PartRequest {
                 part: part.id.clone(),
@@ -350,25 +420,17 @@ async fn carry(
             };
             let mut headers = HeaderMap::new();
             headers.insert("Nats-Msg-Id", part.id.as_str());
-            let request = async_nats::Request::new()
-                .payload(serde_json::to_vec(&req).unwrap_or_default().into())
-                .headers(headers)
-                .timeout(Some(wait.max(Duration::from_millis(1))));
-            let (client, subject, tx) = (client.clone(), page_subject(&part.site), tx.clone());
-            tokio::spawn(async move {
-                use async_nats::client::RequestErrorKind as K;
-                let answer = match client.send_request(subject, request).await {
-                    Ok(m) => match PartReply::parse(&m.payload) {
-                        Ok(r) => PartAnswer::Replied(r),
-                        Err(e) => PartAnswer::Replied(PartReply::Refused {
-                            reason: e.to_string(),
-                        }),
-                    },
-                    Err(e) if e.kind() == K::NoResponders => PartAnswer::NoListener,
-                    Err(_) => PartAnswer::TimedOut,
-                };
-                let _ = tx.send(Input::PartAnswer(n, answer));
-            });
+            headers.insert(INTERIM_HEADER, "1");
+            let body = Bytes::from(serde_json::to_vec(&req).unwrap_or_default());
+            let inbox = inboxes[n].clone();
+            let sent = client
+                .publish_with_reply_and_headers(page_subject(&part.site), inbox, headers, body)
+                .await;
+            if let Err(e) = sent {
+                // This node's own server is out of reach: as if no one listened (asked again).
+                tracing::debug!("district: asking {}: {e}", part.site);
+                let _ = tx.send(Input::PartAnswer(n, PartAnswer::NoListener));
+            }
         }
         DistrictOp::Stop(n, reason) => {
             let part = &page.parts()[n];

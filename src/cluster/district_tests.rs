@@ -426,3 +426,195 @@ fn a_report_is_sent_as_the_lines_that_changed() {
         other => panic!("{other:?}"),
     }
 }
+
+fn standby() -> PartAnswer {
+    PartAnswer::Replied(PartReply::Standby { node: "b".into() })
+}
+
+/// Answer every ask of part `n` with `answer` until `until`; the asks made.
+fn answer_asks(
+    p: &mut DistrictPage,
+    n: usize,
+    answer: &PartAnswer,
+    from: Instant,
+    until: Instant,
+) -> usize {
+    let mut now = from;
+    let mut asks = 0;
+    p.handle_answer(n, answer.clone(), now);
+    while let Some(next) = p.poll_timeout() {
+        if next > until {
+            break;
+        }
+        now = next;
+        p.handle_timeout(now);
+        for o in ops(p) {
+            if let DistrictOp::Ask(m, _) = o {
+                assert_eq!(m, n);
+                asks += 1;
+                p.handle_answer(n, answer.clone(), now);
+            }
+        }
+        if p.report().sites[n].status != SectionStatus::Asking {
+            break;
+        }
+    }
+    asks
+}
+
+#[test]
+fn a_site_whose_standby_answers_is_asked_again_through_a_leader_change_and_pages() {
+    let t0 = Instant::now();
+    let terms = DistrictTerms::default();
+    let mut p = page(t0);
+    ops(&mut p);
+    for n in [0, 1] {
+        p.handle_answer(n, accepted("pg"), t0);
+    }
+    // Site 2's leader was killed just before: its standby answers until it leads (4 s).
+    let took = t0 + Duration::from_secs(4);
+    let asks = answer_asks(&mut p, 2, &standby(), t0, took);
+    assert!(asks >= 10, "asked again {asks} times");
+    assert_eq!(p.report().sites[2].status, SectionStatus::Asking);
+    assert!(
+        p.report().sites[2]
+            .note
+            .as_deref()
+            .is_some_and(|n| n.contains("standby (node b)")),
+        "{:?}",
+        p.report().sites[2]
+    );
+    assert!(terms.answer_within < Duration::from_secs(4));
+    // The new leader answers the next ask.
+    p.handle_answer(2, accepted("pg-b"), took + Duration::from_millis(100));
+    assert_eq!(
+        p.report().sites[2].status,
+        SectionStatus::Accepted {
+            page: "pg-b".into()
+        }
+    );
+    assert_eq!(p.report().sites[2].note, None);
+    assert_eq!(p.report().totals.unreachable, 0);
+}
+
+#[test]
+fn a_site_whose_standby_alone_answers_is_unreachable_after_the_leader_change_time() {
+    let t0 = Instant::now();
+    let terms = DistrictTerms::default();
+    let mut p = page(t0);
+    ops(&mut p);
+    answer_asks(&mut p, 2, &standby(), t0, t0 + Duration::from_secs(60));
+    match &p.report().sites[2].status {
+        SectionStatus::Unreachable { reason } => {
+            assert!(reason.contains("only its standby (node b)"), "{reason}")
+        }
+        s => panic!("{s:?}"),
+    }
+    // At the leader-change time, not before.
+    let mut q = page(t0);
+    ops(&mut q);
+    let before = t0 + terms.leader_change - Duration::from_millis(1);
+    answer_asks(&mut q, 2, &standby(), t0, before);
+    assert_eq!(q.report().sites[2].status, SectionStatus::Asking);
+    q.handle_timeout(t0 + terms.leader_change);
+    assert!(matches!(
+        q.report().sites[2].status,
+        SectionStatus::Unreachable { .. }
+    ));
+}
+
+#[test]
+fn a_silent_site_is_still_unreachable_at_the_answer_time_whatever_others_say() {
+    let t0 = Instant::now();
+    let terms = DistrictTerms::default();
+    let mut p = page(t0);
+    ops(&mut p);
+    // Site 0's standby answers; sites 1 and 2 say nothing (a cut link, both nodes down).
+    answer_asks(
+        &mut p,
+        0,
+        &standby(),
+        t0,
+        t0 + terms.answer_within - Duration::from_millis(1),
+    );
+    p.handle_timeout(t0 + terms.answer_within);
+    let r = p.report();
+    assert_eq!(r.sites[0].status, SectionStatus::Asking);
+    for n in [1, 2] {
+        assert!(
+            matches!(&r.sites[n].status, SectionStatus::Unreachable { reason } if reason == "no answer in time"),
+            "{:?}",
+            r.sites[n]
+        );
+    }
+}
+
+#[test]
+fn a_site_starting_its_page_is_waited_for_while_it_says_so_and_its_busy_refusal_shown() {
+    let t0 = Instant::now();
+    let terms = DistrictTerms::default();
+    let mut p = page(t0);
+    ops(&mut p);
+    for n in [0, 1] {
+        p.handle_answer(n, accepted("pg"), t0);
+    }
+    let starting = PartAnswer::Replied(PartReply::Starting {
+        reason: "zone all: waiting for pages of equal priority to end: pg-1".into(),
+    });
+    // Every second for 20 s: no new ask, still asking, the note says why.
+    for s in 1..=20 {
+        let now = t0 + Duration::from_secs(s);
+        p.handle_timeout(now);
+        p.handle_answer(2, starting.clone(), now);
+        assert!(ops(&mut p).is_empty(), "asked again at {s} s");
+        assert_eq!(p.report().sites[2].status, SectionStatus::Asking);
+    }
+    assert!(
+        p.report().sites[2]
+            .note
+            .as_deref()
+            .is_some_and(|n| n.starts_with("starting: zone all")),
+        "{:?}",
+        p.report().sites[2]
+    );
+    // The site's own wait ends: refused, busy, as it says.
+    let busy = "busy: zone all is busy: pg-1 (normal) holds a1".to_owned();
+    let now = t0 + Duration::from_secs(21);
+    p.handle_answer(
+        2,
+        PartAnswer::Replied(PartReply::Refused {
+            reason: busy.clone(),
+        }),
+        now,
+    );
+    assert_eq!(
+        p.report().sites[2].status,
+        SectionStatus::Refused { reason: busy }
+    );
+    assert_eq!(p.report().totals.refused, 1);
+    // A site that says it is starting and then falls silent: unreachable `answer_within` later.
+    let mut q = page(t0);
+    ops(&mut q);
+    q.handle_answer(2, starting, t0 + Duration::from_secs(2));
+    q.handle_timeout(t0 + Duration::from_secs(2) + terms.answer_within - Duration::from_millis(1));
+    assert_eq!(q.report().sites[2].status, SectionStatus::Asking);
+    q.handle_timeout(t0 + Duration::from_secs(2) + terms.answer_within);
+    match &q.report().sites[2].status {
+        SectionStatus::Unreachable { reason } => assert!(reason.contains("starting"), "{reason}"),
+        s => panic!("{s:?}"),
+    }
+}
+
+#[test]
+fn interim_answers_read_from_the_bus_and_are_never_remembered_as_final() {
+    for (json, interim) in [
+        (r#"{"answer":"standby","node":"b"}"#, true),
+        (r#"{"answer":"starting","reason":"speech"}"#, true),
+        (r#"{"answer":"accepted","page":"pg-1"}"#, false),
+        (r#"{"answer":"refused","reason":"busy: x"}"#, false),
+    ] {
+        let r = PartReply::parse(json.as_bytes()).unwrap();
+        assert_eq!(r.is_interim(), interim, "{json}");
+        assert_eq!(serde_json::to_string(&r).unwrap(), json);
+    }
+}

@@ -30,6 +30,12 @@ pub fn stop_subject(site: &str) -> String {
     format!("zc.{site}.stop")
 }
 
+/// The header an asker sets when it reads every answer on its reply subject (one inbox for all
+/// its asks of a part): only such an asker is sent the interim answers ([`PartReply::Standby`],
+/// [`PartReply::Starting`]). An asker that waits for one reply (an older version) gets only the
+/// final one, as before.
+pub const INTERIM_HEADER: &str = "Zc-Interim";
+
 /// The subject a site streams one part's report on.
 pub fn report_subject(site: &str, part: &str) -> String {
     format!("zc.{site}.report.{part}")
@@ -138,7 +144,8 @@ impl PartRequest {
     }
 }
 
-/// A site's answer to a part.
+/// A site's answer to a part: final (`accepted`, `refused`) or interim (`standby`, `starting`:
+/// the site is there and the asker should wait for the final one).
 #[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
 #[serde(tag = "answer", rename_all = "snake_case")]
 pub enum PartReply {
@@ -152,9 +159,27 @@ pub enum PartReply {
         /// Why.
         reason: String,
     },
+    /// Interim: a node of the site that does not lead it now (of a pair, the standby): the
+    /// site is reachable, and its leader answers (or, changing hands, will within the lease).
+    Standby {
+        /// The node that answered.
+        node: String,
+    },
+    /// Interim: the leader is starting the part's page and has not finished yet (a zone held at
+    /// equal priority that the site's `[priorities] equal = "wait"` waits for, speech being
+    /// made); sent again while it lasts.
+    Starting {
+        /// What it waits for.
+        reason: String,
+    },
 }
 
 impl PartReply {
+    /// An interim answer: more is coming.
+    pub fn is_interim(&self) -> bool {
+        matches!(self, PartReply::Standby { .. } | PartReply::Starting { .. })
+    }
+
     /// Read an answer from the bus (bounded).
     pub fn parse(bytes: &[u8]) -> Result<PartReply, Invalid> {
         if bytes.len() > MAX_MESSAGE {
@@ -387,9 +412,7 @@ impl SeenParts {
     pub fn stop(&mut self, part: &str, reason: &str) -> Option<String> {
         match self.memo.get_mut(part) {
             Some(PartMemo::Answered(PartReply::Accepted { page })) => Some(page.clone()),
-            Some(PartMemo::Answered(PartReply::Refused { .. })) | Some(PartMemo::StoppedBefore) => {
-                None
-            }
+            Some(PartMemo::Answered(_)) | Some(PartMemo::StoppedBefore) => None,
             Some(PartMemo::Starting { stop }) => {
                 *stop = Some(reason.to_owned());
                 None

@@ -15,13 +15,13 @@ use std::time::Instant;
 
 use tokio::sync::watch;
 
-use super::pages::{Pages, StartPage};
+use super::pages::{Pages, StartError, StartPage};
 use crate::cluster::{
     AnswersForSite, DistrictPage, DistrictReport, DistrictTerms, LocalPager, PartRequest,
     PartStart, PartTemplate, SiteBells, SiteDesk, SiteStore, run_district_page, split,
 };
 use crate::config::{Cluster, DistrictZone};
-use crate::page::Origin;
+use crate::page::{Origin, PageError};
 use crate::source::Trust;
 
 /// Ended district pages kept for `GET /api/pages/{id}`.
@@ -46,7 +46,11 @@ impl LocalPager for SitePages {
                 talker: None,
                 voice: None,
             };
-            let id = pages.start(start).await.map_err(|e| e.to_string())?;
+            let id = pages.start(start).await.map_err(|e| match e {
+                // Said as such to the initiator: its report shows the site refused, busy.
+                StartError::Page(PageError::Busy(why)) => format!("busy: {why}"),
+                e => e.to_string(),
+            })?;
             match pages.watch(&id) {
                 Some((_, live)) => Ok((id, live)),
                 // Ended before it could be followed (a zone without phones): an empty report.
@@ -61,6 +65,32 @@ impl LocalPager for SitePages {
 
     fn stop_part(&self, page: &str, reason: &str) -> bool {
         self.0.stop(page, reason)
+    }
+
+    /// Taking long: the pages playing here (a zone held at equal priority waits, as this
+    /// site's `[priorities] equal = "wait"` says), or the sound being made.
+    fn why_starting(&self, req: &PartRequest) -> String {
+        let playing: Vec<String> = self
+            .0
+            .active()
+            .iter()
+            .take(5)
+            .map(|p| {
+                format!(
+                    "{} (zone {}, {})",
+                    p.start.page, p.start.zone, p.start.priority
+                )
+            })
+            .collect();
+        if playing.is_empty() {
+            format!("zone {}: its sound is being made", req.zone)
+        } else {
+            format!(
+                "zone {}: waiting for pages of equal priority to end: {}",
+                req.zone,
+                playing.join(", ")
+            )
+        }
     }
 }
 
@@ -108,8 +138,8 @@ impl DistrictPages {
                 Arc::new(move || lease.token().is_some())
             }
         };
-        let desk =
-            SiteDesk::start(client.clone(), &c.site, answers, Arc::new(SitePages(pages))).await?;
+        let pager = Arc::new(SitePages(pages));
+        let desk = SiteDesk::start(client.clone(), &c.site, &c.node, answers, pager).await?;
         Ok(DistrictPages {
             inner: Arc::new(Inner {
                 client,
