@@ -9,6 +9,7 @@
 //! caller hears the queue tone, and its page starts once the holder ends (the phones then hear
 //! the caller); a queue whose wait runs out (`7021`) ends with our BYE and a journal saying so,
 //! and a caller who hangs up while queued leaves no page behind when the zone frees up.
+//! A delayed menu route (`7011`) records the caller and plays it to the chosen zone only.
 //! A caller asking for session timers (RFC 4028, `Session-Expires` with `Supported: timer`)
 //! is answered with its interval and `refresher=uac`; one under 90 s gets 422 with `Min-SE`.
 //! Without sipp each test prints one line and passes.
@@ -28,7 +29,11 @@ const QUEUE_SHORT: &str = "7021";
 
 const PLAIN: &str = "7001";
 
+const MENU_DELAYED: &str = "7011";
+
 const ROUTES: &str = "[[sip.route]]\nnumber = \"7001\"\nzone = \"all\"\n\n\
+     [[sip.route]]\nnumber = \"7011\"\nmenu = { \"1\" = \"all\", \"2\" = \"first\" }\n\
+     mode = \"delayed\"\n\n\
      [[sip.route]]\nnumber = \"7010\"\nmenu = { \"1\" = \"all\", \"2\" = \"first\" }\n\n\
      [[sip.route]]\nnumber = \"7020\"\nzone = \"all\"\nbusy = \"queue\"\nqueue_wait = \"40s\"\n\n\
      [[sip.route]]\nnumber = \"7021\"\nzone = \"all\"\nbusy = \"queue\"\nqueue_wait = \"3s\"\n";
@@ -309,4 +314,26 @@ fn a_caller_who_hangs_up_while_queued_leaves_nothing_behind() {
     let (_, pages) = api(&a.srv, "GET", "/api/pages", None);
     let live = pages.to_string();
     assert!(!live.contains("sip:sipp@"), "{live}");
+}
+
+#[test]
+fn a_delayed_menu_route_records_the_caller_then_plays_it_to_the_chosen_zone() {
+    let Some(a) = agent() else { return };
+    let keys = [("'KEYS'", "'2'"), ("'LATER_KEYS'", "''")];
+    let path = scenario_with(a.dir.path(), "uac_menu.xml", "delayed_2.xml", &keys);
+    let out = a.run_sipp(&path, MENU_DELAYED);
+    a.assert_called(&out);
+    // After the hang-up the recording plays to `first` only.
+    first_hears_and_the_third_does_not(&a);
+    a.s.wait_until("every phone stopped after the recording", |r| {
+        listening(r) == 0
+    });
+    let calls = a.ended_calls(1);
+    assert_eq!(calls[0]["zone"], "first", "{calls:?}");
+    assert_eq!(calls[0]["mode"], "delayed", "{calls:?}");
+    let outcome = calls[0]["outcome"].as_str().unwrap();
+    assert!(
+        outcome.starts_with("the caller hung up: recorded"),
+        "{outcome}"
+    );
 }
