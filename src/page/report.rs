@@ -308,19 +308,7 @@ impl DeliveryReport {
                 (None, "g722") => line.push_str(", G.722"),
                 _ => {}
             }
-            match p.state {
-                PhoneState::Preempted => line.push_str(", taken over by a higher page"),
-                // A SIP endpoint that sent its own BYE (or let its session expire).
-                PhoneState::StoppedByUser if p.model == super::dial::SIP_MODEL => {
-                    line.push_str(", hung up by the endpoint");
-                }
-                PhoneState::StoppedByUser => line.push_str(", stopped by user"),
-                PhoneState::StopFailed => {
-                    let why = p.stop_failure.as_ref().map_or("", |f| f.reason.as_str());
-                    let _ = write!(line, ", STOP FAILED: {why} (zonecast recover retries it)");
-                }
-                _ => {}
-            }
+            line.push_str(&state_note(p));
             if let Some(b) = &p.banner
                 && b != "ok"
             {
@@ -391,5 +379,22 @@ pub(crate) mod ms {
             Some(d) => s.serialize_some(&of(*d)),
             None => s.serialize_none(),
         }
+    }
+}
+
+/// What a phone's final state adds to its line of the prose ("" for most states).
+fn state_note(p: &PhoneReport) -> String {
+    match p.state {
+        PhoneState::Preempted => ", taken over by a higher page".into(),
+        // A SIP endpoint that sent its own BYE (or whose session refresh failed).
+        PhoneState::StoppedByUser if p.model == super::dial::SIP_MODEL => {
+            ", hung up by the endpoint".into()
+        }
+        PhoneState::StoppedByUser => ", stopped by user".into(),
+        PhoneState::StopFailed => {
+            let why = p.stop_failure.as_ref().map_or("", |f| f.reason.as_str());
+            format!(", STOP FAILED: {why} (zonecast recover retries it)")
+        }
+        _ => String::new(),
     }
 }

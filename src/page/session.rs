@@ -1084,6 +1084,13 @@ mod target_ended_tests {
         assert!(r.phones[0].accepted && r.phones[0].stopped);
         assert_eq!(r.phones[1].state, PhoneState::Stopped);
         assert_eq!((r.totals.stopped_by_user, r.exit_code()), (1, 0));
+        let prose = r.prose();
+        assert!(
+            prose
+                .lines()
+                .any(|l| l.contains("a ") && l.contains("hung up by the endpoint")),
+            "{prose}"
+        );
     }
 
     #[test]
