@@ -321,3 +321,72 @@ fn zonecast_page_of_a_district_zone_pages_every_site_and_prints_a_section_per_si
     assert_eq!(out.status.code(), Some(3), "{text}");
     assert!(text.contains("n2:all  UNREACHABLE"), "{text}");
 }
+
+#[test]
+fn a_site_busy_at_equal_priority_refuses_its_part_as_busy_or_waits_as_its_policy_says() {
+    const PHONES: usize = 2;
+    let names = ["q1", "q2", "q3"];
+    let net = DistrictNet::start(&names, Duration::from_millis(5));
+    // q2 refuses a page of equal priority (the default); q3 waits for the zone.
+    let sites: Vec<Site> = names
+        .iter()
+        .map(|name| {
+            let policy = if *name == "q3" {
+                "[priorities]\nequal = \"wait\"\n\n"
+            } else {
+                ""
+            };
+            let setup = setup(
+                PHONES,
+                &format!("{policy}{}", cluster_tables(&net, name, &names)),
+            );
+            let server = Server::start(&setup);
+            Site {
+                name: name.to_string(),
+                setup,
+                server,
+            }
+        })
+        .collect();
+    // A local page holds zone `all` at q2 (30 s) and at q3 (5 s), at the default priority.
+    let mut local = Vec::new();
+    for (s, secs) in [(&sites[1], 30), (&sites[2], 5)] {
+        let body = json!({"zone": "all", "source": format!("tone:600:{secs}")});
+        let (status, v) = api(&s.server, "POST", "/api/pages", Some(body));
+        assert_eq!(status, 201, "{v}");
+        local.push(v["id"].as_str().unwrap().to_owned());
+        s.setup
+            .wait_until("the local page heard", |r| listening(r) == PHONES);
+    }
+    let started = Instant::now();
+    let (_, report) = district_page(
+        &sites[0].server,
+        json!({"zone": "everyone", "source": "tone:800:1"}),
+        60,
+    );
+    // q1 pages; q2 says at once that it is busy, and why (not unreachable after a timeout).
+    assert_eq!(section(&report, "q1")["status"], "ended", "{report}");
+    let q2 = section(&report, "q2");
+    assert_eq!(q2["status"], "refused", "{q2}");
+    let why = q2["reason"].as_str().unwrap_or_default();
+    assert!(
+        why.starts_with("busy: zone all is busy") && why.contains(&local[0]),
+        "{q2}"
+    );
+    // q3 waits for its local page to end (saying so meanwhile), then pages its part.
+    let q3 = section(&report, "q3");
+    assert_eq!(q3["status"], "ended", "{report}");
+    assert_eq!(q3["accepted"], PHONES, "{q3}");
+    assert!(
+        started.elapsed() > Duration::from_secs(3),
+        "q3's part did not wait"
+    );
+    assert_eq!(heard(&sites[2]), vec![2; PHONES], "q3's phones");
+    assert_eq!(
+        heard(&sites[1]),
+        vec![1; PHONES],
+        "q2's phones: the local page alone"
+    );
+    assert_eq!(report["totals"]["refused"], 1, "{report}");
+    assert_eq!(report["totals"]["unreachable"], 0, "{report}");
+}
