@@ -540,6 +540,8 @@ impl Call<'_> {
     ) -> Result<CallLink, String> {
         let deadline = tokio::time::sleep(wait);
         tokio::pin!(deadline);
+        // Kept across the dialog's requests, so they do not put the next try off.
+        let mut free = self.line.desk.until_free(page);
         loop {
             let expires = session.expires_at();
             tokio::select! {
@@ -548,35 +550,40 @@ impl Call<'_> {
                 _ = &mut deadline => {
                     return Err(format!("{QUEUE_TIMED_OUT}: queued {} s", wait.as_secs()));
                 }
-                state = states.recv() => match state {
-                    None | Some(DialogState::Terminated(..)) => return Err(HUNG_UP_QUEUED.to_owned()),
-                    Some(DialogState::Updated(_, req, h)) => session.reanswer(&req, &h).await,
-                    Some(DialogState::Options(_, _, h) | DialogState::Info(_, _, h)) => {
-                        let _ = h.reply(StatusCode::OK).await;
-                    }
-                    Some(_) => {}
-                },
-                _ = self.line.desk.until_free(page) => {
-                    // The start runs to its end (a page is never left half started) while the
-                    // queue tone keeps playing.
-                    let start = self.line.desk.start(page.clone());
-                    tokio::pin!(start);
-                    let tried = tokio::select! {
-                        tried = &mut start => tried,
-                        end = relay.as_mut() => {
-                            let why = leg_end(end).why();
-                            if let Ok(link) = start.await {
-                                (link.stop)(why);
-                            }
-                            return Err(why.to_owned());
+                state = states.recv() => {
+                    match state {
+                        None | Some(DialogState::Terminated(..)) => {
+                            return Err(HUNG_UP_QUEUED.to_owned());
                         }
-                    };
-                    match tried {
-                        Ok(link) => return Ok(link),
-                        Err(DeskRefusal::Busy(_)) => {}
-                        Err(e) => return Err(format!("not paged: {e}")),
+                        Some(DialogState::Updated(_, req, h)) => session.reanswer(&req, &h).await,
+                        Some(DialogState::Options(_, _, h) | DialogState::Info(_, _, h)) => {
+                            let _ = h.reply(StatusCode::OK).await;
+                        }
+                        Some(_) => {}
                     }
+                    continue;
                 }
+                () = &mut free => {}
+            }
+            free = self.line.desk.until_free(page);
+            // The start runs to its end (a page is never left half started) while the queue
+            // tone keeps playing.
+            let start = self.line.desk.start(page.clone());
+            tokio::pin!(start);
+            let tried = tokio::select! {
+                tried = &mut start => tried,
+                end = relay.as_mut() => {
+                    let why = leg_end(end).why();
+                    if let Ok(link) = start.await {
+                        (link.stop)(why);
+                    }
+                    return Err(why.to_owned());
+                }
+            };
+            match tried {
+                Ok(link) => return Ok(link),
+                Err(DeskRefusal::Busy(_)) => {}
+                Err(e) => return Err(format!("not paged: {e}")),
             }
         }
     }
