@@ -13,6 +13,7 @@ pub mod server;
 pub mod sim;
 pub mod sip_call;
 pub mod sip_endpoint_harness;
+pub mod sip_menu_harness;
 
 use std::io::{BufRead, BufReader};
 use std::net::UdpSocket;
