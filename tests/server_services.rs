@@ -379,3 +379,56 @@ fn the_paging_screens_focus_events_reach_the_page_report() {
         listening(r) == 0 && !r.phones[0].transmitting
     });
 }
+
+#[test]
+fn a_permission_naming_a_bell_of_a_district_zone_is_refused_at_load_naming_it() {
+    // A bell of the district zone `everyone` (a district page at every site when it rings)
+    // and a bell of this site's zone `first`; p001 may ring them from its phone.
+    let config = |bells: &str| {
+        let tables = format!(
+            "[server]\ntoken_env = \"{TOKEN_ENV}\"\ndata_dir = \"data\"\n\n\
+             [schedule]\ntimezone = \"UTC\"\n\n\
+             [[bell]]\nname = \"assembly\"\ncron = \"0 0 8 * * *\"\nzones = [\"everyone\"]\n\
+             source = \"tone:900:1\"\n\n\
+             [[bell]]\nname = \"recess\"\ncron = \"0 0 10 * * *\"\nzones = [\"first\"]\n\
+             source = \"bell\"\n\n\
+             [[permission]]\nphones = [\"p001\"]\nzones = [\"first\"]\nmessages = [{bells}]\n\n\
+             [cluster]\nurls = [\"nats://127.0.0.1:1\"]\nsite = \"north\"\nnode = \"a\"\n\n\
+             [cluster.district]\neveryone = [\"north:all\", \"south:all\"]\n\n"
+        );
+        let s = Setup::new(&Spec {
+            phones: 2,
+            engine: "",
+            tables: &tables,
+            zones: &[
+                Zone {
+                    name: "all",
+                    first: None,
+                    banner: None,
+                },
+                Zone {
+                    name: "first",
+                    first: Some(1),
+                    banner: None,
+                },
+            ],
+            ..Spec::default()
+        });
+        let loaded = zonecast::config::Config::load(s.path("zonecast.toml"));
+        (s, loaded)
+    };
+    let (_s, loaded) = config("\"recess\"");
+    let c = loaded.expect("a bell of this site's zone may be rung from a phone");
+    assert!(c.services.message("recess").is_some());
+    let (_s, loaded) = config("\"recess\", \"assembly\"");
+    let e = loaded
+        .expect_err("a bell of a district zone from a phone")
+        .to_string();
+    assert!(
+        e.contains("permission of phones [p001] messages")
+            && e.contains("assembly")
+            && e.contains("district zone everyone")
+            && e.contains("zonecast.toml:"),
+        "{e}"
+    );
+}
