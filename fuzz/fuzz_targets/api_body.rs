@@ -27,7 +27,8 @@ fuzz_target!(|data: &[u8]| {
         return;
     }
     let uploads = std::path::Path::new("/nonexistent/zonecast-fuzz/uploads");
-    if let Ok(mut s) = source(&req.source, uploads, Trust::Api, Law::Ulaw) {
+    let level = zonecast::source::Levelling::default();
+    if let Ok(mut s) = source(&req.source, uploads, Trust::Api, Law::Ulaw, &level) {
         let mut out = [0u8; PAYLOAD_LEN];
         for _ in 0..3 {
             if !s.next_payload(&mut out) {

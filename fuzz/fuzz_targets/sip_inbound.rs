@@ -6,7 +6,9 @@
 //! telephone-events: [`TelephoneEvent::parse`] and [`Keys`], one key per timestamp), and SIP
 //! INFO bodies as keys ([`info_key`]: at most one keypad key), and what a SIP endpoint we call
 //! answers (`parse_inbound_uac`: responses and in-dialog requests, through rsipstack's parser,
-//! an INVITE's transitions on them, digest challenges read by [`Challenge::parse`]), and what a
+//! an INVITE's transitions on them, digest challenges read by [`Challenge::parse`], and an
+//! answered call's dialog taking each of them: [`Confirmed`], its re-INVITEs, UPDATEs, BYE and
+//! session timer, with `Session-Expires` values read by [`SessionExpires::parse`]), and what a
 //! caller from outside `[sip] allow` answers our digest challenge with (the `Authorization`
 //! value: [`DigestAnswer::parse`] and the verdict of [`judge_authorization`]: never let in
 //! without the password). Byte 0 picks the entry; the rest is the input.
@@ -15,9 +17,9 @@
 use libfuzzer_sys::fuzz_target;
 use zonecast::audio::LoudnessTarget;
 use zonecast::sip::{
-    CallCodec, CallerAudio, Challenge, DigestAnswer, Inbound, Invite, Keys, Knock,
-    MAX_AUTHORIZATION_BYTES, Negotiated, TelephoneEvent, answer_sdp, choose, info_key,
-    judge_authorization, parse_inbound, parse_inbound_uac, parse_offer,
+    CallCodec, CallerAudio, Challenge, Confirmed, DialogDeed, DigestAnswer, Inbound, Invite, Keys,
+    Knock, MAX_AUTHORIZATION_BYTES, Negotiated, SessionExpires, TelephoneEvent, answer_sdp, choose,
+    info_key, judge_authorization, parse_inbound, parse_inbound_uac, parse_offer,
 };
 
 fuzz_target!(|data: &[u8]| {
@@ -54,6 +56,39 @@ fuzz_target!(|data: &[u8]| {
                 if (200..300).contains(&r.status) && r.cseq.1 == "INVITE" {
                     assert_eq!(inv.dialog.remote_tag, r.to_tag);
                 }
+            }
+            // An answered call takes each message split out of the input, in order, with the
+            // time moving on: it never panics, and once over it does nothing more.
+            let now = std::time::Instant::now();
+            let media = "127.0.0.1:6000".parse().unwrap();
+            let mut call = Confirmed::new(
+                now,
+                Invite::new(zonecast::page::SipDialog::default()),
+                (
+                    "127.0.0.1:7000".parse().unwrap(),
+                    media,
+                    zonecast::g711::Law::Ulaw,
+                ),
+                Some(SessionExpires {
+                    secs: 90,
+                    by_uac: Some(pick & 32 != 0),
+                }),
+            );
+            for (i, datagram) in rest.split(|&b| b == 0xA5).enumerate() {
+                let at = now + std::time::Duration::from_secs(i as u64 * 20);
+                let was_over = call.is_over();
+                let mut deeds = call.handle_timeout(at);
+                if let Ok(msg) = parse_inbound_uac(datagram) {
+                    deeds.extend(call.handle_inbound(at, msg));
+                }
+                if was_over {
+                    assert!(deeds.is_empty(), "a call over does nothing more");
+                }
+            }
+            if let Ok(text) = std::str::from_utf8(rest)
+                && let Some(e) = SessionExpires::parse(text)
+            {
+                assert!(e.secs > 0);
             }
             if let Ok(text) = std::str::from_utf8(rest)
                 && let Some(c) = Challenge::parse(text, pick & 128 != 0)

@@ -58,7 +58,8 @@ pub use dtmf::{Keys, TelephoneEvent, info_key};
 pub use menu::{DialMenu, MENU_HZ, MenuOutcome};
 pub use pin::{PROMPT_HZ, PinEntry, PinStep, WRONG_HZ};
 pub use ua::{Agent, AgentError};
-pub use uac::{Challenge, Inbound, Invite, SipReply, Step, parse_inbound_uac};
+pub use uac::confirmed::{Confirmed, DialogDeed};
+pub use uac::{Challenge, Inbound, Invite, SessionExpires, SipReply, Step, parse_inbound_uac};
 pub use uac_shell::Dialer;
 
 /// Parse one SIP message as the agent's transport does (rsipstack's parser), and, when it
