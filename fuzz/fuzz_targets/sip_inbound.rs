@@ -17,8 +17,8 @@
 use libfuzzer_sys::fuzz_target;
 use zonecast::audio::LoudnessTarget;
 use zonecast::sip::{
-    CallCodec, CallerAudio, Challenge, Confirmed, DialogDeed, DigestAnswer, Inbound, Invite, Keys,
-    Knock, MAX_AUTHORIZATION_BYTES, Negotiated, SessionExpires, TelephoneEvent, answer_sdp, choose,
+    CallCodec, CallerAudio, Challenge, Confirmed, DigestAnswer, Inbound, Invite, Keys, Knock,
+    MAX_AUTHORIZATION_BYTES, Negotiated, SessionExpires, TelephoneEvent, answer_sdp, choose,
     info_key, judge_authorization, parse_inbound, parse_inbound_uac, parse_offer,
 };
 
