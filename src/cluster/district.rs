@@ -198,7 +198,8 @@ pub struct DistrictTotals {
 /// What the shell is to do.
 #[derive(Debug, Clone, PartialEq, Eq)]
 pub enum DistrictOp {
-    /// Send part `n`'s request, waiting at most this long for the answer.
+    /// Send part `n`'s request; the time left until its answer is due (an asker that waits
+    /// for one reply waits this long; one reading an inbox, as `district_bus`, needs not).
     Ask(usize, Duration),
     /// Send part `n`'s stop, with the reason.
     Stop(usize, String),
@@ -211,7 +212,7 @@ pub enum PartAnswer {
     Replied(PartReply),
     /// No node listens on the site's subject now (its link is down, or no leader).
     NoListener,
-    /// No answer within the wait.
+    /// No answer within the wait (an asker that waits for one reply: asked again at once).
     TimedOut,
 }
 
