@@ -199,6 +199,25 @@ fn a_queued_call_waits_for_the_higher_page_and_then_pages_the_zone() {
         "{outcome}"
     );
     assert!(calls[0]["page"].as_str().is_some(), "{calls:?}");
+    // The history: the holder, the try that found the zone held (the reason the call was
+    // queued), and the call's page; the wait looked at the zone without planning more pages.
+    let (_, h) = api(&a.srv, "GET", "/api/history", None);
+    let pages = h["pages"].as_array().expect("pages");
+    let by_caller: Vec<&str> = pages
+        .iter()
+        .filter(|p| {
+            p["requested_by"]
+                .as_str()
+                .is_some_and(|r| r.starts_with("sip:"))
+        })
+        .filter_map(|p| p["ended_by"].as_str())
+        .collect();
+    assert_eq!(
+        by_caller,
+        ["the caller hung up", "no phone can take part"],
+        "{h}"
+    );
+    assert_eq!(pages.len(), 3, "{h}");
 }
 
 #[test]

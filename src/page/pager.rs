@@ -283,6 +283,30 @@ impl Pager {
         &self.inner.setup.journal
     }
 
+    /// Whether a page of `zone` at `priority` would find a phone to push now: no page of equal
+    /// priority holds the zone and not every phone is held by higher ones. Nothing is planned
+    /// or journaled (a caller queued for a busy zone asks this, not a page per try).
+    pub fn reaches_now(&self, zone: &str, priority: Option<&str>) -> Result<bool, PageError> {
+        let s = &self.inner.setup;
+        let phones = s.table.zone(zone)?;
+        let pages = s
+            .journal
+            .pages()
+            .map_err(|e| journal_failed(&s.journal, e))?;
+        let request = PageRequest {
+            zone: zone.to_owned(),
+            priority: priority.map(str::to_owned),
+            banner: None,
+            via: Via::default(),
+            wideband: false,
+        };
+        match prepare(&phones, &s.table.site(), &request, &pages, new_page_id()) {
+            Ok(p) => Ok(p.plans.iter().any(|plan| plan.refused.is_none())),
+            Err(PrepareError::Busy { .. }) => Ok(false),
+            Err(PrepareError::Invalid(i)) => Err(i.into()),
+        }
+    }
+
     /// Stop every phone the journal says a page nobody runs any more left playing (pages pass
     /// through this once, before their first page).
     pub async fn recover(&self) -> std::io::Result<Vec<Recovered>> {

@@ -32,7 +32,8 @@ use super::pages::{BROWSER_MIC, Pages, StartError, StartPage};
 use crate::g711::Law;
 use crate::page::{DeliveryReport, Origin, PageError};
 use crate::sip::{
-    CallLink, CallPage, CallRecord, CallRecording, Desk, DeskRefusal, Played, Playing, Starting,
+    CallLink, CallPage, CallRecord, CallRecording, Desk, DeskRefusal, Freed, Played, Playing,
+    Starting,
 };
 use crate::source::Trust;
 
@@ -279,7 +280,20 @@ impl Desk for CallDesk {
     fn journal(&self, record: &CallRecord) {
         self.append(record);
     }
+
+    /// Looks at the zone every [`FREE_POLL`] without planning a page, so that a queued call
+    /// leaves no refused page in the history for each try.
+    fn until_free<'a>(&'a self, call: &'a CallPage) -> Freed<'a> {
+        Box::pin(async move {
+            while !self.pages.reaches_now(&call.zone, call.priority.as_deref()) {
+                tokio::time::sleep(FREE_POLL).await;
+            }
+        })
+    }
 }
+
+/// How often a queued call's zone is looked at.
+const FREE_POLL: Duration = Duration::from_millis(250);
 
 /// What `GET /api/calls` answers.
 #[derive(Debug, Clone, Default, Serialize)]

@@ -247,6 +247,13 @@ impl Pages {
         &self.inner.journal
     }
 
+    /// Whether a page of `zone` at `priority` would reach a phone now (see
+    /// [`Pager::reaches_now`]); an error (an unknown zone, the journal) counts as yes, so that
+    /// the start that follows reports it.
+    pub fn reaches_now(&self, zone: &str, priority: Option<&str>) -> bool {
+        self.inner.pager.reaches_now(zone, priority).unwrap_or(true)
+    }
+
     /// Start a page through the [`Pager`]; returns its id once its phones are in the journal
     /// (the pushes go on).
     pub async fn start(&self, req: StartPage) -> Result<String, StartError> {
