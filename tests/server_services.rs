@@ -432,3 +432,53 @@ fn a_permission_naming_a_bell_of_a_district_zone_is_refused_at_load_naming_it() 
         "{e}"
     );
 }
+
+#[test]
+fn a_bell_of_a_district_zone_named_like_a_site_zone_is_refused_when_pressed_and_nothing_plays() {
+    // The district zone `first` shares its name with a zone of this site: the bell rings the
+    // district's, the permission's check at load sees the site's, and pressing it is refused.
+    let nats = common::nats::Nats::start();
+    let tables = format!(
+        "[server]\ntoken_env = \"{TOKEN_ENV}\"\ndata_dir = \"data\"\n\n\
+         [schedule]\ntimezone = \"UTC\"\n\n\
+         [[bell]]\nname = \"assembly\"\ncron = \"0 0 8 1 1 *\"\nzones = [\"first\"]\n\
+         source = \"tone:900:1\"\n\n\
+         [[permission]]\nphones = [\"p001\"]\nmessages = [\"assembly\"]\n\n\
+         [cluster]\nurls = [\"nats://127.0.0.1:{}\"]\nsite = \"north\"\nnode = \"a\"\n\n\
+         [cluster.district]\nfirst = [\"north:all\", \"south:all\"]\n\n",
+        nats.port
+    );
+    let s = Setup::new(&Spec {
+        phones: 2,
+        engine: "",
+        tables: &tables,
+        zones: &[
+            Zone {
+                name: "all",
+                first: None,
+                banner: None,
+            },
+            Zone {
+                name: "first",
+                first: Some(1),
+                banner: None,
+            },
+        ],
+        ..Spec::default()
+    });
+    let srv = Server::start(&s);
+    let menu = open(&s, &srv, "p001");
+    assert_eq!(item_names(&menu), vec!["Bell: assembly"], "{menu:?}");
+    let refused = select(&s, "p001", 1);
+    assert!(
+        refused
+            .text
+            .as_deref()
+            .is_some_and(|t| t.contains("district zone first")),
+        "{refused:?}"
+    );
+    std::thread::sleep(std::time::Duration::from_millis(500));
+    assert_eq!(listening(&s.report()), 0);
+    let (_, v) = api(&srv, "GET", "/api/history", None);
+    assert_eq!(v["pages"].as_array().map(Vec::len), Some(0), "{v}");
+}

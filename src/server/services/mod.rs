@@ -465,6 +465,21 @@ async fn talk_start(State(s): State<ServicesState>, c: Caller) -> Response {
     }
 }
 
+/// The district zone (`[cluster.district]`) that message `m`, a bell named in a
+/// `[[permission]]`, would ring: phone services page only this site's zones. The config refuses
+/// such a permission at load; this catches a district zone that shares its name with one of the
+/// site's zones (the bell rings the district's, the load's check sees the site's).
+fn district_bell_zone(config: &Config, m: &crate::config::Message) -> Option<String> {
+    let district = &config.cluster.as_ref()?.district;
+    let bell = config.schedule.as_ref()?.bells.iter().find(|b| {
+        b.name == m.name && b.zones == m.zones && m.title == format!("Bell: {}", b.name)
+    })?;
+    bell.zones
+        .iter()
+        .find(|z| district.iter().any(|d| &d.name == *z))
+        .cloned()
+}
+
 async fn message(State(s): State<ServicesState>, c: Caller) -> Response {
     let (p, q) = (c.phone.clone(), &c.q);
     let name = q.get("msg").cloned().unwrap_or_default();
@@ -472,6 +487,13 @@ async fn message(State(s): State<ServicesState>, c: Caller) -> Response {
     let Some(m) = allowed_msgs.into_iter().find(|m| m.name == name).cloned() else {
         return refuse(&c.req, "This phone may not start that message.");
     };
+    if let Some(zone) = district_bell_zone(&s.config, &m) {
+        let why = format!(
+            "{} rings the district zone {zone}: a phone cannot start a district page.",
+            m.title
+        );
+        return refuse(&c.req, &why);
+    }
     let me = p.device.clone().unwrap_or(p.name.clone());
     if m.confirm && q.get("confirm").map(String::as_str) != Some("yes") {
         let yes = url(
