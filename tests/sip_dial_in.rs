@@ -18,46 +18,16 @@
 mod common;
 
 use std::path::{Path, PathBuf};
-use std::process::{Command, Output, Stdio};
+use std::process::Output;
 use std::time::Duration;
 
 use common::server::{Server, api, listening, setup, wait_for};
+use common::sip_call::{SippCall, TONE_HZ, free_udp_port, have_sipp, scenario, sipp_log};
 
-const TONE_HZ: f64 = 1000.0;
 const NUMBER: &str = "7001";
 const DELAYED: &str = "7002";
 const WITH_PIN: &str = "7003";
 const PIN: &str = "2468";
-
-fn sipp() -> Option<PathBuf> {
-    let found = Command::new("sipp")
-        .arg("-v")
-        .stdout(Stdio::null())
-        .stderr(Stdio::null())
-        .status()
-        .is_ok();
-    if !found {
-        println!("skipped: sipp is not installed (apt-get install sip-tester)");
-    }
-    found.then(|| PathBuf::from("sipp"))
-}
-
-/// A free UDP port on `ip` (even, for sipp's RTP).
-fn free_port(ip: &str, even: bool) -> u16 {
-    loop {
-        let s = std::net::UdpSocket::bind((ip, 0)).unwrap();
-        let p = s.local_addr().unwrap().port();
-        if !even || (p.is_multiple_of(2) && p < 65000) {
-            return p;
-        }
-    }
-}
-
-fn scenario(name: &str) -> PathBuf {
-    Path::new(env!("CARGO_MANIFEST_DIR"))
-        .join("tests/sip")
-        .join(name)
-}
 
 /// The `[sip]` table: listening on `port`, callers from 127.0.0.1 only, `7001` → zone `all`.
 fn sip_table(port: u16) -> String {
@@ -70,56 +40,18 @@ fn sip_table(port: u16) -> String {
     )
 }
 
-/// Run sipp once: `scenario` from `from` to the agent, dialling `number`, in `dir`.
-fn run_sipp(dir: &Path, scenario: &Path, from: &str, sip_port: u16, number: &str) -> Output {
-    let remote = format!("127.0.0.1:{sip_port}");
-    let local_port = free_port(from, false).to_string();
-    let media_port = free_port(from, true).to_string();
-    Command::new("sipp")
-        .current_dir(dir)
-        .args([remote.as_str(), "-sf"])
-        .arg(scenario)
-        .args(["-s", number, "-i", from, "-p", local_port.as_str()])
-        .args([
-            "-mi",
-            from,
-            "-mp",
-            media_port.as_str(),
-            "-m",
-            "1",
-            "-l",
-            "1",
-        ])
-        .args([
-            "-timeout",
-            "40s",
-            "-timeout_error",
-            "-nostdin",
-            "-trace_err",
-        ])
-        .stdin(Stdio::null())
-        .output()
-        .unwrap()
-}
-
-fn log_of(dir: &Path, out: &Output) -> String {
-    let mut errors = String::new();
-    for entry in std::fs::read_dir(dir).unwrap().flatten() {
-        if entry.file_name().to_string_lossy().contains("errors") {
-            errors.push_str(&std::fs::read_to_string(entry.path()).unwrap_or_default());
-        }
-    }
-    format!(
-        "sipp exit {:?}\nstdout: {}\nstderr: {}\nerrors: {errors}",
-        out.status.code(),
-        String::from_utf8_lossy(&out.stdout)
-            .lines()
-            .rev()
-            .take(30)
-            .collect::<Vec<_>>()
-            .join("\n"),
-        String::from_utf8_lossy(&out.stderr)
-    )
+/// Run sipp once over UDP: `scenario` from `from` to the agent, dialling `number`, in `dir`.
+fn run_sipp(dir: &Path, scenario: &Path, from: &str, port: u16, number: &str) -> Output {
+    let call = SippCall {
+        dir,
+        scenario,
+        from,
+        port,
+        number,
+        transport: "u1",
+        extra: &[],
+    };
+    call.run()
 }
 
 fn tone(rate: f64, n: u32) -> Vec<i16> {
@@ -153,8 +85,10 @@ struct Agent {
 
 /// The [`Agent`] listening, or `None` (said in one line) without sipp.
 fn agent(n: usize, before: &str) -> Option<Agent> {
-    sipp()?;
-    let port = free_port("127.0.0.1", false);
+    if !have_sipp() {
+        return None;
+    }
+    let port = free_udp_port("127.0.0.1", false);
     let s = setup(n, &format!("{before}{}", sip_table(port)));
     let srv = Server::start(&s);
     wait_for(&srv, "the SIP agent to listen", 20, || {
@@ -175,7 +109,7 @@ fn call_in_background(
     let dir = dir.to_owned();
     std::thread::spawn(move || {
         let out = run_sipp(&dir, &scenario, "127.0.0.1", port, number);
-        (out.status.success(), log_of(&dir, &out))
+        (out.status.success(), sipp_log(&dir, &out))
     })
 }
 
@@ -184,7 +118,7 @@ fn assert_called(dir: &Path, out: &Output, srv: &Server) {
     assert!(
         out.status.success(),
         "{}\nserver: {}",
-        log_of(dir, out),
+        sipp_log(dir, out),
         srv.log()
     );
 }
@@ -250,7 +184,7 @@ fn unknown_numbers_get_404_callers_not_allowed_403_and_options_200() {
         assert!(
             out.status.success(),
             "expected {status}: {}\nserver: {}",
-            log_of(dir.path(), &out),
+            sipp_log(dir.path(), &out),
             srv.log()
         );
     }
@@ -264,7 +198,7 @@ fn unknown_numbers_get_404_callers_not_allowed_403_and_options_200() {
     assert!(
         out.status.success(),
         "OPTIONS: {}",
-        log_of(dir.path(), &out)
+        sipp_log(dir.path(), &out)
     );
     // Nothing was paged.
     std::thread::sleep(Duration::from_millis(300));
@@ -286,7 +220,7 @@ fn unknown_numbers_get_404_callers_not_allowed_403_and_options_200() {
     assert!(
         out.status.success(),
         "expected 486: {}\nserver: {}",
-        log_of(dir.path(), &out),
+        sipp_log(dir.path(), &out),
         srv.log()
     );
     // Only the busy call is journaled: 404 and 403 were refused before the journal.

@@ -11,40 +11,7 @@ use std::time::Duration;
 use super::cli_setup::Setup;
 use super::server::{Server, api, setup, wait_for};
 
-/// The tone every scenario streams (`tone.ulaw`).
-pub const TONE_HZ: f64 = 1000.0;
-
-/// Whether sipp is installed (said in one line when it is not).
-pub fn have_sipp() -> bool {
-    let found = Command::new("sipp")
-        .arg("-v")
-        .stdout(Stdio::null())
-        .stderr(Stdio::null())
-        .status()
-        .is_ok();
-    if !found {
-        println!("skipped: sipp is not installed (apt-get install sip-tester)");
-    }
-    found
-}
-
-/// A free UDP port on `ip` (even, for sipp's RTP).
-pub fn free_udp_port(ip: &str, even: bool) -> u16 {
-    loop {
-        let s = std::net::UdpSocket::bind((ip, 0)).unwrap();
-        let p = s.local_addr().unwrap().port();
-        if !even || (p.is_multiple_of(2) && p < 65000) {
-            return p;
-        }
-    }
-}
-
-/// `tests/sip/NAME`.
-pub fn scenario(name: &str) -> PathBuf {
-    Path::new(env!("CARGO_MANIFEST_DIR"))
-        .join("tests/sip")
-        .join(name)
-}
+pub use super::sip_call::{TONE_HZ, free_udp_port, have_sipp, scenario};
 
 /// `name` from `tests/sip/` with its placeholders replaced (`("'KEYS'", "'2'")` ...) and
 /// `SEND_KEYS` naming the key sender, written into `dir` as `out`.
