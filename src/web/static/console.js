@@ -559,6 +559,8 @@
         box.append(el('section', { class: 'site-section site-' + sec.status, 'data-site': sec.site, 'data-status': sec.status },
           el('h3', null, `${sec.site}:${sec.zone} — `, el('span', { class: 'site-status', text: SITE_LABEL[sec.status] || sec.status })),
           why ? el('p', { class: 'reason', text: why }) : null,
+          // What a site said while it is asked or starting (its standby answered, its zone busy).
+          sec.note && !why ? el('p', { class: 'site-note', text: sec.note }) : null,
           el('p', { class: 'site-counts', text: `${sec.accepted} of ${sec.phones_total} phones ${sec.status === 'ended' ? 'reached' : 'receiving'}${sec.failed ? `, ${sec.failed} failed` : ''}` }),
           phones.length ? el('details', { class: 'group' },
             el('summary', { text: `Phones (${phones.length})` }),
