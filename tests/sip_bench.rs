@@ -210,7 +210,7 @@ fn invite_to_200_ok() {
         return;
     }
     const CALLS: usize = 100;
-    let port = free_udp_port(false);
+    let port = common::sip_call::free_sip_port("127.0.0.1");
     let s = site(4, 4, port, None, None);
     let srv = Server::start(&s);
     started(&srv);
@@ -264,7 +264,7 @@ fn dial_to_first_audio_with_phones_answering_in_200_ms() {
     }
     const PHONES: usize = 10;
     const RUNS: usize = 5;
-    let port = free_udp_port(false);
+    let port = common::sip_call::free_sip_port("127.0.0.1");
     let rec = tempfile::tempdir().unwrap();
     let s = site(
         PHONES,
@@ -331,7 +331,7 @@ fn twenty_simultaneous_dial_in_pages() {
         return;
     }
     const ZONES: usize = 20;
-    let port = free_udp_port(false);
+    let port = common::sip_call::free_sip_port("127.0.0.1");
     let s = site(2 * ZONES, 2, port, None, None);
     let srv = Server::start(&s);
     started(&srv);
@@ -409,7 +409,7 @@ fn mouth_to_ear_added_by_the_relay() {
         return;
     }
     const BURSTS: usize = 12;
-    let port = free_udp_port(false);
+    let port = common::sip_call::free_sip_port("127.0.0.1");
     let rec = tempfile::tempdir().unwrap();
     let s = site(2, 2, port, None, Some(rec.path().to_owned()));
     let srv = Server::start(&s);

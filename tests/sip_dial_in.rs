@@ -22,7 +22,7 @@ use std::process::Output;
 use std::time::Duration;
 
 use common::server::{Server, api, listening, setup, wait_for};
-use common::sip_call::{SippCall, TONE_HZ, free_udp_port, have_sipp, scenario, sipp_log};
+use common::sip_call::{SippCall, TONE_HZ, free_sip_port, have_sipp, scenario, sipp_log};
 
 const NUMBER: &str = "7001";
 const DELAYED: &str = "7002";
@@ -88,7 +88,7 @@ fn agent(n: usize, before: &str) -> Option<Agent> {
     if !have_sipp() {
         return None;
     }
-    let port = free_udp_port("127.0.0.1", false);
+    let port = free_sip_port("127.0.0.1");
     let s = setup(n, &format!("{before}{}", sip_table(port)));
     let srv = Server::start(&s);
     wait_for(&srv, "the SIP agent to listen", 20, || {

@@ -11,7 +11,7 @@ use std::time::Duration;
 use super::cli_setup::Setup;
 use super::server::{Server, api, setup, wait_for};
 
-pub use super::sip_call::{TONE_HZ, free_udp_port, have_sipp, scenario};
+pub use super::sip_call::{TONE_HZ, free_sip_port, free_udp_port, have_sipp, scenario};
 
 /// `name` from `tests/sip/` with its placeholders replaced (`("'KEYS'", "'2'")` ...) and
 /// `SEND_KEYS` naming the key sender, written into `dir` as `out`.
@@ -43,7 +43,7 @@ pub fn menu_agent(n: usize, routes: &str) -> Option<MenuAgent> {
     if !have_sipp() {
         return None;
     }
-    let port = free_udp_port("127.0.0.1", false);
+    let port = free_sip_port("127.0.0.1");
     let sip = format!(
         "[sip]\nlisten = \"127.0.0.1:{port}\"\nallow = [\"127.0.0.1/32\"]\nno_rtp = \"5s\"\n\n{routes}\n"
     );
