@@ -186,10 +186,8 @@ pub(super) fn check_messages(
 }
 
 /// The `[[permission]]`s: their phones, zones and messages exist; a bell they name becomes a
-/// message of its own. A bell that rings a district zone (a zone of `[cluster.district]`, not
-/// of this site) is refused, naming the permission: a phone's message pages this site's zones
-/// through its pages, and the district page a bell starts is the bell loop's and the API's
-/// (`POST /api/bells/{name}/ring`), which phone services do not reach.
+/// message of its own (a bell of a district zone too: pressed on a phone, it starts the
+/// district page as the bell would).
 pub(super) fn check_permissions(
     src: &Source,
     permissions: Vec<RawPermission>,
@@ -231,32 +229,6 @@ pub(super) fn check_permissions(
             }
             // A bell may be rung from a phone too: it becomes a message of its own.
             match bells.iter().find(|b| &b.name == m.get_ref()) {
-                Some(b) if b.zones.iter().any(|z| !is_zone(z)) => {
-                    let district: Vec<&str> = b
-                        .zones
-                        .iter()
-                        .filter(|z| !is_zone(z))
-                        .map(String::as_str)
-                        .collect();
-                    let phones: Vec<&str> = r
-                        .phones
-                        .get_ref()
-                        .iter()
-                        .map(|p| p.get_ref().as_str())
-                        .collect();
-                    return Err(src.invalid(
-                        m.span(),
-                        format!("permission of phones [{}] messages", phones.join(", ")),
-                        m.get_ref(),
-                        format!(
-                            "is a bell of district zone {}: a phone cannot start a district \
-                             page; ring it from the schedule or with POST /api/bells/{}/ring, \
-                             or name a [[message]] of this site's zones",
-                            district.join(", "),
-                            b.name
-                        ),
-                    ));
-                }
                 Some(b) => out.messages.push(Message {
                     name: b.name.clone(),
                     title: format!("Bell: {}", b.name),

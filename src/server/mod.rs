@@ -271,7 +271,7 @@ pub async fn serve_with(
         upload_limit: server.upload_limit,
         minted: Arc::new(move || auth_for_metrics.minted()),
         cucm: table.cucm,
-        district,
+        district: district.clone(),
         journal: site_journal,
         signin: signin::Signin::new(signin::SigninSetup {
             store: store.clone(),
@@ -288,6 +288,7 @@ pub async fn serve_with(
         config: config.clone(),
         base: public.clone(),
         client: client.clone(),
+        district: district.clone(),
     });
     let app = api::router(state, auth.router().merge(services)).merge(extra);
     let tls = https::bind_configured(server, &public).await?;

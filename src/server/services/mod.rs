@@ -8,7 +8,8 @@
 //!   by the menu, matched to a `[[phone]]` by its `device` or name; when the phone's `host` is an
 //!   address, the request must come from it), checks `[[permission]]`s, and starts and ends
 //!   pages through [`crate::server::pages::Pages`] — a talk page's source is the phone's own
-//!   microphone, relayed by [`crate::server::talk`].
+//!   microphone, relayed by [`crate::server::talk`]. A bell of a district zone pressed on a
+//!   phone starts the district page, as the bell would ([`super::district_pages`]).
 //!
 //! Every answer is HTTP 200 with a screen (phones show only "HTTP Error" otherwise), expires in
 //! the past (not cached), and status screens carry a `Refresh` header so a phone watching a page
@@ -47,6 +48,8 @@ pub struct ServicesState {
     pub base: String,
     /// For `App:RequestFocus` pushes that keep the paging screen in front.
     pub client: crate::push::PushClient,
+    /// With `[cluster]`: district pages, for a bell of a district zone pressed on a phone.
+    pub district: Option<super::district_pages::DistrictPages>,
 }
 
 /// The application id of the paging screens (`App:` URIs, `notifyApplicationEvent`).
@@ -465,21 +468,6 @@ async fn talk_start(State(s): State<ServicesState>, c: Caller) -> Response {
     }
 }
 
-/// The district zone (`[cluster.district]`) that message `m`, a bell named in a
-/// `[[permission]]`, would ring: phone services page only this site's zones. The config refuses
-/// such a permission at load; this catches a district zone that shares its name with one of the
-/// site's zones (the bell rings the district's, the load's check sees the site's).
-fn district_bell_zone(config: &Config, m: &crate::config::Message) -> Option<String> {
-    let district = &config.cluster.as_ref()?.district;
-    let bell = config.schedule.as_ref()?.bells.iter().find(|b| {
-        b.name == m.name && b.zones == m.zones && m.title == format!("Bell: {}", b.name)
-    })?;
-    bell.zones
-        .iter()
-        .find(|z| district.iter().any(|d| &d.name == *z))
-        .cloned()
-}
-
 async fn message(State(s): State<ServicesState>, c: Caller) -> Response {
     let (p, q) = (c.phone.clone(), &c.q);
     let name = q.get("msg").cloned().unwrap_or_default();
@@ -487,13 +475,6 @@ async fn message(State(s): State<ServicesState>, c: Caller) -> Response {
     let Some(m) = allowed_msgs.into_iter().find(|m| m.name == name).cloned() else {
         return refuse(&c.req, "This phone may not start that message.");
     };
-    if let Some(zone) = district_bell_zone(&s.config, &m) {
-        let why = format!(
-            "{} rings the district zone {zone}: a phone cannot start a district page.",
-            m.title
-        );
-        return refuse(&c.req, &why);
-    }
     let me = p.device.clone().unwrap_or(p.name.clone());
     if m.confirm && q.get("confirm").map(String::as_str) != Some("yes") {
         let yes = url(
@@ -515,6 +496,7 @@ async fn message(State(s): State<ServicesState>, c: Caller) -> Response {
         ));
     }
     let mut ids = Vec::new();
+    let mut asked = Vec::new();
     let mut errors = Vec::new();
     for zone in &m.zones {
         let req = StartPage {
@@ -534,10 +516,22 @@ async fn message(State(s): State<ServicesState>, c: Caller) -> Response {
             talker: None,
             voice: Some(m.voice.clone()),
         };
+        if let Some(d) = s.district.as_ref().filter(|d| d.zone(zone).is_some()) {
+            match d.start_page(&req) {
+                Ok(id) => asked.push(format!("{zone} ({id})")),
+                Err(e) => errors.push(format!("{zone}: {e}")),
+            }
+            continue;
+        }
         match s.pages.start(req).await {
             Ok(id) => ids.push(id),
             Err(e) => errors.push(format!("{zone}: {e}")),
         }
+    }
+    if ids.is_empty() && !asked.is_empty() {
+        // A district page: each site pages its part; its report is the console's.
+        let text = format!("Asked of every site of {}.", asked.join(", "));
+        return served(render::message(&c.req, &m.title, &text));
     }
     match ids.first() {
         Some(id) => status_screen(
