@@ -35,7 +35,7 @@ use std::time::Duration;
 
 use common::cli_setup::{assert_exit, json, stderr};
 use common::server::listening;
-use common::sip_endpoint_harness::{Speaker, have, have_sipp, horn, page_against};
+use common::sip_endpoint_harness::{Speaker, have, have_sipp, horn, page_against, page_tone};
 
 #[test]
 fn a_page_calls_the_sip_speaker_streams_to_its_answer_and_hangs_up_at_the_end() {
@@ -46,16 +46,7 @@ fn a_page_calls_the_sip_speaker_streams_to_its_answer_and_hangs_up_at_the_end() 
     let s = sp.setup("");
     sp.answer("uas_endpoint.xml", &[], 1);
     let heard = sp.listen(20);
-    let out = s.run(&[
-        "page",
-        "--zone",
-        "all",
-        "--tone",
-        "700",
-        "--duration",
-        "2",
-        "--json",
-    ]);
+    let out = page_tone(&s, "2");
     let (code, log) = sp.done(20);
     assert_exit(&out, 0);
     let r = json(&out);
@@ -417,16 +408,7 @@ fn a_reinvite_offering_sendonly_is_answered_recvonly_and_the_stream_pauses() {
     // back, the call's codec (PCMU) in both; its OPTIONS answered 200; then our BYE.
     sp.answer("uas_endpoint_reinvite.xml", &[], 1);
     let heard = sp.listen(20);
-    let out = s.run(&[
-        "page",
-        "--zone",
-        "all",
-        "--tone",
-        "700",
-        "--duration",
-        "4",
-        "--json",
-    ]);
+    let out = page_tone(&s, "4");
     let (code, log) = sp.done(20);
     assert_exit(&out, 0);
     assert_eq!(
@@ -459,16 +441,7 @@ fn baresip_answering_by_itself_is_paged_receives_the_stream_and_is_released_by_b
     let mut sp = Speaker::new();
     sp.baresip();
     let s = sp.setup("");
-    let out = s.run(&[
-        "page",
-        "--zone",
-        "all",
-        "--tone",
-        "700",
-        "--duration",
-        "2",
-        "--json",
-    ]);
+    let out = page_tone(&s, "2");
     // The page's BYE ends baresip's call ("terminated"), after which it is stopped.
     let ended = sp.baresip_until("terminated", 10);
     let log = sp.baresip_log();
@@ -505,16 +478,7 @@ fn session_timers_we_refresh_at_half_the_interval_and_the_bye_comes_after_the_re
     // scenario checks it (CSeq 2, 4;refresher=uac) and the BYE's CSeq past it.
     sp.answer("uas_endpoint_timer.xml", &[], 1);
     let heard = sp.listen(20);
-    let out = s.run(&[
-        "page",
-        "--zone",
-        "all",
-        "--tone",
-        "700",
-        "--duration",
-        "3",
-        "--json",
-    ]);
+    let out = page_tone(&s, "3");
     let (code, log) = sp.done(20);
     assert_exit(&out, 0);
     assert_eq!(code, Some(0), "no refresh, or a BYE out of order: {log}");

@@ -55,6 +55,15 @@ fn end(phones: usize, accepted: usize) -> PartEvent {
     }
 }
 
+/// Section `n` of `p` says its site is unreachable.
+fn assert_unreachable(p: &DistrictPage, n: usize) {
+    let status = &p.report().sites[n].status;
+    assert!(
+        matches!(status, SectionStatus::Unreachable { .. }),
+        "{status:?}"
+    );
+}
+
 #[test]
 fn a_district_zone_splits_into_one_part_per_member_with_subject_safe_ids() {
     let parts = split("dp-1a", &zone());
@@ -194,10 +203,7 @@ fn a_site_that_does_not_answer_in_time_is_unreachable_and_sent_a_stop() {
     assert!(p.is_done());
     // Late events of an unreachable site change nothing.
     p.handle_event(2, end(3, 3), deadline);
-    assert!(matches!(
-        p.report().sites[2].status,
-        SectionStatus::Unreachable { .. }
-    ));
+    assert_unreachable(&p, 2);
 }
 
 #[test]
@@ -517,10 +523,7 @@ fn a_site_whose_standby_alone_answers_is_unreachable_after_the_leader_change_tim
     answer_asks(&mut q, 2, &standby(), t0, before);
     assert_eq!(q.report().sites[2].status, SectionStatus::Asking);
     q.handle_timeout(t0 + terms.leader_change);
-    assert!(matches!(
-        q.report().sites[2].status,
-        SectionStatus::Unreachable { .. }
-    ));
+    assert_unreachable(&q, 2);
 }
 
 #[test]

@@ -387,22 +387,27 @@ pub fn listen(sock: UdpSocket, secs: u64) -> std::thread::JoinHandle<Heard> {
     })
 }
 
-/// Page zone `all` for a second (a 700 Hz tone, `--json`) with sipp answering as `scenario`:
-/// the setup, the page's output, and sipp's exit code and log.
-pub fn page_against(scenario: &str) -> (Setup, Output, Option<i32>, String) {
-    let mut sp = Speaker::new();
-    let s = sp.setup("");
-    sp.answer(scenario, &[], 1);
-    let out = s.run(&[
+/// `zonecast page --zone all --tone 700 --duration SECS --json` at `s`.
+pub fn page_tone(s: &Setup, secs: &str) -> Output {
+    s.run(&[
         "page",
         "--zone",
         "all",
         "--tone",
         "700",
         "--duration",
-        "1",
+        secs,
         "--json",
-    ]);
+    ])
+}
+
+/// Page zone `all` for a second (a 700 Hz tone, `--json`) with sipp answering as `scenario`:
+/// the setup, the page's output, and sipp's exit code and log.
+pub fn page_against(scenario: &str) -> (Setup, Output, Option<i32>, String) {
+    let mut sp = Speaker::new();
+    let s = sp.setup("");
+    sp.answer(scenario, &[], 1);
+    let out = page_tone(&s, "1");
     let (code, log) = sp.done(20);
     (s, out, code, log)
 }

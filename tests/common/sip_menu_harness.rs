@@ -11,7 +11,7 @@ use std::time::Duration;
 use super::cli_setup::Setup;
 use super::server::{Server, api, setup, wait_for};
 
-pub use super::sip_call::{TONE_HZ, free_sip_port, free_udp_port, have_sipp, scenario};
+pub use super::sip_call::{TONE_HZ, free_sip_port, free_udp_port, have_sipp, scenario, sipp_log};
 
 /// `name` from `tests/sip/` with its placeholders replaced (`("'KEYS'", "'2'")` ...) and
 /// `SEND_KEYS` naming the key sender, written into `dir` as `out`.
@@ -137,24 +137,6 @@ impl Caller {
             .output()
             .unwrap()
     }
-}
-
-/// sipp's exit, the end of its output and its error log.
-pub fn sipp_log(dir: &Path, out: &Output) -> String {
-    let mut errors = String::new();
-    for entry in std::fs::read_dir(dir).unwrap().flatten() {
-        if entry.file_name().to_string_lossy().contains("errors") {
-            errors.push_str(&std::fs::read_to_string(entry.path()).unwrap_or_default());
-        }
-    }
-    let stdout = String::from_utf8_lossy(&out.stdout);
-    let tail: Vec<&str> = stdout.lines().rev().take(30).collect();
-    format!(
-        "sipp exit {:?}\nstdout: {}\nstderr: {}\nerrors: {errors}",
-        out.status.code(),
-        tail.join("\n"),
-        String::from_utf8_lossy(&out.stderr)
-    )
 }
 
 /// Whether phone report `p` plays the caller's tone now.
