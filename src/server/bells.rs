@@ -16,7 +16,7 @@ use axum::routing::post;
 use chrono::{DateTime, Utc};
 use serde_json::json;
 
-use super::district_pages::DistrictPages;
+use super::district_pages::{DistrictPages, StartedPage, start_here_or_district};
 use super::metrics::Metrics;
 use super::pages::{Pages, StartPage};
 use super::refusal::{Answered, refuse};
@@ -71,22 +71,12 @@ pub async fn ring(r: &BellRinger, bell: &Bell, at: DateTime<Utc>, why: &Ringing)
             talker: None,
             voice: Some(bell.voice.clone()),
         };
-        if let Some(d) = r.district.as_ref().filter(|d| d.zone(zone).is_some()) {
-            match d.start_page(&req) {
-                Ok(id) => {
-                    let sites = d.zone(zone).map_or(0, |z| z.members.len());
-                    notes.push(format!("zone {zone}: district page {id} ({sites} sites)"));
-                    started.push(id);
-                }
-                Err(e) => {
-                    tracing::error!("bell {}: district zone {zone}: {e}", bell.name);
-                    failures.push(format!("zone {zone}: {e}"));
-                }
+        match start_here_or_district(&r.pages, r.district.as_ref(), req).await {
+            Ok(StartedPage::Here(id)) => started.push(id),
+            Ok(StartedPage::District { id, sites }) => {
+                notes.push(format!("zone {zone}: district page {id} ({sites} sites)"));
+                started.push(id);
             }
-            continue;
-        }
-        match r.pages.start(req).await {
-            Ok(id) => started.push(id),
             Err(e) => {
                 tracing::error!("bell {}: zone {zone}: {e}", bell.name);
                 failures.push(format!("zone {zone}: {e}"));

@@ -108,6 +108,36 @@ struct Inner {
     _desk: SiteDesk,
 }
 
+/// A page started by [`start_here_or_district`].
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub enum StartedPage {
+    /// A page of this site's zone: its id.
+    Here(String),
+    /// A district page: its id, and how many sites it was asked of.
+    District { id: String, sites: usize },
+}
+
+/// Start `req` as every initiator of a configured page does (a bell, a phone's message): a
+/// district page when `district` has its zone (a district zone wins over a site zone of the
+/// same name), else a page of this site. The error says why, without the zone.
+pub async fn start_here_or_district(
+    pages: &Pages,
+    district: Option<&DistrictPages>,
+    req: StartPage,
+) -> Result<StartedPage, String> {
+    match district.and_then(|d| d.zone(&req.zone).map(|z| (d, z.members.len()))) {
+        Some((d, sites)) => d
+            .start_page(&req)
+            .map(|id| StartedPage::District { id, sites })
+            .map_err(|e| e.to_string()),
+        None => pages
+            .start(req)
+            .await
+            .map(StartedPage::Here)
+            .map_err(|e| e.to_string()),
+    }
+}
+
 /// District pages at this node: the site's desk, and the district pages it started.
 #[derive(Clone)]
 pub struct DistrictPages {

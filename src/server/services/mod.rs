@@ -28,6 +28,7 @@ use axum::response::{IntoResponse, Response};
 use axum::routing::get;
 
 use self::render::{MenuEntry, Requester, Served};
+use super::district_pages::{StartedPage, start_here_or_district};
 use super::pages::{Pages, StartPage};
 use crate::config::{Config, PhoneEntry};
 use crate::source::Trust;
@@ -516,15 +517,9 @@ async fn message(State(s): State<ServicesState>, c: Caller) -> Response {
             talker: None,
             voice: Some(m.voice.clone()),
         };
-        if let Some(d) = s.district.as_ref().filter(|d| d.zone(zone).is_some()) {
-            match d.start_page(&req) {
-                Ok(id) => asked.push(format!("{zone} ({id})")),
-                Err(e) => errors.push(format!("{zone}: {e}")),
-            }
-            continue;
-        }
-        match s.pages.start(req).await {
-            Ok(id) => ids.push(id),
+        match start_here_or_district(&s.pages, s.district.as_ref(), req).await {
+            Ok(StartedPage::Here(id)) => ids.push(id),
+            Ok(StartedPage::District { id, .. }) => asked.push(format!("{zone} ({id})")),
             Err(e) => errors.push(format!("{zone}: {e}")),
         }
     }
