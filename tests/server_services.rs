@@ -380,6 +380,28 @@ fn the_paging_screens_focus_events_reach_the_page_report() {
     });
 }
 
+/// Two phones, zone `all` of both and `first` of p001, with `tables` (a site of a district).
+fn district_site(tables: &str) -> Setup {
+    Setup::new(&Spec {
+        phones: 2,
+        engine: "",
+        tables,
+        zones: &[
+            Zone {
+                name: "all",
+                first: None,
+                banner: None,
+            },
+            Zone {
+                name: "first",
+                first: Some(1),
+                banner: None,
+            },
+        ],
+        ..Spec::default()
+    })
+}
+
 #[test]
 fn a_permission_may_name_a_bell_of_a_district_zone() {
     // A bell of the district zone `everyone` (a district page at every site when it rings)
@@ -396,24 +418,7 @@ fn a_permission_may_name_a_bell_of_a_district_zone() {
              [cluster]\nurls = [\"nats://127.0.0.1:1\"]\nsite = \"north\"\nnode = \"a\"\n\n\
              [cluster.district]\neveryone = [\"north:all\", \"south:all\"]\n\n"
         );
-        let s = Setup::new(&Spec {
-            phones: 2,
-            engine: "",
-            tables: &tables,
-            zones: &[
-                Zone {
-                    name: "all",
-                    first: None,
-                    banner: None,
-                },
-                Zone {
-                    name: "first",
-                    first: Some(1),
-                    banner: None,
-                },
-            ],
-            ..Spec::default()
-        });
+        let s = district_site(&tables);
         let loaded = zonecast::config::Config::load(s.path("zonecast.toml"));
         (s, loaded)
     };
@@ -445,24 +450,7 @@ fn a_bell_of_a_district_zone_pressed_on_a_phone_starts_the_district_page() {
          [cluster.district]\nfirst = [\"north:all\", \"south:all\"]\n\n",
         nats.port
     );
-    let s = Setup::new(&Spec {
-        phones: 2,
-        engine: "",
-        tables: &tables,
-        zones: &[
-            Zone {
-                name: "all",
-                first: None,
-                banner: None,
-            },
-            Zone {
-                name: "first",
-                first: Some(1),
-                banner: None,
-            },
-        ],
-        ..Spec::default()
-    });
+    let s = district_site(&tables);
     let srv = Server::start(&s);
     // The node answers its site's part once it leads the site.
     wait_for(&srv, "this node to lead site north", 30, || {

@@ -35,7 +35,9 @@ use std::time::Duration;
 
 use common::cli_setup::{assert_exit, json, stderr};
 use common::server::listening;
-use common::sip_endpoint_harness::{Speaker, have, have_sipp, horn, page_against, page_tone};
+use common::sip_endpoint_harness::{
+    Speaker, have, have_sipp, horn, page_against, page_tone, tone_page,
+};
 
 #[test]
 fn a_page_calls_the_sip_speaker_streams_to_its_answer_and_hangs_up_at_the_end() {
@@ -339,16 +341,7 @@ fn an_endpoint_that_hangs_up_gets_nothing_more_and_the_phones_go_on_hearing() {
     let mut sp = Speaker::new();
     let s = sp.setup("");
     sp.answer("uas_endpoint_hangup.xml", &[], 1);
-    let page = s.spawn(&[
-        "page",
-        "--zone",
-        "all",
-        "--tone",
-        "700",
-        "--duration",
-        "5",
-        "--json",
-    ]);
+    let page = s.spawn(&tone_page("5"));
     s.wait_until("both phones listening", |r| listening(r) == 2);
     assert!(sp.await_packets(10), "the speaker's stream never came");
     // sipp sends its BYE a second after the answer, gets its 200 and exits.
@@ -499,16 +492,7 @@ fn a_session_refresh_answered_481_ends_that_endpoints_call_alone() {
     let mut sp = Speaker::new();
     let s = sp.setup("");
     sp.answer("uas_endpoint_timer_481.xml", &[], 1);
-    let page = s.spawn(&[
-        "page",
-        "--zone",
-        "all",
-        "--tone",
-        "700",
-        "--duration",
-        "5",
-        "--json",
-    ]);
+    let page = s.spawn(&tone_page("5"));
     let (code, log) = sp.done(20);
     assert_eq!(
         code,

@@ -468,15 +468,21 @@ fn answer_asks(
     asks
 }
 
-#[test]
-fn a_site_whose_standby_answers_is_asked_again_through_a_leader_change_and_pages() {
-    let t0 = Instant::now();
-    let terms = DistrictTerms::default();
+/// A page asked at `t0` whose first two sites accepted at once: the third is still asked.
+fn third_site_asked(t0: Instant) -> DistrictPage {
     let mut p = page(t0);
     ops(&mut p);
     for n in [0, 1] {
         p.handle_answer(n, accepted("pg"), t0);
     }
+    p
+}
+
+#[test]
+fn a_site_whose_standby_answers_is_asked_again_through_a_leader_change_and_pages() {
+    let t0 = Instant::now();
+    let terms = DistrictTerms::default();
+    let mut p = third_site_asked(t0);
     // Site 2's leader was killed just before: its standby answers until it leads (4 s).
     let took = t0 + Duration::from_secs(4);
     let asks = answer_asks(&mut p, 2, &standby(), t0, took);
@@ -556,11 +562,7 @@ fn a_silent_site_is_still_unreachable_at_the_answer_time_whatever_others_say() {
 fn a_site_starting_its_page_is_waited_for_while_it_says_so_and_its_busy_refusal_shown() {
     let t0 = Instant::now();
     let terms = DistrictTerms::default();
-    let mut p = page(t0);
-    ops(&mut p);
-    for n in [0, 1] {
-        p.handle_answer(n, accepted("pg"), t0);
-    }
+    let mut p = third_site_asked(t0);
     let starting = PartAnswer::Replied(PartReply::Starting {
         reason: "zone all: waiting for pages of equal priority to end: pg-1".into(),
     });

@@ -387,9 +387,9 @@ pub fn listen(sock: UdpSocket, secs: u64) -> std::thread::JoinHandle<Heard> {
     })
 }
 
-/// `zonecast page --zone all --tone 700 --duration SECS --json` at `s`.
-pub fn page_tone(s: &Setup, secs: &str) -> Output {
-    s.run(&[
+/// `page --zone all --tone 700 --duration SECS --json`: the arguments of the tests' page.
+pub fn tone_page(secs: &str) -> [&str; 8] {
+    [
         "page",
         "--zone",
         "all",
@@ -398,7 +398,12 @@ pub fn page_tone(s: &Setup, secs: &str) -> Output {
         "--duration",
         secs,
         "--json",
-    ])
+    ]
+}
+
+/// [`tone_page`] run at `s`.
+pub fn page_tone(s: &Setup, secs: &str) -> Output {
+    s.run(&tone_page(secs))
 }
 
 /// Page zone `all` for a second (a 700 Hz tone, `--json`) with sipp answering as `scenario`:
