@@ -22,7 +22,7 @@ use std::process::Output;
 use std::time::Duration;
 
 use common::server::{Server, api, listening, setup, wait_for};
-use common::sip_call::{SippCall, TONE_HZ, free_sip_port, have_sipp, scenario, sipp_log};
+use common::sip_call::{SippCall, TONE_HZ, free_sip_port, have_sipp, scenario, sipp_log, tones_of};
 
 const NUMBER: &str = "7001";
 const DELAYED: &str = "7002";
@@ -376,30 +376,12 @@ fn hear_as_caller(socket: std::net::UdpSocket, secs: u64) -> Vec<Vec<i16>> {
     frames
 }
 
-/// A frame's pitch (zero crossings, halved), or `None` when it is silent.
-fn pitch(frame: &[i16]) -> Option<f64> {
-    if frame.iter().all(|s| s.unsigned_abs() < 100) {
-        return None;
-    }
-    let crossings = frame
-        .windows(2)
-        .filter(|w| (w[0] < 0) != (w[1] < 0))
-        .count();
-    Some(crossings as f64 / 2.0 / (frame.len() as f64 / 8000.0))
-}
-
 /// What each frame was: 'w' the wait tone, 'b' the beep, '.' silence, '?' anything else.
 fn cue_of(frames: &[Vec<i16>]) -> String {
-    let near = |f: f64, hz: f32| (f - f64::from(hz)).abs() < 60.0;
-    frames
-        .iter()
-        .map(|f| match pitch(f) {
-            None => '.',
-            Some(p) if near(p, zonecast::sip::WAIT_HZ) => 'w',
-            Some(p) if near(p, zonecast::sip::BEEP_HZ) => 'b',
-            Some(_) => '?',
-        })
-        .collect()
+    tones_of(
+        frames,
+        &[('w', zonecast::sip::WAIT_HZ), ('b', zonecast::sip::BEEP_HZ)],
+    )
 }
 
 #[test]

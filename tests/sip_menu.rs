@@ -19,8 +19,9 @@ mod common;
 use std::time::Duration;
 
 use common::server::{api, listening};
+use common::sip_call::tones_of;
 use common::sip_menu_harness::{
-    MenuAgent, hear_as_caller, hears_the_tone, menu_agent, scenario, scenario_with, tones_of,
+    MenuAgent, hear_as_caller, hears_the_tone, menu_agent, scenario, scenario_with,
 };
 
 const MENU: &str = "7010";

@@ -174,22 +174,3 @@ pub fn hear_as_caller(socket: std::net::UdpSocket, secs: u64) -> Vec<Vec<i16>> {
     }
     frames
 }
-
-/// Each frame's sound as a letter: the tone of `(letter, Hz)` it is nearest (within 60 Hz),
-/// '.' for silence, '?' for anything else.
-pub fn tones_of(frames: &[Vec<i16>], tones: &[(char, f32)]) -> String {
-    frames
-        .iter()
-        .map(|f| {
-            if f.iter().all(|s| s.unsigned_abs() < 100) {
-                return '.';
-            }
-            let crossings = f.windows(2).filter(|w| (w[0] < 0) != (w[1] < 0)).count();
-            let hz = crossings as f64 / 2.0 / (f.len() as f64 / 8000.0);
-            tones
-                .iter()
-                .find(|(_, t)| (hz - f64::from(*t)).abs() < 60.0)
-                .map_or('?', |(c, _)| *c)
-        })
-        .collect()
-}
