@@ -16,82 +16,17 @@
 mod common;
 
 use std::collections::BTreeMap;
-use std::net::UdpSocket;
-use std::sync::Arc;
-use std::sync::atomic::{AtomicBool, Ordering};
+
+use std::sync::atomic::Ordering;
 use std::time::{Duration, Instant};
 
 use common::district_net::WanLink;
 use common::nats::Nats;
-use common::serve_node::Node;
+use common::serve_node::{LanRelay, Node, free_udp_port, through_links};
 use common::server::*;
 
 /// Seconds between two occurrences of the bell.
 const EVERY: i64 = 3;
-
-/// A UDP relay carrying the pair's heartbeat: one socket per direction, dropping everything
-/// while cut.
-struct LanRelay {
-    cut: Arc<AtomicBool>,
-    /// Where node a sends its beats (forwarded to b), and where b sends (forwarded to a).
-    to_b: u16,
-    to_a: u16,
-}
-
-impl LanRelay {
-    fn start(a_listen: u16, b_listen: u16) -> LanRelay {
-        let cut = Arc::new(AtomicBool::new(false));
-        let forward = |to: u16| {
-            let s = UdpSocket::bind("127.0.0.1:0").expect("relay socket");
-            let port = s.local_addr().unwrap().port();
-            let cut = cut.clone();
-            std::thread::spawn(move || {
-                let mut buf = [0u8; 2048];
-                while let Ok((n, _)) = s.recv_from(&mut buf) {
-                    if !cut.load(Ordering::SeqCst) {
-                        let _ = s.send_to(&buf[..n], ("127.0.0.1", to));
-                    }
-                }
-            });
-            port
-        };
-        let to_b = forward(b_listen);
-        let to_a = forward(a_listen);
-        LanRelay { cut, to_b, to_a }
-    }
-}
-
-/// `text` with each phone's `host = "127.0.0.1:PORT"` replaced by a link of its own to it.
-fn through_links(text: &str) -> (String, Vec<WanLink>) {
-    let mut links = Vec::new();
-    let mut out = String::new();
-    for line in text.lines() {
-        match line
-            .strip_prefix("host = \"")
-            .and_then(|r| r.strip_suffix('"'))
-            .and_then(|a| a.parse::<std::net::SocketAddr>().ok())
-        {
-            Some(addr) => {
-                let link = WanLink::start(addr, Duration::ZERO);
-                out.push_str(&format!("host = \"127.0.0.1:{}\"\n", link.port));
-                links.push(link);
-            }
-            None => {
-                out.push_str(line);
-                out.push('\n');
-            }
-        }
-    }
-    assert!(!links.is_empty(), "no phone in the config");
-    (out, links)
-}
-
-fn free_udp_port() -> u16 {
-    UdpSocket::bind("127.0.0.1:0")
-        .and_then(|s| s.local_addr())
-        .expect("a free UDP port")
-        .port()
-}
 
 /// `due -> [ends]` from the logs' `bell tick due DUE: END` lines (a restarted node's too).
 fn ends(logs: &[&str]) -> BTreeMap<String, Vec<String>> {

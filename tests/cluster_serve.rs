@@ -1,7 +1,9 @@
 //! A standby pair of `zonecast serve` processes (site `north`, nodes `a` and `b`) against a real
 //! nats-server on a free loopback port, with one bell every 4 s on two emulated phones: each
 //! occurrence both nodes saw is rung by exactly one of them (its log says `RungHere`, the other's
-//! `RungElsewhere`), and the phones heard one page per occurrence rung.
+//! `RungElsewhere`), and the phones heard one page per occurrence rung. A bell page whose stops
+//! cannot reach its phones (its node cut from its LAN as it plays) leaves them to the peer,
+//! which stops them before it rings the next occurrence.
 
 mod common;
 
@@ -13,6 +15,7 @@ use std::time::Duration;
 
 use common::cli_setup::PW_ENV;
 use common::nats::Nats;
+use common::serve_node::{LanRelay, Node, free_udp_port, through_links};
 use common::server::*;
 use zonecast::phone_sim::config::DEFAULT_PASSWORD;
 
@@ -124,5 +127,98 @@ fn a_standby_pair_of_servers_rings_each_bell_once() {
     );
     eprintln!(
         "{both} occurrences seen by both nodes, each rung by one; {rung} rung, {heard} heard"
+    );
+}
+
+/// The node leading a pair rings a 3 s bell page; as it plays, that node is cut from its LAN
+/// (its links to the phones and the heartbeat; the store kept), so the page's stops cannot
+/// reach the phones, which stay tuned to a stream that no longer comes. It lists them in the
+/// store; the other node, ringing the next occurrence, stops them first, and the phones hear
+/// its page (without the list they refuse it as "already active"). Back on its LAN, the first
+/// node sees that the other took them and sends no stop of its own (one now could cut the
+/// other's next page).
+#[test]
+fn a_bell_page_whose_stops_cannot_reach_its_phones_leaves_them_to_the_peer() {
+    let nats = Nats::start();
+    let (hb_a, hb_b) = (free_udp_port(), free_udp_port());
+    let lan = LanRelay::start(hb_a, hb_b);
+    let bells = "[schedule]\ntimezone = \"UTC\"\n\n[[bell]]\nname = \"long\"\n\
+                 cron = \"*/6 * * * * *\"\nzones = [\"first\"]\nsource = \"tone:1000:3\"\n\n";
+    let cluster = |node: &str, listen: u16, peer: u16| {
+        format!(
+            "[cluster]\nurls = [\"nats://127.0.0.1:{}\"]\nsite = \"north\"\nnode = \"{node}\"\n\
+             pair = [\"a\", \"b\"]\nlease = \"1s\"\nclaim_wait = \"2s\"\n\
+             heartbeat = {{ listen = \"127.0.0.1:{listen}\", peer = \"127.0.0.1:{peer}\" }}\n\n",
+            nats.port
+        )
+    };
+    let s = setup(2, &format!("{bells}{}", cluster("a", hb_a, lan.to_b)));
+    let text = std::fs::read_to_string(s.path("zonecast.toml")).expect("config");
+    let text_b = text
+        .replace(&cluster("a", hb_a, lan.to_b), &cluster("b", hb_b, lan.to_a))
+        .replace("data_dir = \"data\"", "data_dir = \"data-b\"");
+    assert_ne!(text, text_b);
+    let (text_a, phones_a) = through_links(&text);
+    let (text_b, phones_b) = through_links(&text_b);
+    std::fs::write(s.path("zonecast.toml"), text_a).expect("config a");
+    std::fs::write(s.path("zonecast-b.toml"), text_b).expect("config b");
+    let a = Node::new(s.path("zonecast.toml"));
+    let b = Node::new(s.path("zonecast-b.toml"));
+    let story = || format!("--- a\n{}\n--- b\n{}", a.log(), b.log());
+    let until = |secs: u64, what: &str, f: &dyn Fn() -> bool| {
+        let deadline = std::time::Instant::now() + Duration::from_secs(secs);
+        while !f() {
+            assert!(
+                std::time::Instant::now() < deadline,
+                "timed out waiting for {what}\n{}",
+                story()
+            );
+            std::thread::sleep(Duration::from_millis(50));
+        }
+    };
+    // One node leads and rings; its page plays at both phones.
+    let rang = |n: &Node| n.leads() && n.log().contains("started: zone first by bell:long");
+    until(30, "a bell page playing", &|| {
+        (rang(&a) || rang(&b)) && listening(&s.report()) == 2
+    });
+    let (first, other, links) = if rang(&a) {
+        (&a, &b, &phones_a)
+    } else {
+        (&b, &a, &phones_b)
+    };
+    lan.cut.store(true, std::sync::atomic::Ordering::SeqCst);
+    links.iter().for_each(common::district_net::WanLink::cut);
+    let heard = s.report().phones[0].counters.rx_started;
+    until(10, "its page ended, its stops failed", &|| {
+        first.log().contains("tuned; the next ring stops them")
+    });
+    assert_eq!(listening(&s.report()), 2, "stopped through a cut link");
+    // The other node rings the next occurrence, stopping them first: heard.
+    until(20, "the phones hearing the other node's page", &|| {
+        s.report().phones[0].counters.rx_started > heard && other.log().contains("RungHere")
+    });
+    assert!(
+        other
+            .log()
+            .contains("stopping phones a bell page left tuned: [\"p001\", \"p002\"]"),
+        "{}",
+        story()
+    );
+    // The first, back on its LAN, sees the other took them: no stop of its own.
+    links
+        .iter()
+        .for_each(common::district_net::WanLink::restore);
+    lan.cut.store(false, std::sync::atomic::Ordering::SeqCst);
+    until(40, "the first node seeing the other stopped them", &|| {
+        first
+            .log()
+            .matches("was stopped by the pair's other node")
+            .count()
+            == 2
+    });
+    assert!(
+        !first.log().contains("phone p001 stopped (page"),
+        "{}",
+        story()
     );
 }

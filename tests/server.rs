@@ -865,3 +865,97 @@ fn a_hang_up_reaches_the_page_through_the_public_url() {
     let (st, _) = api(&srv, "DELETE", &format!("/api/pages/{id}"), None);
     assert_eq!(st, 202);
 }
+
+/// A page's stop that cannot reach a phone (its link cut as the page is stopped) leaves the
+/// phone tuned to a stream that no longer comes, refusing every later page as "already
+/// active". The running server sends that stop again until the phone takes it: once the link
+/// is back, the phone stops, the recovery is listed, and the next page reaches it.
+#[test]
+fn a_stop_that_could_not_reach_a_phone_is_sent_again_when_it_can() {
+    let s = setup(2, "");
+    let text = std::fs::read_to_string(s.path("zonecast.toml")).expect("config");
+    // p001 reached through a link of its own, which the test cuts.
+    let first = text
+        .lines()
+        .find_map(|l| l.strip_prefix("host = \"")?.strip_suffix('"'))
+        .expect("a phone host")
+        .to_owned();
+    let link = common::district_net::WanLink::start(first.parse().expect("addr"), Duration::ZERO);
+    let linked = text.replacen(
+        &format!("host = \"{first}\""),
+        &format!("host = \"127.0.0.1:{}\"", link.port),
+        1,
+    );
+    std::fs::write(s.path("zonecast.toml"), linked).expect("config");
+    let srv = Server::start(&s);
+    let page = |source: &str| {
+        let (st, v) = api(
+            &srv,
+            "POST",
+            "/api/pages",
+            Some(json!({"zone": "all", "source": source})),
+        );
+        assert_eq!(st, 201, "{v}");
+        v["id"].as_str().unwrap().to_owned()
+    };
+    let id = page("tone:600:60");
+    s.wait_until("both phones listening", |r| listening(r) == 2);
+
+    link.cut();
+    let (st, _) = api(&srv, "DELETE", &format!("/api/pages/{id}"), None);
+    assert_eq!(st, 202);
+    let ended = wait_for(&srv, "the page ended", 10, || {
+        let (st, v) = api(&srv, "GET", &format!("/api/pages/{id}"), None);
+        (st == 200 && v["active"] == false).then_some(v)
+    });
+    let states: Vec<&str> = ended["page"]["outcomes"]
+        .as_array()
+        .expect("outcomes")
+        .iter()
+        .filter_map(|o| o["state"].as_str())
+        .collect();
+    assert!(states.contains(&"stopped"), "{ended}");
+    assert!(states.iter().any(|s| *s != "stopped"), "{ended}");
+    // p001 plays on: its stop did not get through, and the cut lasts a few retries.
+    std::thread::sleep(Duration::from_secs(4));
+    let p001 = s.phone("p001");
+    assert!(
+        p001.heard.last().is_some_and(|h| h.active),
+        "p001 stopped through a cut link"
+    );
+    assert!(!s.phone("p002").heard.last().is_some_and(|h| h.active));
+
+    link.restore();
+    // The retry waits at most 30 s after the last (1, 2, 4, 8 s so far).
+    let deadline = std::time::Instant::now() + Duration::from_secs(40);
+    while s.phone("p001").heard.last().is_some_and(|h| h.active) {
+        assert!(
+            std::time::Instant::now() < deadline,
+            "p001 never stopped\n{}",
+            srv.log()
+        );
+        std::thread::sleep(Duration::from_millis(100));
+    }
+    // (Listed once every stop of that round has answered.)
+    wait_for(&srv, "p001's recovery listed", 10, || {
+        let (_, rec) = api(&srv, "GET", "/api/recoveries", None);
+        rec["recoveries"]
+            .as_array()
+            .expect("recoveries")
+            .iter()
+            .any(|r| r["page"] == id.as_str() && r["phone"] == "p001" && r["stopped"] == true)
+            .then_some(())
+    });
+    assert!(
+        srv.log().contains("phone p001 stopped (page"),
+        "{}",
+        srv.log()
+    );
+
+    // The next page reaches both.
+    let next = page("tone:700:60");
+    s.wait_until("both phones listening again", |r| listening(r) == 2);
+    let (st, _) = api(&srv, "DELETE", &format!("/api/pages/{next}"), None);
+    assert_eq!(st, 202);
+    s.wait_until("no phone listening", |r| listening(r) == 0);
+}

@@ -26,15 +26,7 @@ impl Occurrence {
     /// `<unix-seconds>.<name>`, the name kept to `[A-Za-z0-9-]` and every other byte as `_XX`:
     /// KV keys allow few characters, and two names never share a key.
     pub fn key(&self) -> String {
-        let mut k = format!("{}.", self.due_unix);
-        for b in self.bell.bytes() {
-            if b.is_ascii_alphanumeric() || b == b'-' {
-                k.push(char::from(b));
-            } else {
-                k.push_str(&format!("_{b:02X}"));
-            }
-        }
-        k
+        format!("{}.{}", self.due_unix, key_safe(&self.bell))
     }
 
     /// The occurrence a [`Occurrence::key`] names (`None` for any other text).
@@ -68,6 +60,35 @@ pub enum ClaimStep {
     Ringing,
     /// Rung.
     Done,
+}
+
+/// `name` kept to `[A-Za-z0-9-]`, every other byte as `_XX` (KV keys allow few characters, and
+/// two names never share a key).
+fn key_safe(name: &str) -> String {
+    let mut k = String::new();
+    for b in name.bytes() {
+        if b.is_ascii_alphanumeric() || b == b'-' {
+            k.push(char::from(b));
+        } else {
+            k.push_str(&format!("_{b:02X}"));
+        }
+    }
+    k
+}
+
+/// The key of the phones node `node`'s bell pages left tuned (their stop failed as its LAN
+/// went), in the claims bucket beside the occurrences: `tuned.<node>`, which no occurrence's
+/// key can be (those begin with digits).
+pub fn tuned_key(node: &str) -> String {
+    format!("tuned.{}", key_safe(node))
+}
+
+/// The value under a [`tuned_key`]: phone names, to be stopped by whichever node of the pair
+/// rings next (it takes them with a compare-and-set, so one node stops them once).
+#[derive(Debug, Clone, Default, PartialEq, Eq, Serialize, Deserialize)]
+pub struct TunedPhones {
+    /// Phone names.
+    pub phones: Vec<String>,
 }
 
 /// The value kept under an occurrence's key.

@@ -258,3 +258,13 @@ fn keys_are_safe_and_distinct() {
     assert_ne!(k("a_2Eb"), k("a.b"));
     assert_eq!(k("é"), "1796000000._C3_A9");
 }
+
+#[test]
+fn a_nodes_tuned_key_is_safe_and_never_an_occurrence() {
+    use super::claim::tuned_key;
+    assert_eq!(tuned_key("a"), "tuned.a");
+    assert_eq!(tuned_key("north 1"), "tuned.north_201");
+    for node in ["a", "b", "0", "12.3"] {
+        assert_eq!(Occurrence::from_key(&tuned_key(node)), None, "{node}");
+    }
+}

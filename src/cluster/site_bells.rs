@@ -35,7 +35,16 @@ pub const PROBE_PHONES: usize = 3;
 
 /// Stops the phones of the bells named (their zones'), which a silent peer left ringing.
 pub type OrphanStop =
-    Arc<dyn Fn(Vec<String>) -> std::pin::Pin<Box<dyn Future<Output = ()> + Send>> + Send + Sync>;
+    Arc<dyn Fn(Orphans) -> std::pin::Pin<Box<dyn Future<Output = ()> + Send>> + Send + Sync>;
+
+/// What a node of a pair stops before it rings, that the other node left playing.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub enum Orphans {
+    /// The zones of these bells: left `ringing` by a peer that fell silent.
+    Bells(Vec<String>),
+    /// These phones: a bell page's stop failed at them (its node's LAN went).
+    Phones(Vec<String>),
+}
 
 /// How far back a claim left ringing is looked for.
 const ORPHANS_SINCE: Duration = Duration::from_secs(3600);
@@ -53,6 +62,11 @@ pub struct SiteBells {
     /// Phones' web addresses the probe connects to (a pair only).
     probe: Vec<SocketAddr>,
     pair: bool,
+    /// The pair's nodes (this one alone without a pair).
+    nodes: Vec<String>,
+    /// Phones this node listed as left tuned by its bell pages (until its own retry or the
+    /// peer's next ring stops them).
+    listed: Mutex<std::collections::BTreeSet<String>>,
     heartbeat: bool,
     orphans: Option<OrphanStop>,
     instance: u64,
@@ -125,6 +139,12 @@ impl SiteBells {
             view,
             probe,
             pair,
+            nodes: if pair {
+                c.pair.clone()
+            } else {
+                vec![c.node.clone()]
+            },
+            listed: Mutex::new(std::collections::BTreeSet::new()),
             heartbeat: c.heartbeat.is_some(),
             orphans,
             instance: rand::random::<u64>(),
@@ -205,6 +225,60 @@ impl SiteBells {
 }
 
 impl SiteBells {
+    /// A bell page of this node ended with `phones` unstopped (its LAN went as it rang): with
+    /// a pair, listed in the store for whichever node rings next, which stops them first (this
+    /// node may not reach them, and they would refuse every page meanwhile).
+    pub async fn left_tuned(&self, phones: &[String]) {
+        if !self.pair || phones.is_empty() {
+            return;
+        }
+        let written = match self.joined.get() {
+            Some(j) => j.store.add_tuned(phones).await,
+            None => false,
+        };
+        if written {
+            self.listed().extend(phones.iter().cloned());
+            tracing::warn!("cluster: a bell page left {phones:?} tuned; the next ring stops them");
+        } else {
+            tracing::warn!(
+                "cluster: a bell page left {phones:?} tuned and the store could not be told"
+            );
+        }
+    }
+
+    fn listed(&self) -> std::sync::MutexGuard<'_, std::collections::BTreeSet<String>> {
+        self.listed.lock().unwrap_or_else(|p| p.into_inner())
+    }
+
+    /// Whether this node is still to stop `phone`, which one of its pages could not stop: not
+    /// when it listed the phone for the pair and the peer has taken it since (the peer stopped
+    /// it before ringing, and may be paging it now: a stop from here would cut that page).
+    pub async fn still_to_stop(&self, phone: &str) -> bool {
+        if !self.listed().contains(phone) {
+            return true;
+        }
+        let Some(j) = self.joined.get() else {
+            return true;
+        };
+        match j.store.own_tuned().await {
+            Some(listed) if !listed.iter().any(|p| p == phone) => {
+                self.listed().remove(phone);
+                false
+            }
+            _ => true,
+        }
+    }
+
+    /// This node stopped `phone` itself: off its list, so that the peer does not stop it again.
+    pub async fn stopped_here(&self, phone: &str) {
+        if !self.listed().remove(phone) {
+            return;
+        }
+        if let Some(j) = self.joined.get() {
+            j.store.take_own_tuned(phone).await;
+        }
+    }
+
     /// Whether this node sees its LAN now: a node alone always; a node of a pair if one of the
     /// probed phones accepts a connection now (or, with none to probe, the peer is heard).
     async fn sees_lan(&self) -> bool {
@@ -248,7 +322,28 @@ impl SiteBells {
             }
         }
         if !bells.is_empty() {
-            stop(bells).await;
+            stop(Orphans::Bells(bells)).await;
+        }
+    }
+
+    /// Stop the phones either node's bell pages left tuned (their stops failed), taking them
+    /// from the store so that one node does it once.
+    async fn stop_tuned(&self, j: &Joined) {
+        let Some(stop) = &self.orphans else { return };
+        if !self.pair {
+            return;
+        }
+        let mut phones: Vec<String> = Vec::new();
+        for node in &self.nodes {
+            for p in j.store.take_tuned(node).await {
+                if !phones.contains(&p) {
+                    phones.push(p);
+                }
+            }
+        }
+        if !phones.is_empty() {
+            tracing::warn!("cluster: stopping phones a bell page left tuned: {phones:?}");
+            stop(Orphans::Phones(phones)).await;
         }
     }
 
@@ -269,6 +364,7 @@ impl SiteBells {
         let skipped = std::sync::atomic::AtomicBool::new(false);
         let guarded = || async {
             self.stop_orphans(j).await;
+            self.stop_tuned(j).await;
             if lock(&self.view).peer_rang_storeless(&key) {
                 skipped.store(true, std::sync::atomic::Ordering::Relaxed);
             } else {

@@ -13,8 +13,8 @@ use bytes::Bytes;
 use tokio::sync::watch;
 use tokio::task::JoinHandle;
 
-use super::claim::Occurrence;
 use super::claim::{BellClaim, ClaimEnd, ClaimOp, ClaimOutput, ClaimRecord, ClaimReply, ClaimStep};
+use super::claim::{Occurrence, TunedPhones, tuned_key};
 use super::lease::{Lease, LeaseEvent, LeaseOp, LeaseReply, LeaseTerms};
 use crate::config::{Cluster, ClusterAuth, PasswordSource};
 use crate::error::Invalid;
@@ -307,6 +307,112 @@ impl SiteStore {
                 }
             }
         }
+    }
+
+    /// Add `phones` to those this node's bell pages left tuned (their stops failed): the node
+    /// that rings next stops them first ([`SiteStore::take_tuned`]). Bounded by the claim wait;
+    /// `false` if it could not be written.
+    pub async fn add_tuned(&self, phones: &[String]) -> bool {
+        let key = tuned_key(&self.node);
+        let kv = &self.claims_kv;
+        let write = async {
+            for _ in 0..3 {
+                let (mut known, rev) = match kv.entry(key.as_str()).await {
+                    Ok(Some(e)) if e.operation == kv::Operation::Put => (
+                        serde_json::from_slice::<TunedPhones>(&e.value).unwrap_or_default(),
+                        Some(e.revision),
+                    ),
+                    Ok(_) => (TunedPhones::default(), None),
+                    Err(_) => return false,
+                };
+                for p in phones {
+                    if !known.phones.contains(p) {
+                        known.phones.push(p.clone());
+                    }
+                }
+                let value = Bytes::from(serde_json::to_vec(&known).unwrap_or_default());
+                let written = match rev {
+                    Some(rev) => kv.update(key.as_str(), value, rev).await.is_ok(),
+                    None => kv.create(key.as_str(), value).await.is_ok(),
+                };
+                if written {
+                    return true;
+                }
+            }
+            false
+        };
+        tokio::time::timeout(self.claim_wait, write)
+            .await
+            .unwrap_or(false)
+    }
+
+    /// The phones this node's own list of phones left tuned holds now (`None`: the store did
+    /// not answer within a quarter of the claim wait).
+    pub async fn own_tuned(&self) -> Option<Vec<String>> {
+        let key = tuned_key(&self.node);
+        let read = async {
+            match self.claims_kv.entry(key.as_str()).await {
+                Ok(Some(e)) if e.operation == kv::Operation::Put => Some(
+                    serde_json::from_slice::<TunedPhones>(&e.value)
+                        .unwrap_or_default()
+                        .phones,
+                ),
+                Ok(_) => Some(Vec::new()),
+                Err(_) => None,
+            }
+        };
+        tokio::time::timeout(self.claim_wait / 4, read)
+            .await
+            .unwrap_or(None)
+    }
+
+    /// Take `phone` off this node's own list of phones left tuned (it stopped it itself), by
+    /// compare-and-set; `false` if it was not there or could not be written.
+    pub async fn take_own_tuned(&self, phone: &str) -> bool {
+        let key = tuned_key(&self.node);
+        let kv = &self.claims_kv;
+        let take = async {
+            let Ok(Some(e)) = kv.entry(key.as_str()).await else {
+                return false;
+            };
+            let mut listed = serde_json::from_slice::<TunedPhones>(&e.value).unwrap_or_default();
+            let before = listed.phones.len();
+            listed.phones.retain(|p| p != phone);
+            if listed.phones.len() == before {
+                return false;
+            }
+            let value = Bytes::from(serde_json::to_vec(&listed).unwrap_or_default());
+            kv.update(key.as_str(), value, e.revision).await.is_ok()
+        };
+        tokio::time::timeout(self.claim_wait / 4, take)
+            .await
+            .unwrap_or(false)
+    }
+
+    /// Take the phones node `node`'s bell pages left tuned: emptied by compare-and-set, so of
+    /// two nodes taking them at once one gets them. Nothing when none are listed or the store
+    /// does not answer within a quarter of the claim wait.
+    pub async fn take_tuned(&self, node: &str) -> Vec<String> {
+        let key = tuned_key(node);
+        let kv = &self.claims_kv;
+        let take = async {
+            let Ok(Some(e)) = kv.entry(key.as_str()).await else {
+                return Vec::new();
+            };
+            let listed = serde_json::from_slice::<TunedPhones>(&e.value).unwrap_or_default();
+            if e.operation != kv::Operation::Put || listed.phones.is_empty() {
+                return Vec::new();
+            }
+            let empty =
+                Bytes::from(serde_json::to_vec(&TunedPhones::default()).unwrap_or_default());
+            match kv.update(key.as_str(), empty, e.revision).await {
+                Ok(_) => listed.phones,
+                Err(_) => Vec::new(),
+            }
+        };
+        tokio::time::timeout(self.claim_wait / 4, take)
+            .await
+            .unwrap_or_default()
     }
 
     /// One op on an occurrence's key, bounded by a quarter of the claim wait (public for the

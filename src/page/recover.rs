@@ -5,7 +5,7 @@
 use serde::Serialize;
 
 use super::dial::SipDialer;
-use super::journal::{Journal, JournalOp};
+use super::journal::{Journal, JournalOp, JournalPage};
 use crate::push::{Phone, PushClient};
 
 /// What recovery did for one phone.
@@ -31,14 +31,32 @@ pub async fn recover(
     resolve: impl Fn(&str) -> Result<Phone, String>,
     sip: Option<&dyn SipDialer>,
 ) -> std::io::Result<Vec<Recovered>> {
+    recover_where(journal, client, resolve, sip, |_, _| true).await
+}
+
+/// [`recover`] for the phones `wanted(page, phone)` picks only; the others stay in the journal
+/// as they were (a running server retries the stops that failed, one phone at a time, on its
+/// own schedule).
+pub async fn recover_where(
+    journal: &Journal,
+    client: &PushClient,
+    resolve: impl Fn(&str) -> Result<Phone, String>,
+    sip: Option<&dyn SipDialer>,
+    wanted: impl Fn(&JournalPage, &str) -> bool,
+) -> std::io::Result<Vec<Recovered>> {
     let mut out = Vec::new();
     for page in journal.pages()? {
         if !page.needs_recovery() {
             continue;
         }
         let mut set = tokio::task::JoinSet::new();
+        let mut left = Vec::new();
         for p in page.remaining_phones() {
             let name = p.name.clone();
+            if !wanted(&page, &name) {
+                left.push(name);
+                continue;
+            }
             if let Some(dialog) = p.dialog() {
                 let hang_up = sip.map(|d| d.hang_up(dialog));
                 set.spawn(async move {
@@ -82,6 +100,9 @@ pub async fn recover(
             });
         }
         let id = &page.record.page;
+        if stopped.is_empty() && failed.is_empty() {
+            continue; // nothing asked of this page
+        }
         if !stopped.is_empty() {
             journal.record(id, &JournalOp::Stopped { phones: stopped })?;
         }
@@ -89,7 +110,7 @@ pub async fn recover(
             journal.record(
                 id,
                 &JournalOp::End {
-                    unstopped: failed.into_iter().map(|(n, _)| n).collect(),
+                    unstopped: failed.into_iter().map(|(n, _)| n).chain(left).collect(),
                 },
             )?;
         }

@@ -32,6 +32,8 @@
 //! - [`district_history`]: with `[cluster]`, this node's journal published to its site's stream
 //!   and its status to the hub; `GET /api/history?scope=district` and `GET /api/cluster`;
 //!   [`history_outbox`]: the SQLite history as that journal's durable outbox (issue 24).
+//! - [`stop_retry`]: the stops that failed (a phone's link down at a page's end), tried again
+//!   on a backoff until the phone takes them.
 //! - [`orphans`]: with `[cluster]`, the phones of bells a silent peer left ringing, stopped
 //!   before this node rings (issue 24).
 //! - [`cucm_table`]: with `[cucm]`, the phones pages plan from, refreshed from CUCM on its
@@ -74,6 +76,7 @@ pub mod scheduler;
 pub mod services;
 pub mod signin;
 pub mod sounds;
+pub mod stop_retry;
 pub mod store;
 pub mod talk;
 pub mod throttle;
@@ -300,6 +303,16 @@ pub async fn serve_with(
         journal.path().display()
     );
     let sip_task = start_sip(&config, &pages, quit_rx.clone()).await?;
+    let retry_task = tokio::spawn(stop_retry::run(
+        stop_retry::StopRetrySetup {
+            config: config.clone(),
+            client: client.clone(),
+            sip: sip.clone(),
+            store: store.clone(),
+            pair: site_bells.clone(),
+        },
+        quit_rx.clone(),
+    ));
     let closing = pages.clone();
     https::serve_beside(listener, tls, app, async move {
         shutdown.await;
@@ -314,6 +327,7 @@ pub async fn serve_with(
     if let Some(t) = sip_task {
         let _ = t.await;
     }
+    let _ = retry_task.await;
     tracing::info!("stopped");
     Ok(())
 }

@@ -80,7 +80,13 @@ pub async fn run(
                             // The token journaled is the lease this node holds as it rings.
                             let ring_it = || async move {
                                 let why = fence.token().map_or(Ringing::Due, Ringing::Fenced);
-                                ring(&ringer, &b, at, &why).await;
+                                let event = ring(&ringer, &b, at, &why).await;
+                                // The phones its stops miss are listed for the pair's next ring.
+                                tokio::spawn(super::orphans::report_left_tuned(
+                                    ringer.pages.clone(),
+                                    fence,
+                                    event.pages,
+                                ));
                             };
                             let end = site.ring_once(&bell, at, ring_it).await;
                             tracing::info!("bell {bell} due {at}: {end:?}");
