@@ -12,10 +12,15 @@
 //! hash is rsipstack's `compute_digest` (the one the UAC answers challenges with); the
 //! `Authorization` header is read by rsipstack's auth tokenizer, bounded to
 //! [`MAX_AUTHORIZATION_BYTES`]. Passwords stay in [`Secret`]s: no error, log line or verdict
-//! carries one. Not here: replay protection within a nonce's life beyond the address binding
-//! (no `nc` is remembered), `auth-int`, SHA-256.
+//! carries one. No answer is let in twice: each answer let in (its nonce, `cnonce` and `nc`; the
+//! nonce alone without `qop`) is remembered for the nonce's life, at most [`REMEMBERED`], and
+//! the same answer again is answered stale (a new nonce; every challenge's nonce is new, by a
+//! counter under the MAC). Not here: `auth-int`, SHA-256.
 
+use std::collections::BTreeSet;
 use std::net::IpAddr;
+use std::sync::Mutex;
+use std::sync::atomic::{AtomicU32, Ordering};
 use std::time::Duration;
 
 use blake2::Blake2bMac;
@@ -36,6 +41,9 @@ pub const MAX_AUTHORIZATION_BYTES: usize = 2048;
 pub const REALM: &str = "zonecast";
 /// Longest cnonce taken.
 const MAX_CNONCE: usize = 128;
+/// Most answers remembered; past it the oldest are forgotten, and every nonce issued as early as
+/// they were is answered stale from then on.
+pub const REMEMBERED: usize = 4096;
 
 /// What a request from outside `allow` gets.
 #[derive(Debug, Clone, PartialEq, Eq)]
@@ -55,6 +63,41 @@ pub enum Knock {
 pub struct Doorman {
     key: [u8; 32],
     callers: Vec<(String, Secret)>,
+    replays: Mutex<Replays>,
+    /// Challenges made: each nonce carries the count, so no two are the same.
+    made: AtomicU32,
+}
+
+/// The answers let in, so that none is let in twice.
+#[derive(Debug, Default)]
+struct Replays {
+    /// (the nonce's issue time, `nonce:cnonce:nc`, or the nonce alone without `qop`).
+    seen: BTreeSet<(u64, String)>,
+    /// Nonces issued at or before this time are no longer remembered: answered stale.
+    floor: Option<u64>,
+}
+
+impl Replays {
+    /// Whether `answer` (on a nonce issued at `issued`) is new at `now` (seconds); remembered
+    /// if so.
+    fn admit(&mut self, now: u64, issued: u64, answer: &str) -> bool {
+        let oldest = now.saturating_sub(NONCE_LIFETIME.as_secs());
+        while self.seen.first().is_some_and(|(t, _)| *t < oldest) {
+            self.seen.pop_first();
+        }
+        if self.floor.is_some_and(|f| issued <= f) {
+            return false;
+        }
+        if !self.seen.insert((issued, answer.to_owned())) {
+            return false;
+        }
+        while self.seen.len() > REMEMBERED {
+            if let Some((t, _)) = self.seen.pop_first() {
+                self.floor = Some(self.floor.map_or(t, |f| f.max(t)));
+            }
+        }
+        true
+    }
 }
 
 impl std::fmt::Debug for Doorman {
@@ -128,7 +171,12 @@ impl DigestAnswer {
 impl Doorman {
     /// The `[[sip.caller]]` users with their passwords, and the nonce key (random per process).
     pub fn new(key: [u8; 32], callers: Vec<(String, Secret)>) -> Doorman {
-        Doorman { key, callers }
+        Doorman {
+            key,
+            callers,
+            replays: Mutex::new(Replays::default()),
+            made: AtomicU32::new(0),
+        }
     }
 
     /// Whether anyone may get in by credentials (no callers: outsiders get 403 at once).
@@ -177,33 +225,52 @@ impl Doorman {
         if age.is_none_or(|a| a > NONCE_LIFETIME.as_secs()) {
             return Knock::Stale(self.challenge(now, source, true));
         }
+        let seen = match &answer.qop {
+            Some((nc, cnonce)) => format!("{}:{cnonce}:{nc}", answer.nonce),
+            None => answer.nonce.clone(),
+        };
+        let new = self
+            .replays
+            .lock()
+            .unwrap_or_else(|p| p.into_inner())
+            .admit(now.as_secs(), issued, &seen);
+        if !new {
+            // A replay (or a count gone back): a new nonce, as for an expired one.
+            return Knock::Stale(self.challenge(now, source, true));
+        }
         Knock::Admitted(user.clone())
     }
 
-    /// A nonce for `source` issued at `now`: its time (16 hex digits) and its MAC (32).
+    /// A nonce for `source` issued at `now`: its time (16 hex digits), the challenge's count
+    /// (8) and their MAC (32).
     fn nonce(&self, now: Duration, source: IpAddr) -> String {
         let stamp = now.as_secs();
-        format!("{stamp:016x}{}", self.mac(stamp, source))
+        let count = self.made.fetch_add(1, Ordering::Relaxed);
+        format!("{stamp:016x}{count:08x}{}", self.mac(stamp, count, source))
     }
 
     /// The issue time of a nonce we made for `source`, or `None`.
     fn issued(&self, nonce: &str, source: IpAddr) -> Option<u64> {
-        if nonce.len() != 48 || !nonce.is_ascii() {
+        if nonce.len() != 56 || !nonce.is_ascii() {
             return None;
         }
-        let (stamp, mac) = nonce.split_at(16);
-        if !stamp.bytes().all(|b| b.is_ascii_hexdigit()) {
+        let (stamp, rest) = nonce.split_at(16);
+        let (count, mac) = rest.split_at(8);
+        if !(stamp.bytes().chain(count.bytes())).all(|b| b.is_ascii_hexdigit()) {
             return None;
         }
         let stamp = u64::from_str_radix(stamp, 16).ok()?;
-        same_text(&self.mac(stamp, source), mac).then_some(stamp)
+        let count = u32::from_str_radix(count, 16).ok()?;
+        same_text(&self.mac(stamp, count, source), mac).then_some(stamp)
     }
 
-    /// The nonce's MAC: keyed BLAKE2b-128 of the issue time, the realm and the address.
-    fn mac(&self, stamp: u64, source: IpAddr) -> String {
+    /// The nonce's MAC: keyed BLAKE2b-128 of the issue time, the count, the realm and the
+    /// address.
+    fn mac(&self, stamp: u64, count: u32, source: IpAddr) -> String {
         let mut m = <Blake2bMac<U16> as KeyInit>::new_from_slice(&self.key)
             .expect("a 32-byte key fits BLAKE2b's 64");
         m.update(&stamp.to_be_bytes());
+        m.update(&count.to_be_bytes());
         m.update(REALM.as_bytes());
         m.update(source.to_string().as_bytes());
         m.finalize_fixed()
@@ -452,6 +519,55 @@ mod tests {
             knock(&d, 5_001, Some(&auth.replace(&nonce, &moved))),
             Knock::Challenge(_)
         ));
+    }
+
+    #[test]
+    fn an_answer_is_let_in_once_and_its_replay_gets_a_new_nonce() {
+        let d = door();
+        let Knock::Challenge(c) = knock(&d, 100, None) else {
+            panic!("no challenge")
+        };
+        let auth = answer(&c, "pbx", "s3cret-pw");
+        assert_eq!(knock(&d, 101, Some(&auth)), Knock::Admitted("pbx".into()));
+        // The same Authorization again (captured, or a second INVITE reusing it): stale.
+        let Knock::Stale(again) = knock(&d, 102, Some(&auth)) else {
+            panic!("a replay let in")
+        };
+        assert_ne!(nonce_of(&again), nonce_of(&c));
+        let fresh = answer(&again, "pbx", "s3cret-pw");
+        assert_eq!(knock(&d, 103, Some(&fresh)), Knock::Admitted("pbx".into()));
+        // Two calls challenged in the same second from one address get two nonces, each let in.
+        let (Knock::Challenge(c1), Knock::Challenge(c2)) =
+            (knock(&d, 200, None), knock(&d, 200, None))
+        else {
+            panic!("no challenges")
+        };
+        assert_ne!(nonce_of(&c1), nonce_of(&c2));
+        for c in [c1, c2] {
+            let a = answer(&c, "pbx", "s3cret-pw");
+            assert_eq!(knock(&d, 200, Some(&a)), Knock::Admitted("pbx".into()));
+        }
+    }
+
+    #[test]
+    fn the_answers_remembered_are_bounded_and_the_forgotten_are_stale() {
+        let mut r = Replays::default();
+        for i in 0..REMEMBERED as u64 + 10 {
+            assert!(r.admit(1_000, 900 + i / 1_000, &format!("n{i}")));
+        }
+        assert!(r.seen.len() <= REMEMBERED);
+        // The oldest were issued at 900: every answer on a nonce that old is now stale...
+        assert!(!r.admit(1_000, 900, "never-seen"));
+        // ...newer ones are judged one by one.
+        assert!(r.admit(1_000, 905, "never-seen"));
+        assert!(!r.admit(1_000, 905, "never-seen"));
+        // Past a nonce's life its answers are dropped from memory (the nonce is stale anyway).
+        assert!(r.admit(2_000, 1_999, "late"));
+        assert!(
+            r.seen
+                .iter()
+                .all(|(t, _)| *t >= 2_000 - NONCE_LIFETIME.as_secs())
+        );
     }
 
     #[test]
