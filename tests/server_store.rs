@@ -67,6 +67,7 @@ fn report(page: &str, phones: &[&str]) -> DeliveryReport {
                 codec: "g711",
                 g722_refused: None,
                 app_events: Vec::new(),
+                ended: None,
             })
             .collect(),
     };

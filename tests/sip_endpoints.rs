@@ -517,6 +517,10 @@ fn a_session_refresh_answered_481_ends_that_endpoints_call_alone() {
         (Some("stopped_by_user"), Some(true)),
         "{h}"
     );
+    assert_eq!(
+        h["ended"], "session refresh failed: 481 (the call is gone)",
+        "the report must say why, not 'hung up': {h}"
+    );
     assert!(h["stop_failure"].is_null(), "a BYE was tried: {h}");
     assert!(s.journal().trim().is_empty(), "{}", s.journal());
 }

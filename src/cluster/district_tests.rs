@@ -410,6 +410,7 @@ fn a_report_is_sent_as_the_lines_that_changed() {
         codec: "g711",
         g722_refused: None,
         app_events: Vec::new(),
+        ended: None,
     };
     let mut r = DeliveryReport::empty("pg-1", "all", "normal");
     r.phones = (0..250)

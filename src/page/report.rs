@@ -148,6 +148,10 @@ pub struct PhoneReport {
     /// `closed`), in order.
     #[serde(skip_serializing_if = "Vec::is_empty")]
     pub app_events: Vec<String>,
+    /// Why it ended its part by itself: a SIP endpoint's `hung up`, or `session refresh
+    /// failed: 408` (its session timer ran out and our BYE ended the call).
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub ended: Option<String>,
 }
 
 /// Totals of a report.
@@ -386,9 +390,12 @@ pub(crate) mod ms {
 fn state_note(p: &PhoneReport) -> String {
     match p.state {
         PhoneState::Preempted => ", taken over by a higher page".into(),
-        // A SIP endpoint that sent its own BYE (or whose session refresh failed).
+        // A SIP endpoint that sent its own BYE, or whose session refresh failed.
         PhoneState::StoppedByUser if p.model == super::dial::SIP_MODEL => {
-            ", hung up by the endpoint".into()
+            match p.ended.as_deref() {
+                Some(why) if why != "hung up" => format!(", ended: {why}"),
+                _ => ", hung up by the endpoint".into(),
+            }
         }
         PhoneState::StoppedByUser => ", stopped by user".into(),
         PhoneState::StopFailed => {

@@ -154,7 +154,7 @@ pub(crate) async fn run(
             Some((phone, event)) = events.recv() => match event {
                 CallEvent::Ended { why } => {
                     tracing::info!("{}: {why}", sh.plans[phone].name);
-                    session.handle_target_ended(Instant::now(), phone);
+                    session.handle_target_ended(Instant::now(), phone, &why);
                 }
                 CallEvent::Media { media, law } => sh.moved(phone, media, law),
             },

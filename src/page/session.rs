@@ -256,8 +256,11 @@ struct Run {
     stop_failure: Option<Failure>,
     /// The user ended the page on this phone (hung up).
     by_user: bool,
-    /// It ended its part by itself before its start's answer was in (applied on acceptance).
-    left_early: bool,
+    /// It ended its part by itself before its start's answer was in (applied on acceptance),
+    /// with why.
+    left_early: Option<String>,
+    /// Why it ended its part by itself ("hung up", "session refresh failed: 408").
+    left_why: Option<String>,
     /// Application events its screens sent.
     app_events: Vec<String>,
     /// A page of higher priority took it.
@@ -549,8 +552,10 @@ impl<T: PageTarget> Session<T> {
         }
         self.stop_if_ready(i);
         self.after_start_answer(now);
-        if self.runs[i].left_early && self.runs[i].state == Some(PhoneState::Accepted) {
-            self.handle_target_ended(now, i);
+        if self.runs[i].state == Some(PhoneState::Accepted)
+            && let Some(why) = self.runs[i].left_early.take()
+        {
+            self.handle_target_ended(now, i, &why);
         }
     }
 
@@ -649,7 +654,7 @@ impl<T: PageTarget> Session<T> {
     /// failing): it is reported stopped by its user, marked stopped in the journal (recovery
     /// leaves it alone), and the shell stops sending to it ([`Output::Leave`]); the rest of
     /// the page goes on. Ignored unless it is in the page (accepted, not being stopped).
-    pub fn handle_target_ended(&mut self, now: Instant, phone: usize) {
+    pub fn handle_target_ended(&mut self, now: Instant, phone: usize, why: &str) {
         if self.finished {
             return;
         }
@@ -658,7 +663,7 @@ impl<T: PageTarget> Session<T> {
         };
         if r.state == Some(PhoneState::Starting) {
             // Its answer and its end crossed: the end applies once the answer is in.
-            r.left_early = true;
+            r.left_early = Some(why.to_owned());
             return;
         }
         if r.state != Some(PhoneState::Accepted) || r.preempted || r.banner_in_flight {
@@ -667,6 +672,7 @@ impl<T: PageTarget> Session<T> {
         r.by_user = true;
         r.stopped = true;
         r.state = Some(PhoneState::StoppedByUser);
+        r.left_why = Some(why.to_owned());
         self.changed = true;
         let name = self.targets[phone].name().to_owned();
         self.out
@@ -959,6 +965,7 @@ impl<T: PageTarget> Session<T> {
                 },
                 g722_refused: r.g722_refused.clone(),
                 app_events: r.app_events.clone(),
+                ended: r.left_why.clone(),
             })
             .collect();
         let mut report = DeliveryReport {
@@ -1051,7 +1058,7 @@ mod target_ended_tests {
             s.handle_push_done(t0, p, PushStep::Start, &OK);
         }
         drain(&mut s);
-        s.handle_target_ended(t0 + Duration::from_secs(1), 0);
+        s.handle_target_ended(t0 + Duration::from_secs(1), 0, "hung up");
         assert_eq!(
             drain(&mut s),
             [
@@ -1064,7 +1071,7 @@ mod target_ended_tests {
         assert!(!s.is_ending(), "the rest of the page goes on");
         assert_eq!(s.active_phones(), [1, 2]);
         // Twice is once.
-        s.handle_target_ended(t0 + Duration::from_secs(1), 0);
+        s.handle_target_ended(t0 + Duration::from_secs(1), 0, "hung up");
         assert!(drain(&mut s).is_empty());
         // The page's end stops the others only.
         s.handle_stop(t0 + Duration::from_secs(2), "stopped");
@@ -1099,14 +1106,48 @@ mod target_ended_tests {
         let mut s = Session::new(vec![sip("a"), sip("b")], Timing::default());
         s.start(t0);
         drain(&mut s);
-        s.handle_target_ended(t0, 0);
+        s.handle_target_ended(t0, 0, "hung up");
         assert!(drain(&mut s).is_empty());
         s.handle_push_done(t0, 0, PushStep::Start, &OK);
         let out = drain(&mut s);
         assert!(out.contains(&Output::Leave { phone: 0 }), "{out:?}");
+        let r = s.report("pg", "z", "n", "d");
+        assert_eq!(r.phones[0].state, PhoneState::StoppedByUser);
+        assert_eq!(r.phones[0].ended.as_deref(), Some("hung up"));
+    }
+
+    #[test]
+    fn a_failed_session_refresh_is_reported_as_such_not_as_a_hang_up() {
+        let t0 = Instant::now();
+        let mut s = Session::new(vec![sip("a"), sip("b")], Timing::default());
+        s.start(t0);
+        drain(&mut s);
+        for p in [0, 1] {
+            s.handle_push_done(t0, p, PushStep::Start, &OK);
+        }
+        drain(&mut s);
+        s.handle_target_ended(t0, 0, "session refresh failed: 408");
+        s.handle_target_ended(t0, 1, "hung up");
+        let r = s.report("pg", "z", "normal", "unicast");
         assert_eq!(
-            s.report("pg", "z", "n", "d").phones[0].state,
-            PhoneState::StoppedByUser
+            r.phones[0].ended.as_deref(),
+            Some("session refresh failed: 408")
         );
+        let prose = r.prose();
+        let line = |name: &str| {
+            prose
+                .lines()
+                .find(|l| l.trim_start().starts_with(name))
+                .unwrap_or_default()
+                .to_owned()
+        };
+        assert!(
+            line("a").contains("ended: session refresh failed: 408"),
+            "{prose}"
+        );
+        assert!(!line("a").contains("hung up"), "{prose}");
+        assert!(line("b").contains("hung up by the endpoint"), "{prose}");
+        let json = serde_json::to_value(&r).unwrap();
+        assert_eq!(json["phones"][0]["ended"], "session refresh failed: 408");
     }
 }

@@ -41,6 +41,7 @@ fn phone(name: &str, state: PhoneState, failure: Option<&str>, stop: Option<&str
         codec: "g711",
         g722_refused: None,
         app_events: Vec::new(),
+        ended: None,
     }
 }
 
