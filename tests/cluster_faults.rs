@@ -22,7 +22,7 @@ use std::time::{Duration, Instant};
 
 use common::district_net::WanLink;
 use common::nats::Nats;
-use common::serve_node::{LanRelay, Node, free_udp_port, through_links};
+use common::serve_node::{LanRelay, Node, free_udp_port, pair_configs};
 use common::server::*;
 
 /// Seconds between two occurrences of the bell.
@@ -79,19 +79,12 @@ fn a_standby_pair_rings_every_occurrence_once_through_every_single_fault() {
         2,
         &format!("{bells}{}", cluster("a", link_a.port, hb_a, lan.to_b)),
     );
-    let text = std::fs::read_to_string(s.path("zonecast.toml")).expect("config");
-    let text_b = text
-        .replace(
-            &cluster("a", link_a.port, hb_a, lan.to_b),
-            &cluster("b", link_b.port, hb_b, lan.to_a),
-        )
-        .replace("data_dir = \"data\"", "data_dir = \"data-b\"");
-    assert_ne!(text, text_b);
     // Each node reaches each phone through a link of its own (pushes and the LAN probe).
-    let (text_a, phones_a) = through_links(&text);
-    let (text_b, phones_b) = through_links(&text_b);
-    std::fs::write(s.path("zonecast.toml"), text_a).expect("config a");
-    std::fs::write(s.path("zonecast-b.toml"), text_b).expect("config b");
+    let (phones_a, phones_b) = pair_configs(
+        &s,
+        &cluster("a", link_a.port, hb_a, lan.to_b),
+        &cluster("b", link_b.port, hb_b, lan.to_a),
+    );
     let mut a = Node::new(s.path("zonecast.toml"));
     let mut b = Node::new(s.path("zonecast-b.toml"));
     let start = Instant::now();

@@ -15,7 +15,7 @@ use std::time::Duration;
 
 use common::cli_setup::PW_ENV;
 use common::nats::Nats;
-use common::serve_node::{LanRelay, Node, free_udp_port, through_links};
+use common::serve_node::{LanRelay, Node, free_udp_port, pair_configs};
 use common::server::*;
 use zonecast::phone_sim::config::DEFAULT_PASSWORD;
 
@@ -153,15 +153,11 @@ fn a_bell_page_whose_stops_cannot_reach_its_phones_leaves_them_to_the_peer() {
         )
     };
     let s = setup(2, &format!("{bells}{}", cluster("a", hb_a, lan.to_b)));
-    let text = std::fs::read_to_string(s.path("zonecast.toml")).expect("config");
-    let text_b = text
-        .replace(&cluster("a", hb_a, lan.to_b), &cluster("b", hb_b, lan.to_a))
-        .replace("data_dir = \"data\"", "data_dir = \"data-b\"");
-    assert_ne!(text, text_b);
-    let (text_a, phones_a) = through_links(&text);
-    let (text_b, phones_b) = through_links(&text_b);
-    std::fs::write(s.path("zonecast.toml"), text_a).expect("config a");
-    std::fs::write(s.path("zonecast-b.toml"), text_b).expect("config b");
+    let (phones_a, phones_b) = pair_configs(
+        &s,
+        &cluster("a", hb_a, lan.to_b),
+        &cluster("b", hb_b, lan.to_a),
+    );
     let a = Node::new(s.path("zonecast.toml"));
     let b = Node::new(s.path("zonecast-b.toml"));
     let story = || format!("--- a\n{}\n--- b\n{}", a.log(), b.log());

@@ -1100,12 +1100,18 @@ mod target_ended_tests {
         );
     }
 
-    #[test]
-    fn an_end_that_crosses_the_answer_applies_once_it_is_in() {
-        let t0 = Instant::now();
+    /// Endpoints `a` and `b` called (their starts out, unanswered).
+    fn two_endpoints_called(t0: Instant) -> Session {
         let mut s = Session::new(vec![sip("a"), sip("b")], Timing::default());
         s.start(t0);
         drain(&mut s);
+        s
+    }
+
+    #[test]
+    fn an_end_that_crosses_the_answer_applies_once_it_is_in() {
+        let t0 = Instant::now();
+        let mut s = two_endpoints_called(t0);
         s.handle_target_ended(t0, 0, "hung up");
         assert!(drain(&mut s).is_empty());
         s.handle_push_done(t0, 0, PushStep::Start, &OK);
@@ -1119,9 +1125,7 @@ mod target_ended_tests {
     #[test]
     fn a_failed_session_refresh_is_reported_as_such_not_as_a_hang_up() {
         let t0 = Instant::now();
-        let mut s = Session::new(vec![sip("a"), sip("b")], Timing::default());
-        s.start(t0);
-        drain(&mut s);
+        let mut s = two_endpoints_called(t0);
         for p in [0, 1] {
             s.handle_push_done(t0, p, PushStep::Start, &OK);
         }

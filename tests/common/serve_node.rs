@@ -169,3 +169,23 @@ pub fn free_udp_port() -> u16 {
         .expect("a free UDP port")
         .port()
 }
+
+/// A pair's two configs from the one `setup` wrote for node `a`: `b`'s has `cluster_b` for
+/// `cluster_a` and a data directory of its own, and each node reaches each phone through a link
+/// of its own. Written to `zonecast.toml` and `zonecast-b.toml`; returns a's links and b's.
+pub fn pair_configs(
+    s: &super::cli_setup::Setup,
+    cluster_a: &str,
+    cluster_b: &str,
+) -> (Vec<WanLink>, Vec<WanLink>) {
+    let text = std::fs::read_to_string(s.path("zonecast.toml")).expect("config");
+    let text_b = text
+        .replace(cluster_a, cluster_b)
+        .replace("data_dir = \"data\"", "data_dir = \"data-b\"");
+    assert_ne!(text, text_b);
+    let (text_a, phones_a) = through_links(&text);
+    let (text_b, phones_b) = through_links(&text_b);
+    std::fs::write(s.path("zonecast.toml"), text_a).expect("config a");
+    std::fs::write(s.path("zonecast-b.toml"), text_b).expect("config b");
+    (phones_a, phones_b)
+}
