@@ -485,6 +485,39 @@ fn session_timers_we_refresh_at_half_the_interval_and_the_bye_comes_after_the_re
 }
 
 #[test]
+fn a_422_asking_for_a_longer_session_gets_a_second_invite_asking_for_it() {
+    if !have_sipp() {
+        return;
+    }
+    let mut sp = Speaker::new();
+    let s = sp.setup("");
+    // The scenario checks what each INVITE asks for (1800 with Min-SE 90, then 3600 at CSeq 2).
+    sp.answer("uas_endpoint_422.xml", &[], 1);
+    let heard = sp.listen(20);
+    let out = page_tone(&s, "2");
+    let (code, log) = sp.done(20);
+    assert_exit(&out, 0);
+    assert_eq!(
+        code,
+        Some(0),
+        "the 422 was not taken as RFC 4028 says: {log}"
+    );
+    let h = horn(&json(&out));
+    assert_eq!(
+        (h["accepted"].as_bool(), h["state"].as_str()),
+        (Some(true), Some("stopped")),
+        "{h}"
+    );
+    let heard = heard.join().unwrap();
+    assert!(
+        heard.packets > 50,
+        "the speaker heard {} packets",
+        heard.packets
+    );
+    assert!((heard.pitch() - 700.0).abs() < 15.0, "{} Hz", heard.pitch());
+}
+
+#[test]
 fn a_session_refresh_answered_481_ends_that_endpoints_call_alone() {
     if !have_sipp() {
         return;

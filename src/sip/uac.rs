@@ -2,7 +2,8 @@
 //! and the auto-answer hints, ACK, BYE, CANCEL, the answer to a request the endpoint sends in
 //! the dialog), the endpoint's responses read ([`parse_reply`], through rsipstack's parser),
 //! and what each one means for the INVITE ([`Invite::on_reply`]: wait, answered, challenged,
-//! refused). Digest challenges are read here ([`Challenge::parse`]) and answered with
+//! asked for a longer session (422), refused). The INVITE asks for session timers
+//! ([`SESSION_SECS`], `Min-SE` [`MIN_SE`]). Digest challenges are read here ([`Challenge::parse`]) and answered with
 //! rsipstack's digest. No sockets and no clock: `uac_shell` sends, retransmits and times out.
 //!
 //! The dialog's ids are chosen before anything is sent ([`new_dialog`]), so the journal holds
@@ -27,6 +28,13 @@ const AGENT: &str = "zonecast";
 const ALLOW: &str = "INVITE, ACK, BYE, CANCEL, OPTIONS, UPDATE";
 /// Largest response taken (a 200 with SDP is well under 2 KiB).
 pub const MAX_REPLY_BYTES: usize = 16 * 1024;
+/// The session interval our INVITE asks for (RFC 4028's recommended 30 minutes); the endpoint
+/// may shorten it in its 200, or answer 422 with a longer `Min-SE`.
+pub const SESSION_SECS: u32 = 1800;
+/// The shortest session interval we accept (RFC 4028's floor).
+pub const MIN_SE: u32 = 90;
+/// The longest `Min-SE` a 422 may ask us to take (a day).
+const LONGEST_MIN_SE: u32 = 86_400;
 
 /// A random token for tags, branches and Call-IDs.
 pub fn token() -> String {
@@ -97,7 +105,15 @@ fn contact(via: &str) -> String {
 
 /// The INVITE of `d` (its branch and CSeq), offering `sdp`, with the auto-answer hints and,
 /// after a challenge, its `Authorization` (or `Proxy-Authorization`) header line.
-pub fn invite(d: &SipDialog, sdp: &str, hint: AutoAnswer, auth: Option<&str>) -> String {
+/// Our INVITE asks for session timers: `Session-Expires: session_secs` (refresher left to the
+/// endpoint's answer) and `Min-SE: 90`.
+pub fn invite(
+    d: &SipDialog,
+    sdp: &str,
+    hint: AutoAnswer,
+    auth: Option<&str>,
+    session_secs: u32,
+) -> String {
     let mut hints = String::new();
     if matches!(hint, AutoAnswer::CallInfo | AutoAnswer::Both) {
         hints.push_str(&format!("Call-Info: <{}>;answer-after=0\r\n", d.remote_uri));
@@ -108,6 +124,7 @@ pub fn invite(d: &SipDialog, sdp: &str, hint: AutoAnswer, auth: Option<&str>) ->
     format!(
         "INVITE {uri} SIP/2.0\r\nVia: SIP/2.0/UDP {via};branch={branch};rport\r\nMax-Forwards: 70\r\n\
          {ft}CSeq: {cseq} INVITE\r\n{contact}{hints}{auth}Allow: {ALLOW}\r\nSupported: timer\r\n\
+         Session-Expires: {session_secs}\r\nMin-SE: {MIN_SE}\r\n\
          User-Agent: {AGENT}\r\nContent-Type: application/sdp\r\nContent-Length: {len}\r\n\r\n{sdp}",
         uri = d.remote_uri,
         via = d.via,
@@ -434,6 +451,8 @@ pub struct SipReply {
     pub sdp: Option<String>,
     /// Its `Session-Expires` (the endpoint took session timers up).
     pub session_expires: Option<SessionExpires>,
+    /// Its `Min-SE` (a 422: the shortest interval the endpoint takes).
+    pub min_se: Option<u32>,
 }
 
 /// The value of parameter `name` in a header value (`;tag=...`).
@@ -539,6 +558,7 @@ pub fn parse_inbound_uac(datagram: &[u8]) -> Result<Inbound, String> {
         challenge,
         sdp,
         session_expires,
+        min_se: first("min-se").and_then(|v| v.split(';').next()?.trim().parse().ok()),
     })))
 }
 
@@ -583,6 +603,7 @@ pub fn refusal_words(status: u16) -> &'static str {
         487 => "cancelled",
         488 | 606 => "no common codec",
         401 | 407 => "unauthorized",
+        422 => "session interval too small",
         _ => "refused",
     }
 }
@@ -617,6 +638,13 @@ pub enum Step {
         /// The challenge.
         challenge: Challenge,
     },
+    /// 422 with a `Min-SE` we may take: ACK it, then INVITE again asking for `min_se`.
+    TooBrief {
+        /// The ACK.
+        ack: String,
+        /// The interval to ask for now.
+        min_se: u32,
+    },
     /// A final refusal: ACK it; the call failed with `status`.
     Refused {
         /// The ACK.
@@ -637,6 +665,10 @@ pub struct Invite {
     pub done: bool,
     /// Challenges answered so far.
     pub challenges: u32,
+    /// The session interval the INVITE asks for ([`SESSION_SECS`], or an endpoint's `Min-SE`).
+    pub session_secs: u32,
+    /// A 422 was taken already (a second one is a refusal).
+    pub lengthened: bool,
 }
 
 impl Invite {
@@ -647,7 +679,20 @@ impl Invite {
             proceeding: false,
             done: false,
             challenges: 0,
+            session_secs: SESSION_SECS,
+            lengthened: false,
         }
+    }
+
+    /// A 422 asked for `min_se`: the next INVITE asks for it, with the next CSeq and a new
+    /// branch.
+    pub fn lengthen(&mut self, min_se: u32) {
+        self.session_secs = min_se;
+        self.lengthened = true;
+        self.dialog.cseq += 1;
+        self.dialog.branch = format!("z9hG4bK{}", token());
+        self.done = false;
+        self.proceeding = false;
     }
 
     /// A challenge was answered: the next INVITE has the next CSeq and a new branch.
@@ -708,7 +753,20 @@ impl Invite {
                             challenge: c.clone(),
                         }
                     }
-                    _ => Step::Refused { ack, status },
+                    _ => match r.min_se {
+                        // Once: a second 422 (or one asking for less, or for more than a day)
+                        // is a refusal.
+                        Some(min_se)
+                            if status == 422
+                                && !again
+                                && !self.lengthened
+                                && min_se > self.session_secs
+                                && min_se <= LONGEST_MIN_SE =>
+                        {
+                            Step::TooBrief { ack, min_se }
+                        }
+                        _ => Step::Refused { ack, status },
+                    },
                 }
             }
         }
@@ -773,7 +831,7 @@ mod tests {
     fn the_invite_carries_the_dialog_the_offer_and_the_hints() {
         let d = dialog();
         let sdp = offer_sdp("127.0.0.1:20480".parse().unwrap(), Law::Ulaw, 1);
-        let inv = invite(&d, &sdp, AutoAnswer::Both, None);
+        let inv = invite(&d, &sdp, AutoAnswer::Both, None, SESSION_SECS);
         assert!(inv.starts_with("INVITE sip:horn@127.0.0.1:5090 SIP/2.0\r\n"));
         assert!(inv.contains(&format!("branch={}", d.branch)));
         assert!(inv.contains(&format!("Call-ID: {}\r\n", d.call_id)));
@@ -786,7 +844,7 @@ mod tests {
         // What we send parses (rsipstack's parser) as the request it is.
         let msg = rsipstack::sip::SipMessage::try_from(inv.as_str()).unwrap();
         assert!(msg.is_request());
-        let plain = invite(&d, &sdp, AutoAnswer::None, None);
+        let plain = invite(&d, &sdp, AutoAnswer::None, None, SESSION_SECS);
         assert!(!plain.contains("Call-Info") && !plain.contains("Alert-Info"));
     }
 
@@ -850,6 +908,48 @@ mod tests {
             Invite::new(d.clone()).on_reply(&reply(&other, 200, "", ANSWER), false),
             Step::Wait
         );
+    }
+
+    #[test]
+    fn the_invite_asks_for_session_timers_and_a_422_is_taken_once() {
+        let d = dialog();
+        let mut inv = Invite::new(d.clone());
+        let first = invite(&inv.dialog, "", AutoAnswer::None, None, inv.session_secs);
+        assert!(
+            first.contains("Supported: timer\r\nSession-Expires: 1800\r\nMin-SE: 90\r\n"),
+            "{first}"
+        );
+        // 422 asking for an hour: ACKed, then asked again with the hour, CSeq 2, a new branch.
+        let r = reply(&d, 422, "Min-SE: 3600\r\n", "");
+        let Step::TooBrief { ack, min_se } = inv.on_reply(&r, false) else {
+            panic!("a 422 not taken")
+        };
+        assert_eq!(min_se, 3600);
+        assert!(
+            ack.contains("CSeq: 1 ACK") && ack.contains(&d.branch),
+            "{ack}"
+        );
+        inv.lengthen(min_se);
+        let again = invite(&inv.dialog, "", AutoAnswer::None, None, inv.session_secs);
+        assert!(again.contains("Session-Expires: 3600\r\n") && again.contains("CSeq: 2 INVITE"));
+        assert_ne!(inv.dialog.branch, d.branch);
+        // A second 422 (to the new INVITE) is a refusal, said so.
+        let r2 = reply(&inv.dialog, 422, "Min-SE: 7200\r\n", "");
+        let Step::Refused { status, .. } = inv.on_reply(&r2, false) else {
+            panic!("a second 422 taken")
+        };
+        assert_eq!(refusal_words(status), "session interval too small");
+        // A 422 without Min-SE, asking for less, or for more than a day: refused at once.
+        for extra in ["", "Min-SE: 60\r\n", "Min-SE: 100000\r\n"] {
+            let mut inv = Invite::new(d.clone());
+            assert!(
+                matches!(
+                    inv.on_reply(&reply(&d, 422, extra, ""), false),
+                    Step::Refused { status: 422, .. }
+                ),
+                "{extra}"
+            );
+        }
     }
 
     #[test]

@@ -266,7 +266,13 @@ impl Calling {
         let mut heard = false;
         let mut buf = vec![0u8; uac::MAX_REPLY_BYTES + 1];
         loop {
-            let request = uac::invite(&self.invite.dialog, &sdp, hint, auth.as_deref());
+            let request = uac::invite(
+                &self.invite.dialog,
+                &sdp,
+                hint,
+                auth.as_deref(),
+                self.invite.session_secs,
+            );
             self.send(&request).await;
             let mut rto = T1;
             let mut retx = Some(Instant::now() + rto);
@@ -325,6 +331,12 @@ impl Calling {
                                 // The journal has the new INVITE's branch before it goes.
                                 (self.on_dialog)(&self.invite.dialog);
                                 auth = Some(header);
+                                break;
+                            }
+                            Step::TooBrief { ack, min_se } => {
+                                self.send(&ack).await;
+                                self.invite.lengthen(min_se);
+                                (self.on_dialog)(&self.invite.dialog);
                                 break;
                             }
                             Step::Refused { ack, status } => {
@@ -394,7 +406,9 @@ async fn cancel_and_wait(sock: &UdpSocket, peer: SocketAddr, invite: &mut Invite
                         }
                         return;
                     }
-                    Step::Refused { ack, .. } | Step::Challenged { ack, .. } => {
+                    Step::Refused { ack, .. }
+                    | Step::Challenged { ack, .. }
+                    | Step::TooBrief { ack, .. } => {
                         let _ = sock.send_to(ack.as_bytes(), peer).await;
                         return;
                     }
