@@ -11,7 +11,9 @@
 //! and a caller who hangs up while queued leaves no page behind when the zone frees up.
 //! A delayed menu route (`7011`) records the caller and plays it to the chosen zone only.
 //! A caller asking for session timers (RFC 4028, `Session-Expires` with `Supported: timer`)
-//! is answered with its interval and `refresher=uac`; one under 90 s gets 422 with `Min-SE`.
+//! is answered with its interval and `refresher=uac`; one under 90 s gets 422 with `Min-SE`; a
+//! 90 s session the caller never refreshes is ended with our BYE (about 60 s in) and its page
+//! stopped.
 //! Without sipp each test prints one line and passes.
 
 mod common;
@@ -299,6 +301,50 @@ fn session_timers_are_answered_for_the_caller_to_refresh_and_too_short_ones_get_
     assert!(ok, "the call failed: {log}\nserver: {}", a.srv.log());
     let calls = a.ended_calls(2);
     assert_eq!(calls[0]["outcome"], "the caller hung up", "{calls:?}");
+}
+
+/// A caller that asks for a 90 s session and never refreshes it, talking all along: the
+/// session runs out, we end the call with BYE (sipp answers it), every phone gets its stop and
+/// the call's outcome says why. (About 90 s: RFC 4028's shortest interval.)
+#[test]
+fn a_session_the_caller_never_refreshes_is_ended_with_bye_and_its_page_stopped() {
+    let Some(a) = agent() else { return };
+    let subject = "Subject: zonecast dial-in test\n";
+    let with_timer = format!(
+        "{subject}      Supported: timer\n      Session-Expires: 90;refresher=uac\n      Min-SE: 90\n"
+    );
+    // Talk (looping the tone) until our BYE comes, answer it, and end.
+    let until_bye = "<recv request=\"BYE\" timeout=\"150000\" />\n  \
+        <nop><action><exec rtp_stream=\"pause\" /></action></nop>\n  \
+        <send><![CDATA[\n\n      SIP/2.0 200 OK\n      [last_Via:]\n      [last_From:]\n      \
+        [last_To:]\n      [last_Call-ID:]\n      [last_CSeq:]\n      Content-Length: 0\n\n    \
+        ]]></send>\n  <nop next=\"done\" />\n  <pause milliseconds=\"14000\" />";
+    let path = scenario_with(
+        a.dir.path(),
+        "uac_queue.xml",
+        "timer_expires.xml",
+        &[
+            (subject, with_timer.as_str()),
+            ("<pause milliseconds=\"14000\" />", until_bye),
+            ("</scenario>", "<label id=\"done\" />\n</scenario>"),
+        ],
+    );
+    let call = a.call_in_background(path, PLAIN);
+    a.s.wait_until("every phone hears the caller", |r| {
+        r.phones.iter().filter(|p| hears_the_tone(p)).count() == 3
+    });
+    let (ok, log) = call.join().unwrap();
+    assert!(
+        ok,
+        "no BYE from us, or not as sipp expects: {log}\nserver: {}",
+        a.srv.log()
+    );
+    a.s.wait_until("every phone stopped", |r| listening(r) == 0);
+    let calls = a.ended_calls(1);
+    assert_eq!(
+        calls[0]["outcome"], "the caller did not refresh the session (RFC 4028)",
+        "{calls:?}"
+    );
 }
 
 #[test]
