@@ -36,7 +36,7 @@ use std::time::Duration;
 use common::cli_setup::{assert_exit, json, stderr};
 use common::server::listening;
 use common::sip_endpoint_harness::{
-    Speaker, have, have_sipp, horn, page_against, page_tone, tone_page,
+    Speaker, have, have_sipp, horn, page_against, page_heard, page_tone, tone_page,
 };
 
 #[test]
@@ -395,15 +395,9 @@ fn a_reinvite_offering_sendonly_is_answered_recvonly_and_the_stream_pauses() {
     if !have_sipp() {
         return;
     }
-    let mut sp = Speaker::new();
-    let s = sp.setup("");
     // The scenario checks our 200s: recvonly to its hold, sendonly when it takes the call
     // back, the call's codec (PCMU) in both; its OPTIONS answered 200; then our BYE.
-    sp.answer("uas_endpoint_reinvite.xml", &[], 1);
-    let heard = sp.listen(20);
-    let out = page_tone(&s, "4");
-    let (code, log) = sp.done(20);
-    assert_exit(&out, 0);
+    let (out, code, log, heard) = page_heard("uas_endpoint_reinvite.xml", "4");
     assert_eq!(
         code,
         Some(0),
@@ -411,7 +405,6 @@ fn a_reinvite_offering_sendonly_is_answered_recvonly_and_the_stream_pauses() {
     );
     let h = horn(&json(&out));
     assert_eq!(h["state"].as_str(), Some("stopped"), "{h}");
-    let heard = heard.join().unwrap();
     // Held for a second: a gap in the stream, which came back after it.
     let gap = heard.longest_gap();
     assert!(
@@ -465,19 +458,12 @@ fn session_timers_we_refresh_at_half_the_interval_and_the_bye_comes_after_the_re
     if !have_sipp() {
         return;
     }
-    let mut sp = Speaker::new();
-    let s = sp.setup("");
     // Session-Expires 4 s, us refreshing: the refresh comes about 2 s after the answer; the
     // scenario checks it (CSeq 2, 4;refresher=uac) and the BYE's CSeq past it.
-    sp.answer("uas_endpoint_timer.xml", &[], 1);
-    let heard = sp.listen(20);
-    let out = page_tone(&s, "3");
-    let (code, log) = sp.done(20);
-    assert_exit(&out, 0);
+    let (out, code, log, heard) = page_heard("uas_endpoint_timer.xml", "3");
     assert_eq!(code, Some(0), "no refresh, or a BYE out of order: {log}");
     let h = horn(&json(&out));
     assert_eq!(h["state"].as_str(), Some("stopped"), "{h}");
-    let heard = heard.join().unwrap();
     assert!(
         heard.longest_gap() < Duration::from_millis(200),
         "the refresh interrupted the stream"
@@ -489,14 +475,8 @@ fn a_422_asking_for_a_longer_session_gets_a_second_invite_asking_for_it() {
     if !have_sipp() {
         return;
     }
-    let mut sp = Speaker::new();
-    let s = sp.setup("");
     // The scenario checks what each INVITE asks for (1800 with Min-SE 90, then 3600 at CSeq 2).
-    sp.answer("uas_endpoint_422.xml", &[], 1);
-    let heard = sp.listen(20);
-    let out = page_tone(&s, "2");
-    let (code, log) = sp.done(20);
-    assert_exit(&out, 0);
+    let (out, code, log, heard) = page_heard("uas_endpoint_422.xml", "2");
     assert_eq!(
         code,
         Some(0),
@@ -508,7 +488,6 @@ fn a_422_asking_for_a_longer_session_gets_a_second_invite_asking_for_it() {
         (Some(true), Some("stopped")),
         "{h}"
     );
-    let heard = heard.join().unwrap();
     assert!(
         heard.packets > 50,
         "the speaker heard {} packets",

@@ -417,6 +417,20 @@ pub fn page_against(scenario: &str) -> (Setup, Output, Option<i32>, String) {
     (s, out, code, log)
 }
 
+/// Page zone `all` for `secs` s (a 700 Hz tone, `--json`) with sipp answering as `scenario`
+/// and the speaker's media socket listened to: the page's output (its exit checked), sipp's
+/// exit code and log, and what the speaker heard.
+pub fn page_heard(scenario: &str, secs: &str) -> (Output, Option<i32>, String, Heard) {
+    let mut sp = Speaker::new();
+    let s = sp.setup("");
+    sp.answer(scenario, &[], 1);
+    let heard = sp.listen(20);
+    let out = page_tone(&s, secs);
+    let (code, log) = sp.done(20);
+    super::cli_setup::assert_exit(&out, 0);
+    (out, code, log, heard.join().unwrap())
+}
+
 /// The speaker's line (`horn`) in a page's JSON report.
 pub fn horn(report: &serde_json::Value) -> serde_json::Value {
     report["phones"]
