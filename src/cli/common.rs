@@ -113,13 +113,7 @@ pub(super) async fn recover_journal(
     Ok(recover(
         journal,
         client,
-        |name| {
-            let p = config
-                .phone(name)
-                .ok_or_else(|| format!("phone {name} is no longer in the config"))?;
-            let secret = p.secret().map_err(|e| e.to_string())?;
-            Ok(p.push_target(secret))
-        },
+        |name| config.stop_target(name),
         Some(&*sip as &dyn crate::page::SipDialer),
     )
     .await

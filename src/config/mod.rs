@@ -135,6 +135,16 @@ impl Config {
         self.phones.iter().find(|p| p.name == name)
     }
 
+    /// Where a stop after the fact goes to phone `name` (`recover`, a stop retried by the
+    /// server): its push target with its secret, or why there is none.
+    pub fn stop_target(&self, name: &str) -> Result<crate::push::Phone, String> {
+        let p = self
+            .phone(name)
+            .ok_or_else(|| format!("phone {name} is no longer in the config"))?;
+        let secret = p.secret().map_err(|e| e.to_string())?;
+        Ok(p.push_target(secret))
+    }
+
     /// The zone called `name`.
     pub fn zone(&self, name: &str) -> Option<&Zone> {
         self.zones.iter().find(|z| z.name == name)

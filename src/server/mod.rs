@@ -175,13 +175,7 @@ pub async fn serve_with(
 
     // Pages a killed server left playing are stopped before anything else happens.
     let journal = store.journal();
-    let resolve = |name: &str| {
-        let p = config
-            .phone(name)
-            .ok_or_else(|| format!("phone {name} is no longer in the config"))?;
-        let secret = p.secret().map_err(|e| e.to_string())?;
-        Ok(p.push_target(secret))
-    };
+    let resolve = |name: &str| config.stop_target(name);
     // SIP endpoints a killed server left in a call are hung up (BYE, or CANCEL).
     let sip = crate::sip::Dialer::new(&config.sip_endpoints);
     let recovered = crate::page::recover::recover(&journal, &client, resolve, Some(&*sip))

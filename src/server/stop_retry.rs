@@ -128,14 +128,7 @@ pub async fn run(s: StopRetrySetup, mut quit: watch::Receiver<bool>) {
         if due.is_empty() {
             continue;
         }
-        let resolve = |name: &str| {
-            let p = s
-                .config
-                .phone(name)
-                .ok_or_else(|| format!("phone {name} is no longer in the config"))?;
-            let secret = p.secret().map_err(|e| e.to_string())?;
-            Ok(p.push_target(secret))
-        };
+        let resolve = |name: &str| s.config.stop_target(name);
         let wanted = |page: &JournalPage, phone: &str| {
             due.contains(&(page.record.page.clone(), phone.to_owned()))
         };
