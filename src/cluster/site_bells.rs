@@ -62,7 +62,7 @@ pub struct SiteBells {
     /// Phones' web addresses the probe connects to (a pair only).
     probe: Vec<SocketAddr>,
     pair: bool,
-    /// The pair's nodes (this one alone without a pair).
+    /// The pair's nodes (whose lists of phones left tuned are taken before a ring).
     nodes: Vec<String>,
     /// Phones this node listed as left tuned by its bell pages (until its own retry or the
     /// peer's next ring stops them).
@@ -139,11 +139,7 @@ impl SiteBells {
             view,
             probe,
             pair,
-            nodes: if pair {
-                c.pair.clone()
-            } else {
-                vec![c.node.clone()]
-            },
+            nodes: c.pair.clone(),
             listed: Mutex::new(std::collections::BTreeSet::new()),
             heartbeat: c.heartbeat.is_some(),
             orphans,

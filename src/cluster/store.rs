@@ -314,28 +314,17 @@ impl SiteStore {
     /// `false` if it could not be written.
     pub async fn add_tuned(&self, phones: &[String]) -> bool {
         let key = tuned_key(&self.node);
-        let kv = &self.claims_kv;
         let write = async {
             for _ in 0..3 {
-                let (mut known, rev) = match kv.entry(key.as_str()).await {
-                    Ok(Some(e)) if e.operation == kv::Operation::Put => (
-                        serde_json::from_slice::<TunedPhones>(&e.value).unwrap_or_default(),
-                        Some(e.revision),
-                    ),
-                    Ok(_) => (TunedPhones::default(), None),
-                    Err(_) => return false,
+                let Some((mut known, rev)) = self.read_tuned(&key).await else {
+                    return false;
                 };
                 for p in phones {
                     if !known.phones.contains(p) {
                         known.phones.push(p.clone());
                     }
                 }
-                let value = Bytes::from(serde_json::to_vec(&known).unwrap_or_default());
-                let written = match rev {
-                    Some(rev) => kv.update(key.as_str(), value, rev).await.is_ok(),
-                    None => kv.create(key.as_str(), value).await.is_ok(),
-                };
-                if written {
+                if self.write_tuned(&key, &known, rev).await {
                     return true;
                 }
             }
@@ -350,39 +339,24 @@ impl SiteStore {
     /// not answer within a quarter of the claim wait).
     pub async fn own_tuned(&self) -> Option<Vec<String>> {
         let key = tuned_key(&self.node);
-        let read = async {
-            match self.claims_kv.entry(key.as_str()).await {
-                Ok(Some(e)) if e.operation == kv::Operation::Put => Some(
-                    serde_json::from_slice::<TunedPhones>(&e.value)
-                        .unwrap_or_default()
-                        .phones,
-                ),
-                Ok(_) => Some(Vec::new()),
-                Err(_) => None,
-            }
-        };
-        tokio::time::timeout(self.claim_wait / 4, read)
+        tokio::time::timeout(self.claim_wait / 4, self.read_tuned(&key))
             .await
-            .unwrap_or(None)
+            .ok()
+            .flatten()
+            .map(|(listed, _)| listed.phones)
     }
 
     /// Take `phone` off this node's own list of phones left tuned (it stopped it itself), by
     /// compare-and-set; `false` if it was not there or could not be written.
     pub async fn take_own_tuned(&self, phone: &str) -> bool {
         let key = tuned_key(&self.node);
-        let kv = &self.claims_kv;
         let take = async {
-            let Ok(Some(e)) = kv.entry(key.as_str()).await else {
+            let Some((mut listed, rev)) = self.read_tuned(&key).await else {
                 return false;
             };
-            let mut listed = serde_json::from_slice::<TunedPhones>(&e.value).unwrap_or_default();
             let before = listed.phones.len();
             listed.phones.retain(|p| p != phone);
-            if listed.phones.len() == before {
-                return false;
-            }
-            let value = Bytes::from(serde_json::to_vec(&listed).unwrap_or_default());
-            kv.update(key.as_str(), value, e.revision).await.is_ok()
+            listed.phones.len() != before && self.write_tuned(&key, &listed, rev).await
         };
         tokio::time::timeout(self.claim_wait / 4, take)
             .await
@@ -394,25 +368,43 @@ impl SiteStore {
     /// does not answer within a quarter of the claim wait.
     pub async fn take_tuned(&self, node: &str) -> Vec<String> {
         let key = tuned_key(node);
-        let kv = &self.claims_kv;
         let take = async {
-            let Ok(Some(e)) = kv.entry(key.as_str()).await else {
+            let Some((listed, rev)) = self.read_tuned(&key).await else {
                 return Vec::new();
             };
-            let listed = serde_json::from_slice::<TunedPhones>(&e.value).unwrap_or_default();
-            if e.operation != kv::Operation::Put || listed.phones.is_empty() {
+            if listed.phones.is_empty()
+                || !self.write_tuned(&key, &TunedPhones::default(), rev).await
+            {
                 return Vec::new();
             }
-            let empty =
-                Bytes::from(serde_json::to_vec(&TunedPhones::default()).unwrap_or_default());
-            match kv.update(key.as_str(), empty, e.revision).await {
-                Ok(_) => listed.phones,
-                Err(_) => Vec::new(),
-            }
+            listed.phones
         };
         tokio::time::timeout(self.claim_wait / 4, take)
             .await
             .unwrap_or_default()
+    }
+
+    /// The phones listed under `key` and the revision they were read at (`None` for a key
+    /// never written or deleted: nothing listed); `None` when the store did not answer.
+    async fn read_tuned(&self, key: &str) -> Option<(TunedPhones, Option<u64>)> {
+        match self.claims_kv.entry(key).await {
+            Ok(Some(e)) if e.operation == kv::Operation::Put => Some((
+                serde_json::from_slice(&e.value).unwrap_or_default(),
+                Some(e.revision),
+            )),
+            Ok(_) => Some((TunedPhones::default(), None)),
+            Err(_) => None,
+        }
+    }
+
+    /// Write `listed` under `key` if it is still at `rev` (created if it never was); whether
+    /// it was written.
+    async fn write_tuned(&self, key: &str, listed: &TunedPhones, rev: Option<u64>) -> bool {
+        let value = Bytes::from(serde_json::to_vec(listed).unwrap_or_default());
+        match rev {
+            Some(rev) => self.claims_kv.update(key, value, rev).await.is_ok(),
+            None => self.claims_kv.create(key, value).await.is_ok(),
+        }
     }
 
     /// One op on an occurrence's key, bounded by a quarter of the claim wait (public for the
