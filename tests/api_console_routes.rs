@@ -48,18 +48,7 @@ fn setup_fleet(n: usize) -> Setup {
         mic_tone_hz: Some(MIC_HZ),
         engine: &engine,
         tables: &tables,
-        zones: &[
-            Zone {
-                name: "all",
-                first: None,
-                banner: None,
-            },
-            Zone {
-                name: "first",
-                first: Some(2),
-                banner: None,
-            },
-        ],
+        zones: &Zone::all_and_first(2, None),
         ..Spec::default()
     })
 }

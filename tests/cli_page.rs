@@ -21,18 +21,7 @@ fn setup(n: usize, first: usize, extra_models: &[&str]) -> Setup {
         engine: &engine,
         tables: "[priorities]\nlevels = [\"normal\", \"urgent\", \"emergency\"]\n\
                  loudest = [\"emergency\"]\n\n",
-        zones: &[
-            Zone {
-                name: "all",
-                first: None,
-                banner: Some("Announcement"),
-            },
-            Zone {
-                name: "first",
-                first: Some(first),
-                banner: None,
-            },
-        ],
+        zones: &Zone::all_and_first(first, Some("Announcement")),
         ..Spec::default()
     })
 }

@@ -112,18 +112,7 @@ fn a_page_sends_its_stream_to_the_zones_speakers_and_reports_them_sent() {
     let s = Setup::new(&Spec {
         phones: 2,
         tables: &tables,
-        zones: &[
-            Zone {
-                name: "all",
-                first: None,
-                banner: None,
-            },
-            Zone {
-                name: "first",
-                first: Some(1),
-                banner: None,
-            },
-        ],
+        zones: &Zone::all_and_first(1, None),
         ..Spec::default()
     });
     let heard: Vec<_> = [yard_sock, desk_sock, other_sock]

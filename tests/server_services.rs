@@ -386,18 +386,7 @@ fn district_site(tables: &str) -> Setup {
         phones: 2,
         engine: "",
         tables,
-        zones: &[
-            Zone {
-                name: "all",
-                first: None,
-                banner: None,
-            },
-            Zone {
-                name: "first",
-                first: Some(1),
-                banner: None,
-            },
-        ],
+        zones: &Zone::all_and_first(1, None),
         ..Spec::default()
     })
 }

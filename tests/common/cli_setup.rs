@@ -48,6 +48,24 @@ pub struct Zone<'a> {
     pub banner: Option<&'a str>,
 }
 
+impl<'a> Zone<'a> {
+    /// Zone `all` (every phone, its banner `banner`) and zone `first` (the first `n` phones).
+    pub fn all_and_first(n: usize, banner: Option<&'a str>) -> [Zone<'a>; 2] {
+        [
+            Zone {
+                name: "all",
+                first: None,
+                banner,
+            },
+            Zone {
+                name: "first",
+                first: Some(n),
+                banner: None,
+            },
+        ]
+    }
+}
+
 /// A running fleet and the config for it; the fleet is shut down on drop.
 pub struct Setup {
     rt: tokio::runtime::Runtime,

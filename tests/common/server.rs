@@ -40,18 +40,7 @@ pub fn setup_with(n: usize, extra: &str, auth_url: Option<String>) -> Setup {
         phones: n,
         engine: &engine,
         tables: &tables,
-        zones: &[
-            Zone {
-                name: "all",
-                first: None,
-                banner: Some("Announcement"),
-            },
-            Zone {
-                name: "first",
-                first: Some(2),
-                banner: None,
-            },
-        ],
+        zones: &Zone::all_and_first(2, Some("Announcement")),
         auth_url,
         ..Spec::default()
     })
