@@ -689,6 +689,12 @@ impl Invite {
     pub fn lengthen(&mut self, min_se: u32) {
         self.session_secs = min_se;
         self.lengthened = true;
+        self.next_transaction();
+    }
+
+    /// The INVITE is sent again as a new transaction: the next CSeq, a new branch, no answer
+    /// yet.
+    fn next_transaction(&mut self) {
         self.dialog.cseq += 1;
         self.dialog.branch = format!("z9hG4bK{}", token());
         self.done = false;
@@ -698,10 +704,7 @@ impl Invite {
     /// A challenge was answered: the next INVITE has the next CSeq and a new branch.
     pub fn rechallenge(&mut self) {
         self.challenges += 1;
-        self.dialog.cseq += 1;
-        self.dialog.branch = format!("z9hG4bK{}", token());
-        self.done = false;
-        self.proceeding = false;
+        self.next_transaction();
     }
 
     /// A response came. `can_answer_challenge`: we have credentials and have not failed with
