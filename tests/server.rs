@@ -874,18 +874,9 @@ fn a_hang_up_reaches_the_page_through_the_public_url() {
 fn a_stop_that_could_not_reach_a_phone_is_sent_again_when_it_can() {
     let s = setup(2, "");
     let text = std::fs::read_to_string(s.path("zonecast.toml")).expect("config");
-    // p001 reached through a link of its own, which the test cuts.
-    let first = text
-        .lines()
-        .find_map(|l| l.strip_prefix("host = \"")?.strip_suffix('"'))
-        .expect("a phone host")
-        .to_owned();
-    let link = common::district_net::WanLink::start(first.parse().expect("addr"), Duration::ZERO);
-    let linked = text.replacen(
-        &format!("host = \"{first}\""),
-        &format!("host = \"127.0.0.1:{}\"", link.port),
-        1,
-    );
+    // Each phone reached through a link of its own; the test cuts p001's.
+    let (linked, links) = common::serve_node::through_links(&text);
+    let link = &links[0];
     std::fs::write(s.path("zonecast.toml"), linked).expect("config");
     let srv = Server::start(&s);
     let page = |source: &str| {
