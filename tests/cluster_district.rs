@@ -142,10 +142,21 @@ fn district_page(srv: &Server, body: Value, secs: u64) -> (String, Value) {
 
 /// Each of `names` with `phones` emulated phones and its `zonecast serve` on its leaf.
 fn start_sites(net: &DistrictNet, names: &[&str], phones: usize) -> Vec<Site> {
+    start_sites_with(net, names, phones, &|_| String::new())
+}
+
+/// [`start_sites`], each site's config with `more(site)` after its cluster tables.
+fn start_sites_with(
+    net: &DistrictNet,
+    names: &[&str],
+    phones: usize,
+    more: &dyn Fn(&str) -> String,
+) -> Vec<Site> {
     names
         .iter()
         .map(|name| {
-            let setup = setup(phones, &cluster_tables(net, name, names));
+            let tables = format!("{}{}", cluster_tables(net, name, names), more(name));
+            let setup = setup(phones, &tables);
             let server = Server::start(&setup);
             Site {
                 name: name.to_string(),
@@ -389,4 +400,118 @@ fn a_site_busy_at_equal_priority_refuses_its_part_as_busy_or_waits_as_its_policy
     );
     assert_eq!(report["totals"]["refused"], 1, "{report}");
     assert_eq!(report["totals"]["unreachable"], 0, "{report}");
+}
+
+/// A SIP call to site c1 dialling the district zone `everyone` (c1's and c2's phones, c2 behind
+/// a WAN of 20 ms each way): the caller's 1 kHz is heard at both sites as it speaks, its BYE
+/// stops every phone, and the call is journaled with the district page, whose report has both
+/// sites. A delayed route's recording plays at both sites after its BYE.
+#[test]
+fn a_sip_call_to_a_district_zone_is_heard_at_every_site_live_and_recorded() {
+    use common::sip_call::{SippCall, free_sip_port, have_sipp, hear_the_tone, sipp_log};
+    if !have_sipp() {
+        return;
+    }
+    const PHONES: usize = 2;
+    let names = ["c1", "c2"];
+    let net = DistrictNet::start(&names, Duration::from_millis(20));
+    let port = free_sip_port("127.0.0.1");
+    let sip = format!(
+        "[sip]\nlisten = \"127.0.0.1:{port}\"\nallow = [\"127.0.0.1/32\"]\nno_rtp = \"3s\"\n\n\
+         [[sip.route]]\nnumber = \"7001\"\nzone = \"everyone\"\n\n\
+         [[sip.route]]\nnumber = \"7002\"\nzone = \"everyone\"\nmode = \"delayed\"\n\n"
+    );
+    let sites = start_sites_with(&net, &names, PHONES, &|name| {
+        if name == "c1" {
+            sip.clone()
+        } else {
+            String::new()
+        }
+    });
+    let c1 = &sites[0].server;
+    wait_for(c1, "the SIP agent to listen", 20, || {
+        c1.log().contains("SIP listening on udp:").then_some(())
+    });
+    let dir = tempfile::tempdir().unwrap();
+    common::sip_call::write_tone(dir.path());
+    let call = |number: &'static str| {
+        let dir = dir.path().to_owned();
+        std::thread::spawn(move || {
+            let scenario = common::sip_call::scenario("uac_tone.xml");
+            let out = SippCall {
+                dir: &dir,
+                scenario: &scenario,
+                from: "127.0.0.1",
+                port,
+                number,
+                transport: "u1",
+                extra: &[],
+            }
+            .run();
+            (out.status.success(), sipp_log(&dir, &out))
+        })
+    };
+    let story = || format!("--- c1\n{}\n--- c2\n{}", c1.log(), sites[1].server.log());
+
+    // Live: both sites hear the caller while it speaks.
+    let live = call("7001");
+    for s in &sites {
+        s.setup
+            .wait_until("every phone hears the caller's 1 kHz", |r| {
+                hear_the_tone(r, PHONES)
+            });
+    }
+    let (ok, log) = live.join().unwrap();
+    assert!(ok, "the call failed: {log}\n{}", story());
+    for s in &sites {
+        s.setup
+            .wait_until("every phone stopped after the BYE", |r| listening(r) == 0);
+    }
+    let calls = wait_for(c1, "the call's end in the journal", 20, || {
+        let (_, body) = api(c1, "GET", "/api/calls", None);
+        let recent = body["recent"].as_array().cloned().unwrap_or_default();
+        (!recent.is_empty()).then_some(recent)
+    });
+    assert_eq!(calls[0]["outcome"], "the caller hung up", "{calls:?}");
+    let page = calls[0]["page"]
+        .as_str()
+        .expect("the call's page")
+        .to_owned();
+    let done = wait_for(c1, "the district page to end", 20, || {
+        let (_, v) = api(c1, "GET", &format!("/api/pages/{page}"), None);
+        (v["active"] == false).then_some(v)
+    });
+    for s in &sites {
+        let sec = section(&done["district"], &s.name);
+        assert_eq!(sec["status"], "ended", "{}: {sec}", s.name);
+        assert_eq!(sec["accepted"], PHONES, "{}: {sec}", s.name);
+    }
+    // c2 journals its part as c1's, spoken live.
+    let (_, h) = api(&sites[1].server, "GET", "/api/history", None);
+    assert!(h.to_string().contains("site:c1"), "{h}");
+
+    // Delayed: nothing while the caller speaks; after its BYE, the recording at both sites.
+    let delayed = call("7002");
+    std::thread::sleep(Duration::from_secs(3));
+    for s in &sites {
+        assert_eq!(
+            heard(s),
+            vec![1; PHONES],
+            "{} paged while recording",
+            s.name
+        );
+    }
+    let (ok, log) = delayed.join().unwrap();
+    assert!(ok, "the delayed call failed: {log}\n{}", story());
+    for s in &sites {
+        s.setup.wait_until("every phone hears the recording", |r| {
+            hear_the_tone(r, PHONES)
+        });
+    }
+    for s in &sites {
+        s.setup
+            .wait_until("every phone stopped after the recording", |r| {
+                listening(r) == 0
+            });
+    }
 }

@@ -57,6 +57,7 @@ pub(super) fn run(c: &Cluster, zone: &DistrictZone, order: DistrictOrder) -> Res
             banner: order.banner.clone(),
             priority: order.priority.clone(),
             duration: order.duration,
+            live: None,
         };
         let (stop, stop_rx) = watch::channel(None);
         let (out, _seen) = watch::channel(page.report().clone());

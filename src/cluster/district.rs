@@ -37,6 +37,7 @@ use serde::Serialize;
 
 use super::district_wire::{PartEvent, PartReply, PhoneLine};
 use crate::config::DistrictZone;
+use crate::page::DeliveryReport;
 
 /// The deadlines of a district page.
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
@@ -174,6 +175,55 @@ pub struct DistrictReport {
     pub totals: DistrictTotals,
     /// One per part.
     pub sites: Vec<SiteSection>,
+}
+
+impl DistrictReport {
+    /// The report as a local page's initiator follows one (a SIP call waiting for its phones):
+    /// the sums over the sites, a site not answered yet or answered without phone lines
+    /// counted as one phone starting, and once done why it ended: how many sites paged, or
+    /// every site's reason when none did.
+    pub fn as_delivery(&self) -> DeliveryReport {
+        let mut r = DeliveryReport::empty(&self.id, &self.zone, "");
+        let t = &self.totals;
+        r.totals.phones = t.phones;
+        r.totals.accepted = t.accepted;
+        r.totals.failed = t.failed;
+        r.totals.pushed = t.accepted + t.failed;
+        r.totals.starting = self
+            .sites
+            .iter()
+            .map(|s| match s.status {
+                SectionStatus::Asking => 1,
+                SectionStatus::Accepted { .. } if s.phones.is_empty() => 1,
+                SectionStatus::Accepted { .. } => {
+                    s.phones_total.saturating_sub(s.accepted + s.failed)
+                }
+                _ => 0,
+            })
+            .sum();
+        if self.done {
+            r.ended_by = if t.paged > 0 {
+                format!(
+                    "district page ended: {} of {} sites paged",
+                    t.paged, t.sites
+                )
+            } else {
+                let why: Vec<String> = self
+                    .sites
+                    .iter()
+                    .map(|s| match &s.status {
+                        SectionStatus::Refused { reason } => format!("{}: {reason}", s.site),
+                        SectionStatus::Unreachable { reason } => {
+                            format!("{}: unreachable ({reason})", s.site)
+                        }
+                        other => format!("{}: {other:?}", s.site),
+                    })
+                    .collect();
+                format!("no site paged: {}", why.join("; "))
+            };
+        }
+        r
+    }
 }
 
 /// Sums of a district report.

@@ -68,7 +68,7 @@ pub trait LocalPager: Send + Sync + 'static {
 pub type AnswersForSite = Arc<dyn Fn() -> bool + Send + Sync>;
 
 /// The next message of a subscription.
-async fn next(sub: &mut Subscriber) -> Option<Message> {
+pub(super) async fn next(sub: &mut Subscriber) -> Option<Message> {
     std::future::poll_fn(|cx| futures_core::Stream::poll_next(Pin::new(&mut *sub), cx)).await
 }
 
@@ -291,6 +291,8 @@ pub struct PartTemplate {
     pub priority: Option<String>,
     /// End after this long.
     pub duration: Option<Duration>,
+    /// A page spoken live: the asker's stream ([`PartRequest::live`]).
+    pub live: Option<String>,
 }
 
 enum Input {
@@ -417,6 +419,7 @@ async fn carry(
                 banner: template.banner.clone(),
                 priority: template.priority.clone(),
                 duration_ms: template.duration.map(|d| d.as_millis().max(1) as u64),
+                live: template.live.clone(),
             };
             let mut headers = HeaderMap::new();
             headers.insert("Nats-Msg-Id", part.id.as_str());

@@ -345,8 +345,15 @@ fn requests_from_the_bus_are_bounded_and_checked() {
         banner: None,
         priority: None,
         duration_ms: Some(2000),
+        live: None,
     };
     let bytes = serde_json::to_vec(&good).unwrap();
+    let spoken = PartRequest {
+        live: Some("dp-1".into()),
+        ..good.clone()
+    };
+    let bytes_live = serde_json::to_vec(&spoken).unwrap();
+    assert_eq!(PartRequest::parse(&bytes_live).unwrap(), spoken);
     assert_eq!(PartRequest::parse(&bytes).unwrap(), good);
     let bad = [
         PartRequest {
@@ -367,6 +374,10 @@ fn requests_from_the_bus_are_bounded_and_checked() {
         },
         PartRequest {
             from: "North Site".into(),
+            ..good.clone()
+        },
+        PartRequest {
+            live: Some("zc.>".into()),
             ..good.clone()
         },
     ];
@@ -623,4 +634,62 @@ fn interim_answers_read_from_the_bus_and_are_never_remembered_as_final() {
         assert_eq!(r.is_interim(), interim, "{json}");
         assert_eq!(serde_json::to_string(&r).unwrap(), json);
     }
+}
+
+#[test]
+fn a_call_following_a_district_page_sees_phones_starting_until_every_site_answered() {
+    let t0 = Instant::now();
+    let mut p = page(t0);
+    let _ = ops(&mut p);
+    // Three sites asked: three "phones" starting, nothing pushed.
+    let r = p.report().as_delivery();
+    assert_eq!((r.totals.pushed, r.totals.starting), (0, 3));
+    // North accepted with one phone of two reached, south accepted without lines yet.
+    p.handle_answer(0, accepted("p-n"), t0);
+    p.handle_event(
+        0,
+        PartEvent::Phones {
+            phones: vec![line("n1", true)],
+        },
+        t0,
+    );
+    p.handle_event(0, end(2, 1), t0);
+    p.handle_answer(1, accepted("p-s"), t0);
+    let r = p.report().as_delivery();
+    assert_eq!(
+        (r.totals.accepted, r.totals.failed, r.totals.pushed),
+        (1, 1, 2)
+    );
+    assert_eq!(r.totals.starting, 2, "south and east not ready");
+    assert!(r.ended_by.is_empty());
+    // East refuses, south ends: done, and why.
+    p.handle_answer(
+        2,
+        PartAnswer::Replied(PartReply::Refused {
+            reason: "busy: zone all".into(),
+        }),
+        t0,
+    );
+    p.handle_event(1, end(0, 0), t0);
+    assert!(p.is_done());
+    let r = p.report().as_delivery();
+    assert_eq!(r.totals.starting, 0);
+    assert_eq!(r.ended_by, "district page ended: 2 of 3 sites paged");
+}
+
+#[test]
+fn a_district_page_no_site_took_says_each_sites_reason() {
+    let t0 = Instant::now();
+    let mut p = page(t0);
+    let _ = ops(&mut p);
+    for n in 0..3 {
+        let reason = format!("busy: zone {n}");
+        p.handle_answer(n, PartAnswer::Replied(PartReply::Refused { reason }), t0);
+    }
+    assert!(p.is_done());
+    let why = p.report().as_delivery().ended_by;
+    assert!(
+        why.starts_with("no site paged: north: busy: zone 0; south"),
+        "{why}"
+    );
 }

@@ -64,6 +64,11 @@ pub struct PartRequest {
     /// End after this long, in milliseconds.
     #[serde(default, skip_serializing_if = "Option::is_none")]
     pub duration_ms: Option<u64>,
+    /// A page spoken live (a SIP call, a recording played as it is sent): the id of the
+    /// asker's stream, whose µ-law frames come on [`super::live_subject`]`(from, live)`; the
+    /// site plays them as they come and `source` is then only what its history shows.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub live: Option<String>,
 }
 
 /// A token of a subject or an id: `[A-Za-z0-9-]`, 1..=`max`.
@@ -139,6 +144,11 @@ impl PartRequest {
             && !(1..=86_400_000).contains(&ms)
         {
             return bad("duration_ms", &ms.to_string(), "must be 1..=86400000");
+        }
+        if let Some(live) = &self.live
+            && !token_ok(live, 96)
+        {
+            return bad("live", live, "must be 1..=96 of A-Z, a-z, 0-9 and '-'");
         }
         Ok(())
     }

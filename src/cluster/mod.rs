@@ -14,7 +14,9 @@
 //! sans-IO: the split per site, the deadline per site, the merged report, what counts as done;
 //! tested in `district_tests`), `district_wire` (its messages and subjects, and a site's memory
 //! of the parts it paged and the report lines it sent), `district_bus` (its NATS shell: a site's
-//! desk answering `zc.<site>.page` and `zc.<site>.stop`, and the initiator's loop); `journal`
+//! desk answering `zc.<site>.page` and `zc.<site>.stop`, and the initiator's loop),
+//! `district_live` (a district page spoken live: the caller's frames published by the asker and
+//! played by each site); `journal`
 //! (a journal record as it travels: its shape, names, message id and bounds), `outbox` (which
 //! records to send when, sans-IO; tested in `outbox_tests`), `outbox_shell` (its loop between
 //! the server's durable store and the site's stream), `journal_stream` (the journal's NATS side:
@@ -24,6 +26,7 @@
 mod claim;
 mod district;
 mod district_bus;
+mod district_live;
 mod district_wire;
 mod heartbeat;
 mod journal;
@@ -55,6 +58,7 @@ pub use district::{
 pub use district_bus::{
     AnswersForSite, LocalPager, PartStart, PartTemplate, SiteDesk, run_district_page,
 };
+pub use district_live::{LiveListener, LiveSender, MAX_LIVE_FRAMES, live_frames, live_subject};
 pub use district_wire::{
     PartEvent, PartReply, PartRequest, PartStop, PhoneLine, page_subject, report_subject,
     stop_subject,

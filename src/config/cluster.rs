@@ -395,64 +395,6 @@ fn district(src: &Source, raw: &BTreeMap<Text, Vec<Text>>) -> Result<Vec<Distric
     Ok(zones)
 }
 
-/// `[[sip.route]]` entries as far as [`refuse_district_routes`] reads them (every other key
-/// is `sip`'s to check).
-#[derive(Deserialize)]
-struct RoutesOnly {
-    sip: Option<SipRoutesOnly>,
-}
-
-#[derive(Deserialize)]
-struct SipRoutesOnly {
-    #[serde(default)]
-    route: Vec<RouteZoneOnly>,
-}
-
-#[derive(Deserialize)]
-struct RouteZoneOnly {
-    number: Option<Text>,
-    zone: Option<Text>,
-}
-
-/// A `[[sip.route]]` may not page a district zone: a call's audio (live, or its recording with
-/// `mode = "delayed"`) exists only at this node, and a district page's part carries a source
-/// that each site plays by itself (a tone, speech, a bundled or uploaded sound: see
-/// `crate::cluster::PartRequest`), never a stream or a file. Refused at load, naming the route,
-/// rather than as "not a zone" (a site zone of the same name is the route's zone, as before).
-/// The routes are read again from the file for their zone alone: `[sip]` itself is checked by
-/// its own module, after this.
-pub(super) fn refuse_district_routes(
-    src: &Source,
-    district: &[DistrictZone],
-    zones: &[super::zone::Zone],
-) -> Result<(), Invalid> {
-    if district.is_empty() {
-        return Ok(());
-    }
-    // The file has been read once already: a shape serde refuses here is refused there too.
-    let Ok(raw) = toml::from_str::<RoutesOnly>(src.text) else {
-        return Ok(());
-    };
-    for r in raw.sip.map(|s| s.route).unwrap_or_default() {
-        let Some(zone) = &r.zone else { continue };
-        let name = zone.get_ref();
-        if zones.iter().any(|z| &z.name == name) || !district.iter().any(|d| &d.name == name) {
-            continue;
-        }
-        let number = r.number.as_ref().map_or("?", |n| n.get_ref().as_str());
-        return Err(src.invalid(
-            zone.span(),
-            format!("[[sip.route]] {number:?} zone"),
-            name,
-            "is a district zone ([cluster.district]): a call cannot page other sites, since \
-             its audio (live, or recorded with mode = \"delayed\") exists only at this node \
-             and a district page carries only a source each site plays itself (a tone, speech, \
-             a sound); route the number to a zone of this site",
-        ));
-    }
-    Ok(())
-}
-
 #[cfg(test)]
 mod tests {
     use crate::config::{ClusterAuth, Config, PasswordSource};
@@ -536,19 +478,25 @@ mod tests {
     }
 
     #[test]
-    fn a_sip_route_to_a_district_zone_is_refused_naming_the_route_and_why() {
+    fn a_sip_route_or_menu_may_page_a_district_zone() {
         let route = |zone: &str, mode: &str| {
             format!(
                 "[sip]\nlisten = \"127.0.0.1:5060\"\nallow = [\"10.1.0.0/24\"]\n\n\
-                 [[sip.route]]\nnumber = \"100\"\nzone = \"{zone}\"\nmode = \"{mode}\"\n\n"
+                 [[sip.route]]\nnumber = \"100\"\nzone = \"{zone}\"\nmode = \"{mode}\"\n\n\
+                 [[sip.route]]\nnumber = \"200\"\nmenu = {{ \"1\" = \"all\", \"2\" = \"{zone}\" }}\n\n"
             )
         };
         for mode in ["live", "delayed"] {
-            let e = site(&route("everyone", mode)).unwrap_err();
-            assert!(e.contains("[[sip.route]] \"100\" zone"), "{e}");
-            assert!(e.contains("is a district zone"), "{e}");
+            let c = site(&route("everyone", mode)).unwrap();
+            let sip = c.sip.unwrap();
+            assert_eq!(sip.routes[0].zone, "everyone");
+            assert_eq!(
+                sip.routes[1].menu[1],
+                ("2".to_owned(), "everyone".to_owned())
+            );
         }
-        assert!(site(&route("all", "live")).is_ok());
+        let e = site(&route("nowhere", "live")).unwrap_err();
+        assert!(e.contains("is not a zone in the config"), "{e}");
     }
 
     #[test]

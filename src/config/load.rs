@@ -73,7 +73,7 @@ pub(super) fn load(text: &str, path: &Path) -> Result<Config, Invalid> {
     let voice = speech::voice(&src, &raw.speech, &crate::source::Voice::default(), &|k| {
         format!("[speech] {k}")
     })?;
-    // Before the bells and the SIP routes: a bell may ring a district zone, a route may not.
+    // Before the bells and the SIP routes: either may page a district zone.
     let cluster = cluster::check(&src, raw.cluster, base)?;
     let district = cluster.as_ref().map_or(&[][..], |c| &c.district[..]);
     let schedule = schedule::check(
@@ -86,8 +86,12 @@ pub(super) fn load(text: &str, path: &Path) -> Result<Config, Invalid> {
         &voice,
     )?;
     let server = server::check(&src, raw.server, base)?;
-    cluster::refuse_district_routes(&src, district, &zones)?;
-    let sip = sip::check(&src, raw.sip, &zones, &priorities)?;
+    let sip = sip::check(
+        &src,
+        raw.sip,
+        &schedule::with_district_zones(&zones, district),
+        &priorities,
+    )?;
     let cucm = cucm::check(&src, raw.cucm, base)?;
     let taken: std::collections::HashSet<&str> = phones
         .iter()

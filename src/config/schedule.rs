@@ -84,7 +84,7 @@ pub(super) fn check(
         Some(v) => duration(src, v, "[schedule] grace", true)?,
         None => DEFAULT_GRACE,
     };
-    let known = bell_zones(zones, district);
+    let known = with_district_zones(zones, district);
     let bells = check_bells(src, bells, (&known, district), priorities, speech)?;
     Ok(Some(ScheduleConfig {
         calendar,
@@ -134,12 +134,12 @@ fn calendar(src: &Source, raw: &RawSchedule) -> Result<Calendar, Invalid> {
     Ok(calendar)
 }
 
-/// The zones a bell may name: the site's, and the district's zones (`[cluster.district]`),
-/// which the server rings as a district page (a part at every site; of a pair, the node that
-/// wins the bell's claim starts it). A district zone stands in as a zone with no members of
-/// this site: only its name matters to the checks (a name the site also uses is the district's
-/// for a bell, as for `POST /api/pages`).
-fn bell_zones(zones: &[Zone], district: &[DistrictZone]) -> Vec<Zone> {
+/// The zones a bell or a SIP route may name: the site's, and the district's zones
+/// (`[cluster.district]`), which the server pages as a district page (a part at every site; of
+/// a pair, the node that wins the bell's claim starts it). A district zone stands in as a zone
+/// with no members of this site: only its name matters to the checks (a name the site also
+/// uses is the district's, as for `POST /api/pages`).
+pub(super) fn with_district_zones(zones: &[Zone], district: &[DistrictZone]) -> Vec<Zone> {
     let mut known: Vec<Zone> = zones
         .iter()
         .filter(|z| !district.iter().any(|d| d.name == z.name))

@@ -32,8 +32,9 @@
 //! ```
 //!
 //! A route names exactly one of `zone` (the zone it pages) and `menu` (1 to 4 digits keyed by
-//! the caller → a zone; at most [`MAX_MENU_CHOICES`]); every zone must exist, and a menu
-//! route reaches only its menu's zones. With a `pin`, the PIN is asked first.
+//! the caller → a zone; at most [`MAX_MENU_CHOICES`]); every zone must exist (a zone of this
+//! site, or of `[cluster.district]`: the call then pages every site of it), and a menu route
+//! reaches only its menu's zones. With a `pin`, the PIN is asked first.
 
 use std::collections::HashSet;
 use std::net::{Ipv4Addr, SocketAddrV4};

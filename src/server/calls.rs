@@ -28,6 +28,8 @@ use axum::routing::get;
 use serde::Serialize;
 use tokio::sync::watch;
 
+use super::district_calls;
+use super::district_pages::DistrictPages;
 use super::pages::{BROWSER_MIC, Pages, StartError, StartPage};
 use crate::g711::Law;
 use crate::page::{DeliveryReport, Origin, PageError};
@@ -58,6 +60,8 @@ const LEFT_OPEN: &str = "the server stopped during the call";
 /// Starts the pages of SIP calls on the server's running pages and keeps their journal.
 pub struct CallDesk {
     pages: Pages,
+    /// With `[cluster]`: a route to a district zone pages every site of it.
+    district: Option<DistrictPages>,
     dir: PathBuf,
     /// One writer at a time, so lines never interleave.
     writing: Mutex<()>,
@@ -66,7 +70,7 @@ pub struct CallDesk {
 impl CallDesk {
     /// A desk on `pages`; its files go beside the page journal's (in `data_dir`). Calls a
     /// killed server left open are closed.
-    pub fn new(pages: Pages) -> Arc<CallDesk> {
+    pub fn new(pages: Pages, district: Option<DistrictPages>) -> Arc<CallDesk> {
         let data_dir = pages
             .journal()
             .path()
@@ -78,6 +82,7 @@ impl CallDesk {
         }
         let desk = CallDesk {
             pages,
+            district,
             dir,
             writing: Mutex::new(()),
         };
@@ -108,7 +113,16 @@ impl CallDesk {
         }
     }
 
+    /// The district pages, when `zone` is a district zone (which wins over a site zone of the
+    /// same name, as for bells).
+    fn district_of(&self, zone: &str) -> Option<&DistrictPages> {
+        self.district.as_ref().filter(|d| d.zone(zone).is_some())
+    }
+
     async fn start_call(&self, call: CallPage) -> Result<CallLink, DeskRefusal> {
+        if let Some(d) = self.district_of(&call.zone) {
+            return district_calls::start_call(d, call).await;
+        }
         let req = StartPage {
             zone: call.zone,
             source: BROWSER_MIC.to_owned(),
@@ -155,6 +169,13 @@ impl CallDesk {
             .map_err(|e| DeskRefusal::Unavailable(format!("{}: {e}", path.display())))?;
         if let Err(e) = keep_newest_recordings(&self.dir, KEPT_RECORDINGS) {
             tracing::error!("calls: pruning recordings in {}: {e}", self.dir.display());
+        }
+        if let Some(d) = self.district_of(&call.zone) {
+            let page = district_calls::play_recording(d, call, recording.ulaw).await?;
+            return Ok(Played {
+                page,
+                recording: name,
+            });
         }
         let req = StartPage {
             zone: call.zone,
@@ -246,7 +267,7 @@ const FIRST_PUSH_WAIT: Duration = Duration::from_secs(2);
 /// A page whose every phone is held by higher pages is planned and ends at once, with no phone
 /// pushed: for a caller that is a busy zone (486), not a call answered into silence. `Some`
 /// (why it ended) when the page ended before its first push.
-async fn ended_at_once(live: &mut watch::Receiver<DeliveryReport>) -> Option<String> {
+pub(super) async fn ended_at_once(live: &mut watch::Receiver<DeliveryReport>) -> Option<String> {
     let first_push = async {
         loop {
             if live.borrow_and_update().totals.pushed > 0 {
@@ -285,6 +306,10 @@ impl Desk for CallDesk {
     /// leaves no refused page in the history for each try.
     fn until_free<'a>(&'a self, call: &'a CallPage) -> Freed<'a> {
         Box::pin(async move {
+            if self.district_of(&call.zone).is_some() {
+                // Other sites' zones are not seen from here: tried again after a while.
+                return tokio::time::sleep(crate::sip::QUEUE_RETRY).await;
+            }
             while !self.pages.reaches_now(&call.zone, call.priority.as_deref()) {
                 tokio::time::sleep(FREE_POLL).await;
             }

@@ -15,10 +15,11 @@ use std::time::Instant;
 
 use tokio::sync::watch;
 
-use super::pages::{Pages, StartError, StartPage};
+use super::pages::{BROWSER_MIC, Pages, StartError, StartPage};
 use crate::cluster::{
-    AnswersForSite, DistrictPage, DistrictReport, DistrictTerms, LocalPager, PartRequest,
-    PartStart, PartTemplate, SiteBells, SiteDesk, SiteStore, run_district_page, split,
+    AnswersForSite, DistrictPage, DistrictReport, DistrictTerms, LiveListener, LiveSender,
+    LocalPager, PartRequest, PartStart, PartTemplate, SiteBells, SiteDesk, SiteStore, live_subject,
+    run_district_page, split,
 };
 use crate::config::{Cluster, DistrictZone};
 use crate::page::{Origin, PageError};
@@ -27,16 +28,34 @@ use crate::source::Trust;
 /// Ended district pages kept for `GET /api/pages/{id}`.
 const KEEP_ENDED: usize = 100;
 
-/// The server's pages as a site's [`LocalPager`].
-struct SitePages(Pages);
+/// The server's pages as a site's [`LocalPager`], and the bus a part spoken live comes on.
+struct SitePages {
+    pages: Pages,
+    client: async_nats::Client,
+}
 
 impl LocalPager for SitePages {
     fn start_part(&self, req: PartRequest) -> PartStart {
-        let pages = self.0.clone();
+        let pages = self.pages.clone();
+        let client = self.client.clone();
         Box::pin(async move {
+            // Subscribed before the page starts: its first frames are not lost on the way.
+            let listener = match &req.live {
+                Some(stream) => Some(
+                    LiveListener::subscribe(&client, live_subject(&req.from, stream))
+                        .await
+                        .map_err(|e| e.to_string())?,
+                ),
+                None => None,
+            };
             let start = StartPage {
                 zone: req.zone,
-                source: req.source,
+                // A part spoken live plays its stream as a browser's microphone would.
+                source: if listener.is_some() {
+                    BROWSER_MIC.to_owned()
+                } else {
+                    req.source
+                },
                 trust: Trust::Api,
                 banner: req.banner,
                 priority: req.priority,
@@ -51,6 +70,14 @@ impl LocalPager for SitePages {
                 StartError::Page(PageError::Busy(why)) => format!("busy: {why}"),
                 e => e.to_string(),
             })?;
+            if let Some(listener) = listener {
+                let link = pages.open_mic(&id).map_err(|e| {
+                    pages.stop(&id, "the district page's sound could not be connected");
+                    e.to_string()
+                })?;
+                let feed = link.feed;
+                tokio::spawn(listener.relay(move |f| feed.push(f.iter().copied()), link.live));
+            }
             match pages.watch(&id) {
                 Some((_, live)) => Ok((id, live)),
                 // Ended before it could be followed (a zone without phones): an empty report.
@@ -64,14 +91,14 @@ impl LocalPager for SitePages {
     }
 
     fn stop_part(&self, page: &str, reason: &str) -> bool {
-        self.0.stop(page, reason)
+        self.pages.stop(page, reason)
     }
 
     /// Taking long: the pages playing here (a zone held at equal priority waits, as this
     /// site's `[priorities] equal = "wait"` says), or the sound being made.
     fn why_starting(&self, req: &PartRequest) -> String {
         let playing: Vec<String> = self
-            .0
+            .pages
             .active()
             .iter()
             .take(5)
@@ -168,7 +195,10 @@ impl DistrictPages {
                 Arc::new(move || lease.token().is_some())
             }
         };
-        let pager = Arc::new(SitePages(pages));
+        let pager = Arc::new(SitePages {
+            pages,
+            client: client.clone(),
+        });
         let desk = SiteDesk::start(client.clone(), &c.site, &c.node, answers, pager).await?;
         Ok(DistrictPages {
             inner: Arc::new(Inner {
@@ -189,17 +219,54 @@ impl DistrictPages {
 
     /// Start a district page of `req.zone` (a district zone); its id.
     pub fn start_page(&self, req: &StartPage) -> Result<String, DistrictRefused> {
-        let zone = self
-            .zone(&req.zone)
-            .ok_or_else(|| DistrictRefused(format!("no district zone {:?}", req.zone)))?;
-        if req.talker.is_some() || req.source == super::pages::BROWSER_MIC {
+        if req.talker.is_some() || req.source == BROWSER_MIC {
             return Err(DistrictRefused(
-                "a district page plays a sound, a tone or speech: a talker or the browser's \
-                 microphone pages only this site's zones"
+                "a district page plays a sound, a tone or speech, or a SIP call: a talker or \
+                 the browser's microphone pages only this site's zones"
                     .into(),
             ));
         }
         let id = crate::cluster::district_page_id();
+        self.launch(&id, req, false)?;
+        Ok(id)
+    }
+
+    /// Start a district page of `req.zone` spoken live (a SIP call, a call's recording): its id,
+    /// and where its 20 ms µ-law frames go (every site's part plays them as they come).
+    pub fn start_live(&self, req: &StartPage) -> Result<(String, LiveSender), DistrictRefused> {
+        let id = crate::cluster::district_page_id();
+        let subject = live_subject(&self.inner.site, &id);
+        let sender = LiveSender::start(self.inner.client.clone(), subject);
+        self.launch(&id, req, true)?;
+        Ok((id, sender))
+    }
+
+    /// A running district page `id` as a local page's initiator follows one
+    /// ([`DistrictReport::as_delivery`]); the receiver closes once the page has ended.
+    pub fn follow(&self, id: &str) -> Option<watch::Receiver<crate::page::DeliveryReport>> {
+        let mut district = self.running().get(id)?.report.clone();
+        let (tx, rx) = watch::channel(district.borrow_and_update().as_delivery());
+        tokio::spawn(async move {
+            loop {
+                let done = {
+                    let r = district.borrow_and_update();
+                    tx.send_replace(r.as_delivery());
+                    r.done
+                };
+                if done || district.changed().await.is_err() {
+                    return;
+                }
+            }
+        });
+        Some(rx)
+    }
+
+    /// Run district page `id` of `req.zone`, its parts spoken live (from stream `id`) or not.
+    fn launch(&self, id: &str, req: &StartPage, live: bool) -> Result<(), DistrictRefused> {
+        let zone = self
+            .zone(&req.zone)
+            .ok_or_else(|| DistrictRefused(format!("no district zone {:?}", req.zone)))?;
+        let id = id.to_owned();
         let page = DistrictPage::new(
             &id,
             &zone.name,
@@ -213,6 +280,7 @@ impl DistrictPages {
             banner: req.banner.clone(),
             priority: req.priority.clone(),
             duration: req.duration,
+            live: live.then(|| id.clone()),
         };
         let (stop, stop_rx) = watch::channel(None);
         let (out, report) = watch::channel(page.report().clone());
@@ -251,7 +319,7 @@ impl DistrictPages {
             }
         });
         tracing::info!("district page {id} started: zone {}", zone.name);
-        Ok(id)
+        Ok(())
     }
 
     /// A district page's report, and whether it still runs.

@@ -56,6 +56,7 @@ pub mod calls;
 pub mod csrf;
 pub mod cucm_api;
 pub mod cucm_table;
+pub mod district_calls;
 pub mod district_history;
 pub mod district_pages;
 pub mod events;
@@ -296,7 +297,7 @@ pub async fn serve_with(
         config.zones.len(),
         journal.path().display()
     );
-    let sip_task = start_sip(&config, &pages, quit_rx.clone()).await?;
+    let sip_task = start_sip(&config, &pages, district.clone(), quit_rx.clone()).await?;
     let retry_task = tokio::spawn(stop_retry::run(
         stop_retry::StopRetrySetup {
             config: config.clone(),
@@ -331,12 +332,13 @@ pub async fn serve_with(
 async fn start_sip(
     config: &Config,
     pages: &pages::Pages,
+    district: Option<district_pages::DistrictPages>,
     quit: watch::Receiver<bool>,
 ) -> anyhow::Result<Option<tokio::task::JoinHandle<()>>> {
     let Some(sip) = &config.sip else {
         return Ok(None);
     };
-    let desk = calls::CallDesk::new(pages.clone());
+    let desk = calls::CallDesk::new(pages.clone(), district);
     let agent = crate::sip::Agent::bind(
         sip,
         config.engine.media_address,
