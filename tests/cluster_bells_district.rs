@@ -115,3 +115,78 @@ fn a_bell_of_a_district_zone_rings_every_sites_phones_once() {
     let (_, bells) = api(&srv2, "GET", "/api/bells/history", None);
     assert_eq!(bells["bells"].as_array().map(Vec::len), Some(0), "{bells}");
 }
+
+/// The same bell of a district zone defined at both sites (`d1`, `d2`, one node each): both
+/// nodes ring the occurrence and name its district page alike, so each site pages its part once
+/// (the second request is a duplicate, answered as the first): every phone hears the occurrence
+/// once, and both nodes' bell history and reports name the same district page.
+#[test]
+fn a_district_bell_defined_at_every_site_rings_each_sites_phones_once() {
+    let net = DistrictNet::start(&["d1", "d2"], Duration::from_millis(5));
+    let due = Utc::now() + chrono::Duration::seconds(20);
+    let bell = format!(
+        "[schedule]\ntimezone = \"UTC\"\n\n[[bell]]\nname = \"assembly\"\n\
+         cron = \"{} {} {} * * *\"\nzones = [\"everyone\"]\nsource = \"tone:900:1\"\n\n",
+        due.second(),
+        due.minute(),
+        due.hour()
+    );
+    let s1 = setup(
+        PHONES,
+        &format!("{bell}{}", net.cluster_toml("d1", "everyone")),
+    );
+    let s2 = setup(
+        PHONES,
+        &format!("{bell}{}", net.cluster_toml("d2", "everyone")),
+    );
+    let (srv1, srv2) = (Server::start(&s1), Server::start(&s2));
+    let story = || format!("--- d1\n{}\n--- d2\n{}", srv1.log(), srv2.log());
+    let deadline = Instant::now() + Duration::from_secs(60);
+    while heard(&s1).contains(&0) || heard(&s2).contains(&0) {
+        assert!(
+            Instant::now() < deadline,
+            "not every phone heard the bell: d1 {:?}, d2 {:?}\n{}",
+            heard(&s1),
+            heard(&s2),
+            story()
+        );
+        std::thread::sleep(Duration::from_millis(100));
+    }
+    std::thread::sleep(Duration::from_secs(5));
+    assert_eq!(heard(&s1), vec![1; PHONES], "d1's phones\n{}", story());
+    assert_eq!(heard(&s2), vec![1; PHONES], "d2's phones\n{}", story());
+    // Both rang it, with one id.
+    let ids: Vec<String> = [&srv1, &srv2]
+        .iter()
+        .map(|srv| {
+            let (_, v) = api(srv, "GET", "/api/bells/history", None);
+            let event = v["bells"]
+                .as_array()
+                .and_then(|e| e.iter().find(|e| e["bell"] == "assembly"))
+                .unwrap_or_else(|| panic!("no bell event: {v}\n{}", story()))
+                .clone();
+            assert_eq!(event["outcome"], "fired", "{event}");
+            event["pages"][0].as_str().expect("a page id").to_owned()
+        })
+        .collect();
+    assert_eq!(ids[0], ids[1], "{}", story());
+    assert!(ids[0].starts_with("dp-b"), "{ids:?}");
+    // Each site paged one part, and each node's report has both sites' parts ended.
+    for (srv, s) in [(&srv1, "d1"), (&srv2, "d2")] {
+        let (_, h) = api(srv, "GET", "/api/history", None);
+        let pages = h["pages"].as_array().expect("pages");
+        assert_eq!(pages.len(), 1, "{s}: {h}");
+        let report = wait_for(srv, "the district page to end", 30, || {
+            let (_, v) = api(srv, "GET", &format!("/api/pages/{}", ids[0]), None);
+            (v["active"] == false).then_some(v)
+        });
+        for site in ["d1", "d2"] {
+            let sec = report["district"]["sites"]
+                .as_array()
+                .and_then(|x| x.iter().find(|x| x["site"] == site))
+                .unwrap_or_else(|| panic!("{s}: no section for {site}: {report}"));
+            assert_eq!(sec["status"], "ended", "{s}: {sec}\n{}", story());
+            assert_eq!(sec["accepted"], PHONES, "{s}: {sec}");
+        }
+    }
+}

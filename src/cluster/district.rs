@@ -87,13 +87,32 @@ pub fn district_page_id() -> String {
     format!("dp-{ms:x}-{:08x}", rand::random::<u32>())
 }
 
-/// The parts of a page of `zone` with id `page`: one per member, in the config's order.
+/// The district page of one occurrence of a bell: `dp-b<due Unix seconds, hex>-<hash of the
+/// bell's and the zone's names>`, the same at every node that rings it (a bell defined at
+/// several sites: each site's desk pages a part of it once, as for a duplicate request).
+pub fn bell_page_id(bell: &str, zone: &str, due_unix: i64) -> String {
+    let mut named = Vec::with_capacity(bell.len() + zone.len() + 1);
+    named.extend_from_slice(bell.as_bytes());
+    named.push(0);
+    named.extend_from_slice(zone.as_bytes());
+    format!("dp-b{due_unix:x}-{:016x}", fnv1a(&named))
+}
+
+/// FNV-1a, 64 bits: a stable hash of names for ids (not a secret, not a check).
+fn fnv1a(bytes: &[u8]) -> u64 {
+    bytes.iter().fold(0xcbf2_9ce4_8422_2325, |h, &b| {
+        (h ^ u64::from(b)).wrapping_mul(0x0100_0000_01b3)
+    })
+}
+
+/// The parts of a page of `zone` with id `page`: one per member, in the config's order, each
+/// `<page>-<site>-<hash of the site's zone>`: a part's id names its site and zone whatever the
+/// order of the members in the config of the node that splits it.
 pub fn split(page: &str, zone: &DistrictZone) -> Vec<Part> {
     zone.members
         .iter()
-        .enumerate()
-        .map(|(n, (site, z))| Part {
-            id: format!("{page}-{n}"),
+        .map(|(site, z)| Part {
+            id: format!("{page}-{site}-{:08x}", fnv1a(z.as_bytes()) as u32),
             site: site.clone(),
             zone: z.clone(),
         })

@@ -28,8 +28,8 @@ use tokio::task::JoinHandle;
 
 use super::district::{DistrictOp, DistrictPage, DistrictReport, PartAnswer};
 use super::district_wire::{
-    Admit, INTERIM_HEADER, PartEvent, PartReply, PartRequest, PartStop, ReportDiff, SeenParts,
-    page_subject, report_subject, stop_subject,
+    Admit, Asker, INTERIM_HEADER, PartEvent, PartReply, PartRequest, PartStop, ReportDiff,
+    SeenParts, page_subject, report_subject, stop_subject,
 };
 use super::store::ClusterError;
 use crate::page::DeliveryReport;
@@ -184,18 +184,31 @@ impl Desk {
                 return;
             }
         };
-        let admit = self.seen().request(&req.part);
+        let asker = m.reply.as_ref().map(|r| Asker {
+            reply: r.to_string(),
+            interim,
+        });
+        let admit = self.seen().request(&req.part, asker);
         match admit {
             Admit::Again(r) => self.reply(m.reply.as_ref(), &r).await,
+            // Kept among its askers: answered with the first.
             Admit::Quiet => {}
             Admit::Page => {
                 let desk = self.clone();
-                tokio::spawn(async move { desk.page(req, m.reply, interim).await });
+                tokio::spawn(async move { desk.page(req).await });
             }
         }
     }
 
-    async fn page(self, req: PartRequest, reply_to: Option<async_nats::Subject>, interim: bool) {
+    /// Answer every asker of a part.
+    async fn reply_all(&self, askers: &[Asker], r: &PartReply) {
+        for a in askers {
+            self.reply(Some(&async_nats::Subject::from(a.reply.as_str())), r)
+                .await;
+        }
+    }
+
+    async fn page(self, req: PartRequest) {
         let part = req.part.clone();
         tracing::info!(
             "district: part {part} from site {}: zone {} (district zone {})",
@@ -207,13 +220,20 @@ impl Desk {
         let started = loop {
             match tokio::time::timeout(STARTING_EVERY, &mut start).await {
                 Ok(s) => break s,
-                // Still starting: the asker hears why, and waits on.
-                Err(_) if interim => {
-                    let reason = self.pager.why_starting(&req);
-                    let r = PartReply::Starting { reason };
-                    self.reply(reply_to.as_ref(), &r).await;
+                // Still starting: the askers that read interim answers hear why, and wait on.
+                Err(_) => {
+                    let askers: Vec<Asker> = self
+                        .seen()
+                        .askers(&part)
+                        .into_iter()
+                        .filter(|a| a.interim)
+                        .collect();
+                    if !askers.is_empty() {
+                        let reason = self.pager.why_starting(&req);
+                        self.reply_all(&askers, &PartReply::Starting { reason })
+                            .await;
+                    }
                 }
-                Err(_) => {}
             }
         };
         let reply = match &started {
@@ -222,8 +242,8 @@ impl Desk {
                 reason: reason.clone(),
             },
         };
-        let pending_stop = self.seen().answered(&part, reply.clone());
-        self.reply(reply_to.as_ref(), &reply).await;
+        let (pending_stop, askers) = self.seen().answered(&part, reply.clone());
+        self.reply_all(&askers, &reply).await;
         let Ok((page, live)) = started else { return };
         if let Some(reason) = pending_stop {
             self.pager.stop_part(&page, &reason);

@@ -4,10 +4,10 @@
 use std::time::{Duration, Instant};
 
 use super::district::{
-    DistrictOp, DistrictPage, DistrictTerms, Part, PartAnswer, SectionStatus, split,
+    DistrictOp, DistrictPage, DistrictTerms, PartAnswer, SectionStatus, bell_page_id, split,
 };
 use super::district_wire::{
-    Admit, PartEvent, PartReply, PartRequest, PartStop, PhoneLine, ReportDiff, SeenParts,
+    Admit, Asker, PartEvent, PartReply, PartRequest, PartStop, PhoneLine, ReportDiff, SeenParts,
 };
 use crate::config::DistrictZone;
 
@@ -67,26 +67,49 @@ fn assert_unreachable(p: &DistrictPage, n: usize) {
 #[test]
 fn a_district_zone_splits_into_one_part_per_member_with_subject_safe_ids() {
     let parts = split("dp-1a", &zone());
+    let sites: Vec<(&str, &str)> = parts
+        .iter()
+        .map(|p| (p.site.as_str(), p.zone.as_str()))
+        .collect();
     assert_eq!(
-        parts,
-        vec![
-            Part {
-                id: "dp-1a-0".into(),
-                site: "north".into(),
-                zone: "all".into()
-            },
-            Part {
-                id: "dp-1a-1".into(),
-                site: "south".into(),
-                zone: "hall".into()
-            },
-            Part {
-                id: "dp-1a-2".into(),
-                site: "east".into(),
-                zone: "all".into()
-            },
-        ]
+        sites,
+        [("north", "all"), ("south", "hall"), ("east", "all")]
     );
+    let ids: Vec<&str> = parts.iter().map(|p| p.id.as_str()).collect();
+    assert!(ids[0].starts_with("dp-1a-north-"), "{ids:?}");
+    assert!(ids[1].starts_with("dp-1a-south-"), "{ids:?}");
+    // The zone's part at a site has the same id at every site: "all" hashes alike.
+    assert_eq!(ids[0].rsplit('-').next(), ids[2].rsplit('-').next());
+    assert_ne!(ids[0].rsplit('-').next(), ids[1].rsplit('-').next());
+    for id in ids {
+        assert!(
+            id.chars().all(|c| c.is_ascii_alphanumeric() || c == '-'),
+            "{id}"
+        );
+    }
+    // Another node's config may list the members in another order: the same ids.
+    let mut turned = zone();
+    turned.members.reverse();
+    let mut again = split("dp-1a", &turned);
+    again.reverse();
+    assert_eq!(again, parts);
+}
+
+#[test]
+fn a_bell_occurrence_names_its_district_page_alike_at_every_node() {
+    let id = bell_page_id("morning", "all-schools", 1_767_254_400);
+    assert_eq!(id, bell_page_id("morning", "all-schools", 1_767_254_400));
+    assert!(id.starts_with(&format!("dp-b{:x}-", 1_767_254_400)), "{id}");
+    assert_ne!(id, bell_page_id("morning", "all-schools", 1_767_254_460));
+    assert_ne!(id, bell_page_id("evening", "all-schools", 1_767_254_400));
+    assert_ne!(id, bell_page_id("morning", "all", 1_767_254_400));
+    // A part of it stays within the request's 96 characters, with the longest site name.
+    let zone = DistrictZone {
+        name: "z".into(),
+        members: vec![("s".repeat(32), "a zone with a long name".into())],
+    };
+    let part = &split(&id, &zone)[0];
+    assert!(part.id.len() <= 96, "{}", part.id.len());
 }
 
 #[test]
@@ -303,35 +326,83 @@ fn stopping_stops_every_site_still_paging_and_one_accepting_later() {
     assert!(matches!(ops(&mut p)[..], [DistrictOp::Stop(2, _)]));
 }
 
+fn asker(reply: &str) -> Option<Asker> {
+    Some(Asker {
+        reply: reply.into(),
+        interim: true,
+    })
+}
+
 #[test]
 fn a_site_pages_a_part_once_whatever_the_duplicates_and_stops() {
     let mut seen = SeenParts::default();
-    assert_eq!(seen.request("dp-1-0"), Admit::Page);
-    assert_eq!(seen.request("dp-1-0"), Admit::Quiet, "still starting");
+    assert_eq!(seen.request("dp-1-0", asker("in.a")), Admit::Page);
+    assert_eq!(
+        seen.request("dp-1-0", asker("in.a")),
+        Admit::Quiet,
+        "still starting"
+    );
     let ok = PartReply::Accepted {
         page: "pg-7".into(),
     };
-    assert_eq!(seen.answered("dp-1-0", ok.clone()), None);
-    assert_eq!(seen.request("dp-1-0"), Admit::Again(ok));
+    let (stop, askers) = seen.answered("dp-1-0", ok.clone());
+    assert_eq!(stop, None);
+    assert_eq!(askers.len(), 1, "the same asker again counts once");
+    assert_eq!(seen.request("dp-1-0", asker("in.a")), Admit::Again(ok));
     assert_eq!(seen.stop("dp-1-0", "api"), Some("pg-7".into()));
     // A stop before the request: the request is refused when it comes.
     assert_eq!(seen.stop("dp-2-0", "api"), None);
     assert!(matches!(
-        seen.request("dp-2-0"),
+        seen.request("dp-2-0", None),
         Admit::Again(PartReply::Refused { .. })
     ));
     // A stop while starting is carried out once started.
-    assert_eq!(seen.request("dp-3-0"), Admit::Page);
+    assert_eq!(seen.request("dp-3-0", None), Admit::Page);
     assert_eq!(seen.stop("dp-3-0", "api"), None);
     let ok3 = PartReply::Accepted {
         page: "pg-8".into(),
     };
-    assert_eq!(seen.answered("dp-3-0", ok3), Some("api".into()));
+    assert_eq!(seen.answered("dp-3-0", ok3).0, Some("api".into()));
     // Bounded memory: the oldest are forgotten.
     for n in 0..SeenParts::KEEP {
-        seen.request(&format!("x-{n}"));
+        seen.request(&format!("x-{n}"), None);
     }
-    assert_eq!(seen.request("dp-1-0"), Admit::Page);
+    assert_eq!(seen.request("dp-1-0", None), Admit::Page);
+}
+
+#[test]
+fn another_node_asking_for_a_part_while_it_starts_gets_the_same_answer() {
+    let mut seen = SeenParts::default();
+    assert_eq!(seen.request("dp-b1-n-0", asker("in.north")), Admit::Page);
+    // A node of another site rings the same bell occurrence: same part, its own inbox.
+    assert_eq!(seen.request("dp-b1-n-0", asker("in.south")), Admit::Quiet);
+    let old = Asker {
+        reply: "in.old".into(),
+        interim: false,
+    };
+    assert_eq!(seen.request("dp-b1-n-0", Some(old.clone())), Admit::Quiet);
+    let while_starting = seen.askers("dp-b1-n-0");
+    assert_eq!(while_starting.len(), 3);
+    let ok = PartReply::Accepted {
+        page: "pg-1".into(),
+    };
+    let (_, askers) = seen.answered("dp-b1-n-0", ok);
+    let replies: Vec<&str> = askers.iter().map(|a| a.reply.as_str()).collect();
+    assert_eq!(replies, ["in.north", "in.south", "in.old"]);
+    assert!(
+        askers.contains(&old),
+        "an asker of final answers only is kept as such"
+    );
+    assert!(
+        seen.askers("dp-b1-n-0").is_empty(),
+        "answered: no one waits"
+    );
+    // Bounded: at most ASKERS wait on one part.
+    assert_eq!(seen.request("dp-b2-n-0", None), Admit::Page);
+    for n in 0..20 {
+        seen.request("dp-b2-n-0", asker(&format!("in.{n}")));
+    }
+    assert_eq!(seen.askers("dp-b2-n-0").len(), SeenParts::ASKERS);
 }
 
 #[test]

@@ -358,15 +358,28 @@ impl ReportDiff {
 /// What a site remembers of a part.
 #[derive(Debug, Clone, PartialEq, Eq)]
 pub enum PartMemo {
-    /// Its page is being started (a duplicate now gets no answer: the first one's is coming).
+    /// Its page is being started: every asker so far gets the answer once it is known.
     Starting {
         /// A stop arrived meanwhile: stop it once started.
         stop: Option<String>,
+        /// Who asked (the first asker, and another node asking for the same part: a bell
+        /// defined at several sites names its occurrence's district page alike at each).
+        askers: Vec<Asker>,
     },
     /// Answered: the same answer for a duplicate.
     Answered(PartReply),
     /// A stop came before any request: a request arriving later is refused.
     StoppedBefore,
+}
+
+/// Who asked for a part: where its answers go, and whether it reads interim ones
+/// ([`INTERIM_HEADER`]).
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct Asker {
+    /// The request's reply subject.
+    pub reply: String,
+    /// It reads interim answers.
+    pub interim: bool,
 }
 
 /// What to do with a request for a part.
@@ -376,7 +389,7 @@ pub enum Admit {
     Page,
     /// Seen: answer this again, page nothing.
     Again(PartReply),
-    /// Seen and still starting: say nothing (the first answer is on its way).
+    /// Seen and still starting: the asker is kept and gets the answer when it is known.
     Quiet,
 }
 
@@ -392,30 +405,50 @@ impl SeenParts {
     /// Parts remembered.
     pub const KEEP: usize = 4096;
 
-    /// A request for `part` arrived.
-    pub fn request(&mut self, part: &str) -> Admit {
-        match self.memo.get(part) {
+    /// Askers kept per part while it starts (the same asker asking again counts once).
+    pub const ASKERS: usize = 8;
+
+    /// A request for `part` arrived from `asker` (none: it wants no answer).
+    pub fn request(&mut self, part: &str, asker: Option<Asker>) -> Admit {
+        match self.memo.get_mut(part) {
             Some(PartMemo::Answered(r)) => Admit::Again(r.clone()),
-            Some(PartMemo::Starting { .. }) => Admit::Quiet,
+            Some(PartMemo::Starting { askers, .. }) => {
+                if let Some(a) = asker
+                    && askers.len() < Self::ASKERS
+                    && !askers.iter().any(|k| k.reply == a.reply)
+                {
+                    askers.push(a);
+                }
+                Admit::Quiet
+            }
             Some(PartMemo::StoppedBefore) => Admit::Again(PartReply::Refused {
                 reason: "stopped before it started".into(),
             }),
             None => {
-                self.remember(part, PartMemo::Starting { stop: None });
+                let askers = asker.into_iter().collect();
+                self.remember(part, PartMemo::Starting { stop: None, askers });
                 Admit::Page
             }
         }
     }
 
-    /// `part`'s page started (or was refused): the answer to send, and a stop to carry out at
-    /// once if one came while it was starting.
-    pub fn answered(&mut self, part: &str, reply: PartReply) -> Option<String> {
-        let stop = match self.memo.get(part) {
-            Some(PartMemo::Starting { stop }) => stop.clone(),
-            _ => None,
+    /// Who has asked for `part` while it starts (for the interim answers).
+    pub fn askers(&self, part: &str) -> Vec<Asker> {
+        match self.memo.get(part) {
+            Some(PartMemo::Starting { askers, .. }) => askers.clone(),
+            _ => Vec::new(),
+        }
+    }
+
+    /// `part`'s page started (or was refused): a stop to carry out at once if one came while
+    /// it was starting, and every asker to send `reply` to.
+    pub fn answered(&mut self, part: &str, reply: PartReply) -> (Option<String>, Vec<Asker>) {
+        let waiting = match self.memo.get_mut(part) {
+            Some(PartMemo::Starting { stop, askers }) => (stop.take(), std::mem::take(askers)),
+            _ => (None, Vec::new()),
         };
         self.remember(part, PartMemo::Answered(reply));
-        stop
+        waiting
     }
 
     /// A stop for `part` arrived: the site's page id to stop now, if it runs.
@@ -423,7 +456,7 @@ impl SeenParts {
         match self.memo.get_mut(part) {
             Some(PartMemo::Answered(PartReply::Accepted { page })) => Some(page.clone()),
             Some(PartMemo::Answered(_)) | Some(PartMemo::StoppedBefore) => None,
-            Some(PartMemo::Starting { stop }) => {
+            Some(PartMemo::Starting { stop, .. }) => {
                 *stop = Some(reason.to_owned());
                 None
             }

@@ -53,7 +53,7 @@ pub use claim::{
 };
 pub use district::{
     DistrictOp, DistrictPage, DistrictReport, DistrictTerms, DistrictTotals, Part, PartAnswer,
-    SectionStatus, SiteSection, district_page_id, split,
+    SectionStatus, SiteSection, bell_page_id, district_page_id, split,
 };
 pub use district_bus::{
     AnswersForSite, LocalPager, PartStart, PartTemplate, SiteDesk, run_district_page,

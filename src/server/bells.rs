@@ -22,6 +22,7 @@ use super::pages::{Pages, StartPage};
 use super::refusal::{Answered, refuse};
 use super::store::{BellEvent, Store};
 use super::users::{Actor, TOKEN_ACTOR};
+use crate::cluster::bell_page_id;
 use crate::schedule::{Bell, Scheduler};
 use crate::source::Trust;
 
@@ -71,7 +72,15 @@ pub async fn ring(r: &BellRinger, bell: &Bell, at: DateTime<Utc>, why: &Ringing)
             talker: None,
             voice: Some(bell.voice.clone()),
         };
-        match start_here_or_district(&r.pages, r.district.as_ref(), req).await {
+        // An occurrence's district page is named by the occurrence: a node of another site
+        // ringing the same bell asks for the same parts, and each site pages its part once.
+        let occurrence = match why {
+            Ringing::Due | Ringing::Fenced(_) => {
+                Some(bell_page_id(&bell.name, zone, at.timestamp()))
+            }
+            Ringing::ByHand(_) => None,
+        };
+        match start_here_or_district(&r.pages, r.district.as_ref(), req, occurrence).await {
             Ok(StartedPage::Here(id)) => started.push(id),
             Ok(StartedPage::District { id, sites }) => {
                 notes.push(format!("zone {zone}: district page {id} ({sites} sites)"));

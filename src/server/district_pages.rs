@@ -146,15 +146,17 @@ pub enum StartedPage {
 
 /// Start `req` as every initiator of a configured page does (a bell, a phone's message): a
 /// district page when `district` has its zone (a district zone wins over a site zone of the
-/// same name), else a page of this site. The error says why, without the zone.
+/// same name), with the id `occurrence` when given (a bell's, the same at every node that rings
+/// it), else a page of this site. The error says why, without the zone.
 pub async fn start_here_or_district(
     pages: &Pages,
     district: Option<&DistrictPages>,
     req: StartPage,
+    occurrence: Option<String>,
 ) -> Result<StartedPage, String> {
     match district.and_then(|d| d.zone(&req.zone).map(|z| (d, z.members.len()))) {
         Some((d, sites)) => d
-            .start_page(&req)
+            .start_page_as(&req, occurrence)
             .map(|id| StartedPage::District { id, sites })
             .map_err(|e| e.to_string()),
         None => pages
@@ -219,6 +221,16 @@ impl DistrictPages {
 
     /// Start a district page of `req.zone` (a district zone); its id.
     pub fn start_page(&self, req: &StartPage) -> Result<String, DistrictRefused> {
+        self.start_page_as(req, None)
+    }
+
+    /// [`DistrictPages::start_page`] with the id `id` (a bell occurrence's) when given, else a
+    /// new one. An id this node runs already is refused (an occurrence rung twice here).
+    pub fn start_page_as(
+        &self,
+        req: &StartPage,
+        id: Option<String>,
+    ) -> Result<String, DistrictRefused> {
         if req.talker.is_some() || req.source == BROWSER_MIC {
             return Err(DistrictRefused(
                 "a district page plays a sound, a tone or speech, or a SIP call: a talker or \
@@ -226,7 +238,12 @@ impl DistrictPages {
                     .into(),
             ));
         }
-        let id = crate::cluster::district_page_id();
+        let id = id.unwrap_or_else(crate::cluster::district_page_id);
+        if self.running().contains_key(&id) {
+            return Err(DistrictRefused(format!(
+                "district page {id} runs already at this node"
+            )));
+        }
         self.launch(&id, req, false)?;
         Ok(id)
     }

@@ -517,7 +517,7 @@ async fn message(State(s): State<ServicesState>, c: Caller) -> Response {
             talker: None,
             voice: Some(m.voice.clone()),
         };
-        match start_here_or_district(&s.pages, s.district.as_ref(), req).await {
+        match start_here_or_district(&s.pages, s.district.as_ref(), req, None).await {
             Ok(StartedPage::Here(id)) => ids.push(id),
             Ok(StartedPage::District { id, .. }) => asked.push(format!("{zone} ({id})")),
             Err(e) => errors.push(format!("{zone}: {e}")),
