@@ -503,3 +503,76 @@ fn serve_refuses_bad_certificate_settings_at_load() {
         refused_at_load(server, rule);
     }
 }
+
+/// The browser's microphone paging a district zone: `POST /api/pages` with `"source": "mic"` at
+/// site m1 starts a district page over m1 and m2 (m2 behind a 20 ms WAN each way); the socket
+/// feeds its live stream, each site's phones hear the browser's 440 Hz, a second socket is
+/// refused, and closing the socket stops every site's part.
+#[test]
+fn a_browser_microphone_pages_a_district_zone_at_every_site() {
+    use common::district_net::DistrictNet;
+    const PHONES: usize = 2;
+    let names = ["m1", "m2"];
+    let net = DistrictNet::start(&names, Duration::from_millis(20));
+    let sites: Vec<(common::cli_setup::Setup, Server)> = names
+        .iter()
+        .map(|name| {
+            let s = setup(PHONES, &net.cluster_toml(name, "everyone"));
+            let srv = Server::start(&s);
+            (s, srv)
+        })
+        .collect();
+    let srv = &sites[0].1;
+    let rt = runtime();
+    let (st, body) = api(
+        srv,
+        "POST",
+        "/api/pages",
+        Some(json!({"zone": "everyone", "source": "mic"})),
+    );
+    assert_eq!(st, 201, "{body}");
+    let id = body["id"].as_str().unwrap().to_owned();
+    assert!(id.starts_with("dp-"), "{body}");
+    let ws_url = format!(
+        "{}/api/pages/{id}/mic?rate={RATE}",
+        srv.url.replace("http://", "ws://")
+    );
+    let addr = srv.url.trim_start_matches("http://").to_owned();
+    let connect = || {
+        rt.block_on(async {
+            let tcp = TcpStream::connect(&addr).await.unwrap();
+            tokio_tungstenite::client_async(request(&ws_url, &[]), tcp).await
+        })
+    };
+    let (ws, resp) = connect().unwrap();
+    assert_eq!(resp.status(), 101);
+    let mic = talk(&rt, ws);
+    for (s, _) in &sites {
+        all_hear_the_tone(s, PHONES);
+    }
+    match connect() {
+        Err(WsError::Http(r)) => assert_eq!(r.status(), 409),
+        other => panic!("a second socket was not refused: {:?}", other.map(|r| r.1)),
+    }
+    // Closing the socket stops the district page at every site.
+    let _ = mic.hang_up.send(true);
+    rt.block_on(mic.done).unwrap();
+    let done = ended(srv, &id);
+    for site in names {
+        let sec = done["district"]["sites"]
+            .as_array()
+            .and_then(|x| x.iter().find(|x| x["site"] == site))
+            .unwrap_or_else(|| panic!("no section for {site}: {done}"));
+        assert_eq!(sec["status"], "ended", "{sec}");
+        assert_eq!(sec["accepted"], PHONES, "{sec}");
+        assert!(
+            sec["ended_by"]
+                .as_str()
+                .is_some_and(|e| e.contains("microphone")),
+            "{sec}"
+        );
+    }
+    for (s, _) in &sites {
+        s.wait_until("every phone stopped", |r| listening(r) == 0);
+    }
+}

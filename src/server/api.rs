@@ -211,9 +211,12 @@ async fn start_page(
     }
     req.origin = actor.origin();
     if let Some(d) = s.district.as_ref().filter(|d| d.zone(&req.zone).is_some()) {
-        let id = d
-            .start_page(&req)
-            .map_err(|e| ApiError(StatusCode::BAD_REQUEST, e.to_string()))?;
+        let id = if req.source == super::pages::BROWSER_MIC {
+            d.start_mic(&req)
+        } else {
+            d.start_page(&req)
+        }
+        .map_err(|e| ApiError(StatusCode::BAD_REQUEST, e.to_string()))?;
         let report = d.get(&id).map(|(_, r)| r);
         return ok(StatusCode::CREATED, json!({ "id": id, "district": report }));
     }
@@ -393,13 +396,19 @@ async fn mic_socket(
     {
         return Err(not_granted(&actor, &p.start.zone));
     }
+    if let Some(zone) = s.district.as_ref().and_then(|d| d.running_zone(&id))
+        && !actor.may_page(&zone)
+    {
+        return Err(not_granted(&actor, &zone));
+    }
     let req = super::mic::MicRequest {
         id,
         by: actor.name().to_owned(),
         rate: q.rate,
         target: s.config.engine.loudness,
     };
-    super::mic::open(&s.pages, req, &headers, ws).map_err(|(status, why)| ApiError(status, why))
+    super::mic::open(&s.pages, s.district.as_ref(), req, &headers, ws)
+        .map_err(|(status, why)| ApiError(status, why))
 }
 
 /// `?rate=` of the microphone's socket.

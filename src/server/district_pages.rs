@@ -15,7 +15,7 @@ use std::time::Instant;
 
 use tokio::sync::watch;
 
-use super::pages::{BROWSER_MIC, Pages, StartError, StartPage};
+use super::pages::{BROWSER_MIC, MicRefused, Pages, StartError, StartPage};
 use crate::cluster::{
     AnswersForSite, DistrictPage, DistrictReport, DistrictTerms, LiveListener, LiveSender,
     LocalPager, PartRequest, PartStart, PartTemplate, SiteBells, SiteDesk, SiteStore, live_subject,
@@ -124,6 +124,8 @@ impl LocalPager for SitePages {
 struct Running {
     stop: watch::Sender<Option<String>>,
     report: watch::Receiver<DistrictReport>,
+    /// A page of the browser's microphone: its stream, and whether its socket has opened.
+    mic: Option<(LiveSender, bool)>,
 }
 
 struct Inner {
@@ -233,8 +235,9 @@ impl DistrictPages {
     ) -> Result<String, DistrictRefused> {
         if req.talker.is_some() || req.source == BROWSER_MIC {
             return Err(DistrictRefused(
-                "a district page plays a sound, a tone or speech, or a SIP call: a talker or \
-                 the browser's microphone pages only this site's zones"
+                "a district page plays a sound, a tone or speech, a SIP call or the browser's \
+                 microphone (POST /api/pages with \"source\": \"mic\"): a talker pages only \
+                 this site's zones"
                     .into(),
             ));
         }
@@ -256,6 +259,48 @@ impl DistrictPages {
         let sender = LiveSender::start(self.inner.client.clone(), subject);
         self.launch(&id, req, true)?;
         Ok((id, sender))
+    }
+
+    /// Start a district page of `req.zone` spoken by the browser's microphone: its id. The
+    /// socket `GET /api/pages/{id}/mic` takes its stream ([`DistrictPages::open_mic`]); a
+    /// socket that never opens leaves each site's part to end as a silent microphone's does.
+    pub fn start_mic(&self, req: &StartPage) -> Result<String, DistrictRefused> {
+        if req.talker.is_some() {
+            return Err(DistrictRefused(
+                "a talker pages only this site's zones".into(),
+            ));
+        }
+        let (id, sender) = self.start_live(req)?;
+        if let Some(r) = self.running().get_mut(&id) {
+            r.mic = Some((sender, false));
+        }
+        Ok(id)
+    }
+
+    /// The stream of district page `id`'s microphone, and its report as a page's (closed once
+    /// it has ended): once per page.
+    pub fn open_mic(
+        &self,
+        id: &str,
+    ) -> Result<(LiveSender, watch::Receiver<crate::page::DeliveryReport>), MicRefused> {
+        let sender = {
+            let mut running = self.running();
+            let r = running
+                .get_mut(id)
+                .ok_or_else(|| MicRefused::NoPage(id.to_owned()))?;
+            match &mut r.mic {
+                None => return Err(MicRefused::NotMic(id.to_owned())),
+                Some((_, true)) => return Err(MicRefused::Taken(id.to_owned())),
+                Some((sender, open)) => {
+                    *open = true;
+                    sender.clone()
+                }
+            }
+        };
+        let live = self
+            .follow(id)
+            .ok_or_else(|| MicRefused::NoPage(id.to_owned()))?;
+        Ok((sender, live))
     }
 
     /// A running district page `id` as a local page's initiator follows one
@@ -301,7 +346,14 @@ impl DistrictPages {
         };
         let (stop, stop_rx) = watch::channel(None);
         let (out, report) = watch::channel(page.report().clone());
-        self.running().insert(id.clone(), Running { stop, report });
+        self.running().insert(
+            id.clone(),
+            Running {
+                stop,
+                report,
+                mic: None,
+            },
+        );
         let me = self.clone();
         let client = self.inner.client.clone();
         let page_id = id.clone();

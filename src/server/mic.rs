@@ -22,9 +22,11 @@ use axum::extract::ws::{CloseFrame, Message, WebSocket, WebSocketUpgrade, close_
 use axum::http::{HeaderMap, StatusCode, header};
 use axum::response::Response;
 
+use super::district_pages::DistrictPages;
 use super::pages::{MicLink, Pages};
 use super::talk::RelayFeed;
 use crate::audio::{FRAME_SAMPLES, Frame, LiveLevel, LoudnessTarget, StreamResampler};
+use crate::cluster::LiveSender;
 use crate::g711::Law;
 use crate::rtp::packet::PAYLOAD_LEN;
 
@@ -148,9 +150,51 @@ pub struct MicRequest {
     pub target: LoudnessTarget,
 }
 
-/// Open page `req.id`'s microphone socket, or say why not (status and reason).
+/// Where a socket's frames go: the relay queue of this site's page, or the live stream of a
+/// district page (each site's part plays it).
+enum MicSink {
+    Here(RelayFeed),
+    District(LiveSender),
+}
+
+impl MicSink {
+    fn push(&self, payload: &[u8; PAYLOAD_LEN]) {
+        match self {
+            MicSink::Here(feed) => feed.push(payload.iter().copied()),
+            MicSink::District(sender) => sender.send(payload),
+        }
+    }
+
+    /// What was lost on the way, for the log.
+    fn losses(&self) -> String {
+        match self {
+            MicSink::Here(feed) => {
+                let stats = feed.stats();
+                format!(
+                    "{} frames ({} bytes dropped to keep the delay bounded)",
+                    stats.packets, stats.dropped_bytes
+                )
+            }
+            MicSink::District(sender) => format!(
+                "to the district ({} frames dropped: the bus was behind)",
+                sender.dropped()
+            ),
+        }
+    }
+}
+
+/// A socket's hold on its page: where its frames go, and the page's live state.
+struct Mic {
+    sink: MicSink,
+    live: tokio::sync::watch::Receiver<crate::page::DeliveryReport>,
+    district: Option<DistrictPages>,
+}
+
+/// Open page `req.id`'s microphone socket (a district page's when `district` runs it), or say
+/// why not (status and reason).
 pub fn open(
     pages: &Pages,
+    district: Option<&DistrictPages>,
     req: MicRequest,
     headers: &HeaderMap,
     ws: Result<WebSocketUpgrade, WebSocketUpgradeRejection>,
@@ -168,9 +212,25 @@ pub fn open(
         ));
     }
     let ws = ws.map_err(|e| (e.status(), e.body_text()))?;
-    let link = pages
-        .open_mic(&req.id)
-        .map_err(|e| (e.status(), e.to_string()))?;
+    let refused = |e: super::pages::MicRefused| (e.status(), e.to_string());
+    let link = match district.filter(|d| d.running_zone(&req.id).is_some()) {
+        Some(d) => {
+            let (sender, live) = d.open_mic(&req.id).map_err(refused)?;
+            Mic {
+                sink: MicSink::District(sender),
+                live,
+                district: Some(d.clone()),
+            }
+        }
+        None => {
+            let MicLink { feed, live } = pages.open_mic(&req.id).map_err(refused)?;
+            Mic {
+                sink: MicSink::Here(feed),
+                live,
+                district: None,
+            }
+        }
+    };
     let max = pipeline.max_message_bytes();
     let pages = pages.clone();
     let (id, by) = (req.id, req.by);
@@ -203,15 +263,19 @@ fn same_origin(headers: &HeaderMap) -> bool {
 async fn relay(
     mut socket: WebSocket,
     mut pipeline: MicPipeline,
-    link: MicLink,
+    link: Mic,
     pages: Pages,
     (id, by): (String, String),
 ) {
-    let MicLink { feed, mut live } = link;
+    let Mic {
+        sink,
+        mut live,
+        district,
+    } = link;
     tracing::info!("page {id}: the browser's microphone is connected");
     let why = loop {
         tokio::select! {
-            msg = socket.recv() => match take(msg, &mut pipeline, &feed) {
+            msg = socket.recv() => match take(msg, &mut pipeline, &sink) {
                 Ok(()) => {}
                 Err(Ending::Closed(why)) => break why,
                 Err(Ending::Refused(code, why)) => {
@@ -227,14 +291,16 @@ async fn relay(
         }
     };
     if !why.is_empty() {
-        pages.stop_by(&id, &why, &by);
+        match &district {
+            Some(d) => {
+                d.stop(&id, &why);
+            }
+            None => {
+                pages.stop_by(&id, &why, &by);
+            }
+        }
     }
-    let stats = feed.stats();
-    tracing::info!(
-        "page {id}: the browser's microphone sent {} frames ({} bytes dropped to keep the delay bounded)",
-        stats.packets,
-        stats.dropped_bytes
-    );
+    tracing::info!("page {id}: the browser's microphone sent {}", sink.losses());
 }
 
 /// How a socket's relay ends.
@@ -249,7 +315,7 @@ enum Ending {
 fn take(
     msg: Option<Result<Message, axum::Error>>,
     pipeline: &mut MicPipeline,
-    feed: &RelayFeed,
+    sink: &MicSink,
 ) -> Result<(), Ending> {
     match msg {
         None | Some(Ok(Message::Close(_))) => {
@@ -259,7 +325,7 @@ fn take(
             "the browser's microphone failed: {e}"
         ))),
         Some(Ok(Message::Binary(pcm))) => pipeline
-            .push(&pcm, |payload| feed.push(payload.iter().copied()))
+            .push(&pcm, |payload| sink.push(payload))
             .map_err(|e| Ending::Refused(close_code::INVALID, e.to_string())),
         Some(Ok(Message::Text(_))) => Err(Ending::Refused(
             close_code::UNSUPPORTED,
