@@ -433,7 +433,7 @@ fn a_bell_of_a_district_zone_pressed_on_a_phone_starts_the_district_page() {
         "[server]\ntoken_env = \"{TOKEN_ENV}\"\ndata_dir = \"data\"\n\n\
          [schedule]\ntimezone = \"UTC\"\n\n\
          [[bell]]\nname = \"assembly\"\ncron = \"0 0 8 1 1 *\"\nzones = [\"first\"]\n\
-         source = \"tone:900:3\"\n\n\
+         source = \"tone:900:30\"\n\n\
          [[permission]]\nphones = [\"p001\"]\nmessages = [\"assembly\"]\n\n\
          [cluster]\nurls = [\"nats://127.0.0.1:{}\"]\nsite = \"north\"\nnode = \"a\"\n\n\
          [cluster.district]\nfirst = [\"north:all\", \"south:all\"]\n\n",
@@ -448,22 +448,51 @@ fn a_bell_of_a_district_zone_pressed_on_a_phone_starts_the_district_page() {
     });
     let menu = open(&s, &srv, "p001");
     assert_eq!(item_names(&menu), vec!["Bell: assembly"], "{menu:?}");
+    // The district page's own status screen: the sites asked, End, and a refresh.
     let asked = select(&s, "p001", 1);
     let text = asked.text.clone().unwrap_or_default();
-    assert!(
-        text.contains("Asked of every site of first (dp-"),
-        "{asked:?}"
-    );
-    let id = text
-        .split("(")
+    assert_eq!(text, "Asked of 2 sites of first.", "{asked:?}");
+    assert!(key_names(&asked).iter().any(|k| k == "End"), "{asked:?}");
+    let again = asked
+        .refresh
+        .clone()
+        .expect("a status screen refreshes")
+        .url;
+    let id = again
+        .split("id=")
         .nth(1)
-        .and_then(|t| t.split(")").next())
-        .unwrap()
-        .to_owned();
+        .map(|t| t.split('&').next().unwrap_or(t).to_owned())
+        .expect("the district page's id in the refresh");
+    assert!(id.starts_with("dp-"), "{again}");
     // This site's part: both phones of its zone `all`, not just `first`'s one.
     s.wait_until("both phones of north:all hear the bell", |r| {
         listening(r) == 2
     });
+    // Refreshed: how far it got, south unreachable (no node), until the user ends it.
+    let status = wait_for(&srv, "south reported unreachable on the phone", 30, || {
+        let v = s
+            .block_on(s.fleet().open_service("p001", &again))
+            .expect("the status screen");
+        let text = v.text.clone().unwrap_or_default();
+        text.contains("1 of 2 sites paged, 1 unreachable")
+            .then_some(v)
+    });
+    assert_eq!(
+        status.title.as_deref(),
+        Some("Paging first (district)"),
+        "{status:?}"
+    );
+    assert!(
+        status
+            .text
+            .as_deref()
+            .unwrap_or("")
+            .contains("2 of 2 phones reached"),
+        "{status:?}"
+    );
+    let ended = key(&s, "p001", "End");
+    assert_eq!(ended.title.as_deref(), Some("Page ended"), "{ended:?}");
+    s.wait_until("both phones released", |r| listening(r) == 0);
     let report = wait_for(&srv, "the district page's report", 30, || {
         let (_, v) = api(&srv, "GET", &format!("/api/pages/{id}"), None);
         let sites = v["district"]["sites"].as_array()?.clone();
@@ -480,6 +509,11 @@ fn a_bell_of_a_district_zone_pressed_on_a_phone_starts_the_district_page() {
     });
     assert_eq!(report["zone"], "first", "{report}");
     assert_eq!(report["totals"]["accepted"], 2, "{report}");
+    let north = report["sites"]
+        .as_array()
+        .and_then(|x| x.iter().find(|x| x["site"] == "north"))
+        .expect("north");
+    assert_eq!(north["ended_by"], "ended by p001", "{report}");
     let (_, v) = api(&srv, "GET", "/api/history", None);
     let pages = v["pages"].as_array().expect("pages");
     assert_eq!(pages.len(), 1, "{v}");

@@ -126,6 +126,8 @@ struct Running {
     report: watch::Receiver<DistrictReport>,
     /// A page of the browser's microphone: its stream, and whether its socket has opened.
     mic: Option<(LiveSender, bool)>,
+    /// Who asked for it (as the history says: `phone:NAME`, `bell:NAME`, a user).
+    by: String,
 }
 
 struct Inner {
@@ -352,6 +354,7 @@ impl DistrictPages {
                 stop,
                 report,
                 mic: None,
+                by: req.origin.to_string(),
             },
         );
         let me = self.clone();
@@ -408,6 +411,11 @@ impl DistrictPages {
         self.running()
             .get(id)
             .map(|r| r.report.borrow().zone.clone())
+    }
+
+    /// Who asked for district page `id` (as the history names it), if it runs.
+    pub fn requested_by(&self, id: &str) -> Option<String> {
+        self.running().get(id).map(|r| r.by.clone())
     }
 
     /// Stop district page `id` at every site; `false` if it does not run.

@@ -519,14 +519,17 @@ async fn message(State(s): State<ServicesState>, c: Caller) -> Response {
         };
         match start_here_or_district(&s.pages, s.district.as_ref(), req, None).await {
             Ok(StartedPage::Here(id)) => ids.push(id),
-            Ok(StartedPage::District { id, .. }) => asked.push(format!("{zone} ({id})")),
+            Ok(StartedPage::District { id, sites }) => asked.push((zone, id, sites)),
             Err(e) => errors.push(format!("{zone}: {e}")),
         }
     }
-    if ids.is_empty() && !asked.is_empty() {
-        // A district page: each site pages its part; its report is the console's.
-        let text = format!("Asked of every site of {}.", asked.join(", "));
-        return served(render::message(&c.req, &m.title, &text));
+    // A district page (each site pages its part) is followed on its own status screen: the
+    // sites and phones reached, and End.
+    if ids.is_empty()
+        && let Some((zone, id, sites)) = asked.first()
+    {
+        let text = format!("Asked of {sites} sites of {zone}.");
+        return status_screen(&s, &c, &me, id, &m.title, &text);
     }
     match ids.first() {
         Some(id) => status_screen(
@@ -557,18 +560,40 @@ async fn status(State(s): State<ServicesState>, c: Caller) -> Response {
                 &format!("{} of {} phones listening.", t.accepted, t.phones),
             )
         }
-        None => served(render::message(&c.req, "Page ended", "The page has ended.")),
+        None => match s.district.as_ref().and_then(|d| d.get(&id)) {
+            Some((active, r)) => {
+                let t = &r.totals;
+                let text = format!(
+                    "{} of {} sites paged, {} unreachable; {} of {} phones reached.",
+                    t.paged, t.sites, t.unreachable, t.accepted, t.phones
+                );
+                if active {
+                    let title = format!("Paging {} (district)", r.zone);
+                    status_screen(&s, &c, &me, &id, &title, &text)
+                } else {
+                    served(render::message(&c.req, "Page ended", &text))
+                }
+            }
+            None => served(render::message(&c.req, "Page ended", "The page has ended.")),
+        },
     }
 }
 
 async fn end(State(s): State<ServicesState>, c: Caller) -> Response {
     let (p, q) = (c.phone.clone(), &c.q);
     let id = q.get("id").cloned().unwrap_or_default();
-    // A phone ends its own pages only.
+    // A phone ends its own pages only (a district page at every site).
+    let mine = format!("phone:{}", p.name);
+    if let Some(d) = s.district.as_ref()
+        && d.requested_by(&id).as_deref() == Some(mine.as_str())
+    {
+        d.stop(&id, &format!("ended by {}", p.name));
+        return served(render::message(&c.req, "Page ended", "The page has ended."));
+    }
     let own = s
         .pages
         .get(&id)
-        .is_some_and(|a| a.start.requested_by == format!("phone:{}", p.name));
+        .is_some_and(|a| a.start.requested_by == mine);
     if !own {
         return served(render::message(
             &c.req,
