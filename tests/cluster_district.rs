@@ -515,3 +515,67 @@ fn a_sip_call_to_a_district_zone_is_heard_at_every_site_live_and_recorded() {
             });
     }
 }
+
+/// Speech of a district page is spoken at every site in the voice the asker gave: site v2's own
+/// `[speech]` is the fastest rate, but the page asked at v1 with `"voice": {"rate": 90}` is
+/// spoken slowly at v2 too (its phones hear it for as long as v1's do, several times what v2's
+/// own voice takes, measured by a page of v2 alone).
+#[test]
+fn a_district_page_is_spoken_at_every_site_in_the_askers_voice() {
+    if std::process::Command::new("espeak-ng")
+        .arg("--version")
+        .output()
+        .is_err()
+    {
+        println!("skipped: espeak-ng is not installed (apt-get install espeak-ng)");
+        return;
+    }
+    const PHONES: usize = 2;
+    let names = ["v1", "v2"];
+    let net = DistrictNet::start(&names, Duration::from_millis(5));
+    let sites = start_sites_with(&net, &names, PHONES, &|name| {
+        if name == "v2" {
+            "[speech]\nrate = 450\n\n".to_owned()
+        } else {
+            String::new()
+        }
+    });
+    let words = "say:one two three four five six seven eight nine ten eleven twelve";
+    // Packets of the newest stream each site's phone heard.
+    let packets = |s: &Site| {
+        s.setup.report().phones[0]
+            .heard
+            .last()
+            .map_or(0, |h| h.rx.summary.packets)
+    };
+    let body = json!({"zone": "everyone", "source": words, "voice": {"rate": 90}});
+    let (_, report) = district_page(&sites[0].server, body, 60);
+    for s in &sites {
+        assert_eq!(section(&report, &s.name)["status"], "ended", "{report}");
+        s.setup.wait_until("the phone idle", |r| listening(r) == 0);
+    }
+    let (slow_v1, slow_v2) = (packets(&sites[0]), packets(&sites[1]));
+    // v2's own voice, paged at v2 alone.
+    let (status, v) = api(
+        &sites[1].server,
+        "POST",
+        "/api/pages",
+        Some(json!({"zone": "all", "source": words})),
+    );
+    assert_eq!(status, 201, "{v}");
+    sites[1]
+        .setup
+        .wait_until("v2's own page heard and ended", |r| {
+            r.phones[0].heard.len() == 2 && listening(r) == 0
+        });
+    let own_v2 = packets(&sites[1]);
+    eprintln!("packets: v1 {slow_v1}, v2 {slow_v2}, v2's own voice {own_v2}");
+    assert!(
+        slow_v2 * 10 >= slow_v1 * 9 && slow_v2 * 9 <= slow_v1 * 10,
+        "v2 heard {slow_v2} packets, v1 {slow_v1}: not the same voice"
+    );
+    assert!(
+        slow_v2 > own_v2 * 3,
+        "v2 spoke the district page in its own voice: {slow_v2} packets, its own {own_v2}"
+    );
+}

@@ -58,6 +58,7 @@ pub(super) fn run(c: &Cluster, zone: &DistrictZone, order: DistrictOrder) -> Res
             priority: order.priority.clone(),
             duration: order.duration,
             live: None,
+            voice: None,
         };
         let (stop, stop_rx) = watch::channel(None);
         let (out, _seen) = watch::channel(page.report().clone());

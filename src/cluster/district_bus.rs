@@ -313,6 +313,8 @@ pub struct PartTemplate {
     pub duration: Option<Duration>,
     /// A page spoken live: the asker's stream ([`PartRequest::live`]).
     pub live: Option<String>,
+    /// The voice of its speech ([`PartRequest::voice`]).
+    pub voice: Option<crate::source::VoiceChange>,
 }
 
 enum Input {
@@ -440,6 +442,7 @@ async fn carry(
                 priority: template.priority.clone(),
                 duration_ms: template.duration.map(|d| d.as_millis().max(1) as u64),
                 live: template.live.clone(),
+                voice: template.voice.clone(),
             };
             let mut headers = HeaderMap::new();
             headers.insert("Nats-Msg-Id", part.id.as_str());

@@ -417,10 +417,16 @@ fn requests_from_the_bus_are_bounded_and_checked() {
         priority: None,
         duration_ms: Some(2000),
         live: None,
+        voice: None,
     };
     let bytes = serde_json::to_vec(&good).unwrap();
     let spoken = PartRequest {
         live: Some("dp-1".into()),
+        voice: Some(crate::source::VoiceChange {
+            language: Some("fr".into()),
+            variant: None,
+            rate: Some(140),
+        }),
         ..good.clone()
     };
     let bytes_live = serde_json::to_vec(&spoken).unwrap();
@@ -449,6 +455,13 @@ fn requests_from_the_bus_are_bounded_and_checked() {
         },
         PartRequest {
             live: Some("zc.>".into()),
+            ..good.clone()
+        },
+        PartRequest {
+            voice: Some(crate::source::VoiceChange {
+                language: Some("../../etc".into()),
+                ..Default::default()
+            }),
             ..good.clone()
         },
     ];

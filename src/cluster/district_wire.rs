@@ -69,6 +69,10 @@ pub struct PartRequest {
     /// site plays them as they come and `source` is then only what its history shows.
     #[serde(default, skip_serializing_if = "Option::is_none")]
     pub live: Option<String>,
+    /// The voice speech is spoken in (a bell's own, or the asker's `[speech]`): every site
+    /// speaks a district announcement alike; none: each site's own `[speech]`.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub voice: Option<crate::source::VoiceChange>,
 }
 
 /// A token of a subject or an id: `[A-Za-z0-9-]`, 1..=`max`.
@@ -149,6 +153,11 @@ impl PartRequest {
             && !token_ok(live, 96)
         {
             return bad("live", live, "must be 1..=96 of A-Z, a-z, 0-9 and '-'");
+        }
+        if let Some(voice) = &self.voice {
+            voice
+                .check()
+                .map_err(|e| Invalid::new("district request voice", "(voice)", e.to_string()))?;
         }
         Ok(())
     }

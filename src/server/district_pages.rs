@@ -23,7 +23,7 @@ use crate::cluster::{
 };
 use crate::config::{Cluster, DistrictZone};
 use crate::page::{Origin, PageError};
-use crate::source::Trust;
+use crate::source::{Trust, Voice, VoiceChange};
 
 /// Ended district pages kept for `GET /api/pages/{id}`.
 const KEEP_ENDED: usize = 100;
@@ -32,12 +32,15 @@ const KEEP_ENDED: usize = 100;
 struct SitePages {
     pages: Pages,
     client: async_nats::Client,
+    /// The site's `[speech]`, under a voice the asker names in part.
+    speech: Voice,
 }
 
 impl LocalPager for SitePages {
     fn start_part(&self, req: PartRequest) -> PartStart {
         let pages = self.pages.clone();
         let client = self.client.clone();
+        let voice = req.voice.as_ref().map(|v| v.apply(&self.speech));
         Box::pin(async move {
             // Subscribed before the page starts: its first frames are not lost on the way.
             let listener = match &req.live {
@@ -63,7 +66,7 @@ impl LocalPager for SitePages {
                 via_media: false,
                 origin: Origin::RemoteSite(req.from),
                 talker: None,
-                voice: None,
+                voice,
             };
             let id = pages.start(start).await.map_err(|e| match e {
                 // Said as such to the initiator: its report shows the site refused, busy.
@@ -190,6 +193,7 @@ impl DistrictPages {
         c: &Cluster,
         pages: Pages,
         bells: Option<Arc<SiteBells>>,
+        speech: Voice,
     ) -> anyhow::Result<DistrictPages> {
         let client = crate::cluster::connect_client(c, true).await?;
         let answers: AnswersForSite = match (c.pair.len() > 1, bells) {
@@ -204,6 +208,7 @@ impl DistrictPages {
         let pager = Arc::new(SitePages {
             pages,
             client: client.clone(),
+            speech,
         });
         let desk = SiteDesk::start(client.clone(), &c.site, &c.node, answers, pager).await?;
         Ok(DistrictPages {
@@ -345,6 +350,7 @@ impl DistrictPages {
             priority: req.priority.clone(),
             duration: req.duration,
             live: live.then(|| id.clone()),
+            voice: req.voice.as_ref().map(VoiceChange::from),
         };
         let (stop, stop_rx) = watch::channel(None);
         let (out, report) = watch::channel(page.report().clone());

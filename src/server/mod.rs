@@ -236,9 +236,14 @@ pub async fn serve_with(
     // Before the bells: a bell of a district zone starts a district page.
     let district = match &config.cluster {
         Some(c) => Some(
-            district_pages::DistrictPages::start(c, pages.clone(), site_bells.clone())
-                .await
-                .context("district pages")?,
+            district_pages::DistrictPages::start(
+                c,
+                pages.clone(),
+                site_bells.clone(),
+                config.speech.clone(),
+            )
+            .await
+            .context("district pages")?,
         ),
         None => None,
     };

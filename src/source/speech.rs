@@ -72,15 +72,29 @@ impl Voice {
 
 /// The voice one message asks for (the API's `voice` object): each part given replaces the
 /// configured voice's, the others stay.
-#[derive(Debug, Clone, Default, PartialEq, Eq, serde::Deserialize)]
+#[derive(Debug, Clone, Default, PartialEq, Eq, serde::Deserialize, serde::Serialize)]
 #[serde(deny_unknown_fields)]
 pub struct VoiceChange {
     /// espeak-ng language ([`language_rule`]).
+    #[serde(default, skip_serializing_if = "Option::is_none")]
     pub language: Option<String>,
     /// Voice variant ([`variant_rule`]).
+    #[serde(default, skip_serializing_if = "Option::is_none")]
     pub variant: Option<String>,
     /// Words per minute, within [`RATES`].
+    #[serde(default, skip_serializing_if = "Option::is_none")]
     pub rate: Option<u16>,
+}
+
+impl From<&Voice> for VoiceChange {
+    /// Every part of `v`: applied to any voice, it gives `v`.
+    fn from(v: &Voice) -> VoiceChange {
+        VoiceChange {
+            language: Some(v.language.clone()),
+            variant: v.variant.clone(),
+            rate: Some(v.rate),
+        }
+    }
 }
 
 impl VoiceChange {
