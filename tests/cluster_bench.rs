@@ -56,7 +56,8 @@ fn received(setups: &[&Setup], t0: u64, secs: u64) -> (usize, usize, f64) {
             let last = fresh.iter().max().copied().unwrap_or(t0);
             return (fresh.len(), stamps.len(), (last - t0) as f64 / 1e6);
         }
-        std::thread::sleep(Duration::from_millis(20));
+        // The stamps are the emulator's: reading them seldom costs the run less CPU.
+        std::thread::sleep(Duration::from_millis(200));
     }
 }
 
@@ -96,12 +97,12 @@ fn district_page_to_20_sites_against_one_node() {
                 net.site(name).url(),
                 members.join(", ")
             );
-            let s = setup(phones, &tables);
+            let s = setup_light(phones, &tables);
             let srv = Server::start(&s);
             (s, srv)
         })
         .collect();
-    let one = setup(phones * n_sites, "");
+    let one = setup_light(phones * n_sites, "");
     let one_srv = Server::start(&one);
     let site_setups: Vec<&Setup> = sites.iter().map(|(s, _)| s).collect();
     let first = &sites[0].1;

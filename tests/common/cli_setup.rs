@@ -38,6 +38,9 @@ pub struct Spec<'a> {
     pub record_dir: Option<PathBuf>,
     /// Every phone answers pushes after this long (the emulator's `latency` fault: `200ms`).
     pub latency: Option<&'a str>,
+    /// The phones only stamp and count what they receive (`receive = "light"`): for
+    /// benchmarks of thousands of phones, whose decoding would take the engine's CPU.
+    pub light_receive: bool,
 }
 
 /// A `[zone.NAME]` of the config.
@@ -86,6 +89,7 @@ impl Setup {
         let mut cfg = addressed(spec.phones, "CP-8851");
         cfg.auth_url = spec.auth_url.clone();
         cfg.record_dir = spec.record_dir.clone();
+        cfg.light_receive = spec.light_receive;
         if let Some(hz) = spec.mic_tone_hz {
             cfg.mic_tone_hz = hz;
         }

@@ -28,7 +28,16 @@ pub fn setup(n: usize, extra: &str) -> Setup {
     setup_with(n, extra, None)
 }
 
+/// [`setup`] whose phones only stamp and count what they receive (benchmarks).
+pub fn setup_light(n: usize, extra: &str) -> Setup {
+    setup_spec(n, extra, None, true)
+}
+
 pub fn setup_with(n: usize, extra: &str, auth_url: Option<String>) -> Setup {
+    setup_spec(n, extra, auth_url, false)
+}
+
+fn setup_spec(n: usize, extra: &str, auth_url: Option<String>, light_receive: bool) -> Setup {
     let engine = format!(
         "multicast_pool = \"239.255.{}.0/24\"\n",
         rand::random::<u8>()
@@ -42,6 +51,7 @@ pub fn setup_with(n: usize, extra: &str, auth_url: Option<String>) -> Setup {
         tables: &tables,
         zones: &Zone::all_and_first(2, Some("Announcement")),
         auth_url,
+        light_receive,
         ..Spec::default()
     })
 }
