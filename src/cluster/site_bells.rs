@@ -221,6 +221,11 @@ impl SiteBells {
 }
 
 impl SiteBells {
+    /// Whether this node has a pair's other node to hand phones to ([`SiteBells::left_tuned`]).
+    pub fn paired(&self) -> bool {
+        self.pair
+    }
+
     /// A bell page of this node ended with `phones` unstopped (its LAN went as it rang): with
     /// a pair, listed in the store for whichever node rings next, which stops them first (this
     /// node may not reach them, and they would refuse every page meanwhile).

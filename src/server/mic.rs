@@ -1,5 +1,7 @@
 //! The browser's microphone: the WebSocket `GET /api/pages/{id}/mic?rate=R` that feeds a page
-//! started with `"source": "mic"` ([`super::pages::BROWSER_MIC`]).
+//! started with `"source": "mic"` ([`super::pages::BROWSER_MIC`]), or a district page started so
+//! (its frames go to the district page's live stream, which every site's part plays: see
+//! [`crate::cluster::LiveSender`]).
 //!
 //! Each binary message is mono 16-bit little-endian PCM at `R` Hz (8000..=48000), at most one
 //! second of it. [`MicPipeline`] turns it into what the page sends: resampled to 8 kHz with the

@@ -79,13 +79,12 @@ async fn stop_phones(config: &Config, client: &PushClient, mut names: Vec<&str>,
     names.dedup();
     let mut set = tokio::task::JoinSet::new();
     for name in names {
-        let Some(p) = config.phone(name) else {
-            continue;
-        };
-        let target = match p.secret() {
-            Ok(secret) => p.push_target(secret),
+        // A phone gone from this node's config (the peer's may differ) is named, not skipped
+        // silently: it may still be tuned.
+        let target = match config.stop_target(name) {
+            Ok(target) => target,
             Err(e) => {
-                tracing::warn!("cluster: phone {name}: {e}");
+                tracing::warn!("cluster: left tuned to {what}: {e}");
                 continue;
             }
         };
