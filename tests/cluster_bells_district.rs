@@ -10,6 +10,7 @@ mod common;
 use std::time::{Duration, Instant};
 
 use chrono::{Timelike, Utc};
+use common::cli_setup::Setup;
 use common::district_net::DistrictNet;
 use common::serve_node::Node;
 use common::server::*;
@@ -17,12 +18,39 @@ use common::server::*;
 const PHONES: usize = 2;
 
 /// Per phone of `s`, how many streams it heard with packets in them.
-fn heard(s: &common::cli_setup::Setup) -> Vec<usize> {
+fn heard(s: &Setup) -> Vec<usize> {
     s.report()
         .phones
         .iter()
         .map(|p| p.heard.iter().filter(|h| h.rx.summary.packets > 0).count())
         .collect()
+}
+
+/// The bell `assembly` of the district zone `everyone`, due once, `secs` from now.
+fn assembly_bell(secs: i64) -> String {
+    let due = Utc::now() + chrono::Duration::seconds(secs);
+    format!(
+        "[schedule]\ntimezone = \"UTC\"\n\n[[bell]]\nname = \"assembly\"\n\
+         cron = \"{} {} {} * * *\"\nzones = [\"everyone\"]\nsource = \"tone:900:1\"\n\n",
+        due.second(),
+        due.minute(),
+        due.hour()
+    )
+}
+
+/// Wait until every phone of both sites has heard a page (`story` says what the nodes logged).
+fn wait_all_heard(s1: &Setup, s2: &Setup, secs: u64, story: &dyn Fn() -> String) {
+    let deadline = Instant::now() + Duration::from_secs(secs);
+    while heard(s1).contains(&0) || heard(s2).contains(&0) {
+        assert!(
+            Instant::now() < deadline,
+            "not every phone heard the bell: {:?}, {:?}\n{}",
+            heard(s1),
+            heard(s2),
+            story()
+        );
+        std::thread::sleep(Duration::from_millis(100));
+    }
 }
 
 #[test]
@@ -32,14 +60,7 @@ fn a_bell_of_a_district_zone_rings_every_sites_phones_once() {
     let s2 = setup(PHONES, &net.cluster_toml("b2", "everyone"));
     let srv2 = Server::start(&s2);
     // b1: a pair with the bell, due 35 s from now (time to start, lead and link).
-    let due = Utc::now() + chrono::Duration::seconds(35);
-    let bell = format!(
-        "[schedule]\ntimezone = \"UTC\"\n\n[[bell]]\nname = \"assembly\"\n\
-         cron = \"{} {} {} * * *\"\nzones = [\"everyone\"]\nsource = \"tone:900:1\"\n\n",
-        due.second(),
-        due.minute(),
-        due.hour()
-    );
+    let bell = assembly_bell(35);
     let cluster = net.cluster_toml("b1", "everyone").replace(
         "node = \"a\"\n",
         "node = \"a\"\npair = [\"a\", \"b\"]\nlease = \"2s\"\n",
@@ -57,18 +78,9 @@ fn a_bell_of_a_district_zone_rings_every_sites_phones_once() {
     let b = Node::new(s1.path("zonecast-b.toml"));
 
     // Every phone of both sites hears the occurrence.
-    let deadline = Instant::now() + Duration::from_secs(75);
-    while heard(&s1).contains(&0) || heard(&s2).contains(&0) {
-        assert!(
-            Instant::now() < deadline,
-            "not every phone heard the bell: b1 {:?}, b2 {:?}\n--- a\n{}\n--- b\n{}",
-            heard(&s1),
-            heard(&s2),
-            a.log(),
-            b.log()
-        );
-        std::thread::sleep(Duration::from_millis(100));
-    }
+    wait_all_heard(&s1, &s2, 75, &|| {
+        format!("--- a\n{}\n--- b\n{}", a.log(), b.log())
+    });
     // Once: the other node of the pair finds the claim taken (it claims at due + claim wait).
     std::thread::sleep(Duration::from_secs(8));
     assert_eq!(heard(&s1), vec![1; PHONES], "b1's phones\n{}", b.log());
@@ -123,14 +135,7 @@ fn a_bell_of_a_district_zone_rings_every_sites_phones_once() {
 #[test]
 fn a_district_bell_defined_at_every_site_rings_each_sites_phones_once() {
     let net = DistrictNet::start(&["d1", "d2"], Duration::from_millis(5));
-    let due = Utc::now() + chrono::Duration::seconds(20);
-    let bell = format!(
-        "[schedule]\ntimezone = \"UTC\"\n\n[[bell]]\nname = \"assembly\"\n\
-         cron = \"{} {} {} * * *\"\nzones = [\"everyone\"]\nsource = \"tone:900:1\"\n\n",
-        due.second(),
-        due.minute(),
-        due.hour()
-    );
+    let bell = assembly_bell(20);
     let s1 = setup(
         PHONES,
         &format!("{bell}{}", net.cluster_toml("d1", "everyone")),
@@ -141,17 +146,7 @@ fn a_district_bell_defined_at_every_site_rings_each_sites_phones_once() {
     );
     let (srv1, srv2) = (Server::start(&s1), Server::start(&s2));
     let story = || format!("--- d1\n{}\n--- d2\n{}", srv1.log(), srv2.log());
-    let deadline = Instant::now() + Duration::from_secs(60);
-    while heard(&s1).contains(&0) || heard(&s2).contains(&0) {
-        assert!(
-            Instant::now() < deadline,
-            "not every phone heard the bell: d1 {:?}, d2 {:?}\n{}",
-            heard(&s1),
-            heard(&s2),
-            story()
-        );
-        std::thread::sleep(Duration::from_millis(100));
-    }
+    wait_all_heard(&s1, &s2, 60, &story);
     std::thread::sleep(Duration::from_secs(5));
     assert_eq!(heard(&s1), vec![1; PHONES], "d1's phones\n{}", story());
     assert_eq!(heard(&s2), vec![1; PHONES], "d2's phones\n{}", story());

@@ -123,19 +123,7 @@ impl CallDesk {
         if let Some(d) = self.district_of(&call.zone) {
             return district_calls::start_call(d, call).await;
         }
-        let req = StartPage {
-            zone: call.zone,
-            source: BROWSER_MIC.to_owned(),
-            trust: Trust::Api,
-            banner: None,
-            priority: call.priority,
-            duration: None,
-            via_media: false,
-            origin: Origin::Caller(call.caller),
-            talker: None,
-            voice: None,
-        };
-        let id = self.pages.start(req).await.map_err(refusal)?;
+        let id = self.pages.start(live_page(call)).await.map_err(refusal)?;
         let link = self.pages.open_mic(&id).map_err(|e| {
             self.pages
                 .stop(&id, "the call's audio could not be connected");
@@ -195,6 +183,23 @@ impl CallDesk {
             page,
             recording: name,
         })
+    }
+}
+
+/// The page of a live call to `call.zone`: the caller's audio, relayed as a browser
+/// microphone's is (its frames go into the page's talker queue).
+pub(super) fn live_page(call: CallPage) -> StartPage {
+    StartPage {
+        zone: call.zone,
+        source: BROWSER_MIC.to_owned(),
+        trust: Trust::Api,
+        banner: None,
+        priority: call.priority,
+        duration: None,
+        via_media: false,
+        origin: Origin::Caller(call.caller),
+        talker: None,
+        voice: None,
     }
 }
 

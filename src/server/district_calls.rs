@@ -10,33 +10,15 @@ use std::time::Duration;
 
 use tokio::sync::watch;
 
-use super::calls::ended_at_once;
+use super::calls::{ended_at_once, live_page};
 use super::district_pages::DistrictPages;
-use super::pages::{BROWSER_MIC, StartPage};
 use crate::cluster::LiveSender;
-use crate::page::{DeliveryReport, Origin};
+use crate::page::DeliveryReport;
 use crate::rtp::packet::PAYLOAD_LEN;
 use crate::sip::{CallLink, CallPage, DeskRefusal};
-use crate::source::Trust;
 
 /// Longest a recording waits for the sites to answer before it is sent all the same.
 const SITES_WAIT: Duration = Duration::from_secs(5);
-
-/// The district page's order for `call` (its audio is the live stream).
-fn page_of(call: CallPage) -> StartPage {
-    StartPage {
-        zone: call.zone,
-        source: BROWSER_MIC.to_owned(),
-        trust: Trust::Api,
-        banner: None,
-        priority: call.priority,
-        duration: None,
-        via_media: false,
-        origin: Origin::Caller(call.caller),
-        talker: None,
-        voice: None,
-    }
-}
 
 /// Start `call`'s district page: its id, where its frames go, and its report as a call reads
 /// it. A page no site took is refused: busy (486) when a site said so, else unavailable (503).
@@ -45,7 +27,7 @@ async fn start(
     call: CallPage,
 ) -> Result<(String, LiveSender, watch::Receiver<DeliveryReport>), DeskRefusal> {
     let (id, sender) = district
-        .start_live(&page_of(call))
+        .start_live(&live_page(call))
         .map_err(|e| DeskRefusal::Unavailable(e.to_string()))?;
     let mut live = district.follow(&id).ok_or_else(|| {
         DeskRefusal::Unavailable(format!("district page {id} ended before it was followed"))
