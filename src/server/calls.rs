@@ -26,16 +26,15 @@ use axum::Router;
 use axum::extract::State;
 use axum::routing::get;
 use serde::Serialize;
-use tokio::sync::watch;
 
 use super::district_calls;
 use super::district_pages::DistrictPages;
 use super::pages::{BROWSER_MIC, Pages, StartError, StartPage};
 use crate::g711::Law;
-use crate::page::{DeliveryReport, Origin, PageError};
+use crate::page::{Origin, PageError};
 use crate::sip::{
     CallLink, CallPage, CallRecord, CallRecording, Desk, DeskRefusal, Freed, Played, Playing,
-    Starting,
+    Starting, ended_at_once,
 };
 use crate::source::Trust;
 
@@ -121,7 +120,7 @@ impl CallDesk {
 
     async fn start_call(&self, call: CallPage) -> Result<CallLink, DeskRefusal> {
         if let Some(d) = self.district_of(&call.zone) {
-            return district_calls::start_call(d, call).await;
+            return district_calls::start_call(d, &live_page(call)).await;
         }
         let id = self.pages.start(live_page(call)).await.map_err(refusal)?;
         let link = self.pages.open_mic(&id).map_err(|e| {
@@ -159,7 +158,7 @@ impl CallDesk {
             tracing::error!("calls: pruning recordings in {}: {e}", self.dir.display());
         }
         if let Some(d) = self.district_of(&call.zone) {
-            let page = district_calls::play_recording(d, call, recording.ulaw).await?;
+            let page = district_calls::play_recording(d, &live_page(call), recording.ulaw).await?;
             return Ok(Played {
                 page,
                 recording: name,
@@ -264,34 +263,6 @@ fn write_wav(path: &Path, ulaw: &[u8]) -> Result<(), hound::Error> {
         w.write_sample(Law::Ulaw.decode(b))?;
     }
     w.finalize()
-}
-
-/// Longest a call's answer waits for its page's first push.
-const FIRST_PUSH_WAIT: Duration = Duration::from_secs(2);
-
-/// A page whose every phone is held by higher pages is planned and ends at once, with no phone
-/// pushed: for a caller that is a busy zone (486), not a call answered into silence. `Some`
-/// (why it ended) when the page ended before its first push.
-pub(super) async fn ended_at_once(live: &mut watch::Receiver<DeliveryReport>) -> Option<String> {
-    let first_push = async {
-        loop {
-            if live.borrow_and_update().totals.pushed > 0 {
-                return None;
-            }
-            if live.changed().await.is_err() {
-                let r = live.borrow();
-                let why = if r.ended_by.is_empty() {
-                    "no phone of the zone can take part".to_owned()
-                } else {
-                    r.ended_by.clone()
-                };
-                return Some(why);
-            }
-        }
-    };
-    tokio::time::timeout(FIRST_PUSH_WAIT, first_push)
-        .await
-        .unwrap_or(None)
 }
 
 impl Desk for CallDesk {

@@ -10,24 +10,25 @@ use std::time::Duration;
 
 use tokio::sync::watch;
 
-use super::calls::{ended_at_once, live_page};
 use super::district_pages::DistrictPages;
+use super::pages::StartPage;
 use crate::cluster::LiveSender;
 use crate::page::DeliveryReport;
 use crate::rtp::packet::PAYLOAD_LEN;
-use crate::sip::{CallLink, CallPage, DeskRefusal};
+use crate::sip::{CallLink, DeskRefusal, ended_at_once};
 
 /// Longest a recording waits for the sites to answer before it is sent all the same.
 const SITES_WAIT: Duration = Duration::from_secs(5);
 
-/// Start `call`'s district page: its id, where its frames go, and its report as a call reads
-/// it. A page no site took is refused: busy (486) when a site said so, else unavailable (503).
+/// Start a call's district page `page` (its audio the live stream): its id, where its frames
+/// go, and its report as a call reads it. A page no site took is refused: busy (486) when a
+/// site said so, else unavailable (503).
 async fn start(
     district: &DistrictPages,
-    call: CallPage,
+    page: &StartPage,
 ) -> Result<(String, LiveSender, watch::Receiver<DeliveryReport>), DeskRefusal> {
     let (id, sender) = district
-        .start_live(&live_page(call))
+        .start_live(page)
         .map_err(|e| DeskRefusal::Unavailable(e.to_string()))?;
     let mut live = district.follow(&id).ok_or_else(|| {
         DeskRefusal::Unavailable(format!("district page {id} ended before it was followed"))
@@ -42,9 +43,12 @@ async fn start(
     Ok((id, sender, live))
 }
 
-/// A live call's page of a district zone.
-pub async fn start_call(district: &DistrictPages, call: CallPage) -> Result<CallLink, DeskRefusal> {
-    let (id, sender, live) = start(district, call).await?;
+/// A live call's page of a district zone (`page`, a call's: see `calls::live_page`).
+pub async fn start_call(
+    district: &DistrictPages,
+    page: &StartPage,
+) -> Result<CallLink, DeskRefusal> {
+    let (id, sender, live) = start(district, page).await?;
     let stopper = district.clone();
     let page = id.clone();
     Ok(CallLink {
@@ -62,10 +66,10 @@ pub async fn start_call(district: &DistrictPages, call: CallPage) -> Result<Call
 /// [`SITES_WAIT`]), one each 20 ms; the parts end after the talker's idle time.
 pub async fn play_recording(
     district: &DistrictPages,
-    call: CallPage,
+    page: &StartPage,
     ulaw: Vec<u8>,
 ) -> Result<String, DeskRefusal> {
-    let (id, sender, mut live) = start(district, call).await?;
+    let (id, sender, mut live) = start(district, page).await?;
     let page = id.clone();
     tokio::spawn(async move {
         let answered = async {

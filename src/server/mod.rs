@@ -29,6 +29,8 @@
 //!   [`csrf`]: the session cookie and the cross-site and CSRF checks (pure).
 //! - [`district_pages`]: with `[cluster]`, this site's part of district pages (answered on the
 //!   bus through [`pages`]) and the district pages this node starts (issue 24).
+//! - [`district_calls`]: a SIP call (or its recording) to a district zone, paged as a district
+//!   page spoken live.
 //! - [`district_history`]: with `[cluster]`, this node's journal published to its site's stream
 //!   and its status to the hub; `GET /api/history?scope=district` and `GET /api/cluster`;
 //!   [`history_outbox`]: the SQLite history as that journal's durable outbox (issue 24).

@@ -7,7 +7,9 @@
 //! ([`CallRecord`]). This module only names the hand-off: the SIP side never reaches up into
 //! the server. A route with `busy = "queue"` tries [`Desk::start`] again each time
 //! [`Desk::until_free`] resolves (by default every [`QUEUE_RETRY`]; a desk that knows when a
-//! zone frees up may say so sooner, and spare the history the refused tries).
+//! zone frees up may say so sooner, and spare the history the refused tries). A desk's start
+//! answers a busy zone rather than silence when its page ends before its first push
+//! ([`ended_at_once`]).
 
 use std::future::Future;
 use std::pin::Pin;
@@ -131,4 +133,32 @@ pub trait Desk: Send + Sync + 'static {
         let _ = call;
         Box::pin(tokio::time::sleep(QUEUE_RETRY))
     }
+}
+
+/// Longest a call's answer waits for its page's first push.
+const FIRST_PUSH_WAIT: std::time::Duration = std::time::Duration::from_secs(2);
+
+/// A page whose every phone is held by higher pages is planned and ends at once, with no phone
+/// pushed: for a caller that is a busy zone (486), not a call answered into silence. `Some`
+/// (why it ended) when the page ended before its first push.
+pub async fn ended_at_once(live: &mut watch::Receiver<DeliveryReport>) -> Option<String> {
+    let first_push = async {
+        loop {
+            if live.borrow_and_update().totals.pushed > 0 {
+                return None;
+            }
+            if live.changed().await.is_err() {
+                let r = live.borrow();
+                let why = if r.ended_by.is_empty() {
+                    "no phone of the zone can take part".to_owned()
+                } else {
+                    r.ended_by.clone()
+                };
+                return Some(why);
+            }
+        }
+    };
+    tokio::time::timeout(FIRST_PUSH_WAIT, first_push)
+        .await
+        .unwrap_or(None)
 }

@@ -52,7 +52,7 @@ pub use challenge::{
 pub use cue::{BEEP_HZ, Cue, Heard, QUEUE_HZ, WAIT_HZ};
 pub use desk::{
     CallLink, CallPage, CallRecord, CallRecording, Desk, DeskRefusal, FrameSink, Freed, Played,
-    Playing, QUEUE_RETRY, Starting,
+    Playing, QUEUE_RETRY, Starting, ended_at_once,
 };
 pub use dtmf::{Keys, TelephoneEvent, info_key};
 pub use menu::{DialMenu, MENU_HZ, MenuOutcome};
