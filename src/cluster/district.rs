@@ -54,6 +54,11 @@ pub struct DistrictTerms {
     /// From the page's start, how long a site that keeps saying it is starting is waited for
     /// (a site's wait for a zone held at equal priority is a minute).
     pub start_limit: Duration,
+    /// Send a stop to a part reported unreachable, so that a site answering late does not play
+    /// a page no one follows. Not for a bell occurrence's page ([`bell_page_id`]): other nodes
+    /// ringing the same occurrence may follow that part, and a stop from this node (its link
+    /// back just then) would cut it for them.
+    pub stop_unreachable: bool,
 }
 
 impl Default for DistrictTerms {
@@ -64,6 +69,7 @@ impl Default for DistrictTerms {
             silence_limit: Duration::from_secs(8),
             leader_change: Duration::from_secs(6),
             start_limit: Duration::from_secs(75),
+            stop_unreachable: true,
         }
     }
 }
@@ -548,8 +554,10 @@ impl DistrictPage {
         self.report.sites[n].status = SectionStatus::Unreachable {
             reason: reason.to_owned(),
         };
-        let why = "the district page reported this site unreachable".to_owned();
-        self.ops.push_back(DistrictOp::Stop(n, why));
+        if self.terms.stop_unreachable {
+            let why = "the district page reported this site unreachable".to_owned();
+            self.ops.push_back(DistrictOp::Stop(n, why));
+        }
     }
 
     /// Recount the sections and the totals, and whether it is done.

@@ -230,6 +230,31 @@ fn a_site_that_does_not_answer_in_time_is_unreachable_and_sent_a_stop() {
 }
 
 #[test]
+fn a_bell_occurrences_page_sends_no_stop_to_a_site_it_could_not_reach() {
+    // Other nodes ringing the same occurrence may follow that part: not this node's to stop.
+    let t0 = Instant::now();
+    let terms = DistrictTerms {
+        stop_unreachable: false,
+        ..DistrictTerms::default()
+    };
+    let mut p = DistrictPage::new("dp-b1", "all-schools", split("dp-b1", &zone()), terms, t0);
+    ops(&mut p);
+    p.handle_answer(0, accepted("pg-0"), t0);
+    p.handle_answer(1, accepted("pg-1"), t0);
+    let deadline = p.poll_timeout().unwrap();
+    p.handle_timeout(deadline);
+    assert_unreachable(&p, 2);
+    assert!(ops(&mut p).is_empty(), "no stop for east");
+    // A stop asked by its user still goes to every part not final.
+    p.stop("ended by p001");
+    let stops = ops(&mut p);
+    assert!(
+        matches!(stops[..], [DistrictOp::Stop(0, _), DistrictOp::Stop(1, _)]),
+        "{stops:?}"
+    );
+}
+
+#[test]
 fn a_site_with_no_listener_is_asked_again_until_the_deadline_and_named_so() {
     let t0 = Instant::now();
     let mut p = page(t0);

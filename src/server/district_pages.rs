@@ -248,13 +248,18 @@ impl DistrictPages {
                     .into(),
             ));
         }
+        // An occurrence's page is shared with the other nodes that ring it.
+        let terms = DistrictTerms {
+            stop_unreachable: id.is_none(),
+            ..DistrictTerms::default()
+        };
         let id = id.unwrap_or_else(crate::cluster::district_page_id);
         if self.running().contains_key(&id) {
             return Err(DistrictRefused(format!(
                 "district page {id} runs already at this node"
             )));
         }
-        self.launch(&id, req, false)?;
+        self.launch(&id, req, false, terms)?;
         Ok(id)
     }
 
@@ -264,7 +269,7 @@ impl DistrictPages {
         let id = crate::cluster::district_page_id();
         let subject = live_subject(&self.inner.site, &id);
         let sender = LiveSender::start(self.inner.client.clone(), subject);
-        self.launch(&id, req, true)?;
+        self.launch(&id, req, true, DistrictTerms::default())?;
         Ok((id, sender))
     }
 
@@ -330,19 +335,20 @@ impl DistrictPages {
         Some(rx)
     }
 
-    /// Run district page `id` of `req.zone`, its parts spoken live (from stream `id`) or not.
-    fn launch(&self, id: &str, req: &StartPage, live: bool) -> Result<(), DistrictRefused> {
+    /// Run district page `id` of `req.zone` on `terms`, its parts spoken live (from stream
+    /// `id`) or not.
+    fn launch(
+        &self,
+        id: &str,
+        req: &StartPage,
+        live: bool,
+        terms: DistrictTerms,
+    ) -> Result<(), DistrictRefused> {
         let zone = self
             .zone(&req.zone)
             .ok_or_else(|| DistrictRefused(format!("no district zone {:?}", req.zone)))?;
         let id = id.to_owned();
-        let page = DistrictPage::new(
-            &id,
-            &zone.name,
-            split(&id, zone),
-            DistrictTerms::default(),
-            Instant::now(),
-        );
+        let page = DistrictPage::new(&id, &zone.name, split(&id, zone), terms, Instant::now());
         let template = PartTemplate {
             from: self.inner.site.clone(),
             source: req.source.clone(),
