@@ -164,19 +164,9 @@ impl CallDesk {
                 recording: name,
             });
         }
-        let req = StartPage {
-            zone: call.zone,
-            source: format!("file:{}", path.display()),
-            // The server's own file: named by us, not by the caller.
-            trust: Trust::Config,
-            banner: None,
-            priority: call.priority,
-            duration: None,
-            via_media: false,
-            origin: Origin::Caller(call.caller),
-            talker: None,
-            voice: None,
-        };
+        // The server's own file: named by us, not by the caller.
+        let source = format!("file:{}", path.display());
+        let req = call_page(call, source, Trust::Config);
         let page = self.pages.start(req).await.map_err(refusal)?;
         Ok(Played {
             page,
@@ -188,10 +178,15 @@ impl CallDesk {
 /// The page of a live call to `call.zone`: the caller's audio, relayed as a browser
 /// microphone's is (its frames go into the page's talker queue).
 pub(super) fn live_page(call: CallPage) -> StartPage {
+    call_page(call, BROWSER_MIC.to_owned(), Trust::Api)
+}
+
+/// A page of `call.zone` playing `source`, at the route's priority, as the caller's.
+fn call_page(call: CallPage, source: String, trust: Trust) -> StartPage {
     StartPage {
         zone: call.zone,
-        source: BROWSER_MIC.to_owned(),
-        trust: Trust::Api,
+        source,
+        trust,
         banner: None,
         priority: call.priority,
         duration: None,
