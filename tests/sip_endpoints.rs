@@ -62,7 +62,8 @@ fn a_page_calls_the_sip_speaker_streams_to_its_answer_and_hangs_up_at_the_end() 
     assert_eq!(r["totals"]["accepted"], 3, "{r}");
     assert_eq!(code, Some(0), "sipp did not get its BYE: {log}");
     let heard = heard.join().unwrap();
-    assert!(heard.packets >= 90, "{} packets", heard.packets);
+    // Two seconds are 100 packets; a busy machine starts the listener a little late.
+    assert!(heard.packets >= 75, "{} packets", heard.packets);
     assert_eq!(heard.payload_types, [0], "PCMU, as answered");
     let pitch = heard.pitch();
     assert!((pitch - 700.0).abs() < 25.0, "heard {pitch:.0} Hz, not 700");
@@ -176,7 +177,8 @@ fn a_digest_challenge_is_answered_with_the_configured_credentials() {
         "the credentials were refused: {h}"
     );
     let heard = heard.join().unwrap();
-    assert!(heard.packets >= 90, "{} packets", heard.packets);
+    // Two seconds are 100 packets; a busy machine starts the listener a little late.
+    assert!(heard.packets >= 75, "{} packets", heard.packets);
     assert!((heard.pitch() - 900.0).abs() < 25.0);
     // The password is nowhere in what zonecast wrote.
     for text in [
@@ -494,6 +496,43 @@ fn a_422_asking_for_a_longer_session_gets_a_second_invite_asking_for_it() {
         heard.packets
     );
     assert!((heard.pitch() - 700.0).abs() < 15.0, "{} Hz", heard.pitch());
+}
+
+/// A speaker that challenges (qop=auth) and then asks for a longer session: the INVITE after
+/// the 422 answers the same nonce with the next nonce count, which the speaker checks and
+/// verifies (the same `Authorization` again is what a server refusing replays refuses).
+#[test]
+fn after_a_challenge_a_422_gets_an_invite_answering_the_nonce_with_its_next_count() {
+    if !have_sipp() {
+        return;
+    }
+    let mut sp = Speaker::new();
+    let password = "horn-secret-4712";
+    let pw_file = sp.dir.path().join("horn.pw");
+    std::fs::write(&pw_file, format!("{password}\n")).unwrap();
+    let s = sp.setup(&format!(
+        "user = \"zonecast\"\npassword_file = \"{}\"\n",
+        pw_file.display()
+    ));
+    sp.answer("uas_endpoint_auth_422.xml", &[("PASSWORD", password)], 1);
+    let heard = sp.listen(20);
+    let out = s.run(&[
+        "page",
+        "--zone",
+        "all",
+        "--tone",
+        "900",
+        "--duration",
+        "2",
+        "--json",
+    ]);
+    let (code, log) = sp.done(20);
+    assert_eq!(code, Some(0), "{log}");
+    let h = horn(&json(&out));
+    assert_eq!(h["accepted"].as_bool(), Some(true), "{h}");
+    let heard = heard.join().unwrap();
+    // Two seconds are 100 packets; a busy machine starts the listener a little late.
+    assert!(heard.packets >= 75, "{} packets", heard.packets);
 }
 
 #[test]

@@ -279,8 +279,23 @@ impl Challenge {
         (seen_realm && seen_nonce && known).then_some(c)
     }
 
-    /// The header line answering it for `method` to `uri`, as `user` with `password`.
+    /// The header line answering it for `method` to `uri`, as `user` with `password`: the
+    /// first use of its nonce.
     pub fn answer(&self, user: &str, password: &str, method: &str, uri: &str) -> String {
+        self.answer_again(user, password, method, uri, 1)
+    }
+
+    /// [`Challenge::answer`] for the `nc`-th request under the same nonce (RFC 7616 §3.4: with
+    /// `qop=auth` a server may refuse a nonce count it has seen, as ours does); a fresh
+    /// `cnonce` each time.
+    pub fn answer_again(
+        &self,
+        user: &str,
+        password: &str,
+        method: &str,
+        uri: &str,
+        nc: u8,
+    ) -> String {
         use rsipstack::sip::headers::auth::{Algorithm, AuthQop};
         let algorithm = if self.algorithm.eq_ignore_ascii_case("SHA-256") {
             Algorithm::Sha256
@@ -294,7 +309,7 @@ impl Challenge {
         let cnonce = token();
         let qop = self.qop_auth.then(|| AuthQop::Auth {
             cnonce: cnonce.clone(),
-            nc: 1,
+            nc,
         });
         let response = rsipstack::dialog::authenticate::compute_digest(
             user,
@@ -322,7 +337,7 @@ impl Challenge {
             h.push_str(&format!(", opaque=\"{o}\""));
         }
         if self.qop_auth {
-            h.push_str(&format!(", qop=auth, nc=00000001, cnonce=\"{cnonce}\""));
+            h.push_str(&format!(", qop=auth, nc={nc:08x}, cnonce=\"{cnonce}\""));
         }
         h
     }
@@ -980,6 +995,12 @@ mod tests {
         assert!(h.starts_with("Authorization: Digest username=\"zc\", realm=\"horns\""));
         assert!(h.contains("opaque=\"o1\"") && h.contains("qop=auth, nc=00000001"));
         assert!(!h.contains("secret"));
+        // The INVITE sent again under the same nonce (after a 422) counts it on, with a new
+        // cnonce, so its answer is not a replay of the first.
+        let again = challenge.answer_again("zc", "secret", "INVITE", &d.remote_uri, 2);
+        assert!(again.contains("qop=auth, nc=00000002"), "{again}");
+        let response = |h: &str| h.split("response=\"").nth(1).map(|r| r[..32].to_owned());
+        assert_ne!(response(&h), response(&again));
         inv.rechallenge();
         assert_eq!(inv.dialog.cseq, 2);
         assert_ne!(inv.dialog.branch, d.branch);

@@ -263,6 +263,8 @@ impl Calling {
         let hint = self.endpoint.auto_answer;
         let deadline = Instant::now() + self.endpoint.answer_timeout;
         let mut auth: Option<String> = None;
+        // The challenge answered last, and how many requests have used its nonce.
+        let mut answered: Option<(uac::Challenge, u8)> = None;
         let mut heard = false;
         let mut buf = vec![0u8; uac::MAX_REPLY_BYTES + 1];
         loop {
@@ -327,6 +329,7 @@ impl Calling {
                                     Err(e) => return CallEnd::Refused { status: reply.status, reason: format!("unauthorized ({e})") },
                                 };
                                 let header = challenge.answer(&secret.0, secret.1.expose(), "INVITE", &self.invite.dialog.remote_uri);
+                                answered = Some((challenge, 1));
                                 self.invite.rechallenge();
                                 // The journal has the new INVITE's branch before it goes.
                                 (self.on_dialog)(&self.invite.dialog);
@@ -336,6 +339,12 @@ impl Calling {
                             Step::TooBrief { ack, min_se } => {
                                 self.send(&ack).await;
                                 self.invite.lengthen(min_se);
+                                // Answered before: the same nonce, its next count (a server
+                                // refusing replays would take the same header again as one).
+                                if let (Some((challenge, nc)), Ok(Some(secret))) = (answered.as_mut(), self.endpoint.secret()) {
+                                    *nc = nc.saturating_add(1);
+                                    auth = Some(challenge.answer_again(&secret.0, secret.1.expose(), "INVITE", &self.invite.dialog.remote_uri, *nc));
+                                }
                                 (self.on_dialog)(&self.invite.dialog);
                                 break;
                             }
