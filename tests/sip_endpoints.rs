@@ -36,7 +36,8 @@ use std::time::Duration;
 use common::cli_setup::{assert_exit, json, stderr};
 use common::server::listening;
 use common::sip_endpoint_harness::{
-    Speaker, have, have_sipp, horn, page_against, page_heard, page_tone, tone_page,
+    Speaker, have, have_sipp, horn, page_against, page_heard, page_tone, page_with_password,
+    tone_page,
 };
 
 #[test]
@@ -147,27 +148,8 @@ fn a_digest_challenge_is_answered_with_the_configured_credentials() {
     if !have_sipp() {
         return;
     }
-    let mut sp = Speaker::new();
     let password = "horn-secret-4711";
-    let pw_file = sp.dir.path().join("horn.pw");
-    std::fs::write(&pw_file, format!("{password}\n")).unwrap();
-    let s = sp.setup(&format!(
-        "user = \"zonecast\"\npassword_file = \"{}\"\n",
-        pw_file.display()
-    ));
-    sp.answer("uas_endpoint_auth.xml", &[("PASSWORD", password)], 1);
-    let heard = sp.listen(20);
-    let out = s.run(&[
-        "page",
-        "--zone",
-        "all",
-        "--tone",
-        "900",
-        "--duration",
-        "2",
-        "--json",
-    ]);
-    let (code, log) = sp.done(20);
+    let (s, out, code, log, heard) = page_with_password("uas_endpoint_auth.xml", password);
     assert_eq!(code, Some(0), "{log}");
     let r = json(&out);
     let h = horn(&r);
@@ -176,7 +158,6 @@ fn a_digest_challenge_is_answered_with_the_configured_credentials() {
         Some(true),
         "the credentials were refused: {h}"
     );
-    let heard = heard.join().unwrap();
     // Two seconds are 100 packets; a busy machine starts the listener a little late.
     assert!(heard.packets >= 75, "{} packets", heard.packets);
     assert!((heard.pitch() - 900.0).abs() < 25.0);
@@ -506,31 +487,11 @@ fn after_a_challenge_a_422_gets_an_invite_answering_the_nonce_with_its_next_coun
     if !have_sipp() {
         return;
     }
-    let mut sp = Speaker::new();
     let password = "horn-secret-4712";
-    let pw_file = sp.dir.path().join("horn.pw");
-    std::fs::write(&pw_file, format!("{password}\n")).unwrap();
-    let s = sp.setup(&format!(
-        "user = \"zonecast\"\npassword_file = \"{}\"\n",
-        pw_file.display()
-    ));
-    sp.answer("uas_endpoint_auth_422.xml", &[("PASSWORD", password)], 1);
-    let heard = sp.listen(20);
-    let out = s.run(&[
-        "page",
-        "--zone",
-        "all",
-        "--tone",
-        "900",
-        "--duration",
-        "2",
-        "--json",
-    ]);
-    let (code, log) = sp.done(20);
+    let (_s, out, code, log, heard) = page_with_password("uas_endpoint_auth_422.xml", password);
     assert_eq!(code, Some(0), "{log}");
     let h = horn(&json(&out));
     assert_eq!(h["accepted"].as_bool(), Some(true), "{h}");
-    let heard = heard.join().unwrap();
     // Two seconds are 100 packets; a busy machine starts the listener a little late.
     assert!(heard.packets >= 75, "{} packets", heard.packets);
 }

@@ -431,6 +431,36 @@ pub fn page_heard(scenario: &str, secs: &str) -> (Output, Option<i32>, String, H
     (out, code, log, heard.join().unwrap())
 }
 
+/// Page zone `all` for 2 s (a 900 Hz tone, `--json`) with sipp answering as `scenario`, which
+/// checks the credentials `user = "zonecast"` and `password` (zonecast reads it from a file):
+/// the setup, the page's output, sipp's exit code and log, and what the speaker heard.
+pub fn page_with_password(
+    scenario: &str,
+    password: &str,
+) -> (Setup, Output, Option<i32>, String, Heard) {
+    let mut sp = Speaker::new();
+    let pw_file = sp.dir.path().join("horn.pw");
+    std::fs::write(&pw_file, format!("{password}\n")).unwrap();
+    let s = sp.setup(&format!(
+        "user = \"zonecast\"\npassword_file = \"{}\"\n",
+        pw_file.display()
+    ));
+    sp.answer(scenario, &[("PASSWORD", password)], 1);
+    let heard = sp.listen(20);
+    let out = s.run(&[
+        "page",
+        "--zone",
+        "all",
+        "--tone",
+        "900",
+        "--duration",
+        "2",
+        "--json",
+    ]);
+    let (code, log) = sp.done(20);
+    (s, out, code, log, heard.join().unwrap())
+}
+
 /// The speaker's line (`horn`) in a page's JSON report.
 pub fn horn(report: &serde_json::Value) -> serde_json::Value {
     report["phones"]
