@@ -72,7 +72,8 @@ pub(super) async fn next(sub: &mut Subscriber) -> Option<Message> {
     std::future::poll_fn(|cx| futures_core::Stream::poll_next(Pin::new(&mut *sub), cx)).await
 }
 
-fn bus_error(what: &str, e: impl std::fmt::Display) -> ClusterError {
+/// A bus operation on `what` that failed (subscribing, mostly), as a cluster error.
+pub(super) fn bus_error(what: &str, e: impl std::fmt::Display) -> ClusterError {
     ClusterError::Connect {
         urls: what.to_owned(),
         reason: e.to_string(),

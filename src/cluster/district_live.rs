@@ -17,7 +17,7 @@ use async_nats::{Client, Subscriber};
 use bytes::Bytes;
 use tokio::sync::{mpsc, watch};
 
-use super::district_bus::next;
+use super::district_bus::{bus_error, next};
 use super::store::ClusterError;
 use crate::error::Invalid;
 use crate::page::DeliveryReport;
@@ -100,10 +100,7 @@ impl LiveListener {
         let sub = client
             .subscribe(subject.clone())
             .await
-            .map_err(|e| ClusterError::Connect {
-                urls: subject.clone(),
-                reason: e.to_string(),
-            })?;
+            .map_err(|e| bus_error(&subject, e))?;
         Ok(LiveListener { sub, subject })
     }
 

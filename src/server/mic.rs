@@ -152,32 +152,40 @@ pub struct MicRequest {
     pub target: LoudnessTarget,
 }
 
-/// Where a socket's frames go: the relay queue of this site's page, or the live stream of a
-/// district page (each site's part plays it).
+/// Where a socket's frames go, and who ends its page: the relay queue of this site's page, or
+/// the live stream of a district page (each site's part plays it).
 enum MicSink {
-    Here(RelayFeed),
-    District(LiveSender),
+    Here(RelayFeed, Pages),
+    District(LiveSender, DistrictPages),
 }
 
 impl MicSink {
     fn push(&self, payload: &[u8; PAYLOAD_LEN]) {
         match self {
-            MicSink::Here(feed) => feed.push(payload.iter().copied()),
-            MicSink::District(sender) => sender.send(payload),
+            MicSink::Here(feed, _) => feed.push(payload.iter().copied()),
+            MicSink::District(sender, _) => sender.send(payload),
         }
+    }
+
+    /// End page `id` for `why`, the socket's opener `by` stopping it.
+    fn stop(&self, id: &str, why: &str, by: &str) {
+        match self {
+            MicSink::Here(_, pages) => pages.stop_by(id, why, by),
+            MicSink::District(_, district) => district.stop(id, why),
+        };
     }
 
     /// What was lost on the way, for the log.
     fn losses(&self) -> String {
         match self {
-            MicSink::Here(feed) => {
+            MicSink::Here(feed, _) => {
                 let stats = feed.stats();
                 format!(
                     "{} frames ({} bytes dropped to keep the delay bounded)",
                     stats.packets, stats.dropped_bytes
                 )
             }
-            MicSink::District(sender) => format!(
+            MicSink::District(sender, _) => format!(
                 "to the district ({} frames dropped: the bus was behind)",
                 sender.dropped()
             ),
@@ -189,7 +197,6 @@ impl MicSink {
 struct Mic {
     sink: MicSink,
     live: tokio::sync::watch::Receiver<crate::page::DeliveryReport>,
-    district: Option<DistrictPages>,
 }
 
 /// Open page `req.id`'s microphone socket (a district page's when `district` runs it), or say
@@ -219,27 +226,24 @@ pub fn open(
         Some(d) => {
             let (sender, live) = d.open_mic(&req.id).map_err(refused)?;
             Mic {
-                sink: MicSink::District(sender),
+                sink: MicSink::District(sender, d.clone()),
                 live,
-                district: Some(d.clone()),
             }
         }
         None => {
             let MicLink { feed, live } = pages.open_mic(&req.id).map_err(refused)?;
             Mic {
-                sink: MicSink::Here(feed),
+                sink: MicSink::Here(feed, pages.clone()),
                 live,
-                district: None,
             }
         }
     };
     let max = pipeline.max_message_bytes();
-    let pages = pages.clone();
     let (id, by) = (req.id, req.by);
     Ok(ws
         .max_message_size(max)
         .max_frame_size(max)
-        .on_upgrade(move |socket| relay(socket, pipeline, link, pages, (id, by))))
+        .on_upgrade(move |socket| relay(socket, pipeline, link, (id, by))))
 }
 
 /// A browser's `Origin`, when it sends one, names the host it asked (`Host`): a page of
@@ -266,14 +270,9 @@ async fn relay(
     mut socket: WebSocket,
     mut pipeline: MicPipeline,
     link: Mic,
-    pages: Pages,
     (id, by): (String, String),
 ) {
-    let Mic {
-        sink,
-        mut live,
-        district,
-    } = link;
+    let Mic { sink, mut live } = link;
     tracing::info!("page {id}: the browser's microphone is connected");
     let why = loop {
         tokio::select! {
@@ -293,14 +292,7 @@ async fn relay(
         }
     };
     if !why.is_empty() {
-        match &district {
-            Some(d) => {
-                d.stop(&id, &why);
-            }
-            None => {
-                pages.stop_by(&id, &why, &by);
-            }
-        }
+        sink.stop(&id, &why, &by);
     }
     tracing::info!("page {id}: the browser's microphone sent {}", sink.losses());
 }
