@@ -66,7 +66,7 @@ fn a_standby_pair_rings_every_occurrence_once_through_every_single_fault() {
     let lan = LanRelay::start(hb_a, hb_b);
     let bells = format!(
         "[schedule]\ntimezone = \"UTC\"\n\n[[bell]]\nname = \"tick\"\n\
-         cron = \"*/{EVERY} * * * * *\"\nzones = [\"first\"]\nsource = \"tone:1000:0.4\"\n\n"
+         cron = \"*/{EVERY} * * * * *\"\nzones = [\"first\"]\nsource = \"tone:1000:1\"\n\n"
     );
     let cluster = |node: &str, link: u16, listen: u16, peer: u16| {
         format!(
@@ -85,6 +85,15 @@ fn a_standby_pair_rings_every_occurrence_once_through_every_single_fault() {
         &cluster("a", link_a.port, hb_a, lan.to_b),
         &cluster("b", link_b.port, hb_b, lan.to_a),
     );
+    // Every fault comes mid-page, the hard case: the bell rings within a tick (250 ms) of its
+    // due second and plays 1 s, so half a second after a due second its page is on the phones.
+    // The nodes start that far into a 3 s period, and each fault comes a whole number of periods
+    // later.
+    let period = EVERY * 1000;
+    let into = chrono::Utc::now().timestamp_millis() % period;
+    std::thread::sleep(Duration::from_millis(
+        ((period + 500 - into) % period) as u64,
+    ));
     let mut a = Node::new(s.path("zonecast.toml"));
     let mut b = Node::new(s.path("zonecast-b.toml"));
     let start = Instant::now();
@@ -167,6 +176,9 @@ fn a_standby_pair_rings_every_occurrence_once_through_every_single_fault() {
     // (`heard` keeps the last 16 streams; the counter counts every start.)
     let heard = s.report().phones[0].counters.rx_started as usize;
     let story = format!("--- a\n{log_a}\n--- b\n{log_b}");
+    if std::env::var_os("ZC_FAULTS_STORY").is_some() {
+        eprintln!("{story}");
+    }
 
     // No occurrence rung twice, by anyone, ever.
     let rang = |e: &[String]| {
@@ -213,9 +225,20 @@ fn a_standby_pair_rings_every_occurrence_once_through_every_single_fault() {
         .flatten()
         .filter(|e| *e == "RungWithoutStore")
         .count();
+    // The leader killed and the leader paused, each mid-page, left their phones tuned to a
+    // stream that no longer came: the next ringer found the claim `ringing` and its holder
+    // silent, and stopped them before it rang.
+    let orphaned = story
+        .matches("which is silent: stopping its phones")
+        .count();
     eprintln!(
         "{in_window} occurrences in the run, {rung_all} rung once ({storeless} without the \
-         store), {heard} heard at the phone"
+         store), {heard} heard at the phone; {orphaned} left ringing by a silent node"
+    );
+    assert!(
+        orphaned >= 2,
+        "the leader was killed and paused mid-page, yet {orphaned} claims were found left \
+         ringing\n{story}"
     );
     assert!(
         storeless > 0,

@@ -6,9 +6,11 @@
 //! peer say that the store is down there too (or it has no peer at all); anything else would risk
 //! a double when only this node lost the store. A node that rang without the store says so in its
 //! next beats (the occurrence's claim key), so that a peer whose store has just come back does
-//! not claim and ring it again. And whether this node sees its LAN at all (a fresh beat from the
-//! peer, or a phone that answered a probe): a node that sees neither is *ineligible* and neither
-//! leads nor claims, so the node that reaches the phones rings.
+//! not claim and ring it again. A node's beats also list the occurrences it is ringing now, so
+//! that its peer tells a claim left `ringing` by a live node from one a dead node left
+//! ([`PeerRinging`]). And whether this node sees its LAN at all (a fresh beat from the peer, or
+//! a phone that answered a probe): a node that sees neither is *ineligible* and neither leads nor
+//! claims, so the node that reaches the phones rings.
 
 use std::time::{Duration, Instant};
 
@@ -37,6 +39,9 @@ pub struct Beat {
     /// The claim keys of the occurrences it rang without the store, latest last.
     #[serde(default)]
     pub storeless: Vec<String>,
+    /// The claim keys of the occurrences it is ringing now (their pages not yet ended).
+    #[serde(default)]
+    pub ringing: Vec<String>,
 }
 
 impl Beat {
@@ -70,7 +75,23 @@ pub struct PeerView {
     heard: Option<(Instant, Beat)>,
     fresh_for: Duration,
     storeless: std::collections::VecDeque<String>,
+    ringing: std::collections::BTreeSet<String>,
     probed: Option<Instant>,
+}
+
+/// What the peer's beats say of an occurrence it left `ringing` in the claims bucket.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum PeerRinging {
+    /// The peer is silent: it died, paused or lost the LAN, and its phones may be tuned to a
+    /// stream that no longer comes.
+    Orphaned,
+    /// A beat sent since this node looked says the peer is ringing it now.
+    Ringing,
+    /// A beat sent since this node looked says the peer is not ringing it (its page ended, its
+    /// `done` not yet written, or the claim is a restarted process's).
+    Ended,
+    /// No beat since this node looked yet: wait for the next one, or for silence.
+    Unknown,
 }
 
 impl PeerView {
@@ -87,6 +108,7 @@ impl PeerView {
             heard: None,
             fresh_for,
             storeless: Default::default(),
+            ringing: Default::default(),
             probed: None,
         }
     }
@@ -143,11 +165,35 @@ impl PeerView {
             leader,
             token: if leader { token } else { 0 },
             storeless: self.storeless.iter().cloned().collect(),
+            ringing: self.ringing.iter().cloned().collect(),
         };
         while b.encode().len() > BEAT_MAX_BYTES && !b.storeless.is_empty() {
             b.storeless.remove(0);
         }
+        while b.encode().len() > BEAT_MAX_BYTES && !b.ringing.is_empty() {
+            b.ringing.remove(0);
+        }
         b
+    }
+
+    /// This node began (`true`) or ended ringing the occurrence `key` through its claim.
+    pub fn handle_ringing(&mut self, key: &str, on: bool) {
+        if on {
+            self.ringing.insert(key.to_owned());
+        } else {
+            self.ringing.remove(key);
+        }
+    }
+
+    /// What the peer's beats say at `now` of the occurrence `key` it left `ringing`, this node
+    /// having first looked at `since`: a beat older than that may predate the claim.
+    pub fn peer_ringing(&self, key: &str, since: Instant, now: Instant) -> PeerRinging {
+        match self.heard.as_ref().filter(|_| self.peer(now).is_some()) {
+            None => PeerRinging::Orphaned,
+            Some((at, _)) if *at < since => PeerRinging::Unknown,
+            Some((_, b)) if b.ringing.iter().any(|k| k == key) => PeerRinging::Ringing,
+            Some(_) => PeerRinging::Ended,
+        }
     }
 
     /// This node rang the occurrence `key` without the store.
@@ -195,6 +241,11 @@ impl PeerView {
         self.peer.is_none() || phone || self.peer(now).is_some()
     }
 
+    /// How long a beat counts after it arrived.
+    pub fn fresh_for(&self) -> Duration {
+        self.fresh_for
+    }
+
     /// Whether the store is reachable here, as last told.
     pub fn store_ok(&self) -> bool {
         self.store_ok
@@ -219,7 +270,50 @@ mod tests {
             leader: false,
             token: 0,
             storeless: Vec::new(),
+            ringing: Vec::new(),
         }
+    }
+
+    #[test]
+    fn a_claim_the_peer_left_ringing_is_orphaned_only_once_the_peer_is_silent() {
+        let t0 = Instant::now();
+        let s = Duration::from_secs;
+        let mut a = PeerView::new("north", "a", &pair(), FRESH);
+        let mut b = PeerView::new("north", "b", &pair(), FRESH);
+        b.handle_ringing("9.tick", true);
+        a.handle_beat(t0, b.beat(true, 3)).unwrap();
+        // A looks after that beat: it may predate the claim, so A waits for the next one.
+        let since = t0 + s(1) / 2;
+        assert_eq!(a.peer_ringing("9.tick", since, since), PeerRinging::Unknown);
+        // B's next beat says it rings it: alive and paging, left alone.
+        a.handle_beat(t0 + s(1), b.beat(true, 3)).unwrap();
+        assert_eq!(
+            a.peer_ringing("9.tick", since, t0 + s(1)),
+            PeerRinging::Ringing
+        );
+        // Its page ended (its `done` may wait for the store): left alone too.
+        b.handle_ringing("9.tick", false);
+        a.handle_beat(t0 + s(2), b.beat(true, 3)).unwrap();
+        assert_eq!(
+            a.peer_ringing("9.tick", since, t0 + s(2)),
+            PeerRinging::Ended
+        );
+        // B goes silent (killed or paused mid-page): orphaned once its last beat has lapsed.
+        b.handle_ringing("12.tick", true);
+        a.handle_beat(t0 + s(3), b.beat(true, 3)).unwrap();
+        let since = t0 + s(4);
+        assert_eq!(
+            a.peer_ringing("12.tick", since, since),
+            PeerRinging::Unknown
+        );
+        let lapsed = t0 + s(3) + FRESH + Duration::from_millis(1);
+        assert_eq!(
+            a.peer_ringing("12.tick", since, lapsed),
+            PeerRinging::Orphaned
+        );
+        // Never heard at all: orphaned.
+        let c = PeerView::new("north", "a", &pair(), FRESH);
+        assert_eq!(c.peer_ringing("9.tick", t0, t0), PeerRinging::Orphaned);
     }
 
     #[test]

@@ -5,10 +5,12 @@
 //! [`SiteBells::ring_once`] rings an occurrence at most once across the pair: through the claim
 //! while the store is reachable, else only on the preferred node and only when the peer says the
 //! store is down there too (`docs/cluster.md`, "Fault table"); a node of a pair that reaches no
-//! phone neither leads nor claims, so the other node, which does, rings. Before it rings, a node
-//! whose peer is silent closes the claims the peer left `ringing` (it died or was cut off
-//! mid-page) and has the server stop those bells' phones, which would otherwise stay tuned to a
-//! stream that no longer comes and refuse the next page as "already active".
+//! phone neither leads nor claims, so the other node, which does, rings. A claim stays `ringing`
+//! until its bell's pages end, and the node's beats list it meanwhile. Before it rings, a node
+//! closes the claims its peer left `ringing` and no longer rings (silent: it died, paused or was
+//! cut off mid-page; a peer still heard is asked by its next beat) and has the server stop those
+//! bells' phones, which would otherwise stay tuned to a stream that no longer comes and refuse
+//! the next page as "already active".
 
 use std::future::Future;
 use std::net::SocketAddr;
@@ -20,7 +22,7 @@ use tokio::task::JoinHandle;
 
 use super::claim::{ClaimEnd, Occurrence};
 use super::heartbeat::{BEAT_EVERY, Leading, lock, start_heartbeat};
-use super::pair::PeerView;
+use super::pair::{PeerRinging, PeerView};
 use super::store::{ClusterError, LeaseHandle, SiteStore};
 use crate::config::Cluster;
 
@@ -48,6 +50,9 @@ pub enum Orphans {
 
 /// How far back a claim left ringing is looked for.
 const ORPHANS_SINCE: Duration = Duration::from_secs(3600);
+
+/// How often the peer's beats are looked at again while a claim it left ringing is unsettled.
+const ORPHAN_LOOK_EVERY: Duration = Duration::from_millis(200);
 
 /// The store and the lease, once the store was reached.
 struct Joined {
@@ -221,11 +226,6 @@ impl SiteBells {
 }
 
 impl SiteBells {
-    /// Whether this node has a pair's other node to hand phones to ([`SiteBells::left_tuned`]).
-    pub fn paired(&self) -> bool {
-        self.pair
-    }
-
     /// A bell page of this node ended with `phones` unstopped (its LAN went as it rang): with
     /// a pair, listed in the store for whichever node rings next, which stops them first (this
     /// node may not reach them, and they would refuse every page meanwhile).
@@ -294,33 +294,61 @@ impl SiteBells {
         ok
     }
 
-    /// With a heartbeat and a silent peer: close the claims it left `ringing` (done, by
-    /// compare-and-set, so one node does it once) and stop those bells' phones.
+    /// With a heartbeat: close the claims the peer left `ringing` that it no longer rings (done,
+    /// by compare-and-set, so one node does it once) and, where it fell silent (killed, paused or
+    /// cut off mid-page), stop those bells' phones. A claim whose holder is still heard waits for
+    /// a beat sent since this node looked (at most a beat's period while the peer lives, as long
+    /// as its last beat counts when it died), which tells whether it still rings it: a peer just
+    /// killed keeps counting as heard that long, and its phones would refuse this ring.
     async fn stop_orphans(&self, j: &Joined) {
         let Some(stop) = &self.orphans else { return };
-        if !self.pair || !self.heartbeat || lock(&self.view).peer(Instant::now()).is_some() {
+        if !self.pair || !self.heartbeat {
             return;
         }
         let since = chrono::Utc::now().timestamp() as u64 - ORPHANS_SINCE.as_secs();
+        let mut left = j.store.left_ringing(self.instance, since).await;
+        let looked = Instant::now();
+        let until = looked + lock(&self.view).fresh_for() + BEAT_EVERY / 2;
         let mut bells = Vec::new();
-        for (occ, revision, mut record) in j.store.left_ringing(self.instance, since).await {
-            let left_by = record.node.clone();
-            record.step = super::claim::ClaimStep::Done;
-            let op = super::claim::ClaimOp::Cas { revision, record };
-            if matches!(
-                j.store.claim_op(&occ, &op).await,
-                super::claim::ClaimReply::Written(_)
-            ) {
-                tracing::warn!(
-                    "cluster: bell {} due {} was left ringing by {left_by}, which is silent: \
-                     stopping its phones",
-                    occ.bell,
-                    occ.due_unix
+        while !left.is_empty() {
+            let now = Instant::now();
+            let mut unknown = Vec::new();
+            for (occ, revision, mut record) in left {
+                let said = lock(&self.view).peer_ringing(&occ.key(), looked, now);
+                match said {
+                    PeerRinging::Ringing => continue,
+                    PeerRinging::Unknown => {
+                        unknown.push((occ, revision, record));
+                        continue;
+                    }
+                    PeerRinging::Ended | PeerRinging::Orphaned => {}
+                }
+                let left_by = record.node.clone();
+                record.step = super::claim::ClaimStep::Done;
+                let op = super::claim::ClaimOp::Cas { revision, record };
+                let closed = matches!(
+                    j.store.claim_op(&occ, &op).await,
+                    super::claim::ClaimReply::Written(_)
                 );
-                if !bells.contains(&occ.bell) {
-                    bells.push(occ.bell);
+                // One the peer says it no longer plays is only closed, so that it is not asked
+                // again (its `done` was lost, or it is a restarted process's).
+                if closed && said == PeerRinging::Orphaned {
+                    tracing::warn!(
+                        "cluster: bell {} due {} was left ringing by {left_by}, which is silent: \
+                         stopping its phones",
+                        occ.bell,
+                        occ.due_unix
+                    );
+                    if !bells.contains(&occ.bell) {
+                        bells.push(occ.bell);
+                    }
                 }
             }
+            left = unknown;
+            if left.is_empty() || Instant::now() >= until {
+                break;
+            }
+            tokio::time::sleep(ORPHAN_LOOK_EVERY).await;
         }
         if !bells.is_empty() {
             stop(Orphans::Bells(bells)).await;
@@ -364,6 +392,9 @@ impl SiteBells {
         let key = occ.key();
         let skipped = std::sync::atomic::AtomicBool::new(false);
         let guarded = || async {
+            // `ringing` in the store now: said in this node's beats until the bell's pages end
+            // (`ring` follows them), so that the peer never takes this claim for an orphan.
+            lock(&self.view).handle_ringing(&key, true);
             self.stop_orphans(j).await;
             self.stop_tuned(j).await;
             if lock(&self.view).peer_rang_storeless(&key) {
@@ -371,6 +402,7 @@ impl SiteBells {
             } else {
                 ring().await;
             }
+            lock(&self.view).handle_ringing(&key, false);
         };
         let end = j
             .store

@@ -35,8 +35,8 @@ pub fn orphan_stop(config: Arc<Config>, client: PushClient) -> OrphanStop {
     })
 }
 
-/// Follow a bell's pages `ids` (started here) to their end, and list in the store the phones
-/// whose stop failed, for the node that rings next to stop.
+/// Follow a bell's pages `ids` (started here) to their end, and (of a pair) list in the store
+/// the phones whose stop failed, for the node that rings next to stop.
 pub async fn report_left_tuned(pages: Pages, site: Arc<SiteBells>, ids: Vec<String>) {
     let mut tuned: Vec<String> = Vec::new();
     for id in ids {

@@ -81,15 +81,16 @@ pub async fn run(
                             let ring_it = || async move {
                                 let why = fence.token().map_or(Ringing::Due, Ringing::Fenced);
                                 let event = ring(&ringer, &b, at, &why).await;
-                                // The phones its stops miss are listed for the pair's next ring
-                                // (a node without a pair has no one to list them for).
-                                if fence.paired() {
-                                    tokio::spawn(super::orphans::report_left_tuned(
-                                        ringer.pages.clone(),
-                                        fence,
-                                        event.pages,
-                                    ));
-                                }
+                                // The claim stays `ringing` until the pages end (a peer finding
+                                // it so while this node is silent stops their phones), and the
+                                // phones their stops missed are listed for the pair's next ring
+                                // before it is `done`.
+                                super::orphans::report_left_tuned(
+                                    ringer.pages.clone(),
+                                    fence,
+                                    event.pages,
+                                )
+                                .await;
                             };
                             let end = site.ring_once(&bell, at, ring_it).await;
                             tracing::info!("bell {bell} due {at}: {end:?}");
