@@ -516,6 +516,101 @@ fn a_sip_call_to_a_district_zone_is_heard_at_every_site_live_and_recorded() {
     }
 }
 
+/// A SIP call on a `busy = "queue"` route to the district zone `everyone` while a local page
+/// holds zone `all` at both sites for 6 s: answered and queued, its district page tried again
+/// after 1, 2 and 4 s (each try asks every site, so not every second as a local zone's is),
+/// and once the local pages have ended its page starts and both sites hear the caller.
+#[test]
+fn a_call_queued_for_a_busy_district_zone_pages_every_site_once_it_is_free() {
+    use common::sip_call::{SippCall, free_sip_port, have_sipp, hear_the_tone, sipp_log};
+    if !have_sipp() {
+        return;
+    }
+    const PHONES: usize = 2;
+    let names = ["w1", "w2"];
+    let net = DistrictNet::start(&names, Duration::from_millis(5));
+    let port = free_sip_port("127.0.0.1");
+    let sip = format!(
+        "[sip]\nlisten = \"127.0.0.1:{port}\"\nallow = [\"127.0.0.1/32\"]\nno_rtp = \"3s\"\n\n\
+         [[sip.route]]\nnumber = \"7003\"\nzone = \"everyone\"\nbusy = \"queue\"\n\
+         queue_wait = \"30s\"\n\n"
+    );
+    let sites = start_sites_with(&net, &names, PHONES, &|name| {
+        if name == "w1" {
+            sip.clone()
+        } else {
+            String::new()
+        }
+    });
+    let w1 = &sites[0].server;
+    wait_for(w1, "the SIP agent to listen", 20, || {
+        w1.log().contains("SIP listening on udp:").then_some(())
+    });
+    let mut holders = Vec::new();
+    for s in &sites {
+        let body = json!({"zone": "all", "source": "tone:600:6"});
+        let (status, v) = api(&s.server, "POST", "/api/pages", Some(body));
+        assert_eq!(status, 201, "{v}");
+        holders.push(v["id"].as_str().unwrap().to_owned());
+        s.setup
+            .wait_until("the local page heard", |r| listening(r) == PHONES);
+    }
+    let dir = tempfile::tempdir().unwrap();
+    common::sip_call::write_tone(dir.path());
+    let call = {
+        let dir = dir.path().to_owned();
+        std::thread::spawn(move || {
+            let scenario = common::sip_call::scenario("uac_queue.xml");
+            let out = SippCall {
+                dir: &dir,
+                scenario: &scenario,
+                from: "127.0.0.1",
+                port,
+                number: "7003",
+                transport: "u1",
+                extra: &[],
+            }
+            .run();
+            (out.status.success(), sipp_log(&dir, &out))
+        })
+    };
+    let story = || format!("--- w1\n{}\n--- w2\n{}", w1.log(), sites[1].server.log());
+    for s in &sites {
+        s.setup
+            .wait_until("every phone hears the queued caller's 1 kHz", |r| {
+                hear_the_tone(r, PHONES)
+            });
+    }
+    let (ok, log) = call.join().unwrap();
+    assert!(ok, "the call failed: {log}\n{}", story());
+    for s in &sites {
+        s.setup
+            .wait_until("every phone stopped after the BYE", |r| listening(r) == 0);
+    }
+    let calls = wait_for(w1, "the call's end in the journal", 20, || {
+        let (_, body) = api(w1, "GET", "/api/calls", None);
+        let recent = body["recent"].as_array().cloned().unwrap_or_default();
+        (!recent.is_empty()).then_some(recent)
+    });
+    let outcome = calls[0]["outcome"].as_str().unwrap_or_default();
+    assert!(
+        outcome.starts_with("the caller hung up (queued "),
+        "{calls:?}"
+    );
+    // w2 was asked its part once per try: a few refused while the zone was held, and the one
+    // that paged. Over the 6 s, tries 1, 2 and 4 s apart make at most 4 (every second, 7).
+    let w2_log = sites[1].server.log();
+    let asked = w2_log
+        .lines()
+        .filter(|l| l.contains("district: part dp-") && l.contains("from site w1"))
+        .count();
+    assert!(
+        (2..=4).contains(&asked),
+        "w2 asked {asked} times\n{}",
+        story()
+    );
+}
+
 /// Speech of a district page is spoken at every site in the voice the asker gave: site v2's own
 /// `[speech]` is the fastest rate, but the page asked at v1 with `"voice": {"rate": 90}` is
 /// spoken slowly at v2 too (its phones hear it for as long as v1's do, several times what v2's

@@ -274,12 +274,13 @@ impl Desk for CallDesk {
     }
 
     /// Looks at the zone every [`FREE_POLL`] without planning a page, so that a queued call
-    /// leaves no refused page in the history for each try.
-    fn until_free<'a>(&'a self, call: &'a CallPage) -> Freed<'a> {
+    /// leaves no refused page in the history for each try. A district zone's other sites are
+    /// not seen from here: its page is tried again after 1 s, then 2, 4 and every 8 s, so that
+    /// a long queue does not send every site a request each second.
+    fn until_free<'a>(&'a self, call: &'a CallPage, tries: u32) -> Freed<'a> {
         Box::pin(async move {
             if self.district_of(&call.zone).is_some() {
-                // Other sites' zones are not seen from here: tried again after a while.
-                return tokio::time::sleep(crate::sip::QUEUE_RETRY).await;
+                return tokio::time::sleep(district_retry(tries)).await;
             }
             while !self.pages.reaches_now(&call.zone, call.priority.as_deref()) {
                 tokio::time::sleep(FREE_POLL).await;
@@ -290,6 +291,14 @@ impl Desk for CallDesk {
 
 /// How often a queued call's zone is looked at.
 const FREE_POLL: Duration = Duration::from_millis(250);
+
+/// How many times a queued call to a district zone doubles its wait between tries (1 s to 8 s).
+const DISTRICT_BACKOFF_STEPS: u32 = 3;
+
+/// How long a queued call to a district zone waits before its try again number `tries` + 1.
+fn district_retry(tries: u32) -> Duration {
+    crate::sip::QUEUE_RETRY * 2u32.pow(tries.min(DISTRICT_BACKOFF_STEPS))
+}
 
 /// What `GET /api/calls` answers.
 #[derive(Debug, Clone, Default, Serialize)]
@@ -381,6 +390,13 @@ mod tests {
             page: None,
             recording: None,
         }
+    }
+
+    #[test]
+    fn a_queued_call_to_a_district_zone_tries_again_ever_less_often_down_to_every_8_s() {
+        let waits: Vec<u64> = (0..6).map(|t| district_retry(t).as_secs()).collect();
+        assert_eq!(waits, [1, 2, 4, 8, 8, 8]);
+        assert_eq!(district_retry(u32::MAX).as_secs(), 8);
     }
 
     #[test]

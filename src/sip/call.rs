@@ -541,7 +541,8 @@ impl Call<'_> {
         let deadline = tokio::time::sleep(wait);
         tokio::pin!(deadline);
         // Kept across the dialog's requests, so they do not put the next try off.
-        let mut free = self.line.desk.until_free(page);
+        let mut tries = 0;
+        let mut free = self.line.desk.until_free(page, tries);
         loop {
             let expires = session.expires_at();
             tokio::select! {
@@ -565,7 +566,8 @@ impl Call<'_> {
                 }
                 () = &mut free => {}
             }
-            free = self.line.desk.until_free(page);
+            tries += 1;
+            free = self.line.desk.until_free(page, tries);
             // The start runs to its end (a page is never left half started) while the queue
             // tone keeps playing.
             let start = self.line.desk.start(page.clone());
@@ -778,10 +780,12 @@ impl Call<'_> {
     /// a busy zone is tried again (each time the desk says it may be free) for `queue_wait`.
     async fn play(&self, page: CallPage, recording: CallRecording) -> Result<Played, DeskRefusal> {
         let until = tokio::time::Instant::now() + self.route.queue_wait.unwrap_or_default();
+        let mut tries = 0;
         loop {
             match self.line.desk.play(page.clone(), recording.clone()).await {
                 Err(DeskRefusal::Busy(_)) if tokio::time::Instant::now() < until => {
-                    self.line.desk.until_free(&page).await;
+                    self.line.desk.until_free(&page, tries).await;
+                    tries += 1;
                 }
                 played => return played,
             }

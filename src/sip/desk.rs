@@ -128,9 +128,10 @@ pub trait Desk: Send + Sync + 'static {
     fn journal(&self, record: &CallRecord);
 
     /// Resolves when a queued `call`'s zone may be free (a page of it ended, say): its page is
-    /// then tried again. By default after [`QUEUE_RETRY`], whatever happened.
-    fn until_free<'a>(&'a self, call: &'a CallPage) -> Freed<'a> {
-        let _ = call;
+    /// then tried again; `tries` counts the tries again before this one. By default after
+    /// [`QUEUE_RETRY`], whatever happened.
+    fn until_free<'a>(&'a self, call: &'a CallPage, tries: u32) -> Freed<'a> {
+        let _ = (call, tries);
         Box::pin(tokio::time::sleep(QUEUE_RETRY))
     }
 }
