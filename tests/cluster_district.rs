@@ -167,6 +167,32 @@ fn start_sites_with(
         .collect()
 }
 
+/// sipp, from a thread in `dir`, runs `scenario` (of `tests/sip`) from 127.0.0.1 to the agent
+/// at 127.0.0.1:`port`, calling `number`: whether it passed, and its log.
+fn sipp_in_background(
+    dir: &std::path::Path,
+    port: u16,
+    scenario: &'static str,
+    number: &'static str,
+) -> std::thread::JoinHandle<(bool, String)> {
+    use common::sip_call::{SippCall, sipp_log};
+    let dir = dir.to_owned();
+    std::thread::spawn(move || {
+        let scenario = common::sip_call::scenario(scenario);
+        let out = SippCall {
+            dir: &dir,
+            scenario: &scenario,
+            from: "127.0.0.1",
+            port,
+            number,
+            transport: "u1",
+            extra: &[],
+        }
+        .run();
+        (out.status.success(), sipp_log(&dir, &out))
+    })
+}
+
 /// Section `site` of a district report.
 fn section<'a>(report: &'a Value, site: &str) -> &'a Value {
     report["sites"]
@@ -408,7 +434,7 @@ fn a_site_busy_at_equal_priority_refuses_its_part_as_busy_or_waits_as_its_policy
 /// sites. A delayed route's recording plays at both sites after its BYE.
 #[test]
 fn a_sip_call_to_a_district_zone_is_heard_at_every_site_live_and_recorded() {
-    use common::sip_call::{SippCall, free_sip_port, have_sipp, hear_the_tone, sipp_log};
+    use common::sip_call::{free_sip_port, have_sipp, hear_the_tone};
     if !have_sipp() {
         return;
     }
@@ -434,23 +460,7 @@ fn a_sip_call_to_a_district_zone_is_heard_at_every_site_live_and_recorded() {
     });
     let dir = tempfile::tempdir().unwrap();
     common::sip_call::write_tone(dir.path());
-    let call = |number: &'static str| {
-        let dir = dir.path().to_owned();
-        std::thread::spawn(move || {
-            let scenario = common::sip_call::scenario("uac_tone.xml");
-            let out = SippCall {
-                dir: &dir,
-                scenario: &scenario,
-                from: "127.0.0.1",
-                port,
-                number,
-                transport: "u1",
-                extra: &[],
-            }
-            .run();
-            (out.status.success(), sipp_log(&dir, &out))
-        })
-    };
+    let call = |number: &'static str| sipp_in_background(dir.path(), port, "uac_tone.xml", number);
     let story = || format!("--- c1\n{}\n--- c2\n{}", c1.log(), sites[1].server.log());
 
     // Live: both sites hear the caller while it speaks.
@@ -522,7 +532,7 @@ fn a_sip_call_to_a_district_zone_is_heard_at_every_site_live_and_recorded() {
 /// and once the local pages have ended its page starts and both sites hear the caller.
 #[test]
 fn a_call_queued_for_a_busy_district_zone_pages_every_site_once_it_is_free() {
-    use common::sip_call::{SippCall, free_sip_port, have_sipp, hear_the_tone, sipp_log};
+    use common::sip_call::{free_sip_port, have_sipp, hear_the_tone};
     if !have_sipp() {
         return;
     }
@@ -557,23 +567,7 @@ fn a_call_queued_for_a_busy_district_zone_pages_every_site_once_it_is_free() {
     }
     let dir = tempfile::tempdir().unwrap();
     common::sip_call::write_tone(dir.path());
-    let call = {
-        let dir = dir.path().to_owned();
-        std::thread::spawn(move || {
-            let scenario = common::sip_call::scenario("uac_queue.xml");
-            let out = SippCall {
-                dir: &dir,
-                scenario: &scenario,
-                from: "127.0.0.1",
-                port,
-                number: "7003",
-                transport: "u1",
-                extra: &[],
-            }
-            .run();
-            (out.status.success(), sipp_log(&dir, &out))
-        })
-    };
+    let call = sipp_in_background(dir.path(), port, "uac_queue.xml", "7003");
     let story = || format!("--- w1\n{}\n--- w2\n{}", w1.log(), sites[1].server.log());
     for s in &sites {
         s.setup
