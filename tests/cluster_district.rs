@@ -193,6 +193,35 @@ fn sipp_in_background(
     })
 }
 
+/// The caller's 1 kHz heard at every phone of `sites`, sipp's `call` passed, and every phone
+/// stopped after its BYE; then the calls ended at the first site (its `GET /api/calls`).
+fn heard_everywhere_until_bye(
+    sites: &[Site],
+    call: std::thread::JoinHandle<(bool, String)>,
+    story: &dyn Fn() -> String,
+) -> Vec<Value> {
+    use common::sip_call::hear_the_tone;
+    for s in sites {
+        let phones = s.setup.report().phones.len();
+        s.setup
+            .wait_until("every phone hears the caller's 1 kHz", |r| {
+                hear_the_tone(r, phones)
+            });
+    }
+    let (ok, log) = call.join().unwrap();
+    assert!(ok, "the call failed: {log}\n{}", story());
+    for s in sites {
+        s.setup
+            .wait_until("every phone stopped after the BYE", |r| listening(r) == 0);
+    }
+    let srv = &sites[0].server;
+    wait_for(srv, "the call's end in the journal", 20, || {
+        let (_, body) = api(srv, "GET", "/api/calls", None);
+        let recent = body["recent"].as_array().cloned().unwrap_or_default();
+        (!recent.is_empty()).then_some(recent)
+    })
+}
+
 /// Section `site` of a district report.
 fn section<'a>(report: &'a Value, site: &str) -> &'a Value {
     report["sites"]
@@ -464,24 +493,7 @@ fn a_sip_call_to_a_district_zone_is_heard_at_every_site_live_and_recorded() {
     let story = || format!("--- c1\n{}\n--- c2\n{}", c1.log(), sites[1].server.log());
 
     // Live: both sites hear the caller while it speaks.
-    let live = call("7001");
-    for s in &sites {
-        s.setup
-            .wait_until("every phone hears the caller's 1 kHz", |r| {
-                hear_the_tone(r, PHONES)
-            });
-    }
-    let (ok, log) = live.join().unwrap();
-    assert!(ok, "the call failed: {log}\n{}", story());
-    for s in &sites {
-        s.setup
-            .wait_until("every phone stopped after the BYE", |r| listening(r) == 0);
-    }
-    let calls = wait_for(c1, "the call's end in the journal", 20, || {
-        let (_, body) = api(c1, "GET", "/api/calls", None);
-        let recent = body["recent"].as_array().cloned().unwrap_or_default();
-        (!recent.is_empty()).then_some(recent)
-    });
+    let calls = heard_everywhere_until_bye(&sites, call("7001"), &story);
     assert_eq!(calls[0]["outcome"], "the caller hung up", "{calls:?}");
     let page = calls[0]["page"]
         .as_str()
@@ -532,7 +544,7 @@ fn a_sip_call_to_a_district_zone_is_heard_at_every_site_live_and_recorded() {
 /// and once the local pages have ended its page starts and both sites hear the caller.
 #[test]
 fn a_call_queued_for_a_busy_district_zone_pages_every_site_once_it_is_free() {
-    use common::sip_call::{free_sip_port, have_sipp, hear_the_tone};
+    use common::sip_call::{free_sip_port, have_sipp};
     if !have_sipp() {
         return;
     }
@@ -569,23 +581,7 @@ fn a_call_queued_for_a_busy_district_zone_pages_every_site_once_it_is_free() {
     common::sip_call::write_tone(dir.path());
     let call = sipp_in_background(dir.path(), port, "uac_queue.xml", "7003");
     let story = || format!("--- w1\n{}\n--- w2\n{}", w1.log(), sites[1].server.log());
-    for s in &sites {
-        s.setup
-            .wait_until("every phone hears the queued caller's 1 kHz", |r| {
-                hear_the_tone(r, PHONES)
-            });
-    }
-    let (ok, log) = call.join().unwrap();
-    assert!(ok, "the call failed: {log}\n{}", story());
-    for s in &sites {
-        s.setup
-            .wait_until("every phone stopped after the BYE", |r| listening(r) == 0);
-    }
-    let calls = wait_for(w1, "the call's end in the journal", 20, || {
-        let (_, body) = api(w1, "GET", "/api/calls", None);
-        let recent = body["recent"].as_array().cloned().unwrap_or_default();
-        (!recent.is_empty()).then_some(recent)
-    });
+    let calls = heard_everywhere_until_bye(&sites, call, &story);
     let outcome = calls[0]["outcome"].as_str().unwrap_or_default();
     assert!(
         outcome.starts_with("the caller hung up (queued "),
