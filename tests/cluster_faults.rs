@@ -11,7 +11,9 @@
 //! Counted at the phones: every occurrence is heard once. The nodes' logs say who rang what
 //! (`bell tick due DUE: RungHere | RungElsewhere | RungWithoutStore | Missed`): no occurrence is
 //! rung by both, none is missed but in the one window the table names (the leader killed while
-//! ringing), and the phones heard as many pages as were rung.
+//! ringing), and the phones heard as many pages as were rung. Every fault comes mid-page (the
+//! hard case: the leader's phones tuned to its stream when it goes). `ZC_FAULTS_STORY=1` prints
+//! both nodes' logs after a run that passed, too.
 
 mod common;
 
