@@ -218,3 +218,125 @@ fn a_bell_page_whose_stops_cannot_reach_its_phones_leaves_them_to_the_peer() {
         story()
     );
 }
+
+/// The node leading a pair rings a 3 s bell page and is killed (`SIGKILL`) as it plays; the
+/// other node, ringing the next occurrence, finds the claim left `ringing` by a silent node,
+/// stops the phones and pages them. The killed node is started again while that page plays: its
+/// journal lists the phones of its own page as never stopped, but the claim says the other node
+/// took them, so it leaves them alone, and the other node's page is heard to its end (before,
+/// the restart's recovery stopped the phones and cut it short). Then the other node is killed
+/// mid-page and started again at once: the claim still its own, it stops the phones itself.
+#[test]
+fn a_leader_killed_mid_page_and_started_again_leaves_the_peers_page_playing() {
+    let nats = Nats::start();
+    let (hb_a, hb_b) = (free_udp_port(), free_udp_port());
+    let lan = LanRelay::start(hb_a, hb_b);
+    let bells = "[schedule]\ntimezone = \"UTC\"\n\n[[bell]]\nname = \"long\"\n\
+                 cron = \"*/6 * * * * *\"\nzones = [\"first\"]\nsource = \"tone:1000:3\"\n\n";
+    let cluster = |node: &str, listen: u16, peer: u16| {
+        format!(
+            "[cluster]\nurls = [\"nats://127.0.0.1:{}\"]\nsite = \"north\"\nnode = \"{node}\"\n\
+             pair = [\"a\", \"b\"]\nlease = \"1s\"\nclaim_wait = \"2s\"\n\
+             heartbeat = {{ listen = \"127.0.0.1:{listen}\", peer = \"127.0.0.1:{peer}\" }}\n\n",
+            nats.port
+        )
+    };
+    let s = setup(2, &format!("{bells}{}", cluster("a", hb_a, lan.to_b)));
+    // (Each node reaches each phone through a link of its own, kept open for the test.)
+    let _links = pair_configs(
+        &s,
+        &cluster("a", hb_a, lan.to_b),
+        &cluster("b", hb_b, lan.to_a),
+    );
+    let mut nodes = [
+        Node::new(s.path("zonecast.toml")),
+        Node::new(s.path("zonecast-b.toml")),
+    ];
+    let story = |n: &[Node; 2]| format!("--- a\n{}\n--- b\n{}", n[0].log(), n[1].log());
+    let until = |n: &[Node; 2], secs: u64, what: &str, f: &dyn Fn(&[Node; 2]) -> bool| {
+        let deadline = std::time::Instant::now() + Duration::from_secs(secs);
+        while !f(n) {
+            assert!(
+                std::time::Instant::now() < deadline,
+                "timed out waiting for {what}\n{}",
+                story(n)
+            );
+            std::thread::sleep(Duration::from_millis(50));
+        }
+    };
+    // One node leads and rings; its page plays at both phones. It is killed a second in.
+    let rang = |n: &Node| n.leads() && n.log().contains("started: zone first by bell:long");
+    until(&nodes, 30, "a bell page playing", &|n| {
+        (rang(&n[0]) || rang(&n[1])) && listening(&s.report()) == 2
+    });
+    let (first, other) = if rang(&nodes[0]) { (0, 1) } else { (1, 0) };
+    std::thread::sleep(Duration::from_secs(1));
+    let heard = s.report().phones[0].counters.rx_started;
+    nodes[first].kill();
+    // The other node stops the phones left tuned and rings the next occurrence.
+    until(&nodes, 20, "the other node's page playing", &|n| {
+        n[other]
+            .log()
+            .contains("which is silent: stopping its phones")
+            && s.report().phones[0].counters.rx_started > heard
+            && listening(&s.report()) == 2
+    });
+    let theirs = s.report().phones[0].counters.rx_started;
+    nodes[first].start();
+    until(&nodes, 20, "the killed node's journal settled", &|n| {
+        n[first].log().contains("left to the pair's other node")
+    });
+    until(&nodes, 20, "the other node's page ended", &|_| {
+        listening(&s.report()) == 0
+    });
+    let report = s.report();
+    for phone in &report.phones {
+        assert_eq!(
+            phone.counters.rx_started,
+            theirs,
+            "{}: another page started\n{}",
+            phone.name,
+            story(&nodes)
+        );
+        let last = phone.heard.last().expect("a page heard");
+        assert!(
+            last.rx.summary.packets >= 140,
+            "{}: the other node's 3 s page was cut at {} packets\n{}",
+            phone.name,
+            last.rx.summary.packets,
+            story(&nodes)
+        );
+    }
+    assert!(
+        !nodes[first].log().contains("recovered"),
+        "the killed node stopped the phones at its start\n{}",
+        story(&nodes)
+    );
+
+    // Now the other node is killed as its next page plays and started again at once, before
+    // anyone rings: its claim is still its own, so it stops the phones itself and closes it.
+    until(&nodes, 20, "the other node's next page playing", &|_| {
+        s.report().phones[0].counters.rx_started > theirs && listening(&s.report()) == 2
+    });
+    std::thread::sleep(Duration::from_secs(1));
+    let silent_before = nodes[first].log().matches("which is silent").count();
+    nodes[other].kill();
+    let restarted = s.report().phones[0].counters.rx_started;
+    nodes[other].start();
+    until(
+        &nodes,
+        20,
+        "the phones stopped by the restarted node",
+        &|n| n[other].log().contains("recovered 2 of 2 phones") && listening(&s.report()) == 0,
+    );
+    // The first node rings the next occurrence; nothing was left for it to stop.
+    until(&nodes, 20, "the next page heard", &|_| {
+        s.report().phones[0].counters.rx_started > restarted
+    });
+    assert_eq!(
+        nodes[first].log().matches("which is silent").count(),
+        silent_before,
+        "a claim the restarted node closed was taken for a silent node's\n{}",
+        story(&nodes)
+    );
+}

@@ -69,7 +69,7 @@ pub use lease::{Lease, LeaseEvent, LeaseOp, LeaseReply, LeaseTerms};
 pub use outbox::{OutRecord, Outbox, OutboxTerms};
 pub use outbox_shell::{OutboxState, OutboxStore, start_outbox};
 pub use pair::{BEAT_MAX_BYTES, Beat, PeerView};
-pub use site_bells::{OrphanStop, Orphans, PROBE_PHONES, SiteBells};
+pub use site_bells::{LeftClaim, OrphanStop, Orphans, PROBE_PHONES, SiteBells};
 pub use status::{LeadingNow, NodeStatus, STATUS_BUCKET, STATUS_EVERY, start_status};
 pub(crate) use store::connect_client;
 pub use store::{ClusterError, LeaseHandle, SiteStore};

@@ -20,7 +20,7 @@ use std::time::{Duration, Instant};
 use tokio::sync::watch;
 use tokio::task::JoinHandle;
 
-use super::claim::{ClaimEnd, Occurrence};
+use super::claim::{ClaimEnd, ClaimOp, ClaimRecord, ClaimReply, ClaimStep, Occurrence};
 use super::heartbeat::{BEAT_EVERY, Leading, lock, start_heartbeat};
 use super::pair::{PeerRinging, PeerView};
 use super::store::{ClusterError, LeaseHandle, SiteStore};
@@ -48,6 +48,18 @@ pub enum Orphans {
     Phones(Vec<String>),
 }
 
+/// What the claim of an occurrence this node's last process left ringing (killed mid-page) says
+/// when this node starts again.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub enum LeftClaim {
+    /// The peer closed it, finding that process silent, and stopped the bell's phones before it
+    /// rang: they are left to it (a stop from here could cut the page it plays now).
+    TakenByPeer,
+    /// Still this node's (with its revision and record), or not to be read (`None`: no store,
+    /// no key): this node stops the phones, then closes it.
+    Ours(Option<(u64, ClaimRecord)>),
+}
+
 /// How far back a claim left ringing is looked for.
 const ORPHANS_SINCE: Duration = Duration::from_secs(3600);
 
@@ -67,6 +79,8 @@ pub struct SiteBells {
     /// Phones' web addresses the probe connects to (a pair only).
     probe: Vec<SocketAddr>,
     pair: bool,
+    /// This node's name.
+    node: String,
     /// The pair's nodes (whose lists of phones left tuned are taken before a ring).
     nodes: Vec<String>,
     /// Phones this node listed as left tuned by its bell pages (until its own retry or the
@@ -93,18 +107,24 @@ impl SiteBells {
     /// again every two seconds, and the lease starts when it answers). `probe`: the web
     /// addresses of a few of the site's phones (up to [`PROBE_PHONES`] are used), which a node of
     /// a pair connects to, to know it sees its LAN.
-    /// `orphans` stops the phones of bells a silent peer left ringing.
+    /// `orphans` stops the phones of bells a silent peer left ringing. `holding`: occurrences
+    /// whose pages this node's last process left playing (it was killed mid-page), listed as
+    /// ringing in this node's beats from the first until [`SiteBells::settle_left`], so that the
+    /// peer does not take them for a silent node's meanwhile.
     pub async fn start(
         c: &Cluster,
         probe: Vec<SocketAddr>,
         orphans: Option<OrphanStop>,
+        holding: &[Occurrence],
     ) -> Result<SiteBells, ClusterError> {
         let pair = c.pair.len() > 1;
         let probe: Vec<SocketAddr> = probe.into_iter().take(PROBE_PHONES).collect();
         let fresh_for = BEAT_EVERY * 3 + BEAT_EVERY / 2;
-        let view = Arc::new(Mutex::new(PeerView::new(
-            &c.site, &c.node, &c.pair, fresh_for,
-        )));
+        let mut peer_view = PeerView::new(&c.site, &c.node, &c.pair, fresh_for);
+        for occ in holding {
+            peer_view.handle_ringing(&occ.key(), true);
+        }
+        let view = Arc::new(Mutex::new(peer_view));
         let (eligible_tx, eligible_rx) = watch::channel(!pair);
         let gate = pair.then_some(eligible_rx);
         let joined = Arc::new(OnceLock::new());
@@ -144,6 +164,7 @@ impl SiteBells {
             view,
             probe,
             pair,
+            node: c.node.clone(),
             nodes: c.pair.clone(),
             listed: Mutex::new(std::collections::BTreeSet::new()),
             heartbeat: c.heartbeat.is_some(),
@@ -268,6 +289,48 @@ impl SiteBells {
             }
             _ => true,
         }
+    }
+
+    /// Of an occurrence whose pages this node's last process left playing: whether the peer
+    /// took it since (closed its claim, still in this node's name, from another process).
+    pub async fn left_claim(&self, occ: &Occurrence) -> LeftClaim {
+        let Some(j) = self.joined.get() else {
+            return LeftClaim::Ours(None);
+        };
+        match j.store.claim_op(occ, &ClaimOp::Read).await {
+            ClaimReply::Found(Some((_, r)))
+                if r.step == ClaimStep::Done
+                    && r.node == self.node
+                    && r.instance != self.instance =>
+            {
+                LeftClaim::TakenByPeer
+            }
+            ClaimReply::Found(Some((rev, r)))
+                if r.step != ClaimStep::Done && r.node == self.node =>
+            {
+                LeftClaim::Ours(Some((rev, r)))
+            }
+            _ => LeftClaim::Ours(None),
+        }
+    }
+
+    /// An occurrence from `start`'s `holding` is settled: its phones stopped here (its claim,
+    /// still this node's, is closed) or left to the peer; off this node's beats.
+    pub async fn settle_left(&self, occ: &Occurrence, claim: LeftClaim) {
+        if let (LeftClaim::Ours(Some((revision, mut record))), Some(j)) = (claim, self.joined.get())
+        {
+            record.step = ClaimStep::Done;
+            record.instance = self.instance;
+            let op = ClaimOp::Cas { revision, record };
+            if !matches!(j.store.claim_op(occ, &op).await, ClaimReply::Written(_)) {
+                tracing::warn!(
+                    "cluster: bell {} due {}: its claim could not be closed",
+                    occ.bell,
+                    occ.due_unix
+                );
+            }
+        }
+        lock(&self.view).handle_ringing(&occ.key(), false);
     }
 
     /// This node stopped `phone` itself: off its list, so that the peer does not stop it again.

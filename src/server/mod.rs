@@ -53,6 +53,7 @@
 pub mod accounts;
 pub mod api;
 pub mod auth;
+pub mod bell_recovery;
 pub mod bells;
 pub mod calls;
 pub mod csrf;
@@ -181,20 +182,22 @@ pub async fn serve_with(
     let resolve = |name: &str| config.stop_target(name);
     // SIP endpoints a killed server left in a call are hung up (BYE, or CANCEL).
     let sip = crate::sip::Dialer::new(&config.sip_endpoints);
-    let recovered = crate::page::recover::recover(&journal, &client, resolve, Some(&*sip))
-        .await
-        .with_context(|| format!("recovering from {}", journal.path().display()))?;
-    if !recovered.is_empty() {
-        let ok = recovered.iter().filter(|r| r.stopped).count();
-        tracing::warn!(
-            "recovered {ok} of {} phones left playing by pages a stopped server did not end",
-            recovered.len()
-        );
-        let now = std::time::SystemTime::now()
-            .duration_since(std::time::UNIX_EPOCH)
-            .map_or(0, |d| d.as_millis() as i64);
-        store.recovered(&recovered, now)?;
-    }
+    // Of a pair, bell pages it left playing wait for the claim (the peer may have taken them).
+    let left_bells = if bell_recovery::waits_for_pair(&config) {
+        bell_recovery::left_by_bells(&store, &journal.pages()?)
+    } else {
+        Vec::new()
+    };
+    let waiting = |page: &crate::page::journal::JournalPage, _: &str| {
+        !left_bells
+            .iter()
+            .any(|l| l.pages.contains(&page.record.page))
+    };
+    let recovered =
+        crate::page::recover::recover_where(&journal, &client, resolve, Some(&*sip), waiting)
+            .await
+            .with_context(|| format!("recovering from {}", journal.path().display()))?;
+    note_recovered(&store, &recovered)?;
 
     let listener = tokio::net::TcpListener::bind(server.listen)
         .await
@@ -229,12 +232,26 @@ pub async fn serve_with(
                 c,
                 probe_targets(&config),
                 Some(orphans::orphan_stop(config.clone(), client.clone())),
+                &left_bells
+                    .iter()
+                    .map(|l| l.occurrence.clone())
+                    .collect::<Vec<_>>(),
             )
             .await
             .context("joining the cluster")?,
         )),
         _ => None,
     };
+    if let Some(site) = site_bells.as_ref().filter(|_| !left_bells.is_empty()) {
+        let stopper = bell_recovery::Stopper {
+            journal: &journal,
+            client: &client,
+            config: &config,
+            sip: &*sip,
+        };
+        let recovered = bell_recovery::settle(site, left_bells, &stopper).await;
+        note_recovered(&store, &recovered)?;
+    }
     // Before the bells: a bell of a district zone starts a district page.
     let district = match &config.cluster {
         Some(c) => Some(
@@ -388,6 +405,26 @@ pub async fn terminated() {
 
 /// The web addresses of the config's first phones, which a node of a standby pair probes to know
 /// it sees its LAN (names that do not resolve are left out).
+/// Log and keep in the recoveries table what a recovery at the start did.
+fn note_recovered(
+    store: &store::Store,
+    recovered: &[crate::page::recover::Recovered],
+) -> anyhow::Result<()> {
+    if recovered.is_empty() {
+        return Ok(());
+    }
+    let ok = recovered.iter().filter(|r| r.stopped).count();
+    tracing::warn!(
+        "recovered {ok} of {} phones left playing by pages a stopped server did not end",
+        recovered.len()
+    );
+    let now = std::time::SystemTime::now()
+        .duration_since(std::time::UNIX_EPOCH)
+        .map_or(0, |d| d.as_millis() as i64);
+    store.recovered(recovered, now)?;
+    Ok(())
+}
+
 fn probe_targets(config: &Config) -> Vec<std::net::SocketAddr> {
     use std::net::ToSocketAddrs;
     config
