@@ -14,6 +14,7 @@ use std::sync::{Arc, Mutex};
 use std::time::Duration;
 
 use common::cli_setup::PW_ENV;
+use common::district_net::WanLink;
 use common::nats::Nats;
 use common::serve_node::{LanRelay, Node, free_udp_port, pair_configs};
 use common::server::*;
@@ -130,6 +131,100 @@ fn a_standby_pair_of_servers_rings_each_bell_once() {
     );
 }
 
+/// A standby pair with its LAN heartbeat through a relay, each node reaching each phone through
+/// a link of its own, ringing a 3 s bell every 6 s on two phones.
+struct LongBellPair {
+    nodes: [Node; 2],
+    /// Each node's links to the phones (a's, b's).
+    links: [Vec<WanLink>; 2],
+    lan: LanRelay,
+    s: common::cli_setup::Setup,
+    _nats: Nats,
+}
+
+impl LongBellPair {
+    fn start() -> LongBellPair {
+        let nats = Nats::start();
+        let (hb_a, hb_b) = (free_udp_port(), free_udp_port());
+        let lan = LanRelay::start(hb_a, hb_b);
+        let bells = "[schedule]\ntimezone = \"UTC\"\n\n[[bell]]\nname = \"long\"\n\
+                     cron = \"*/6 * * * * *\"\nzones = [\"first\"]\nsource = \"tone:1000:3\"\n\n";
+        let cluster = |node: &str, listen: u16, peer: u16| {
+            format!(
+                "[cluster]\nurls = [\"nats://127.0.0.1:{}\"]\nsite = \"north\"\n\
+                 node = \"{node}\"\npair = [\"a\", \"b\"]\nlease = \"1s\"\nclaim_wait = \"2s\"\n\
+                 heartbeat = {{ listen = \"127.0.0.1:{listen}\", peer = \"127.0.0.1:{peer}\" }}\n\n",
+                nats.port
+            )
+        };
+        let s = setup(2, &format!("{bells}{}", cluster("a", hb_a, lan.to_b)));
+        let (links_a, links_b) = pair_configs(
+            &s,
+            &cluster("a", hb_a, lan.to_b),
+            &cluster("b", hb_b, lan.to_a),
+        );
+        LongBellPair {
+            nodes: [
+                Node::new(s.path("zonecast.toml")),
+                Node::new(s.path("zonecast-b.toml")),
+            ],
+            links: [links_a, links_b],
+            lan,
+            s,
+            _nats: nats,
+        }
+    }
+
+    fn story(&self) -> String {
+        format!(
+            "--- a\n{}\n--- b\n{}",
+            self.nodes[0].log(),
+            self.nodes[1].log()
+        )
+    }
+
+    /// Wait up to `secs` for `f`, failing with both logs.
+    fn until(&self, secs: u64, what: &str, f: impl Fn(&LongBellPair) -> bool) {
+        let deadline = std::time::Instant::now() + Duration::from_secs(secs);
+        while !f(self) {
+            assert!(
+                std::time::Instant::now() < deadline,
+                "timed out waiting for {what}\n{}",
+                self.story()
+            );
+            std::thread::sleep(Duration::from_millis(50));
+        }
+    }
+
+    /// Wait for a bell page playing at both phones; the node leading that rang it.
+    fn ringing(&self) -> usize {
+        let rang = |n: &Node| n.leads() && n.log().contains("started: zone first by bell:long");
+        self.until(30, "a bell page playing", |p| {
+            (rang(&p.nodes[0]) || rang(&p.nodes[1])) && listening(&p.s.report()) == 2
+        });
+        if rang(&self.nodes[0]) { 0 } else { 1 }
+    }
+
+    /// Pages started at the first phone.
+    fn started(&self) -> u64 {
+        self.s.report().phones[0].counters.rx_started
+    }
+
+    /// Every phone's last page was heard to its end (3 s: 150 packets, a few lost allowed).
+    fn heard_whole(&self, what: &str) {
+        for phone in &self.s.report().phones {
+            let last = phone.heard.last().expect("a page heard");
+            assert!(
+                last.rx.summary.packets >= 140,
+                "{}: {what} was cut at {} packets\n{}",
+                phone.name,
+                last.rx.summary.packets,
+                self.story()
+            );
+        }
+    }
+}
+
 /// The node leading a pair rings a 3 s bell page; as it plays, that node is cut from its LAN
 /// (its links to the phones and the heartbeat; the store kept), so the page's stops cannot
 /// reach the phones, which stay tuned to a stream that no longer comes. It lists them in the
@@ -139,83 +234,43 @@ fn a_standby_pair_of_servers_rings_each_bell_once() {
 /// other's next page).
 #[test]
 fn a_bell_page_whose_stops_cannot_reach_its_phones_leaves_them_to_the_peer() {
-    let nats = Nats::start();
-    let (hb_a, hb_b) = (free_udp_port(), free_udp_port());
-    let lan = LanRelay::start(hb_a, hb_b);
-    let bells = "[schedule]\ntimezone = \"UTC\"\n\n[[bell]]\nname = \"long\"\n\
-                 cron = \"*/6 * * * * *\"\nzones = [\"first\"]\nsource = \"tone:1000:3\"\n\n";
-    let cluster = |node: &str, listen: u16, peer: u16| {
-        format!(
-            "[cluster]\nurls = [\"nats://127.0.0.1:{}\"]\nsite = \"north\"\nnode = \"{node}\"\n\
-             pair = [\"a\", \"b\"]\nlease = \"1s\"\nclaim_wait = \"2s\"\n\
-             heartbeat = {{ listen = \"127.0.0.1:{listen}\", peer = \"127.0.0.1:{peer}\" }}\n\n",
-            nats.port
-        )
-    };
-    let s = setup(2, &format!("{bells}{}", cluster("a", hb_a, lan.to_b)));
-    let (phones_a, phones_b) = pair_configs(
-        &s,
-        &cluster("a", hb_a, lan.to_b),
-        &cluster("b", hb_b, lan.to_a),
-    );
-    let a = Node::new(s.path("zonecast.toml"));
-    let b = Node::new(s.path("zonecast-b.toml"));
-    let story = || format!("--- a\n{}\n--- b\n{}", a.log(), b.log());
-    let until = |secs: u64, what: &str, f: &dyn Fn() -> bool| {
-        let deadline = std::time::Instant::now() + Duration::from_secs(secs);
-        while !f() {
-            assert!(
-                std::time::Instant::now() < deadline,
-                "timed out waiting for {what}\n{}",
-                story()
-            );
-            std::thread::sleep(Duration::from_millis(50));
-        }
-    };
-    // One node leads and rings; its page plays at both phones.
-    let rang = |n: &Node| n.leads() && n.log().contains("started: zone first by bell:long");
-    until(30, "a bell page playing", &|| {
-        (rang(&a) || rang(&b)) && listening(&s.report()) == 2
+    let p = LongBellPair::start();
+    let first = p.ringing();
+    let other = 1 - first;
+    p.lan.cut.store(true, std::sync::atomic::Ordering::SeqCst);
+    p.links[first].iter().for_each(WanLink::cut);
+    let heard = p.started();
+    p.until(10, "its page ended, its stops failed", |p| {
+        p.nodes[first]
+            .log()
+            .contains("tuned; the next ring stops them")
     });
-    let (first, other, links) = if rang(&a) {
-        (&a, &b, &phones_a)
-    } else {
-        (&b, &a, &phones_b)
-    };
-    lan.cut.store(true, std::sync::atomic::Ordering::SeqCst);
-    links.iter().for_each(common::district_net::WanLink::cut);
-    let heard = s.report().phones[0].counters.rx_started;
-    until(10, "its page ended, its stops failed", &|| {
-        first.log().contains("tuned; the next ring stops them")
-    });
-    assert_eq!(listening(&s.report()), 2, "stopped through a cut link");
+    assert_eq!(listening(&p.s.report()), 2, "stopped through a cut link");
     // The other node rings the next occurrence, stopping them first: heard.
-    until(20, "the phones hearing the other node's page", &|| {
-        s.report().phones[0].counters.rx_started > heard && other.log().contains("RungHere")
+    p.until(20, "the phones hearing the other node's page", |p| {
+        p.started() > heard && p.nodes[other].log().contains("RungHere")
     });
     assert!(
-        other
+        p.nodes[other]
             .log()
             .contains("stopping phones a bell page left tuned: [\"p001\", \"p002\"]"),
         "{}",
-        story()
+        p.story()
     );
     // The first, back on its LAN, sees the other took them: no stop of its own.
-    links
-        .iter()
-        .for_each(common::district_net::WanLink::restore);
-    lan.cut.store(false, std::sync::atomic::Ordering::SeqCst);
-    until(40, "the first node seeing the other stopped them", &|| {
-        first
+    p.links[first].iter().for_each(WanLink::restore);
+    p.lan.cut.store(false, std::sync::atomic::Ordering::SeqCst);
+    p.until(40, "the first node seeing the other stopped them", |p| {
+        p.nodes[first]
             .log()
             .matches("was stopped by the pair's other node")
             .count()
             == 2
     });
     assert!(
-        !first.log().contains("phone p001 stopped (page"),
+        !p.nodes[first].log().contains("phone p001 stopped (page"),
         "{}",
-        story()
+        p.story()
     );
 }
 
@@ -228,115 +283,93 @@ fn a_bell_page_whose_stops_cannot_reach_its_phones_leaves_them_to_the_peer() {
 /// mid-page and started again at once: the claim still its own, it stops the phones itself.
 #[test]
 fn a_leader_killed_mid_page_and_started_again_leaves_the_peers_page_playing() {
-    let nats = Nats::start();
-    let (hb_a, hb_b) = (free_udp_port(), free_udp_port());
-    let lan = LanRelay::start(hb_a, hb_b);
-    let bells = "[schedule]\ntimezone = \"UTC\"\n\n[[bell]]\nname = \"long\"\n\
-                 cron = \"*/6 * * * * *\"\nzones = [\"first\"]\nsource = \"tone:1000:3\"\n\n";
-    let cluster = |node: &str, listen: u16, peer: u16| {
-        format!(
-            "[cluster]\nurls = [\"nats://127.0.0.1:{}\"]\nsite = \"north\"\nnode = \"{node}\"\n\
-             pair = [\"a\", \"b\"]\nlease = \"1s\"\nclaim_wait = \"2s\"\n\
-             heartbeat = {{ listen = \"127.0.0.1:{listen}\", peer = \"127.0.0.1:{peer}\" }}\n\n",
-            nats.port
-        )
-    };
-    let s = setup(2, &format!("{bells}{}", cluster("a", hb_a, lan.to_b)));
-    // (Each node reaches each phone through a link of its own, kept open for the test.)
-    let _links = pair_configs(
-        &s,
-        &cluster("a", hb_a, lan.to_b),
-        &cluster("b", hb_b, lan.to_a),
-    );
-    let mut nodes = [
-        Node::new(s.path("zonecast.toml")),
-        Node::new(s.path("zonecast-b.toml")),
-    ];
-    let story = |n: &[Node; 2]| format!("--- a\n{}\n--- b\n{}", n[0].log(), n[1].log());
-    let until = |n: &[Node; 2], secs: u64, what: &str, f: &dyn Fn(&[Node; 2]) -> bool| {
-        let deadline = std::time::Instant::now() + Duration::from_secs(secs);
-        while !f(n) {
-            assert!(
-                std::time::Instant::now() < deadline,
-                "timed out waiting for {what}\n{}",
-                story(n)
-            );
-            std::thread::sleep(Duration::from_millis(50));
-        }
-    };
+    let mut p = LongBellPair::start();
     // One node leads and rings; its page plays at both phones. It is killed a second in.
-    let rang = |n: &Node| n.leads() && n.log().contains("started: zone first by bell:long");
-    until(&nodes, 30, "a bell page playing", &|n| {
-        (rang(&n[0]) || rang(&n[1])) && listening(&s.report()) == 2
-    });
-    let (first, other) = if rang(&nodes[0]) { (0, 1) } else { (1, 0) };
+    let first = p.ringing();
+    let other = 1 - first;
     std::thread::sleep(Duration::from_secs(1));
-    let heard = s.report().phones[0].counters.rx_started;
-    nodes[first].kill();
+    let heard = p.started();
+    p.nodes[first].kill();
     // The other node stops the phones left tuned and rings the next occurrence.
-    until(&nodes, 20, "the other node's page playing", &|n| {
-        n[other]
+    p.until(20, "the other node's page playing", |p| {
+        p.nodes[other]
             .log()
             .contains("which is silent: stopping its phones")
-            && s.report().phones[0].counters.rx_started > heard
-            && listening(&s.report()) == 2
+            && p.started() > heard
+            && listening(&p.s.report()) == 2
     });
-    let theirs = s.report().phones[0].counters.rx_started;
-    nodes[first].start();
-    until(&nodes, 20, "the killed node's journal settled", &|n| {
-        n[first].log().contains("left to the pair's other node")
+    let theirs = p.started();
+    p.nodes[first].start();
+    p.until(20, "the killed node's journal settled", |p| {
+        p.nodes[first]
+            .log()
+            .contains("left to the pair's other node")
     });
-    until(&nodes, 20, "the other node's page ended", &|_| {
-        listening(&s.report()) == 0
+    p.until(20, "the other node's page ended", |p| {
+        listening(&p.s.report()) == 0
     });
-    let report = s.report();
-    for phone in &report.phones {
-        assert_eq!(
-            phone.counters.rx_started,
-            theirs,
-            "{}: another page started\n{}",
-            phone.name,
-            story(&nodes)
-        );
-        let last = phone.heard.last().expect("a page heard");
-        assert!(
-            last.rx.summary.packets >= 140,
-            "{}: the other node's 3 s page was cut at {} packets\n{}",
-            phone.name,
-            last.rx.summary.packets,
-            story(&nodes)
-        );
-    }
+    assert_eq!(p.started(), theirs, "another page started\n{}", p.story());
+    p.heard_whole("the other node's 3 s page");
     assert!(
-        !nodes[first].log().contains("recovered"),
+        !p.nodes[first].log().contains("recovered"),
         "the killed node stopped the phones at its start\n{}",
-        story(&nodes)
+        p.story()
     );
 
     // Now the other node is killed as its next page plays and started again at once, before
     // anyone rings: its claim is still its own, so it stops the phones itself and closes it.
-    until(&nodes, 20, "the other node's next page playing", &|_| {
-        s.report().phones[0].counters.rx_started > theirs && listening(&s.report()) == 2
+    p.until(20, "the other node's next page playing", |p| {
+        p.started() > theirs && listening(&p.s.report()) == 2
     });
     std::thread::sleep(Duration::from_secs(1));
-    let silent_before = nodes[first].log().matches("which is silent").count();
-    nodes[other].kill();
-    let restarted = s.report().phones[0].counters.rx_started;
-    nodes[other].start();
-    until(
-        &nodes,
-        20,
-        "the phones stopped by the restarted node",
-        &|n| n[other].log().contains("recovered 2 of 2 phones") && listening(&s.report()) == 0,
-    );
-    // The first node rings the next occurrence; nothing was left for it to stop.
-    until(&nodes, 20, "the next page heard", &|_| {
-        s.report().phones[0].counters.rx_started > restarted
+    let silent_before = p.nodes[first].log().matches("which is silent").count();
+    p.nodes[other].kill();
+    let restarted = p.started();
+    p.nodes[other].start();
+    p.until(20, "the phones stopped by the restarted node", |p| {
+        p.nodes[other].log().contains("recovered 2 of 2 phones") && listening(&p.s.report()) == 0
     });
+    // The first node rings the next occurrence; nothing was left for it to stop.
+    p.until(20, "the next page heard", |p| p.started() > restarted);
     assert_eq!(
-        nodes[first].log().matches("which is silent").count(),
+        p.nodes[first].log().matches("which is silent").count(),
         silent_before,
         "a claim the restarted node closed was taken for a silent node's\n{}",
-        story(&nodes)
+        p.story()
     );
+}
+
+/// The node leading a pair rings a 3 s bell page and is paused (`SIGSTOP`) a second in; the
+/// other node, ringing the next occurrence, finds the claim left `ringing` by a silent node,
+/// stops the phones and pages them. The paused node wakes (`SIGCONT`) while that page plays:
+/// its own page ends at once, and before its stops it asks the claim, which says the other node
+/// took the phones, so it sends none, and the other node's page is heard to its end (before,
+/// the woken page's stops cut it short).
+#[test]
+fn a_leader_paused_mid_page_leaves_the_peers_page_playing_when_it_wakes() {
+    let p = LongBellPair::start();
+    let first = p.ringing();
+    let other = 1 - first;
+    std::thread::sleep(Duration::from_secs(1));
+    let heard = p.started();
+    p.nodes[first].signal("-STOP");
+    p.until(20, "the other node's page playing", |p| {
+        p.nodes[other]
+            .log()
+            .contains("which is silent: stopping its phones")
+            && p.started() > heard
+            && listening(&p.s.report()) == 2
+    });
+    let theirs = p.started();
+    p.nodes[first].signal("-CONT");
+    p.until(20, "the woken node's page ended", |p| {
+        p.nodes[first]
+            .log()
+            .contains("taken over by the pair's other node")
+    });
+    p.until(20, "the other node's page ended", |p| {
+        listening(&p.s.report()) == 0
+    });
+    assert_eq!(p.started(), theirs, "another page started\n{}", p.story());
+    p.heard_whole("the other node's 3 s page");
 }

@@ -314,6 +314,28 @@ impl SiteBells {
         }
     }
 
+    /// Whether the peer took occurrence `occ` from this node as it rang (its claim closed while
+    /// this node's pages still play: only a peer finding this node silent does that, and it
+    /// stopped the bell's phones first, and may be paging them now). Asked before the pages'
+    /// stops; `false` when it cannot be known (no store: the stops go out, as always).
+    pub async fn taken_by_peer(&self, occ: &Occurrence) -> bool {
+        let Some(j) = self.joined.get().filter(|_| self.pair && self.heartbeat) else {
+            return false;
+        };
+        let taken = matches!(
+            j.store.claim_op(occ, &ClaimOp::Read).await,
+            ClaimReply::Found(Some((_, r))) if r.step == ClaimStep::Done
+        );
+        if taken {
+            tracing::warn!(
+                "cluster: bell {} due {} was taken over by the pair's other node as this node                  was silent: its phones are left to it, with no stop from here",
+                occ.bell,
+                occ.due_unix
+            );
+        }
+        taken
+    }
+
     /// An occurrence from `start`'s `holding` is settled: its phones stopped here (its claim,
     /// still this node's, is closed) or left to the peer; off this node's beats.
     pub async fn settle_left(&self, occ: &Occurrence, claim: LeftClaim) {

@@ -41,11 +41,13 @@ pub mod table;
 
 pub use dial::{CallEnd, SipCall, SipDialer, SipDialog};
 pub use pager::{
-    Origin, PageError, PageHandle, PageOrder, Pager, PagerSetup, Talker, TalkerRelay, WideSound,
+    HAND_OVER_WAIT, Origin, PageError, PageHandle, PageOrder, Pager, PagerSetup, Talker,
+    TalkerRelay, WideSound,
 };
 pub use plan::{
     Banner, BannerKind, Delivery, NarrowRetry, PageSpec, PhonePlan, Via, ZoneMember, plan,
 };
 pub use report::{DeliveryReport, Failure, FailureKind, PhoneReport, PhoneState};
+pub use run::{HandOverAnswer, HandOverCheck};
 pub use session::{Output, PageTarget, PushStep, Session, TalkerLimits, Timer, Timing};
 pub use table::{LiveTable, PhoneTable, Roster, Site, ZonePhones};

@@ -26,7 +26,7 @@ use super::plan::{Via, talker_plan};
 use super::prepare::{PageRequest, PrepareError, Prepared, new_page_id, prepare, take_over};
 use super::recover::{Recovered, recover};
 use super::report::DeliveryReport;
-use super::run::{Job, LastPacket, RunError, WideStream, run};
+use super::run::{HandOverCheck, Job, LastPacket, RunError, WideStream, run};
 use super::session::{TalkerLimits, Timing};
 use super::table::{PhoneTable, Site, ZonePhones};
 use crate::config::{PreTone, ZoneCodec};
@@ -142,7 +142,13 @@ pub struct PageOrder {
     pub live: bool,
     /// Told once, with the reason, when the page starts waiting for an equal-priority page.
     pub on_wait: Option<OnWait>,
+    /// A bell page of a standby pair: asked, as the page ends, whether the other node took its
+    /// phones (then they get no stop from here), at most [`HAND_OVER_WAIT`].
+    pub hand_over: Option<HandOverCheck>,
 }
+
+/// How long a page's end waits for its [`HandOverCheck`] before it stops every phone.
+pub const HAND_OVER_WAIT: Duration = Duration::from_secs(2);
 
 impl PageOrder {
     /// A page of `sound` to `zone` by `origin`, with every other setting at its default.
@@ -164,6 +170,7 @@ impl PageOrder {
             equal_wait: Duration::ZERO,
             live: false,
             on_wait: None,
+            hand_over: None,
         }
     }
 }
@@ -347,6 +354,7 @@ impl Pager {
             verify: order.verify,
             fallback: order.verify.is_some() && prepared.fallback.is_some(),
             publish: order.live.then_some(LIVE_EVERY),
+            hand_over: order.hand_over.is_some().then_some(HAND_OVER_WAIT),
             ..Timing::default()
         };
         let mut talker_clock = None;
@@ -400,6 +408,7 @@ impl Pager {
             fallback: order.verify.and(prepared.fallback),
             live: order.live.then_some(live_tx),
             talker: talker_clock,
+            hand_over: order.hand_over.take(),
             wide: prepared
                 .wide
                 .zip(wide.take())

@@ -27,6 +27,21 @@ use crate::rtp::{
 /// When the talker's last packet came (`None`: none yet), for a page spoken from a phone.
 pub type LastPacket = Arc<dyn Fn() -> Option<Instant> + Send + Sync>;
 
+/// Whether another node took this page's phones since it began (a bell page of a standby
+/// pair: the peer found this process silent, stopped them and may be paging them now); asked
+/// as the page ends, before its stops.
+#[derive(Clone)]
+pub struct HandOverCheck(pub Arc<dyn Fn() -> HandOverAnswer + Send + Sync>);
+
+/// The answer of a [`HandOverCheck`], to come.
+pub type HandOverAnswer = std::pin::Pin<Box<dyn std::future::Future<Output = bool> + Send>>;
+
+impl std::fmt::Debug for HandOverCheck {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        f.write_str("HandOverCheck")
+    }
+}
+
 /// Everything one page run needs (built by the [`Pager`](super::pager::Pager) only).
 pub(crate) struct Job {
     pub id: String,
@@ -45,6 +60,8 @@ pub(crate) struct Job {
     pub fallback: Option<(std::net::Ipv4Addr, RtpPort)>,
     pub live: Option<watch::Sender<DeliveryReport>>,
     pub talker: Option<LastPacket>,
+    /// Asked before the stops (with [`Timing::hand_over`]).
+    pub hand_over: Option<HandOverCheck>,
     /// The page's G.722 stream, when it carries one.
     pub wide: Option<WideStream>,
     /// Told once the page's phones are in the journal and its first live state is out (dropped
@@ -326,6 +343,7 @@ impl<'a> Shell<'a> {
                     .and_then(|p| p.iter().find(|p| p.record.page == self.job.id));
                 session.handle_journal(Instant::now(), me.map(|p| &p.remaining));
             }
+            Output::AskHandOver => self.ask_hand_over(session),
             Output::ReadTalker => {
                 let last = self.job.talker.as_ref().and_then(|f| f());
                 session.handle_talker(Instant::now(), last);
@@ -501,6 +519,27 @@ impl<'a> Shell<'a> {
                 outcome,
                 media_id: None,
             });
+        });
+    }
+
+    /// Ask the job's [`HandOverCheck`]: taken, every phone it pushed to (not a SIP endpoint,
+    /// whose call only this node can end) is left to the other node.
+    fn ask_hand_over(&mut self, session: &mut Session) {
+        let Some(check) = self.job.hand_over.clone() else {
+            session.handle_hand_over(Instant::now(), &[]);
+            return;
+        };
+        let phones: Vec<usize> = (0..self.plans.len())
+            .filter(|&i| self.plans[i].sip.is_none())
+            .collect();
+        let tx = self.tx.clone();
+        tokio::spawn(async move {
+            let phones = if (check.0)().await {
+                phones
+            } else {
+                Vec::new()
+            };
+            let _ = tx.send(Done::HandedOver { phones });
         });
     }
 

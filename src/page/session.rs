@@ -120,15 +120,18 @@ pub enum Timer {
     Publish,
     /// The talker may have fallen silent.
     Talker,
+    /// No answer came to [`Output::AskHandOver`]: the stops go out.
+    HandOver,
 }
 
-const TIMERS: [Timer; 6] = [
+const TIMERS: [Timer; 7] = [
     Timer::Gate,
     Timer::Duration,
     Timer::Verify,
     Timer::Preemption,
     Timer::Publish,
     Timer::Talker,
+    Timer::HandOver,
 ];
 
 /// How long a page's talker may stay silent.
@@ -159,6 +162,10 @@ pub struct Timing {
     pub publish: Option<Duration>,
     /// The page is spoken by a talker whose silence ends it.
     pub talker: Option<TalkerLimits>,
+    /// Before its stops, ask whether another node took the page's phones (a bell page of a
+    /// standby pair, whose peer may have found this process silent, stopped the phones and
+    /// paged them), waiting this long for the answer.
+    pub hand_over: Option<Duration>,
 }
 
 impl Default for Timing {
@@ -172,6 +179,7 @@ impl Default for Timing {
             preemption_check: Duration::from_millis(250),
             publish: None,
             talker: None,
+            hand_over: None,
         }
     }
 }
@@ -209,6 +217,9 @@ pub enum Output {
     CheckPreemption,
     /// Read when the talker's last packet came; answer with [`Session::handle_talker`].
     ReadTalker,
+    /// The page is ending: ask whether another node took its phones; answer with
+    /// [`Session::handle_hand_over`] (the stops wait for it, at most [`Timing::hand_over`]).
+    AskHandOver,
     /// The live report changed: publish [`Session::report`].
     Publish,
     /// A phone that refused G.722 is started again on G.711 (the push follows): a unicast
@@ -298,6 +309,8 @@ pub struct Session<T: PageTarget = super::plan::PhonePlan> {
     /// Phones asked by [`Output::Verify`] that have not answered yet.
     verifying: BTreeSet<usize>,
     verified: bool,
+    /// [`Output::AskHandOver`] is out and unanswered: the stops wait.
+    asking_hand_over: bool,
     deadlines: [Option<Instant>; TIMERS.len()],
     /// Pushes in flight, by kind: kept as the states move so that an answer costs O(1),
     /// not a walk over 10,000 phones.
@@ -340,6 +353,7 @@ impl<T: PageTarget> Session<T> {
             first_accept: None,
             verifying: BTreeSet::new(),
             verified: false,
+            asking_hand_over: false,
             deadlines: [None; TIMERS.len()],
             in_flight: InFlight::default(),
             changed: false,
@@ -840,6 +854,10 @@ impl<T: PageTarget> Session<T> {
                 self.set(Timer::Preemption, None);
             }
         }
+        if self.due(Timer::HandOver, now) {
+            // No answer: nothing is known to be taken; every phone gets its stop.
+            self.handle_hand_over(now, &[]);
+        }
         if self.due(Timer::Talker, now) {
             self.set(Timer::Talker, None);
             if self.ending.is_none() {
@@ -869,6 +887,36 @@ impl<T: PageTarget> Session<T> {
             self.set(timer, None);
         }
         self.verifying.clear();
+        if let Some(wait) = self.timing.hand_over
+            && self.runs.iter().any(|r| {
+                !r.preempted
+                    && matches!(
+                        r.state,
+                        Some(PhoneState::Starting | PhoneState::Accepted | PhoneState::Failed)
+                    )
+            })
+        {
+            self.asking_hand_over = true;
+            self.set(Timer::HandOver, Some(now + wait));
+            self.out.push_back(Output::AskHandOver);
+            return;
+        }
+        for i in 0..self.runs.len() {
+            self.stop_if_ready(i);
+        }
+        self.finish_if_done(now);
+    }
+
+    /// The answer to [`Output::AskHandOver`]: the phones another node took (left to it, as
+    /// to a page of higher priority: no stop from here). The others get their stops.
+    pub fn handle_hand_over(&mut self, now: Instant, taken: &[usize]) {
+        if !self.asking_hand_over {
+            return;
+        }
+        self.set(Timer::HandOver, None);
+        // Still asking: the preemption neither stops nor finishes the page.
+        self.preempt(now, taken);
+        self.asking_hand_over = false;
         for i in 0..self.runs.len() {
             self.stop_if_ready(i);
         }
@@ -877,7 +925,7 @@ impl<T: PageTarget> Session<T> {
 
     /// Push phone `i`'s stop if the page is ending and nothing is in flight for it.
     fn stop_if_ready(&mut self, i: usize) {
-        if self.ending.is_none() {
+        if self.ending.is_none() || self.asking_hand_over {
             return;
         }
         let pushes = self.targets[i].needs_push();
@@ -908,7 +956,7 @@ impl<T: PageTarget> Session<T> {
     }
 
     fn finish_if_done(&mut self, now: Instant) {
-        if self.finished || self.ending.is_none() {
+        if self.finished || self.ending.is_none() || self.asking_hand_over {
             return;
         }
         let f = self.in_flight;

@@ -1190,3 +1190,78 @@ fn a_target_kind_without_pushes_is_paged_by_the_same_core() {
     assert_eq!((r.totals.accepted, r.totals.stopped), (2, 2));
     assert_eq!(r.exit_code(), 0);
 }
+
+/// A bell page of a standby pair: both phones accepted, then the page ends.
+fn handing_over() -> Session {
+    let timing = Timing {
+        hand_over: Some(Duration::from_secs(1)),
+        ..Timing::default()
+    };
+    let mut s = timed(2, timing);
+    start(&mut s, 0.0);
+    for phone in 0..2 {
+        handle(
+            &mut s,
+            10.0,
+            Input::PushDone {
+                phone,
+                step: PushStep::Start,
+                outcome: ok(),
+            },
+        );
+    }
+    let out = handle(
+        &mut s,
+        500.0,
+        Input::End {
+            reason: "source ended".into(),
+        },
+    );
+    // No stop before the answer: another node may be paging these phones now.
+    assert_eq!(out.iter().filter(|o| **o == Output::AskHandOver).count(), 1);
+    assert!(pushes(&out, PushStep::Stop).is_empty(), "{out:?}");
+    assert!(!s.is_finished());
+    s
+}
+
+#[test]
+fn the_phones_another_node_took_get_no_stop_from_the_page() {
+    let mut s = handing_over();
+    s.handle_hand_over(at(503.0), &[0]);
+    let out = outputs(&mut s);
+    assert!(
+        out.contains(&Output::Journal(JournalOp::Released {
+            phones: vec![s.targets()[0].name().to_owned()],
+        })),
+        "{out:?}"
+    );
+    assert_eq!(pushes(&out, PushStep::Stop), vec![1]);
+    let out = handle(
+        &mut s,
+        520.0,
+        Input::PushDone {
+            phone: 1,
+            step: PushStep::Stop,
+            outcome: ok(),
+        },
+    );
+    assert_eq!(out.last(), Some(&Output::Finished));
+    let report = s.report("pg", "z", "normal", "m");
+    assert_eq!(report.phones[0].state, PhoneState::Preempted);
+    assert_eq!(report.phones[1].state, PhoneState::Stopped);
+    // A late second answer changes nothing.
+    s.handle_hand_over(at(600.0), &[1]);
+    assert!(outputs(&mut s).is_empty());
+}
+
+#[test]
+fn without_an_answer_in_time_every_phone_gets_its_stop() {
+    let mut s = handing_over();
+    let out = run_timers(&mut s, at(1_499.0));
+    assert!(pushes(&out, PushStep::Stop).is_empty(), "{out:?}");
+    let out = run_timers(&mut s, at(1_500.0));
+    assert_eq!(pushes(&out, PushStep::Stop), vec![0, 1]);
+    // The answer, too late, is not applied.
+    s.handle_hand_over(at(1_600.0), &[0]);
+    assert!(outputs(&mut s).is_empty());
+}

@@ -32,6 +32,8 @@ pub(crate) enum Done {
     Verified { phone: usize, receiving: bool },
     /// Whether a phone took the unicast copy.
     FellBack { phone: usize, accepted: bool },
+    /// The phones another node took (the answer to [`super::session::Output::AskHandOver`]).
+    HandedOver { phones: Vec<usize> },
     /// A SIP endpoint answered (its start's [`Done::Push`] follows): the stream goes to
     /// `media`, and its hang-up is built from `dialog`.
     Answered {
@@ -59,6 +61,7 @@ impl Done {
             }
             Done::Verified { phone, receiving } => session.handle_verified(now, phone, receiving),
             Done::FellBack { phone, accepted } => session.handle_fell_back(now, phone, accepted),
+            Done::HandedOver { phones } => session.handle_hand_over(now, &phones),
             Done::Answered { .. } => {} // the shell's (the stream to the endpoint)
         }
     }

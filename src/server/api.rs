@@ -123,6 +123,7 @@ pub fn router(state: AppState, phone_routes: Router) -> Router {
                 district: state.district.clone(),
                 store: state.store.clone(),
                 metrics: state.metrics.clone(),
+                hand_over: None,
             },
             state.scheduler.clone(),
         ))
@@ -313,6 +314,7 @@ fn page_request(b: PageBody) -> Result<StartPage, ApiError> {
         origin: crate::page::Origin::Api { token: None },
         talker: b.talker,
         voice: None,
+        hand_over: None,
     })
 }
 

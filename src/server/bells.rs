@@ -49,6 +49,9 @@ pub struct BellRinger {
     pub store: Store,
     /// Bells fired.
     pub metrics: Arc<Metrics>,
+    /// Of a standby pair, for an occurrence rung through its claim: whether the other node took
+    /// the bell's phones, asked as each of its pages ends.
+    pub hand_over: Option<crate::page::HandOverCheck>,
 }
 
 /// Ring `bell` (due at `at`): one page per zone (a district page for a district zone, asked of
@@ -71,6 +74,7 @@ pub async fn ring(r: &BellRinger, bell: &Bell, at: DateTime<Utc>, why: &Ringing)
             origin: crate::page::Origin::Bell(bell.name.clone()),
             talker: None,
             voice: Some(bell.voice.clone()),
+            hand_over: r.hand_over.clone(),
         };
         // An occurrence's district page is named by the occurrence: a node of another site
         // ringing the same bell asks for the same parts, and each site pages its part once.

@@ -194,6 +194,7 @@ fn call_page(call: CallPage, source: String, trust: Trust) -> StartPage {
         origin: Origin::Caller(call.caller),
         talker: None,
         voice: None,
+        hand_over: None,
     }
 }
 

@@ -67,6 +67,7 @@ impl LocalPager for SitePages {
                 origin: Origin::RemoteSite(req.from),
                 talker: None,
                 voice,
+                hand_over: None,
             };
             let id = pages.start(start).await.map_err(|e| match e {
                 // Said as such to the initiator: its report shows the site refused, busy.

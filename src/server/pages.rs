@@ -53,6 +53,9 @@ pub struct StartPage {
     pub talker: Option<String>,
     /// The voice a `say:` source speaks in (a bell's or message's own; None: `[speech]`).
     pub voice: Option<source::Voice>,
+    /// A bell page of a standby pair: whether the other node took its phones, asked as it
+    /// ends (see [`crate::page::PageOrder::hand_over`]).
+    pub hand_over: Option<crate::page::HandOverCheck>,
 }
 
 /// The `source` of a page spoken from the browser's microphone (`POST /api/pages` with
@@ -373,6 +376,7 @@ impl Pages {
             Duration::ZERO
         };
         order.live = true;
+        order.hand_over = req.hand_over.clone();
         order.talker = req.talker.as_ref().map(|name| Talker {
             phone: Some(name.clone()),
             relay: Box::new(TalkRelay::new(

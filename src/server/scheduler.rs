@@ -4,7 +4,10 @@
 //! passed while the server was down rings if it is still within the grace, and is logged as
 //! missed otherwise — never rung twice. With `[cluster]`, each occurrence goes through the site's
 //! claim ([`crate::cluster::SiteBells`]), so of a standby pair one node rings it; a bell of a
-//! district zone starts its district page from that node alone ([`DistrictPages`]).
+//! district zone starts its district page from that node alone ([`DistrictPages`]). Each page
+//! of such an occurrence asks, before its stops, whether the peer took its phones (this node
+//! fell silent as it rang: paused, or cut off): then it sends none, which would cut the peer's
+//! page.
 
 use std::sync::Arc;
 use std::time::Duration;
@@ -24,6 +27,24 @@ pub const LAST_RUN_KEY: &str = "scheduler.last_run";
 
 /// How often the loop looks at the clock.
 const TICK: Duration = Duration::from_millis(250);
+
+/// Whether the pair's other node took the phones of occurrence (`bell`, `at`) from this node
+/// (found it silent as it rang, and stopped them): asked as each of its pages ends.
+fn hand_over(
+    site: &Arc<crate::cluster::SiteBells>,
+    bell: &str,
+    at: DateTime<Utc>,
+) -> crate::page::HandOverCheck {
+    let site = site.clone();
+    let occ = crate::cluster::Occurrence {
+        bell: bell.to_owned(),
+        due_unix: u64::try_from(at.timestamp()).unwrap_or(0),
+    };
+    crate::page::HandOverCheck(Arc::new(move || {
+        let (site, occ) = (site.clone(), occ.clone());
+        Box::pin(async move { site.taken_by_peer(&occ).await })
+    }))
+}
 
 /// Run the bells until `quit` turns true.
 pub async fn run(
@@ -72,9 +93,12 @@ pub async fn run(
                         district: district.clone(),
                         store: store.clone(),
                         metrics: metrics.clone(),
+                        hand_over: None,
                     };
                     if let Some(site) = site.clone() {
                         // A standby pair: the site's claim decides which node rings it (issue 24).
+                        let mut ringer = ringer;
+                        ringer.hand_over = Some(hand_over(&site, &bell, at));
                         let fence = site.clone();
                         tokio::spawn(async move {
                             // The token journaled is the lease this node holds as it rings.

@@ -452,6 +452,7 @@ async fn talk_start(State(s): State<ServicesState>, c: Caller) -> Response {
         origin: crate::page::Origin::Phone(p.name.clone()),
         talker: Some(p.name.clone()),
         voice: None,
+        hand_over: None,
     };
     match s.pages.start(req).await {
         Ok(id) => {
@@ -516,6 +517,7 @@ async fn message(State(s): State<ServicesState>, c: Caller) -> Response {
             origin: crate::page::Origin::Phone(p.name.clone()),
             talker: None,
             voice: Some(m.voice.clone()),
+            hand_over: None,
         };
         match start_here_or_district(&s.pages, s.district.as_ref(), req, None).await {
             Ok(StartedPage::Here(id)) => ids.push(id),
