@@ -328,7 +328,8 @@ impl SiteBells {
         );
         if taken {
             tracing::warn!(
-                "cluster: bell {} due {} was taken over by the pair's other node as this node                  was silent: its phones are left to it, with no stop from here",
+                "cluster: bell {} due {} was taken over by the pair's other node as this node \
+                 was silent: its phones are left to it, with no stop from here",
                 occ.bell,
                 occ.due_unix
             );

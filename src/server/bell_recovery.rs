@@ -154,3 +154,61 @@ fn leave_to_peer(journal: &Journal, l: &LeftBell) {
         }
     }
 }
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use crate::page::journal::tests::{dead_pid, record};
+    use crate::server::store::BellEvent;
+
+    fn fired(bell: &str, due_ms: i64, outcome: &str, pages: &[&str]) -> BellEvent {
+        BellEvent {
+            bell: bell.into(),
+            due_ms,
+            outcome: outcome.into(),
+            pages: pages.iter().map(|p| (*p).to_owned()).collect(),
+            detail: None,
+            token: Some(7),
+        }
+    }
+
+    #[test]
+    fn only_a_killed_process_s_pages_of_an_occurrence_rung_through_its_claim_wait() {
+        let dir = tempfile::tempdir().unwrap();
+        let store = Store::open(&dir.path().join("zonecast.db")).unwrap();
+        let journal = store.journal();
+        let dead = dead_pid();
+        for (page, pid) in [
+            ("pg-killed", dead),
+            ("pg-ended", dead),
+            ("pg-by-hand", dead),
+            ("pg-no-event", dead),
+            ("pg-running", std::process::id()),
+        ] {
+            journal.begin(&record(page, pid, &["p001"])).unwrap();
+        }
+        let end = JournalOp::End {
+            unstopped: vec!["p001".into()],
+        };
+        journal.record("pg-ended", &end).unwrap();
+        let due_ms = 1_800_000_003_000;
+        let pages = ["pg-killed", "pg-ended", "pg-running"];
+        store.bell(&fired("tick", due_ms, "fired", &pages)).unwrap();
+        store
+            .bell(&fired("tick", due_ms + 3000, "rung", &["pg-by-hand"]))
+            .unwrap();
+        let left = left_by_bells(&store, &journal.pages().unwrap());
+        assert_eq!(
+            left,
+            vec![LeftBell {
+                occurrence: Occurrence {
+                    bell: "tick".into(),
+                    due_unix: 1_800_000_003,
+                },
+                pages: BTreeSet::from(["pg-killed".to_owned()]),
+            }]
+        );
+        // Nothing cut: nothing waits (the bell events are not even read).
+        assert!(left_by_bells(&store, &[]).is_empty());
+    }
+}
