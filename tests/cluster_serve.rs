@@ -210,6 +210,39 @@ impl LongBellPair {
         self.s.report().phones[0].counters.rx_started
     }
 
+    /// The node ringing now falls silent a second into its page (`silence`: killed, paused);
+    /// the other node finds its claim left `ringing`, stops the phones and rings the next
+    /// occurrence. Returns (the silent node, the other, pages started once the other's plays).
+    fn silenced_mid_page(&mut self, silence: impl FnOnce(&mut Node)) -> (usize, usize, u64) {
+        let first = self.ringing();
+        let other = 1 - first;
+        std::thread::sleep(Duration::from_secs(1));
+        let heard = self.started();
+        silence(&mut self.nodes[first]);
+        self.until(20, "the other node's page playing", |p| {
+            p.nodes[other]
+                .log()
+                .contains("which is silent: stopping its phones")
+                && p.started() > heard
+                && listening(&p.s.report()) == 2
+        });
+        (first, other, self.started())
+    }
+
+    /// The other node's page, started as the `theirs`th, plays to its end, and no page after it.
+    fn theirs_heard_whole(&self, theirs: u64) {
+        self.until(20, "the other node's page ended", |p| {
+            listening(&p.s.report()) == 0
+        });
+        assert_eq!(
+            self.started(),
+            theirs,
+            "another page started\n{}",
+            self.story()
+        );
+        self.heard_whole("the other node's 3 s page");
+    }
+
     /// Every phone's last page was heard to its end (3 s: 150 packets, a few lost allowed).
     fn heard_whole(&self, what: &str) {
         for phone in &self.s.report().phones {
@@ -284,32 +317,14 @@ fn a_bell_page_whose_stops_cannot_reach_its_phones_leaves_them_to_the_peer() {
 #[test]
 fn a_leader_killed_mid_page_and_started_again_leaves_the_peers_page_playing() {
     let mut p = LongBellPair::start();
-    // One node leads and rings; its page plays at both phones. It is killed a second in.
-    let first = p.ringing();
-    let other = 1 - first;
-    std::thread::sleep(Duration::from_secs(1));
-    let heard = p.started();
-    p.nodes[first].kill();
-    // The other node stops the phones left tuned and rings the next occurrence.
-    p.until(20, "the other node's page playing", |p| {
-        p.nodes[other]
-            .log()
-            .contains("which is silent: stopping its phones")
-            && p.started() > heard
-            && listening(&p.s.report()) == 2
-    });
-    let theirs = p.started();
+    let (first, other, theirs) = p.silenced_mid_page(Node::kill);
     p.nodes[first].start();
     p.until(20, "the killed node's journal settled", |p| {
         p.nodes[first]
             .log()
             .contains("left to the pair's other node")
     });
-    p.until(20, "the other node's page ended", |p| {
-        listening(&p.s.report()) == 0
-    });
-    assert_eq!(p.started(), theirs, "another page started\n{}", p.story());
-    p.heard_whole("the other node's 3 s page");
+    p.theirs_heard_whole(theirs);
     assert!(
         !p.nodes[first].log().contains("recovered"),
         "the killed node stopped the phones at its start\n{}",
@@ -347,29 +362,13 @@ fn a_leader_killed_mid_page_and_started_again_leaves_the_peers_page_playing() {
 /// the woken page's stops cut it short).
 #[test]
 fn a_leader_paused_mid_page_leaves_the_peers_page_playing_when_it_wakes() {
-    let p = LongBellPair::start();
-    let first = p.ringing();
-    let other = 1 - first;
-    std::thread::sleep(Duration::from_secs(1));
-    let heard = p.started();
-    p.nodes[first].signal("-STOP");
-    p.until(20, "the other node's page playing", |p| {
-        p.nodes[other]
-            .log()
-            .contains("which is silent: stopping its phones")
-            && p.started() > heard
-            && listening(&p.s.report()) == 2
-    });
-    let theirs = p.started();
+    let mut p = LongBellPair::start();
+    let (first, _, theirs) = p.silenced_mid_page(|n| n.signal("-STOP"));
     p.nodes[first].signal("-CONT");
     p.until(20, "the woken node's page ended", |p| {
         p.nodes[first]
             .log()
             .contains("taken over by the pair's other node")
     });
-    p.until(20, "the other node's page ended", |p| {
-        listening(&p.s.report()) == 0
-    });
-    assert_eq!(p.started(), theirs, "another page started\n{}", p.story());
-    p.heard_whole("the other node's 3 s page");
+    p.theirs_heard_whole(theirs);
 }

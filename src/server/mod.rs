@@ -37,7 +37,8 @@
 //! - [`stop_retry`]: the stops that failed (a phone's link down at a page's end), tried again
 //!   on a backoff until the phone takes them.
 //! - [`orphans`]: with `[cluster]`, the phones of bells a silent peer left ringing, stopped
-//!   before this node rings (issue 24).
+//!   before this node rings (issue 24); [`bell_recovery`]: of a pair, the bell pages a killed
+//!   process left playing, stopped at the start only if their claim is still this node's.
 //! - [`cucm_table`]: with `[cucm]`, the phones pages plan from, refreshed from CUCM on its
 //!   interval and when asked; [`cucm_api`]: `GET /api/cucm` and `POST /api/cucm/refresh`.
 //! - [`accounts`]: users, sessions and the audit log in the SQLite database.
