@@ -23,6 +23,14 @@ pub struct Occurrence {
 }
 
 impl Occurrence {
+    /// Bell `bell` due at `at` (an instant before 1970 counts as 0).
+    pub fn due(bell: &str, at: chrono::DateTime<chrono::Utc>) -> Occurrence {
+        Occurrence {
+            bell: bell.to_owned(),
+            due_unix: u64::try_from(at.timestamp()).unwrap_or(0),
+        }
+    }
+
     /// `<unix-seconds>.<name>`, the name kept to `[A-Za-z0-9-]` and every other byte as `_XX`:
     /// KV keys allow few characters, and two names never share a key.
     pub fn key(&self) -> String {

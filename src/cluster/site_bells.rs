@@ -197,10 +197,7 @@ impl SiteBells {
         let now = Instant::now();
         let due = now.checked_sub(late).unwrap_or(now);
         let give_up = due + (self.claim_wait * 3).max(Duration::from_secs(60));
-        let occ = Occurrence {
-            bell: bell.to_owned(),
-            due_unix: u64::try_from(at.timestamp()).unwrap_or(0),
-        };
+        let occ = Occurrence::due(bell, at);
         let key = occ.key();
         let reached = |j: &Joined| j.store.reaches_store();
         if !self.sees_lan().await {

@@ -286,6 +286,18 @@ struct Run {
     g722_refused: Option<String>,
 }
 
+impl Run {
+    /// Whether another page (or node) may take it over: it is or may be playing this page, and
+    /// was not taken already.
+    fn may_be_taken(&self) -> bool {
+        !self.preempted
+            && matches!(
+                self.state,
+                Some(PhoneState::Starting | PhoneState::Accepted | PhoneState::Failed)
+            )
+    }
+}
+
 #[derive(Debug, Clone, Copy, Default)]
 struct InFlight {
     starts: usize,
@@ -743,11 +755,7 @@ impl<T: PageTarget> Session<T> {
             let Some(r) = self.runs.get_mut(i) else {
                 continue;
             };
-            if matches!(
-                r.state,
-                Some(PhoneState::Starting | PhoneState::Accepted | PhoneState::Failed)
-            ) && !r.preempted
-            {
+            if r.may_be_taken() {
                 r.preempted = true;
                 if r.state != Some(PhoneState::Starting) {
                     r.state = Some(PhoneState::Preempted);
@@ -888,13 +896,7 @@ impl<T: PageTarget> Session<T> {
         }
         self.verifying.clear();
         if let Some(wait) = self.timing.hand_over
-            && self.runs.iter().any(|r| {
-                !r.preempted
-                    && matches!(
-                        r.state,
-                        Some(PhoneState::Starting | PhoneState::Accepted | PhoneState::Failed)
-                    )
-            })
+            && self.runs.iter().any(Run::may_be_taken)
         {
             self.asking_hand_over = true;
             self.set(Timer::HandOver, Some(now + wait));

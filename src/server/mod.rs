@@ -404,8 +404,6 @@ pub async fn terminated() {
     }
 }
 
-/// The web addresses of the config's first phones, which a node of a standby pair probes to know
-/// it sees its LAN (names that do not resolve are left out).
 /// Log and keep in the recoveries table what a recovery at the start did.
 fn note_recovered(
     store: &store::Store,
@@ -426,6 +424,8 @@ fn note_recovered(
     Ok(())
 }
 
+/// The web addresses of the config's first phones, which a node of a standby pair probes to know
+/// it sees its LAN (names that do not resolve are left out).
 fn probe_targets(config: &Config) -> Vec<std::net::SocketAddr> {
     use std::net::ToSocketAddrs;
     config

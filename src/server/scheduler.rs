@@ -36,10 +36,7 @@ fn hand_over(
     at: DateTime<Utc>,
 ) -> crate::page::HandOverCheck {
     let site = site.clone();
-    let occ = crate::cluster::Occurrence {
-        bell: bell.to_owned(),
-        due_unix: u64::try_from(at.timestamp()).unwrap_or(0),
-    };
+    let occ = crate::cluster::Occurrence::due(bell, at);
     crate::page::HandOverCheck(Arc::new(move || {
         let (site, occ) = (site.clone(), occ.clone());
         Box::pin(async move { site.taken_by_peer(&occ).await })
@@ -93,12 +90,10 @@ pub async fn run(
                         district: district.clone(),
                         store: store.clone(),
                         metrics: metrics.clone(),
-                        hand_over: None,
+                        hand_over: site.as_ref().map(|s| hand_over(s, &bell, at)),
                     };
                     if let Some(site) = site.clone() {
                         // A standby pair: the site's claim decides which node rings it (issue 24).
-                        let mut ringer = ringer;
-                        ringer.hand_over = Some(hand_over(&site, &bell, at));
                         let fence = site.clone();
                         tokio::spawn(async move {
                             // The token journaled is the lease this node holds as it rings.
